@@ -1,0 +1,168 @@
+"""Mutable records the interpreter fills in, frozen into facts at the end.
+
+They mirror what Airflow itself builds while it runs a DAG file: DAGs holding tasks,
+TaskGroups prefixing ids, and upstream/downstream sets on each task.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from analysis.facts import DagFacts, Finding, GroupFacts, Range, Related, Severity, TaskFacts
+
+_SUFFIX = re.compile(r"__\d+$")
+
+
+@dataclass(eq=False)
+class GroupRecord:
+    label: str
+    dag: DagRecord
+    parent: GroupRecord | None
+    range: Range
+    prefix_group_id: bool = True
+    dynamic: bool = False
+    mapped: bool = False
+    members: list[TaskRecord] = field(default_factory=list)
+
+    @property
+    def group_id(self) -> str:
+        return self.parent.child_id(self.label) if self.parent else self.label
+
+    def child_id(self, label: str) -> str:
+        return f"{self.group_id}.{label}" if self.prefix_group_id else label
+
+    def all_tasks(self) -> list[TaskRecord]:
+        return [t for t in self.dag.tasks.values() if self._contains(t.group)]
+
+    def _contains(self, group: GroupRecord | None) -> bool:
+        while group is not None:
+            if group is self:
+                return True
+            group = group.parent
+        return False
+
+    def roots(self) -> list[TaskRecord]:
+        tasks = self.all_tasks()
+        inside = {id(t) for t in tasks}
+        return [t for t in tasks if not any(id(u) in inside for u in t.upstream)]
+
+    def leaves(self) -> list[TaskRecord]:
+        tasks = self.all_tasks()
+        inside = {id(t) for t in tasks}
+        return [t for t in tasks if not any(id(d) in inside for d in t.downstream)]
+
+
+@dataclass(eq=False)
+class TaskRecord:
+    task_id: str
+    operator: str
+    dag: DagRecord
+    range: Range
+    id_range: Range | None
+    group: GroupRecord | None
+    dynamic: bool = False
+    mapped: bool = False
+    variable: str | None = None
+    definition_range: Range | None = None
+    callable_name: str | None = None
+    upstream: list[TaskRecord] = field(default_factory=list)
+    downstream: list[TaskRecord] = field(default_factory=list)
+
+    def freeze(self) -> TaskFacts:
+        return TaskFacts(
+            task_id=self.task_id,
+            operator=self.operator,
+            range=self.range,
+            id_range=self.id_range,
+            upstream=tuple(sorted({u.task_id for u in self.upstream})),
+            dynamic=self.dynamic,
+            mapped=self.mapped,
+            group_id=self.group.group_id if self.group else None,
+            variable=self.variable,
+            definition_range=self.definition_range,
+            callable_name=self.callable_name,
+        )
+
+
+@dataclass(eq=False)
+class DagRecord:
+    dag_id: str
+    range: Range
+    id_range: Range | None
+    dynamic: bool = False
+    variable: str | None = None
+    tasks: dict[str, TaskRecord] = field(default_factory=dict)
+    groups: list[GroupRecord] = field(default_factory=list)
+
+    def unique_id(self, full_id: str, label: str) -> str:
+        """Airflow's ``get_unique_task_id``: a reused @task gets ``__1``, ``__2``..."""
+        if full_id not in self.tasks and not any(g.group_id == full_id for g in self.groups):
+            return label
+        core = _SUFFIX.split(full_id)[0]
+        pattern = re.compile(rf"^{re.escape(core)}__(\d+)$")
+        used = [int(m.group(1)) for t in self.tasks if (m := pattern.match(t))]
+        used += [int(m.group(1)) for g in self.groups if (m := pattern.match(g.group_id))]
+        return f"{_SUFFIX.split(label)[0]}__{max(used, default=0) + 1}"
+
+    def freeze(self) -> DagFacts:
+        tasks = tuple(t.freeze() for t in self.tasks.values())
+        return DagFacts(
+            dag_id=self.dag_id,
+            range=self.range,
+            id_range=self.id_range,
+            tasks=tasks,
+            groups=tuple(
+                GroupFacts(g.group_id, g.range, g.parent.group_id if g.parent else None)
+                for g in self.groups
+            ),
+            dynamic=self.dynamic or any(t.dynamic for t in tasks),
+            variable=self.variable,
+        )
+
+
+class Collector:
+    """Everything one DAG file builds, plus what extraction itself finds wrong."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.dags: list[DagRecord] = []
+        self.findings: list[Finding] = []
+
+    def add_task(self, task: TaskRecord) -> TaskRecord:
+        existing = task.dag.tasks.get(task.task_id)
+        if existing is not None:
+            # Airflow raises DuplicateTaskIdFound: the whole file fails to import.
+            self.findings.append(Finding(
+                code="duplicate-task-id",
+                severity=Severity.ERROR,
+                message=(f"Airflow will fail to import this file: task id `{task.task_id}` is "
+                         f"already used in DAG `{task.dag.dag_id}` (DuplicateTaskIdFound)"),
+                path=self.path,
+                range=task.id_range or task.range,
+                related=(Related(self.path, existing.id_range or existing.range,
+                                 f"`{task.task_id}` first defined here"),),
+            ))
+            return existing
+        task.dag.tasks[task.task_id] = task
+        if task.dynamic:
+            self.findings.append(Finding(
+                code="dynamic-task-id",
+                severity=Severity.INFORMATION,
+                message=(f"task id `{task.task_id}` cannot be resolved statically; its state "
+                         f"file entries and mappings cannot be checked"),
+                path=self.path,
+                range=task.id_range or task.range,
+            ))
+        return task
+
+    @staticmethod
+    def add_edge(upstream: TaskRecord, downstream: TaskRecord) -> None:
+        if upstream is downstream or upstream.dag is not downstream.dag:
+            return
+        if upstream not in downstream.upstream:
+            downstream.upstream.append(upstream)
+            upstream.downstream.append(downstream)
+
+    def freeze(self) -> tuple[DagFacts, ...]:
+        return tuple(d.freeze() for d in self.dags)

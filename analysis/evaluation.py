@@ -1,0 +1,412 @@
+"""Expression evaluation for the interpreter: constants folded, Airflow calls recognised."""
+
+from __future__ import annotations
+
+import ast
+import operator
+from typing import TYPE_CHECKING, Any
+
+from analysis import airflow_calls
+from analysis.names import Kind, classify, dotted_name
+from analysis.values import (
+    Const,
+    DagRef,
+    Function,
+    GroupRef,
+    Mapping,
+    Method,
+    PartialOperator,
+    Qualified,
+    Seq,
+    TaskRef,
+    Unknown,
+    Value,
+    flatten_tasks,
+    is_known,
+    to_python,
+)
+
+if TYPE_CHECKING:
+    from analysis.interpreter import Scope
+
+_BINOPS = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Mod: operator.mod,
+    ast.FloorDiv: operator.floordiv,
+}
+_COMPARES = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.In: lambda a, b: a in b,
+    ast.NotIn: lambda a, b: a not in b,
+    ast.Is: operator.is_,
+    ast.IsNot: operator.is_not,
+}
+_MAX_STRING = 10_000
+_STRING_METHODS = frozenset({"format", "join", "upper", "lower", "replace", "strip", "title",
+                             "capitalize", "lstrip", "rstrip", "split"})
+
+
+class Evaluator(airflow_calls.AirflowCalls):
+    """Mixed into the interpreter; ``self`` provides scopes, imports and the collector."""
+
+    def eval(self, node: ast.expr | None, scope: Scope) -> Value:
+        if node is None:
+            return Const(None)
+        handler = getattr(self, f"_eval_{type(node).__name__}", None)
+        if handler is None:
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, ast.expr):
+                    self.eval(child, scope)
+            return Unknown(_short(node))
+        return handler(node, scope)
+
+    def _eval_Constant(self, node: ast.Constant, scope: Scope) -> Value:
+        return Const(node.value)
+
+    def _eval_Name(self, node: ast.Name, scope: Scope) -> Value:
+        value = scope.lookup(node.id)
+        if value is not None:
+            return value
+        qualified = self.imports.qualify(node)
+        if qualified:
+            return Qualified(qualified, node.id)
+        if node.id in _BUILTINS:
+            return Qualified(f"builtins.{node.id}", node.id)
+        return Unknown(node.id)
+
+    def _eval_Attribute(self, node: ast.Attribute, scope: Scope) -> Value:
+        base = self.eval(node.value, scope)
+        if isinstance(base, Qualified):
+            return Qualified(f"{base.name}.{node.attr}", f"{base.spelled}.{node.attr}")
+        if isinstance(base, TaskRef) and node.attr == "output":
+            return TaskRef(base.task, xcom=True)
+        if isinstance(base, (TaskRef, Function, Seq, Const, Mapping, PartialOperator, DagRef, GroupRef)):
+            return Method(base, node.attr)
+        return Unknown(_short(node))
+
+    def _eval_Subscript(self, node: ast.Subscript, scope: Scope) -> Value:
+        base = self.eval(node.value, scope)
+        index = self.eval(node.slice, scope)
+        if isinstance(base, TaskRef):
+            return TaskRef(base.task, xcom=True)
+        if isinstance(index, Const):
+            try:
+                if isinstance(base, Seq) and not isinstance(index.value, slice):
+                    return base.items[index.value]
+                if isinstance(base, Mapping):
+                    return base.items[index.value]
+                if isinstance(base, Const):
+                    return Const(base.value[index.value])
+            except (IndexError, KeyError, TypeError):
+                pass
+        return Unknown(_short(node))
+
+    def _eval_Slice(self, node: ast.Slice, scope: Scope) -> Value:
+        parts = [self.eval(p, scope) if p else Const(None) for p in (node.lower, node.upper, node.step)]
+        if all(isinstance(p, Const) for p in parts):
+            return Const(slice(*(p.value for p in parts)))
+        return Unknown(_short(node))
+
+    def _eval_List(self, node: ast.List | ast.Tuple | ast.Set, scope: Scope) -> Value:
+        items: list[Value] = []
+        for element in node.elts:
+            if isinstance(element, ast.Starred):
+                value = self.eval(element.value, scope)
+                spread = self.iterate(value)
+                if spread is None:
+                    return Unknown(_short(node))
+                items.extend(spread)
+            else:
+                items.append(self.eval(element, scope))
+        return Seq(items)
+
+    _eval_Tuple = _eval_List
+    _eval_Set = _eval_List
+
+    def _eval_Dict(self, node: ast.Dict, scope: Scope) -> Value:
+        items: dict[Any, Value] = {}
+        known = True
+        for key_node, value_node in zip(node.keys, node.values):
+            value = self.eval(value_node, scope)
+            if key_node is None:
+                if isinstance(value, Mapping):
+                    items.update(value.items)
+                else:
+                    known = False
+                continue
+            key = self.eval(key_node, scope)
+            if isinstance(key, Const) and _hashable(key.value):
+                items[key.value] = value
+            else:
+                known = False
+        return Mapping(items) if known else Unknown(_short(node))
+
+    def _eval_JoinedStr(self, node: ast.JoinedStr, scope: Scope) -> Value:
+        parts: list[str] = []
+        known = True
+        for piece in node.values:
+            if isinstance(piece, ast.Constant):
+                parts.append(str(piece.value))
+                continue
+            assert isinstance(piece, ast.FormattedValue)
+            value = self.eval(piece.value, scope)
+            spec = self.eval(piece.format_spec, scope) if piece.format_spec else Const("")
+            if isinstance(value, Const) and isinstance(spec, Const):
+                try:
+                    raw = value.value
+                    if piece.conversion == ord("r"):
+                        raw = repr(raw)
+                    elif piece.conversion == ord("s"):
+                        raw = str(raw)
+                    elif piece.conversion == ord("a"):
+                        raw = ascii(raw)
+                    parts.append(format(raw, spec.value))
+                    continue
+                except (TypeError, ValueError):
+                    pass
+            known = False
+            parts.append("{" + ast.unparse(piece.value) + "}")
+        text = "".join(parts)
+        return Const(text) if known else Unknown(text)
+
+    def _eval_BinOp(self, node: ast.BinOp, scope: Scope) -> Value:
+        left = self.eval(node.left, scope)
+        right = self.eval(node.right, scope)
+        if isinstance(node.op, (ast.RShift, ast.LShift)):
+            return self.dependency(left, right, downstream=isinstance(node.op, ast.RShift))
+        if isinstance(left, Seq) and isinstance(right, Seq) and isinstance(node.op, ast.Add):
+            return Seq([*left.items, *right.items])
+        function = _BINOPS.get(type(node.op))
+        if function and isinstance(left, Const) and isinstance(right, Const):
+            try:
+                result = function(left.value, right.value)
+            except Exception:  # noqa: BLE001 - folding user constants may fail any way
+                return Unknown(_short(node))
+            if isinstance(result, str) and len(result) > _MAX_STRING:
+                return Unknown(_short(node))
+            return Const(result)
+        if function and isinstance(left, (Const, Unknown)) and isinstance(right, (Const, Unknown)):
+            return Unknown(_render(left) + _OP_TEXT.get(type(node.op), "?") + _render(right))
+        return Unknown(_short(node))
+
+    def _eval_UnaryOp(self, node: ast.UnaryOp, scope: Scope) -> Value:
+        operand = self.eval(node.operand, scope)
+        if isinstance(operand, Const):
+            try:
+                if isinstance(node.op, ast.Not):
+                    return Const(not operand.value)
+                if isinstance(node.op, ast.USub):
+                    return Const(-operand.value)
+            except TypeError:
+                pass
+        return Unknown(_short(node))
+
+    def _eval_BoolOp(self, node: ast.BoolOp, scope: Scope) -> Value:
+        values = [self.eval(v, scope) for v in node.values]
+        if all(isinstance(v, Const) for v in values):
+            result = values[0].value  # type: ignore[union-attr]
+            for value in values[1:]:
+                if isinstance(node.op, ast.And):
+                    result = result and value.value  # type: ignore[union-attr]
+                else:
+                    result = result or value.value  # type: ignore[union-attr]
+            return Const(result)
+        return Unknown(_short(node))
+
+    def _eval_Compare(self, node: ast.Compare, scope: Scope) -> Value:
+        left = self.eval(node.left, scope)
+        values = [self.eval(c, scope) for c in node.comparators]
+        if not (is_known(left) and all(is_known(v) for v in values)):
+            return Unknown(_short(node))
+        current = to_python(left)
+        for op, comparator in zip(node.ops, values):
+            right = to_python(comparator)
+            try:
+                if not _COMPARES[type(op)](current, right):
+                    return Const(False)
+            except TypeError:
+                return Unknown(_short(node))
+            current = right
+        return Const(True)
+
+    def _eval_IfExp(self, node: ast.IfExp, scope: Scope) -> Value:
+        test = self.eval(node.test, scope)
+        if isinstance(test, Const):
+            return self.eval(node.body if test.value else node.orelse, scope)
+        return Unknown(_short(node))
+
+    def _eval_NamedExpr(self, node: ast.NamedExpr, scope: Scope) -> Value:
+        value = self.eval(node.value, scope)
+        self.bind(node.target, value, scope)
+        return value
+
+    def _eval_Lambda(self, node: ast.Lambda, scope: Scope) -> Value:
+        return Unknown("lambda")
+
+    def _eval_ListComp(self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp, scope: Scope) -> Value:
+        from analysis.interpreter import Scope as _Scope
+
+        if len(node.generators) != 1 or node.generators[0].is_async:
+            return Unknown(_short(node))
+        generator = node.generators[0]
+        items = self.iterate(self.eval(generator.iter, scope))
+        if items is None:
+            return Unknown(_short(node))
+        inner = _Scope(scope)
+        results: list[Value] = []
+        for item in items:
+            self.bind(generator.target, item, inner)
+            tests = [self.eval(t, inner) for t in generator.ifs]
+            if not all(isinstance(t, Const) for t in tests):
+                return Unknown(_short(node))
+            if all(t.value for t in tests):  # type: ignore[union-attr]
+                results.append(self.eval(node.elt, inner))
+        return Seq(results)
+
+    _eval_SetComp = _eval_ListComp
+    _eval_GeneratorExp = _eval_ListComp
+
+    def _eval_Call(self, node: ast.Call, scope: Scope) -> Value:
+        callee = self.eval(node.func, scope)
+        args: list[Value] = []
+        for arg in node.args:
+            if isinstance(arg, ast.Starred):
+                spread = self.iterate(self.eval(arg.value, scope))
+                args.extend(spread if spread is not None else [Unknown(_short(arg))])
+            else:
+                args.append(self.eval(arg, scope))
+        kwargs: dict[str, Value] = {}
+        kwarg_nodes: dict[str, ast.expr] = {}
+        for keyword in node.keywords:
+            value = self.eval(keyword.value, scope)
+            if keyword.arg is None:
+                if isinstance(value, Mapping):
+                    kwargs.update({str(k): v for k, v in value.items.items()})
+                continue
+            kwargs[keyword.arg] = value
+            kwarg_nodes[keyword.arg] = keyword.value
+        return self.call(node, callee, args, kwargs, kwarg_nodes, scope)
+
+    def call(self, node: ast.Call, callee: Value, args: list[Value], kwargs: dict[str, Value],
+             kwarg_nodes: dict[str, ast.expr], scope: Scope) -> Value:
+        if isinstance(callee, Qualified):
+            kind = classify(callee.name)
+            if kind is not None:
+                return self.airflow_call(kind, callee, node, args, kwargs, kwarg_nodes, scope)
+            if callee.name.startswith("builtins."):
+                return _builtin(callee.name[9:], args, kwargs, node)
+            if callee.name.endswith(".partial") and "task_id" in kwargs:
+                return self.partial_operator(callee.spelled.rsplit(".", 1)[0], node, kwargs, kwarg_nodes)
+        if isinstance(callee, Unknown) and isinstance(node.func, ast.Attribute) \
+                and node.func.attr == "partial" and "task_id" in kwargs:
+            return self.partial_operator(dotted_name(node.func.value) or "?", node, kwargs, kwarg_nodes)
+        if isinstance(callee, Function):
+            return self.call_decorated(callee, node, args, kwargs, kwarg_nodes, scope)
+        if isinstance(callee, Method):
+            return self.call_method(callee, node, args, kwargs, kwarg_nodes, scope)
+        if "task_id" in kwargs:
+            spelled = callee.spelled if isinstance(callee, Qualified) else dotted_name(node.func)
+            return self.create_operator(spelled or "?", node, kwargs, kwarg_nodes)
+        return Unknown(_short(node))
+
+    def call_method(self, method: Method, node: ast.Call, args: list[Value], kwargs: dict[str, Value],
+                    kwarg_nodes: dict[str, ast.expr], scope: Scope) -> Value:
+        receiver, name = method.receiver, method.name
+        if isinstance(receiver, (Function, PartialOperator, TaskRef)):
+            result = self.airflow_method(receiver, name, node, args, kwargs, kwarg_nodes, scope)
+            if result is not None:
+                return result
+        if isinstance(receiver, Seq) and name in ("append", "extend", "insert"):
+            if name == "append" and args:
+                receiver.items.append(args[0])
+            elif name == "extend" and args:
+                receiver.items.extend(self.iterate(args[0]) or [])
+            elif name == "insert" and len(args) == 2 and isinstance(args[0], Const):
+                receiver.items.insert(args[0].value, args[1])
+            return Const(None)
+        if isinstance(receiver, Mapping) and name in ("items", "keys", "values", "get"):
+            if name == "items":
+                return Seq([Seq([Const(k), v]) for k, v in receiver.items.items()])
+            if name == "keys":
+                return Seq([Const(k) for k in receiver.items])
+            if name == "values":
+                return Seq(list(receiver.items.values()))
+            if args and isinstance(args[0], Const):
+                return receiver.items.get(args[0].value, args[1] if len(args) > 1 else Const(None))
+        if isinstance(receiver, Const) and isinstance(receiver.value, str) and name in _STRING_METHODS:
+            if all(is_known(a) for a in args) and all(is_known(v) for v in kwargs.values()):
+                try:
+                    result = getattr(receiver.value, name)(
+                        *(to_python(a) for a in args), **{k: to_python(v) for k, v in kwargs.items()}
+                    )
+                except Exception:  # noqa: BLE001 - user format strings can fail any way
+                    return Unknown(_short(node))
+                if isinstance(result, list):
+                    return Seq([Const(v) for v in result])
+                return Const(result)
+        if "task_id" in kwargs:
+            return self.create_operator(dotted_name(node.func) or "?", node, kwargs, kwarg_nodes)
+        return Unknown(_short(node))
+
+
+def _builtin(name: str, args: list[Value], kwargs: dict[str, Value], node: ast.Call) -> Value:
+    known = all(is_known(a) for a in args)
+    if name == "range" and known:
+        try:
+            values = range(*(to_python(a) for a in args))
+        except TypeError:
+            return Unknown(_short(node))
+        if len(values) <= 10_000:
+            return Seq([Const(v) for v in values])
+    if name in ("str", "int", "len", "sorted", "list", "tuple", "reversed") and known and len(args) == 1:
+        try:
+            result = {"str": str, "int": int, "len": len, "sorted": sorted, "list": list,
+                      "tuple": tuple, "reversed": lambda v: list(reversed(v))}[name](to_python(args[0]))
+        except (TypeError, ValueError):
+            return Unknown(_short(node))
+        if isinstance(result, (list, tuple)):
+            return Seq([Const(v) for v in result])
+        return Const(result)
+    if name in ("list", "tuple", "sorted", "reversed") and len(args) == 1 and isinstance(args[0], Seq):
+        items = list(args[0].items)
+        return Seq(items[::-1] if name == "reversed" else items)
+    if name == "enumerate" and len(args) == 1 and isinstance(args[0], Seq):
+        return Seq([Seq([Const(i), v]) for i, v in enumerate(args[0].items)])
+    if name == "zip" and args and all(isinstance(a, Seq) for a in args):
+        return Seq([Seq(list(group)) for group in zip(*(a.items for a in args))])  # type: ignore[union-attr]
+    return Unknown(_short(node))
+
+
+_BUILTINS = frozenset({"range", "str", "int", "len", "sorted", "list", "tuple", "enumerate", "zip", "reversed"})
+_OP_TEXT = {ast.Add: "", ast.Mod: "%", ast.Mult: "*", ast.Sub: "-", ast.FloorDiv: "//"}
+
+
+def _render(value: Value) -> str:
+    if isinstance(value, Const):
+        return str(value.value)
+    if isinstance(value, Unknown):
+        return value.text if value.text.startswith("{") else "{" + value.text + "}"
+    return "{?}"
+
+
+def _hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+def _short(node: ast.AST) -> str:
+    text = ast.unparse(node)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+__all__ = ["Evaluator", "flatten_tasks"]

@@ -1,0 +1,174 @@
+"""Frozen facts about a migration project, each carrying the range it came from.
+
+Lines are 0-based (as in LSP); characters count Unicode code points, as libcst's
+``PositionProvider`` does. The server converts to the client's encoding (UTF-16 by
+default) only at the LSP boundary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Position:
+    line: int
+    character: int
+
+    def to_json(self) -> dict:
+        return {"line": self.line, "character": self.character}
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Range:
+    start: Position
+    end: Position
+
+    @classmethod
+    def of(cls, start_line: int, start_char: int, end_line: int, end_char: int) -> Range:
+        return cls(Position(start_line, start_char), Position(end_line, end_char))
+
+    @classmethod
+    def point(cls, line: int, character: int = 0) -> Range:
+        return cls.of(line, character, line, character)
+
+    def contains(self, position: Position) -> bool:
+        return self.start <= position <= self.end
+
+    def to_json(self) -> dict:
+        return {"start": self.start.to_json(), "end": self.end.to_json()}
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFORMATION = "information"
+    HINT = "hint"
+
+
+@dataclass(frozen=True, slots=True)
+class Related:
+    """Another place a finding involves (LSP ``DiagnosticRelatedInformation``)."""
+
+    path: str
+    range: Range
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    code: str
+    severity: Severity
+    message: str
+    path: str
+    range: Range
+    related: tuple[Related, ...] = ()
+
+    def to_json(self) -> dict:
+        return {
+            "path": self.path,
+            "code": self.code,
+            "severity": self.severity.value,
+            "message": self.message,
+            "range": self.range.to_json(),
+            "related": [
+                {"path": r.path, "range": r.range.to_json(), "message": r.message}
+                for r in self.related
+            ],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TaskFacts:
+    task_id: str
+    operator: str
+    """Operator class as spelled after import resolution (``BashOperator``), or the
+    decorator for TaskFlow tasks (``@task``, ``@task.bash``)."""
+    range: Range
+    """The expression that creates the task: the operator call or the call of a
+    ``@task`` function."""
+    id_range: Range | None = None
+    """The ``task_id=`` value, or the name of the decorated function."""
+    upstream: tuple[str, ...] = ()
+    dynamic: bool = False
+    mapped: bool = False
+    """Created with ``.expand``/``.expand_kwargs``: airlift cannot proxy it."""
+    group_id: str | None = None
+    variable: str | None = None
+    definition_range: Range | None = None
+    """For TaskFlow tasks, the ``def`` line of the decorated function."""
+    callable_name: str | None = None
+    """``python_callable=`` of a PythonOperator, or the decorated function's name."""
+
+
+@dataclass(frozen=True, slots=True)
+class GroupFacts:
+    group_id: str
+    range: Range
+    parent_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DagFacts:
+    dag_id: str
+    range: Range
+    id_range: Range | None = None
+    tasks: tuple[TaskFacts, ...] = ()
+    groups: tuple[GroupFacts, ...] = ()
+    dynamic: bool = False
+    """The DAG id, or some of its tasks, could not be resolved statically."""
+    variable: str | None = None
+
+    def task(self, task_id: str) -> TaskFacts | None:
+        for task in self.tasks:
+            if task.task_id == task_id:
+                return task
+        return None
+
+    @property
+    def task_ids(self) -> frozenset[str]:
+        return frozenset(t.task_id for t in self.tasks)
+
+    def downstream(self, task_id: str) -> tuple[str, ...]:
+        return tuple(sorted(t.task_id for t in self.tasks if task_id in t.upstream))
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyingHook:
+    """The ``proxying_to_dagster(...)`` call of a DAG file."""
+
+    range: Range
+    is_last: bool
+    """Nothing that creates a DAG or task follows it."""
+    trailing_range: Range | None
+    """The first statement after the call that is not a no-op, if any."""
+    creates_after: bool
+    """A DAG or task is created after the call: those are never proxied."""
+    state_dir: str | None
+    """The folder passed to ``load_proxied_state_from_yaml``, relative to the DAG
+    file's folder, or None when it cannot be resolved statically."""
+    state_dir_range: Range | None = None
+    guarded: bool = False
+    """Inside an ``if``: e.g. the tutorial's ``if PROXYING:`` form."""
+    enabled: bool | None = True
+    """False when the guard is statically false (``PROXYING = False``), None when unknown."""
+
+
+@dataclass(frozen=True, slots=True)
+class FileFacts:
+    path: str
+    dags: tuple[DagFacts, ...] = ()
+    error: str | None = None
+    error_range: Range | None = None
+    findings: tuple[Finding, ...] = field(default=())
+    """What extraction itself found: syntax errors, duplicate and dynamic ids."""
+    proxying: ProxyingHook | None = None
+    skipped: str | None = None
+    """Why the file was not read as a DAG file (binary, too large, ...)."""
+
+    def dag(self, dag_id: str) -> DagFacts | None:
+        for dag in self.dags:
+            if dag.dag_id == dag_id:
+                return dag
+        return None

@@ -1,0 +1,302 @@
+"""A small abstract interpreter that runs a DAG file's statements without running Python.
+
+It follows what Airflow does while importing the file — DAG and TaskGroup contexts,
+task creation, dependency operators — over values it can know statically (literals,
+module constants, f-strings of those, loops over literal lists). Everything else is an
+``Unknown``; a task whose id depends on one is marked dynamic, never guessed.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Any, Iterator
+
+from analysis.builder import Collector, DagRecord, GroupRecord, TaskRecord
+from analysis.evaluation import Evaluator
+from analysis.names import Imports
+from analysis.source import LineIndex
+from analysis.values import Const, DagRef, Function, GroupRef, Seq, Mapping, TaskRef, Unknown, Value
+
+MAX_UNROLL = 1000
+MAX_DEPTH = 12
+
+
+class Return(Exception):
+    def __init__(self, value: Value) -> None:
+        self.value = value
+
+
+class Scope:
+    __slots__ = ("vars", "parent")
+
+    def __init__(self, parent: Scope | None = None) -> None:
+        self.vars: dict[str, Value] = {}
+        self.parent = parent
+
+    def lookup(self, name: str) -> Value | None:
+        scope: Scope | None = self
+        while scope is not None:
+            if name in scope.vars:
+                return scope.vars[name]
+            scope = scope.parent
+        return None
+
+
+class Interpreter(Evaluator):
+    def __init__(self, path: str, text: str) -> None:
+        self.lines = LineIndex(text)
+        self.imports = Imports()
+        self.collector = Collector(path)
+        self.dag_stack: list[DagRecord] = []
+        self.group_stack: list[GroupRecord] = []
+        self.depth = 0
+        self.created = 0
+        """How many DAGs and tasks were created so far (the hook must come after all)."""
+        self.hook_seen_at: int | None = None
+        self.mapping_groups = 0
+        self.created_after_statement: list[int] = []
+        self.module_scope = Scope()
+        self.module_scope.vars["__name__"] = Const("unusual_prefix_airflow_dag_module")
+        self.module_scope.vars["__file__"] = Const(path)
+
+    # -- statements ------------------------------------------------------------------
+
+    def run_module(self, module: ast.Module) -> None:
+        for statement in module.body:
+            try:
+                self.exec_statement(statement, self.module_scope)
+            except (Return, _Break, _Continue):
+                pass
+            self.created_after_statement.append(self.created)
+
+    def exec_block(self, body: list[ast.stmt], scope: Scope) -> None:
+        for statement in body:
+            self.exec_statement(statement, scope)
+
+    def exec_statement(self, node: ast.stmt, scope: Scope) -> None:
+        handler = getattr(self, f"_exec_{type(node).__name__}", None)
+        if handler is not None:
+            handler(node, scope)
+
+    def _exec_Import(self, node: ast.Import, scope: Scope) -> None:
+        self.imports.add(node)
+        for alias in node.names:
+            scope.vars.pop(alias.asname or alias.name.split(".")[0], None)
+
+    def _exec_ImportFrom(self, node: ast.ImportFrom, scope: Scope) -> None:
+        self.imports.add(node)
+        for alias in node.names:
+            scope.vars.pop(alias.asname or alias.name, None)
+
+    def _exec_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef, scope: Scope) -> None:
+        scope.vars[node.name] = self.make_function(node, scope)
+
+    _exec_AsyncFunctionDef = _exec_FunctionDef
+
+    def _exec_ClassDef(self, node: ast.ClassDef, scope: Scope) -> None:
+        scope.vars[node.name] = Unknown(node.name)
+
+    def _exec_Expr(self, node: ast.Expr, scope: Scope) -> None:
+        self.eval(node.value, scope)
+
+    def _exec_Assign(self, node: ast.Assign, scope: Scope) -> None:
+        value = self.eval(node.value, scope)
+        for target in node.targets:
+            self.bind(target, value, scope)
+
+    def _exec_AnnAssign(self, node: ast.AnnAssign, scope: Scope) -> None:
+        if node.value is not None:
+            self.bind(node.target, self.eval(node.value, scope), scope)
+
+    def _exec_AugAssign(self, node: ast.AugAssign, scope: Scope) -> None:
+        combined = ast.BinOp(left=node.target, op=node.op, right=node.value)
+        ast.copy_location(combined, node)
+        if isinstance(node.target, ast.Name):
+            target = ast.Name(id=node.target.id, ctx=ast.Load())
+            combined.left = ast.copy_location(target, node.target)
+            self.bind(node.target, self.eval(combined, scope), scope)
+        else:
+            self.eval(node.value, scope)
+
+    def _exec_With(self, node: ast.With | ast.AsyncWith, scope: Scope) -> None:
+        pushed: list[list[Any]] = []
+        for item in node.items:
+            value = self.eval(item.context_expr, scope)
+            if isinstance(value, DagRef):
+                self.dag_stack.append(value.dag)
+                pushed.append(self.dag_stack)
+            elif isinstance(value, GroupRef):
+                self.group_stack.append(value.group)
+                pushed.append(self.group_stack)
+            if item.optional_vars is not None:
+                self.bind(item.optional_vars, value, scope)
+        try:
+            self.exec_block(node.body, scope)
+        finally:
+            for stack in reversed(pushed):
+                stack.pop()
+
+    _exec_AsyncWith = _exec_With
+
+    def _exec_For(self, node: ast.For | ast.AsyncFor, scope: Scope) -> None:
+        items = self.iterate(self.eval(node.iter, scope))
+        if items is None:
+            self.bind(node.target, Unknown(ast.unparse(node.target)), scope)
+            self.exec_block(node.body, scope)
+        else:
+            for item in items:
+                self.bind(node.target, item, scope)
+                try:
+                    self.exec_block(node.body, scope)
+                except _Break:
+                    break
+                except _Continue:
+                    continue
+        self.exec_block(node.orelse, scope)
+
+    _exec_AsyncFor = _exec_For
+
+    def _exec_Break(self, node: ast.Break, scope: Scope) -> None:
+        raise _Break
+
+    def _exec_Continue(self, node: ast.Continue, scope: Scope) -> None:
+        raise _Continue
+
+    def _exec_While(self, node: ast.While, scope: Scope) -> None:
+        test = self.eval(node.test, scope)
+        if isinstance(test, Const) and not test.value:
+            self.exec_block(node.orelse, scope)
+            return
+        # Loop bounds are runtime facts: read the body once, for its shape.
+        try:
+            self.exec_block(node.body, scope)
+        except (_Break, _Continue):
+            pass
+
+    def _exec_If(self, node: ast.If, scope: Scope) -> None:
+        test = self.eval(node.test, scope)
+        if isinstance(test, Const):
+            self.exec_block(node.body if test.value else node.orelse, scope)
+            return
+        self.exec_block(node.body, scope)
+        self.exec_block(node.orelse, scope)
+
+    def _exec_Try(self, node: ast.Try, scope: Scope) -> None:
+        self.exec_block(node.body, scope)
+        for handler in node.handlers:
+            # Handlers of DAG files are import fallbacks: read their imports only, so a
+            # fallback task is never counted twice.
+            for statement in handler.body:
+                if isinstance(statement, (ast.Import, ast.ImportFrom)):
+                    self.exec_statement(statement, scope)
+        self.exec_block(node.orelse, scope)
+        self.exec_block(node.finalbody, scope)
+
+    _exec_TryStar = _exec_Try
+
+    def _exec_Return(self, node: ast.Return, scope: Scope) -> None:
+        raise Return(self.eval(node.value, scope) if node.value is not None else Const(None))
+
+    # -- binding ---------------------------------------------------------------------
+
+    def bind(self, target: ast.expr, value: Value, scope: Scope) -> None:
+        if isinstance(target, ast.Name):
+            self.imports.forget(target.id)
+            scope.vars[target.id] = value
+            if isinstance(value, TaskRef) and value.task.variable is None:
+                value.task.variable = target.id
+            elif isinstance(value, DagRef) and value.dag.variable is None:
+                value.dag.variable = target.id
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            items = value.items if isinstance(value, Seq) else None
+            if items is None and isinstance(value, Const) and isinstance(value.value, (tuple, list)):
+                items = [Const(v) for v in value.value]
+            names = target.elts
+            if items is not None and len(items) == len(names) and not any(
+                isinstance(n, ast.Starred) for n in names
+            ):
+                for name, item in zip(names, items):
+                    self.bind(name, item, scope)
+            else:
+                for name in names:
+                    self.bind(name.value if isinstance(name, ast.Starred) else name,
+                              Unknown(ast.unparse(name)), scope)
+        elif isinstance(target, ast.Starred):
+            self.bind(target.value, value, scope)
+        else:
+            # Attribute and subscript targets: evaluate for the tasks they may create.
+            self.eval(target, scope)
+
+    def iterate(self, value: Value) -> list[Value] | None:
+        if isinstance(value, Seq):
+            items = value.items
+        elif isinstance(value, Mapping):
+            items = [Const(k) for k in value.items]
+        elif isinstance(value, Const) and isinstance(value.value, (str, tuple, list, range)):
+            items = [Const(v) for v in value.value]
+        else:
+            return None
+        return items if len(items) <= MAX_UNROLL else None
+
+    # -- functions -------------------------------------------------------------------
+
+    def call_function(self, function: Function, args: list[Value], kwargs: dict[str, Value],
+                      before: Iterator[None] | None = None) -> Value:
+        """Run a function body with its parameters bound, and return what it returns."""
+        if self.depth >= MAX_DEPTH:
+            return Unknown(function.node.name)
+        scope = Scope(function.scope)
+        self.bind_parameters(function.node, args, kwargs, scope)
+        self.depth += 1
+        try:
+            self.exec_block(function.node.body, scope)
+        except Return as result:
+            return result.value
+        except (_Break, _Continue):
+            pass
+        finally:
+            self.depth -= 1
+        return Const(None)
+
+    def bind_parameters(self, node: ast.FunctionDef | ast.AsyncFunctionDef, args: list[Value],
+                        kwargs: dict[str, Value], scope: Scope) -> None:
+        spec = node.args
+        positional = [*spec.posonlyargs, *spec.args]
+        defaults: dict[str, ast.expr] = {}
+        for param, default in zip(positional[len(positional) - len(spec.defaults):], spec.defaults):
+            defaults[param.arg] = default
+        for param, default in zip(spec.kwonlyargs, spec.kw_defaults):
+            if default is not None:
+                defaults[param.arg] = default
+        for index, param in enumerate(positional):
+            if index < len(args):
+                scope.vars[param.arg] = args[index]
+            elif param.arg in kwargs:
+                scope.vars[param.arg] = kwargs[param.arg]
+            elif param.arg in defaults:
+                scope.vars[param.arg] = self.eval(defaults[param.arg], scope.parent or scope)
+            else:
+                scope.vars[param.arg] = Unknown(param.arg)
+        for param in spec.kwonlyargs:
+            if param.arg in kwargs:
+                scope.vars[param.arg] = kwargs[param.arg]
+            elif param.arg in defaults:
+                scope.vars[param.arg] = self.eval(defaults[param.arg], scope.parent or scope)
+            else:
+                scope.vars[param.arg] = Unknown(param.arg)
+        if spec.vararg:
+            scope.vars[spec.vararg.arg] = Seq(list(args[len(positional):]))
+        if spec.kwarg:
+            known = {p.arg for p in (*positional, *spec.kwonlyargs)}
+            scope.vars[spec.kwarg.arg] = Mapping({k: v for k, v in kwargs.items() if k not in known})
+
+
+class _Break(Exception):
+    pass
+
+
+class _Continue(Exception):
+    pass
+
+
+__all__ = ["Interpreter", "Scope", "Return", "TaskRef", "GroupRef", "DagRef", "Seq", "Const"]

@@ -1,0 +1,137 @@
+"""The values a DAG file's statements evaluate to, as far as static reading can tell."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import Any
+
+from analysis.builder import DagRecord, GroupRecord, TaskRecord
+
+
+class Value:
+    __slots__ = ()
+
+
+@dataclass(eq=False, slots=True)
+class Unknown(Value):
+    """Cannot be known without running the file; ``text`` shows what it was."""
+
+    text: str = "?"
+
+
+@dataclass(eq=False, slots=True)
+class Const(Value):
+    value: Any
+
+
+@dataclass(eq=False, slots=True)
+class Seq(Value):
+    """A list, tuple or set whose items are values (tasks, constants, ...)."""
+
+    items: list[Value]
+
+
+@dataclass(eq=False, slots=True)
+class Mapping(Value):
+    items: dict[Any, Value]
+
+
+@dataclass(eq=False, slots=True)
+class TaskRef(Value):
+    """An operator, or the XComArg a ``@task`` call returns (``xcom=True``)."""
+
+    task: TaskRecord
+    xcom: bool = False
+
+
+@dataclass(eq=False, slots=True)
+class GroupRef(Value):
+    group: GroupRecord
+
+
+@dataclass(eq=False, slots=True)
+class DagRef(Value):
+    dag: DagRecord
+
+
+@dataclass(eq=False, slots=True)
+class Qualified(Value):
+    """An imported name (``airflow.sdk.DAG``) or something reached through one."""
+
+    name: str
+    spelled: str
+
+
+@dataclass(eq=False, slots=True)
+class Function(Value):
+    """A function defined in the file, with what its decorators make of it."""
+
+    node: ast.FunctionDef | ast.AsyncFunctionDef
+    scope: Any
+    kind: str = "plain"  # plain | task | dag | task_group
+    label: str = ""  # @task, @task.bash, ...
+    options: dict[str, Value] = field(default_factory=dict)
+    option_nodes: dict[str, ast.expr] = field(default_factory=dict)
+    partial: dict[str, Value] | None = None
+
+
+@dataclass(eq=False, slots=True)
+class Method(Value):
+    """``receiver.name`` awaiting its call: ``.override``, ``.expand``, ``.set_upstream``..."""
+
+    receiver: Value
+    name: str
+
+
+@dataclass(eq=False, slots=True)
+class PartialOperator(Value):
+    """``SomeOperator.partial(task_id=...)`` awaiting ``.expand(...)``."""
+
+    operator: str
+    node: ast.Call
+    kwargs: dict[str, Value]
+    kwarg_nodes: dict[str, ast.expr]
+    context: tuple[DagRecord | None, GroupRecord | None]
+
+
+def flatten_tasks(value: Value) -> list[TaskRecord]:
+    """The tasks a dependency operand stands for (lists nest; groups count whole)."""
+    if isinstance(value, TaskRef):
+        return [value.task]
+    if isinstance(value, Seq):
+        return [t for item in value.items for t in flatten_tasks(item)]
+    return []
+
+
+def xcom_sources(value: Value, depth: int = 0) -> list[TaskRecord]:
+    """Tasks whose XCom output a value carries: these become upstream of the consumer."""
+    if depth > 8:
+        return []
+    if isinstance(value, TaskRef):
+        return [value.task] if value.xcom else []
+    if isinstance(value, Seq):
+        return [t for item in value.items for t in xcom_sources(item, depth + 1)]
+    if isinstance(value, Mapping):
+        return [t for item in value.items.values() for t in xcom_sources(item, depth + 1)]
+    return []
+
+
+def is_known(value: Value) -> bool:
+    if isinstance(value, Const):
+        return True
+    if isinstance(value, Seq):
+        return all(is_known(v) for v in value.items)
+    if isinstance(value, Mapping):
+        return all(is_known(v) for v in value.items.values())
+    return False
+
+
+def to_python(value: Value) -> Any:
+    if isinstance(value, Const):
+        return value.value
+    if isinstance(value, Seq):
+        return [to_python(v) for v in value.items]
+    if isinstance(value, Mapping):
+        return {k: to_python(v) for k, v in value.items.items()}
+    raise ValueError("not a constant")
