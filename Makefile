@@ -1,0 +1,47 @@
+# Everything a fresh machine needs, from two commands: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+CACHE := .cache
+AIRFLOW3_VERSION := 3.3.2
+AIRFLOW3_VENV := $(CACHE)/airflow3
+TUTORIAL := examples/tutorial
+
+.PHONY: demo test bench venv airflow3 clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || { echo "Python >= 3.10 is needed"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip uv
+	$(UV) pip install --quiet --python $(PY) -e ".[dev]"
+	touch $@
+
+venv: $(VENV)/.installed
+
+# Airflow lives in its own venv: the server never imports it; tests and benchmarks run
+# Airflow's own DagBag there to compare with the static model.
+$(AIRFLOW3_VENV)/.installed: | $(VENV)/.installed
+	$(UV) venv --quiet --allow-existing --python "$$($(PYTHON) -c 'import sys; print(sys.executable)')" $(AIRFLOW3_VENV)
+	VIRTUAL_ENV=$(AIRFLOW3_VENV) $(UV) pip install --quiet --compile-bytecode apache-airflow==$(AIRFLOW3_VERSION)
+	touch $@
+
+airflow3: $(AIRFLOW3_VENV)/.installed
+
+demo: venv
+	@echo "== DAGs and tasks of $(TUTORIAL), with their migration stage =="
+	cd $(TUTORIAL) && ../../$(VENV)/bin/airlift-lsp dags airflow_dags
+	@echo
+	@echo "== Findings (airlift-lsp check) =="
+	cd $(TUTORIAL) && ../../$(VENV)/bin/airlift-lsp check
+
+test: venv airflow3
+	AIRFLOW3_PYTHON=$(AIRFLOW3_VENV)/bin/python $(PY) -m pytest -q
+
+bench: venv airflow3
+	AIRFLOW3_PYTHON=$(AIRFLOW3_VENV)/bin/python $(PY) bench/accuracy.py
+	$(PY) bench/speed.py
+
+clean:
+	rm -rf $(VENV) $(CACHE) bench/out

@@ -1,0 +1,156 @@
+"""Diagnostics that catch migration mistakes before Airflow or Dagster trips over them.
+
+Each message says what will break, and where; related information points at the other
+file involved. Codes are a contract (see DESIGN.md).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+from analysis.facts import Finding, Range, Related, Severity
+from analysis.project import DagEntry, Project
+
+ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFORMATION
+
+
+def check_project(project: Project) -> list[Finding]:
+    findings: list[Finding] = []
+    for file in project.files.values():
+        findings.extend(file.findings)
+        if file.skipped:
+            findings.append(Finding("syntax-error", WARNING, f"not read: {file.skipped}", file.path,
+                                    Range.point(0)))
+    findings.extend(_state_files(project))
+    for entry in project.entries:
+        findings.extend(_entry(project, entry))
+    findings.extend(_hooks(project))
+    findings.extend(_mappings(project))
+    return sorted(findings, key=lambda f: (f.path, f.range.start, f.code))
+
+
+def _state_files(project: Project) -> Iterator[Finding]:
+    known = project.dag_ids
+    any_dynamic = any(e.dag.dynamic and e.dag.id_range is None for e in project.entries) or any(
+        d.dynamic for f in project.files.values() for d in f.dags if d.dag_id.startswith("{"))
+    linked = {id(e.state) for e in project.entries if e.state is not None}
+    for state in project.states.values():
+        folder = os.path.basename(os.path.dirname(state.path))
+        if state.error:
+            yield Finding("invalid-proxied-state", ERROR,
+                          f"{state.error}. dagster-airlift reads every file of {folder}/, so every DAG "
+                          f"that loads it fails to import", state.path, state.error_range or Range.point(0))
+        if id(state) not in linked and state.dag_id not in known:
+            yield Finding("state-for-unknown-dag", INFO if any_dynamic else WARNING,
+                          f"no DAG `{state.dag_id}` is defined in the DAG folders: this state file "
+                          f"has no effect (renamed or removed DAG?)", state.path, Range.point(0))
+
+
+def _hook_active(entry: DagEntry) -> bool | None:
+    hook = entry.file.proxying
+    if hook is None:
+        return False
+    return hook.enabled
+
+
+def _entry(project: Project, entry: DagEntry) -> Iterator[Finding]:
+    state, dag, path = entry.state, entry.dag, entry.file.path
+    if state is None or state.error:
+        return
+    active = _hook_active(entry)
+    state_link = Related(state.path, Range.point(0), f"proxied state of `{dag.dag_id}`")
+    dag_link = Related(path, dag.id_range or dag.range, f"DAG `{dag.dag_id}`")
+    anything_proxied = bool(state.dag_proxied) or any(t.proxied for t in state.tasks)
+    if active is False:
+        hook = entry.file.proxying
+        if hook is None:
+            why = "has no `proxying_to_dagster(...)` call"
+        else:
+            why = "switches `proxying_to_dagster(...)` off (its guard is false)"
+        effect = ("tasks marked proxied still run in Airflow" if anything_proxied
+                  else "the state file has no effect until it is added")
+        yield Finding("missing-proxying-call", ERROR if anything_proxied else WARNING,
+                      f"`{dag.dag_id}` has a proxied-state file but this DAG file {why}: {effect}",
+                      path, hook.range if hook else dag.range, (state_link,))
+    breaks = "Airflow will fail to import this DAG" if active is not False else \
+        "Airflow will fail to import this DAG once proxying is enabled"
+    for task_state in state.tasks:
+        task = dag.task(task_state.task_id)
+        if task is None:
+            certain = not dag.dynamic
+            yield Finding("unknown-task-in-state", ERROR if certain and active is not False else WARNING,
+                          f"{breaks}: proxied_state names task `{task_state.task_id}`, which "
+                          f"{dag.dag_id} {'does not have' if certain else 'may not have (it has dynamic task ids)'}",
+                          state.path, task_state.id_range, (dag_link,))
+            continue
+        task_link = Related(path, task.id_range or task.range, f"task `{task.task_id}`")
+        if task.mapped:
+            yield Finding("mapped-task-proxied", ERROR,
+                          f"{breaks}: `{task.task_id}` is a mapped task (.expand), which dagster-airlift "
+                          f"cannot proxy; remove it from the state file", state.path, task_state.range,
+                          (task_link,))
+        elif task_state.proxied and not project.assets_for(dag.dag_id, task.task_id):
+            yield Finding("proxied-without-asset", ERROR,
+                          f"`{task.task_id}` is proxied but maps to no Dagster asset: the proxy operator "
+                          f"will have nothing to materialize; map it first", state.path,
+                          task_state.proxied_range, (task_link,))
+    if state.dag_proxied and not project.assets_for(dag.dag_id, None):
+        yield Finding("proxied-without-asset", ERROR,
+                      f"`{dag.dag_id}` is proxied as a whole but no Dagster asset is mapped to the DAG "
+                      f"(assets_with_dag_mappings): the proxy operator will have nothing to materialize",
+                      state.path, Range.point(0), (dag_link,))
+
+
+def _hooks(project: Project) -> Iterator[Finding]:
+    for file in project.files.values():
+        hook = file.proxying
+        if hook is None or (hook.is_last and not hook.creates_after):
+            continue
+        related = (Related(file.path, hook.trailing_range, "this statement follows it"),) \
+            if hook.trailing_range else ()
+        if hook.creates_after:
+            message = ("DAGs or tasks are created after `proxying_to_dagster(...)`: they are never "
+                       "proxied; make the call the last statement of the file")
+        else:
+            message = "`proxying_to_dagster(...)` should be the last statement of the DAG file"
+        yield Finding("proxying-not-last", ERROR if hook.creates_after else WARNING, message,
+                      file.path, hook.range, related)
+
+
+def _mappings(project: Project) -> Iterator[Finding]:
+    entries = {e.dag_id: e for e in project.entries}
+    mapped: dict[str, set[str | None]] = {}
+    for module in project.dagster_modules.values():
+        if module.error:
+            yield Finding("syntax-error", ERROR, f"Dagster will fail to load this module: {module.error}",
+                          module.path, module.error_range or Range.point(0))
+        for mapping in module.mappings:
+            mapped.setdefault(mapping.dag_id, set()).add(mapping.task_id)
+            entry = entries.get(mapping.dag_id)
+            if entry is None:
+                if not mapping.dynamic:
+                    yield Finding("mapping-unknown-task", WARNING,
+                                  f"no DAG `{mapping.dag_id}` is defined in the DAG folders: "
+                                  f"build_defs_from_airflow_instance will not find it in Airflow",
+                                  module.path, mapping.call_range)
+                continue
+            if mapping.task_id is None or entry.dag.task(mapping.task_id) is not None:
+                continue
+            certain = not entry.dag.dynamic
+            yield Finding("mapping-unknown-task", ERROR if certain else WARNING,
+                          f"DAG `{mapping.dag_id}` has no task `{mapping.task_id}`: Dagster will fail to "
+                          f"build the Airflow definitions" + ("" if certain else " (if it really does not)"),
+                          module.path, mapping.key_range,
+                          (Related(entry.file.path, entry.dag.id_range or entry.dag.range,
+                                   f"DAG `{entry.dag_id}`"),))
+    for entry in project.entries:
+        tasks_mapped = mapped.get(entry.dag_id)
+        in_migration = tasks_mapped is not None or entry.state is not None
+        if not in_migration or (tasks_mapped and None in tasks_mapped):
+            continue
+        for task in entry.dag.tasks:
+            if task.task_id not in (tasks_mapped or ()):
+                yield Finding("unmapped-task", INFO,
+                              f"`{task.task_id}` is not mapped to any Dagster asset yet (observe stage)",
+                              entry.file.path, task.id_range or task.range)

@@ -1,0 +1,1 @@
+"""The airlift-lsp language server and command line."""

@@ -1,0 +1,227 @@
+"""The ``airlift-lsp`` command line: the server's engine, headless, for CI and terminals.
+
+Every command takes the current directory as the workspace root. Errors are one line on
+stderr and a non-zero exit; output on stdout is the result only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+
+from analysis.checks import check_project
+from analysis.dagfile import extract_file
+from analysis.facts import FileFacts, Finding, Severity
+from analysis.project import Layout, Project, discover, read_disk, walk_python_files
+from analysis.source import might_contain_dag
+from server.settings import load_settings
+
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+
+
+class CliError(Exception):
+    """A one-line message for stderr, with the exit code to leave with."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except CliError as error:
+        print(f"airlift-lsp: {error}", file=sys.stderr)
+        return error.code
+    except BrokenPipeError:
+        return 0
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="airlift-lsp",
+        description="Migrate Airflow DAGs to Dagster with dagster-airlift, from the editor or CI.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    dags = commands.add_parser("dags", help="static model of DAG files: DAGs, tasks, edges")
+    dags.add_argument("paths", nargs="+", metavar="PATH", help="DAG files or folders")
+    dags.add_argument("--json", action="store_true", help="machine-readable output")
+    dags.set_defaults(run=run_dags)
+
+    check = commands.add_parser("check", help="migration diagnostics; exit 1 on any error")
+    check.add_argument("path", nargs="?", default=".", metavar="PATH",
+                       help="workspace folder (default: current directory) or one file in it")
+    check.add_argument("--json", action="store_true", help="machine-readable output")
+    check.set_defaults(run=run_check)
+    return parser
+
+
+# -- dags --------------------------------------------------------------------------------
+
+
+def collect_dag_files(paths: Sequence[str]) -> list[FileFacts]:
+    files: list[FileFacts] = []
+    seen: set[str] = set()
+    for given in paths:
+        if not os.path.exists(given):
+            raise CliError(f"{given}: no such file or directory")
+        if os.path.isdir(given):
+            candidates = list(walk_python_files(given))
+            explicit = False
+        else:
+            candidates, explicit = [given], True
+        for path in candidates:
+            absolute = os.path.abspath(path)
+            if absolute in seen:
+                continue
+            seen.add(absolute)
+            decoded = read_disk(path)
+            if decoded.text is None:
+                files.append(FileFacts(path=absolute, error=decoded.skipped, skipped=decoded.skipped))
+            elif explicit or might_contain_dag(decoded.text):
+                files.append(extract_file(absolute, decoded.text))
+    return files
+
+
+def run_dags(args: argparse.Namespace) -> int:
+    files = collect_dag_files(args.paths)
+    if args.json:
+        _print_json({"files": [_file_json(f) for f in files]})
+        return 0
+    project = _project_or_none(".")
+    for file in files:
+        _print_file(file, project)
+    total_dags = sum(len(f.dags) for f in files)
+    total_tasks = sum(len(d.tasks) for f in files for d in f.dags)
+    print(f"{total_dags} DAGs, {total_tasks} tasks in {len(files)} files", file=sys.stderr)
+    return 0
+
+
+def _file_json(file: FileFacts) -> dict:
+    error = file.error
+    if error and file.error_range and not file.skipped:
+        start = file.error_range.start
+        error = f"line {start.line + 1}, column {start.character + 1}: {error}"
+    return {
+        "path": _relative(file.path),
+        "error": error,
+        "dags": [
+            {
+                "dag_id": dag.dag_id,
+                "range": dag.range.to_json(),
+                "tasks": [
+                    {
+                        "task_id": task.task_id,
+                        "operator": task.operator,
+                        "range": task.range.to_json(),
+                        "upstream": list(task.upstream),
+                        "dynamic": task.dynamic,
+                    }
+                    for task in dag.tasks
+                ],
+                "dynamic": dag.dynamic,
+            }
+            for dag in file.dags
+        ],
+    }
+
+
+def _print_file(file: FileFacts, project: Project | None) -> None:
+    print(_relative(file.path))
+    if file.error:
+        print(f"  ! {_file_json(file)['error']}")
+    for dag in file.dags:
+        entry = project.entry(dag.dag_id) if project else None
+        note = " (dynamic)" if dag.dynamic else ""
+        print(f"  {dag.dag_id}  {len(dag.tasks)} tasks{note}")
+        for task in dag.tasks:
+            stage = ""
+            if project is not None and entry is not None and entry.file.path == file.path:
+                assets = project.assets_for(dag.dag_id, task.task_id)
+                if project.is_proxied(entry, task):
+                    stage = "  proxied → Dagster"
+                elif assets:
+                    stage = "  observed → " + ", ".join(assets)
+                elif entry.state is not None or any(project.assets_for(dag.dag_id, t.task_id) for t in dag.tasks):
+                    stage = "  unmapped"
+            upstream = f"  ← {', '.join(task.upstream)}" if task.upstream else ""
+            flags = "".join([" [mapped]" if task.mapped else "", " [dynamic]" if task.dynamic else ""])
+            print(f"    {task.task_id}  {task.operator}{flags}{upstream}{stage}")
+
+
+# -- check -------------------------------------------------------------------------------
+
+
+def run_check(args: argparse.Namespace) -> int:
+    target = args.path
+    if not os.path.exists(target):
+        raise CliError(f"{target}: no such file or directory")
+    root, only = (target, None) if os.path.isdir(target) else (".", os.path.abspath(target))
+    project = _load_project(root)
+    findings = [f for f in check_project(project) if only is None or f.path == only]
+    if args.json:
+        _print_json({"findings": [_finding_json(f) for f in findings], "summary": _summary(findings)})
+    else:
+        for finding in findings:
+            start = finding.range.start
+            print(f"{_relative(finding.path)}:{start.line + 1}:{start.character + 1}: "
+                  f"{finding.code} {finding.message}")
+        summary = _summary(findings)
+        print(f"{summary['error']} errors, {summary['warning']} warnings, "
+              f"{summary['information']} notes in {len(project.files)} DAG files", file=sys.stderr)
+    return EXIT_FINDINGS if any(f.severity is Severity.ERROR for f in findings) else 0
+
+
+def _finding_json(finding: Finding) -> dict:
+    data = finding.to_json()
+    data["path"] = _relative(finding.path)
+    for related in data["related"]:
+        related["path"] = _relative(related["path"])
+    return data
+
+
+def _summary(findings: list[Finding]) -> dict[str, int]:
+    counts = {severity.value: 0 for severity in Severity}
+    for finding in findings:
+        counts[finding.severity.value] += 1
+    return counts
+
+
+# -- shared ------------------------------------------------------------------------------
+
+
+def _load_project(root: str) -> Project:
+    settings, warnings = load_settings(root)
+    for warning in warnings:
+        print(f"airlift-lsp: warning: {warning}", file=sys.stderr)
+    layout = Layout(os.path.abspath(root), settings.dag_folders, settings.dagster_module)
+    for folder in layout.dag_roots():
+        if not os.path.isdir(folder):
+            raise CliError(f"dag folder {_relative(folder)} does not exist (dagFolders setting)")
+    return discover(layout)
+
+
+def _project_or_none(root: str) -> Project | None:
+    try:
+        return _load_project(root)
+    except CliError:
+        return None
+
+
+def _relative(path: str) -> str:
+    relative = os.path.relpath(path)
+    return (path if relative.startswith("..") else relative).replace(os.sep, "/")
+
+
+def _print_json(data: dict) -> None:
+    json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")

@@ -1,0 +1,141 @@
+"""One typed settings object, read the same way by the CLI and the language server.
+
+Precedence, highest first: the client's settings (LSP ``initializationOptions`` or the
+``airlift`` section of ``workspace/configuration``), the ``[tool.airlift-lsp]`` table of
+the workspace's ``pyproject.toml``, then the environment (``AIRFLOW_URL``,
+``AIRFLOW_USERNAME``, ``AIRFLOW_PASSWORD``). Bad values become warnings, never failures.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+API_VERSIONS = ("auto", "v1", "v2")
+
+
+@dataclass(frozen=True, slots=True)
+class AirflowSettings:
+    url: str | None = None
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    api_version: str = "auto"
+    poll_interval: float = 10.0
+    verify_tls: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    airflow: AirflowSettings = field(default_factory=AirflowSettings)
+    dag_folders: tuple[str, ...] = ()
+    dagster_module: str | None = None
+
+
+@dataclass(slots=True)
+class _Reader:
+    warnings: list[str] = field(default_factory=list)
+
+    def string(self, where: str, value: Any) -> str | None:
+        if value is None or value == "":
+            return None
+        if isinstance(value, str):
+            return value
+        self.warnings.append(f"{where}: expected a string, got {type(value).__name__}; ignored")
+        return None
+
+
+def read_pyproject(root: str) -> tuple[dict[str, Any], list[str]]:
+    """The ``[tool.airlift-lsp]`` table of ``root/pyproject.toml`` (empty when absent)."""
+    path = os.path.join(root, "pyproject.toml")
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        return {}, []
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        return {}, [f"{path}: cannot read [tool.airlift-lsp] ({error}); using defaults"]
+    table = data.get("tool", {}).get("airlift-lsp", {})
+    if not isinstance(table, dict):
+        return {}, [f"{path}: [tool.airlift-lsp] is not a table; ignored"]
+    warnings: list[str] = []
+    airflow = table.get("airflow")
+    if isinstance(airflow, dict) and "password" in airflow:
+        warnings.append(f"{path}: a password never goes in pyproject.toml; ignored "
+                        "(use AIRFLOW_PASSWORD or the editor's secret storage)")
+        table = {**table, "airflow": {k: v for k, v in airflow.items() if k != "password"}}
+    return table, warnings
+
+
+def load_settings(root: str, client: Mapping[str, Any] | None = None,
+                  environ: Mapping[str, str] | None = None) -> tuple[Settings, list[str]]:
+    """Merge the three sources; return the settings and a warning per ignored value."""
+    environ = os.environ if environ is None else environ
+    project, warnings = read_pyproject(root)
+    reader = _Reader(warnings)
+    layers = [dict(client or {}), project]
+    known = {"airflow", "dagFolders", "dagsterModule", "server", "trace"}
+    for layer in layers:
+        for key in layer:
+            if key not in known:
+                reader.warnings.append(f"unknown setting `{key}`; ignored")
+
+    def pick(key: str, sub: str | None = None) -> Any:
+        for layer in layers:
+            value = layer.get(key)
+            if sub is not None:
+                value = value.get(sub) if isinstance(value, dict) else None
+            if value is not None:
+                return value
+        return None
+
+    env_airflow = {"url": environ.get("AIRFLOW_URL"), "username": environ.get("AIRFLOW_USERNAME"),
+                   "password": environ.get("AIRFLOW_PASSWORD")}
+    api_version = pick("airflow", "apiVersion") or "auto"
+    if api_version not in API_VERSIONS:
+        reader.warnings.append(f"airflow.apiVersion: expected one of {', '.join(API_VERSIONS)}, "
+                               f"got {api_version!r}; using auto")
+        api_version = "auto"
+    poll = pick("airflow", "pollInterval")
+    if poll is None:
+        poll_interval = 10.0
+    elif isinstance(poll, (int, float)) and not isinstance(poll, bool) and poll >= 1:
+        poll_interval = float(poll)
+    else:
+        reader.warnings.append(f"airflow.pollInterval: expected seconds >= 1, got {poll!r}; using 10")
+        poll_interval = 10.0
+    verify = pick("airflow", "verifyTls")
+    if verify is not None and not isinstance(verify, bool):
+        reader.warnings.append(f"airflow.verifyTls: expected true or false, got {verify!r}; using true")
+        verify = None
+    folders_value = pick("dagFolders")
+    if folders_value is None:
+        folders: tuple[str, ...] = ()
+    elif isinstance(folders_value, list) and all(isinstance(f, str) for f in folders_value):
+        folders = tuple(folders_value)
+    else:
+        reader.warnings.append("dagFolders: expected a list of folder names; using the whole workspace")
+        folders = ()
+    airflow = AirflowSettings(
+        url=reader.string("airflow.url", pick("airflow", "url")) or env_airflow["url"],
+        username=reader.string("airflow.username", pick("airflow", "username")) or env_airflow["username"],
+        password=reader.string("airflow.password", (client or {}).get("airflow", {}).get("password")
+                               if isinstance((client or {}).get("airflow"), dict) else None)
+        or env_airflow["password"],
+        api_version=api_version,
+        poll_interval=poll_interval,
+        verify_tls=True if verify is None else verify,
+    )
+    settings = Settings(
+        airflow=airflow,
+        dag_folders=folders,
+        dagster_module=reader.string("dagsterModule", pick("dagsterModule")),
+    )
+    return settings, reader.warnings

@@ -1,0 +1,40 @@
+import json
+import os
+import subprocess
+import sys
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+TUTORIAL = REPO / "examples" / "tutorial"
+
+
+def airflow3_python() -> str:
+    python = os.environ.get("AIRFLOW3_PYTHON") or str(REPO / ".cache" / "airflow3" / "bin" / "python")
+    if not Path(python).exists():
+        pytest.fail(f"Airflow 3 venv missing at {python}: run `make airflow3` (make test does it)")
+    return python
+
+
+@lru_cache(maxsize=None)
+def _dagbag(folder: str) -> str:
+    result = subprocess.run(
+        [airflow3_python(), str(Path(__file__).parent / "support" / "dagbag_dump.py"), folder],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+@pytest.fixture(scope="session")
+def dagbag():
+    """What Airflow's own DagBag loads from a folder (the ground truth of the static model)."""
+    return lambda folder: json.loads(_dagbag(str(folder)))
+
+
+def run_cli(*args: str, cwd: Path | str | None = None, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "server", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=120, **kwargs)

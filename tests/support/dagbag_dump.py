@@ -1,0 +1,42 @@
+"""Run in the Airflow venv (never the dev venv): print what Airflow's DagBag loads.
+
+    python dagbag_dump.py FOLDER  ->  {"dags": {dag_id: {"file": name, "tasks": {task_id: [upstream]}}},
+                                       "import_errors": {name: message}}
+
+The folder goes on sys.path first, as Airflow's DAG processor does for a bundle.
+"""
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+
+def main(folder: str) -> None:
+    out = os.fdopen(os.dup(sys.stdout.fileno()), "w")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # Airflow logs to stdout
+    with tempfile.TemporaryDirectory(prefix="airflow-home-") as home:
+        os.environ["AIRFLOW_HOME"] = home
+        os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+        sys.path.insert(0, folder)
+        try:
+            from airflow.dag_processing.dagbag import DagBag
+        except ImportError:  # Airflow 2
+            from airflow.models.dagbag import DagBag
+        bag = DagBag(dag_folder=folder, safe_mode=True)
+        dags = {
+            dag.dag_id: {
+                "file": Path(dag.fileloc).name,
+                "tasks": {t.task_id: sorted(t.upstream_task_ids) for t in dag.tasks},
+            }
+            for dag in bag.dags.values()
+        }
+        errors = {Path(p).name: str(e).strip().splitlines()[-1] for p, e in bag.import_errors.items()}
+    json.dump({"dags": dags, "import_errors": errors}, out, indent=1, sort_keys=True)
+    out.write("\n")
+    out.close()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
