@@ -11,6 +11,7 @@ from analysis.names import Kind, classify, task_decorator_label
 from analysis.values import (
     Const,
     DagRef,
+    EdgeLabel,
     Function,
     GroupRef,
     PartialOperator,
@@ -54,6 +55,10 @@ class AirflowCalls:
                 continue
             kind = classify(qualified)
             label = task_decorator_label(qualified)
+            if kind is Kind.ASSET_DECORATOR or (qualified.startswith("airflow.")
+                                                and qualified.endswith(".asset.multi")):
+                self.create_asset_dag(node, decorator, scope)
+                continue
             if kind is Kind.DAG_DECORATOR:
                 function.kind, function.label = "dag", "@dag"
                 positional = "dag_id"
@@ -76,6 +81,26 @@ class AirflowCalls:
                     function.options[positional] = self.eval(decorator.args[0], scope)
                     function.option_nodes[positional] = decorator.args[0]
         return function
+
+    def create_asset_dag(self, node: ast.FunctionDef | ast.AsyncFunctionDef, decorator: ast.expr,
+                         scope: Scope) -> None:
+        """``@asset``/``@asset.multi`` (Airflow 3): a DAG of one task, made where it is defined."""
+        options: dict[str, Value] = {}
+        nodes: dict[str, ast.expr] = {}
+        if isinstance(decorator, ast.Call):
+            for keyword in decorator.keywords:
+                if keyword.arg in ("dag_id", "name"):
+                    options[keyword.arg] = self.eval(keyword.value, scope)
+                    nodes[keyword.arg] = keyword.value
+        is_multi = isinstance(decorator, ast.Call) and isinstance(decorator.func, ast.Attribute) \
+            and decorator.func.attr == "multi" or (isinstance(decorator, ast.Attribute) and decorator.attr == "multi")
+        key = "dag_id" if "dag_id" in options else ("name" if "name" in options and not is_multi else None)
+        dag = self.new_dag(options[key] if key else Const(node.name), nodes.get(key) if key else None, node)
+        if key is None:
+            dag.id_range = self.lines.name_range(node)
+        task = self.create_task(dag, None, Const(node.name), "@asset", node, None, unique=False, mapped=False)
+        task.id_range = task.definition_range = self.lines.name_range(node)
+        task.callable_name = node.name
 
     def call_decorated(self, function: Function, node: ast.Call, args: list[Value],
                        kwargs: dict[str, Value], kwarg_nodes: dict[str, ast.expr], scope: Scope) -> Value:
@@ -194,7 +219,8 @@ class AirflowCalls:
             task.id_range = self.lines.name_range(function.node)
         task.definition_range = self.lines.name_range(function.node)
         task.callable_name = function.node.name
-        for value in [*data, *(function.partial or {}).values()]:
+        options = [v for k, v in function.options.items() if k not in _NOT_DATA]
+        for value in [*data, *options, *(function.partial or {}).values()]:
             for source in xcom_sources(value):
                 self.collector.add_edge(source, task)
         return TaskRef(task, xcom=True)
@@ -256,6 +282,8 @@ class AirflowCalls:
             label = task_decorator_label(callee.name) or "@task"
             return replace(args[0], kind="task", label=label, options=dict(kwargs),
                            option_nodes=dict(kwarg_nodes))
+        if kind is Kind.EDGE_LABEL:
+            return EdgeLabel()
         if kind in (Kind.CHAIN, Kind.CHAIN_LINEAR):
             for up, down in zip(args, args[1:]):
                 if kind is Kind.CHAIN and isinstance(up, Seq) and isinstance(down, Seq) \
@@ -319,6 +347,10 @@ class AirflowCalls:
 
     def dependency(self, left: Value, right: Value, *, downstream: bool) -> Value:
         upstream_value, downstream_value = (left, right) if downstream else (right, left)
+        if isinstance(downstream_value, EdgeLabel):
+            # `a >> Label("x") >> b` is `a >> b`: the label hands a's tasks on.
+            downstream_value.upstream.extend(self.endpoints(upstream_value, leaves=True))
+            return right
         for up in self.endpoints(upstream_value, leaves=True):
             for down in self.endpoints(downstream_value, leaves=False):
                 self.collector.add_edge(up, down)
@@ -331,4 +363,25 @@ class AirflowCalls:
             return value.group.leaves() if leaves else value.group.roots()
         if isinstance(value, Seq):
             return [t for item in value.items for t in self.endpoints(item, leaves=leaves)]
+        if isinstance(value, EdgeLabel) and leaves:
+            return list(value.upstream)
         return []
+
+    def setup_teardown_scope(self, context: TaskRecord, created: list[TaskRecord]) -> None:
+        """``with teardown(setup()):``: the block's tasks run after the setups, before the teardown."""
+        if not created:
+            return
+        inside = {id(t) for t in created}
+        if context.operator == "@teardown":
+            setups = [u for u in context.upstream if u.operator == "@setup"]
+            teardown: TaskRecord | None = context
+        else:
+            setups, teardown = [context], None
+        for task in created:
+            if task is context or task.operator in ("@setup", "@teardown"):
+                continue
+            if not any(id(u) in inside for u in task.upstream):
+                for setup in setups:
+                    self.collector.add_edge(setup, task)
+            if teardown is not None and not any(id(d) in inside for d in task.downstream):
+                self.collector.add_edge(task, teardown)

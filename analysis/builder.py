@@ -128,6 +128,7 @@ class Collector:
         self.path = path
         self.dags: list[DagRecord] = []
         self.findings: list[Finding] = []
+        self.created: list[TaskRecord] = []
 
     def add_task(self, task: TaskRecord) -> TaskRecord:
         existing = task.dag.tasks.get(task.task_id)
@@ -145,6 +146,7 @@ class Collector:
             ))
             return existing
         task.dag.tasks[task.task_id] = task
+        self.created.append(task)
         if task.dynamic:
             self.findings.append(Finding(
                 code="dynamic-task-id",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import operator
+import os
+from pathlib import PurePath, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from analysis import airflow_calls
@@ -84,7 +86,11 @@ class Evaluator(airflow_calls.AirflowCalls):
     def _eval_Attribute(self, node: ast.Attribute, scope: Scope) -> Value:
         base = self.eval(node.value, scope)
         if isinstance(base, Qualified):
+            if base.name.startswith("airflow.") and base.name.endswith(".TriggerRule"):
+                return Const(node.attr.lower())
             return Qualified(f"{base.name}.{node.attr}", f"{base.spelled}.{node.attr}")
+        if isinstance(base, Const) and isinstance(base.value, PurePath) and node.attr in _PATH_PARTS:
+            return Const(getattr(base.value, node.attr))
         if isinstance(base, TaskRef) and node.attr == "output":
             return TaskRef(base.task, xcom=True)
         if isinstance(base, (TaskRef, Function, Seq, Const, Mapping, PartialOperator, DagRef, GroupRef)):
@@ -302,6 +308,9 @@ class Evaluator(airflow_calls.AirflowCalls):
                 return self.airflow_call(kind, callee, node, args, kwargs, kwarg_nodes, scope)
             if callee.name.startswith("builtins."):
                 return _builtin(callee.name[9:], args, kwargs, node)
+            if callee.name in _PATH_CALLS and len(args) == 1 and isinstance(args[0], Const) \
+                    and isinstance(args[0].value, (str, PurePath)):
+                return Const(_PATH_CALLS[callee.name](args[0].value))
             if callee.name.endswith(".partial") and "task_id" in kwargs:
                 return self.partial_operator(callee.spelled.rsplit(".", 1)[0], node, kwargs, kwarg_nodes)
         if isinstance(callee, Unknown) and isinstance(node.func, ast.Attribute) \
@@ -384,6 +393,14 @@ def _builtin(name: str, args: list[Value], kwargs: dict[str, Value], node: ast.C
     return Unknown(_short(node))
 
 
+_PATH_PARTS = frozenset({"stem", "name", "suffix", "parent"})
+_PATH_CALLS = {
+    "pathlib.Path": PurePosixPath,
+    "pathlib.PurePath": PurePosixPath,
+    "os.path.basename": os.path.basename,
+    "os.path.dirname": os.path.dirname,
+    "os.path.splitext": lambda p: tuple(os.path.splitext(p)),
+}
 _BUILTINS = frozenset({"range", "str", "int", "len", "sorted", "list", "tuple", "enumerate", "zip", "reversed"})
 _OP_TEXT = {ast.Add: "", ast.Mod: "%", ast.Mult: "*", ast.Sub: "-", ast.FloorDiv: "//"}
 

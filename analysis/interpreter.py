@@ -120,8 +120,11 @@ class Interpreter(Evaluator):
 
     def _exec_With(self, node: ast.With | ast.AsyncWith, scope: Scope) -> None:
         pushed: list[list[Any]] = []
+        setup_teardown: list[TaskRef] = []
         for item in node.items:
             value = self.eval(item.context_expr, scope)
+            if isinstance(value, TaskRef) and value.task.operator in ("@setup", "@teardown"):
+                setup_teardown.append(value)
             if isinstance(value, DagRef):
                 self.dag_stack.append(value.dag)
                 pushed.append(self.dag_stack)
@@ -130,11 +133,14 @@ class Interpreter(Evaluator):
                 pushed.append(self.group_stack)
             if item.optional_vars is not None:
                 self.bind(item.optional_vars, value, scope)
+        first_created = len(self.collector.created)
         try:
             self.exec_block(node.body, scope)
         finally:
             for stack in reversed(pushed):
                 stack.pop()
+        for context in setup_teardown:
+            self.setup_teardown_scope(context.task, self.collector.created[first_created:])
 
     _exec_AsyncWith = _exec_With
 

@@ -19,6 +19,8 @@ class Kind(Enum):
     CHAIN = "chain"
     CHAIN_LINEAR = "chain_linear"
     CROSS_DOWNSTREAM = "cross_downstream"
+    ASSET_DECORATOR = "asset_decorator"
+    EDGE_LABEL = "edge_label"
     PROXYING_TO_DAGSTER = "proxying_to_dagster"
     LOAD_PROXIED_STATE = "load_proxied_state_from_yaml"
 
@@ -37,6 +39,8 @@ _AIRFLOW_LAST_SEGMENT = {
     "chain": Kind.CHAIN,
     "chain_linear": Kind.CHAIN_LINEAR,
     "cross_downstream": Kind.CROSS_DOWNSTREAM,
+    "asset": Kind.ASSET_DECORATOR,
+    "Label": Kind.EDGE_LABEL,
 }
 
 

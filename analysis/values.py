@@ -46,6 +46,13 @@ class TaskRef(Value):
 
 
 @dataclass(eq=False, slots=True)
+class EdgeLabel(Value):
+    """``Label("...")`` between two tasks: it carries its upstream tasks to the next ``>>``."""
+
+    upstream: list[TaskRecord] = field(default_factory=list)
+
+
+@dataclass(eq=False, slots=True)
 class GroupRef(Value):
     group: GroupRecord
 
