@@ -69,8 +69,9 @@ def _entry(project: Project, entry: DagEntry) -> Iterator[Finding]:
         else:
             why = "switches `proxying_to_dagster(...)` off (its guard is false)"
         effect = ("tasks marked proxied still run in Airflow" if anything_proxied
-                  else "the state file has no effect until it is added")
-        yield Finding("missing-proxying-call", ERROR if anything_proxied else WARNING,
+                  else "the state file takes effect once it runs")
+        severity = ERROR if anything_proxied else (INFO if hook is not None else WARNING)
+        yield Finding("missing-proxying-call", severity,
                       f"`{dag.dag_id}` has a proxied-state file but this DAG file {why}: {effect}",
                       path, hook.range if hook else dag.range, (state_link,))
     breaks = "Airflow will fail to import this DAG" if active is not False else \

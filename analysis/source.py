@@ -35,7 +35,8 @@ def decode_source(data: bytes) -> Decoded:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as error:
-        return Decoded(None, f"skipped: {error.msg}")
+        return Decoded(None, f"skipped: not valid UTF-8 text and no usable PEP 263 coding declaration "
+                             f"({error.msg})")
     try:
         text = data.decode(encoding)
     except (UnicodeDecodeError, LookupError) as error:
