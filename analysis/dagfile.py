@@ -43,7 +43,7 @@ def extract_file(path: str, text: str) -> FileFacts:
         path=path,
         dags=interpreter.collector.freeze(),
         findings=tuple(interpreter.collector.findings),
-        proxying=_find_hook(module, lines, interpreter),
+        proxying=_find_hook(module, lines, interpreter, text),
     )
 
 
@@ -56,7 +56,10 @@ def _error_facts(path: str, message: str, at: Range) -> FileFacts:
 # -- the proxying hook -------------------------------------------------------------------
 
 
-def _find_hook(module: ast.Module, lines: LineIndex, interpreter: Interpreter) -> ProxyingHook | None:
+def _find_hook(module: ast.Module, lines: LineIndex, interpreter: Interpreter,
+               text: str) -> ProxyingHook | None:
+    if "proxying_to_dagster" not in text:
+        return None
     imports = Imports()
     for node in ast.walk(module):
         if isinstance(node, (ast.Import, ast.ImportFrom)):

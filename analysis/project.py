@@ -13,40 +13,14 @@ from pathlib import Path
 
 from analysis.dagfile import DEFAULT_STATE_DIR, extract_file
 from analysis.dagster_module import DagsterModule, looks_like_dagster_module, parse_dagster_module
-from analysis.ignore import IgnoreRules
+from analysis.files import read_disk, walk_python_files
 from analysis.facts import DagFacts, FileFacts, Range, TaskFacts
-from analysis.source import Decoded, decode_source, might_contain_dag
+from analysis.source import Decoded, might_contain_dag
 from analysis.state import StateFile, parse_state_file
 
-SKIPPED_DIRS = frozenset({"node_modules", "__pycache__", "site-packages", "venv", "build", "dist"})
 STATE_SUFFIXES = (".yaml", ".yml")
 
 Reader = Callable[[str], Decoded]
-
-
-def read_disk(path: str) -> Decoded:
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError as error:
-        return Decoded(None, f"skipped: cannot read ({error.strerror or error})")
-    return decode_source(data)
-
-
-def walk_python_files(folder: str, *, honour_airflowignore: bool = True) -> Iterator[str]:
-    """Every ``*.py`` below a folder, sorted, skipping hidden, virtualenv and build folders,
-    and what ``.airflowignore`` files exclude."""
-    rules = IgnoreRules()
-    for current, dirs, files in os.walk(folder):
-        if honour_airflowignore:
-            rules.add_file(current)
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIPPED_DIRS
-                         and not os.path.exists(os.path.join(current, d, "pyvenv.cfg"))
-                         and not rules.ignored(os.path.join(current, d)))
-        for name in sorted(files):
-            path = os.path.join(current, name)
-            if name.endswith(".py") and not rules.ignored(path):
-                yield path
 
 
 @dataclass(frozen=True, slots=True)

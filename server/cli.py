@@ -7,17 +7,23 @@ stderr and a non-zero exit; output on stdout is the result only.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from analysis.checks import check_project
 from analysis.dagfile import extract_file
 from analysis.facts import FileFacts, Finding, Severity
-from analysis.project import Layout, Project, discover, read_disk, walk_python_files
+from analysis.files import read_disk, walk_python_files
 from analysis.source import might_contain_dag
-from server.settings import load_settings
+
+if TYPE_CHECKING:
+    from analysis.project import Project
+
+# `dags --json` must stay close to the cost of parsing: the project model (libcst,
+# ruamel.yaml) is imported only by the commands that need it.
 
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
@@ -32,6 +38,8 @@ class CliError(Exception):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # A short-lived process building many small frozen objects: the cyclic GC only costs.
+    gc.disable()
     parser = _parser()
     args = parser.parse_args(argv)
     try:
@@ -165,6 +173,8 @@ def run_check(args: argparse.Namespace) -> int:
     target = args.path
     if not os.path.exists(target):
         raise CliError(f"{target}: no such file or directory")
+    from analysis.checks import check_project
+
     root, only = (target, None) if os.path.isdir(target) else (".", os.path.abspath(target))
     project = _load_project(root)
     findings = [f for f in check_project(project) if only is None or f.path == only]
@@ -200,6 +210,9 @@ def _summary(findings: list[Finding]) -> dict[str, int]:
 
 
 def _load_project(root: str) -> Project:
+    from analysis.project import Layout, discover
+    from server.settings import load_settings
+
     settings, warnings = load_settings(root)
     for warning in warnings:
         print(f"airlift-lsp: warning: {warning}", file=sys.stderr)
@@ -223,5 +236,6 @@ def _relative(path: str) -> str:
 
 
 def _print_json(data: dict) -> None:
-    json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
+    # Compact, so the C encoder does the work (indenting falls back to pure Python).
+    sys.stdout.write(json.dumps(data, ensure_ascii=False))
     sys.stdout.write("\n")
