@@ -107,18 +107,27 @@ class DagRecord:
 
     def freeze(self) -> DagFacts:
         tasks = tuple(t.freeze() for t in self.tasks.values())
+        extent = self.range
+        for task in tasks:
+            extent = extent.union(task.range)
         return DagFacts(
             dag_id=self.dag_id,
             range=self.range,
             id_range=self.id_range,
             tasks=tasks,
-            groups=tuple(
-                GroupFacts(g.group_id, g.range, g.parent.group_id if g.parent else None)
-                for g in self.groups
-            ),
+            groups=tuple(self._freeze_group(g) for g in self.groups),
             dynamic=self.dynamic or any(t.dynamic for t in tasks),
             variable=self.variable,
+            extent=extent,
         )
+
+    @staticmethod
+    def _freeze_group(group: GroupRecord) -> GroupFacts:
+        extent = group.range
+        for task in group.all_tasks():
+            extent = extent.union(task.range)
+        return GroupFacts(group.group_id, group.range, group.parent.group_id if group.parent else None,
+                          extent)
 
 
 class Collector:

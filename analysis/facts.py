@@ -36,6 +36,9 @@ class Range:
     def contains(self, position: Position) -> bool:
         return self.start <= position <= self.end
 
+    def union(self, other: Range) -> Range:
+        return Range(min(self.start, other.start), max(self.end, other.end))
+
     def to_json(self) -> dict:
         return {"start": self.start.to_json(), "end": self.end.to_json()}
 
@@ -107,6 +110,8 @@ class GroupFacts:
     group_id: str
     range: Range
     parent_id: str | None = None
+    extent: Range | None = None
+    """The group's call and every task in it (for outlines)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +124,8 @@ class DagFacts:
     dynamic: bool = False
     """The DAG id, or some of its tasks, could not be resolved statically."""
     variable: str | None = None
+    extent: Range | None = None
+    """The DAG's creation and every task in it (for outlines and "which DAG is here")."""
 
     def task(self, task_id: str) -> TaskFacts | None:
         for task in self.tasks:

@@ -70,7 +70,31 @@ def _parser() -> argparse.ArgumentParser:
                        help="workspace folder (default: current directory) or one file in it")
     check.add_argument("--json", action="store_true", help="machine-readable output")
     check.set_defaults(run=run_check)
+
+    serve = commands.add_parser("serve", help="run the language server (stdio by default)")
+    serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
+    serve.add_argument("--stdio", action="store_true", help="stdio (the default; editors pass it)")
+    serve.set_defaults(run=run_serve)
     return parser
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    gc.enable()
+    import logging
+
+    from server.app import create_server
+
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    server = create_server()
+    if args.tcp:
+        host, _, port = args.tcp.rpartition(":")
+        if not port.isdigit():
+            raise CliError(f"--tcp expects HOST:PORT, got {args.tcp!r}")
+        server.start_tcp(host or "127.0.0.1", int(port))
+    else:
+        server.start_io()
+    return 0
 
 
 # -- dags --------------------------------------------------------------------------------

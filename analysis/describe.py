@@ -1,0 +1,129 @@
+"""What to tell a user about a DAG or a task: its migration stage, in words.
+
+Pure functions shared by hover, code lenses and the CLI's human output.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from enum import Enum
+
+from analysis.facts import TaskFacts
+from analysis.project import DagEntry, Project
+
+
+class Stage(str, Enum):
+    UNMAPPED = "unmapped"
+    OBSERVED = "observed"
+    PROXIED = "proxied"
+
+
+@dataclass(frozen=True, slots=True)
+class TaskStatus:
+    stage: Stage
+    assets: tuple[str, ...]
+    proxied: bool
+    state_listed: bool
+    """The state file has an entry for the task."""
+
+    @property
+    def label(self) -> str:
+        if self.stage is Stage.PROXIED:
+            return "proxied → Dagster"
+        if self.stage is Stage.OBSERVED:
+            return "observed → " + ", ".join(self.assets)
+        return "unmapped"
+
+
+@dataclass(frozen=True, slots=True)
+class DagStatus:
+    total: int
+    mapped: int
+    proxied: int
+    dag_level_proxied: bool | None
+    hook: str
+    """present | switched off | missing"""
+
+    @property
+    def label(self) -> str:
+        parts = [f"{self.mapped}/{self.total} tasks mapped"]
+        if self.dag_level_proxied:
+            parts.append("DAG proxied → Dagster")
+        else:
+            parts.append(f"{self.proxied} proxied")
+        if self.hook != "present" and (self.proxied or self.dag_level_proxied):
+            parts.append(f"hook {self.hook}")
+        return " · ".join(parts)
+
+
+def task_status(project: Project, entry: DagEntry, task: TaskFacts) -> TaskStatus:
+    assets = project.assets_for(entry.dag_id, task.task_id)
+    proxied = project.is_proxied(entry, task)
+    listed = bool(entry.state and not entry.state.error and entry.state.task(task.task_id))
+    stage = Stage.PROXIED if proxied else (Stage.OBSERVED if assets else Stage.UNMAPPED)
+    return TaskStatus(stage, assets, proxied, listed)
+
+
+def dag_status(project: Project, entry: DagEntry) -> DagStatus:
+    statuses = [task_status(project, entry, t) for t in entry.dag.tasks]
+    hook = entry.file.proxying
+    hook_state = "missing" if hook is None else ("switched off" if hook.enabled is False else "present")
+    dag_level = entry.state.dag_proxied if entry.state and not entry.state.error else None
+    return DagStatus(
+        total=len(statuses),
+        mapped=sum(1 for s in statuses if s.assets),
+        proxied=sum(1 for s in statuses if s.proxied),
+        dag_level_proxied=dag_level,
+        hook=hook_state,
+    )
+
+
+def task_markdown(project: Project, entry: DagEntry, task: TaskFacts, *, markdown: bool = True) -> str:
+    status = task_status(project, entry, task)
+    code = (lambda s: f"`{s}`") if markdown else (lambda s: s)
+    bold = (lambda s: f"**{s}**") if markdown else (lambda s: s)
+    downstream = entry.dag.downstream(task.task_id)
+    flags = [f for f, on in (("mapped (.expand)", task.mapped), ("dynamic id", task.dynamic)) if on]
+    lines = [
+        f"{bold('Task')} {code(task.task_id)} · {task.operator}" + (f" · {', '.join(flags)}" if flags else ""),
+        f"DAG {code(entry.dag_id)} — stage: {bold(status.stage.value)}",
+        "",
+        "upstream: " + (", ".join(code(u) for u in task.upstream) or "none"),
+        "downstream: " + (", ".join(code(d) for d in downstream) or "none"),
+        "assets: " + (", ".join(code(a) for a in status.assets) or "none mapped"),
+        "proxied: " + _proxied_text(entry, status, code),
+    ]
+    return _join(lines, markdown)
+
+
+def dag_markdown(project: Project, entry: DagEntry, *, markdown: bool = True) -> str:
+    status = dag_status(project, entry)
+    code = (lambda s: f"`{s}`") if markdown else (lambda s: s)
+    bold = (lambda s: f"**{s}**") if markdown else (lambda s: s)
+    state = os.path.relpath(entry.state.path, os.path.dirname(entry.file.path)) if entry.state else None
+    lines = [
+        f"{bold('DAG')} {code(entry.dag_id)} · {status.total} tasks" + (" · dynamic" if entry.dag.dynamic else ""),
+        status.label,
+        "",
+        "proxied state: " + (code(state) if state else "none"),
+        "proxying hook: " + status.hook,
+    ]
+    return _join(lines, markdown)
+
+
+def _proxied_text(entry: DagEntry, status: TaskStatus, code) -> str:
+    if entry.state is None:
+        return "no (no proxied-state file)"
+    if entry.state.error:
+        return "unknown (the state file is invalid)"
+    where = code(os.path.basename(entry.state.path))
+    if entry.state.dag_proxied is not None:
+        return f"{'yes' if entry.state.dag_proxied else 'no'} (whole DAG, {where})"
+    if not status.state_listed:
+        return f"no (not listed in {where})"
+    return f"{'yes' if status.proxied else 'no'} ({where})"
+
+
+def _join(lines: list[str], markdown: bool) -> str:
+    return ("  \n" if markdown else "\n").join(lines).replace("  \n  \n", "\n\n")

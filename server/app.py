@@ -1,0 +1,169 @@
+"""The language server: one place that wires every feature (``create_server``)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+from pygls.uris import from_fs_path, to_fs_path
+
+from analysis.project import Layout
+from server import __version__
+from server.convert import Lines
+from server.index import Buffer, Snapshot, WorkspaceIndex
+from server.settings import Settings, load_settings
+
+log = logging.getLogger("airlift-lsp")
+
+DEBOUNCE_SECONDS = 0.02
+"""Typing bursts coalesce into one analysis; short enough to keep diagnostics snappy."""
+
+
+class AirliftServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("airlift-lsp", __version__,
+                         text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        self.settings = Settings()
+        self.client_settings: dict[str, Any] = {}
+        self.index: WorkspaceIndex | None = None
+        self.root: str | None = None
+        # One worker: updates are applied in order and handlers never wait for them.
+        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="airlift-index")
+        self._pending: dict[str, asyncio.TimerHandle] = {}
+        self._published: dict[str, tuple] = {}
+        self._warned: set[str] = set()
+        self.snapshot_listeners: list[Callable[[Snapshot], None]] = []
+        self.hover_extras: list[Callable[[Any, bool], str]] = []
+        """Peering appends live run history to hovers through this."""
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.buffers: dict[str, Buffer] = {}
+        """Open documents by path: shared with the index, which prefers them to the disk."""
+
+    # -- paths and positions ---------------------------------------------------------------
+
+    @staticmethod
+    def path_of(uri: str) -> str | None:
+        path = to_fs_path(uri)
+        return os.path.normpath(path) if path else None
+
+    @staticmethod
+    def uri_of(path: str) -> str:
+        return from_fs_path(path) or path
+
+    def lines_for(self, snapshot: Snapshot, path: str) -> Lines:
+        """The text a file's facts came from, to convert their positions for the client."""
+        text = snapshot.texts.get(path)
+        if text is None:
+            buffer = self.buffers.get(path)
+            text = buffer.text if buffer else ""
+        return Lines(text, self.workspace.position_codec)
+
+    def current_lines(self, uri: str) -> Lines:
+        """The client's current text of a document, to read the positions it sends."""
+        return Lines(self.workspace.get_text_document(uri).source, self.workspace.position_codec)
+
+    def supports(self, *attributes: str) -> bool:
+        """Walk the client's capabilities: ``supports("workspace", "code_lens", "refresh_support")``."""
+        value: Any = self.client_capabilities
+        for attribute in attributes:
+            value = getattr(value, attribute, None)
+            if value is None:
+                return False
+        return bool(value)
+
+    # -- index life cycle ------------------------------------------------------------------
+
+    def start_index(self) -> None:
+        root = self.root or os.getcwd()
+        self.settings, warnings = load_settings(root, self.client_settings)
+        for warning in warnings:
+            if warning not in self._warned:
+                self._warned.add(warning)
+                self.window_show_message(types.ShowMessageParams(types.MessageType.Warning,
+                                                                 f"airlift-lsp: {warning}"))
+        layout = Layout(root, self.settings.dag_folders, self.settings.dagster_module)
+        self.index = WorkspaceIndex(layout, on_snapshot=self._snapshot_ready, buffers=self.buffers)
+        self.worker.submit(self._rebuild_with_progress)
+
+    def _rebuild_with_progress(self) -> None:
+        token = "airlift-index"
+        progress = self.work_done_progress
+        supported = self.supports("window", "work_done_progress")
+        try:
+            if supported:
+                asyncio.run_coroutine_threadsafe(progress.create_async(token), self.loop).result(10)
+                progress.begin(token, types.WorkDoneProgressBegin(title="Airlift: indexing DAGs",
+                                                                  percentage=0))
+            snapshot = self.index.rebuild() if self.index else None
+            if supported and snapshot is not None:
+                files = len(snapshot.project.files)
+                progress.report(token, types.WorkDoneProgressReport(
+                    message=f"{files} DAG files, {len(snapshot.project.entries)} DAGs", percentage=100))
+        except Exception:  # noqa: BLE001 - a broken index must not take the server down
+            log.exception("indexing failed")
+        finally:
+            if supported:
+                progress.end(token, types.WorkDoneProgressEnd(message="done"))
+
+    def schedule_update(self, path: str) -> None:
+        """Debounce per file: the last change of a burst triggers the analysis."""
+        handle = self._pending.pop(path, None)
+        if handle is not None:
+            handle.cancel()
+        self._pending[path] = self.loop.call_later(DEBOUNCE_SECONDS, self._submit_update, path)
+
+    def _submit_update(self, path: str) -> None:
+        self._pending.pop(path, None)
+        if self.index is not None:
+            self.worker.submit(self._update, [path])
+
+    def update_now(self, paths: list[str]) -> None:
+        if self.index is not None:
+            self.worker.submit(self._update, paths)
+
+    def _update(self, paths: list[str]) -> None:
+        try:
+            if self.index is not None:
+                self.index.update_files(paths)
+        except Exception:  # noqa: BLE001
+            log.exception("updating %s failed", paths)
+
+    def _snapshot_ready(self, snapshot: Snapshot) -> None:
+        """Runs on the worker thread: hand the snapshot to the event loop."""
+        self.loop.call_soon_threadsafe(self._publish, snapshot)
+
+    def _publish(self, snapshot: Snapshot) -> None:
+        for listener in self.snapshot_listeners:
+            try:
+                listener(snapshot)
+            except Exception:  # noqa: BLE001 - one feature failing leaves the others working
+                log.exception("snapshot listener failed")
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The event loop, captured when ``initialize`` runs on it."""
+        assert self._loop is not None, "initialize has not run"
+        return self._loop
+
+
+def create_server() -> AirliftServer:
+    """Build the server with every feature registered; capabilities follow from them."""
+    from server.features import (
+        code_lens,
+        completion,
+        definition,
+        diagnostics,
+        documents,
+        hover,
+        symbols,
+    )
+
+    server = AirliftServer()
+    for feature in (documents, diagnostics, hover, code_lens, symbols, definition, completion):
+        feature.register(server)
+    return server

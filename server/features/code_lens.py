@@ -1,0 +1,67 @@
+"""Lenses over each DAG and task: the migration stage, and the command to the next one."""
+
+from __future__ import annotations
+
+from lsprotocol import types
+
+from analysis.describe import Stage, dag_status, task_status
+from server.app import AirliftServer
+from server.index import Snapshot
+
+NEXT_STAGE = {
+    Stage.UNMAPPED: ("airlift.mapTask", "Map to a Dagster asset"),
+    Stage.OBSERVED: ("airlift.proxyTask", "Proxy to Dagster"),
+    Stage.PROXIED: ("airlift.rollbackTask", "Roll back to Airflow"),
+}
+
+
+def register(server: AirliftServer) -> None:
+    @server.feature(types.TEXT_DOCUMENT_CODE_LENS)
+    def code_lens(ls: AirliftServer, params: types.CodeLensParams) -> list[types.CodeLens]:
+        snapshot = ls.index.snapshot if ls.index else None
+        path = ls.path_of(params.text_document.uri)
+        if snapshot is None or path is None:
+            return []
+        lines = ls.lines_for(snapshot, path)
+        lenses: list[types.CodeLens] = []
+        for entry in snapshot.entries_in(path):
+            status = dag_status(snapshot.project, entry)
+            where = lines.range_to_client(entry.dag.range)
+            where = types.Range(where.start, where.start)
+            arguments = [{"dag_id": entry.dag_id}]
+            if status.mapped < status.total:
+                command = ("airlift.mapDag", "Map unmapped tasks")
+            elif status.hook != "present":
+                command = ("airlift.enableProxying", "Enable proxying")
+            elif status.proxied < status.total and not status.dag_level_proxied:
+                command = ("airlift.proxyDag", "Proxy DAG")
+            else:
+                command = ("airlift.rollbackDag", "Roll back DAG")
+            lenses.append(types.CodeLens(where, types.Command(
+                title=f"{entry.dag_id}: {status.label}", command=command[0], arguments=arguments)))
+            lenses.append(types.CodeLens(where, types.Command(
+                title=command[1], command=command[0], arguments=arguments)))
+            for task in entry.dag.tasks:
+                task_where = lines.range_to_client(task.range)
+                task_where = types.Range(task_where.start, task_where.start)
+                status_of_task = task_status(snapshot.project, entry, task)
+                command_id = NEXT_STAGE[status_of_task.stage][0]
+                label = status_of_task.label
+                if task.mapped:
+                    label += " · mapped task: airlift cannot proxy it"
+                    command_id = "airlift.mapTask" if status_of_task.stage is Stage.UNMAPPED else ""
+                title = f"{label} · {NEXT_STAGE[status_of_task.stage][1]}" if command_id else label
+                lenses.append(types.CodeLens(task_where, types.Command(
+                    title=title, command=command_id or "",
+                    arguments=[{"dag_id": entry.dag_id, "task_id": task.task_id}] if command_id else None)))
+        return lenses
+
+    def refresh(snapshot: Snapshot) -> None:
+        if ls_supports_refresh(server):
+            server.workspace_code_lens_refresh(None)
+
+    server.snapshot_listeners.append(refresh)
+
+
+def ls_supports_refresh(server: AirliftServer) -> bool:
+    return server.supports("workspace", "code_lens", "refresh_support")

@@ -1,0 +1,92 @@
+"""Complete DAG and task ids where a migration file names them."""
+
+from __future__ import annotations
+
+import re
+
+from lsprotocol import types
+
+from analysis.describe import task_status
+from analysis.project import DagEntry
+from server.app import AirliftServer
+from server.index import Snapshot, dag_for_state_file
+
+_STATE_ID = re.compile(r"""(?:^|[{,\s])id:\s*["']?(?P<partial>[\w.\-]*)$""")
+_DAG_ID_ARG = re.compile(r"""dag_id\s*=\s*["'](?P<partial>[\w.\-]*)$""")
+_OPEN_KEY = re.compile(r"""["'](?P<partial>[\w.\-]*)$""")
+_DAG_ID_VALUE = re.compile(r"""dag_id\s*=\s*["'](?P<dag>[^"']+)["']""")
+_CALL = "assets_with_task_mappings("
+
+
+def register(server: AirliftServer) -> None:
+    @server.feature(types.TEXT_DOCUMENT_COMPLETION,
+                    types.CompletionOptions(trigger_characters=['"', "'", " ", "."]))
+    def completion(ls: AirliftServer, params: types.CompletionParams) -> types.CompletionList | None:
+        snapshot = ls.index.snapshot if ls.index else None
+        path = ls.path_of(params.text_document.uri)
+        if snapshot is None or path is None:
+            return None
+        document = ls.workspace.get_text_document(params.text_document.uri)
+        lines = document.source.split("\n")
+        if params.position.line >= len(lines):
+            return None
+        position = ls.current_lines(params.text_document.uri).from_client(params.position)
+        prefix = lines[position.line][: position.character]
+        if path.endswith((".yaml", ".yml")):
+            items = _state_items(snapshot, path, prefix)
+        elif path.endswith(".py"):
+            before = "\n".join(lines[: position.line] + [prefix])
+            items = _mapping_items(snapshot, before)
+        else:
+            items = None
+        if items is None:
+            return None
+        partial, candidates = items
+        start = types.Position(params.position.line,
+                               params.position.character - ls.workspace.position_codec.client_num_units(partial))
+        edit_range = types.Range(start, params.position)
+        return types.CompletionList(is_incomplete=False, items=[
+            types.CompletionItem(label=label, kind=kind, detail=detail, filter_text=label,
+                                 text_edit=types.TextEdit(edit_range, label))
+            for label, kind, detail in candidates
+        ])
+
+
+def _state_items(snapshot: Snapshot, path: str, prefix: str):
+    match = _STATE_ID.search(prefix)
+    entry = dag_for_state_file(snapshot, path)
+    if match is None or entry is None:
+        return None
+    listed = {t.task_id for t in snapshot.project.states[path].tasks} if path in snapshot.project.states else set()
+    return match.group("partial"), [
+        (task.task_id, types.CompletionItemKind.Value, f"{task.operator} · {'listed' if task.task_id in listed else 'not listed yet'}")
+        for task in entry.dag.tasks if not task.mapped
+    ]
+
+
+def _mapping_items(snapshot: Snapshot, before: str):
+    at = before.rfind(_CALL)
+    if at < 0 or before.count(")", at) > before.count("(", at) - 1:
+        return None
+    chunk = before[at:]
+    last_line = chunk.rsplit("\n", 1)[-1]
+    if (match := _DAG_ID_ARG.search(last_line)) is not None:
+        return match.group("partial"), [
+            (entry.dag_id, types.CompletionItemKind.Module, f"{len(entry.dag.tasks)} tasks")
+            for entry in snapshot.project.entries
+        ]
+    dag = _DAG_ID_VALUE.search(chunk)
+    if "task_mappings" not in chunk or dag is None:
+        return None
+    entry = snapshot.project.entry(dag.group("dag"))
+    if entry is None or (match := _OPEN_KEY.search(last_line)) is None:
+        return None
+    return match.group("partial"), _task_candidates(snapshot, entry)
+
+
+def _task_candidates(snapshot: Snapshot, entry: DagEntry):
+    return [
+        (task.task_id, types.CompletionItemKind.Value,
+         f"{task.operator} · {task_status(snapshot.project, entry, task).label}")
+        for task in entry.dag.tasks
+    ]

@@ -1,0 +1,218 @@
+"""The workspace index: the project model, kept current from buffers and the disk.
+
+Open editor buffers are the truth; closed files are read from disk and re-read when the
+client reports them changed. Every update builds a new immutable ``Snapshot`` that
+handlers read without locks; updates run on one worker thread, one at a time.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from analysis.checks import check_project
+from analysis.dagfile import extract_file
+from analysis.dagster_module import looks_like_dagster_module, parse_dagster_module
+from analysis.facts import DagFacts, FileFacts, Finding, Position, TaskFacts
+from analysis.files import read_disk
+from analysis.project import STATE_SUFFIXES, DagEntry, Layout, Project, discover, link, state_dir_for
+from analysis.source import Decoded, might_contain_dag
+from analysis.state import StateFile, parse_state_file
+
+STATE_FOLDER_NAME = "proxied_state"
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """One consistent view of the project; never mutated after it is published."""
+
+    project: Project
+    findings: dict[str, tuple[Finding, ...]]
+    texts: dict[str, str]
+    """The text each file's facts were computed from (to convert positions exactly)."""
+    generation: int = 0
+
+    def file_facts(self, path: str) -> FileFacts | None:
+        return self.project.files.get(path)
+
+    def entries_in(self, path: str) -> list[DagEntry]:
+        return [e for e in self.project.entries if e.file.path == path]
+
+    def task_at(self, path: str, position: Position, word: str | None = None
+                ) -> tuple[DagEntry, TaskFacts | None] | None:
+        """The DAG or task of a DAG file at a position: on its id, its call, or its variable."""
+        entries = self.entries_in(path)
+        for entry in entries:
+            for task in entry.dag.tasks:
+                for candidate in (task.id_range, task.definition_range):
+                    if candidate is not None and candidate.contains(position):
+                        return entry, task
+        for entry in entries:
+            if (entry.dag.id_range and entry.dag.id_range.contains(position)) \
+                    or entry.dag.range.start.line == position.line:
+                return entry, None
+        best: tuple[DagEntry, TaskFacts] | None = None
+        for entry in entries:
+            for task in entry.dag.tasks:
+                if task.range.contains(position) and (best is None or best[1].range.start <= task.range.start):
+                    best = (entry, task)
+        if best is not None:
+            return best
+        if word:
+            for entry in entries:
+                if entry.dag.variable == word and entry.dag.extent and entry.dag.extent.contains(position):
+                    return entry, None
+                for task in entry.dag.tasks:
+                    if task.variable == word:
+                        return entry, task
+        return None
+
+
+@dataclass(slots=True)
+class Buffer:
+    text: str
+    version: int | None
+
+
+@dataclass(slots=True)
+class WorkspaceIndex:
+    layout: Layout
+    on_snapshot: Callable[[Snapshot], None] = lambda snapshot: None
+    buffers: dict[str, Buffer] = field(default_factory=dict)
+    snapshot: Snapshot | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _texts: dict[str, str] = field(default_factory=dict)
+    _generation: int = 0
+
+    # -- reading -------------------------------------------------------------------------
+
+    def read(self, path: str) -> Decoded:
+        """A file's text: its open buffer if there is one, else the disk."""
+        buffer = self.buffers.get(path)
+        if buffer is not None:
+            decoded = Decoded(buffer.text)
+        else:
+            decoded = read_disk(path)
+        if decoded.text is not None:
+            self._texts[path] = decoded.text
+        return decoded
+
+    def version_of(self, path: str) -> int | None:
+        buffer = self.buffers.get(path)
+        return buffer.version if buffer else None
+
+    # -- updates (worker thread) -----------------------------------------------------------
+
+    def rebuild(self, progress: Callable[[str, int], None] | None = None) -> Snapshot:
+        """Discover everything again (start-up, settings changed)."""
+        with self._lock:
+            self._texts = {}
+            project = discover(self.layout, self.read)
+            if progress:
+                progress(f"{len(project.files)} DAG files", 100)
+            return self._publish(project)
+
+    def update_files(self, paths: Iterable[str]) -> Snapshot | None:
+        """Re-read changed files (buffers or disk) and publish a new snapshot."""
+        with self._lock:
+            current = self.snapshot
+            if current is None:
+                return None
+            project = Project(current.project.layout, dict(current.project.files),
+                              dict(current.project.states), dict(current.project.dagster_modules))
+            needs_rebuild = False
+            for path in paths:
+                needs_rebuild |= self._apply(project, path)
+            if needs_rebuild:
+                self._texts = {}
+                project = discover(self.layout, self.read)
+            else:
+                link(project)
+            return self._publish(project)
+
+    def _apply(self, project: Project, path: str) -> bool:
+        """Update one file in ``project``; True when the change needs a full rediscovery."""
+        exists = path in self.buffers or os.path.isfile(path)
+        if path.endswith(STATE_SUFFIXES):
+            if not exists:
+                project.states.pop(path, None)
+                self._texts.pop(path, None)
+                return False
+            if self._is_state_file(project, path):
+                decoded = self.read(path)
+                project.states[path] = parse_state_file(path, decoded.text or "")
+            return False
+        if not path.endswith(".py"):
+            return False
+        if not exists:
+            removed = project.files.pop(path, None) or project.dagster_modules.pop(path, None)
+            self._texts.pop(path, None)
+            return removed is not None and isinstance(removed, FileFacts) and removed.proxying is not None
+        decoded = self.read(path)
+        if decoded.text is None:
+            if self._in_dag_folders(path):
+                project.files[path] = FileFacts(path=path, skipped=decoded.skipped)
+            return False
+        if path in project.dagster_modules or self._is_configured_dagster_module(path) or (
+                not self.layout.dagster_module and looks_like_dagster_module(decoded.text)):
+            project.dagster_modules[path] = parse_dagster_module(path, decoded.text)
+            project.files.pop(path, None)
+            return False
+        if not self._in_dag_folders(path):
+            return False
+        before = project.files.get(path)
+        if not might_contain_dag(decoded.text) and before is None:
+            return False
+        facts = extract_file(path, decoded.text)
+        project.files[path] = facts
+        # A new state folder (the hook's argument changed) means new state files to find.
+        old_dir = state_dir_for(before) if before else None
+        return old_dir != state_dir_for(facts) and bool(facts.dags)
+
+    def _is_state_file(self, project: Project, path: str) -> bool:
+        folder = os.path.dirname(path)
+        return path in project.states or any(state_dir_for(f) == folder for f in project.files.values()) \
+            or os.path.basename(folder) == STATE_FOLDER_NAME
+
+    def _is_configured_dagster_module(self, path: str) -> bool:
+        return bool(self.layout.dagster_module) and path == os.path.normpath(
+            os.path.join(self.layout.root, self.layout.dagster_module))
+
+    def _in_dag_folders(self, path: str) -> bool:
+        return any(path == root or path.startswith(root + os.sep) for root in self.layout.dag_roots())
+
+    def _publish(self, project: Project) -> Snapshot:
+        by_path: dict[str, list[Finding]] = {}
+        for finding in check_project(project):
+            by_path.setdefault(finding.path, []).append(finding)
+        self._generation += 1
+        snapshot = Snapshot(project, {p: tuple(f) for p, f in by_path.items()}, dict(self._texts),
+                            self._generation)
+        self.snapshot = snapshot
+        self.on_snapshot(snapshot)
+        return snapshot
+
+
+def dag_for_state_file(snapshot: Snapshot, path: str) -> DagEntry | None:
+    for entry in snapshot.project.entries:
+        if entry.state is not None and entry.state.path == path:
+            return entry
+    stem = Path(path).stem
+    folder = os.path.dirname(path)
+    return next((e for e in snapshot.project.entries if e.dag_id == stem and e.state_dir == folder), None)
+
+
+def state_of(entry: DagEntry, task_id: str) -> bool | None:
+    state: StateFile | None = entry.state
+    if state is None or state.error:
+        return None
+    if state.dag_proxied is not None:
+        return state.dag_proxied
+    task_state = state.task(task_id)
+    return task_state.proxied if task_state else None
+
+
+__all__ = ["WorkspaceIndex", "Snapshot", "DagFacts", "replace", "dag_for_state_file", "state_of"]
