@@ -9,7 +9,7 @@ AIRFLOW3_VERSION := 3.3.2
 AIRFLOW3_VENV := $(CACHE)/airflow3
 TUTORIAL := examples/tutorial
 
-.PHONY: demo test bench venv airflow3 clean
+.PHONY: demo test bench venv airflow3 system-deps clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || { echo "Python >= 3.10 is needed"; exit 1; }
@@ -29,6 +29,9 @@ $(AIRFLOW3_VENV)/.installed: | $(VENV)/.installed
 
 airflow3: $(AIRFLOW3_VENV)/.installed
 
+system-deps:
+	bash scripts/system-deps.sh
+
 demo: venv
 	@echo "== DAGs and tasks of $(TUTORIAL), with their migration stage =="
 	cd $(TUTORIAL) && ../../$(VENV)/bin/airlift-lsp dags airflow_dags
@@ -36,7 +39,7 @@ demo: venv
 	@echo "== Findings (airlift-lsp check) =="
 	cd $(TUTORIAL) && ../../$(VENV)/bin/airlift-lsp check
 
-test: venv airflow3
+test: venv airflow3 system-deps
 	AIRFLOW3_PYTHON=$(AIRFLOW3_VENV)/bin/python $(PY) -m pytest -q
 
 bench: venv airflow3

@@ -27,6 +27,10 @@ def check_project(project: Project) -> list[Finding]:
         findings.extend(_entry(project, entry))
     findings.extend(_hooks(project))
     findings.extend(_mappings(project))
+    # A file that does not parse shows its syntax error alone: other findings would come
+    # from its last good facts, at positions that no longer hold.
+    broken = {path for path, file in project.files.items() if file.error}
+    findings = [f for f in findings if f.path not in broken or f.code == "syntax-error"]
     return sorted(findings, key=lambda f: (f.path, f.range.start, f.code))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
@@ -91,7 +92,7 @@ class AirliftServer(LanguageServer):
         self.worker.submit(self._rebuild_with_progress)
 
     def _rebuild_with_progress(self) -> None:
-        token = "airlift-index"
+        token = f"airlift-index-{uuid.uuid4().hex[:8]}"
         progress = self.work_done_progress
         supported = self.supports("window", "work_done_progress")
         try:
@@ -135,7 +136,8 @@ class AirliftServer(LanguageServer):
 
     def _snapshot_ready(self, snapshot: Snapshot) -> None:
         """Runs on the worker thread: hand the snapshot to the event loop."""
-        self.loop.call_soon_threadsafe(self._publish, snapshot)
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._publish, snapshot)
 
     def _publish(self, snapshot: Snapshot) -> None:
         for listener in self.snapshot_listeners:

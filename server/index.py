@@ -33,6 +33,8 @@ class Snapshot:
     findings: dict[str, tuple[Finding, ...]]
     texts: dict[str, str]
     """The text each file's facts were computed from (to convert positions exactly)."""
+    versions: dict[str, int | None] = field(default_factory=dict)
+    """The buffer version each open file's facts were computed from."""
     generation: int = 0
 
     def file_facts(self, path: str) -> FileFacts | None:
@@ -85,6 +87,7 @@ class WorkspaceIndex:
     snapshot: Snapshot | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _texts: dict[str, str] = field(default_factory=dict)
+    _versions: dict[str, int | None] = field(default_factory=dict)
     _generation: int = 0
 
     # -- reading -------------------------------------------------------------------------
@@ -94,8 +97,10 @@ class WorkspaceIndex:
         buffer = self.buffers.get(path)
         if buffer is not None:
             decoded = Decoded(buffer.text)
+            self._versions[path] = buffer.version
         else:
             decoded = read_disk(path)
+            self._versions.pop(path, None)
         if decoded.text is not None:
             self._texts[path] = decoded.text
         return decoded
@@ -167,6 +172,10 @@ class WorkspaceIndex:
         if not might_contain_dag(decoded.text) and before is None:
             return False
         facts = extract_file(path, decoded.text)
+        if facts.error and before is not None and before.dags:
+            # Mid-edit breakage: keep the last good DAGs for navigation, show the error.
+            facts = replace(before, error=facts.error, error_range=facts.error_range,
+                            findings=facts.findings)
         project.files[path] = facts
         # A new state folder (the hook's argument changed) means new state files to find.
         old_dir = state_dir_for(before) if before else None
@@ -190,7 +199,7 @@ class WorkspaceIndex:
             by_path.setdefault(finding.path, []).append(finding)
         self._generation += 1
         snapshot = Snapshot(project, {p: tuple(f) for p, f in by_path.items()}, dict(self._texts),
-                            self._generation)
+                            dict(self._versions), self._generation)
         self.snapshot = snapshot
         self.on_snapshot(snapshot)
         return snapshot

@@ -22,7 +22,7 @@ def register(server: AirliftServer) -> None:
                 uri=server.uri_of(path),
                 diagnostics=[diagnostic(f, lines, server.uri_of, lambda p: server.lines_for(snapshot, p))
                              for f in findings],
-                version=server.index.version_of(path) if server.index else None,
+                version=snapshot.versions.get(path),
             ))
             if findings:
                 published[path] = findings

@@ -31,13 +31,13 @@ def register(server: AirliftServer) -> None:
             uri = ls.uri_of(entry.file.path)
             if _matches(query, entry.dag_id):
                 symbols.append(types.SymbolInformation(
-                    entry.dag_id, types.SymbolKind.Module,
-                    types.Location(uri, lines.range_to_client(entry.dag.id_range or entry.dag.range))))
+                    name=entry.dag_id, kind=types.SymbolKind.Module,
+                    location=types.Location(uri, lines.range_to_client(entry.dag.id_range or entry.dag.range))))
             for task in entry.dag.tasks:
                 if _matches(query, task.task_id):
                     symbols.append(types.SymbolInformation(
-                        task.task_id, types.SymbolKind.Function,
-                        types.Location(uri, lines.range_to_client(task.id_range or task.range)),
+                        name=task.task_id, kind=types.SymbolKind.Function,
+                        location=types.Location(uri, lines.range_to_client(task.id_range or task.range)),
                         container_name=entry.dag_id))
         return symbols
 
@@ -55,9 +55,9 @@ def _dag_symbol(dag: DagFacts, lines: Lines) -> types.DocumentSymbol:
     roots: list[types.DocumentSymbol] = []
     for group in dag.groups:
         extent = lines.range_to_client(group.extent or group.range)
-        symbol = types.DocumentSymbol(group.group_id.rsplit(".", 1)[-1], types.SymbolKind.Namespace,
-                                      extent, lines.range_to_client(group.range), detail="TaskGroup",
-                                      children=[])
+        symbol = types.DocumentSymbol(name=group.group_id.rsplit(".", 1)[-1], kind=types.SymbolKind.Namespace,
+                                      range=extent, selection_range=lines.range_to_client(group.range),
+                                      detail="TaskGroup", children=[])
         groups[group.group_id] = symbol
         parent = groups.get(group.parent_id or "")
         (parent.children if parent else roots).append(symbol)  # type: ignore[union-attr]
@@ -65,13 +65,14 @@ def _dag_symbol(dag: DagFacts, lines: Lines) -> types.DocumentSymbol:
         full = lines.range_to_client(task.range)
         selection = lines.range_to_client(task.id_range) if task.id_range and task.range.contains(
             task.id_range.start) else full
-        symbol = types.DocumentSymbol(task.task_id.rsplit(".", 1)[-1] if task.group_id else task.task_id,
-                                      types.SymbolKind.Function, full, selection, detail=task.operator)
+        symbol = types.DocumentSymbol(name=task.task_id.rsplit(".", 1)[-1] if task.group_id else task.task_id,
+                                      kind=types.SymbolKind.Function, range=full, selection_range=selection,
+                                      detail=task.operator)
         parent = groups.get(task.group_id or "")
         (parent.children if parent else roots).append(symbol)  # type: ignore[union-attr]
     extent = lines.range_to_client(dag.extent or dag.range)
     selection = lines.range_to_client(dag.id_range or dag.range)
     if not (dag.extent or dag.range).contains((dag.id_range or dag.range).start):
         selection = extent
-    return types.DocumentSymbol(dag.dag_id, types.SymbolKind.Module, extent, selection, detail="DAG",
-                                children=roots)
+    return types.DocumentSymbol(name=dag.dag_id, kind=types.SymbolKind.Module, range=extent,
+                                selection_range=selection, detail="DAG", children=roots)
