@@ -41,10 +41,15 @@ def _state_files(project: Project) -> Iterator[Finding]:
     linked = {id(e.state) for e in project.entries if e.state is not None}
     for state in project.states.values():
         folder = os.path.basename(os.path.dirname(state.path))
+        yield from state.warnings
         if state.error:
-            yield Finding("invalid-proxied-state", ERROR,
-                          f"{state.error}. dagster-airlift reads every file of {folder}/, so every DAG "
-                          f"that loads it fails to import", state.path, state.error_range or Range.point(0))
+            consequence = (f"dagster-airlift reads every file of {folder}/, so every DAG that loads it "
+                           f"fails to import" if state.breaks_folder else
+                           f"`{state.dag_id}` fails to import once proxying runs")
+            message = state.error if consequence in state.error or "every DAG" in state.error \
+                else f"{state.error.rstrip('.')}; {consequence}"
+            yield Finding("invalid-proxied-state", ERROR, message, state.path,
+                          state.error_range or Range.point(0))
         if id(state) not in linked and state.dag_id not in known:
             yield Finding("state-for-unknown-dag", INFO if any_dynamic else WARNING,
                           f"no DAG `{state.dag_id}` is defined in the DAG folders: this state file "
@@ -104,7 +109,7 @@ def _entry(project: Project, entry: DagEntry) -> Iterator[Finding]:
         yield Finding("proxied-without-asset", ERROR,
                       f"`{dag.dag_id}` is proxied as a whole but no Dagster asset is mapped to the DAG "
                       f"(assets_with_dag_mappings): the proxy operator will have nothing to materialize",
-                      state.path, Range.point(0), (dag_link,))
+                      state.path, state.proxied_range or Range.point(0), (dag_link,))
 
 
 def _hooks(project: Project) -> Iterator[Finding]:
@@ -126,7 +131,9 @@ def _hooks(project: Project) -> Iterator[Finding]:
 def _mappings(project: Project) -> Iterator[Finding]:
     entries = {e.dag_id: e for e in project.entries}
     mapped: dict[str, set[str | None]] = {}
+    unresolved: set[str | None] = set()
     for module in project.dagster_modules.values():
+        unresolved.update(u.dag_id for u in module.unresolved)
         if module.error:
             yield Finding("syntax-error", ERROR, f"Dagster will fail to load this module: {module.error}",
                           module.path, module.error_range or Range.point(0))
@@ -152,7 +159,8 @@ def _mappings(project: Project) -> Iterator[Finding]:
     for entry in project.entries:
         tasks_mapped = mapped.get(entry.dag_id)
         in_migration = tasks_mapped is not None or entry.state is not None
-        if not in_migration or (tasks_mapped and None in tasks_mapped):
+        if not in_migration or (tasks_mapped and None in tasks_mapped) \
+                or entry.dag_id in unresolved or None in unresolved:
             continue
         for task in entry.dag.tasks:
             if task.task_id not in (tasks_mapped or ()):
