@@ -156,7 +156,9 @@ class AirliftServer(LanguageServer):
 def create_server() -> AirliftServer:
     """Build the server with every feature registered; capabilities follow from them."""
     from server.features import (
+        code_actions,
         code_lens,
+        commands,
         completion,
         definition,
         diagnostics,
@@ -166,6 +168,7 @@ def create_server() -> AirliftServer:
     )
 
     server = AirliftServer()
-    for feature in (documents, diagnostics, hover, code_lens, symbols, definition, completion):
+    for feature in (documents, diagnostics, hover, code_lens, code_actions, commands, symbols, definition,
+                    completion):
         feature.register(server)
     return server

@@ -51,6 +51,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except KeyboardInterrupt:
         return 130
+    except Exception as error:  # noqa: BLE001 - one line for users, the traceback on request
+        if os.environ.get("AIRLIFT_LSP_DEBUG"):
+            raise
+        print(f"airlift-lsp: internal error: {type(error).__name__}: {error} "
+              "(set AIRLIFT_LSP_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 3
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -71,11 +77,82 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true", help="machine-readable output")
     check.set_defaults(run=run_check)
 
+    map_ = commands.add_parser("map", help="map a task to a Dagster asset in the Dagster module")
+    map_.add_argument("dag_id", metavar="DAG_ID")
+    map_.add_argument("task_id", metavar="TASK_ID")
+    map_.add_argument("--asset", metavar="KEY", help="asset key, parts separated by / (default: derived)")
+    map_.add_argument("--dry-run", action="store_true", help="print a unified diff, write nothing")
+    map_.set_defaults(run=run_map)
+
+    proxy = commands.add_parser("proxy", help="proxy tasks to Dagster (no TASK_ID: every task of the DAG)")
+    proxy.add_argument("dag_id", metavar="DAG_ID")
+    proxy.add_argument("task_ids", nargs="*", metavar="TASK_ID")
+    proxy.add_argument("--dry-run", action="store_true", help="print a unified diff, write nothing")
+    proxy.set_defaults(run=run_proxy)
+
+    rollback = commands.add_parser("rollback", help="hand tasks back to Airflow")
+    rollback.add_argument("dag_id", nargs="?", metavar="DAG_ID")
+    rollback.add_argument("task_ids", nargs="*", metavar="TASK_ID")
+    rollback.add_argument("--all", action="store_true", help="every DAG of the workspace")
+    rollback.add_argument("--dry-run", action="store_true", help="print a unified diff, write nothing")
+    rollback.set_defaults(run=run_rollback)
+
     serve = commands.add_parser("serve", help="run the language server (stdio by default)")
     serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
     serve.add_argument("--stdio", action="store_true", help="stdio (the default; editors pass it)")
     serve.set_defaults(run=run_serve)
     return parser
+
+
+def run_map(args: argparse.Namespace) -> int:
+    from analysis.migrate import plan_map
+
+    return _carry_out(args, lambda project, read: plan_map(project, read, args.dag_id, [args.task_id],
+                                                           args.asset))
+
+
+def run_proxy(args: argparse.Namespace) -> int:
+    from analysis.migrate import plan_proxy
+
+    return _carry_out(args, lambda project, read: plan_proxy(project, read, args.dag_id, args.task_ids))
+
+
+def run_rollback(args: argparse.Namespace) -> int:
+    from analysis.migrate import plan_rollback
+
+    if args.all == bool(args.dag_id):
+        raise CliError("give a DAG_ID (and optionally TASK_IDs), or --all")
+    return _carry_out(args, lambda project, read: plan_rollback(
+        project, read, None if args.all else args.dag_id, args.task_ids))
+
+
+def _carry_out(args: argparse.Namespace, make_plan) -> int:
+    """Plan against the disk, then print the diff (--dry-run) or write atomically."""
+    from analysis.migrate import Refused
+    from server.apply import unified_diff, write_atomically
+
+    project = _load_project(".")
+
+    def read(path: str) -> str | None:
+        decoded = read_disk(path)
+        return decoded.text
+
+    try:
+        plan = make_plan(project, read)
+    except Refused as refusal:
+        raise CliError(str(refusal), EXIT_FINDINGS) from None
+    if args.dry_run:
+        sys.stdout.write(unified_diff(plan, _relative))
+    elif plan.changes:
+        try:
+            write_atomically(plan)
+        except OSError as error:
+            raise CliError(f"cannot write {error.filename or ''}: {error.strerror or error}", 1) from None
+    for note in plan.notes:
+        print(f"airlift-lsp: {note}", file=sys.stderr)
+    changed = ", ".join(_relative(c.path) for c in plan.changes) or "nothing to change"
+    print(f"{plan.title}: {changed}" + (" (dry run)" if args.dry_run else ""), file=sys.stderr)
+    return 0
 
 
 def run_serve(args: argparse.Namespace) -> int:

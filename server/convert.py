@@ -33,6 +33,11 @@ class Lines:
             return types.Position(position.line, min(position.character, len(line)))
         return types.Position(position.line, self._codec.client_num_units(line[: position.character]))
 
+    def to_client_position_end(self, line: int) -> types.Position:
+        """The end of a line, in client units."""
+        text = self._line(line)
+        return types.Position(line, len(text) if text.isascii() else self._codec.client_num_units(text))
+
     def range_to_client(self, value: Range) -> types.Range:
         return types.Range(self.to_client(value.start), self.to_client(value.end))
 

@@ -1,0 +1,244 @@
+"""Plans of the migration steps: which files change, and how, for map / proxy / roll back.
+
+Pure: a plan is computed from the project model and the files' current texts (the
+caller's ``read`` decides whether an editor buffer or the disk is the truth) and is
+applied by the caller — atomically on disk by the CLI, as a ``WorkspaceEdit`` by the
+server. A step that would break Airflow or Dagster at runtime is refused with a reason.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from analysis.facts import TaskFacts
+from analysis.project import DagEntry, Project
+from analysis.state_edits import new_state_file, set_dag_proxied, set_task_proxied
+
+Read = Callable[[str], "str | None"]
+DEFAULT_DAGSTER_MODULE = "definitions.py"
+_SAFE_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
+_KEY_PART = re.compile(r"[^A-Za-z0-9_]")
+
+
+class Refused(Exception):
+    """The step cannot be done as asked; the message says why, and what to do instead."""
+
+
+@dataclass(frozen=True, slots=True)
+class FileChange:
+    path: str
+    old_text: str | None
+    """None when the file is created."""
+    new_text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    title: str
+    changes: tuple[FileChange, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes
+
+
+class _Changes:
+    """Accumulates successive edits of the same files into one change per file."""
+
+    def __init__(self, read: Read) -> None:
+        self._read = read
+        self._texts: dict[str, tuple[str | None, str]] = {}
+
+    def text(self, path: str) -> str | None:
+        if path in self._texts:
+            return self._texts[path][1]
+        return self._read(path)
+
+    def write(self, path: str, new_text: str) -> None:
+        old = self._texts[path][0] if path in self._texts else self._read(path)
+        self._texts[path] = (old, new_text)
+
+    def result(self) -> tuple[FileChange, ...]:
+        return tuple(FileChange(p, old, new) for p, (old, new) in self._texts.items() if old != new)
+
+
+def check_dag_id(dag_id: str) -> None:
+    """A DAG id names a file under proxied_state/: it must not escape that folder."""
+    if not _SAFE_ID.match(dag_id) or ".." in dag_id:
+        raise Refused(f"refusing DAG id {dag_id!r}: it would not name a file inside proxied_state/")
+
+
+def _entry(project: Project, dag_id: str) -> DagEntry:
+    check_dag_id(dag_id)
+    entry = project.entry(dag_id)
+    if entry is None:
+        raise Refused(f"no DAG `{dag_id}` in the DAG folders")
+    if entry.file.error:
+        raise Refused(f"{os.path.basename(entry.file.path)} does not parse: fix it first ({entry.file.error})")
+    return entry
+
+
+def _tasks(entry: DagEntry, task_ids: Sequence[str] | None) -> list[TaskFacts]:
+    if not task_ids:
+        return list(entry.dag.tasks)
+    tasks = []
+    for task_id in task_ids:
+        task = entry.dag.task(task_id)
+        if task is None:
+            raise Refused(f"DAG `{entry.dag_id}` has no task `{task_id}`")
+        tasks.append(task)
+    return tasks
+
+
+def state_path(entry: DagEntry) -> str:
+    return entry.state.path if entry.state else os.path.join(entry.state_dir, f"{entry.dag_id}.yaml")
+
+
+def _ensure_state(changes: _Changes, entry: DagEntry) -> str:
+    """The state file's path, created (every task ``proxied: false``) when missing."""
+    if entry.state is not None and entry.state.error:
+        raise Refused(f"{os.path.basename(entry.state.path)} is invalid: fix it first ({entry.state.error})")
+    path = state_path(entry)
+    if changes.text(path) is None:
+        changes.write(path, new_state_file(sorted(t.task_id for t in entry.dag.tasks if not t.mapped)))
+    return path
+
+
+def _ensure_hook(changes: _Changes, entry: DagEntry, notes: list[str]) -> None:
+    from analysis.edits.proxying_hook import add_proxying_hook
+
+    hook = entry.file.proxying
+    if hook is not None and hook.enabled is not False:
+        return
+    text = changes.text(entry.file.path)
+    if text is None:
+        raise Refused(f"cannot read {entry.file.path}")
+    result = add_proxying_hook(text)
+    if result.text is None:
+        raise Refused(result.reason or "cannot add the proxying hook")
+    if result.changed:
+        changes.write(entry.file.path, result.text)
+        notes.append("switched proxying on" if hook is not None else "added the proxying_to_dagster hook")
+
+
+def plan_enable_proxying(project: Project, read: Read, dag_id: str) -> Plan:
+    entry = _entry(project, dag_id)
+    changes, notes = _Changes(read), []
+    _ensure_hook(changes, entry, notes)
+    _ensure_state(changes, entry)
+    return Plan(f"Enable proxying for {dag_id}", changes.result(), tuple(notes))
+
+
+def plan_proxy(project: Project, read: Read, dag_id: str, task_ids: Sequence[str] | None = None) -> Plan:
+    entry = _entry(project, dag_id)
+    tasks = _tasks(entry, task_ids)
+    notes: list[str] = []
+    if task_ids:
+        mapped = [t.task_id for t in tasks if t.mapped]
+        if mapped:
+            raise Refused(f"`{mapped[0]}` is a mapped task (.expand): dagster-airlift cannot proxy mapped "
+                          f"tasks, and listing one in the state file breaks the DAG's import")
+    else:
+        skipped = [t.task_id for t in tasks if t.mapped]
+        if skipped:
+            notes.append(f"left out mapped tasks airlift cannot proxy: {', '.join(skipped)}")
+        tasks = [t for t in tasks if not t.mapped]
+    unmapped = [t.task_id for t in tasks if not project.assets_for(dag_id, t.task_id)]
+    if unmapped:
+        raise Refused(f"map {', '.join(f'`{t}`' for t in unmapped)} to a Dagster asset first: a proxied "
+                      f"task with no asset has nothing to materialize in Dagster")
+    changes = _Changes(read)
+    _ensure_hook(changes, entry, notes)
+    path = _ensure_state(changes, entry)
+    text = changes.text(path) or ""
+    if entry.state is not None and entry.state.dag_proxied is not None:
+        if task_ids:
+            raise Refused(f"{os.path.basename(path)} proxies the whole DAG (top-level `proxied:`); "
+                          f"proxy or roll back the DAG instead")
+        changes.write(path, set_dag_proxied(text, True))
+    else:
+        changes.write(path, set_task_proxied(text, [t.task_id for t in tasks], True))
+    what = tasks[0].task_id if task_ids and len(tasks) == 1 else f"{len(tasks)} tasks of {dag_id}"
+    return Plan(f"Proxy {what} to Dagster", changes.result(), tuple(notes))
+
+
+def plan_rollback(project: Project, read: Read, dag_id: str | None,
+                  task_ids: Sequence[str] | None = None) -> Plan:
+    """Roll tasks back to Airflow: some tasks, a DAG, or (``dag_id=None``) everything."""
+    changes = _Changes(read)
+    if dag_id is None:
+        for state in project.states.values():
+            if state.error:
+                continue
+            text = changes.text(state.path)
+            if text is None:
+                continue
+            changes.write(state.path, set_dag_proxied(text, False) if state.dag_proxied is not None
+                          else set_task_proxied(text, [t.task_id for t in state.tasks], False))
+        return Plan("Roll back every DAG to Airflow", changes.result())
+    entry = _entry(project, dag_id)
+    tasks = _tasks(entry, task_ids)
+    if entry.state is None:
+        return Plan(f"Roll back {dag_id}", (), ("nothing to roll back: no proxied-state file",))
+    if entry.state.error:
+        raise Refused(f"{os.path.basename(entry.state.path)} is invalid: fix it first ({entry.state.error})")
+    text = changes.text(entry.state.path) or ""
+    if entry.state.dag_proxied is not None:
+        if task_ids:
+            raise Refused(f"{os.path.basename(entry.state.path)} proxies the whole DAG; roll back the DAG")
+        changes.write(entry.state.path, set_dag_proxied(text, False))
+    else:
+        listed = [t.task_id for t in tasks if entry.state.task(t.task_id) is not None]
+        changes.write(entry.state.path, set_task_proxied(text, listed, False))
+    what = tasks[0].task_id if task_ids and len(tasks) == 1 else dag_id
+    return Plan(f"Roll back {what} to Airflow", changes.result())
+
+
+def derived_asset_key(dag_id: str, task_id: str) -> tuple[str, ...]:
+    return (_KEY_PART.sub("_", dag_id), _KEY_PART.sub("_", task_id))
+
+
+def plan_map(project: Project, read: Read, dag_id: str, task_ids: Sequence[str] | None = None,
+             asset: str | None = None) -> Plan:
+    """Map tasks (default: every unmapped one) to assets, with deps from the DAG's edges."""
+    from analysis.edits.dagster_mappings import NewMapping, add_task_mappings
+
+    entry = _entry(project, dag_id)
+    tasks = _tasks(entry, task_ids)
+    if not task_ids:
+        tasks = [t for t in tasks if not project.assets_for(dag_id, t.task_id)]
+    if asset and len(tasks) != 1:
+        raise Refused("--asset names one asset: give exactly one task")
+    if not tasks:
+        return Plan(f"Map {dag_id}", (), ("every task is already mapped",))
+    keys: dict[str, tuple[tuple[str, ...], ...]] = {}
+    for task in entry.dag.tasks:
+        existing = project.assets_for(dag_id, task.task_id)
+        keys[task.task_id] = tuple(tuple(k.split("/")) for k in existing)
+    new: list[NewMapping] = []
+    for task in tasks:
+        if keys[task.task_id] and task_ids:
+            continue  # already mapped: idempotent
+        key = tuple(p for p in asset.split("/") if p) if asset else derived_asset_key(dag_id, task.task_id)
+        keys[task.task_id] = (key,)
+    for task in tasks:
+        if project.assets_for(dag_id, task.task_id):
+            continue
+        deps = tuple(dict.fromkeys(k for upstream in task.upstream for k in keys.get(upstream, ())))
+        new.append(NewMapping(task.task_id, keys[task.task_id][0], deps))
+    if not new:
+        return Plan(f"Map {dag_id}", (), ("already mapped",))
+    module = project.primary_dagster_module
+    path = module.path if module else os.path.join(project.layout.root, project.layout.dagster_module
+                                                   or DEFAULT_DAGSTER_MODULE)
+    changes = _Changes(read)
+    result = add_task_mappings(changes.text(path), dag_id, new)
+    if result.text is None:
+        raise Refused(result.reason or f"cannot add the mapping to {path}")
+    changes.write(path, result.text)
+    what = new[0].task_id if len(new) == 1 else f"{len(new)} tasks of {dag_id}"
+    return Plan(f"Map {what} to Dagster assets", changes.result())

@@ -1,0 +1,112 @@
+"""Code actions: listing is cheap (cached facts only); the edit is computed on resolve."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidRequest
+
+from analysis.describe import Stage, dag_status, task_status
+from analysis.migrate import Refused
+from server.app import AirliftServer
+from server.features.commands import edit_for, plan_command
+from server.features.lookup import target_at
+
+REFACTOR = types.CodeActionKind.RefactorRewrite
+QUICKFIX = types.CodeActionKind.QuickFix
+FIXES = {
+    "unmapped-task": ("airlift.mapTask", "Map `{task}` to a Dagster asset"),
+    "proxied-without-asset": ("airlift.mapTask", "Map `{task}` first"),
+    "missing-proxying-call": ("airlift.enableProxying", "Enable proxying for `{dag}`"),
+}
+
+
+def register(server: AirliftServer) -> None:
+    @server.feature(types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(
+        code_action_kinds=[QUICKFIX, REFACTOR], resolve_provider=True))
+    def code_action(ls: AirliftServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+        snapshot = ls.index.snapshot if ls.index else None
+        path = ls.path_of(params.text_document.uri)
+        if snapshot is None or path is None:
+            return []
+        document = ls.workspace.get_text_document(params.text_document.uri)
+        version = ls.buffers[path].version if path in ls.buffers else None
+        lines = ls.current_lines(params.text_document.uri)
+        offers: list[tuple[str, str, dict, str, list]] = []
+        for diagnostic in params.context.diagnostics:
+            fix = FIXES.get(str(diagnostic.code)) if diagnostic.source == "airlift" else None
+            target = target_at(snapshot, path, lines.from_client(diagnostic.range.start), document.source)
+            if fix is None or target is None:
+                continue
+            arguments = {"dag_id": target.entry.dag_id}
+            if target.task is not None:
+                arguments["task_id"] = target.task.task_id
+            elif fix[0] == "airlift.mapTask":
+                continue
+            title = fix[1].format(task=arguments.get("task_id"), dag=target.entry.dag_id)
+            offers.append((fix[0], title, arguments, QUICKFIX, [diagnostic]))
+        target = target_at(snapshot, path, lines.from_client(params.range.start), document.source)
+        if target is not None:
+            offers.extend(_stage_actions(snapshot, target))
+        seen: set[tuple[str, str]] = set()
+        actions = []
+        for command, title, arguments, kind, diagnostics in offers:
+            if (command, title) in seen:
+                continue
+            seen.add((command, title))
+            data = {"command": command, "arguments": arguments, "uri": params.text_document.uri,
+                    "version": version}
+            action = types.CodeAction(title=title, kind=kind, diagnostics=diagnostics or None, data=data)
+            if not _client_resolves_edits(ls):
+                action.command = types.Command(title=title, command=command, arguments=[arguments])
+            actions.append(action)
+        return actions
+
+    @server.feature(types.CODE_ACTION_RESOLVE)
+    def resolve(ls: AirliftServer, action: types.CodeAction) -> types.CodeAction:
+        data: dict[str, Any] = action.data or {}
+        path = ls.path_of(data.get("uri", "")) if data.get("uri") else None
+        listed_version = data.get("version")
+        current = ls.buffers[path].version if path and path in ls.buffers else None
+        if listed_version is not None and current != listed_version:
+            # Neovim 0.7 applies version-0 edits without checking: check here, always.
+            raise JsonRpcInvalidRequest("the document changed since this action was listed; "
+                                        "ask for code actions again")
+        try:
+            plan = plan_command(ls, data["command"], data.get("arguments") or {})
+        except (Refused, KeyError) as refusal:
+            raise JsonRpcInvalidRequest(f"Airlift: {refusal}") from None
+        action.edit = edit_for(ls, plan)
+        return action
+
+
+def _client_resolves_edits(ls: AirliftServer) -> bool:
+    support = getattr(getattr(ls.client_capabilities.text_document, "code_action", None), "resolve_support", None)
+    return bool(support and "edit" in (support.properties or ()))
+
+
+def _stage_actions(snapshot, target) -> list[tuple[str, str, dict, str, list]]:
+    project, entry = snapshot.project, target.entry
+    dag = {"dag_id": entry.dag_id}
+    offers = []
+    if target.task is not None:
+        task = target.task
+        arguments = {**dag, "task_id": task.task_id}
+        status = task_status(project, entry, task)
+        if status.stage is Stage.UNMAPPED:
+            offers.append(("airlift.mapTask", f"Map `{task.task_id}` to a Dagster asset", arguments))
+        elif status.stage is Stage.OBSERVED and not task.mapped:
+            offers.append(("airlift.proxyTask", f"Proxy `{task.task_id}` to Dagster", arguments))
+        if status.proxied:
+            offers.append(("airlift.rollbackTask", f"Roll back `{task.task_id}` to Airflow", arguments))
+    status = dag_status(project, entry)
+    if status.mapped < status.total:
+        offers.append(("airlift.mapDag", f"Map all unmapped tasks of `{entry.dag_id}`", dag))
+    if status.hook != "present":
+        offers.append(("airlift.enableProxying", f"Enable proxying for `{entry.dag_id}`", dag))
+    if status.mapped == status.total and status.proxied < status.total and not status.dag_level_proxied:
+        offers.append(("airlift.proxyDag", f"Proxy every task of `{entry.dag_id}`", dag))
+    if status.proxied or status.dag_level_proxied:
+        offers.append(("airlift.rollbackDag", f"Roll back `{entry.dag_id}` to Airflow", dag))
+    return [(command, title, arguments, REFACTOR, []) for command, title, arguments in offers]

@@ -1,0 +1,137 @@
+"""The palette commands: each migration step as ``workspace/executeCommand``.
+
+A command plans against the current buffers (open files) and disk (closed files), then
+asks the client to apply the edit; nothing is written behind the editor's back.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+
+from lsprotocol import types
+
+from analysis.describe import dag_status
+from analysis.files import read_disk
+from analysis.migrate import (
+    Plan,
+    Refused,
+    plan_enable_proxying,
+    plan_map,
+    plan_proxy,
+    plan_rollback,
+)
+from analysis.project import Project
+from server.app import AirliftServer
+from server.convert import Lines
+from server.workspace_edits import workspace_edit
+
+log = logging.getLogger("airlift-lsp")
+
+Planner = Callable[[Project, Callable[[str], "str | None"], dict], Plan]
+
+PLANNERS: dict[str, Planner] = {
+    "airlift.mapTask": lambda p, read, a: plan_map(p, read, _need(a, "dag_id"), [_need(a, "task_id")],
+                                                   a.get("asset")),
+    "airlift.mapDag": lambda p, read, a: plan_map(p, read, _need(a, "dag_id")),
+    "airlift.proxyTask": lambda p, read, a: plan_proxy(p, read, _need(a, "dag_id"), [_need(a, "task_id")]),
+    "airlift.proxyDag": lambda p, read, a: plan_proxy(p, read, _need(a, "dag_id")),
+    "airlift.rollbackTask": lambda p, read, a: plan_rollback(p, read, _need(a, "dag_id"), [_need(a, "task_id")]),
+    "airlift.rollbackDag": lambda p, read, a: plan_rollback(p, read, _need(a, "dag_id")),
+    "airlift.rollbackAll": lambda p, read, a: plan_rollback(p, read, None),
+    "airlift.enableProxying": lambda p, read, a: plan_enable_proxying(p, read, _need(a, "dag_id")),
+}
+
+
+def _need(arguments: dict, key: str) -> str:
+    value = arguments.get(key)
+    if not isinstance(value, str) or not value:
+        raise Refused(f"missing argument `{key}`")
+    return value
+
+
+def arguments_of(raw: Any) -> dict:
+    """``[{"dag_id": ..., "task_id": ...}]``, or positional ``["dag", "task"]``."""
+    if isinstance(raw, (list, tuple)):
+        if raw and isinstance(raw[0], dict):
+            return dict(raw[0])
+        return dict(zip(("dag_id", "task_id"), (str(v) for v in raw)))
+    return dict(raw) if isinstance(raw, dict) else {}
+
+
+def plan_command(ls: AirliftServer, command: str, arguments: dict) -> Plan:
+    snapshot = ls.index.snapshot if ls.index else None
+    if snapshot is None:
+        raise Refused("the workspace is still being indexed; try again in a moment")
+    return PLANNERS[command](snapshot.project, lambda path: read_current(ls, path), arguments)
+
+
+def read_current(ls: AirliftServer, path: str) -> str | None:
+    buffer = ls.buffers.get(path)
+    return buffer.text if buffer is not None else read_disk(path).text
+
+
+def edit_for(ls: AirliftServer, plan: Plan) -> types.WorkspaceEdit:
+    codec = ls.workspace.position_codec
+    return workspace_edit(
+        plan,
+        uri_of=ls.uri_of,
+        lines_of=lambda change: Lines(change.old_text or "", codec),
+        version_of=lambda path: ls.buffers[path].version if path in ls.buffers else None,
+        create_supported=types.ResourceOperationKind.Create in (
+            getattr(getattr(ls.client_capabilities.workspace, "workspace_edit", None), "resource_operations",
+                    None) or ()),
+        document_changes=ls.supports("workspace", "workspace_edit", "document_changes"),
+    )
+
+
+def register(server: AirliftServer) -> None:
+    for name in PLANNERS:
+        _register_edit_command(server, name)
+
+    @server.command("airlift.refreshStatus")
+    def refresh_status(ls: AirliftServer, *args: Any) -> dict:
+        ls.start_index()
+        return {"refreshed": True}
+
+    @server.command("airlift.migrationReport")
+    def migration_report(ls: AirliftServer, *args: Any) -> dict:
+        snapshot = ls.index.snapshot if ls.index else None
+        if snapshot is None:
+            return {"dags": [], "indexing": True}
+        rows = []
+        for entry in sorted(snapshot.project.entries, key=lambda e: e.dag_id):
+            status = dag_status(snapshot.project, entry)
+            rows.append({"dag_id": entry.dag_id, "file": entry.file.path, "tasks": status.total,
+                         "mapped": status.mapped, "proxied": status.proxied,
+                         "dagProxied": bool(status.dag_level_proxied), "hook": status.hook,
+                         "last_run": None})
+        return {"dags": rows, "indexing": False}
+
+
+def _register_edit_command(server: AirliftServer, name: str) -> None:
+    @server.command(name)
+    async def run(ls: AirliftServer, *raw: Any) -> dict:
+        arguments = arguments_of(list(raw))
+        try:
+            plan = plan_command(ls, name, arguments)
+        except Refused as refusal:
+            ls.window_show_message(types.ShowMessageParams(types.MessageType.Warning, f"Airlift: {refusal}"))
+            return {"applied": False, "reason": str(refusal), "files": []}
+        if plan.empty:
+            note = "; ".join(plan.notes) or "nothing to change"
+            ls.window_show_message(types.ShowMessageParams(types.MessageType.Info, f"Airlift: {plan.title}: {note}"))
+            return {"applied": True, "reason": note, "files": []}
+        if not ls.supports("workspace", "apply_edit"):
+            reason = "this editor cannot apply workspace edits; use the airlift-lsp CLI"
+            ls.window_show_message(types.ShowMessageParams(types.MessageType.Error, f"Airlift: {reason}"))
+            return {"applied": False, "reason": reason, "files": []}
+        result = await ls.workspace_apply_edit_async(types.ApplyWorkspaceEditParams(
+            edit=edit_for(ls, plan), label=plan.title))
+        files = [change.path for change in plan.changes]
+        if not result.applied:
+            reason = result.failure_reason or "the editor refused the edit (a file changed meanwhile?)"
+            ls.window_show_message(types.ShowMessageParams(types.MessageType.Error,
+                                                           f"Airlift: {plan.title} not applied: {reason}"))
+            return {"applied": False, "reason": reason, "files": files}
+        return {"applied": True, "reason": None, "files": files, "notes": list(plan.notes)}
