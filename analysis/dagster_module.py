@@ -1,0 +1,379 @@
+"""The Dagster module's task mappings, read statically (the module is never imported).
+
+dagster-airlift ties Airflow tasks to Dagster assets with ``assets_with_task_mappings(dag_id=,
+task_mappings={task_id: [assets]})``, whole DAGs with ``assets_with_dag_mappings(dag_mappings=
+{dag_id: [assets]})``, and one asset list to several tasks with
+``assets_with_multiple_task_mappings(assets=, task_handles=[{"dag_id":, "task_id":}])``. Names
+are recognised by what they import (``import dagster as dg``, aliases), and the assets by the
+keys Dagster gives them. Whatever cannot be known without running the module is reported as
+dynamic, never guessed.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper
+
+from analysis.cst_values import MAX_DEPTH, StaticReader, arguments
+from analysis.facts import Range
+
+
+@dataclass(frozen=True, slots=True)
+class AssetRef:
+    key: str
+    """Dagster's user string: ``a/b`` for ``AssetKey(["a", "b"])``; a slash inside one part
+    is escaped (``a\\/b`` for ``AssetKey("a/b")``), as ``AssetKey.to_escaped_user_string``."""
+    range: Range
+    """The item of the mapping's list that brings the asset in (a spec, a name, ``*specs``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TaskMapping:
+    dag_id: str
+    task_id: str | None
+    """None for a DAG-level mapping (``assets_with_dag_mappings``)."""
+    assets: tuple[AssetRef, ...]
+    key_range: Range
+    """The dict key naming the task (the DAG for a DAG-level mapping; the ``task_id`` value of
+    a task handle)."""
+    call_range: Range
+    dynamic: bool
+    """Some assets of this mapping could not be read statically: ``assets`` is incomplete."""
+
+
+@dataclass(frozen=True, slots=True)
+class UnresolvedMapping:
+    """A mapping whose task (or DAG) cannot be read statically."""
+
+    dag_id: str | None
+    """None when the DAG id itself is dynamic."""
+    range: Range
+    call_range: Range
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class DagsterModule:
+    path: str
+    mappings: tuple[TaskMapping, ...] = ()
+    error: str | None = None
+    error_range: Range | None = None
+    calls_build_defs: bool = False
+    """Calls ``build_defs_from_airflow_instance``."""
+    unresolved: tuple[UnresolvedMapping, ...] = ()
+
+    def assets_for(self, dag_id: str, task_id: str | None) -> tuple[str, ...]:
+        """Asset keys mapped to a task (``task_id=None``: to the whole DAG), without repeats."""
+        keys = (a.key for m in self.mappings if m.dag_id == dag_id and m.task_id == task_id
+                for a in m.assets)
+        return tuple(dict.fromkeys(keys))
+
+
+def looks_like_dagster_module(text: str | bytes) -> bool:
+    """Cheap test for workspace discovery; ``parse_dagster_module`` decides for real."""
+    if isinstance(text, bytes):
+        return b"assets_with_task_mappings" in text or b"build_defs_from_airflow_instance" in text
+    return "assets_with_task_mappings" in text or "build_defs_from_airflow_instance" in text
+
+
+def parse_dagster_module(path: str, text: str) -> DagsterModule:
+    """Every mapping the module makes; never raises."""
+    python_error = _python_syntax_error(text)
+    if python_error is _TOO_DEEP:
+        return DagsterModule(path, error="the module nests too deeply to read",
+                             error_range=Range.point(0))
+    try:
+        wrapper = MetadataWrapper(cst.parse_module(text))
+        reader = _MappingReader()
+        wrapper.visit(reader)
+    except cst.ParserSyntaxError as error:
+        # Python places errors exactly (libcst's native parser says "ééé é" fails at 1:0);
+        # libcst's own position only serves when Python accepted what libcst did not.
+        message, where = python_error or (error.message, Range.point(
+            max(error.raw_line - 1, 0), max(error.raw_column, 0)))
+        return DagsterModule(path, error=f"syntax error: {message}", error_range=where)
+    except (RecursionError, MemoryError):
+        return DagsterModule(path, error="the module nests too deeply to read",
+                             error_range=Range.point(0))
+    return DagsterModule(path, tuple(reader.mappings), calls_build_defs=reader.calls_build_defs,
+                         unresolved=tuple(reader.unresolved))
+
+
+_TOO_DEEP = ("too deep", Range.point(0))
+
+
+def _python_syntax_error(text: str) -> tuple[str, Range] | None:
+    """Python's verdict first: libcst's native parser crashes the process (SIGSEGV) or runs for
+    minutes on nesting deeper than Python allows, so such text never reaches it. Text that
+    Python rejects for an ordinary error still goes to libcst, which may know newer syntax."""
+    try:
+        compile(text, "<dagster module>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+    except (RecursionError, MemoryError):
+        return _TOO_DEEP
+    except SyntaxError as error:
+        if "too many nested" in (error.msg or ""):
+            return _TOO_DEEP
+        line = max((error.lineno or 1) - 1, 0)
+        lines = re.split(r"\r\n|\r|\n", text)
+        width = len(lines[line]) if line < len(lines) else 0
+        start = min(max((error.offset or 1) - 1, 0), width)  # 1-based code points
+        end = start + 1
+        if error.end_lineno == error.lineno and error.end_offset:
+            end = max(end, error.end_offset - 1)
+        return f"{error.msg} (line {line + 1})", Range.of(line, start, line, min(end, width))
+    except ValueError as error:  # NUL bytes
+        return str(error), Range.point(0)
+    return None
+
+
+def _key_string(parts: list[str]) -> str:
+    return "/".join(part.replace("/", "\\/") for part in parts)
+
+
+class _MappingReader(StaticReader):
+    def __init__(self) -> None:
+        super().__init__()
+        self.mappings: list[TaskMapping] = []
+        self.unresolved: list[UnresolvedMapping] = []
+        self.calls_build_defs = False
+        self._calls: list[tuple[str, cst.Call]] = []
+
+    # -- collecting ------------------------------------------------------------------------------
+
+    def visit_Call(self, node: cst.Call) -> None:
+        name = self._airlift_function(node.func)
+        if name == "build_defs_from_airflow_instance":
+            self.calls_build_defs = True
+        elif name is not None:
+            self._calls.append((name, node))
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        # Mappings are read once every module-level assignment is known, wherever it is.
+        for name, call in self._calls:
+            {"assets_with_task_mappings": self._task_mappings,
+             "assets_with_dag_mappings": self._dag_mappings,
+             "assets_with_multiple_task_mappings": self._multiple_task_mappings}[name](call)
+
+    # -- the three mapping calls -------------------------------------------------------------
+
+    def _task_mappings(self, call: cst.Call) -> None:
+        dag_arg, mappings_arg = arguments(call, ("dag_id", "task_mappings"))
+        dag_id = self.string(dag_arg)
+        if dag_id is None:
+            self._unresolved(None, dag_arg or call, call, "the DAG id is not a string constant")
+            return
+        for key, key_node, value in self._dict_items(mappings_arg, dag_id, call):
+            self._add(dag_id, key, key_node, value, call)
+
+    def _dag_mappings(self, call: cst.Call) -> None:
+        (mappings_arg,) = arguments(call, ("dag_mappings",))
+        for key, key_node, value in self._dict_items(mappings_arg, None, call):
+            self._add(key, None, key_node, value, call)
+
+    def _multiple_task_mappings(self, call: cst.Call) -> None:
+        assets_arg, handles_arg = arguments(call, ("assets", "task_handles"))
+        handles = self.sequence(handles_arg)
+        if handles is None:
+            self._unresolved(None, handles_arg or call, call, "the task handles are dynamic")
+            return
+        for handle in handles:
+            handle = self.deref(handle.value) if isinstance(handle, cst.Element) else None
+            fields = {key: (key_node, value) for key, key_node, value in self._dict_items(
+                handle, None, call, report=False)} if isinstance(handle, cst.Dict) else {}
+            dag_id = self.string(fields.get("dag_id", (None, None))[1])
+            task_id = self.string(fields.get("task_id", (None, None))[1])
+            if dag_id is None or task_id is None:
+                self._unresolved(dag_id, handle or call, call, "a task handle is not a literal "
+                                 "{'dag_id': ..., 'task_id': ...}")
+                continue
+            self._add(dag_id, task_id, fields["task_id"][1], assets_arg, call)
+
+    def _add(self, dag_id: str, task_id: str | None, key_node: cst.CSTNode,
+             value: cst.BaseExpression | None, call: cst.Call) -> None:
+        refs, complete = self._asset_refs(value)
+        self.mappings.append(TaskMapping(dag_id, task_id, tuple(refs), self.range(key_node),
+                                         self.range(call), not complete))
+
+    def _unresolved(self, dag_id: str | None, node: cst.CSTNode, call: cst.Call, reason: str):
+        self.unresolved.append(UnresolvedMapping(dag_id, self.range(node), self.range(call),
+                                                 reason))
+
+    def _dict_items(self, node: cst.BaseExpression | None, dag_id: str | None, call: cst.Call,
+                    report: bool = True) -> Iterator[tuple[str, cst.CSTNode, cst.BaseExpression]]:
+        """String-keyed entries of a dict literal (or ``dict(k=...)``), through module names."""
+        target = self.deref(node)
+        if isinstance(target, cst.Call) and self.qualified(target.func) == {"builtins.dict"} \
+                and all(arg.keyword is not None for arg in target.args):
+            for arg in target.args:
+                yield arg.keyword.value, arg.keyword, arg.value
+            return
+        if not isinstance(target, cst.Dict):
+            if report:
+                self._unresolved(dag_id, node or call, call, "the mapping is not a dict literal")
+            return
+        for element in target.elements:
+            if isinstance(element, cst.StarredDictElement):
+                if report:
+                    self._unresolved(dag_id, element, call, "`**` unpacking is dynamic")
+                continue
+            key = self.string(element.key)
+            if key is None:
+                if report:
+                    self._unresolved(dag_id, element.key, call, "a key is not a string constant")
+                continue
+            yield key, element.key, element.value
+
+    # -- assets --------------------------------------------------------------------------------
+
+    def _asset_refs(self, value: cst.BaseExpression | None) -> tuple[list[AssetRef], bool]:
+        """The assets of a mapping's list, each with the range of the item that brings it."""
+        if isinstance(value, (cst.List, cst.Tuple)):
+            refs, complete = [], True
+            for element in value.elements:
+                keys, ok = (self._sequence_keys(element.value, 0)
+                            if isinstance(element, cst.StarredElement)
+                            else self._item_keys(element.value, 0))
+                refs.extend(AssetRef(_key_string(k), self.range(element)) for k in keys)
+                complete &= ok
+            return refs, complete
+        keys, ok = self._sequence_keys(value, 0) if value is not None else ([], False)
+        return [AssetRef(_key_string(k), self.range(value)) for k in keys], ok
+
+    def _sequence_keys(self, node: cst.BaseExpression, depth: int) -> tuple[list[list[str]], bool]:
+        node = self.deref(node, depth)
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
+            left, left_ok = self._sequence_keys(node.left, depth + 1)
+            right, right_ok = self._sequence_keys(node.right, depth + 1)
+            return left + right, left_ok and right_ok
+        if not isinstance(node, (cst.List, cst.Tuple)) or depth > MAX_DEPTH:
+            return [], False
+        keys, complete = [], True
+        for element in node.elements:
+            found, ok = (self._sequence_keys(element.value, depth + 1)
+                         if isinstance(element, cst.StarredElement)
+                         else self._item_keys(element.value, depth + 1))
+            keys.extend(found)
+            complete &= ok
+        return keys, complete
+
+    def _item_keys(self, node: cst.BaseExpression, depth: int) -> tuple[list[list[str]], bool]:
+        """One asset list item: an ``AssetSpec``, or a name bound to one, to a list of them, or
+        to an ``@asset``/``@multi_asset`` function."""
+        if depth > MAX_DEPTH:
+            return [], False
+        if isinstance(node, cst.Name):
+            binding = self.binding(node)
+            if isinstance(binding, cst.FunctionDef):
+                return self._decorated_keys(binding, depth)
+            if isinstance(binding, (cst.List, cst.Tuple)):  # a name for several specs
+                return self._sequence_keys(binding, depth + 1)
+            return self._item_keys(binding, depth + 1) if binding is not None else ([], False)
+        if not isinstance(node, cst.Call):
+            return [], False
+        if self._dagster_name(node.func) == "AssetSpec":
+            key = arguments(node, ("key",))[0]
+            path = self._key_path(key, depth) if key is not None else None
+            return ([path], True) if path else ([], False)
+        # A spec's copy keeps its key unless ``replace_attributes(key=...)`` sets another.
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value in (
+                "with_io_manager_key", "merge_attributes", "replace_attributes"):
+            new_key = next((a.value for a in node.args if a.keyword and a.keyword.value == "key"), None)
+            if new_key is not None:
+                path = self._key_path(new_key, depth)
+                return ([path], True) if path else ([], False)
+            return self._item_keys(node.func.value, depth + 1)
+        return [], False
+
+    def _decorated_keys(self, function: cst.FunctionDef, depth: int) -> tuple[list[list[str]], bool]:
+        """Keys of an ``@asset`` or ``@multi_asset`` function, as Dagster derives them."""
+        if len(function.decorators) != 1:  # another decorator may wrap it into anything
+            return [], False
+        decorator = function.decorators[0].decorator
+        call = decorator if isinstance(decorator, cst.Call) else None
+        kind = self._dagster_name(call.func if call else decorator)
+        if call is not None and any(a.keyword is None for a in call.args):
+            return [], False  # positional or **kwargs arguments: not a form we can read
+        options = {a.keyword.value: a.value for a in call.args} if call else {}
+        if kind == "asset":
+            if "key" in options:
+                path = None if {"name", "key_prefix"} & options.keys() else self._key_path(options["key"], depth)
+                return ([path], True) if path else ([], False)
+            name = self.string(options["name"]) if "name" in options else function.name.value
+            prefix = self._prefix(options.get("key_prefix"), depth)
+            if name is None or prefix is None:
+                return [], False
+            return [[part for part in [*prefix, name] if part]], True
+        if kind == "multi_asset" and ("specs" in options) != ("outs" in options):
+            if "specs" in options:
+                return self._sequence_keys(options["specs"], depth + 1)
+            keys, complete = [], True
+            for out_name, _, out in self._dict_items(options["outs"], None, None, report=False):
+                out_options = {a.keyword.value: a.value for a in getattr(out, "args", ()) if a.keyword}
+                if not isinstance(out, cst.Call) or self._dagster_name(out.func) != "AssetOut":
+                    complete = False
+                elif "key" in out_options:
+                    path = self._key_path(out_options["key"], depth)
+                    keys.extend([path] if path else [])
+                    complete &= path is not None
+                else:
+                    prefix = self._prefix(out_options.get("key_prefix"), depth)
+                    keys.extend([[p for p in [*prefix, out_name] if p]] if prefix is not None else [])
+                    complete &= prefix is not None
+            return keys, complete and self.is_str_dict(options["outs"])
+        return [], False
+
+    def _key_path(self, node: cst.BaseExpression, depth: int) -> list[str] | None:
+        """``AssetKey.from_coercible``: a string is ONE part, even with a slash in it."""
+        node = self.deref(node, depth)
+        text = self.string(node)
+        if text is not None:
+            return [text]
+        if isinstance(node, (cst.List, cst.Tuple)):
+            parts = [self.string(e.value) if isinstance(e, cst.Element) else None
+                     for e in node.elements]
+            return parts if parts and None not in parts else None
+        if isinstance(node, cst.Call) and self._dagster_name(node.func) == "AssetKey":
+            path = arguments(node, ("path",))[0]
+            return self._key_path(path, depth + 1) if path is not None else None
+        if (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
+                and node.func.attr.value == "from_user_string"
+                and self._dagster_name(node.func.value) == "AssetKey" and len(node.args) == 1):
+            text = self.string(node.args[0].value)
+            return text.split("/") if text is not None else None
+        return None
+
+    def _prefix(self, node: cst.BaseExpression | None, depth: int) -> list[str] | None:
+        """A ``key_prefix``: absent, a string, or a list of strings (``key_prefix_from_coercible``)."""
+        if node is None:
+            return []
+        path = self._key_path(node, depth)
+        return None if path is None or isinstance(self.deref(node, depth), cst.Call) else path
+
+    # -- names and values ------------------------------------------------------------------------
+
+    def _airlift_function(self, node: cst.CSTNode) -> str | None:
+        for name in self.qualified(node):
+            parts = name.split(".")
+            if parts[0] == "dagster_airlift" and len(parts) > 1:
+                return parts[-1] if parts[-1] in _AIRLIFT_FUNCTIONS else None
+        return None
+
+    def _dagster_name(self, node: cst.CSTNode) -> str | None:
+        """``AssetSpec``, ``AssetKey``, ``AssetOut``, ``asset``, ``multi_asset`` from dagster."""
+        for name in self.qualified(node):
+            parts = name.split(".")
+            if parts[0] == "dagster" and parts[-1] in _DAGSTER_NAMES:
+                return parts[-1]
+        return None
+
+
+
+_AIRLIFT_FUNCTIONS = frozenset({"assets_with_task_mappings", "assets_with_dag_mappings",
+                                "assets_with_multiple_task_mappings",
+                                "build_defs_from_airflow_instance"})
+_DAGSTER_NAMES = frozenset({"AssetSpec", "AssetKey", "AssetOut", "asset", "multi_asset"})
