@@ -7,9 +7,10 @@ UV := $(VENV)/bin/uv
 CACHE := .cache
 AIRFLOW3_VERSION := 3.3.2
 AIRFLOW3_VENV := $(CACHE)/airflow3
+DAGSTER_VENV := $(CACHE)/dagster
 TUTORIAL := examples/tutorial
 
-.PHONY: demo test bench venv airflow3 system-deps clean
+.PHONY: demo test bench venv airflow3 dagster system-deps clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || { echo "Python >= 3.10 is needed"; exit 1; }
@@ -29,6 +30,14 @@ $(AIRFLOW3_VENV)/.installed: | $(VENV)/.installed
 
 airflow3: $(AIRFLOW3_VENV)/.installed
 
+# Dagster + dagster-airlift in their own venv: tests load every generated Dagster module there.
+$(DAGSTER_VENV)/.installed: | $(VENV)/.installed
+	$(UV) venv --quiet --allow-existing --python "$$($(PYTHON) -c 'import sys; print(sys.executable)')" $(DAGSTER_VENV)
+	VIRTUAL_ENV=$(DAGSTER_VENV) $(UV) pip install --quiet "dagster==1.13.*" "dagster-airlift[core]==0.29.*"
+	touch $@
+
+dagster: $(DAGSTER_VENV)/.installed
+
 system-deps:
 	bash scripts/system-deps.sh
 
@@ -39,8 +48,8 @@ demo: venv
 	@echo "== Findings (airlift-lsp check) =="
 	cd $(TUTORIAL) && ../../$(VENV)/bin/airlift-lsp check
 
-test: venv airflow3 system-deps
-	AIRFLOW3_PYTHON=$(AIRFLOW3_VENV)/bin/python $(PY) -m pytest -q
+test: venv airflow3 dagster system-deps
+	AIRFLOW3_PYTHON=$(AIRFLOW3_VENV)/bin/python DAGSTER_PYTHON=$(DAGSTER_VENV)/bin/python $(PY) -m pytest -q
 
 bench: venv airflow3
 	AIRFLOW3_PYTHON=$(AIRFLOW3_VENV)/bin/python $(PY) bench/accuracy.py
