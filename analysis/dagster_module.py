@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import re
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -112,7 +113,9 @@ def _python_syntax_error(text: str) -> tuple[str, Range] | None:
     minutes on nesting deeper than Python allows, so such text never reaches it. Text that
     Python rejects for an ordinary error still goes to libcst, which may know newer syntax."""
     try:
-        compile(text, "<dagster module>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+        with warnings.catch_warnings():  # invalid escapes etc. are the module's business
+            warnings.simplefilter("ignore")
+            compile(text, "<dagster module>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
     except (RecursionError, MemoryError):
         return _TOO_DEEP
     except SyntaxError as error:
@@ -203,8 +206,8 @@ class _MappingReader(StaticReader):
         self.unresolved.append(UnresolvedMapping(dag_id, self.range(node), self.range(call),
                                                  reason))
 
-    def _dict_items(self, node: cst.BaseExpression | None, dag_id: str | None, call: cst.Call,
-                    report: bool = True) -> Iterator[tuple[str, cst.CSTNode, cst.BaseExpression]]:
+    def _dict_items(self, node: cst.BaseExpression | None, dag_id: str | None,
+                    call: cst.Call | None, report: bool = True) -> Iterator[tuple[str, cst.CSTNode, cst.BaseExpression]]:
         """String-keyed entries of a dict literal (or ``dict(k=...)``), through module names."""
         target = self.deref(node)
         if isinstance(target, cst.Call) and self.qualified(target.func) == {"builtins.dict"} \

@@ -5,8 +5,9 @@ dagster-airlift loads proxied state with ``yaml.safe_load``: YAML 1.1 scalars (`
 key wins, and a handful of errors PyYAML raises that other loaders only warn about. ruamel's
 composer gives us nodes with positions, but its YAML 1.1 resolver disagrees with PyYAML
 (``y``/``n`` are booleans there, ``1e3`` a float, a ``%YAML 1.2`` directive switches rules, a
-reused anchor only warns). So we let ruamel compose with PyYAML's resolver table and
-construct values ourselves with PyYAML's ``SafeConstructor`` rules.
+reused anchor only warns). So ruamel composes with the PyYAML rules of
+``analysis.pyyaml_compat``, and values are constructed here by PyYAML's ``SafeConstructor``
+rules.
 """
 
 from __future__ import annotations
@@ -19,16 +20,17 @@ from collections.abc import Hashable
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.composer import Composer, ComposerError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.events import AliasEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
-from ruamel.yaml.reader import Reader, ReaderError
-from ruamel.yaml.resolver import BaseResolver
-from ruamel.yaml.scanner import Scanner, ScannerError
-from ruamel.yaml.tokens import ScalarToken, TagToken
+from ruamel.yaml.reader import ReaderError
 
-TAG = "tag:yaml.org,2002:"
+from analysis.pyyaml_compat import (
+    TAG,
+    PyYamlComposer,
+    PyYamlReader,
+    PyYamlResolver,
+    PyYamlScanner,
+)
 
 
 class SafeYamlError(Exception):
@@ -43,180 +45,13 @@ class SafeYamlError(Exception):
         return cls(message, node.start_mark.index, node.end_mark.index)
 
 
-class _PyYamlResolver(BaseResolver):
-    """PyYAML's ``yaml.resolver.Resolver`` table, whatever ``%YAML`` directive the text has."""
-
-    yaml_implicit_resolvers: dict = {}
-
-    def __init__(self, version: Any = None, loader: Any = None, loadumper: Any = None) -> None:
-        super().__init__(loader if loader is not None else loadumper)
-
-    @property
-    def processing_version(self) -> tuple[int, int]:
-        # ruamel's scanner and parser follow YAML 1.1 rules only when told so; PyYAML always does.
-        return (1, 1)
-
-
-for _tag, _pattern, _first in (
-    ("bool", r"yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF",
-     "yYnNtTfFoO"),
-    ("float", r"[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?"
-              r"|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)",
-     "-+0123456789."),
-    ("int", r"[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+"
-            r"|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+",
-     "-+0123456789"),
-    ("merge", r"<<", "<"),
-    ("null", r"~|null|Null|NULL|", ["~", "n", "N", ""]),
-    ("timestamp", r"[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]"
-                  r"|[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?(?:[Tt]|[ \t]+)[0-9][0-9]?"
-                  r":[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?",
-     "0123456789"),
-    ("value", r"=", "="),
-):
-    _PyYamlResolver.add_implicit_resolver_base(TAG + _tag, re.compile(f"^(?:{_pattern})$"), list(_first))
-
-
-class _PyYamlComposer(Composer):
-    """PyYAML refuses a document that defines the same anchor twice; ruamel only warns."""
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if not self.parser.check_event(AliasEvent):
-            event = self.parser.peek_event()
-            if event.anchor is not None and event.anchor in self.anchors:
-                raise ComposerError(None, None, f"found duplicate anchor {event.anchor!r}",
-                                    event.start_mark)
-        return super().compose_node(parent, index)
-
-
-class _PyYamlReader(Reader):
-    """PyYAML counts U+0085, U+2028 and U+2029 as line breaks, and simple keys must fit on
-    one line, so the count decides what parses."""
-
-    forward = Reader.forward_1_1
-
-
-class _PyYamlScanner(Scanner):
-    def scan_anchor(self, TokenClass: Any) -> Any:  # noqa: N803 - ruamel's signature
-        """PyYAML's anchor names: ASCII letters, digits, ``-`` and ``_`` only."""
-        reader = self.reader
-        start_mark = reader.get_mark()
-        kind = "alias" if reader.peek() == "*" else "anchor"
-        reader.forward()
-        length = 0
-        while reader.peek(length).isascii() and (reader.peek(length).isalnum()
-                                                  or reader.peek(length) in "-_"):
-            length += 1
-        after = reader.peek(length)
-        if not length or after not in "\0 \t\r\n\x85\u2028\u2029?:,]}%@`":
-            reader.forward(length)
-            raise ScannerError(f"while scanning an {kind}", start_mark,
-                               f"expected alphabetic or numeric character, but found {after!r}",
-                               reader.get_mark())
-        value = reader.prefix(length)
-        reader.forward(length)
-        return TokenClass(value, start_mark, reader.get_mark())
-
-
-    def scan_tag(self) -> Any:
-        """PyYAML's tags: ``!!`` is an ordinary handle (``!!!str`` is ``!!`` + ``!str``)."""
-        reader = self.reader
-        start_mark = reader.get_mark()
-        after_bang = reader.peek(1)
-        if after_bang == "<":  # verbatim: !<tag:yaml.org,2002:str>
-            reader.forward(2)
-            handle, suffix = None, self.scan_tag_uri("tag", start_mark)
-            if reader.peek() != ">":
-                raise ScannerError("while parsing a tag", start_mark,
-                                   f"expected '>', but found {reader.peek()!r}", reader.get_mark())
-            reader.forward()
-        elif after_bang in _BLANK_OR_END:  # a lone "!": the non-specific tag
-            handle, suffix = None, "!"
-            reader.forward()
-        else:
-            length = 1
-            while reader.peek(length) not in _BREAK_OR_END and reader.peek(length) != "!":
-                length += 1
-            if reader.peek(length) == "!":  # a named handle: !e!suffix or !!suffix
-                handle = self.scan_tag_handle("tag", start_mark)
-            else:
-                handle = "!"
-                reader.forward()
-            suffix = self.scan_tag_uri("tag", start_mark)
-        if reader.peek() not in _BREAK_OR_END:
-            raise ScannerError("while scanning a tag", start_mark,
-                               f"expected ' ', but found {reader.peek()!r}", reader.get_mark())
-        return TagToken((handle, suffix), start_mark, reader.get_mark())
-
-    def scan_to_next_token(self) -> None:
-        """Skip spaces (never tabs, even in flow context), comments and line breaks."""
-        reader = self.reader
-        if reader.index == 0 and reader.peek() == "\ufeff":
-            reader.forward()
-        while True:
-            while reader.peek() == " ":
-                reader.forward()
-            if reader.peek() == "#":
-                while reader.peek() not in _LINE_END:
-                    reader.forward()
-            if not self.scan_line_break():
-                return
-            if not self.flow_level:
-                self.allow_simple_key = True
-
-    def scan_plain(self) -> Any:
-        """PyYAML's plain scalars: in flow context ``:`` ends one only before a blank or a
-        flow indicator (so ``{a::}`` has the key ``a:``)."""
-        reader = self.reader
-        start_mark = end_mark = reader.get_mark()
-        indent, chunks, spaces = self.indent + 1, [], []
-        stops_colon = _BLANK_OR_END + (",[]{}" if self.flow_level else "")
-        while reader.peek() != "#":
-            length = 0
-            while True:
-                char = reader.peek(length)
-                if (char in _BLANK_OR_END or (char == ":" and reader.peek(length + 1) in stops_colon)
-                        or (self.flow_level and char in ",?[]{}")):
-                    break
-                length += 1
-            if not length:
-                break
-            self.allow_simple_key = False
-            chunks.extend(spaces)
-            chunks.append(reader.prefix(length))
-            reader.forward(length)
-            end_mark = reader.get_mark()
-            spaces = self.scan_plain_spaces(indent, start_mark)
-            if not spaces or reader.peek() == "#" or (not self.flow_level and reader.column < indent):
-                break
-        return ScalarToken("".join(chunks), True, start_mark, end_mark)
-
-    def scan_block_scalar_indentation(self) -> Any:
-        """PyYAML lets a block scalar's blank lines be indented deeper than its first line."""
-        reader = self.reader
-        breaks, max_indent, end_mark = [], 0, reader.get_mark()
-        while reader.peek() in " \r\n\x85\u2028\u2029":
-            if reader.peek() == " ":
-                reader.forward()
-                max_indent = max(max_indent, reader.column)
-            else:
-                breaks.append(self.scan_line_break())
-                end_mark = reader.get_mark()
-        return breaks, max_indent, end_mark
-
-
-_BREAK_OR_END = "\0 \r\n\x85\u2028\u2029"
-_BLANK_OR_END = "\0 \t\r\n\x85\u2028\u2029"
-_LINE_END = "\0\r\n\x85\u2028\u2029"
-
-
 def compose(text: str) -> Node | None:
     """The single document's root node (None for an empty document), as PyYAML composes it."""
     loader = YAML(typ="safe", pure=True)
-    loader.Resolver = _PyYamlResolver
-    loader.Composer = _PyYamlComposer
-    loader.Reader = _PyYamlReader
-    loader.Scanner = _PyYamlScanner
+    loader.Resolver = PyYamlResolver
+    loader.Composer = PyYamlComposer
+    loader.Reader = PyYamlReader
+    loader.Scanner = PyYamlScanner
     # PyYAML wants a top-level block scalar's content indented; ruamel does not by default.
     loader.top_level_block_style_scalar_no_indent_error_1_1 = True
     try:

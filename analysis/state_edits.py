@@ -17,7 +17,8 @@ from typing import Any
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.resolver import VersionedResolver
 
-from analysis.safe_yaml import Constructor, SafeYamlError, _PyYamlResolver, compose
+from analysis.pyyaml_compat import PyYamlResolver
+from analysis.safe_yaml import Constructor, SafeYamlError, compose
 from analysis.state import content_end, item_start, own_entries
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -26,7 +27,7 @@ _BOOL_FAMILIES = {"true": ("true", "false"), "false": ("true", "false"), "yes": 
 _STR = "tag:yaml.org,2002:str"
 # A plain id must read as a string to PyYAML (what airlift uses) and to YAML 1.1/1.2 tools
 # that differ from it (``y``, ``1e3``, ``0o7``), so every reader agrees on it.
-_RESOLVERS = (_PyYamlResolver(), VersionedResolver(version=(1, 1)), VersionedResolver(version=(1, 2)))
+_RESOLVERS = (PyYamlResolver(), VersionedResolver(version=(1, 1)), VersionedResolver(version=(1, 2)))
 _PLAIN_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
 
 

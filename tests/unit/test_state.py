@@ -90,6 +90,11 @@ def test_task_level_file_gives_each_task_with_ranges():
     assert state.task("nope") is None
 
 
+def test_an_item_whose_mapping_starts_on_the_next_line_still_starts_at_its_dash():
+    state = parse_state_file(STATE, "tasks:\n  -\n    id: a\n    proxied: true\n")
+    assert state.task("a").range == Range.of(1, 2, 3, 17)
+
+
 def test_dag_level_file():
     path, text = fixture("dag_level.yaml")
     state = parse_state_file(path, text)
