@@ -132,7 +132,8 @@ def discover(layout: Layout, read: Reader = read_disk) -> Project:
             decoded = read(path)
             project.states[path] = parse_state_file(path, decoded.text or "") if decoded.text is not None \
                 else StateFile(path=path, dag_id=Path(path).stem, dag_proxied=None, tasks=(),
-                               error=decoded.skipped, error_range=Range.point(0))
+                               error=f"dagster-airlift cannot read this file ({decoded.skipped})",
+                               error_range=Range.point(0), breaks_folder=True)
     link(project)
     return project
 

@@ -92,23 +92,29 @@ class AirliftServer(LanguageServer):
         self.worker.submit(self._rebuild_with_progress)
 
     def _rebuild_with_progress(self) -> None:
+        """Index everything; report ``$/progress`` when the client takes it (indexing never
+        depends on it)."""
         token = f"airlift-index-{uuid.uuid4().hex[:8]}"
         progress = self.work_done_progress
-        supported = self.supports("window", "work_done_progress")
-        try:
-            if supported:
+        reporting = self.supports("window", "work_done_progress")
+        if reporting:
+            try:
                 asyncio.run_coroutine_threadsafe(progress.create_async(token), self.loop).result(10)
                 progress.begin(token, types.WorkDoneProgressBegin(title="Airlift: indexing DAGs",
                                                                   percentage=0))
+            except Exception:  # noqa: BLE001 - a client refusing progress still gets an index
+                log.warning("client refused a progress token", exc_info=True)
+                reporting = False
+        try:
             snapshot = self.index.rebuild() if self.index else None
-            if supported and snapshot is not None:
-                files = len(snapshot.project.files)
+            if reporting and snapshot is not None:
                 progress.report(token, types.WorkDoneProgressReport(
-                    message=f"{files} DAG files, {len(snapshot.project.entries)} DAGs", percentage=100))
+                    message=f"{len(snapshot.project.files)} DAG files, {len(snapshot.project.entries)} DAGs",
+                    percentage=100))
         except Exception:  # noqa: BLE001 - a broken index must not take the server down
             log.exception("indexing failed")
         finally:
-            if supported:
+            if reporting:
                 progress.end(token, types.WorkDoneProgressEnd(message="done"))
 
     def schedule_update(self, path: str) -> None:

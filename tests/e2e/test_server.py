@@ -199,3 +199,52 @@ async def test_files_changed_on_disk_are_reread_unless_open(client: LanguageClie
     client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(
         [types.FileEvent(state.as_uri(), types.FileChangeType.Changed)]))
     await wait_for(lambda: any(d.code == "unknown-task-in-state" for d in client.diagnostics.get(state.as_uri(), [])))
+
+
+@pytest.mark.asyncio
+async def test_completion_of_dag_and_task_ids_in_the_dagster_module(client: LanguageClient):
+    await wait_for(lambda: uri(client, DAG) in client.diagnostics)
+    relative = "tutorial_dagster/definitions.py"
+    module_uri = open_document(client, relative)
+    source = (client.workspace / relative).read_text()
+    anchor = '"build_dbt_models": ['
+    typed = source.replace(anchor, '"exp": [],\n            ' + anchor, 1)
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        types.VersionedTextDocumentIdentifier(uri=module_uri, version=2),
+        [types.TextDocumentContentChangeWholeDocument(typed)]))
+    line = next(n for n, text in enumerate(typed.splitlines()) if '"exp": [],' in text)
+    column = typed.splitlines()[line].index('"exp"') + 4
+    completion = await client.text_document_completion_async(types.CompletionParams(
+        types.TextDocumentIdentifier(module_uri), types.Position(line, column)))
+    assert [item.label for item in completion.items] == [
+        "load_raw_customers", "build_dbt_models", "export_customers"]
+    assert completion.items[2].detail.endswith("unmapped")
+    line_of_dag_id = next(n for n, text in enumerate(typed.splitlines()) if 'dag_id="rebuild' in text)
+    column = typed.splitlines()[line_of_dag_id].index('dag_id="') + len('dag_id="')
+    completion = await client.text_document_completion_async(types.CompletionParams(
+        types.TextDocumentIdentifier(module_uri), types.Position(line_of_dag_id, column)))
+    assert sorted(item.label for item in completion.items) == ["daily_orders", "rebuild_customers_list"]
+
+
+@pytest.mark.asyncio
+async def test_a_failing_request_is_answered_with_an_error_and_the_server_stays_up(client: LanguageClient):
+    await wait_for(lambda: uri(client, DAG) in client.diagnostics)
+    missing = (client.workspace / "airflow_dags" / "gone.py").as_uri()
+    with pytest.raises(Exception):
+        await client.text_document_hover_async(types.HoverParams(
+            types.TextDocumentIdentifier(missing), types.Position(0, 0)))
+    dag_uri = open_document(client, DAG)
+    hover = await client.text_document_hover_async(types.HoverParams(
+        types.TextDocumentIdentifier(dag_uri), position_of(client, DAG, '"build_dbt_models"', 2)))
+    assert hover is not None
+
+
+@pytest.mark.asyncio
+async def test_settings_changes_reindex_the_workspace(client: LanguageClient):
+    dag_uri = uri(client, DAG)
+    await wait_for(lambda: dag_uri in client.diagnostics)
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
+        settings={"airlift": {"dagFolders": ["tutorial_dagster"]}}))
+    await wait_for(lambda: len(client.diagnostics[dag_uri]) == 0)
+    symbols = await client.workspace_symbol_async(types.WorkspaceSymbolParams(query="rebuild"))
+    assert symbols == []

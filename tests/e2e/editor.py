@@ -1,0 +1,90 @@
+"""A minimal editor on top of pytest-lsp's client: open buffers, and workspace/applyEdit
+applied the way VS Code does it (versions checked, files created, didChange sent)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lsprotocol import types
+from pygls.workspace import TextDocument
+from pytest_lsp import LanguageClient
+
+
+class Editor:
+    def __init__(self, client: LanguageClient) -> None:
+        self.client = client
+        self.documents: dict[str, TextDocument] = {}
+        self.versions: dict[str, int] = {}
+        self.applied: list[types.ApplyWorkspaceEditParams] = []
+
+        @client.feature(types.WORKSPACE_APPLY_EDIT)
+        def apply_edit(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
+            self.applied.append(params)
+            return self.apply(params.edit)
+
+    def open(self, path: Path, language: str = "python") -> str:
+        uri = path.as_uri()
+        text = path.read_text(encoding="utf-8")
+        self.documents[uri] = TextDocument(uri, text)
+        self.versions[uri] = 1
+        self.client.text_document_did_open(types.DidOpenTextDocumentParams(
+            types.TextDocumentItem(uri, language, 1, text)))
+        return uri
+
+    def text(self, uri: str) -> str:
+        if uri in self.documents:
+            return self.documents[uri].source
+        return Path(types_uri_to_path(uri)).read_text(encoding="utf-8")
+
+    def type(self, uri: str, text: str) -> None:
+        """Replace the buffer's content, as typing would."""
+        self.documents[uri] = TextDocument(uri, text)
+        self._changed(uri, [types.TextDocumentContentChangeWholeDocument(text)])
+
+    def apply(self, edit: types.WorkspaceEdit) -> types.ApplyWorkspaceEditResult:
+        operations = list(edit.document_changes or [])
+        for uri, edits in (edit.changes or {}).items():
+            operations.append(types.TextDocumentEdit(
+                types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=None), edits))
+        for operation in operations:  # check every version before touching anything
+            if isinstance(operation, types.TextDocumentEdit):
+                version = operation.text_document.version
+                if version is not None and self.versions.get(operation.text_document.uri) != version:
+                    return types.ApplyWorkspaceEditResult(applied=False, failure_reason="version mismatch")
+        for operation in operations:
+            if isinstance(operation, types.CreateFile):
+                path = Path(types_uri_to_path(operation.uri))
+                path.parent.mkdir(parents=True, exist_ok=True)
+                if not path.exists():
+                    path.write_text("", encoding="utf-8")
+                continue
+            uri = operation.text_document.uri
+            path = Path(types_uri_to_path(uri))
+            if uri in self.documents:
+                document = self.documents[uri]
+                for text_edit in operation.edits:
+                    document.apply_change(types.TextDocumentContentChangePartial(
+                        range=text_edit.range, text=text_edit.new_text))
+                self._changed(uri, [types.TextDocumentContentChangeWholeDocument(document.source)])
+                path.write_text(document.source, encoding="utf-8")  # and saved
+            else:
+                document = TextDocument(uri, path.read_text(encoding="utf-8") if path.exists() else "")
+                for text_edit in operation.edits:
+                    document.apply_change(types.TextDocumentContentChangePartial(
+                        range=text_edit.range, text=text_edit.new_text))
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(document.source, encoding="utf-8")
+                self.client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(
+                    [types.FileEvent(uri, types.FileChangeType.Changed)]))
+        return types.ApplyWorkspaceEditResult(applied=True)
+
+    def _changed(self, uri: str, changes: list) -> None:
+        self.versions[uri] += 1
+        self.client.text_document_did_change(types.DidChangeTextDocumentParams(
+            types.VersionedTextDocumentIdentifier(uri=uri, version=self.versions[uri]), changes))
+
+
+def types_uri_to_path(uri: str) -> str:
+    from pygls.uris import to_fs_path
+
+    return to_fs_path(uri)
