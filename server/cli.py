@@ -246,23 +246,19 @@ def _file_json(file: FileFacts) -> dict:
 
 
 def _print_file(file: FileFacts, project: Project | None) -> None:
+    from analysis.describe import dag_status, task_status
+
     print(_relative(file.path))
     if file.error:
         print(f"  ! {_file_json(file)['error']}")
     for dag in file.dags:
         entry = project.entry(dag.dag_id) if project else None
+        in_project = project is not None and entry is not None and entry.file.path == file.path
         note = " (dynamic)" if dag.dynamic else ""
-        print(f"  {dag.dag_id}  {len(dag.tasks)} tasks{note}")
+        summary = f"  {dag_status(project, entry).label}" if in_project else ""
+        print(f"  {dag.dag_id}  {len(dag.tasks)} tasks{note}{summary}")
         for task in dag.tasks:
-            stage = ""
-            if project is not None and entry is not None and entry.file.path == file.path:
-                assets = project.assets_for(dag.dag_id, task.task_id)
-                if project.is_proxied(entry, task):
-                    stage = "  proxied → Dagster"
-                elif assets:
-                    stage = "  observed → " + ", ".join(assets)
-                elif entry.state is not None or any(project.assets_for(dag.dag_id, t.task_id) for t in dag.tasks):
-                    stage = "  unmapped"
+            stage = f"  {task_status(project, entry, task).label}" if in_project else ""
             upstream = f"  ← {', '.join(task.upstream)}" if task.upstream else ""
             flags = "".join([" [mapped]" if task.mapped else "", " [dynamic]" if task.dynamic else ""])
             print(f"    {task.task_id}  {task.operator}{flags}{upstream}{stage}")
