@@ -9,7 +9,7 @@ from pathlib import PurePath, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from analysis import airflow_calls
-from analysis.names import Kind, classify, dotted_name
+from analysis.names import classify, dotted_name
 from analysis.values import (
     Const,
     DagRef,

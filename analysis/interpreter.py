@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 from typing import Any, Iterator
 
-from analysis.builder import Collector, DagRecord, GroupRecord, TaskRecord
+from analysis.builder import Collector, DagRecord, GroupRecord
 from analysis.evaluation import Evaluator
 from analysis.names import Imports
 from analysis.source import LineIndex

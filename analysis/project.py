@@ -7,7 +7,7 @@ Discovery reads the disk (never writes it); building the model takes texts from 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 

@@ -1,0 +1,446 @@
+"""Map Airflow tasks to Dagster assets in the Dagster module: a LibCST codemod.
+
+``add_task_mappings`` adds ``"task_id": [AssetSpec(key=..., deps=...)]`` entries to the
+``task_mappings`` dict of the module's ``assets_with_task_mappings(dag_id=...)`` call, or, when
+the DAG has none yet, a new ``*assets_with_task_mappings(...)`` element to the
+``Definitions(assets=[...])`` that ``build_defs_from_airflow_instance`` receives. Names are
+recognised by what they import (``import dagster as dg`` means ``dg.AssetSpec``), the dict keeps
+its layout, and only the lines that must change do. ``new_module_text`` is the module that the
+first mapping of a project creates.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from analysis.cst_values import StaticReader, arguments
+from analysis.dagster_module import parse_dagster_module
+from analysis.edits.result import (
+    EditResult,
+    Group,
+    Imports,
+    absolute_indentation,
+    add_imports,
+    check_output,
+    flat,
+    insert_elements,
+    parse,
+    preferred_quote,
+    render,
+    string_literal,
+    LINE_WIDTH,
+)
+
+WHAT = "the Dagster module"
+_DAGSTER = ("dagster",)
+_AIRLIFT_CORE = ("dagster_airlift.core",)
+_INSTANCE_NAME = re.compile(r"^[A-Za-z0-9_]+$")  # dagster's check_valid_name
+_PYTHON_KEYWORDS_AND_DAGSTER_RESERVED = frozenset({"bool", "input", "output", "type"})
+
+
+@dataclass(frozen=True, slots=True)
+class NewMapping:
+    task_id: str
+    asset_key: tuple[str, ...]
+    """The asset key's parts: ``("raw_data", "raw_customers")``."""
+    deps: tuple[tuple[str, ...], ...] = ()
+    """Keys of the assets this one depends on."""
+
+
+def new_module_text(airflow_instance_name: str = "airflow") -> str:
+    """A Dagster module that peers with Airflow (URL and credentials from the environment) and
+    has no task mapped yet. ``ValueError`` when Dagster would reject the instance name."""
+    if not _INSTANCE_NAME.match(airflow_instance_name) or \
+            airflow_instance_name in _PYTHON_KEYWORDS_AND_DAGSTER_RESERVED:
+        raise ValueError(f"{airflow_instance_name!r} is not a valid Airflow instance name in Dagster: "
+                         "use letters, digits and underscores")
+    return _TEMPLATE.replace("{name}", airflow_instance_name)
+
+
+_TEMPLATE = '''\
+"""Dagster definitions for the Airflow migration (created by airlift-lsp).
+
+Peers with the Airflow instance, so every DAG becomes an asset, and maps Airflow tasks to the
+assets they produce. The connection comes from AIRFLOW_URL, AIRFLOW_USERNAME and AIRFLOW_PASSWORD.
+"""
+
+import os
+
+from dagster import AssetSpec, Definitions
+from dagster_airlift.core import (
+    AirflowBasicAuthBackend,
+    AirflowInstance,
+    assets_with_task_mappings,
+    build_defs_from_airflow_instance,
+)
+
+airflow_instance = AirflowInstance(
+    auth_backend=AirflowBasicAuthBackend(
+        webserver_url=os.environ.get("AIRFLOW_URL", "http://localhost:8080"),
+        username=os.environ.get("AIRFLOW_USERNAME", "admin"),
+        password=os.environ.get("AIRFLOW_PASSWORD", "admin"),
+    ),
+    name="{name}",
+)
+
+defs = build_defs_from_airflow_instance(
+    airflow_instance=airflow_instance,
+    defs=Definitions(
+        assets=[],
+    ),
+)
+'''
+
+
+def add_task_mappings(module_text: str | None, dag_id: str,
+                      mappings: Sequence[NewMapping]) -> EditResult:
+    """Map tasks of ``dag_id`` to new assets; ``module_text=None`` creates the module.
+
+    A task the DAG's ``task_mappings`` already has is left alone (``changed=False`` when that
+    leaves nothing to add). Refused, with the reason: a module that does not parse, a mapping
+    that cannot be read statically, an asset key the module already defines, no
+    ``build_defs_from_airflow_instance`` call to add a new DAG's mappings to.
+    """
+    problem = _invalid_request(dag_id, mappings)
+    if problem is not None:
+        return EditResult.refuse(problem)
+    if not mappings:
+        return EditResult.nothing_to_do(module_text, "no task mappings were given")
+    text = new_module_text() if module_text is None else module_text
+    module = parse(text, WHAT)
+    if isinstance(module, str):
+        return EditResult.refuse(module)
+    try:
+        return _Edit(text, module, dag_id).apply(mappings)
+    except RecursionError:
+        return EditResult.refuse(f"{WHAT} nests too deeply to edit")
+
+
+def _invalid_request(dag_id: object, mappings: Sequence[NewMapping]) -> str | None:
+    if not isinstance(dag_id, str) or not dag_id:
+        return "the DAG id must be a non-empty string"
+    for mapping in mappings:
+        if not isinstance(mapping.task_id, str) or not mapping.task_id:
+            return f"a task id of DAG `{dag_id}` is empty"
+        for key in (mapping.asset_key, *mapping.deps):
+            if isinstance(key, str) or not key or not all(isinstance(p, str) and p for p in key):
+                return (f"asset key {key!r} of task `{mapping.task_id}` must be a tuple of "
+                        "non-empty strings")
+    return None
+
+
+def _key_string(parts: Sequence[str]) -> str:
+    """Dagster's user string of a key, as ``analysis.dagster_module`` reports it."""
+    return "/".join(part.replace("/", "\\/") for part in parts)
+
+
+class _Finder(StaticReader):
+    """The airlift calls of the module, read while its metadata is at hand."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.mapping_calls: list[cst.Call] = []
+        self.build_defs_calls: list[cst.Call] = []
+
+    def visit_Call(self, node: cst.Call) -> None:
+        for name in self.qualified(node.func):
+            parts = name.split(".")
+            if parts[0] == "dagster_airlift" and parts[-1] == "assets_with_task_mappings":
+                self.mapping_calls.append(node)
+            elif parts[0] == "dagster_airlift" and parts[-1] == "build_defs_from_airflow_instance":
+                self.build_defs_calls.append(node)
+
+    def is_definitions(self, node: cst.CSTNode | None) -> bool:
+        return isinstance(node, cst.Call) and any(
+            name.split(".")[0] == "dagster" and name.endswith(".Definitions")
+            for name in self.qualified(node.func))
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """Where the new code goes: a container node, or a whole node to replace."""
+
+    kind: str  # "dict" (task_mappings), "list" (Definitions assets), "call" (add keyword)
+    node: cst.CSTNode
+
+
+class _Edit:
+    def __init__(self, text: str, module: cst.Module, dag_id: str) -> None:
+        self.text = text
+        self.dag_id = dag_id
+        self.wrapper = MetadataWrapper(module)
+        self.module = self.wrapper.module
+        self.positions = self.wrapper.resolve(PositionProvider)
+        self.lines = re.split(r"\r\n|\r|\n", text)
+        self.imports = Imports(self.module)
+        self.quote = preferred_quote(self.module)
+        self.unit = self.module.default_indent
+        self.newline = self.module.default_newline
+        self.needed_imports: list[tuple[str, str]] = []
+
+    # -- deciding -------------------------------------------------------------------------------
+
+    def apply(self, mappings: Sequence[NewMapping]) -> EditResult:
+        finder = _Finder()
+        with finder.resolve(self.wrapper):
+            self.module.visit(finder)
+            dicts = self._mapping_dicts(finder)
+            if isinstance(dicts, str):
+                return EditResult.refuse(dicts)
+            mapped = {key for node in dicts for key in self._dict_keys(finder, node)}
+            new = _group(m for m in mappings if m.task_id not in mapped)
+            if not new:
+                tasks = ", ".join(f"`{t}`" for t in dict.fromkeys(m.task_id for m in mappings))
+                return EditResult.nothing_to_do(
+                    self.text, f"{tasks} of DAG `{self.dag_id}` already mapped in {WHAT}")
+            clash = self._clash(new)
+            if clash is not None:
+                return EditResult.refuse(clash)
+            target = _Target("dict", dicts[0]) if dicts else self._definitions_target(finder)
+            if isinstance(target, str):
+                return EditResult.refuse(target)
+        spec = self._name(_DAGSTER, "AssetSpec")
+        entries = [_entry_doc(task, specs, spec, self.quote) for task, specs in new.items()]
+        if target.kind == "dict":
+            updated = self._insert(target.node, entries, "dict")
+        else:
+            call = _call_doc(self._name(_AIRLIFT_CORE, "assets_with_task_mappings"),
+                             self.dag_id, entries, self.quote)
+            updated = self._insert_call(target, call)
+        module = self.module.deep_replace(target.node, updated)
+        module = add_imports(module, self.needed_imports)
+        return check_output(module.code, WHAT)
+
+    def _mapping_dicts(self, finder: _Finder) -> list[cst.Dict] | str:
+        """The literal ``task_mappings`` dicts of this DAG's calls, first one first."""
+        dicts = []
+        for call in finder.mapping_calls:
+            dag_arg, mappings_arg = arguments(call, ("dag_id", "task_mappings"))
+            if finder.string(dag_arg) != self.dag_id:
+                continue
+            target = finder.deref(mappings_arg)
+            line = self._line(call)
+            if not isinstance(target, cst.Dict):
+                return (f"the task mappings of DAG `{self.dag_id}` (line {line}) are not a dict "
+                        "literal: add the mapping by hand")
+            if any(isinstance(e, cst.StarredDictElement) or finder.string(e.key) is None
+                   for e in target.elements):
+                return (f"the task mappings of DAG `{self.dag_id}` (line {line}) have keys that "
+                        "cannot be read statically (`**` or computed keys): add the mapping by hand")
+            dicts.append(target)
+        return dicts
+
+    def _dict_keys(self, finder: _Finder, node: cst.Dict) -> set[str]:
+        return {finder.string(e.key) for e in node.elements}
+
+    def _clash(self, new: dict[str, list[NewMapping]]) -> str | None:
+        """Dagster rejects two different specs with one key: refuse before writing one."""
+        owners = {}
+        for mapping in parse_dagster_module(WHAT, self.text).mappings:
+            for asset in mapping.assets:
+                owners.setdefault(asset.key, (mapping.dag_id, mapping.task_id))
+        for task_id, specs in new.items():
+            for spec in specs:
+                key = _key_string(spec.asset_key)
+                owner = owners.setdefault(key, (self.dag_id, task_id))
+                if owner != (self.dag_id, task_id):
+                    dag, task = owner
+                    where = f"task `{task}` of DAG `{dag}`" if task else f"DAG `{dag}`"
+                    return (f"asset `{key}` is already mapped to {where}: an asset key can be "
+                            "defined once (map several tasks to one asset with "
+                            "assets_with_multiple_task_mappings)")
+        return None
+
+    def _definitions_target(self, finder: _Finder) -> _Target | str:
+        calls = finder.build_defs_calls
+        if not calls:
+            return (f"{WHAT} has no `build_defs_from_airflow_instance(...)` call to add the "
+                    f"mappings of DAG `{self.dag_id}` to")
+        if len(calls) > 1:
+            lines = ", ".join(str(self._line(c)) for c in calls)
+            return (f"{WHAT} calls `build_defs_from_airflow_instance` more than once (lines {lines}): "
+                    f"add the mappings of DAG `{self.dag_id}` by hand")
+        build_defs = calls[0]
+        defs_arg = next((a.value for a in build_defs.args
+                         if a.keyword is not None and a.keyword.value == "defs"), None)
+        if defs_arg is None:
+            return _Target("call-defs", build_defs)
+        definitions = finder.deref(defs_arg)
+        if not finder.is_definitions(definitions):
+            return (f"the `defs=` of `build_defs_from_airflow_instance` (line {self._line(defs_arg)}) "
+                    f"is not a `Definitions(...)` call: add the mappings of `{self.dag_id}` by hand")
+        (assets,) = arguments(definitions, ("assets",))
+        if assets is None:
+            return _Target("call-assets", definitions)
+        target = finder.deref(assets)
+        if isinstance(target, cst.List):
+            return _Target("list", target)
+        if "\n" in self.module.code_for_node(assets) or "\r" in self.module.code_for_node(assets):
+            return (f"the assets of `Definitions(...)` (line {self._line(assets)}) are not a list "
+                    f"literal: add the mappings of `{self.dag_id}` by hand")
+        return _Target("wrap", assets)
+
+    # -- writing --------------------------------------------------------------------------------
+
+    def _name(self, sources: Sequence[str], name: str) -> str:
+        reference = self.imports.reference(sources, name)
+        if reference is None:
+            self.needed_imports.append((sources[0], name))
+            reference = name
+        return reference
+
+    def _insert_call(self, target: _Target, call: Group) -> cst.CSTNode:
+        if target.kind == "list":
+            return self._insert(target.node, [call], "list")
+        if target.kind == "wrap":  # `assets=load_assets(...)` -> `assets=[*load_assets(...), *...]`
+            existing = "*" + self.module.code_for_node(target.node.with_changes(lpar=(), rpar=()))
+            doc = Group("[", (existing, call), "]", broken=True)
+            return self._parse_at(doc, target.node).with_changes(
+                lpar=target.node.lpar, rpar=target.node.rpar)
+        assets = Group("assets=[", (call,), "]", broken=True)
+        if target.kind == "call-assets":
+            return self._insert(target.node, [assets], "call")
+        definitions = Group(f"defs={self._name(_DAGSTER, 'Definitions')}(", (assets,), ")",
+                            broken=True)
+        return self._insert(target.node, [definitions], "call")
+
+    def _insert(self, node: cst.CSTNode, docs: list, kind: str) -> cst.CSTNode:
+        """``node`` (a dict, a list or a call) with ``docs`` appended in its layout."""
+        elements = list(node.args if kind == "call" else node.elements)
+        start, end = self.positions[node].start, self.positions[node].end
+        if not elements:
+            return self._rebuild(node, elements, docs, kind)
+        if start.line == end.line:
+            added = sum(len(", " + flat(doc)) for doc in docs)
+            if len(self.lines[end.line - 1]) + added <= LINE_WIDTH:
+                news = [self._element(flat(doc), kind) for doc in docs]
+                return self._put(node, elements, news, kind, multiline=False)
+            return self._rebuild(node, elements, docs, kind)
+        first = self.positions[elements[0]].start
+        prefix = self.lines[first.line - 1][:first.column]
+        indent = prefix if not prefix.strip() else " " * first.column
+        news = [self._element(render(doc, indent, self.unit, self.newline, ","), kind) for doc in docs]
+        line_start = None
+        if not isinstance(self._opening(node, kind), cst.ParenthesizedWhitespace):
+            line_start = cst.ParenthesizedWhitespace(indent=False, last_line=cst.SimpleWhitespace(indent))
+        return self._put(node, elements, news, kind, multiline=True, line_start=line_start)
+
+    def _put(self, node, elements, news, kind, *, multiline, line_start=None) -> cst.CSTNode:
+        last = elements[-1]
+        if isinstance(last.comma, cst.Comma):
+            closing = last.comma.whitespace_after
+        elif kind == "call":
+            closing = last.whitespace_after_arg
+            elements[-1] = last.with_changes(whitespace_after_arg=cst.SimpleWhitespace(""))
+        else:
+            closing = self._closing(node, kind)
+        opening, elements, closing = insert_elements(
+            self._opening(node, kind), elements, closing, len(elements), news, multiline=multiline,
+            line_start=line_start, trailing_comma=True if multiline else None)
+        if kind == "dict":
+            return node.with_changes(elements=elements,
+                                     lbrace=node.lbrace.with_changes(whitespace_after=opening),
+                                     rbrace=node.rbrace.with_changes(whitespace_before=closing))
+        if kind == "list":
+            return node.with_changes(elements=elements,
+                                     lbracket=node.lbracket.with_changes(whitespace_after=opening),
+                                     rbracket=node.rbracket.with_changes(whitespace_before=closing))
+        if not isinstance(elements[-1].comma, cst.Comma):
+            elements[-1] = elements[-1].with_changes(whitespace_after_arg=closing)
+        return node.with_changes(args=elements, whitespace_before_args=opening)
+
+    def _rebuild(self, node, elements, docs, kind) -> cst.CSTNode:
+        """Lay ``node`` out anew, one element per line: an empty container, or a one-line one
+        that the new elements would make too long."""
+        existing = [self.module.code_for_node(_without_comma(e, kind)) for e in elements]
+        if kind == "call":
+            head = self.module.code_for_node(node.func) + "("
+        else:
+            head = "{" if kind == "dict" else "["
+        close = {"dict": "}", "list": "]", "call": ")"}[kind]
+        doc = Group(head, (*existing, *docs), close, broken=True)
+        rebuilt = self._parse_at(doc, node)
+        return rebuilt.with_changes(lpar=node.lpar, rpar=node.rpar)
+
+    def _parse_at(self, doc: Group, node: cst.CSTNode) -> cst.CSTNode:
+        """``doc`` as an expression to put where ``node`` starts."""
+        line = self.lines[self.positions[node].start.line - 1]
+        indent = line[:len(line) - len(line.lstrip())]
+        code = render(doc, indent, self.unit, self.newline)
+        parsed = cst.parse_expression(code, config=self.module.config_for_parsing)
+        return absolute_indentation(parsed)
+
+    def _element(self, code: str, kind: str) -> cst.CSTNode:
+        config = self.module.config_for_parsing
+        if kind == "dict":
+            node = cst.parse_expression("{" + code + "}", config=config).elements[0]
+        elif kind == "list":
+            node = cst.parse_expression("[" + code + "]", config=config).elements[0]
+        else:
+            node = cst.parse_expression("f(" + code + ")", config=config).args[0]
+        return absolute_indentation(node)
+
+    @staticmethod
+    def _opening(node, kind):
+        if kind == "dict":
+            return node.lbrace.whitespace_after
+        if kind == "list":
+            return node.lbracket.whitespace_after
+        return node.whitespace_before_args
+
+    @staticmethod
+    def _closing(node, kind):
+        return node.rbrace.whitespace_before if kind == "dict" else node.rbracket.whitespace_before
+
+    def _line(self, node: cst.CSTNode) -> int:
+        return self.positions[node].start.line
+
+
+def _without_comma(element: cst.CSTNode, kind: str) -> cst.CSTNode:
+    element = element.with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    if kind == "call":
+        element = element.with_changes(whitespace_after_arg=cst.SimpleWhitespace(""))
+    return element
+
+
+def _group(mappings) -> dict[str, list[NewMapping]]:
+    """New mappings by task, in order, without repeats."""
+    grouped: dict[str, list[NewMapping]] = {}
+    for mapping in mappings:
+        specs = grouped.setdefault(mapping.task_id, [])
+        if all(tuple(s.asset_key) != tuple(mapping.asset_key) for s in specs):
+            specs.append(mapping)
+    return grouped
+
+
+# -- the new code ---------------------------------------------------------------------------------
+
+
+def _key_doc(parts: Sequence[str], quote: str, head: str = ""):
+    if len(parts) == 1:
+        return head + string_literal(parts[0], quote)
+    return Group(head + "[", tuple(string_literal(p, quote) for p in parts), "]")
+
+
+def _spec_doc(mapping: NewMapping, spec: str, quote: str) -> Group:
+    items = [_key_doc(mapping.asset_key, quote, "key=")]
+    deps = list(dict.fromkeys(tuple(d) for d in mapping.deps))
+    if deps:
+        items.append(Group("deps=[", tuple(_key_doc(d, quote) for d in deps), "]"))
+    return Group(f"{spec}(", tuple(items), ")")
+
+
+def _entry_doc(task_id: str, specs: list[NewMapping], spec: str, quote: str) -> Group:
+    return Group(f"{string_literal(task_id, quote)}: [",
+                 tuple(_spec_doc(m, spec, quote) for m in specs), "]")
+
+
+def _call_doc(function: str, dag_id: str, entries: list[Group], quote: str) -> Group:
+    mappings = Group("task_mappings={", tuple(entries), "}", broken=True)
+    return Group(f"*{function}(", (f"dag_id={string_literal(dag_id, quote)}", mappings), ")",
+                 broken=True)
