@@ -11,7 +11,6 @@ from __future__ import annotations
 import ast
 import posixpath
 import warnings
-from functools import lru_cache
 
 from analysis.facts import FileFacts, Finding, ProxyingHook, Range, Severity
 from analysis.interpreter import Interpreter, Return
@@ -22,9 +21,27 @@ from analysis.values import Const
 DEFAULT_STATE_DIR = "proxied_state"
 
 
-@lru_cache(maxsize=1024)
+_CACHE_LIMIT = 4096
+_cache: dict[str, tuple[str, FileFacts]] = {}
+
+
 def extract_file(path: str, text: str) -> FileFacts:
-    """Facts of one DAG file. Never raises on bad input; cached per (path, content)."""
+    """Facts of one DAG file. Never raises on bad input.
+
+    Cached per path, for its latest content only: an editor produces a new version per
+    keystroke, and keeping them all would only feed the garbage collector.
+    """
+    cached = _cache.get(path)
+    if cached is not None and cached[0] == text:
+        return cached[1]
+    facts = _extract(path, text)
+    if len(_cache) >= _CACHE_LIMIT:
+        _cache.pop(next(iter(_cache)), None)
+    _cache[path] = (text, facts)
+    return facts
+
+
+def _extract(path: str, text: str) -> FileFacts:
     lines = LineIndex(text)
     try:
         with warnings.catch_warnings():

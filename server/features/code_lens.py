@@ -56,7 +56,15 @@ def register(server: AirliftServer) -> None:
                     arguments=[{"dag_id": entry.dag_id, "task_id": task.task_id}] if command_id else None)))
         return lenses
 
+    last_signature: list = [None]
+
     def refresh(snapshot: Snapshot) -> None:
+        """Ask for lenses again only when a stage changed: the client already re-requests
+        the lenses of a document it edits."""
+        signature = _stages(snapshot)
+        if signature == last_signature[0]:
+            return
+        last_signature[0] = signature
         if ls_supports_refresh(server):
             server.workspace_code_lens_refresh(None)
 
@@ -65,3 +73,11 @@ def register(server: AirliftServer) -> None:
 
 def ls_supports_refresh(server: AirliftServer) -> bool:
     return server.supports("workspace", "code_lens", "refresh_support")
+
+
+def _stages(snapshot: Snapshot) -> tuple:
+    return tuple(
+        (entry.file.path, entry.dag_id, dag_status(snapshot.project, entry).label,
+         tuple(task_status(snapshot.project, entry, t).label for t in entry.dag.tasks))
+        for entry in snapshot.project.entries
+    )
