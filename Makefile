@@ -54,6 +54,7 @@ test: venv airflow3 dagster system-deps
 bench: venv airflow3
 	AIRFLOW3_PYTHON=$(AIRFLOW3_VENV)/bin/python $(PY) bench/accuracy.py
 	$(PY) bench/speed.py
+	$(PY) bench/latency.py
 
 clean:
 	rm -rf $(VENV) $(CACHE) bench/out
