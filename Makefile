@@ -8,9 +8,10 @@ CACHE := .cache
 AIRFLOW3_VERSION := 3.3.2
 AIRFLOW3_VENV := $(CACHE)/airflow3
 DAGSTER_VENV := $(CACHE)/dagster
+AIRFLOW2_VENV := $(CACHE)/airflow2
 TUTORIAL := examples/tutorial
 
-.PHONY: demo test bench venv airflow3 dagster system-deps clean
+.PHONY: demo test bench venv airflow3 airflow2 dagster system-deps clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || { echo "Python >= 3.10 is needed"; exit 1; }
@@ -38,6 +39,15 @@ $(DAGSTER_VENV)/.installed: | $(VENV)/.installed
 
 dagster: $(DAGSTER_VENV)/.installed
 
+# Airflow 2 with dagster-airlift's in-airflow side: edited DAG files must load there with
+# their proxied tasks replaced (airlift's proxying supports Airflow 2 only).
+$(AIRFLOW2_VENV)/.installed: | $(VENV)/.installed
+	$(UV) venv --quiet --allow-existing --python "$$($(PYTHON) -c 'import sys; print(sys.executable)')" $(AIRFLOW2_VENV)
+	VIRTUAL_ENV=$(AIRFLOW2_VENV) $(UV) pip install --quiet --compile-bytecode "apache-airflow==2.11.2" "dagster-airlift[in-airflow]==0.29.27"
+	touch $@
+
+airflow2: $(AIRFLOW2_VENV)/.installed
+
 system-deps:
 	bash scripts/system-deps.sh
 
@@ -48,8 +58,9 @@ demo: venv
 	@echo "== Findings (airlift-lsp check) =="
 	cd $(TUTORIAL) && ../../$(VENV)/bin/airlift-lsp check
 
-test: venv airflow3 dagster system-deps
-	AIRFLOW3_PYTHON=$(AIRFLOW3_VENV)/bin/python DAGSTER_PYTHON=$(DAGSTER_VENV)/bin/python $(PY) -m pytest -q
+test: venv airflow3 airflow2 dagster system-deps
+	AIRFLOW3_PYTHON=$(AIRFLOW3_VENV)/bin/python AIRFLOW2_PYTHON=$(AIRFLOW2_VENV)/bin/python \
+		DAGSTER_PYTHON=$(DAGSTER_VENV)/bin/python $(PY) -m pytest -q
 
 bench: venv airflow3
 	AIRFLOW3_PYTHON=$(AIRFLOW3_VENV)/bin/python $(PY) bench/accuracy.py

@@ -131,6 +131,7 @@ class AirflowCalls:
         id_value = function.options.get("dag_id", Const(function.node.name))
         id_node = function.option_nodes.get("dag_id")
         dag = self.new_dag(id_value, id_node, function.node)
+        dag.creation_line = node.lineno - 1
         if id_node is None:
             dag.id_range = self.lines.name_range(function.node)
         saved_groups, self.group_stack = self.group_stack, []
@@ -268,10 +269,13 @@ class AirflowCalls:
                      kwargs: dict[str, Value], kwarg_nodes: dict[str, ast.expr], scope: Scope) -> Value:
         if kind is Kind.DAG_CLASS:
             if "dag_id" in kwargs:
-                return DagRef(self.new_dag(kwargs["dag_id"], kwarg_nodes["dag_id"], node))
-            if args:
-                return DagRef(self.new_dag(args[0], node.args[0], node))
-            return Unknown("DAG()")
+                dag = self.new_dag(kwargs["dag_id"], kwarg_nodes["dag_id"], node)
+            elif args:
+                dag = self.new_dag(args[0], node.args[0], node)
+            else:
+                return Unknown("DAG()")
+            dag.creation_line = node.lineno - 1
+            return DagRef(dag)
         if kind is Kind.TASK_GROUP_CLASS:
             label = kwargs.get("group_id", args[0] if args else Const(None))
             if isinstance(label, Const) and label.value is None:

@@ -92,6 +92,8 @@ class DagRecord:
     id_range: Range | None
     dynamic: bool = False
     variable: str | None = None
+    global_name: str | None = None
+    creation_line: int | None = None
     tasks: dict[str, TaskRecord] = field(default_factory=dict)
     groups: list[GroupRecord] = field(default_factory=list)
 
@@ -119,6 +121,8 @@ class DagRecord:
             dynamic=self.dynamic or any(t.dynamic for t in tasks),
             variable=self.variable,
             extent=extent,
+            global_name=self.global_name,
+            creation_line=self.creation_line,
         )
 
     @staticmethod

@@ -83,6 +83,13 @@ def _entry(project: Project, entry: DagEntry) -> Iterator[Finding]:
         yield Finding("missing-proxying-call", severity,
                       f"`{dag.dag_id}` has a proxied-state file but this DAG file {why}: {effect}",
                       path, hook.range if hook else dag.range, (state_link,))
+    if active is not False and entry.dag.global_name is None and entry.file.proxying is not None:
+        alone = all(d.global_name is None for d in entry.file.dags)
+        yield Finding("missing-proxying-call", ERROR if alone else WARNING,
+                      f"`proxying_to_dagster(global_vars=globals())` cannot see `{dag.dag_id}`: it is not "
+                      f"bound to a module-level name, so it is never proxied"
+                      + (" and Airflow fails to import the file ('No dags found in globals')" if alone else ""),
+                      path, dag.id_range or dag.range, (state_link,))
     breaks = "Airflow will fail to import this DAG" if active is not False else \
         "Airflow will fail to import this DAG once proxying is enabled"
     for task_state in state.tasks:

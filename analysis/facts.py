@@ -126,6 +126,11 @@ class DagFacts:
     variable: str | None = None
     extent: Range | None = None
     """The DAG's creation and every task in it (for outlines and "which DAG is here")."""
+    global_name: str | None = None
+    """The module-level name bound to the DAG object. ``proxying_to_dagster`` only sees
+    DAGs in ``globals()``: a bare ``with DAG(...):`` or ``my_dag()`` is invisible to it."""
+    creation_line: int | None = None
+    """0-based line of the call that creates the DAG (for ``@dag``: the function's call)."""
 
     def task(self, task_id: str) -> TaskFacts | None:
         for task in self.tasks:

@@ -211,8 +211,11 @@ class Interpreter(Evaluator):
             scope.vars[target.id] = value
             if isinstance(value, TaskRef) and value.task.variable is None:
                 value.task.variable = target.id
-            elif isinstance(value, DagRef) and value.dag.variable is None:
-                value.dag.variable = target.id
+            elif isinstance(value, DagRef):
+                if value.dag.variable is None:
+                    value.dag.variable = target.id
+                if scope is self.module_scope and self.depth == 0:
+                    value.dag.global_name = value.dag.global_name or target.id
         elif isinstance(target, (ast.Tuple, ast.List)):
             items = value.items if isinstance(value, Seq) else None
             if items is None and isinstance(value, Const) and isinstance(value.value, (tuple, list)):

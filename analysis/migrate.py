@@ -109,14 +109,24 @@ def _ensure_state(changes: _Changes, entry: DagEntry) -> str:
 
 
 def _ensure_hook(changes: _Changes, entry: DagEntry, notes: list[str]) -> None:
+    from analysis.edits.dag_globals import bind_dags, global_name_for
     from analysis.edits.proxying_hook import add_proxying_hook
 
-    hook = entry.file.proxying
-    if hook is not None and hook.enabled is not False:
-        return
     text = changes.text(entry.file.path)
     if text is None:
         raise Refused(f"cannot read {entry.file.path}")
+    unbound = {d.creation_line: global_name_for(d.dag_id, text) for d in entry.file.dags
+               if d.global_name is None and d.creation_line is not None}
+    if unbound:
+        # proxying_to_dagster only sees DAGs bound in the module's globals.
+        bound = bind_dags(text, unbound)
+        if bound.changed and bound.text is not None:
+            text = bound.text
+            changes.write(entry.file.path, text)
+            notes.append("bound the DAG to a module-level name so proxying_to_dagster sees it")
+    hook = entry.file.proxying
+    if hook is not None and hook.enabled is not False:
+        return
     result = add_proxying_hook(text)
     if result.text is None:
         raise Refused(result.reason or "cannot add the proxying hook")

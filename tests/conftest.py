@@ -19,14 +19,26 @@ def airflow3_python() -> str:
     return python
 
 
-@lru_cache(maxsize=None)
-def _dagbag(folder: str) -> str:
+def airflow2_python() -> str:
+    python = os.environ.get("AIRFLOW2_PYTHON") or str(REPO / ".cache" / "airflow2" / "bin" / "python")
+    if not Path(python).exists():
+        pytest.fail(f"Airflow 2 venv missing at {python}: run `make airflow2` (make test does it)")
+    return python
+
+
+def dagbag_of(python: str, folder: str | Path) -> dict:
+    """Run Airflow's own DagBag over a folder in an Airflow venv (see support/dagbag_dump.py)."""
     result = subprocess.run(
-        [airflow3_python(), str(Path(__file__).parent / "support" / "dagbag_dump.py"), folder],
+        [python, str(Path(__file__).parent / "support" / "dagbag_dump.py"), str(folder)],
         capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    return result.stdout
+    return json.loads(result.stdout)
+
+
+@lru_cache(maxsize=None)
+def _dagbag(folder: str) -> str:
+    return json.dumps(dagbag_of(airflow3_python(), folder))
 
 
 @pytest.fixture(scope="session")

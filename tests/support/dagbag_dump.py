@@ -29,11 +29,26 @@ def main(folder: str) -> None:
             dag.dag_id: {
                 "file": Path(dag.fileloc).name,
                 "tasks": {t.task_id: sorted(t.upstream_task_ids) for t in dag.tasks},
+                "classes": {t.task_id: type(t).__name__ for t in dag.tasks},
             }
             for dag in bag.dags.values()
         }
         errors = {Path(p).name: str(e).strip().splitlines()[-1] for p, e in bag.import_errors.items()}
-    json.dump({"dags": dags, "import_errors": errors}, out, indent=1, sort_keys=True)
+    state_dirs = {os.path.join(root, d) for root, dirs, _ in os.walk(folder) for d in dirs if d == "proxied_state"}
+    states = {}
+    for state_dir in sorted(state_dirs):
+        try:  # airlift's own loader, where it is installed (the Airflow 2 venv)
+            from dagster_airlift.in_airflow.proxied_state import load_proxied_state_from_yaml
+        except ImportError:
+            break
+        try:
+            loaded = load_proxied_state_from_yaml(Path(state_dir))
+            states[os.path.relpath(state_dir, folder)] = {
+                dag_id: {"proxied": s.proxied, "tasks": {t: v.proxied for t, v in s.tasks.items()}}
+                for dag_id, s in loaded.dags.items()}
+        except Exception as error:  # noqa: BLE001 - reported to the test
+            states[os.path.relpath(state_dir, folder)] = {"error": repr(error.__cause__ or error)}
+    json.dump({"dags": dags, "import_errors": errors, "states": states}, out, indent=1, sort_keys=True)
     out.write("\n")
     out.close()
 
