@@ -16,7 +16,7 @@ from dagster_airlift.in_airflow.proxied_state import load_proxied_state_from_yam
 def fan(x):
     return x
 
-with DAG("orders"):
+with DAG("orders") as dag:
     extract = EmptyOperator(task_id="extract")
     load = EmptyOperator(task_id="load")
     fan.expand(x=[1, 2])
@@ -119,3 +119,13 @@ def test_duplicate_and_syntax_errors_surface_in_check(tmp_path: Path) -> None:
     })
     assert ("syntax-error", "error", 1) in codes(findings)
     assert ("duplicate-task-id", "error", 4) in codes(findings)
+
+
+def test_a_dag_the_hook_cannot_see(tmp_path: Path) -> None:
+    dags = tmp_path / "dags"
+    (dags / "proxied_state").mkdir(parents=True)
+    (dags / "orders.py").write_text(DAG_FILE.format(tail=HOOK).replace(' as dag:', ':'))
+    (dags / "proxied_state" / "orders.yaml").write_text("tasks:\n  - id: extract\n    proxied: false\n")
+    findings = check_project(discover(Layout(str(tmp_path), ("dags",), None)))
+    [finding] = [f for f in findings if f.code == "missing-proxying-call"]
+    assert finding.severity.value == "error" and "No dags found in globals" in finding.message
