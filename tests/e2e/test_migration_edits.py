@@ -106,8 +106,14 @@ async def test_observe_migrate_and_roll_back_every_task(client: LanguageClient):
         await settle(client, lambda t=task: state_flags(client).get(t) is True)
     assert "PROXYING = True" in client.editor.text(dag_uri)  # the guarded hook switched on
     await settle(client, lambda: diagnostics_of(client, DAG) == [])
-    lenses = await client.text_document_code_lens_async(types.CodeLensParams(types.TextDocumentIdentifier(dag_uri)))
-    assert sum(lens.command.title.startswith("proxied → Dagster") for lens in lenses) == 3
+    for _ in range(100):  # the index catches up with the files the edit touched
+        lenses = await client.text_document_code_lens_async(
+            types.CodeLensParams(types.TextDocumentIdentifier(dag_uri)))
+        if sum(lens.command.title.startswith("proxied → Dagster") for lens in lenses) == 3:
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError([lens.command.title for lens in lenses])
 
     # Idempotent: proxying again changes nothing.
     before = (client.root / STATE).read_text()
