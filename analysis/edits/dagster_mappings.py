@@ -11,8 +11,9 @@ first mapping of a project creates.
 
 from __future__ import annotations
 
+import keyword
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import libcst as cst
@@ -21,26 +22,30 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from analysis.cst_values import StaticReader, arguments
 from analysis.dagster_module import parse_dagster_module
 from analysis.edits.result import (
+    LINE_WIDTH,
     EditResult,
     Group,
     Imports,
     absolute_indentation,
     add_imports,
     check_output,
+    closing_whitespace,
     flat,
     insert_elements,
     parse,
     preferred_quote,
     render,
     string_literal,
-    LINE_WIDTH,
 )
 
 WHAT = "the Dagster module"
 _DAGSTER = ("dagster",)
 _AIRLIFT_CORE = ("dagster_airlift.core",)
-_INSTANCE_NAME = re.compile(r"^[A-Za-z0-9_]+$")  # dagster's check_valid_name
-_PYTHON_KEYWORDS_AND_DAGSTER_RESERVED = frozenset({"bool", "input", "output", "type"})
+# Dagster's check_valid_name, which AirflowInstance applies to its name when the module loads.
+_VALID_NAME = re.compile(r"^[A-Za-z0-9_]+$")
+_DISALLOWED_NAMES = frozenset({"context", "conf", "config", "meta", "arg_dict", "dict",
+                               "input_arg_dict", "output_arg_dict", "int", "str", "float", "bool",
+                               "input", "output", "type", *keyword.kwlist})
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +60,7 @@ class NewMapping:
 def new_module_text(airflow_instance_name: str = "airflow") -> str:
     """A Dagster module that peers with Airflow (URL and credentials from the environment) and
     has no task mapped yet. ``ValueError`` when Dagster would reject the instance name."""
-    if not _INSTANCE_NAME.match(airflow_instance_name) or \
-            airflow_instance_name in _PYTHON_KEYWORDS_AND_DAGSTER_RESERVED:
+    if not _VALID_NAME.match(airflow_instance_name) or airflow_instance_name in _DISALLOWED_NAMES:
         raise ValueError(f"{airflow_instance_name!r} is not a valid Airflow instance name in Dagster: "
                          "use letters, digits and underscores")
     return _TEMPLATE.replace("{name}", airflow_instance_name)
@@ -163,9 +167,12 @@ class _Finder(StaticReader):
 
 @dataclass(frozen=True, slots=True)
 class _Target:
-    """Where the new code goes: a container node, or a whole node to replace."""
+    """The node that the new code goes into (or, for "wrap", replaces)."""
 
-    kind: str  # "dict" (task_mappings), "list" (Definitions assets), "call" (add keyword)
+    kind: str
+    """"dict": the DAG's task_mappings; "list": the assets of Definitions; "wrap": assets that
+    are not a list literal; "call-assets": a Definitions without assets; "call-defs": a
+    build_defs_from_airflow_instance call without defs."""
     node: cst.CSTNode
 
 
@@ -192,7 +199,7 @@ class _Edit:
             dicts = self._mapping_dicts(finder)
             if isinstance(dicts, str):
                 return EditResult.refuse(dicts)
-            mapped = {key for node in dicts for key in self._dict_keys(finder, node)}
+            mapped = {finder.string(e.key) for node in dicts for e in node.elements}
             new = _group(m for m in mappings if m.task_id not in mapped)
             if not new:
                 tasks = ", ".join(f"`{t}`" for t in dict.fromkeys(m.task_id for m in mappings))
@@ -204,6 +211,9 @@ class _Edit:
             target = _Target("dict", dicts[0]) if dicts else self._definitions_target(finder)
             if isinstance(target, str):
                 return EditResult.refuse(target)
+        if target.kind == "dict":  # new keys look like their neighbours
+            keys = [e.key for e in target.node.elements if isinstance(e.key, cst.SimpleString)]
+            self.quote = keys[0].quote if keys and keys[0].quote in ('"', "'") else self.quote
         spec = self._name(_DAGSTER, "AssetSpec")
         entries = [_entry_doc(task, specs, spec, self.quote) for task, specs in new.items()]
         if target.kind == "dict":
@@ -234,9 +244,6 @@ class _Edit:
                         "cannot be read statically (`**` or computed keys): add the mapping by hand")
             dicts.append(target)
         return dicts
-
-    def _dict_keys(self, finder: _Finder, node: cst.Dict) -> set[str]:
-        return {finder.string(e.key) for e in node.elements}
 
     def _clash(self, new: dict[str, list[NewMapping]]) -> str | None:
         """Dagster rejects two different specs with one key: refuse before writing one."""
@@ -280,7 +287,7 @@ class _Edit:
         target = finder.deref(assets)
         if isinstance(target, cst.List):
             return _Target("list", target)
-        if "\n" in self.module.code_for_node(assets) or "\r" in self.module.code_for_node(assets):
+        if _has_multiline_string(assets):  # moving its lines would change the string
             return (f"the assets of `Definitions(...)` (line {self._line(assets)}) are not a list "
                     f"literal: add the mappings of `{self.dag_id}` by hand")
         return _Target("wrap", assets)
@@ -298,10 +305,12 @@ class _Edit:
         if target.kind == "list":
             return self._insert(target.node, [call], "list")
         if target.kind == "wrap":  # `assets=load_assets(...)` -> `assets=[*load_assets(...), *...]`
-            existing = "*" + self.module.code_for_node(target.node.with_changes(lpar=(), rpar=()))
-            doc = Group("[", (existing, call), "]", broken=True)
-            return self._parse_at(doc, target.node).with_changes(
-                lpar=target.node.lpar, rpar=target.node.rpar)
+            code = self.module.code_for_node(target.node)
+            # one level deeper, as an element of the new list (safe: no multi-line string)
+            lines = re.split(r"(\r\n|\r|\n)", code)
+            code = "".join(self.unit + part if i and i % 2 == 0 and part.strip() else part
+                           for i, part in enumerate(lines))
+            return self._parse_at(Group("[", ("*" + code, call), "]", broken=True), target.node)
         assets = Group("assets=[", (call,), "]", broken=True)
         if target.kind == "call-assets":
             return self._insert(target.node, [assets], "call")
@@ -315,9 +324,10 @@ class _Edit:
         start, end = self.positions[node].start, self.positions[node].end
         if not elements:
             return self._rebuild(node, elements, docs, kind)
-        if start.line == end.line:
+        if start.line == end.line:  # stays on one line if it fits and nothing asks for more
             added = sum(len(", " + flat(doc)) for doc in docs)
-            if len(self.lines[end.line - 1]) + added <= LINE_WIDTH:
+            if len(self.lines[end.line - 1]) + added <= LINE_WIDTH and \
+                    not any(isinstance(doc, Group) and doc.broken for doc in docs):
                 news = [self._element(flat(doc), kind) for doc in docs]
                 return self._put(node, elements, news, kind, multiline=False)
             return self._rebuild(node, elements, docs, kind)
@@ -332,16 +342,16 @@ class _Edit:
 
     def _put(self, node, elements, news, kind, *, multiline, line_start=None) -> cst.CSTNode:
         last = elements[-1]
-        if isinstance(last.comma, cst.Comma):
-            closing = last.comma.whitespace_after
-        elif kind == "call":
-            closing = last.whitespace_after_arg
+        if kind == "call":
+            closing = closing_whitespace(last, last.whitespace_after_arg)
             elements[-1] = last.with_changes(whitespace_after_arg=cst.SimpleWhitespace(""))
         else:
-            closing = self._closing(node, kind)
+            closing = closing_whitespace(last, self._closing(node, kind))
         opening, elements, closing = insert_elements(
             self._opening(node, kind), elements, closing, len(elements), news, multiline=multiline,
-            line_start=line_start, trailing_comma=True if multiline else None)
+            line_start=line_start,
+            # black's layout: a closing bracket on its own line follows a trailing comma
+            trailing_comma=True if isinstance(closing, cst.ParenthesizedWhitespace) else None)
         if kind == "dict":
             return node.with_changes(elements=elements,
                                      lbrace=node.lbrace.with_changes(whitespace_after=opening),
@@ -350,8 +360,10 @@ class _Edit:
             return node.with_changes(elements=elements,
                                      lbracket=node.lbracket.with_changes(whitespace_after=opening),
                                      rbracket=node.rbracket.with_changes(whitespace_before=closing))
-        if not isinstance(elements[-1].comma, cst.Comma):
-            elements[-1] = elements[-1].with_changes(whitespace_after_arg=closing)
+        last = elements[-1]
+        elements[-1] = (last.with_changes(comma=last.comma.with_changes(whitespace_after=closing))
+                        if isinstance(last.comma, cst.Comma)
+                        else last.with_changes(whitespace_after_arg=closing))
         return node.with_changes(args=elements, whitespace_before_args=opening)
 
     def _rebuild(self, node, elements, docs, kind) -> cst.CSTNode:
@@ -401,6 +413,22 @@ class _Edit:
         return self.positions[node].start.line
 
 
+def _has_multiline_string(node: cst.CSTNode) -> bool:
+    found = False
+
+    class Strings(cst.CSTVisitor):
+        def visit_SimpleString(self, string: cst.SimpleString) -> None:
+            nonlocal found
+            found = found or "\n" in string.value or "\r" in string.value
+
+        def visit_FormattedString(self, string: cst.FormattedString) -> None:
+            nonlocal found
+            found = found or string.start.endswith(('"""', "'''"))
+
+    node.visit(Strings())
+    return found
+
+
 def _without_comma(element: cst.CSTNode, kind: str) -> cst.CSTNode:
     element = element.with_changes(comma=cst.MaybeSentinel.DEFAULT)
     if kind == "call":
@@ -408,7 +436,7 @@ def _without_comma(element: cst.CSTNode, kind: str) -> cst.CSTNode:
     return element
 
 
-def _group(mappings) -> dict[str, list[NewMapping]]:
+def _group(mappings: Iterable[NewMapping]) -> dict[str, list[NewMapping]]:
     """New mappings by task, in order, without repeats."""
     grouped: dict[str, list[NewMapping]] = {}
     for mapping in mappings:

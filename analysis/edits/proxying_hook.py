@@ -35,7 +35,8 @@ _LOADER_SOURCES = ("dagster_airlift.in_airflow.proxied_state", "dagster_airlift.
 def add_proxying_hook(dag_text: str, state_dir: str = "proxied_state") -> EditResult:
     """``dag_text`` with the proxying hook, reading proxied state from ``state_dir`` (relative
     to the DAG file's folder). ``changed=False`` when the file already proxies, or when its
-    hook is switched off by something other than a module-level ``NAME = False``."""
+    hook is switched off by something other than a module-level ``NAME = False``. Switching
+    an existing hook on keeps the folder it reads; ``state_dir`` is for a new hook."""
     if not isinstance(state_dir, str) or not state_dir:
         return EditResult.refuse("the proxied-state folder must be a non-empty path")
     module = parse(dag_text, WHAT)
@@ -43,62 +44,78 @@ def add_proxying_hook(dag_text: str, state_dir: str = "proxied_state") -> EditRe
         return EditResult.refuse(module)
     try:
         wrapper = MetadataWrapper(module)
-        hooks = list(_hooks(wrapper))
-        if hooks:
-            return _switch_on(dag_text, wrapper, hooks)
+        names = _Names()
+        with names.resolve(wrapper):
+            hooks = list(_hooks(wrapper.module, names))
+            if hooks:
+                return _switch_on(dag_text, wrapper.module, names, hooks)
         return _append_hook(wrapper.module, state_dir)
     except RecursionError:
         return EditResult.refuse(f"{WHAT} nests too deeply to edit")
 
 
+class _Names(cst.CSTVisitor):
+    """What names mean (imports, scopes), asked through ``get_metadata`` while resolved."""
+
+    METADATA_DEPENDENCIES = (QualifiedNameProvider, ScopeProvider)
+
+    def qualified(self, node: cst.CSTNode) -> set[str]:
+        return {q.name for q in self.get_metadata(QualifiedNameProvider, node, set())}
+
+    def scope(self, node: cst.CSTNode):
+        return self.get_metadata(ScopeProvider, node, None)
+
+
 # -- finding the hook ----------------------------------------------------------------------------
 
 
-def _hooks(wrapper: MetadataWrapper) -> Iterator[tuple[cst.Call, tuple[cst.CSTNode, ...]]]:
+def _hooks(module: cst.Module, names: _Names) -> Iterator[tuple[cst.Call, tuple[cst.CSTNode, ...]]]:
     """Each statement-level ``proxying_to_dagster(...)`` call of the module, with the compound
     statements (``if``, ``try``) it sits in, outermost first."""
-    names = wrapper.resolve(QualifiedNameProvider)
 
     def is_hook(call: cst.Call) -> bool:
-        for qualified in names.get(call.func, ()):
-            if qualified.name.split(".")[0] == "dagster_airlift" and \
-                    qualified.name.endswith(".proxying_to_dagster"):
+        for qualified in names.qualified(call.func):
+            if qualified.split(".")[0] == "dagster_airlift" and \
+                    qualified.endswith(".proxying_to_dagster"):
                 return True
         func = call.func  # unresolved spellings count too, as analysis.dagfile reads them
         name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
         return name == "proxying_to_dagster"
 
-    def walk(body, path):
-        for statement in body:
+    def walk(suite, path):
+        if isinstance(suite, cst.SimpleStatementSuite):  # `if P: proxying_to_dagster(...)`
+            yield from ((small.value, path) for small in suite.body if is_hook_statement(small))
+            return
+        for statement in suite.body:
             if isinstance(statement, cst.SimpleStatementLine):
-                for small in statement.body:
-                    if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call) \
-                            and is_hook(small.value):
-                        yield small.value, path
+                yield from ((s.value, path) for s in statement.body if is_hook_statement(s))
             elif isinstance(statement, cst.If):
-                yield from walk(statement.body.body, (*path, statement))
+                yield from walk(statement.body, (*path, statement))
                 orelse = statement.orelse
                 while orelse is not None:  # elif / else: not the `if NAME:` branch
-                    yield from walk(orelse.body.body, (*path, statement, orelse))
+                    yield from walk(orelse.body, (*path, statement, orelse))
                     orelse = getattr(orelse, "orelse", None)
             elif isinstance(statement, cst.Try):
-                for block in (statement.body, statement.orelse, statement.finalbody):
+                yield from walk(statement.body, (*path, statement))
+                for block in (statement.orelse, statement.finalbody):
                     if block is not None:
-                        inner = block.body if isinstance(block, cst.IndentedBlock) else block.body.body
-                        yield from walk(inner, (*path, statement))
+                        yield from walk(block.body, (*path, statement))
 
-    yield from walk(wrapper.module.body, ())
+    def is_hook_statement(small: cst.BaseSmallStatement) -> bool:
+        return isinstance(small, cst.Expr) and isinstance(small.value, cst.Call) \
+            and is_hook(small.value)
+
+    yield from walk(module, ())
 
 
-def _switch_on(text: str, wrapper: MetadataWrapper,
+def _switch_on(text: str, module: cst.Module, names: _Names,
                hooks: list[tuple[cst.Call, tuple[cst.CSTNode, ...]]]) -> EditResult:
-    module = wrapper.module
     if any(not any(isinstance(p, (cst.If, cst.Else)) for p in path) for _, path in hooks):
         return EditResult.nothing_to_do(text, f"{WHAT} already proxies to Dagster")
     _, path = hooks[0]
     guard = path[0]
     switch = guard.test if isinstance(guard, cst.If) and len(path) == 1 else None
-    assignment = _bool_assignment(wrapper, switch) if isinstance(switch, cst.Name) else None
+    assignment = _bool_assignment(module, names, switch) if isinstance(switch, cst.Name) else None
     if assignment is None:
         condition = module.code_for_node(guard.test) if isinstance(guard, cst.If) else "a block"
         return EditResult.nothing_to_do(
@@ -111,15 +128,14 @@ def _switch_on(text: str, wrapper: MetadataWrapper,
     return check_output(module.deep_replace(value, value.with_changes(value="True")).code, WHAT)
 
 
-def _bool_assignment(wrapper: MetadataWrapper, name: cst.Name):
+def _bool_assignment(module: cst.Module, names: _Names, name: cst.Name):
     """The one module-level ``NAME = True|False`` (or ``NAME: bool = ...``) that binds the
     switch before the ``if``; None when the name is bound any other way or more than once."""
-    scopes = wrapper.resolve(ScopeProvider)
-    scope = scopes.get(name)
+    scope = names.scope(name)
     if not isinstance(scope, GlobalScope) or len(scope.assignments[name.value]) != 1:
         return None
-    for statement in wrapper.module.body:
-        if statement is not None and _contains(statement, name):
+    for statement in module.body:
+        if _contains(statement, name):
             return None  # reached the `if` first: the switch is set after it
         if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
             continue

@@ -208,14 +208,15 @@ def add_imports(module: cst.Module, needed: Sequence[tuple[str, str]]) -> cst.Mo
             continue
         statement = imports.from_statements.get(source)
         if statement is not None and (source, name) not in imports.names:
-            module = module.deep_replace(statement, _with_alias(statement, name))
+            module = module.deep_replace(statement,
+                                         _with_alias(statement, name, module.default_indent))
         else:
             AddImportsVisitor.add_needed_import(context, source, name)
             pending = True
     return AddImportsVisitor(context).transform_module(module) if pending else module
 
 
-def _with_alias(statement: cst.ImportFrom, name: str) -> cst.ImportFrom:
+def _with_alias(statement: cst.ImportFrom, name: str, indent: str) -> cst.ImportFrom:
     aliases = list(statement.names)
     keys = [_isort_key(get_full_name_for_node(a.name) or "") for a in aliases]
     index = len(aliases)
@@ -225,16 +226,30 @@ def _with_alias(statement: cst.ImportFrom, name: str) -> cst.ImportFrom:
     if statement.lpar is None or statement.rpar is None:  # one line, or backslash continuations
         _, aliases, _ = insert_elements(cst.SimpleWhitespace(""), aliases, cst.SimpleWhitespace(""),
                                         index, [new], multiline=False)
-        return statement.with_changes(names=aliases)
+        one_line = statement.with_changes(names=aliases)
+        code = cst.Module(body=[]).code_for_node(one_line)
+        if "\\" in code or len(code) <= LINE_WIDTH:
+            return one_line
+        return _parenthesized(one_line, indent)
     multiline = isinstance(statement.lpar.whitespace_after, cst.ParenthesizedWhitespace)
-    closing = statement.rpar.whitespace_before
-    if isinstance(aliases[-1].comma, cst.Comma):
-        closing = aliases[-1].comma.whitespace_after
+    closing = closing_whitespace(aliases[-1], statement.rpar.whitespace_before)
     opening, aliases, closing = insert_elements(
         statement.lpar.whitespace_after, aliases, closing, index, [new], multiline=multiline)
     return statement.with_changes(
         names=aliases, lpar=statement.lpar.with_changes(whitespace_after=opening),
         rpar=statement.rpar.with_changes(whitespace_before=closing))
+
+
+def _parenthesized(statement: cst.ImportFrom, indent: str) -> cst.ImportFrom:
+    """``from M import (`` then one name per line: black's layout of a long import."""
+    def line(whitespace: str) -> cst.ParenthesizedWhitespace:
+        return cst.ParenthesizedWhitespace(indent=True, last_line=cst.SimpleWhitespace(whitespace))
+
+    names = [alias.with_changes(comma=cst.Comma(whitespace_after=line(indent)))
+             for alias in statement.names]
+    names[-1] = names[-1].with_changes(comma=cst.Comma())
+    return statement.with_changes(names=names, lpar=cst.LeftParen(whitespace_after=line(indent)),
+                                  rpar=cst.RightParen(whitespace_before=line("")))
 
 
 def _isort_key(name: str) -> tuple[int, str]:
@@ -255,9 +270,10 @@ def insert_elements(opening: Whitespace, elements: Sequence, closing: Whitespace
     ``index`` of a bracketed, comma-separated sequence, in the sequence's own layout.
 
     ``opening`` is the whitespace after the opening bracket, ``closing`` the whitespace before
-    the closing one (after the trailing comma, if there is one). Returns the three parts to put
-    back. Only the neighbourhood of the insertion changes: every other element keeps its comma,
-    comments and indentation, byte for byte.
+    the closing one (after the trailing comma, if there is one: see ``closing_whitespace``).
+    Returns the three parts to put back; the last element's comma, if any, is followed by
+    nothing, the returned closing whitespace comes next. Only the neighbourhood of the insertion
+    changes: every other element keeps its comma, comments and indentation, byte for byte.
 
     ``multiline``: one element per line. New lines start like ``line_start`` (default: like the
     element that precedes the insertion point); a trailing comment stays on its line, comment
@@ -269,7 +285,7 @@ def insert_elements(opening: Whitespace, elements: Sequence, closing: Whitespace
     count = len(elements)
     if not count or not new:
         raise ValueError("insert_elements needs a non-empty sequence and something to insert")
-    had_trailing = bool(count) and isinstance(elements[-1].comma, cst.Comma)
+    had_trailing = isinstance(elements[-1].comma, cst.Comma)
     trailing = had_trailing if trailing_comma is None or index < count else trailing_comma
     # gaps[i] is the whitespace before element i; gaps[count] the one before the closing bracket.
     gaps = [opening, *(e.comma.whitespace_after for e in elements[:-1]), closing]
@@ -277,10 +293,13 @@ def insert_elements(opening: Whitespace, elements: Sequence, closing: Whitespace
                    else cst.SimpleWhitespace("") for e in elements]
     new = list(new)
     if multiline:
-        start = line_start or _line_start(gaps[index - 1] if index == count and count else gaps[index])
+        start = line_start or _line_start(gaps[index - 1] if index == count else gaps[index])
         gap = gaps[index]
-        if isinstance(gap, cst.ParenthesizedWhitespace) and isinstance(start, cst.ParenthesizedWhitespace):
-            keep_comments_above_new = index == count  # above the closing bracket: before the new ones
+        if isinstance(gap, cst.ParenthesizedWhitespace) and \
+                isinstance(start, cst.ParenthesizedWhitespace):
+            # comments above the closing bracket stay above the new elements; comments above
+            # an old element stay with it
+            keep_comments_above_new = index == count
             before = start.with_changes(
                 first_line=gap.first_line,
                 empty_lines=gap.empty_lines if keep_comments_above_new else [])
@@ -301,14 +320,25 @@ def insert_elements(opening: Whitespace, elements: Sequence, closing: Whitespace
     out = []
     last = len(elements) - 1
     for position, element in enumerate(elements):
-        if position < last or trailing:
+        if position < last:
             comma = cst.Comma(whitespace_before=comma_space[position],
                               whitespace_after=gaps[position + 1])
-            out.append(element.with_changes(comma=comma))
+        elif trailing:
+            comma = cst.Comma(whitespace_before=comma_space[position])
         else:
-            out.append(element.with_changes(comma=cst.MaybeSentinel.DEFAULT))
-    closing_out = cst.SimpleWhitespace("") if trailing else gaps[-1]
-    return gaps[0], out, closing_out
+            comma = cst.MaybeSentinel.DEFAULT
+        out.append(element.with_changes(comma=comma))
+    return gaps[0], out, gaps[-1]
+
+
+def closing_whitespace(last: cst.CSTNode, bracket: Whitespace) -> Whitespace:
+    """The whitespace between a sequence's last element and its closing bracket: libcst keeps
+    it after the trailing comma in some nodes (call arguments) and before the bracket in others."""
+    comma = getattr(last, "comma", None)
+    if isinstance(comma, cst.Comma) and not (isinstance(comma.whitespace_after, cst.SimpleWhitespace)
+                                             and not comma.whitespace_after.value):
+        return comma.whitespace_after
+    return bracket
 
 
 def _line_start(gap: Whitespace) -> Whitespace:
