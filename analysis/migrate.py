@@ -98,11 +98,18 @@ def state_path(entry: DagEntry) -> str:
     return entry.state.path if entry.state else os.path.join(entry.state_dir, f"{entry.dag_id}.yaml")
 
 
-def _ensure_state(changes: _Changes, entry: DagEntry) -> str:
+def _inside(root: str, path: str) -> bool:
+    root = os.path.realpath(root)
+    return os.path.commonpath([root, os.path.realpath(path)]) == root
+
+
+def _ensure_state(changes: _Changes, entry: DagEntry, root: str) -> str:
     """The state file's path, created (every task ``proxied: false``) when missing."""
     if entry.state is not None and entry.state.error:
         raise Refused(f"{os.path.basename(entry.state.path)} is invalid: fix it first ({entry.state.error})")
     path = state_path(entry)
+    if not _inside(root, path):
+        raise Refused(f"refusing to write {path}: the DAG file's proxied-state folder is outside the workspace")
     if changes.text(path) is None:
         changes.write(path, new_state_file(sorted(t.task_id for t in entry.dag.tasks if not t.mapped)))
     return path
@@ -139,7 +146,7 @@ def plan_enable_proxying(project: Project, read: Read, dag_id: str) -> Plan:
     entry = _entry(project, dag_id)
     changes, notes = _Changes(read), []
     _ensure_hook(changes, entry, notes)
-    _ensure_state(changes, entry)
+    _ensure_state(changes, entry, project.layout.root)
     return Plan(f"Enable proxying for {dag_id}", changes.result(), tuple(notes))
 
 
@@ -163,7 +170,7 @@ def plan_proxy(project: Project, read: Read, dag_id: str, task_ids: Sequence[str
                       f"task with no asset has nothing to materialize in Dagster")
     changes = _Changes(read)
     _ensure_hook(changes, entry, notes)
-    path = _ensure_state(changes, entry)
+    path = _ensure_state(changes, entry, project.layout.root)
     text = changes.text(path) or ""
     if entry.state is not None and entry.state.dag_proxied is not None:
         if task_ids:
