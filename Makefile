@@ -11,7 +11,7 @@ DAGSTER_VENV := $(CACHE)/dagster
 AIRFLOW2_VENV := $(CACHE)/airflow2
 TUTORIAL := examples/tutorial
 
-.PHONY: demo test bench venv airflow3 airflow2 dagster system-deps clean
+.PHONY: demo test bench venv airflow3 airflow2 dagster system-deps vsix vscode-deps vscode-e2e clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || { echo "Python >= 3.10 is needed"; exit 1; }
@@ -51,6 +51,20 @@ airflow2: $(AIRFLOW2_VENV)/.installed
 system-deps:
 	bash scripts/system-deps.sh
 
+# The VS Code extension: node 24, code-server and Chromium for the real-VS-Code test.
+vscode-deps:
+	bash scripts/vscode-deps.sh
+
+vscode-client/node_modules/.package-lock.json: vscode-client/package-lock.json
+	cd vscode-client && npm ci --no-audit --no-fund
+
+vsix: vscode-client/node_modules/.package-lock.json
+	cd vscode-client && npm run package
+	@echo "built vscode-client/airlift-lsp.vsix"
+
+vscode-e2e: venv vscode-deps
+	node vscode-client/test/e2e/run.mjs
+
 demo: venv
 	@echo "== DAGs and tasks of $(TUTORIAL), with their migration stage =="
 	cd $(TUTORIAL) && ../../$(VENV)/bin/airlift-lsp dags airflow_dags
@@ -58,7 +72,7 @@ demo: venv
 	@echo "== Findings (airlift-lsp check) =="
 	cd $(TUTORIAL) && ../../$(VENV)/bin/airlift-lsp check
 
-test: venv airflow3 airflow2 dagster system-deps
+test: venv airflow3 airflow2 dagster system-deps vscode-deps
 	AIRFLOW3_PYTHON=$(AIRFLOW3_VENV)/bin/python AIRFLOW2_PYTHON=$(AIRFLOW2_VENV)/bin/python \
 		DAGSTER_PYTHON=$(DAGSTER_VENV)/bin/python $(PY) -m pytest -q
 

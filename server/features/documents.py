@@ -106,7 +106,11 @@ async def _pull_configuration(ls: AirliftServer) -> None:
         log.warning("workspace/configuration failed", exc_info=True)
         return
     if isinstance(section, dict):
-        ls.client_settings = {**ls.client_settings, **section}
+        merged = {**ls.client_settings, **section}
+        # A client answering without the password must not drop the one it passed at start.
+        if isinstance(ls.client_settings.get("airflow"), dict) and isinstance(section.get("airflow"), dict):
+            merged["airflow"] = {**ls.client_settings["airflow"], **section["airflow"]}
+        ls.client_settings = merged
 
 
 __all__ = ["register", "Any"]

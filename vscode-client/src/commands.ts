@@ -1,0 +1,170 @@
+/**
+ * Every palette command. The server's commands are registered here, not by the language client:
+ * invoked bare they ask for their DAG or task, and those that edit refuse in Restricted Mode.
+ */
+import { ClientCommand, EDIT_COMMANDS, PASSWORD_SECRET, ServerCommand, TASK_COMMANDS } from './constants';
+import { resolveTarget, targetFromArgs, type ServerPort, type Target } from './targets';
+import type { Disposable, Host, PickItem } from './vscodeapi';
+
+export interface CommandDeps {
+    host: Host;
+    port: ServerPort;
+    /** Ask the report view to fetch the report again. */
+    refreshReport(): void;
+    /** Reveal the report view. */
+    revealReport(): Promise<void>;
+    restartServer(): Promise<void>;
+    showOutput(): void;
+    log(message: string): void;
+}
+
+/** Quick pick titles, by command. */
+export const PICK_TITLES: Record<string, string> = {
+    [ServerCommand.mapTask]: 'Airlift: map which task to a Dagster asset?',
+    [ServerCommand.proxyTask]: 'Airlift: proxy which task to Dagster?',
+    [ServerCommand.rollbackTask]: 'Airlift: roll back which task to Airflow?',
+    [ServerCommand.mapDag]: 'Airlift: map the unmapped tasks of which DAG?',
+    [ServerCommand.proxyDag]: 'Airlift: proxy which DAG to Dagster?',
+    [ServerCommand.rollbackDag]: 'Airlift: roll back which DAG to Airflow?',
+    [ServerCommand.enableProxying]: 'Airlift: enable proxying in which DAG file?',
+};
+
+export const RESTRICTED_MESSAGE =
+    'Airlift: edits are off in Restricted Mode. Trust this workspace to map, proxy or roll back tasks.';
+const MANAGE_TRUST = 'Manage Workspace Trust';
+
+function errorText(error: unknown): string {
+    return error instanceof Error ? error.message : String(error);
+}
+
+async function ensureRunning(deps: CommandDeps): Promise<boolean> {
+    if (deps.port.running()) {
+        return true;
+    }
+    const choice = await deps.host.showErrorMessage(
+        'Airlift: the language server is not running.',
+        'Show Output',
+        'Restart Server',
+    );
+    if (choice === 'Show Output') {
+        deps.showOutput();
+    } else if (choice === 'Restart Server') {
+        await deps.restartServer();
+    }
+    return false;
+}
+
+/** Run an edit command: check trust, find the target, let the server plan and apply the edit. */
+export async function runEditCommand(deps: CommandDeps, command: string, args: readonly unknown[]): Promise<unknown> {
+    const { host, port } = deps;
+    if (!host.isTrusted()) {
+        if ((await host.showWarningMessage(RESTRICTED_MESSAGE, MANAGE_TRUST)) === MANAGE_TRUST) {
+            await host.executeCommand('workbench.trust.manage');
+        }
+        return { applied: false, reason: 'Restricted Mode', files: [] };
+    }
+    if (!(await ensureRunning(deps))) {
+        return undefined;
+    }
+    let target: Target | undefined = {};
+    try {
+        if (command === ServerCommand.rollbackAll) {
+            if (args.length === 0 &&
+                !(await host.confirm('Roll back every proxied task and DAG of the workspace to Airflow?', 'Roll Back All'))) {
+                return undefined;
+            }
+        } else {
+            const needs = TASK_COMMANDS.includes(command) ? 'task' : 'dag';
+            target = await resolveTarget(host, port, targetFromArgs(args), needs, PICK_TITLES[command] ?? 'Airlift');
+            if (!target) {
+                return undefined;
+            }
+        }
+        deps.log(`${command} ${JSON.stringify(target)}`);
+        return await port.executeCommand(command, [target]);
+    } catch (error) {
+        await host.showErrorMessage(`Airlift: ${command} failed: ${errorText(error)}`);
+        return undefined;
+    } finally {
+        deps.refreshReport();
+    }
+}
+
+export async function setPassword(deps: CommandDeps): Promise<void> {
+    const password = await deps.host.showInputBox({
+        title: 'Airlift: Airflow password',
+        prompt: 'Kept in the editor\'s secret storage and handed to the language server; never written to settings. Empty: remove it.',
+        password: true,
+    });
+    if (password === undefined) {
+        return;
+    }
+    if (password === '') {
+        await deps.host.deleteSecret(PASSWORD_SECRET);
+    } else {
+        await deps.host.storeSecret(PASSWORD_SECRET, password);
+    }
+    if (!deps.host.isTrusted()) {
+        await deps.host.showInformationMessage('Airlift: password saved; it is used once you trust this workspace.');
+    }
+    await deps.restartServer();
+}
+
+interface MenuItem extends PickItem {
+    run(): Promise<unknown> | unknown;
+}
+
+/** What a click on the status bar item offers. */
+export function statusMenuItems(deps: CommandDeps): MenuItem[] {
+    const { host } = deps;
+    return [
+        { label: '$(refresh) Refresh status', description: 'poll Airflow and re-index now', run: () => host.executeCommand(ServerCommand.refreshStatus) },
+        { label: '$(output) Show output', description: 'the language server\'s log', run: () => deps.showOutput() },
+        { label: '$(key) Set Airflow password', run: () => host.executeCommand(ClientCommand.setPassword) },
+        { label: '$(settings-gear) Open Airlift settings', run: () => host.executeCommand('workbench.action.openSettings', 'airlift.') },
+        { label: '$(debug-restart) Restart language server', run: () => deps.restartServer() },
+    ];
+}
+
+export function registerCommands(deps: CommandDeps): Disposable[] {
+    const { host, port } = deps;
+    const disposables: Disposable[] = [];
+    for (const command of EDIT_COMMANDS) {
+        disposables.push(host.registerCommand(command, (...args) => runEditCommand(deps, command, args)));
+    }
+    disposables.push(
+        host.registerCommand(ServerCommand.refreshStatus, async () => {
+            if (!(await ensureRunning(deps))) {
+                return undefined;
+            }
+            try {
+                return await port.executeCommand(ServerCommand.refreshStatus, []);
+            } catch (error) {
+                await host.showErrorMessage(`Airlift: refresh failed: ${errorText(error)}`);
+                return undefined;
+            } finally {
+                deps.refreshReport();
+            }
+        }),
+        host.registerCommand(ServerCommand.migrationReport, async () => {
+            if (!(await ensureRunning(deps))) {
+                return undefined;
+            }
+            deps.refreshReport();
+            await deps.revealReport();
+            return port.executeCommand(ServerCommand.migrationReport, []);
+        }),
+        host.registerCommand(ClientCommand.setPassword, () => setPassword(deps)),
+        host.registerCommand(ClientCommand.clearPassword, async () => {
+            await host.deleteSecret(PASSWORD_SECRET);
+            await deps.restartServer();
+        }),
+        host.registerCommand(ClientCommand.restartServer, () => deps.restartServer()),
+        host.registerCommand(ClientCommand.showOutput, () => deps.showOutput()),
+        host.registerCommand(ClientCommand.statusMenu, async () => {
+            const picked = await host.showQuickPick(statusMenuItems(deps), { title: 'Airlift' });
+            return picked?.run();
+        }),
+    );
+    return disposables;
+}

@@ -1,0 +1,144 @@
+/**
+ * Typed `airlift.*` settings, and the settings object the server gets (DESIGN.md "Settings").
+ *
+ * Only values someone set are sent: the server's own precedence (client, then the workspace's
+ * `[tool.airlift-lsp]`, then the environment) must see an unset editor setting as unset.
+ */
+import type { ConfigurationReader } from './vscodeapi';
+
+export type ApiVersion = 'auto' | 'v1' | 'v2';
+const API_VERSIONS: readonly string[] = ['auto', 'v1', 'v2'];
+
+export interface AirflowSettings {
+    url?: string;
+    username?: string;
+    apiVersion?: ApiVersion;
+    pollInterval?: number;
+    verifyTls?: boolean;
+}
+
+export interface ExtensionSettings {
+    airflow: AirflowSettings;
+    dagFolders?: string[];
+    dagsterModule?: string;
+    server: {
+        /** The `airlift-lsp` executable; empty: the Python environment's, then the extension's own. */
+        command?: string;
+        /** What `pip install` gets for the extension's own environment: a PyPI name, path or wheel. */
+        installSource: string;
+    };
+}
+
+/** The object sent as `initializationOptions.airlift` and as the `airlift` configuration section. */
+export interface ServerSettings {
+    airflow: {
+        url?: string;
+        username?: string;
+        password?: string;
+        apiVersion?: ApiVersion;
+        pollInterval?: number;
+        verifyTls?: boolean;
+    };
+    dagFolders?: string[];
+    dagsterModule?: string;
+}
+
+export const DEFAULT_INSTALL_SOURCE = 'airlift-lsp';
+
+/** Read and check every setting; a bad value becomes a warning and is ignored (fails soft). */
+export function readSettings(config: ConfigurationReader): { settings: ExtensionSettings; warnings: string[] } {
+    const warnings: string[] = [];
+    const text = (key: string): string | undefined => {
+        const value = config.get(key);
+        if (value === undefined || value === null) {
+            return undefined;
+        }
+        if (typeof value !== 'string') {
+            warnings.push(`airlift.${key}: expected a string; ignored`);
+            return undefined;
+        }
+        return value.trim() || undefined;
+    };
+    const apiVersion = text('airflow.apiVersion');
+    if (apiVersion !== undefined && !API_VERSIONS.includes(apiVersion)) {
+        warnings.push(`airlift.airflow.apiVersion: expected auto, v1 or v2, got "${apiVersion}"; ignored`);
+    }
+    const pollInterval = config.get('airflow.pollInterval');
+    const pollValid = typeof pollInterval === 'number' && Number.isFinite(pollInterval) && pollInterval >= 1;
+    if (pollInterval !== undefined && !pollValid) {
+        warnings.push('airlift.airflow.pollInterval: expected seconds >= 1; ignored');
+    }
+    const verifyTls = config.get('airflow.verifyTls');
+    if (verifyTls !== undefined && typeof verifyTls !== 'boolean') {
+        warnings.push('airlift.airflow.verifyTls: expected true or false; ignored');
+    }
+    const dagFolders = config.get('dagFolders');
+    const foldersValid = Array.isArray(dagFolders) && dagFolders.every((f) => typeof f === 'string' && f.trim() !== '');
+    if (dagFolders !== undefined && !foldersValid) {
+        warnings.push('airlift.dagFolders: expected a list of folder paths; ignored');
+    }
+    const settings: ExtensionSettings = {
+        airflow: {
+            url: text('airflow.url'),
+            username: text('airflow.username'),
+            apiVersion: apiVersion !== undefined && API_VERSIONS.includes(apiVersion) ? (apiVersion as ApiVersion) : undefined,
+            pollInterval: pollValid ? (pollInterval as number) : undefined,
+            verifyTls: typeof verifyTls === 'boolean' ? verifyTls : undefined,
+        },
+        // An empty list is the default ("the whole workspace"): leave it to pyproject.toml.
+        dagFolders: foldersValid && (dagFolders as string[]).length > 0 ? (dagFolders as string[]) : undefined,
+        dagsterModule: text('dagsterModule'),
+        server: {
+            command: text('server.command'),
+            installSource: text('server.installSource') ?? DEFAULT_INSTALL_SOURCE,
+        },
+    };
+    return { settings, warnings };
+}
+
+/**
+ * What the server gets. In Restricted Mode peering is off: no password, and an explicitly
+ * empty URL so the workspace's pyproject.toml cannot turn it on (the server process also gets
+ * no AIRFLOW_* variables, see `serverEnvironment`).
+ */
+export function serverSettings(
+    settings: ExtensionSettings,
+    options: { trusted: boolean; password?: string },
+): ServerSettings {
+    const { url, username, apiVersion, pollInterval, verifyTls } = settings.airflow;
+    const airflow: ServerSettings['airflow'] = options.trusted
+        ? { url, username, password: options.password || undefined, apiVersion, pollInterval, verifyTls }
+        : { url: '' };
+    return dropUndefined({
+        airflow: dropUndefined(airflow),
+        dagFolders: settings.dagFolders,
+        dagsterModule: settings.dagsterModule,
+    });
+}
+
+const AIRFLOW_VARIABLES = ['AIRFLOW_URL', 'AIRFLOW_USERNAME', 'AIRFLOW_PASSWORD'];
+
+/** The server process's environment: without Airflow credentials in Restricted Mode. */
+export function serverEnvironment(
+    environment: Record<string, string | undefined>,
+    trusted: boolean,
+): Record<string, string | undefined> {
+    const copy = { ...environment };
+    if (!trusted) {
+        for (const name of AIRFLOW_VARIABLES) {
+            delete copy[name];
+        }
+    }
+    return copy;
+}
+
+/** Settings as they may be logged: the password replaced. */
+export function redacted(settings: ServerSettings): ServerSettings {
+    return settings.airflow.password === undefined
+        ? settings
+        : { ...settings, airflow: { ...settings.airflow, password: '***' } };
+}
+
+function dropUndefined<T extends object>(value: T): T {
+    return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}

@@ -1,0 +1,289 @@
+#!/usr/bin/env node
+// End-to-end test of the packaged extension in real VS Code (code-server, headless Chromium):
+//
+//   node vscode-client/test/e2e/run.mjs [--no-build] [--docs-screenshot]
+//
+// Trusted workspace: lenses, hover, the quick fix "Map `export_customers` to a Dagster asset",
+// "Airlift: Roll back task to Airflow" from the palette with its quick pick, the status bar item
+// and the migration report view. Restricted Mode: lenses and hover still there, no quick fix,
+// no edit command in the palette, a lens's edit command refused.
+//
+// Needs what scripts/vscode-deps.sh installs. Works on copies of examples/tutorial; leaves
+// screenshots and code-server's logs in artifacts/vscode-e2e/ (with --docs-screenshot, also the
+// README's docs/vscode-hover-lenses.png). Prints "N passed, N failed" last; exit 0 only if all pass,
+// 2 when prerequisites are missing.
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AIRLIFT_LSP, ARTIFACTS, CLIENT_DIR, ROOT, TUTORIAL, VSIX, missingDependencies } from './paths.mjs';
+import { SERVER_TIMEOUT_MS, Workbench, lineOf, log, run, until } from './workbench.mjs';
+
+const RUN_TIMEOUT_MS = 10 * 60 * 1000;
+const DOCS_SCREENSHOT = path.join(ROOT, 'docs', 'vscode-hover-lenses.png');
+const STATE_WITH_PROXIED_TASK = `# rebuild_customers_list: a task with \`proxied: true\` runs in Dagster once PROXYING = True.
+tasks:
+  - id: build_dbt_models
+    proxied: false
+  - id: export_customers
+    proxied: false
+  - id: load_raw_customers
+    proxied: true
+`;
+
+const results = [];
+const workbenches = [];
+let current;
+
+async function step(name, body) {
+    const started = Date.now();
+    try {
+        await body();
+        results.push({ name, ok: true });
+        console.log(`ok - ${name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    } catch (error) {
+        results.push({ name, ok: false });
+        console.log(`not ok - ${name}: ${error.stack ?? error}`);
+        await current?.screenshot(`failed-${name.replace(/\W+/g, '-')}`);
+        throw error;
+    }
+}
+
+/** A copy of the tutorial where load_raw_customers (mapped) is proxied, so there is something to roll back. */
+function copyTutorial(dir, workspaceSettings) {
+    const workspace = path.join(dir, 'tutorial');
+    cpSync(TUTORIAL, workspace, {
+        recursive: true,
+        filter: (source) => !/(^|[\\/])(\.data|__pycache__|\.venv)([\\/]|$)/.test(path.relative(TUTORIAL, source)),
+    });
+    writeFileSync(path.join(workspace, 'airflow_dags', 'proxied_state', 'rebuild_customers_list.yaml'), STATE_WITH_PROXIED_TASK);
+    mkdirSync(path.join(workspace, '.vscode'), { recursive: true });
+    writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify(workspaceSettings, null, 2));
+    return workspace;
+}
+
+async function trustedScenario() {
+    const dir = path.join(ARTIFACTS, 'trusted');
+    const workbench = (current = new Workbench(dir, ARTIFACTS));
+    workbenches.push(workbench);
+    const workspace = copyTutorial(dir, { 'airlift.server.command': AIRLIFT_LSP });
+    const dagFile = path.join(workspace, 'airflow_dags', 'rebuild_customers_list.py');
+    const definitions = path.join(workspace, 'tutorial_dagster', 'definitions.py');
+    const state = path.join(workspace, 'airflow_dags', 'proxied_state', 'rebuild_customers_list.yaml');
+
+    await step('trusted: install the .vsix into code-server and open the workspace', async () => {
+        workbench.installExtension(VSIX, {});
+        await workbench.open(workspace, { trust: true });
+        await workbench.screenshot('workbench');
+    });
+    const { page } = workbench;
+
+    await step('trusted: code lenses on rebuild_customers_list.py', async () => {
+        await workbench.openFile('rebuild_customers_list.py');
+        await page.locator('.codelens-decoration', { hasText: 'rebuild_customers_list:' }).first().waitFor({ timeout: SERVER_TIMEOUT_MS });
+        // Lenses render for the visible lines only: bring the last task into view.
+        await workbench.goToLine(lineOf(dagFile, 'export_customers = PythonOperator('));
+        const lenses = await until('the task lenses', async () => {
+            const texts = await workbench.lensTexts();
+            return texts.some((t) => /unmapped · Map to a Dagster asset/.test(t)) && texts.some((t) => /proxied.*Roll back to Airflow/.test(t)) && texts;
+        });
+        log(`lenses: ${JSON.stringify(lenses)}`);
+    });
+
+    await step('trusted: hover a task', async () => {
+        // Scroll up (Ctrl+Up moves the view, not the cursor) so that the DAG's lens shows in
+        // docs/vscode-hover-lenses.png too; the task stays in view.
+        for (let i = 0; i < 7; i++) {
+            await page.keyboard.press('Control+ArrowUp');
+        }
+        const text = await workbench.hover('"export_customers"', 'export_customers');
+        log(`hover: ${JSON.stringify(text.slice(0, 400))}`);
+        if (!/PythonOperator/.test(text) || !/upstream:\s*build_dbt_models/.test(text)) {
+            throw new Error(`the hover should name the operator and the upstream task: ${text}`);
+        }
+        await workbench.screenshot('hover-and-lenses');
+        if (process.argv.includes('--docs-screenshot')) {
+            mkdirSync(path.dirname(DOCS_SCREENSHOT), { recursive: true });
+            await workbench.screenshot('hover', DOCS_SCREENSHOT);
+        }
+        await page.keyboard.press('Escape');
+    });
+
+    await step('trusted: quick fix "Map `export_customers` to a Dagster asset"', async () => {
+        if (/"export_customers"/.test(readFileSync(definitions, 'utf8'))) {
+            throw new Error('export_customers is mapped before the quick fix');
+        }
+        const title = 'Map `export_customers` to a Dagster asset';
+        await until(`the quick fix "${title}"`, async () => (await workbench.codeActions('"export_customers"')).some((t) => t.includes(title)),
+            SERVER_TIMEOUT_MS, 500);
+        await workbench.screenshot('quick-fix-menu');
+        await page.locator('.action-widget .monaco-list-row', { hasText: title }).first().click();
+        // The edit lands in definitions.py, which is not open: VS Code keeps it unsaved.
+        await until('the edit of definitions.py in an editor', async () => (await workbench.dirtyTabs()) > 0);
+        await workbench.saveAll();
+        const text = await until('export_customers mapped on disk', () => {
+            const content = readFileSync(definitions, 'utf8');
+            return /"export_customers"\s*:\s*\[\s*AssetSpec\(/.test(content) && content;
+        });
+        log(`definitions.py:\n${text.split('\n').filter((l) => /export_customers/.test(l)).join('\n')}`);
+        await workbench.screenshot('after-quick-fix');
+    });
+
+    await step('trusted: palette "Airlift: Roll back task to Airflow"', async () => {
+        await workbench.runCommand('Airlift: Roll back task to Airflow');
+        await workbench.quickInputRow('export_customers').waitFor();
+        await workbench.screenshot('task-quick-pick');
+        await workbench.pick('load_raw_customers');
+        await until('the edit of the state file in an editor', async () => (await workbench.dirtyTabs()) > 0);
+        await workbench.saveAll();
+        const yaml = await until('load_raw_customers rolled back on disk', () => {
+            const content = readFileSync(state, 'utf8');
+            return /- id: load_raw_customers\n\s+proxied: false/.test(content) && content;
+        });
+        if (!yaml.startsWith('# rebuild_customers_list:') || /^\s+proxied: true/m.test(yaml)) {
+            throw new Error(`the state file lost its comment or kept a proxied task:\n${yaml}`);
+        }
+        await workbench.screenshot('after-rollback');
+    });
+
+    await step('trusted: status bar item and migration report view', async () => {
+        const status = page.locator('.statusbar-item', { hasText: 'Airflow' }).first();
+        await status.waitFor();
+        log(`status bar: ${JSON.stringify(await status.innerText())}`);
+        await workbench.runCommand('Airlift: Show migration report');
+        const view = page.locator('.pane', { hasText: 'Migration report' });
+        const row = view.locator('.monaco-list-row', { hasText: 'rebuild_customers_list' }).first();
+        await row.waitFor({ timeout: SERVER_TIMEOUT_MS });
+        await until('the report to show export_customers mapped and nothing proxied',
+            async () => /3\/3 mapped · 0\/3 proxied/.test(await row.innerText()), undefined, 1000);
+        await view.locator('.monaco-list-row', { hasText: 'load_raw_customers' }).first().waitFor();
+        await workbench.screenshot('migration-report');
+    });
+
+    await step('trusted: "Airlift: Set Airflow password" reaches the server, not the settings', async () => {
+        await workbench.runCommand('Airlift: Set Airflow password');
+        await workbench.quickInput().waitFor({ state: 'visible' });
+        await workbench.quickInput().fill('e2e-secret');
+        await page.keyboard.press('Enter');
+        // The restarted server's start line in the output channel, with the password redacted.
+        await until('a server restarted with a password', () => workbench.outputLog().includes('"password":"***"'));
+        const leaks = [path.join(dir, 'data', 'User', 'settings.json'), path.join(workspace, '.vscode', 'settings.json')]
+            .filter((file) => readFileSync(file, 'utf8').includes('e2e-secret'));
+        if (leaks.length || workbench.outputLog().includes('e2e-secret')) {
+            throw new Error(`the password leaked into ${leaks.join(', ') || 'the output channel'}`);
+        }
+    });
+    await workbench.close();
+}
+
+async function restrictedScenario() {
+    const dir = path.join(ARTIFACTS, 'restricted');
+    const workbench = (current = new Workbench(dir, ARTIFACTS));
+    workbenches.push(workbench);
+    // A workspace setting must not choose the server of an untrusted workspace: this one points
+    // nowhere, and is ignored (restrictedConfigurations); the user setting is used.
+    const workspace = copyTutorial(dir, { 'airlift.server.command': '/nonexistent/airlift-lsp' });
+    const dagFile = path.join(workspace, 'airflow_dags', 'rebuild_customers_list.py');
+    const before = readFileSync(path.join(workspace, 'tutorial_dagster', 'definitions.py'), 'utf8');
+
+    await step('restricted: open an untrusted workspace', async () => {
+        workbench.installExtension(VSIX, {
+            'airlift.server.command': AIRLIFT_LSP,
+            'security.workspace.trust.enabled': true,
+            'security.workspace.trust.startupPrompt': 'never',
+            'security.workspace.trust.banner': 'always',
+        });
+        await workbench.open(workspace, { trust: false });
+    });
+    const { page } = workbench;
+
+    await step('restricted: lenses and hover still work', async () => {
+        await workbench.openFile('rebuild_customers_list.py');
+        await page.locator('.codelens-decoration', { hasText: 'rebuild_customers_list:' }).first().waitFor({ timeout: SERVER_TIMEOUT_MS });
+        await workbench.goToLine(lineOf(dagFile, 'export_customers = PythonOperator('));
+        await until('the unmapped lens', async () => (await workbench.lensTexts()).some((t) => /Map to a Dagster asset/.test(t)));
+        await workbench.hover('"export_customers"', 'PythonOperator');
+        await page.keyboard.press('Escape');
+        await workbench.screenshot('lenses');
+    });
+
+    await step('restricted: no quick fix, no edit command in the palette', async () => {
+        // Wait for the diagnostic first, so an empty menu means "refused", not "too early".
+        await page.locator('.squiggly-info, .squiggly-warning, .squiggly-error').first().waitFor({ timeout: SERVER_TIMEOUT_MS });
+        const actions = await workbench.codeActions('"export_customers"');
+        if (actions.some((t) => /Map `export_customers`|Dagster/.test(t))) {
+            throw new Error(`Airlift quick fixes are offered in Restricted Mode: ${actions}`);
+        }
+        const rows = await workbench.paletteRows('Airlift:');
+        log(`palette: ${JSON.stringify(rows)}`);
+        if (rows.some((t) => /Roll back|Map |Proxy |Enable proxying/.test(t))) {
+            throw new Error(`edit commands are in the palette in Restricted Mode: ${rows}`);
+        }
+        if (!rows.some((t) => /Show migration report/.test(t))) {
+            throw new Error(`the read-only commands should stay: ${rows}`);
+        }
+    });
+
+    await step('restricted: a lens\'s edit command is refused', async () => {
+        await page.locator('.codelens-decoration a', { hasText: 'Map to a Dagster asset' }).first().click();
+        await page.locator('.notifications-toasts', { hasText: 'edits are off in Restricted Mode' }).first().waitFor();
+        await workbench.screenshot('refused');
+        await sleep(1000);
+        if ((await workbench.dirtyTabs()) > 0 || readFileSync(path.join(workspace, 'tutorial_dagster', 'definitions.py'), 'utf8') !== before) {
+            throw new Error('an edit happened in Restricted Mode');
+        }
+        const tooltip = await page.locator('.statusbar-item', { hasText: 'Airflow: off' }).first().getAttribute('aria-label');
+        log(`status bar: ${tooltip}`);
+    });
+    await workbench.close();
+}
+
+async function main() {
+    const missing = missingDependencies();
+    if (missing.length) {
+        console.error(`e2e: missing prerequisites:\n  ${missing.join('\n  ')}`);
+        return 2;
+    }
+    const timer = setTimeout(async () => {
+        console.error(`e2e: the whole run took more than ${RUN_TIMEOUT_MS / 1000} s; stopping`);
+        await current?.screenshot('timeout');
+        await Promise.all(workbenches.map((w) => w.close()));
+        console.log(`${results.filter((r) => r.ok).length} passed, ${results.filter((r) => !r.ok).length + 1} failed`);
+        process.exit(1);
+    }, RUN_TIMEOUT_MS);
+    timer.unref();
+    rmSync(ARTIFACTS, { recursive: true, force: true });
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await step('package the extension (npm run package)', async () => {
+        if (!process.argv.includes('--no-build') || !existsSync(VSIX)) {
+            run('npm', ['run', '--silent', 'package'], { cwd: CLIENT_DIR });
+        }
+    });
+    let failed = false;
+    for (const scenario of [trustedScenario, restrictedScenario]) {
+        try {
+            await scenario();
+        } catch {
+            failed = true; // the step printed why; the next scenario still runs
+        } finally {
+            await current?.close();
+        }
+    }
+    clearTimeout(timer);
+    return failed ? 1 : 0;
+}
+
+const started = Date.now();
+let code = 1;
+try {
+    code = await main();
+} catch (error) {
+    console.log(`e2e: ${error.stack ?? error}`);
+} finally {
+    await Promise.all(workbenches.map((w) => w.close()));
+}
+console.log(`e2e finished in ${((Date.now() - started) / 1000).toFixed(0)} s; artifacts in ${path.relative(process.cwd(), ARTIFACTS) || ARTIFACTS}`);
+if (code !== 2) {
+    const passed = results.filter((r) => r.ok).length;
+    console.log(`${passed} passed, ${results.length - passed} failed`);
+}
+process.exit(code);

@@ -1,0 +1,153 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { registerCommands, RESTRICTED_MESSAGE, type CommandDeps } from '../../src/commands';
+import { ClientCommand, EDIT_COMMANDS, PASSWORD_SECRET, ServerCommand } from '../../src/constants';
+import type { TaskItem } from '../../src/targets';
+import { FakeHost, FakePort } from './fakes';
+
+function setup() {
+    const host = new FakeHost();
+    const port = new FakePort();
+    const events: string[] = [];
+    const deps: CommandDeps = {
+        host,
+        port,
+        refreshReport: () => events.push('refresh'),
+        revealReport: async () => void events.push('reveal'),
+        restartServer: async () => void events.push('restart'),
+        showOutput: () => events.push('output'),
+        log: () => undefined,
+    };
+    registerCommands(deps);
+    const run = (id: string, ...args: unknown[]) => host.commands.get(id)!(...args);
+    return { host, port, events, run };
+}
+
+test('every DESIGN.md command is registered once, with the client\'s own', () => {
+    const { host } = setup();
+    for (const id of [...Object.values(ServerCommand), ...Object.values(ClientCommand)]) {
+        assert.ok(host.commands.has(id), id);
+    }
+    assert.equal(host.commands.size, Object.values(ServerCommand).length + Object.values(ClientCommand).length);
+});
+
+test('a lens\'s arguments go to the server as they are', async () => {
+    const { port, run, host } = setup();
+    const result = await run(ServerCommand.proxyTask, { dag_id: 'rebuild_customers_list', task_id: 'build_dbt_models' });
+    assert.deepEqual(result, { applied: true, files: [] });
+    assert.deepEqual(port.edits(), [{ method: ServerCommand.proxyTask, args: [{ dag_id: 'rebuild_customers_list', task_id: 'build_dbt_models' }] }]);
+    assert.deepEqual(host.callsOf('showQuickPick'), []);
+});
+
+test('from the palette, a task command asks for the task; the active file\'s tasks come first', async () => {
+    const { host, port, run } = setup();
+    host.active = '/ws/airflow_dags/rebuild_customers_list.py';
+    let shown: string[] = [];
+    host.pick = (items) => {
+        shown = items.map((i) => i.label);
+        return items.find((i) => i.label === 'load_raw_customers');
+    };
+    await run(ServerCommand.rollbackTask);
+    assert.deepEqual(shown.slice(0, 3), ['load_raw_customers', 'build_dbt_models', 'export_customers']);
+    assert.equal(shown.length, 5);
+    assert.deepEqual(port.edits(), [{ method: ServerCommand.rollbackTask, args: [{ dag_id: 'rebuild_customers_list', task_id: 'load_raw_customers' }] }]);
+});
+
+test('a DAG node (report view) narrows the task pick to that DAG', async () => {
+    const { host, port, run } = setup();
+    host.pick = (items) => {
+        assert.deepEqual(items.map((i) => (i as TaskItem).task.dag_id), ['daily_orders', 'daily_orders']);
+        return items[1];
+    };
+    await run(ServerCommand.mapTask, { kind: 'dag', dag_id: 'daily_orders' });
+    assert.deepEqual(port.edits()[0].args, [{ dag_id: 'daily_orders', task_id: 'transform.clean' }]);
+});
+
+test('DAG commands pick among the report\'s DAGs; cancelling does nothing', async () => {
+    const { host, port, run } = setup();
+    let labels: string[] = [];
+    host.pick = (items) => {
+        labels = items.map((i) => `${i.label}: ${i.description}`);
+        return undefined;
+    };
+    assert.equal(await run(ServerCommand.proxyDag), undefined);
+    assert.deepEqual(labels, ['daily_orders: 0/4 mapped · 0/4 proxied', 'rebuild_customers_list: 2/3 mapped · 1/3 proxied']);
+    assert.deepEqual(port.edits(), []);
+    host.pick = (items) => items[1];
+    await run(ServerCommand.enableProxying);
+    assert.deepEqual(port.edits(), [{ method: ServerCommand.enableProxying, args: [{ dag_id: 'rebuild_customers_list' }] }]);
+});
+
+test('positional arguments work too', async () => {
+    const { port, run } = setup();
+    await run(ServerCommand.mapTask, 'daily_orders', 'extract');
+    assert.deepEqual(port.edits()[0].args, [{ dag_id: 'daily_orders', task_id: 'extract' }]);
+});
+
+test('rollbackAll asks first from the palette', async () => {
+    const { host, port, run } = setup();
+    await run(ServerCommand.rollbackAll);
+    assert.deepEqual(port.edits(), []);
+    host.confirmed = true;
+    await run(ServerCommand.rollbackAll);
+    assert.deepEqual(port.edits(), [{ method: ServerCommand.rollbackAll, args: [{}] }]);
+});
+
+test('Restricted Mode: every edit command refuses and sends nothing', async () => {
+    const { host, port, run } = setup();
+    host.trusted = false;
+    for (const id of EDIT_COMMANDS) {
+        await run(id, { dag_id: 'rebuild_customers_list', task_id: 'load_raw_customers' });
+    }
+    assert.deepEqual(port.requests, []);
+    assert.equal(host.callsOf('showWarningMessage').length, EDIT_COMMANDS.length);
+    assert.equal(host.callsOf('showWarningMessage')[0][0], RESTRICTED_MESSAGE);
+});
+
+test('a server that is not running is reported, not called', async () => {
+    const { host, port, run } = setup();
+    port.isRunning = false;
+    await run(ServerCommand.mapTask, { dag_id: 'd', task_id: 't' });
+    assert.deepEqual(port.requests, []);
+    assert.match(String(host.callsOf('showErrorMessage')[0][0]), /not running/);
+});
+
+test('a failing request becomes an error message and the report refreshes anyway', async () => {
+    const { host, port, run, events } = setup();
+    port.failWith = new Error('boom');
+    await run(ServerCommand.rollbackDag, { dag_id: 'd' });
+    assert.match(String(host.callsOf('showErrorMessage')[0][0]), /airlift\.rollbackDag failed: boom/);
+    assert.ok(events.includes('refresh'));
+});
+
+test('the password goes to secret storage, then the server restarts; empty removes it', async () => {
+    const { host, run, events } = setup();
+    host.input = 'hunter2';
+    await run(ClientCommand.setPassword);
+    assert.equal(host.secrets.get(PASSWORD_SECRET), 'hunter2');
+    assert.deepEqual(events, ['restart']);
+    assert.equal((host.callsOf('showInputBox')[0][0] as { password: boolean }).password, true);
+    host.input = '';
+    await run(ClientCommand.setPassword);
+    assert.equal(host.secrets.has(PASSWORD_SECRET), false);
+    host.input = undefined;
+    await run(ClientCommand.setPassword);
+    assert.deepEqual(events, ['restart', 'restart']);
+});
+
+test('migrationReport reveals the view and returns the server\'s answer', async () => {
+    const { run, events } = setup();
+    const report = (await run(ServerCommand.migrationReport)) as { dags: unknown[] };
+    assert.equal(report.dags.length, 2);
+    assert.deepEqual(events, ['refresh', 'reveal']);
+});
+
+test('the status menu offers refresh and output', async () => {
+    const { host, run, port, events } = setup();
+    host.pick = (items) => items.find((i) => i.label.includes('Refresh'));
+    await run(ClientCommand.statusMenu);
+    assert.deepEqual(port.requests.map((r) => r.method), [ServerCommand.refreshStatus]);
+    host.pick = (items) => items.find((i) => i.label.includes('output'));
+    await run(ClientCommand.statusMenu);
+    assert.ok(events.includes('output'));
+});

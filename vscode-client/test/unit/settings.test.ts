@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { readSettings, redacted, serverEnvironment, serverSettings } from '../../src/settings';
+
+const reader = (values: Record<string, unknown>) => ({ get: (key: string) => values[key] });
+
+test('unset settings stay unset, so pyproject.toml and the environment apply on the server', () => {
+    const { settings, warnings } = readSettings(reader({}));
+    assert.deepEqual(warnings, []);
+    assert.deepEqual(serverSettings(settings, { trusted: true }), { airflow: {} });
+    assert.equal(settings.server.installSource, 'airlift-lsp');
+    assert.equal(settings.server.command, undefined);
+});
+
+test('set values reach the server with the password from secret storage', () => {
+    const { settings } = readSettings(reader({
+        'airflow.url': ' http://localhost:8080 ',
+        'airflow.username': 'admin',
+        'airflow.apiVersion': 'v2',
+        'airflow.pollInterval': 5,
+        'airflow.verifyTls': false,
+        dagFolders: ['airflow_dags'],
+        dagsterModule: 'tutorial_dagster/definitions.py',
+        'server.command': '/opt/airlift-lsp',
+    }));
+    assert.deepEqual(serverSettings(settings, { trusted: true, password: 's3cret' }), {
+        airflow: { url: 'http://localhost:8080', username: 'admin', password: 's3cret', apiVersion: 'v2', pollInterval: 5, verifyTls: false },
+        dagFolders: ['airflow_dags'],
+        dagsterModule: 'tutorial_dagster/definitions.py',
+    });
+    assert.equal(settings.server.command, '/opt/airlift-lsp');
+});
+
+test('Restricted Mode: no password, and an empty URL that masks pyproject.toml', () => {
+    const { settings } = readSettings(reader({ 'airflow.url': 'http://airflow', 'airflow.username': 'admin', dagFolders: ['dags'] }));
+    assert.deepEqual(serverSettings(settings, { trusted: false, password: 's3cret' }), { airflow: { url: '' }, dagFolders: ['dags'] });
+});
+
+test('Restricted Mode: the server process gets no AIRFLOW_* variables', () => {
+    const environment = { PATH: '/bin', AIRFLOW_URL: 'u', AIRFLOW_USERNAME: 'n', AIRFLOW_PASSWORD: 'p' };
+    assert.deepEqual(serverEnvironment(environment, false), { PATH: '/bin' });
+    assert.deepEqual(serverEnvironment(environment, true), environment);
+});
+
+test('bad values become warnings and are ignored', () => {
+    const { settings, warnings } = readSettings(reader({
+        'airflow.url': 42,
+        'airflow.apiVersion': 'v3',
+        'airflow.pollInterval': 0,
+        'airflow.verifyTls': 'yes',
+        dagFolders: 'airflow_dags',
+    }));
+    assert.equal(warnings.length, 5);
+    assert.match(warnings.join('\n'), /apiVersion.*v3/);
+    assert.deepEqual(serverSettings(settings, { trusted: true }), { airflow: {} });
+});
+
+test('an empty dagFolders list is the default and is not sent', () => {
+    const { settings } = readSettings(reader({ dagFolders: [] }));
+    assert.equal(settings.dagFolders, undefined);
+});
+
+test('redacted hides the password only', () => {
+    const settings = { airflow: { url: 'u', password: 'p' } };
+    assert.deepEqual(redacted(settings), { airflow: { url: 'u', password: '***' } });
+    assert.equal(settings.airflow.password, 'p');
+});
