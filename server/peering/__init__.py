@@ -1,0 +1,30 @@
+"""Airflow peering: a REST client, a background poller and what the editor shows of runs.
+
+    client.py     AirflowClient (version detection, batch endpoints), ui_url
+    auth.py       AuthBackend seam: JwtAuth (Airflow 3), BasicAuth (Airflow 2), NoAuth
+    transport.py  timeouts, retries, PeeringError, secret redaction
+    records.py    DagRun, TaskInstance: typed records over both API versions
+    history.py    RunHistory and PeeringStatus snapshots; fetch_history (one poll)
+    poller.py     Poller: the background thread with backoff and poll_now()
+    present.py    pure rendering: hover text, lens prefixes, status --json parts
+"""
+
+from server.peering.client import AirflowClient, ui_url
+from server.peering.history import EMPTY, PeeringStatus, RunHistory, fetch_history
+from server.peering.poller import Poller
+from server.peering.records import DagRun, TaskInstance
+from server.peering.transport import PeeringError, RequestPolicy
+
+__all__ = [
+           "EMPTY",
+           "AirflowClient",
+           "DagRun",
+           "PeeringError",
+           "PeeringStatus",
+           "Poller",
+           "RequestPolicy",
+           "RunHistory",
+           "TaskInstance",
+           "fetch_history",
+           "ui_url",
+]

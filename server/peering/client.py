@@ -1,0 +1,253 @@
+"""The Airflow REST client: version detection, batch endpoints, typed records.
+
+One method per endpoint. Request and response shapes follow the specs: Airflow 3.3.2's
+``airflow/api_fastapi/core_api/openapi/v2-rest-api-generated.yaml`` (``DAGRunsBatchBody``,
+``TaskInstancesBatchBody``, ``DAGRunCollectionResponse``, ``TaskInstanceCollectionResponse``)
+and Airflow 2.10's ``airflow/api_connexion/openapi/v1.yaml`` (``ListDagRunsForm``,
+``ListTaskInstanceForm``, ``DAGRunCollection``, ``TaskInstanceCollection``). Both batch bodies
+reject unknown keys, so only the keys below are sent.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import requests
+
+from server.peering.auth import AuthBackend, auth_for, credentials_rejected
+from server.peering.records import (
+    DagRun,
+    RecordError,
+    TaskInstance,
+    dag_run_from_json,
+    task_instance_from_json,
+)
+from server.peering.transport import (
+    PeeringError,
+    Redactor,
+    RequestPolicy,
+    error_for,
+    json_of,
+    require_list,
+    send,
+    total_of,
+    unique,
+)
+from server.settings import AirflowSettings
+
+log = logging.getLogger("airlift-lsp.peering")
+
+API_PREFIX = {"v1": "/api/v1", "v2": "/api/v2"}
+RUN_ORDER = {"v2": "-run_after", "v1": "-execution_date"}
+"""Newest first. v2's ``run_after`` is never null (``start_date`` is null while a run is queued,
+``logical_date`` for runs triggered without one); v1's ``execution_date`` is never null."""
+
+PAGE_LIMIT = 500
+"""Task instances per page. Airflow 3's batch endpoints take any limit; a server that clamps it
+(as its GET endpoints clamp to ``[api] maximum_page_limit``) just costs more pages."""
+MAX_PAGE_LIMIT = 1000
+MAX_PAGES = 20
+"""A guard against a server whose ``total_entries`` never agrees with what it sends."""
+
+
+class AirflowClient:
+    """Talks to one Airflow. Not thread-safe: one poller thread (or the CLI) owns it."""
+
+    def __init__(self, url: str, *, username: str | None = None, password: str | None = None,
+                 api_version: str = "auto", verify_tls: bool = True, policy: RequestPolicy | None = None,
+                 session: requests.Session | None = None, auth: AuthBackend | None = None) -> None:
+        self.base_url = url.rstrip("/")
+        self.policy = policy or RequestPolicy()
+        self.session = session or requests.Session()
+        self.session.verify = verify_tls
+        self.session.headers.setdefault("Accept", "application/json")
+        self.redact = Redactor()
+        self.redact.add(password)
+        self.api_version: str | None = api_version if api_version in API_PREFIX else None
+        self.airflow_version: str | None = None
+        self._username = username
+        self._password = password
+        self._auth = auth
+        self._auth_given = auth is not None
+        self._prepared = False
+
+    @classmethod
+    def from_settings(cls, settings: AirflowSettings, **kwargs: Any) -> AirflowClient:
+        if not settings.url:
+            raise ValueError("no Airflow URL configured")
+        return cls(settings.url, username=settings.username, password=settings.password,
+                   api_version=settings.api_version, verify_tls=settings.verify_tls, **kwargs)
+
+    @property
+    def username(self) -> str | None:
+        return self._auth.username if self._auth is not None else self._username
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __repr__(self) -> str:
+        return f"AirflowClient({self.base_url!r}, api_version={self.api_version!r})"
+
+    # -- connection --------------------------------------------------------------------------------
+
+    def connect(self) -> str:
+        """Detect the API version (unless configured) and log in; returns ``"v1"`` or ``"v2"``."""
+        version = self.detect_version() if self.api_version is None else self.api_version
+        self._ensure_auth()
+        return version
+
+    def detect_version(self) -> str:
+        """``GET /api/v2/version`` answers on Airflow 3 (without auth); Airflow 2 has no ``/api/v2``
+        (404) and answers ``GET /api/v1/version`` behind its auth backend."""
+        response = self._send("GET", "/api/v2/version", "GET /api/v2/version")
+        status = response.status_code
+        if status in (401, 403) or (status == 200 and self._version_in(response)):
+            self.api_version = "v2"
+            return "v2"
+        if status not in (404, 405):
+            raise self._unexpected(response, "GET /api/v2/version")
+        self.api_version = "v1"
+        if not self._auth_given:
+            self._auth = None  # basic auth, not a token
+        self._ensure_auth()
+        response = self._send("GET", "/api/v1/version", "GET /api/v1/version")
+        if response.status_code in (404, 405):
+            self.api_version = None
+            raise PeeringError("http", f"no Airflow REST API at {self.base_url} (HTTP 404 for "
+                                       "/api/v2/version and /api/v1/version)", 404)
+        if response.status_code in (401, 403):
+            raise self._error(response, "read the Airflow version")  # an Airflow 2 that wants credentials
+        if response.status_code >= 400 or not self._version_in(response):
+            self.api_version = None
+            raise self._unexpected(response, "GET /api/v1/version")
+        return "v1"
+
+    def _version_in(self, response: requests.Response) -> bool:
+        try:
+            data = response.json()
+        except ValueError:
+            return False
+        if isinstance(data, dict) and isinstance(data.get("version"), str):
+            self.airflow_version = data["version"]
+            return True
+        return False
+
+    def _ensure_auth(self) -> None:
+        if self._auth is None:
+            self._auth = auth_for(self.api_version or "v2", self.base_url, self._username, self._password,
+                                  policy=self.policy, redact=self.redact)
+            self._prepared = False
+        if not self._prepared:
+            self._auth.prepare(self.session)
+            self._prepared = True
+
+    # -- endpoints ---------------------------------------------------------------------------------
+
+    def list_dag_runs(self, dag_ids: Iterable[str], *, limit: int) -> tuple[list[DagRun], int | None]:
+        """``POST .../dags/~/dagRuns/list``: the newest ``limit`` runs of these DAGs, and how many
+        there are in all."""
+        dag_ids = unique(dag_ids)
+        version = self._version()
+        body = {"dag_ids": dag_ids, "order_by": RUN_ORDER[version]}
+        items, total = self._paginate("/dags/~/dagRuns/list", body, "dag_runs", want=limit)
+        try:
+            return [dag_run_from_json(item, version) for item in items], total
+        except RecordError as error:
+            raise self._bad_record("dagRuns/list", error) from None
+
+    def list_task_instances(self, runs: Iterable[tuple[str, str]]) -> list[TaskInstance]:
+        """``POST .../dags/~/dagRuns/~/taskInstances/list``: every task instance of these
+        ``(dag_id, run_id)`` runs. Run ids repeat across DAGs, so the answer is filtered to the
+        exact pairs. (v1 needs Airflow >= 2.7.1 for ``dag_run_ids``.)"""
+        wanted = set(runs)
+        if not wanted:
+            return []
+        pairs = sorted(wanted)
+        body = {"dag_ids": unique(d for d, _ in pairs), "dag_run_ids": unique(r for _, r in pairs)}
+        items, _ = self._paginate("/dags/~/dagRuns/~/taskInstances/list", body, "task_instances", want=None)
+        try:
+            instances = [task_instance_from_json(item) for item in items]
+        except RecordError as error:
+            raise self._bad_record("taskInstances/list", error) from None
+        return [ti for ti in instances if (ti.dag_id, ti.run_id) in wanted]
+
+    def _paginate(self, path: str, body: dict, key: str, *, want: int | None) -> tuple[list, int | None]:
+        """Offset pagination (``page_offset``/``page_limit`` in both APIs). Stops at ``want`` items,
+        at ``total_entries``, or at an empty page. Airflow 2's task-instance batch ignores the page
+        keys and answers everything at once, which ends the loop after one request."""
+        items: list = []
+        total: int | None = None
+        for _ in range(MAX_PAGES):
+            limit = PAGE_LIMIT if want is None else max(1, min(MAX_PAGE_LIMIT, want - len(items)))
+            data = self._post(path, {**body, "page_offset": len(items), "page_limit": limit})
+            page = require_list(data, key, what=f"POST {path}", base_url=self.base_url)
+            total = total_of(data)
+            items.extend(page)
+            if not page or (want is not None and len(items) >= want) or total is None or len(items) >= total:
+                break
+        return (items if want is None else items[:want]), total
+
+    # -- plumbing ----------------------------------------------------------------------------------
+
+    def _version(self) -> str:
+        if self.api_version is None:
+            self.connect()
+        assert self.api_version is not None
+        return self.api_version
+
+    def _post(self, path: str, body: dict) -> Any:
+        full = API_PREFIX[self._version()] + path
+        what = f"POST {full}"
+        self._ensure_auth()
+        response = self._send("POST", full, what, json=body)
+        if credentials_rejected(response) and self._auth is not None and self._auth.refresh():
+            log.info("Airflow answered %s to %s; logging in again", response.status_code, what)
+            self._prepared = False
+            self._ensure_auth()
+            response = self._send("POST", full, what, json=body)
+        if response.status_code >= 400:
+            raise self._error(response, "read DAG runs" if "dagRuns/list" in path else "read task instances")
+        return json_of(response, what=what, base_url=self.base_url)
+
+    def _send(self, method: str, path: str, what: str, *, json: Any = None) -> requests.Response:
+        return send(self.session, method, self.base_url + path, what=what, base_url=self.base_url,
+                    policy=self.policy, redact=self.redact, json=json)
+
+    def _error(self, response: requests.Response, action: str) -> PeeringError:
+        return error_for(response, what=action, base_url=self.base_url, redact=self.redact,
+                         username=self.username, password_set=bool(self._password))
+
+    def _unexpected(self, response: requests.Response, what: str) -> PeeringError:
+        if response.status_code >= 400:
+            return self._error(response, "read the Airflow version")
+        return PeeringError("bad_response", f"{self.base_url} does not look like Airflow: unexpected answer "
+                                            f"to {what} (HTTP {response.status_code})", response.status_code)
+
+    def _bad_record(self, endpoint: str, error: RecordError) -> PeeringError:
+        return PeeringError("bad_response", f"unexpected answer from {self.base_url} to {endpoint}: {error}")
+
+
+def ui_url(base_url: str, api_version: str | None, dag_id: str, task_id: str | None = None,
+           run_id: str | None = None, map_index: int = -1) -> str:
+    """A link into the Airflow UI. Airflow 3 (React UI): ``/dags/<dag>/runs/<run>/tasks/<task>``;
+    Airflow 2: the grid view with ``dag_run_id`` and ``task_id`` selected."""
+    base = base_url.rstrip("/")
+    dag = quote(dag_id, safe="")
+    if api_version == "v1":
+        query = {key: value for key, value in (("dag_run_id", run_id), ("task_id", task_id)) if value}
+        if map_index >= 0 and task_id:
+            query["map_index"] = str(map_index)
+        return f"{base}/dags/{dag}/grid" + (f"?{urlencode(query)}" if query else "")
+    url = f"{base}/dags/{dag}"
+    if run_id:
+        url += f"/runs/{quote(run_id, safe='')}"
+        if task_id:
+            url += f"/tasks/{quote(task_id, safe='')}"
+            if map_index >= 0:
+                url += f"/mapped/{map_index}"
+    elif task_id:
+        url += f"/tasks/{quote(task_id, safe='')}"
+    return url
