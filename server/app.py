@@ -45,6 +45,13 @@ class AirliftServer(LanguageServer):
         self.snapshot_listeners: list[Callable[[Snapshot], None]] = []
         self.hover_extras: list[Callable[[Any, bool], str]] = []
         """Peering appends live run history to hovers through this."""
+        self.index_listeners: list[Callable[[], None]] = []
+        """Called (on the event loop) each time settings are (re)loaded and the index restarts."""
+        self.lens_prefix: Callable[[str, str | None], str] = lambda dag_id, task_id: ""
+        self.poller: Any = None
+        self.status_notifications = False
+        """The client handles ``airlift/status`` (it said so in initializationOptions)."""
+        self._lens_refresh_pending = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self.buffers: dict[str, Buffer] = {}
         """Open documents by path: shared with the index, which prefers them to the disk."""
@@ -94,6 +101,16 @@ class AirliftServer(LanguageServer):
         layout = Layout(root, self.settings.dag_folders, self.settings.dagster_module)
         self.index = WorkspaceIndex(layout, on_snapshot=self._snapshot_ready, buffers=self.buffers)
         self.worker.submit(self._rebuild_with_progress)
+        for listener in self.index_listeners:
+            try:
+                listener()
+            except Exception:  # noqa: BLE001 - peering failing must not stop the index
+                log.exception("index listener failed")
+
+    def refresh_lenses(self, force: bool = False) -> None:
+        """Ask the client for lenses again, when it can be asked (Neovim 0.7, eglot cannot)."""
+        if self.supports("workspace", "code_lens", "refresh_support"):
+            self.workspace_code_lens_refresh(None)
 
     def _rebuild_with_progress(self) -> None:
         """Index everything; report ``$/progress`` when the client takes it (indexing never
@@ -178,11 +195,12 @@ def create_server() -> AirliftServer:
         diagnostics,
         documents,
         hover,
+        peering,
         symbols,
     )
 
     server = AirliftServer()
     for feature in (documents, diagnostics, hover, code_lens, code_actions, commands, symbols, definition,
-                    completion):
+                    completion, peering):
         feature.register(server)
     return server

@@ -77,6 +77,11 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true", help="machine-readable output")
     check.set_defaults(run=run_check)
 
+    status = commands.add_parser("status", help="migration progress per DAG, live run state if peered")
+    status.add_argument("path", nargs="?", default=".", metavar="PATH", help="workspace folder")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.set_defaults(run=run_status)
+
     map_ = commands.add_parser("map", help="map a task to a Dagster asset in the Dagster module")
     map_.add_argument("dag_id", metavar="DAG_ID")
     map_.add_argument("task_id", metavar="TASK_ID")
@@ -102,6 +107,46 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--stdio", action="store_true", help="stdio (the default; editors pass it)")
     serve.set_defaults(run=run_serve)
     return parser
+
+
+def run_status(args: argparse.Namespace) -> int:
+    from analysis.describe import dag_status, task_status
+    from server.peering import Poller
+    from server.peering.present import last_run_json, lens_prefix, status_json, status_text
+    from server.peering.poller import utc_now
+    from server.settings import load_settings
+
+    if not os.path.isdir(args.path):
+        raise CliError(f"{args.path}: no such folder")
+    import logging
+
+    logging.getLogger("airlift-lsp").addHandler(logging.NullHandler())  # the status says it all
+    logging.getLogger("airlift-lsp").propagate = False
+    project = _load_project(args.path)
+    settings, _ = load_settings(args.path)
+    entries = sorted(project.entries, key=lambda e: e.dag_id)
+    poller = Poller(settings.airflow, lambda: [e.dag_id for e in entries])
+    history, status = poller.poll_once() if poller.enabled else (poller.history, poller.status)
+    poller.stop(timeout=1.0)
+    if args.json:
+        _print_json({"airflow": status_json(status), "dags": [
+            {"dag_id": entry.dag_id, "file": _relative(entry.file.path),
+             "last_run": last_run_json(history, entry.dag_id),
+             "tasks": [{"task_id": task.task_id, "assets": list(project.assets_for(entry.dag_id, task.task_id)),
+                        "proxied": project.is_proxied(entry, task),
+                        "last_run": last_run_json(history, entry.dag_id, task.task_id)}
+                       for task in entry.dag.tasks]}
+            for entry in entries]})
+        return 0
+    print(status_text(status))
+    now = utc_now()
+    for entry in entries:
+        live = lens_prefix(history, entry.dag_id, None, now)
+        print(f"{entry.dag_id}  {dag_status(project, entry).label}" + (f"  last run: {live}" if live else ""))
+        for task in entry.dag.tasks:
+            live = lens_prefix(history, entry.dag_id, task.task_id, now)
+            print(f"    {task.task_id}  {task_status(project, entry, task).label}" + (f"  {live}" if live else ""))
+    return 0
 
 
 def run_map(args: argparse.Namespace) -> int:

@@ -37,8 +37,10 @@ def register(server: AirliftServer) -> None:
                 command = ("airlift.proxyDag", "Proxy DAG")
             else:
                 command = ("airlift.rollbackDag", "Roll back DAG")
+            live = ls.lens_prefix(entry.dag_id, None)
             lenses.append(types.CodeLens(where, types.Command(
-                title=f"{entry.dag_id}: {status.label}", command=command[0], arguments=arguments)))
+                title=f"{entry.dag_id}: " + (f"{live} · " if live else "") + status.label,
+                command=command[0], arguments=arguments)))
             lenses.append(types.CodeLens(where, types.Command(
                 title=command[1], command=command[0], arguments=arguments)))
             for task in entry.dag.tasks:
@@ -50,6 +52,8 @@ def register(server: AirliftServer) -> None:
                 if task.mapped:
                     label += " · mapped task: airlift cannot proxy it"
                     command_id = "airlift.mapTask" if status_of_task.stage is Stage.UNMAPPED else ""
+                live = ls.lens_prefix(entry.dag_id, task.task_id)
+                label = f"{live} · {label}" if live else label
                 title = f"{label} · {NEXT_STAGE[status_of_task.stage][1]}" if command_id else label
                 lenses.append(types.CodeLens(task_where, types.Command(
                     title=title, command=command_id or "",
@@ -65,14 +69,10 @@ def register(server: AirliftServer) -> None:
         if signature == last_signature[0]:
             return
         last_signature[0] = signature
-        if ls_supports_refresh(server):
-            server.workspace_code_lens_refresh(None)
+        server.refresh_lenses()
 
     server.snapshot_listeners.append(refresh)
 
-
-def ls_supports_refresh(server: AirliftServer) -> bool:
-    return server.supports("workspace", "code_lens", "refresh_support")
 
 
 def _stages(snapshot: Snapshot) -> tuple:

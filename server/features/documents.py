@@ -27,6 +27,8 @@ def register(server: AirliftServer) -> None:
         options = params.initialization_options
         if isinstance(options, dict):
             ls.client_settings = options.get("airlift", options)
+            # Custom notifications only to clients that say they handle them.
+            ls.status_notifications = bool(options.get("statusNotifications"))
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: AirliftServer, params: types.InitializedParams) -> None:

@@ -22,12 +22,11 @@ from server.peering.present import (
     task_runs_markdown,
 )
 from server.settings import AirflowSettings
-from tests.conftest import FIXTURES
-from tests.support.airflow_server import airflow_fixture, time_limit
+from tests.integration.conftest import DAG_IDS
+from tests.support.airflow_server import time_limit
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 
-DAG_IDS = ["daily_orders", "failing_dag", "rebuild_customers_list"]
 TASKS = {
     "rebuild_customers_list": ["build_dbt_models", "export_customers", "load_raw_customers"],
     "daily_orders": ["extract_orders", "notify_team", "publish_report", "transform.clean_orders",
@@ -35,23 +34,11 @@ TASKS = {
     "failing_dag": ["after_boom", "boom", "fine"],
 }
 
-airflow_server = airflow_fixture(FIXTURES / "airflow_dags", unpause=DAG_IDS)
-
 
 @pytest.fixture(autouse=True)
 def bounded():
     with time_limit(240, "a real-Airflow peering test"):
         yield
-
-
-@pytest.fixture(scope="module")
-def finished_runs(airflow_server) -> dict[str, str]:
-    """One finished run per DAG, triggered through the REST API: {dag_id: run_id}."""
-    runs = {dag_id: airflow_server.trigger(dag_id) for dag_id in DAG_IDS}
-    states = airflow_server.wait_for_runs(runs.items(), timeout=180)
-    assert states[("failing_dag", runs["failing_dag"])] == "failed", states
-    assert states[("daily_orders", runs["daily_orders"])] == "success", states
-    return runs
 
 
 def settings_for(server, **overrides) -> AirflowSettings:

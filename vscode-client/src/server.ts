@@ -179,7 +179,8 @@ export class ClientManager implements ServerPort, vscode.Disposable {
             ],
             outputChannel: output,
             revealOutputChannelOn: RevealOutputChannelOn.Never,
-            initializationOptions: { [CONFIG_SECTION]: initial },
+            // statusNotifications: this client handles the server's custom airlift/status notification.
+            initializationOptions: { [CONFIG_SECTION]: initial, statusNotifications: true },
             middleware: {
                 workspace: {
                     // Answer the `airlift` section with the same object as initializationOptions:
