@@ -259,3 +259,27 @@ def plan_map(project: Project, read: Read, dag_id: str, task_ids: Sequence[str] 
     changes.write(path, result.text)
     what = new[0].task_id if len(new) == 1 else f"{len(new)} tasks of {dag_id}"
     return Plan(f"Map {what} to Dagster assets", changes.result())
+
+
+def plan_scaffold(project: Project, read: Read, dag_id: str, task_id: str) -> Plan:
+    """Write the Dagster asset that does the task's work, and map the task to it."""
+    from analysis.edits.scaffold import ImportRoot, scaffold_task
+
+    entry = _entry(project, dag_id)
+    _tasks(entry, [task_id])
+    module = project.primary_dagster_module
+    if module is None:
+        raise Refused(f"map `{task_id}` to a Dagster asset first: there is no Dagster module yet")
+    dag_text, module_text = read(entry.file.path), read(module.path)
+    if dag_text is None or module_text is None:
+        raise Refused(f"cannot read {entry.file.path if dag_text is None else module.path}")
+    # Airflow puts each DAGs folder on sys.path: the generated asset imports what the task did.
+    roots = [ImportRoot.from_disk(folder) for folder in project.layout.dag_roots() if os.path.isdir(folder)]
+    result = scaffold_task(dag_text, entry.file.path, dag_id, task_id, module_text,
+                           module_path=module.path, import_roots=roots)
+    if result.text is None:
+        raise Refused(result.reason or f"cannot generate a Dagster implementation for `{task_id}`")
+    changes = _Changes(read)
+    changes.write(module.path, result.text)
+    notes = () if result.changed else (result.reason or "already implemented in Dagster",)
+    return Plan(f"Generate the Dagster implementation of {task_id}", changes.result(), notes)

@@ -49,6 +49,9 @@ def register(server: AirliftServer) -> None:
         target = target_at(snapshot, path, lines.from_client(params.range.start), document.source)
         if target is not None:
             offers.extend(_stage_actions(snapshot, target))
+            scaffold = _scaffold_offer(snapshot, target)
+            if scaffold is not None:
+                offers.append(scaffold)
         seen: set[tuple[str, str]] = set()
         actions = []
         for command, title, arguments, kind, diagnostics in offers:
@@ -79,6 +82,37 @@ def register(server: AirliftServer) -> None:
             raise JsonRpcInvalidRequest(f"Airlift: {refusal}") from None
         action.edit = edit_for(ls, plan)
         return action
+
+
+def _scaffold_offer(snapshot, target):
+    """"Generate Dagster implementation" for a mapped task still mapped to plain AssetSpecs,
+    whose operator the scaffold understands (checked on the cached text, no I/O)."""
+    from analysis.edits.scaffold import can_scaffold
+
+    task, entry = target.task, target.entry
+    if task is None:
+        return None
+    module = snapshot.project.primary_dagster_module
+    if module is None or not snapshot.project.assets_for(entry.dag_id, task.task_id):
+        return None
+    module_text = snapshot.texts.get(module.path, "")
+    specs_only = all(_text_at(module_text, asset.range).lstrip().split("(")[0].endswith("AssetSpec")
+                     for m in module.mappings if m.dag_id == entry.dag_id and m.task_id == task.task_id
+                     for asset in m.assets)
+    dag_text = snapshot.texts.get(entry.file.path)
+    if not specs_only or dag_text is None or can_scaffold(dag_text, task) is not None:
+        return None
+    return ("airlift.scaffoldTask", f"Generate Dagster implementation for `{task.task_id}`",
+            {"dag_id": entry.dag_id, "task_id": task.task_id}, REFACTOR, [])
+
+
+def _text_at(text: str, where) -> str:
+    lines = text.split("\n")
+    if not 0 <= where.start.line < len(lines):
+        return ""
+    if where.start.line == where.end.line:
+        return lines[where.start.line][where.start.character:where.end.character]
+    return lines[where.start.line][where.start.character:]
 
 
 def _client_resolves_edits(ls: AirliftServer) -> bool:

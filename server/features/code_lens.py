@@ -57,6 +57,7 @@ def register(server: AirliftServer) -> None:
                 title = f"{label} · {NEXT_STAGE[status_of_task.stage][1]}" if command_id else label
                 lenses.append(types.CodeLens(task_where, types.Command(
                     title=title, command=command_id or "",
+                    tooltip=_scaffold_tooltip(snapshot, entry.file.path, task) if status_of_task.assets else None,
                     arguments=[{"dag_id": entry.dag_id, "task_id": task.task_id}] if command_id else None)))
         return lenses
 
@@ -81,3 +82,24 @@ def _stages(snapshot: Snapshot) -> tuple:
          tuple(task_status(snapshot.project, entry, t).label for t in entry.dag.tasks))
         for entry in snapshot.project.entries
     )
+
+
+_tooltips: dict[tuple, str] = {}
+
+
+def _scaffold_tooltip(snapshot: Snapshot, path: str, task) -> str:
+    """Whether the task's work can be generated as a Dagster asset, and if not, why."""
+    from analysis.edits.scaffold import can_scaffold
+
+    text = snapshot.texts.get(path)
+    if text is None:
+        return ""
+    key = (path, hash(text), task.task_id)
+    if key not in _tooltips:
+        if len(_tooltips) > 4096:
+            _tooltips.clear()
+        reason = can_scaffold(text, task)
+        _tooltips[key] = ("Dagster implementation: can be generated (code action "
+                          f"\"Generate Dagster implementation for {task.task_id}\")" if reason is None
+                          else f"Dagster implementation cannot be generated: {reason}")
+    return _tooltips[key]

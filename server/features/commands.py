@@ -20,6 +20,7 @@ from analysis.migrate import (
     plan_map,
     plan_proxy,
     plan_rollback,
+    plan_scaffold,
 )
 from analysis.project import Project
 from server.app import AirliftServer
@@ -40,6 +41,8 @@ PLANNERS: dict[str, Planner] = {
     "airlift.rollbackDag": lambda p, read, a: plan_rollback(p, read, _need(a, "dag_id")),
     "airlift.rollbackAll": lambda p, read, a: plan_rollback(p, read, None),
     "airlift.enableProxying": lambda p, read, a: plan_enable_proxying(p, read, _need(a, "dag_id")),
+    # Beyond DESIGN.md's list: the code action "Generate Dagster implementation for `task`".
+    "airlift.scaffoldTask": lambda p, read, a: plan_scaffold(p, read, _need(a, "dag_id"), _need(a, "task_id")),
 }
 
 

@@ -178,3 +178,27 @@ async def test_a_stale_action_is_refused(client: LanguageClient):
     await asyncio.sleep(0.1)
     with pytest.raises(Exception, match="changed since"):
         await client.code_action_resolve_async(fix)
+
+
+@pytest.mark.asyncio
+async def test_generate_the_dagster_implementation_of_a_task(client: LanguageClient):
+    dag_uri = client.editor.open(client.root / DAG)
+    await settle(client, lambda: "unmapped-task" in diagnostics_of(client, DAG))
+    actions = await actions_at(client, DAG, '"load_raw_customers"')
+    [generate] = [a for a in actions if a.title == "Generate Dagster implementation for `load_raw_customers`"]
+    await apply_action(client, generate)
+    module = (client.root / MODULE).read_text()
+    assert "@multi_asset(" in module
+    assert '"load_raw_customers": [rebuild_customers_list__load_raw_customers]' in module
+    assert "customers.load_raw_customers(" in module
+    # Once generated, the action is no longer offered; other operators never get it.
+    for _ in range(100):
+        titles = [a.title for a in await actions_at(client, DAG, '"load_raw_customers"')]
+        if not any(t.startswith("Generate") for t in titles):
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError(titles)
+    lenses = await client.text_document_code_lens_async(types.CodeLensParams(types.TextDocumentIdentifier(dag_uri)))
+    tooltips = [lens.command.tooltip for lens in lenses if lens.command.tooltip]
+    assert any("can be generated" in t for t in tooltips)
