@@ -309,20 +309,16 @@ class AirflowCalls:
     def airflow_method(self, receiver: Value, name: str, node: ast.Call, args: list[Value],
                        kwargs: dict[str, Value], kwarg_nodes: dict[str, ast.expr],
                        scope: Scope) -> Value | None:
-        if isinstance(receiver, Function) and receiver.kind == "task":
+        if isinstance(receiver, Function) and receiver.kind in ("task", "task_group"):
+            # `.override(...)` and `.partial(...)` return a new decorated function; `.expand`
+            # creates the mapped task (or runs the mapped group).
             if name == "override":
                 return replace(receiver, options={**receiver.options, **kwargs},
                                option_nodes={**receiver.option_nodes, **kwarg_nodes})
             if name == "partial":
                 return replace(receiver, partial={**(receiver.partial or {}), **kwargs})
-            if name in ("expand", "expand_kwargs"):
+            if name in ("expand", "expand_kwargs") and receiver.kind == "task":
                 return self.create_taskflow(receiver, node, [*args, *kwargs.values()], mapped=True)
-        if isinstance(receiver, Function) and receiver.kind == "task_group":
-            if name == "override":
-                return replace(receiver, options={**receiver.options, **kwargs},
-                               option_nodes={**receiver.option_nodes, **kwarg_nodes})
-            if name == "partial":
-                return replace(receiver, partial={**(receiver.partial or {}), **kwargs})
             if name in ("expand", "expand_kwargs"):
                 return self.run_task_group(receiver, node, [], {**(receiver.partial or {}), **kwargs},
                                            mapped=True)
