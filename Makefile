@@ -73,11 +73,11 @@ demo: venv
 	cd $(TUTORIAL) && ../../$(VENV)/bin/airlift-lsp check
 
 test: venv airflow3 airflow2 dagster system-deps vscode-deps
-	AIRFLOW3_PYTHON=$(AIRFLOW3_VENV)/bin/python AIRFLOW2_PYTHON=$(AIRFLOW2_VENV)/bin/python \
-		DAGSTER_PYTHON=$(DAGSTER_VENV)/bin/python $(PY) -m pytest -q
+	AIRFLOW3_PYTHON=$(CURDIR)/$(AIRFLOW3_VENV)/bin/python AIRFLOW2_PYTHON=$(CURDIR)/$(AIRFLOW2_VENV)/bin/python \
+		DAGSTER_PYTHON=$(CURDIR)/$(DAGSTER_VENV)/bin/python $(PY) -m pytest -q
 
 bench: venv airflow3
-	AIRFLOW3_PYTHON=$(AIRFLOW3_VENV)/bin/python $(PY) bench/accuracy.py
+	AIRFLOW3_PYTHON=$(CURDIR)/$(AIRFLOW3_VENV)/bin/python $(PY) bench/accuracy.py
 	$(PY) bench/speed.py
 	$(PY) bench/latency.py
 

@@ -41,7 +41,7 @@ _RUNNING: set[AirflowServer] = set()
 
 
 def airflow_python() -> str:
-    python = os.environ.get("AIRFLOW3_PYTHON") or str(DEFAULT_PYTHON)
+    python = os.path.abspath(os.environ.get("AIRFLOW3_PYTHON") or str(DEFAULT_PYTHON))
     if not Path(python).exists():
         pytest.fail(f"Airflow 3 venv missing at {python}: run `make airflow3` (make test does it)")
     return python
