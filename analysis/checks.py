@@ -112,6 +112,14 @@ def _entry(project: Project, entry: DagEntry) -> Iterator[Finding]:
                           f"`{task.task_id}` is proxied but maps to no Dagster asset: the proxy operator "
                           f"will have nothing to materialize; map it first", state.path,
                           task_state.proxied_range, (task_link,))
+        elif task_state.proxied and not project.runnable_in_dagster(dag.dag_id, task.task_id):
+            # A spec only describes an asset; unless the same key is defined executable elsewhere
+            # in the code location (not checked), airlift finds nothing to launch.
+            yield Finding("proxied-without-asset", WARNING,
+                          f"`{task.task_id}` is proxied but its assets are AssetSpecs, which Dagster cannot "
+                          f"run: the proxy operator will fail (\"No asset nodes found to trigger\") unless "
+                          f"these keys are defined as executable assets elsewhere; generate its Dagster "
+                          f"implementation", state.path, task_state.proxied_range, (task_link,))
     if state.dag_proxied and not project.assets_for(dag.dag_id, None):
         yield Finding("proxied-without-asset", ERROR,
                       f"`{dag.dag_id}` is proxied as a whole but no Dagster asset is mapped to the DAG "

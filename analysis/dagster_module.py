@@ -31,6 +31,9 @@ class AssetRef:
     is escaped (``a\\/b`` for ``AssetKey("a/b")``), as ``AssetKey.to_escaped_user_string``."""
     range: Range
     """The item of the mapping's list that brings the asset in (a spec, a name, ``*specs``)."""
+    executable: bool = False
+    """Brought in by an ``@asset``/``@multi_asset`` definition, which Dagster can run; a plain
+    ``AssetSpec`` only describes an asset, so a proxied task mapped to specs has nothing to run."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,11 +244,15 @@ class _MappingReader(StaticReader):
                 keys, ok = (self._sequence_keys(element.value, 0)
                             if isinstance(element, cst.StarredElement)
                             else self._item_keys(element.value, 0))
-                refs.extend(AssetRef(_key_string(k), self.range(element)) for k in keys)
+                executable = self._is_definition(element.value)
+                refs.extend(AssetRef(_key_string(k), self.range(element), executable) for k in keys)
                 complete &= ok
             return refs, complete
         keys, ok = self._sequence_keys(value, 0) if value is not None else ([], False)
         return [AssetRef(_key_string(k), self.range(value)) for k in keys], ok
+
+    def _is_definition(self, node: cst.BaseExpression) -> bool:
+        return isinstance(node, cst.Name) and isinstance(self.binding(node), cst.FunctionDef)
 
     def _sequence_keys(self, node: cst.BaseExpression, depth: int) -> tuple[list[list[str]], bool]:
         node = self.deref(node, depth)

@@ -80,6 +80,11 @@ class Project:
             assets.extend(module.assets_for(dag_id, task_id))
         return tuple(assets)
 
+    def runnable_in_dagster(self, dag_id: str, task_id: str) -> bool:
+        """Some asset mapped to the task is an executable definition (not only AssetSpecs)."""
+        return any(asset.executable for module in self.dagster_modules.values() for mapping in module.mappings
+                   if mapping.dag_id == dag_id and mapping.task_id == task_id for asset in mapping.assets)
+
     def is_proxied(self, entry: DagEntry, task: TaskFacts) -> bool:
         if entry.state is None or entry.state.error:
             return False

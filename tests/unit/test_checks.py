@@ -129,3 +129,19 @@ def test_a_dag_the_hook_cannot_see(tmp_path: Path) -> None:
     findings = check_project(discover(Layout(str(tmp_path), ("dags",), None)))
     [finding] = [f for f in findings if f.code == "missing-proxying-call"]
     assert finding.severity.value == "error" and "No dags found in globals" in finding.message
+
+
+def test_a_proxied_task_mapped_only_to_specs_warns_until_it_has_an_implementation(tmp_path: Path) -> None:
+    findings = workspace(tmp_path, state="tasks:\n  - id: extract\n    proxied: true\n")
+    [warning] = [f for f in findings if f.code == "proxied-without-asset"]
+    assert warning.severity.value == "warning" and "No asset nodes found" in warning.message
+    implemented = workspace(tmp_path / "b", state="tasks:\n  - id: extract\n    proxied: true\n",
+                            mappings='"extract": [extract_impl]',
+                            extra={})
+    module = (tmp_path / "b" / "definitions.py")
+    module.write_text("from dagster import multi_asset, AssetSpec\n"
+                      "@multi_asset(specs=[AssetSpec('raw_orders')])\ndef extract_impl():\n    pass\n"
+                      + module.read_text())
+    findings = check_project(discover(Layout(str(tmp_path / "b"), ("dags",), None)))
+    assert [f for f in findings if f.code == "proxied-without-asset"] == []
+    assert implemented is not None
