@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import operator
 import os
+import re
 from pathlib import PurePath, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -164,7 +165,8 @@ class Evaluator(airflow_calls.AirflowCalls):
             assert isinstance(piece, ast.FormattedValue)
             value = self.eval(piece.value, scope)
             spec = self.eval(piece.format_spec, scope) if piece.format_spec else Const("")
-            if isinstance(value, Const) and isinstance(spec, Const):
+            if isinstance(value, Const) and isinstance(spec, Const) and not (
+                    isinstance(spec.value, str) and _HUGE_WIDTH.search(spec.value)):
                 try:
                     raw = value.value
                     if piece.conversion == ord("r"):
@@ -190,6 +192,8 @@ class Evaluator(airflow_calls.AirflowCalls):
         if isinstance(left, Seq) and isinstance(right, Seq) and isinstance(node.op, ast.Add):
             return Seq([*left.items, *right.items])
         function = _BINOPS.get(type(node.op))
+        if function and isinstance(left, Const) and isinstance(right, Const) and _too_big(node.op, left, right):
+            return Unknown(_short(node))
         if function and isinstance(left, Const) and isinstance(right, Const):
             try:
                 result = function(left.value, right.value)
@@ -349,7 +353,8 @@ class Evaluator(airflow_calls.AirflowCalls):
                 return Seq(list(receiver.items.values()))
             if args and isinstance(args[0], Const):
                 return receiver.items.get(args[0].value, args[1] if len(args) > 1 else Const(None))
-        if isinstance(receiver, Const) and isinstance(receiver.value, str) and name in _STRING_METHODS:
+        if isinstance(receiver, Const) and isinstance(receiver.value, str) and name in _STRING_METHODS \
+                and not (name == "format" and _HUGE_WIDTH.search(receiver.value)):
             if all(is_known(a) for a in args) and all(is_known(v) for v in kwargs.values()):
                 try:
                     result = getattr(receiver.value, name)(
@@ -359,6 +364,8 @@ class Evaluator(airflow_calls.AirflowCalls):
                     return Unknown(_short(node))
                 if isinstance(result, list):
                     return Seq([Const(v) for v in result])
+                if isinstance(result, str) and len(result) > _MAX_STRING:
+                    return Unknown(_short(node))
                 return Const(result)
         if "task_id" in kwargs:
             return self.create_operator(dotted_name(node.func) or "?", node, kwargs, kwarg_nodes)
@@ -403,6 +410,23 @@ _PATH_CALLS = {
 }
 _BUILTINS = frozenset({"range", "str", "int", "len", "sorted", "list", "tuple", "enumerate", "zip", "reversed"})
 _OP_TEXT = {ast.Add: "", ast.Mod: "%", ast.Mult: "*", ast.Sub: "-", ast.FloorDiv: "//"}
+
+
+def _too_big(op: ast.operator, left: Const, right: Const) -> bool:
+    """``"x" * 10**9`` must not be built to find out it is too long."""
+    if not isinstance(op, (ast.Mult, ast.Mod)):
+        return False
+    sizes = [len(v.value) for v in (left, right) if isinstance(v.value, (str, bytes, tuple, list))]
+    counts = [v.value for v in (left, right) if isinstance(v.value, int) and not isinstance(v.value, bool)]
+    if isinstance(op, ast.Mult) and sizes and counts:
+        return sizes[0] * max(counts[0], 0) > _MAX_STRING
+    if isinstance(op, ast.Mod) and isinstance(left.value, str):
+        return len(left.value) > _MAX_STRING or "*" in left.value or bool(_HUGE_WIDTH.search(left.value))
+    return False
+
+
+_HUGE_WIDTH = re.compile(r"[<>=^0-9,_. %#+-]*\d{5,}")
+"""A format width or precision of 10,000 or more (``%099999d``, ``{:099999}``): refused."""
 
 
 def _render(value: Value) -> str:

@@ -186,3 +186,13 @@ def test_pathological_sources_never_raise() -> None:
                    HEADER + "def f():\n    return f()\nwith DAG('d'):\n    f()\n"]:
         facts = facts_of(source)
         assert facts.path == "dag.py"
+
+
+def test_constant_folding_never_builds_huge_values() -> None:
+    source = HEADER + (
+        'A = "a" * 10**9\nB = [0] * 10**10\nC = "%0999999999d" % 1\nD = f"{1:0999999999}"\n'
+        'E = "{:0999999999}".format(1)\n'
+        "with DAG('d'):\n    EmptyOperator(task_id=A)\n"
+    )
+    [task] = facts_of(source).dags[0].tasks
+    assert task.dynamic
