@@ -11,13 +11,14 @@ reject unknown keys, so only the keys below are sent.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
 import requests
 
-from server.peering.auth import AuthBackend, auth_for, credentials_rejected
+from server.peering.auth import AuthBackend, BasicAuth, auth_for, credentials_rejected
 from server.peering.records import (
     DagRun,
     RecordError,
@@ -45,12 +46,31 @@ RUN_ORDER = {"v2": "-run_after", "v1": "-execution_date"}
 """Newest first. v2's ``run_after`` is never null (``start_date`` is null while a run is queued,
 ``logical_date`` for runs triggered without one); v1's ``execution_date`` is never null."""
 
-PAGE_LIMIT = 500
-"""Task instances per page. Airflow 3's batch endpoints take any limit; a server that clamps it
-(as its GET endpoints clamp to ``[api] maximum_page_limit``) just costs more pages."""
-MAX_PAGE_LIMIT = 1000
+MAX_PAGE = 50_000
+"""The most items one request asks for. Neither API clamps the ``page_limit`` of its batch
+endpoints (Airflow 3 passes it to the query as is, Airflow 2's form only wants >= 1), so a poll
+asks for what it needs in one page; a server that clamps it anyway just costs more pages."""
 MAX_PAGES = 20
-"""A guard against a server whose ``total_entries`` never agrees with what it sends."""
+"""A guard against a server that keeps announcing more than it sends."""
+TASKS_PER_RUN = 10
+"""How many task instances a run is assumed to have before any is known (sizes the first page)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TaskInstances:
+    """The answer of ``list_task_instances``: ``complete`` is False when Airflow announced more
+    than ``MAX_PAGES`` pages gave (the runs are then asked for again at the next poll)."""
+
+    instances: list[TaskInstance]
+    complete: bool = True
+
+
+def _run_key(run: DagRun) -> tuple[str, str]:
+    return run.key
+
+
+def _instance_key(ti: TaskInstance) -> tuple[str, str, str, int]:
+    return ti.dag_id, ti.run_id, ti.task_id, ti.map_index
 
 
 class AirflowClient:
@@ -147,48 +167,77 @@ class AirflowClient:
     # -- endpoints ---------------------------------------------------------------------------------
 
     def list_dag_runs(self, dag_ids: Iterable[str], *, limit: int) -> tuple[list[DagRun], int | None]:
-        """``POST .../dags/~/dagRuns/list``: the newest ``limit`` runs of these DAGs, and how many
-        there are in all."""
+        """``POST .../dags/~/dagRuns/list``: the newest ``limit`` runs of these DAGs (one page
+        up to ``MAX_PAGE``), and how many there are in all."""
         dag_ids = unique(dag_ids)
         version = self._version()
         body = {"dag_ids": dag_ids, "order_by": RUN_ORDER[version]}
-        items, total = self._paginate("/dags/~/dagRuns/list", body, "dag_runs", want=limit)
-        try:
-            return [dag_run_from_json(item, version) for item in items], total
-        except RecordError as error:
-            raise self._bad_record("dagRuns/list", error) from None
+        runs, total, _ = self._paginate("/dags/~/dagRuns/list", body, "dag_runs", first=limit, want=limit,
+                                        parse=lambda item: dag_run_from_json(item, version), key=_run_key)
+        return runs, total
 
-    def list_task_instances(self, runs: Iterable[tuple[str, str]]) -> list[TaskInstance]:
+    def list_task_instances(self, runs: Iterable[tuple[str, str]], *, expected: int | None = None
+                            ) -> TaskInstances:
         """``POST .../dags/~/dagRuns/~/taskInstances/list``: every task instance of these
-        ``(dag_id, run_id)`` runs. Run ids repeat across DAGs, so the answer is filtered to the
-        exact pairs. (v1 needs Airflow >= 2.7.1 for ``dag_run_ids``.)"""
+        ``(dag_id, run_id)`` runs.
+
+        The body filters by DAG ids and by run ids separately, so Airflow answers the pairs of
+        the two lists: a run of one DAG whose id equals a wanted run id of another DAG comes too
+        (scheduled runs share ids across DAGs), and is dropped here. The first page asks for
+        ``expected`` instances (``TASKS_PER_RUN`` a run when not given); when Airflow announces
+        more, the next asks for all the rest, so a well-behaved server answers in one or two
+        requests. Airflow 2's batch has no ORDER BY, so pages may overlap: instances are kept
+        once, by key. (v1 needs Airflow >= 2.7.1 for ``dag_run_ids``; before 2.10 it answers
+        everything in one page whatever the limit.)"""
         wanted = set(runs)
         if not wanted:
-            return []
+            return TaskInstances([])
         pairs = sorted(wanted)
         body = {"dag_ids": unique(d for d, _ in pairs), "dag_run_ids": unique(r for _, r in pairs)}
-        items, _ = self._paginate("/dags/~/dagRuns/~/taskInstances/list", body, "task_instances", want=None)
-        try:
-            instances = [task_instance_from_json(item) for item in items]
-        except RecordError as error:
-            raise self._bad_record("taskInstances/list", error) from None
-        return [ti for ti in instances if (ti.dag_id, ti.run_id) in wanted]
+        first = expected if expected is not None else TASKS_PER_RUN * len(pairs)
+        instances, _, complete = self._paginate(
+            "/dags/~/dagRuns/~/taskInstances/list", body, "task_instances", first=first, want=None,
+            parse=task_instance_from_json, key=_instance_key)
+        return TaskInstances([ti for ti in instances if (ti.dag_id, ti.run_id) in wanted], complete)
 
-    def _paginate(self, path: str, body: dict, key: str, *, want: int | None) -> tuple[list, int | None]:
-        """Offset pagination (``page_offset``/``page_limit`` in both APIs). Stops at ``want`` items,
-        at ``total_entries``, or at an empty page. Airflow 2's task-instance batch ignores the page
-        keys and answers everything at once, which ends the loop after one request."""
-        items: list = []
+    def _paginate(self, path: str, body: dict, field: str, *, first: int, want: int | None,
+                  parse: Callable[[Any], Any], key: Callable[[Any], Any]) -> tuple[list, int | None, bool]:
+        """Offset pagination (``page_offset``/``page_limit`` in both APIs): ``first`` items, then
+        the rest that ``total_entries`` announces (or up to ``want``) in one more page, until
+        ``want`` items, ``total_entries`` or an empty page. Items are parsed, and kept once by
+        ``key``. Returns the items, the total and whether everything announced came."""
+        found: dict[Any, Any] = {}
         total: int | None = None
-        for _ in range(MAX_PAGES):
-            limit = PAGE_LIMIT if want is None else max(1, min(MAX_PAGE_LIMIT, want - len(items)))
-            data = self._post(path, {**body, "page_offset": len(items), "page_limit": limit})
-            page = require_list(data, key, what=f"POST {path}", base_url=self.base_url)
+        offset = 0
+        what = f"POST {path}"
+        for page_number in range(MAX_PAGES):
+            if page_number == 0:
+                limit = first
+            elif want is not None:
+                limit = want - len(found)
+            else:
+                limit = (total or 0) - len(found)
+            limit = max(1, min(MAX_PAGE, limit))
+            data = self._post(path, {**body, "page_offset": offset, "page_limit": limit})
+            page = require_list(data, field, what=what, base_url=self.base_url)
             total = total_of(data)
-            items.extend(page)
-            if not page or (want is not None and len(items) >= want) or total is None or len(items) >= total:
+            try:
+                for item in page:
+                    record = parse(item)
+                    found.setdefault(key(record), record)
+            except RecordError as error:
+                raise self._bad_record("/".join(path.split("/")[-2:]), error) from None
+            offset += len(page)
+            if not page or total is None or (want is not None and len(found) >= want) or len(found) >= total:
                 break
-        return (items if want is None else items[:want]), total
+        items = list(found.values())
+        if want is not None:
+            items = items[:want]
+        complete = total is None or len(found) >= total or (want is not None and len(found) >= want)
+        if not complete:
+            log.warning("%s announced %d items but %d pages gave %d; asking again at the next poll",
+                        what, total, page_number + 1, len(found))
+        return items, total, complete
 
     # -- plumbing ----------------------------------------------------------------------------------
 
@@ -218,7 +267,8 @@ class AirflowClient:
 
     def _error(self, response: requests.Response, action: str) -> PeeringError:
         return error_for(response, what=action, base_url=self.base_url, redact=self.redact,
-                         username=self.username, password_set=bool(self._password))
+                         username=self.username, password_set=bool(self._password),
+                         basic_auth=isinstance(self._auth, BasicAuth))
 
     def _unexpected(self, response: requests.Response, what: str) -> PeeringError:
         if response.status_code >= 400:

@@ -6,8 +6,10 @@ Requests per poll, whatever the number of DAGs:
 - runs: one ``dagRuns/list`` for all DAGs (a second or third only when one busy DAG crowds the
   others out of the first answer, see ``latest_runs``);
 - task instances: none when every kept run is finished and already known, else one
-  ``taskInstances/list`` for the runs that are new or still moving (more only past 500 task
-  instances, one per page).
+  ``taskInstances/list`` for the runs that are new or still moving, its page sized from what
+  the last poll saw (a second request fetches the rest when a run grew; see
+  ``AirflowClient.list_task_instances``). Task instances that did not all come (a server that
+  clamps pages and never ends) are not stored, so those runs are asked for again.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
-from server.peering.client import AirflowClient, ui_url
+from server.peering.client import TASKS_PER_RUN, AirflowClient, ui_url
 from server.peering.records import DagRun, TaskInstance, format_time
 
 RUNS_PER_DAG = 5
@@ -156,13 +158,31 @@ def fetch_history(client: AirflowClient, dag_ids: Iterable[str], *, previous: Ru
             else:
                 stale.append(run.key)
     if stale:
+        answer = client.list_task_instances(stale, expected=_expected_instances(previous, stale))
         grouped: dict[tuple[str, str], list[TaskInstance]] = {key: [] for key in stale}
-        for ti in client.list_task_instances(stale):
+        for ti in answer.instances:
             grouped[(ti.dag_id, ti.run_id)].append(ti)
         for key, instances in grouped.items():
-            task_instances[key] = tuple(sorted(instances, key=lambda t: (t.task_id, t.map_index)))
+            if answer.complete:
+                task_instances[key] = tuple(sorted(instances, key=lambda t: (t.task_id, t.map_index)))
+            elif key in previous.task_instances:  # keep what was known; ask again next poll
+                task_instances[key] = previous.task_instances[key]
     return RunHistory(base_url=client.base_url, api_version=client.api_version, fetched_at=now,
                       dag_runs=_frozen(dag_runs), task_instances=_frozen(task_instances))
+
+
+def _expected_instances(previous: RunHistory, stale: list[tuple[str, str]]) -> int:
+    """How many task instances the stale runs should have: as many as the run had at the last
+    poll, or as the DAG's newest known run, or ``TASKS_PER_RUN``; sizes the first page so that a
+    poll usually takes one request for them."""
+    per_dag: dict[str, int] = {}
+    for (dag_id, _), instances in previous.task_instances.items():
+        per_dag[dag_id] = max(per_dag.get(dag_id, 0), len(instances))
+    expected = 0
+    for key in stale:
+        known = previous.task_instances.get(key)
+        expected += len(known) if known else per_dag.get(key[0]) or TASKS_PER_RUN
+    return expected + 10  # room for a task or two that appear between polls
 
 
 def _same_run(previous: RunHistory, run: DagRun) -> bool:

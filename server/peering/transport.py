@@ -142,8 +142,15 @@ def send(session: requests.Session, method: str, url: str, *, what: str, base_ur
 
 
 def error_for(response: requests.Response, *, what: str, base_url: str, redact: Redactor,
-              username: str | None = None, password_set: bool = True) -> PeeringError:
-    """The PeeringError for a response with status >= 400."""
+              username: str | None = None, password_set: bool = True,
+              basic_auth: bool = False) -> PeeringError:
+    """The PeeringError for a response with status >= 400.
+
+    ``basic_auth``: the request carried Airflow 2 basic-auth credentials. Airflow 2 answers a
+    wrong password with 403, not 401, when its ``session`` API auth backend is enabled too (the
+    usual ``basic_auth,session``): the request falls through to the session backend as the
+    anonymous user, who may not read anything. A 403 then cannot tell a wrong password from
+    missing permissions, and the message says both."""
     status = response.status_code
     body = redact(one_line(response.text or "", 300))
     detail = _detail(response, redact)
@@ -158,6 +165,11 @@ def error_for(response: requests.Response, *, what: str, base_url: str, redact: 
             message = (f"authentication failed: Airflow at {base_url} rejected the credentials "
                        f"of user {username!r} (HTTP 401)")
         return PeeringError("authentication", message, status, body)
+    if status == 403 and basic_auth and username and password_set:
+        return PeeringError("authorization", f"authorization failed: Airflow at {base_url} refused user "
+                                             f"{username!r} (HTTP 403): either the password is wrong (Airflow 2 "
+                                             f"answers a wrong password with 403 when its session auth backend "
+                                             f"is on) or the user may not {what}", status, body)
     if status == 403:
         who = f"user {username!r}" if username else "the anonymous user"
         return PeeringError("authorization", f"authorization failed: {who} may not {what} at {base_url} "

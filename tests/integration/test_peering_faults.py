@@ -121,6 +121,26 @@ def test_one_poll_costs_the_same_requests_for_3_or_300_dags(fake: FakeAirflow) -
     assert counts == [2, 2]  # one dagRuns/list + one taskInstances/list
 
 
+def test_500_dags_with_a_run_each_cost_two_requests(fake: FakeAirflow) -> None:
+    """The shape of bench/poll.py's largest size: 500 DAGs, one finished run of three tasks each.
+    (The previous client capped pages at 1,000 runs and 500 task instances: 4 requests.)"""
+    fake.runs.clear()
+    fake.task_instances.clear()
+    dag_ids = [f"dag_{i:03}" for i in range(500)]
+    for i, dag_id in enumerate(dag_ids):
+        fake.add_run(dag_id, "manual__1", "success", {"a": "success", "b": "success", "c": "success"},
+                     minutes_ago=i)
+    client = client_for(fake)
+    client.connect()
+    before = len(fake.seen)
+    history = fetch_history(client, dag_ids)
+    assert len(fake.seen) - before == 2
+    assert sum(len(v) for v in history.task_instances.values()) == 1500
+    before = len(fake.seen)
+    fetch_history(client, dag_ids, previous=history)
+    assert len(fake.seen) - before == 1  # nothing moved: the runs only
+
+
 def test_finished_runs_are_not_fetched_again(fake: FakeAirflow) -> None:
     client = client_for(fake)
     first = fetch_history(client, ["daily_orders", "failing_dag"])
@@ -156,15 +176,32 @@ def test_configured_api_version_skips_detection(fake: FakeAirflow) -> None:
     assert not fake.requests_to("/version")
 
 
-def test_airflow_2_answers_all_task_instances_in_one_request() -> None:
-    with FakeAirflow(api_version="v1") as fake:
+def test_an_old_airflow_2_answers_all_task_instances_in_one_request() -> None:
+    with FakeAirflow(api_version="v1", v1_unpaged_task_instances=True) as fake:
         for i in range(5):
             tasks = {f"task_{t}": "success" for t in range(150)}
             fake.add_run("big", f"run_{i}", "success", tasks, minutes_ago=i)
-        client = client_for(fake)
-        history = fetch_history(client, ["big"])
+        history = fetch_history(client_for(fake), ["big"])
         assert len(fake.requests_to("taskInstances/list")) == 1
         assert sum(len(v) for v in history.task_instances.values()) == 750
+
+
+def test_big_runs_cost_two_task_instance_requests_then_one(fake: FakeAirflow) -> None:
+    """The first page is sized for 10 tasks a run; Airflow announces 750, the second request
+    asks for the rest at once. The next poll sizes its page from what it saw."""
+    fake.runs.clear()
+    fake.task_instances.clear()
+    for i in range(5):
+        fake.add_run("big", f"run_{i}", "success" if i else "running",
+                     {f"task_{t}": "success" if i else "running" for t in range(150)}, minutes_ago=i)
+    client = client_for(fake)
+    history = fetch_history(client, ["big"])
+    assert [r.body["page_limit"] for r in fake.requests_to("taskInstances/list")] == [60, 690]
+    assert sum(len(v) for v in history.task_instances.values()) == 750
+    before = len(fake.requests_to("taskInstances/list"))
+    history = fetch_history(client, ["big"], previous=history)  # run_0 still running: asked again
+    assert [r.body["page_limit"] for r in fake.requests_to("taskInstances/list")[before:]] == [160]
+    assert len(history.task_instances[("big", "run_0")]) == 150
 
 
 def test_airflow_3_pages_through_a_clamped_page_limit() -> None:
@@ -176,6 +213,23 @@ def test_airflow_3_pages_through_a_clamped_page_limit() -> None:
         assert len(fake.requests_to("dagRuns/list")) == 2  # 3 + 2 of the 5 wanted
         assert len(fake.requests_to("taskInstances/list")) == 4  # 10 instances, 3 a page
         assert sum(len(v) for v in history.task_instances.values()) == 10
+
+
+@pytest.mark.parametrize("api_version", ["v2", "v1"])
+def test_task_instances_that_never_all_come_are_asked_for_again(api_version: str) -> None:
+    """A server whose ``total_entries`` announces more than it has: the pages stop at an empty
+    one, nothing partial is stored for the runs, and the next poll asks for them again (the
+    previous client stored an empty tuple after 20 pages and never asked again)."""
+    with FakeAirflow(api_version=api_version, overstated_total=5) as fake:
+        fake.add_run("d", "run_1", "success", {"a": "success", "b": "success"})
+        client = client_for(fake)
+        history = fetch_history(client, ["d"])
+        assert history.last_run("d").run_id == "run_1"
+        assert ("d", "run_1") not in history.task_instances
+        assert len(fake.requests_to("taskInstances/list")) == 2  # the first page, then an empty one
+        fake.overstated_total = 0
+        history = fetch_history(client, ["d"], previous=history)
+        assert [ti.task_id for ti in history.task_instances[("d", "run_1")]] == ["a", "b"]
 
 
 def test_a_busy_dag_does_not_crowd_out_a_quiet_one() -> None:
@@ -332,7 +386,9 @@ def test_403_is_an_authorization_error(fake: FakeAirflow) -> None:
     with pytest.raises(PeeringError) as caught:
         fetch_history(client_for(fake), ["daily_orders"])
     assert (caught.value.kind, caught.value.status) == ("authorization", 403)
-    assert "user 'admin' may not read DAG runs" in str(caught.value)
+    assert "'admin'" in str(caught.value) and "may not read DAG runs" in str(caught.value)
+    # Airflow 2 also answers a wrong basic-auth password with 403 (see test_peering_airflow2.py).
+    assert ("the password is wrong" in str(caught.value)) == (fake.api_version == "v1")
 
 
 def test_missing_credentials_say_what_to_set(fake_v2: FakeAirflow) -> None:

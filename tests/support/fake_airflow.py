@@ -84,6 +84,10 @@ class FakeAirflow:
     version: str = ""
     max_page_limit: int | None = None
     """Clamp ``page_limit`` like a server with a small ``maximum_page_limit``."""
+    v1_unpaged_task_instances: bool = False
+    """Airflow 2 before 2.10: the task-instance batch answers everything whatever the page keys."""
+    overstated_total: int = 0
+    """Add this to every ``total_entries`` (a server that announces more than it has)."""
     runs: list[dict] = field(default_factory=list)
     task_instances: list[dict] = field(default_factory=list)
     faults: deque = field(default_factory=deque)
@@ -381,7 +385,7 @@ class _Handler(BaseHTTPRequestHandler):
             if self.airflow.max_page_limit:
                 limit = min(limit, self.airflow.max_page_limit)
             items = items[offset:offset + limit]
-        return 200, {key: items, "total_entries": total}
+        return 200, {key: items, "total_entries": total + self.airflow.overstated_total}
 
     def _dag_runs(self, body: Any) -> tuple[int, Any]:
         fake = self.airflow
@@ -407,5 +411,6 @@ class _Handler(BaseHTTPRequestHandler):
         tis = [ti for ti in fake.task_instances
                if (not body.get("dag_ids") or ti["dag_id"] in body["dag_ids"])
                and (not body.get("dag_run_ids") or ti["dag_run_id"] in body["dag_run_ids"])]
-        # Airflow 2.10's batch endpoint reads page_offset/page_limit but answers everything.
-        return self._page(body, tis, "task_instances", paginate=fake.api_version == "v2")
+        # Airflow 2.11 pages it (with no ORDER BY); before 2.10 it answered everything at once.
+        return self._page(body, tis, "task_instances",
+                          paginate=fake.api_version == "v2" or not fake.v1_unpaged_task_instances)
