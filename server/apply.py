@@ -5,8 +5,17 @@ from __future__ import annotations
 import difflib
 import os
 import tempfile
+from collections.abc import Callable
 
 from analysis.migrate import FileChange, Plan
+
+
+class ChangedOnDisk(Exception):
+    """A file the plan edits no longer holds what the plan was made from; nothing was written."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.path = path
 
 
 def unified_diff(plan: Plan, relative) -> str:
@@ -20,19 +29,34 @@ def unified_diff(plan: Plan, relative) -> str:
                    for chunk in chunks)
 
 
-def write_atomically(plan: Plan) -> None:
+def write_atomically(plan: Plan, read: Callable[[str], str | None]) -> None:
     """Every file is written to a temporary sibling first, then renamed over the original:
-    an interrupted run leaves each file either old or new, never half-written."""
+    an interrupted run leaves each file either old or new, never half-written.
+
+    ``read(path)`` reads a file as the plan did (None when it is missing). Before anything is
+    renamed, every file must still hold the plan's ``old_text`` (or still be missing): a change
+    another process made since the plan read the file raises ``ChangedOnDisk`` and nothing is
+    written, rather than overwriting what the plan never saw. (A write in the microseconds
+    between that check and the rename is not caught: the disk has no compare-and-swap.)"""
     staged: list[tuple[str, str]] = []
     try:
         for change in plan.changes:
+            _check_unchanged(change, read)
             staged.append((_stage(change), change.path))
+        for change in plan.changes:
+            _check_unchanged(change, read)
         for temporary, path in staged:
             os.replace(temporary, path)
     finally:
         for temporary, _ in staged:
             if os.path.exists(temporary):
                 os.unlink(temporary)
+
+
+def _check_unchanged(change: FileChange, read: Callable[[str], str | None]) -> None:
+    exists = os.path.lexists(change.path)
+    if (change.old_text is None and exists) or (change.old_text is not None and read(change.path) != change.old_text):
+        raise ChangedOnDisk(change.path)
 
 
 def _stage(change: FileChange) -> str:
