@@ -76,10 +76,12 @@ test: venv airflow3 airflow2 dagster system-deps vscode-deps
 	AIRFLOW3_PYTHON=$(CURDIR)/$(AIRFLOW3_VENV)/bin/python AIRFLOW2_PYTHON=$(CURDIR)/$(AIRFLOW2_VENV)/bin/python \
 		DAGSTER_PYTHON=$(CURDIR)/$(DAGSTER_VENV)/bin/python $(PY) -m pytest -q
 
-bench: venv airflow3
-	AIRFLOW3_PYTHON=$(CURDIR)/$(AIRFLOW3_VENV)/bin/python $(PY) bench/accuracy.py
-	$(PY) bench/speed.py
-	$(PY) bench/latency.py
+# One table, every figure next to its target (bench/report.py runs each bench script). Poll cost
+# starts real Airflows (10-25 min): BENCH_POLL=saved reuses the figures saved by the last
+# bench/poll.py run (.cache/bench/poll.json) and says when; BENCH_POLL=skip leaves them out.
+bench: venv airflow3 $(if $(filter saved skip,$(BENCH_POLL)),,airflow2 dagster)
+	AIRFLOW3_PYTHON=$(CURDIR)/$(AIRFLOW3_VENV)/bin/python AIRFLOW2_PYTHON=$(CURDIR)/$(AIRFLOW2_VENV)/bin/python \
+		DAGSTER_PYTHON=$(CURDIR)/$(DAGSTER_VENV)/bin/python $(PY) bench/report.py --poll $(or $(BENCH_POLL),run)
 
 clean:
 	rm -rf $(VENV) $(CACHE) bench/out

@@ -60,7 +60,7 @@ def airflow_python() -> str:
 
 def airflow_version(python: str) -> str:
     probe = "import importlib.metadata as m; print(m.version('apache-airflow'))"
-    done = subprocess.run([python, "-c", probe], capture_output=True, text=True)
+    done = subprocess.run([python, "-c", probe], check=False, capture_output=True, text=True)
     if done.returncode != 0:
         raise BenchError(f"apache-airflow is not installed for {python}: {last_line(done.stderr)}")
     return done.stdout.strip()
@@ -73,7 +73,7 @@ def ground_truth(refresh: bool, folder: Path | None) -> dict:
     if cache.exists() and not refresh and folder is None:
         return json.loads(cache.read_text())
     dump = [python, str(REPO / "bench" / "dagbag_dump.py"), *([str(folder.resolve())] if folder else [])]
-    done = subprocess.run(dump, capture_output=True, text=True)
+    done = subprocess.run(dump, check=False, capture_output=True, text=True)
     if done.returncode != 0:
         raise BenchError(f"dagbag_dump.py failed: {last_line(done.stderr)}")
     if folder is None:
@@ -92,7 +92,7 @@ def static_model(truth: dict, saved: Path | None) -> dict:
     command = [sys.executable, "-P", "-m", "server", "dags", *truth["folders"], "--json"]
     python_path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
     env = {**os.environ, "PYTHONPATH": python_path}
-    done = subprocess.run(command, cwd=truth["root"], env=env, capture_output=True, text=True)
+    done = subprocess.run(command, cwd=truth["root"], env=env, check=False, capture_output=True, text=True)
     if done.returncode != 0:
         raise BenchError(f"`python -m server dags` failed ({done.returncode}): {last_line(done.stderr)}")
     try:

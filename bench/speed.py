@@ -1,12 +1,22 @@
-"""Index speed of the static model.
+"""Index speed and memory of the static model.
 
     python bench/speed.py [--json] [--strict] [--files 1000] [--runs 3] [--edits 30]
                           [--corpus DIR] [--edit-file PATH]
+                          [--no-dagbag] [--dagbag-budget 600] [--airflow-python PYTHON]
 
 (a) Cold index: a fresh ``python -m server dags CORPUS --json > /dev/null`` against the floor, a
     fresh ``python -c`` that reads every ``.py`` file of the corpus and ``ast.parse``s it. Best
     of ``--runs`` each, after one untimed run of each (which also checks the CLI's output).
-(b) Edit to facts: in this process, ``analysis.dagfile.extract_file(path, text)`` on a
+    Target: index / floor <= 3.0x.
+(b) The same corpus loaded by Airflow's own ``DagBag`` in a fresh process of the Airflow venv's
+    Python (``--airflow-python``, default ``$AIRFLOW3_PYTHON`` or ``.cache/airflow3/bin/python``;
+    throwaway ``AIRFLOW_HOME``): it imports every file, so it is slower; best of ``--runs``
+    within ``--dagbag-budget`` seconds for all its runs (a run still going when the budget is
+    spent is killed and reported). No target: a comparison, DagBag time / our cold index time.
+(c) Peak memory: the ``ru_maxrss`` of each child, from ``os.wait4`` (the largest over its runs),
+    for ``dags --json`` (the runs of (a)) and ``check`` over the corpus (``--runs`` runs), and
+    DagBag's for comparison. Target: <= 250 MB each for ``dags`` and ``check``.
+(d) Edit to facts: in this process, ``analysis.dagfile.extract_file(path, text)`` on a
     ~2,000-line DAG file after each of ``--edits`` one-line changes (a task id renamed), after
     one untimed extraction of the original text.
 
@@ -19,19 +29,26 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import re
+import signal
 import statistics
 import subprocess
 import sys
+import tempfile
+import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import gen_corpus
 from tables import format_table
 
 REPO = Path(__file__).resolve().parents[1]
+DEFAULT_AIRFLOW3_PYTHON = REPO / ".cache" / "airflow3" / "bin" / "python"
 MAX_INDEX_RATIO = 3.0
 MAX_EDIT_P95_MS = 100.0
+MAX_PEAK_RSS_MB = 250.0
 
 FLOOR_SCRIPT = """\
 import ast, os, sys
@@ -44,26 +61,102 @@ for root, dirs, files in os.walk(sys.argv[1]):
 """
 
 
+# Airflow's own loader, run with the Airflow venv's Python (AIRFLOW_HOME set by the caller):
+# prints one JSON line on the real stdout (Airflow logs to stdout, so that goes to stderr).
+DAGBAG_SCRIPT = """\
+import json, os, sys, time
+out = os.fdopen(os.dup(1), "w")
+os.dup2(2, 1)
+began = time.perf_counter()
+from airflow.dag_processing.dagbag import DagBag
+imported = time.perf_counter()
+bag = DagBag(dag_folder=sys.argv[1])
+collected = time.perf_counter()
+out.write(json.dumps({"import_s": imported - began, "collect_s": collected - imported,
+                      "files": len(bag.dagbag_stats), "dags": len(bag.dags),
+                      "tasks": sum(len(dag.tasks) for dag in bag.dags.values()),
+                      "import_errors": len(bag.import_errors)}) + "\\n")
+out.close()
+"""
+
+
 class BenchError(Exception):
     """A measurement could not be taken; the message says why."""
 
 
-# --- (a) cold index -------------------------------------------------------------------------
+# --- children: wall time and peak RSS ---------------------------------------------------------
+
+
+@dataclass
+class Child:
+    seconds: float
+    peak_rss_mb: float
+    """The child's ``ru_maxrss`` (from ``os.wait4``), in MiB."""
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_child(command: list[str], *, ok: tuple[int, ...] = (0,), timeout: float | None = None,
+              keep_stdout: bool = False, env: dict[str, str] | None = None) -> Child:
+    """Run ``command`` from the repository, timed from spawn to reaped, in its own process group
+    (killed when ``timeout`` expires). Raises BenchError unless its exit code is in ``ok``."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        process = subprocess.Popen(command, cwd=REPO, stdin=subprocess.DEVNULL,
+                                   stdout=out if keep_stdout else subprocess.DEVNULL, stderr=err,
+                                   start_new_session=True, env=env)
+        timer = None
+        if timeout is not None:
+            timer = threading.Timer(max(timeout, 0.0), kill_group, (process.pid,))
+            timer.start()
+        try:
+            _, status, usage = os.wait4(process.pid, 0)
+        finally:
+            elapsed = time.perf_counter() - start
+            if timer is not None:
+                timer.cancel()
+        process.returncode = code = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        child = Child(elapsed, max_rss_mb(usage.ru_maxrss), code,
+                      out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"))
+    if timeout is not None and code == -signal.SIGKILL and elapsed >= timeout:
+        raise BenchError(f"{describe(command)} still running after {timeout:.0f} s: killed")
+    if code not in ok:
+        raise BenchError(f"{describe(command)} failed ({code}): {last_line(child.stderr)}")
+    return child
+
+
+def max_rss_mb(maxrss: int) -> float:
+    # Linux reports kilobytes, macOS bytes.
+    return maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
+
+
+def kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def describe(command: list[str]) -> str:
+    if "-c" in command:
+        return f"`{Path(command[0]).name} -c <script>`"
+    return "`" + " ".join([Path(command[0]).name, *command[1:4]]) + "...`"
 
 
 def run_seconds(command: list[str]) -> float:
-    start = time.perf_counter()
-    done = subprocess.run(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    elapsed = time.perf_counter() - start
-    if done.returncode != 0:
-        raise BenchError(f"{' '.join(command[1:4])}... failed ({done.returncode}): {last_line(done.stderr)}")
-    return elapsed
+    return run_child(command).seconds
+
+
+# --- (a) cold index, (c) memory ---------------------------------------------------------------
 
 
 def model_size(corpus: Path) -> dict[str, int]:
     """One untimed run of the CLI: checks it works and counts what it found."""
     command = [sys.executable, "-m", "server", "dags", str(corpus), "--json"]
-    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
+    done = subprocess.run(command, cwd=REPO, check=False, capture_output=True, text=True)
     if done.returncode != 0:
         raise BenchError(f"`python -m server dags` failed ({done.returncode}): {last_line(done.stderr)}")
     files = json.loads(done.stdout)["files"]
@@ -76,14 +169,19 @@ def model_size(corpus: Path) -> dict[str, int]:
     }
 
 
-def cold_index(corpus: Path, runs: int) -> dict:
+def cold_index(corpus: Path, runs: int, memory: dict) -> dict:
+    """(a); also fills ``memory["dags"]`` with the peak RSS of the timed ``dags`` runs."""
     sources = sorted(corpus.rglob("*.py"))
     floor = [sys.executable, "-c", FLOOR_SCRIPT, str(corpus)]
     server = [sys.executable, "-m", "server", "dags", str(corpus), "--json"]
     run_seconds(floor)
     found = model_size(corpus)
-    floor_times = [run_seconds(floor) for _ in range(runs)]
-    server_times = [run_seconds(server) for _ in range(runs)]
+    floor_runs = [run_child(floor) for _ in range(runs)]
+    server_runs = [run_child(server) for _ in range(runs)]
+    memory["dags"] = peak_memory("dags --json", server_runs)
+    memory["floor"] = peak_memory("floor", floor_runs, target=False)
+    floor_times = [run.seconds for run in floor_runs]
+    server_times = [run.seconds for run in server_runs]
     ratio = min(server_times) / min(floor_times)
     return {
         "corpus": str(corpus),
@@ -98,7 +196,85 @@ def cold_index(corpus: Path, runs: int) -> dict:
     }
 
 
-# --- (b) edit to facts ----------------------------------------------------------------------
+def peak_memory(what: str, children: list[Child], target: bool = True) -> dict:
+    peak = max(child.peak_rss_mb for child in children)
+    result = {"command": what, "runs": len(children), "peak_rss_mb": peak,
+              "rss_mb": [round(child.peak_rss_mb, 1) for child in children]}
+    if target:
+        result.update(target_mb=MAX_PEAK_RSS_MB, **{"pass": peak <= MAX_PEAK_RSS_MB})
+    return result
+
+
+def check_memory(corpus: Path, runs: int) -> dict:
+    """``check`` over the corpus: exit 0 (clean) or 1 (error findings) are both a run."""
+    command = [sys.executable, "-m", "server", "check", str(corpus)]
+    children = [run_child(command, ok=(0, 1)) for _ in range(runs)]
+    result = peak_memory("check", children)
+    result["seconds"] = [child.seconds for child in children]
+    return result
+
+
+# --- (b) Airflow's DagBag on the same corpus --------------------------------------------------
+
+
+def airflow_python(given: str | None) -> str:
+    python = given or os.environ.get("AIRFLOW3_PYTHON") or str(DEFAULT_AIRFLOW3_PYTHON)
+    if not Path(python).exists():
+        raise BenchError(f"no Airflow python at {python} (set AIRFLOW3_PYTHON or --airflow-python)")
+    return python
+
+
+def dagbag_index(corpus: Path, python: str, runs: int, budget: float, ours_s: float | None) -> dict:
+    """Best of ``runs`` cold DagBag processes within ``budget`` seconds for all of them."""
+    # -P: the repository (cwd) must not shadow Airflow's own packages.
+    command = [python, "-P", "-c", DAGBAG_SCRIPT, str(corpus)]
+    deadline = time.perf_counter() + budget
+    children, loaded, stopped = [], None, None
+    for _ in range(runs):
+        left = deadline - time.perf_counter()
+        if left <= 0:
+            stopped = f"budget of {budget:.0f} s spent after {len(children)} run(s)"
+            break
+        with tempfile.TemporaryDirectory(prefix="airflow-home-") as home:
+            env = {**os.environ, "AIRFLOW_HOME": home, "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+                   "AIRFLOW__CORE__DAGS_FOLDER": str(corpus)}
+            try:
+                child = run_child(command, timeout=left, keep_stdout=True, env=env)
+            except BenchError as error:
+                if not children:
+                    raise
+                stopped = str(error)
+                break
+        children.append(child)
+        try:
+            loaded = json.loads(child.stdout.strip().splitlines()[-1])
+        except (IndexError, json.JSONDecodeError):
+            raise BenchError(f"the DagBag script printed no JSON: {last_line(child.stderr)}") from None
+    times = [child.seconds for child in children]
+    result = {
+        "python": python,
+        "airflow_version": airflow_version(python),
+        "runs": len(children),
+        "budget_s": budget,
+        "process_s": times,
+        "loaded": loaded,
+        "peak_rss_mb": max(child.peak_rss_mb for child in children),
+        "ratio_to_ours": min(times) / ours_s if ours_s else None,
+    }
+    if stopped:
+        result["stopped"] = stopped
+    return result
+
+
+def airflow_version(python: str) -> str | None:
+    probe = "import importlib.metadata as m; print(m.version('apache-airflow'))"
+    done = subprocess.run([python, "-P", "-c", probe], check=False, capture_output=True, text=True)
+    if done.returncode != 0:
+        return None
+    return done.stdout.strip() or None
+
+
+# --- (d) edit to facts ----------------------------------------------------------------------
 
 TASK_ID = re.compile(r'task_id="([^"{}]+)"')
 
@@ -165,7 +341,8 @@ def last_line(text: str) -> str:
 # --- report ---------------------------------------------------------------------------------
 
 
-def print_report(index: dict | str, edit: dict | str) -> None:
+def print_report(results: dict[str, dict | str]) -> None:
+    index, dagbag, memory, edit = (results.get(name) for name in ("index", "dagbag", "memory", "edit"))
     rows = []
     if isinstance(index, dict):
         found = index["found"]
@@ -182,6 +359,31 @@ def print_report(index: dict | str, edit: dict | str) -> None:
         ]
     else:
         print(f"cold index: not measured: {index}")
+    if isinstance(dagbag, dict):
+        loaded = dagbag["loaded"] or {}
+        print(f"Airflow {dagbag['airflow_version']} DagBag loaded {loaded.get('dags')} DAGs, "
+              f"{loaded.get('tasks')} tasks from {loaded.get('files')} files "
+              f"({loaded.get('import_errors')} import errors); importing Airflow took "
+              f"{loaded.get('import_s', float('nan')):.2f} s, collecting {loaded.get('collect_s', float('nan')):.2f} s")
+        if dagbag.get("stopped"):
+            print(f"DagBag: {dagbag['stopped']}")
+        rows.append([f"Airflow DagBag, cold process (best of {dagbag['runs']})",
+                     f"{min(dagbag['process_s']):.3f} s", "", ""])
+        if dagbag.get("ratio_to_ours"):
+            rows.append(["DagBag / dags --json", f"{dagbag['ratio_to_ours']:.1f}x", "(comparison)", ""])
+    elif dagbag is not None:
+        print(f"DagBag: not measured: {dagbag}")
+    if isinstance(memory, dict):
+        for name in ("dags", "check"):
+            entry = memory.get(name)
+            if isinstance(entry, dict):
+                rows.append([f"peak RSS, {entry['command']} (max of {entry['runs']})",
+                             f"{entry['peak_rss_mb']:.0f} MB", f"<= {entry['target_mb']:.0f} MB", verdict(entry)])
+            else:
+                rows.append([f"peak RSS, {name}", "not measured", f"<= {MAX_PEAK_RSS_MB:.0f} MB", "MISS"])
+                print(f"peak RSS of {name}: not measured: {entry}")
+        if isinstance(dagbag, dict):
+            rows.append(["peak RSS, Airflow DagBag", f"{dagbag['peak_rss_mb']:.0f} MB", "(comparison)", ""])
     if isinstance(edit, dict):
         print(
             f"Edit file {edit['file']}: {edit['lines']} lines, {edit['dags']} DAGs, {edit['tasks']} tasks; "
@@ -205,6 +407,34 @@ def verdict(measure: dict) -> str:
     return "PASS" if measure["pass"] else "MISS"
 
 
+def measure_all(args, corpus: Path, edit_file: Path) -> dict[str, dict | str]:
+    results: dict[str, dict | str] = {}
+    memory: dict[str, dict | str] = {}
+    try:
+        results["index"] = cold_index(corpus, args.runs, memory)
+    except BenchError as error:
+        results["index"] = str(error)
+        memory["dags"] = str(error)
+    if not args.no_dagbag:
+        ours = min(results["index"]["server_s"]) if isinstance(results["index"], dict) else None
+        try:
+            results["dagbag"] = dagbag_index(corpus, airflow_python(args.airflow_python), args.runs,
+                                             args.dagbag_budget, ours)
+        except BenchError as error:
+            results["dagbag"] = str(error)
+    try:
+        memory["check"] = check_memory(corpus, args.runs)
+    except BenchError as error:
+        memory["check"] = str(error)
+    memory["pass"] = all(isinstance(memory.get(name), dict) and memory[name]["pass"] for name in ("dags", "check"))
+    results["memory"] = memory
+    try:
+        results["edit"] = edit_latency(edit_file, args.edits)
+    except BenchError as error:
+        results["edit"] = str(error)
+    return results
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
@@ -214,29 +444,28 @@ def main() -> int:
     parser.add_argument("--edits", type=int, default=30, help="one-line edits to time")
     parser.add_argument("--corpus", type=Path, help="an existing folder of DAG files (default: generated)")
     parser.add_argument("--edit-file", type=Path, help="an existing large DAG file (default: generated)")
+    parser.add_argument("--no-dagbag", action="store_true", help="skip the comparison with Airflow's DagBag")
+    parser.add_argument("--dagbag-budget", type=float, default=600.0,
+                        help="seconds for all the DagBag runs together (default 600)")
+    parser.add_argument("--airflow-python", help="the Python of an Airflow venv (default: $AIRFLOW3_PYTHON, "
+                                                 "else .cache/airflow3/bin/python)")
     args = parser.parse_args()
 
     generated_corpus = gen_corpus.BENCH_OUT / "corpus"
     generated_edit_file = gen_corpus.BENCH_OUT / "big_dag.py"
     if args.corpus is None or args.edit_file is None:
         gen_corpus.generate(generated_corpus, args.files, seed=7, big=generated_edit_file)
-    corpus = args.corpus or generated_corpus
-    edit_file = args.edit_file or generated_edit_file
+    corpus = (args.corpus or generated_corpus).resolve()
+    edit_file = (args.edit_file or generated_edit_file).resolve()
 
-    results: dict[str, dict | str] = {}
-    for name, measure in (("index", lambda: cold_index(corpus.resolve(), args.runs)),
-                          ("edit", lambda: edit_latency(edit_file.resolve(), args.edits))):
-        try:
-            results[name] = measure()
-        except BenchError as error:
-            results[name] = str(error)
-
+    results = measure_all(args, corpus, edit_file)
     if args.json:
         print(json.dumps({name: value if isinstance(value, dict) else {"error": value}
                           for name, value in results.items()}, indent=2))
     else:
-        print_report(results["index"], results["edit"])
-    passed = all(isinstance(value, dict) and value["pass"] for value in results.values())
+        print_report(results)
+    # Targets: index ratio, peak RSS, edit p95; the DagBag figure is a comparison.
+    passed = all(isinstance(results[name], dict) and results[name]["pass"] for name in ("index", "memory", "edit"))
     return 1 if args.strict and not passed else 0
 
 
