@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from analysis.builder import DagRecord, GroupRecord, TaskRecord
-from analysis.names import Kind, classify, task_decorator_label
+from analysis.names import Kind, attribute_chain, classify, task_decorator_label
 from analysis.values import (
     Const,
     DagRef,
@@ -20,6 +20,7 @@ from analysis.values import (
     TaskRef,
     Unknown,
     Value,
+    short_text,
     xcom_sources,
 )
 
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
     from analysis.interpreter import Scope
 
 _NOT_DATA = frozenset({"dag", "task_group", "task_id"})
+_CREATION_COST = 10
+"""Units of work a new task or DAG costs: records, ranges, findings (see the interpreter)."""
 
 
 def id_text(value: Value) -> tuple[str, bool]:
@@ -115,6 +118,7 @@ class AirflowCalls:
     # -- creation --------------------------------------------------------------------
 
     def new_dag(self, id_value: Value, id_node: ast.expr | None, range_node: ast.AST) -> DagRecord:
+        self.spend(_CREATION_COST)
         dag_id, dynamic = id_text(id_value)
         dag = DagRecord(
             dag_id=dag_id,
@@ -161,6 +165,7 @@ class AirflowCalls:
     def create_task(self, dag: DagRecord, group: GroupRecord | None, label_value: Value,
                     operator: str, node: ast.AST, id_node: ast.expr | None, *, unique: bool,
                     mapped: bool) -> TaskRecord:
+        self.spend(_CREATION_COST + (len(dag.tasks) if unique else 0))
         label, dynamic = id_text(label_value)
         full_id = group.child_id(label) if group else label
         if unique:
@@ -197,7 +202,8 @@ class AirflowCalls:
                                 kwarg_nodes.get("task_id"), unique=False, mapped=mapped)
         callable_node = kwarg_nodes.get("python_callable")
         if isinstance(callable_node, (ast.Name, ast.Attribute)):
-            task.callable_name = ast.unparse(callable_node)
+            chain = attribute_chain(callable_node)
+            task.callable_name = ".".join(chain) if chain else short_text(callable_node)
         for name, value in kwargs.items():
             if name not in _NOT_DATA:
                 for source in xcom_sources(value):
@@ -349,10 +355,16 @@ class AirflowCalls:
         upstream_value, downstream_value = (left, right) if downstream else (right, left)
         if isinstance(downstream_value, EdgeLabel):
             # `a >> Label("x") >> b` is `a >> b`: the label hands a's tasks on.
-            downstream_value.upstream.extend(self.endpoints(upstream_value, leaves=True))
+            carried = self.endpoints(upstream_value, leaves=True)
+            self.spend(len(carried))
+            downstream_value.upstream.extend(carried)
             return right
-        for up in self.endpoints(upstream_value, leaves=True):
-            for down in self.endpoints(downstream_value, leaves=False):
+        ups = self.endpoints(upstream_value, leaves=True)
+        downs = self.endpoints(downstream_value, leaves=False)
+        if not self.afford(len(ups) * len(downs) + len(ups) + len(downs)):
+            return right
+        for up in ups:
+            for down in downs:
                 self.collector.add_edge(up, down)
         return right
 
@@ -360,6 +372,7 @@ class AirflowCalls:
         if isinstance(value, TaskRef):
             return [value.task]
         if isinstance(value, GroupRef):
+            self.spend(len(value.group.dag.tasks))
             return value.group.leaves() if leaves else value.group.roots()
         if isinstance(value, Seq):
             return [t for item in value.items for t in self.endpoints(item, leaves=leaves)]

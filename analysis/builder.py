@@ -27,7 +27,12 @@ class GroupRecord:
 
     @property
     def group_id(self) -> str:
-        return self.parent.child_id(self.label) if self.parent else self.label
+        labels = [self.label]
+        group = self
+        while group.parent is not None and group.parent.prefix_group_id:
+            group = group.parent
+            labels.append(group.label)
+        return ".".join(reversed(labels))
 
     def child_id(self, label: str) -> str:
         return f"{self.group_id}.{label}" if self.prefix_group_id else label
@@ -66,8 +71,9 @@ class TaskRecord:
     variable: str | None = None
     definition_range: Range | None = None
     callable_name: str | None = None
-    upstream: list[TaskRecord] = field(default_factory=list)
-    downstream: list[TaskRecord] = field(default_factory=list)
+    # Ordered sets (dicts): an edge is drawn once, however many times a file repeats it.
+    upstream: dict[TaskRecord, None] = field(default_factory=dict)
+    downstream: dict[TaskRecord, None] = field(default_factory=dict)
 
     def freeze(self) -> TaskFacts:
         return TaskFacts(
@@ -142,6 +148,9 @@ class Collector:
         self.dags: list[DagRecord] = []
         self.findings: list[Finding] = []
         self.created: list[TaskRecord] = []
+        self.incomplete = False
+        """Part of the file was not read (too costly, or nested too deeply): any DAG may lack
+        tasks or edges, so each is frozen as dynamic."""
 
     def add_task(self, task: TaskRecord) -> TaskRecord:
         existing = task.dag.tasks.get(task.task_id)
@@ -176,8 +185,11 @@ class Collector:
         if upstream is downstream or upstream.dag is not downstream.dag:
             return
         if upstream not in downstream.upstream:
-            downstream.upstream.append(upstream)
-            upstream.downstream.append(downstream)
+            downstream.upstream[upstream] = None
+            upstream.downstream[downstream] = None
 
     def freeze(self) -> tuple[DagFacts, ...]:
+        if self.incomplete:
+            for dag in self.dags:
+                dag.dynamic = True
         return tuple(d.freeze() for d in self.dags)

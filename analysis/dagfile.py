@@ -12,6 +12,7 @@ import ast
 import posixpath
 import warnings
 
+from analysis.budget import OutOfBudget
 from analysis.facts import FileFacts, Finding, ProxyingHook, Range, Severity
 from analysis.interpreter import Interpreter, Return
 from analysis.names import Imports, Kind, classify
@@ -55,7 +56,10 @@ def _extract(path: str, text: str) -> FileFacts:
     try:
         interpreter.run_module(module)
     except RecursionError:
-        return _error_facts(path, "cannot read: expressions nested too deeply", Range.point(0))
+        # Ours, not Python's (ast.parse read the file, so Airflow can compile it): what was
+        # read stands, marked incomplete. The interpreter catches this per statement already.
+        interpreter.nesting = 0
+        interpreter.give_up("nesting", None, "this file nests too deeply to read statically")
     return FileFacts(
         path=path,
         dags=interpreter.collector.freeze(),
@@ -95,7 +99,10 @@ def _find_hook(module: ast.Module, lines: LineIndex, interpreter: Interpreter,
     state_dir, state_dir_node = _state_dir(call, imports, module)
     enabled = True
     if guard is not None:
-        test = interpreter.eval(guard.test, interpreter.module_scope)
+        try:
+            test = interpreter.eval(guard.test, interpreter.module_scope)
+        except OutOfBudget:  # reading stopped before the end: the guard is not known
+            test = None
         enabled = bool(test.value) if isinstance(test, Const) else None
     return ProxyingHook(
         range=lines.range_of(call),
@@ -110,15 +117,19 @@ def _find_hook(module: ast.Module, lines: LineIndex, interpreter: Interpreter,
 
 
 def _calls_in(statement: ast.stmt, guard: ast.If | None):
-    """Calls at statement level, looking into ``if``/``try`` blocks (the guarded form)."""
-    if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
-        yield statement.value, guard
-    elif isinstance(statement, ast.If):
-        for child in [*statement.body, *statement.orelse]:
-            yield from _calls_in(child, guard or statement)
-    elif isinstance(statement, ast.Try):
-        for child in [*statement.body, *statement.orelse, *statement.finalbody]:
-            yield from _calls_in(child, guard)
+    """Calls at statement level, looking into ``if``/``try`` blocks (the guarded form), in
+    source order. A stack, not recursion: ``elif`` chains nest one level per branch."""
+    stack: list[tuple[ast.stmt, ast.If | None]] = [(statement, guard)]
+    while stack:
+        statement, guard = stack.pop()
+        if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+            yield statement.value, guard
+        elif isinstance(statement, ast.If):
+            inner = guard or statement
+            stack.extend((child, inner) for child in reversed([*statement.body, *statement.orelse]))
+        elif isinstance(statement, ast.Try):
+            stack.extend((child, guard) for child in
+                         reversed([*statement.body, *statement.orelse, *statement.finalbody]))
 
 
 def _is_hook(func: ast.expr, imports: Imports) -> bool:
@@ -133,7 +144,8 @@ def _is_noop(statement: ast.stmt) -> bool:
         return True
     if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):
         return True
-    if isinstance(statement, ast.If) and "__main__" in ast.unparse(statement.test):
+    if isinstance(statement, ast.If) and any(
+            isinstance(node, ast.Constant) and node.value == "__main__" for node in ast.walk(statement.test)):
         return True
     return isinstance(statement, (ast.Import, ast.ImportFrom))
 

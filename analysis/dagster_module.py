@@ -12,7 +12,6 @@ dynamic, never guessed.
 from __future__ import annotations
 
 import ast
-import re
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from libcst.metadata import MetadataWrapper
 
 from analysis.cst_values import MAX_DEPTH, StaticReader, arguments
 from analysis.facts import Range
+from analysis.source import split_lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +87,11 @@ def looks_like_dagster_module(text: str | bytes) -> bool:
 
 def parse_dagster_module(path: str, text: str) -> DagsterModule:
     """Every mapping the module makes; never raises."""
+    unencodable = _unencodable(text)
+    if unencodable is not None:
+        # libcst and compile() read UTF-8; a lone surrogate (an editor buffer can hold one,
+        # from a JSON "\ud800" escape) has none, and no Python file can contain one.
+        return DagsterModule(path, error=unencodable[0], error_range=unencodable[1])
     python_error = _python_syntax_error(text)
     if python_error is _TOO_DEEP:
         return DagsterModule(path, error="the module nests too deeply to read",
@@ -125,7 +130,7 @@ def _python_syntax_error(text: str) -> tuple[str, Range] | None:
         if "too many nested" in (error.msg or ""):
             return _TOO_DEEP
         line = max((error.lineno or 1) - 1, 0)
-        lines = re.split(r"\r\n|\r|\n", text)
+        lines = split_lines(text)
         width = len(lines[line]) if line < len(lines) else 0
         start = min(max((error.offset or 1) - 1, 0), width)  # 1-based code points
         end = start + 1
@@ -134,6 +139,19 @@ def _python_syntax_error(text: str) -> tuple[str, Range] | None:
         return f"{error.msg} (line {line + 1})", Range.of(line, start, line, min(end, width))
     except ValueError as error:  # NUL bytes
         return str(error), Range.point(0)
+    return None
+
+
+def _unencodable(text: str) -> tuple[str, Range] | None:
+    """A character UTF-8 cannot encode (a lone surrogate), and where it is."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        lines = split_lines(text[:error.start])
+        line, character = len(lines) - 1, len(lines[-1])
+        code = ord(text[error.start])
+        return (f"line {line + 1} holds a lone surrogate (U+{code:04X}), which no Python file can",
+                Range.of(line, character, line, character + 1))
     return None
 
 

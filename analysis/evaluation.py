@@ -6,10 +6,12 @@ import ast
 import operator
 import os
 import re
+from collections.abc import Iterable
 from pathlib import PurePath, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from analysis import airflow_calls
+from analysis.budget import MAX_NESTING
 from analysis.names import classify, dotted_name
 from analysis.values import (
     Const,
@@ -52,6 +54,8 @@ _COMPARES = {
     ast.IsNot: operator.is_not,
 }
 _MAX_STRING = 10_000
+_MAX_ITEMS = 10_000
+_MAX_INT_BITS = 100_000
 _STRING_METHODS = frozenset({"format", "join", "upper", "lower", "replace", "strip", "title",
                              "capitalize", "lstrip", "rstrip", "split"})
 
@@ -62,13 +66,25 @@ class Evaluator(airflow_calls.AirflowCalls):
     def eval(self, node: ast.expr | None, scope: Scope) -> Value:
         if node is None:
             return Const(None)
+        self.work_left -= 1
+        if self.work_left < 0:
+            self.budget_spent()
+        if self.nesting >= MAX_NESTING:
+            self.give_up("nesting", node, "an expression here nests too deeply to read statically")
+            return Unknown(node)
         handler = getattr(self, f"_eval_{type(node).__name__}", None)
+        # No try/finally (this is the hottest path): nothing is raised through an expression
+        # but RecursionError, whose handler in exec_statement restores the count.
+        self.nesting += 1
         if handler is None:
             for child in ast.iter_child_nodes(node):
                 if isinstance(child, ast.expr):
                     self.eval(child, scope)
-            return Unknown(_short(node))
-        return handler(node, scope)
+            value: Value = Unknown(node)
+        else:
+            value = handler(node, scope)
+        self.nesting -= 1
+        return value
 
     def _eval_Constant(self, node: ast.Constant, scope: Scope) -> Value:
         return Const(node.value)
@@ -84,8 +100,42 @@ class Evaluator(airflow_calls.AirflowCalls):
             return Qualified(f"builtins.{node.id}", node.id)
         return Unknown(node.id)
 
+    # `a.b`, `a[i]` and `f(x)` nest to the left when chained (`dag.task(...).override(...)()`,
+    # `a.b.b.b`, `f()()()`): a chain is walked in a loop from its innermost base outwards, so
+    # that its length costs no recursion.
+
     def _eval_Attribute(self, node: ast.Attribute, scope: Scope) -> Value:
-        base = self.eval(node.value, scope)
+        if isinstance(node.value, _POSTFIX):
+            return self.postfix_chain(node, scope)
+        return self.attribute(node, self.eval(node.value, scope))
+
+    def _eval_Subscript(self, node: ast.Subscript, scope: Scope) -> Value:
+        if isinstance(node.value, _POSTFIX):
+            return self.postfix_chain(node, scope)
+        return self.subscript(node, self.eval(node.value, scope), scope)
+
+    def _eval_Call(self, node: ast.Call, scope: Scope) -> Value:
+        if isinstance(node.func, _POSTFIX):
+            return self.postfix_chain(node, scope)
+        return self.call_with_arguments(node, self.eval(node.func, scope), scope)
+
+    def postfix_chain(self, node: ast.Attribute | ast.Subscript | ast.Call, scope: Scope) -> Value:
+        links: list[ast.expr] = [node]
+        base = _chain_base(node)
+        while isinstance(base, _POSTFIX):
+            links.append(base)
+            base = _chain_base(base)
+        value = self.eval(base, scope)
+        for link in reversed(links):
+            if isinstance(link, ast.Attribute):
+                value = self.attribute(link, value)
+            elif isinstance(link, ast.Subscript):
+                value = self.subscript(link, value, scope)
+            else:
+                value = self.call_with_arguments(link, value, scope)  # type: ignore[arg-type]
+        return value
+
+    def attribute(self, node: ast.Attribute, base: Value) -> Value:
         if isinstance(base, Qualified):
             if base.name.startswith("airflow.") and base.name.endswith(".TriggerRule"):
                 return Const(node.attr.lower())
@@ -96,10 +146,9 @@ class Evaluator(airflow_calls.AirflowCalls):
             return TaskRef(base.task, xcom=True)
         if isinstance(base, (TaskRef, Function, Seq, Const, Mapping, PartialOperator, DagRef, GroupRef)):
             return Method(base, node.attr)
-        return Unknown(_short(node))
+        return Unknown(node)
 
-    def _eval_Subscript(self, node: ast.Subscript, scope: Scope) -> Value:
-        base = self.eval(node.value, scope)
+    def subscript(self, node: ast.Subscript, base: Value, scope: Scope) -> Value:
         index = self.eval(node.slice, scope)
         if isinstance(base, TaskRef):
             return TaskRef(base.task, xcom=True)
@@ -113,13 +162,13 @@ class Evaluator(airflow_calls.AirflowCalls):
                     return Const(base.value[index.value])
             except (IndexError, KeyError, TypeError):
                 pass
-        return Unknown(_short(node))
+        return Unknown(node)
 
     def _eval_Slice(self, node: ast.Slice, scope: Scope) -> Value:
         parts = [self.eval(p, scope) if p else Const(None) for p in (node.lower, node.upper, node.step)]
         if all(isinstance(p, Const) for p in parts):
             return Const(slice(*(p.value for p in parts)))
-        return Unknown(_short(node))
+        return Unknown(node)
 
     def _eval_List(self, node: ast.List | ast.Tuple | ast.Set, scope: Scope) -> Value:
         items: list[Value] = []
@@ -128,7 +177,7 @@ class Evaluator(airflow_calls.AirflowCalls):
                 value = self.eval(element.value, scope)
                 spread = self.iterate(value)
                 if spread is None:
-                    return Unknown(_short(node))
+                    return Unknown(node)
                 items.extend(spread)
             else:
                 items.append(self.eval(element, scope))
@@ -153,7 +202,7 @@ class Evaluator(airflow_calls.AirflowCalls):
                 items[key.value] = value
             else:
                 known = False
-        return Mapping(items) if known else Unknown(_short(node))
+        return Mapping(items) if known else Unknown(node)
 
     def _eval_JoinedStr(self, node: ast.JoinedStr, scope: Scope) -> Value:
         parts: list[str] = []
@@ -185,38 +234,51 @@ class Evaluator(airflow_calls.AirflowCalls):
         return Const(text) if known else Unknown(text)
 
     def _eval_BinOp(self, node: ast.BinOp, scope: Scope) -> Value:
-        left = self.eval(node.left, scope)
-        right = self.eval(node.right, scope)
+        """``a >> b >> c ...`` and ``"a" + "b" + ...`` nest to the left, one level per operand:
+        walked in a loop, so that a chain of any length costs no recursion."""
+        if not isinstance(node.left, ast.BinOp):
+            return self.binary(node, self.eval(node.left, scope), self.eval(node.right, scope))
+        links = [node]
+        while isinstance(links[-1].left, ast.BinOp):
+            links.append(links[-1].left)
+        value = self.eval(links[-1].left, scope)
+        for link in reversed(links):
+            value = self.binary(link, value, self.eval(link.right, scope))
+        return value
+
+    def binary(self, node: ast.BinOp, left: Value, right: Value) -> Value:
         if isinstance(node.op, (ast.RShift, ast.LShift)):
             return self.dependency(left, right, downstream=isinstance(node.op, ast.RShift))
         if isinstance(left, Seq) and isinstance(right, Seq) and isinstance(node.op, ast.Add):
+            size = len(left.items) + len(right.items)
+            if size > _MAX_ITEMS:  # `x = x + x` in a loop doubles it each turn
+                return Unknown(node)
+            self.spend(size)
             return Seq([*left.items, *right.items])
         function = _BINOPS.get(type(node.op))
         if function and isinstance(left, Const) and isinstance(right, Const) and _too_big(node.op, left, right):
-            return Unknown(_short(node))
+            return Unknown(node)
         if function and isinstance(left, Const) and isinstance(right, Const):
             try:
                 result = function(left.value, right.value)
             except Exception:  # noqa: BLE001 - folding user constants may fail any way
-                return Unknown(_short(node))
+                return Unknown(node)
             if isinstance(result, str) and len(result) > _MAX_STRING:
-                return Unknown(_short(node))
+                return Unknown(node)
             return Const(result)
         if function and isinstance(left, (Const, Unknown)) and isinstance(right, (Const, Unknown)):
-            return Unknown(_render(left) + _OP_TEXT.get(type(node.op), "?") + _render(right))
-        return Unknown(_short(node))
+            text = _render(left) + _OP_TEXT.get(type(node.op), "?") + _render(right)
+            return Unknown(text if len(text) <= _MAX_STRING else node)
+        return Unknown(node)
 
     def _eval_UnaryOp(self, node: ast.UnaryOp, scope: Scope) -> Value:
-        operand = self.eval(node.operand, scope)
-        if isinstance(operand, Const):
-            try:
-                if isinstance(node.op, ast.Not):
-                    return Const(not operand.value)
-                if isinstance(node.op, ast.USub):
-                    return Const(-operand.value)
-            except TypeError:
-                pass
-        return Unknown(_short(node))
+        links = [node]  # `not not x`, `- - x`: walked in a loop, like binary chains
+        while isinstance(links[-1].operand, ast.UnaryOp):
+            links.append(links[-1].operand)
+        value = self.eval(links[-1].operand, scope)
+        for link in reversed(links):
+            value = _unary(link, value)
+        return value
 
     def _eval_BoolOp(self, node: ast.BoolOp, scope: Scope) -> Value:
         values = [self.eval(v, scope) for v in node.values]
@@ -228,13 +290,14 @@ class Evaluator(airflow_calls.AirflowCalls):
                 else:
                     result = result or value.value  # type: ignore[union-attr]
             return Const(result)
-        return Unknown(_short(node))
+        return Unknown(node)
 
     def _eval_Compare(self, node: ast.Compare, scope: Scope) -> Value:
         left = self.eval(node.left, scope)
         values = [self.eval(c, scope) for c in node.comparators]
+        self.spend(_size([left, *values]))
         if not (is_known(left) and all(is_known(v) for v in values)):
-            return Unknown(_short(node))
+            return Unknown(node)
         current = to_python(left)
         for op, comparator in zip(node.ops, values):
             right = to_python(comparator)
@@ -242,7 +305,7 @@ class Evaluator(airflow_calls.AirflowCalls):
                 if not _COMPARES[type(op)](current, right):
                     return Const(False)
             except TypeError:
-                return Unknown(_short(node))
+                return Unknown(node)
             current = right
         return Const(True)
 
@@ -250,7 +313,7 @@ class Evaluator(airflow_calls.AirflowCalls):
         test = self.eval(node.test, scope)
         if isinstance(test, Const):
             return self.eval(node.body if test.value else node.orelse, scope)
-        return Unknown(_short(node))
+        return Unknown(node)
 
     def _eval_NamedExpr(self, node: ast.NamedExpr, scope: Scope) -> Value:
         value = self.eval(node.value, scope)
@@ -264,18 +327,20 @@ class Evaluator(airflow_calls.AirflowCalls):
         from analysis.interpreter import Scope as _Scope
 
         if len(node.generators) != 1 or node.generators[0].is_async:
-            return Unknown(_short(node))
+            return Unknown(node)
         generator = node.generators[0]
         items = self.iterate(self.eval(generator.iter, scope))
         if items is None:
-            return Unknown(_short(node))
+            return Unknown(node)
         inner = _Scope(scope)
         results: list[Value] = []
         for item in items:
+            if self.cheap:  # the budget is spent: the comprehension is not read further
+                return Unknown(node)
             self.bind(generator.target, item, inner)
             tests = [self.eval(t, inner) for t in generator.ifs]
             if not all(isinstance(t, Const) for t in tests):
-                return Unknown(_short(node))
+                return Unknown(node)
             if all(t.value for t in tests):  # type: ignore[union-attr]
                 results.append(self.eval(node.elt, inner))
         return Seq(results)
@@ -283,13 +348,12 @@ class Evaluator(airflow_calls.AirflowCalls):
     _eval_SetComp = _eval_ListComp
     _eval_GeneratorExp = _eval_ListComp
 
-    def _eval_Call(self, node: ast.Call, scope: Scope) -> Value:
-        callee = self.eval(node.func, scope)
+    def call_with_arguments(self, node: ast.Call, callee: Value, scope: Scope) -> Value:
         args: list[Value] = []
         for arg in node.args:
             if isinstance(arg, ast.Starred):
                 spread = self.iterate(self.eval(arg.value, scope))
-                args.extend(spread if spread is not None else [Unknown(_short(arg))])
+                args.extend(spread if spread is not None else [Unknown(arg)])
             else:
                 args.append(self.eval(arg, scope))
         kwargs: dict[str, Value] = {}
@@ -311,6 +375,7 @@ class Evaluator(airflow_calls.AirflowCalls):
             if kind is not None:
                 return self.airflow_call(kind, callee, node, args, kwargs, kwarg_nodes, scope)
             if callee.name.startswith("builtins."):
+                self.spend(_size(args))
                 return _builtin(callee.name[9:], args, kwargs, node)
             if callee.name in _PATH_CALLS and len(args) == 1 and isinstance(args[0], Const) \
                     and isinstance(args[0].value, (str, PurePath)):
@@ -327,7 +392,7 @@ class Evaluator(airflow_calls.AirflowCalls):
         if "task_id" in kwargs:
             spelled = callee.spelled if isinstance(callee, Qualified) else dotted_name(node.func)
             return self.create_operator(spelled or "?", node, kwargs, kwarg_nodes)
-        return Unknown(_short(node))
+        return Unknown(node)
 
     def call_method(self, method: Method, node: ast.Call, args: list[Value], kwargs: dict[str, Value],
                     kwarg_nodes: dict[str, ast.expr], scope: Scope) -> Value:
@@ -345,6 +410,7 @@ class Evaluator(airflow_calls.AirflowCalls):
                 receiver.items.insert(args[0].value, args[1])
             return Const(None)
         if isinstance(receiver, Mapping) and name in ("items", "keys", "values", "get"):
+            self.spend(len(receiver.items))
             if name == "items":
                 return Seq([Seq([Const(k), v]) for k, v in receiver.items.items()])
             if name == "keys":
@@ -355,21 +421,46 @@ class Evaluator(airflow_calls.AirflowCalls):
                 return receiver.items.get(args[0].value, args[1] if len(args) > 1 else Const(None))
         if isinstance(receiver, Const) and isinstance(receiver.value, str) and name in _STRING_METHODS \
                 and not (name == "format" and _HUGE_WIDTH.search(receiver.value)):
+            self.spend(_size(args) + _size(kwargs.values()))
             if all(is_known(a) for a in args) and all(is_known(v) for v in kwargs.values()):
                 try:
                     result = getattr(receiver.value, name)(
                         *(to_python(a) for a in args), **{k: to_python(v) for k, v in kwargs.items()}
                     )
                 except Exception:  # noqa: BLE001 - user format strings can fail any way
-                    return Unknown(_short(node))
+                    return Unknown(node)
                 if isinstance(result, list):
                     return Seq([Const(v) for v in result])
                 if isinstance(result, str) and len(result) > _MAX_STRING:
-                    return Unknown(_short(node))
+                    return Unknown(node)
                 return Const(result)
         if "task_id" in kwargs:
             return self.create_operator(dotted_name(node.func) or "?", node, kwargs, kwarg_nodes)
-        return Unknown(_short(node))
+        return Unknown(node)
+
+
+def _unary(node: ast.UnaryOp, operand: Value) -> Value:
+    if isinstance(operand, Const):
+        try:
+            if isinstance(node.op, ast.Not):
+                return Const(not operand.value)
+            if isinstance(node.op, ast.USub):
+                return Const(-operand.value)
+        except TypeError:
+            pass
+    return Unknown(node)
+
+
+def _size(values: Iterable[Value]) -> int:
+    """What reading these values costs: their lists and mappings are walked item by item."""
+    return sum(len(v.items) for v in values if isinstance(v, (Seq, Mapping)))
+
+
+_POSTFIX = (ast.Attribute, ast.Subscript, ast.Call)
+
+
+def _chain_base(node: ast.Attribute | ast.Subscript | ast.Call) -> ast.expr:
+    return node.func if isinstance(node, ast.Call) else node.value
 
 
 def _builtin(name: str, args: list[Value], kwargs: dict[str, Value], node: ast.Call) -> Value:
@@ -378,7 +469,7 @@ def _builtin(name: str, args: list[Value], kwargs: dict[str, Value], node: ast.C
         try:
             values = range(*(to_python(a) for a in args))
         except TypeError:
-            return Unknown(_short(node))
+            return Unknown(node)
         if len(values) <= 10_000:
             return Seq([Const(v) for v in values])
     if name in ("str", "int", "len", "sorted", "list", "tuple", "reversed") and known and len(args) == 1:
@@ -386,7 +477,7 @@ def _builtin(name: str, args: list[Value], kwargs: dict[str, Value], node: ast.C
             result = {"str": str, "int": int, "len": len, "sorted": sorted, "list": list,
                       "tuple": tuple, "reversed": lambda v: list(reversed(v))}[name](to_python(args[0]))
         except (TypeError, ValueError):
-            return Unknown(_short(node))
+            return Unknown(node)
         if isinstance(result, (list, tuple)):
             return Seq([Const(v) for v in result])
         return Const(result)
@@ -397,7 +488,7 @@ def _builtin(name: str, args: list[Value], kwargs: dict[str, Value], node: ast.C
         return Seq([Seq([Const(i), v]) for i, v in enumerate(args[0].items)])
     if name == "zip" and args and all(isinstance(a, Seq) for a in args):
         return Seq([Seq(list(group)) for group in zip(*(a.items for a in args))])  # type: ignore[union-attr]
-    return Unknown(_short(node))
+    return Unknown(node)
 
 
 _PATH_PARTS = frozenset({"stem", "name", "suffix", "parent"})
@@ -420,6 +511,8 @@ def _too_big(op: ast.operator, left: Const, right: Const) -> bool:
     counts = [v.value for v in (left, right) if isinstance(v.value, int) and not isinstance(v.value, bool)]
     if isinstance(op, ast.Mult) and sizes and counts:
         return sizes[0] * max(counts[0], 0) > _MAX_STRING
+    if isinstance(op, ast.Mult) and len(counts) == 2:  # `x = x * x` in a loop squares its size
+        return counts[0].bit_length() + counts[1].bit_length() > _MAX_INT_BITS
     if isinstance(op, ast.Mod) and isinstance(left.value, str):
         return len(left.value) > _MAX_STRING or "*" in left.value or bool(_HUGE_WIDTH.search(left.value))
     return False
@@ -443,11 +536,6 @@ def _hashable(value: Any) -> bool:
     except TypeError:
         return False
     return True
-
-
-def _short(node: ast.AST) -> str:
-    text = ast.unparse(node)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 __all__ = ["Evaluator", "flatten_tasks"]

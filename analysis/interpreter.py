@@ -4,6 +4,7 @@ It follows what Airflow does while importing the file — DAG and TaskGroup cont
 task creation, dependency operators — over values it can know statically (literals,
 module constants, f-strings of those, loops over literal lists). Everything else is an
 ``Unknown``; a task whose id depends on one is marked dynamic, never guessed.
+Reading is bounded whatever the file (``analysis.budget``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import ast
 from typing import Any, Iterator
 
+from analysis.budget import Budget, OutOfBudget
 from analysis.builder import Collector, DagRecord, GroupRecord
 from analysis.evaluation import Evaluator
 from analysis.names import Imports
@@ -19,6 +21,7 @@ from analysis.values import Const, DagRef, Function, GroupRef, Seq, Mapping, Tas
 
 MAX_UNROLL = 1000
 MAX_DEPTH = 12
+"""Helper calls followed inside one another."""
 
 
 class Return(Exception):
@@ -42,8 +45,9 @@ class Scope:
         return None
 
 
-class Interpreter(Evaluator):
+class Interpreter(Evaluator, Budget):
     def __init__(self, path: str, text: str) -> None:
+        Budget.__init__(self)
         self.lines = LineIndex(text)
         self.imports = Imports()
         self.collector = Collector(path)
@@ -67,16 +71,32 @@ class Interpreter(Evaluator):
                 self.exec_statement(statement, self.module_scope)
             except (Return, _Break, _Continue):
                 pass
+            except OutOfBudget:
+                self.nesting = 0
+                break
             self.created_after_statement.append(self.created)
+        missing = len(module.body) - len(self.created_after_statement)
+        self.created_after_statement.extend([self.created] * missing)
 
     def exec_block(self, body: list[ast.stmt], scope: Scope) -> None:
         for statement in body:
             self.exec_statement(statement, scope)
 
     def exec_statement(self, node: ast.stmt, scope: Scope) -> None:
+        self.work_left -= 1
+        if self.work_left < 0:
+            self.budget_spent()
         handler = getattr(self, f"_exec_{type(node).__name__}", None)
         if handler is not None:
-            handler(node, scope)
+            outer, nesting, self.statement = self.statement, self.nesting, node
+            try:
+                handler(node, scope)
+            except RecursionError:
+                # Our own recursion, not Python's: the file compiles (ast.parse read it).
+                self.nesting = nesting
+                self.give_up("nesting", node, "this statement nests too deeply to read statically")
+            finally:
+                self.statement = outer
 
     def _exec_Import(self, node: ast.Import, scope: Scope) -> None:
         self.imports.add(node)
@@ -146,19 +166,28 @@ class Interpreter(Evaluator):
 
     def _exec_For(self, node: ast.For | ast.AsyncFor, scope: Scope) -> None:
         items = self.iterate(self.eval(node.iter, scope))
-        if items is None:
-            self.bind(node.target, Unknown(ast.unparse(node.target)), scope)
-            self.exec_block(node.body, scope)
-        else:
-            for item in items:
-                self.bind(node.target, item, scope)
-                try:
-                    self.exec_block(node.body, scope)
-                except _Break:
-                    break
-                except _Continue:
-                    continue
+        if items is None or not self.unroll(node, items, scope):
+            # Unknown items (or no budget left for them): read the body once, for its shape.
+            self.bind(node.target, Unknown(node.target), scope)
+            try:
+                self.exec_block(node.body, scope)
+            except (_Break, _Continue):
+                pass
         self.exec_block(node.orelse, scope)
+
+    def unroll(self, node: ast.For | ast.AsyncFor, items: list[Value], scope: Scope) -> bool:
+        """Run the body once per item; False when the budget ran out first."""
+        for item in items:
+            if self.cheap:
+                return False
+            self.bind(node.target, item, scope)
+            try:
+                self.exec_block(node.body, scope)
+            except _Break:
+                break
+            except _Continue:
+                continue
+        return True
 
     _exec_AsyncFor = _exec_For
 
@@ -180,12 +209,19 @@ class Interpreter(Evaluator):
             pass
 
     def _exec_If(self, node: ast.If, scope: Scope) -> None:
-        test = self.eval(node.test, scope)
-        if isinstance(test, Const):
-            self.exec_block(node.body if test.value else node.orelse, scope)
-            return
-        self.exec_block(node.body, scope)
-        self.exec_block(node.orelse, scope)
+        # An `elif` is an `if` nested in `else`: chains of them are walked in a loop.
+        while True:
+            test = self.eval(node.test, scope)
+            if isinstance(test, Const) and test.value:
+                self.exec_block(node.body, scope)
+                return
+            if not isinstance(test, Const):
+                self.exec_block(node.body, scope)
+            if len(node.orelse) != 1 or not isinstance(node.orelse[0], ast.If):
+                self.exec_block(node.orelse, scope)
+                return
+            node = node.orelse[0]
+            self.spend(1)
 
     def _exec_Try(self, node: ast.Try, scope: Scope) -> None:
         self.exec_block(node.body, scope)
@@ -229,7 +265,7 @@ class Interpreter(Evaluator):
             else:
                 for name in names:
                     self.bind(name.value if isinstance(name, ast.Starred) else name,
-                              Unknown(ast.unparse(name)), scope)
+                              Unknown(name), scope)
         elif isinstance(target, ast.Starred):
             self.bind(target.value, value, scope)
         else:
@@ -245,7 +281,10 @@ class Interpreter(Evaluator):
             items = [Const(v) for v in value.value]
         else:
             return None
-        return items if len(items) <= MAX_UNROLL else None
+        if len(items) > MAX_UNROLL:
+            return None
+        self.spend(len(items))
+        return items
 
     # -- functions -------------------------------------------------------------------
 
@@ -253,6 +292,8 @@ class Interpreter(Evaluator):
                       before: Iterator[None] | None = None) -> Value:
         """Run a function body with its parameters bound, and return what it returns."""
         if self.depth >= MAX_DEPTH:
+            return Unknown(function.node.name)
+        if self.cheap:
             return Unknown(function.node.name)
         scope = Scope(function.scope)
         self.bind_parameters(function.node, args, kwargs, scope)

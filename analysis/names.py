@@ -76,12 +76,11 @@ class Imports:
 
     def qualify(self, node: ast.expr) -> str | None:
         """The qualified name an expression refers to, if it is made of imported names."""
-        if isinstance(node, ast.Name):
-            return self._aliases.get(node.id)
-        if isinstance(node, ast.Attribute):
-            base = self.qualify(node.value)
-            return f"{base}.{node.attr}" if base else None
-        return None
+        attributes = attribute_chain(node)
+        if attributes is None:
+            return None
+        base = self._aliases.get(attributes[0])
+        return ".".join((base, *attributes[1:])) if base else None
 
 
 def classify(qualified: str | None) -> Kind | None:
@@ -118,10 +117,26 @@ def task_decorator_label(qualified: str) -> str | None:
 
 
 def dotted_name(node: ast.expr) -> str | None:
-    """The source spelling of a callee: ``BashOperator``, ``bash.BashOperator``."""
+    """The source spelling of a callee: ``BashOperator``, ``bash.BashOperator`` (``x().attr``
+    is ``attr``)."""
+    attributes: list[str] = []
+    while isinstance(node, ast.Attribute):
+        attributes.append(node.attr)
+        node = node.value
     if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        base = dotted_name(node.value)
-        return f"{base}.{node.attr}" if base else node.attr
-    return None
+        attributes.append(node.id)
+    return ".".join(reversed(attributes)) or None
+
+
+def attribute_chain(node: ast.expr) -> list[str] | None:
+    """``a.b.c`` as ``["a", "b", "c"]`` (walked in a loop: chains can be thousands long);
+    None unless it is names and attributes only."""
+    attributes: list[str] = []
+    while isinstance(node, ast.Attribute):
+        attributes.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    attributes.append(node.id)
+    attributes.reverse()
+    return attributes

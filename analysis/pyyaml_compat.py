@@ -12,12 +12,17 @@ from typing import Any
 
 from ruamel.yaml.composer import Composer, ComposerError
 from ruamel.yaml.events import AliasEvent
+from ruamel.yaml.parser import Parser, ParserError
 from ruamel.yaml.reader import Reader
 from ruamel.yaml.resolver import BaseResolver
 from ruamel.yaml.scanner import Scanner, ScannerError
-from ruamel.yaml.tokens import ScalarToken, TagToken
+from ruamel.yaml.tokens import DirectiveToken, ScalarToken, TagToken
 
 TAG = "tag:yaml.org,2002:"
+LINE_BREAKS = "\r\n\x85\u2028\u2029"
+"""YAML 1.1's line break characters, which PyYAML honours (``\\r\\n`` is one break); LSP and
+Python break lines at ``\\r`` and ``\\n`` only."""
+LINE_BREAK = re.compile(f"\r\n|[{LINE_BREAKS}]")
 
 
 class PyYamlResolver(BaseResolver):
@@ -64,6 +69,34 @@ class PyYamlComposer(Composer):
                 raise ComposerError(None, None, f"found duplicate anchor {event.anchor!r}",
                                     event.start_mark)
         return super().compose_node(parent, index)
+
+
+class PyYamlParser(Parser):
+    """PyYAML's directives: any ``%YAML 1.x`` is accepted and changes nothing (every document is
+    read as YAML 1.1). ruamel records the version on the loader, which asserts that x is 1 or 2,
+    so ``%YAML 1.3`` raised AssertionError where PyYAML loads the file."""
+
+    def process_directives(self) -> Any:
+        version = None
+        self.tag_handles = {}
+        while self.scanner.check_token(DirectiveToken):
+            token = self.scanner.get_token()
+            if token.name == "YAML":
+                if version is not None:
+                    raise ParserError(None, None, "found duplicate YAML directive", token.start_mark)
+                if token.value[0] != 1:
+                    raise ParserError(None, None, "found incompatible YAML document (version 1.* is "
+                                      "required)", token.start_mark)
+                version = token.value
+            elif token.name == "TAG":
+                handle, prefix = token.value
+                if handle in self.tag_handles:
+                    raise ParserError(None, None, f"duplicate tag handle {handle!r}", token.start_mark)
+                self.tag_handles[handle] = prefix
+        value = version, (self.tag_handles.copy() if self.tag_handles else None)
+        for handle, prefix in self.DEFAULT_TAGS.items():
+            self.tag_handles.setdefault(handle, prefix)
+        return value
 
 
 class PyYamlReader(Reader):

@@ -27,6 +27,7 @@ from ruamel.yaml.reader import ReaderError
 from analysis.pyyaml_compat import (
     TAG,
     PyYamlComposer,
+    PyYamlParser,
     PyYamlReader,
     PyYamlResolver,
     PyYamlScanner,
@@ -50,6 +51,7 @@ def compose(text: str) -> Node | None:
     loader = YAML(typ="safe", pure=True)
     loader.Resolver = PyYamlResolver
     loader.Composer = PyYamlComposer
+    loader.Parser = PyYamlParser
     loader.Reader = PyYamlReader
     loader.Scanner = PyYamlScanner
     # PyYAML wants a top-level block scalar's content indented; ruamel does not by default.

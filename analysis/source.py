@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import codecs
 import io
+import re
 import tokenize
 from dataclasses import dataclass
 
@@ -54,18 +55,30 @@ def might_contain_dag(data: bytes | str) -> bool:
     return "airflow" in lowered and "dag" in lowered
 
 
+_LINE_BREAK = re.compile(r"\r\n?|\n")
+
+
+def split_lines(text: str) -> list[str]:
+    """The lines of a text, without their line breaks, as both Python's tokenizer and LSP count
+    them: a line ends at ``\\n``, ``\\r\\n`` or ``\\r`` only (not at ``\\f``, U+0085, U+2028 or
+    U+2029, where ``str.splitlines`` also breaks)."""
+    if "\r" not in text:
+        return text.split("\n")
+    return _LINE_BREAK.split(text)
+
+
 class LineIndex:
     """Maps ``ast`` (1-based line, UTF-8 byte column) to 0-based code-point positions."""
 
     __slots__ = ("_lines",)
 
     def __init__(self, text: str) -> None:
-        self._lines = text.split("\n")
+        self._lines = split_lines(text)
 
     def line(self, lineno: int) -> str:
-        """The text of a 1-based line, without its newline."""
+        """The text of a 1-based line, without its line break."""
         if 1 <= lineno <= len(self._lines):
-            return self._lines[lineno - 1].rstrip("\r")
+            return self._lines[lineno - 1]
         return ""
 
     def position(self, lineno: int, byte_col: int) -> Position:
@@ -80,6 +93,13 @@ class LineIndex:
         end_col = getattr(node, "end_col_offset", None)
         end = self.position(end_line, end_col) if end_col is not None else start
         return Range(start, end)
+
+    def first_line_range(self, node: ast.AST) -> Range:
+        """A node's range, cut at the end of its first line (a loop's header, not its body)."""
+        whole = self.range_of(node)
+        if whole.end.line == whole.start.line:
+            return whole
+        return Range(whole.start, Position(whole.start.line, len(self.line(whole.start.line + 1))))
 
     def name_range(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> Range:
         """The range of a definition's name (``ast`` only gives the ``def`` keyword)."""

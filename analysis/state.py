@@ -22,6 +22,7 @@ from typing import Any
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from analysis.facts import Finding, Position, Range, Severity
+from analysis.pyyaml_compat import LINE_BREAKS
 from analysis.safe_yaml import Constructor, SafeYamlError, compose, flattened_pairs
 
 CODE = "invalid-proxied-state"
@@ -103,9 +104,12 @@ def content_end(text: str, node: Node) -> int:
     return content_end(text, last)
 
 
+_ALIAS_AFTER = re.compile(f"[ \t{LINE_BREAKS}]*(\\*[^ \t{LINE_BREAKS},\\]}}]+)")
+
+
 def _alias_end(text: str, index: int) -> int:
     """The end of the ``*alias`` that follows ``index`` (past spaces and line breaks)."""
-    match = re.compile(r"[ \t\r\n]*(\*[^ \t\r\n,\]}]+)").match(text, index)
+    match = _ALIAS_AFTER.match(text, index)
     return match.end(1) if match else index
 
 
@@ -113,7 +117,7 @@ def item_start(text: str, node: Node) -> int:
     """The dash of a block-sequence item, or the node's start when there is none."""
     index = node.start_mark.index
     before = index
-    while before > 0 and text[before - 1] in " \t\r\n":
+    while before > 0 and text[before - 1] in " \t" + LINE_BREAKS:
         before -= 1
     if before > 0 and text[before - 1] == "-":
         return before - 1

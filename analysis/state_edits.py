@@ -17,11 +17,10 @@ from typing import Any
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.resolver import VersionedResolver
 
-from analysis.pyyaml_compat import PyYamlResolver
+from analysis.pyyaml_compat import LINE_BREAK, LINE_BREAKS, PyYamlResolver
 from analysis.safe_yaml import Constructor, SafeYamlError, compose
 from analysis.state import content_end, item_start, own_entries
 
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _BOOL_FAMILIES = {"true": ("true", "false"), "false": ("true", "false"), "yes": ("yes", "no"),
                   "no": ("yes", "no"), "on": ("on", "off"), "off": ("on", "off")}
 _STR = "tag:yaml.org,2002:str"
@@ -137,7 +136,7 @@ class _Layout:
             key_indent = indent + " " * (1 + len(after_dash))
             lines = [f"{indent}-{after_dash}{fields(t, eol + key_indent)}{eol}" for t in task_ids]
         end = content_end(self.text, last)
-        line_break = _LINE_BREAK.search(self.text, end)
+        line_break = LINE_BREAK.search(self.text, end)
         if line_break is None:
             return len(self.text), len(self.text), eol + "".join(lines).removesuffix(eol)
         return line_break.end(), line_break.end(), "".join(lines)
@@ -232,7 +231,7 @@ def _token_start(text: str, node: Node) -> int:
     """Skip a scalar's ``&anchor`` and ``!tag`` so that only the word itself is replaced."""
     index = node.start_mark.index
     while index < node.end_mark.index and text[index] in "&!":
-        while index < len(text) and text[index] not in " \t\r\n":
+        while index < len(text) and text[index] not in " \t" + LINE_BREAKS:
             index += 1
         while index < len(text) and text[index] in " \t":
             index += 1
@@ -251,11 +250,15 @@ def _bool_word(value: bool, like: str | None) -> str:
 
 
 def _line_start(text: str, index: int) -> int:
-    return max(text.rfind("\n", 0, index), text.rfind("\r", 0, index)) + 1
+    """Where the YAML line holding ``index`` starts (PyYAML counts U+2028 etc. as breaks,
+    so they decide an entry's indentation)."""
+    while index > 0 and text[index - 1] not in LINE_BREAKS:
+        index -= 1
+    return index
 
 
 def _eol(text: str) -> str:
-    match = _LINE_BREAK.search(text)
+    match = LINE_BREAK.search(text)
     return match.group() if match else "\n"
 
 

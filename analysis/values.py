@@ -15,9 +15,32 @@ class Value:
 
 @dataclass(eq=False, slots=True)
 class Unknown(Value):
-    """Cannot be known without running the file; ``text`` shows what it was."""
+    """Cannot be known without running the file; ``text`` shows what it was.
 
-    text: str = "?"
+    Built from the expression itself, the text is only written out when it is read (a
+    dynamic id shows it): most unknowns are never shown, and writing out each link of a long
+    chain (``a | b | c ...``) would cost the square of its length.
+    """
+
+    source: str | ast.AST = "?"
+
+    @property
+    def text(self) -> str:
+        if not isinstance(self.source, str):
+            self.source = short_text(self.source)
+        return self.source
+
+
+SHORT_TEXT = 60
+
+
+def short_text(node: ast.AST) -> str:
+    """An expression's source, as ``ast.unparse`` writes it, cut to ``SHORT_TEXT`` characters."""
+    try:
+        text = ast.unparse(node)
+    except RecursionError:  # thousands of levels deep (`a | b | ...`): ast.unparse recurses
+        text = "expression nested too deeply"
+    return text if len(text) <= SHORT_TEXT else text[:SHORT_TEXT - 3] + "..."
 
 
 @dataclass(eq=False, slots=True)

@@ -6,6 +6,7 @@ from lsprotocol import types
 from pygls.workspace.position_codec import PositionCodec
 
 from analysis.facts import Finding, Position, Range, Severity
+from analysis.source import split_lines
 
 SEVERITY = {
     Severity.ERROR: types.DiagnosticSeverity.Error,
@@ -16,12 +17,13 @@ SEVERITY = {
 
 
 class Lines:
-    """A text split once, converting columns only on lines that are not ASCII."""
+    """A text split once into LSP lines (ended by ``\\n``, ``\\r\\n`` or ``\\r``), converting
+    columns only on lines that are not ASCII."""
 
     __slots__ = ("_lines", "_codec")
 
     def __init__(self, text: str, codec: PositionCodec) -> None:
-        self._lines = text.split("\n")
+        self._lines = split_lines(text)
         self._codec = codec
 
     def _line(self, number: int) -> str:

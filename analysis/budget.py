@@ -1,0 +1,91 @@
+"""What reading one DAG file may cost, whatever the file.
+
+Each unit of work of the interpreter (an expression evaluated, a statement run, a loop turn,
+an edge drawn, an item copied, a task created) is paid from one budget per file. Real DAG files
+spend a few thousand units (Airflow's example DAGs: under 1,000 each; a 2,000-line file with 133
+tasks: about 9,000), at about a microsecond each. A file that spends
+``WORK_BUDGET`` — nested loops over big ranges, a helper calling itself several times — is read
+on cheaply: loops once, with an unknown variable (their tasks show as dynamic), helpers no
+longer followed. Reading stops at twice the budget. Expressions nested deeper than
+``MAX_NESTING`` are unknown, well before Python's recursion limit (chains such as
+``a >> b >> ...`` or ``a.b().c`` are walked in loops and do not nest). Whenever part of a file
+goes unread, each of its DAGs is reported as dynamic (it may have more tasks and edges than
+shown) and one finding says where and why.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from analysis.builder import Collector
+from analysis.facts import Finding, Range, Severity
+from analysis.source import LineIndex
+
+WORK_BUDGET = 200_000
+MAX_NESTING = 200
+"""CPython's parser refuses more than 200 nested brackets, so what gets cut is unbracketed and
+right-deep (``x ** x ** ...``), or a helper's expression evaluated inside another's."""
+
+
+class OutOfBudget(Exception):
+    """Twice the budget is spent: reading stops here."""
+
+
+class Budget:
+    """Mixed into the interpreter: the budget of the file being read."""
+
+    collector: Collector
+    lines: LineIndex
+
+    def __init__(self) -> None:
+        self.work_left = WORK_BUDGET
+        self.cheap = False
+        """The budget is spent: loops are read once and helpers are not followed."""
+        self.nesting = 0
+        """Expressions being evaluated inside one another."""
+        self.statement: ast.stmt | None = None
+        """The statement being run, where a finding about the budget points."""
+        self._gave_up: set[str] = set()
+
+    def spend(self, units: int) -> None:
+        self.work_left -= units
+        if self.work_left < 0:
+            self.budget_spent()
+
+    def afford(self, units: int) -> bool:
+        """Spend ``units`` on one bulk step (edges between two big lists); False, and the step
+        is skipped, when it alone would pass the hard limit."""
+        if units > self.work_left + WORK_BUDGET:
+            self.read_cheaply()
+            return False
+        self.spend(units)
+        return True
+
+    def budget_spent(self) -> None:
+        if not self.cheap:
+            self.read_cheaply()
+        elif self.work_left < -WORK_BUDGET:
+            self.give_up("stop", self.statement, "reading stops here, at twice the budget of a file")
+            raise OutOfBudget
+
+    def read_cheaply(self) -> None:
+        self.cheap = True
+        self.give_up("budget", self.statement,
+                     "this file is too costly to read statically (its loops and helper calls add "
+                     f"up to more than {WORK_BUDGET:,} steps): from here on loops are read once "
+                     "and helper functions are not followed")
+
+    def give_up(self, reason: str, node: ast.AST | None, message: str) -> None:
+        """Part of the file goes unread: every DAG of it is dynamic; the first time for each
+        reason, a finding says why."""
+        self.collector.incomplete = True
+        if reason in self._gave_up:
+            return
+        self._gave_up.add(reason)
+        self.collector.findings.append(Finding(
+            code="dynamic-task-id",
+            severity=Severity.INFORMATION,
+            message=f"{message}, so its DAGs may have more tasks and edges than shown here",
+            path=self.collector.path,
+            range=self.lines.first_line_range(node) if node is not None else Range.point(0),
+        ))
