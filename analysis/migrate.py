@@ -13,7 +13,9 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from analysis.dagster_module import DagsterModule
 from analysis.facts import TaskFacts
+from analysis.files import read_disk
 from analysis.project import DagEntry, Project
 from analysis.state_edits import new_state_file, set_dag_proxied, set_task_proxied
 
@@ -60,10 +62,38 @@ class _Changes:
 
     def write(self, path: str, new_text: str) -> None:
         old = self._texts[path][0] if path in self._texts else self._read(path)
+        if old is None:
+            refuse_if_unreadable(path)
         self._texts[path] = (old, new_text)
 
     def result(self) -> tuple[FileChange, ...]:
         return tuple(FileChange(p, old, new) for p, (old, new) in self._texts.items() if old != new)
+
+
+def refuse_if_unreadable(path: str) -> None:
+    """``read`` gave no text for a file the plan would create: if something is there all the
+    same (bytes that are not UTF-8, a NUL, a folder), creating the file would destroy it."""
+    if not os.path.lexists(path):
+        return
+    reason = read_disk(path).skipped or "it cannot be read as text"
+    raise Refused(f"refusing to overwrite {path}: it exists but {_unreadable_reason(reason)}; "
+                  f"save it as UTF-8 text (or move it away) first")
+
+
+def _unreadable_reason(skipped: str) -> str:
+    """``"skipped: binary file (contains NUL bytes)"`` → ``"is a binary file (contains NUL bytes)"``."""
+    reason = skipped.removeprefix("skipped: ")
+    if reason.startswith(("not valid", "binary file")):
+        return f"is {'a ' if reason.startswith('binary') else ''}{reason}"
+    return reason if reason.startswith(("cannot", "is ")) else f"cannot be read ({reason})"
+
+
+def _refuse_unreadable_dagster_module(project: Project) -> None:
+    """No Dagster module could be read, but one seems to be there: mapping would create a
+    second module beside (or over) it."""
+    for path, skipped in sorted(project.unreadable_dagster_modules.items()):
+        raise Refused(f"{path} looks like the Dagster module, but it {_unreadable_reason(skipped)}; "
+                      f"save it as UTF-8 text first")
 
 
 def check_dag_id(dag_id: str) -> None:
@@ -86,7 +116,7 @@ def _tasks(entry: DagEntry, task_ids: Sequence[str] | None) -> list[TaskFacts]:
     if not task_ids:
         return list(entry.dag.tasks)
     tasks = []
-    for task_id in task_ids:
+    for task_id in dict.fromkeys(task_ids):  # a task named twice is one task
         task = entry.dag.task(task_id)
         if task is None:
             raise Refused(f"DAG `{entry.dag_id}` has no task `{task_id}`")
@@ -228,10 +258,14 @@ def plan_map(project: Project, read: Read, dag_id: str, task_ids: Sequence[str] 
     tasks = _tasks(entry, task_ids)
     if not task_ids:
         tasks = [t for t in tasks if not project.assets_for(dag_id, t.task_id)]
+    if not tasks:
+        # Before the --asset check: mapping the last task, then asking again, is done.
+        return Plan(f"Map {dag_id}", (), ("every task is already mapped",))
+    asset_key = tuple(p for p in asset.split("/") if p) if asset else None
     if asset and len(tasks) != 1:
         raise Refused("--asset names one asset: give exactly one task")
-    if not tasks:
-        return Plan(f"Map {dag_id}", (), ("every task is already mapped",))
+    if asset and not asset_key:
+        raise Refused(f"--asset {asset!r} names no asset key: give its parts separated by /, like raw/customers")
     keys: dict[str, tuple[tuple[str, ...], ...]] = {}
     for task in entry.dag.tasks:
         existing = project.assets_for(dag_id, task.task_id)
@@ -240,7 +274,7 @@ def plan_map(project: Project, read: Read, dag_id: str, task_ids: Sequence[str] 
     for task in tasks:
         if keys[task.task_id] and task_ids:
             continue  # already mapped: idempotent
-        key = tuple(p for p in asset.split("/") if p) if asset else derived_asset_key(dag_id, task.task_id)
+        key = asset_key or derived_asset_key(dag_id, task.task_id)
         keys[task.task_id] = (key,)
     for task in tasks:
         if project.assets_for(dag_id, task.task_id):
@@ -250,8 +284,12 @@ def plan_map(project: Project, read: Read, dag_id: str, task_ids: Sequence[str] 
     if not new:
         return Plan(f"Map {dag_id}", (), ("already mapped",))
     module = project.primary_dagster_module
-    path = module.path if module else os.path.join(project.layout.root, project.layout.dagster_module
-                                                   or DEFAULT_DAGSTER_MODULE)
+    if module is None:
+        _refuse_unreadable_dagster_module(project)
+    else:
+        _refuse_listed_without_assets(module, dag_id, [m.task_id for m in new], several=not task_ids)
+    path = module.path if module else os.path.normpath(os.path.join(
+        project.layout.root, project.layout.dagster_module or DEFAULT_DAGSTER_MODULE))
     changes = _Changes(read)
     result = add_task_mappings(changes.text(path), dag_id, new)
     if result.text is None:
@@ -259,6 +297,22 @@ def plan_map(project: Project, read: Read, dag_id: str, task_ids: Sequence[str] 
     changes.write(path, result.text)
     what = new[0].task_id if len(new) == 1 else f"{len(new)} tasks of {dag_id}"
     return Plan(f"Map {what} to Dagster assets", changes.result())
+
+
+def _refuse_listed_without_assets(module: DagsterModule, dag_id: str, task_ids: list[str],
+                                  several: bool) -> None:
+    """A task the module's ``task_mappings`` already names, with no asset read from it: the
+    codemod leaves an existing entry alone, so "mapping" it would change nothing."""
+    wanted = set(task_ids)
+    for mapping in module.mappings:
+        if mapping.dag_id != dag_id or mapping.task_id not in wanted:
+            continue
+        where = f"{os.path.basename(module.path)}, line {mapping.key_range.start.line + 1}"
+        what = ("to assets that cannot be read statically: map it there by hand" if mapping.dynamic
+                else "with no asset: put its asset in that list")
+        others = "; map the other tasks one by one" if several and len(wanted) > 1 else ""
+        raise Refused(f"`{mapping.task_id}` is already in the task_mappings of `{dag_id}` ({where}) "
+                      f"{what}{others}")
 
 
 def plan_scaffold(project: Project, read: Read, dag_id: str, task_id: str) -> Plan:
@@ -269,10 +323,13 @@ def plan_scaffold(project: Project, read: Read, dag_id: str, task_id: str) -> Pl
     _tasks(entry, [task_id])
     module = project.primary_dagster_module
     if module is None:
+        _refuse_unreadable_dagster_module(project)
         raise Refused(f"map `{task_id}` to a Dagster asset first: there is no Dagster module yet")
     dag_text, module_text = read(entry.file.path), read(module.path)
     if dag_text is None or module_text is None:
-        raise Refused(f"cannot read {entry.file.path if dag_text is None else module.path}")
+        unreadable = entry.file.path if dag_text is None else module.path
+        refuse_if_unreadable(unreadable)
+        raise Refused(f"cannot read {unreadable}: it is gone from the disk")
     # Airflow puts each DAGs folder on sys.path: the generated asset imports what the task did.
     roots = [ImportRoot.from_disk(folder) for folder in project.layout.dag_roots() if os.path.isdir(folder)]
     result = scaffold_task(dag_text, entry.file.path, dag_id, task_id, module_text,

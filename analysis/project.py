@@ -1,7 +1,8 @@
 """The migration project: DAG files, their proxied-state files and the Dagster module, joined.
 
 Discovery reads the disk (never writes it); building the model takes texts from a
-``read`` callback so the server can hand in open editor buffers instead of disk content.
+``read`` callback so the server can hand in open editor buffers instead of disk content,
+and ``open_paths`` so that files that exist only as buffers (new, unsaved) count too.
 """
 
 from __future__ import annotations
@@ -10,17 +11,20 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from analysis.dagfile import DEFAULT_STATE_DIR, extract_file
 from analysis.dagster_module import DagsterModule, looks_like_dagster_module, parse_dagster_module
-from analysis.files import read_disk, walk_python_files
 from analysis.facts import DagFacts, FileFacts, Range, TaskFacts
-from analysis.source import Decoded, might_contain_dag
+from analysis.files import SKIPPED_DIRS, read_disk, walk_python_files
+from analysis.ignore import IgnoreRules
+from analysis.source import MAX_SOURCE_BYTES, Decoded, might_contain_dag
 from analysis.state import StateFile, parse_state_file
 
 STATE_SUFFIXES = (".yaml", ".yml")
 
 Reader = Callable[[str], Decoded]
+_Facts = TypeVar("_Facts")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +39,38 @@ class Layout:
     def dag_roots(self) -> list[str]:
         folders = self.dag_folders or (".",)
         return [os.path.normpath(os.path.join(self.root, f)) for f in folders]
+
+    @property
+    def dagster_module_path(self) -> str | None:
+        """The configured Dagster module, if one is configured."""
+        return os.path.normpath(os.path.join(self.root, self.dagster_module)) if self.dagster_module else None
+
+    def walks_to(self, path: str) -> bool:
+        """``walk_python_files`` over the DAG folders would yield this ``.py`` path (hidden,
+        virtualenv and build folders and ``.airflowignore`` honoured): for files that exist
+        only as editor buffers, which no walk of the disk finds."""
+        if not path.endswith(".py"):
+            return False
+        for root in self.dag_roots():
+            if not path.startswith(root + os.sep):
+                continue
+            rules = IgnoreRules()
+            folder = root
+            for part in os.path.relpath(os.path.dirname(path), root).split(os.sep):
+                rules.add_file(folder)
+                if part in ("", "."):
+                    break
+                if part.startswith(".") or part in SKIPPED_DIRS or os.path.exists(
+                        os.path.join(folder, part, "pyvenv.cfg")):
+                    return False
+                folder = os.path.join(folder, part)
+                if rules.ignored(folder):
+                    return False
+            else:
+                rules.add_file(folder)
+            if not rules.ignored(path):
+                return True
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +94,9 @@ class Project:
     states: dict[str, StateFile] = field(default_factory=dict)
     dagster_modules: dict[str, DagsterModule] = field(default_factory=dict)
     entries: list[DagEntry] = field(default_factory=list)
+    unreadable_dagster_modules: dict[str, str] = field(default_factory=dict)
+    """Files that look like (or are configured as) the Dagster module but cannot be decoded,
+    with the reason: plans refuse rather than create a module over or beside them."""
 
     def entry(self, dag_id: str) -> DagEntry | None:
         return next((e for e in self.entries if e.dag_id == dag_id), None)
@@ -68,9 +107,8 @@ class Project:
 
     @property
     def primary_dagster_module(self) -> DagsterModule | None:
-        if self.layout.dagster_module:
-            path = os.path.normpath(os.path.join(self.layout.root, self.layout.dagster_module))
-            return self.dagster_modules.get(path)
+        if self.layout.dagster_module_path:
+            return self.dagster_modules.get(self.layout.dagster_module_path)
         with_defs = [m for m in self.dagster_modules.values() if m.calls_build_defs]
         return (with_defs or list(self.dagster_modules.values()) or [None])[0]
 
@@ -101,46 +139,107 @@ def state_dir_for(file: FileFacts) -> str:
     return os.path.normpath(os.path.join(folder, relative))
 
 
-def discover(layout: Layout, read: Reader = read_disk) -> Project:
-    """Find and read every DAG file, state file and Dagster module of a project."""
+def discover(layout: Layout, read: Reader = read_disk, *, open_paths: Iterable[str] = (),
+             on_error: Callable[[str, Exception], None] | None = None) -> Project:
+    """Find and read every DAG file, state file and Dagster module of a project.
+
+    ``open_paths``: files that exist as editor buffers (``read`` gives their text), found even
+    when they are not on disk yet. ``on_error``: when given, a file whose analysis raises is
+    reported to it and left out, instead of the exception ending the discovery (a server
+    keeps that file's last good facts; the CLI and tests want the exception)."""
     project = Project(layout)
-    dagster_path = (
-        os.path.normpath(os.path.join(layout.root, layout.dagster_module)) if layout.dagster_module else None
-    )
-    for folder in layout.dag_roots():
-        for path in walk_python_files(folder):
-            if path == dagster_path or path in project.files:
-                continue
-            decoded = read(path)
-            if decoded.text is None:
-                if decoded.skipped:
-                    project.files[path] = FileFacts(path=path, skipped=decoded.skipped)
-                continue
-            if looks_like_dagster_module(decoded.text) and dagster_path is None:
-                project.dagster_modules[path] = parse_dagster_module(path, decoded.text)
-                continue
-            if might_contain_dag(decoded.text):
-                project.files[path] = extract_file(path, decoded.text)
+    dagster_path = layout.dagster_module_path
+    buffers = sorted(set(open_paths))
+
+    def analyse(parse: Callable[[str, str], _Facts], path: str, text: str) -> _Facts | None:
+        if on_error is None:
+            return parse(path, text)
+        try:
+            return parse(path, text)
+        except Exception as error:  # noqa: BLE001 - reported; the other files still count
+            on_error(path, error)
+            return None
+
+    def unreadable(path: str, decoded: Decoded) -> None:
+        if is_unreadable_dagster_module(layout, path, decoded):
+            project.unreadable_dagster_modules[path] = decoded.skipped or "cannot be read"
+
+    walked = [path for folder in layout.dag_roots() for path in walk_python_files(folder)]
+    seen = set(walked)
+    for path in [*walked, *(p for p in buffers if p not in seen and layout.walks_to(p))]:
+        if path == dagster_path or path in project.files or path in project.dagster_modules:
+            continue
+        decoded = read(path)
+        if decoded.text is None:
+            unreadable(path, decoded)
+            if decoded.skipped:
+                project.files[path] = FileFacts(path=path, skipped=decoded.skipped)
+            continue
+        if looks_like_dagster_module(decoded.text) and dagster_path is None:
+            module = analyse(parse_dagster_module, path, decoded.text)
+            if module is not None:
+                project.dagster_modules[path] = module
+            continue
+        if might_contain_dag(decoded.text):
+            facts = analyse(extract_file, path, decoded.text)
+            if facts is not None:
+                project.files[path] = facts
     if dagster_path is not None:
         decoded = read(dagster_path)
         if decoded.text is not None:
-            project.dagster_modules[dagster_path] = parse_dagster_module(dagster_path, decoded.text)
+            module = analyse(parse_dagster_module, dagster_path, decoded.text)
+            if module is not None:
+                project.dagster_modules[dagster_path] = module
+        else:
+            unreadable(dagster_path, decoded)
     elif not project.dagster_modules and layout.dag_folders:
-        for path in walk_python_files(layout.root, honour_airflowignore=False):
+        everywhere = list(walk_python_files(layout.root, honour_airflowignore=False))
+        seen = set(everywhere)
+        for path in [*everywhere, *(p for p in buffers if p.endswith(".py") and p not in seen
+                                    and p.startswith(layout.root + os.sep))]:
             if path in project.files:
                 continue
             decoded = read(path)
-            if decoded.text is not None and looks_like_dagster_module(decoded.text):
-                project.dagster_modules[path] = parse_dagster_module(path, decoded.text)
+            if decoded.text is None:
+                unreadable(path, decoded)
+                continue
+            if looks_like_dagster_module(decoded.text):
+                module = analyse(parse_dagster_module, path, decoded.text)
+                if module is not None:
+                    project.dagster_modules[path] = module
     for state_dir in sorted({state_dir_for(f) for f in project.files.values()}):
-        for path in _state_files_in(state_dir):
+        on_disk = _state_files_in(state_dir)
+        for path in [*on_disk, *(p for p in buffers if os.path.dirname(p) == state_dir
+                                 and p.endswith(STATE_SUFFIXES) and p not in on_disk)]:
             decoded = read(path)
-            project.states[path] = parse_state_file(path, decoded.text or "") if decoded.text is not None \
-                else StateFile(path=path, dag_id=Path(path).stem, dag_proxied=None, tasks=(),
-                               error=f"dagster-airlift cannot read this file ({decoded.skipped})",
-                               error_range=Range.point(0), breaks_folder=True)
+            if decoded.text is None:
+                project.states[path] = unreadable_state_file(path, decoded.skipped)
+                continue
+            state = analyse(parse_state_file, path, decoded.text)
+            if state is not None:
+                project.states[path] = state
     link(project)
     return project
+
+
+def unreadable_state_file(path: str, skipped: str | None) -> StateFile:
+    return StateFile(path=path, dag_id=Path(path).stem, dag_proxied=None, tasks=(),
+                     error=f"dagster-airlift cannot read this file ({skipped})",
+                     error_range=Range.point(0), breaks_folder=True)
+
+
+def is_unreadable_dagster_module(layout: Layout, path: str, decoded: Decoded) -> bool:
+    """A file that cannot be decoded, yet is the configured Dagster module or (none configured)
+    names in its bytes what a Dagster module calls: plans must not create a module over it."""
+    if decoded.text is not None or not os.path.lexists(path):
+        return False
+    if layout.dagster_module_path is not None:
+        return path == layout.dagster_module_path
+    try:
+        with open(path, "rb") as handle:
+            return looks_like_dagster_module(handle.read(MAX_SOURCE_BYTES))
+    except OSError:
+        return False
 
 
 def link(project: Project) -> None:

@@ -6,18 +6,21 @@ import asyncio
 import gc
 import logging
 import os
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
+from urllib.parse import unquote
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
 
+from analysis.files import read_disk
 from analysis.project import Layout
 from server import __version__
 from server.convert import Lines
-from server.index import Buffer, Snapshot, WorkspaceIndex
+from server.index import Buffer, Snapshot, WorkspaceIndex, one_line
 from server.settings import Settings, load_settings
 
 log = logging.getLogger("airlift-lsp")
@@ -75,9 +78,20 @@ class AirliftServer(LanguageServer):
             text = buffer.text if buffer else ""
         return Lines(text, self.workspace.position_codec)
 
-    def current_lines(self, uri: str) -> Lines:
-        """The client's current text of a document, to read the positions it sends."""
-        return Lines(self.workspace.get_text_document(uri).source, self.workspace.position_codec)
+    def open_text(self, uri: str) -> str | None:
+        """An open document's text; None when the client has not opened it. (pygls'
+        ``get_text_document`` would read the disk instead, and raise for a file that is gone.)"""
+        document = self.workspace.text_documents.get(unquote(uri))
+        return document.source if document is not None else None
+
+    def document_text(self, uri: str) -> str | None:
+        """The client's current text of a document, to read the positions it sends: its open
+        buffer, else the disk, read explicitly; None when it is neither open nor readable."""
+        text = self.open_text(uri)
+        if text is not None:
+            return text
+        path = self.path_of(uri)
+        return read_disk(path).text if path else None
 
     def supports(self, *attributes: str) -> bool:
         """Walk the client's capabilities: ``supports("workspace", "code_lens", "refresh_support")``."""
@@ -136,8 +150,8 @@ class AirliftServer(LanguageServer):
                 progress.report(token, types.WorkDoneProgressReport(
                     message=f"{len(snapshot.project.files)} DAG files, {len(snapshot.project.entries)} DAGs",
                     percentage=100))
-        except Exception:  # noqa: BLE001 - a broken index must not take the server down
-            log.exception("indexing failed")
+        except Exception as error:  # noqa: BLE001 - a broken index must not take the server down
+            log_failure("indexing the workspace", error)
         finally:
             if reporting:
                 progress.end(token, types.WorkDoneProgressEnd(message="done"))
@@ -162,8 +176,18 @@ class AirliftServer(LanguageServer):
         try:
             if self.index is not None:
                 self.index.update_files(paths)
-        except Exception:  # noqa: BLE001
-            log.exception("updating %s failed", paths)
+        except Exception as error:  # noqa: BLE001 - the next update starts afresh
+            log_failure(f"updating {', '.join(paths)}", error)
+
+    def stop_worker(self, timeout: float) -> bool:
+        """Drop pending updates and wait for the running one; False when it is still running
+        after ``timeout`` (an analysis that never ends must not keep the process alive)."""
+        self.worker.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + timeout
+        threads = list(getattr(self.worker, "_threads", ()))
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return not any(thread.is_alive() for thread in threads)
 
     def _snapshot_ready(self, snapshot: Snapshot) -> None:
         """Runs on the worker thread: hand the snapshot to the event loop."""
@@ -182,6 +206,12 @@ class AirliftServer(LanguageServer):
         """The event loop, captured when ``initialize`` runs on it."""
         assert self._loop is not None, "initialize has not run"
         return self._loop
+
+
+def log_failure(what: str, error: BaseException) -> None:
+    """One line for the log; the traceback only at debug level."""
+    log.error("%s failed: %s", what, one_line(error))
+    log.debug("%s failed", what, exc_info=error)
 
 
 def create_server() -> AirliftServer:

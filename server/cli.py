@@ -174,7 +174,7 @@ def run_rollback(args: argparse.Namespace) -> int:
 def _carry_out(args: argparse.Namespace, make_plan) -> int:
     """Plan against the disk, then print the diff (--dry-run) or write atomically."""
     from analysis.migrate import Refused
-    from server.apply import unified_diff, write_atomically
+    from server.apply import ChangedOnDisk, unified_diff, write_atomically
 
     project = _load_project(".")
 
@@ -190,7 +190,10 @@ def _carry_out(args: argparse.Namespace, make_plan) -> int:
         sys.stdout.write(unified_diff(plan, _relative))
     elif plan.changes:
         try:
-            write_atomically(plan)
+            write_atomically(plan, read)
+        except ChangedOnDisk as changed:
+            raise CliError(f"{_relative(changed.path)} changed on disk while the edit was planned; nothing "
+                           "written, run the command again", 1) from None
         except OSError as error:
             raise CliError(f"cannot write {error.filename or ''}: {error.strerror or error}", 1) from None
     for note in plan.notes:
@@ -217,6 +220,11 @@ def run_serve(args: argparse.Namespace) -> int:
         server.start_tcp(host or "127.0.0.1", int(port))
     else:
         server.start_io()
+    if not server.stop_worker(timeout=2.0):
+        logging.getLogger("airlift-lsp").error("an analysis is still running; exiting without it")
+        logging.shutdown()
+        sys.stdout.flush()
+        os._exit(0)
     return 0
 
 

@@ -2,11 +2,14 @@
 
 Open editor buffers are the truth; closed files are read from disk and re-read when the
 client reports them changed. Every update builds a new immutable ``Snapshot`` that
-handlers read without locks; updates run on one worker thread, one at a time.
+handlers read without locks; updates run on one worker thread, one at a time. A file whose
+analysis raises keeps its last good facts (and the text they came from): one bad file never
+stops the index.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterable
@@ -18,9 +21,21 @@ from analysis.dagfile import extract_file
 from analysis.dagster_module import looks_like_dagster_module, parse_dagster_module
 from analysis.facts import DagFacts, FileFacts, Finding, Position, TaskFacts
 from analysis.files import read_disk
-from analysis.project import STATE_SUFFIXES, DagEntry, Layout, Project, discover, link, state_dir_for
+from analysis.project import (
+    STATE_SUFFIXES,
+    DagEntry,
+    Layout,
+    Project,
+    discover,
+    is_unreadable_dagster_module,
+    link,
+    state_dir_for,
+    unreadable_state_file,
+)
 from analysis.source import Decoded, might_contain_dag
 from analysis.state import StateFile, parse_state_file
+
+log = logging.getLogger("airlift-lsp")
 
 STATE_FOLDER_NAME = "proxied_state"
 
@@ -89,6 +104,8 @@ class WorkspaceIndex:
     _texts: dict[str, str] = field(default_factory=dict)
     _versions: dict[str, int | None] = field(default_factory=dict)
     _generation: int = 0
+    _failing: set[str] = field(default_factory=set)
+    """Files whose analysis raised last time (logged once, until they analyse again)."""
 
     # -- reading -------------------------------------------------------------------------
 
@@ -114,8 +131,7 @@ class WorkspaceIndex:
     def rebuild(self, progress: Callable[[str, int], None] | None = None) -> Snapshot:
         """Discover everything again (start-up, settings changed)."""
         with self._lock:
-            self._texts = {}
-            project = discover(self.layout, self.read)
+            project = self._discover()
             if progress:
                 progress(f"{len(project.files)} DAG files", 100)
             return self._publish(project)
@@ -126,17 +142,74 @@ class WorkspaceIndex:
             current = self.snapshot
             if current is None:
                 return None
-            project = Project(current.project.layout, dict(current.project.files),
-                              dict(current.project.states), dict(current.project.dagster_modules))
+            previous = current.project
+            project = Project(previous.layout, dict(previous.files), dict(previous.states),
+                              dict(previous.dagster_modules),
+                              unreadable_dagster_modules=dict(previous.unreadable_dagster_modules))
             needs_rebuild = False
-            for path in paths:
-                needs_rebuild |= self._apply(project, path)
+            for path in dict.fromkeys(paths):
+                text, version = self._texts.get(path), self._versions.get(path)
+                try:
+                    needs_rebuild |= self._apply(project, path)
+                except Exception as error:  # noqa: BLE001 - one bad file must not stop the index
+                    self._restore_text(path, text, version)
+                    self._failed(path, error)
+                else:
+                    self._analysed(path)
             if needs_rebuild:
-                self._texts = {}
-                project = discover(self.layout, self.read)
+                project = self._discover()
             else:
                 link(project)
             return self._publish(project)
+
+    def _discover(self) -> Project:
+        """``discover`` over buffers and disk; a file whose analysis raises keeps the facts
+        (and text) of the last snapshot."""
+        previous = self.snapshot.project if self.snapshot else None
+        texts, versions = self._texts, dict(self._versions)
+        self._texts = {}
+        failed: list[str] = []
+
+        def on_error(path: str, error: Exception) -> None:
+            failed.append(path)
+            self._failed(path, error)
+
+        project = discover(self.layout, self.read, open_paths=list(self.buffers), on_error=on_error)
+        for path in self._failing - set(failed):
+            self._analysed(path)
+        if failed:
+            for path in failed:
+                self._restore_text(path, texts.get(path), versions.get(path))
+                if previous is None:
+                    continue
+                for ours, theirs in ((project.files, previous.files), (project.states, previous.states),
+                                     (project.dagster_modules, previous.dagster_modules)):
+                    if path in theirs:
+                        ours[path] = theirs[path]  # type: ignore[index]
+            link(project)
+        return project
+
+    def _restore_text(self, path: str, text: str | None, version: int | None) -> None:
+        """Back to the text (and version) the file's kept facts were computed from."""
+        if text is None:
+            self._texts.pop(path, None)
+        else:
+            self._texts[path] = text
+        if version is None:
+            self._versions.pop(path, None)
+        else:
+            self._versions[path] = version
+
+    def _failed(self, path: str, error: Exception) -> None:
+        if path not in self._failing:
+            self._failing.add(path)
+            log.warning("cannot analyse %s (%s); keeping its last analysis", path, one_line(error))
+        log.debug("analysing %s failed", path, exc_info=error)
+
+    def _analysed(self, path: str) -> None:
+        if path in self._failing:
+            self._failing.discard(path)
+            log.info("%s analyses again", path)
 
     def _apply(self, project: Project, path: str) -> bool:
         """Update one file in ``project``; True when the change needs a full rediscovery."""
@@ -148,27 +221,37 @@ class WorkspaceIndex:
                 return False
             if self._is_state_file(project, path):
                 decoded = self.read(path)
-                project.states[path] = parse_state_file(path, decoded.text or "")
+                project.states[path] = parse_state_file(path, decoded.text) if decoded.text is not None \
+                    else unreadable_state_file(path, decoded.skipped)
             return False
         if not path.endswith(".py"):
             return False
         if not exists:
             removed = project.files.pop(path, None) or project.dagster_modules.pop(path, None)
+            project.unreadable_dagster_modules.pop(path, None)
             self._texts.pop(path, None)
             return removed is not None and isinstance(removed, FileFacts) and removed.proxying is not None
         decoded = self.read(path)
         if decoded.text is None:
+            if project.dagster_modules.pop(path, None) is not None:
+                self._texts.pop(path, None)
+            if is_unreadable_dagster_module(self.layout, path, decoded):
+                # Plans must refuse to write a module they cannot read, not create one over it.
+                project.unreadable_dagster_modules[path] = decoded.skipped or "cannot be read"
+            else:
+                project.unreadable_dagster_modules.pop(path, None)
             if self._in_dag_folders(path):
                 project.files[path] = FileFacts(path=path, skipped=decoded.skipped)
             return False
+        project.unreadable_dagster_modules.pop(path, None)
         if path in project.dagster_modules or self._is_configured_dagster_module(path) or (
                 not self.layout.dagster_module and looks_like_dagster_module(decoded.text)):
             project.dagster_modules[path] = parse_dagster_module(path, decoded.text)
             project.files.pop(path, None)
             return False
-        if not self._in_dag_folders(path):
-            return False
         before = project.files.get(path)
+        if not (self._in_dag_folders(path) if before is not None else self.layout.walks_to(path)):
+            return False
         if not might_contain_dag(decoded.text) and before is None:
             return False
         facts = extract_file(path, decoded.text)
@@ -187,22 +270,32 @@ class WorkspaceIndex:
             or os.path.basename(folder) == STATE_FOLDER_NAME
 
     def _is_configured_dagster_module(self, path: str) -> bool:
-        return bool(self.layout.dagster_module) and path == os.path.normpath(
-            os.path.join(self.layout.root, self.layout.dagster_module))
+        return path == self.layout.dagster_module_path
 
     def _in_dag_folders(self, path: str) -> bool:
         return any(path == root or path.startswith(root + os.sep) for root in self.layout.dag_roots())
 
     def _publish(self, project: Project) -> Snapshot:
         by_path: dict[str, list[Finding]] = {}
-        for finding in check_project(project):
-            by_path.setdefault(finding.path, []).append(finding)
+        try:
+            for finding in check_project(project):
+                by_path.setdefault(finding.path, []).append(finding)
+            findings = {p: tuple(f) for p, f in by_path.items()}
+        except Exception as error:  # noqa: BLE001 - the facts are new; the findings may wait
+            log.warning("checking the project failed (%s); keeping the last findings", one_line(error))
+            log.debug("checking the project failed", exc_info=error)
+            findings = dict(self.snapshot.findings) if self.snapshot else {}
         self._generation += 1
-        snapshot = Snapshot(project, {p: tuple(f) for p, f in by_path.items()}, dict(self._texts),
-                            dict(self._versions), self._generation)
+        snapshot = Snapshot(project, findings, dict(self._texts), dict(self._versions), self._generation)
         self.snapshot = snapshot
         self.on_snapshot(snapshot)
         return snapshot
+
+
+def one_line(error: BaseException) -> str:
+    """An exception for a log line: its type and the first line of its message."""
+    message = (str(error).strip().splitlines() or [""])[0]
+    return f"{type(error).__name__}: {message[:200]}" if message else type(error).__name__
 
 
 def dag_for_state_file(snapshot: Snapshot, path: str) -> DagEntry | None:

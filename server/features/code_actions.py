@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcInvalidRequest
+from pygls.exceptions import JsonRpcInvalidParams, JsonRpcInvalidRequest
 
 from analysis.describe import Stage, dag_status, task_status
 from analysis.migrate import Refused
 from server.app import AirliftServer
-from server.features.commands import edit_for, plan_command
+from server.convert import Lines
+from server.features.commands import PLANNERS, edit_for, plan_command
 from server.features.lookup import target_at
 
 REFACTOR = types.CodeActionKind.RefactorRewrite
@@ -30,13 +31,15 @@ def register(server: AirliftServer) -> None:
         path = ls.path_of(params.text_document.uri)
         if snapshot is None or path is None:
             return []
-        document = ls.workspace.get_text_document(params.text_document.uri)
+        text = ls.document_text(params.text_document.uri)
+        if text is None:
+            return []  # neither open nor on disk
         version = ls.buffers[path].version if path in ls.buffers else None
-        lines = ls.current_lines(params.text_document.uri)
+        lines = Lines(text, ls.workspace.position_codec)
         offers: list[tuple[str, str, dict, str, list]] = []
         for diagnostic in params.context.diagnostics:
             fix = FIXES.get(str(diagnostic.code)) if diagnostic.source == "airlift" else None
-            target = target_at(snapshot, path, lines.from_client(diagnostic.range.start), document.source)
+            target = target_at(snapshot, path, lines.from_client(diagnostic.range.start), text)
             if fix is None or target is None:
                 continue
             arguments = {"dag_id": target.entry.dag_id}
@@ -46,7 +49,7 @@ def register(server: AirliftServer) -> None:
                 continue
             title = fix[1].format(task=arguments.get("task_id"), dag=target.entry.dag_id)
             offers.append((fix[0], title, arguments, QUICKFIX, [diagnostic]))
-        target = target_at(snapshot, path, lines.from_client(params.range.start), document.source)
+        target = target_at(snapshot, path, lines.from_client(params.range.start), text)
         if target is not None:
             offers.extend(_stage_actions(snapshot, target))
             scaffold = _scaffold_offer(snapshot, target)
@@ -68,8 +71,12 @@ def register(server: AirliftServer) -> None:
 
     @server.feature(types.CODE_ACTION_RESOLVE)
     def resolve(ls: AirliftServer, action: types.CodeAction) -> types.CodeAction:
-        data: dict[str, Any] = action.data or {}
-        path = ls.path_of(data.get("uri", "")) if data.get("uri") else None
+        problem = _invalid_data(action.data)
+        if problem is not None:
+            raise JsonRpcInvalidParams(f"Airlift: cannot resolve this code action: {problem}; "
+                                       "ask for code actions again")
+        data: dict[str, Any] = action.data
+        path = ls.path_of(data["uri"]) if data.get("uri") else None
         listed_version = data.get("version")
         current = ls.buffers[path].version if path and path in ls.buffers else None
         if listed_version is not None and current != listed_version:
@@ -78,10 +85,28 @@ def register(server: AirliftServer) -> None:
                                         "ask for code actions again")
         try:
             plan = plan_command(ls, data["command"], data.get("arguments") or {})
-        except (Refused, KeyError) as refusal:
+        except Refused as refusal:
             raise JsonRpcInvalidRequest(f"Airlift: {refusal}") from None
         action.edit = edit_for(ls, plan)
         return action
+
+
+def _invalid_data(data: Any) -> str | None:
+    """What is wrong with a code action's ``data`` (the client sends back what it was given,
+    or anything at all), or None for the shape ``code_action`` lists."""
+    if not isinstance(data, dict):
+        return "its data is not an object"
+    command = data.get("command")
+    if not isinstance(command, str) or command not in PLANNERS:
+        return f"{command!r} is not an Airlift command that edits files"
+    if not isinstance(data.get("arguments", {}), (dict, type(None))):
+        return "its `arguments` is not an object"
+    if not isinstance(data.get("uri"), (str, type(None))):
+        return "its `uri` is not a string"
+    version = data.get("version")
+    if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
+        return "its `version` is not a number"
+    return None
 
 
 def _scaffold_offer(snapshot, target):

@@ -33,7 +33,7 @@ Planner = Callable[[Project, Callable[[str], "str | None"], dict], Plan]
 
 PLANNERS: dict[str, Planner] = {
     "airlift.mapTask": lambda p, read, a: plan_map(p, read, _need(a, "dag_id"), [_need(a, "task_id")],
-                                                   a.get("asset")),
+                                                   _optional(a, "asset")),
     "airlift.mapDag": lambda p, read, a: plan_map(p, read, _need(a, "dag_id")),
     "airlift.proxyTask": lambda p, read, a: plan_proxy(p, read, _need(a, "dag_id"), [_need(a, "task_id")]),
     "airlift.proxyDag": lambda p, read, a: plan_proxy(p, read, _need(a, "dag_id")),
@@ -48,8 +48,17 @@ PLANNERS: dict[str, Planner] = {
 
 def _need(arguments: dict, key: str) -> str:
     value = arguments.get(key)
-    if not isinstance(value, str) or not value:
+    if value is None or value == "":
         raise Refused(f"missing argument `{key}`")
+    if not isinstance(value, str):
+        raise Refused(f"argument `{key}` must be a string, not {type(value).__name__}")
+    return value
+
+
+def _optional(arguments: dict, key: str) -> str | None:
+    value = arguments.get(key)
+    if value is not None and not isinstance(value, str):
+        raise Refused(f"argument `{key}` must be a string, not {type(value).__name__}")
     return value
 
 
@@ -63,10 +72,13 @@ def arguments_of(raw: Any) -> dict:
 
 
 def plan_command(ls: AirliftServer, command: str, arguments: dict) -> Plan:
+    planner = PLANNERS.get(command)
+    if planner is None:
+        raise Refused(f"{command!r} is not an Airlift command that edits files")
     snapshot = ls.index.snapshot if ls.index else None
     if snapshot is None:
         raise Refused("the workspace is still being indexed; try again in a moment")
-    return PLANNERS[command](snapshot.project, lambda path: read_current(ls, path), arguments)
+    return planner(snapshot.project, lambda path: read_current(ls, path), arguments)
 
 
 def read_current(ls: AirliftServer, path: str) -> str | None:

@@ -8,7 +8,9 @@ from lsprotocol import types
 
 from analysis.describe import task_status
 from analysis.project import DagEntry
+from analysis.source import split_lines
 from server.app import AirliftServer
+from server.convert import Lines
 from server.index import Snapshot, dag_for_state_file
 
 _STATE_ID = re.compile(r"""(?:^|[{,\s])id:\s*["']?(?P<partial>[\w.\-]*)$""")
@@ -26,11 +28,13 @@ def register(server: AirliftServer) -> None:
         path = ls.path_of(params.text_document.uri)
         if snapshot is None or path is None:
             return None
-        document = ls.workspace.get_text_document(params.text_document.uri)
-        lines = document.source.split("\n")
+        text = ls.document_text(params.text_document.uri)
+        if text is None:
+            return None  # neither open nor on disk
+        lines = split_lines(text)
         if params.position.line >= len(lines):
             return None
-        position = ls.current_lines(params.text_document.uri).from_client(params.position)
+        position = Lines(text, ls.workspace.position_codec).from_client(params.position)
         prefix = lines[position.line][: position.character]
         if path.endswith((".yaml", ".yml")):
             items = _state_items(snapshot, path, prefix)

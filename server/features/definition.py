@@ -5,6 +5,7 @@ from __future__ import annotations
 from lsprotocol import types
 
 from server.app import AirliftServer
+from server.convert import Lines
 from server.features.lookup import target_at
 
 
@@ -15,9 +16,11 @@ def register(server: AirliftServer) -> None:
         path = ls.path_of(params.text_document.uri)
         if snapshot is None or path is None or path in snapshot.project.files:
             return []  # inside DAG files, Python's own language server knows better
-        document = ls.workspace.get_text_document(params.text_document.uri)
-        position = ls.current_lines(params.text_document.uri).from_client(params.position)
-        target = target_at(snapshot, path, position, document.source)
+        text = ls.document_text(params.text_document.uri)
+        if text is None:
+            return []  # neither open nor on disk
+        position = Lines(text, ls.workspace.position_codec).from_client(params.position)
+        target = target_at(snapshot, path, position, text)
         if target is None:
             return []
         entry = target.entry

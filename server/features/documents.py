@@ -93,7 +93,10 @@ def _buffer_changed(ls: AirliftServer, uri: str, version: int) -> None:
     path = ls.path_of(uri)
     if path is None:
         return
-    ls.buffers[path] = Buffer(ls.workspace.get_text_document(uri).source, version)
+    text = ls.open_text(uri)
+    if text is None:
+        return  # a change of a document the client never opened: nothing to follow
+    ls.buffers[path] = Buffer(text, version)
     if ls.index is not None:
         ls.schedule_update(path)
 

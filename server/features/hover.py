@@ -6,6 +6,7 @@ from lsprotocol import types
 
 from analysis.describe import dag_markdown, task_markdown
 from server.app import AirliftServer
+from server.convert import Lines
 from server.features.lookup import target_at
 
 
@@ -16,9 +17,11 @@ def register(server: AirliftServer) -> None:
         path = ls.path_of(params.text_document.uri)
         if snapshot is None or path is None:
             return None
-        document = ls.workspace.get_text_document(params.text_document.uri)
-        lines = ls.current_lines(params.text_document.uri)
-        target = target_at(snapshot, path, lines.from_client(params.position), document.source)
+        text = ls.document_text(params.text_document.uri)
+        if text is None:
+            return None  # neither open nor on disk: nothing to say
+        lines = Lines(text, ls.workspace.position_codec)
+        target = target_at(snapshot, path, lines.from_client(params.position), text)
         if target is None:
             return None
         markdown = _client_wants_markdown(ls)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import pytest_lsp
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from tests.conftest import TUTORIAL
@@ -230,9 +231,11 @@ async def test_completion_of_dag_and_task_ids_in_the_dagster_module(client: Lang
 async def test_a_failing_request_is_answered_with_an_error_and_the_server_stays_up(client: LanguageClient):
     await wait_for(lambda: uri(client, DAG) in client.diagnostics)
     missing = (client.workspace / "airflow_dags" / "gone.py").as_uri()
-    with pytest.raises(Exception):
-        await client.text_document_hover_async(types.HoverParams(
-            types.TextDocumentIdentifier(missing), types.Position(0, 0)))
+    # A document neither open nor on disk has nothing to hover: an answer, not an error.
+    assert await client.text_document_hover_async(types.HoverParams(
+        types.TextDocumentIdentifier(missing), types.Position(0, 0))) is None
+    with pytest.raises(JsonRpcException, match="data is not an object"):
+        await client.code_action_resolve_async(types.CodeAction(title="tampered", data="not an object"))
     dag_uri = open_document(client, DAG)
     hover = await client.text_document_hover_async(types.HoverParams(
         types.TextDocumentIdentifier(dag_uri), position_of(client, DAG, '"build_dbt_models"', 2)))
