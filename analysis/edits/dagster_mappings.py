@@ -21,22 +21,19 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from analysis.cst_values import StaticReader, arguments
 from analysis.dagster_module import parse_dagster_module
-from analysis.edits.result import (
+from analysis.edits.imports import Imports, add_imports
+from analysis.edits.layout import (
     LINE_WIDTH,
-    EditResult,
     Group,
-    Imports,
     absolute_indentation,
-    add_imports,
-    check_output,
     closing_whitespace,
     flat,
     insert_elements,
-    parse,
     preferred_quote,
     render,
     string_literal,
 )
+from analysis.edits.result import EditResult, check_output, parse
 
 WHAT = "the Dagster module"
 _DAGSTER = ("dagster",)

@@ -14,18 +14,15 @@ from collections.abc import Iterator
 import libcst as cst
 from libcst.metadata import GlobalScope, MetadataWrapper, QualifiedNameProvider, ScopeProvider
 
-from analysis.edits.result import (
-    EditResult,
+from analysis.edits.imports import Imports, add_imports
+from analysis.edits.layout import (
     Group,
-    Imports,
     absolute_indentation,
-    add_imports,
-    check_output,
-    parse,
     preferred_quote,
     render,
     string_literal,
 )
+from analysis.edits.result import EditResult, check_output, parse
 
 WHAT = "the DAG file"
 _HOOK_SOURCES = ("dagster_airlift.in_airflow",)

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from analysis.dagster_module import parse_dagster_module
 from analysis.edits import EditResult, NewMapping, add_task_mappings, new_module_text
-from analysis.edits.result import string_literal
+from analysis.edits.layout import string_literal
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "edits" / "dagster"
 

@@ -1,0 +1,110 @@
+"""Scaffold the Dagster asset that runs what an Airflow task ran: dagster-airlift's "migrate" step.
+
+``scaffold_task`` replaces the task's ``AssetSpec`` list in ``assets_with_task_mappings(...)`` by
+``[<function>]``, the function being an executable ``@multi_asset(specs=[<those specs, moved
+verbatim>], name="<dag_id>__<task_id>")`` defined just above the statement holding the mapping
+(the shape of dagster-airlift's migration tutorial). Its body does what the task did:
+
+- ``PythonOperator(python_callable=f, op_args=[...], op_kwargs={...})``: calls ``f`` with the
+  same arguments (literal lists and dicts spread out, others unpacked with ``*``/``**``);
+- ``BashOperator(bash_command=..., env=..., append_env=..., cwd=...)``: runs ``bash -c`` on the
+  same command, with ``check=True``, in the same folder (a new temporary one without ``cwd``,
+  as Airflow does) and environment (``env`` replaces the process's unless ``append_env``);
+- a ``@task`` function called with static arguments: the function without its Airflow
+  decorators (others stay), then its call.
+
+The DAG file is read, never imported or run. The names the task's expressions use are resolved
+to the DAG file's module-level statements before the DAG (imports, assignments, ``def``s, and
+statements like ``sys.path.insert(...)`` that change what is needed), transitively, and those
+are copied in their original order, with their comments, into the asset function's body,
+imports included. Inside the body rather than at the module's top: the Dagster module keeps
+loading as it did whatever the DAG files import (their imports run when the asset does), and
+the copies from several DAG files cannot clash over names like ``DATA_DIR``.
+
+What the copied code needs from the DAG file's place is made explicit, only when it is needed,
+through two documented module-level helpers that the body calls: ``_airflow_import_roots``
+puts on ``sys.path`` the folders Airflow puts there (its DAGs folder, where the tutorial's
+``tutorial_shared`` lives), ``_airflow_dag_file`` gives the DAG file's path for its
+``__file__``. Which folders are import roots is not guessed from the DAG file's location (a
+DAG can sit deep below its DAGs folder): the caller passes them, each with the modules it holds
+(``ImportRoot.from_disk``), and a root goes on ``sys.path`` only when the copied code imports
+one of its modules. Paths are written relative to the Dagster module (``module_path``), so the
+project can move as a whole.
+
+Anything else is refused with a one-line reason, never scaffolded as a stub: other operators,
+mapped tasks, XCom inputs, names defined inside the DAG or only after it, code that needs
+Airflow, Jinja (only Airflow renders it), the task context (``ti``, ``ds``, ``**kwargs``),
+``global`` declarations, relative imports. Not checked, because it would mean reading other
+files: the signature of a callable imported from another module (Airflow drops ``op_kwargs``
+it does not accept; Python will not). The analysis runs on ``ast`` (``can_scaffold`` costs
+about a millisecond a task, for code lenses and action lists); the rewrite on libcst.
+
+The package, in the order a scaffold runs: ``plan`` reads what the task runs and the
+module-level statements it needs out of the DAG file's ``ast`` (``statements`` knows what each
+top-level statement binds, reads and changes); ``dag_source`` finds the same code in libcst, to
+copy it as written; ``asset`` writes the ``@multi_asset`` into the Dagster module, with the
+helpers of ``places`` where the copied code needs the DAG file's place.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from analysis.dagfile import extract_file
+from analysis.edits.result import EditResult, parse
+from analysis.edits.scaffold.asset import WHAT, ModuleEdit
+from analysis.edits.scaffold.dag_source import DagSource
+from analysis.edits.scaffold.places import ImportRoot, Places
+from analysis.edits.scaffold.plan import plan_task
+from analysis.facts import TaskFacts
+
+__all__ = ["ImportRoot", "can_scaffold", "scaffold_task"]
+
+
+def can_scaffold(dag_text: str, task: TaskFacts) -> str | None:
+    """None when ``task`` can be scaffolded, else why not (one line). Reads the DAG file only:
+    the Dagster module may still refuse (the task not mapped yet, say)."""
+    plan = plan_task(dag_text, task)
+    return plan if isinstance(plan, str) else None
+
+
+def scaffold_task(dag_text: str, dag_path: str, dag_id: str, task_id: str, module_text: str | None,
+                  *, module_path: str | None = None,
+                  import_roots: Sequence[ImportRoot] = ()) -> EditResult:
+    """Define the Dagster asset that runs task ``task_id`` of ``dag_id`` in the Dagster module.
+
+    ``module_path`` (the Dagster module's path, like ``dag_path``) is needed only when the body
+    must find the DAG file's folder: its ``__file__`` is used, or it imports a module of one of
+    ``import_roots``. Unchanged (``changed=False``) when the task's mapping already holds a
+    definition; refused, with the reason, when the task is not mapped yet or cannot be copied.
+    """
+    if module_text is None:
+        return EditResult.refuse(f"{WHAT} does not exist yet: map task `{task_id}` first")
+    facts = extract_file(dag_path, dag_text)
+    if facts.error is not None:
+        return EditResult.refuse(f"the DAG file cannot be read ({facts.error}): fix it first")
+    dag = facts.dag(dag_id)
+    if dag is None:
+        return EditResult.refuse(f"{os.path.basename(dag_path)} defines no DAG `{dag_id}`")
+    task = dag.task(task_id)
+    if task is None:
+        return EditResult.refuse(f"DAG `{dag_id}` has no task `{task_id}`")
+    module = parse(module_text, WHAT)
+    if isinstance(module, str):
+        return EditResult.refuse(module)
+    try:
+        edit = ModuleEdit(module_text, module, dag_id, task_id)
+        found = edit.find_mapping()
+        if isinstance(found, EditResult):
+            return found
+        plan = plan_task(dag_text, task)
+        if isinstance(plan, str):
+            return EditResult.refuse(plan)
+        dag_module = parse(dag_text, "the DAG file")
+        if isinstance(dag_module, str):
+            return EditResult.refuse(dag_module)
+        source = DagSource(dag_text, dag_module, task)
+        return edit.apply(found, plan, source, Places(dag_path, module_path, import_roots))
+    except RecursionError:
+        return EditResult.refuse("the DAG file or the Dagster module nests too deeply to scaffold")

@@ -1,0 +1,418 @@
+"""Write the scaffolded ``@multi_asset`` into the Dagster module.
+
+``ModuleEdit`` finds the task's ``AssetSpec`` list in ``assets_with_task_mappings(...)``,
+defines the asset function just above the statement holding it (its specs moved verbatim, its
+body the copied code then the task's call or command), puts ``[<function>]`` in the list's
+place, adds the helpers of ``places`` that the body calls, and the imports it needs.
+"""
+
+from __future__ import annotations
+
+import keyword
+import os
+import re
+import textwrap
+from dataclasses import dataclass
+
+import libcst as cst
+from libcst.metadata import (
+    MetadataWrapper,
+    PositionProvider,
+    ScopeProvider,
+    WhitespaceInclusivePositionProvider,
+)
+
+from analysis.cst_values import StaticReader, arguments
+from analysis.edits.imports import Imports, add_imports, add_module_import
+from analysis.edits.layout import (
+    LINE_WIDTH,
+    Group,
+    absolute_indentation,
+    preferred_quote,
+    render,
+    string_literal,
+)
+from analysis.edits.result import EditResult, check_output
+from analysis.edits.scaffold.dag_source import (
+    DagSource,
+    Transplant,
+    expression_code,
+    kept_leading_lines,
+    line_offsets,
+)
+from analysis.edits.scaffold.places import DAG_FILE_HELPER, HELPERS, IMPORT_ROOTS_HELPER, Places
+from analysis.edits.scaffold.plan import Plan
+from analysis.edits.scaffold.statements import is_import
+
+WHAT = "the Dagster module"
+
+
+@dataclass(frozen=True, slots=True)
+class _Mapping:
+    """The task's list of assets in ``task_mappings``, and the statement that holds it."""
+
+    node: cst.List | cst.Tuple
+    specs: tuple[cst.BaseExpression, ...]
+    statement: cst.BaseStatement
+
+
+class _Finder(StaticReader):
+    """The module's ``assets_with_task_mappings`` calls and the Dagster names it imports."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.mapping_calls: list[cst.Call] = []
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if any(n.split(".")[0] == "dagster_airlift" and n.endswith(".assets_with_task_mappings")
+               for n in self.qualified(node.func)):
+            self.mapping_calls.append(node)
+
+    def dagster_name(self, node: cst.CSTNode) -> str | None:
+        for name in self.qualified(node):
+            if name.split(".")[0] == "dagster":
+                return name.rsplit(".", 1)[-1]
+        return None
+
+
+class ModuleEdit:
+    """The scaffold of one task in the Dagster module: ``find_mapping``, then ``apply``."""
+
+    def __init__(self, text: str, module: cst.Module, dag_id: str, task_id: str) -> None:
+        self.text, self.dag_id, self.task_id = text, dag_id, task_id
+        self.wrapper = MetadataWrapper(module)
+        self.module = self.wrapper.module
+        self.positions = self.wrapper.resolve(PositionProvider)
+        self.spans = self.wrapper.resolve(WhitespaceInclusivePositionProvider)
+        self.scopes = self.wrapper.resolve(ScopeProvider)
+        self.offsets = line_offsets(text)
+        self.imports = Imports(self.module)
+        self.unit = self.module.default_indent
+        self.newline = self.module.default_newline
+        self.quote = preferred_quote(self.module)
+        self.label = f"task `{task_id}` of DAG `{dag_id}`"
+        self.needed_names: list[tuple[str, str]] = []
+        self.needed_modules: list[str] = []
+        self.clashes: list[str] = []
+
+    # -- the task's mapping ---------------------------------------------------------------
+
+    def find_mapping(self) -> _Mapping | EditResult:
+        finder = _Finder()
+        with finder.resolve(self.wrapper):
+            self.module.visit(finder)
+            lists = []
+            for call in finder.mapping_calls:
+                dag_arg, mappings_arg = arguments(call, ("dag_id", "task_mappings"))
+                mappings = finder.deref(mappings_arg)
+                if finder.string(dag_arg) != self.dag_id or not isinstance(mappings, cst.Dict):
+                    continue
+                lists.extend(e.value for e in mappings.elements if isinstance(e, cst.DictElement)
+                             and finder.string(e.key) == self.task_id)
+            if not lists:
+                return EditResult.refuse(f"{self.label} is not mapped to an asset in {WHAT}: "
+                                         "map it first")
+            if len(lists) > 1:
+                return EditResult.refuse(f"{self.label} is mapped more than once in {WHAT}")
+            node = lists[0]
+            if not isinstance(node, (cst.List, cst.Tuple)) or not node.elements:
+                return EditResult.refuse(f"the mapping of {self.label} is not a list of AssetSpecs "
+                                         "written out: scaffold it by hand")
+            for element in node.elements:
+                if not self._is_spec(finder, element.value, isinstance(element, cst.StarredElement)):
+                    code = self.module.code_for_node(element.value)
+                    return EditResult.nothing_to_do(
+                        self.text, f"{self.label} already has a Dagster definition in its "
+                        f"mapping (`{code}`)")
+        statement = next(s for s in self.module.body if self._contains(s, node))
+        if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+            return EditResult.refuse(f"the mapping of {self.label} is inside `{statement.name.value}`:"
+                                     " scaffold it by hand")
+        return _Mapping(node, tuple(node.elements), statement)
+
+    def _is_spec(self, finder: _Finder, node: cst.BaseExpression, starred: bool, depth: int = 0) -> bool:
+        if depth > 8:
+            return False
+        target = finder.deref(node)
+        if starred:
+            return isinstance(target, (cst.List, cst.Tuple)) and all(
+                self._is_spec(finder, e.value, isinstance(e, cst.StarredElement), depth + 1)
+                for e in target.elements)
+        if not isinstance(target, cst.Call):
+            return False
+        if finder.dagster_name(target.func) == "AssetSpec":
+            return True
+        return isinstance(target.func, cst.Attribute) and target.func.attr.value in (
+            "replace_attributes", "merge_attributes", "with_io_manager_key") and \
+            self._is_spec(finder, target.func.value, False, depth + 1)
+
+    def _contains(self, outer: cst.CSTNode, inner: cst.CSTNode) -> bool:
+        a, b = self.positions[outer], self.positions[inner]
+        return (a.start.line, a.start.column) <= (b.start.line, b.start.column) and \
+            (b.end.line, b.end.column) <= (a.end.line, a.end.column)
+
+    # -- the edit -------------------------------------------------------------------------
+
+    def apply(self, mapping: _Mapping, plan: Plan, source: DagSource, places: Places) -> EditResult:
+        name = _asset_name(self.dag_id, self.task_id)
+        if name in self.scopes[self.module]:
+            return EditResult.refuse(f"`{name}` is already defined in {WHAT}: rename it to "
+                                     f"scaffold {self.label}")
+        roots = [r for r in places.import_roots if r.modules & plan.imported]
+        helpers = []
+        header = []
+        if roots:
+            relative = [places.relative(r.folder) for r in roots]
+            if None in relative:
+                return EditResult.refuse(f"the Dagster module's path is needed to put "
+                                         f"{', '.join(r.folder for r in roots)} on sys.path")
+            header.append(f"{IMPORT_ROOTS_HELPER}({', '.join(self._str(r) for r in relative)})")
+            helpers.append(IMPORT_ROOTS_HELPER)
+        file_name = None
+        if plan.uses_file:
+            relative = places.relative(places.dag_path)
+            if relative is None:
+                return EditResult.refuse("the Dagster module's path is needed to give the copied "
+                                         "code the DAG file's `__file__`")
+            file_name = _fresh("dag_file", plan.mentioned)
+            header.append(f"{file_name} = {DAG_FILE_HELPER}({self._str(relative)})")
+            helpers.append(DAG_FILE_HELPER)
+        for helper in helpers:
+            if helper in plan.bound:
+                return EditResult.refuse(f"the DAG file's `{helper}` would hide {WHAT}'s helper")
+        tail = self._tail(plan, source, file_name)
+        if isinstance(tail, str):
+            return EditResult.refuse(tail)
+        where = places.relative(places.dag_path) or os.path.basename(places.dag_path)
+        function = self._function(name, mapping, plan, source, header, tail, where, file_name)
+        replaced = cst.List(elements=[cst.Element(cst.Name(name))])
+        module = self.module.deep_replace(mapping.node, self._mapping_list(mapping.node, replaced))
+        body = list(module.body)
+        index = next(i for i, s in enumerate(self.module.body) if s is mapping.statement)
+        target = body[index]
+        kept = list(target.leading_lines)
+        while kept and kept[0].comment is None:
+            kept.pop(0)
+        blank = [cst.EmptyLine(indent=False)] * 2
+        body[index:index + 1] = [function.with_changes(leading_lines=blank),
+                                 target.with_changes(leading_lines=blank + kept)]
+        # helpers stay together: after those the module has, else before the new asset
+        existing = [i for i, s in enumerate(body) if isinstance(s, cst.FunctionDef)
+                    and s.name.value in HELPERS]
+        at = existing[-1] + 1 if existing else index
+        body[at:at] = [self._helper(h).with_changes(leading_lines=blank) for h in helpers
+                       if not self._defines(h)]
+        module = module.with_changes(body=body)
+        module = add_imports(module, self.needed_names)
+        for name_ in self.needed_modules:
+            module = add_module_import(module, name_)
+        return check_output(module.code, WHAT)
+
+    def _tail(self, plan: Plan, source: DagSource, file_name: str | None) -> list[str] | str:
+        """The statements after the copied code: the call, or the command."""
+        if source.call is None:
+            return "the call that creates the task was not found in the DAG file's syntax tree"
+        unit = len(self.unit)
+        args = {a.keyword.value: a.value for a in source.call.args
+                if a.keyword is not None and not _is_none(a.value)}
+
+        def code(node: cst.CSTNode, indent: int = 2 * unit) -> str:
+            return source.code(node, file_name, indent, self.newline)
+
+        if plan.kind == "PythonOperator":
+            function = args["python_callable"]
+            callee = code(function, unit)
+            if not isinstance(function, (cst.Name, cst.Attribute, cst.Call, cst.Subscript)):
+                callee = f"({callee})"
+            items = self._python_arguments(args.get("op_args"), args.get("op_kwargs"), code)
+            return [self._render(Group(callee + "(", tuple(items), ")"), unit)]
+        if plan.kind == "@task":
+            items = [_star(a) + (f"{a.keyword.value}=" if a.keyword else "") + code(a.value)
+                     for a in source.call.args]
+            return [self._render(Group(plan.function.name + "(", tuple(items), ")"), unit)]
+        run = self._module_reference("subprocess", plan)
+        command = _fresh("bash_command", plan.mentioned)
+        lines = [f"{command} = {code(args['bash_command'], unit)}"]
+        options = [f"[{self._str('bash')}, {self._str('-c')}, {command}]", "check=True"]
+        if "cwd" in args:
+            options.append(f"cwd={code(args['cwd'])}")
+        if "env" in args:
+            env = code(args["env"])
+            if plan.append_env:  # else the given environment replaces the process's, as in Airflow
+                env = f"{{**{self._module_reference('os', plan)}.environ, **{env}}}"
+            options.append(f"env={env}")
+        if "cwd" in args:
+            lines.append(self._render(Group(f"{run}.run(", tuple(options), ")"), unit))
+        else:  # Airflow runs a command without `cwd` in a new temporary folder
+            folder = _fresh("tmp_dir", plan.mentioned)
+            options.insert(2, f"cwd={folder}")
+            temporary = self._module_reference("tempfile", plan)
+            lines.append(f"with {temporary}.TemporaryDirectory(prefix={self._str('airflowtmp')}) "
+                         f"as {folder}:")
+            lines.append(self.unit + self._render(Group(f"{run}.run(", tuple(options), ")"), 2 * unit))
+        return f"the DAG file binds {self.clashes[0]}" if self.clashes else lines
+
+    def _python_arguments(self, op_args, op_kwargs, code) -> list[str]:
+        """``op_args`` and ``op_kwargs`` as call arguments: spread out when they are literals."""
+        items = []
+        if isinstance(op_args, (cst.List, cst.Tuple)):
+            items += [_star(e) + code(e.value) for e in op_args.elements]
+        elif op_args is not None:
+            items.append("*" + code(op_args))
+        if isinstance(op_kwargs, cst.Dict) and _keyword_dict(op_kwargs):
+            items += ["**" + code(e.value) if isinstance(e, cst.StarredDictElement)
+                      else f"{e.key.evaluated_value}={code(e.value)}" for e in op_kwargs.elements]
+        elif op_kwargs is not None:
+            items.append("**" + code(op_kwargs))
+        return items
+
+    def _module_reference(self, module: str, plan: Plan | None = None) -> str:
+        """How the Dagster module names a module it imports (importing it if need be). In an
+        asset's body, the copied code must not bind that name to anything else."""
+        reference = self.imports.modules.get(module)
+        if reference is None:
+            if module not in self.needed_modules:
+                self.needed_modules.append(module)
+            reference = module
+        head = reference.split(".")[0]
+        if plan is not None and head in plan.bound and plan.bound[head] != {module}:
+            self.clashes.append(f"`{head}`, which the scaffolded body needs for the `{module}` module")
+        return reference
+
+    def _render(self, doc: Group, indent: int) -> str:
+        """A call, one argument per line when it is too long or an argument spans lines."""
+        broken = any("\n" in item or "\r" in item for item in doc.items if isinstance(item, str))
+        return render(Group(doc.head, doc.items, doc.close, broken), " " * indent, self.unit,
+                      self.newline)
+
+    def _str(self, value: str) -> str:
+        return string_literal(value, self.quote)
+
+    def _function(self, name: str, mapping: _Mapping, plan: Plan, source: DagSource,
+                  header: list[str], tail: list[str], where: str,
+                  file_name: str | None) -> cst.FunctionDef:
+        """The ``@multi_asset`` function: written as text around a marker line, parsed, and the
+        marker replaced by the statements copied from the DAG file (libcst nodes, which take
+        the indentation of wherever they are put)."""
+        u = self.unit
+        operator = plan.label if plan.kind != "@task" else f"{plan.label} function"
+        about = (f"Scaffolded by airlift-lsp from {where} ({operator}), with the module-level "
+                 "code it needs, imported here so that these definitions load without it.")
+        summary = f"Task `{self.task_id}` of Airflow DAG `{self.dag_id}`, run by Dagster."
+        doc = [*_wrap(summary, u + '"""', u), "", *_wrap(about, u, u), f'{u}"""']
+        copied = self._copied(plan, source, file_name)
+        marker = [u + _MARK, ""] if copied else []
+        lines = [self._decorator(name, mapping), f"def {name}() -> None:", *doc,
+                 *(u + line for line in header), *marker, *(u + line for line in tail)]
+        function = cst.parse_statement(self.newline.join(lines) + self.newline,
+                                       config=self.module.config_for_parsing)
+        body = []
+        for statement in function.body.body:
+            is_marker = isinstance(statement, cst.SimpleStatementLine) and \
+                self.module.code_for_node(statement).strip() == _MARK
+            body.extend(copied if is_marker else [statement])
+        return function.with_changes(body=function.body.with_changes(body=body))
+
+    def _decorator(self, name: str, mapping: _Mapping) -> str:
+        """``@multi_asset(specs=[...], name=...)``, the specs' code moved as it is written."""
+        specs = tuple(_star(e) + expression_code(self.text, self.offsets, self.spans[e.value],
+                                                  2 * len(self.unit), self.newline)
+                      for e in mapping.specs)
+        broken = any("\n" in spec or "\r" in spec for spec in specs)
+        options = (Group("specs=[", specs, "]", broken), f"name={self._str(name)}")
+        return render(Group(f"@{self._name('dagster', 'multi_asset')}(", options, ")", broken),
+                      "", self.unit, self.newline)
+
+    def _copied(self, plan: Plan, source: DagSource, file_name: str | None) -> list[cst.CSTNode]:
+        """The DAG file's statements the body needs, in their order, then the task function."""
+        statements, blank_before, previous = [], [], None
+        for unit in plan.units:  # a blank line where statements were left out, not among imports
+            for statement in source.statements(unit):
+                blank_before.append(previous is None or (
+                    unit.index - 1 != previous.index and not (is_import(unit) and is_import(previous))))
+                statements.append(statement)
+            previous = unit
+        if plan.function is not None:
+            definition = source.function(plan.function)
+            kept = [d for i, d in enumerate(definition.decorators) if i not in plan.dropped_decorators]
+            definition = definition.with_changes(decorators=kept)
+            if not kept:
+                definition = definition.with_changes(lines_after_decorators=())
+            blank_before.append(True)
+            statements.append(definition)
+        transplant = Transplant(file_name, self.newline)
+        return [statement.visit(transplant).with_changes(
+                    leading_lines=kept_leading_lines(statement.leading_lines, blank))
+                for statement, blank in zip(statements, blank_before)]
+
+    def _name(self, source: str, name: str) -> str:
+        reference = self.imports.reference((source,), name)
+        if reference is None:
+            self.needed_names.append((source, name))
+            reference = name
+        return reference
+
+    def _defines(self, name: str) -> bool:
+        return any(isinstance(s, cst.FunctionDef) and s.name.value == name for s in self.module.body)
+
+    def _helper(self, name: str) -> cst.FunctionDef:
+        text = HELPERS[name].replace("os.", self._module_reference("os") + ".")
+        if name == IMPORT_ROOTS_HELPER:
+            text = text.replace("sys.", self._module_reference("sys") + ".")
+        text = text.replace("    ", self.unit).replace("\n", self.newline)
+        return cst.parse_statement(text, config=self.module.config_for_parsing)
+
+    def _mapping_list(self, old: cst.List | cst.Tuple, new: cst.List) -> cst.List:
+        """``[name]`` on one line when it fits, else as black lays it out."""
+        start = self.positions[old].start
+        line = self.text[self.offsets[start.line - 1]:self.offsets[start.line - 1] + start.column]
+        name = new.elements[0].value.value
+        if len(line) + len(name) + 3 <= LINE_WIDTH:
+            return new
+        indent = " " * (len(line) - len(line.lstrip()))
+        nl = self.newline
+        return absolute_indentation(cst.parse_expression(
+            f"[{nl}{indent}{self.unit}{name},{nl}{indent}]", config=self.module.config_for_parsing))
+
+
+_MARK = "__airlift_copied_code__"
+
+
+def _wrap(text: str, first: str, then: str) -> list[str]:
+    return textwrap.wrap(text, LINE_WIDTH, initial_indent=first, subsequent_indent=then,
+                         break_on_hyphens=False, break_long_words=False)
+
+
+def _star(node: cst.Arg | cst.BaseElement) -> str:
+    if isinstance(node, cst.Arg):
+        return node.star if isinstance(node.star, str) else ""
+    return "*" if isinstance(node, cst.StarredElement) else ""
+
+
+def _is_none(node: cst.CSTNode) -> bool:
+    return isinstance(node, cst.Name) and node.value == "None"
+
+
+def _keyword_dict(node: cst.Dict) -> bool:
+    """Whether a dict literal can become keyword arguments: identifier keys, none twice."""
+    keys = []
+    for element in node.elements:
+        if isinstance(element, cst.StarredDictElement):
+            continue
+        value = element.key.evaluated_value if isinstance(element.key, cst.SimpleString) else None
+        if not isinstance(value, str) or not value.isidentifier() or keyword.iskeyword(value):
+            return False
+        keys.append(value)
+    return len(keys) == len(set(keys))
+
+
+def _asset_name(dag_id: str, task_id: str) -> str:
+    """``<dag_id>__<task_id>`` with what Dagster and Python reject in names made ``_``."""
+    name = re.sub(r"[^A-Za-z0-9_]", "_", f"{dag_id}__{task_id}")
+    return "_" + name if name[0].isdigit() or keyword.iskeyword(name) else name
+
+
+def _fresh(name: str, taken: frozenset[str]) -> str:
+    while name in taken:
+        name += "_"
+    return name

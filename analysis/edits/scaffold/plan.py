@@ -1,0 +1,426 @@
+"""What the scaffolded asset's body is made of, read from the DAG file's ``ast``: a ``Plan``.
+
+``plan_task`` decides whether a task can be scaffolded and, if so, which module-level
+statements its code needs (transitively, with the statements that change what it needs), which
+``@task`` function to copy, and which names the copied code uses and binds. Everything that
+cannot be copied to Dagster is refused here with a one-line reason: other operators, mapped
+tasks, XCom inputs, names defined inside the DAG or after it, code that needs Airflow, Jinja,
+the task context, ``global`` declarations, relative imports.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import copy
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from analysis.edits.scaffold.statements import (
+    DagFile,
+    Unit,
+    all_bindings,
+    bindings,
+    bound_before,
+    dag_file,
+    enclosing_locals,
+    free_names,
+    imported_modules,
+    is_airflow,
+)
+from analysis.facts import TaskFacts
+
+_PYTHON_TASKS = frozenset({"@task", "@task.python"})
+_CONTEXT_KEYS = frozenset({
+    "conf", "conn", "dag", "dag_run", "data_interval_end", "data_interval_start", "ds",
+    "ds_nodash", "exception", "execution_date", "expanded_ti_count", "inlet_events", "inlets",
+    "logical_date", "macros", "map_index_template", "next_ds", "next_ds_nodash",
+    "next_execution_date", "outlet_events", "outlets", "params", "prev_data_interval_end_success",
+    "prev_data_interval_start_success", "prev_ds", "prev_ds_nodash", "prev_end_date_success",
+    "prev_execution_date", "prev_execution_date_success", "prev_start_date_success", "run_id",
+    "task", "task_instance", "task_instance_key_str", "templates_dict", "test_mode", "ti",
+    "tomorrow_ds", "tomorrow_ds_nodash", "triggering_asset_events", "triggering_dataset_events",
+    "ts", "ts_nodash", "ts_nodash_with_tz", "var", "yesterday_ds", "yesterday_ds_nodash"})
+"""What Airflow passes a python callable for a parameter of that name (or ``**kwargs``)."""
+_MODULE_NAMES = frozenset({"__name__", "__doc__", "__spec__", "__loader__", "__package__",
+                           "__builtins__", "__annotations__"})
+"""Every module has them: the copy reads the Dagster module's, which is harmless."""
+_BUILTINS = frozenset(dir(builtins))
+_JINJA = ("{{", "{%", "{#")
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What the asset's body is made of, found in the DAG file's ``ast``."""
+
+    kind: str
+    """"PythonOperator", "BashOperator" or "@task"."""
+    label: str
+    """The operator as the docstring names it."""
+    units: tuple[Unit, ...]
+    function: ast.FunctionDef | None
+    """The ``@task`` function to copy."""
+    dropped_decorators: frozenset[int]
+    """Indexes of the function's Airflow decorators."""
+    uses_file: bool
+    imported: frozenset[str]
+    """Top-level modules the copied code imports."""
+    bound: dict[str, frozenset[str]]
+    """Names the copied code binds in the body: to the modules ``import x`` binds, else ``""``."""
+    mentioned: frozenset[str]
+    """Every name the copied code and arguments use or bind (new locals must differ)."""
+    append_env: bool = False
+
+
+def plan_task(dag_text: str, task: TaskFacts) -> Plan | str:
+    try:
+        return _read_plan(dag_text, task)
+    except (SyntaxError, ValueError, RecursionError) as error:  # symtable on odd code, say
+        return f"task `{task.task_id}` cannot be read statically ({error})"
+
+
+def _read_plan(dag_text: str, task: TaskFacts) -> Plan | str:
+    dag = dag_file(dag_text)
+    if isinstance(dag, str):
+        return dag
+    label = f"task `{task.task_id}`"
+    if task.mapped:
+        return (f"{label} is mapped (`.expand`): Airflow runs it once per input, which one "
+                "Dagster asset cannot do as scaffolded")
+    if task.dynamic:
+        return f"{label} has an id that cannot be read statically"
+    call = dag.call_at(task)
+    dag_unit = dag.unit_at(task.range.start.line + 1)
+    if call is None or dag_unit is None:
+        return f"the call that creates {label} was not found"
+    if task.operator in _PYTHON_TASKS:
+        return _taskflow_plan(dag, task, call, dag_unit)
+    if task.operator.startswith("@"):
+        return (f"{label} is a `{task.operator}` task: only PythonOperator, BashOperator and "
+                "@task tasks are scaffolded")
+    qualified = dag.qualified(call.func)
+    kind = qualified.rsplit(".", 1)[-1] if qualified.startswith("airflow.") else ""
+    if kind not in ("PythonOperator", "BashOperator"):
+        return (f"{label} uses `{task.operator}`: only PythonOperator, BashOperator and "
+                "@task tasks are scaffolded")
+    if call.args or any(k.arg is None for k in call.keywords):
+        return f"{label} passes arguments by position or `**`: they cannot be read statically"
+    options = {k.arg: k.value for k in call.keywords
+               if not (isinstance(k.value, ast.Constant) and k.value.value is None)}
+    builder = _PlanBuilder(dag, task, call, dag_unit, kind, kind)
+    return builder.python(options) if kind == "PythonOperator" else builder.bash(options)
+
+
+def _taskflow_plan(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit) -> Plan | str:
+    label = f"task `{task.task_id}`"
+    function = None
+    if task.definition_range is not None:
+        line = task.definition_range.start.line + 1
+        function = next((n for n in ast.walk(dag.tree)
+                         if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+                         and n.lineno == line and n.name == task.callable_name), None)
+    if function is None:
+        return f"the function of {label} was not found"
+    if isinstance(function, ast.AsyncFunctionDef):
+        return f"{label} is an `async` function: scaffold it by hand"
+    dropped = frozenset(i for i, d in enumerate(function.decorator_list)
+                        if is_airflow(dag.qualified(d.func if isinstance(d, ast.Call) else d)))
+    builder = _PlanBuilder(dag, task, call, dag_unit, "@task", task.operator)
+    return builder.taskflow(function, dropped)
+
+
+class _PlanBuilder:
+    def __init__(self, dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit,
+                 kind: str, label: str) -> None:
+        self.dag, self.call, self.dag_unit = dag, call, dag_unit
+        self.kind, self.label = kind, label
+        self.name = f"task `{task.task_id}`"
+        self.units: set[int] = set()
+        self.resolved: set[tuple[str, str]] = set()
+        self.module_names: set[str] = set()
+        """Resolved names that module-level statements bind."""
+        at_call = bound_before(dag_unit.statements, call) | enclosing_locals(dag_unit.statements, call)
+        self.hidden = {"argument": at_call, "callable": at_call, "function": dag_unit.binds,
+                       "module": dag_unit.binds}
+        """Per role, the names that the DAG's own code binds where they are read: the call's
+        arguments are read when the DAG is built, functions' globals when the task runs."""
+        self.uses_file = False
+        self._dag_names: set[str] | None = None
+
+    # -- the three kinds ----------------------------------------------------------------------
+
+    def python(self, options: dict[str, ast.expr]) -> Plan | str:
+        if "python_callable" not in options:
+            return f"{self.name} has no `python_callable`"
+        for option in ("templates_dict", "templates_exts"):
+            if option in options:
+                return f"{self.name} uses `{option}`, which only Airflow renders"
+
+        function = options["python_callable"]
+        op_args, op_kwargs = options.get("op_args"), options.get("op_kwargs")
+        problem = (self._templates([op_args, op_kwargs], "the arguments")
+                   or self._callable_signature(function, op_args, op_kwargs)
+                   or self.need([function], "callable")
+                   or self.need([n for n in (op_args, op_kwargs) if n is not None], "argument"))
+        return problem or self.finish([function, op_args, op_kwargs])
+
+    def bash(self, options: dict[str, ast.expr]) -> Plan | str:
+        command = options.get("bash_command")
+        if command is None:
+            return f"{self.name} has no `bash_command`"
+        for option in ("skip_on_exit_code", "skip_exit_code"):
+            if option in options:
+                return (f"{self.name} uses `{option}`: a skipped run is Airflow's, scaffold it "
+                        "by hand")
+        append_env = options.get("append_env")
+        if append_env is not None and not (isinstance(append_env, ast.Constant)
+                                           and isinstance(append_env.value, bool)):
+            return f"the `append_env` of {self.name} is not a constant True or False"
+        tail = _last_text(command)
+        if tail is not None and tail.endswith((".sh", ".bash")):
+            return (f"the bash command of {self.name} names a script ({tail.split()[-1]!r}) that "
+                    "Airflow reads as a Jinja template")
+        values = [options[k] for k in ("bash_command", "env", "cwd") if k in options]
+        problem = self._templates(values, "the command, environment or folder") or \
+            self.need(values, "argument")
+        return problem or self.finish(values, append_env=bool(append_env and append_env.value))
+
+    def taskflow(self, function: ast.FunctionDef, dropped: frozenset[int]) -> Plan | str:
+        call_args = [*self.call.args, *(k.value for k in self.call.keywords)]
+        kept = [d for i, d in enumerate(function.decorator_list) if i not in dropped]
+        bare = copy.copy(function)
+        bare.decorator_list = []
+        free = free_names([bare]) - {function.name}
+        self.hidden["function"] = self.hidden["function"] | \
+            enclosing_locals(self.dag_unit.statements, function)
+        problem = (self._templates(call_args, "the arguments")
+                   or self._signature(function.args, self.call.args, self.call.keywords, "function")
+                   or self.need_names(free | free_names(kept), "function")
+                   or self.need(call_args, "argument"))
+        if problem:
+            return problem
+        return self.finish([*call_args, *kept], function=function, dropped=dropped)
+
+    # -- checks -----------------------------------------------------------------------------
+
+    def _templates(self, nodes: Iterable[ast.AST | None], what: str) -> str | None:
+        for node in nodes:
+            text = _jinja(node)
+            if text is not None:
+                return (f"{what} of {self.name} use Jinja ({text!r}), which only Airflow "
+                        "renders")
+        return None
+
+    def _callable_signature(self, function: ast.expr, op_args: ast.expr | None,
+                            op_kwargs: ast.expr | None) -> str | None:
+        args = None
+        if isinstance(function, ast.Lambda):
+            args = function.args
+        elif isinstance(function, ast.Name):
+            definition = self._module_function(function.id)
+            args = definition.args if definition is not None else None
+        if args is None:  # imported: its signature is not read (that would mean reading its file)
+            return None
+        positional = op_args.elts if isinstance(op_args, (ast.List, ast.Tuple)) else \
+            [] if op_args is None else None
+        keywords = None
+        if op_kwargs is None:
+            keywords = []
+        elif isinstance(op_kwargs, ast.Dict) and all(isinstance(k, ast.Constant) for k in op_kwargs.keys):
+            keywords = [ast.keyword(arg=str(k.value), value=v)
+                        for k, v in zip(op_kwargs.keys, op_kwargs.values)]
+        if positional is None or keywords is None:
+            return self._signature(args, [ast.Starred()], [ast.keyword(arg=None)], "callable")
+        return self._signature(args, positional, keywords, "callable")
+
+    def _signature(self, args: ast.arguments, positional: Sequence[ast.expr],
+                   keywords: Sequence[ast.keyword], what: str) -> str | None:
+        """Refuse what Airflow would fill from the task context: ``**kwargs``, or parameters
+        named like context variables that the call does not pass."""
+        if args.kwarg is not None:
+            return (f"the {what} of {self.name} takes `**{args.kwarg.arg}`, through which Airflow "
+                    "passes the task context (ti, ds, ...): Dagster has none")
+        if any(isinstance(a, ast.Starred) for a in positional) or any(k.arg is None for k in keywords):
+            return None  # unpacked arguments: which parameters they fill is not known
+        params = [*args.posonlyargs, *args.args]
+        given = {p.arg for p in params[:len(positional)]} | {k.arg for k in keywords}
+        defaults = {p.arg for p in params[len(params) - len(args.defaults):]} if args.defaults else set()
+        defaults |= {p.arg for p, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None}
+        for param in [*params, *args.kwonlyargs]:
+            if param.arg in given:
+                continue
+            if param.arg in _CONTEXT_KEYS:
+                return (f"the {what} of {self.name} takes `{param.arg}` from the Airflow task "
+                        "context, which Dagster does not have")
+            if param.arg not in defaults:
+                return f"the {what} of {self.name} gets no value for parameter `{param.arg}`"
+        return None
+
+    def _module_function(self, name: str) -> ast.FunctionDef | None:
+        """The last module-level ``def name`` before the DAG."""
+        found = None
+        for unit in self.dag.units[:self.dag_unit.index]:
+            for statement in unit.statements:
+                if isinstance(statement, ast.FunctionDef) and statement.name == name:
+                    found = statement
+        return found
+
+    # -- resolving names to module-level statements ------------------------------------------------
+
+    def need(self, nodes: Sequence[ast.AST], role: str) -> str | None:
+        return self.need_names(free_names(nodes) if nodes else frozenset(), role)
+
+    def need_names(self, names: Iterable[str], role: str) -> str | None:
+        """Add the module-level statements that bind ``names``, transitively; or say why not.
+
+        ``role`` says where the names are read: "argument" (the task's arguments), "callable"
+        or "function" (what the task runs), "module" (the DAG file's module-level code)."""
+        before = self.dag.units[:self.dag_unit.index]
+        pending = [(name, role, None) for name in sorted(names, reverse=True)]
+        while True:
+            while pending:
+                name, why, needed_by = pending.pop()
+                if (name, why) in self.resolved:
+                    continue
+                self.resolved.add((name, why))
+                if name in self.hidden[why]:  # the DAG's code rebinds it: not the module's value
+                    return self._inside_dag(name, why)
+                if name == "__file__":
+                    self.uses_file = True
+                    continue
+                binding = [u for u in before if name in u.binds]
+                if binding:
+                    self.module_names.add(name)
+                else:
+                    problem = self._unbound(name, why)
+                    if problem:
+                        return problem
+                    continue
+                for unit in binding:
+                    if unit.index in self.units:
+                        continue
+                    if why == "argument" and _creates_task(unit):
+                        return (f"{self.name} gets `{name}`, another task or its output (an XCom "
+                                "value): only module-level values can be copied to Dagster")
+                    if unit.airflow_line is not None:
+                        chain = f" (for `{needed_by}`)" if needed_by else ""
+                        return (f"{self.name} needs `{name}`{chain}, which comes from Airflow (the "
+                                f"import on line {unit.airflow_line}): Dagster cannot run it")
+                    self.units.add(unit.index)
+                    pending.extend((n, "module", name)
+                                   for n in sorted(self.dag.free(unit), reverse=True))
+            # statements like ``sys.path.append(...)`` go along with what they change
+            changed = [u for u in before if u.index not in self.units
+                       and u.airflow_line is None and u.mutates & self.module_names]
+            if not changed:
+                return None
+            for unit in changed:
+                self.units.add(unit.index)
+                pending.extend((n, "module", None) for n in sorted(self.dag.free(unit)))
+
+    def _inside_dag(self, name: str, role: str) -> str:
+        if role == "argument":
+            return (f"{self.name} gets `{name}` from inside the DAG (another task or its output, "
+                    "an XCom value): only module-level values can be copied to Dagster")
+        return (f"`{name}`, used by {self.name}, is defined inside the DAG: move it to module "
+                "level to scaffold the task")
+
+    def _unbound(self, name: str, role: str) -> str | None:
+        """Why a name with no module-level binding before the DAG cannot be copied (None when it
+        is a builtin)."""
+        if name in self._names_inside_dag():
+            return self._inside_dag(name, role)
+        if name in _BUILTINS or name in _MODULE_NAMES:
+            return None
+        later = next((u for u in self.dag.units[self.dag_unit.index + 1:] if name in u.binds), None)
+        if later is not None:
+            return (f"`{name}`, used by {self.name}, is defined after the DAG (line "
+                    f"{later.first_line}): move it above to scaffold the task")
+        if self.dag.star_lines:
+            return (f"`{name}`, used by {self.name}, may come from the `import *` on line "
+                    f"{self.dag.star_lines[0]}: import it by name to scaffold the task")
+        return f"`{name}`, used by {self.name}, is not defined in the DAG file"
+
+    def _names_inside_dag(self) -> set[str]:
+        """Every name the DAG's statement binds, in any scope."""
+        if self._dag_names is None:
+            self._dag_names = set()
+            for statement in self.dag_unit.statements:
+                self._dag_names |= all_bindings(statement)
+        return self._dag_names
+
+    # -- the plan ---------------------------------------------------------------------------
+
+    def finish(self, expressions: Sequence[ast.AST | None], *, function: ast.FunctionDef | None = None,
+               dropped: frozenset[int] = frozenset(), append_env: bool = False) -> Plan | str:
+        units = tuple(u for u in self.dag.units if u.index in self.units)
+        copied: list[ast.AST] = [s for u in units for s in u.statements]
+        if function is not None:
+            copied.append(function)
+        imported = set()
+        for node in copied:
+            for child in ast.walk(node):
+                if isinstance(child, ast.Global):
+                    return (f"the code of {self.name} declares `global {', '.join(child.names)}` "
+                            f"(line {child.lineno}), which in Dagster would be the Dagster module's")
+                if isinstance(child, ast.ImportFrom) and child.level:
+                    return (f"{self.name} needs a relative import (line {child.lineno}), which "
+                            "does not work from the Dagster module")
+                if isinstance(child, (ast.Import, ast.ImportFrom)):
+                    imported.update(m.split(".")[0] for m in imported_modules(child))
+        jinja = next((_jinja(s) for u in units for s in u.statements
+                      if not isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                      and _jinja(s) is not None), None)
+        if jinja is not None:
+            return (f"{self.name} uses a module-level value with Jinja ({jinja!r}), which only "
+                    "Airflow renders")
+        bound: dict[str, set[str]] = {}
+        for unit in units:
+            for statement in unit.statements:
+                for name in bindings(statement):
+                    bound.setdefault(name, set()).add(_import_binding(statement, name))
+        if function is not None:
+            bound.setdefault(function.name, set()).add("")
+        mentioned = set(bound)
+        for node in [*copied, *(e for e in expressions if e is not None)]:
+            mentioned |= all_bindings(node)
+            mentioned.update(n.id for n in ast.walk(node) if isinstance(n, ast.Name))
+        return Plan(self.kind, self.label, units, function, dropped, self.uses_file,
+                     frozenset(imported), {k: frozenset(v) for k, v in bound.items()},
+                     frozenset(mentioned), append_env)
+
+
+def _import_binding(statement: ast.stmt, name: str) -> str:
+    """The module ``name`` is bound to when ``statement`` is a plain ``import name``, else ""."""
+    if isinstance(statement, ast.Import):
+        for alias in statement.names:
+            if alias.asname is None and alias.name == name:
+                return name
+    return ""
+
+
+def _jinja(node: ast.AST | None) -> str | None:
+    """A string constant with Jinja markup in ``node`` (f-strings included, by their value)."""
+    if node is None:
+        return None
+    for child in ast.walk(node):
+        if isinstance(child, ast.Constant) and isinstance(child.value, str) and \
+                any(mark in child.value for mark in _JINJA):
+            return child.value
+    return None
+
+
+def _last_text(node: ast.expr) -> str | None:
+    """The end of a string expression when it is literal text (where Airflow looks for a
+    template file's ``.sh`` suffix)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr) and node.values and isinstance(node.values[-1], ast.Constant):
+        return str(node.values[-1].value)
+    return None
+
+
+def _creates_task(unit: Unit) -> bool:
+    """Whether a statement calls something with ``task_id=``: what Airflow takes for a task."""
+    return any(isinstance(n, ast.Call) and any(k.arg == "task_id" for k in n.keywords)
+               for statement in unit.statements for n in ast.walk(statement))
