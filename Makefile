@@ -11,7 +11,7 @@ DAGSTER_VENV := $(CACHE)/dagster
 AIRFLOW2_VENV := $(CACHE)/airflow2
 TUTORIAL := examples/tutorial
 
-.PHONY: demo test bench venv airflow3 airflow2 dagster system-deps vsix vscode-deps vscode-e2e clean
+.PHONY: demo test fuzz bench venv airflow3 airflow2 dagster system-deps vsix vscode-deps vscode-e2e clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || { echo "Python >= 3.10 is needed"; exit 1; }
@@ -72,9 +72,16 @@ demo: venv
 	@echo "== Findings (airlift-lsp check) =="
 	cd $(TUTORIAL) && ../../$(VENV)/bin/airlift-lsp check
 
+# The fuzz tests (tests/fuzz/) run the same derandomized examples on every `make test`;
+# `make fuzz` hunts with fresh random inputs, ten times as many (AIRLIFT_FUZZ_SCALE to change).
 test: venv airflow3 airflow2 dagster system-deps vscode-deps
 	AIRFLOW3_PYTHON=$(CURDIR)/$(AIRFLOW3_VENV)/bin/python AIRFLOW2_PYTHON=$(CURDIR)/$(AIRFLOW2_VENV)/bin/python \
-		DAGSTER_PYTHON=$(CURDIR)/$(DAGSTER_VENV)/bin/python $(PY) -m pytest -q
+		DAGSTER_PYTHON=$(CURDIR)/$(DAGSTER_VENV)/bin/python \
+		AIRLIFT_FUZZ_PROFILE=$(or $(AIRLIFT_FUZZ_PROFILE),airlift-fuzz-ci) $(PY) -m pytest -q --durations=15
+
+fuzz: venv airflow3
+	AIRFLOW3_PYTHON=$(CURDIR)/$(AIRFLOW3_VENV)/bin/python AIRLIFT_FUZZ_PROFILE=airlift-fuzz-hunt \
+		$(PY) -m pytest -q tests/fuzz
 
 # One table, every figure next to its target (bench/report.py runs each bench script). Poll cost
 # starts real Airflows (10-25 min): BENCH_POLL=saved reuses the figures saved by the last

@@ -4,22 +4,34 @@ Pure: a plan is computed from the project model and the files' current texts (th
 caller's ``read`` decides whether an editor buffer or the disk is the truth) and is
 applied by the caller — atomically on disk by the CLI, as a ``WorkspaceEdit`` by the
 server. A step that would break Airflow or Dagster at runtime is refused with a reason.
+
+The project model says where things are (which file defines a DAG, which files are Dagster
+modules); every fact a plan uses about a file it reads (a DAG's line, its tasks, a state
+file's level, the mappings) is derived from the very text it reads, never from an older
+one: a buffer typed into since the last analysis, or a file changed on disk without a
+watcher event, would otherwise get an edit placed by positions of other code.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from analysis.dagster_module import DagsterModule
-from analysis.facts import TaskFacts
+from analysis.dagfile import extract_file
+from analysis.dagster_module import DagsterModule, parse_dagster_module
+from analysis.facts import FileFacts, TaskFacts
 from analysis.files import read_disk
-from analysis.project import DagEntry, Project
+from analysis.project import STATE_SUFFIXES, DagEntry, Project, state_dir_for
+from analysis.state import StateFile, parse_state_file
 from analysis.state_edits import new_state_file, set_dag_proxied, set_task_proxied
 
 Read = Callable[[str], "str | None"]
+Sources = Mapping[str, str]
+"""The text each of a project's facts was derived from, by path (the server's snapshot
+texts, what the CLI's discovery read). A file whose text is not (or no longer) the one
+listed gets its facts derived again; without it, every file a plan reads is."""
 DEFAULT_DAGSTER_MODULE = "definitions.py"
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 _KEY_PART = re.compile(r"[^A-Za-z0-9_]")
@@ -48,26 +60,101 @@ class Plan:
         return not self.changes
 
 
-class _Changes:
-    """Accumulates successive edits of the same files into one change per file."""
+class _Files:
+    """The files a plan reads and writes, and the facts it uses about each.
 
-    def __init__(self, read: Read) -> None:
+    Each file is read once; its facts are the project's when ``sources`` says they came from
+    that very text, else derived from it again (``extract_file`` is cached per content, state
+    files are small; only the Dagster module is costly, hence ``sources``). Successive edits
+    of one file accumulate into one change."""
+
+    def __init__(self, project: Project, read: Read, sources: Sources | None) -> None:
+        self.project = project
         self._read = read
-        self._texts: dict[str, tuple[str | None, str]] = {}
+        self._sources = sources or {}
+        self._originals: dict[str, str | None] = {}
+        self._written: dict[str, str] = {}
+        self._modules: dict[str, DagsterModule] | None = None
+
+    # -- texts ------------------------------------------------------------------------------
+
+    def original(self, path: str) -> str | None:
+        """The file as the plan found it (None when missing or unreadable)."""
+        if path not in self._originals:
+            self._originals[path] = self._read(path)
+        return self._originals[path]
 
     def text(self, path: str) -> str | None:
-        if path in self._texts:
-            return self._texts[path][1]
-        return self._read(path)
+        """The file with this plan's edits so far."""
+        return self._written[path] if path in self._written else self.original(path)
 
     def write(self, path: str, new_text: str) -> None:
-        old = self._texts[path][0] if path in self._texts else self._read(path)
-        if old is None:
+        if self.original(path) is None:
             refuse_if_unreadable(path)
-        self._texts[path] = (old, new_text)
+        self._written[path] = new_text
 
     def result(self) -> tuple[FileChange, ...]:
-        return tuple(FileChange(p, old, new) for p, (old, new) in self._texts.items() if old != new)
+        return tuple(FileChange(p, self._originals[p], new) for p, new in self._written.items()
+                     if self._originals[p] != new)
+
+    # -- facts, from the original texts ----------------------------------------------------
+
+    def _current(self, path: str, text: str, known: object | None) -> bool:
+        return known is not None and self._sources.get(path) == text
+
+    def dag_file(self, path: str) -> FileFacts:
+        text = self.original(path)
+        if text is None:
+            refuse_if_unreadable(path)
+            raise Refused(f"cannot read {path}: it is gone from the disk")
+        known = self.project.files.get(path)
+        return known if self._current(path, text, known) else extract_file(path, text)
+
+    def state(self, path: str) -> StateFile | None:
+        text, known = self.original(path), self.project.states.get(path)
+        if text is None:
+            # Gone, unless the project's facts came from no text either (bytes dagster-airlift
+            # cannot read: an error that stands until the file is fixed).
+            return known if known is not None and known.error and path not in self._sources else None
+        return known if self._current(path, text, known) else parse_state_file(path, text)
+
+    def state_for(self, state_dir: str, dag_id: str) -> StateFile | None:
+        """The DAG's state file in a folder (``.yaml`` before ``.yml``, as the project links)."""
+        for suffix in STATE_SUFFIXES:
+            state = self.state(os.path.join(state_dir, dag_id + suffix))
+            if state is not None:
+                return state
+        return None
+
+    def dagster_module(self, path: str) -> DagsterModule | None:
+        """The module at ``path`` (None when missing or unreadable)."""
+        if self._modules is None:
+            self._modules = {}
+            for known in self.project.dagster_modules:
+                module = self._module_at(known)
+                # A module gone from the disk keeps its place: mapping recreates it there.
+                self._modules[known] = module if module is not None else DagsterModule(known)
+        if path not in self._modules:
+            module = self._module_at(path)
+            if module is None:
+                return None
+            self._modules[path] = module
+        return self._modules[path]
+
+    def _module_at(self, path: str) -> DagsterModule | None:
+        text = self.original(path)
+        if text is None:
+            return None
+        known = self.project.dagster_modules.get(path)
+        return known if self._current(path, text, known) else parse_dagster_module(path, text)
+
+    def dagster(self) -> Project:
+        """The project's Dagster modules, as their texts are now (for ``assets_for`` and
+        ``primary_dagster_module``)."""
+        for path in list(self.project.dagster_modules):
+            self.dagster_module(path)
+        return Project(self.project.layout, dagster_modules=dict(self._modules or {}),
+                       unreadable_dagster_modules=self.project.unreadable_dagster_modules)
 
 
 def refuse_if_unreadable(path: str) -> None:
@@ -96,20 +183,34 @@ def _refuse_unreadable_dagster_module(project: Project) -> None:
                       f"save it as UTF-8 text first")
 
 
+MAX_DAG_ID = 250
+"""Airflow's own limit (``ID_LEN``); it also keeps ``<dag_id>.yaml`` within a file name's 255 bytes."""
+
+
 def check_dag_id(dag_id: str) -> None:
     """A DAG id names a file under proxied_state/: it must not escape that folder."""
     if not _SAFE_ID.match(dag_id) or ".." in dag_id:
         raise Refused(f"refusing DAG id {dag_id!r}: it would not name a file inside proxied_state/")
+    if len(dag_id) > MAX_DAG_ID:
+        raise Refused(f"refusing DAG id {dag_id[:40]!r}...: longer than Airflow's {MAX_DAG_ID} characters")
 
 
-def _entry(project: Project, dag_id: str) -> DagEntry:
+def _entry(files: _Files, dag_id: str) -> DagEntry:
+    """The DAG, its file and its state file, as their texts are now."""
     check_dag_id(dag_id)
-    entry = project.entry(dag_id)
-    if entry is None:
+    known = files.project.entry(dag_id)
+    if known is None:
         raise Refused(f"no DAG `{dag_id}` in the DAG folders")
-    if entry.file.error:
-        raise Refused(f"{os.path.basename(entry.file.path)} does not parse: fix it first ({entry.file.error})")
-    return entry
+    file = files.dag_file(known.file.path)
+    name = os.path.basename(file.path)
+    if file.error:
+        raise Refused(f"{name} does not parse: fix it first ({file.error})")
+    dag = file.dag(dag_id)
+    if dag is None:
+        raise Refused(f"{name} no longer defines DAG `{dag_id}`: save your changes, or wait for the "
+                      f"workspace to be read again")
+    state_dir = state_dir_for(file)
+    return DagEntry(dag, file, state_dir, files.state_for(state_dir, dag_id))
 
 
 def _tasks(entry: DagEntry, task_ids: Sequence[str] | None) -> list[TaskFacts]:
@@ -133,7 +234,7 @@ def _inside(root: str, path: str) -> bool:
     return os.path.commonpath([root, os.path.realpath(path)]) == root
 
 
-def _ensure_state(changes: _Changes, entry: DagEntry, root: str) -> str:
+def _ensure_state(changes: _Files, entry: DagEntry, root: str) -> str:
     """The state file's path, created (every task ``proxied: false``) when missing."""
     if entry.state is not None and entry.state.error:
         raise Refused(f"{os.path.basename(entry.state.path)} is invalid: fix it first ({entry.state.error})")
@@ -145,13 +246,13 @@ def _ensure_state(changes: _Changes, entry: DagEntry, root: str) -> str:
     return path
 
 
-def _ensure_hook(changes: _Changes, entry: DagEntry, notes: list[str]) -> None:
+def _ensure_hook(changes: _Files, entry: DagEntry, notes: list[str]) -> None:
     from analysis.edits.dag_globals import bind_dags, global_name_for
     from analysis.edits.proxying_hook import add_proxying_hook
 
-    text = changes.text(entry.file.path)
-    if text is None:
-        raise Refused(f"cannot read {entry.file.path}")
+    # The DAGs' lines are facts of the text as read: this must be the file's first edit.
+    text = changes.original(entry.file.path)
+    assert text is not None and changes.text(entry.file.path) == text
     unbound = {d.creation_line: global_name_for(d.dag_id, text) for d in entry.file.dags
                if d.global_name is None and d.creation_line is not None}
     if unbound:
@@ -172,16 +273,18 @@ def _ensure_hook(changes: _Changes, entry: DagEntry, notes: list[str]) -> None:
         notes.append("switched proxying on" if hook is not None else "added the proxying_to_dagster hook")
 
 
-def plan_enable_proxying(project: Project, read: Read, dag_id: str) -> Plan:
-    entry = _entry(project, dag_id)
-    changes, notes = _Changes(read), []
+def plan_enable_proxying(project: Project, read: Read, dag_id: str, *, sources: Sources | None = None) -> Plan:
+    changes, notes = _Files(project, read, sources), []
+    entry = _entry(changes, dag_id)
     _ensure_hook(changes, entry, notes)
     _ensure_state(changes, entry, project.layout.root)
     return Plan(f"Enable proxying for {dag_id}", changes.result(), tuple(notes))
 
 
-def plan_proxy(project: Project, read: Read, dag_id: str, task_ids: Sequence[str] | None = None) -> Plan:
-    entry = _entry(project, dag_id)
+def plan_proxy(project: Project, read: Read, dag_id: str, task_ids: Sequence[str] | None = None, *,
+               sources: Sources | None = None) -> Plan:
+    changes = _Files(project, read, sources)
+    entry = _entry(changes, dag_id)
     tasks = _tasks(entry, task_ids)
     notes: list[str] = []
     if task_ids:
@@ -194,11 +297,11 @@ def plan_proxy(project: Project, read: Read, dag_id: str, task_ids: Sequence[str
         if skipped:
             notes.append(f"left out mapped tasks airlift cannot proxy: {', '.join(skipped)}")
         tasks = [t for t in tasks if not t.mapped]
-    unmapped = [t.task_id for t in tasks if not project.assets_for(dag_id, t.task_id)]
+    dagster = changes.dagster()
+    unmapped = [t.task_id for t in tasks if not dagster.assets_for(dag_id, t.task_id)]
     if unmapped:
         raise Refused(f"map {', '.join(f'`{t}`' for t in unmapped)} to a Dagster asset first: a proxied "
                       f"task with no asset has nothing to materialize in Dagster")
-    changes = _Changes(read)
     _ensure_hook(changes, entry, notes)
     path = _ensure_state(changes, entry, project.layout.root)
     text = changes.text(path) or ""
@@ -214,20 +317,18 @@ def plan_proxy(project: Project, read: Read, dag_id: str, task_ids: Sequence[str
 
 
 def plan_rollback(project: Project, read: Read, dag_id: str | None,
-                  task_ids: Sequence[str] | None = None) -> Plan:
+                  task_ids: Sequence[str] | None = None, *, sources: Sources | None = None) -> Plan:
     """Roll tasks back to Airflow: some tasks, a DAG, or (``dag_id=None``) everything."""
-    changes = _Changes(read)
+    changes = _Files(project, read, sources)
     if dag_id is None:
-        for state in project.states.values():
-            if state.error:
-                continue
-            text = changes.text(state.path)
-            if text is None:
+        for path in project.states:
+            state, text = changes.state(path), changes.text(path)
+            if state is None or state.error or text is None:
                 continue
             changes.write(state.path, set_dag_proxied(text, False) if state.dag_proxied is not None
                           else set_task_proxied(text, [t.task_id for t in state.tasks], False))
         return Plan("Roll back every DAG to Airflow", changes.result())
-    entry = _entry(project, dag_id)
+    entry = _entry(changes, dag_id)
     tasks = _tasks(entry, task_ids)
     if entry.state is None:
         return Plan(f"Roll back {dag_id}", (), ("nothing to roll back: no proxied-state file",))
@@ -250,14 +351,22 @@ def derived_asset_key(dag_id: str, task_id: str) -> tuple[str, ...]:
 
 
 def plan_map(project: Project, read: Read, dag_id: str, task_ids: Sequence[str] | None = None,
-             asset: str | None = None) -> Plan:
+             asset: str | None = None, *, sources: Sources | None = None) -> Plan:
     """Map tasks (default: every unmapped one) to assets, with deps from the DAG's edges."""
     from analysis.edits.dagster_mappings import NewMapping, add_task_mappings
 
-    entry = _entry(project, dag_id)
+    changes = _Files(project, read, sources)
+    entry = _entry(changes, dag_id)
     tasks = _tasks(entry, task_ids)
+    module = changes.dagster().primary_dagster_module
+    path = module.path if module else os.path.normpath(os.path.join(
+        project.layout.root, project.layout.dagster_module or DEFAULT_DAGSTER_MODULE))
+    # None known: the mapping goes where the settings say, into the module someone made
+    # there since the project was read if there is one (its mappings count too).
+    module = module or changes.dagster_module(path)
+    dagster = changes.dagster()
     if not task_ids:
-        tasks = [t for t in tasks if not project.assets_for(dag_id, t.task_id)]
+        tasks = [t for t in tasks if not dagster.assets_for(dag_id, t.task_id)]
     if not tasks:
         # Before the --asset check: mapping the last task, then asking again, is done.
         return Plan(f"Map {dag_id}", (), ("every task is already mapped",))
@@ -268,7 +377,7 @@ def plan_map(project: Project, read: Read, dag_id: str, task_ids: Sequence[str] 
         raise Refused(f"--asset {asset!r} names no asset key: give its parts separated by /, like raw/customers")
     keys: dict[str, tuple[tuple[str, ...], ...]] = {}
     for task in entry.dag.tasks:
-        existing = project.assets_for(dag_id, task.task_id)
+        existing = dagster.assets_for(dag_id, task.task_id)
         keys[task.task_id] = tuple(tuple(k.split("/")) for k in existing)
     new: list[NewMapping] = []
     for task in tasks:
@@ -277,20 +386,16 @@ def plan_map(project: Project, read: Read, dag_id: str, task_ids: Sequence[str] 
         key = asset_key or derived_asset_key(dag_id, task.task_id)
         keys[task.task_id] = (key,)
     for task in tasks:
-        if project.assets_for(dag_id, task.task_id):
+        if dagster.assets_for(dag_id, task.task_id):
             continue
         deps = tuple(dict.fromkeys(k for upstream in task.upstream for k in keys.get(upstream, ())))
         new.append(NewMapping(task.task_id, keys[task.task_id][0], deps))
     if not new:
         return Plan(f"Map {dag_id}", (), ("already mapped",))
-    module = project.primary_dagster_module
     if module is None:
         _refuse_unreadable_dagster_module(project)
     else:
         _refuse_listed_without_assets(module, dag_id, [m.task_id for m in new], several=not task_ids)
-    path = module.path if module else os.path.normpath(os.path.join(
-        project.layout.root, project.layout.dagster_module or DEFAULT_DAGSTER_MODULE))
-    changes = _Changes(read)
     result = add_task_mappings(changes.text(path), dag_id, new)
     if result.text is None:
         raise Refused(result.reason or f"cannot add the mapping to {path}")
@@ -315,17 +420,19 @@ def _refuse_listed_without_assets(module: DagsterModule, dag_id: str, task_ids: 
                       f"{what}{others}")
 
 
-def plan_scaffold(project: Project, read: Read, dag_id: str, task_id: str) -> Plan:
+def plan_scaffold(project: Project, read: Read, dag_id: str, task_id: str, *,
+                  sources: Sources | None = None) -> Plan:
     """Write the Dagster asset that does the task's work, and map the task to it."""
     from analysis.edits.scaffold import ImportRoot, scaffold_task
 
-    entry = _entry(project, dag_id)
+    changes = _Files(project, read, sources)
+    entry = _entry(changes, dag_id)
     _tasks(entry, [task_id])
-    module = project.primary_dagster_module
+    module = changes.dagster().primary_dagster_module
     if module is None:
         _refuse_unreadable_dagster_module(project)
         raise Refused(f"map `{task_id}` to a Dagster asset first: there is no Dagster module yet")
-    dag_text, module_text = read(entry.file.path), read(module.path)
+    dag_text, module_text = changes.original(entry.file.path), changes.original(module.path)
     if dag_text is None or module_text is None:
         unreadable = entry.file.path if dag_text is None else module.path
         refuse_if_unreadable(unreadable)
@@ -336,7 +443,6 @@ def plan_scaffold(project: Project, read: Read, dag_id: str, task_id: str) -> Pl
                            module_path=module.path, import_roots=roots)
     if result.text is None:
         raise Refused(result.reason or f"cannot generate a Dagster implementation for `{task_id}`")
-    changes = _Changes(read)
     changes.write(module.path, result.text)
     notes = () if result.changed else (result.reason or "already implemented in Dagster",)
     return Plan(f"Generate the Dagster implementation of {task_id}", changes.result(), notes)

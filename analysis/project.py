@@ -259,7 +259,7 @@ def link(project: Project) -> None:
 def _state_files_in(folder: str) -> Iterable[str]:
     try:
         names = sorted(os.listdir(folder))
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a path no file system can name (a lone surrogate)
         return []
     return [os.path.join(folder, n) for n in names if n.endswith(STATE_SUFFIXES)
             and os.path.isfile(os.path.join(folder, n))]

@@ -11,13 +11,13 @@ import gc
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from analysis.dagfile import extract_file
 from analysis.facts import FileFacts, Finding, Severity
 from analysis.files import read_disk, walk_python_files
-from analysis.source import might_contain_dag
+from analysis.source import Decoded, might_contain_dag
 
 if TYPE_CHECKING:
     from analysis.project import Project
@@ -152,14 +152,15 @@ def run_status(args: argparse.Namespace) -> int:
 def run_map(args: argparse.Namespace) -> int:
     from analysis.migrate import plan_map
 
-    return _carry_out(args, lambda project, read: plan_map(project, read, args.dag_id, [args.task_id],
-                                                           args.asset))
+    return _carry_out(args, lambda project, read, sources: plan_map(
+        project, read, args.dag_id, [args.task_id], args.asset, sources=sources))
 
 
 def run_proxy(args: argparse.Namespace) -> int:
     from analysis.migrate import plan_proxy
 
-    return _carry_out(args, lambda project, read: plan_proxy(project, read, args.dag_id, args.task_ids))
+    return _carry_out(args, lambda project, read, sources: plan_proxy(
+        project, read, args.dag_id, args.task_ids, sources=sources))
 
 
 def run_rollback(args: argparse.Namespace) -> int:
@@ -167,8 +168,8 @@ def run_rollback(args: argparse.Namespace) -> int:
 
     if args.all == bool(args.dag_id):
         raise CliError("give a DAG_ID (and optionally TASK_IDs), or --all")
-    return _carry_out(args, lambda project, read: plan_rollback(
-        project, read, None if args.all else args.dag_id, args.task_ids))
+    return _carry_out(args, lambda project, read, sources: plan_rollback(
+        project, read, None if args.all else args.dag_id, args.task_ids, sources=sources))
 
 
 def _carry_out(args: argparse.Namespace, make_plan) -> int:
@@ -176,14 +177,22 @@ def _carry_out(args: argparse.Namespace, make_plan) -> int:
     from analysis.migrate import Refused
     from server.apply import ChangedOnDisk, unified_diff, write_atomically
 
-    project = _load_project(".")
+    sources: dict[str, str] = {}
+
+    def reading(path: str) -> Decoded:
+        """For discovery: the text each of the project's facts comes from."""
+        decoded = read_disk(path)
+        if decoded.text is not None:
+            sources[path] = decoded.text
+        return decoded
+
+    project = _load_project(".", reading)
 
     def read(path: str) -> str | None:
-        decoded = read_disk(path)
-        return decoded.text
+        return read_disk(path).text
 
     try:
-        plan = make_plan(project, read)
+        plan = make_plan(project, read, sources)
     except Refused as refusal:
         raise CliError(str(refusal), EXIT_FINDINGS) from None
     if args.dry_run:
@@ -360,7 +369,7 @@ def _summary(findings: list[Finding]) -> dict[str, int]:
 # -- shared ------------------------------------------------------------------------------
 
 
-def _load_project(root: str) -> Project:
+def _load_project(root: str, read: Callable[[str], Decoded] = read_disk) -> Project:
     from analysis.project import Layout, discover
     from server.settings import load_settings
 
@@ -371,7 +380,7 @@ def _load_project(root: str) -> Project:
     for folder in layout.dag_roots():
         if not os.path.isdir(folder):
             raise CliError(f"dag folder {_relative(folder)} does not exist (dagFolders setting)")
-    return discover(layout)
+    return discover(layout, read)
 
 
 def _project_or_none(root: str) -> Project | None:

@@ -47,7 +47,8 @@ class Snapshot:
     project: Project
     findings: dict[str, tuple[Finding, ...]]
     texts: dict[str, str]
-    """The text each file's facts were computed from (to convert positions exactly)."""
+    """The text each file's facts were computed from (to convert positions exactly, and for
+    plans to tell which facts still hold for the text they edit)."""
     versions: dict[str, int | None] = field(default_factory=dict)
     """The buffer version each open file's facts were computed from."""
     generation: int = 0
@@ -120,6 +121,8 @@ class WorkspaceIndex:
             self._versions.pop(path, None)
         if decoded.text is not None:
             self._texts[path] = decoded.text
+        else:
+            self._texts.pop(path, None)  # facts from no text (unreadable): none to list
         return decoded
 
     def version_of(self, path: str) -> int | None:

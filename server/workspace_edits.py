@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from lsprotocol import types
 
 from analysis.migrate import FileChange, Plan
@@ -13,28 +15,41 @@ class StaleDocument(Exception):
 
 
 def minimal_edit(change: FileChange, lines: Lines) -> types.TextEdit:
-    """One edit covering only the lines that differ (common leading/trailing lines kept)."""
-    old = (change.old_text or "").split("\n")
-    new = change.new_text.split("\n")
+    """One edit covering only the lines that differ (common leading/trailing lines kept).
+
+    Lines end as LSP ends them (``\\n``, ``\\r\\n``, ``\\r``) and are compared with their line
+    breaks, so the edit replaces whole lines, breaks included, and a file's line endings come
+    out exactly as the new text has them. ``lines`` is the old text, to convert the end of its
+    last line for the client when the change reaches the end of a file without a final
+    line break."""
+    old = lines_with_breaks(change.old_text or "")
+    new = lines_with_breaks(change.new_text)
+    if old == new:
+        return types.TextEdit(types.Range(types.Position(0, 0), types.Position(0, 0)), "")
     start = 0
     while start < min(len(old), len(new)) and old[start] == new[start]:
         start += 1
     suffix = 0
     while suffix < min(len(old), len(new)) - start and old[-1 - suffix] == new[-1 - suffix]:
         suffix += 1
-    replaced = new[start:len(new) - suffix]
-    if suffix:
-        # Whole lines, from the first changed one to the first unchanged one after it.
-        edit_range = types.Range(types.Position(start, 0), types.Position(len(old) - suffix, 0))
-        return types.TextEdit(edit_range, "".join(line + "\n" for line in replaced))
-    last = len(old) - 1
-    if start == 0:
-        return types.TextEdit(types.Range(types.Position(0, 0), lines.to_client_position_end(last)),
-                              "\n".join(new))
-    # The change reaches the end of a file without a final newline: start at the end of
-    # the last unchanged line so no line is rewritten needlessly.
-    edit_range = types.Range(lines.to_client_position_end(start - 1), lines.to_client_position_end(last))
-    return types.TextEdit(edit_range, "".join("\n" + line for line in replaced))
+    replaced = "".join(new[start:len(new) - suffix])
+    end = len(old) - suffix
+    if suffix or not old or _BREAK_AT_END.search(old[-1]):
+        # Up to the start of the first kept line, or of the empty line after a final break.
+        end_position = types.Position(end, 0)
+    else:
+        end_position = lines.to_client_position_end(end - 1)
+    return types.TextEdit(types.Range(types.Position(start, 0), end_position), replaced)
+
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+_BREAK_AT_END = re.compile(r"[\r\n]\Z")
+
+
+def lines_with_breaks(text: str) -> list[str]:
+    """The lines of a text with their LSP line breaks: ``"a\\r\\nb"`` -> ``["a\\r\\n", "b"]``;
+    joined they give the text back (``analysis.source.split_lines`` drops the breaks)."""
+    return _LINE.findall(text)
 
 
 def workspace_edit(plan: Plan, *, uri_of, lines_of, version_of, create_supported: bool,

@@ -12,7 +12,7 @@ from analysis.migrate import Refused
 from server.app import AirliftServer
 from server.convert import Lines
 from server.features.commands import PLANNERS, edit_for, plan_command
-from server.features.lookup import target_at
+from server.features.lookup import target_at, text_at
 
 REFACTOR = types.CodeActionKind.RefactorRewrite
 QUICKFIX = types.CodeActionKind.QuickFix
@@ -84,10 +84,13 @@ def register(server: AirliftServer) -> None:
             raise JsonRpcInvalidRequest("the document changed since this action was listed; "
                                         "ask for code actions again")
         try:
-            plan = plan_command(ls, data["command"], data.get("arguments") or {})
+            # Planned from the buffers as they are now, without yielding to the event loop
+            # since the check: the listed document at the listed version. Facts included:
+            # the snapshot may be older than that version (typing within the debounce).
+            planned = plan_command(ls, data["command"], data.get("arguments") or {})
         except Refused as refusal:
             raise JsonRpcInvalidRequest(f"Airlift: {refusal}") from None
-        action.edit = edit_for(ls, plan)
+        action.edit = edit_for(ls, planned)
         return action
 
 
@@ -121,7 +124,7 @@ def _scaffold_offer(snapshot, target):
     if module is None or not snapshot.project.assets_for(entry.dag_id, task.task_id):
         return None
     module_text = snapshot.texts.get(module.path, "")
-    specs_only = all(_text_at(module_text, asset.range).lstrip().split("(")[0].endswith("AssetSpec")
+    specs_only = all(text_at(module_text, asset.range).lstrip().split("(")[0].endswith("AssetSpec")
                      for m in module.mappings if m.dag_id == entry.dag_id and m.task_id == task.task_id
                      for asset in m.assets)
     dag_text = snapshot.texts.get(entry.file.path)
@@ -129,15 +132,6 @@ def _scaffold_offer(snapshot, target):
         return None
     return ("airlift.scaffoldTask", f"Generate Dagster implementation for `{task.task_id}`",
             {"dag_id": entry.dag_id, "task_id": task.task_id}, REFACTOR, [])
-
-
-def _text_at(text: str, where) -> str:
-    lines = text.split("\n")
-    if not 0 <= where.start.line < len(lines):
-        return ""
-    if where.start.line == where.end.line:
-        return lines[where.start.line][where.start.character:where.end.character]
-    return lines[where.start.line][where.start.character:]
 
 
 def _client_resolves_edits(ls: AirliftServer) -> bool:

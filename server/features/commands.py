@@ -7,6 +7,7 @@ asks the client to apply the edit; nothing is written behind the editor's back.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from lsprotocol import types
@@ -15,7 +16,9 @@ from analysis.describe import dag_status
 from analysis.files import read_disk
 from analysis.migrate import (
     Plan,
+    Read,
     Refused,
+    Sources,
     plan_enable_proxying,
     plan_map,
     plan_proxy,
@@ -29,20 +32,23 @@ from server.workspace_edits import workspace_edit
 
 log = logging.getLogger("airlift-lsp")
 
-Planner = Callable[[Project, Callable[[str], "str | None"], dict], Plan]
+Planner = Callable[[Project, Read, Sources, dict], Plan]
 
 PLANNERS: dict[str, Planner] = {
-    "airlift.mapTask": lambda p, read, a: plan_map(p, read, _need(a, "dag_id"), [_need(a, "task_id")],
-                                                   _optional(a, "asset")),
-    "airlift.mapDag": lambda p, read, a: plan_map(p, read, _need(a, "dag_id")),
-    "airlift.proxyTask": lambda p, read, a: plan_proxy(p, read, _need(a, "dag_id"), [_need(a, "task_id")]),
-    "airlift.proxyDag": lambda p, read, a: plan_proxy(p, read, _need(a, "dag_id")),
-    "airlift.rollbackTask": lambda p, read, a: plan_rollback(p, read, _need(a, "dag_id"), [_need(a, "task_id")]),
-    "airlift.rollbackDag": lambda p, read, a: plan_rollback(p, read, _need(a, "dag_id")),
-    "airlift.rollbackAll": lambda p, read, a: plan_rollback(p, read, None),
-    "airlift.enableProxying": lambda p, read, a: plan_enable_proxying(p, read, _need(a, "dag_id")),
+    "airlift.mapTask": lambda p, read, s, a: plan_map(p, read, _need(a, "dag_id"), [_need(a, "task_id")],
+                                                      _optional(a, "asset"), sources=s),
+    "airlift.mapDag": lambda p, read, s, a: plan_map(p, read, _need(a, "dag_id"), sources=s),
+    "airlift.proxyTask": lambda p, read, s, a: plan_proxy(p, read, _need(a, "dag_id"), [_need(a, "task_id")],
+                                                          sources=s),
+    "airlift.proxyDag": lambda p, read, s, a: plan_proxy(p, read, _need(a, "dag_id"), sources=s),
+    "airlift.rollbackTask": lambda p, read, s, a: plan_rollback(p, read, _need(a, "dag_id"),
+                                                                [_need(a, "task_id")], sources=s),
+    "airlift.rollbackDag": lambda p, read, s, a: plan_rollback(p, read, _need(a, "dag_id"), sources=s),
+    "airlift.rollbackAll": lambda p, read, s, a: plan_rollback(p, read, None, sources=s),
+    "airlift.enableProxying": lambda p, read, s, a: plan_enable_proxying(p, read, _need(a, "dag_id"), sources=s),
     # Beyond DESIGN.md's list: the code action "Generate Dagster implementation for `task`".
-    "airlift.scaffoldTask": lambda p, read, a: plan_scaffold(p, read, _need(a, "dag_id"), _need(a, "task_id")),
+    "airlift.scaffoldTask": lambda p, read, s, a: plan_scaffold(p, read, _need(a, "dag_id"), _need(a, "task_id"),
+                                                                sources=s),
 }
 
 
@@ -71,28 +77,49 @@ def arguments_of(raw: Any) -> dict:
     return dict(raw) if isinstance(raw, dict) else {}
 
 
-def plan_command(ls: AirliftServer, command: str, arguments: dict) -> Plan:
+@dataclass(frozen=True, slots=True)
+class Planned:
+    plan: Plan
+    versions: dict[str, int | None]
+    """The buffer version of each file the plan read (None: read from the disk): its edit is
+    versioned with the very text it was computed from."""
+
+
+class _Reader:
+    """Files as a plan reads them: the open buffer, else the disk (never the other way)."""
+
+    def __init__(self, ls: AirliftServer) -> None:
+        self._buffers = ls.buffers
+        self.versions: dict[str, int | None] = {}
+
+    def __call__(self, path: str) -> str | None:
+        buffer = self._buffers.get(path)
+        self.versions[path] = buffer.version if buffer is not None else None
+        return buffer.text if buffer is not None else read_disk(path).text
+
+
+def plan_command(ls: AirliftServer, command: str, arguments: dict) -> Planned:
+    """The command's plan, from the buffers and the disk as they are now. The snapshot only
+    says where things are: the plan derives every fact it uses from the texts it reads, so a
+    buffer typed into since the last analysis (or a file changed on disk unannounced) is
+    edited by its own positions, not the snapshot's."""
     planner = PLANNERS.get(command)
     if planner is None:
         raise Refused(f"{command!r} is not an Airlift command that edits files")
     snapshot = ls.index.snapshot if ls.index else None
     if snapshot is None:
         raise Refused("the workspace is still being indexed; try again in a moment")
-    return planner(snapshot.project, lambda path: read_current(ls, path), arguments)
+    read = _Reader(ls)
+    return Planned(planner(snapshot.project, read, snapshot.texts, arguments), read.versions)
 
 
-def read_current(ls: AirliftServer, path: str) -> str | None:
-    buffer = ls.buffers.get(path)
-    return buffer.text if buffer is not None else read_disk(path).text
-
-
-def edit_for(ls: AirliftServer, plan: Plan) -> types.WorkspaceEdit:
+def edit_for(ls: AirliftServer, planned: Planned) -> types.WorkspaceEdit:
     codec = ls.workspace.position_codec
     return workspace_edit(
-        plan,
+        planned.plan,
         uri_of=ls.uri_of,
         lines_of=lambda change: Lines(change.old_text or "", codec),
-        version_of=lambda path: ls.buffers[path].version if path in ls.buffers else None,
+        version_of=lambda path: planned.versions.get(path),
         create_supported=types.ResourceOperationKind.Create in (
             getattr(getattr(ls.client_capabilities.workspace, "workspace_edit", None), "resource_operations",
                     None) or ()),
@@ -136,10 +163,11 @@ def _register_edit_command(server: AirliftServer, name: str) -> None:
     async def run(ls: AirliftServer, *raw: Any) -> dict:
         arguments = arguments_of(list(raw))
         try:
-            plan = plan_command(ls, name, arguments)
+            planned = plan_command(ls, name, arguments)
         except Refused as refusal:
             ls.window_show_message(types.ShowMessageParams(types.MessageType.Warning, f"Airlift: {refusal}"))
             return {"applied": False, "reason": str(refusal), "files": []}
+        plan = planned.plan
         if plan.empty:
             note = "; ".join(plan.notes) or "nothing to change"
             ls.window_show_message(types.ShowMessageParams(types.MessageType.Info, f"Airlift: {plan.title}: {note}"))
@@ -149,7 +177,7 @@ def _register_edit_command(server: AirliftServer, name: str) -> None:
             ls.window_show_message(types.ShowMessageParams(types.MessageType.Error, f"Airlift: {reason}"))
             return {"applied": False, "reason": reason, "files": []}
         result = await ls.workspace_apply_edit_async(types.ApplyWorkspaceEditParams(
-            edit=edit_for(ls, plan), label=plan.title))
+            edit=edit_for(ls, planned), label=plan.title))
         files = [change.path for change in plan.changes]
         if not result.applied:
             reason = result.failure_reason or "the editor refused the edit (a file changed meanwhile?)"

@@ -7,6 +7,7 @@ import re
 from lsprotocol import types
 
 from analysis.describe import task_status
+from analysis.facts import Position
 from analysis.project import DagEntry
 from analysis.source import split_lines
 from server.app import AirliftServer
@@ -31,18 +32,8 @@ def register(server: AirliftServer) -> None:
         text = ls.document_text(params.text_document.uri)
         if text is None:
             return None  # neither open nor on disk
-        lines = split_lines(text)
-        if params.position.line >= len(lines):
-            return None
         position = Lines(text, ls.workspace.position_codec).from_client(params.position)
-        prefix = lines[position.line][: position.character]
-        if path.endswith((".yaml", ".yml")):
-            items = _state_items(snapshot, path, prefix)
-        elif path.endswith(".py"):
-            before = "\n".join(lines[: position.line] + [prefix])
-            items = _mapping_items(snapshot, before)
-        else:
-            items = None
+        items = completions_at(snapshot, path, text, position)
         if items is None:
             return None
         partial, candidates = items
@@ -54,6 +45,21 @@ def register(server: AirliftServer) -> None:
                                  text_edit=types.TextEdit(edit_range, label))
             for label, kind, detail in candidates
         ])
+
+
+def completions_at(snapshot: Snapshot, path: str, text: str, position: Position):
+    """What to complete at a position of a file: the part of an id typed before it, and the
+    candidates (label, kind, detail); None where no DAG or task id goes. Lines end as LSP
+    ends them (``\\n``, ``\\r\\n``, ``\\r``)."""
+    lines = split_lines(text)
+    if not 0 <= position.line < len(lines):
+        return None
+    prefix = lines[position.line][: position.character]
+    if path.endswith((".yaml", ".yml")):
+        return _state_items(snapshot, path, prefix)
+    if path.endswith(".py"):
+        return _mapping_items(snapshot, "\n".join(lines[: position.line] + [prefix]))
+    return None
 
 
 def _state_items(snapshot: Snapshot, path: str, prefix: str):

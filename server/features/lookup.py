@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from analysis.facts import Position, Range, TaskFacts
 from analysis.project import DagEntry
+from analysis.source import split_lines
 from server.index import Snapshot, dag_for_state_file
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -21,13 +22,24 @@ class Target:
 
 
 def word_at(text: str, position: Position) -> str | None:
-    lines = text.split("\n")
+    """The identifier at (or just after) a position, lines ending as LSP ends them."""
+    lines = split_lines(text)
     if not 0 <= position.line < len(lines):
         return None
     for match in _WORD.finditer(lines[position.line]):
         if match.start() <= position.character <= match.end():
             return match.group()
     return None
+
+
+def text_at(text: str, where: Range) -> str:
+    """The text of a range; of a range over several lines, its first line only."""
+    lines = split_lines(text)
+    if not 0 <= where.start.line < len(lines):
+        return ""
+    if where.start.line == where.end.line:
+        return lines[where.start.line][where.start.character:where.end.character]
+    return lines[where.start.line][where.start.character:]
 
 
 def target_at(snapshot: Snapshot, path: str, position: Position, text: str) -> Target | None:

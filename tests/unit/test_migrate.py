@@ -158,3 +158,12 @@ def test_a_task_listed_without_assets_is_refused_not_skipped(tmp_path: Path, ass
         plan_map(project, read, "orders")
     plan = plan_map(project, read, "orders", ["load"])  # the other task still maps
     assert '"load": [AssetSpec' in plan.changes[0].new_text
+
+
+def test_a_dag_id_longer_than_airflow_allows_is_refused() -> None:
+    """`<id>.yaml` past 255 bytes cannot be written (found by fuzzing the plans)."""
+    from analysis.migrate import MAX_DAG_ID, Refused, check_dag_id
+
+    check_dag_id("d" * MAX_DAG_ID)
+    with pytest.raises(Refused, match="longer than Airflow's 250 characters"):
+        check_dag_id("d" * (MAX_DAG_ID + 1))
