@@ -116,6 +116,14 @@ def parse_dagster_module(path: str, text: str) -> DagsterModule:
 _TOO_DEEP = ("too deep", Range.point(0))
 
 
+def read_mappings(wrapper: MetadataWrapper) -> tuple[TaskMapping, ...]:
+    """The mappings of a module that is parsed already (for an edit, which has resolved the
+    metadata this needs and would otherwise parse the module twice)."""
+    reader = _MappingReader()
+    wrapper.visit(reader)
+    return tuple(reader.mappings)
+
+
 def _python_syntax_error(text: str) -> tuple[str, Range] | None:
     """Python's verdict first: libcst's native parser crashes the process (SIGSEGV) or runs for
     minutes on nesting deeper than Python allows, so such text never reaches it. Text that

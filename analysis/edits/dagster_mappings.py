@@ -17,19 +17,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
+from libcst.metadata import MetadataWrapper, PositionProvider, ScopeProvider
 
 from analysis.cst_values import StaticReader, arguments
-from analysis.dagster_module import parse_dagster_module
-from analysis.edits.imports import Imports, add_imports
+from analysis.dagster_module import read_mappings
+from analysis.edits.imports import Imports, add_imports, alias_for, other_uses
 from analysis.edits.layout import (
     LINE_WIDTH,
     Group,
-    absolute_indentation,
+    NewCode,
     closing_whitespace,
     flat,
     insert_elements,
-    preferred_quote,
+    quote_of,
     render,
     string_literal,
 )
@@ -105,7 +105,10 @@ def add_task_mappings(module_text: str | None, dag_id: str,
     A task the DAG's ``task_mappings`` already has is left alone (``changed=False`` when that
     leaves nothing to add). Refused, with the reason: a module that does not parse, a mapping
     that cannot be read statically, an asset key the module already defines, no
-    ``build_defs_from_airflow_instance`` call to add a new DAG's mappings to.
+    ``build_defs_from_airflow_instance`` call to add a new DAG's mappings to, a name the new
+    code needs (``AssetSpec``, ...) that the module uses without importing it (importing it
+    would give that code a meaning). Where the module binds such a name to something else, the
+    new code imports it under another (``DagsterAssetSpec``).
     """
     problem = _invalid_request(dag_id, mappings)
     if problem is not None:
@@ -141,12 +144,21 @@ def _key_string(parts: Sequence[str]) -> str:
 
 
 class _Finder(StaticReader):
-    """The airlift calls of the module, read while its metadata is at hand."""
+    """The airlift calls of the module, read while its metadata is at hand; on the way, what
+    the new code needs to look like the rest (quotes) and to import names safely (star imports)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.mapping_calls: list[cst.Call] = []
         self.build_defs_calls: list[cst.Call] = []
+        self.quotes: dict[str, int] = {}
+        self.star_imports = False
+
+    def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        self.quotes[node.quote] = self.quotes.get(node.quote, 0) + 1
+
+    def visit_ImportStar(self, node: cst.ImportStar) -> None:
+        self.star_imports = True
 
     def visit_Call(self, node: cst.Call) -> None:
         for name in self.qualified(node.func):
@@ -174,18 +186,22 @@ class _Target:
 
 
 class _Edit:
+    """One parse of the module, one resolution of its metadata (positions, scopes, qualified
+    names) for everything the edit reads, and the new code printed into it as rendered."""
+
     def __init__(self, text: str, module: cst.Module, dag_id: str) -> None:
         self.text = text
         self.dag_id = dag_id
-        self.wrapper = MetadataWrapper(module)
-        self.module = self.wrapper.module
+        # Freshly parsed and held by nobody else: the defensive deep copy would only cost time.
+        self.wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+        self.module = module
         self.positions = self.wrapper.resolve(PositionProvider)
         self.lines = re.split(r"\r\n|\r|\n", text)
         self.imports = Imports(self.module)
-        self.quote = preferred_quote(self.module)
         self.unit = self.module.default_indent
         self.newline = self.module.default_newline
-        self.needed_imports: list[tuple[str, str]] = []
+        self.new_code = NewCode(text)
+        self.needed_imports: list[tuple[str, str, str]] = []
 
     # -- deciding -------------------------------------------------------------------------------
 
@@ -193,6 +209,8 @@ class _Edit:
         finder = _Finder()
         with finder.resolve(self.wrapper):
             self.module.visit(finder)
+            self.quote = quote_of(finder.quotes)
+            self.star_imports = finder.star_imports
             dicts = self._mapping_dicts(finder)
             if isinstance(dicts, str):
                 return EditResult.refuse(dicts)
@@ -211,17 +229,22 @@ class _Edit:
         if target.kind == "dict":  # new keys look like their neighbours
             keys = [e.key for e in target.node.elements if isinstance(e.key, cst.SimpleString)]
             self.quote = keys[0].quote if keys and keys[0].quote in ('"', "'") else self.quote
-        spec = self._name(_DAGSTER, "AssetSpec")
-        entries = [_entry_doc(task, specs, spec, self.quote) for task, specs in new.items()]
+        names = self._references(target.kind)
+        if isinstance(names, str):
+            return EditResult.refuse(names)
+        entries = [_entry_doc(task, specs, names["AssetSpec"], self.quote)
+                   for task, specs in new.items()]
         if target.kind == "dict":
             updated = self._insert(target.node, entries, "dict")
         else:
-            call = _call_doc(self._name(_AIRLIFT_CORE, "assets_with_task_mappings"),
-                             self.dag_id, entries, self.quote)
-            updated = self._insert_call(target, call)
+            call = _call_doc(names["assets_with_task_mappings"], self.dag_id, entries, self.quote)
+            updated = self._insert_call(target, call, names.get("Definitions"))
         module = self.module.deep_replace(target.node, updated)
         module = add_imports(module, self.needed_imports)
-        return check_output(module.code, WHAT)
+        code = self.new_code.fill(module.code)
+        if code is None:
+            return EditResult.refuse(f"the edit of {WHAT} lost track of its new code; please report this")
+        return check_output(code, WHAT)
 
     def _mapping_dicts(self, finder: _Finder) -> list[cst.Dict] | str:
         """The literal ``task_mappings`` dicts of this DAG's calls, first one first."""
@@ -245,7 +268,7 @@ class _Edit:
     def _clash(self, new: dict[str, list[NewMapping]]) -> str | None:
         """Dagster rejects two different specs with one key: refuse before writing one."""
         owners = {}
-        for mapping in parse_dagster_module(WHAT, self.text).mappings:
+        for mapping in read_mappings(self.wrapper):
             for asset in mapping.assets:
                 owners.setdefault(asset.key, (mapping.dag_id, mapping.task_id))
         for task_id, specs in new.items():
@@ -289,16 +312,38 @@ class _Edit:
                     f"literal: add the mappings of `{self.dag_id}` by hand")
         return _Target("wrap", assets)
 
+    # -- names ----------------------------------------------------------------------------------
+
+    def _references(self, kind: str) -> dict[str, str] | str:
+        """How the new code spells each name it uses, or why it cannot use one. A name the
+        module does not import yet is imported; under another name when the module uses its
+        own for something else, since importing it would change what that code means."""
+        wanted = [(_DAGSTER, "AssetSpec")]
+        if kind != "dict":
+            wanted.append((_AIRLIFT_CORE, "assets_with_task_mappings"))
+        if kind == "call-defs":
+            wanted.append((_DAGSTER, "Definitions"))
+        references = {}
+        for sources, name in wanted:
+            reference = self.imports.reference(sources, name)
+            if reference is None:
+                source = sources[0]
+                bound, unbound = other_uses(self.wrapper.resolve(ScopeProvider), self.module,
+                                            self.text, source, name)
+                if unbound and not bound and not self.star_imports:
+                    line = min(self._line(node) for node in unbound)
+                    return (f"line {line} of {WHAT} uses `{name}` without importing or defining "
+                            f"it (a NameError when that line runs): add `from {source} import "
+                            f"{name}` yourself first, as importing it for the new mapping would "
+                            "change what that line does")
+                reference = alias_for(source, name, self.text) if bound or unbound else name
+                self.needed_imports.append((source, name, reference))
+            references[name] = reference
+        return references
+
     # -- writing --------------------------------------------------------------------------------
 
-    def _name(self, sources: Sequence[str], name: str) -> str:
-        reference = self.imports.reference(sources, name)
-        if reference is None:
-            self.needed_imports.append((sources[0], name))
-            reference = name
-        return reference
-
-    def _insert_call(self, target: _Target, call: Group) -> cst.CSTNode:
+    def _insert_call(self, target: _Target, call: Group, definitions: str | None) -> cst.CSTNode:
         if target.kind == "list":
             return self._insert(target.node, [call], "list")
         if target.kind == "wrap":  # `assets=load_assets(...)` -> `assets=[*load_assets(...), *...]`
@@ -307,12 +352,11 @@ class _Edit:
             lines = re.split(r"(\r\n|\r|\n)", code)
             code = "".join(self.unit + part if i and i % 2 == 0 and part.strip() else part
                            for i, part in enumerate(lines))
-            return self._parse_at(Group("[", ("*" + code, call), "]", broken=True), target.node)
+            return self._expression_at(Group("[", ("*" + code, call), "]", broken=True), target.node)
         assets = Group("assets=[", (call,), "]", broken=True)
         if target.kind == "call-assets":
             return self._insert(target.node, [assets], "call")
-        definitions = Group(f"defs={self._name(_DAGSTER, 'Definitions')}(", (assets,), ")",
-                            broken=True)
+        definitions = Group(f"defs={definitions}(", (assets,), ")", broken=True)
         return self._insert(target.node, [definitions], "call")
 
     def _insert(self, node: cst.CSTNode, docs: list, kind: str) -> cst.CSTNode:
@@ -325,13 +369,14 @@ class _Edit:
             added = sum(len(", " + flat(doc)) for doc in docs)
             if len(self.lines[end.line - 1]) + added <= LINE_WIDTH and \
                     not any(isinstance(doc, Group) and doc.broken for doc in docs):
-                news = [self._element(flat(doc), kind) for doc in docs]
+                news = [self.new_code.element(flat(doc), kind) for doc in docs]
                 return self._put(node, elements, news, kind, multiline=False)
             return self._rebuild(node, elements, docs, kind)
         first = self.positions[elements[0]].start
         prefix = self.lines[first.line - 1][:first.column]
         indent = prefix if not prefix.strip() else " " * first.column
-        news = [self._element(render(doc, indent, self.unit, self.newline, ","), kind) for doc in docs]
+        news = [self.new_code.element(render(doc, indent, self.unit, self.newline, ","), kind)
+                for doc in docs]
         line_start = None
         if not isinstance(self._opening(node, kind), cst.ParenthesizedWhitespace):
             line_start = cst.ParenthesizedWhitespace(indent=False, last_line=cst.SimpleWhitespace(indent))
@@ -373,26 +418,14 @@ class _Edit:
             head = "{" if kind == "dict" else "["
         close = {"dict": "}", "list": "]", "call": ")"}[kind]
         doc = Group(head, (*existing, *docs), close, broken=True)
-        rebuilt = self._parse_at(doc, node)
-        return rebuilt.with_changes(lpar=node.lpar, rpar=node.rpar)
+        return self._expression_at(doc, node)
 
-    def _parse_at(self, doc: Group, node: cst.CSTNode) -> cst.CSTNode:
-        """``doc`` as an expression to put where ``node`` starts."""
+    def _expression_at(self, doc: Group, node: cst.CSTNode) -> cst.CSTNode:
+        """``doc`` as an expression to put in place of ``node`` (in its parentheses), laid out
+        from the indentation of the line where ``node`` starts."""
         line = self.lines[self.positions[node].start.line - 1]
         indent = line[:len(line) - len(line.lstrip())]
-        code = render(doc, indent, self.unit, self.newline)
-        parsed = cst.parse_expression(code, config=self.module.config_for_parsing)
-        return absolute_indentation(parsed)
-
-    def _element(self, code: str, kind: str) -> cst.CSTNode:
-        config = self.module.config_for_parsing
-        if kind == "dict":
-            node = cst.parse_expression("{" + code + "}", config=config).elements[0]
-        elif kind == "list":
-            node = cst.parse_expression("[" + code + "]", config=config).elements[0]
-        else:
-            node = cst.parse_expression("f(" + code + ")", config=config).args[0]
-        return absolute_indentation(node)
+        return self.new_code.expression(render(doc, indent, self.unit, self.newline), node)
 
     @staticmethod
     def _opening(node, kind):

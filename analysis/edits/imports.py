@@ -2,17 +2,20 @@
 
 ``Imports`` reads the module's unconditional imports (how it spells ``dagster.AssetSpec``, say);
 ``add_imports`` adds ``from M import name`` where it is missing, ``add_module_import`` a plain
-``import M``.
+``import M``; ``other_uses`` tells whether importing a name would change what the module's own
+code means, and ``alias_for`` gives the name to import it as then.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 
 import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor
 from libcst.helpers import get_full_name_for_node
+from libcst.metadata import ImportAssignment, Scope
 
 from analysis.edits.layout import LINE_WIDTH, closing_whitespace, insert_elements
 
@@ -76,6 +79,43 @@ class Imports:
         return None
 
 
+def other_uses(scopes: Mapping[cst.CSTNode, Scope | None], module: cst.Module, text: str,
+               source: str, name: str) -> tuple[bool, list[cst.CSTNode]]:
+    """Whether ``module`` (``text``, with its ``ScopeProvider`` metadata ``scopes``) binds
+    ``name`` at its top level to something else than ``source.name`` (which a new import would
+    shadow or be shadowed by), and where it reads ``name`` that nothing binds (which a new import
+    would bind)."""
+    if name not in text:
+        return False, []
+    bound = any(not (isinstance(assignment, ImportAssignment) and any(
+        _names(qualified.name, source, name)
+        for qualified in assignment.get_qualified_names_for(name)))
+        for assignment in scopes[module].assignments[name])
+    unbound = {id(access.node): access.node
+               for scope in {s for s in scopes.values() if s is not None}
+               for access in scope.accesses[name] if not access.referents}
+    return bound, list(unbound.values())
+
+
+def _names(qualified: str, source: str, name: str) -> bool:
+    """``qualified`` names ``source.name``, or its re-export elsewhere in the package, as the
+    readers recognise it (``dagster.AssetSpec``, ``dagster_airlift.core.assets_with_task_mappings``)."""
+    return qualified.split(".")[0] == source.split(".")[0] and qualified.split(".")[-1] == name
+
+
+def alias_for(source: str, name: str, text: str) -> str:
+    """A name to import ``name`` as where the module has its own: ``DagsterAssetSpec``,
+    ``airlift_assets_with_task_mappings``; numbered if the module has that too."""
+    package = source.split(".")[0]
+    base = (package.title().replace("_", "") + name if name[:1].isupper()
+            else f"{package.removeprefix('dagster_')}_{name}")
+    alias, number = base, 1
+    while re.search(rf"(?<!\w){re.escape(alias)}(?!\w)", text):
+        number += 1
+        alias = f"{base}_{number}"
+    return alias
+
+
 def _import_statements(body: Sequence[cst.CSTNode], top: bool):
     for statement in body:
         if isinstance(statement, cst.SimpleStatementLine):
@@ -86,8 +126,10 @@ def _import_statements(body: Sequence[cst.CSTNode], top: bool):
             yield from _import_statements(statement.body.body, top=False)
 
 
-def add_imports(module: cst.Module, needed: Sequence[tuple[str, str]]) -> cst.Module:
-    """Import each ``(source, name)`` not yet importable under its own name.
+def add_imports(module: cst.Module, needed: Sequence[tuple[str, str] | tuple[str, str, str]]
+                ) -> cst.Module:
+    """Import each ``(source, name)`` not yet importable under its own name; ``(source, name,
+    local)`` imports it as ``local`` (where the module uses the name for something else).
 
     A name joins an existing ``from source import ...`` at its sorted place, in that statement's
     layout (one per line when it is parenthesized over several lines); otherwise libcst's
@@ -97,27 +139,42 @@ def add_imports(module: cst.Module, needed: Sequence[tuple[str, str]]) -> cst.Mo
     """
     context = CodemodContext()
     pending = False
-    for source, name in needed:
+    for source, name, *alias in needed:
+        local = alias[0] if alias else name
         imports = Imports(module)
-        if imports.names.get((source, name)) == name or source in imports.star:
+        if imports.names.get((source, name)) == local or (local == name and source in imports.star):
             continue
         statement = imports.from_statements.get(source)
         if statement is not None and (source, name) not in imports.names:
-            module = module.deep_replace(statement,
-                                         _with_alias(statement, name, module.default_indent))
+            new = _with_alias(statement, name, module.default_indent, local)
+            module = _replace_top_level(module, statement, new)
         else:
-            AddImportsVisitor.add_needed_import(context, source, name)
+            AddImportsVisitor.add_needed_import(context, source, name, None if local == name else local)
             pending = True
     return AddImportsVisitor(context).transform_module(module) if pending else module
 
 
-def _with_alias(statement: cst.ImportFrom, name: str, indent: str) -> cst.ImportFrom:
+def _replace_top_level(module: cst.Module, old: cst.BaseSmallStatement,
+                       new: cst.BaseSmallStatement) -> cst.Module:
+    """``module`` with a statement of its top level replaced, without walking the whole tree
+    as ``deep_replace`` does."""
+    body = list(module.body)
+    for index, line in enumerate(body):
+        if isinstance(line, cst.SimpleStatementLine) and any(s is old for s in line.body):
+            body[index] = line.with_changes(body=[new if s is old else s for s in line.body])
+            return module.with_changes(body=body)
+    return module.deep_replace(old, new)
+
+
+def _with_alias(statement: cst.ImportFrom, name: str, indent: str, local: str | None = None
+                ) -> cst.ImportFrom:
     aliases = list(statement.names)
     keys = [_isort_key(get_full_name_for_node(a.name) or "") for a in aliases]
     index = len(aliases)
     if keys == sorted(keys):
         index = next((i for i, key in enumerate(keys) if key > _isort_key(name)), len(aliases))
-    new = cst.ImportAlias(name=cst.Name(name))
+    new = cst.ImportAlias(name=cst.Name(name), asname=None if local in (None, name) else
+                          cst.AsName(name=cst.Name(local)))
     if statement.lpar is None or statement.rpar is None:  # one line, or backslash continuations
         _, aliases, _ = insert_elements(cst.SimpleWhitespace(""), aliases, cst.SimpleWhitespace(""),
                                         index, [new], multiline=False)

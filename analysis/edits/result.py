@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import libcst as cst
 
 
-
 @dataclass(frozen=True, slots=True)
 class EditResult:
     text: str | None

@@ -515,6 +515,97 @@ def test_module_alias_of_dagster_airlift_core_spells_the_new_call():
     assert result.text.count("import") == 2 and changed_blocks(before, result.text) == 1
 
 
+# -- names the module already uses: imports never change what its code means ---------------------
+
+
+UNIMPORTED_CALL = """\
+from dagster import AssetSpec, Definitions
+from dagster_airlift.core import build_defs_from_airflow_instance
+
+MAPPINGS = {**OTHER}
+mapped = assets_with_task_mappings(dag_id="bc", task_mappings=MAPPINGS)
+defs = build_defs_from_airflow_instance(airflow_instance=None, defs=Definitions(assets=[*mapped]))
+"""
+
+
+@pytest.mark.parametrize("text, line, name, source", [
+    # tests/fixtures/fuzz_regressions/dagster-import-rebinds-unimported-calls.json: importing
+    # the name for the new call made line 5 a second, unreadable mapping of the DAG
+    (UNIMPORTED_CALL, 5, "assets_with_task_mappings", "dagster_airlift.core"),
+    (HEADER.replace("AssetSpec, ", "") + dedent("""\
+        m = assets_with_task_mappings(dag_id="bc", task_mappings={})
+
+
+        def spec():
+            return AssetSpec(key="s")
+        """), 7, "AssetSpec", "dagster"),
+])
+def test_a_name_the_module_uses_without_importing_it_is_refused_with_the_line(text, line, name,
+                                                                            source):
+    result = add_task_mappings(text, "bc", [NewMapping("t", ("k",))])
+    assert result.refused and result.reason == (
+        f"line {line} of the Dagster module uses `{name}` without importing or defining it (a "
+        f"NameError when that line runs): add `from {source} import {name}` yourself first, as "
+        "importing it for the new mapping would change what that line does")
+
+
+def test_once_the_user_imports_it_the_call_is_the_dags_mapping():
+    fixed = UNIMPORTED_CALL.replace("import build_defs", "import assets_with_task_mappings, build_defs")
+    result = add_task_mappings(fixed, "bc", [NewMapping("t", ("k",))])
+    assert result.refused and "keys that cannot be read statically" in result.reason
+
+
+def test_a_name_the_module_binds_to_something_else_is_imported_under_another_name():
+    assert_codemod(
+        """
+        from dagster import AssetSpec, Definitions
+        from dagster_airlift.core import build_defs_from_airflow_instance
+        from my_helpers import assets_with_task_mappings
+
+        legacy = assets_with_task_mappings("old")
+        defs = build_defs_from_airflow_instance(airflow_instance=None, defs=Definitions(assets=[*legacy]))
+        """,
+        """
+        from dagster import AssetSpec, Definitions
+        from dagster_airlift.core import (
+            assets_with_task_mappings as airlift_assets_with_task_mappings,
+            build_defs_from_airflow_instance,
+        )
+        from my_helpers import assets_with_task_mappings
+
+        legacy = assets_with_task_mappings("old")
+        defs = build_defs_from_airflow_instance(airflow_instance=None, defs=Definitions(assets=[
+            *legacy,
+            *airlift_assets_with_task_mappings(
+                dag_id="d",
+                task_mappings={
+                    "t": [AssetSpec(key="k")],
+                },
+            ),
+        ]))
+        """,
+        "d", [NewMapping("t", ("k",))],
+    )
+
+
+@pytest.mark.parametrize("own, reference", [
+    ("def AssetSpec(key):\n    return key\n", "DagsterAssetSpec"),  # the module's own
+    ("from my_helpers import *\nx = AssetSpec\n", "DagsterAssetSpec"),  # maybe the helpers'
+    ("DagsterAssetSpec = 1\nAssetSpec = 2\n", "DagsterAssetSpec_2"),
+    ("def f(AssetSpec):\n    return AssetSpec\n", "AssetSpec"),  # a local: not affected
+])
+def test_asset_spec_is_imported_under_another_name_only_where_the_module_has_its_own(own, reference):
+    before = ("from dagster_airlift.core import assets_with_task_mappings\n" + own
+              + 'm = assets_with_task_mappings(dag_id="d", task_mappings={})\n')
+    result = add_task_mappings(before, "d", [NewMapping("t", ("k",))])
+    assert f'"t": [{reference}(key="k")]' in result.text
+    import_line = "from dagster import AssetSpec" + ("" if reference == "AssetSpec" else f" as {reference}")
+    assert import_line + "\n" in result.text
+    assert set(own.splitlines()) <= set(result.text.splitlines())  # the module's own code stays
+    assert mapped(result.text)[-1] == ("d", "t", ["k"])
+    assert add_task_mappings(result.text, "d", [NewMapping("t", ("k",))]).text == result.text
+
+
 # -- the template ---------------------------------------------------------------------------------
 
 
