@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import tempfile
 from collections.abc import Callable
 
@@ -18,14 +19,23 @@ class ChangedOnDisk(Exception):
         self.path = path
 
 
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+"""A line with its break: ``\n``, ``\r\n`` or ``\r`` only, as Python and LSP count lines
+(``str.splitlines`` also breaks at form feeds and U+2028, which are inside a line here)."""
+
+
+def _lines(text: str | None) -> list[str]:
+    return _LINE.findall(text or "")
+
+
 def unified_diff(plan: Plan, relative) -> str:
     chunks = []
     for change in plan.changes:
         name = relative(change.path)
         chunks.extend(difflib.unified_diff(
-            (change.old_text or "").splitlines(keepends=True), change.new_text.splitlines(keepends=True),
+            _lines(change.old_text), _lines(change.new_text),
             fromfile="/dev/null" if change.old_text is None else f"a/{name}", tofile=f"b/{name}"))
-    return "".join(chunk if chunk.endswith("\n") else chunk + "\n\\ No newline at end of file\n"
+    return "".join(chunk if chunk.endswith(("\n", "\r")) else chunk + "\n\\ No newline at end of file\n"
                    for chunk in chunks)
 
 
