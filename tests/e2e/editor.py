@@ -7,7 +7,7 @@ from pathlib import Path
 
 from lsprotocol import types
 from pygls.workspace import TextDocument
-from pytest_lsp import LanguageClient
+from pytest_lsp import LanguageClient, client_capabilities
 
 
 class Editor:
@@ -88,3 +88,23 @@ def types_uri_to_path(uri: str) -> str:
     from pygls.uris import to_fs_path
 
     return to_fs_path(uri)
+
+
+async def start_session(client: LanguageClient, root: Path, profile: str, *, name: str = "tutorial",
+                        initialization_options: dict | None = None) -> None:
+    """Initialize ``client`` on the workspace ``root`` with an editor's capabilities
+    (``pytest_lsp.client_capabilities(profile)``), answering the two requests the server sends
+    to an editor (codeLens refresh, capability registration) as an editor does."""
+
+    @client.feature(types.WORKSPACE_CODE_LENS_REFRESH)
+    def refresh(params):
+        return None
+
+    @client.feature(types.CLIENT_REGISTER_CAPABILITY)
+    def register(params):
+        return None
+
+    await client.initialize_session(types.InitializeParams(
+        capabilities=client_capabilities(profile), root_uri=root.as_uri(),
+        workspace_folders=[types.WorkspaceFolder(root.as_uri(), name)],
+        initialization_options=initialization_options))

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import pytest_lsp
 from lsprotocol import types
-from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+from pytest_lsp import ClientServerConfig, LanguageClient
 
 from analysis.state import parse_state_file
 from tests.conftest import TUTORIAL
-from tests.e2e.editor import Editor
+from tests.e2e.editor import Editor, start_session
 
 DAG = "airflow_dags/rebuild_customers_list.py"
 STATE = "airflow_dags/proxied_state/rebuild_customers_list.yaml"
@@ -29,17 +29,7 @@ async def client(lsp_client: LanguageClient, request, tmp_path: Path):
     lsp_client.root = root
     lsp_client.editor = Editor(lsp_client)
 
-    @lsp_client.feature(types.WORKSPACE_CODE_LENS_REFRESH)
-    def refresh(params):
-        return None
-
-    @lsp_client.feature(types.CLIENT_REGISTER_CAPABILITY)
-    def register(params):
-        return None
-
-    await lsp_client.initialize_session(types.InitializeParams(
-        capabilities=client_capabilities(request.param), root_uri=root.as_uri(),
-        workspace_folders=[types.WorkspaceFolder(root.as_uri(), "tutorial")]))
+    await start_session(lsp_client, root, request.param)
     yield
     await lsp_client.shutdown_session()
 

@@ -30,10 +30,10 @@ import pytest_lsp
 import yaml
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
-from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+from pytest_lsp import ClientServerConfig, LanguageClient
 
 from tests.conftest import TUTORIAL, run_cli
-from tests.e2e.editor import Editor
+from tests.e2e.editor import Editor, start_session
 
 DAG = "airflow_dags/rebuild_customers_list.py"
 ORDERS = "airflow_dags/daily_orders.py"
@@ -121,17 +121,7 @@ async def client(lsp_client: LanguageClient, request, armed: Armed):
     lsp_client.root = armed.root
     lsp_client.editor = Editor(lsp_client)
 
-    @lsp_client.feature(types.WORKSPACE_CODE_LENS_REFRESH)
-    def refresh(params):
-        return None
-
-    @lsp_client.feature(types.CLIENT_REGISTER_CAPABILITY)
-    def register(params):
-        return None
-
-    await lsp_client.initialize_session(types.InitializeParams(
-        capabilities=client_capabilities(request.param), root_uri=armed.root.as_uri(),
-        workspace_folders=[types.WorkspaceFolder(armed.root.as_uri(), "project")]))
+    await start_session(lsp_client, armed.root, request.param, name="project")
     yield
     await lsp_client.shutdown_session()
 

@@ -34,12 +34,12 @@ import pytest_lsp
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pygls.workspace import TextDocument
-from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+from pytest_lsp import ClientServerConfig, LanguageClient
 
 from analysis.dagster_module import parse_dagster_module
 from analysis.state import parse_state_file
 from tests.conftest import TUTORIAL, run_cli
-from tests.e2e.editor import Editor
+from tests.e2e.editor import Editor, start_session
 
 DAG = "airflow_dags/rebuild_customers_list.py"
 ORDERS = "airflow_dags/daily_orders.py"
@@ -89,17 +89,7 @@ async def client(lsp_client: LanguageClient, request, tmp_path: Path):
     lsp_client.profile = request.param
     lsp_client.editor = RacingEditor(lsp_client)
 
-    @lsp_client.feature(types.WORKSPACE_CODE_LENS_REFRESH)
-    def refresh(params):
-        return None
-
-    @lsp_client.feature(types.CLIENT_REGISTER_CAPABILITY)
-    def register(params):
-        return None
-
-    await lsp_client.initialize_session(types.InitializeParams(
-        capabilities=client_capabilities(request.param), root_uri=root.as_uri(),
-        workspace_folders=[types.WorkspaceFolder(root.as_uri(), "tutorial")]))
+    await start_session(lsp_client, root, request.param)
     await wait_for(lambda: "unmapped-task" in codes(lsp_client, DAG))  # indexed
     yield
     await lsp_client.shutdown_session()

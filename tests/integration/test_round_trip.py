@@ -37,11 +37,11 @@ from pathlib import Path
 import pytest
 import pytest_lsp
 from lsprotocol import types
-from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+from pytest_lsp import ClientServerConfig, LanguageClient
 
 from analysis.state import parse_state_file
 from tests.conftest import TUTORIAL
-from tests.e2e.editor import Editor
+from tests.e2e.editor import Editor, start_session
 from tests.support.airflow2_server import Airflow2Server, airflow2_python
 from tests.support.airflow_server import time_limit
 from tests.support.dagster_server import DagsterServer, dagster_python
@@ -126,20 +126,9 @@ async def client(lsp_client: LanguageClient, workspace: Path, servers):
     lsp_client.dagster = dagster
     lsp_client.editor = Editor(lsp_client)
 
-    @lsp_client.feature(types.WORKSPACE_CODE_LENS_REFRESH)
-    def refresh(params):
-        return None
-
-    @lsp_client.feature(types.CLIENT_REGISTER_CAPABILITY)
-    def register(params):
-        return None
-
-    await lsp_client.initialize_session(types.InitializeParams(
-        capabilities=client_capabilities("visual-studio-code"), root_uri=workspace.as_uri(),
-        workspace_folders=[types.WorkspaceFolder(workspace.as_uri(), "tutorial")],
-        initialization_options={"airlift": {"airflow": {
-            "url": airflow.url, "username": airflow.username, "password": airflow.password,
-            "apiVersion": "v1", "pollInterval": 2}}}))
+    await start_session(lsp_client, workspace, "visual-studio-code", initialization_options={"airlift": {"airflow": {
+        "url": airflow.url, "username": airflow.username, "password": airflow.password,
+        "apiVersion": "v1", "pollInterval": 2}}})
     yield
     await lsp_client.shutdown_session()
 
