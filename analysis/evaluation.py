@@ -3,15 +3,29 @@
 from __future__ import annotations
 
 import ast
-import operator
-import os
-import re
 from collections.abc import Iterable
-from pathlib import PurePath, PurePosixPath
+from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
 from analysis import airflow_calls
 from analysis.budget import MAX_NESTING
+from analysis.folding import (
+    BINOPS,
+    BUILTINS,
+    COMPARES,
+    HUGE_WIDTH,
+    MAX_ITEMS,
+    MAX_STRING,
+    OP_TEXT,
+    PATH_CALLS,
+    PATH_PARTS,
+    STRING_METHODS,
+    builtin,
+    hashable,
+    render,
+    too_big,
+    unary,
+)
 from analysis.names import classify, dotted_name
 from analysis.values import (
     Const,
@@ -33,32 +47,6 @@ from analysis.values import (
 
 if TYPE_CHECKING:
     from analysis.interpreter import Scope
-
-_BINOPS = {
-    ast.Add: operator.add,
-    ast.Sub: operator.sub,
-    ast.Mult: operator.mul,
-    ast.Mod: operator.mod,
-    ast.FloorDiv: operator.floordiv,
-}
-_COMPARES = {
-    ast.Eq: operator.eq,
-    ast.NotEq: operator.ne,
-    ast.Lt: operator.lt,
-    ast.LtE: operator.le,
-    ast.Gt: operator.gt,
-    ast.GtE: operator.ge,
-    ast.In: lambda a, b: a in b,
-    ast.NotIn: lambda a, b: a not in b,
-    ast.Is: operator.is_,
-    ast.IsNot: operator.is_not,
-}
-_MAX_STRING = 10_000
-_MAX_ITEMS = 10_000
-_MAX_INT_BITS = 100_000
-_STRING_METHODS = frozenset({"format", "join", "upper", "lower", "replace", "strip", "title",
-                             "capitalize", "lstrip", "rstrip", "split"})
-
 
 class Evaluator(airflow_calls.AirflowCalls):
     """Mixed into the interpreter; ``self`` provides scopes, imports and the collector."""
@@ -96,7 +84,7 @@ class Evaluator(airflow_calls.AirflowCalls):
         qualified = self.imports.qualify(node)
         if qualified:
             return Qualified(qualified, node.id)
-        if node.id in _BUILTINS:
+        if node.id in BUILTINS:
             return Qualified(f"builtins.{node.id}", node.id)
         return Unknown(node.id)
 
@@ -140,7 +128,7 @@ class Evaluator(airflow_calls.AirflowCalls):
             if base.name.startswith("airflow.") and base.name.endswith(".TriggerRule"):
                 return Const(node.attr.lower())
             return Qualified(f"{base.name}.{node.attr}", f"{base.spelled}.{node.attr}")
-        if isinstance(base, Const) and isinstance(base.value, PurePath) and node.attr in _PATH_PARTS:
+        if isinstance(base, Const) and isinstance(base.value, PurePath) and node.attr in PATH_PARTS:
             return Const(getattr(base.value, node.attr))
         if isinstance(base, TaskRef) and node.attr == "output":
             return TaskRef(base.task, xcom=True)
@@ -198,7 +186,7 @@ class Evaluator(airflow_calls.AirflowCalls):
                     known = False
                 continue
             key = self.eval(key_node, scope)
-            if isinstance(key, Const) and _hashable(key.value):
+            if isinstance(key, Const) and hashable(key.value):
                 items[key.value] = value
             else:
                 known = False
@@ -215,7 +203,7 @@ class Evaluator(airflow_calls.AirflowCalls):
             value = self.eval(piece.value, scope)
             spec = self.eval(piece.format_spec, scope) if piece.format_spec else Const("")
             if isinstance(value, Const) and isinstance(spec, Const) and not (
-                    isinstance(spec.value, str) and _HUGE_WIDTH.search(spec.value)):
+                    isinstance(spec.value, str) and HUGE_WIDTH.search(spec.value)):
                 try:
                     raw = value.value
                     if piece.conversion == ord("r"):
@@ -251,24 +239,24 @@ class Evaluator(airflow_calls.AirflowCalls):
             return self.dependency(left, right, downstream=isinstance(node.op, ast.RShift))
         if isinstance(left, Seq) and isinstance(right, Seq) and isinstance(node.op, ast.Add):
             size = len(left.items) + len(right.items)
-            if size > _MAX_ITEMS:  # `x = x + x` in a loop doubles it each turn
+            if size > MAX_ITEMS:  # `x = x + x` in a loop doubles it each turn
                 return Unknown(node)
             self.spend(size)
             return Seq([*left.items, *right.items])
-        function = _BINOPS.get(type(node.op))
-        if function and isinstance(left, Const) and isinstance(right, Const) and _too_big(node.op, left, right):
+        function = BINOPS.get(type(node.op))
+        if function and isinstance(left, Const) and isinstance(right, Const) and too_big(node.op, left, right):
             return Unknown(node)
         if function and isinstance(left, Const) and isinstance(right, Const):
             try:
                 result = function(left.value, right.value)
             except Exception:  # noqa: BLE001 - folding user constants may fail any way
                 return Unknown(node)
-            if isinstance(result, str) and len(result) > _MAX_STRING:
+            if isinstance(result, str) and len(result) > MAX_STRING:
                 return Unknown(node)
             return Const(result)
         if function and isinstance(left, (Const, Unknown)) and isinstance(right, (Const, Unknown)):
-            text = _render(left) + _OP_TEXT.get(type(node.op), "?") + _render(right)
-            return Unknown(text if len(text) <= _MAX_STRING else node)
+            text = render(left) + OP_TEXT.get(type(node.op), "?") + render(right)
+            return Unknown(text if len(text) <= MAX_STRING else node)
         return Unknown(node)
 
     def _eval_UnaryOp(self, node: ast.UnaryOp, scope: Scope) -> Value:
@@ -277,7 +265,7 @@ class Evaluator(airflow_calls.AirflowCalls):
             links.append(links[-1].operand)
         value = self.eval(links[-1].operand, scope)
         for link in reversed(links):
-            value = _unary(link, value)
+            value = unary(link, value)
         return value
 
     def _eval_BoolOp(self, node: ast.BoolOp, scope: Scope) -> Value:
@@ -302,7 +290,7 @@ class Evaluator(airflow_calls.AirflowCalls):
         for op, comparator in zip(node.ops, values):
             right = to_python(comparator)
             try:
-                if not _COMPARES[type(op)](current, right):
+                if not COMPARES[type(op)](current, right):
                     return Const(False)
             except TypeError:
                 return Unknown(node)
@@ -376,10 +364,10 @@ class Evaluator(airflow_calls.AirflowCalls):
                 return self.airflow_call(kind, callee, node, args, kwargs, kwarg_nodes, scope)
             if callee.name.startswith("builtins."):
                 self.spend(_size(args))
-                return _builtin(callee.name[9:], args, kwargs, node)
-            if callee.name in _PATH_CALLS and len(args) == 1 and isinstance(args[0], Const) \
+                return builtin(callee.name[9:], args, kwargs, node)
+            if callee.name in PATH_CALLS and len(args) == 1 and isinstance(args[0], Const) \
                     and isinstance(args[0].value, (str, PurePath)):
-                return Const(_PATH_CALLS[callee.name](args[0].value))
+                return Const(PATH_CALLS[callee.name](args[0].value))
             if callee.name.endswith(".partial") and "task_id" in kwargs:
                 return self.partial_operator(callee.spelled.rsplit(".", 1)[0], node, kwargs, kwarg_nodes)
         if isinstance(callee, Unknown) and isinstance(node.func, ast.Attribute) \
@@ -419,8 +407,8 @@ class Evaluator(airflow_calls.AirflowCalls):
                 return Seq(list(receiver.items.values()))
             if args and isinstance(args[0], Const):
                 return receiver.items.get(args[0].value, args[1] if len(args) > 1 else Const(None))
-        if isinstance(receiver, Const) and isinstance(receiver.value, str) and name in _STRING_METHODS \
-                and not (name == "format" and _HUGE_WIDTH.search(receiver.value)):
+        if isinstance(receiver, Const) and isinstance(receiver.value, str) and name in STRING_METHODS \
+                and not (name == "format" and HUGE_WIDTH.search(receiver.value)):
             self.spend(_size(args) + _size(kwargs.values()))
             if all(is_known(a) for a in args) and all(is_known(v) for v in kwargs.values()):
                 try:
@@ -431,24 +419,12 @@ class Evaluator(airflow_calls.AirflowCalls):
                     return Unknown(node)
                 if isinstance(result, list):
                     return Seq([Const(v) for v in result])
-                if isinstance(result, str) and len(result) > _MAX_STRING:
+                if isinstance(result, str) and len(result) > MAX_STRING:
                     return Unknown(node)
                 return Const(result)
         if "task_id" in kwargs:
             return self.create_operator(dotted_name(node.func) or "?", node, kwargs, kwarg_nodes)
         return Unknown(node)
-
-
-def _unary(node: ast.UnaryOp, operand: Value) -> Value:
-    if isinstance(operand, Const):
-        try:
-            if isinstance(node.op, ast.Not):
-                return Const(not operand.value)
-            if isinstance(node.op, ast.USub):
-                return Const(-operand.value)
-        except TypeError:
-            pass
-    return Unknown(node)
 
 
 def _size(values: Iterable[Value]) -> int:
@@ -461,81 +437,6 @@ _POSTFIX = (ast.Attribute, ast.Subscript, ast.Call)
 
 def _chain_base(node: ast.Attribute | ast.Subscript | ast.Call) -> ast.expr:
     return node.func if isinstance(node, ast.Call) else node.value
-
-
-def _builtin(name: str, args: list[Value], kwargs: dict[str, Value], node: ast.Call) -> Value:
-    known = all(is_known(a) for a in args)
-    if name == "range" and known:
-        try:
-            values = range(*(to_python(a) for a in args))
-        except TypeError:
-            return Unknown(node)
-        if len(values) <= 10_000:
-            return Seq([Const(v) for v in values])
-    if name in ("str", "int", "len", "sorted", "list", "tuple", "reversed") and known and len(args) == 1:
-        try:
-            result = {"str": str, "int": int, "len": len, "sorted": sorted, "list": list,
-                      "tuple": tuple, "reversed": lambda v: list(reversed(v))}[name](to_python(args[0]))
-        except (TypeError, ValueError):
-            return Unknown(node)
-        if isinstance(result, (list, tuple)):
-            return Seq([Const(v) for v in result])
-        return Const(result)
-    if name in ("list", "tuple", "sorted", "reversed") and len(args) == 1 and isinstance(args[0], Seq):
-        items = list(args[0].items)
-        return Seq(items[::-1] if name == "reversed" else items)
-    if name == "enumerate" and len(args) == 1 and isinstance(args[0], Seq):
-        return Seq([Seq([Const(i), v]) for i, v in enumerate(args[0].items)])
-    if name == "zip" and args and all(isinstance(a, Seq) for a in args):
-        return Seq([Seq(list(group)) for group in zip(*(a.items for a in args))])  # type: ignore[union-attr]
-    return Unknown(node)
-
-
-_PATH_PARTS = frozenset({"stem", "name", "suffix", "parent"})
-_PATH_CALLS = {
-    "pathlib.Path": PurePosixPath,
-    "pathlib.PurePath": PurePosixPath,
-    "os.path.basename": os.path.basename,
-    "os.path.dirname": os.path.dirname,
-    "os.path.splitext": lambda p: tuple(os.path.splitext(p)),
-}
-_BUILTINS = frozenset({"range", "str", "int", "len", "sorted", "list", "tuple", "enumerate", "zip", "reversed"})
-_OP_TEXT = {ast.Add: "", ast.Mod: "%", ast.Mult: "*", ast.Sub: "-", ast.FloorDiv: "//"}
-
-
-def _too_big(op: ast.operator, left: Const, right: Const) -> bool:
-    """``"x" * 10**9`` must not be built to find out it is too long."""
-    if not isinstance(op, (ast.Mult, ast.Mod)):
-        return False
-    sizes = [len(v.value) for v in (left, right) if isinstance(v.value, (str, bytes, tuple, list))]
-    counts = [v.value for v in (left, right) if isinstance(v.value, int) and not isinstance(v.value, bool)]
-    if isinstance(op, ast.Mult) and sizes and counts:
-        return sizes[0] * max(counts[0], 0) > _MAX_STRING
-    if isinstance(op, ast.Mult) and len(counts) == 2:  # `x = x * x` in a loop squares its size
-        return counts[0].bit_length() + counts[1].bit_length() > _MAX_INT_BITS
-    if isinstance(op, ast.Mod) and isinstance(left.value, str):
-        return len(left.value) > _MAX_STRING or "*" in left.value or bool(_HUGE_WIDTH.search(left.value))
-    return False
-
-
-_HUGE_WIDTH = re.compile(r"[<>=^0-9,_. %#+-]*\d{5,}")
-"""A format width or precision of 10,000 or more (``%099999d``, ``{:099999}``): refused."""
-
-
-def _render(value: Value) -> str:
-    if isinstance(value, Const):
-        return str(value.value)
-    if isinstance(value, Unknown):
-        return value.text if value.text.startswith("{") else "{" + value.text + "}"
-    return "{?}"
-
-
-def _hashable(value: Any) -> bool:
-    try:
-        hash(value)
-    except TypeError:
-        return False
-    return True
 
 
 __all__ = ["Evaluator", "flatten_tasks"]

@@ -1,0 +1,126 @@
+"""Constant folding: Python's operators, builtins and path helpers applied to values the
+interpreter knows, refusing any result too large to build (``"x" * 10**9``, huge format widths,
+``x * x`` squared in a loop). Pure functions over ``analysis.values``."""
+
+from __future__ import annotations
+
+import ast
+import operator
+import os
+import re
+from pathlib import PurePosixPath
+from typing import Any
+
+from analysis.values import Const, Seq, Unknown, Value, is_known, to_python
+
+BINOPS = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Mod: operator.mod,
+    ast.FloorDiv: operator.floordiv,
+}
+COMPARES = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.In: lambda a, b: a in b,
+    ast.NotIn: lambda a, b: a not in b,
+    ast.Is: operator.is_,
+    ast.IsNot: operator.is_not,
+}
+MAX_STRING = 10_000
+MAX_ITEMS = 10_000
+MAX_INT_BITS = 100_000
+STRING_METHODS = frozenset({"format", "join", "upper", "lower", "replace", "strip", "title",
+                             "capitalize", "lstrip", "rstrip", "split"})
+
+
+def unary(node: ast.UnaryOp, operand: Value) -> Value:
+    if isinstance(operand, Const):
+        try:
+            if isinstance(node.op, ast.Not):
+                return Const(not operand.value)
+            if isinstance(node.op, ast.USub):
+                return Const(-operand.value)
+        except TypeError:
+            pass
+    return Unknown(node)
+
+
+def builtin(name: str, args: list[Value], kwargs: dict[str, Value], node: ast.Call) -> Value:
+    known = all(is_known(a) for a in args)
+    if name == "range" and known:
+        try:
+            values = range(*(to_python(a) for a in args))
+        except TypeError:
+            return Unknown(node)
+        if len(values) <= 10_000:
+            return Seq([Const(v) for v in values])
+    if name in ("str", "int", "len", "sorted", "list", "tuple", "reversed") and known and len(args) == 1:
+        try:
+            result = {"str": str, "int": int, "len": len, "sorted": sorted, "list": list,
+                      "tuple": tuple, "reversed": lambda v: list(reversed(v))}[name](to_python(args[0]))
+        except (TypeError, ValueError):
+            return Unknown(node)
+        if isinstance(result, (list, tuple)):
+            return Seq([Const(v) for v in result])
+        return Const(result)
+    if name in ("list", "tuple", "sorted", "reversed") and len(args) == 1 and isinstance(args[0], Seq):
+        items = list(args[0].items)
+        return Seq(items[::-1] if name == "reversed" else items)
+    if name == "enumerate" and len(args) == 1 and isinstance(args[0], Seq):
+        return Seq([Seq([Const(i), v]) for i, v in enumerate(args[0].items)])
+    if name == "zip" and args and all(isinstance(a, Seq) for a in args):
+        return Seq([Seq(list(group)) for group in zip(*(a.items for a in args))])  # type: ignore[union-attr]
+    return Unknown(node)
+
+
+PATH_PARTS = frozenset({"stem", "name", "suffix", "parent"})
+PATH_CALLS = {
+    "pathlib.Path": PurePosixPath,
+    "pathlib.PurePath": PurePosixPath,
+    "os.path.basename": os.path.basename,
+    "os.path.dirname": os.path.dirname,
+    "os.path.splitext": lambda p: tuple(os.path.splitext(p)),
+}
+BUILTINS = frozenset({"range", "str", "int", "len", "sorted", "list", "tuple", "enumerate", "zip", "reversed"})
+OP_TEXT = {ast.Add: "", ast.Mod: "%", ast.Mult: "*", ast.Sub: "-", ast.FloorDiv: "//"}
+
+
+def too_big(op: ast.operator, left: Const, right: Const) -> bool:
+    """``"x" * 10**9`` must not be built to find out it is too long."""
+    if not isinstance(op, (ast.Mult, ast.Mod)):
+        return False
+    sizes = [len(v.value) for v in (left, right) if isinstance(v.value, (str, bytes, tuple, list))]
+    counts = [v.value for v in (left, right) if isinstance(v.value, int) and not isinstance(v.value, bool)]
+    if isinstance(op, ast.Mult) and sizes and counts:
+        return sizes[0] * max(counts[0], 0) > MAX_STRING
+    if isinstance(op, ast.Mult) and len(counts) == 2:  # `x = x * x` in a loop squares its size
+        return counts[0].bit_length() + counts[1].bit_length() > MAX_INT_BITS
+    if isinstance(op, ast.Mod) and isinstance(left.value, str):
+        return len(left.value) > MAX_STRING or "*" in left.value or bool(HUGE_WIDTH.search(left.value))
+    return False
+
+
+HUGE_WIDTH = re.compile(r"[<>=^0-9,_. %#+-]*\d{5,}")
+"""A format width or precision of 10,000 or more (``%099999d``, ``{:099999}``): refused."""
+
+
+def render(value: Value) -> str:
+    if isinstance(value, Const):
+        return str(value.value)
+    if isinstance(value, Unknown):
+        return value.text if value.text.startswith("{") else "{" + value.text + "}"
+    return "{?}"
+
+
+def hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
