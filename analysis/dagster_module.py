@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ast
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import libcst as cst
@@ -163,7 +163,9 @@ def _unencodable(text: str) -> tuple[str, Range] | None:
     return None
 
 
-def _key_string(parts: list[str]) -> str:
+def key_string(parts: Sequence[str]) -> str:
+    """Dagster's user string of an asset key (``AssetKey.to_user_string``): parts joined by
+    ``/``, a ``/`` inside a part escaped."""
     return "/".join(part.replace("/", "\\/") for part in parts)
 
 
@@ -271,11 +273,11 @@ class _MappingReader(StaticReader):
                             if isinstance(element, cst.StarredElement)
                             else self._item_keys(element.value, 0))
                 executable = self._is_definition(element.value)
-                refs.extend(AssetRef(_key_string(k), self.range(element), executable) for k in keys)
+                refs.extend(AssetRef(key_string(k), self.range(element), executable) for k in keys)
                 complete &= ok
             return refs, complete
         keys, ok = self._sequence_keys(value, 0) if value is not None else ([], False)
-        return [AssetRef(_key_string(k), self.range(value)) for k in keys], ok
+        return [AssetRef(key_string(k), self.range(value)) for k in keys], ok
 
     def _is_definition(self, node: cst.BaseExpression) -> bool:
         return isinstance(node, cst.Name) and isinstance(self.binding(node), cst.FunctionDef)

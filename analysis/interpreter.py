@@ -17,7 +17,7 @@ from analysis.builder import Collector, DagRecord, GroupRecord
 from analysis.evaluation import Evaluator
 from analysis.names import Imports
 from analysis.source import LineIndex
-from analysis.values import Const, DagRef, Function, GroupRef, Seq, Mapping, TaskRef, Unknown, Value
+from analysis.values import Const, DagRef, Function, GroupRef, Mapping, Seq, TaskRef, Unknown, Value
 
 MAX_UNROLL = 1000
 MAX_DEPTH = 12

@@ -353,7 +353,7 @@ def derived_asset_key(dag_id: str, task_id: str) -> tuple[str, ...]:
 def plan_map(project: Project, read: Read, dag_id: str, task_ids: Sequence[str] | None = None,
              asset: str | None = None, *, sources: Sources | None = None) -> Plan:
     """Map tasks (default: every unmapped one) to assets, with deps from the DAG's edges."""
-    from analysis.edits.dagster_mappings import NewMapping, add_task_mappings
+    from analysis.edits import NewMapping, add_task_mappings
 
     changes = _Files(project, read, sources)
     entry = _entry(changes, dag_id)

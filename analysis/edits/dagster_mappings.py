@@ -11,16 +11,15 @@ first mapping of a project creates.
 
 from __future__ import annotations
 
-import keyword
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider, ScopeProvider
 
 from analysis.cst_values import StaticReader, arguments
-from analysis.dagster_module import read_mappings
+from analysis.dagster_module import key_string, read_mappings
 from analysis.edits.imports import Imports, add_imports, alias_for, other_uses
 from analysis.edits.layout import (
     LINE_WIDTH,
@@ -31,71 +30,19 @@ from analysis.edits.layout import (
     insert_elements,
     quote_of,
     render,
-    string_literal,
+)
+from analysis.edits.mapping_code import (
+    NewMapping,
+    call_doc,
+    entry_doc,
+    group,
+    new_module_text,
 )
 from analysis.edits.result import EditResult, check_output, parse
 
 WHAT = "the Dagster module"
 _DAGSTER = ("dagster",)
 _AIRLIFT_CORE = ("dagster_airlift.core",)
-# Dagster's check_valid_name, which AirflowInstance applies to its name when the module loads.
-_VALID_NAME = re.compile(r"^[A-Za-z0-9_]+$")
-_DISALLOWED_NAMES = frozenset({"context", "conf", "config", "meta", "arg_dict", "dict",
-                               "input_arg_dict", "output_arg_dict", "int", "str", "float", "bool",
-                               "input", "output", "type", *keyword.kwlist})
-
-
-@dataclass(frozen=True, slots=True)
-class NewMapping:
-    task_id: str
-    asset_key: tuple[str, ...]
-    """The asset key's parts: ``("raw_data", "raw_customers")``."""
-    deps: tuple[tuple[str, ...], ...] = ()
-    """Keys of the assets this one depends on."""
-
-
-def new_module_text(airflow_instance_name: str = "airflow") -> str:
-    """A Dagster module that peers with Airflow (URL and credentials from the environment) and
-    has no task mapped yet. ``ValueError`` when Dagster would reject the instance name."""
-    if not _VALID_NAME.match(airflow_instance_name) or airflow_instance_name in _DISALLOWED_NAMES:
-        raise ValueError(f"{airflow_instance_name!r} is not a valid Airflow instance name in Dagster: "
-                         "use letters, digits and underscores")
-    return _TEMPLATE.replace("{name}", airflow_instance_name)
-
-
-_TEMPLATE = '''\
-"""Dagster definitions for the Airflow migration (created by airlift-lsp).
-
-Peers with the Airflow instance, so every DAG becomes an asset, and maps Airflow tasks to the
-assets they produce. The connection comes from AIRFLOW_URL, AIRFLOW_USERNAME and AIRFLOW_PASSWORD.
-"""
-
-import os
-
-from dagster import AssetSpec, Definitions
-from dagster_airlift.core import (
-    AirflowBasicAuthBackend,
-    AirflowInstance,
-    assets_with_task_mappings,
-    build_defs_from_airflow_instance,
-)
-
-airflow_instance = AirflowInstance(
-    auth_backend=AirflowBasicAuthBackend(
-        webserver_url=os.environ.get("AIRFLOW_URL", "http://localhost:8080"),
-        username=os.environ.get("AIRFLOW_USERNAME", "admin"),
-        password=os.environ.get("AIRFLOW_PASSWORD", "admin"),
-    ),
-    name="{name}",
-)
-
-defs = build_defs_from_airflow_instance(
-    airflow_instance=airflow_instance,
-    defs=Definitions(
-        assets=[],
-    ),
-)
-'''
 
 
 def add_task_mappings(module_text: str | None, dag_id: str,
@@ -136,11 +83,6 @@ def _invalid_request(dag_id: object, mappings: Sequence[NewMapping]) -> str | No
                 return (f"asset key {key!r} of task `{mapping.task_id}` must be a tuple of "
                         "non-empty strings")
     return None
-
-
-def _key_string(parts: Sequence[str]) -> str:
-    """Dagster's user string of a key, as ``analysis.dagster_module`` reports it."""
-    return "/".join(part.replace("/", "\\/") for part in parts)
 
 
 class _Finder(StaticReader):
@@ -215,7 +157,7 @@ class _Edit:
             if isinstance(dicts, str):
                 return EditResult.refuse(dicts)
             mapped = {finder.string(e.key) for node in dicts for e in node.elements}
-            new = _group(m for m in mappings if m.task_id not in mapped)
+            new = group(m for m in mappings if m.task_id not in mapped)
             if not new:
                 tasks = ", ".join(f"`{t}`" for t in dict.fromkeys(m.task_id for m in mappings))
                 return EditResult.nothing_to_do(
@@ -232,12 +174,12 @@ class _Edit:
         names = self._references(target.kind)
         if isinstance(names, str):
             return EditResult.refuse(names)
-        entries = [_entry_doc(task, specs, names["AssetSpec"], self.quote)
+        entries = [entry_doc(task, specs, names["AssetSpec"], self.quote)
                    for task, specs in new.items()]
         if target.kind == "dict":
             updated = self._insert(target.node, entries, "dict")
         else:
-            call = _call_doc(names["assets_with_task_mappings"], self.dag_id, entries, self.quote)
+            call = call_doc(names["assets_with_task_mappings"], self.dag_id, entries, self.quote)
             updated = self._insert_call(target, call, names.get("Definitions"))
         module = self.module.deep_replace(target.node, updated)
         module = add_imports(module, self.needed_imports)
@@ -273,7 +215,7 @@ class _Edit:
                 owners.setdefault(asset.key, (mapping.dag_id, mapping.task_id))
         for task_id, specs in new.items():
             for spec in specs:
-                key = _key_string(spec.asset_key)
+                key = key_string(spec.asset_key)
                 owner = owners.setdefault(key, (self.dag_id, task_id))
                 if owner != (self.dag_id, task_id):
                     dag, task = owner
@@ -464,41 +406,3 @@ def _without_comma(element: cst.CSTNode, kind: str) -> cst.CSTNode:
     if kind == "call":
         element = element.with_changes(whitespace_after_arg=cst.SimpleWhitespace(""))
     return element
-
-
-def _group(mappings: Iterable[NewMapping]) -> dict[str, list[NewMapping]]:
-    """New mappings by task, in order, without repeats."""
-    grouped: dict[str, list[NewMapping]] = {}
-    for mapping in mappings:
-        specs = grouped.setdefault(mapping.task_id, [])
-        if all(tuple(s.asset_key) != tuple(mapping.asset_key) for s in specs):
-            specs.append(mapping)
-    return grouped
-
-
-# -- the new code ---------------------------------------------------------------------------------
-
-
-def _key_doc(parts: Sequence[str], quote: str, head: str = ""):
-    if len(parts) == 1:
-        return head + string_literal(parts[0], quote)
-    return Group(head + "[", tuple(string_literal(p, quote) for p in parts), "]")
-
-
-def _spec_doc(mapping: NewMapping, spec: str, quote: str) -> Group:
-    items = [_key_doc(mapping.asset_key, quote, "key=")]
-    deps = list(dict.fromkeys(tuple(d) for d in mapping.deps))
-    if deps:
-        items.append(Group("deps=[", tuple(_key_doc(d, quote) for d in deps), "]"))
-    return Group(f"{spec}(", tuple(items), ")")
-
-
-def _entry_doc(task_id: str, specs: list[NewMapping], spec: str, quote: str) -> Group:
-    return Group(f"{string_literal(task_id, quote)}: [",
-                 tuple(_spec_doc(m, spec, quote) for m in specs), "]")
-
-
-def _call_doc(function: str, dag_id: str, entries: list[Group], quote: str) -> Group:
-    mappings = Group("task_mappings={", tuple(entries), "}", broken=True)
-    return Group(f"*{function}(", (f"dag_id={string_literal(dag_id, quote)}", mappings), ")",
-                 broken=True)

@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from analysis.dagster_module import parse_dagster_module
-from analysis.edits.dagster_mappings import NewMapping, add_task_mappings
+from analysis.edits import NewMapping, add_task_mappings
 from analysis.edits.result import EditResult
 from tests.fuzz.strategies import (
     ANALYSIS_SECONDS,

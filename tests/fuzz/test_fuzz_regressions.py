@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from lsprotocol import types
 
-from analysis.edits.dagster_mappings import NewMapping
+from analysis.edits import NewMapping
 from tests.fuzz import test_fuzz_dagfile, test_fuzz_dagster, test_fuzz_plans, test_fuzz_state
 from tests.fuzz.strategies import REGRESSIONS
 
