@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from analysis.dagfile import DEFAULT_STATE_DIR, extract_file
-from analysis.dagster_module import DagsterModule, looks_like_dagster_module, parse_dagster_module
+from analysis.dags.dagfile import DEFAULT_STATE_DIR, extract_file
+from analysis.dagster.module import DagsterModule, looks_like_dagster_module, parse_dagster_module
 from analysis.facts import DagFacts, FileFacts, Range, TaskFacts
 from analysis.files import SKIPPED_DIRS, read_disk, walk_python_files
 from analysis.ignore import IgnoreRules
 from analysis.source import MAX_SOURCE_BYTES, Decoded, might_contain_dag
-from analysis.state import StateFile, parse_state_file
+from analysis.state.proxied_state import StateFile, parse_state_file
 
 STATE_SUFFIXES = (".yaml", ".yml")
 

@@ -16,7 +16,7 @@
 (c) Peak memory: the ``ru_maxrss`` of each child, from ``os.wait4`` (the largest over its runs),
     for ``dags --json`` (the runs of (a)) and ``check`` over the corpus (``--runs`` runs), and
     DagBag's for comparison. Target: <= 250 MB each for ``dags`` and ``check``.
-(d) Edit to facts: in this process, ``analysis.dagfile.extract_file(path, text)`` on a
+(d) Edit to facts: in this process, ``analysis.dags.dagfile.extract_file(path, text)`` on a
     ~2,000-line DAG file after each of ``--edits`` one-line changes (a task id renamed), after
     one untimed extraction of the original text.
 
@@ -298,9 +298,9 @@ def one_line_edits(text: str, count: int) -> list[tuple[str, str]]:
 def edit_latency(path: Path, count: int) -> dict:
     sys.path.insert(0, str(REPO))
     try:
-        from analysis.dagfile import extract_file
+        from analysis.dags.dagfile import extract_file
     except ImportError as error:
-        raise BenchError(f"cannot import analysis.dagfile.extract_file: {error}") from None
+        raise BenchError(f"cannot import analysis.dags.dagfile.extract_file: {error}") from None
 
     text = path.read_text(encoding="utf-8")
     baseline = extract_file(str(path), text)

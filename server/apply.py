@@ -8,7 +8,7 @@ import re
 import tempfile
 from collections.abc import Callable
 
-from analysis.migrate import FileChange, Plan
+from analysis.plans import FileChange, Plan
 
 
 class ChangedOnDisk(Exception):

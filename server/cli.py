@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from analysis.dagfile import extract_file
+from analysis.dags.dagfile import extract_file
 from analysis.facts import FileFacts, Finding, Severity
 from analysis.files import read_disk, walk_python_files
 from analysis.source import Decoded, might_contain_dag
@@ -150,21 +150,21 @@ def run_status(args: argparse.Namespace) -> int:
 
 
 def run_map(args: argparse.Namespace) -> int:
-    from analysis.migrate import plan_map
+    from analysis.plans import plan_map
 
     return _carry_out(args, lambda project, read, sources: plan_map(
         project, read, args.dag_id, [args.task_id], args.asset, sources=sources))
 
 
 def run_proxy(args: argparse.Namespace) -> int:
-    from analysis.migrate import plan_proxy
+    from analysis.plans import plan_proxy
 
     return _carry_out(args, lambda project, read, sources: plan_proxy(
         project, read, args.dag_id, args.task_ids, sources=sources))
 
 
 def run_rollback(args: argparse.Namespace) -> int:
-    from analysis.migrate import plan_rollback
+    from analysis.plans import plan_rollback
 
     if args.all == bool(args.dag_id):
         raise CliError("give a DAG_ID (and optionally TASK_IDs), or --all")
@@ -174,7 +174,7 @@ def run_rollback(args: argparse.Namespace) -> int:
 
 def _carry_out(args: argparse.Namespace, make_plan) -> int:
     """Plan against the disk, then print the diff (--dry-run) or write atomically."""
-    from analysis.migrate import Refused
+    from analysis.plans import Refused
     from server.apply import ChangedOnDisk, unified_diff, write_atomically
 
     sources: dict[str, str] = {}

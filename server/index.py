@@ -17,8 +17,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from analysis.checks import check_project
-from analysis.dagfile import extract_file
-from analysis.dagster_module import looks_like_dagster_module, parse_dagster_module
+from analysis.dags.dagfile import extract_file
+from analysis.dagster.module import looks_like_dagster_module, parse_dagster_module
 from analysis.facts import DagFacts, FileFacts, Finding, Position, TaskFacts
 from analysis.files import read_disk
 from analysis.project import (
@@ -33,7 +33,7 @@ from analysis.project import (
     unreadable_state_file,
 )
 from analysis.source import Decoded, might_contain_dag
-from analysis.state import StateFile, parse_state_file
+from analysis.state.proxied_state import StateFile, parse_state_file
 
 log = logging.getLogger("airlift-lsp")
 

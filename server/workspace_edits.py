@@ -6,7 +6,7 @@ import re
 
 from lsprotocol import types
 
-from analysis.migrate import FileChange, Plan
+from analysis.plans import FileChange, Plan
 from server.convert import Lines
 
 

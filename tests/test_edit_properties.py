@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from analysis.migrate import Plan, Refused, plan_enable_proxying, plan_map, plan_proxy, plan_rollback
+from analysis.plans import Plan, Refused, plan_enable_proxying, plan_map, plan_proxy, plan_rollback
 from analysis.project import Layout, discover
-from analysis.state import parse_state_file
+from analysis.state.proxied_state import parse_state_file
 from tests.conftest import REPO, TUTORIAL
 
 EXAMPLES = REPO / ".cache" / "airflow3" / "lib" / "python3.11" / "site-packages" / "airflow" / "example_dags"
@@ -65,7 +65,7 @@ def step(root: Path, make) -> Plan | None:
 
 def example_files() -> list[Path]:
     """Airflow's examples that define at least one statically known DAG with tasks."""
-    from analysis.dagfile import extract_file
+    from analysis.dags.dagfile import extract_file
 
     if not EXAMPLES.exists():
         return [EXAMPLES / "missing: run `make airflow3`"]

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider, ScopeProvider
 
-from analysis.cst_values import StaticReader, arguments
-from analysis.dagster_module import key_string, read_mappings
+from analysis.dagster.cst_values import StaticReader, arguments
+from analysis.dagster.module import key_string, read_mappings
 from analysis.edits.imports import Imports, add_imports, alias_for, other_uses
 from analysis.edits.layout import (
     LINE_WIDTH,

@@ -75,7 +75,7 @@ def _hooks(module: cst.Module, names: _Names) -> Iterator[tuple[cst.Call, tuple[
             if qualified.split(".")[0] == "dagster_airlift" and \
                     qualified.endswith(".proxying_to_dagster"):
                 return True
-        func = call.func  # unresolved spellings count too, as analysis.dagfile reads them
+        func = call.func  # unresolved spellings count too, as analysis.dags.dagfile reads them
         name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
         return name == "proxying_to_dagster"
 

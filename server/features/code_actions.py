@@ -8,7 +8,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams, JsonRpcInvalidRequest
 
 from analysis.describe import Stage, dag_status, task_status
-from analysis.migrate import Refused
+from analysis.plans import Refused
 from server.app import AirliftServer
 from server.convert import Lines
 from server.features.commands import PLANNERS, edit_for, plan_command

@@ -14,7 +14,7 @@ from lsprotocol import types
 
 from analysis.describe import dag_status
 from analysis.files import read_disk
-from analysis.migrate import (
+from analysis.plans import (
     Plan,
     Read,
     Refused,

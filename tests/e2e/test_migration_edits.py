@@ -11,7 +11,7 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-from analysis.state import parse_state_file
+from analysis.state.proxied_state import parse_state_file
 from tests.conftest import TUTORIAL
 from tests.e2e.editor import Editor, start_session
 

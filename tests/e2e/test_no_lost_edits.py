@@ -36,8 +36,8 @@ from pygls.exceptions import JsonRpcException
 from pygls.workspace import TextDocument
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-from analysis.dagster_module import parse_dagster_module
-from analysis.state import parse_state_file
+from analysis.dagster.module import parse_dagster_module
+from analysis.state.proxied_state import parse_state_file
 from tests.conftest import TUTORIAL, run_cli
 from tests.e2e.editor import Editor, start_session
 
@@ -473,7 +473,7 @@ def _cli_in_process(monkeypatch, capsys, root: Path, planner: str, argv: list[st
                     concurrent: Callable[[object], None]) -> tuple[int, str]:
     """``server.cli.main(argv)`` in ``root``; right after ``planner`` returns its plan,
     ``concurrent(plan)`` changes a file the plan writes, as another process would."""
-    from analysis import migrate
+    from analysis import plans as migrate
     from server.cli import main
 
     original = getattr(migrate, planner)

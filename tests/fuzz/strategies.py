@@ -7,7 +7,7 @@
   splices, deep nesting, line-ending changes.
 * Grammars: Airflow DAG modules mixing every construct the static model understands,
   proxied-state YAML in every style airlift accepts (and many it refuses), Dagster modules
-  with task mappings in every form ``analysis.dagster_module`` reads.
+  with task mappings in every form ``analysis.dagster.module`` reads.
 * Properties (``check_*``): no exception, bounded time, well-formed findings and ranges,
   edits that parse, are idempotent and leave other lines alone.
 """
@@ -1339,7 +1339,7 @@ def _check_expression(fragment: str, what: str) -> None:
 
 
 def check_state(path: str, text: str, state) -> None:
-    from analysis.state import StateFile
+    from analysis.state.proxied_state import StateFile
 
     assert isinstance(state, StateFile) and state.path == path
     lines = lsp_lines(text)
@@ -1357,7 +1357,7 @@ def check_state(path: str, text: str, state) -> None:
 
 
 def check_dagster(path: str, text: str, module) -> None:
-    from analysis.dagster_module import DagsterModule
+    from analysis.dagster.module import DagsterModule
 
     assert isinstance(module, DagsterModule) and module.path == path
     lines = lsp_lines(text)

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analysis.dagfile import extract_file
+from analysis.dags.dagfile import extract_file
 from analysis.facts import Severity
 from tests.fuzz.strategies import REPO, fuzz_settings, simple_dag_source
 

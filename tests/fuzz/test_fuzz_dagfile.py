@@ -15,12 +15,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from analysis.checks import check_project
-from analysis.dagfile import extract_file
-from analysis.dagster_module import parse_dagster_module
+from analysis.dags.dagfile import extract_file
+from analysis.dagster.module import parse_dagster_module
 from analysis.describe import dag_markdown, dag_status, task_markdown, task_status
 from analysis.edits.proxying_hook import add_proxying_hook
 from analysis.project import Layout, Project, link, state_dir_for
-from analysis.state import parse_state_file
+from analysis.state.proxied_state import parse_state_file
 from tests.fuzz.strategies import (
     ANALYSIS_SECONDS,
     DAG_SEEDS,

@@ -14,7 +14,7 @@ from collections import Counter
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analysis.dagster_module import parse_dagster_module
+from analysis.dagster.module import parse_dagster_module
 from analysis.edits import NewMapping, add_task_mappings
 from analysis.edits.result import EditResult
 from tests.fuzz.strategies import (

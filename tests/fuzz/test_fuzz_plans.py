@@ -19,12 +19,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from analysis.checks import check_project
-from analysis.dagfile import extract_file
-from analysis.dagster_module import parse_dagster_module
+from analysis.dags.dagfile import extract_file
+from analysis.dagster.module import parse_dagster_module
 from analysis.files import read_disk
-from analysis.migrate import Refused, plan_enable_proxying, plan_map, plan_proxy, plan_rollback
+from analysis.plans import Refused, plan_enable_proxying, plan_map, plan_proxy, plan_rollback
 from analysis.project import Layout, discover
-from analysis.state import parse_state_file
+from analysis.state.proxied_state import parse_state_file
 from tests.fuzz.strategies import (
     DAG_SEEDS,
     DAGSTER_SEEDS,

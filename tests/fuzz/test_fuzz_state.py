@@ -16,8 +16,8 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analysis.state import parse_state_file
-from analysis.state_edits import new_state_file, set_dag_proxied, set_task_proxied
+from analysis.state.proxied_state import parse_state_file
+from analysis.edits.state_edits import new_state_file, set_dag_proxied, set_task_proxied
 from tests.fuzz.strategies import (
     ANALYSIS_SECONDS,
     INVALID,

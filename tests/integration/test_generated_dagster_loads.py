@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.dagfile import extract_file
+from analysis.dags.dagfile import extract_file
 from analysis.edits import NewMapping, add_task_mappings
 
 REPO = Path(__file__).resolve().parents[2]

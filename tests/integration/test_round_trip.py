@@ -39,7 +39,7 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-from analysis.state import parse_state_file
+from analysis.state.proxied_state import parse_state_file
 from tests.conftest import TUTORIAL
 from tests.e2e.editor import Editor, start_session
 from tests.support.airflow2_server import Airflow2Server, airflow2_python

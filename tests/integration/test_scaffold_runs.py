@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.dagfile import extract_file
+from analysis.dags.dagfile import extract_file
 from analysis.edits.scaffold import ImportRoot, scaffold_task
 
 REPO = Path(__file__).resolve().parents[2]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from analysis.migrate import FileChange, Plan
+from analysis.plans import FileChange, Plan
 from server.apply import _lines, unified_diff
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from analysis.budget import WORK_BUDGET
-from analysis.dagfile import extract_file
-from analysis.interpreter import Interpreter
+from analysis.dags.budget import WORK_BUDGET
+from analysis.dags.dagfile import extract_file
+from analysis.dags.interpreter import Interpreter
 from tests.conftest import FIXTURES, TUTORIAL
 
 HEADER = (

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.dagfile import extract_file
+from analysis.dags.dagfile import extract_file
 from analysis.facts import Range
 from tests.conftest import FIXTURES, TUTORIAL
 

@@ -8,7 +8,7 @@ import libcst as cst
 import pytest
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from analysis.dagster_module import (
+from analysis.dagster.module import (
     DagsterModule,
     looks_like_dagster_module,
     parse_dagster_module,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from analysis.dagster_module import parse_dagster_module
+from analysis.dagster.module import parse_dagster_module
 from analysis.facts import Range
 
 

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis.dagster_module import parse_dagster_module
+from analysis.dagster.module import parse_dagster_module
 from analysis.edits import EditResult, NewMapping, add_task_mappings, new_module_text
 from analysis.edits.layout import string_literal
 

@@ -1,6 +1,6 @@
 """Adding (or switching on) the proxying hook of a DAG file: before/after codemod tests,
 real files under tests/fixtures/edits/dags/, idempotency, minimality, and the static DAG
-model (``analysis.dagfile``) as the oracle of what Airflow would run."""
+model (``analysis.dags.dagfile``) as the oracle of what Airflow would run."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis.dagfile import extract_file
+from analysis.dags.dagfile import extract_file
 from analysis.edits import EditResult, add_proxying_hook
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "edits" / "dags"

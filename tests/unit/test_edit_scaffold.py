@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from analysis.dagfile import extract_file
-from analysis.dagster_module import parse_dagster_module
+from analysis.dags.dagfile import extract_file
+from analysis.dagster.module import parse_dagster_module
 from analysis.edits import EditResult, NewMapping, add_task_mappings
 from analysis.edits.scaffold import ImportRoot, can_scaffold, scaffold_task
 

@@ -8,7 +8,7 @@ import pytest
 from lsprotocol import types
 from pygls.workspace.position_codec import PositionCodec
 
-from analysis.dagfile import extract_file
+from analysis.dags.dagfile import extract_file
 from analysis.facts import Position
 from analysis.source import split_lines
 from server.convert import Lines

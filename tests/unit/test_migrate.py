@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from analysis.files import read_disk
-from analysis.migrate import Refused, plan_enable_proxying, plan_map, plan_proxy, plan_scaffold
+from analysis.plans import Refused, plan_enable_proxying, plan_map, plan_proxy, plan_scaffold
 from analysis.project import Layout, discover
 from server import cli
 
@@ -162,7 +162,7 @@ def test_a_task_listed_without_assets_is_refused_not_skipped(tmp_path: Path, ass
 
 def test_a_dag_id_longer_than_airflow_allows_is_refused() -> None:
     """`<id>.yaml` past 255 bytes cannot be written (found by fuzzing the plans)."""
-    from analysis.migrate import MAX_DAG_ID, Refused, check_dag_id
+    from analysis.plans import MAX_DAG_ID, Refused, check_dag_id
 
     check_dag_id("d" * MAX_DAG_ID)
     with pytest.raises(Refused, match="longer than Airflow's 250 characters"):

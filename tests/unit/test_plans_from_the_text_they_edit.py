@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from analysis import migrate
+from analysis.plans import files as plan_files
 from analysis.files import read_disk
-from analysis.migrate import Refused, plan_enable_proxying, plan_map, plan_proxy, plan_rollback
+from analysis.plans import Refused, plan_enable_proxying, plan_map, plan_proxy, plan_rollback
 from analysis.project import Layout, Project, discover
 from analysis.source import Decoded
 
@@ -186,7 +186,7 @@ def test_unchanged_files_keep_the_projects_facts(root: Path, monkeypatch) -> Non
         raise AssertionError(f"{path} analysed again")
 
     for name in ("extract_file", "parse_dagster_module", "parse_state_file"):
-        monkeypatch.setattr(migrate, name, analysed_again)
+        monkeypatch.setattr(plan_files, name, analysed_again)
     plan = plan_proxy(project, read, "orders", ["extract"], sources=sources)
     assert plan.changes  # the hook, at least
     plan_map(project, read, "orders", ["load"], sources=sources)

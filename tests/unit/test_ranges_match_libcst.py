@@ -6,7 +6,7 @@ import libcst as cst
 import pytest
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from analysis.dagfile import extract_file
+from analysis.dags.dagfile import extract_file
 from analysis.facts import Range
 from tests.conftest import FIXTURES, TUTORIAL
 

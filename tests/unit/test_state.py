@@ -18,9 +18,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from analysis.facts import Range, Severity
-from analysis.safe_yaml import Constructor, SafeYamlError, compose
-from analysis.state import parse_state_file
-from analysis.state_edits import new_state_file, set_dag_proxied, set_task_proxied, yaml_scalar
+from analysis.state.safe_yaml import Constructor, SafeYamlError, compose
+from analysis.state.proxied_state import parse_state_file
+from analysis.edits.state_edits import new_state_file, set_dag_proxied, set_task_proxied, yaml_scalar
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "state"
 STATE = "proxied_state/my_dag.yaml"

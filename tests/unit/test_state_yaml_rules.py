@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from analysis.state import parse_state_file
-from analysis.state_edits import set_dag_proxied, set_task_proxied
+from analysis.state.proxied_state import parse_state_file
+from analysis.edits.state_edits import set_dag_proxied, set_task_proxied
 
 PATH = "proxied_state/my_dag.yaml"
 TASKS = "tasks:\n  - id: a\n    proxied: false\n"

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from lsprotocol import types
 from pygls.workspace.position_codec import PositionCodec
 
-from analysis.migrate import FileChange
+from analysis.plans import FileChange
 from server.convert import Lines
 from server.workspace_edits import minimal_edit
 

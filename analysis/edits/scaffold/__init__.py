@@ -51,7 +51,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from analysis.dagfile import extract_file
+from analysis.dags.dagfile import extract_file
 from analysis.edits.result import EditResult, parse
 from analysis.edits.scaffold.asset import WHAT, ModuleEdit
 from analysis.edits.scaffold.dag_source import DagSource

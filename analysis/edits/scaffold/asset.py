@@ -22,7 +22,7 @@ from libcst.metadata import (
     WhitespaceInclusivePositionProvider,
 )
 
-from analysis.cst_values import StaticReader, arguments
+from analysis.dagster.cst_values import StaticReader, arguments
 from analysis.edits.imports import Imports, add_imports, add_module_import
 from analysis.edits.layout import (
     LINE_WIDTH,

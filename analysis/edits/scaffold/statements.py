@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from analysis.facts import TaskFacts
-from analysis.names import Imports as AstImports
+from analysis.dags.names import Imports as AstImports
 from analysis.source import LineIndex
 
 

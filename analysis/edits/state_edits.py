@@ -3,7 +3,7 @@
 Each function returns the new text. Only the changed scalars are rewritten and new entries
 are inserted as whole lines, so comments, key order, quoting, indentation and line endings
 survive, and applying the same edit twice changes nothing the second time. A file that does
-not load (see ``analysis.state``) is returned unchanged: there is no structure to edit safely.
+not load (see ``analysis.state.proxied_state``) is returned unchanged: there is no structure to edit safely.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from typing import Any
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.resolver import VersionedResolver
 
-from analysis.pyyaml_compat import LINE_BREAK, LINE_BREAKS, PyYamlResolver
-from analysis.safe_yaml import Constructor, SafeYamlError, compose
-from analysis.state import content_end, item_start, own_entries
+from analysis.state.pyyaml_compat import LINE_BREAK, LINE_BREAKS, PyYamlResolver
+from analysis.state.safe_yaml import Constructor, SafeYamlError, compose
+from analysis.state.proxied_state import content_end, item_start, own_entries
 
 _BOOL_FAMILIES = {"true": ("true", "false"), "false": ("true", "false"), "yes": ("yes", "no"),
                   "no": ("yes", "no"), "on": ("on", "off"), "off": ("on", "off")}

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import ast
 
-from analysis.builder import Collector
+from analysis.dags.builder import Collector
 from analysis.facts import Finding, Range, Severity
 from analysis.source import LineIndex
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable
 from pathlib import PurePath
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from analysis import airflow_calls
-from analysis.budget import MAX_NESTING
-from analysis.folding import (
+from analysis.dags import airflow_calls
+from analysis.dags.budget import MAX_NESTING
+from analysis.dags.folding import (
     BINOPS,
     BUILTINS,
     COMPARES,
@@ -26,8 +26,8 @@ from analysis.folding import (
     too_big,
     unary,
 )
-from analysis.names import classify, dotted_name
-from analysis.values import (
+from analysis.dags.names import classify, dotted_name
+from analysis.dags.values import (
     Const,
     DagRef,
     Function,
@@ -45,8 +45,8 @@ from analysis.values import (
     to_python,
 )
 
-if TYPE_CHECKING:
-    from analysis.interpreter import Scope
+from analysis.dags.scope import Scope
+
 
 class Evaluator(airflow_calls.AirflowCalls):
     """Mixed into the interpreter; ``self`` provides scopes, imports and the collector."""
@@ -312,15 +312,13 @@ class Evaluator(airflow_calls.AirflowCalls):
         return Unknown("lambda")
 
     def _eval_ListComp(self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp, scope: Scope) -> Value:
-        from analysis.interpreter import Scope as _Scope
-
         if len(node.generators) != 1 or node.generators[0].is_async:
             return Unknown(node)
         generator = node.generators[0]
         items = self.iterate(self.eval(generator.iter, scope))
         if items is None:
             return Unknown(node)
-        inner = _Scope(scope)
+        inner = Scope(scope)
         results: list[Value] = []
         for item in items:
             if self.cheap:  # the budget is spent: the comprehension is not read further

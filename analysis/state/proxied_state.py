@@ -22,8 +22,8 @@ from typing import Any
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from analysis.facts import Finding, Position, Range, Severity
-from analysis.pyyaml_compat import LINE_BREAKS
-from analysis.safe_yaml import Constructor, SafeYamlError, compose, flattened_pairs
+from analysis.state.pyyaml_compat import LINE_BREAKS
+from analysis.state.safe_yaml import Constructor, SafeYamlError, compose, flattened_pairs
 
 CODE = "invalid-proxied-state"
 

@@ -4,7 +4,7 @@ It follows what Airflow does while importing the file — DAG and TaskGroup cont
 task creation, dependency operators — over values it can know statically (literals,
 module constants, f-strings of those, loops over literal lists). Everything else is an
 ``Unknown``; a task whose id depends on one is marked dynamic, never guessed.
-Reading is bounded whatever the file (``analysis.budget``).
+Reading is bounded whatever the file (``analysis.dags.budget``).
 """
 
 from __future__ import annotations
@@ -12,12 +12,13 @@ from __future__ import annotations
 import ast
 from typing import Any, Iterator
 
-from analysis.budget import Budget, OutOfBudget
-from analysis.builder import Collector, DagRecord, GroupRecord
-from analysis.evaluation import Evaluator
-from analysis.names import Imports
+from analysis.dags.budget import Budget, OutOfBudget
+from analysis.dags.builder import Collector, DagRecord, GroupRecord
+from analysis.dags.evaluation import Evaluator
+from analysis.dags.scope import Scope
+from analysis.dags.names import Imports
 from analysis.source import LineIndex
-from analysis.values import Const, DagRef, Function, GroupRef, Mapping, Seq, TaskRef, Unknown, Value
+from analysis.dags.values import Const, DagRef, Function, GroupRef, Mapping, Seq, TaskRef, Unknown, Value
 
 MAX_UNROLL = 1000
 MAX_DEPTH = 12
@@ -27,22 +28,6 @@ MAX_DEPTH = 12
 class Return(Exception):
     def __init__(self, value: Value) -> None:
         self.value = value
-
-
-class Scope:
-    __slots__ = ("vars", "parent")
-
-    def __init__(self, parent: Scope | None = None) -> None:
-        self.vars: dict[str, Value] = {}
-        self.parent = parent
-
-    def lookup(self, name: str) -> Value | None:
-        scope: Scope | None = self
-        while scope is not None:
-            if name in scope.vars:
-                return scope.vars[name]
-            scope = scope.parent
-        return None
 
 
 class Interpreter(Evaluator, Budget):

@@ -12,12 +12,12 @@ import ast
 import posixpath
 import warnings
 
-from analysis.budget import OutOfBudget
+from analysis.dags.budget import OutOfBudget
 from analysis.facts import FileFacts, Finding, ProxyingHook, Range, Severity
-from analysis.interpreter import Interpreter, Return
-from analysis.names import Imports, Kind, classify
+from analysis.dags.interpreter import Interpreter, Return
+from analysis.dags.names import Imports, Kind, classify
 from analysis.source import LineIndex
-from analysis.values import Const
+from analysis.dags.values import Const
 
 DEFAULT_STATE_DIR = "proxied_state"
 

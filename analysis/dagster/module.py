@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import libcst as cst
 from libcst.metadata import MetadataWrapper
 
-from analysis.cst_values import MAX_DEPTH, StaticReader, arguments
+from analysis.dagster.cst_values import MAX_DEPTH, StaticReader, arguments
 from analysis.facts import Range
 from analysis.source import split_lines
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import ast
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
-from analysis.builder import DagRecord, GroupRecord, TaskRecord
-from analysis.names import Kind, attribute_chain, classify, task_decorator_label
-from analysis.values import (
+from analysis.dags.builder import DagRecord, GroupRecord, TaskRecord
+from analysis.dags.names import Kind, attribute_chain, classify, task_decorator_label
+from analysis.dags.values import (
     Const,
     DagRef,
     EdgeLabel,
@@ -24,8 +23,7 @@ from analysis.values import (
     xcom_sources,
 )
 
-if TYPE_CHECKING:
-    from analysis.interpreter import Scope
+from analysis.dags.scope import Scope
 
 _NOT_DATA = frozenset({"dag", "task_group", "task_id"})
 _CREATION_COST = 10

@@ -6,7 +6,7 @@ key wins, and a handful of errors PyYAML raises that other loaders only warn abo
 composer gives us nodes with positions, but its YAML 1.1 resolver disagrees with PyYAML
 (``y``/``n`` are booleans there, ``1e3`` a float, a ``%YAML 1.2`` directive switches rules, a
 reused anchor only warns). So ruamel composes with the PyYAML rules of
-``analysis.pyyaml_compat``, and values are constructed here by PyYAML's ``SafeConstructor``
+``analysis.state.pyyaml_compat``, and values are constructed here by PyYAML's ``SafeConstructor``
 rules.
 """
 
@@ -24,7 +24,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
 
-from analysis.pyyaml_compat import (
+from analysis.state.pyyaml_compat import (
     TAG,
     PyYamlComposer,
     PyYamlParser,

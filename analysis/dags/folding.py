@@ -1,6 +1,6 @@
 """Constant folding: Python's operators, builtins and path helpers applied to values the
 interpreter knows, refusing any result too large to build (``"x" * 10**9``, huge format widths,
-``x * x`` squared in a loop). Pure functions over ``analysis.values``."""
+``x * x`` squared in a loop). Pure functions over ``analysis.dags.values``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import re
 from pathlib import PurePosixPath
 from typing import Any
 
-from analysis.values import Const, Seq, Unknown, Value, is_known, to_python
+from analysis.dags.values import Const, Seq, Unknown, Value, is_known, to_python
 
 BINOPS = {
     ast.Add: operator.add,

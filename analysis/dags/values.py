@@ -6,7 +6,7 @@ import ast
 from dataclasses import dataclass, field
 from typing import Any
 
-from analysis.builder import DagRecord, GroupRecord, TaskRecord
+from analysis.dags.builder import DagRecord, GroupRecord, TaskRecord
 
 
 class Value:
