@@ -103,6 +103,18 @@ class TaskFacts:
     """For TaskFlow tasks, the ``def`` line of the decorated function."""
     callable_name: str | None = None
     """``python_callable=`` of a PythonOperator, or the decorated function's name."""
+    conditional: bool = False
+    """Created only under a runtime condition (``if Variable.get(...)``, a loop over data read at
+    run time): Airflow's DAG has it only when that condition held at import."""
+    condition: str | None = None
+    """The innermost such condition, as written in the file."""
+    conditional_upstream: tuple[str, ...] = ()
+    """The ``upstream`` edges drawn only under a runtime condition."""
+
+    @property
+    def certain(self) -> bool:
+        """Exists, with this id, on every import: the only tasks an edit may name."""
+        return not self.dynamic and not self.conditional
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +143,11 @@ class DagFacts:
     DAGs in ``globals()``: a bare ``with DAG(...):`` or ``my_dag()`` is invisible to it."""
     creation_line: int | None = None
     """0-based line of the call that creates the DAG (for ``@dag``: the function's call)."""
+    conditional: bool = False
+    """Created only under a runtime condition."""
+    condition: str | None = None
+    binding: tuple[str, int, str | int | None] | None = None
+    """Where an edit can bind the DAG to a module-level name of its own (see ``DagRecord``)."""
 
     def task(self, task_id: str) -> TaskFacts | None:
         for task in self.tasks:

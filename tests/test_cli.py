@@ -16,15 +16,16 @@ def test_dags_json_follows_the_contract() -> None:
     rebuild = files["airflow_dags/rebuild_customers_list.py"]
     assert rebuild["error"] is None
     [dag] = rebuild["dags"]
-    assert set(dag) == {"dag_id", "range", "tasks", "dynamic"}
-    assert dag["dag_id"] == "rebuild_customers_list" and dag["dynamic"] is False
+    assert set(dag) == {"dag_id", "range", "tasks", "dynamic", "source"}
+    assert dag["dag_id"] == "rebuild_customers_list" and dag["dynamic"] is False and dag["source"] == "static"
     assert [(t["task_id"], t["operator"], t["upstream"]) for t in dag["tasks"]] == [
         ("load_raw_customers", "PythonOperator", []),
         ("build_dbt_models", "BashOperator", ["load_raw_customers"]),
         ("export_customers", "PythonOperator", ["build_dbt_models"]),
     ]
     task = dag["tasks"][1]
-    assert set(task) == {"task_id", "operator", "range", "upstream", "dynamic"}
+    assert set(task) == {"task_id", "operator", "range", "upstream", "dynamic", "conditional"}
+    assert task["conditional"] is False
     assert set(task["range"]) == {"start", "end"} and set(task["range"]["start"]) == {"line", "character"}
     source_line = (TUTORIAL / "airflow_dags/rebuild_customers_list.py").read_text().splitlines()[
         task["range"]["start"]["line"]]

@@ -12,6 +12,7 @@ from analysis.dags.values import (
     DagRef,
     EdgeLabel,
     Function,
+    Maybe,
     GroupRef,
     PartialOperator,
     Qualified,
@@ -123,6 +124,8 @@ class AirflowCalls:
             range=self.lines.range_of(range_node),
             id_range=self.lines.range_of(id_node) if id_node is not None else None,
             dynamic=dynamic,
+            level=self.uncertain,
+            condition=self.reason,
         )
         self.collector.dags.append(dag)
         self.created += 1
@@ -178,6 +181,8 @@ class AirflowCalls:
             group=group,
             dynamic=dynamic or bool(group and self._group_dynamic(group)),
             mapped=mapped or self.mapping_groups > 0,
+            level=self.uncertain,
+            condition=self.reason,
         )
         self.created += 1
         return self.collector.add_task(task)
@@ -205,7 +210,7 @@ class AirflowCalls:
         for name, value in kwargs.items():
             if name not in _NOT_DATA:
                 for source in xcom_sources(value):
-                    self.collector.add_edge(source, task)
+                    self.collector.add_edge(source, task, self.uncertain > 0)
         return TaskRef(task)
 
     def partial_operator(self, spelled: str, node: ast.Call, kwargs: dict[str, Value],
@@ -227,7 +232,7 @@ class AirflowCalls:
         options = [v for k, v in function.options.items() if k not in _NOT_DATA]
         for value in [*data, *options, *(function.partial or {}).values()]:
             for source in xcom_sources(value):
-                self.collector.add_edge(source, task)
+                self.collector.add_edge(source, task, self.uncertain > 0)
         return TaskRef(task, xcom=True)
 
     def new_group(self, label_value: Value, node: ast.AST, kwargs: dict[str, Value], *,
@@ -333,7 +338,7 @@ class AirflowCalls:
             if isinstance(result, TaskRef):
                 for value in [*args, *kwargs.values()]:
                     for source in xcom_sources(value):
-                        self.collector.add_edge(source, result.task)
+                        self.collector.add_edge(source, result.task, self.uncertain > 0)
             return result
         if isinstance(receiver, (TaskRef, GroupRef)):
             if name in ("set_downstream", "set_upstream"):
@@ -361,9 +366,10 @@ class AirflowCalls:
         downs = self.endpoints(downstream_value, leaves=False)
         if not self.afford(len(ups) * len(downs) + len(ups) + len(downs)):
             return right
+        conditional = self.uncertain > 0 or self.holds_maybe(left) or self.holds_maybe(right)
         for up in ups:
             for down in downs:
-                self.collector.add_edge(up, down)
+                self.collector.add_edge(up, down, conditional)
         return right
 
     def endpoints(self, value: Value, *, leaves: bool) -> list[TaskRecord]:
@@ -374,6 +380,8 @@ class AirflowCalls:
             return value.group.leaves() if leaves else value.group.roots()
         if isinstance(value, Seq):
             return [t for item in value.items for t in self.endpoints(item, leaves=leaves)]
+        if isinstance(value, Maybe):
+            return self.endpoints(value.value, leaves=leaves)
         if isinstance(value, EdgeLabel) and leaves:
             return list(value.upstream)
         return []

@@ -71,9 +71,19 @@ class TaskRecord:
     variable: str | None = None
     definition_range: Range | None = None
     callable_name: str | None = None
+    level: int = 0
+    """How many runtime conditions deep it was created (0: on every import)."""
+    condition: str = ""
+    """The innermost of those conditions, as written in the file."""
     # Ordered sets (dicts): an edge is drawn once, however many times a file repeats it.
     upstream: dict[TaskRecord, None] = field(default_factory=dict)
     downstream: dict[TaskRecord, None] = field(default_factory=dict)
+    conditional_upstream: set[TaskRecord] = field(default_factory=set)
+    """Upstream edges drawn only under a runtime condition."""
+
+    @property
+    def conditional(self) -> bool:
+        return self.level > 0
 
     def freeze(self) -> TaskFacts:
         return TaskFacts(
@@ -82,7 +92,10 @@ class TaskRecord:
             range=self.range,
             id_range=self.id_range,
             upstream=tuple(sorted({u.task_id for u in self.upstream})),
+            conditional_upstream=tuple(sorted({u.task_id for u in self.conditional_upstream})),
             dynamic=self.dynamic,
+            conditional=self.conditional,
+            condition=self.condition or None,
             mapped=self.mapped,
             group_id=self.group.group_id if self.group else None,
             variable=self.variable,
@@ -100,6 +113,12 @@ class DagRecord:
     variable: str | None = None
     global_name: str | None = None
     creation_line: int | None = None
+    level: int = 0
+    condition: str = ""
+    binding: tuple[str, int, str | int | None] | None = None
+    """Where an edit can bind it to a module-level name: ("call", line, None) for a bare
+    ``make_dag()`` statement, ("with", line, item) for ``with DAG(...):``, ("alias", line, name)
+    for a statement that binds it to a name that a later one rebinds."""
     tasks: dict[str, TaskRecord] = field(default_factory=dict)
     groups: list[GroupRecord] = field(default_factory=list)
 
@@ -129,6 +148,9 @@ class DagRecord:
             extent=extent,
             global_name=self.global_name,
             creation_line=self.creation_line,
+            binding=self.binding,
+            conditional=self.level > 0,
+            condition=self.condition or None,
         )
 
     @staticmethod
@@ -155,17 +177,7 @@ class Collector:
     def add_task(self, task: TaskRecord) -> TaskRecord:
         existing = task.dag.tasks.get(task.task_id)
         if existing is not None:
-            # Airflow raises DuplicateTaskIdFound: the whole file fails to import.
-            self.findings.append(Finding(
-                code="duplicate-task-id",
-                severity=Severity.ERROR,
-                message=(f"Airflow will fail to import this file: task id `{task.task_id}` is "
-                         f"already used in DAG `{task.dag.dag_id}` (DuplicateTaskIdFound)"),
-                path=self.path,
-                range=task.id_range or task.range,
-                related=(Related(self.path, existing.id_range or existing.range,
-                                 f"`{task.task_id}` first defined here"),),
-            ))
+            self._duplicate(existing, task)
             return existing
         task.dag.tasks[task.task_id] = task
         self.created.append(task)
@@ -180,13 +192,44 @@ class Collector:
             ))
         return task
 
+    def _duplicate(self, existing: TaskRecord, task: TaskRecord) -> None:
+        """A second task with an id already used in its DAG. Airflow raises
+        ``DuplicateTaskIdFound`` (the whole file fails to import) only when both are created:
+        ids that cannot be resolved are not known to be equal, and two tasks of exclusive
+        branches (``if``/``else``) never meet."""
+        self.created.append(existing)
+        if task.dynamic or existing.dynamic:
+            return
+        related = (Related(self.path, existing.id_range or existing.range, f"`{task.task_id}` first defined here"),)
+        if not task.conditional and not existing.conditional:
+            self.findings.append(Finding(
+                code="duplicate-task-id",
+                severity=Severity.ERROR,
+                message=(f"Airflow will fail to import this file: task id `{task.task_id}` is "
+                         f"already used in DAG `{task.dag.dag_id}` (DuplicateTaskIdFound)"),
+                path=self.path, range=task.id_range or task.range, related=related))
+        elif task.conditional != existing.conditional:
+            certain, conditional = (task, existing) if existing.conditional else (existing, task)
+            self.findings.append(Finding(
+                code="duplicate-task-id",
+                severity=Severity.WARNING,
+                message=(f"Airflow will fail to import this file whenever {conditional.condition} holds: "
+                         f"task id `{task.task_id}` is then created twice in DAG `{task.dag.dag_id}` "
+                         f"(DuplicateTaskIdFound)"),
+                path=self.path, range=task.id_range or task.range, related=related))
+            existing.level, existing.condition = certain.level, certain.condition
+
     @staticmethod
-    def add_edge(upstream: TaskRecord, downstream: TaskRecord) -> None:
+    def add_edge(upstream: TaskRecord, downstream: TaskRecord, conditional: bool = False) -> None:
         if upstream is downstream or upstream.dag is not downstream.dag:
             return
         if upstream not in downstream.upstream:
             downstream.upstream[upstream] = None
             upstream.downstream[downstream] = None
+            if conditional:
+                downstream.conditional_upstream.add(upstream)
+        elif not conditional:
+            downstream.conditional_upstream.discard(upstream)
 
     def freeze(self) -> tuple[DagFacts, ...]:
         if self.incomplete:

@@ -27,8 +27,10 @@ from analysis.dags.folding import (
     unary,
 )
 from analysis.dags.names import classify, dotted_name
+from analysis.dags.conditions import condition_text
 from analysis.dags.values import (
     Const,
+    Maybe,
     DagRef,
     Function,
     GroupRef,
@@ -78,9 +80,11 @@ class Evaluator(airflow_calls.AirflowCalls):
         return Const(node.value)
 
     def _eval_Name(self, node: ast.Name, scope: Scope) -> Value:
-        value = scope.lookup(node.id)
+        value, certainty = scope.lookup(node.id)
         if value is not None:
-            return value
+            if certainty is not None:
+                self.taint(certainty)
+            return self.unwrap_item(value) if isinstance(value, Maybe) else value
         qualified = self.imports.qualify(node)
         if qualified:
             return Qualified(qualified, node.id)
@@ -142,8 +146,10 @@ class Evaluator(airflow_calls.AirflowCalls):
             return TaskRef(base.task, xcom=True)
         if isinstance(index, Const):
             try:
-                if isinstance(base, Seq) and not isinstance(index.value, slice):
-                    return base.items[index.value]
+                if isinstance(base, Seq) and isinstance(index.value, slice):
+                    return Seq(base.items[index.value])
+                if isinstance(base, Seq):
+                    return self.unwrap_item(base.items[index.value])
                 if isinstance(base, Mapping):
                     return base.items[index.value]
                 if isinstance(base, Const):
@@ -323,12 +329,20 @@ class Evaluator(airflow_calls.AirflowCalls):
         for item in items:
             if self.cheap:  # the budget is spent: the comprehension is not read further
                 return Unknown(node)
-            self.bind(generator.target, item, inner)
-            tests = [self.eval(t, inner) for t in generator.ifs]
-            if not all(isinstance(t, Const) for t in tests):
-                return Unknown(node)
-            if all(t.value for t in tests):  # type: ignore[union-attr]
-                results.append(self.eval(node.elt, inner))
+            # An item appended under a condition, or kept by a filter unknown until run time,
+            # makes a conditional result (a task created in `elt` is conditional too).
+            saved = self.uncertain, self.reason
+            try:
+                self.bind(generator.target, item, inner)
+                tests = [self.eval(t, inner) for t in generator.ifs]
+                if any(isinstance(t, Const) and not t.value for t in tests):
+                    continue
+                unknown = [test for test, value in zip(generator.ifs, tests) if not isinstance(value, Const)]
+                if unknown:
+                    self.deeper(condition_text(unknown[0]))
+                results.append(self.maybe(self.eval(node.elt, inner)))
+            finally:
+                self.restore(saved)
         return Seq(results)
 
     _eval_SetComp = _eval_ListComp
@@ -389,11 +403,11 @@ class Evaluator(airflow_calls.AirflowCalls):
                 return result
         if isinstance(receiver, Seq) and name in ("append", "extend", "insert"):
             if name == "append" and args:
-                receiver.items.append(args[0])
+                receiver.items.append(self.maybe(args[0]))
             elif name == "extend" and args:
-                receiver.items.extend(self.iterate(args[0]) or [])
+                receiver.items.extend(self.maybe(item) for item in self.iterate(args[0]) or [])
             elif name == "insert" and len(args) == 2 and isinstance(args[0], Const):
-                receiver.items.insert(args[0].value, args[1])
+                receiver.items.insert(args[0].value, self.maybe(args[1]))
             return Const(None)
         if isinstance(receiver, Mapping) and name in ("items", "keys", "values", "get"):
             self.spend(len(receiver.items))

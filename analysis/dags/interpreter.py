@@ -14,25 +14,22 @@ from typing import Any, Iterator
 
 from analysis.dags.budget import Budget, OutOfBudget
 from analysis.dags.builder import Collector, DagRecord, GroupRecord
+from analysis.dags.conditions import Break, Conditions, Continue, Return, condition_text
 from analysis.dags.evaluation import Evaluator
 from analysis.dags.scope import Scope
 from analysis.dags.names import Imports
 from analysis.source import LineIndex
-from analysis.dags.values import Const, DagRef, Function, GroupRef, Mapping, Seq, TaskRef, Unknown, Value
+from analysis.dags.values import Const, DagRef, Function, GroupRef, Mapping, Maybe, Seq, TaskRef, Unknown, Value, short_text
 
 MAX_UNROLL = 1000
 MAX_DEPTH = 12
 """Helper calls followed inside one another."""
 
 
-class Return(Exception):
-    def __init__(self, value: Value) -> None:
-        self.value = value
-
-
-class Interpreter(Evaluator, Budget):
+class Interpreter(Evaluator, Budget, Conditions):
     def __init__(self, path: str, text: str) -> None:
         Budget.__init__(self)
+        Conditions.__init__(self)
         self.lines = LineIndex(text)
         self.imports = Imports()
         self.collector = Collector(path)
@@ -44,6 +41,10 @@ class Interpreter(Evaluator, Budget):
         self.hook_seen_at: int | None = None
         self.mapping_groups = 0
         self.created_after_statement: list[int] = []
+        self.top_statement: ast.stmt | None = None
+        """The module-level statement being run (DAGs made by it can be bound to a global)."""
+        self.exposed: dict[DagRecord, str] = {}
+        """DAGs put in the module's globals by ``globals()[key] = dag``."""
         self.module_scope = Scope()
         self.module_scope.vars["__name__"] = Const("unusual_prefix_airflow_dag_module")
         self.module_scope.vars["__file__"] = Const(path)
@@ -52,9 +53,10 @@ class Interpreter(Evaluator, Budget):
 
     def run_module(self, module: ast.Module) -> None:
         for statement in module.body:
+            self.top_statement = statement
             try:
                 self.exec_statement(statement, self.module_scope)
-            except (Return, _Break, _Continue):
+            except (Return, Break, Continue):
                 pass
             except OutOfBudget:
                 self.nesting = 0
@@ -62,6 +64,23 @@ class Interpreter(Evaluator, Budget):
             self.created_after_statement.append(self.created)
         missing = len(module.body) - len(self.created_after_statement)
         self.created_after_statement.extend([self.created] * missing)
+        self.bind_globals()
+
+    def bind_globals(self) -> None:
+        """Which DAGs ``proxying_to_dagster(global_vars=globals())`` sees: those a module-level
+        name holds once the file has run (a second ``with DAG(...) as dag:`` hides the first)."""
+        for dag in self.collector.dags:
+            dag.global_name = self.exposed.get(dag)
+        for name, value in self.module_scope.vars.items():
+            if isinstance(value, DagRef) and value.dag.global_name is None \
+                    and name not in self.module_scope.levels:
+                value.dag.global_name = name
+
+    def bindable(self, node: ast.stmt, value: Value, kind: str, detail: str | int | None) -> None:
+        """A module-level statement that made a DAG: where an edit can bind it to a global."""
+        if isinstance(value, DagRef) and node is self.top_statement and self.depth == 0 \
+                and value.dag.binding is None:
+            value.dag.binding = (kind, node.lineno - 1, detail)
 
     def exec_block(self, body: list[ast.stmt], scope: Scope) -> None:
         for statement in body:
@@ -74,6 +93,7 @@ class Interpreter(Evaluator, Budget):
         handler = getattr(self, f"_exec_{type(node).__name__}", None)
         if handler is not None:
             outer, nesting, self.statement = self.statement, self.nesting, node
+            certainty = self.uncertain, self.reason
             try:
                 handler(node, scope)
             except RecursionError:
@@ -82,6 +102,8 @@ class Interpreter(Evaluator, Budget):
                 self.give_up("nesting", node, "this statement nests too deeply to read statically")
             finally:
                 self.statement = outer
+                if self.uncertain != certainty[0]:  # it read something made under a condition
+                    self.restore(certainty)
 
     def _exec_Import(self, node: ast.Import, scope: Scope) -> None:
         self.imports.add(node)
@@ -102,12 +124,16 @@ class Interpreter(Evaluator, Budget):
         scope.vars[node.name] = Unknown(node.name)
 
     def _exec_Expr(self, node: ast.Expr, scope: Scope) -> None:
-        self.eval(node.value, scope)
+        value = self.eval(node.value, scope)
+        if isinstance(node.value, ast.Call):
+            self.bindable(node, value, "call", None)
 
     def _exec_Assign(self, node: ast.Assign, scope: Scope) -> None:
         value = self.eval(node.value, scope)
         for target in node.targets:
             self.bind(target, value, scope)
+        if isinstance(node.targets[0], ast.Name):
+            self.bindable(node, value, "alias", node.targets[0].id)
 
     def _exec_AnnAssign(self, node: ast.AnnAssign, scope: Scope) -> None:
         if node.value is not None:
@@ -126,8 +152,12 @@ class Interpreter(Evaluator, Budget):
     def _exec_With(self, node: ast.With | ast.AsyncWith, scope: Scope) -> None:
         pushed: list[list[Any]] = []
         setup_teardown: list[TaskRef] = []
-        for item in node.items:
+        for index, item in enumerate(node.items):
             value = self.eval(item.context_expr, scope)
+            if isinstance(item.optional_vars, ast.Name):
+                self.bindable(node, value, "alias", item.optional_vars.id)
+            elif item.optional_vars is None:
+                self.bindable(node, value, "with", index)
             if isinstance(value, TaskRef) and value.task.operator in ("@setup", "@teardown"):
                 setup_teardown.append(value)
             if isinstance(value, DagRef):
@@ -151,57 +181,72 @@ class Interpreter(Evaluator, Budget):
 
     def _exec_For(self, node: ast.For | ast.AsyncFor, scope: Scope) -> None:
         items = self.iterate(self.eval(node.iter, scope))
-        if items is None or not self.unroll(node, items, scope):
-            # Unknown items (or no budget left for them): read the body once, for its shape.
-            self.bind(node.target, Unknown(node.target), scope)
-            try:
-                self.exec_block(node.body, scope)
-            except (_Break, _Continue):
-                pass
+        floor = self.floor
+        try:
+            if items is None or not self.unroll(node, items, scope):
+                # Unknown items (or no budget left for them): the body runs any number of times,
+                # maybe none; it is read once, for its shape, under that condition.
+                saved = self.deeper(f"a loop over {condition_text(node.iter)}")
+                try:
+                    self.bind(node.target, Unknown(node.target), scope)
+                finally:
+                    self.restore(saved)
+                self.run_conditional(node.body, scope, f"a loop over {condition_text(node.iter)}")
+        finally:
+            self.floor = floor  # a conditional `break` ends with the loop
         self.exec_block(node.orelse, scope)
 
     def unroll(self, node: ast.For | ast.AsyncFor, items: list[Value], scope: Scope) -> bool:
-        """Run the body once per item; False when the budget ran out first."""
+        """Run the body once per item; False when the budget ran out first. An item appended
+        under a condition (``Maybe``) runs its turn under that condition."""
         for item in items:
             if self.cheap:
                 return False
-            self.bind(node.target, item, scope)
+            saved = self.uncertain, self.reason
+            if isinstance(item, Maybe):
+                self.taint((item.level, item.reason))
+                item = item.value
             try:
+                self.bind(node.target, item, scope)
                 self.exec_block(node.body, scope)
-            except _Break:
+            except Break:
                 break
-            except _Continue:
+            except Continue:
                 continue
+            finally:
+                self.restore(saved)
         return True
 
     _exec_AsyncFor = _exec_For
 
     def _exec_Break(self, node: ast.Break, scope: Scope) -> None:
-        raise _Break
+        raise Break
 
     def _exec_Continue(self, node: ast.Continue, scope: Scope) -> None:
-        raise _Continue
+        raise Continue
 
     def _exec_While(self, node: ast.While, scope: Scope) -> None:
         test = self.eval(node.test, scope)
         if isinstance(test, Const) and not test.value:
             self.exec_block(node.orelse, scope)
             return
-        # Loop bounds are runtime facts: read the body once, for its shape.
+        # Loop bounds are runtime facts: the body is read once, for its shape, as conditional.
+        floor = self.floor
         try:
-            self.exec_block(node.body, scope)
-        except (_Break, _Continue):
-            pass
+            self.run_conditional(node.body, scope, f"a `while {short_text(node.test)}` loop")
+        finally:
+            self.floor = floor
 
     def _exec_If(self, node: ast.If, scope: Scope) -> None:
         # An `elif` is an `if` nested in `else`: chains of them are walked in a loop.
         while True:
             test = self.eval(node.test, scope)
-            if isinstance(test, Const) and test.value:
+            if not isinstance(test, Const):
+                self.run_branches(node, scope, test)
+                return
+            if test.value:
                 self.exec_block(node.body, scope)
                 return
-            if not isinstance(test, Const):
-                self.exec_block(node.body, scope)
             if len(node.orelse) != 1 or not isinstance(node.orelse[0], ast.If):
                 self.exec_block(node.orelse, scope)
                 return
@@ -222,21 +267,24 @@ class Interpreter(Evaluator, Budget):
     _exec_TryStar = _exec_Try
 
     def _exec_Return(self, node: ast.Return, scope: Scope) -> None:
-        raise Return(self.eval(node.value, scope) if node.value is not None else Const(None))
+        value = self.eval(node.value, scope) if node.value is not None else Const(None)
+        raise Return(value, (self.uncertain, self.reason))
 
     # -- binding ---------------------------------------------------------------------
 
     def bind(self, target: ast.expr, value: Value, scope: Scope) -> None:
         if isinstance(target, ast.Name):
             self.imports.forget(target.id)
+            if isinstance(value, Maybe):
+                self.taint((value.level, value.reason))
+                value = value.value
             scope.vars[target.id] = value
+            self.name_level(scope, target.id)
             if isinstance(value, TaskRef) and value.task.variable is None:
                 value.task.variable = target.id
             elif isinstance(value, DagRef):
                 if value.dag.variable is None:
                     value.dag.variable = target.id
-                if scope is self.module_scope and self.depth == 0:
-                    value.dag.global_name = value.dag.global_name or target.id
         elif isinstance(target, (ast.Tuple, ast.List)):
             items = value.items if isinstance(value, Seq) else None
             if items is None and isinstance(value, Const) and isinstance(value.value, (tuple, list)):
@@ -256,6 +304,13 @@ class Interpreter(Evaluator, Budget):
         else:
             # Attribute and subscript targets: evaluate for the tasks they may create.
             self.eval(target, scope)
+            if isinstance(target, ast.Subscript) and isinstance(value, DagRef) \
+                    and isinstance(target.value, ast.Call) and isinstance(target.value.func, ast.Name) \
+                    and target.value.func.id == "globals" and not target.value.args:
+                # `globals()[dag_id] = dag`: the DAG factory idiom; proxying_to_dagster sees it.
+                key = self.eval(target.slice, scope)
+                self.exposed[value.dag] = key.value if isinstance(key, Const) and isinstance(
+                    key.value, str) else f"globals()[{short_text(target.slice)}]"
 
     def iterate(self, value: Value) -> list[Value] | None:
         if isinstance(value, Seq):
@@ -283,15 +338,22 @@ class Interpreter(Evaluator, Budget):
         scope = Scope(function.scope)
         self.bind_parameters(function.node, args, kwargs, scope)
         self.depth += 1
+        entry, floor = self.certainty, self.floor
+        self.floor = entry
+        result: Value = Const(None)
         try:
             self.exec_block(function.node.body, scope)
-        except Return as result:
-            return result.value
-        except (_Break, _Continue):
-            pass
+            end = self.certainty
+        except Return as returned:
+            result, end = returned.value, returned.certainty
+        except (Break, Continue):
+            end = self.certainty
         finally:
             self.depth -= 1
-        return Const(None)
+            self.floor = floor
+        # A return under a condition: what the function returns is itself conditional.
+        self.uncertain, self.reason = max(entry, end, self.floor, key=lambda c: c[0])
+        return result
 
     def bind_parameters(self, node: ast.FunctionDef | ast.AsyncFunctionDef, args: list[Value],
                         kwargs: dict[str, Value], scope: Scope) -> None:
@@ -324,14 +386,6 @@ class Interpreter(Evaluator, Budget):
         if spec.kwarg:
             known = {p.arg for p in (*positional, *spec.kwonlyargs)}
             scope.vars[spec.kwarg.arg] = Mapping({k: v for k, v in kwargs.items() if k not in known})
-
-
-class _Break(Exception):
-    pass
-
-
-class _Continue(Exception):
-    pass
 
 
 __all__ = ["Interpreter", "Scope", "Return", "TaskRef", "GroupRef", "DagRef", "Seq", "Const"]

@@ -56,6 +56,21 @@ class Seq(Value):
 
 
 @dataclass(eq=False, slots=True)
+class Maybe(Value):
+    """A list item added under a runtime condition (``if Variable.get(...): tables.append(x)``):
+    whatever is made from it exists only when that condition held at import."""
+
+    value: Value
+    level: int
+    """How many runtime conditions deep it was added (see ``Interpreter.uncertain``)."""
+    reason: str
+
+
+def unwrap(value: Value) -> Value:
+    return value.value if isinstance(value, Maybe) else value
+
+
+@dataclass(eq=False, slots=True)
 class Mapping(Value):
     items: dict[Any, Value]
 
@@ -131,6 +146,8 @@ def flatten_tasks(value: Value) -> list[TaskRecord]:
         return [value.task]
     if isinstance(value, Seq):
         return [t for item in value.items for t in flatten_tasks(item)]
+    if isinstance(value, Maybe):
+        return flatten_tasks(value.value)
     return []
 
 
@@ -144,6 +161,8 @@ def xcom_sources(value: Value, depth: int = 0) -> list[TaskRecord]:
         return [t for item in value.items for t in xcom_sources(item, depth + 1)]
     if isinstance(value, Mapping):
         return [t for item in value.items.values() for t in xcom_sources(item, depth + 1)]
+    if isinstance(value, Maybe):
+        return xcom_sources(value.value, depth + 1)
     return []
 
 

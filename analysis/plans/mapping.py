@@ -48,10 +48,10 @@ def plan_map(project: Project, read: Read, dag_id: str, task_ids: Sequence[str] 
     if not tasks:
         # Before the --asset check: mapping the last task, then asking again, is done.
         return Plan(f"Map {dag_id}", (), ("every task is already mapped",))
-    asset_key = tuple(p for p in asset.split("/") if p) if asset else None
-    if asset and len(tasks) != 1:
+    asset_key = tuple(p for p in asset.split("/") if p) if asset is not None else None
+    if asset is not None and len(tasks) != 1:
         raise Refused("--asset names one asset: give exactly one task")
-    if asset and not asset_key:
+    if asset is not None and not asset_key:
         raise Refused(f"--asset {asset!r} names no asset key: give its parts separated by /, like raw/customers")
     keys: dict[str, tuple[tuple[str, ...], ...]] = {}
     for task in entry.dag.tasks:

@@ -1,0 +1,134 @@
+"""The ``airlift-lsp`` command line: the server's engine, headless, for CI and terminals.
+
+Every command takes the current directory as the workspace root. Errors are one line on
+stderr and a non-zero exit; output on stdout is the result only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import sys
+from collections.abc import Sequence
+
+from server.cli.common import CliError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    # A short-lived process building many small frozen objects: the cyclic GC only costs.
+    gc.disable()
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except CliError as error:
+        print(f"airlift-lsp: {error}", file=sys.stderr)
+        return error.code
+    except BrokenPipeError:
+        return 0
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:  # noqa: BLE001 - one line for users, the traceback on request
+        if os.environ.get("AIRLIFT_LSP_DEBUG"):
+            raise
+        print(f"airlift-lsp: internal error: {type(error).__name__}: {error} "
+              "(set AIRLIFT_LSP_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 3
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="airlift-lsp",
+        description="Migrate Airflow DAGs to Dagster with dagster-airlift, from the editor or CI.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    dags = commands.add_parser("dags", help="static model of DAG files: DAGs, tasks, edges")
+    dags.add_argument("paths", nargs="+", metavar="PATH", help="DAG files or folders")
+    dags.add_argument("--json", action="store_true", help="machine-readable output")
+    dags.set_defaults(run=lambda args: _lazy("dags", "run_dags")(args))
+
+    check = commands.add_parser("check", help="migration diagnostics; exit 1 on any error")
+    check.add_argument("path", nargs="?", default=".", metavar="PATH",
+                       help="workspace folder (default: current directory) or one file in it")
+    check.add_argument("--json", action="store_true", help="machine-readable output")
+    check.set_defaults(run=lambda args: _lazy("dags", "run_check")(args))
+
+    status = commands.add_parser("status", help="migration progress per DAG, live run state if peered")
+    status.add_argument("path", nargs="?", default=".", metavar="PATH", help="workspace folder")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.set_defaults(run=lambda args: _lazy("status", "run_status")(args))
+
+    map_ = _step(commands, "map", "map_step", "map tasks to Dagster assets in the Dagster module "
+                 "(no TASK_ID: every unmapped task of the DAG)")
+    map_.add_argument("dag_id", metavar="DAG_ID")
+    map_.add_argument("task_ids", nargs="*", metavar="TASK_ID")
+    map_.add_argument("--asset", metavar="KEY", help="asset key, parts separated by / (default: derived)")
+
+    proxy = _step(commands, "proxy", "proxy_step", "proxy tasks to Dagster (no TASK_ID: every task of the DAG)")
+    proxy.add_argument("dag_id", metavar="DAG_ID")
+    proxy.add_argument("task_ids", nargs="*", metavar="TASK_ID")
+
+    rollback = _step(commands, "rollback", "rollback_step", "hand tasks back to Airflow")
+    rollback.add_argument("dag_id", nargs="?", metavar="DAG_ID")
+    rollback.add_argument("task_ids", nargs="*", metavar="TASK_ID")
+    rollback.add_argument("--all", action="store_true", help="every DAG of the workspace")
+
+    enable = _step(commands, "enable-proxying", "enable_step",
+                   "add the proxying_to_dagster hook to a DAG file and create its state file")
+    enable.add_argument("dag_id", metavar="DAG_ID")
+
+    scaffold = _step(commands, "scaffold", "scaffold_step",
+                     "write the Dagster asset that does a task's work, and map the task to it")
+    scaffold.add_argument("dag_id", metavar="DAG_ID")
+    scaffold.add_argument("task_id", metavar="TASK_ID")
+
+    serve = commands.add_parser("serve", help="run the language server (stdio by default)")
+    serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
+    serve.add_argument("--stdio", action="store_true", help="stdio (the default; editors pass it)")
+    serve.set_defaults(run=run_serve)
+    return parser
+
+
+def _step(commands, name: str, runner: str, help_text: str) -> argparse.ArgumentParser:
+    """A migration step: planned against the disk, written atomically or shown as a diff."""
+    step = commands.add_parser(name, help=help_text)
+    step.add_argument("--dry-run", action="store_true", help="print a unified diff, write nothing")
+    step.set_defaults(run=lambda args: _lazy("migrate", runner)(args))
+    return step
+
+
+def _lazy(module: str, name: str):
+    """The command's runner, imported when it runs: `dags --json` must stay close to the cost
+    of parsing, so the project model (libcst, ruamel.yaml) loads only for commands that need it."""
+    import importlib
+
+    return getattr(importlib.import_module(f"server.cli.{module}"), name)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    gc.enable()
+    import logging
+
+    from server.app import create_server
+
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("pygls").setLevel(logging.WARNING)  # it logs every message at INFO
+    server = create_server()
+    if args.tcp:
+        host, _, port = args.tcp.rpartition(":")
+        if not port.isdigit():
+            raise CliError(f"--tcp expects HOST:PORT, got {args.tcp!r}")
+        server.start_tcp(host or "127.0.0.1", int(port))
+    else:
+        server.start_io()
+    if not server.stop_worker(timeout=2.0):
+        logging.getLogger("airlift-lsp").error("an analysis is still running; exiting without it")
+        logging.shutdown()
+        sys.stdout.flush()
+        os._exit(0)
+    return 0
+
+

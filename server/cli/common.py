@@ -1,0 +1,59 @@
+"""What every command shares: the one-line error, the project as the disk holds it, paths
+relative to the current directory, JSON on stdout."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from analysis.files import read_disk
+from analysis.source import Decoded
+
+if TYPE_CHECKING:
+    from analysis.project import Project
+
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+
+
+class CliError(Exception):
+    """A one-line message for stderr, with the exit code to leave with."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def load_project(root: str, read: Callable[[str], Decoded] = read_disk) -> Project:
+    from analysis.project import Layout, discover
+    from server.settings import load_settings
+
+    settings, warnings = load_settings(root)
+    for warning in warnings:
+        print(f"airlift-lsp: warning: {warning}", file=sys.stderr)
+    layout = Layout(os.path.abspath(root), settings.dag_folders, settings.dagster_module)
+    for folder in layout.dag_roots():
+        if not os.path.isdir(folder):
+            raise CliError(f"dag folder {relative(folder)} does not exist (dagFolders setting)")
+    return discover(layout, read)
+
+
+def project_or_none(root: str) -> Project | None:
+    try:
+        return load_project(root)
+    except CliError:
+        return None
+
+
+def relative(path: str) -> str:
+    relative = os.path.relpath(path)
+    return (path if relative.startswith("..") else relative).replace(os.sep, "/")
+
+
+def print_json(data: dict) -> None:
+    # Compact, so the C encoder does the work (indenting falls back to pure Python).
+    sys.stdout.write(json.dumps(data, ensure_ascii=False))
+    sys.stdout.write("\n")

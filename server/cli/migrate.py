@@ -1,0 +1,94 @@
+"""The migration steps on the command line: plan against the disk, then print the diff
+(``--dry-run``) or write every file atomically."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from analysis.files import read_disk
+from analysis.source import Decoded
+from server.cli.common import EXIT_FINDINGS, CliError, load_project, relative
+
+
+def map_step(args: argparse.Namespace) -> int:
+    from analysis.plans import plan_map
+
+    if args.asset is not None and len(args.task_ids) != 1:
+        raise CliError("--asset names the asset of one task: give exactly one TASK_ID")
+    return _carry_out(args, lambda project, read, sources: plan_map(
+        project, read, args.dag_id, args.task_ids or None, args.asset, sources=sources))
+
+
+def proxy_step(args: argparse.Namespace) -> int:
+    from analysis.plans import plan_proxy
+
+    return _carry_out(args, lambda project, read, sources: plan_proxy(
+        project, read, args.dag_id, args.task_ids, sources=sources))
+
+
+def rollback_step(args: argparse.Namespace) -> int:
+    from analysis.plans import plan_rollback
+
+    if args.all and args.dag_id:
+        raise CliError("give either a DAG_ID (and optionally TASK_IDs) or --all, not both")
+    if not args.all and not args.dag_id:
+        raise CliError("give a DAG_ID (and optionally TASK_IDs), or --all")
+    return _carry_out(args, lambda project, read, sources: plan_rollback(
+        project, read, None if args.all else args.dag_id, args.task_ids, sources=sources))
+
+
+def enable_step(args: argparse.Namespace) -> int:
+    from analysis.plans import plan_enable_proxying
+
+    return _carry_out(args, lambda project, read, sources: plan_enable_proxying(
+        project, read, args.dag_id, sources=sources))
+
+
+def scaffold_step(args: argparse.Namespace) -> int:
+    from analysis.plans import plan_scaffold
+
+    return _carry_out(args, lambda project, read, sources: plan_scaffold(
+        project, read, args.dag_id, args.task_id, sources=sources))
+
+
+def _carry_out(args: argparse.Namespace, make_plan) -> int:
+    """Plan against the disk, then print the diff (--dry-run) or write atomically."""
+    from analysis.plans import Refused
+    from server.apply import ChangedOnDisk, unified_diff, write_atomically
+
+    sources: dict[str, str] = {}
+
+    def reading(path: str) -> Decoded:
+        """For discovery: the text each of the project's facts comes from."""
+        decoded = read_disk(path)
+        if decoded.text is not None:
+            sources[path] = decoded.text
+        return decoded
+
+    project = load_project(".", reading)
+
+    def read(path: str) -> str | None:
+        return read_disk(path).text
+
+    try:
+        plan = make_plan(project, read, sources)
+    except Refused as refusal:
+        raise CliError(str(refusal), EXIT_FINDINGS) from None
+    if args.dry_run:
+        sys.stdout.write(unified_diff(plan, relative))
+    elif plan.changes:
+        try:
+            write_atomically(plan, read)
+        except ChangedOnDisk as changed:
+            raise CliError(f"{relative(changed.path)} changed on disk while the edit was planned; nothing "
+                           "written, run the command again", 1) from None
+        except OSError as error:
+            raise CliError(f"cannot write {error.filename or ''}: {error.strerror or error}", 1) from None
+    for note in plan.notes:
+        print(f"airlift-lsp: {note}", file=sys.stderr)
+    changed = ", ".join(relative(c.path) for c in plan.changes) or "nothing to change"
+    print(f"{plan.title}: {changed}" + (" (dry run)" if args.dry_run else ""), file=sys.stderr)
+    return 0
+
+
