@@ -1,9 +1,10 @@
 """One typed settings object, read the same way by the CLI and the language server.
 
 Precedence, highest first: the client's settings (LSP ``initializationOptions`` or the
-``airlift`` section of ``workspace/configuration``), the ``[tool.airlift-lsp]`` table of
-the workspace's ``pyproject.toml``, then the environment (``AIRFLOW_URL``,
-``AIRFLOW_USERNAME``, ``AIRFLOW_PASSWORD``). Bad values become warnings, never failures.
+``airlift`` section of ``workspace/configuration``, or CLI flags), the environment
+(``AIRFLOW_URL``, ``AIRFLOW_USERNAME``, ``AIRFLOW_PASSWORD``: ``AIRFLOW_URL=... airlift-lsp
+status`` means that URL), then the ``[tool.airlift-lsp]`` table of the workspace's
+``pyproject.toml``. Bad values become warnings, never failures.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 API_VERSIONS = ("auto", "v1", "v2")
+AUTH_BACKENDS = ("basic", "token", "mwaa", "composer", "astro", "command")
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +32,17 @@ class AirflowSettings:
     api_version: str = "auto"
     poll_interval: float = 10.0
     verify_tls: bool = True
+    auth: str | None = None
+    """How to sign in (``AUTH_BACKENDS``); None: basic auth or Airflow 3's token login."""
+    python: str | None = None
+    """The project's own Airflow interpreter, for ``verify`` (never run automatically)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DagsterSettings:
+    url: str | None = None
+    python: str | None = None
+    """The project's own Dagster interpreter, for ``verify --dagster-python``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +50,7 @@ class Settings:
     airflow: AirflowSettings = field(default_factory=AirflowSettings)
     dag_folders: tuple[str, ...] = ()
     dagster_module: str | None = None
+    dagster: DagsterSettings = field(default_factory=DagsterSettings)
 
 
 @dataclass(slots=True)
@@ -81,14 +95,19 @@ def load_settings(root: str, client: Mapping[str, Any] | None = None,
     project, warnings = read_pyproject(root)
     reader = _Reader(warnings)
     layers = [dict(client or {}), project]
-    known = {"airflow", "dagFolders", "dagsterModule", "server", "trace"}
+    known = {"airflow", "dagFolders", "dagsterModule", "dagster", "server", "trace"}
     for layer in layers:
         for key in layer:
             if key not in known:
                 reader.warnings.append(f"unknown setting `{key}`; ignored")
 
+    env_airflow = {"url": environ.get("AIRFLOW_URL") or None, "username": environ.get("AIRFLOW_USERNAME") or None,
+                   "password": environ.get("AIRFLOW_PASSWORD") or None}
+
     def pick(key: str, sub: str | None = None) -> Any:
-        for layer in layers:
+        for index, layer in enumerate(layers):
+            if index == 1 and key == "airflow" and env_airflow.get(sub or ""):
+                return env_airflow[sub]  # type: ignore[index]  # the environment, above the file
             value = layer.get(key)
             if sub is not None:
                 value = value.get(sub) if isinstance(value, dict) else None
@@ -96,8 +115,6 @@ def load_settings(root: str, client: Mapping[str, Any] | None = None,
                 return value
         return None
 
-    env_airflow = {"url": environ.get("AIRFLOW_URL"), "username": environ.get("AIRFLOW_USERNAME"),
-                   "password": environ.get("AIRFLOW_PASSWORD")}
     api_version = pick("airflow", "apiVersion") or "auto"
     if api_version not in API_VERSIONS:
         reader.warnings.append(f"airflow.apiVersion: expected one of {', '.join(API_VERSIONS)}, "
@@ -123,19 +140,28 @@ def load_settings(root: str, client: Mapping[str, Any] | None = None,
     else:
         reader.warnings.append("dagFolders: expected a list of folder names; using the whole workspace")
         folders = ()
+    auth = reader.string("airflow.auth", pick("airflow", "auth"))
+    if auth is not None and auth not in AUTH_BACKENDS:
+        reader.warnings.append(f"airflow.auth: expected one of {', '.join(AUTH_BACKENDS)}, got {auth!r}; "
+                               "using basic auth")
+        auth = None
     airflow = AirflowSettings(
-        url=reader.string("airflow.url", pick("airflow", "url")) or env_airflow["url"],
-        username=reader.string("airflow.username", pick("airflow", "username")) or env_airflow["username"],
+        url=reader.string("airflow.url", pick("airflow", "url")),
+        username=reader.string("airflow.username", pick("airflow", "username")),
         password=reader.string("airflow.password", (client or {}).get("airflow", {}).get("password")
                                if isinstance((client or {}).get("airflow"), dict) else None)
         or env_airflow["password"],
         api_version=api_version,
         poll_interval=poll_interval,
         verify_tls=True if verify is None else verify,
+        auth=auth,
+        python=reader.string("airflow.python", pick("airflow", "python")),
     )
     settings = Settings(
         airflow=airflow,
         dag_folders=folders,
         dagster_module=reader.string("dagsterModule", pick("dagsterModule")),
+        dagster=DagsterSettings(url=reader.string("dagster.url", pick("dagster", "url")),
+                                python=reader.string("dagster.python", pick("dagster", "python"))),
     )
     return settings, reader.warnings
