@@ -92,3 +92,14 @@ bench: venv airflow3 $(if $(filter saved skip,$(BENCH_POLL)),,airflow2 dagster)
 
 clean:
 	rm -rf $(VENV) $(CACHE) bench/out
+
+# The corpus of public Airflow projects (corpus/README.md): extract the recorded commits from the
+# mirrors that the search tool's fetch left under /work/.mirror, load them with Airflow 2.11's and
+# 3.3's DagBag (third-party packages stubbed), and compare our static model with them. A report;
+# not part of `make test`. `make corpus CORPUS="ttd mozilla-telemetry"` runs some entries only.
+.PHONY: corpus
+corpus: venv airflow2 airflow3
+	$(PY) corpus/materialize.py $(CORPUS)
+	$(AIRFLOW2_VENV)/bin/python corpus/dagbag_truth.py $(CORPUS)
+	$(AIRFLOW3_VENV)/bin/python corpus/dagbag_truth.py $(CORPUS)
+	$(PY) corpus/compare.py $(CORPUS)
