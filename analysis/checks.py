@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
+from analysis.dagster.lineage import drifts
 from analysis.facts import Finding, Range, Related, Severity
 from analysis.project import DagEntry, Project
 
@@ -27,6 +28,8 @@ def check_project(project: Project) -> list[Finding]:
         findings.extend(_entry(project, entry))
     findings.extend(_hooks(project))
     findings.extend(_mappings(project))
+    findings.extend(_duplicate_dag_ids(project))
+    findings.extend(_deps_drift(project))
     # A file that does not parse shows its syntax error alone: other findings would come
     # from its last good facts, at positions that no longer hold.
     broken = {path for path, file in project.files.items() if file.error}
@@ -85,15 +88,27 @@ def _entry(project: Project, entry: DagEntry) -> Iterator[Finding]:
                       path, hook.range if hook else dag.range, (state_link,))
     if active is not False and entry.dag.global_name is None and entry.file.proxying is not None:
         alone = all(d.global_name is None for d in entry.file.dags)
-        yield Finding("missing-proxying-call", ERROR if alone else WARNING,
-                      f"`proxying_to_dagster(global_vars=globals())` cannot see `{dag.dag_id}`: it is not "
-                      f"bound to a module-level name, so it is never proxied"
+        hidden = (f"`{dag.binding[2]}` holds it only until a later statement binds that name to something else"
+                  if dag.binding and dag.binding[0] == "alias" else "it is not bound to a module-level name")
+        yield Finding("missing-proxying-call", ERROR if alone or anything_proxied else WARNING,
+                      f"`proxying_to_dagster(global_vars=globals())` cannot see `{dag.dag_id}`: {hidden}, so it "
+                      f"is never proxied" + (" while its state file says it is" if anything_proxied and not alone else "")
                       + (" and Airflow fails to import the file ('No dags found in globals')" if alone else ""),
                       path, dag.id_range or dag.range, (state_link,))
     breaks = "Airflow will fail to import this DAG" if active is not False else \
         "Airflow will fail to import this DAG once proxying is enabled"
     for task_state in state.tasks:
         task = dag.task(task_state.task_id)
+        if task is not None and (task.dynamic or task.conditional):
+            why = (f"`{task.task_id}` is a placeholder: the real ids are only known when Airflow runs the file"
+                   if task.dynamic else f"`{task.task_id}` exists only when {task.condition} holds at import")
+            certain_break = task.dynamic and active is not False
+            yield Finding("unknown-task-in-state", ERROR if certain_break else WARNING,
+                          f"{breaks}{'' if task.dynamic else ' whenever it does not'}: proxied_state names "
+                          f"a task airlift looks up in the DAG, and {why}; remove this entry (airlift-lsp "
+                          f"rollback {dag.dag_id} removes it)", state.path, task_state.id_range,
+                          (Related(path, task.id_range or task.range, f"task `{task.task_id}`"),))
+            continue
         if task is None:
             certain = not dag.dynamic
             yield Finding("unknown-task-in-state", ERROR if certain and active is not False else WARNING,
@@ -107,6 +122,13 @@ def _entry(project: Project, entry: DagEntry) -> Iterator[Finding]:
                           f"{breaks}: `{task.task_id}` is a mapped task (.expand), which dagster-airlift "
                           f"cannot proxy; remove it from the state file", state.path, task_state.range,
                           (task_link,))
+        elif task_state.proxied and task.group_prefixed:
+            yield Finding("proxy-breaks-serialization", ERROR if active is not False else WARNING,
+                          f"`{task.task_id}` is inside TaskGroup `{task.group_id}`: dagster-airlift rebuilds a "
+                          f"proxied task inside its group again (`{task.group_id}.{task.task_id}`), and Airflow's "
+                          f"scheduler and webserver then cannot read `{dag.dag_id}` (its serialization fails); "
+                          f"roll it back, and proxy the DAG at DAG level instead", state.path,
+                          task_state.proxied_range, (task_link,))
         elif task_state.proxied and not project.assets_for(dag.dag_id, task.task_id):
             yield Finding("proxied-without-asset", ERROR,
                           f"`{task.task_id}` is proxied but maps to no Dagster asset: the proxy operator "
@@ -182,3 +204,53 @@ def _mappings(project: Project) -> Iterator[Finding]:
                 yield Finding("unmapped-task", INFO,
                               f"`{task.task_id}` is not mapped to any Dagster asset yet (observe stage)",
                               entry.file.path, task.id_range or task.range)
+
+
+def _duplicate_dag_ids(project: Project) -> Iterator[Finding]:
+    """One DAG id in two files: Airflow imports one and refuses the other
+    (``AirflowDagDuplicatedIdException``), whichever it reads second."""
+    by_id: dict[str, list[DagEntry]] = {}
+    for entry in project.entries:
+        if not entry.dag.id_dynamic and not entry.dag.conditional:
+            by_id.setdefault(entry.dag_id, []).append(entry)
+    for dag_id, entries in by_id.items():
+        files = {e.file.path for e in entries}
+        if len(files) < 2:
+            continue
+        for entry in entries:
+            others = [e for e in entries if e.file.path != entry.file.path]
+            names = ", ".join(sorted({os.path.basename(e.file.path) for e in others}))
+            yield Finding("duplicate-dag-id", ERROR,
+                          f"Airflow fails to import one of these files: DAG id `{dag_id}` is also defined in "
+                          f"{names} (AirflowDagDuplicatedIdException); edits refuse this id until one is renamed",
+                          entry.file.path, entry.dag.id_range or entry.dag.range,
+                          tuple(Related(e.file.path, e.dag.id_range or e.dag.range, f"`{dag_id}` defined here")
+                                for e in others))
+
+
+def _deps_drift(project: Project) -> Iterator[Finding]:
+    """A mapped spec whose deps disagree with the DAG's edges: Dagster's lineage is wrong."""
+    for entry in project.entries:
+        dag = entry.dag
+        assets = {t.task_id: project.asset_refs(dag.dag_id, t.task_id) for t in dag.tasks}
+        if not any(assets.values()):
+            continue
+        keys = {task_id: [a.key for a in refs] for task_id, refs in assets.items()}
+        for drift in drifts(dag, assets, keys):
+            module = next((m.path for m in project.dagster_modules.values() for mp in m.mappings
+                           if mp.dag_id == dag.dag_id and mp.task_id == drift.task_id and drift.asset in mp.assets), None)
+            if module is None:
+                continue
+            parts = []
+            if drift.missing:
+                parts.append(f"lacks deps on {', '.join(f'`{k}`' for k in drift.missing)} (mapped to its upstream tasks)")
+            if drift.stale:
+                parts.append(f"depends on {', '.join(f'`{k}`' for k in drift.stale)}, whose tasks are not upstream "
+                             f"of `{drift.task_id}`")
+            task = dag.task(drift.task_id)
+            yield Finding("mapping-deps-drift", WARNING,
+                          f"the asset `{drift.asset.key}` of `{drift.task_id}` {' and '.join(parts)}: Dagster's "
+                          f"lineage differs from the DAG's edges; map `{drift.task_id}` again to bring it in step",
+                          module, drift.asset.range,
+                          (Related(entry.file.path, task.id_range or task.range, f"task `{drift.task_id}`"),)
+                          if task else ())

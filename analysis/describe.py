@@ -57,6 +57,19 @@ class DagStatus:
         return " · ".join(parts)
 
 
+def blocked(task: TaskFacts, stage: Stage) -> str | None:
+    """Why the next step cannot be taken for this task, in a few words (None: it can)."""
+    if task.dynamic:
+        return "dynamic id: only known when Airflow runs the file"
+    if task.conditional:
+        return f"exists only if {task.condition}"
+    if stage is Stage.OBSERVED and task.mapped:
+        return "mapped task: airlift cannot proxy it"
+    if stage is Stage.OBSERVED and task.group_prefixed:
+        return f"in TaskGroup `{task.group_id}`: airlift can proxy it only with the whole DAG (DAG level)"
+    return None
+
+
 def task_status(project: Project, entry: DagEntry, task: TaskFacts) -> TaskStatus:
     assets = project.assets_for(entry.dag_id, task.task_id)
     proxied = project.is_proxied(entry, task)
@@ -84,10 +97,13 @@ def task_markdown(project: Project, entry: DagEntry, task: TaskFacts, *, markdow
     code = (lambda s: f"`{s}`") if markdown else (lambda s: s)
     bold = (lambda s: f"**{s}**") if markdown else (lambda s: s)
     downstream = entry.dag.downstream(task.task_id)
-    flags = [f for f, on in (("mapped (.expand)", task.mapped), ("dynamic id", task.dynamic)) if on]
+    flags = [f for f, on in (("mapped (.expand)", task.mapped), ("dynamic id", task.dynamic),
+                             (f"only if {task.condition}", task.conditional and not task.dynamic)) if on]
+    why_not = blocked(task, status.stage)
     lines = [
         f"{bold('Task')} {code(task.task_id)} · {task.operator}" + (f" · {', '.join(flags)}" if flags else ""),
-        f"DAG {code(entry.dag_id)} — stage: {bold(status.stage.value)}",
+        f"DAG {code(entry.dag_id)} — stage: {bold(status.stage.value)}"
+        + (f" — cannot go further: {why_not}" if why_not and status.stage is not Stage.PROXIED else ""),
         "",
         "upstream: " + (", ".join(code(u) for u in task.upstream) or "none"),
         "downstream: " + (", ".join(code(d) for d in downstream) or "none"),

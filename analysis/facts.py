@@ -98,6 +98,9 @@ class TaskFacts:
     mapped: bool = False
     """Created with ``.expand``/``.expand_kwargs``: airlift cannot proxy it."""
     group_id: str | None = None
+    group_prefixed: bool = False
+    """Inside a TaskGroup that prefixes its tasks' ids (``grp.a``): dagster-airlift 0.29 rebuilds a
+    proxied task inside the group again (``grp.grp.a``), which Airflow cannot serialize."""
     variable: str | None = None
     definition_range: Range | None = None
     """For TaskFlow tasks, the ``def`` line of the decorated function."""
@@ -135,6 +138,8 @@ class DagFacts:
     groups: tuple[GroupFacts, ...] = ()
     dynamic: bool = False
     """The DAG id, or some of its tasks, could not be resolved statically."""
+    id_dynamic: bool = False
+    """The DAG id itself is only known when Airflow runs the file."""
     variable: str | None = None
     extent: Range | None = None
     """The DAG's creation and every task in it (for outlines and "which DAG is here")."""

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from analysis.dags.dagfile import DEFAULT_STATE_DIR, extract_file
-from analysis.dagster.module import DagsterModule, looks_like_dagster_module, parse_dagster_module
+from analysis.dagster.module import AssetRef, DagsterModule, looks_like_dagster_module, parse_dagster_module
 from analysis.facts import DagFacts, FileFacts, Range, TaskFacts
 from analysis.files import SKIPPED_DIRS, read_disk, walk_python_files
 from analysis.ignore import IgnoreRules
@@ -101,6 +101,10 @@ class Project:
     def entry(self, dag_id: str) -> DagEntry | None:
         return next((e for e in self.entries if e.dag_id == dag_id), None)
 
+    def entries_for(self, dag_id: str) -> list[DagEntry]:
+        """Every DAG with this id: more than one in different files is an Airflow error."""
+        return [e for e in self.entries if e.dag_id == dag_id]
+
     @property
     def dag_ids(self) -> set[str]:
         return {e.dag_id for e in self.entries}
@@ -117,6 +121,11 @@ class Project:
         for module in self.dagster_modules.values():
             assets.extend(module.assets_for(dag_id, task_id))
         return tuple(assets)
+
+    def asset_refs(self, dag_id: str, task_id: str | None) -> tuple[AssetRef, ...]:
+        """The assets mapped to a task, as the modules write them (keys, deps, executable)."""
+        return tuple(asset for module in self.dagster_modules.values() for mapping in module.mappings
+                     if mapping.dag_id == dag_id and mapping.task_id == task_id for asset in mapping.assets)
 
     def runnable_in_dagster(self, dag_id: str, task_id: str) -> bool:
         """Some asset mapped to the task is an executable definition (not only AssetSpecs)."""

@@ -124,6 +124,7 @@ class AirflowCalls:
             range=self.lines.range_of(range_node),
             id_range=self.lines.range_of(id_node) if id_node is not None else None,
             dynamic=dynamic,
+            id_dynamic=dynamic,
             level=self.uncertain,
             condition=self.reason,
         )

@@ -98,6 +98,7 @@ class TaskRecord:
             condition=self.condition or None,
             mapped=self.mapped,
             group_id=self.group.group_id if self.group else None,
+            group_prefixed=self.group is not None and self.group.prefix_group_id,
             variable=self.variable,
             definition_range=self.definition_range,
             callable_name=self.callable_name,
@@ -110,6 +111,7 @@ class DagRecord:
     range: Range
     id_range: Range | None
     dynamic: bool = False
+    id_dynamic: bool = False
     variable: str | None = None
     global_name: str | None = None
     creation_line: int | None = None
@@ -144,6 +146,7 @@ class DagRecord:
             tasks=tasks,
             groups=tuple(self._freeze_group(g) for g in self.groups),
             dynamic=self.dynamic or any(t.dynamic for t in tasks),
+            id_dynamic=self.id_dynamic,
             variable=self.variable,
             extent=extent,
             global_name=self.global_name,

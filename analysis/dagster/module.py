@@ -34,6 +34,9 @@ class AssetRef:
     executable: bool = False
     """Brought in by an ``@asset``/``@multi_asset`` definition, which Dagster can run; a plain
     ``AssetSpec`` only describes an asset, so a proxied task mapped to specs has nothing to run."""
+    deps: tuple[str, ...] | None = None
+    """The keys of an ``AssetSpec(...)`` written in the mapping's list, when its ``deps=`` is
+    absent or a literal list (the form an edit can keep in step with the DAG); None otherwise."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,11 +276,31 @@ class _MappingReader(StaticReader):
                             if isinstance(element, cst.StarredElement)
                             else self._item_keys(element.value, 0))
                 executable = self._is_definition(element.value)
-                refs.extend(AssetRef(key_string(k), self.range(element), executable) for k in keys)
+                deps = self.spec_deps(element.value) if len(keys) == 1 else None
+                refs.extend(AssetRef(key_string(k), self.range(element), executable, deps) for k in keys)
                 complete &= ok
             return refs, complete
         keys, ok = self._sequence_keys(value, 0) if value is not None else ([], False)
         return [AssetRef(key_string(k), self.range(value)) for k in keys], ok
+
+    def spec_deps(self, node: cst.BaseExpression) -> tuple[str, ...] | None:
+        """The deps of an ``AssetSpec(...)`` call written here, if they are literal."""
+        if not isinstance(node, cst.Call) or self._dagster_name(node.func) != "AssetSpec":
+            return None
+        if any(arg.star for arg in node.args):
+            return None
+        deps = arguments(node, ("key", "deps"))[1]
+        if deps is None:
+            return ()
+        if not isinstance(deps, (cst.List, cst.Tuple)):
+            return None
+        keys = []
+        for element in deps.elements:
+            path = self._key_path(element.value, 0) if isinstance(element, cst.Element) else None
+            if not path:
+                return None
+            keys.append(key_string(path))
+        return tuple(keys)
 
     def _is_definition(self, node: cst.BaseExpression) -> bool:
         return isinstance(node, cst.Name) and isinstance(self.binding(node), cst.FunctionDef)

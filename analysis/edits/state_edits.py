@@ -170,6 +170,38 @@ def set_task_proxied(text: str, task_ids: Iterable[str] | None, proxied: bool) -
     return _apply(text, edits)
 
 
+def remove_task_entries(text: str, task_ids: Iterable[str]) -> str | None:
+    """Remove the entries of these tasks, whole lines at a time (None when an entry does not sit
+    on lines of its own, or is written in flow style: it must be removed by hand). Removing
+    every entry leaves ``tasks: []`` (airlift's loader refuses ``tasks:`` with nothing)."""
+    layout = _Layout.read(text)
+    wanted = set(task_ids)
+    if layout is None or layout.tasks_node is None:
+        return text
+    targets = [e for e in layout.entries if e.task_id in wanted]
+    if not targets:
+        return text
+    seq = layout.tasks_node
+    if seq.flow_style or layout.refcounts[id(seq)] != 1:
+        return None
+    edits: list[tuple[int, int, str] | None] = []
+    for entry in targets:
+        dash = item_start(text, entry.node)
+        start = _line_start(text, dash)
+        end = content_end(text, entry.node)
+        line_break = LINE_BREAK.search(text, end)
+        stop = line_break.end() if line_break else len(text)
+        rest = text[end:line_break.start() if line_break else len(text)]
+        if text[dash:dash + 1] != "-" or text[start:dash].strip(" \t") or rest.strip(" \t")[:1] not in ("", "#"):
+            return None
+        edits.append((start, stop, ""))
+    if len(targets) == len(seq.value):
+        key = layout.entries_by_key["tasks"][0]
+        colon = text.index(":", content_end(text, key)) + 1
+        edits.append((colon, colon, " []"))
+    return _apply(text, edits)
+
+
 def set_dag_proxied(text: str, proxied: bool) -> str:
     """Set the top-level ``proxied`` of a DAG-level file; any other file is returned unchanged."""
     layout = _Layout.read(text)

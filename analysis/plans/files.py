@@ -21,7 +21,9 @@ Sources = Mapping[str, str]
 """The text each of a project's facts was derived from, by path (the server's snapshot
 texts, what the CLI's discovery read). A file whose text is not (or no longer) the one
 listed gets its facts derived again; without it, every file a plan reads is."""
-_SAFE_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
+_AIRFLOW_KEY = re.compile(r"^[\w.-]+$")
+r"""Airflow's ``KEY_REGEX`` (``airflow.utils.helpers``): what a DAG or task id may be made of
+(``\w`` is Unicode: ``daily_ü`` is a DAG id). No ``/``: ``<dag_id>.yaml`` stays in its folder."""
 
 
 class Refused(Exception):
@@ -175,19 +177,28 @@ MAX_DAG_ID = 250
 
 
 def check_dag_id(dag_id: str) -> None:
-    """A DAG id names a file under proxied_state/: it must not escape that folder."""
-    if not _SAFE_ID.match(dag_id) or ".." in dag_id:
-        raise Refused(f"refusing DAG id {dag_id!r}: it would not name a file inside proxied_state/")
+    """Airflow's own rule for a DAG id (which also keeps ``<dag_id>.yaml`` inside its folder)."""
+    if not _AIRFLOW_KEY.match(dag_id) or dag_id in (".", ".."):
+        raise Refused(f"refusing DAG id {dag_id!r}: Airflow accepts only letters, digits, `_`, `.` and `-` "
+                      f"in a DAG id, so no DAG has it")
     if len(dag_id) > MAX_DAG_ID:
         raise Refused(f"refusing DAG id {dag_id[:40]!r}...: longer than Airflow's {MAX_DAG_ID} characters")
 
 
 def dag_entry(files: PlanFiles, dag_id: str) -> DagEntry:
     """The DAG, its file and its state file, as their texts are now."""
+    entries = files.project.entries_for(dag_id)
+    if any(e.dag.id_dynamic for e in entries):
+        raise Refused(f"the id of DAG `{dag_id}` is dynamic: it is only known when Airflow runs the file")
     check_dag_id(dag_id)
-    known = files.project.entry(dag_id)
-    if known is None:
+    if not entries:
         raise Refused(f"no DAG `{dag_id}` in the DAG folders")
+    files_defining = sorted({os.path.relpath(e.file.path, files.project.layout.root) for e in entries})
+    if len(files_defining) > 1:
+        raise Refused(f"DAG id `{dag_id}` is defined in {len(files_defining)} files ({', '.join(files_defining)}): "
+                      f"Airflow loads only one of them (AirflowDagDuplicatedIdException for the others); "
+                      f"rename one, or leave the other out of the DAG folders")
+    known = entries[0]
     file = files.dag_file(known.file.path)
     name = os.path.basename(file.path)
     if file.error:
@@ -210,6 +221,45 @@ def select_tasks(entry: DagEntry, task_ids: Sequence[str] | None) -> list[TaskFa
             raise Refused(f"DAG `{entry.dag_id}` has no task `{task_id}`")
         tasks.append(task)
     return tasks
+
+
+UNCERTAIN_CONSEQUENCES = {
+    "map": "a mapping names it in Dagster's Airflow definitions, which then fail to load (dagster-airlift "
+           "looks the task up in Airflow)",
+    "proxy": "a state-file entry for it makes dagster-airlift fail the DAG's import (\"Task with id ... not "
+             "found\")",
+}
+
+
+def uncertainty(task: TaskFacts, step: str) -> str | None:
+    """Why an edit must not name this task (its id is not known, or it may not exist), or None."""
+    if task.dynamic:
+        return f"`{task.task_id}` is dynamic: its id is only known when Airflow runs the file"
+    if task.conditional:
+        return (f"`{task.task_id}` exists only when {task.condition} holds at import: wherever it does not, "
+                f"{UNCERTAIN_CONSEQUENCES[step]}")
+    return None
+
+
+def certain_tasks(tasks: Sequence[TaskFacts], step: str, explicit: bool, notes: list[str]) -> list[TaskFacts]:
+    """The tasks an edit may name: asked for by id, an uncertain one is refused with the reason;
+    for a whole DAG, uncertain ones are left out and the notes say which."""
+    kept, left_out = [], []
+    for task in tasks:
+        why = uncertainty(task, step)
+        if why is None:
+            kept.append(task)
+        elif explicit:
+            raise Refused(why)
+        else:
+            left_out.append(task)
+    dynamic = [t.task_id for t in left_out if t.dynamic]
+    conditional = [t.task_id for t in left_out if not t.dynamic]
+    if dynamic:
+        notes.append(f"left out tasks whose ids are only known when Airflow runs the file: {', '.join(dynamic)}")
+    if conditional:
+        notes.append(f"left out tasks that exist only under a runtime condition: {', '.join(conditional)}")
+    return kept
 
 
 def state_path(entry: DagEntry) -> str:

@@ -6,13 +6,15 @@ import os
 import re
 from collections.abc import Sequence
 
-from analysis.dagster.module import DagsterModule
+from analysis.dagster.lineage import certain_upstream, drifts, key_parts
+from analysis.dagster.module import DagsterModule, key_string
 from analysis.plans.files import (
-    PlanFiles,
     Plan,
+    PlanFiles,
     Read,
     Refused,
     Sources,
+    certain_tasks,
     dag_entry,
     refuse_if_unreadable,
     refuse_unreadable_dagster_module,
@@ -30,12 +32,16 @@ def derived_asset_key(dag_id: str, task_id: str) -> tuple[str, ...]:
 
 def plan_map(project: Project, read: Read, dag_id: str, task_ids: Sequence[str] | None = None,
              asset: str | None = None, *, sources: Sources | None = None) -> Plan:
-    """Map tasks (default: every unmapped one) to assets, with deps from the DAG's edges."""
+    """Map tasks (default: every unmapped one) to assets, with deps from the DAG's edges, and keep
+    the deps of the mapped assets around them in step with those edges (mapping ``load`` before
+    ``clean`` is fixed when ``clean`` is mapped). A task already mapped is only brought in step."""
     from analysis.edits import NewMapping, add_task_mappings
+    from analysis.edits.asset_deps import set_asset_deps
 
     changes = PlanFiles(project, read, sources)
     entry = dag_entry(changes, dag_id)
-    tasks = select_tasks(entry, task_ids)
+    notes: list[str] = []
+    tasks = certain_tasks(select_tasks(entry, task_ids), "map", bool(task_ids), notes)
     module = changes.dagster().primary_dagster_module
     path = module.path if module else os.path.normpath(os.path.join(
         project.layout.root, project.layout.dagster_module or DEFAULT_DAGSTER_MODULE))
@@ -43,43 +49,46 @@ def plan_map(project: Project, read: Read, dag_id: str, task_ids: Sequence[str] 
     # there since the project was read if there is one (its mappings count too).
     module = module or changes.dagster_module(path)
     dagster = changes.dagster()
-    if not task_ids:
-        tasks = [t for t in tasks if not dagster.assets_for(dag_id, t.task_id)]
-    if not tasks:
-        # Before the --asset check: mapping the last task, then asking again, is done.
-        return Plan(f"Map {dag_id}", (), ("every task is already mapped",))
+    unmapped = [t for t in tasks if not dagster.assets_for(dag_id, t.task_id)]
     asset_key = tuple(p for p in asset.split("/") if p) if asset is not None else None
     if asset is not None and len(tasks) != 1:
         raise Refused("--asset names one asset: give exactly one task")
-    if asset is not None and not asset_key:
+    if asset is not None and not asset_key and unmapped:
         raise Refused(f"--asset {asset!r} names no asset key: give its parts separated by /, like raw/customers")
-    keys: dict[str, tuple[tuple[str, ...], ...]] = {}
-    for task in entry.dag.tasks:
-        existing = dagster.assets_for(dag_id, task.task_id)
-        keys[task.task_id] = tuple(tuple(k.split("/")) for k in existing)
-    new: list[NewMapping] = []
-    for task in tasks:
-        if keys[task.task_id] and task_ids:
-            continue  # already mapped: idempotent
-        key = asset_key or derived_asset_key(dag_id, task.task_id)
-        keys[task.task_id] = (key,)
-    for task in tasks:
-        if dagster.assets_for(dag_id, task.task_id):
-            continue
-        deps = tuple(dict.fromkeys(k for upstream in task.upstream for k in keys.get(upstream, ())))
-        new.append(NewMapping(task.task_id, keys[task.task_id][0], deps))
-    if not new:
-        return Plan(f"Map {dag_id}", (), ("already mapped",))
+    keys = {t.task_id: list(dagster.assets_for(dag_id, t.task_id)) for t in entry.dag.tasks}
+    for task in unmapped:
+        keys[task.task_id] = [key_string(asset_key or derived_asset_key(dag_id, task.task_id))]
+    new = [NewMapping(task.task_id, key_parts(keys[task.task_id][0]),
+                      tuple(key_parts(k) for u in certain_upstream(entry.dag, task) for k in keys.get(u, ())))
+           for task in unmapped]
+    # In step: the tasks asked for, and the neighbours whose deps a new asset changes.
+    scope = {t.task_id for t in tasks} | {d for t in unmapped for d in entry.dag.downstream(t.task_id)}
+    assets = {t.task_id: dagster.asset_refs(dag_id, t.task_id) for t in entry.dag.tasks}
+    drifted = drifts(entry.dag, assets, keys, sorted(scope))
+    if not new and not drifted:
+        return Plan(f"Map {dag_id}", (), (*notes, "already mapped" if task_ids else "every task is already mapped"))
     if module is None:
         refuse_unreadable_dagster_module(project)
     else:
         _refuse_listed_without_assets(module, dag_id, [m.task_id for m in new], several=not task_ids)
-    result = add_task_mappings(changes.text(path), dag_id, new)
-    if result.text is None:
-        raise Refused(result.reason or f"cannot add the mapping to {path}")
-    changes.write(path, result.text)
-    what = new[0].task_id if len(new) == 1 else f"{len(new)} tasks of {dag_id}"
-    return Plan(f"Map {what} to Dagster assets", changes.result())
+    text = changes.text(path)
+    if new:
+        result = add_task_mappings(text, dag_id, new)
+        if result.text is None:
+            raise Refused(result.reason or f"cannot add the mapping to {path}")
+        text = result.text
+    if drifted:
+        result = set_asset_deps(text or "", dag_id, {(d.task_id, d.asset.key): d.deps for d in drifted})
+        if result.text is None:
+            raise Refused(result.reason or f"cannot update the deps in {path}")
+        text = result.text
+        notes.append("brought the deps of " + ", ".join(f"`{d.task_id}`" for d in drifted)
+                     + " in step with the DAG's edges")
+    changes.write(path, text or "")
+    if new:
+        what = new[0].task_id if len(new) == 1 else f"{len(new)} tasks of {dag_id}"
+        return Plan(f"Map {what} to Dagster assets", changes.result(), tuple(notes))
+    return Plan(f"Update the deps of {dag_id}'s assets from its edges", changes.result(), tuple(notes))
 
 
 def _refuse_listed_without_assets(module: DagsterModule, dag_id: str, task_ids: list[str],

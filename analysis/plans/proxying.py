@@ -5,13 +5,15 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from analysis.edits.state_edits import new_state_file, set_dag_proxied, set_task_proxied
+from analysis.edits.state_edits import new_state_file, remove_task_entries, set_dag_proxied, set_task_proxied
+from analysis.facts import TaskFacts
 from analysis.plans.files import (
-    PlanFiles,
     Plan,
+    PlanFiles,
     Read,
     Refused,
     Sources,
+    certain_tasks,
     dag_entry,
     inside,
     select_tasks,
@@ -19,15 +21,21 @@ from analysis.plans.files import (
 )
 from analysis.project import DagEntry, Project
 
+GROUP_PROXY = ("dagster-airlift 0.29 rebuilds a proxied task inside its TaskGroup a second time (`{id}` "
+               "becomes `{group}.{id}`), and Airflow's scheduler then cannot read the DAG (its serialization "
+               "fails)")
+
+
 def ensure_state(changes: PlanFiles, entry: DagEntry, root: str) -> str:
-    """The state file's path, created (every task ``proxied: false``) when missing."""
+    """The state file's path, created when missing: every task that certainly exists and that
+    airlift can proxy, ``proxied: false`` (a task it lacks at import would break the import)."""
     if entry.state is not None and entry.state.error:
         raise Refused(f"{os.path.basename(entry.state.path)} is invalid: fix it first ({entry.state.error})")
     path = state_path(entry)
     if not inside(root, path):
         raise Refused(f"refusing to write {path}: the DAG file's proxied-state folder is outside the workspace")
     if changes.text(path) is None:
-        changes.write(path, new_state_file(sorted(t.task_id for t in entry.dag.tasks if not t.mapped)))
+        changes.write(path, new_state_file(sorted(t.task_id for t in entry.dag.tasks if t.certain and not t.mapped)))
     return path
 
 
@@ -38,15 +46,34 @@ def ensure_hook(changes: PlanFiles, entry: DagEntry, notes: list[str]) -> None:
     # The DAGs' lines are facts of the text as read: this must be the file's first edit.
     text = changes.original(entry.file.path)
     assert text is not None and changes.text(entry.file.path) == text
-    unbound = {d.creation_line: global_name_for(d.dag_id, text) for d in entry.file.dags
-               if d.global_name is None and d.creation_line is not None}
-    if unbound:
-        # proxying_to_dagster only sees DAGs bound in the module's globals.
-        bound = bind_dags(text, unbound)
-        if bound.changed and bound.text is not None:
+    if entry.dag.conditional and not any(d.global_name and not d.conditional for d in entry.file.dags):
+        raise Refused(f"`{entry.dag_id}` exists only when {entry.dag.condition} holds at import, and so does "
+                      f"every other DAG of {os.path.basename(entry.file.path)}: wherever it does not, "
+                      f"proxying_to_dagster finds no DAG and the file fails to import")
+    if entry.dag.global_name is None and entry.dag.binding is None and entry.dag.tasks \
+            and all(t.operator == "@asset" for t in entry.dag.tasks):
+        raise Refused(f"`{entry.dag_id}` is made by `@asset`, which keeps its DAG out of the module's globals: "
+                      f"proxying_to_dagster(global_vars=globals()) never sees it, so it cannot be proxied")
+    if entry.dag.global_name is None and entry.dag.binding is None:
+        raise Refused(f"proxying_to_dagster(global_vars=globals()) cannot see `{entry.dag_id}`: it is not held by a "
+                      f"module-level name once the file has run (made in a loop or a function?), and no edit "
+                      f"here can bind it; put it in the module's globals first (`globals()[dag.dag_id] = dag`)")
+    names: set[str] = set()
+    bindings = []
+    for dag in entry.file.dags:
+        if dag.global_name is None and dag.binding is not None:
+            name = global_name_for(dag.dag_id, text, taken=names)
+            names.add(name)
+            bindings.append((*dag.binding, name))
+    if bindings:
+        # proxying_to_dagster only sees DAGs held by the module's globals.
+        bound = bind_dags(text, bindings)
+        if bound.text is None:
+            raise Refused(bound.reason or "cannot bind the DAG to a module-level name")
+        if bound.changed:
             text = bound.text
             changes.write(entry.file.path, text)
-            notes.append("bound the DAG to a module-level name so proxying_to_dagster sees it")
+            notes.append("bound the DAG to a module-level name of its own so proxying_to_dagster sees it")
     hook = entry.file.proxying
     if hook is not None and hook.enabled is not False:
         return
@@ -66,34 +93,48 @@ def plan_enable_proxying(project: Project, read: Read, dag_id: str, *, sources: 
     return Plan(f"Enable proxying for {dag_id}", changes.result(), tuple(notes))
 
 
+def proxyable(tasks: list[TaskFacts], explicit: bool, notes: list[str]) -> list[TaskFacts]:
+    """The tasks airlift can proxy one by one: certain, not mapped, not in a prefixing TaskGroup."""
+    tasks = certain_tasks(tasks, "proxy", explicit, notes)
+    for task in tasks:
+        if explicit and task.mapped:
+            raise Refused(f"`{task.task_id}` is a mapped task (.expand): dagster-airlift cannot proxy mapped "
+                          f"tasks, and listing one in the state file breaks the DAG's import")
+        if explicit and task.group_prefixed:
+            label = task.task_id.rsplit(".", 1)[-1]
+            raise Refused(f"`{task.task_id}` is inside TaskGroup `{task.group_id}`: "
+                          + GROUP_PROXY.format(id=task.task_id, group=task.group_id, label=label)
+                          + "; proxy the whole DAG at DAG level instead (`airlift-lsp proxy DAG_ID --dag-level`)")
+    mapped = [t.task_id for t in tasks if t.mapped]
+    grouped = [t.task_id for t in tasks if t.group_prefixed and not t.mapped]
+    if mapped:
+        notes.append(f"left out mapped tasks airlift cannot proxy: {', '.join(mapped)}")
+    if grouped:
+        notes.append(f"left out tasks inside TaskGroups, which airlift cannot proxy one by one (it breaks the "
+                     f"DAG's serialization): {', '.join(grouped)}; proxy the DAG at DAG level instead")
+    return [t for t in tasks if not t.mapped and not t.group_prefixed]
+
+
 def plan_proxy(project: Project, read: Read, dag_id: str, task_ids: Sequence[str] | None = None, *,
                sources: Sources | None = None) -> Plan:
     changes = PlanFiles(project, read, sources)
     entry = dag_entry(changes, dag_id)
-    tasks = select_tasks(entry, task_ids)
     notes: list[str] = []
-    if task_ids:
-        mapped = [t.task_id for t in tasks if t.mapped]
-        if mapped:
-            raise Refused(f"`{mapped[0]}` is a mapped task (.expand): dagster-airlift cannot proxy mapped "
-                          f"tasks, and listing one in the state file breaks the DAG's import")
-    else:
-        skipped = [t.task_id for t in tasks if t.mapped]
-        if skipped:
-            notes.append(f"left out mapped tasks airlift cannot proxy: {', '.join(skipped)}")
-        tasks = [t for t in tasks if not t.mapped]
+    tasks = proxyable(select_tasks(entry, task_ids), bool(task_ids), notes)
+    if entry.state is not None and entry.state.dag_proxied is not None and task_ids:
+        raise Refused(f"{os.path.basename(entry.state.path)} proxies the whole DAG (top-level `proxied:`); "
+                      f"proxy or roll back the DAG instead")
     dagster = changes.dagster()
     unmapped = [t.task_id for t in tasks if not dagster.assets_for(dag_id, t.task_id)]
     if unmapped:
         raise Refused(f"map {', '.join(f'`{t}`' for t in unmapped)} to a Dagster asset first: a proxied "
                       f"task with no asset has nothing to materialize in Dagster")
+    if not tasks and (entry.state is None or entry.state.dag_proxied is None):
+        raise Refused(f"no task of `{dag_id}` can be proxied one by one: " + "; ".join(notes))
     ensure_hook(changes, entry, notes)
     path = ensure_state(changes, entry, project.layout.root)
     text = changes.text(path) or ""
     if entry.state is not None and entry.state.dag_proxied is not None:
-        if task_ids:
-            raise Refused(f"{os.path.basename(path)} proxies the whole DAG (top-level `proxied:`); "
-                          f"proxy or roll back the DAG instead")
         changes.write(path, set_dag_proxied(text, True))
     else:
         changes.write(path, set_task_proxied(text, [t.task_id for t in tasks], True))
@@ -101,33 +142,88 @@ def plan_proxy(project: Project, read: Read, dag_id: str, task_ids: Sequence[str
     return Plan(f"Proxy {what} to Dagster", changes.result(), tuple(notes))
 
 
+def stale_entries(entry: DagEntry) -> dict[str, str]:
+    """Entries of a task-level state file that break the DAG's import whatever their flag (airlift
+    checks every listed task against the DAG), with the reason: a task the DAG certainly lacks, one
+    that exists only under a runtime condition, a placeholder for a dynamic id, a mapped task."""
+    state, dag = entry.state, entry.dag
+    stale: dict[str, str] = {}
+    if state is None or state.error or state.dag_proxied is not None:
+        return stale
+    for listed in state.tasks:
+        task = dag.task(listed.task_id)
+        if task is None:
+            if not dag.dynamic:
+                stale[listed.task_id] = f"`{dag.dag_id}` has no task `{listed.task_id}`"
+        elif task.dynamic:
+            stale[listed.task_id] = f"`{task.task_id}` is a placeholder for ids only known when Airflow runs the file"
+        elif task.conditional:
+            stale[listed.task_id] = f"`{task.task_id}` exists only when {task.condition} holds"
+        elif task.mapped:
+            stale[listed.task_id] = f"`{task.task_id}` is a mapped task, which airlift refuses even unproxied"
+    return stale
+
+
+def roll_back_entry(changes: PlanFiles, entry: DagEntry, tasks: list[TaskFacts] | None, notes: list[str]) -> None:
+    """Hand the tasks (None: every task) back to Airflow, and drop the entries that would break
+    the DAG's import even unproxied: a rollback leaves a DAG that imports."""
+    state = entry.state
+    assert state is not None and not state.error
+    text = changes.text(state.path) or ""
+    if state.dag_proxied is not None:
+        changes.write(state.path, set_dag_proxied(text, False))
+        return
+    ids = None if tasks is None else [t.task_id for t in tasks if state.task(t.task_id) is not None]
+    text = set_task_proxied(text, ids if ids is not None else [t.task_id for t in state.tasks], False)
+    stale = stale_entries(entry)
+    if stale:
+        repaired = remove_task_entries(text, stale)
+        name = os.path.basename(state.path)
+        if repaired is None:
+            notes.append(f"{name} still lists {', '.join(f'`{t}`' for t in stale)}, which breaks the DAG's import "
+                         f"({'; '.join(stale.values())}): remove those entries by hand")
+        else:
+            text = repaired
+            notes.append(f"removed from {name} what breaks the DAG's import: {'; '.join(stale.values())}")
+    changes.write(state.path, text)
+
+
 def plan_rollback(project: Project, read: Read, dag_id: str | None,
                   task_ids: Sequence[str] | None = None, *, sources: Sources | None = None) -> Plan:
     """Roll tasks back to Airflow: some tasks, a DAG, or (``dag_id=None``) everything."""
     changes = PlanFiles(project, read, sources)
+    notes: list[str] = []
     if dag_id is None:
+        linked = {e.state.path: e for e in project.entries if e.state is not None}
+        invalid = []
         for path in project.states:
             state, text = changes.state(path), changes.text(path)
-            if state is None or state.error or text is None:
+            if state is None or text is None:
                 continue
-            changes.write(state.path, set_dag_proxied(text, False) if state.dag_proxied is not None
-                          else set_task_proxied(text, [t.task_id for t in state.tasks], False))
-        return Plan("Roll back every DAG to Airflow", changes.result())
+            if state.error:
+                invalid.append(os.path.basename(path))
+                continue
+            known = linked.get(path)
+            file = changes.dag_file(known.file.path) if known is not None else None
+            dag = file.dag(known.dag_id) if file is not None and known is not None and not file.error else None
+            if dag is not None and file is not None and known is not None:
+                roll_back_entry(changes, DagEntry(dag, file, known.state_dir, state), None, notes)
+            else:
+                changes.write(path, set_dag_proxied(text, False) if state.dag_proxied is not None
+                              else set_task_proxied(text, [t.task_id for t in state.tasks], False))
+        if invalid:
+            raise Refused(f"cannot roll back {', '.join(invalid)}: dagster-airlift cannot read "
+                          f"{'it' if len(invalid) == 1 else 'them'} (run `airlift-lsp check`); fix "
+                          f"{'it' if len(invalid) == 1 else 'them'} first, nothing was changed")
+        return Plan("Roll back every DAG to Airflow", changes.result(), tuple(notes))
     entry = dag_entry(changes, dag_id)
     tasks = select_tasks(entry, task_ids)
     if entry.state is None:
         return Plan(f"Roll back {dag_id}", (), ("nothing to roll back: no proxied-state file",))
     if entry.state.error:
         raise Refused(f"{os.path.basename(entry.state.path)} is invalid: fix it first ({entry.state.error})")
-    text = changes.text(entry.state.path) or ""
-    if entry.state.dag_proxied is not None:
-        if task_ids:
-            raise Refused(f"{os.path.basename(entry.state.path)} proxies the whole DAG; roll back the DAG")
-        changes.write(entry.state.path, set_dag_proxied(text, False))
-    else:
-        listed = [t.task_id for t in tasks if entry.state.task(t.task_id) is not None]
-        changes.write(entry.state.path, set_task_proxied(text, listed, False))
+    if entry.state.dag_proxied is not None and task_ids:
+        raise Refused(f"{os.path.basename(entry.state.path)} proxies the whole DAG; roll back the DAG")
+    roll_back_entry(changes, entry, tasks if task_ids else None, notes)
     what = tasks[0].task_id if task_ids and len(tasks) == 1 else dag_id
-    return Plan(f"Roll back {what} to Airflow", changes.result())
-
-
+    return Plan(f"Roll back {what} to Airflow", changes.result(), tuple(notes))

@@ -7,7 +7,7 @@ from typing import Any
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams, JsonRpcInvalidRequest
 
-from analysis.describe import Stage, dag_status, task_status
+from analysis.describe import Stage, blocked, dag_status, task_status
 from analysis.plans import Refused
 from server.app import AirliftServer
 from server.convert import Lines
@@ -20,6 +20,9 @@ FIXES = {
     "unmapped-task": ("airlift.mapTask", "Map `{task}` to a Dagster asset"),
     "proxied-without-asset": ("airlift.mapTask", "Map `{task}` first"),
     "missing-proxying-call": ("airlift.enableProxying", "Enable proxying for `{dag}`"),
+    "mapping-deps-drift": ("airlift.mapTask", "Bring the deps of `{task}`'s asset in step with the DAG"),
+    "unknown-task-in-state": ("airlift.rollbackDag", "Roll back `{dag}` (drops the entries that break its import)"),
+    "proxy-breaks-serialization": ("airlift.rollbackTask", "Roll back `{task}` to Airflow"),
 }
 
 
@@ -147,9 +150,11 @@ def _stage_actions(snapshot, target) -> list[tuple[str, str, dict, str, list]]:
         task = target.task
         arguments = {**dag, "task_id": task.task_id}
         status = task_status(project, entry, task)
-        if status.stage is Stage.UNMAPPED:
+        if blocked(task, status.stage) and status.stage is not Stage.PROXIED:
+            pass  # the lens and hover say why
+        elif status.stage is Stage.UNMAPPED:
             offers.append(("airlift.mapTask", f"Map `{task.task_id}` to a Dagster asset", arguments))
-        elif status.stage is Stage.OBSERVED and not task.mapped:
+        elif status.stage is Stage.OBSERVED:
             offers.append(("airlift.proxyTask", f"Proxy `{task.task_id}` to Dagster", arguments))
         if status.proxied:
             offers.append(("airlift.rollbackTask", f"Roll back `{task.task_id}` to Airflow", arguments))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lsprotocol import types
 
-from analysis.describe import Stage, dag_status, task_status
+from analysis.describe import Stage, blocked, dag_status, task_status
 from server.app import AirliftServer
 from server.index import Snapshot
 
@@ -49,9 +49,12 @@ def register(server: AirliftServer) -> None:
                 status_of_task = task_status(snapshot.project, entry, task)
                 command_id = NEXT_STAGE[status_of_task.stage][0]
                 label = status_of_task.label
-                if task.mapped:
+                why_not = blocked(task, status_of_task.stage)
+                if why_not and status_of_task.stage is not Stage.PROXIED:
+                    label += f" · {why_not}"
+                    command_id = ""
+                elif task.mapped:
                     label += " · mapped task: airlift cannot proxy it"
-                    command_id = "airlift.mapTask" if status_of_task.stage is Stage.UNMAPPED else ""
                 live = ls.lens_prefix(entry.dag_id, task.task_id)
                 label = f"{live} · {label}" if live else label
                 title = f"{label} · {NEXT_STAGE[status_of_task.stage][1]}" if command_id else label

@@ -48,7 +48,7 @@ def target_at(snapshot: Snapshot, path: str, position: Position, text: str) -> T
     module = snapshot.project.dagster_modules.get(path)
     if module is not None:
         for mapping in module.mappings:
-            if mapping.key_range.contains(position):
+            if mapping.key_range.contains(position) or any(a.range.contains(position) for a in mapping.assets):
                 entry = snapshot.project.entry(mapping.dag_id)
                 if entry is None:
                     return None

@@ -132,7 +132,10 @@ def test_a_task_mapped_since_can_be_proxied_and_is_not_mapped_twice(root: Path, 
     assert not project.assets_for("orders", "load")
     change_behind(root, "definitions.py", BOTH_MAPPED)
 
-    assert plan_map(project, read, "orders", ["load"], sources=sources_of(sources)).empty
+    # Mapped already: mapping again adds no second entry, it only brings the deps in step.
+    [module] = plan_map(project, read, "orders", ["load"], sources=sources_of(sources)).changes
+    assert module.new_text.count("'load':") == 1
+    assert "'load': [AssetSpec(key='orders', deps=['raw_orders'])]," in module.new_text
     plan = plan_proxy(project, read, "orders", ["load"], sources=sources_of(sources))
     [state] = [c for c in plan.changes if c.path.endswith("orders.yaml")]
     assert "  - id: load\n    proxied: true\n" in state.new_text
