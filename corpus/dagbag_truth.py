@@ -36,9 +36,13 @@ never shadow anything that is installed):
   ``BaseOperator`` subclass of that name that passes BaseOperator's own arguments (``task_id``,
   ``dag``, ``task_group``, ``trigger_rule``, retries, pools, ...) through and keeps the rest as
   attributes (reading a missing public attribute gives None);
-  any other capitalised name is a permissive class, names ending in Error/Exception are Exception subclasses, and
-  lower-case names are permissive callables (a call with a single function argument returns the
-  function, so unknown decorators are transparent);
+  any other capitalised name is a permissive class, names ending in Error/Exception are
+  Exception subclasses, and lower-case names are permissive callables (a call with a single
+  function argument returns the function, so unknown decorators are transparent). Only
+  providers and the operator/sensor/hook module paths of Airflow 1 and of the deprecation shims
+  (airflow.contrib, airflow.operators, ...) are stubbed: a missing module elsewhere in Airflow
+  (a function that moved, such as airflow.decorators.task_group in Airflow 3) fails to import as
+  it does in a deployment, rather than a stub changing the DAG's structure;
 * any other missing module imported by the project's own code whose top-level name is not a
   file or folder at the top of one of the project's import roots (so a wrong ``sys_path`` still
   shows up as an import error), and any module under the entry's ``stub_packages`` (dotted
@@ -251,6 +255,11 @@ class Permissive:
         return iter(())
 
 
+# Airflow modules that may be stubbed when missing: providers, and the operator/hook/sensor
+# paths of Airflow 1 and of deprecation shims. A missing module elsewhere in Airflow (a function
+# that moved, airflow.jobs.base_job, ...) fails to import, as it does in a real deployment.
+_AIRFLOW_STUBBED = ("airflow.providers.", "airflow.contrib.", "airflow.operators.",
+                    "airflow.sensors.", "airflow.hooks.", "airflow.kubernetes.")
 _ESSENTIAL = {"task_id", "dag", "task_group", "trigger_rule", "default_args"}
 _OPERATOR_NAME = re.compile(r"(Operator|Sensor)(Async|V\d+)?$")
 
@@ -342,8 +351,8 @@ class Stubs(importlib.abc.MetaPathFinder):
         if top == "airflow":
             # Airflow's own deprecation shims (airflow.operators.docker_operator, ...) import the
             # provider on the project's behalf; Airflow's optional imports of airflow.sdk stay.
-            if fullname == "airflow.sdk" or fullname.startswith("airflow.sdk."):
-                return None
+            if not fullname.startswith(_AIRFLOW_STUBBED):
+                return None  # airflow.sdk, airflow.decorators.*, airflow.utils.*: fail as usual
             if not self.called_from_project(anywhere=True):
                 return None
         elif not self.called_from_project():
@@ -413,6 +422,10 @@ class Stubs(importlib.abc.MetaPathFinder):
             return Permissive(f"{module}.{name}")
         if name[:1].isupper():
             return _PermissiveMeta(name, (PermissiveClass,), {"__module__": module})
+        if module.startswith("airflow.") and not module.startswith("airflow.providers."):
+            # a lower-case name in a stubbed Airflow 1 / shim module is a submodule: let the
+            # import system find it (a function there would be a guess)
+            raise AttributeError(name)
         full = f"{module}.{name}"  # a submodule or a function: both, see _StubModule
         if full not in sys.modules:
             sys.modules[full] = self._loader.create_module(
