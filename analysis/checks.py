@@ -200,7 +200,8 @@ def _mappings(project: Project) -> Iterator[Finding]:
                 or entry.dag_id in unresolved or None in unresolved:
             continue
         for task in entry.dag.tasks:
-            if task.task_id not in (tasks_mapped or ()):
+            # A task that may not exist (or whose id is unknown) cannot be mapped: its hover says why.
+            if task.certain and task.task_id not in (tasks_mapped or ()):
                 yield Finding("unmapped-task", INFO,
                               f"`{task.task_id}` is not mapped to any Dagster asset yet (observe stage)",
                               entry.file.path, task.id_range or task.range)

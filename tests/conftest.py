@@ -26,11 +26,12 @@ def airflow2_python() -> str:
     return python
 
 
-def dagbag_of(python: str, folder: str | Path) -> dict:
-    """Run Airflow's own DagBag over a folder in an Airflow venv (see support/dagbag_dump.py)."""
+def dagbag_of(python: str, folder: str | Path, env: dict[str, str] | None = None) -> dict:
+    """Run Airflow's own DagBag over a folder in an Airflow venv (see support/dagbag_dump.py);
+    ``env``: variables the DAG files read at import (``ENV=prod``)."""
     result = subprocess.run(
         [python, str(Path(__file__).parent / "support" / "dagbag_dump.py"), str(folder)],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True, text=True, timeout=600, env={**os.environ, **(env or {})},
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout)

@@ -1,7 +1,14 @@
 """Run in the Airflow venv (never the dev venv): print what Airflow's DagBag loads.
 
-    python dagbag_dump.py FOLDER  ->  {"dags": {dag_id: {"file": name, "tasks": {task_id: [upstream]}}},
-                                       "import_errors": {name: message}}
+    python dagbag_dump.py FOLDER  ->  {"dags": {dag_id: {"file": name, "tasks": {task_id: [upstream]},
+                                                "classes": {task_id: class name}}},
+                                       "import_errors": {name: message},
+                                       "serialization_errors": {dag_id: message},
+                                       "states": {folder: {dag_id: ...}}}
+
+Every DAG goes through the scheduler's serialization round trip
+(``SerializedDAG.from_dict(SerializedDAG.to_dict(dag))``): a DAG that fails it loads in the
+DagBag but no scheduler or webserver can read it.
 
 The folder goes on sys.path first, as Airflow's DAG processor does for a bundle.
 """
@@ -34,6 +41,14 @@ def main(folder: str) -> None:
             for dag in bag.dags.values()
         }
         errors = {Path(p).name: str(e).strip().splitlines()[-1] for p, e in bag.import_errors.items()}
+        from airflow.serialization.serialized_objects import SerializedDAG
+
+        serialization_errors = {}
+        for dag in bag.dags.values():
+            try:
+                SerializedDAG.from_dict(SerializedDAG.to_dict(dag))
+            except Exception as error:  # noqa: BLE001 - reported to the test
+                serialization_errors[dag.dag_id] = f"{type(error).__name__}: {error}"
     state_dirs = {os.path.join(root, d) for root, dirs, _ in os.walk(folder) for d in dirs if d == "proxied_state"}
     states = {}
     for state_dir in sorted(state_dirs):
@@ -48,7 +63,8 @@ def main(folder: str) -> None:
                 for dag_id, s in loaded.dags.items()}
         except Exception as error:  # noqa: BLE001 - reported to the test
             states[os.path.relpath(state_dir, folder)] = {"error": repr(error.__cause__ or error)}
-    json.dump({"dags": dags, "import_errors": errors, "states": states}, out, indent=1, sort_keys=True)
+    json.dump({"dags": dags, "import_errors": errors, "serialization_errors": serialization_errors,
+               "states": states}, out, indent=1, sort_keys=True)
     out.write("\n")
     out.close()
 
