@@ -164,7 +164,9 @@ def main(argv: list[str]) -> int:
     entries = [e for e in json.loads(MANIFEST.read_text()) if not names or e["name"] in names]
     rows = []
     for entry in entries:
-        truths = sorted(TRUTH.glob(f"{entry['name']}-af*.json"))
+        wanted = {"2": ["2"], "3": ["3"]}.get(entry.get("airflow", "both"), ["2", "3"])
+        truths = [TRUTH / f"{entry['name']}-af{af}.json" for af in wanted]
+        truths = [t for t in truths if t.is_file()]
         if not truths or not (SRC / entry["name"]).is_dir():
             print(f"{entry['name']}: no truth or no source (run make corpus)", file=sys.stderr)
             continue
