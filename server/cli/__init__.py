@@ -84,6 +84,12 @@ def _parser() -> argparse.ArgumentParser:
     scaffold.add_argument("dag_id", metavar="DAG_ID")
     scaffold.add_argument("task_id", metavar="TASK_ID")
 
+    verify = commands.add_parser("verify", help="load the project in its own Airflow (and Dagster) and compare "
+                                 "with the static model; opt-in: runs the project's code")
+    _lazy("verify", "add_arguments")(verify, gate=False)
+    verify.add_argument("--json", action="store_true", help="machine-readable output")
+    verify.set_defaults(run=lambda args: _lazy("verify", "run_verify")(args))
+
     serve = commands.add_parser("serve", help="run the language server (stdio by default)")
     serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
     serve.add_argument("--stdio", action="store_true", help="stdio (the default; editors pass it)")
@@ -95,6 +101,7 @@ def _step(commands, name: str, runner: str, help_text: str) -> argparse.Argument
     """A migration step: planned against the disk, written atomically or shown as a diff."""
     step = commands.add_parser(name, help=help_text)
     step.add_argument("--dry-run", action="store_true", help="print a unified diff, write nothing")
+    _lazy("verify", "add_arguments")(step, gate=True)
     step.set_defaults(run=lambda args: _lazy("migrate", runner)(args))
     return step
 

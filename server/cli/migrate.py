@@ -77,7 +77,11 @@ def _carry_out(args: argparse.Namespace, make_plan) -> int:
         raise CliError(str(refusal), EXIT_FINDINGS) from None
     if args.dry_run:
         sys.stdout.write(unified_diff(plan, relative))
-    elif plan.changes:
+    if args.verify:
+        from server.cli.verify import gate
+
+        gate(args, project, plan)  # raises, writing nothing, when the edit adds a failure
+    if not args.dry_run and plan.changes:
         try:
             write_atomically(plan, read)
         except ChangedOnDisk as changed:
