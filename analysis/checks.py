@@ -147,6 +147,12 @@ def _entry(project: Project, entry: DagEntry) -> Iterator[Finding]:
                       f"`{dag.dag_id}` is proxied as a whole but no Dagster asset is mapped to the DAG "
                       f"(assets_with_dag_mappings): the proxy operator will have nothing to materialize",
                       state.path, state.proxied_range or Range.point(0), (dag_link,))
+    elif state.dag_proxied and not project.runnable_in_dagster(dag.dag_id, None):
+        yield Finding("proxied-without-asset", WARNING,
+                      f"`{dag.dag_id}` is proxied as a whole but the assets mapped to it are AssetSpecs, which "
+                      f"Dagster cannot run: the proxy operator will fail (\"No asset nodes found to trigger\") "
+                      f"unless these keys are defined as executable assets elsewhere",
+                      state.path, state.proxied_range or Range.point(0), (dag_link,))
 
 
 def _hooks(project: Project) -> Iterator[Finding]:

@@ -8,9 +8,9 @@ turns a task's mapping into an executable ``@multi_asset`` doing what the task d
 plumbing they share.
 """
 
-from analysis.edits.dagster_mappings import add_task_mappings
+from analysis.edits.dagster_mappings import add_dag_mapping, add_task_mappings
 from analysis.edits.mapping_code import NewMapping, new_module_text
 from analysis.edits.proxying_hook import add_proxying_hook
 from analysis.edits.result import EditResult
 
-__all__ = ["EditResult", "NewMapping", "add_proxying_hook", "add_task_mappings", "new_module_text"]
+__all__ = ["EditResult", "NewMapping", "add_dag_mapping", "add_proxying_hook", "add_task_mappings", "new_module_text"]

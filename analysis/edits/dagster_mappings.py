@@ -72,6 +72,25 @@ def add_task_mappings(module_text: str | None, dag_id: str,
         return EditResult.refuse(f"{WHAT} nests too deeply to edit")
 
 
+def add_dag_mapping(module_text: str | None, dag_id: str, asset_key: tuple[str, ...]) -> EditResult:
+    """Map a whole DAG to a new asset (dagster-airlift's DAG-level migration): an entry in the
+    ``dag_mappings`` dict of the module's ``assets_with_dag_mappings(...)`` call, or a new
+    ``*assets_with_dag_mappings(dag_mappings={...})`` element of ``Definitions(assets=[...])``.
+    A DAG mapped already is left alone; refusals as ``add_task_mappings``."""
+    mapping = NewMapping(dag_id, asset_key)
+    problem = _invalid_request(dag_id, [mapping])
+    if problem is not None:
+        return EditResult.refuse(problem)
+    text = new_module_text() if module_text is None else module_text
+    module = parse(text, WHAT)
+    if isinstance(module, str):
+        return EditResult.refuse(module)
+    try:
+        return _Edit(text, module, dag_id, dag_level=True).apply([mapping])
+    except RecursionError:
+        return EditResult.refuse(f"{WHAT} nests too deeply to edit")
+
+
 def _invalid_request(dag_id: object, mappings: Sequence[NewMapping]) -> str | None:
     if not isinstance(dag_id, str) or not dag_id:
         return "the DAG id must be a non-empty string"
@@ -92,6 +111,7 @@ class _Finder(StaticReader):
     def __init__(self) -> None:
         super().__init__()
         self.mapping_calls: list[cst.Call] = []
+        self.dag_mapping_calls: list[cst.Call] = []
         self.build_defs_calls: list[cst.Call] = []
         self.quotes: dict[str, int] = {}
         self.star_imports = False
@@ -107,6 +127,8 @@ class _Finder(StaticReader):
             parts = name.split(".")
             if parts[0] == "dagster_airlift" and parts[-1] == "assets_with_task_mappings":
                 self.mapping_calls.append(node)
+            elif parts[0] == "dagster_airlift" and parts[-1] == "assets_with_dag_mappings":
+                self.dag_mapping_calls.append(node)
             elif parts[0] == "dagster_airlift" and parts[-1] == "build_defs_from_airflow_instance":
                 self.build_defs_calls.append(node)
 
@@ -131,9 +153,11 @@ class _Edit:
     """One parse of the module, one resolution of its metadata (positions, scopes, qualified
     names) for everything the edit reads, and the new code printed into it as rendered."""
 
-    def __init__(self, text: str, module: cst.Module, dag_id: str) -> None:
+    def __init__(self, text: str, module: cst.Module, dag_id: str, *, dag_level: bool = False) -> None:
         self.text = text
         self.dag_id = dag_id
+        self.dag_level = dag_level
+        self.function = "assets_with_dag_mappings" if dag_level else "assets_with_task_mappings"
         # Freshly parsed and held by nobody else: the defensive deep copy would only cost time.
         self.wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
         self.module = module
@@ -159,6 +183,8 @@ class _Edit:
             mapped = {finder.string(e.key) for node in dicts for e in node.elements}
             new = group(m for m in mappings if m.task_id not in mapped)
             if not new:
+                if self.dag_level:
+                    return EditResult.nothing_to_do(self.text, f"DAG `{self.dag_id}` is already mapped as a whole")
                 tasks = ", ".join(f"`{t}`" for t in dict.fromkeys(m.task_id for m in mappings))
                 return EditResult.nothing_to_do(
                     self.text, f"{tasks} of DAG `{self.dag_id}` already mapped in {WHAT}")
@@ -179,7 +205,7 @@ class _Edit:
         if target.kind == "dict":
             updated = self._insert(target.node, entries, "dict")
         else:
-            call = call_doc(names["assets_with_task_mappings"], self.dag_id, entries, self.quote)
+            call = call_doc(names[self.function], None if self.dag_level else self.dag_id, entries, self.quote)
             updated = self._insert_call(target, call, names.get("Definitions"))
         module = self.module.deep_replace(target.node, updated)
         module = add_imports(module, self.needed_imports)
@@ -191,6 +217,13 @@ class _Edit:
     def _mapping_dicts(self, finder: _Finder) -> list[cst.Dict] | str:
         """The literal ``task_mappings`` dicts of this DAG's calls, first one first."""
         dicts = []
+        if self.dag_level:
+            for call in finder.dag_mapping_calls:
+                target = finder.deref(arguments(call, ("dag_mappings",))[0])
+                if isinstance(target, cst.Dict) and all(
+                        isinstance(e, cst.DictElement) and finder.string(e.key) is not None for e in target.elements):
+                    dicts.append(target)
+            return dicts
         for call in finder.mapping_calls:
             dag_arg, mappings_arg = arguments(call, ("dag_id", "task_mappings"))
             if finder.string(dag_arg) != self.dag_id:
@@ -216,8 +249,9 @@ class _Edit:
         for task_id, specs in new.items():
             for spec in specs:
                 key = key_string(spec.asset_key)
-                owner = owners.setdefault(key, (self.dag_id, task_id))
-                if owner != (self.dag_id, task_id):
+                mine = (self.dag_id, None if self.dag_level else task_id)
+                owner = owners.setdefault(key, mine)
+                if owner != mine:
                     dag, task = owner
                     where = f"task `{task}` of DAG `{dag}`" if task else f"DAG `{dag}`"
                     return (f"asset `{key}` is already mapped to {where}: an asset key can be "
@@ -262,7 +296,7 @@ class _Edit:
         own for something else, since importing it would change what that code means."""
         wanted = [(_DAGSTER, "AssetSpec")]
         if kind != "dict":
-            wanted.append((_AIRLIFT_CORE, "assets_with_task_mappings"))
+            wanted.append((_AIRLIFT_CORE, self.function))
         if kind == "call-defs":
             wanted.append((_DAGSTER, "Definitions"))
         references = {}

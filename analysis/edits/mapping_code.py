@@ -101,7 +101,12 @@ def entry_doc(task_id: str, specs: list[NewMapping], spec: str, quote: str) -> G
                  tuple(spec_doc(m, spec, quote) for m in specs), "]")
 
 
-def call_doc(function: str, dag_id: str, entries: list[Group], quote: str) -> Group:
+def call_doc(function: str, dag_id: str | None, entries: list[Group], quote: str) -> Group:
+    """``*assets_with_task_mappings(dag_id=..., task_mappings={...})``, or with ``dag_id=None``
+    ``*assets_with_dag_mappings(dag_mappings={...})`` (the entries are keyed by DAG id)."""
+    if dag_id is None:
+        mappings = Group("dag_mappings={", tuple(entries), "}", broken=True)
+        return Group(f"*{function}(", (mappings,), ")", broken=True)
     mappings = Group("task_mappings={", tuple(entries), "}", broken=True)
     return Group(f"*{function}(", (f"dag_id={string_literal(dag_id, quote)}", mappings), ")",
                  broken=True)

@@ -211,6 +211,20 @@ def set_dag_proxied(text: str, proxied: bool) -> str:
     return _apply(text, [layout.set_flag(key, value, (0, len(text)), proxied, None)])
 
 
+def switch_level(text: str | None, *, dag_proxied: bool | None, task_ids: Iterable[str] = ()) -> str:
+    """The state file at the other level: DAG level (``proxied: <dag_proxied>``) or, with
+    ``dag_proxied=None``, task level listing ``task_ids`` unproxied. airlift refuses a file with
+    both keys, so the old level goes; the comment lines that head the file stay."""
+    eol = _eol(text or "")
+    head = []
+    for line in (text or "").splitlines(keepends=True):
+        if line.strip() and not line.lstrip().startswith("#"):
+            break
+        head.append(line.rstrip("\r\n") + eol)
+    body = new_state_file(task_ids) if dag_proxied is None else f"proxied: {'true' if dag_proxied else 'false'}\n"
+    return "".join(head) + body.replace("\n", eol)
+
+
 def new_state_file(task_ids: Iterable[str]) -> str:
     """A task-level state file listing every task unproxied, sorted by id (as airlift's
     ``dagster-airlift proxy scaffold`` does)."""

@@ -30,14 +30,43 @@ def derived_asset_key(dag_id: str, task_id: str) -> tuple[str, ...]:
     return (_KEY_PART.sub("_", dag_id), _KEY_PART.sub("_", task_id))
 
 
+def plan_map_dag_level(project: Project, read: Read, dag_id: str, asset: str | None = None, *,
+                       sources: Sources | None = None) -> Plan:
+    """Map a whole DAG to an asset (``assets_with_dag_mappings``): what DAG-level proxying runs."""
+    from analysis.edits import add_dag_mapping
+
+    changes = PlanFiles(project, read, sources)
+    entry = dag_entry(changes, dag_id)
+    module = changes.dagster().primary_dagster_module
+    path = module.path if module else os.path.normpath(os.path.join(
+        project.layout.root, project.layout.dagster_module or DEFAULT_DAGSTER_MODULE))
+    module = module or changes.dagster_module(path)
+    if changes.dagster().assets_for(dag_id, None):
+        return Plan(f"Map {dag_id} as a whole", (), ("the DAG is already mapped as a whole",))
+    key = tuple(p for p in asset.split("/") if p) if asset is not None else (_KEY_PART.sub("_", entry.dag_id),)
+    if not key:
+        raise Refused(f"--asset {asset!r} names no asset key: give its parts separated by /, like raw/customers")
+    if module is None:
+        refuse_unreadable_dagster_module(project)
+    result = add_dag_mapping(changes.text(path), dag_id, key)
+    if result.text is None:
+        raise Refused(result.reason or f"cannot add the mapping to {path}")
+    changes.write(path, result.text)
+    return Plan(f"Map {dag_id} as a whole to the Dagster asset {key_string(key)}", changes.result())
+
+
 def plan_map(project: Project, read: Read, dag_id: str, task_ids: Sequence[str] | None = None,
-             asset: str | None = None, *, sources: Sources | None = None) -> Plan:
+             asset: str | None = None, *, sources: Sources | None = None, dag_level: bool = False) -> Plan:
     """Map tasks (default: every unmapped one) to assets, with deps from the DAG's edges, and keep
     the deps of the mapped assets around them in step with those edges (mapping ``load`` before
     ``clean`` is fixed when ``clean`` is mapped). A task already mapped is only brought in step."""
     from analysis.edits import NewMapping, add_task_mappings
     from analysis.edits.asset_deps import set_asset_deps
 
+    if dag_level:
+        if task_ids:
+            raise Refused("--dag-level maps the whole DAG: give no TASK_ID")
+        return plan_map_dag_level(project, read, dag_id, asset, sources=sources)
     changes = PlanFiles(project, read, sources)
     entry = dag_entry(changes, dag_id)
     notes: list[str] = []

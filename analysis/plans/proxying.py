@@ -5,7 +5,13 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from analysis.edits.state_edits import new_state_file, remove_task_entries, set_dag_proxied, set_task_proxied
+from analysis.edits.state_edits import (
+    new_state_file,
+    remove_task_entries,
+    set_dag_proxied,
+    set_task_proxied,
+    switch_level,
+)
 from analysis.facts import TaskFacts
 from analysis.plans.files import (
     Plan,
@@ -116,14 +122,20 @@ def proxyable(tasks: list[TaskFacts], explicit: bool, notes: list[str]) -> list[
 
 
 def plan_proxy(project: Project, read: Read, dag_id: str, task_ids: Sequence[str] | None = None, *,
-               sources: Sources | None = None) -> Plan:
+               sources: Sources | None = None, dag_level: bool = False) -> Plan:
+    if dag_level:
+        if task_ids:
+            raise Refused("--dag-level proxies the whole DAG: give no TASK_ID")
+        return plan_proxy_dag_level(project, read, dag_id, sources=sources)
     changes = PlanFiles(project, read, sources)
     entry = dag_entry(changes, dag_id)
+    if entry.state is not None and entry.state.dag_proxied is not None and not task_ids:
+        return plan_proxy_dag_level(project, read, dag_id, sources=sources)  # the file's level decides
     notes: list[str] = []
     tasks = proxyable(select_tasks(entry, task_ids), bool(task_ids), notes)
-    if entry.state is not None and entry.state.dag_proxied is not None and task_ids:
-        raise Refused(f"{os.path.basename(entry.state.path)} proxies the whole DAG (top-level `proxied:`); "
-                      f"proxy or roll back the DAG instead")
+    if entry.state is not None and entry.state.dag_proxied and task_ids:
+        raise Refused(f"{os.path.basename(entry.state.path)} proxies the whole DAG (top-level `proxied: true`); "
+                      f"roll the DAG back first (airlift-lsp rollback {dag_id} --dag-level)")
     dagster = changes.dagster()
     unmapped = [t.task_id for t in tasks if not dagster.assets_for(dag_id, t.task_id)]
     if unmapped:
@@ -134,12 +146,49 @@ def plan_proxy(project: Project, read: Read, dag_id: str, task_ids: Sequence[str
     ensure_hook(changes, entry, notes)
     path = ensure_state(changes, entry, project.layout.root)
     text = changes.text(path) or ""
-    if entry.state is not None and entry.state.dag_proxied is not None:
+    if entry.state is not None and entry.state.dag_proxied is not None and not task_ids:
         changes.write(path, set_dag_proxied(text, True))
     else:
+        if entry.state is not None and entry.state.dag_proxied is False:
+            # Back from DAG level to task level: airlift reads one level per file.
+            text = switch_level(text, dag_proxied=None, task_ids=[
+                t.task_id for t in entry.dag.tasks if t.certain and not t.mapped])
+            notes.append(f"switched {os.path.basename(path)} from DAG level to task level")
         changes.write(path, set_task_proxied(text, [t.task_id for t in tasks], True))
     what = tasks[0].task_id if task_ids and len(tasks) == 1 else f"{len(tasks)} tasks of {dag_id}"
     return Plan(f"Proxy {what} to Dagster", changes.result(), tuple(notes))
+
+
+def plan_proxy_dag_level(project: Project, read: Read, dag_id: str, *, sources: Sources | None = None) -> Plan:
+    """Hand the whole DAG to Dagster (dagster-airlift's DAG-level proxying): airlift replaces
+    every task by one operator that runs the assets mapped to the DAG. The way to migrate DAGs
+    whose tasks cannot be proxied one by one (TaskGroups, mapped or dynamic tasks)."""
+    changes, notes = PlanFiles(project, read, sources), []
+    entry = dag_entry(changes, dag_id)
+    if not changes.dagster().assets_for(dag_id, None):
+        raise Refused(f"map `{dag_id}` as a whole to a Dagster asset first (airlift-lsp map {dag_id} --dag-level): "
+                      f"a DAG proxied at DAG level runs the assets mapped to the DAG, and it has none")
+    state = entry.state
+    if state is not None and state.error:
+        raise Refused(f"{os.path.basename(state.path)} is invalid: fix it first ({state.error})")
+    proxied_tasks = [t.task_id for t in state.tasks if t.proxied] if state is not None else []
+    if proxied_tasks:
+        raise Refused(f"{', '.join(f'`{t}`' for t in proxied_tasks)} of `{dag_id}` "
+                      f"{'is' if len(proxied_tasks) == 1 else 'are'} proxied one by one: roll "
+                      f"{'it' if len(proxied_tasks) == 1 else 'them'} back first (airlift-lsp rollback {dag_id}), "
+                      f"then proxy the DAG at DAG level")
+    ensure_hook(changes, entry, notes)
+    path = state_path(entry)
+    if not inside(project.layout.root, path):
+        raise Refused(f"refusing to write {path}: the DAG file's proxied-state folder is outside the workspace")
+    text = changes.text(path)
+    if text is None or state is None or state.dag_proxied is None:
+        if state is not None:
+            notes.append(f"switched {os.path.basename(path)} from task level to DAG level")
+        changes.write(path, switch_level(text, dag_proxied=True))
+    else:
+        changes.write(path, set_dag_proxied(text, True))
+    return Plan(f"Proxy {dag_id} to Dagster at DAG level", changes.result(), tuple(notes))
 
 
 def stale_entries(entry: DagEntry) -> dict[str, str]:
@@ -189,9 +238,13 @@ def roll_back_entry(changes: PlanFiles, entry: DagEntry, tasks: list[TaskFacts] 
 
 
 def plan_rollback(project: Project, read: Read, dag_id: str | None,
-                  task_ids: Sequence[str] | None = None, *, sources: Sources | None = None) -> Plan:
-    """Roll tasks back to Airflow: some tasks, a DAG, or (``dag_id=None``) everything."""
+                  task_ids: Sequence[str] | None = None, *, sources: Sources | None = None,
+                  dag_level: bool = False) -> Plan:
+    """Roll tasks back to Airflow: some tasks, a DAG, or (``dag_id=None``) everything.
+    ``dag_level``: only a DAG proxied at DAG level, which stays at DAG level (``proxied: false``)."""
     changes = PlanFiles(project, read, sources)
+    if dag_level and (dag_id is None or task_ids):
+        raise Refused("--dag-level rolls back one whole DAG: give its DAG_ID and no TASK_ID")
     notes: list[str] = []
     if dag_id is None:
         linked = {e.state.path: e for e in project.entries if e.state is not None}
@@ -224,6 +277,9 @@ def plan_rollback(project: Project, read: Read, dag_id: str | None,
         raise Refused(f"{os.path.basename(entry.state.path)} is invalid: fix it first ({entry.state.error})")
     if entry.state.dag_proxied is not None and task_ids:
         raise Refused(f"{os.path.basename(entry.state.path)} proxies the whole DAG; roll back the DAG")
+    if dag_level and entry.state.dag_proxied is None:
+        raise Refused(f"{os.path.basename(entry.state.path)} proxies `{dag_id}` task by task, not at DAG level: "
+                      f"roll it back without --dag-level")
     roll_back_entry(changes, entry, tasks if task_ids else None, notes)
     what = tasks[0].task_id if task_ids and len(tasks) == 1 else dag_id
     return Plan(f"Roll back {what} to Airflow", changes.result(), tuple(notes))

@@ -46,6 +46,11 @@ PLANNERS: dict[str, Planner] = {
     "airlift.rollbackDag": lambda p, read, s, a: plan_rollback(p, read, _need(a, "dag_id"), sources=s),
     "airlift.rollbackAll": lambda p, read, s, a: plan_rollback(p, read, None, sources=s),
     "airlift.enableProxying": lambda p, read, s, a: plan_enable_proxying(p, read, _need(a, "dag_id"), sources=s),
+    "airlift.mapDagLevel": lambda p, read, s, a: plan_map(p, read, _need(a, "dag_id"), None, _optional(a, "asset"),
+                                                          sources=s, dag_level=True),
+    "airlift.proxyDagLevel": lambda p, read, s, a: plan_proxy(p, read, _need(a, "dag_id"), sources=s, dag_level=True),
+    "airlift.rollbackDagLevel": lambda p, read, s, a: plan_rollback(p, read, _need(a, "dag_id"), sources=s,
+                                                                    dag_level=True),
     # Beyond DESIGN.md's list: the code action "Generate Dagster implementation for `task`".
     "airlift.scaffoldTask": lambda p, read, s, a: plan_scaffold(p, read, _need(a, "dag_id"), _need(a, "task_id"),
                                                                 sources=s),

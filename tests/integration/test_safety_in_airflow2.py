@@ -107,6 +107,25 @@ def test_tasks_inside_task_groups_are_not_proxied_one_by_one(tmp_path: Path) -> 
     assert {t for t, c in found.items() if c == PROXY} == {"start", "c"}  # `c`: its group does not prefix
 
 
+def test_a_dag_with_task_groups_is_proxied_at_dag_level_and_switched_back(tmp_path: Path) -> None:
+    """The way out the refusal names: the whole DAG handed to Dagster as one, then back to
+    task level for the tasks that can go one by one."""
+    root = project(tmp_path, "groups")
+    assert "map `grouped` as a whole to a Dagster asset first" in cli(root, "proxy", "grouped", "--dag-level", ok=False)
+    cli(root, "map", "grouped", "--dag-level")
+    assert '"grouped": [AssetSpec(key="grouped")]' in (root / "definitions.py").read_text()
+    cli(root, "proxy", "grouped", "--dag-level")
+    state = root / "airflow_dags" / "proxied_state" / "grouped.yaml"
+    assert state.read_text() == "proxied: true\n"
+    assert classes(loads(root), "grouped") == {"DAGSTER_OVERRIDE_DAG_grouped": "DefaultProxyDAGToDagsterOperator"}
+    cli(root, "rollback", "grouped", "--dag-level")
+    assert state.read_text() == "proxied: false\n"
+    assert "EmptyOperator" in classes(loads(root), "grouped").values()
+    cli(root, "map", "grouped", "start")
+    assert "switched grouped.yaml from DAG level to task level" in cli(root, "proxy", "grouped", "start")
+    assert classes(loads(root), "grouped")["start"] == PROXY
+
+
 def test_why_task_groups_are_refused_airlift_breaks_the_serialization(tmp_path: Path) -> None:
     """The refusal's reason, on the real thing: a hand-edited state file that proxies `grp.a`."""
     root = project(tmp_path, "groups")
