@@ -200,6 +200,9 @@ class FileFacts:
     proxying: ProxyingHook | None = None
     skipped: str | None = None
     """Why the file was not read as a DAG file (binary, too large, ...)."""
+    dependencies: tuple[tuple[str, str], ...] = ()
+    """The workspace modules this file's facts were read through (its imports followed), as
+    (path, SHA-1 of the text read): the facts hold while each of those texts is unchanged."""
 
     def dag(self, dag_id: str) -> DagFacts | None:
         for dag in self.dags:
