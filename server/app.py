@@ -51,6 +51,8 @@ class AirliftServer(LanguageServer):
         self.index_listeners: list[Callable[[], None]] = []
         """Called (on the event loop) each time settings are (re)loaded and the index restarts."""
         self.lens_prefix: Callable[[str, str | None], str] = lambda dag_id, task_id: ""
+        self.set_diagnostic_layer: Callable[[str, dict], None] = lambda name, by_path: None
+        """Diagnostics of another source (``airlift verify``), published beside the snapshot's."""
         self.poller: Any = None
         self.status_notifications = False
         """The client handles ``airlift/status`` (it said so in initializationOptions)."""
@@ -227,10 +229,11 @@ def create_server() -> AirliftServer:
         hover,
         peering,
         symbols,
+        verify,
     )
 
     server = AirliftServer()
     for feature in (documents, diagnostics, hover, code_lens, code_actions, commands, symbols, definition,
-                    completion, peering):
+                    completion, peering, verify):
         feature.register(server)
     return server

@@ -55,7 +55,7 @@ class Lines:
         return Position(position.line, len(line))
 
 
-def diagnostic(finding: Finding, lines: Lines, uri_of, lines_of) -> types.Diagnostic:
+def diagnostic(finding: Finding, lines: Lines, uri_of, lines_of, source: str = "airlift") -> types.Diagnostic:
     related = []
     for item in finding.related:
         other = lines_of(item.path)
@@ -68,6 +68,6 @@ def diagnostic(finding: Finding, lines: Lines, uri_of, lines_of) -> types.Diagno
         message=finding.message,
         severity=SEVERITY[finding.severity],
         code=finding.code,
-        source="airlift",
+        source=source,
         related_information=related or None,
     )
