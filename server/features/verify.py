@@ -68,11 +68,16 @@ def in_thread(function, *args) -> asyncio.Future:
 def register(server: AirliftServer) -> None:
     running = [False]
 
-    def show(kind: types.MessageType, text: str) -> None:
-        server.window_show_message(types.ShowMessageParams(kind, f"Airlift verify: {text}"))
-
     @server.command(COMMAND)
     async def verify(ls: AirliftServer, *args: Any) -> dict:
+        # `{"quiet": true}`: the client shows the answer itself (VS Code's extension does).
+        quiet = any(isinstance(a, dict) and a.get("quiet") is True for a in
+                    (args[0] if len(args) == 1 and isinstance(args[0], list) else args))
+
+        def show(kind: types.MessageType, text: str) -> None:
+            if not quiet:
+                ls.window_show_message(types.ShowMessageParams(kind, f"Airlift verify: {text}"))
+
         if running[0]:
             return {"ok": False, "error": "a verification is already running"}
         root = ls.root or os.getcwd()

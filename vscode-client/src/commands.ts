@@ -90,6 +90,62 @@ export async function runEditCommand(deps: CommandDeps, command: string, args: r
     }
 }
 
+export const VERIFY_RESTRICTED_MESSAGE =
+    'Airlift: Verify with Airflow runs the project\'s own Airflow on its code; trust this workspace first.';
+const OPEN_SETTING = 'Open Setting';
+
+interface VerifyResult {
+    ok: boolean;
+    message?: string;
+    error?: string;
+    findings?: number;
+    notes?: string[];
+}
+
+/**
+ * Verify with the project's own Airflow: the server runs it in the background (with its own
+ * progress), publishes the findings under the `airlift-verify` source and answers a summary,
+ * which this shows (`quiet`: the server leaves the messages to the client).
+ */
+export async function runVerify(deps: CommandDeps): Promise<VerifyResult | undefined> {
+    const { host, port } = deps;
+    if (!host.isTrusted()) {
+        if ((await host.showWarningMessage(VERIFY_RESTRICTED_MESSAGE, MANAGE_TRUST)) === MANAGE_TRUST) {
+            await host.executeCommand('workbench.trust.manage');
+        }
+        return undefined;
+    }
+    if (!(await ensureRunning(deps))) {
+        return undefined;
+    }
+    let result: VerifyResult;
+    try {
+        result = (await port.executeCommand(ServerCommand.verify, [{ quiet: true }])) as VerifyResult;
+    } catch (error) {
+        await host.showErrorMessage(`Airlift: verify failed: ${errorText(error)}`);
+        return undefined;
+    }
+    if (!result?.ok) {
+        const error = result?.error ?? 'no answer from the server';
+        const needsPython = error.includes('no Airflow interpreter') || error.includes('has no apache-airflow')
+            || error.includes('does not exist');
+        const choice = needsPython
+            ? await host.showErrorMessage(`Airlift: ${error}`, OPEN_SETTING)
+            : await host.showErrorMessage(`Airlift: ${error}`);
+        if (choice === OPEN_SETTING) {
+            await host.executeCommand('workbench.action.openSettings', 'airlift.airflow.python');
+        }
+        return result;
+    }
+    const text = [`Airlift: ${result.message ?? 'verified'}`, ...(result.notes ?? [])].join('; ');
+    if (result.findings) {
+        await host.showWarningMessage(text);
+    } else {
+        await host.showInformationMessage(text);
+    }
+    return result;
+}
+
 export async function setPassword(deps: CommandDeps): Promise<void> {
     const password = await deps.host.showInputBox({
         title: 'Airlift: Airflow password',
@@ -154,6 +210,7 @@ export function registerCommands(deps: CommandDeps): Disposable[] {
             await deps.revealReport();
             return port.executeCommand(ServerCommand.migrationReport, []);
         }),
+        host.registerCommand(ServerCommand.verify, () => runVerify(deps)),
         host.registerCommand(ClientCommand.setPassword, () => setPassword(deps)),
         host.registerCommand(ClientCommand.clearPassword, async () => {
             await host.deleteSecret(PASSWORD_SECRET);

@@ -21,6 +21,7 @@ export const ServerCommand = {
     enableProxying: 'airlift.enableProxying',
     refreshStatus: 'airlift.refreshStatus',
     migrationReport: 'airlift.migrationReport',
+    verify: 'airlift.verify',
 } as const;
 
 /** Commands the extension handles itself. */

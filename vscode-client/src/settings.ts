@@ -15,12 +15,16 @@ export interface AirflowSettings {
     apiVersion?: ApiVersion;
     pollInterval?: number;
     verifyTls?: boolean;
+    /** The project's own Airflow interpreter, for **Airlift: Verify with Airflow**. */
+    python?: string;
 }
 
 export interface ExtensionSettings {
     airflow: AirflowSettings;
     dagFolders?: string[];
     dagsterModule?: string;
+    /** The project's own Dagster interpreter: verify loads the Dagster module too. */
+    dagster: { python?: string };
     server: {
         /** The `airlift-lsp` executable; empty: the Python environment's, then the extension's own. */
         command?: string;
@@ -38,7 +42,9 @@ export interface ServerSettings {
         apiVersion?: ApiVersion;
         pollInterval?: number;
         verifyTls?: boolean;
+        python?: string;
     };
+    dagster?: { python?: string };
     dagFolders?: string[];
     dagsterModule?: string;
 }
@@ -84,7 +90,9 @@ export function readSettings(config: ConfigurationReader): { settings: Extension
             apiVersion: apiVersion !== undefined && API_VERSIONS.includes(apiVersion) ? (apiVersion as ApiVersion) : undefined,
             pollInterval: pollValid ? (pollInterval as number) : undefined,
             verifyTls: typeof verifyTls === 'boolean' ? verifyTls : undefined,
+            python: text('airflow.python'),
         },
+        dagster: { python: text('dagster.python') },
         // An empty list is the default ("the whole workspace"): leave it to pyproject.toml.
         dagFolders: foldersValid && (dagFolders as string[]).length > 0 ? (dagFolders as string[]) : undefined,
         dagsterModule: text('dagsterModule'),
@@ -97,20 +105,22 @@ export function readSettings(config: ConfigurationReader): { settings: Extension
 }
 
 /**
- * What the server gets. In Restricted Mode peering is off: no password, and an explicitly
- * empty URL so the workspace's pyproject.toml cannot turn it on (the server process also gets
- * no AIRFLOW_* variables, see `serverEnvironment`).
+ * What the server gets. In Restricted Mode peering and verify are off: no password, and an
+ * explicitly empty URL and interpreters so the workspace's pyproject.toml cannot turn them on
+ * (the server process also gets no AIRFLOW_* variables, see `serverEnvironment`).
  */
 export function serverSettings(
     settings: ExtensionSettings,
     options: { trusted: boolean; password?: string },
 ): ServerSettings {
-    const { url, username, apiVersion, pollInterval, verifyTls } = settings.airflow;
+    const { url, username, apiVersion, pollInterval, verifyTls, python } = settings.airflow;
     const airflow: ServerSettings['airflow'] = options.trusted
-        ? { url, username, password: options.password || undefined, apiVersion, pollInterval, verifyTls }
-        : { url: '' };
+        ? { url, username, password: options.password || undefined, apiVersion, pollInterval, verifyTls, python }
+        : { url: '', python: '' };
+    const dagster = options.trusted ? dropUndefined({ python: settings.dagster.python }) : { python: '' };
     return dropUndefined({
         airflow: dropUndefined(airflow),
+        dagster: Object.keys(dagster).length > 0 ? dagster : undefined,
         dagFolders: settings.dagFolders,
         dagsterModule: settings.dagsterModule,
     });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { registerCommands, RESTRICTED_MESSAGE, type CommandDeps } from '../../src/commands';
+import { registerCommands, RESTRICTED_MESSAGE, VERIFY_RESTRICTED_MESSAGE, type CommandDeps } from '../../src/commands';
 import { ClientCommand, EDIT_COMMANDS, PASSWORD_SECRET, ServerCommand } from '../../src/constants';
 import type { TaskItem } from '../../src/targets';
 import { FakeHost, FakePort } from './fakes';
@@ -150,4 +150,35 @@ test('the status menu offers refresh and output', async () => {
     host.pick = (items) => items.find((i) => i.label.includes('output'));
     await run(ClientCommand.statusMenu);
     assert.ok(events.includes('output'));
+});
+
+test('Verify with Airflow: refused in Restricted Mode without asking the server', async () => {
+    const { host, port, run } = setup();
+    host.trusted = false;
+    assert.equal(await run(ServerCommand.verify), undefined);
+    assert.deepEqual(port.requests, []);
+    assert.equal(host.callsOf('showWarningMessage')[0][0], VERIFY_RESTRICTED_MESSAGE);
+});
+
+test('Verify with Airflow: the server runs it quietly and the client shows the summary', async () => {
+    const { host, port, run } = setup();
+    port.results[ServerCommand.verify] = { ok: true, message: '1 disagreement with Airflow 2.11.2 (see Problems)', findings: 1,
+        notes: ['dagster-airlift does not import'] };
+    await run(ServerCommand.verify);
+    assert.deepEqual(port.requests, [{ method: ServerCommand.verify, args: [{ quiet: true }] }]);
+    assert.deepEqual(host.callsOf('showWarningMessage'), [
+        ['Airlift: 1 disagreement with Airflow 2.11.2 (see Problems); dagster-airlift does not import']]);
+    port.results[ServerCommand.verify] = { ok: true, message: 'Airflow 2.11.2 loads the project as airlift-lsp reads it', findings: 0 };
+    await run(ServerCommand.verify);
+    assert.equal(host.callsOf('showInformationMessage').length, 1);
+});
+
+test('Verify with Airflow: without an interpreter, the error offers the setting', async () => {
+    const { host, port, run } = setup();
+    port.results[ServerCommand.verify] = { ok: false, error: 'no Airflow interpreter to verify with: pass --airflow-python PY' };
+    host.answer = 'Open Setting';
+    await run(ServerCommand.verify);
+    assert.deepEqual(host.callsOf('showErrorMessage'), [
+        ['Airlift: no Airflow interpreter to verify with: pass --airflow-python PY', 'Open Setting']]);
+    assert.deepEqual(host.callsOf('executeCommand'), [['workbench.action.openSettings', 'airlift.airflow.python']]);
 });

@@ -48,3 +48,16 @@ test('the settings of the issue, and limited support for untrusted workspaces', 
     assert.equal(manifest.engines.vscode, '^1.91.0');
     assert.equal(manifest.devDependencies['@types/vscode'], '1.91.0');
 });
+
+test('Verify with Airflow: in the palette only when trusted; its interpreters are restricted settings', () => {
+    const when = new Map(manifest.contributes.menus.commandPalette.map((m) => [m.command, m.when]));
+    assert.equal(when.get(ServerCommand.verify), 'isWorkspaceTrusted');
+    const title = manifest.contributes.commands.find((c) => c.command === ServerCommand.verify)?.title;
+    assert.equal(title, 'Verify with Airflow');
+    const properties = manifest.contributes.configuration.properties;
+    const restricted = manifest.capabilities.untrustedWorkspaces.restrictedConfigurations;
+    for (const key of ['airlift.airflow.python', 'airlift.dagster.python']) {
+        assert.equal(properties[key]?.type, 'string', key);
+        assert.ok(restricted.includes(key), key);
+    }
+});

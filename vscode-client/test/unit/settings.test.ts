@@ -33,7 +33,8 @@ test('set values reach the server with the password from secret storage', () => 
 
 test('Restricted Mode: no password, and an empty URL that masks pyproject.toml', () => {
     const { settings } = readSettings(reader({ 'airflow.url': 'http://airflow', 'airflow.username': 'admin', dagFolders: ['dags'] }));
-    assert.deepEqual(serverSettings(settings, { trusted: false, password: 's3cret' }), { airflow: { url: '' }, dagFolders: ['dags'] });
+    assert.deepEqual(serverSettings(settings, { trusted: false, password: 's3cret' }),
+        { airflow: { url: '', python: '' }, dagster: { python: '' }, dagFolders: ['dags'] });
 });
 
 test('Restricted Mode: the server process gets no AIRFLOW_* variables', () => {
@@ -64,4 +65,12 @@ test('redacted hides the password only', () => {
     const settings = { airflow: { url: 'u', password: 'p' } };
     assert.deepEqual(redacted(settings), { airflow: { url: 'u', password: '***' } });
     assert.equal(settings.airflow.password, 'p');
+});
+
+test('the interpreters for verify reach the server only in a trusted workspace', () => {
+    const { settings } = readSettings(reader({ 'airflow.python': ' /ws/.venv/bin/python ', 'dagster.python': '/ws/.dg/bin/python' }));
+    assert.deepEqual(serverSettings(settings, { trusted: true }), {
+        airflow: { python: '/ws/.venv/bin/python' }, dagster: { python: '/ws/.dg/bin/python' } });
+    // Empty strings mask `[tool.airlift-lsp] airflow.python` of an untrusted workspace's pyproject.toml.
+    assert.deepEqual(serverSettings(settings, { trusted: false }), { airflow: { url: '', python: '' }, dagster: { python: '' } });
 });
