@@ -65,15 +65,21 @@ def _parser() -> argparse.ArgumentParser:
     map_.add_argument("dag_id", metavar="DAG_ID")
     map_.add_argument("task_ids", nargs="*", metavar="TASK_ID")
     map_.add_argument("--asset", metavar="KEY", help="asset key, parts separated by / (default: derived)")
+    map_.add_argument("--dag-level", action="store_true",
+                      help="map the whole DAG to one asset (assets_with_dag_mappings), for DAG-level proxying")
 
     proxy = _step(commands, "proxy", "proxy_step", "proxy tasks to Dagster (no TASK_ID: every task of the DAG)")
     proxy.add_argument("dag_id", metavar="DAG_ID")
     proxy.add_argument("task_ids", nargs="*", metavar="TASK_ID")
+    proxy.add_argument("--dag-level", action="store_true",
+                       help="hand the whole DAG to Dagster as one (state file `proxied: true`)")
 
     rollback = _step(commands, "rollback", "rollback_step", "hand tasks back to Airflow")
     rollback.add_argument("dag_id", nargs="?", metavar="DAG_ID")
     rollback.add_argument("task_ids", nargs="*", metavar="TASK_ID")
     rollback.add_argument("--all", action="store_true", help="every DAG of the workspace")
+    rollback.add_argument("--dag-level", action="store_true",
+                          help="a DAG proxied at DAG level: set its `proxied: false`, keeping the level")
 
     enable = _step(commands, "enable-proxying", "enable_step",
                    "add the proxying_to_dagster hook to a DAG file and create its state file")

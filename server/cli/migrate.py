@@ -14,17 +14,17 @@ from server.cli.common import EXIT_FINDINGS, CliError, load_project, relative
 def map_step(args: argparse.Namespace) -> int:
     from analysis.plans import plan_map
 
-    if args.asset is not None and len(args.task_ids) != 1:
-        raise CliError("--asset names the asset of one task: give exactly one TASK_ID")
+    if args.asset is not None and len(args.task_ids) != 1 and not args.dag_level:
+        raise CliError("--asset names the asset of one task: give exactly one TASK_ID (or --dag-level)")
     return _carry_out(args, lambda project, read, sources: plan_map(
-        project, read, args.dag_id, args.task_ids or None, args.asset, sources=sources))
+        project, read, args.dag_id, args.task_ids or None, args.asset, sources=sources, dag_level=args.dag_level))
 
 
 def proxy_step(args: argparse.Namespace) -> int:
     from analysis.plans import plan_proxy
 
     return _carry_out(args, lambda project, read, sources: plan_proxy(
-        project, read, args.dag_id, args.task_ids, sources=sources))
+        project, read, args.dag_id, args.task_ids, sources=sources, dag_level=args.dag_level))
 
 
 def rollback_step(args: argparse.Namespace) -> int:
@@ -35,7 +35,8 @@ def rollback_step(args: argparse.Namespace) -> int:
     if not args.all and not args.dag_id:
         raise CliError("give a DAG_ID (and optionally TASK_IDs), or --all")
     return _carry_out(args, lambda project, read, sources: plan_rollback(
-        project, read, None if args.all else args.dag_id, args.task_ids, sources=sources))
+        project, read, None if args.all else args.dag_id, args.task_ids, sources=sources,
+        dag_level=args.dag_level))
 
 
 def enable_step(args: argparse.Namespace) -> int:
