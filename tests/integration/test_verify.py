@@ -69,6 +69,16 @@ def test_the_tutorial_verifies_at_every_stage_in_airflow2(tmp_path: Path) -> Non
         assert report["summary"]["dags"] == 2 and report["summary"]["import_errors"] == 0
 
 
+def test_the_tutorial_proxied_at_dag_level_verifies_in_airflow2(tmp_path: Path) -> None:
+    root = project(TUTORIAL, tmp_path)
+    step(root, "map", "rebuild_customers_list", "--dag-level")
+    step(root, "proxy", "rebuild_customers_list", "--dag-level")
+    code, report = verify(root, airflow2_python())
+    assert (code, report["findings"]) == (0, [])
+    step(root, "rollback", "rebuild_customers_list", "--dag-level")
+    assert verify(root, airflow2_python())[0] == 0
+
+
 def test_the_tutorial_verifies_in_airflow3(tmp_path: Path) -> None:
     root = project(TUTORIAL, tmp_path)
     code, report = verify(root, airflow3_python())
