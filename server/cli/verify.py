@@ -50,7 +50,8 @@ def run_verify(args: argparse.Namespace) -> int:
         for note in outcome.notes:
             print(f"airlift-lsp: note: {note}", file=sys.stderr)
         dagster = f", Dagster {outcome.dagster.dagster_version}" if outcome.dagster else ""
-        print(f"{len(outcome.findings)} findings: Airflow {outcome.airflow.airflow_version or '?'}{dagster} "
+        count = len(outcome.findings)
+        print(f"{count} finding{'s' if count != 1 else ''}: Airflow {outcome.airflow.airflow_version or '?'}{dagster} "
               f"loaded {len(outcome.airflow.dags)} DAGs "
               f"({len(outcome.airflow.import_errors)} files failed to import)", file=sys.stderr)
     return EXIT_FINDINGS if outcome.findings else 0

@@ -39,15 +39,13 @@ def run(layout: Layout, pythons: Pythons, timeout: float = DEFAULT_TIMEOUT) -> t
 
 
 def headline(outcome: Outcome) -> str:
-    airflow = f"Airflow {outcome.airflow.airflow_version or '?'}"
+    tools = f"Airflow {outcome.airflow.airflow_version or '?'}"
     if outcome.dagster is not None:
-        airflow += f" and Dagster {outcome.dagster.dagster_version or '?'}"
-    if not outcome.findings:
-        return f"{airflow} load the project as airlift-lsp reads it ({len(outcome.airflow.dags)} DAGs)" \
-            if outcome.dagster else f"{airflow} loads the project as airlift-lsp reads it " \
-                                    f"({len(outcome.airflow.dags)} DAGs)"
+        tools += f" and Dagster {outcome.dagster.dagster_version or '?'}"
     count = len(outcome.findings)
-    return f"{count} disagreement{'s' if count != 1 else ''} with {airflow} (see Problems)"
+    if not count:
+        return f"{tools} agree with airlift-lsp's reading of the project ({len(outcome.airflow.dags)} DAGs)"
+    return f"{count} disagreement{'s' if count != 1 else ''} with {tools} (see Problems)"
 
 
 def in_thread(function, *args) -> asyncio.Future:
