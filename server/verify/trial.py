@@ -14,11 +14,11 @@ import shutil
 import tempfile
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from analysis.facts import Finding
 from analysis.plans import Plan
-from analysis.project import Layout, Project, discover
+from analysis.project import Project, discover
 from analysis.verify import moved, new_findings
 from server.verify.engine import Outcome, Pythons, verify_project
 from server.verify.probes import DEFAULT_TIMEOUT, VerifyError
@@ -55,8 +55,7 @@ def verify_plan(project: Project, plan: Plan, pythons: Pythons, timeout: float =
         mirror(root, copy_root, _copied(project, plan))
         for change in plan.changes:
             _write(moved_path(change.path, root, copy_root), change.new_text, scratch)
-        layout = project.layout
-        copy = discover(Layout(copy_root, layout.dag_folders, layout.dagster_module))
+        copy = discover(replace(project.layout, root=copy_root))  # the same layout, every field kept
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="airlift-verify") as pool:
             untouched = pool.submit(verify_project, project, pythons, timeout)
             edited = pool.submit(verify_project, copy, pythons, timeout)
