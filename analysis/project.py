@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from analysis.dags.dagfile import DEFAULT_STATE_DIR, extract_file
+from analysis.dags.modules import ProjectCode
 from analysis.dagster.module import AssetRef, DagsterModule, looks_like_dagster_module, parse_dagster_module
 from analysis.facts import DagFacts, FileFacts, Range, TaskFacts
 from analysis.files import SKIPPED_DIRS, read_disk, walk_python_files
@@ -35,10 +36,24 @@ class Layout:
     dag_folders: tuple[str, ...] = ()
     """Relative to ``root``; empty means the whole workspace."""
     dagster_module: str | None = None
+    import_roots: tuple[str, ...] = ()
+    """Further ``sys.path`` folders of the deployment, relative to ``root``."""
 
     def dag_roots(self) -> list[str]:
         folders = self.dag_folders or (".",)
         return [os.path.normpath(os.path.join(self.root, f)) for f in folders]
+
+    def code_roots(self) -> list[str]:
+        """Where the DAG files' imports are looked for, in ``sys.path`` order: as Airflow runs
+        them, the DAG folders and ``plugins/``; then the configured roots and the workspace root
+        (projects import their packages from it)."""
+        plugins = os.path.join(self.root, "plugins")
+        extra = [os.path.normpath(os.path.join(self.root, r)) for r in self.import_roots]
+        return [*self.dag_roots(), *([plugins] if os.path.isdir(plugins) else []), *extra,
+                os.path.normpath(self.root)]
+
+    def project_code(self, read: Reader) -> ProjectCode:
+        return ProjectCode(self.code_roots(), lambda path: read(path).text)
 
     @property
     def dagster_module_path(self) -> str | None:
@@ -97,6 +112,8 @@ class Project:
     unreadable_dagster_modules: dict[str, str] = field(default_factory=dict)
     """Files that look like (or are configured as) the Dagster module but cannot be decoded,
     with the reason: plans refuse rather than create a module over or beside them."""
+    code: ProjectCode | None = None
+    """The workspace's importable code, which DAG files' imports are followed into."""
 
     def entry(self, dag_id: str) -> DagEntry | None:
         return next((e for e in self.entries if e.dag_id == dag_id), None)
@@ -156,7 +173,7 @@ def discover(layout: Layout, read: Reader = read_disk, *, open_paths: Iterable[s
     when they are not on disk yet. ``on_error``: when given, a file whose analysis raises is
     reported to it and left out, instead of the exception ending the discovery (a server
     keeps that file's last good facts; the CLI and tests want the exception)."""
-    project = Project(layout)
+    project = Project(layout, code=layout.project_code(read))
     dagster_path = layout.dagster_module_path
     buffers = sorted(set(open_paths))
 
@@ -190,7 +207,7 @@ def discover(layout: Layout, read: Reader = read_disk, *, open_paths: Iterable[s
                 project.dagster_modules[path] = module
             continue
         if might_contain_dag(decoded.text):
-            facts = analyse(extract_file, path, decoded.text)
+            facts = analyse(lambda p, t: extract_file(p, t, project.code), path, decoded.text)
             if facts is not None:
                 project.files[path] = facts
     if dagster_path is not None:

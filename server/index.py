@@ -148,9 +148,17 @@ class WorkspaceIndex:
             previous = current.project
             project = Project(previous.layout, dict(previous.files), dict(previous.states),
                               dict(previous.dagster_modules),
-                              unreadable_dagster_modules=dict(previous.unreadable_dagster_modules))
+                              unreadable_dagster_modules=dict(previous.unreadable_dagster_modules),
+                              code=previous.code)
             needs_rebuild = False
-            for path in dict.fromkeys(paths):
+            changed = list(dict.fromkeys(paths))
+            if project.code is not None:
+                # A workspace module changed: the DAG files read through it are read again.
+                project.code.forget(changed)
+                touched = set(changed)
+                changed += [f.path for f in previous.files.values() if f.path not in touched
+                            and any(dependency in touched for dependency, _ in f.dependencies)]
+            for path in changed:
                 text, version = self._texts.get(path), self._versions.get(path)
                 try:
                     needs_rebuild |= self._apply(project, path)
@@ -257,7 +265,7 @@ class WorkspaceIndex:
             return False
         if not might_contain_dag(decoded.text) and before is None:
             return False
-        facts = extract_file(path, decoded.text)
+        facts = extract_file(path, decoded.text, project.code)
         if facts.error and before is not None and before.dags:
             # Mid-edit breakage: keep the last good DAGs for navigation, show the error.
             facts = replace(before, error=facts.error, error_range=facts.error_range,

@@ -51,6 +51,9 @@ class Settings:
     dag_folders: tuple[str, ...] = ()
     dagster_module: str | None = None
     dagster: DagsterSettings = field(default_factory=DagsterSettings)
+    import_roots: tuple[str, ...] = ()
+    """Folders besides the DAG folders, the workspace root and ``plugins/`` that the deployment
+    puts on ``sys.path`` (``importRoots``): where the DAG files' own imports are followed."""
 
 
 @dataclass(slots=True)
@@ -95,7 +98,7 @@ def load_settings(root: str, client: Mapping[str, Any] | None = None,
     project, warnings = read_pyproject(root)
     reader = _Reader(warnings)
     layers = [dict(client or {}), project]
-    known = {"airflow", "dagFolders", "dagsterModule", "dagster", "server", "trace"}
+    known = {"airflow", "dagFolders", "dagsterModule", "dagster", "importRoots", "server", "trace"}
     for layer in layers:
         for key in layer:
             if key not in known:
@@ -145,6 +148,14 @@ def load_settings(root: str, client: Mapping[str, Any] | None = None,
         reader.warnings.append(f"airflow.auth: expected one of {', '.join(AUTH_BACKENDS)}, got {auth!r}; "
                                "using basic auth")
         auth = None
+    roots_value = pick("importRoots")
+    if roots_value is None:
+        import_roots: tuple[str, ...] = ()
+    elif isinstance(roots_value, list) and all(isinstance(f, str) for f in roots_value):
+        import_roots = tuple(roots_value)
+    else:
+        reader.warnings.append("importRoots: expected a list of folder names; ignored")
+        import_roots = ()
     airflow = AirflowSettings(
         url=reader.string("airflow.url", pick("airflow", "url")),
         username=reader.string("airflow.username", pick("airflow", "username")),
@@ -163,5 +174,6 @@ def load_settings(root: str, client: Mapping[str, Any] | None = None,
         dagster_module=reader.string("dagsterModule", pick("dagsterModule")),
         dagster=DagsterSettings(url=reader.string("dagster.url", pick("dagster", "url")),
                                 python=reader.string("dagster.python", pick("dagster", "python"))),
+        import_roots=import_roots,
     )
     return settings, reader.warnings

@@ -13,6 +13,7 @@ from analysis.dags.values import (
     EdgeLabel,
     Function,
     Maybe,
+    Method,
     GroupRef,
     PartialOperator,
     Qualified,
@@ -48,41 +49,62 @@ class AirflowCalls:
 
     # -- decorators ------------------------------------------------------------------
 
-    def make_function(self, node: ast.FunctionDef | ast.AsyncFunctionDef, scope: Scope) -> Function:
-        function = Function(node, scope)
-        for decorator in node.decorator_list:
-            target = decorator.func if isinstance(decorator, ast.Call) else decorator
-            qualified = self.imports.qualify(target)
-            if not qualified:
-                continue
-            kind = classify(qualified)
-            label = task_decorator_label(qualified)
-            if kind is Kind.ASSET_DECORATOR or (qualified.startswith("airflow.")
-                                                and qualified.endswith(".asset.multi")):
-                self.create_asset_dag(node, decorator, scope)
-                continue
-            if kind is Kind.DAG_DECORATOR:
-                function.kind, function.label = "dag", "@dag"
-                positional = "dag_id"
-            elif kind is Kind.TASK_GROUP_DECORATOR:
-                function.kind, function.label = "task_group", "@task_group"
-                positional = "group_id"
-            elif label is not None:
-                # Stacked modifiers (@task.run_if) sit above the decorator that decides.
-                if function.kind != "task" or function.label == "@task":
-                    function.kind, function.label = "task", label
-                positional = None
-            else:
-                continue
-            if isinstance(decorator, ast.Call):
-                for keyword in decorator.keywords:
-                    if keyword.arg:
-                        function.options[keyword.arg] = self.eval(keyword.value, scope)
-                        function.option_nodes[keyword.arg] = keyword.value
-                if positional and decorator.args:
-                    function.options[positional] = self.eval(decorator.args[0], scope)
-                    function.option_nodes[positional] = decorator.args[0]
-        return function
+    def make_function(self, node: ast.FunctionDef | ast.AsyncFunctionDef, scope: Scope) -> Value:
+        """The function a ``def`` binds, through its decorators from the bottom up: Airflow's
+        (``@task``, ``@dag``, ``@task_group``, ``@asset``) give it its Airflow meaning; a
+        project's own decorator runs on it, as Python would."""
+        value: Value = Function(node, scope, origin=self.path)
+        for decorator in reversed(node.decorator_list):
+            value = self.decorate(value, node, decorator, scope)
+        return value
+
+    def decorate(self, value: Value, node: ast.FunctionDef | ast.AsyncFunctionDef, decorator: ast.expr,
+                 scope: Scope) -> Value:
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        resolved = self.eval(target, scope)
+        if isinstance(resolved, Qualified):
+            if resolved.name == "functools.wraps" and isinstance(decorator, ast.Call) and decorator.args \
+                    and isinstance(value, Function):
+                wrapped = self.eval(decorator.args[0], scope)
+                if isinstance(wrapped, Function):
+                    return replace(value, wraps=wrapped.named)
+            if isinstance(value, Function):
+                self.airflow_decorator(value, node, decorator, resolved.name, scope)
+            return value
+        if isinstance(resolved, (Function, Method)) and not (isinstance(resolved, Function) and resolved.kind != "plain"):
+            # A project decorator: `@retry_task` or `@make_task(pool="x")` returns what the function becomes.
+            wrapper = self.call_with_arguments(decorator, resolved, scope) if isinstance(decorator, ast.Call) else resolved
+            return self.call(decorator, wrapper, [value], {}, {}, scope)
+        return value
+
+    def airflow_decorator(self, function: Function, node: ast.FunctionDef | ast.AsyncFunctionDef,
+                          decorator: ast.expr, qualified: str, scope: Scope) -> None:
+        kind = classify(qualified)
+        label = task_decorator_label(qualified)
+        if kind is Kind.ASSET_DECORATOR or (qualified.startswith("airflow.") and qualified.endswith(".asset.multi")):
+            self.create_asset_dag(node, decorator, scope)
+            return
+        if kind is Kind.DAG_DECORATOR:
+            function.kind, function.label = "dag", "@dag"
+            positional = "dag_id"
+        elif kind is Kind.TASK_GROUP_DECORATOR:
+            function.kind, function.label = "task_group", "@task_group"
+            positional = "group_id"
+        elif label is not None:
+            # Stacked modifiers (@task.run_if) sit above the decorator that decides.
+            if function.kind != "task" or function.label == "@task":
+                function.kind, function.label = "task", label
+            positional = None
+        else:
+            return
+        if isinstance(decorator, ast.Call):
+            for keyword in decorator.keywords:
+                if keyword.arg:
+                    function.options[keyword.arg] = self.eval(keyword.value, scope)
+                    function.option_nodes[keyword.arg] = keyword.value
+            if positional and decorator.args:
+                function.options[positional] = self.eval(decorator.args[0], scope)
+                function.option_nodes[positional] = decorator.args[0]
 
     def create_asset_dag(self, node: ast.FunctionDef | ast.AsyncFunctionDef, decorator: ast.expr,
                          scope: Scope) -> None:
@@ -134,12 +156,12 @@ class AirflowCalls:
 
     def create_dag_from_function(self, function: Function, node: ast.Call, args: list[Value],
                                  kwargs: dict[str, Value]) -> Value:
-        id_value = function.options.get("dag_id", Const(function.node.name))
+        id_value = function.options.get("dag_id", Const(function.named.name))
         id_node = function.option_nodes.get("dag_id")
         dag = self.new_dag(id_value, id_node, function.node)
         dag.creation_line = node.lineno - 1
         if id_node is None:
-            dag.id_range = self.lines.name_range(function.node)
+            dag.id_range = self.lines.name_range(function.named)
         saved_groups, self.group_stack = self.group_stack, []
         self.dag_stack.append(dag)
         try:
@@ -222,14 +244,14 @@ class AirflowCalls:
                         mapped: bool) -> Value:
         dag, group = self.current_context(function.options)
         if dag is None:
-            return Unknown(function.node.name)
+            return Unknown(function.named.name)
         id_node = function.option_nodes.get("task_id")
-        task = self.create_task(dag, group, function.options.get("task_id", Const(function.node.name)),
+        task = self.create_task(dag, group, function.options.get("task_id", Const(function.named.name)),
                                 function.label, node, id_node, unique=True, mapped=mapped)
         if id_node is None:
-            task.id_range = self.lines.name_range(function.node)
-        task.definition_range = self.lines.name_range(function.node)
-        task.callable_name = function.node.name
+            task.id_range = self.lines.name_range(function.named)
+        task.definition_range = self.lines.name_range(function.named)
+        task.callable_name = function.named.name
         options = [v for k, v in function.options.items() if k not in _NOT_DATA]
         for value in [*data, *options, *(function.partial or {}).values()]:
             for source in xcom_sources(value):
@@ -258,7 +280,7 @@ class AirflowCalls:
     def run_task_group(self, function: Function, node: ast.Call, args: list[Value],
                        kwargs: dict[str, Value], *, mapped: bool) -> Value:
         options = dict(function.options)
-        group = self.new_group(options.get("group_id", Const(function.node.name)), node, options,
+        group = self.new_group(options.get("group_id", Const(function.named.name)), node, options,
                                unique=True)
         if group is None:
             return self.call_function(function, args, kwargs)

@@ -15,6 +15,7 @@ import warnings
 from analysis.dags.budget import OutOfBudget
 from analysis.facts import FileFacts, Finding, ProxyingHook, Range, Severity
 from analysis.dags.interpreter import Interpreter, Return
+from analysis.dags.modules import ProjectCode
 from analysis.dags.names import Imports, Kind, classify
 from analysis.source import LineIndex
 from analysis.dags.values import Const
@@ -23,26 +24,29 @@ DEFAULT_STATE_DIR = "proxied_state"
 
 
 _CACHE_LIMIT = 4096
-_cache: dict[str, tuple[str, FileFacts]] = {}
+_cache: dict[str, tuple[str, FileFacts, ProjectCode | None]] = {}
 
 
-def extract_file(path: str, text: str) -> FileFacts:
-    """Facts of one DAG file. Never raises on bad input.
+def extract_file(path: str, text: str, code: ProjectCode | None = None) -> FileFacts:
+    """Facts of one DAG file. Never raises on bad input. With ``code``, the imports of the
+    project's own modules are followed (see ``analysis.dags.modules``).
 
     Cached per path, for its latest content only: an editor produces a new version per
-    keystroke, and keeping them all would only feed the garbage collector.
+    keystroke, and keeping them all would only feed the garbage collector. Facts read through
+    other modules hold while those modules' texts do.
     """
     cached = _cache.get(path)
-    if cached is not None and cached[0] == text:
+    if cached is not None and cached[0] == text and cached[2] is code and (
+            code is None or code.current(cached[1].dependencies)):
         return cached[1]
-    facts = _extract(path, text)
+    facts = _extract(path, text, code)
     if len(_cache) >= _CACHE_LIMIT:
         _cache.pop(next(iter(_cache)), None)
-    _cache[path] = (text, facts)
+    _cache[path] = (text, facts, code)
     return facts
 
 
-def _extract(path: str, text: str) -> FileFacts:
+def _extract(path: str, text: str, code: ProjectCode | None = None) -> FileFacts:
     lines = LineIndex(text)
     try:
         with warnings.catch_warnings():
@@ -52,7 +56,7 @@ def _extract(path: str, text: str) -> FileFacts:
         return _error_facts(path, f"invalid Python: {error.msg}", lines.syntax_error_range(error))
     except (ValueError, MemoryError, RecursionError) as error:
         return _error_facts(path, f"cannot parse: {error}", Range.point(0))
-    interpreter = Interpreter(path, text)
+    interpreter = Interpreter(path, text, code=code, module_name=code.module_name(path) if code else None)
     try:
         interpreter.run_module(module)
     except RecursionError:
@@ -65,6 +69,7 @@ def _extract(path: str, text: str) -> FileFacts:
         dags=interpreter.collector.freeze(),
         findings=tuple(interpreter.collector.findings),
         proxying=_find_hook(module, lines, interpreter, text),
+        dependencies=tuple(sorted((p, d) for p, d in interpreter.dependencies.items() if p != path)),
     )
 
 

@@ -47,6 +47,7 @@ from analysis.dags.values import (
     to_python,
 )
 
+from analysis.dags.modules import ModuleValue
 from analysis.dags.scope import Scope
 
 
@@ -85,9 +86,6 @@ class Evaluator(airflow_calls.AirflowCalls):
             if certainty is not None:
                 self.taint(certainty)
             return self.unwrap_item(value) if isinstance(value, Maybe) else value
-        qualified = self.imports.qualify(node)
-        if qualified:
-            return Qualified(qualified, node.id)
         if node.id in BUILTINS:
             return Qualified(f"builtins.{node.id}", node.id)
         return Unknown(node.id)
@@ -128,6 +126,8 @@ class Evaluator(airflow_calls.AirflowCalls):
         return value
 
     def attribute(self, node: ast.Attribute, base: Value) -> Value:
+        if isinstance(base, ModuleValue):
+            return base.attribute(node.attr, self)
         if isinstance(base, Qualified):
             if base.name.startswith("airflow.") and base.name.endswith(".TriggerRule"):
                 return Const(node.attr.lower())
@@ -386,6 +386,13 @@ class Evaluator(airflow_calls.AirflowCalls):
                 and node.func.attr == "partial" and "task_id" in kwargs:
             return self.partial_operator(dotted_name(node.func.value) or "?", node, kwargs, kwarg_nodes)
         if isinstance(callee, Function):
+            if callee.origin != self.path and self.lines.anchor is None:
+                # A helper of another file: what it makes is shown at this call.
+                self.lines.anchor = self.lines.index.range_of(node)
+                try:
+                    return self.call_decorated(callee, node, args, kwargs, kwarg_nodes, scope)
+                finally:
+                    self.lines.anchor = None
             return self.call_decorated(callee, node, args, kwargs, kwarg_nodes, scope)
         if isinstance(callee, Method):
             return self.call_method(callee, node, args, kwargs, kwarg_nodes, scope)

@@ -16,8 +16,10 @@ from analysis.dags.budget import Budget, OutOfBudget
 from analysis.dags.builder import Collector, DagRecord, GroupRecord
 from analysis.dags.conditions import Break, Conditions, Continue, Return, condition_text
 from analysis.dags.evaluation import Evaluator
+from analysis.dags.importing import ImportStatements
+from analysis.dags.modules import ProjectCode
 from analysis.dags.scope import Scope
-from analysis.dags.names import Imports
+from analysis.facts import Range
 from analysis.source import LineIndex
 from analysis.dags.values import Const, DagRef, Function, GroupRef, Mapping, Maybe, Seq, TaskRef, Unknown, Value, short_text
 
@@ -26,12 +28,38 @@ MAX_DEPTH = 12
 """Helper calls followed inside one another."""
 
 
-class Interpreter(Evaluator, Budget, Conditions):
-    def __init__(self, path: str, text: str) -> None:
+class Positions:
+    """Ranges of this file's nodes; while a helper of another file runs, the call in this file
+    that led to it (``anchor``): a task made there is shown where this file asked for it."""
+
+    __slots__ = ("index", "anchor")
+
+    def __init__(self, index: LineIndex) -> None:
+        self.index = index
+        self.anchor: Range | None = None
+
+    def range_of(self, node: ast.AST) -> Range:
+        return self.anchor if self.anchor is not None else self.index.range_of(node)
+
+    def name_range(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> Range:
+        return self.anchor if self.anchor is not None else self.index.name_range(node)
+
+    def first_line_range(self, node: ast.AST) -> Range:
+        return self.anchor if self.anchor is not None else self.index.first_line_range(node)
+
+
+class Interpreter(ImportStatements, Evaluator, Budget, Conditions):
+    def __init__(self, path: str, text: str, *, code: ProjectCode | None = None,
+                 module_name: str | None = None, module_scope: Scope | None = None) -> None:
         Budget.__init__(self)
         Conditions.__init__(self)
-        self.lines = LineIndex(text)
-        self.imports = Imports()
+        self.path = path
+        self.lines = Positions(LineIndex(text))
+        self.code = code
+        self.module_name = module_name
+        """This file's dotted name under the import roots (for relative imports), if any."""
+        self.dependencies: dict[str, str] = {}
+        """Workspace modules read through imports: path -> SHA-1 of the text read."""
         self.collector = Collector(path)
         self.dag_stack: list[DagRecord] = []
         self.group_stack: list[GroupRecord] = []
@@ -45,8 +73,9 @@ class Interpreter(Evaluator, Budget, Conditions):
         """The module-level statement being run (DAGs made by it can be bound to a global)."""
         self.exposed: dict[DagRecord, str] = {}
         """DAGs put in the module's globals by ``globals()[key] = dag``."""
-        self.module_scope = Scope()
-        self.module_scope.vars["__name__"] = Const("unusual_prefix_airflow_dag_module")
+        self.module_scope = module_scope if module_scope is not None else Scope()
+        self.module_scope.vars["__name__"] = Const(module_name if module_scope is not None and module_name
+                                                   else "unusual_prefix_airflow_dag_module")
         self.module_scope.vars["__file__"] = Const(path)
 
     # -- statements ------------------------------------------------------------------
@@ -105,15 +134,9 @@ class Interpreter(Evaluator, Budget, Conditions):
                 if self.uncertain != certainty[0]:  # it read something made under a condition
                     self.restore(certainty)
 
-    def _exec_Import(self, node: ast.Import, scope: Scope) -> None:
-        self.imports.add(node)
-        for alias in node.names:
-            scope.vars.pop(alias.asname or alias.name.split(".")[0], None)
-
-    def _exec_ImportFrom(self, node: ast.ImportFrom, scope: Scope) -> None:
-        self.imports.add(node)
-        for alias in node.names:
-            scope.vars.pop(alias.asname or alias.name, None)
+    def assign(self, scope: Scope, name: str, value: Value) -> None:
+        scope.vars[name] = value
+        self.name_level(scope, name)
 
     def _exec_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef, scope: Scope) -> None:
         scope.vars[node.name] = self.make_function(node, scope)
@@ -274,7 +297,6 @@ class Interpreter(Evaluator, Budget, Conditions):
 
     def bind(self, target: ast.expr, value: Value, scope: Scope) -> None:
         if isinstance(target, ast.Name):
-            self.imports.forget(target.id)
             if isinstance(value, Maybe):
                 self.taint((value.level, value.reason))
                 value = value.value

@@ -119,6 +119,15 @@ class Function(Value):
     options: dict[str, Value] = field(default_factory=dict)
     option_nodes: dict[str, ast.expr] = field(default_factory=dict)
     partial: dict[str, Value] | None = None
+    origin: str = ""
+    """The file that defines it: a helper of another file runs with ranges anchored at the call."""
+    wraps: ast.FunctionDef | ast.AsyncFunctionDef | None = None
+    """``@functools.wraps(f)``: the function it stands for (its name, where it is defined)."""
+
+    @property
+    def named(self) -> ast.FunctionDef | ast.AsyncFunctionDef:
+        """The definition that gives it its name (Airflow's default task and DAG ids)."""
+        return self.wraps or self.node
 
 
 @dataclass(eq=False, slots=True)

@@ -97,7 +97,7 @@ class PlanFiles:
             refuse_if_unreadable(path)
             raise Refused(f"cannot read {path}: it is gone from the disk")
         known = self.project.files.get(path)
-        return known if self._current(path, text, known) else extract_file(path, text)
+        return known if self._current(path, text, known) else extract_file(path, text, self.project.code)
 
     def state(self, path: str) -> StateFile | None:
         text, known = self.original(path), self.project.states.get(path)

@@ -47,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     dags = commands.add_parser("dags", help="static model of DAG files: DAGs, tasks, edges")
     dags.add_argument("paths", nargs="+", metavar="PATH", help="DAG files or folders")
     dags.add_argument("--json", action="store_true", help="machine-readable output")
+    dags.add_argument("--import-root", action="append", metavar="DIR",
+                      help="a folder the deployment puts on sys.path (repeatable; also the importRoots setting)")
     dags.set_defaults(run=lambda args: _lazy("dags", "run_dags")(args))
 
     check = commands.add_parser("check", help="migration diagnostics; exit 1 on any error")

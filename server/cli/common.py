@@ -34,7 +34,7 @@ def load_project(root: str, read: Callable[[str], Decoded] = read_disk) -> Proje
     settings, warnings = load_settings(root)
     for warning in warnings:
         print(f"airlift-lsp: warning: {warning}", file=sys.stderr)
-    layout = Layout(os.path.abspath(root), settings.dag_folders, settings.dagster_module)
+    layout = Layout(os.path.abspath(root), settings.dag_folders, settings.dagster_module, settings.import_roots)
     for folder in layout.dag_roots():
         if not os.path.isdir(folder):
             raise CliError(f"dag folder {relative(folder)} does not exist (dagFolders setting)")

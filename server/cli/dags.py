@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from analysis.dags.dagfile import extract_file
+from analysis.dags.modules import ProjectCode
+from analysis.project import Layout
 from analysis.facts import FileFacts, Finding, Severity
 from analysis.files import read_disk, walk_python_files
 from analysis.source import might_contain_dag
@@ -21,7 +23,19 @@ from server.cli.common import EXIT_FINDINGS, CliError, load_project, print_json,
 # -- dags --------------------------------------------------------------------------------
 
 
-def collect_dag_files(paths: Sequence[str]) -> list[FileFacts]:
+def dags_code(paths: Sequence[str], extra_roots: Sequence[str] = ()) -> ProjectCode:
+    """Where the given DAG files' imports are followed: the folders given (Airflow puts each DAG
+    folder on sys.path), the settings' ``importRoots`` and ``--import-root``s, ``plugins/`` and
+    the current directory as the workspace root."""
+    from server.settings import load_settings
+
+    folders = [p if os.path.isdir(p) else os.path.dirname(os.path.abspath(p)) for p in paths]
+    settings, _ = load_settings(".")
+    layout = Layout(os.path.abspath("."), tuple(folders), None, (*settings.import_roots, *extra_roots))
+    return layout.project_code(read_disk)
+
+
+def collect_dag_files(paths: Sequence[str], code: ProjectCode | None = None) -> list[FileFacts]:
     files: list[FileFacts] = []
     seen: set[str] = set()
     for given in paths:
@@ -41,12 +55,15 @@ def collect_dag_files(paths: Sequence[str]) -> list[FileFacts]:
             if decoded.text is None:
                 files.append(FileFacts(path=absolute, error=decoded.skipped, skipped=decoded.skipped))
             elif explicit or might_contain_dag(decoded.text):
-                files.append(extract_file(absolute, decoded.text))
+                files.append(extract_file(absolute, decoded.text, code))
     return files
 
 
 def run_dags(args: argparse.Namespace) -> int:
-    files = collect_dag_files(args.paths)
+    for path in args.paths:
+        if not os.path.exists(path):
+            raise CliError(f"{path}: no such file or directory")
+    files = collect_dag_files(args.paths, dags_code(args.paths, args.import_root or ()))
     if args.json:
         print_json({"files": [_file_json(f) for f in files]})
         return 0

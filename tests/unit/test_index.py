@@ -67,10 +67,10 @@ def test_a_file_whose_analysis_raises_keeps_its_last_good_facts(root: Path, monk
     other.write_text(ORDERS.replace("orders", "other").format(task="a"), encoding="utf-8")
     real_extract = server.index.extract_file
 
-    def extract(path: str, text: str):
+    def extract(path: str, text: str, code=None):
         if "boom" in text:
             raise ValueError("analysis bug\nsecond line")
-        return real_extract(path, text)
+        return real_extract(path, text, code)
 
     monkeypatch.setattr(server.index, "extract_file", extract)
     monkeypatch.setattr(analysis.project, "extract_file", extract)  # other.py is new: a rediscovery
@@ -99,10 +99,10 @@ def test_a_rediscovery_keeps_the_last_good_facts_of_a_file_that_raises(root: Pat
     orders = str(root / "dags" / "orders.py")
     real_extract = analysis.project.extract_file
 
-    def extract(path: str, text: str):
+    def extract(path: str, text: str, code=None):
         if "boom" in text:
             raise RecursionError("too deep")
-        return real_extract(path, text)
+        return real_extract(path, text, code)
 
     monkeypatch.setattr(analysis.project, "extract_file", extract)
     (root / "dags" / "orders.py").write_text(ORDERS.format(task="boom"), encoding="utf-8")
