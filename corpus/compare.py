@@ -42,7 +42,9 @@ def run_static(entry: dict) -> dict:
     src = SRC / entry["name"]
     STATIC.mkdir(parents=True, exist_ok=True)
     out = STATIC / f"{entry['name']}.json"
-    proc = subprocess.run([str(AIRLIFT), "dags", *entry["dag_folders"], "--json"], cwd=src,
+    # The deployment's sys.path, as the manifest gives it (the DagBag truth runs with the same).
+    roots = [arg for root in entry.get("sys_path", []) for arg in ("--import-root", root)]
+    proc = subprocess.run([str(AIRLIFT), "dags", *entry["dag_folders"], *roots, "--json"], cwd=src,
                           capture_output=True, text=True, timeout=1800)
     if proc.returncode not in (0, 1) or not proc.stdout.strip():
         raise RuntimeError(f"airlift-lsp dags failed ({proc.returncode}): "

@@ -41,6 +41,9 @@ def id_text(value: Value) -> tuple[str, bool]:
     if isinstance(value, Unknown):
         text = value.text
         return (text if "{" in text else "{" + text + "}"), True
+    if isinstance(value, Maybe):  # set under a runtime condition: it may be something else
+        text, _ = id_text(value.value)
+        return (text if text.startswith("{") else "{" + text + "}"), True
     return "{?}", True
 
 
@@ -172,8 +175,8 @@ class AirflowCalls:
         return DagRef(dag)
 
     def current_context(self, kwargs: dict[str, Value]) -> tuple[DagRecord | None, GroupRecord | None]:
-        group_value = kwargs.get("task_group")
-        dag_value = kwargs.get("dag")
+        group_value = self.unwrap_item(kwargs.get("task_group") or Const(None))
+        dag_value = self.unwrap_item(kwargs.get("dag") or Const(None))
         group = group_value.group if isinstance(group_value, GroupRef) else None
         if isinstance(dag_value, DagRef):
             dag = dag_value.dag
@@ -301,7 +304,7 @@ class AirflowCalls:
                      kwargs: dict[str, Value], kwarg_nodes: dict[str, ast.expr], scope: Scope) -> Value:
         if kind is Kind.DAG_CLASS:
             if "dag_id" in kwargs:
-                dag = self.new_dag(kwargs["dag_id"], kwarg_nodes["dag_id"], node)
+                dag = self.new_dag(kwargs["dag_id"], kwarg_nodes.get("dag_id"), node)
             elif args:
                 dag = self.new_dag(args[0], node.args[0], node)
             else:

@@ -4,10 +4,11 @@
 time, a ``while``: static reading cannot tell whether their bodies run. What they create is
 *conditional*: it exists in Airflow only when the condition held while Airflow imported the
 file. Reading goes through such bodies (their tasks are worth showing) one level deeper in
-``uncertain``; every task, DAG and edge records the level it was made at, and so does every
-name bound (``Scope.levels``) and every list item appended (``Maybe``). Reading a name or an
-item made deeper than the current level raises the level for the rest of the reading
-statement: ``if cond: extra = "x"`` then ``EmptyOperator(task_id=extra)`` is conditional too.
+``uncertain``; every task, DAG and edge records the level it was made at. A name bound, or a
+list item appended, under a condition holds a ``Maybe``: read after that condition's block, its
+value is not known for sure (``if cond: suffix = "x"`` then ``task_id="t_" + suffix`` is a
+dynamic id; a task reached through it gets a conditional edge). Used as the DAG or TaskGroup
+that tasks go into, or as the function called, it makes what the statement creates conditional.
 
 A ``return``, ``break`` or ``continue`` under a condition makes the rest of its function or
 loop conditional (the *floor*). Exhaustive ``if``/``elif``/``else`` chains that create the same
@@ -85,11 +86,11 @@ class Conditions:
         if certainty is not None and certainty[0] > self.uncertain:
             self.uncertain, self.reason = certainty
 
-    def name_level(self, scope: Scope, name: str) -> None:
-        if self.uncertain:
-            scope.levels[name] = (self.uncertain, self.reason)
-        elif scope.levels:
-            scope.levels.pop(name, None)
+    def known_here(self, value: Value) -> Value:
+        """A ``Maybe`` made no deeper than the current level is simply its value here."""
+        if isinstance(value, Maybe) and value.level <= self.uncertain:
+            return value.value
+        return value
 
     def maybe(self, value: Value) -> Value:
         """A list item added here: conditional to whoever reads the list less deep."""
@@ -98,6 +99,8 @@ class Conditions:
         return Maybe(value, self.uncertain, self.reason)
 
     def unwrap_item(self, value: Value) -> Value:
+        """Use a value that may not hold as if it did, making this statement conditional (the
+        DAG a task goes into, the function called)."""
         if isinstance(value, Maybe):
             self.taint((value.level, value.reason))
             return value.value
@@ -173,12 +176,13 @@ class Conditions:
                 if kept is not None and kept.level > level:
                     kept.level, kept.condition = level, reason
         for name in set.intersection(*(set(b.bound) for b in branches)):
-            values = [b.bound[name] for b in branches]
+            values = [_bare(b.bound[name]) for b in branches]
             if all(_same(values[0], v) for v in values[1:]):
-                if level:
-                    scope.levels[name] = outer
-                else:
-                    scope.levels.pop(name, None)
+                scope.vars[name] = Maybe(values[0], level, reason) if level else values[0]
+
+
+def _bare(value: Value) -> Value:
+    return value.value if isinstance(value, Maybe) else value
 
 
 def _same(a: Value, b: Value) -> bool:

@@ -81,11 +81,9 @@ class Evaluator(airflow_calls.AirflowCalls):
         return Const(node.value)
 
     def _eval_Name(self, node: ast.Name, scope: Scope) -> Value:
-        value, certainty = scope.lookup(node.id)
+        value = scope.lookup(node.id)
         if value is not None:
-            if certainty is not None:
-                self.taint(certainty)
-            return self.unwrap_item(value) if isinstance(value, Maybe) else value
+            return self.known_here(value) if isinstance(value, Maybe) else value
         if node.id in BUILTINS:
             return Qualified(f"builtins.{node.id}", node.id)
         return Unknown(node.id)
@@ -126,6 +124,7 @@ class Evaluator(airflow_calls.AirflowCalls):
         return value
 
     def attribute(self, node: ast.Attribute, base: Value) -> Value:
+        base = self.unwrap_item(base)
         if isinstance(base, ModuleValue):
             return base.attribute(node.attr, self)
         if isinstance(base, Qualified):
@@ -149,7 +148,7 @@ class Evaluator(airflow_calls.AirflowCalls):
                 if isinstance(base, Seq) and isinstance(index.value, slice):
                     return Seq(base.items[index.value])
                 if isinstance(base, Seq):
-                    return self.unwrap_item(base.items[index.value])
+                    return self.known_here(base.items[index.value])
                 if isinstance(base, Mapping):
                     return base.items[index.value]
                 if isinstance(base, Const):
@@ -370,6 +369,7 @@ class Evaluator(airflow_calls.AirflowCalls):
 
     def call(self, node: ast.Call, callee: Value, args: list[Value], kwargs: dict[str, Value],
              kwarg_nodes: dict[str, ast.expr], scope: Scope) -> Value:
+        callee = self.unwrap_item(callee)  # a function chosen under a condition: what it makes is too
         if isinstance(callee, Qualified):
             kind = classify(callee.name)
             if kind is not None:

@@ -101,8 +101,7 @@ class Interpreter(ImportStatements, Evaluator, Budget, Conditions):
         for dag in self.collector.dags:
             dag.global_name = self.exposed.get(dag)
         for name, value in self.module_scope.vars.items():
-            if isinstance(value, DagRef) and value.dag.global_name is None \
-                    and name not in self.module_scope.levels:
+            if isinstance(value, DagRef) and value.dag.global_name is None:
                 value.dag.global_name = name
 
     def bindable(self, node: ast.stmt, value: Value, kind: str, detail: str | int | None) -> None:
@@ -135,8 +134,10 @@ class Interpreter(ImportStatements, Evaluator, Budget, Conditions):
                     self.restore(certainty)
 
     def assign(self, scope: Scope, name: str, value: Value) -> None:
+        """Bind a name; under a runtime condition, to a ``Maybe`` of the value."""
+        if self.uncertain and not (isinstance(value, Maybe) and value.level >= self.uncertain):
+            value = Maybe(value.value if isinstance(value, Maybe) else value, self.uncertain, self.reason)
         scope.vars[name] = value
-        self.name_level(scope, name)
 
     def _exec_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef, scope: Scope) -> None:
         scope.vars[node.name] = self.make_function(node, scope)
@@ -176,7 +177,7 @@ class Interpreter(ImportStatements, Evaluator, Budget, Conditions):
         pushed: list[list[Any]] = []
         setup_teardown: list[TaskRef] = []
         for index, item in enumerate(node.items):
-            value = self.eval(item.context_expr, scope)
+            value = self.unwrap_item(self.eval(item.context_expr, scope))
             if isinstance(item.optional_vars, ast.Name):
                 self.bindable(node, value, "alias", item.optional_vars.id)
             elif item.optional_vars is None:
@@ -297,11 +298,8 @@ class Interpreter(ImportStatements, Evaluator, Budget, Conditions):
 
     def bind(self, target: ast.expr, value: Value, scope: Scope) -> None:
         if isinstance(target, ast.Name):
-            if isinstance(value, Maybe):
-                self.taint((value.level, value.reason))
-                value = value.value
-            scope.vars[target.id] = value
-            self.name_level(scope, target.id)
+            self.assign(scope, target.id, value)
+            value = value.value if isinstance(value, Maybe) else value
             if isinstance(value, TaskRef) and value.task.variable is None:
                 value.task.variable = target.id
             elif isinstance(value, DagRef):
@@ -373,8 +371,10 @@ class Interpreter(ImportStatements, Evaluator, Budget, Conditions):
         finally:
             self.depth -= 1
             self.floor = floor
-        # A return under a condition: what the function returns is itself conditional.
-        self.uncertain, self.reason = max(entry, end, self.floor, key=lambda c: c[0])
+        # A return under a condition: what the function returns may be something else.
+        self.uncertain, self.reason = entry
+        if end[0] > entry[0] and not isinstance(result, Maybe):
+            return Maybe(result, *end)
         return result
 
     def bind_parameters(self, node: ast.FunctionDef | ast.AsyncFunctionDef, args: list[Value],

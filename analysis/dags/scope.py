@@ -9,19 +9,18 @@ Certainty = tuple[int, str]
 
 
 class Scope:
-    __slots__ = ("vars", "parent", "levels")
+    """Names and their values; a name bound under a runtime condition holds a ``Maybe``."""
+
+    __slots__ = ("vars", "parent")
 
     def __init__(self, parent: Scope | None = None) -> None:
         self.vars: dict[str, Value] = {}
         self.parent = parent
-        self.levels: dict[str, Certainty] = {}
-        """Names bound under a runtime condition: reading one after that condition's block
-        makes what the reading statement creates conditional too."""
 
-    def lookup(self, name: str) -> tuple[Value | None, Certainty | None]:
+    def lookup(self, name: str) -> Value | None:
         scope: Scope | None = self
         while scope is not None:
             if name in scope.vars:
-                return scope.vars[name], (scope.levels.get(name) if scope.levels else None)
+                return scope.vars[name]
             scope = scope.parent
-        return None, None
+        return None

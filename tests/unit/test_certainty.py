@@ -88,15 +88,29 @@ def test_list_items_appended_under_a_condition_make_conditional_tasks() -> None:
         "load_orders": (False, False), "load_customers": (False, False), "load_refunds": (True, False)}
 
 
-def test_a_name_assigned_under_a_condition_makes_what_it_builds_conditional() -> None:
+def test_a_name_assigned_under_a_condition_gives_a_dynamic_id_never_a_guess() -> None:
     found = tasks(
         "SUFFIX = 'a'\n"
         "if os.environ.get('X'):\n"
         "    SUFFIX = 'b'\n"
-        "with DAG('d') as dag:\n"
+        "SCHEDULE = '@daily'\n"
+        "if os.environ.get('Y'):\n"
+        "    SCHEDULE = None\n"
+        "with DAG('d', schedule=SCHEDULE) as dag:\n"
         "    EmptyOperator(task_id='t_' + SUFFIX)\n"
         "    EmptyOperator(task_id='plain')\n")
-    assert found == {"t_b": (True, False), "plain": (False, False)}
+    # The task exists either way; its id is not known (t_a or t_b). A schedule chosen under a
+    # condition changes nothing about which DAG and tasks exist.
+    assert found == {"{'t_' + SUFFIX}": (False, True), "plain": (False, False)}
+
+
+def test_a_dag_chosen_under_a_condition_makes_its_tasks_conditional() -> None:
+    facts = extract_file("/dags/f.py", HEAD +
+                         "first = DAG('first')\nsecond = DAG('second')\ntarget = first\n"
+                         "if Variable.get('x'):\n    target = second\n"
+                         "EmptyOperator(task_id='t', dag=target)\n")
+    [task] = [t for d in facts.dags for t in d.tasks]
+    assert task.conditional and facts.dags[1].task("t") is not None
 
 
 def test_loops_over_run_time_data_and_while_loops_are_conditional() -> None:
@@ -133,7 +147,7 @@ def test_an_early_return_under_a_condition_makes_the_rest_of_the_helper_conditio
     assert found == {"always": (False, False), "prod_only": (True, False)}
 
 
-def test_a_helper_returning_under_a_condition_gives_a_conditional_value() -> None:
+def test_a_helper_returning_under_a_condition_gives_an_uncertain_value() -> None:
     found = tasks(
         "def pick():\n"
         "    if Variable.get('x'):\n"
@@ -141,7 +155,7 @@ def test_a_helper_returning_under_a_condition_gives_a_conditional_value() -> Non
         "    return 'b'\n"
         "with DAG('d') as dag:\n"
         "    EmptyOperator(task_id=pick())\n")
-    assert found == {"b": (True, False)}
+    assert found == {"{b}": (False, True)}
 
 
 def test_duplicates_are_errors_only_when_both_tasks_certainly_exist() -> None:
