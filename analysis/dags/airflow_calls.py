@@ -25,6 +25,7 @@ from analysis.dags.values import (
     xcom_sources,
 )
 
+from analysis.dags.objects import BoundMethod, ClassValue, Instance, as_airflow
 from analysis.dags.scope import Scope
 
 _NOT_DATA = frozenset({"dag", "task_group", "task_id"})
@@ -66,6 +67,10 @@ class AirflowCalls:
         target = decorator.func if isinstance(decorator, ast.Call) else decorator
         resolved = self.eval(target, scope)
         if isinstance(resolved, Qualified):
+            kinds = {"builtins.property": "property", "builtins.staticmethod": "static",
+                     "builtins.classmethod": "class", "functools.cached_property": "property"}
+            if resolved.name in kinds and isinstance(value, Function):
+                return replace(value, method_kind=kinds[resolved.name])
             if resolved.name == "functools.wraps" and isinstance(decorator, ast.Call) and decorator.args \
                     and isinstance(value, Function):
                 wrapped = self.eval(decorator.args[0], scope)
@@ -74,7 +79,8 @@ class AirflowCalls:
             if isinstance(value, Function):
                 self.airflow_decorator(value, node, decorator, resolved.name, scope)
             return value
-        if isinstance(resolved, (Function, Method)) and not (isinstance(resolved, Function) and resolved.kind != "plain"):
+        if isinstance(resolved, (Function, Method, BoundMethod, ClassValue)) and not (
+                isinstance(resolved, Function) and resolved.kind != "plain"):
             # A project decorator: `@retry_task` or `@make_task(pool="x")` returns what the function becomes.
             wrapper = self.call_with_arguments(decorator, resolved, scope) if isinstance(decorator, ast.Call) else resolved
             return self.call(decorator, wrapper, [value], {}, {}, scope)
@@ -176,7 +182,7 @@ class AirflowCalls:
 
     def current_context(self, kwargs: dict[str, Value]) -> tuple[DagRecord | None, GroupRecord | None]:
         group_value = self.unwrap_item(kwargs.get("task_group") or Const(None))
-        dag_value = self.unwrap_item(kwargs.get("dag") or Const(None))
+        dag_value = as_airflow(self.unwrap_item(kwargs.get("dag") or Const(None)))
         group = group_value.group if isinstance(group_value, GroupRef) else None
         if isinstance(dag_value, DagRef):
             dag = dag_value.dag
@@ -226,7 +232,7 @@ class AirflowCalls:
                         context: tuple[DagRecord | None, GroupRecord | None] | None = None) -> Value:
         dag, group = context or self.current_context(kwargs)
         if dag is None:
-            return Unknown(spelled)
+            dag = self.collector.limbo  # no DAG yet: `op.dag = ...` or `op >> task_in_dag` adopts it
         task = self.create_task(dag, group, kwargs["task_id"], spelled.rsplit(".", 1)[-1], node,
                                 kwarg_nodes.get("task_id"), unique=False, mapped=mapped)
         callable_node = kwarg_nodes.get("python_callable")
@@ -408,6 +414,8 @@ class AirflowCalls:
             return [t for item in value.items for t in self.endpoints(item, leaves=leaves)]
         if isinstance(value, Maybe):
             return self.endpoints(value.value, leaves=leaves)
+        if isinstance(value, Instance) and value.task is not None:
+            return [value.task]
         if isinstance(value, EdgeLabel) and leaves:
             return list(value.upstream)
         return []

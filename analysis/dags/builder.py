@@ -176,8 +176,13 @@ class Collector:
         self.incomplete = False
         """Part of the file was not read (too costly, or nested too deeply): any DAG may lack
         tasks or edges, so each is frozen as dynamic."""
+        self.limbo = DagRecord(dag_id="", range=Range.point(0), id_range=None)
+        """Where operators made outside any DAG wait: Airflow adds one to a DAG when its ``dag``
+        is set, or when it is joined by ``>>`` to a task of a DAG."""
 
     def add_task(self, task: TaskRecord) -> TaskRecord:
+        if task.dag is self.limbo:
+            return task
         existing = task.dag.tasks.get(task.task_id)
         if existing is not None:
             self._duplicate(existing, task)
@@ -222,8 +227,18 @@ class Collector:
                 path=self.path, range=task.id_range or task.range, related=related))
             existing.level, existing.condition = certain.level, certain.condition
 
-    @staticmethod
-    def add_edge(upstream: TaskRecord, downstream: TaskRecord, conditional: bool = False) -> None:
+    def attach(self, task: TaskRecord, dag: DagRecord) -> TaskRecord:
+        """An operator made outside any DAG joins ``dag`` (a task already in a DAG stays)."""
+        if task.dag is not self.limbo or dag is self.limbo:
+            return task
+        task.dag = dag
+        return self.add_task(task)
+
+    def add_edge(self, upstream: TaskRecord, downstream: TaskRecord, conditional: bool = False) -> None:
+        if upstream.dag is self.limbo:
+            upstream = self.attach(upstream, downstream.dag)
+        elif downstream.dag is self.limbo:
+            downstream = self.attach(downstream, upstream.dag)
         if upstream is downstream or upstream.dag is not downstream.dag:
             return
         if upstream not in downstream.upstream:

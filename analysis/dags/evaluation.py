@@ -125,6 +125,9 @@ class Evaluator(airflow_calls.AirflowCalls):
 
     def attribute(self, node: ast.Attribute, base: Value) -> Value:
         base = self.unwrap_item(base)
+        found = self.object_attribute(base, node.attr, node)
+        if found is not None:
+            return found
         if isinstance(base, ModuleValue):
             return base.attribute(node.attr, self)
         if isinstance(base, Qualified):
@@ -241,6 +244,9 @@ class Evaluator(airflow_calls.AirflowCalls):
 
     def binary(self, node: ast.BinOp, left: Value, right: Value) -> Value:
         if isinstance(node.op, (ast.RShift, ast.LShift)):
+            result = self.overloaded(node, left, right, "rshift" if isinstance(node.op, ast.RShift) else "lshift")
+            if result is not None:
+                return result
             return self.dependency(left, right, downstream=isinstance(node.op, ast.RShift))
         if isinstance(left, Seq) and isinstance(right, Seq) and isinstance(node.op, ast.Add):
             size = len(left.items) + len(right.items)
@@ -370,6 +376,9 @@ class Evaluator(airflow_calls.AirflowCalls):
     def call(self, node: ast.Call, callee: Value, args: list[Value], kwargs: dict[str, Value],
              kwarg_nodes: dict[str, ast.expr], scope: Scope) -> Value:
         callee = self.unwrap_item(callee)  # a function chosen under a condition: what it makes is too
+        made = self.call_object(callee, node, args, kwargs, kwarg_nodes, scope)
+        if made is not None:
+            return made
         if isinstance(callee, Qualified):
             kind = classify(callee.name)
             if kind is not None:

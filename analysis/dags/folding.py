@@ -87,7 +87,10 @@ PATH_CALLS = {
     "os.path.dirname": os.path.dirname,
     "os.path.splitext": lambda p: tuple(os.path.splitext(p)),
 }
-BUILTINS = frozenset({"range", "str", "int", "len", "sorted", "list", "tuple", "enumerate", "zip", "reversed"})
+BUILTINS = frozenset({"range", "str", "int", "len", "sorted", "list", "tuple", "enumerate", "zip", "reversed",
+                      "property", "staticmethod", "classmethod", "super", "isinstance", "object", "dict", "set",
+                      "frozenset", "bool", "float", "getattr", "hasattr", "min", "max", "sum", "any", "all",
+                      "type", "repr", "abs", "print", "open"})
 OP_TEXT = {ast.Add: "", ast.Mod: "%", ast.Mult: "*", ast.Sub: "-", ast.FloorDiv: "//"}
 
 

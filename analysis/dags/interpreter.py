@@ -18,6 +18,7 @@ from analysis.dags.conditions import Break, Conditions, Continue, Return, condit
 from analysis.dags.evaluation import Evaluator
 from analysis.dags.importing import ImportStatements
 from analysis.dags.modules import ProjectCode
+from analysis.dags.objects import ObjectModel, as_airflow
 from analysis.dags.scope import Scope
 from analysis.facts import Range
 from analysis.source import LineIndex
@@ -48,7 +49,7 @@ class Positions:
         return self.anchor if self.anchor is not None else self.index.first_line_range(node)
 
 
-class Interpreter(ImportStatements, Evaluator, Budget, Conditions):
+class Interpreter(ImportStatements, ObjectModel, Evaluator, Budget, Conditions):
     def __init__(self, path: str, text: str, *, code: ProjectCode | None = None,
                  module_name: str | None = None, module_scope: Scope | None = None) -> None:
         Budget.__init__(self)
@@ -60,6 +61,8 @@ class Interpreter(ImportStatements, Evaluator, Budget, Conditions):
         """This file's dotted name under the import roots (for relative imports), if any."""
         self.dependencies: dict[str, str] = {}
         """Workspace modules read through imports: path -> SHA-1 of the text read."""
+        self.frames: list[tuple[Function, Scope]] = []
+        """The functions being run, innermost last (``super()`` needs its class and ``self``)."""
         self.collector = Collector(path)
         self.dag_stack: list[DagRecord] = []
         self.group_stack: list[GroupRecord] = []
@@ -140,12 +143,14 @@ class Interpreter(ImportStatements, Evaluator, Budget, Conditions):
         scope.vars[name] = value
 
     def _exec_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef, scope: Scope) -> None:
-        scope.vars[node.name] = self.make_function(node, scope)
+        owner = scope.vars.get("__class_scope__")
+        # A method closes over the scope around its class, not over the class body.
+        function = self.make_function(node, scope.parent if owner is not None and scope.parent else scope)
+        if owner is not None and isinstance(function, Function):
+            function.owner = owner
+        self.assign(scope, node.name, function)
 
     _exec_AsyncFunctionDef = _exec_FunctionDef
-
-    def _exec_ClassDef(self, node: ast.ClassDef, scope: Scope) -> None:
-        scope.vars[node.name] = Unknown(node.name)
 
     def _exec_Expr(self, node: ast.Expr, scope: Scope) -> None:
         value = self.eval(node.value, scope)
@@ -177,7 +182,7 @@ class Interpreter(ImportStatements, Evaluator, Budget, Conditions):
         pushed: list[list[Any]] = []
         setup_teardown: list[TaskRef] = []
         for index, item in enumerate(node.items):
-            value = self.unwrap_item(self.eval(item.context_expr, scope))
+            value = as_airflow(self.unwrap_item(self.eval(item.context_expr, scope)))
             if isinstance(item.optional_vars, ast.Name):
                 self.bindable(node, value, "alias", item.optional_vars.id)
             elif item.optional_vars is None:
@@ -321,8 +326,10 @@ class Interpreter(ImportStatements, Evaluator, Budget, Conditions):
                               Unknown(name), scope)
         elif isinstance(target, ast.Starred):
             self.bind(target.value, value, scope)
+        elif isinstance(target, ast.Attribute):
+            self.set_attribute(self.eval(target.value, scope), target.attr, value)
         else:
-            # Attribute and subscript targets: evaluate for the tasks they may create.
+            # Subscript targets: evaluate for the tasks they may create.
             self.eval(target, scope)
             if isinstance(target, ast.Subscript) and isinstance(value, DagRef) \
                     and isinstance(target.value, ast.Call) and isinstance(target.value.func, ast.Name) \
@@ -358,6 +365,7 @@ class Interpreter(ImportStatements, Evaluator, Budget, Conditions):
         scope = Scope(function.scope)
         self.bind_parameters(function.node, args, kwargs, scope)
         self.depth += 1
+        self.frames.append((function, scope))
         entry, floor = self.certainty, self.floor
         self.floor = entry
         result: Value = Const(None)
@@ -370,6 +378,7 @@ class Interpreter(ImportStatements, Evaluator, Budget, Conditions):
             end = self.certainty
         finally:
             self.depth -= 1
+            self.frames.pop()
             self.floor = floor
         # A return under a condition: what the function returns may be something else.
         self.uncertain, self.reason = entry

@@ -121,6 +121,10 @@ class Function(Value):
     partial: dict[str, Value] | None = None
     origin: str = ""
     """The file that defines it: a helper of another file runs with ranges anchored at the call."""
+    owner: Any = None
+    """The class whose body defines it (a ``ClassValue``), for ``super()``."""
+    method_kind: str = ""
+    """"property", "static" or "class" under those decorators."""
     wraps: ast.FunctionDef | ast.AsyncFunctionDef | None = None
     """``@functools.wraps(f)``: the function it stands for (its name, where it is defined)."""
 

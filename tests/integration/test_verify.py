@@ -136,7 +136,7 @@ def test_verify_refuses_an_edit_that_adds_a_failure_and_writes_nothing(tmp_path:
     dry = run_cli(*args, "--dry-run", cwd=root)
     assert dry.returncode == 1, dry.stderr
     assert "+proxying_to_dagster(" in dry.stdout and "b/dags/proxied_state/prefixed.yaml" in dry.stdout
-    assert "dags/prefixed.py:23:1: verify-import-error" in dry.stderr
+    assert "dags/prefixed.py:24:1: verify-import-error" in dry.stderr
     assert "nothing would be written" in dry.stderr
     result = run_cli(*args, cwd=root)
     assert result.returncode == 1

@@ -1,0 +1,339 @@
+"""The project's classes, followed statically: DAG and operator subclasses, and wrappers.
+
+Enterprise code builds DAGs through classes of its own: ``class CompanyDag`` whose constructor
+creates the ``DAG``, ``class LoadOperator(BaseOperator)``, task wrappers with ``>>`` overloaded.
+A ``class`` statement makes a ``ClassValue`` (its body run once, its methods kept as syntax
+trees with their scope); calling it runs ``__init__`` on an ``Instance`` whose attributes live
+in a dict; methods, properties, ``super()``, class methods and dataclasses behave as in Python.
+A class whose bases reach Airflow's ``DAG`` or ``BaseOperator`` makes the DAG or the task when
+``super().__init__(...)`` (or the inherited constructor) runs, with the arguments it gets.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+from analysis.dags.builder import DagRecord, TaskRecord
+from analysis.dags.names import Kind, classify
+from analysis.dags.scope import Scope
+from analysis.dags.values import (
+    Const,
+    DagRef,
+    Function,
+    Mapping,
+    Maybe,
+    Qualified,
+    Seq,
+    TaskRef,
+    Unknown,
+    Value,
+)
+
+_BUILTIN_TYPES = {"builtins.list": list, "builtins.tuple": tuple, "builtins.dict": dict, "builtins.str": str,
+                  "builtins.int": int, "builtins.float": float, "builtins.bool": bool, "builtins.set": set}
+
+
+@dataclass(eq=False, slots=True)
+class ClassValue(Value):
+    name: str
+    node: ast.ClassDef
+    bases: list[Value]
+    attrs: dict[str, Value] = field(default_factory=dict)
+    origin: str = ""
+    fields: list[tuple[str, ast.expr | None]] | None = None
+    """A dataclass's fields, in order, with their default's expression."""
+    scope: Scope | None = None
+
+    def mro(self) -> list[Value]:
+        """This class and its bases, depth first, each once (C3 agrees for the usual trees)."""
+        order: list[Value] = []
+        stack: list[Value] = [self]
+        while stack:
+            current = stack.pop(0)
+            if any(current is seen for seen in order):
+                continue
+            order.append(current)
+            if isinstance(current, ClassValue):
+                stack = [*current.bases, *stack]
+        return order
+
+    def lookup(self, name: str, after: ClassValue | None = None) -> Value | None:
+        """``name`` in the class or its bases (after ``after`` in the MRO, for ``super()``)."""
+        order = self.mro()
+        if after is not None:
+            index = next((i for i, c in enumerate(order) if c is after), len(order))
+            order = order[index + 1:]
+        for current in order:
+            if isinstance(current, ClassValue) and name in current.attrs:
+                return current.attrs[name]
+            if isinstance(current, Qualified):
+                return Qualified(f"{current.name}.{name}", f"{current.spelled}.{name}")
+        return None
+
+    def airflow_base(self) -> str | None:
+        """"dag" or "operator" when the class is one of Airflow's (through any base)."""
+        for base in self.mro():
+            if isinstance(base, Qualified):
+                kind = airflow_kind(base.name)
+                if kind:
+                    return kind
+        return None
+
+
+def airflow_kind(qualified: str) -> str | None:
+    if classify(qualified) is Kind.DAG_CLASS:
+        return "dag"
+    last = qualified.rsplit(".", 1)[-1]
+    if last == "BaseOperator" or (last.endswith(("Operator", "Sensor")) and last[:1].isupper()):
+        return "operator"
+    return None
+
+
+@dataclass(eq=False, slots=True)
+class Instance(Value):
+    cls: ClassValue
+    attrs: dict[str, Value] = field(default_factory=dict)
+    dag: DagRecord | None = None
+    task: TaskRecord | None = None
+    """Set once ``super().__init__`` of an Airflow base made the DAG or the task."""
+
+
+@dataclass(eq=False, slots=True)
+class BoundMethod(Value):
+    function: Function
+    receiver: Value
+
+
+@dataclass(eq=False, slots=True)
+class SuperRef(Value):
+    receiver: Value
+    after: ClassValue
+
+
+@dataclass(eq=False, slots=True)
+class BaseInit(Value):
+    """``super().__init__`` reaching Airflow's ``DAG`` or ``BaseOperator``."""
+
+    instance: Instance
+    kind: str
+
+
+def as_airflow(value: Value) -> Value:
+    """An instance of a project DAG or operator class as what Airflow made of it."""
+    if isinstance(value, Instance):
+        if value.task is not None:
+            return TaskRef(value.task)
+        if value.dag is not None:
+            return DagRef(value.dag)
+    return value
+
+
+class ObjectModel:
+    """Mixed into the interpreter."""
+
+    path: str
+
+    # -- class statements -------------------------------------------------------------------
+
+    def _exec_ClassDef(self, node: ast.ClassDef, scope: Scope) -> None:
+        bases = [self.eval(base, scope) for base in node.bases]  # type: ignore[attr-defined]
+        cls = ClassValue(node.name, node, bases, origin=self.path, scope=scope)
+        body = Scope(scope)
+        body.vars["__class_scope__"] = cls  # marks the class body: its functions close over `scope`
+        self.exec_block(node.body, body)  # type: ignore[attr-defined]
+        body.vars.pop("__class_scope__", None)
+        for name, value in body.vars.items():
+            value = value.value if isinstance(value, Maybe) else value
+            if isinstance(value, Function) and value.owner is None:
+                value.owner = cls
+            cls.attrs[name] = value
+        for decorator in node.decorator_list:
+            target = decorator.func if isinstance(decorator, ast.Call) else decorator
+            resolved = self.eval(target, scope)  # type: ignore[attr-defined]
+            if isinstance(resolved, Qualified) and resolved.name in ("dataclasses.dataclass", "attr.s", "attrs.define"):
+                cls.fields = [(s.target.id, s.value) for s in node.body
+                              if isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name)
+                              and "ClassVar" not in ast.unparse(s.annotation)]
+        self.assign(scope, node.name, cls)  # type: ignore[attr-defined]
+
+    # -- calls ------------------------------------------------------------------------------
+
+    def instantiate(self, cls: ClassValue, node: ast.Call, args: list[Value], kwargs: dict[str, Value],
+                    kwarg_nodes: dict[str, ast.expr], scope: Scope) -> Value:
+        instance = Instance(cls)
+        self.spend(5)  # type: ignore[attr-defined]
+        init = cls.lookup("__init__")
+        if isinstance(init, Function):
+            self.run_method(init, node, [instance, *args], kwargs)
+        elif cls.fields is not None:
+            self._dataclass_init(instance, args, kwargs)
+        elif isinstance(init, Qualified) and cls.airflow_base():
+            self.base_init(instance, cls.airflow_base() or "", node, args, kwargs, kwarg_nodes)
+        return as_airflow(instance)
+
+    def run_method(self, function: Function, node: ast.Call, args: list[Value], kwargs: dict[str, Value]) -> Value:
+        """A method (or any function) called at ``node``: anchored there when it is another file's."""
+        if function.origin != self.path and self.lines.anchor is None:  # type: ignore[attr-defined]
+            self.lines.anchor = self.lines.index.range_of(node)  # type: ignore[attr-defined]
+            try:
+                return self.call_decorated(function, node, args, kwargs, {}, function.scope)  # type: ignore[attr-defined]
+            finally:
+                self.lines.anchor = None  # type: ignore[attr-defined]
+        return self.call_decorated(function, node, args, kwargs, {}, function.scope)  # type: ignore[attr-defined]
+
+    def base_init(self, instance: Instance, kind: str, node: ast.Call, args: list[Value],
+                  kwargs: dict[str, Value], kwarg_nodes: dict[str, ast.expr]) -> Value:
+        """Airflow's own constructor under a project class: the DAG or task it makes."""
+        if kind == "dag" and instance.dag is None:
+            id_value = kwargs.get("dag_id", args[0] if args else None)
+            if id_value is not None:
+                dag = self.new_dag(id_value, kwarg_nodes.get("dag_id"), node)  # type: ignore[attr-defined]
+                dag.creation_line = self.lines.range_of(node).start.line  # type: ignore[attr-defined]
+                instance.dag = dag
+        elif kind == "operator" and instance.task is None and "task_id" in kwargs:
+            made = self.create_operator(instance.cls.name, node, kwargs, kwarg_nodes)  # type: ignore[attr-defined]
+            if isinstance(made, TaskRef):
+                instance.task = made.task
+        return Const(None)
+
+    def _dataclass_init(self, instance: Instance, args: list[Value], kwargs: dict[str, Value]) -> None:
+        for index, (name, default) in enumerate(instance.cls.fields or ()):
+            if index < len(args):
+                instance.attrs[name] = args[index]
+            elif name in kwargs:
+                instance.attrs[name] = kwargs[name]
+            elif default is not None:
+                instance.attrs[name] = self.eval(default, instance.cls.scope or Scope())  # type: ignore[attr-defined]
+            else:
+                instance.attrs[name] = Unknown(name)
+
+    def call_object(self, callee: Value, node: ast.Call, args: list[Value], kwargs: dict[str, Value],
+                    kwarg_nodes: dict[str, ast.expr], scope: Scope) -> Value | None:
+        """Calls of classes, bound methods, ``super()`` and ``BaseInit``; None for other callees."""
+        if isinstance(callee, ClassValue):
+            return self.instantiate(callee, node, args, kwargs, kwarg_nodes, scope)
+        if isinstance(callee, BoundMethod):
+            return self.run_method(callee.function, node, [callee.receiver, *args], kwargs)
+        if isinstance(callee, BaseInit):
+            return self.base_init(callee.instance, callee.kind, node, args, kwargs, kwarg_nodes)
+        if isinstance(callee, Qualified) and callee.name == "builtins.super":
+            return self.make_super(args)
+        if isinstance(callee, Qualified) and callee.name == "builtins.isinstance" and len(args) == 2:
+            return is_instance(args[0], args[1])
+        if isinstance(callee, Instance):
+            call = callee.cls.lookup("__call__")
+            if isinstance(call, Function):
+                return self.run_method(call, node, [callee, *args], kwargs)
+        return None
+
+    def make_super(self, args: list[Value]) -> Value:
+        frame = self.frames[-1] if self.frames else None  # type: ignore[attr-defined]
+        if len(args) == 2 and isinstance(args[0], ClassValue):
+            return SuperRef(args[1], args[0])
+        if frame is None or frame[0].owner is None or not frame[0].node.args.args:
+            return Unknown("super()")
+        function, scope = frame
+        receiver = scope.vars.get(function.node.args.args[0].arg, Unknown("self"))
+        return SuperRef(receiver, function.owner)
+
+    # -- attributes -------------------------------------------------------------------------
+
+    def object_attribute(self, base: Value, name: str, node: ast.AST) -> Value | None:
+        """``obj.name`` for instances, classes and ``super()``; None for other values."""
+        if isinstance(base, Instance):
+            if name in base.attrs:
+                return base.attrs[name]
+            return self._from_class(base.cls.lookup(name), base, name, node)
+        if isinstance(base, ClassValue):
+            found = base.lookup(name)
+            if isinstance(found, Function) and found.method_kind == "class":
+                return BoundMethod(found, base)
+            return found if found is not None else Unknown(f"{base.name}.{name}")
+        if isinstance(base, SuperRef):
+            receiver = base.receiver
+            cls = receiver.cls if isinstance(receiver, Instance) else receiver if isinstance(receiver, ClassValue) else None
+            if cls is None:
+                return Unknown(f"super().{name}")
+            found = cls.lookup(name, after=base.after)
+            if name == "__init__" and isinstance(found, Qualified) and isinstance(receiver, Instance):
+                kind = airflow_kind(found.name.rsplit(".", 1)[0])
+                return BaseInit(receiver, kind) if kind else Const(None)
+            return self._from_class(found, receiver, name, node)
+        return None
+
+    def _from_class(self, found: Value | None, receiver: Value, name: str, node: ast.AST) -> Value:
+        if isinstance(found, Function):
+            if found.method_kind == "property":
+                return self.run_method(found, node, [receiver], {})  # type: ignore[arg-type]
+            if found.method_kind == "static":
+                return found
+            if found.method_kind == "class":
+                return BoundMethod(found, receiver.cls if isinstance(receiver, Instance) else receiver)
+            return BoundMethod(found, receiver)
+        if found is None:
+            return Unknown(name)
+        return found
+
+    def set_attribute(self, base: Value, name: str, value: Value) -> None:
+        if isinstance(base, Instance):
+            base.attrs[name] = value
+        elif isinstance(base, TaskRef) and name == "dag":
+            dag = as_airflow(value.value if isinstance(value, Maybe) else value)
+            if isinstance(dag, DagRef):
+                self.collector.attach(base.task, dag.dag)  # type: ignore[attr-defined]
+
+    # -- operators --------------------------------------------------------------------------
+
+    def overloaded(self, node: ast.AST, left: Value, right: Value, op: str) -> Value | None:
+        """``a >> b`` where a project class defines ``__rshift__`` (or ``b`` its ``__rrshift__``)."""
+        if isinstance(left, Instance) and left.task is None and left.dag is None:
+            method = left.cls.lookup(f"__{op}__")
+            if isinstance(method, Function):
+                return self.run_method(method, node, [left, right], {})  # type: ignore[arg-type]
+        if isinstance(right, Instance) and right.task is None and right.dag is None:
+            method = right.cls.lookup(f"__r{op}__")
+            if isinstance(method, Function):
+                return self.run_method(method, node, [right, left], {})  # type: ignore[arg-type]
+        return None
+
+
+def is_instance(value: Value, classinfo: Value) -> Value:
+    """``isinstance`` where the answer is known statically; Unknown otherwise."""
+    value = value.value if isinstance(value, Maybe) else value
+    options = classinfo.items if isinstance(classinfo, Seq) else [classinfo]
+    verdicts = [_is_instance(value, option) for option in options]
+    if any(v is True for v in verdicts):
+        return Const(True)
+    if all(v is False for v in verdicts):
+        return Const(False)
+    return Unknown("isinstance(...)")
+
+
+def _is_instance(value: Value, option: Value) -> bool | None:
+    if isinstance(option, Qualified) and option.name in _BUILTIN_TYPES:
+        kind = _BUILTIN_TYPES[option.name]
+        if isinstance(value, Const):
+            return isinstance(value.value, kind)
+        if isinstance(value, Seq):
+            return kind in (list, tuple, set)
+        if isinstance(value, Mapping):
+            return kind is dict
+        if isinstance(value, (Instance, TaskRef, DagRef)):
+            return False
+        return None
+    if isinstance(option, ClassValue):
+        if isinstance(value, Instance):
+            return any(c is option for c in value.cls.mro())
+        if isinstance(value, (Const, Seq, Mapping, TaskRef, DagRef)):
+            return False
+        return None
+    if isinstance(option, Qualified):
+        kind = airflow_kind(option.name)
+        if kind == "operator" and isinstance(value, TaskRef):
+            return True if option.name.endswith("BaseOperator") else None
+        if kind == "dag" and isinstance(value, DagRef):
+            return True
+        if isinstance(value, (Const, Seq, Mapping)):
+            return False
+    return None
