@@ -25,6 +25,8 @@ from analysis.state.proxied_state import StateFile, parse_state_file
 STATE_SUFFIXES = (".yaml", ".yml")
 
 Reader = Callable[[str], Decoded]
+KnownFacts = Callable[[str, str, "ProjectCode | None"], "FileFacts | None"]
+"""(path, text, the project's code) -> the facts of that text if already known, else None."""
 _Facts = TypeVar("_Facts")
 
 
@@ -166,14 +168,22 @@ def state_dir_for(file: FileFacts) -> str:
 
 
 def discover(layout: Layout, read: Reader = read_disk, *, open_paths: Iterable[str] = (),
-             on_error: Callable[[str, Exception], None] | None = None) -> Project:
+             on_error: Callable[[str, Exception], None] | None = None,
+             known: KnownFacts | None = None) -> Project:
     """Find and read every DAG file, state file and Dagster module of a project.
 
     ``open_paths``: files that exist as editor buffers (``read`` gives their text), found even
     when they are not on disk yet. ``on_error``: when given, a file whose analysis raises is
     reported to it and left out, instead of the exception ending the discovery (a server
-    keeps that file's last good facts; the CLI and tests want the exception)."""
+    keeps that file's last good facts; the CLI and tests want the exception). ``known``: the
+    facts of a DAG file's text when they are known already (a cache, an index's last
+    snapshot), else None; only the others are extracted."""
     project = Project(layout, code=layout.project_code(read))
+
+    def extract(path: str, text: str) -> FileFacts:
+        facts = known(path, text, project.code) if known is not None else None
+        return facts if facts is not None else extract_file(path, text, project.code)
+
     dagster_path = layout.dagster_module_path
     buffers = sorted(set(open_paths))
 
@@ -207,7 +217,7 @@ def discover(layout: Layout, read: Reader = read_disk, *, open_paths: Iterable[s
                 project.dagster_modules[path] = module
             continue
         if might_contain_dag(decoded.text):
-            facts = analyse(lambda p, t: extract_file(p, t, project.code), path, decoded.text)
+            facts = analyse(extract, path, decoded.text)
             if facts is not None:
                 project.files[path] = facts
     if dagster_path is not None:

@@ -34,6 +34,8 @@ from analysis.project import (
 )
 from analysis.source import Decoded, might_contain_dag
 from analysis.state.proxied_state import StateFile, parse_state_file
+from server.indexing.batch import Batch, prepared_discovery
+from server.indexing.cache import FactCache
 
 log = logging.getLogger("airlift-lsp")
 
@@ -107,6 +109,10 @@ class WorkspaceIndex:
     _generation: int = 0
     _failing: set[str] = field(default_factory=set)
     """Files whose analysis raised last time (logged once, until they analyse again)."""
+    _cache: FactCache | None = None
+    _cache_opened: bool = False
+    _unstored: Batch | None = None
+    """The last discovery's new facts, stored in the cache once its snapshot is out."""
 
     # -- reading -------------------------------------------------------------------------
 
@@ -137,7 +143,9 @@ class WorkspaceIndex:
             project = self._discover()
             if progress:
                 progress(f"{len(project.files)} DAG files", 100)
-            return self._publish(project)
+            snapshot = self._publish(project)
+            self._store()
+            return snapshot
 
     def update_files(self, paths: Iterable[str]) -> Snapshot | None:
         """Re-read changed files (buffers or disk) and publish a new snapshot."""
@@ -171,7 +179,9 @@ class WorkspaceIndex:
                 project = self._discover()
             else:
                 link(project)
-            return self._publish(project)
+            snapshot = self._publish(project)
+            self._store()
+            return snapshot
 
     def _discover(self) -> Project:
         """``discover`` over buffers and disk; a file whose analysis raises keeps the facts
@@ -185,7 +195,10 @@ class WorkspaceIndex:
             failed.append(path)
             self._failed(path, error)
 
-        project = discover(self.layout, self.read, open_paths=list(self.buffers), on_error=on_error)
+        batch = self._prepare(previous)
+        project = discover(self.layout, self.read, open_paths=list(self.buffers), on_error=on_error,
+                           known=batch.known if batch is not None else None)
+        self._unstored = batch
         for path in self._failing - set(failed):
             self._analysed(path)
         if failed:
@@ -199,6 +212,32 @@ class WorkspaceIndex:
                         ours[path] = theirs[path]  # type: ignore[index]
             link(project)
         return project
+
+    def _prepare(self, previous: Project | None) -> Batch | None:
+        """What discovery may take without extracting here: the last snapshot's facts, the
+        cache's, and (start-up, many files changed) worker processes' for what neither has."""
+        try:
+            if not self._cache_opened:
+                self._cache_opened = True
+                self._cache = FactCache.for_workspace(self.layout.root)
+            dagster = self.layout.dagster_module_path
+            return prepared_discovery(self.layout.dag_roots(), self.layout.code_roots(), self._cache,
+                                      exclude=[*self.buffers, *([dagster] if dagster else [])],
+                                      previous=previous.files if previous is not None else None,
+                                      previous_texts=self.snapshot.texts if self.snapshot is not None else None)
+        except Exception as error:  # noqa: BLE001 - without cache or workers, discovery extracts everything
+            log.warning("facts cache and worker processes unavailable (%s); analysing here", one_line(error))
+            log.debug("preparing the discovery failed", exc_info=error)
+            return None
+
+    def _store(self) -> None:
+        batch, self._unstored = self._unstored, None
+        if batch is None or self.snapshot is None:
+            return
+        try:
+            batch.finish(self.snapshot.project.files)
+        except Exception as error:  # noqa: BLE001 - a cache that cannot be written costs time only
+            log.debug("storing facts in the cache failed", exc_info=error)
 
     def _restore_text(self, path: str, text: str | None, version: int | None) -> None:
         """Back to the text (and version) the file's kept facts were computed from."""

@@ -1,5 +1,6 @@
 import json
 import os
+import shutil
 import subprocess
 import sys
 from functools import lru_cache
@@ -10,6 +11,15 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TUTORIAL = REPO / "examples" / "tutorial"
+
+# The facts cache (server/indexing/cache.py) writes .cache/airlift-lsp/ into the workspace: off
+# for every test and every CLI or server they start, so that trees compared file by file stay
+# as the test made them; the cache's own tests turn it on. A cache that `make demo` left in the
+# tutorial would be copied into every test workspace made from it: gone too.
+os.environ["AIRLIFT_LSP_CACHE"] = "off"
+shutil.rmtree(TUTORIAL / ".cache" / "airlift-lsp", ignore_errors=True)
+if (TUTORIAL / ".cache").is_dir() and not any((TUTORIAL / ".cache").iterdir()):
+    (TUTORIAL / ".cache").rmdir()
 
 
 def airflow3_python() -> str:

@@ -27,8 +27,11 @@ class CliError(Exception):
         self.code = code
 
 
-def load_project(root: str, read: Callable[[str], Decoded] = read_disk) -> Project:
-    from analysis.project import Layout, discover
+def load_project(root: str, read: Callable[[str], Decoded] = read_disk, *, read_only: bool = False) -> Project:
+    """The project at ``root`` as the disk holds it, its facts from the workspace's cache where
+    they hold (``read_only``: a dry run, which writes nothing, not even the cache)."""
+    from analysis.project import Layout
+    from server.indexing.batch import discover_cached
     from server.settings import load_settings
 
     settings, warnings = load_settings(root)
@@ -38,7 +41,7 @@ def load_project(root: str, read: Callable[[str], Decoded] = read_disk) -> Proje
     for folder in layout.dag_roots():
         if not os.path.isdir(folder):
             raise CliError(f"dag folder {relative(folder)} does not exist (dagFolders setting)")
-    return discover(layout, read)
+    return discover_cached(layout, read, read_only=read_only)
 
 
 def project_or_none(root: str) -> Project | None:

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import codecs
+import json
 import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from analysis.dags.dagfile import extract_file
 from analysis.dags.modules import ProjectCode
 from analysis.project import Layout
 from analysis.facts import FileFacts, Finding, Severity
 from analysis.files import read_disk, walk_python_files
-from analysis.source import might_contain_dag
 
 if TYPE_CHECKING:
     from analysis.project import Project
@@ -35,8 +35,10 @@ def dags_code(paths: Sequence[str], extra_roots: Sequence[str] = ()) -> ProjectC
     return layout.project_code(read_disk)
 
 
-def collect_dag_files(paths: Sequence[str], code: ProjectCode | None = None) -> list[FileFacts]:
-    files: list[FileFacts] = []
+def dag_file_jobs(paths: Sequence[str]) -> list[tuple[str, bool]]:
+    """(absolute path, named on the command line) of every file ``dags`` reads, once each, in
+    order: a folder's Python files are DAG files if they look like one, a named file always."""
+    jobs: list[tuple[str, bool]] = []
     seen: set[str] = set()
     for given in paths:
         if not os.path.exists(given):
@@ -48,25 +50,46 @@ def collect_dag_files(paths: Sequence[str], code: ProjectCode | None = None) -> 
             candidates, explicit = [given], True
         for path in candidates:
             absolute = os.path.abspath(path)
-            if absolute in seen:
-                continue
-            seen.add(absolute)
-            decoded = read_disk(path)
-            if decoded.text is None:
-                files.append(FileFacts(path=absolute, error=decoded.skipped, skipped=decoded.skipped))
-            elif explicit or might_contain_dag(decoded.text):
-                files.append(extract_file(absolute, decoded.text, code))
-    return files
+            if absolute not in seen:
+                seen.add(absolute)
+                jobs.append((absolute, explicit))
+    return jobs
+
+
+def _dag_files(paths: Sequence[str], code: ProjectCode | None, payload: str) -> list[tuple[str, bytes | FileFacts]]:
+    """Each DAG file's facts, or its ``dags --json`` view (``payload="view"``; facts where no
+    view is kept): from the workspace's cache where it holds, else extracted (by worker
+    processes when there are many)."""
+    from server.indexing.batch import Batch
+    from server.indexing.cache import FactCache
+
+    jobs = dag_file_jobs(paths)
+    cache = FactCache.for_workspace(".")
+    try:
+        batch = Batch(code.roots if code is not None else None, cache, payload, code=code)
+        batch.run_workers(jobs)
+        answers = [(path, answer) for path, explicit in jobs
+                   if (answer := batch.dag_file(path, explicit)) is not None]
+        batch.finish()
+    finally:
+        if cache is not None:
+            cache.close()
+    return answers
+
+
+def collect_dag_files(paths: Sequence[str], code: ProjectCode | None = None) -> list[FileFacts]:
+    return [facts for _, facts in _dag_files(paths, code, "facts")]  # type: ignore[misc]
 
 
 def run_dags(args: argparse.Namespace) -> int:
     for path in args.paths:
         if not os.path.exists(path):
             raise CliError(f"{path}: no such file or directory")
-    files = collect_dag_files(args.paths, dags_code(args.paths, args.import_root or ()))
+    code = dags_code(args.paths, args.import_root or ())
     if args.json:
-        print_json({"files": [_file_json(f) for f in files]})
+        _print_views(_dag_files(args.paths, code, "view"))
         return 0
+    files = collect_dag_files(args.paths, code)
     project = project_or_none(".")
     for file in files:
         _print_file(file, project)
@@ -76,35 +99,31 @@ def run_dags(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_views(files: list[tuple[str, bytes | FileFacts]]) -> None:
+    """``{"files": [...]}`` byte for byte as ``print_json`` writes it, from the views the cache
+    keeps (UTF-8 JSON without the path) where stdout is UTF-8: no facts object is rebuilt."""
+    from server.indexing.views import file_json, view_text
+
+    encoding, errors = sys.stdout.encoding or "utf-8", sys.stdout.errors or "strict"
+    utf8 = codecs.lookup(encoding).name == "utf-8"
+    parts: list[bytes] = []
+    for path, answer in files:
+        if isinstance(answer, bytes) and utf8:
+            name = json.dumps(relative(path), ensure_ascii=False).encode(encoding, errors)
+            parts.append(b'{"path": ' + name + b", " + answer[1:])
+        else:
+            view = answer.decode("utf-8") if isinstance(answer, bytes) else view_text(answer)
+            parts.append(file_json(relative(path), view).encode(encoding, errors))
+    sys.stdout.flush()
+    sys.stdout.buffer.write(b'{"files": [' + b", ".join(parts) + b"]}")
+    sys.stdout.buffer.flush()
+    sys.stdout.write("\n")
+
+
 def _file_json(file: FileFacts) -> dict:
-    error = file.error
-    if error and file.error_range and not file.skipped:
-        start = file.error_range.start
-        error = f"line {start.line + 1}, column {start.character + 1}: {error}"
-    return {
-        "path": relative(file.path),
-        "error": error,
-        "dags": [
-            {
-                "dag_id": dag.dag_id,
-                "range": dag.range.to_json(),
-                "tasks": [
-                    {
-                        "task_id": task.task_id,
-                        "operator": task.operator,
-                        "range": task.range.to_json(),
-                        "upstream": list(task.upstream),
-                        "dynamic": task.dynamic,
-                        "conditional": task.conditional,
-                    }
-                    for task in dag.tasks
-                ],
-                "dynamic": dag.dynamic,
-                "source": "static",
-            }
-            for dag in file.dags
-        ],
-    }
+    from server.indexing.views import dags_view
+
+    return {"path": relative(file.path), **dags_view(file)}
 
 
 def _print_file(file: FileFacts, project: Project | None) -> None:

@@ -67,7 +67,7 @@ def _carry_out(args: argparse.Namespace, make_plan) -> int:
             sources[path] = decoded.text
         return decoded
 
-    project = load_project(".", reading)
+    project = load_project(".", reading, read_only=args.dry_run)
 
     def read(path: str) -> str | None:
         return read_disk(path).text
