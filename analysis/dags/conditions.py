@@ -149,7 +149,7 @@ class Conditions:
                 if len(node.orelse) == 1 and isinstance(node.orelse[0], ast.If):
                     node = node.orelse[0]
                     self.spend(1)  # type: ignore[attr-defined]
-                    test = self.eval(node.test, scope)  # type: ignore[attr-defined]
+                    test = self.condition(node.test, scope)  # type: ignore[attr-defined]
                     continue
                 if node.orelse:
                     branches.append(self._branch(node.orelse, scope, f"not {condition_text(node.test)}"))

@@ -12,7 +12,6 @@ from analysis.dags.budget import MAX_NESTING
 from analysis.dags.folding import (
     BINOPS,
     BUILTINS,
-    COMPARES,
     HUGE_WIDTH,
     MAX_ITEMS,
     MAX_STRING,
@@ -24,7 +23,6 @@ from analysis.dags.folding import (
     hashable,
     render,
     too_big,
-    unary,
 )
 from analysis.dags.names import classify, dotted_name
 from analysis.dags.conditions import condition_text
@@ -47,11 +45,12 @@ from analysis.dags.values import (
     to_python,
 )
 
+from analysis.dags.logic import Logic
 from analysis.dags.modules import ModuleValue
 from analysis.dags.scope import Scope
 
 
-class Evaluator(airflow_calls.AirflowCalls):
+class Evaluator(Logic, airflow_calls.AirflowCalls):
     """Mixed into the interpreter; ``self`` provides scopes, imports and the collector."""
 
     def eval(self, node: ast.expr | None, scope: Scope) -> Value:
@@ -131,6 +130,8 @@ class Evaluator(airflow_calls.AirflowCalls):
         if isinstance(base, ModuleValue):
             return base.attribute(node.attr, self)
         if isinstance(base, Qualified):
+            if node.attr == "TYPE_CHECKING" and base.name in ("typing", "typing_extensions"):
+                return Const(False)  # `if typing.TYPE_CHECKING:` imports only for type checkers
             if base.name.startswith("airflow.") and base.name.endswith(".TriggerRule"):
                 return Const(node.attr.lower())
             return Qualified(f"{base.name}.{node.attr}", f"{base.spelled}.{node.attr}")
@@ -270,50 +271,6 @@ class Evaluator(airflow_calls.AirflowCalls):
             return Unknown(text if len(text) <= MAX_STRING else node)
         return Unknown(node)
 
-    def _eval_UnaryOp(self, node: ast.UnaryOp, scope: Scope) -> Value:
-        links = [node]  # `not not x`, `- - x`: walked in a loop, like binary chains
-        while isinstance(links[-1].operand, ast.UnaryOp):
-            links.append(links[-1].operand)
-        value = self.eval(links[-1].operand, scope)
-        for link in reversed(links):
-            value = unary(link, value)
-        return value
-
-    def _eval_BoolOp(self, node: ast.BoolOp, scope: Scope) -> Value:
-        values = [self.eval(v, scope) for v in node.values]
-        if all(isinstance(v, Const) for v in values):
-            result = values[0].value  # type: ignore[union-attr]
-            for value in values[1:]:
-                if isinstance(node.op, ast.And):
-                    result = result and value.value  # type: ignore[union-attr]
-                else:
-                    result = result or value.value  # type: ignore[union-attr]
-            return Const(result)
-        return Unknown(node)
-
-    def _eval_Compare(self, node: ast.Compare, scope: Scope) -> Value:
-        left = self.eval(node.left, scope)
-        values = [self.eval(c, scope) for c in node.comparators]
-        self.spend(_size([left, *values]))
-        if not (is_known(left) and all(is_known(v) for v in values)):
-            return Unknown(node)
-        current = to_python(left)
-        for op, comparator in zip(node.ops, values):
-            right = to_python(comparator)
-            try:
-                if not COMPARES[type(op)](current, right):
-                    return Const(False)
-            except TypeError:
-                return Unknown(node)
-            current = right
-        return Const(True)
-
-    def _eval_IfExp(self, node: ast.IfExp, scope: Scope) -> Value:
-        test = self.eval(node.test, scope)
-        if isinstance(test, Const):
-            return self.eval(node.body if test.value else node.orelse, scope)
-        return Unknown(node)
-
     def _eval_NamedExpr(self, node: ast.NamedExpr, scope: Scope) -> Value:
         value = self.eval(node.value, scope)
         self.bind(node.target, value, scope)
@@ -339,7 +296,7 @@ class Evaluator(airflow_calls.AirflowCalls):
             saved = self.uncertain, self.reason
             try:
                 self.bind(generator.target, item, inner)
-                tests = [self.eval(t, inner) for t in generator.ifs]
+                tests = [self.condition(t, inner) for t in generator.ifs]
                 if any(isinstance(t, Const) and not t.value for t in tests):
                     continue
                 unknown = [test for test, value in zip(generator.ifs, tests) if not isinstance(value, Const)]

@@ -11,7 +11,7 @@ import re
 from pathlib import PurePosixPath
 from typing import Any
 
-from analysis.dags.values import Const, Seq, Unknown, Value, is_known, to_python
+from analysis.dags.values import Const, Maybe, Seq, Unknown, Value, is_known, to_python
 
 BINOPS = {
     ast.Add: operator.add,
@@ -73,10 +73,29 @@ def builtin(name: str, args: list[Value], kwargs: dict[str, Value], node: ast.Ca
         items = list(args[0].items)
         return Seq(items[::-1] if name == "reversed" else items)
     if name == "enumerate" and len(args) == 1 and isinstance(args[0], Seq):
-        return Seq([Seq([Const(i), v]) for i, v in enumerate(args[0].items)])
+        return Seq(_shifted([[Const(i), v] for i, v in enumerate(args[0].items)], args[0].items))
     if name == "zip" and args and all(isinstance(a, Seq) for a in args):
-        return Seq([Seq(list(group)) for group in zip(*(a.items for a in args))])  # type: ignore[union-attr]
+        rows = [list(group) for group in zip(*(a.items for a in args))]  # type: ignore[union-attr]
+        return Seq(_shifted(rows, [next((v for v in row if isinstance(v, Maybe)), row[0]) for row in rows]))
     return Unknown(node)
+
+
+def _shifted(rows: list[list[Value]], items: list[Value]) -> list[Value]:
+    """``enumerate``/``zip`` over a list holding an item appended under a runtime condition
+    (``Maybe``): that row exists only under the condition, and from it on every row's position
+    (its index, its partner) depends on the condition too."""
+    out: list[Value] = []
+    first: Maybe | None = None
+    for row, item in zip(rows, items):
+        if first is None and isinstance(item, Maybe):
+            first = item
+        if first is None:
+            out.append(Seq(row))
+            continue
+        values = [v.value if isinstance(v, Maybe) else v for v in row]
+        values[0] = Maybe(values[0], first.level, first.reason)
+        out.append(Maybe(Seq(values), item.level, item.reason) if isinstance(item, Maybe) else Seq(values))
+    return out
 
 
 PATH_PARTS = frozenset({"stem", "name", "suffix", "parent"})

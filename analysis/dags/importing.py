@@ -50,6 +50,9 @@ class ImportStatements(Importer):
                         self.assign(scope, name, value)
                 continue
             local = alias.asname or alias.name
+            if alias.name == "TYPE_CHECKING" and dotted in ("typing", "typing_extensions"):
+                self.assign(scope, local, Const(False))  # imports under it are for type checkers only
+                continue
             if module is not None:
                 value = module.attribute(alias.name, self)
             elif dotted and not node.level:

@@ -255,7 +255,7 @@ class Interpreter(ImportStatements, ObjectModel, Evaluator, Budget, Conditions):
         raise Continue
 
     def _exec_While(self, node: ast.While, scope: Scope) -> None:
-        test = self.eval(node.test, scope)
+        test = self.condition(node.test, scope)
         if isinstance(test, Const) and not test.value:
             self.exec_block(node.orelse, scope)
             return
@@ -269,7 +269,7 @@ class Interpreter(ImportStatements, ObjectModel, Evaluator, Budget, Conditions):
     def _exec_If(self, node: ast.If, scope: Scope) -> None:
         # An `elif` is an `if` nested in `else`: chains of them are walked in a loop.
         while True:
-            test = self.eval(node.test, scope)
+            test = self.condition(node.test, scope)
             if not isinstance(test, Const):
                 self.run_branches(node, scope, test)
                 return

@@ -46,17 +46,18 @@ class ClassValue(Value):
     scope: Scope | None = None
 
     def mro(self) -> list[Value]:
-        """This class and its bases, depth first, each once (C3 agrees for the usual trees)."""
-        order: list[Value] = []
-        stack: list[Value] = [self]
-        while stack:
-            current = stack.pop(0)
-            if any(current is seen for seen in order):
-                continue
-            order.append(current)
-            if isinstance(current, ClassValue):
-                stack = [*current.bases, *stack]
-        return order
+        """Python's method resolution order (C3), library bases as opaque leaves; depth first
+        where C3 finds no order (Python would refuse such a class)."""
+        return _c3(self, 0)
+
+    def defines(self, name: str) -> Function | None:
+        """The project's own method ``name`` (``__eq__``, ``__rshift__``...), if a class of the
+        project in the MRO defines one; library bases are not looked into."""
+        for current in self.mro():
+            if isinstance(current, ClassValue) and name in current.attrs:
+                found = current.attrs[name]
+                return found if isinstance(found, Function) else None
+        return None
 
     def lookup(self, name: str, after: ClassValue | None = None) -> Value | None:
         """``name`` in the class or its bases (after ``after`` in the MRO, for ``super()``)."""
@@ -79,6 +80,27 @@ class ClassValue(Value):
                 if kind:
                     return kind
         return None
+
+
+def _c3(value: Value, depth: int) -> list[Value]:
+    if not isinstance(value, ClassValue) or depth > 30:
+        return [value]
+    sequences = [_c3(base, depth + 1) for base in value.bases] + [list(value.bases)]
+    order: list[Value] = [value]
+    while any(sequences):
+        for sequence in sequences:
+            if not sequence:
+                continue
+            head = sequence[0]
+            if not any(any(head is item for item in other[1:]) for other in sequences):
+                break
+        else:  # inconsistent hierarchy: fall back to depth first
+            for sequence in sequences:
+                order.extend(item for item in sequence if not any(item is seen for seen in order))
+            return order
+        order.append(head)
+        sequences = [s[1:] if s and s[0] is head else s for s in sequences]
+    return order
 
 
 def airflow_kind(qualified: str) -> str | None:
@@ -222,7 +244,7 @@ class ObjectModel:
         if isinstance(callee, Qualified) and callee.name == "builtins.isinstance" and len(args) == 2:
             return is_instance(args[0], args[1])
         if isinstance(callee, Instance):
-            call = callee.cls.lookup("__call__")
+            call = callee.cls.defines("__call__")
             if isinstance(call, Function):
                 return self.run_method(call, node, [callee, *args], kwargs)
         return None
@@ -288,11 +310,11 @@ class ObjectModel:
     def overloaded(self, node: ast.AST, left: Value, right: Value, op: str) -> Value | None:
         """``a >> b`` where a project class defines ``__rshift__`` (or ``b`` its ``__rrshift__``)."""
         if isinstance(left, Instance) and left.task is None and left.dag is None:
-            method = left.cls.lookup(f"__{op}__")
+            method = left.cls.defines(f"__{op}__")
             if isinstance(method, Function):
                 return self.run_method(method, node, [left, right], {})  # type: ignore[arg-type]
         if isinstance(right, Instance) and right.task is None and right.dag is None:
-            method = right.cls.lookup(f"__r{op}__")
+            method = right.cls.defines(f"__r{op}__")
             if isinstance(method, Function):
                 return self.run_method(method, node, [right, left], {})  # type: ignore[arg-type]
         return None

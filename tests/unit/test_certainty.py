@@ -202,3 +202,15 @@ def test_unbound_dags_know_where_an_edit_can_bind_them() -> None:
                          "@dag(dag_id='flow')\ndef flow():\n    EmptyOperator(task_id='b')\nflow()\n")
     assert [(d.dag_id, d.global_name, d.binding) for d in facts.dags] == [
         ("plain", None, ("with", 6, 0)), ("flow", None, ("call", 11, None))]
+
+
+def test_enumerate_over_a_list_with_a_conditional_item_shifts_the_later_indexes() -> None:
+    assert tasks(
+        "DIRS = ['/logs']\n"
+        "if Variable.get('child') == 'true':\n"
+        "    DIRS.append('/child')\n"
+        "DIRS.append('/other')\n"
+        "with DAG('d') as dag:\n"
+        "    for i, d in enumerate(DIRS):\n"
+        "        EmptyOperator(task_id='dir_' + str(i))\n") == {
+        "dir_0": (False, False), "dir_1": (True, False), "dir_{str(i)}": (False, True)}
