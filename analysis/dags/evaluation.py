@@ -18,7 +18,6 @@ from analysis.dags.folding import (
     OP_TEXT,
     PATH_CALLS,
     PATH_PARTS,
-    STRING_METHODS,
     builtin,
     hashable,
     render,
@@ -41,16 +40,15 @@ from analysis.dags.values import (
     Unknown,
     Value,
     flatten_tasks,
-    is_known,
-    to_python,
 )
 
+from analysis.dags.containers import Containers
 from analysis.dags.logic import Logic
 from analysis.dags.modules import ModuleValue
 from analysis.dags.scope import Scope
 
 
-class Evaluator(Logic, airflow_calls.AirflowCalls):
+class Evaluator(Containers, Logic, airflow_calls.AirflowCalls):
     """Mixed into the interpreter; ``self`` provides scopes, imports and the collector."""
 
     def eval(self, node: ast.expr | None, scope: Scope) -> Value:
@@ -277,7 +275,29 @@ class Evaluator(Logic, airflow_calls.AirflowCalls):
         return value
 
     def _eval_Lambda(self, node: ast.Lambda, scope: Scope) -> Value:
-        return Unknown("lambda")
+        """A lambda is a function whose body returns its expression."""
+        body = ast.Return(value=node.body)
+        definition = ast.FunctionDef(name="<lambda>", args=node.args, body=[body], decorator_list=[],
+                                     returns=None, type_params=[])
+        ast.copy_location(body, node.body)
+        ast.copy_location(definition, node)
+        return Function(definition, scope, origin=self.path)
+
+    def _eval_Yield(self, node: ast.Yield, scope: Scope) -> Value:
+        value = self.eval(node.value, scope) if node.value is not None else Const(None)
+        if self.yields:
+            self.yields[-1].append(self.maybe(value))
+        return Unknown(node)
+
+    def _eval_YieldFrom(self, node: ast.YieldFrom, scope: Scope) -> Value:
+        items = self.iterate(self.eval(node.value, scope))
+        if self.yields:
+            if items is None:
+                self.yields[-1].append(Maybe(Unknown(node), max(self.uncertain, 1), "`yield from` of values "
+                                             "known only at run time"))
+            else:
+                self.yields[-1].extend(self.maybe(item) for item in items)
+        return Unknown(node)
 
     def _eval_ListComp(self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp, scope: Scope) -> Value:
         if len(node.generators) != 1 or node.generators[0].is_async:
@@ -340,6 +360,11 @@ class Evaluator(Logic, airflow_calls.AirflowCalls):
             kind = classify(callee.name)
             if kind is not None:
                 return self.airflow_call(kind, callee, node, args, kwargs, kwarg_nodes, scope)
+            if callee.name == "builtins.globals":
+                return self.globals_of(scope)
+            functional = self.functional(callee.name, args, kwargs, node)
+            if functional is not None:
+                return functional
             if callee.name.startswith("builtins."):
                 self.spend(_size(args))
                 return builtin(callee.name[9:], args, kwargs, node)
@@ -374,39 +399,9 @@ class Evaluator(Logic, airflow_calls.AirflowCalls):
             result = self.airflow_method(receiver, name, node, args, kwargs, kwarg_nodes, scope)
             if result is not None:
                 return result
-        if isinstance(receiver, Seq) and name in ("append", "extend", "insert"):
-            if name == "append" and args:
-                receiver.items.append(self.maybe(args[0]))
-            elif name == "extend" and args:
-                receiver.items.extend(self.maybe(item) for item in self.iterate(args[0]) or [])
-            elif name == "insert" and len(args) == 2 and isinstance(args[0], Const):
-                receiver.items.insert(args[0].value, self.maybe(args[1]))
-            return Const(None)
-        if isinstance(receiver, Mapping) and name in ("items", "keys", "values", "get"):
-            self.spend(len(receiver.items))
-            if name == "items":
-                return Seq([Seq([Const(k), v]) for k, v in receiver.items.items()])
-            if name == "keys":
-                return Seq([Const(k) for k in receiver.items])
-            if name == "values":
-                return Seq(list(receiver.items.values()))
-            if args and isinstance(args[0], Const):
-                return receiver.items.get(args[0].value, args[1] if len(args) > 1 else Const(None))
-        if isinstance(receiver, Const) and isinstance(receiver.value, str) and name in STRING_METHODS \
-                and not (name == "format" and HUGE_WIDTH.search(receiver.value)):
-            self.spend(_size(args) + _size(kwargs.values()))
-            if all(is_known(a) for a in args) and all(is_known(v) for v in kwargs.values()):
-                try:
-                    result = getattr(receiver.value, name)(
-                        *(to_python(a) for a in args), **{k: to_python(v) for k, v in kwargs.items()}
-                    )
-                except Exception:  # noqa: BLE001 - user format strings can fail any way
-                    return Unknown(node)
-                if isinstance(result, list):
-                    return Seq([Const(v) for v in result])
-                if isinstance(result, str) and len(result) > MAX_STRING:
-                    return Unknown(node)
-                return Const(result)
+        result = self.container_method(receiver, name, args, kwargs, node)
+        if result is not None:
+            return result
         if "task_id" in kwargs:
             return self.create_operator(dotted_name(node.func) or "?", node, kwargs, kwarg_nodes)
         return Unknown(node)

@@ -109,7 +109,7 @@ PATH_CALLS = {
 BUILTINS = frozenset({"range", "str", "int", "len", "sorted", "list", "tuple", "enumerate", "zip", "reversed",
                       "property", "staticmethod", "classmethod", "super", "isinstance", "object", "dict", "set",
                       "frozenset", "bool", "float", "getattr", "hasattr", "min", "max", "sum", "any", "all",
-                      "type", "repr", "abs", "print", "open"})
+                      "type", "repr", "abs", "print", "open", "globals", "map", "filter"})
 OP_TEXT = {ast.Add: "", ast.Mod: "%", ast.Mult: "*", ast.Sub: "-", ast.FloorDiv: "//"}
 
 

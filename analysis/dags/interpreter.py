@@ -29,6 +29,22 @@ MAX_DEPTH = 12
 """Helper calls followed inside one another."""
 
 
+def is_generator(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """The function yields (in its own body, not in a nested function or lambda)."""
+    cached = getattr(node, "_airlift_generator", None)
+    if cached is None:
+        stack: list[ast.AST] = list(node.body)
+        cached = False
+        while stack and not cached:
+            current = stack.pop()
+            if isinstance(current, (ast.Yield, ast.YieldFrom)):
+                cached = True
+            elif not isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+                stack.extend(ast.iter_child_nodes(current))
+        node._airlift_generator = cached  # type: ignore[attr-defined]
+    return cached
+
+
 class Positions:
     """Ranges of this file's nodes; while a helper of another file runs, the call in this file
     that led to it (``anchor``): a task made there is shown where this file asked for it."""
@@ -61,6 +77,8 @@ class Interpreter(ImportStatements, ObjectModel, Evaluator, Budget, Conditions):
         """This file's dotted name under the import roots (for relative imports), if any."""
         self.dependencies: dict[str, str] = {}
         """Workspace modules read through imports: path -> SHA-1 of the text read."""
+        self.yields: list[list[Value]] = []
+        """What the generators being run have yielded so far, innermost last."""
         self.frames: list[tuple[Function, Scope]] = []
         """The functions being run, innermost last (``super()`` needs its class and ``self``)."""
         self.collector = Collector(path)
@@ -328,16 +346,10 @@ class Interpreter(ImportStatements, ObjectModel, Evaluator, Budget, Conditions):
             self.bind(target.value, value, scope)
         elif isinstance(target, ast.Attribute):
             self.set_attribute(self.eval(target.value, scope), target.attr, value)
+        elif isinstance(target, ast.Subscript):
+            self.set_item(self.eval(target.value, scope), self.eval(target.slice, scope), value)
         else:
-            # Subscript targets: evaluate for the tasks they may create.
             self.eval(target, scope)
-            if isinstance(target, ast.Subscript) and isinstance(value, DagRef) \
-                    and isinstance(target.value, ast.Call) and isinstance(target.value.func, ast.Name) \
-                    and target.value.func.id == "globals" and not target.value.args:
-                # `globals()[dag_id] = dag`: the DAG factory idiom; proxying_to_dagster sees it.
-                key = self.eval(target.slice, scope)
-                self.exposed[value.dag] = key.value if isinstance(key, Const) and isinstance(
-                    key.value, str) else f"globals()[{short_text(target.slice)}]"
 
     def iterate(self, value: Value) -> list[Value] | None:
         if isinstance(value, Seq):
@@ -369,6 +381,9 @@ class Interpreter(ImportStatements, ObjectModel, Evaluator, Budget, Conditions):
         entry, floor = self.certainty, self.floor
         self.floor = entry
         result: Value = Const(None)
+        generator = is_generator(function.node)
+        if generator:
+            self.yields.append([])
         try:
             self.exec_block(function.node.body, scope)
             end = self.certainty
@@ -380,6 +395,8 @@ class Interpreter(ImportStatements, ObjectModel, Evaluator, Budget, Conditions):
             self.depth -= 1
             self.frames.pop()
             self.floor = floor
+            if generator:  # a generator function's call gives what it yields (read eagerly)
+                result = Seq(self.yields.pop())
         # A return under a condition: what the function returns may be something else.
         self.uncertain, self.reason = entry
         if end[0] > entry[0] and not isinstance(result, Maybe):

@@ -1,0 +1,204 @@
+"""Lists, dicts and strings as project code uses them: their methods, item assignment, the
+module's ``globals()``, and the functional builtins (``map``, ``filter``, ``functools.reduce``,
+``sorted(key=...)``) over the project's own functions and lambdas.
+
+Registries and config plumbing (``kwargs["suffix"] = name``, ``registry[dag_id] = dag``,
+``self.global_vars[dag.dag_id] = dag`` with ``global_vars = globals()``) decide which DAGs a
+file exposes; every method here is pure and bounded, and an argument that is not known makes
+the result unknown, never a guess.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+from analysis.dags.folding import HUGE_WIDTH, MAX_ITEMS, MAX_STRING
+from analysis.dags.scope import Scope
+from analysis.dags.values import Const, DagRef, Function, Mapping, Maybe, Seq, Unknown, Value, is_known, to_python
+
+STRING_METHODS = frozenset({
+    "format", "join", "upper", "lower", "replace", "strip", "title", "capitalize", "lstrip", "rstrip",
+    "split", "rsplit", "splitlines", "partition", "rpartition", "startswith", "endswith", "find", "rfind",
+    "index", "rindex", "count", "isupper", "islower", "isdigit", "isalpha", "isalnum", "isnumeric",
+    "isidentifier", "isspace", "casefold", "swapcase", "removeprefix", "removesuffix", "zfill", "ljust",
+    "rjust", "center", "expandtabs",
+})
+_WIDTH_METHODS = frozenset({"zfill", "ljust", "rjust", "center", "expandtabs"})
+
+
+@dataclass(eq=False, slots=True)
+class GlobalsRef(Value):
+    """What ``globals()`` returns: a module's namespace. An entry set in the DAG file's own is
+    a global that ``proxying_to_dagster(global_vars=globals())`` and Airflow both see."""
+
+    scope: Scope
+
+
+class Containers:
+    """Mixed into the evaluator."""
+
+    module_scope: Scope
+
+    def container_method(self, receiver: Value, name: str, args: list[Value], kwargs: dict[str, Value],
+                         node: ast.Call) -> Value | None:
+        """A method of a list, dict, string or ``globals()``; None when it is not one of those."""
+        if isinstance(receiver, GlobalsRef):
+            receiver = Mapping(receiver.scope.vars) if name in ("get", "keys", "values", "items") else receiver
+            if isinstance(receiver, GlobalsRef):
+                if name == "update" and args and isinstance(args[0], Mapping):
+                    for key, value in args[0].items.items():
+                        self.set_item(receiver, Const(key), value)
+                    return Const(None)
+                return None
+        if isinstance(receiver, Seq):
+            return self._list_method(receiver, name, args)
+        if isinstance(receiver, Mapping):
+            return self._dict_method(receiver, name, args, kwargs)
+        if isinstance(receiver, Const) and isinstance(receiver.value, str) and name in STRING_METHODS:
+            return self._string_method(receiver.value, name, args, kwargs, node)
+        return None
+
+    def _list_method(self, receiver: Seq, name: str, args: list[Value]) -> Value | None:
+        items = receiver.items
+        if name == "append" and args:
+            items.append(self.maybe(args[0]))  # type: ignore[attr-defined]
+        elif name == "extend" and args:
+            items.extend(self.maybe(item) for item in self.iterate(args[0]) or [])  # type: ignore[attr-defined]
+        elif name == "insert" and len(args) == 2 and isinstance(args[0], Const) and isinstance(args[0].value, int):
+            items.insert(args[0].value, self.maybe(args[1]))  # type: ignore[attr-defined]
+        elif name == "copy":
+            return Seq(list(items))
+        elif name == "pop" and not any(isinstance(i, Maybe) for i in items) and items:
+            index = args[0].value if args and isinstance(args[0], Const) else -1
+            try:
+                return items.pop(index)
+            except (IndexError, TypeError):
+                return Unknown("pop")
+        elif name == "reverse":
+            items.reverse()
+        elif name in ("remove", "sort", "clear", "index", "count", "pop"):
+            return Unknown(name)
+        else:
+            return None
+        if len(items) > MAX_ITEMS:
+            del items[MAX_ITEMS:]
+        return Const(None)
+
+    def _dict_method(self, receiver: Mapping, name: str, args: list[Value], kwargs: dict[str, Value]) -> Value | None:
+        entries = receiver.items
+        self.spend(len(entries))  # type: ignore[attr-defined]
+        if name == "items":
+            return Seq([Seq([Const(k), v]) for k, v in entries.items()])
+        if name == "keys":
+            return Seq([Const(k) for k in entries])
+        if name == "values":
+            return Seq(list(entries.values()))
+        if name in ("get", "pop", "setdefault") and args:
+            if not isinstance(args[0], Const):
+                return Unknown(name)
+            default = args[1] if len(args) > 1 else Const(None)
+            if name == "get":
+                return entries.get(args[0].value, default)
+            if name == "pop":
+                return entries.pop(args[0].value, default)
+            return entries.setdefault(args[0].value, default)
+        if name == "update":
+            source = args[0] if args else Mapping({})
+            if not isinstance(source, Mapping):
+                return Unknown(name)
+            entries.update(source.items)
+            entries.update(kwargs)
+            return Const(None)
+        if name == "copy":
+            return Mapping(dict(entries))
+        return None
+
+    def _string_method(self, text: str, name: str, args: list[Value], kwargs: dict[str, Value],
+                       node: ast.Call) -> Value:
+        if name == "format" and HUGE_WIDTH.search(text):
+            return Unknown(node)
+        self.spend(sum(len(a.items) for a in (*args, *kwargs.values()) if isinstance(a, (Seq, Mapping))))  # type: ignore[attr-defined]
+        if not (all(is_known(a) for a in args) and all(is_known(v) for v in kwargs.values())):
+            return Unknown(node)
+        plain_args = [to_python(a) for a in args]
+        if name in _WIDTH_METHODS and any(isinstance(a, int) and a > MAX_STRING for a in plain_args):
+            return Unknown(node)
+        try:
+            result = getattr(text, name)(*plain_args, **{k: to_python(v) for k, v in kwargs.items()})
+        except Exception:  # noqa: BLE001 - user format strings can fail any way
+            return Unknown(node)
+        if isinstance(result, (list, tuple)):
+            return Seq([Const(v) for v in result])
+        if isinstance(result, str) and len(result) > MAX_STRING:
+            return Unknown(node)
+        return Const(result)
+
+    # -- item assignment --------------------------------------------------------------------
+
+    def set_item(self, base: Value, key: Value, value: Value) -> None:
+        """``base[key] = value`` for the containers the interpreter holds."""
+        if isinstance(base, Maybe):
+            base = base.value
+        if isinstance(base, GlobalsRef):
+            if isinstance(key, Const) and isinstance(key.value, str):
+                self.assign(base.scope, key.value, value)  # type: ignore[attr-defined]
+            if base.scope is self.module_scope:
+                # `globals()[dag_id] = dag`: the DAG factory idiom; proxying_to_dagster sees it.
+                from analysis.dags.objects import as_airflow
+
+                dag = as_airflow(value.value if isinstance(value, Maybe) else value)
+                if isinstance(dag, DagRef):
+                    name = key.value if isinstance(key, Const) and isinstance(key.value, str) else "globals()[...]"
+                    self.exposed[dag.dag] = name  # type: ignore[attr-defined]
+            return
+        if isinstance(base, Mapping) and isinstance(key, Const):
+            try:
+                base.items[key.value] = self.maybe(value)  # type: ignore[attr-defined]
+            except TypeError:
+                pass
+        elif isinstance(base, Seq) and isinstance(key, Const) and isinstance(key.value, int):
+            try:
+                base.items[key.value] = self.maybe(value)  # type: ignore[attr-defined]
+            except IndexError:
+                pass
+
+    def globals_of(self, scope: Scope) -> GlobalsRef:
+        """``globals()`` where ``scope`` runs: the namespace of the module that wrote the code."""
+        while scope.parent is not None:
+            scope = scope.parent
+        return GlobalsRef(scope)
+
+    # -- functional builtins ----------------------------------------------------------------
+
+    def functional(self, name: str, args: list[Value], kwargs: dict[str, Value], node: ast.Call) -> Value | None:
+        """``map``/``filter``/``functools.reduce``/``sorted(key=)`` over the project's functions."""
+        function = args[0] if args else None
+        if name in ("builtins.map", "builtins.filter", "functools.reduce") and not isinstance(function, Function):
+            return None
+        if name == "builtins.map" and len(args) >= 2:
+            columns = [self.iterate(a) for a in args[1:]]  # type: ignore[attr-defined]
+            if any(c is None for c in columns):
+                return Unknown(node)
+            return Seq([self.call_function(function, list(row), {}) for row in zip(*columns)])  # type: ignore[attr-defined]
+        if name == "builtins.filter" and len(args) == 2:
+            items = self.iterate(args[1])  # type: ignore[attr-defined]
+            if items is None:
+                return Unknown(node)
+            kept = []
+            for item in items:
+                verdict = self.call_function(function, [item], {})  # type: ignore[attr-defined]
+                if not isinstance(verdict, Const):
+                    return Unknown(node)
+                if verdict.value:
+                    kept.append(item)
+            return Seq(kept)
+        if name == "functools.reduce" and len(args) in (2, 3):
+            items = self.iterate(args[1])  # type: ignore[attr-defined]
+            if items is None or (len(args) == 2 and not items):
+                return Unknown(node)
+            accumulated, rest = (args[2], items) if len(args) == 3 else (items[0], items[1:])
+            for item in rest:
+                accumulated = self.call_function(function, [accumulated, item], {})  # type: ignore[attr-defined]
+            return accumulated
+        return None
