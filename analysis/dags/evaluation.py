@@ -45,6 +45,7 @@ from analysis.dags.values import (
 from analysis.dags.containers import Containers
 from analysis.dags.logic import Logic
 from analysis.dags.modules import ModuleValue
+from analysis.dags.objects import ClassValue
 from analysis.dags.scope import Scope
 
 
@@ -143,6 +144,9 @@ class Evaluator(Containers, Logic, airflow_calls.AirflowCalls):
 
     def subscript(self, node: ast.Subscript, base: Value, scope: Scope) -> Value:
         index = self.eval(node.slice, scope)
+        if isinstance(base, ClassValue) and base.members is not None and isinstance(index, Const):
+            found = [m for m in base.members if m.name == index.value]  # `Color["RED"]`
+            return Const(found[0]) if found else Unknown(node)
         if isinstance(base, TaskRef):
             return TaskRef(base.task, xcom=True)
         if isinstance(index, Const):
@@ -300,35 +304,71 @@ class Evaluator(Containers, Logic, airflow_calls.AirflowCalls):
         return Unknown(node)
 
     def _eval_ListComp(self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp, scope: Scope) -> Value:
-        if len(node.generators) != 1 or node.generators[0].is_async:
-            return Unknown(node)
-        generator = node.generators[0]
-        items = self.iterate(self.eval(generator.iter, scope))
-        if items is None:
-            return Unknown(node)
-        inner = Scope(scope)
         results: list[Value] = []
-        for item in items:
-            if self.cheap:  # the budget is spent: the comprehension is not read further
-                return Unknown(node)
-            # An item appended under a condition, or kept by a filter unknown until run time,
-            # makes a conditional result (a task created in `elt` is conditional too).
-            saved = self.uncertain, self.reason
-            try:
-                self.bind(generator.target, item, inner)
-                tests = [self.condition(t, inner) for t in generator.ifs]
-                if any(isinstance(t, Const) and not t.value for t in tests):
-                    continue
-                unknown = [test for test, value in zip(generator.ifs, tests) if not isinstance(value, Const)]
-                if unknown:
-                    self.deeper(condition_text(unknown[0]))
-                results.append(self.maybe(self.eval(node.elt, inner)))
-            finally:
-                self.restore(saved)
-        return Seq(results)
+        complete = self.comprehend(node.generators, scope, lambda inner: results.append(
+            self.maybe(self.eval(node.elt, inner))))
+        return Seq(results) if complete else Unknown(node)
 
     _eval_SetComp = _eval_ListComp
     _eval_GeneratorExp = _eval_ListComp
+
+    def _eval_DictComp(self, node: ast.DictComp, scope: Scope) -> Value:
+        entries: dict[Any, Value] = {}
+        known = [True]
+
+        def produce(inner: Scope) -> None:
+            key = self.eval(node.key, inner)
+            value = self.eval(node.value, inner)
+            if isinstance(key, Const) and hashable(key.value):
+                entries[key.value] = self.maybe(value)
+            else:
+                known[0] = False
+
+        complete = self.comprehend(node.generators, scope, produce)
+        return Mapping(entries) if complete and known[0] else Unknown(node)
+
+    def comprehend(self, generators: list[ast.comprehension], scope: Scope, produce) -> bool:
+        """Run a comprehension's ``for``/``if`` clauses, calling ``produce`` for each element.
+        False when an iterable is unknown (its body is read once, conditional, for what it
+        creates). An item appended under a condition, or kept by a filter unknown until run
+        time, makes a conditional element (a task created in it is conditional too)."""
+        inner = Scope(scope)
+
+        def walk(index: int) -> bool:
+            if index == len(generators):
+                produce(inner)
+                return True
+            generator = generators[index]
+            if generator.is_async:
+                return False
+            items = self.iterate(self.eval(generator.iter, inner))
+            if items is None:
+                saved = self.deeper(f"a loop over {condition_text(generator.iter)}")
+                try:
+                    self.bind(generator.target, Unknown(generator.target), inner)
+                    walk(index + 1)
+                finally:
+                    self.restore(saved)
+                return False
+            complete = True
+            for item in items:
+                if self.cheap:  # the budget is spent: the comprehension is not read further
+                    return False
+                saved = self.uncertain, self.reason
+                try:
+                    self.bind(generator.target, item, inner)
+                    tests = [self.condition(t, inner) for t in generator.ifs]
+                    if any(isinstance(t, Const) and not t.value for t in tests):
+                        continue
+                    unknown = [test for test, value in zip(generator.ifs, tests) if not isinstance(value, Const)]
+                    if unknown:
+                        self.deeper(condition_text(unknown[0]))
+                    complete = walk(index + 1) and complete
+                finally:
+                    self.restore(saved)
+            return complete
+
+        return walk(0)
 
     def call_with_arguments(self, node: ast.Call, callee: Value, scope: Scope) -> Value:
         args: list[Value] = []

@@ -18,7 +18,7 @@ from analysis.dags.conditions import Break, Conditions, Continue, Return, condit
 from analysis.dags.evaluation import Evaluator
 from analysis.dags.importing import ImportStatements
 from analysis.dags.modules import ProjectCode
-from analysis.dags.objects import ObjectModel, as_airflow
+from analysis.dags.objects import ClassValue, ObjectModel, as_airflow
 from analysis.dags.scope import Scope
 from analysis.facts import Range
 from analysis.source import LineIndex
@@ -358,6 +358,8 @@ class Interpreter(ImportStatements, ObjectModel, Evaluator, Budget, Conditions):
             items = [Const(k) for k in value.items]
         elif isinstance(value, Const) and isinstance(value.value, (str, tuple, list, range)):
             items = [Const(v) for v in value.value]
+        elif isinstance(value, ClassValue) and value.members is not None:
+            items = [Const(member) for member in value.members]
         else:
             return None
         if len(items) > MAX_UNROLL:

@@ -86,6 +86,14 @@ def _plain_equality(value: Value) -> bool:
 
 def compare_objects(op: ast.cmpop, left: Value, right: Value) -> bool | None:
     if isinstance(op, (ast.In, ast.NotIn)):
+        if isinstance(right, Mapping) and isinstance(left, Const):  # a dict's keys are constants
+            try:
+                found_key = left.value in right.items
+            except TypeError:
+                return None
+            if found_key and isinstance(right.items[left.value], Maybe):
+                return None  # set under a runtime condition
+            return found_key if isinstance(op, ast.In) else not found_key
         if not isinstance(right, Seq) or any(isinstance(i, Maybe) for i in right.items):
             return None
         found = False

@@ -34,6 +34,27 @@ _BUILTIN_TYPES = {"builtins.list": list, "builtins.tuple": tuple, "builtins.dict
                   "builtins.int": int, "builtins.float": float, "builtins.bool": bool, "builtins.set": set}
 
 
+class EnumMember:
+    """A member of a project ``Enum``: hashable and equal only to itself, as Python's are (so it
+    keys dicts and compares like one); ``str()`` as Python writes it."""
+
+    __slots__ = ("owner", "name", "value")
+
+    def __init__(self, owner: str, name: str, value: object) -> None:
+        self.owner, self.name, self.value = owner, name, value
+
+    def __str__(self) -> str:
+        return f"{self.owner}.{self.name}"
+
+    __repr__ = __str__
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+
+_ENUM_BASES = frozenset({"Enum", "IntEnum", "StrEnum", "Flag", "IntFlag"})
+
+
 @dataclass(eq=False, slots=True)
 class ClassValue(Value):
     name: str
@@ -44,6 +65,8 @@ class ClassValue(Value):
     fields: list[tuple[str, ast.expr | None]] | None = None
     """A dataclass's fields, in order, with their default's expression."""
     scope: Scope | None = None
+    members: list[EnumMember] | None = None
+    """An ``Enum``'s members, in order."""
 
     def mro(self) -> list[Value]:
         """Python's method resolution order (C3), library bases as opaque leaves; depth first
@@ -165,10 +188,17 @@ class ObjectModel:
         body.vars["__class_scope__"] = cls  # marks the class body: its functions close over `scope`
         self.exec_block(node.body, body)  # type: ignore[attr-defined]
         body.vars.pop("__class_scope__", None)
+        is_enum = any(isinstance(b, Qualified) and b.name.startswith("enum.") and b.name.rsplit(".", 1)[-1]
+                      in _ENUM_BASES or isinstance(b, ClassValue) and b.members is not None for b in bases)
+        cls.members = [] if is_enum else None
         for name, value in body.vars.items():
             value = value.value if isinstance(value, Maybe) else value
             if isinstance(value, Function) and value.owner is None:
                 value.owner = cls
+            if is_enum and not name.startswith("_") and not isinstance(value, (Function, ClassValue)):
+                member = EnumMember(node.name, name, value.value if isinstance(value, Const) else None)
+                cls.members.append(member)  # type: ignore[union-attr]
+                value = Const(member)
             cls.attrs[name] = value
         for decorator in node.decorator_list:
             target = decorator.func if isinstance(decorator, ast.Call) else decorator
@@ -183,6 +213,11 @@ class ObjectModel:
 
     def instantiate(self, cls: ClassValue, node: ast.Call, args: list[Value], kwargs: dict[str, Value],
                     kwarg_nodes: dict[str, ast.expr], scope: Scope) -> Value:
+        if cls.members is not None:  # `Color(2)`: the member with that value
+            wanted = args[0] if len(args) == 1 else None
+            found = [m for m in cls.members if isinstance(wanted, Const) and m.value == wanted.value
+                     or isinstance(wanted, Const) and wanted.value is m]
+            return Const(found[0]) if found else Unknown(f"{cls.name}(...)")
         instance = Instance(cls)
         self.spend(5)  # type: ignore[attr-defined]
         init = cls.lookup("__init__")
@@ -262,7 +297,13 @@ class ObjectModel:
     # -- attributes -------------------------------------------------------------------------
 
     def object_attribute(self, base: Value, name: str, node: ast.AST) -> Value | None:
-        """``obj.name`` for instances, classes and ``super()``; None for other values."""
+        """``obj.name`` for instances, classes, enum members and ``super()``; None for other values."""
+        if isinstance(base, Const) and isinstance(base.value, EnumMember):
+            if name in ("name", "_name_"):
+                return Const(base.value.name)
+            if name in ("value", "_value_"):
+                return Const(base.value.value) if base.value.value is not None else Unknown(f"{base.value}.value")
+            return Unknown(f"{base.value}.{name}")
         if isinstance(base, Instance):
             if name in base.attrs:
                 return base.attrs[name]
