@@ -199,6 +199,11 @@ class WorkspaceIndex:
         project = discover(self.layout, self.read, open_paths=list(self.buffers), on_error=on_error,
                            known=batch.known if batch is not None else None)
         self._unstored = batch
+        if batch is not None:
+            stats = batch.stats
+            log.info("%d DAG files: %d unchanged, %d from the facts cache, %d extracted by worker processes, "
+                     "%d here", len(project.files), stats["previous"], stats["cached"], stats["workers"],
+                     stats["here"])
         for path in self._failing - set(failed):
             self._analysed(path)
         if failed:

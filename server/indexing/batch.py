@@ -43,6 +43,17 @@ COLLECT_EVERY = 32
 collector off; each extraction leaves ~1 MB of trees in reference cycles)."""
 
 
+class _Disk:
+    """Texts as the disk has them (scheduling guesses; answers read through the caller's code)."""
+
+    @staticmethod
+    def text(path: str) -> str | None:
+        return read_disk(path).text
+
+
+_DISK = _Disk()
+
+
 def normal_roots(roots: Iterable[str] | None) -> tuple[str, ...] | None:
     """Import roots as ``ProjectCode`` keeps them (absolute, normalised, first occurrence)."""
     if roots is None:
@@ -87,6 +98,7 @@ class Batch:
         self._restat: list[tuple[str, str, tuple[int, int]]] = []
         self._misses: dict[str, str] = {}
         self._digests: dict[str, str | None] = {}
+        self._disk_digests: dict[str, str | None] = {}
         self._extracted_here = 0
 
     # -- the cache's entries -------------------------------------------------------------------
@@ -98,18 +110,23 @@ class Batch:
         return self._entries
 
     def _likely_hit(self, path: str, explicit: bool) -> bool:
+        """The entry will probably hold: the file's stat has not moved and its dependencies'
+        texts on disk are the recorded ones (a changed shared module sends every DAG file read
+        through it to the workers)."""
         entry = self.entries.get(path)
         if entry is None or entry.stat is None or (explicit and entry.kind == KIND_NOT_DAG):
             return False
-        return file_stat(path) == entry.stat
+        return file_stat(path) == entry.stat and self.current(entry.dependencies, _DISK, self._disk_digests)
 
-    def current(self, dependencies: Sequence[tuple[str, str]], code) -> bool:
+    def current(self, dependencies: Sequence[tuple[str, str]], code,
+                digests: dict[str, str | None] | None = None) -> bool:
         """Every dependency's text, as ``code`` reads it now, still has the recorded SHA-1."""
+        digests = self._digests if digests is None else digests
         for path, digest in dependencies:
-            if path not in self._digests:
+            if path not in digests:
                 text = code.text(path) if code is not None else None
-                self._digests[path] = text_sha1(text) if text is not None else None
-            if self._digests[path] != digest:
+                digests[path] = text_sha1(text) if text is not None else None
+            if digests[path] != digest:
                 return False
         return True
 
