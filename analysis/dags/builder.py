@@ -7,6 +7,7 @@ TaskGroups prefixing ids, and upstream/downstream sets on each task.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from analysis.facts import DagFacts, Finding, GroupFacts, Range, Related, Severity, TaskFacts
@@ -177,6 +178,9 @@ class Collector:
         """Part of the file was not read (too costly, or nested too deeply): any DAG may lack
         tasks or edges, so each is frozen as dynamic."""
         self.limbo = DagRecord(dag_id="", range=Range.point(0), id_range=None)
+        self.certainty: Callable[[], tuple[int, str]] = lambda: (0, "")
+        """The interpreter's current runtime-condition level (an adoption under a condition is
+        itself conditional)."""
         """Where operators made outside any DAG wait: Airflow adds one to a DAG when its ``dag``
         is set, or when it is joined by ``>>`` to a task of a DAG."""
 
@@ -232,6 +236,9 @@ class Collector:
         if task.dag is not self.limbo or dag is self.limbo:
             return task
         task.dag = dag
+        level, reason = self.certainty()
+        if level > task.level:
+            task.level, task.condition = level, reason
         return self.add_task(task)
 
     def add_edge(self, upstream: TaskRecord, downstream: TaskRecord, conditional: bool = False) -> None:

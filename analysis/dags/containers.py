@@ -77,6 +77,16 @@ class Containers:
                 return Unknown("pop")
         elif name == "reverse":
             items.reverse()
+        elif name in ("add", "update", "discard") and args:  # a set, held as a list of distinct items
+            from analysis.dags.folding import _unique
+
+            if name == "discard":
+                if not isinstance(args[0], Const):
+                    return Unknown(name)
+                items[:] = [i for i in items if not (isinstance(i, Const) and i.value == args[0].value)]
+            else:
+                added = [args[0]] if name == "add" else self.iterate(args[0]) or []  # type: ignore[attr-defined]
+                items[:] = _unique([*items, *(self.maybe(a) for a in added)])  # type: ignore[attr-defined]
         elif name in ("remove", "sort", "clear", "index", "count", "pop"):
             return Unknown(name)
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 from collections.abc import Iterable
 from pathlib import PurePath
 from typing import Any
@@ -43,13 +44,14 @@ from analysis.dags.values import (
 )
 
 from analysis.dags.containers import Containers
+from analysis.dags.data_files import DataFiles, FileValue
 from analysis.dags.logic import Logic
 from analysis.dags.modules import ModuleValue
 from analysis.dags.objects import ClassValue
 from analysis.dags.scope import Scope
 
 
-class Evaluator(Containers, Logic, airflow_calls.AirflowCalls):
+class Evaluator(DataFiles, Containers, Logic, airflow_calls.AirflowCalls):
     """Mixed into the interpreter; ``self`` provides scopes, imports and the collector."""
 
     def eval(self, node: ast.expr | None, scope: Scope) -> Value:
@@ -155,6 +157,10 @@ class Evaluator(Containers, Logic, airflow_calls.AirflowCalls):
                     return Seq(base.items[index.value])
                 if isinstance(base, Seq):
                     return self.known_here(base.items[index.value])
+                if isinstance(base, Mapping) and index.value not in base.items and base.default is not None:
+                    made = self.call(node, base.default, [], {}, {}, scope)  # defaultdict: made on first use
+                    base.items[index.value] = made
+                    return made
                 if isinstance(base, Mapping):
                     return base.items[index.value]
                 if isinstance(base, Const):
@@ -402,6 +408,14 @@ class Evaluator(Containers, Logic, airflow_calls.AirflowCalls):
                 return self.airflow_call(kind, callee, node, args, kwargs, kwarg_nodes, scope)
             if callee.name == "builtins.globals":
                 return self.globals_of(scope)
+            if callee.name == "collections.defaultdict":
+                return Mapping({}, default=args[0] if args else None)
+            data = self.data_call(callee.name, args, kwargs, node)
+            if data is not None:
+                return data
+            if callee.name == "os.path.join" and args and all(
+                    isinstance(a, Const) and isinstance(a.value, (str, PurePath)) for a in args):
+                return Const(os.path.join(*(str(a.value) for a in args)))  # type: ignore[union-attr]
             functional = self.functional(callee.name, args, kwargs, node)
             if functional is not None:
                 return functional
@@ -411,6 +425,10 @@ class Evaluator(Containers, Logic, airflow_calls.AirflowCalls):
             if callee.name in PATH_CALLS and len(args) == 1 and isinstance(args[0], Const) \
                     and isinstance(args[0].value, (str, PurePath)):
                 return Const(PATH_CALLS[callee.name](args[0].value))
+            if callee.name in ("os.path.abspath", "os.path.realpath") and len(args) == 1 \
+                    and isinstance(args[0], Const) and isinstance(args[0].value, (str, PurePath)) \
+                    and os.path.isabs(args[0].value):  # a relative one depends on the working folder
+                return Const(os.path.normpath(args[0].value))
             if callee.name.endswith(".partial") and "task_id" in kwargs:
                 return self.partial_operator(callee.spelled.rsplit(".", 1)[0], node, kwargs, kwarg_nodes)
         if isinstance(callee, Unknown) and isinstance(node.func, ast.Attribute) \
@@ -440,6 +458,10 @@ class Evaluator(Containers, Logic, airflow_calls.AirflowCalls):
             if result is not None:
                 return result
         result = self.container_method(receiver, name, args, kwargs, node)
+        if result is None and isinstance(receiver, Const) and isinstance(receiver.value, PurePath):
+            result = self.path_method(receiver.value, name, args, node)
+        elif result is None and isinstance(receiver, FileValue):
+            result = self.file_method(receiver, name, node)
         if result is not None:
             return result
         if "task_id" in kwargs:

@@ -11,7 +11,7 @@ import re
 from pathlib import PurePosixPath
 from typing import Any
 
-from analysis.dags.values import Const, Maybe, Seq, Unknown, Value, is_known, to_python
+from analysis.dags.values import Const, Mapping, Maybe, Seq, Unknown, Value, is_known, to_python
 
 BINOPS = {
     ast.Add: operator.add,
@@ -19,6 +19,7 @@ BINOPS = {
     ast.Mult: operator.mul,
     ast.Mod: operator.mod,
     ast.FloorDiv: operator.floordiv,
+    ast.Div: operator.truediv,  # numbers, and `Path(__file__).parent / "configs"`
 }
 COMPARES = {
     ast.Eq: operator.eq,
@@ -72,12 +73,40 @@ def builtin(name: str, args: list[Value], kwargs: dict[str, Value], node: ast.Ca
     if name in ("list", "tuple", "sorted", "reversed") and len(args) == 1 and isinstance(args[0], Seq):
         items = list(args[0].items)
         return Seq(items[::-1] if name == "reversed" else items)
+    if name in ("set", "frozenset", "list", "tuple") and not args and not kwargs:
+        return Seq([])
+    if name in ("int", "str", "float", "bool") and not args and not kwargs:
+        return Const({"int": 0, "str": "", "float": 0.0, "bool": False}[name])
+    if name in ("set", "frozenset") and len(args) == 1 and isinstance(args[0], Seq):
+        return Seq(_unique(args[0].items))
+    if name == "dict" and not args:
+        return Mapping(dict(kwargs))
+    if name == "dict" and len(args) == 1 and isinstance(args[0], Mapping):
+        return Mapping({**args[0].items, **kwargs})
+    if name in ("min", "max", "sum", "any", "all") and known and len(args) == 1:
+        try:
+            return Const({"min": min, "max": max, "sum": sum, "any": any, "all": all}[name](to_python(args[0])))
+        except (TypeError, ValueError):
+            return Unknown(node)
     if name == "enumerate" and len(args) == 1 and isinstance(args[0], Seq):
         return Seq(_shifted([[Const(i), v] for i, v in enumerate(args[0].items)], args[0].items))
     if name == "zip" and args and all(isinstance(a, Seq) for a in args):
         rows = [list(group) for group in zip(*(a.items for a in args))]  # type: ignore[union-attr]
         return Seq(_shifted(rows, [next((v for v in row if isinstance(v, Maybe)), row[0]) for row in rows]))
     return Unknown(node)
+
+
+def _unique(items: list[Value]) -> list[Value]:
+    """A set's items in first-seen order: constants once each, other values (tasks, objects)
+    once per object."""
+    seen: set[object] = set()
+    out: list[Value] = []
+    for item in items:
+        key: object = ("const", item.value) if isinstance(item, Const) and hashable(item.value) else ("id", id(item))
+        if key not in seen:
+            seen.add(key)
+            out.append(item)
+    return out
 
 
 def _shifted(rows: list[list[Value]], items: list[Value]) -> list[Value]:
@@ -98,13 +127,14 @@ def _shifted(rows: list[list[Value]], items: list[Value]) -> list[Value]:
     return out
 
 
-PATH_PARTS = frozenset({"stem", "name", "suffix", "parent"})
+PATH_PARTS = frozenset({"stem", "name", "suffix", "parent", "parents", "parts", "suffixes"})
 PATH_CALLS = {
     "pathlib.Path": PurePosixPath,
     "pathlib.PurePath": PurePosixPath,
     "os.path.basename": os.path.basename,
     "os.path.dirname": os.path.dirname,
     "os.path.splitext": lambda p: tuple(os.path.splitext(p)),
+    "os.path.normpath": os.path.normpath,
 }
 BUILTINS = frozenset({"range", "str", "int", "len", "sorted", "list", "tuple", "enumerate", "zip", "reversed",
                       "property", "staticmethod", "classmethod", "super", "isinstance", "object", "dict", "set",

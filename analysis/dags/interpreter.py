@@ -82,6 +82,7 @@ class Interpreter(ImportStatements, ObjectModel, Evaluator, Budget, Conditions):
         self.frames: list[tuple[Function, Scope]] = []
         """The functions being run, innermost last (``super()`` needs its class and ``self``)."""
         self.collector = Collector(path)
+        self.collector.certainty = lambda: (self.uncertain, self.reason)
         self.dag_stack: list[DagRecord] = []
         self.group_stack: list[GroupRecord] = []
         self.depth = 0

@@ -73,6 +73,8 @@ def unwrap(value: Value) -> Value:
 @dataclass(eq=False, slots=True)
 class Mapping(Value):
     items: dict[Any, Value]
+    default: Any = None
+    """``collections.defaultdict``: the factory a missing key gets its value from."""
 
 
 @dataclass(eq=False, slots=True)

@@ -5,20 +5,25 @@ from pathlib import Path
 import pytest
 
 from analysis.dags.dagfile import extract_file
+from analysis.dags.modules import ProjectCode
+from analysis.files import read_disk
 from analysis.facts import Range
 from tests.conftest import FIXTURES, TUTORIAL
 
 
 def model(folder: Path) -> dict:
+    """What the static model reads, with the folder as Airflow's DAG folder (on sys.path)."""
+    code = ProjectCode([str(folder)], lambda p: read_disk(p).text)
     dags = {}
     for path in sorted(folder.glob("*.py")):
-        for dag in extract_file(str(path), path.read_text(encoding="utf-8")).dags:
+        for dag in extract_file(str(path), path.read_text(encoding="utf-8"), code).dags:
             dags[dag.dag_id] = {"file": path.name, "tasks": {t.task_id: list(t.upstream) for t in dag.tasks}}
     return dags
 
 
 @pytest.mark.airflow
-@pytest.mark.parametrize("folder", [FIXTURES / "dags", TUTORIAL / "airflow_dags"], ids=["fixtures", "tutorial"])
+@pytest.mark.parametrize("folder", [FIXTURES / "dags", TUTORIAL / "airflow_dags", FIXTURES / "config_driven" / "dags"],
+                         ids=["fixtures", "tutorial", "config-driven"])
 def test_same_dags_tasks_and_edges_as_airflow_dagbag(folder: Path, dagbag) -> None:
     truth = dagbag(folder)
     assert truth["import_errors"] == {}
