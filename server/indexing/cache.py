@@ -28,6 +28,7 @@ import hashlib
 import logging
 import os
 import sqlite3
+import struct
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -97,11 +98,16 @@ def decode_dependencies(data: bytes) -> tuple[tuple[str, str], ...] | None:
         return None
 
 
-def _checksum(context: str, path: bytes, sha1: str, kind: int, deps: bytes, payload: bytes | None) -> bytes:
-    digest = hashlib.blake2b(digest_size=16)
-    for part in (context.encode(), path, sha1.encode(), str(kind).encode(), deps, payload or b""):
-        digest.update(len(part).to_bytes(8, "little"))
-        digest.update(part)
+def _key_digest(context: str, path: bytes, sha1: str, kind: int, deps: bytes):
+    """A BLAKE2 state over an entry's key fields (length-prefixed: no two keys hash alike), to
+    be copied and finished with each payload."""
+    parts = (context.encode(), path, sha1.encode(), kind.to_bytes(1, "little"), deps)
+    return hashlib.blake2b(struct.pack("<5Q", *map(len, parts)) + b"".join(parts), digest_size=16)
+
+
+def _checksum(key, payload: bytes | None) -> bytes:
+    digest = key.copy()
+    digest.update(b"\1" + payload if payload is not None else b"\0")
     return digest.digest()
 
 
@@ -318,7 +324,7 @@ class FactCache:
             try:
                 good = (isinstance(raw_path, bytes) and isinstance(sha1, str) and isinstance(deps, bytes)
                         and kind in KINDS and (data is None or isinstance(data, bytes))
-                        and check == _checksum(context, raw_path, sha1, kind, deps, data))
+                        and check == _checksum(_key_digest(context, raw_path, sha1, kind, deps), data))
             except (TypeError, UnicodeEncodeError):
                 good = False
             dependencies = decode_dependencies(deps) if good else None
@@ -349,9 +355,9 @@ class FactCache:
         for entry in new:
             raw_path = os.fsencode(entry.path)
             deps = encode_dependencies(entry.dependencies)
+            key = _key_digest(context, raw_path, entry.sha1, entry.kind, deps)
             rows.append((context, raw_path, tool, entry.sha1, *(entry.stat or (None, None)), entry.kind, deps,
-                         entry.facts, _checksum(context, raw_path, entry.sha1, entry.kind, deps, entry.facts),
-                         entry.view, _checksum(context, raw_path, entry.sha1, entry.kind, deps, entry.view)))
+                         entry.facts, _checksum(key, entry.facts), entry.view, _checksum(key, entry.view)))
         try:
             connection.execute("BEGIN IMMEDIATE")
             try:
