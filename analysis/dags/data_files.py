@@ -51,6 +51,13 @@ class DataFiles:
     """Mixed into the evaluator."""
 
     code: ProjectCode | None
+    dependencies: dict[str, str]
+
+    def observed(self, path: str) -> None:
+        """The facts depend on what ``path`` holds now (a text, a listing, its absence): noted in
+        the file's dependencies, so a cache of them holds only while it is unchanged."""
+        if self.code is not None:
+            self.dependencies[path] = self.code.digest(path)
 
     def readable(self, path: object) -> str | None:
         """An absolute path under the import roots that static reading may read, or None."""
@@ -66,6 +73,7 @@ class DataFiles:
         if readable is None:
             return None
         text = self.code.text(readable)  # type: ignore[union-attr]
+        self.observed(readable)
         if text is None or len(text) > MAX_DATA_BYTES:
             return None
         self.spend(len(text) // 200)  # type: ignore[attr-defined]
@@ -86,6 +94,8 @@ class DataFiles:
             return self._parse(text, json_format=name.startswith("json"), node=node)
         if name in ("os.listdir", "os.scandir"):
             folder = self.readable(raw if raw is not None else None)
+            if folder is not None:
+                self.observed(folder)
             if folder is None or self.code is None or not self.code.is_dir(folder):
                 return Unknown(node)
             return Seq([Const(n) for n in self.code.list_dir(folder)[:MAX_LISTED]])
@@ -95,6 +105,7 @@ class DataFiles:
             path = self.readable(raw)
             if path is None or self.code is None:
                 return Unknown(node)
+            self.observed(path)
             is_file, is_dir = self.code.is_file(path), self.code.is_dir(path)
             return Const({"os.path.exists": is_file or is_dir, "os.path.isfile": is_file,
                           "os.path.isdir": is_dir}[name])
@@ -109,6 +120,7 @@ class DataFiles:
             readable = self.readable(path)
             if readable is None or self.code is None:
                 return Unknown(node)
+            self.observed(readable)
             is_file, is_dir = self.code.is_file(readable), self.code.is_dir(readable)
             return Const({"exists": is_file or is_dir, "is_file": is_file, "is_dir": is_dir}[name])
         if name in ("glob", "rglob") and args and isinstance(args[0], Const) and isinstance(args[0].value, str):
@@ -175,6 +187,7 @@ class DataFiles:
         if self.readable(base) is None:
             return Unknown(node)
         if fixed == len(parts):
+            self.observed(base)
             return Seq([Const(base)] if self.code.is_file(base) or self.code.is_dir(base) else [])
         found: list[str] = []
         self._walk(base, parts[fixed:], recursive, found)
@@ -183,6 +196,7 @@ class DataFiles:
     def _walk(self, folder: str, rest: list[str], recursive: bool, found: list[str]) -> None:
         if len(found) >= MAX_LISTED or self.code is None:
             return
+        self.observed(folder)
         head, tail = rest[0], rest[1:]
         if head == "**" and recursive:
             self._walk(folder, tail or ["*"], recursive, found)

@@ -124,7 +124,11 @@ class Evaluator(DataFiles, Containers, Logic, airflow_calls.AirflowCalls):
         return value
 
     def attribute(self, node: ast.Attribute, base: Value) -> Value:
-        base = self.unwrap_item(base)
+        if isinstance(base, Maybe):
+            # An attribute of a value that may be another: as uncertain as it (a method of it,
+            # called, makes that call's statement conditional; see `call`).
+            found = self.attribute(node, base.value)
+            return found if isinstance(found, Maybe) else Maybe(found, base.level, base.reason)
         found = self.object_attribute(base, node.attr, node)
         if found is not None:
             return found
@@ -145,6 +149,9 @@ class Evaluator(DataFiles, Containers, Logic, airflow_calls.AirflowCalls):
         return Unknown(node)
 
     def subscript(self, node: ast.Subscript, base: Value, scope: Scope) -> Value:
+        if isinstance(base, Maybe):
+            found = self.subscript(node, base.value, scope)
+            return found if isinstance(found, Maybe) else Maybe(found, base.level, base.reason)
         index = self.eval(node.slice, scope)
         if isinstance(base, ClassValue) and base.members is not None and isinstance(index, Const):
             found = [m for m in base.members if m.name == index.value]  # `Color["RED"]`
@@ -217,7 +224,7 @@ class Evaluator(DataFiles, Containers, Logic, airflow_calls.AirflowCalls):
                 parts.append(str(piece.value))
                 continue
             assert isinstance(piece, ast.FormattedValue)
-            value = self.eval(piece.value, scope)
+            value = self.text_of_object(self.eval(piece.value, scope), piece)
             spec = self.eval(piece.format_spec, scope) if piece.format_spec else Const("")
             if isinstance(value, Const) and isinstance(spec, Const) and not (
                     isinstance(spec.value, str) and HUGE_WIDTH.search(spec.value)):
@@ -408,6 +415,8 @@ class Evaluator(DataFiles, Containers, Logic, airflow_calls.AirflowCalls):
                 return self.airflow_call(kind, callee, node, args, kwargs, kwarg_nodes, scope)
             if callee.name == "builtins.globals":
                 return self.globals_of(scope)
+            if callee.name == "enum.auto":
+                return Unknown("auto()")  # an Enum class body numbers (or names) its members
             if callee.name == "collections.defaultdict":
                 return Mapping({}, default=args[0] if args else None)
             data = self.data_call(callee.name, args, kwargs, node)
@@ -419,6 +428,8 @@ class Evaluator(DataFiles, Containers, Logic, airflow_calls.AirflowCalls):
             functional = self.functional(callee.name, args, kwargs, node)
             if functional is not None:
                 return functional
+            if callee.name == "builtins.str" and len(args) == 1:
+                args = [self.text_of_object(args[0], node)]
             if callee.name.startswith("builtins."):
                 self.spend(_size(args))
                 return builtin(callee.name[9:], args, kwargs, node)

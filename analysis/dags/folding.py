@@ -54,6 +54,9 @@ def unary(node: ast.UnaryOp, operand: Value) -> Value:
 
 def builtin(name: str, args: list[Value], kwargs: dict[str, Value], node: ast.Call) -> Value:
     known = all(is_known(a) for a in args)
+    if name == "len" and len(args) == 1 and isinstance(args[0], (Seq, Mapping)) and not (
+            isinstance(args[0], Seq) and any(isinstance(i, Maybe) for i in args[0].items)):
+        return Const(len(args[0].items))  # what the items are does not matter
     if name == "range" and known:
         try:
             values = range(*(to_python(a) for a in args))

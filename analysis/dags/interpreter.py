@@ -353,6 +353,10 @@ class Interpreter(ImportStatements, ObjectModel, Evaluator, Budget, Conditions):
             self.eval(target, scope)
 
     def iterate(self, value: Value) -> list[Value] | None:
+        if isinstance(value, Maybe):  # a list that may be another: each of its items may not be
+            items = self.iterate(value.value)
+            return None if items is None else [i if isinstance(i, Maybe) else Maybe(i, value.level, value.reason)
+                                               for i in items]
         if isinstance(value, Seq):
             items = value.items
         elif isinstance(value, Mapping):

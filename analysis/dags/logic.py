@@ -29,6 +29,8 @@ from analysis.dags.values import (
 )
 
 _IDENTITY_OPS = (ast.Is, ast.IsNot, ast.Eq, ast.NotEq)
+_DUNDERS = {ast.Lt: ("__lt__", "__gt__"), ast.LtE: ("__le__", "__ge__"), ast.Gt: ("__gt__", "__lt__"),
+            ast.GtE: ("__ge__", "__le__"), ast.Eq: ("__eq__", "__eq__"), ast.NotEq: ("__ne__", "__ne__")}
 
 
 def truth(value: Value) -> bool | None:
@@ -176,13 +178,29 @@ class Logic:
                 except TypeError:
                     return Unknown(node)
             else:
-                verdict = compare_objects(op, current, comparator)
+                verdict = self.compare_by_methods(node, op, current, comparator)
+                if verdict is None:
+                    verdict = compare_objects(op, current, comparator)
             if verdict is None:
                 return Unknown(node)
             if not verdict:
                 return Const(False)
             current = comparator
         return Const(True)
+
+    def compare_by_methods(self, node: ast.AST, op: ast.cmpop, left: Value, right: Value) -> bool | None:
+        """``a < b`` by a project class's ``__lt__`` (or ``b.__gt__(a)``, as Python falls back to)."""
+        from analysis.dags.objects import Instance
+
+        names = _DUNDERS.get(type(op))
+        if names is None:
+            return None
+        for receiver, other, name in ((left, right, names[0]), (right, left, names[1])):
+            if isinstance(receiver, Instance):
+                method = receiver.cls.defines(name)
+                if method is not None:
+                    return truth(self.run_method(method, node, [receiver, other], {}))  # type: ignore[attr-defined]
+        return None
 
     def _eval_IfExp(self, node: ast.IfExp, scope: Scope) -> Value:
         test = self.condition(node.test, scope)

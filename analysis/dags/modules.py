@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from analysis.dags.scope import Scope
 from analysis.dags.values import Mapping, Seq, Unknown, Value
 
+MISSING = "missing"
+"""The digest of a path that is neither a readable file nor a folder."""
 MAX_MODULES = 400
 """Workspace modules one extraction may read (a guard against pathological projects)."""
 RECOGNISED = frozenset({"airflow", "dagster", "dagster_airlift"})
@@ -95,6 +97,7 @@ class ProjectCode:
         self.is_dir = is_dir
         self.list_dir = list_dir or _list_dir
         self._texts: dict[str, str | None] = {}
+        self._digests: dict[str, str] = {}
         self._modules: dict[str, LoadedModule] = {}
         self._found: dict[str, tuple[str | None, str | None]] = {}
 
@@ -110,16 +113,27 @@ class ProjectCode:
         gone = set(paths)
         for path in gone:
             self._texts.pop(path, None)
+        self._digests.clear()  # a file made or removed changes its folder's listing too
         # And every module read through one of them (its values came from the old text).
         for path, loaded in list(self._modules.items()):
             if gone & loaded.dependencies.keys():
                 del self._modules[path]
         self._found.clear()
 
+    def digest(self, path: str) -> str:
+        """What static reading sees at ``path``, for ``FileFacts.dependencies``: the SHA-1 of a
+        file's text, ``dir:`` and the SHA-1 of a folder's listing, or ``missing``."""
+        if path not in self._digests:
+            if self.is_dir(path):
+                self._digests[path] = "dir:" + sha1("\n".join(self.list_dir(path)))
+            else:
+                text = self.text(path)
+                self._digests[path] = sha1(text) if text is not None else MISSING
+        return self._digests[path]
+
     def current(self, dependencies: Iterable[tuple[str, str]]) -> bool:
-        """Facts read through these module texts still hold."""
-        return all((text := self.text(path)) is not None and sha1(text) == digest
-                   for path, digest in dependencies)
+        """Facts read through these modules, data files and folders still hold."""
+        return all(self.digest(path) == digest for path, digest in dependencies)
 
     def inside(self, path: str) -> bool:  # noqa: D102
         """``path`` lies under one of the import roots (what static reading may read)."""

@@ -36,20 +36,25 @@ _BUILTIN_TYPES = {"builtins.list": list, "builtins.tuple": tuple, "builtins.dict
 
 class EnumMember:
     """A member of a project ``Enum``: hashable and equal only to itself, as Python's are (so it
-    keys dicts and compares like one); ``str()`` as Python writes it."""
+    keys dicts and compares like one)."""
 
-    __slots__ = ("owner", "name", "value")
+    __slots__ = ("owner", "name", "value", "kind")
 
-    def __init__(self, owner: str, name: str, value: object) -> None:
-        self.owner, self.name, self.value = owner, name, value
+    def __init__(self, owner: str, name: str, value: object, kind: str) -> None:
+        self.owner, self.name, self.value, self.kind = owner, name, value, kind
 
-    def __str__(self) -> str:
-        return f"{self.owner}.{self.name}"
+    def text(self) -> str | None:
+        """``str(member)`` and ``f"{member}"``, where every Python since 3.8 agrees on them:
+        ``Color.RED`` for a plain Enum, the value for a StrEnum; None where versions differ
+        (IntEnum, ``class X(str, Enum)`` in an f-string)."""
+        if self.kind == "enum":
+            return f"{self.owner}.{self.name}"
+        if self.kind == "str" and isinstance(self.value, str):
+            return self.value
+        return None
 
-    __repr__ = __str__
-
-    def __format__(self, spec: str) -> str:
-        return format(str(self), spec)
+    def __repr__(self) -> str:
+        return f"<{self.owner}.{self.name}>"
 
 
 _ENUM_BASES = frozenset({"Enum", "IntEnum", "StrEnum", "Flag", "IntFlag"})
@@ -103,6 +108,21 @@ class ClassValue(Value):
                 if kind:
                     return kind
         return None
+
+
+def _enum_kind(bases: list[Value]) -> str | None:
+    """How an Enum class's members print: "enum" (``Color.RED``), "str" (StrEnum: the value),
+    "int"/"flag"/"mixed" (not the same in every Python); None when it is no Enum."""
+    for base in bases:
+        if isinstance(base, ClassValue) and base.members is not None:
+            return base.members[0].kind if base.members else "enum"
+    names = [b.name for b in bases if isinstance(b, Qualified)]
+    enum_bases = [n.rsplit(".", 1)[-1] for n in names if n.startswith("enum.") and n.rsplit(".", 1)[-1] in _ENUM_BASES]
+    if not enum_bases:
+        return None
+    kind = {"Enum": "enum", "StrEnum": "str", "IntEnum": "int", "Flag": "flag", "IntFlag": "flag"}[enum_bases[0]]
+    mixed_in = any(n.startswith("builtins.") for n in names)
+    return "mixed" if kind == "enum" and mixed_in else kind
 
 
 def _c3(value: Value, depth: int) -> list[Value]:
@@ -188,15 +208,22 @@ class ObjectModel:
         body.vars["__class_scope__"] = cls  # marks the class body: its functions close over `scope`
         self.exec_block(node.body, body)  # type: ignore[attr-defined]
         body.vars.pop("__class_scope__", None)
-        is_enum = any(isinstance(b, Qualified) and b.name.startswith("enum.") and b.name.rsplit(".", 1)[-1]
-                      in _ENUM_BASES or isinstance(b, ClassValue) and b.members is not None for b in bases)
-        cls.members = [] if is_enum else None
+        enum_kind = _enum_kind(bases)
+        cls.members = [] if enum_kind else None
+        counter = 0
         for name, value in body.vars.items():
             value = value.value if isinstance(value, Maybe) else value
             if isinstance(value, Function) and value.owner is None:
                 value.owner = cls
-            if is_enum and not name.startswith("_") and not isinstance(value, (Function, ClassValue)):
-                member = EnumMember(node.name, name, value.value if isinstance(value, Const) else None)
+            if enum_kind and not name.startswith("_") and not isinstance(value, (Function, ClassValue)):
+                if isinstance(value, Unknown) and value.text == "auto()":
+                    counter += 1
+                    plain = name.lower() if enum_kind == "str" else (
+                        1 << (counter - 1) if enum_kind == "flag" else counter)
+                else:
+                    plain = value.value if isinstance(value, Const) else None
+                    counter = plain if isinstance(plain, int) and not isinstance(plain, bool) else counter
+                member = EnumMember(node.name, name, plain, enum_kind)
                 cls.members.append(member)  # type: ignore[union-attr]
                 value = Const(member)
             cls.attrs[name] = value
@@ -320,7 +347,10 @@ class ObjectModel:
                 return Unknown(f"super().{name}")
             found = cls.lookup(name, after=base.after)
             if name == "__init__" and isinstance(found, Qualified) and isinstance(receiver, Instance):
-                kind = airflow_kind(found.name.rsplit(".", 1)[0])
+                # A library class's constructor: Airflow's makes the DAG or task; a library mixin's
+                # (LoggingMixin, ABC...) hands its arguments on along the MRO to Airflow's, whose
+                # own bases static reading does not see.
+                kind = airflow_kind(found.name.rsplit(".", 1)[0]) or receiver.cls.airflow_base()
                 return BaseInit(receiver, kind) if kind else Const(None)
             return self._from_class(found, receiver, name, node)
         return None
@@ -345,6 +375,17 @@ class ObjectModel:
             dag = as_airflow(value.value if isinstance(value, Maybe) else value)
             if isinstance(dag, DagRef):
                 self.collector.attach(base.task, dag.dag)  # type: ignore[attr-defined]
+
+    def text_of_object(self, value: Value, node: ast.AST) -> Value:
+        """``str(obj)`` or ``f"{obj}"`` of a project instance (its ``__str__``) or enum member."""
+        if isinstance(value, Const) and isinstance(value.value, EnumMember):
+            text = value.value.text()
+            return Const(text) if text is not None else Unknown(node)
+        if isinstance(value, Instance):
+            method = value.cls.defines("__str__") or value.cls.defines("__repr__")
+            if method is not None:
+                return self.run_method(method, node, [value], {})  # type: ignore[arg-type]
+        return value
 
     # -- operators --------------------------------------------------------------------------
 
