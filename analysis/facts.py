@@ -201,8 +201,10 @@ class FileFacts:
     skipped: str | None = None
     """Why the file was not read as a DAG file (binary, too large, ...)."""
     dependencies: tuple[tuple[str, str], ...] = ()
-    """The workspace modules this file's facts were read through (its imports followed), as
-    (path, SHA-1 of the text read): the facts hold while each of those texts is unchanged."""
+    """What this file's facts were read through besides its own text — workspace modules it
+    imports, data files it reads, folders it lists or checks — as (path, ``ProjectCode.digest``:
+    the SHA-1 of a text, ``dir:`` and the SHA-1 of a listing, or ``missing``): the facts hold
+    while each of those is unchanged."""
 
     def dag(self, dag_id: str) -> DagFacts | None:
         for dag in self.dags:

@@ -164,8 +164,10 @@ class WorkspaceIndex:
                 # A workspace module changed: the DAG files read through it are read again.
                 project.code.forget(changed)
                 touched = set(changed)
+                folders = {os.path.dirname(path) for path in touched}  # listed by a DAG file, maybe
                 changed += [f.path for f in previous.files.values() if f.path not in touched
-                            and any(dependency in touched for dependency, _ in f.dependencies)]
+                            and any(dependency in touched or dependency in folders
+                                    for dependency, _ in f.dependencies)]
             for path in changed:
                 text, version = self._texts.get(path), self._versions.get(path)
                 try:

@@ -43,17 +43,6 @@ COLLECT_EVERY = 32
 collector off; each extraction leaves ~1 MB of trees in reference cycles)."""
 
 
-class _Disk:
-    """Texts as the disk has them (scheduling guesses; answers read through the caller's code)."""
-
-    @staticmethod
-    def text(path: str) -> str | None:
-        return read_disk(path).text
-
-
-_DISK = _Disk()
-
-
 def normal_roots(roots: Iterable[str] | None) -> tuple[str, ...] | None:
     """Import roots as ``ProjectCode`` keeps them (absolute, normalised, first occurrence)."""
     if roots is None:
@@ -97,8 +86,8 @@ class Batch:
         self._new: dict[str, NewEntry] = {}
         self._restat: list[tuple[str, str, tuple[int, int]]] = []
         self._misses: dict[str, str] = {}
-        self._digests: dict[str, str | None] = {}
-        self._disk_digests: dict[str, str | None] = {}
+        self._disk = None
+        """A ``ProjectCode`` over the disk: guesses which entries hold, to schedule the workers."""
         self._extracted_here = 0
 
     # -- the cache's entries -------------------------------------------------------------------
@@ -116,19 +105,20 @@ class Batch:
         entry = self.entries.get(path)
         if entry is None or entry.stat is None or (explicit and entry.kind == KIND_NOT_DAG):
             return False
-        return file_stat(path) == entry.stat and self.current(entry.dependencies, _DISK, self._disk_digests)
+        return file_stat(path) == entry.stat and self.current(entry.dependencies, self._disk_code())
 
-    def current(self, dependencies: Sequence[tuple[str, str]], code,
-                digests: dict[str, str | None] | None = None) -> bool:
-        """Every dependency's text, as ``code`` reads it now, still has the recorded SHA-1."""
-        digests = self._digests if digests is None else digests
-        for path, digest in dependencies:
-            if path not in digests:
-                text = code.text(path) if code is not None else None
-                digests[path] = text_sha1(text) if text is not None else None
-            if digests[path] != digest:
-                return False
-        return True
+    def _disk_code(self):
+        if self._disk is None:
+            from analysis.dags.modules import ProjectCode
+
+            self._disk = ProjectCode(self.roots or (), lambda path: read_disk(path).text)
+        return self._disk
+
+    @staticmethod
+    def current(dependencies: Sequence[tuple[str, str]], code) -> bool:
+        """Every dependency (a module's or a data file's text, a folder's listing) is still what
+        the facts were read from, as ``code`` sees it now (the editor's buffers in the server)."""
+        return not dependencies or (code is not None and code.current(dependencies))
 
     # -- 1. workers --------------------------------------------------------------------------
 

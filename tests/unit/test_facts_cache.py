@@ -242,3 +242,43 @@ def test_files_of_a_worker_that_dies_are_extracted_here(root: Path, monkeypatch)
     monkeypatch.setattr(pool, "_BOOT", "import sys; sys.stdin.buffer.read(8); sys.exit(3)")
     model, stats = index(root)
     assert model == expected and stats["workers"] == 0 and stats["here"] == 5
+
+
+# -- config files a DAG file reads (json/yaml, folder listings) -----------------------------
+
+
+@pytest.fixture
+def configured(tmp_path: Path) -> Path:
+    shutil.copytree(FIXTURES / "config_driven", tmp_path / "configured")
+    return tmp_path / "configured"
+
+
+def test_an_edited_added_or_removed_config_file_invalidates_the_dag_file_that_reads_it(configured: Path) -> None:
+    configs = configured / "dags" / "configs"
+    model, stats = index(configured)
+    assert {"ingest_billing", "ingest_crm", "reports"} <= set(model) and stats["here"] == 1
+    assert index(configured)[1]["cached"] == 1
+    (configs / "billing.json").write_text('{"name": "invoicing", "schedule": "@daily", "tables": ["a"]}')
+    model, stats = index(configured)
+    assert "ingest_invoicing" in model and "ingest_billing" not in model and stats["here"] == 1
+    (configs / "sales.yaml").write_text("name: sales\nschedule: '@daily'\ntables: [orders]\n")
+    model, stats = index(configured)
+    assert "ingest_sales" in model and stats["here"] == 1
+    (configs / "crm.yaml").unlink()
+    model, stats = index(configured)
+    assert "ingest_crm" not in model and stats["here"] == 1
+    (configured / "dags" / "sql" / "report_monthly.sql").write_text("")
+    model, stats = index(configured)
+    assert "report_monthly" in model["reports"] and stats["here"] == 1
+    assert index(configured)[1]["cached"] == 1
+
+
+def test_the_server_reads_again_a_dag_file_whose_config_folder_gained_a_file(configured: Path) -> None:
+    from server.index import WorkspaceIndex
+
+    index = WorkspaceIndex(Layout(str(configured), ("dags",)))
+    index.rebuild()
+    new = configured / "dags" / "configs" / "sales.yaml"
+    new.write_text("name: sales\nschedule: '@daily'\ntables: [orders]\n")
+    index.update_files([str(new)])  # what the editor reports: the new file, not the DAG file
+    assert "ingest_sales" in index.snapshot.project.dag_ids
