@@ -26,8 +26,8 @@ from analysis.dags.values import Mapping, Seq, Unknown, Value
 
 MISSING = "missing"
 """The digest of a path that is neither a readable file nor a folder."""
-MAX_MODULES = 400
-"""Workspace modules one extraction may read (a guard against pathological projects)."""
+MAX_MODULES = 5000
+"""Workspace modules one project may hold read (a guard against pathological projects)."""
 RECOGNISED = frozenset({"airflow", "dagster", "dagster_airlift"})
 """Packages whose names the interpreter knows by meaning: never read as project code, even when
 a copy sits under an import root."""
