@@ -96,6 +96,9 @@ class ClassValue(Value):
         for current in order:
             if isinstance(current, ClassValue) and name in current.attrs:
                 return current.attrs[name]
+        # Not the project's: a library base's (whose own attributes static reading does not
+        # know; a later project mixin's method is not hidden by `abc.ABC` or `LoggingMixin`).
+        for current in order:
             if isinstance(current, Qualified):
                 return Qualified(f"{current.name}.{name}", f"{current.spelled}.{name}")
         return None
