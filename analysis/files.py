@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from analysis.ignore import IgnoreRules
 from analysis.source import Decoded, decode_source
 
-SKIPPED_DIRS = frozenset({"node_modules", "__pycache__", "site-packages", "venv", "build", "dist"})
+SKIPPED_DIRS = frozenset({"node_modules", "__pycache__", "site-packages", "venv"})
 
 
 def read_disk(path: str) -> Decoded:

@@ -21,7 +21,7 @@ from analysis.dags.builder import Collector
 from analysis.facts import Finding, Range, Severity
 from analysis.source import LineIndex
 
-WORK_BUDGET = 200_000
+WORK_BUDGET = 1_000_000
 MAX_NESTING = 200
 """CPython's parser refuses more than 200 nested brackets, so what gets cut is unbracketed and
 right-deep (``x ** x ** ...``), or a helper's expression evaluated inside another's."""

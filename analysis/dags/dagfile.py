@@ -16,6 +16,7 @@ from analysis.dags.budget import OutOfBudget
 from analysis.facts import FileFacts, Finding, ProxyingHook, Range, Severity
 from analysis.dags.interpreter import Interpreter, Return
 from analysis.dags.modules import ProjectCode
+from analysis.dags.unrecognized import unrecognized_finding
 from analysis.dags.names import Imports, Kind, classify
 from analysis.source import LineIndex
 from analysis.dags.values import Const
@@ -64,10 +65,16 @@ def _extract(path: str, text: str, code: ProjectCode | None = None) -> FileFacts
         # read stands, marked incomplete. The interpreter catches this per statement already.
         interpreter.nesting = 0
         interpreter.give_up("nesting", None, "this file nests too deeply to read statically")
+    dags = interpreter.collector.freeze()
+    findings = list(interpreter.collector.findings)
+    if not dags:
+        unrecognized = unrecognized_finding(path, interpreter.unfollowed, module, interpreter.collector.incomplete)
+        if unrecognized is not None:
+            findings.append(unrecognized)
     return FileFacts(
         path=path,
-        dags=interpreter.collector.freeze(),
-        findings=tuple(interpreter.collector.findings),
+        dags=dags,
+        findings=tuple(findings),
         proxying=_find_hook(module, lines, interpreter, text),
         dependencies=tuple(sorted((p, d) for p, d in interpreter.dependencies.items() if p != path)),
     )

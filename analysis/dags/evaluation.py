@@ -459,6 +459,7 @@ class Evaluator(DataFiles, Containers, Logic, airflow_calls.AirflowCalls):
         if "task_id" in kwargs:
             spelled = callee.spelled if isinstance(callee, Qualified) else dotted_name(node.func)
             return self.create_operator(spelled or "?", node, kwargs, kwarg_nodes)
+        self.note_unfollowed(node, callee)
         return Unknown(node)
 
     def call_method(self, method: Method, node: ast.Call, args: list[Value], kwargs: dict[str, Value],

@@ -20,9 +20,23 @@ from analysis.dags.importing import ImportStatements
 from analysis.dags.modules import ProjectCode
 from analysis.dags.objects import ClassValue, ObjectModel, as_airflow
 from analysis.dags.scope import Scope
+from analysis.dags.unrecognized import Unfollowed, why_not_followed
 from analysis.facts import Range
 from analysis.source import LineIndex
-from analysis.dags.values import Const, DagRef, Function, GroupRef, Mapping, Maybe, Seq, TaskRef, Unknown, Value, short_text
+from analysis.dags.values import (
+    Const,
+    DagRef,
+    Function,
+    GroupRef,
+    Mapping,
+    Maybe,
+    Qualified,
+    Seq,
+    TaskRef,
+    Unknown,
+    Value,
+    short_text,
+)
 
 MAX_UNROLL = 1000
 MAX_DEPTH = 12
@@ -77,6 +91,8 @@ class Interpreter(ImportStatements, ObjectModel, Evaluator, Budget, Conditions):
         """This file's dotted name under the import roots (for relative imports), if any."""
         self.dependencies: dict[str, str] = {}
         """Workspace modules read through imports: path -> SHA-1 of the text read."""
+        self.unfollowed: list[Unfollowed] = []
+        """Module-level calls whose callee could not be followed (for ``unrecognized-dag-file``)."""
         self.yields: list[list[Value]] = []
         """What the generators being run have yielded so far, innermost last."""
         self.frames: list[tuple[Function, Scope]] = []
@@ -125,6 +141,21 @@ class Interpreter(ImportStatements, ObjectModel, Evaluator, Budget, Conditions):
         for name, value in self.module_scope.vars.items():
             if isinstance(value, DagRef) and value.dag.global_name is None:
                 value.dag.global_name = name
+
+    def note_unfollowed(self, node: ast.Call, callee: Value) -> None:
+        """A call made by a module-level statement of this file that static reading could not
+        enter: the reason a file shows no DAG, if it shows none."""
+        if self.depth or self.lines.anchor is not None or len(self.unfollowed) >= 20:
+            return
+        if isinstance(callee, Qualified):
+            found = self.code is not None and self.code.find(callee.name.split(".", 1)[0]) != (None, None)
+            reason = why_not_followed(callee.name, self.code is not None, found)
+        elif isinstance(callee, Unknown):
+            reason = "it is not known statically (made at run time, or by code that could not be read)"
+        else:
+            reason = None
+        if reason is not None:
+            self.unfollowed.append(Unfollowed(short_text(node.func), reason, self.lines.range_of(node)))
 
     def bindable(self, node: ast.stmt, value: Value, kind: str, detail: str | int | None) -> None:
         """A module-level statement that made a DAG: where an edit can bind it to a global."""

@@ -55,6 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("path", nargs="?", default=".", metavar="PATH",
                        help="workspace folder (default: current directory) or one file in it")
     check.add_argument("--json", action="store_true", help="machine-readable output")
+    check.add_argument("--import-root", action="append", metavar="DIR",
+                       help="a folder the deployment puts on sys.path (repeatable; also the importRoots setting)")
     check.set_defaults(run=lambda args: _lazy("dags", "run_check")(args))
 
     status = commands.add_parser("status", help="migration progress per DAG, live run state if peered")

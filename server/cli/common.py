@@ -27,7 +27,8 @@ class CliError(Exception):
         self.code = code
 
 
-def load_project(root: str, read: Callable[[str], Decoded] = read_disk, *, read_only: bool = False) -> Project:
+def load_project(root: str, read: Callable[[str], Decoded] = read_disk, *, read_only: bool = False,
+                 import_roots: tuple[str, ...] = ()) -> Project:
     """The project at ``root`` as the disk holds it, its facts from the workspace's cache where
     they hold (``read_only``: a dry run, which writes nothing, not even the cache)."""
     from analysis.project import Layout
@@ -37,7 +38,8 @@ def load_project(root: str, read: Callable[[str], Decoded] = read_disk, *, read_
     settings, warnings = load_settings(root)
     for warning in warnings:
         print(f"airlift-lsp: warning: {warning}", file=sys.stderr)
-    layout = Layout(os.path.abspath(root), settings.dag_folders, settings.dagster_module, settings.import_roots)
+    layout = Layout(os.path.abspath(root), settings.dag_folders, settings.dagster_module,
+                    (*settings.import_roots, *import_roots))
     for folder in layout.dag_roots():
         if not os.path.isdir(folder):
             raise CliError(f"dag folder {relative(folder)} does not exist (dagFolders setting)")

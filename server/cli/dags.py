@@ -161,7 +161,7 @@ def run_check(args: argparse.Namespace) -> int:
     from analysis.checks import check_project
 
     root, only = (target, None) if os.path.isdir(target) else (".", os.path.abspath(target))
-    project = load_project(root)
+    project = load_project(root, import_roots=tuple(args.import_root or ()))
     findings = [f for f in check_project(project) if only is None or f.path == only]
     if args.json:
         print_json({"findings": [_finding_json(f) for f in findings], "summary": _summary(findings)})
