@@ -40,6 +40,8 @@ class Layout:
     dagster_module: str | None = None
     import_roots: tuple[str, ...] = ()
     """Further ``sys.path`` folders of the deployment, relative to ``root``."""
+    environment: tuple[tuple[str, str], ...] = ()
+    """Environment variables of the deployment that DAG files read at import."""
 
     def dag_roots(self) -> list[str]:
         folders = self.dag_folders or (".",)
@@ -55,7 +57,7 @@ class Layout:
                 os.path.normpath(self.root)]
 
     def project_code(self, read: Reader) -> ProjectCode:
-        return ProjectCode(self.code_roots(), lambda path: read(path).text)
+        return ProjectCode(self.code_roots(), lambda path: read(path).text, environment=dict(self.environment))
 
     @property
     def dagster_module_path(self) -> str | None:

@@ -51,6 +51,9 @@ class Settings:
     dag_folders: tuple[str, ...] = ()
     dagster_module: str | None = None
     dagster: DagsterSettings = field(default_factory=DagsterSettings)
+    environment: tuple[tuple[str, str], ...] = ()
+    """Environment variables of the deployment that DAG files read at import (``environment``):
+    ``os.environ.get("DAGS_FOLDER")`` means this value to the static model."""
     import_roots: tuple[str, ...] = ()
     """Folders besides the DAG folders, the workspace root and ``plugins/`` that the deployment
     puts on ``sys.path`` (``importRoots``): where the DAG files' own imports are followed."""
@@ -98,7 +101,7 @@ def load_settings(root: str, client: Mapping[str, Any] | None = None,
     project, warnings = read_pyproject(root)
     reader = _Reader(warnings)
     layers = [dict(client or {}), project]
-    known = {"airflow", "dagFolders", "dagsterModule", "dagster", "importRoots", "server", "trace"}
+    known = {"airflow", "dagFolders", "dagsterModule", "dagster", "importRoots", "environment", "server", "trace"}
     for layer in layers:
         for key in layer:
             if key not in known:
@@ -156,6 +159,13 @@ def load_settings(root: str, client: Mapping[str, Any] | None = None,
     else:
         reader.warnings.append("importRoots: expected a list of folder names; ignored")
         import_roots = ()
+    environment_value = pick("environment")
+    environment: tuple[tuple[str, str], ...] = ()
+    if isinstance(environment_value, dict) and all(isinstance(v, str) for v in environment_value.values()):
+        environment = tuple((str(k), v.replace("${workspaceFolder}", os.path.abspath(root)))
+                            for k, v in environment_value.items())
+    elif environment_value is not None:
+        reader.warnings.append("environment: expected a table of variable = \"value\"; ignored")
     airflow = AirflowSettings(
         url=reader.string("airflow.url", pick("airflow", "url")),
         username=reader.string("airflow.username", pick("airflow", "username")),
@@ -175,5 +185,6 @@ def load_settings(root: str, client: Mapping[str, Any] | None = None,
         dagster=DagsterSettings(url=reader.string("dagster.url", pick("dagster", "url")),
                                 python=reader.string("dagster.python", pick("dagster", "python"))),
         import_roots=import_roots,
+        environment=environment,
     )
     return settings, reader.warnings

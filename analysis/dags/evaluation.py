@@ -153,6 +153,8 @@ class Evaluator(DataFiles, Containers, Logic, airflow_calls.AirflowCalls):
             found = self.subscript(node, base.value, scope)
             return found if isinstance(found, Maybe) else Maybe(found, base.level, base.reason)
         index = self.eval(node.slice, scope)
+        if isinstance(base, Qualified) and base.name == "os.environ":
+            return self.environment_value(index, node)
         if isinstance(base, ClassValue) and base.members is not None and isinstance(index, Const):
             found = [m for m in base.members if m.name == index.value]  # `Color["RED"]`
             return Const(found[0]) if found else Unknown(node)
@@ -415,6 +417,8 @@ class Evaluator(DataFiles, Containers, Logic, airflow_calls.AirflowCalls):
                 return self.airflow_call(kind, callee, node, args, kwargs, kwarg_nodes, scope)
             if callee.name == "builtins.globals":
                 return self.globals_of(scope)
+            if callee.name in ("os.environ.get", "os.getenv") and args:
+                return self.environment_value(args[0], node)
             if callee.name == "enum.auto":
                 return Unknown("auto()")  # an Enum class body numbers (or names) its members
             if callee.name == "collections.defaultdict":
@@ -460,6 +464,14 @@ class Evaluator(DataFiles, Containers, Logic, airflow_calls.AirflowCalls):
             spelled = callee.spelled if isinstance(callee, Qualified) else dotted_name(node.func)
             return self.create_operator(spelled or "?", node, kwargs, kwarg_nodes)
         self.note_unfollowed(node, callee)
+        return Unknown(node)
+
+    def environment_value(self, name: Value, node: ast.AST) -> Value:
+        """An environment variable as the deployment sets it (the ``environment`` setting), else
+        unknown: its default applies only where the deployment does not set it, which static
+        reading cannot tell."""
+        if self.code is not None and isinstance(name, Const) and name.value in self.code.environment:
+            return Const(self.code.environment[name.value])
         return Unknown(node)
 
     def call_method(self, method: Method, node: ast.Call, args: list[Value], kwargs: dict[str, Value],

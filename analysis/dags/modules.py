@@ -87,12 +87,16 @@ class ProjectCode:
     def __init__(self, roots: Iterable[str], read: Callable[[str], str | None],
                  is_file: Callable[[str], bool] = os.path.isfile,
                  is_dir: Callable[[str], bool] = os.path.isdir,
-                 list_dir: Callable[[str], list[str]] | None = None) -> None:
+                 list_dir: Callable[[str], list[str]] | None = None,
+                 environment: dict[str, str] | None = None) -> None:
         # Installed packages are never project code, whatever the roots say.
         self.roots = tuple(dict.fromkeys(
             root for root in (os.path.normpath(os.path.abspath(r)) for r in roots)
             if not any(part in _INSTALLED for part in root.split(os.sep))))
         self._read = read
+        self.environment = dict(environment or {})
+        """The deployment's environment variables that DAG files read at import (the
+        ``environment`` setting); any other variable is unknown."""
         self.is_file = is_file
         self.is_dir = is_dir
         self.list_dir = list_dir or _list_dir
