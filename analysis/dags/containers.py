@@ -144,6 +144,11 @@ class Containers:
             return Unknown(node)
         return Const(result)
 
+    def invoke(self, function: Value, args: list[Value], node: ast.Call) -> Value:
+        """Call any callable the interpreter holds (a function, a bound method, a partial,
+        ``operator.add``...) with positional arguments."""
+        return self.call(node, function, args, {}, {}, self.module_scope)  # type: ignore[attr-defined]
+
     # -- item assignment --------------------------------------------------------------------
 
     def set_item(self, base: Value, key: Value, value: Value) -> None:
@@ -183,21 +188,26 @@ class Containers:
 
     def functional(self, name: str, args: list[Value], kwargs: dict[str, Value], node: ast.Call) -> Value | None:
         """``map``/``filter``/``functools.reduce``/``sorted(key=)`` over the project's functions."""
+        from analysis.dags.objects import BoundMethod, Partial
+        from analysis.dags.values import Qualified
+
         function = args[0] if args else None
-        if name in ("builtins.map", "builtins.filter", "functools.reduce") and not isinstance(function, Function):
+        if name in ("builtins.map", "builtins.filter", "functools.reduce") and not (
+                isinstance(function, (Function, BoundMethod, Partial))
+                or isinstance(function, Qualified) and function.name.startswith("operator.")):
             return None
         if name == "builtins.map" and len(args) >= 2:
             columns = [self.iterate(a) for a in args[1:]]  # type: ignore[attr-defined]
             if any(c is None for c in columns):
                 return Unknown(node)
-            return Seq([self.call_function(function, list(row), {}) for row in zip(*columns)])  # type: ignore[attr-defined]
+            return Seq([self.invoke(function, list(row), node) for row in zip(*columns)])
         if name == "builtins.filter" and len(args) == 2:
             items = self.iterate(args[1])  # type: ignore[attr-defined]
             if items is None:
                 return Unknown(node)
             kept = []
             for item in items:
-                verdict = self.call_function(function, [item], {})  # type: ignore[attr-defined]
+                verdict = self.invoke(function, [item], node)
                 if not isinstance(verdict, Const):
                     return Unknown(node)
                 if verdict.value:
@@ -209,6 +219,6 @@ class Containers:
                 return Unknown(node)
             accumulated, rest = (args[2], items) if len(args) == 3 else (items[0], items[1:])
             for item in rest:
-                accumulated = self.call_function(function, [accumulated, item], {})  # type: ignore[attr-defined]
+                accumulated = self.invoke(function, [accumulated, item], node)
             return accumulated
         return None

@@ -45,7 +45,7 @@ from analysis.dags.values import (
 
 from analysis.dags.containers import Containers
 from analysis.dags.data_files import DataFiles, FileValue
-from analysis.dags.logic import Logic
+from analysis.dags.logic import SET_OPS, Logic, set_operation
 from analysis.dags.modules import ModuleValue
 from analysis.dags.objects import ClassValue
 from analysis.dags.scope import Scope
@@ -260,12 +260,25 @@ class Evaluator(DataFiles, Containers, Logic, airflow_calls.AirflowCalls):
             value = self.binary(link, value, self.eval(link.right, scope))
         return value
 
+    def operator_function(self, name: str, left: Value, right: Value, node: ast.AST) -> Value:
+        """``operator.add(a, b)`` and friends, as the operator they name."""
+        ops = {"add": ast.Add, "iadd": ast.Add, "concat": ast.Add, "iconcat": ast.Add, "sub": ast.Sub,
+               "mul": ast.Mult, "mod": ast.Mod, "floordiv": ast.FloorDiv, "truediv": ast.Div,
+               "or_": ast.BitOr, "ior": ast.BitOr, "and_": ast.BitAnd, "xor": ast.BitXor}
+        if name not in ops:
+            return Unknown(node)
+        synthetic = ast.BinOp(left=ast.Constant(None), op=ops[name](), right=ast.Constant(None))
+        ast.copy_location(synthetic, node)
+        return self.binary(synthetic, left, right)
+
     def binary(self, node: ast.BinOp, left: Value, right: Value) -> Value:
         if isinstance(node.op, (ast.RShift, ast.LShift)):
             result = self.overloaded(node, left, right, "rshift" if isinstance(node.op, ast.RShift) else "lshift")
             if result is not None:
                 return result
             return self.dependency(left, right, downstream=isinstance(node.op, ast.RShift))
+        if isinstance(left, Seq) and isinstance(right, Seq) and isinstance(node.op, SET_OPS):
+            return set_operation(node.op, left, right, node)
         if isinstance(left, Seq) and isinstance(right, Seq) and isinstance(node.op, ast.Add):
             size = len(left.items) + len(right.items)
             if size > MAX_ITEMS:  # `x = x + x` in a loop doubles it each turn
@@ -419,6 +432,8 @@ class Evaluator(DataFiles, Containers, Logic, airflow_calls.AirflowCalls):
                 return self.globals_of(scope)
             if callee.name in ("os.environ.get", "os.getenv") and args:
                 return self.environment_value(args[0], node)
+            if callee.name.startswith("operator.") and len(args) == 2:
+                return self.operator_function(callee.name[9:], args[0], args[1], node)
             if callee.name == "enum.auto":
                 return Unknown("auto()")  # an Enum class body numbers (or names) its members
             if callee.name == "collections.defaultdict":

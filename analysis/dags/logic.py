@@ -29,6 +29,29 @@ from analysis.dags.values import (
 )
 
 _IDENTITY_OPS = (ast.Is, ast.IsNot, ast.Eq, ast.NotEq)
+SET_OPS = (ast.BitOr, ast.Sub, ast.BitAnd, ast.BitXor)
+
+
+def set_operation(op: ast.operator, left: Seq, right: Seq, node: ast.AST) -> Value:
+    """``a | b``, ``a - b``, ``a & b``, ``a ^ b`` of sets of constants (lists have none of these).
+    The result keeps first-seen order: task creation order is all it can affect."""
+    if not (is_known(left) and is_known(right)):
+        return Unknown(node)
+    try:
+        first, second = [to_python(i) for i in left.items], [to_python(i) for i in right.items]
+        other = set(second)
+        mine = set(first)
+    except TypeError:
+        return Unknown(node)
+    if isinstance(op, ast.BitOr):
+        values = [*first, *(v for v in second if v not in mine)]
+    elif isinstance(op, ast.Sub):
+        values = [v for v in first if v not in other]
+    elif isinstance(op, ast.BitAnd):
+        values = [v for v in first if v in other]
+    else:
+        values = [*(v for v in first if v not in other), *(v for v in second if v not in mine)]
+    return Seq([Const(v) for v in dict.fromkeys(values)])
 _DUNDERS = {ast.Lt: ("__lt__", "__gt__"), ast.LtE: ("__le__", "__ge__"), ast.Gt: ("__gt__", "__lt__"),
             ast.GtE: ("__ge__", "__le__"), ast.Eq: ("__eq__", "__eq__"), ast.NotEq: ("__ne__", "__ne__")}
 

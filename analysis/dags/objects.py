@@ -174,6 +174,15 @@ class BoundMethod(Value):
 
 
 @dataclass(eq=False, slots=True)
+class Partial(Value):
+    """``functools.partial(f, *args, **kwargs)``: calling it calls ``f`` with those first."""
+
+    function: Value
+    args: list[Value]
+    kwargs: dict[str, Value]
+
+
+@dataclass(eq=False, slots=True)
 class SuperRef(Value):
     receiver: Value
     after: ClassValue
@@ -302,6 +311,11 @@ class ObjectModel:
             return self.instantiate(callee, node, args, kwargs, kwarg_nodes, scope)
         if isinstance(callee, BoundMethod):
             return self.run_method(callee.function, node, [callee.receiver, *args], kwargs)
+        if isinstance(callee, Partial):
+            return self.call(node, callee.function, [*callee.args, *args], {**callee.kwargs, **kwargs},  # type: ignore[attr-defined]
+                             {}, scope)
+        if isinstance(callee, Qualified) and callee.name == "functools.partial" and args:
+            return Partial(args[0], list(args[1:]), dict(kwargs))
         if isinstance(callee, BaseInit):
             return self.base_init(callee.instance, callee.kind, node, args, kwargs, kwarg_nodes)
         if isinstance(callee, Qualified) and callee.name == "builtins.super":
