@@ -11,16 +11,18 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from analysis.dags.dagfile import DEFAULT_STATE_DIR, extract_file
 from analysis.dags.modules import ProjectCode
-from analysis.dagster.module import AssetRef, DagsterModule, looks_like_dagster_module, parse_dagster_module
 from analysis.facts import DagFacts, FileFacts, Range, TaskFacts
 from analysis.files import SKIPPED_DIRS, read_disk, walk_python_files
 from analysis.ignore import IgnoreRules
 from analysis.source import MAX_SOURCE_BYTES, Decoded, might_contain_dag
-from analysis.state.proxied_state import StateFile, parse_state_file
+
+if TYPE_CHECKING:  # libcst and ruamel.yaml load when discovery needs them: `dags` (Layout) does not
+    from analysis.dagster.module import AssetRef, DagsterModule
+    from analysis.state.proxied_state import StateFile
 
 STATE_SUFFIXES = (".yaml", ".yml")
 
@@ -180,6 +182,9 @@ def discover(layout: Layout, read: Reader = read_disk, *, open_paths: Iterable[s
     keeps that file's last good facts; the CLI and tests want the exception). ``known``: the
     facts of a DAG file's text when they are known already (a cache, an index's last
     snapshot), else None; only the others are extracted."""
+    from analysis.dagster.module import looks_like_dagster_module, parse_dagster_module
+    from analysis.state.proxied_state import parse_state_file
+
     project = Project(layout, code=layout.project_code(read))
 
     def extract(path: str, text: str) -> FileFacts:
@@ -261,6 +266,8 @@ def discover(layout: Layout, read: Reader = read_disk, *, open_paths: Iterable[s
 
 
 def unreadable_state_file(path: str, skipped: str | None) -> StateFile:
+    from analysis.state.proxied_state import StateFile
+
     return StateFile(path=path, dag_id=Path(path).stem, dag_proxied=None, tasks=(),
                      error=f"dagster-airlift cannot read this file ({skipped})",
                      error_range=Range.point(0), breaks_folder=True)
@@ -273,6 +280,8 @@ def is_unreadable_dagster_module(layout: Layout, path: str, decoded: Decoded) ->
         return False
     if layout.dagster_module_path is not None:
         return path == layout.dagster_module_path
+    from analysis.dagster.module import looks_like_dagster_module
+
     try:
         with open(path, "rb") as handle:
             return looks_like_dagster_module(handle.read(MAX_SOURCE_BYTES))
