@@ -149,6 +149,7 @@ class AirflowCalls:
 
     def new_dag(self, id_value: Value, id_node: ast.expr | None, range_node: ast.AST) -> DagRecord:
         self.spend(_CREATION_COST)
+        self.grant()
         dag_id, dynamic = id_text(id_value)
         dag = DagRecord(
             dag_id=dag_id,

@@ -22,6 +22,10 @@ from analysis.facts import Finding, Range, Severity
 from analysis.source import LineIndex
 
 WORK_BUDGET = 1_000_000
+DAG_GRANT = 300_000
+"""Each DAG a file makes earns it this much more: a file that builds 40 DAGs through a framework
+does 40 times the work of one, and that is real work, not a runaway loop."""
+MAX_GRANTED = 10 * WORK_BUDGET
 MAX_NESTING = 200
 """CPython's parser refuses more than 200 nested brackets, so what gets cut is unbracketed and
 right-deep (``x ** x ** ...``), or a helper's expression evaluated inside another's."""
@@ -46,6 +50,13 @@ class Budget:
         self.statement: ast.stmt | None = None
         """The statement being run, where a finding about the budget points."""
         self._gave_up: set[str] = set()
+        self.granted = 0
+
+    def grant(self) -> None:
+        """A DAG was made: the file may spend ``DAG_GRANT`` more (up to ``MAX_GRANTED``)."""
+        if not self.cheap and self.granted < MAX_GRANTED:
+            self.granted += DAG_GRANT
+            self.work_left += DAG_GRANT
 
     def spend(self, units: int) -> None:
         self.work_left -= units

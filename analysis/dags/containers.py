@@ -22,7 +22,7 @@ STRING_METHODS = frozenset({
     "split", "rsplit", "splitlines", "partition", "rpartition", "startswith", "endswith", "find", "rfind",
     "index", "rindex", "count", "isupper", "islower", "isdigit", "isalpha", "isalnum", "isnumeric",
     "isidentifier", "isspace", "casefold", "swapcase", "removeprefix", "removesuffix", "zfill", "ljust",
-    "rjust", "center", "expandtabs",
+    "rjust", "center", "expandtabs", "encode",
 })
 _WIDTH_METHODS = frozenset({"zfill", "ljust", "rjust", "center", "expandtabs"})
 

@@ -49,6 +49,7 @@ from analysis.dags.logic import SET_OPS, Logic, set_operation
 from analysis.dags.modules import ModuleValue
 from analysis.dags.objects import ClassValue
 from analysis.dags.scope import Scope
+from analysis.dags.stdlib import CONSTANTS, Digest, digest_method, stdlib_call
 
 
 class Evaluator(DataFiles, Containers, Logic, airflow_calls.AirflowCalls):
@@ -83,6 +84,8 @@ class Evaluator(DataFiles, Containers, Logic, airflow_calls.AirflowCalls):
     def _eval_Name(self, node: ast.Name, scope: Scope) -> Value:
         value = scope.lookup(node.id)
         if value is not None:
+            if isinstance(value, Qualified) and value.name in CONSTANTS:  # `from string import digits`
+                return Const(CONSTANTS[value.name])
             return self.known_here(value) if isinstance(value, Maybe) else value
         if node.id in BUILTINS:
             return Qualified(f"builtins.{node.id}", node.id)
@@ -135,6 +138,9 @@ class Evaluator(DataFiles, Containers, Logic, airflow_calls.AirflowCalls):
         if isinstance(base, ModuleValue):
             return base.attribute(node.attr, self)
         if isinstance(base, Qualified):
+            constant = CONSTANTS.get(f"{base.name}.{node.attr}")
+            if constant is not None:
+                return Const(constant)
             if node.attr == "TYPE_CHECKING" and base.name in ("typing", "typing_extensions"):
                 return Const(False)  # `if typing.TYPE_CHECKING:` imports only for type checkers
             if base.name.startswith("airflow.") and base.name.endswith(".TriggerRule"):
@@ -432,6 +438,9 @@ class Evaluator(DataFiles, Containers, Logic, airflow_calls.AirflowCalls):
                 return self.globals_of(scope)
             if callee.name in ("os.environ.get", "os.getenv") and args:
                 return self.environment_value(args[0], node)
+            pure = stdlib_call(callee.name, args, kwargs, node)
+            if pure is not None:
+                return pure
             if callee.name.startswith("operator.") and len(args) == 2:
                 return self.operator_function(callee.name[9:], args[0], args[1], node)
             if callee.name == "enum.auto":
@@ -497,6 +506,8 @@ class Evaluator(DataFiles, Containers, Logic, airflow_calls.AirflowCalls):
             if result is not None:
                 return result
         result = self.container_method(receiver, name, args, kwargs, node)
+        if result is None and isinstance(receiver, Const) and isinstance(receiver.value, Digest):
+            result = digest_method(receiver.value, name)
         if result is None and isinstance(receiver, Const) and isinstance(receiver.value, PurePath):
             result = self.path_method(receiver.value, name, args, node)
         elif result is None and isinstance(receiver, FileValue):

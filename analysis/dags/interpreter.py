@@ -39,7 +39,7 @@ from analysis.dags.values import (
 )
 
 MAX_UNROLL = 1000
-MAX_DEPTH = 12
+MAX_DEPTH = 24
 """Helper calls followed inside one another."""
 
 

@@ -72,11 +72,15 @@ class ClassValue(Value):
     scope: Scope | None = None
     members: list[EnumMember] | None = None
     """An ``Enum``'s members, in order."""
+    resolution: list[Value] | None = None
 
     def mro(self) -> list[Value]:
         """Python's method resolution order (C3), library bases as opaque leaves; depth first
-        where C3 finds no order (Python would refuse such a class)."""
-        return _c3(self, 0)
+        where C3 finds no order (Python would refuse such a class). Computed once: a class's
+        bases do not change after its statement."""
+        if self.resolution is None:
+            self.resolution = _c3(self, 0)
+        return self.resolution
 
     def defines(self, name: str) -> Function | None:
         """The project's own method ``name`` (``__eq__``, ``__rshift__``...), if a class of the

@@ -21,10 +21,11 @@ HEADER = (
 )
 
 
-def read(source: str, seconds: float = 2.0):
+def read(source: str, seconds: float = 30.0):
+    """Read a file; a hang guard (not a speed figure: those live in bench/)."""
     start = time.perf_counter()
     facts = extract_file("bounded.py", source)
-    assert time.perf_counter() - start < seconds, "reading took too long"
+    assert time.perf_counter() - start < seconds, "reading did not stop"
     assert facts.error is None, facts.error
     return facts
 
@@ -92,7 +93,7 @@ def test_edges_between_two_huge_lists_are_skipped_not_drawn_for_minutes() -> Non
     "x = 3\nfor i in range(64):\n    x = x * x\n",  # an int squaring each turn
 ])
 def test_values_growing_without_bound_become_unknown(source: str) -> None:
-    facts = read(HEADER + source + "with DAG('d'):\n    EmptyOperator(task_id='after')\n", seconds=1.0)
+    facts = read(HEADER + source + "with DAG('d'):\n    EmptyOperator(task_id='after')\n", seconds=10.0)
     assert [t.task_id for t in facts.dags[0].tasks] == ["after"]
 
 
