@@ -9,8 +9,9 @@ A ``Batch`` is one run over a workspace (a CLI command, the server's index rebui
 2. the caller then walks its files in its own order and asks: ``dag_file(path, explicit)``
    (``dags``: reads the file, answers the ``dags --json`` view or the facts), or ``known(path,
    text, code)`` (the hook ``discover`` calls with the text it read; None: extract it yourself);
-   an answer holds only for the SHA-1 of the text and while every dependency's current text
-   (read through ``code``: the editor's buffers in the server) still has the recorded SHA-1;
+   an answer holds only for the SHA-1 of the text and while every dependency (a module's or a
+   data file's text, a folder's listing), as ``code`` sees it now (the editor's buffers in the
+   server), is what the facts were read from (``ProjectCode.current``);
 3. ``finish()`` stores what was extracted in this run.
 """
 
@@ -40,7 +41,8 @@ KIND_OF = {DAG: KIND_DAG, EXPLICIT: KIND_EXPLICIT, NOT_DAG: KIND_NOT_DAG}
 """The cache's kind of entry for each worker status that is worth keeping."""
 COLLECT_EVERY = 32
 """In-process extractions between two collections of their garbage (the CLI runs with the
-collector off; each extraction leaves ~1 MB of trees in reference cycles)."""
+collector off; each extraction leaves ~150 KB of trees and scopes in reference cycles, which
+is where 1.6 GB went when `dags` read 10,000 files in one process)."""
 
 
 def normal_roots(roots: Iterable[str] | None) -> tuple[str, ...] | None:
