@@ -14,12 +14,14 @@ TUTORIAL = REPO / "examples" / "tutorial"
 
 # The facts cache (server/indexing/cache.py) writes .cache/airlift-lsp/ into the workspace: off
 # for every test and every CLI or server they start, so that trees compared file by file stay
-# as the test made them; the cache's own tests turn it on. A cache that `make demo` left in the
-# tutorial would be copied into every test workspace made from it: gone too.
+# as the test made them; the cache's own tests turn it on. A cache that `make demo`, or the CLI
+# run by hand in a fixture folder, left in the tutorial or a fixture would be copied into every
+# test workspace made from it: gone too.
 os.environ["AIRLIFT_LSP_CACHE"] = "off"
-shutil.rmtree(TUTORIAL / ".cache" / "airlift-lsp", ignore_errors=True)
-if (TUTORIAL / ".cache").is_dir() and not any((TUTORIAL / ".cache").iterdir()):
-    (TUTORIAL / ".cache").rmdir()
+for _cache in [*TUTORIAL.glob(".cache/airlift-lsp"), *FIXTURES.glob("**/.cache/airlift-lsp")]:
+    shutil.rmtree(_cache, ignore_errors=True)
+    if not any(_cache.parent.iterdir()):
+        _cache.parent.rmdir()
 
 
 def airflow3_python() -> str:

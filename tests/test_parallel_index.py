@@ -146,6 +146,10 @@ def test_a_dry_run_writes_no_cache_and_a_real_step_does(tmp_path: Path) -> None:
     assert not (root / ".cache").exists()
     cli(root, CACHED, "check")
     assert (root / ".cache" / "airlift-lsp" / "facts.sqlite3").is_file()
+    before = {p: p.read_bytes() for p in (root / ".cache").rglob("*") if p.is_file()}
+    again = cli(root, CACHED, "map", "rebuild_customers_list", "export_customers", "--dry-run")
+    assert again.stdout == result.stdout
+    assert {p: p.read_bytes() for p in (root / ".cache").rglob("*") if p.is_file()} == before
 
 
 def test_no_worker_imports_a_module_of_the_workspace(corpus_workspace: Path, tmp_path: Path) -> None:

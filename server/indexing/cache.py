@@ -231,7 +231,9 @@ class FactCache:
         if self.read_only:
             if not self.path.is_file():
                 raise sqlite3.OperationalError("no cache yet")
-            connection = sqlite3.connect(f"{self.path.as_uri()}?mode=ro", uri=True, timeout=5.0,
+            # immutable: no lock, no -shm or -wal file made (a dry run writes nothing). A write
+            # under way is then not seen, or seen torn: rows that fail their checksum are misses.
+            connection = sqlite3.connect(f"{self.path.as_uri()}?mode=ro&immutable=1", uri=True, timeout=5.0,
                                          isolation_level=None, check_same_thread=False)
         else:
             connection = sqlite3.connect(self.path, timeout=10.0, isolation_level=None,

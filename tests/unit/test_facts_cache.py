@@ -52,7 +52,8 @@ def index(root: Path) -> tuple[dict, dict]:
     batch = prepared_discovery(layout.dag_roots(), layout.code_roots(), cache)
     project = discover(layout, read_disk, known=batch.known)
     batch.finish(project.files)
-    cache.close()
+    if cache is not None:
+        cache.close()
     return {e.dag_id: [t.task_id for t in e.dag.tasks] for e in project.entries}, batch.stats
 
 
@@ -282,3 +283,22 @@ def test_the_server_reads_again_a_dag_file_whose_config_folder_gained_a_file(con
     new.write_text("name: sales\nschedule: '@daily'\ntables: [orders]\n")
     index.update_files([str(new)])  # what the editor reports: the new file, not the DAG file
     assert "ingest_sales" in index.snapshot.project.dag_ids
+
+
+def test_a_workspace_that_cannot_be_written_keeps_its_cache_in_the_user_cache_folder(
+        root: Path, tmp_path: Path, monkeypatch) -> None:
+    real_access = os.access
+    monkeypatch.setattr(cache_module.os, "access",
+                        lambda path, mode: False if Path(path) == root else real_access(path, mode))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    first, _ = index(root)
+    assert not (root / ".cache").exists()
+    [folder] = (tmp_path / "xdg" / "airlift-lsp").iterdir()
+    assert (folder / "facts.sqlite3").is_file() and not (folder / ".gitignore").exists()
+    assert index(root) == (first, {"cached": 5, "previous": 0, "workers": 0, "here": 0})
+
+
+def test_the_cache_can_be_turned_off(root: Path, monkeypatch) -> None:
+    monkeypatch.setenv("AIRLIFT_LSP_CACHE", "off")
+    index(root)
+    assert not (root / ".cache").exists() and index(root)[1]["here"] == 5
