@@ -234,7 +234,7 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
 
 
 def test_files_of_a_worker_that_dies_are_extracted_here(root: Path, monkeypatch) -> None:
-    import server.indexing.pool as pool
+    from server.indexing import pool
 
     monkeypatch.setenv("AIRLIFT_LSP_JOBS", "2")
     expected, _ = index(root)
