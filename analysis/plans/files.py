@@ -43,6 +43,9 @@ class Plan:
     title: str
     changes: tuple[FileChange, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    incomplete: tuple[str, ...] = field(default=())
+    """What the step could not do although it did the rest (a rollback of everything that meets
+    a state file airlift cannot read): the CLI exits 1, the editor warns."""
 
     @property
     def empty(self) -> bool:

@@ -264,11 +264,11 @@ def plan_rollback(project: Project, read: Read, dag_id: str | None,
             else:
                 changes.write(path, set_dag_proxied(text, False) if state.dag_proxied is not None
                               else set_task_proxied(text, [t.task_id for t in state.tasks], False))
-        if invalid:
-            raise Refused(f"cannot roll back {', '.join(invalid)}: dagster-airlift cannot read "
-                          f"{'it' if len(invalid) == 1 else 'them'} (run `airlift-lsp check`); fix "
-                          f"{'it' if len(invalid) == 1 else 'them'} first, nothing was changed")
-        return Plan("Roll back every DAG to Airflow", changes.result(), tuple(notes))
+        # A rollback is what one reaches for in trouble: everything that can be rolled back is,
+        # and what cannot is said (the CLI exits 1).
+        incomplete = tuple(f"cannot roll back {name}: dagster-airlift cannot read it (run `airlift-lsp check`); "
+                           f"fix it by hand" for name in invalid)
+        return Plan("Roll back every DAG to Airflow", changes.result(), tuple(notes), incomplete)
     entry = dag_entry(changes, dag_id)
     tasks = select_tasks(entry, task_ids)
     if entry.state is None:

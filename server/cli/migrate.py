@@ -94,6 +94,8 @@ def _carry_out(args: argparse.Namespace, make_plan) -> int:
         print(f"airlift-lsp: {note}", file=sys.stderr)
     changed = ", ".join(relative(c.path) for c in plan.changes) or "nothing to change"
     print(f"{plan.title}: {changed}" + (" (dry run)" if args.dry_run else ""), file=sys.stderr)
-    return 0
+    for problem in plan.incomplete:
+        print(f"airlift-lsp: error: {problem}", file=sys.stderr)
+    return EXIT_FINDINGS if plan.incomplete else 0
 
 

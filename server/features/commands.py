@@ -173,6 +173,8 @@ def _register_edit_command(server: AirliftServer, name: str) -> None:
             ls.window_show_message(types.ShowMessageParams(types.MessageType.Warning, f"Airlift: {refusal}"))
             return {"applied": False, "reason": str(refusal), "files": []}
         plan = planned.plan
+        for problem in plan.incomplete:
+            ls.window_show_message(types.ShowMessageParams(types.MessageType.Error, f"Airlift: {problem}"))
         if plan.empty:
             note = "; ".join(plan.notes) or "nothing to change"
             ls.window_show_message(types.ShowMessageParams(types.MessageType.Info, f"Airlift: {plan.title}: {note}"))
