@@ -10,6 +10,7 @@ import os
 from collections.abc import Iterator
 
 from analysis.dagster.lineage import drifts
+from analysis.deployed import differences
 from analysis.facts import Finding, Range, Related, Severity
 from analysis.project import DagEntry, Project
 
@@ -29,6 +30,8 @@ def check_project(project: Project) -> list[Finding]:
     findings.extend(_hooks(project))
     findings.extend(_mappings(project))
     findings.extend(_duplicate_dag_ids(project))
+    if project.deployed:
+        findings.extend(differences(project.files, project.layout.dag_roots(), project.deployed))
     findings.extend(_deps_drift(project))
     # A file that does not parse shows its syntax error alone: other findings would come
     # from its last good facts, at positions that no longer hold.

@@ -153,6 +153,9 @@ class DagFacts:
     condition: str | None = None
     binding: tuple[str, int, str | int | None] | None = None
     """Where an edit can bind the DAG to a module-level name of its own (see ``DagRecord``)."""
+    source: str = "static"
+    """"airflow": known from the peered deployment (the static model misses it or reads it only in
+    part), not from the file."""
 
     def task(self, task_id: str) -> TaskFacts | None:
         for task in self.tasks:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from analysis.dags.dagfile import DEFAULT_STATE_DIR, extract_file
 from analysis.dags.modules import ProjectCode
+from analysis.deployed import DeployedDag, merge
 from analysis.facts import DagFacts, FileFacts, Range, TaskFacts
 from analysis.files import SKIPPED_DIRS, read_disk, walk_python_files
 from analysis.ignore import IgnoreRules
@@ -120,6 +121,9 @@ class Project:
     with the reason: plans refuse rather than create a module over or beside them."""
     code: ProjectCode | None = None
     """The workspace's importable code, which DAG files' imports are followed into."""
+    deployed: tuple[DeployedDag, ...] = ()
+    """The peered Airflow's DAGs (empty when peering is off): ``link`` adds those the static
+    model misses."""
 
     def entry(self, dag_id: str) -> DagEntry | None:
         return next((e for e in self.entries if e.dag_id == dag_id), None)
@@ -292,9 +296,12 @@ def is_unreadable_dagster_module(layout: Layout, path: str, decoded: Decoded) ->
 def link(project: Project) -> None:
     """Join each DAG with its state file (after any file of the project changed)."""
     project.entries = []
+    added = merge(project.files, project.layout.dag_roots(), project.deployed) if project.deployed else {}
     for file in project.files.values():
         state_dir = state_dir_for(file)
-        for dag in file.dags:
+        extra = added.get(file.path, [])
+        replaced = {d.dag_id for d in extra}
+        for dag in [*(d for d in file.dags if d.dag_id not in replaced), *extra]:
             state = None
             for suffix in STATE_SUFFIXES:
                 state = project.states.get(os.path.join(state_dir, dag.dag_id + suffix))

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from analysis.dagster.module import DagsterModule, parse_dagster_module
 from analysis.dags.dagfile import extract_file
+from analysis.deployed import deployed_facts
 from analysis.facts import FileFacts, TaskFacts
 from analysis.files import read_disk
 from analysis.project import STATE_SUFFIXES, DagEntry, Project, state_dir_for
@@ -207,6 +208,11 @@ def dag_entry(files: PlanFiles, dag_id: str) -> DagEntry:
     if file.error:
         raise Refused(f"{name} does not parse: fix it first ({file.error})")
     dag = file.dag(dag_id)
+    if known.dag.source == "airflow":
+        # Known from the deployment: its tasks are Airflow's, its ranges this text's.
+        deployed = next((d for d in files.project.deployed if d.dag_id == dag_id), None)
+        if deployed is not None:
+            dag = deployed_facts(deployed, file, dag)
     if dag is None:
         raise Refused(f"{name} no longer defines DAG `{dag_id}`: save your changes, or wait for the "
                       f"workspace to be read again")

@@ -56,6 +56,12 @@ def ensure_hook(changes: PlanFiles, entry: DagEntry, notes: list[str]) -> None:
         raise Refused(f"`{entry.dag_id}` exists only when {entry.dag.condition} holds at import, and so does "
                       f"every other DAG of {os.path.basename(entry.file.path)}: wherever it does not, "
                       f"proxying_to_dagster finds no DAG and the file fails to import")
+    if entry.dag.source == "airflow":
+        if entry.file.proxying is None or entry.file.proxying.enabled is False:
+            raise Refused(f"`{entry.dag_id}` is known from the deployed Airflow, built by code static reading cannot "
+                          f"follow: add the proxying_to_dagster hook to {os.path.basename(entry.file.path)} by hand "
+                          f"(as its last statement, with the DAG in the module's globals), then proxy again")
+        return  # the hook is there; only the state file and the Dagster module are edited
     if entry.dag.global_name is None and entry.dag.binding is None and entry.dag.tasks \
             and all(t.operator == "@asset" for t in entry.dag.tasks):
         raise Refused(f"`{entry.dag_id}` is made by `@asset`, which keeps its DAG out of the module's globals: "

@@ -34,7 +34,7 @@ def dags_view(file: FileFacts) -> dict:
                     for task in dag.tasks
                 ],
                 "dynamic": dag.dynamic,
-                "source": "static",
+                "source": dag.source,
             }
             for dag in file.dags
         ],
