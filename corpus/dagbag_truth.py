@@ -541,11 +541,29 @@ def _serialize_round_trip(dag, major: int) -> None:
 
 
 def worker(entry: dict, out_path: Path) -> None:
-    global STUBS
-    root = (SRC / entry["name"]).resolve()
-    started = time.monotonic()
     json_out = os.fdopen(os.dup(sys.stdout.fileno()), "w")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # Airflow and projects print to stdout
+    result = load_entry(entry, SRC / entry["name"])
+    tmp = out_path.with_suffix(".part")
+    tmp.write_text(json.dumps(result, indent=1, sort_keys=False) + "\n")
+    tmp.rename(out_path)
+    ndags = sum(len(d) for d in result["files"].values())
+    print(f"{entry['name']}: Airflow {result['airflow_version']}: {ndags} DAGs in "
+          f"{len(result['files'])} files, {len(result['import_errors'])} import errors, "
+          f"{len(result['serialization_errors'])} serialization errors, {result['seconds']} s",
+          file=json_out)
+    json_out.flush()
+    os._exit(0)  # project code may leave threads behind
+
+
+def load_entry(entry: dict, root: Path, before_load=None) -> dict:
+    """Load the entry's DAG folders under ``root`` (the materialized repo, or a copy of it) with
+    DagBag, stubs installed, as described above; returns the truth record (see the module doc).
+    ``before_load()`` runs once Airflow is imported and configured, before the first DAG file.
+    Call once per process: it sets up the environment, sys.path and the stubs for good."""
+    global STUBS
+    root = Path(root).resolve()
+    started = time.monotonic()
     home = tempfile.mkdtemp(prefix="corpus-airflow-home-")
     template_db = os.environ.get("CORPUS_TEMPLATE_DB")
     if template_db:  # a migrated, empty metadata database (pools etc. exist, as in a deployment)
@@ -603,6 +621,8 @@ def worker(entry: dict, out_path: Path) -> None:
     if entry.get("variables_file"):
         variables = json.loads((root / entry["variables_file"]).read_text())
     _patch_airflow(variables)
+    if before_load is not None:
+        before_load()
 
     files: dict[str, dict] = {}
     import_errors: dict[str, str] = {}
@@ -682,16 +702,8 @@ def worker(entry: dict, out_path: Path) -> None:
         "scanned": sorted(set(scanned)),
         "seconds": round(time.monotonic() - started, 1),
     }
-    tmp = out_path.with_suffix(".part")
-    tmp.write_text(json.dumps(result, indent=1, sort_keys=False) + "\n")
-    tmp.rename(out_path)
-    ndags = sum(len(d) for d in files.values())
-    print(f"{entry['name']}: Airflow {airflow.__version__}: {ndags} DAGs in {len(files)} files, "
-          f"{len(import_errors)} import errors, {len(serialization_errors)} serialization errors, "
-          f"{result['seconds']} s", file=json_out)
-    json_out.flush()
     shutil.rmtree(home, ignore_errors=True)
-    os._exit(0)  # project code may leave threads behind
+    return result
 
 
 def _alarm(signum, frame):
