@@ -135,9 +135,15 @@ def main() -> None:
     settings = pickle.loads(first)  # from our parent, the only writer of this pipe
     sys.path[:] = settings["sys_path"]
     code = project_code(settings["roots"])
-    from server.indexing.views import view_bytes  # noqa: F401 - imported before the freeze
+    # Imported before the freeze: what start-up makes lives as long as the worker, and then no
+    # collection walks it again.
+    import analysis.dags.dagfile
+    import analysis.files
+    import analysis.source  # noqa: F401
+    import server.indexing.codec
+    import server.indexing.views  # noqa: F401
 
-    gc.freeze()  # what start-up made lives as long as the worker: no collection walks it
+    gc.freeze()
     while (frame := read_frame(requests)):
         results = []
         for path, explicit in pickle.loads(frame):
