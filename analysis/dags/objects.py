@@ -326,6 +326,13 @@ class ObjectModel:
             return self.make_super(args)
         if isinstance(callee, Qualified) and callee.name == "builtins.isinstance" and len(args) == 2:
             return is_instance(args[0], args[1])
+        if isinstance(callee, Qualified) and callee.name in ("copy.copy", "copy.deepcopy") and len(args) == 1:
+            return copied(args[0], deep=callee.name == "copy.deepcopy")
+        if isinstance(callee, Qualified) and callee.name == "dataclasses.replace" and len(args) == 1 \
+                and isinstance(args[0], Instance):
+            made = copied(args[0], deep=False)
+            made.attrs.update(kwargs)  # type: ignore[union-attr]
+            return made
         if isinstance(callee, Instance):
             call = callee.cls.defines("__call__")
             if isinstance(call, Function):
@@ -421,6 +428,21 @@ class ObjectModel:
             if isinstance(method, Function):
                 return self.run_method(method, node, [right, left], {})  # type: ignore[arg-type]
         return None
+
+
+def copied(value: Value, *, deep: bool, depth: int = 0) -> Value:
+    """``copy.copy``/``copy.deepcopy`` of what the interpreter holds: instances (their
+    attributes), lists and dicts; anything else is shared, as constants are in Python."""
+    if depth > 20:
+        return value
+    again = (lambda v: copied(v, deep=True, depth=depth + 1)) if deep else (lambda v: v)
+    if isinstance(value, Instance) and value.task is None and value.dag is None:
+        return Instance(value.cls, {k: again(v) for k, v in value.attrs.items()})
+    if isinstance(value, Seq):
+        return Seq([again(v) for v in value.items])
+    if isinstance(value, Mapping):
+        return Mapping({k: again(v) for k, v in value.items.items()}, value.default)
+    return value
 
 
 def is_instance(value: Value, classinfo: Value) -> Value:
