@@ -23,6 +23,8 @@ class DeployedTask:
     task_id: str
     operator: str
     downstream: tuple[str, ...] = ()
+    mapped: bool = False
+    """Airflow's ``is_mapped`` (``.expand``): airlift cannot proxy it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,10 +42,12 @@ def file_for(fileloc: str | None, files: Iterable[str], dag_roots: Iterable[str]
     DAG folders wins (``/opt/airflow/dags/sales/orders.py`` -> ``<dags>/sales/orders.py``)."""
     if not fileloc:
         return None
-    known = set(files)
+    known = files if isinstance(files, (set, frozenset, dict)) else set(files)  # no copy per DAG
     parts = fileloc.replace("\\", "/").split("/")
-    for start in range(len(parts) - 1):
-        tail = os.path.join(*parts[start:]) if parts[start:] else ""
+    for start in range(len(parts)):  # down to the file name: a DAG at the top of the DAG folder
+        if not parts[start]:
+            continue
+        tail = os.path.join(*parts[start:])
         for root in dag_roots:
             candidate = os.path.normpath(os.path.join(root, tail))
             if candidate in known:
@@ -66,6 +70,8 @@ def deployed_facts(deployed: DeployedDag, file: FileFacts, static: DagFacts | No
         base = mine if mine is not None and mine.certain else TaskFacts(task.task_id, task.operator, where)
         tasks.append(replace(base, upstream=tuple(sorted(upstream.get(task.task_id, ()))), dynamic=False,
                              conditional=False, condition=None, conditional_upstream=(),
+                             mapped=base.mapped or task.mapped,
+                             group_id=base.group_id or task.task_id.rpartition(".")[0] or None,
                              group_prefixed="." in task.task_id))
     if static is not None:
         return replace(static, tasks=tuple(tasks), dynamic=False, source="airflow")

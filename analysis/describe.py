@@ -13,6 +13,9 @@ from analysis.facts import TaskFacts
 from analysis.project import DagEntry, Project
 
 
+FROM_AIRFLOW = " (from Airflow, not read from the file)"
+
+
 class Stage(str, Enum):
     UNMAPPED = "unmapped"
     OBSERVED = "observed"
@@ -44,10 +47,13 @@ class DagStatus:
     dag_level_proxied: bool | None
     hook: str
     """present | switched off | missing"""
+    from_airflow: bool = False
+    """Known from the peered Airflow, not read from the file (``dag.source == "airflow"``)."""
 
     @property
     def label(self) -> str:
-        parts = [f"{self.mapped}/{self.total} tasks mapped"]
+        parts = ["from Airflow"] if self.from_airflow else []
+        parts.append(f"{self.mapped}/{self.total} tasks mapped")
         if self.dag_level_proxied:
             parts.append("DAG proxied → Dagster")
         else:
@@ -89,6 +95,7 @@ def dag_status(project: Project, entry: DagEntry) -> DagStatus:
         proxied=sum(1 for s in statuses if s.proxied),
         dag_level_proxied=dag_level,
         hook=hook_state,
+        from_airflow=entry.dag.source == "airflow",
     )
 
 
@@ -102,7 +109,8 @@ def task_markdown(project: Project, entry: DagEntry, task: TaskFacts, *, markdow
     why_not = blocked(task, status.stage)
     lines = [
         f"{bold('Task')} {code(task.task_id)} · {task.operator}" + (f" · {', '.join(flags)}" if flags else ""),
-        f"DAG {code(entry.dag_id)} — stage: {bold(status.stage.value)}"
+        f"DAG {code(entry.dag_id)}{FROM_AIRFLOW if entry.dag.source == 'airflow' else ''}"
+        f" — stage: {bold(status.stage.value)}"
         + (f" — cannot go further: {why_not}" if why_not and status.stage is not Stage.PROXIED else ""),
         "",
         "upstream: " + (", ".join(code(u) for u in task.upstream) or "none"),
@@ -119,7 +127,8 @@ def dag_markdown(project: Project, entry: DagEntry, *, markdown: bool = True) ->
     bold = (lambda s: f"**{s}**") if markdown else (lambda s: s)
     state = os.path.relpath(entry.state.path, os.path.dirname(entry.file.path)) if entry.state else None
     lines = [
-        f"{bold('DAG')} {code(entry.dag_id)} · {status.total} tasks" + (" · dynamic" if entry.dag.dynamic else ""),
+        f"{bold('DAG')} {code(entry.dag_id)} · {status.total} tasks" + (" · dynamic" if entry.dag.dynamic else "")
+        + (FROM_AIRFLOW if entry.dag.source == "airflow" else ""),
         status.label,
         "",
         "proxied state: " + (code(state) if state else "none"),

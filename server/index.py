@@ -18,6 +18,7 @@ from pathlib import Path
 
 from analysis.checks import check_project
 from analysis.dags.dagfile import extract_file
+from analysis.deployed import DeployedDag
 from analysis.dagster.module import looks_like_dagster_module, parse_dagster_module
 from analysis.facts import DagFacts, FileFacts, Finding, Position, TaskFacts
 from analysis.files import read_disk
@@ -113,6 +114,8 @@ class WorkspaceIndex:
     _cache_opened: bool = False
     _unstored: Batch | None = None
     """The last discovery's new facts, stored in the cache once its snapshot is out."""
+    deployed: tuple[DeployedDag, ...] = ()
+    """The peered Airflow's DAGs known by their tasks (``set_deployed``): every project links them."""
 
     # -- reading -------------------------------------------------------------------------
 
@@ -157,7 +160,7 @@ class WorkspaceIndex:
             project = Project(previous.layout, dict(previous.files), dict(previous.states),
                               dict(previous.dagster_modules),
                               unreadable_dagster_modules=dict(previous.unreadable_dagster_modules),
-                              code=previous.code)
+                              code=previous.code, deployed=self.deployed)
             needs_rebuild = False
             changed = list(dict.fromkeys(paths))
             if project.code is not None:
@@ -184,6 +187,16 @@ class WorkspaceIndex:
             snapshot = self._publish(project)
             self._store()
             return snapshot
+
+    def set_deployed(self, deployed: Iterable[DeployedDag]) -> Snapshot | None:
+        """The peered Airflow's DAGs changed: link them into the project and publish."""
+        with self._lock:
+            self.deployed = tuple(deployed)
+            if self.snapshot is None:
+                return None  # the rebuild under way links them
+            project = replace(self.snapshot.project, deployed=self.deployed)
+            link(project)
+            return self._publish(project)
 
     def _discover(self) -> Project:
         """``discover`` over buffers and disk; a file whose analysis raises keeps the facts
@@ -217,6 +230,9 @@ class WorkspaceIndex:
                                      (project.dagster_modules, previous.dagster_modules)):
                     if path in theirs:
                         ours[path] = theirs[path]  # type: ignore[index]
+            link(project)
+        if self.deployed:
+            project.deployed = self.deployed
             link(project)
         return project
 

@@ -158,6 +158,7 @@ def register(server: AirliftServer) -> None:
             rows.append({"dag_id": entry.dag_id, "file": entry.file.path, "tasks": status.total,
                          "mapped": status.mapped, "proxied": status.proxied,
                          "dagProxied": bool(status.dag_level_proxied), "hook": status.hook,
+                         "source": entry.dag.source,
                          "last_run": last_run_json(history, entry.dag_id) if history else None})
         airflow = status_json(ls.poller.status) if ls.poller is not None else None
         return {"dags": rows, "indexing": False, "airflow": airflow}

@@ -9,6 +9,7 @@ import logging
 from lsprotocol import types
 
 from server.app import AirliftServer
+from server.features.deployed import watcher_for
 from server.index import Snapshot
 from server.peering import Poller
 from server.peering.poller import utc_now
@@ -46,7 +47,7 @@ def register(server: AirliftServer) -> None:
             server.loop.call_later(LENS_CLOCK_SECONDS, tick)
         if server.poller is not None:
             server.poller.stop(timeout=1.0)
-        server.poller = Poller(server.settings.airflow, dag_ids, on_change)
+        server.poller = Poller(server.settings.airflow, dag_ids, on_change, companion=watcher_for(server))
         server.poller.start()
         _changed(server.poller.status)
 
@@ -55,7 +56,7 @@ def register(server: AirliftServer) -> None:
         if ids != known_dags[0]:
             known_dags[0] = ids
             if server.poller is not None and server.poller.enabled:
-                server.poller.poll_now()  # new DAGs: fetch their runs without waiting
+                server.poller.poll_now(everything=False)  # new DAGs: fetch their runs without waiting
 
     def hover_runs(target, markdown: bool) -> str:
         if server.poller is None:

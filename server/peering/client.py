@@ -5,7 +5,10 @@ One method per endpoint. Request and response shapes follow the specs: Airflow 3
 ``TaskInstancesBatchBody``, ``DAGRunCollectionResponse``, ``TaskInstanceCollectionResponse``)
 and Airflow 2.10's ``airflow/api_connexion/openapi/v1.yaml`` (``ListDagRunsForm``,
 ``ListTaskInstanceForm``, ``DAGRunCollection``, ``TaskInstanceCollection``). Both batch bodies
-reject unknown keys, so only the keys below are sent.
+reject unknown keys, so only the keys below are sent. The deployed DAGs come from ``GET
+.../dags`` (``DAGCollectionResponse`` / ``DAGCollection``) and ``GET .../dags/{dag_id}/tasks``
+(``TaskCollectionResponse`` / ``TaskCollection``), with no query keys beyond the paging ones
+(Airflow 2's API validates query strings strictly).
 """
 
 from __future__ import annotations
@@ -18,12 +21,16 @@ from urllib.parse import quote, urlencode
 
 import requests
 
+from analysis.deployed import DeployedTask
 from server.peering.auth import AuthBackend, BasicAuth, auth_for, credentials_rejected
 from server.peering.records import (
+    DagListing,
     DagRun,
     RecordError,
     TaskInstance,
+    dag_listing_from_json,
     dag_run_from_json,
+    deployed_task_from_json,
     task_instance_from_json,
 )
 from server.peering.transport import (
@@ -54,6 +61,22 @@ MAX_PAGES = 20
 """A guard against a server that keeps announcing more than it sends."""
 TASKS_PER_RUN = 10
 """How many task instances a run is assumed to have before any is known (sizes the first page)."""
+DAG_PAGE = 1_000
+"""DAGs asked for per page of the DAG list. Both APIs clamp ``limit`` to ``[api]
+maximum_page_limit`` (100 by default: Airflow 3 silently, Airflow 2 with a warning in its log),
+so the pages a list costs are ``ceil(DAGs / min(DAG_PAGE, maximum_page_limit))``: 500 DAGs in
+one request where the limit is raised to 500 or more, five with the default."""
+MAX_DAG_PAGES = 200
+"""A guard against a server that keeps announcing more DAGs than it sends."""
+
+
+@dataclass(frozen=True, slots=True)
+class DagList:
+    """The answer of ``list_dags``: ``complete`` is False when fewer DAGs came than Airflow
+    announced (DAGs added or removed while paging shift the offsets)."""
+
+    dags: list[DagListing]
+    complete: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +223,41 @@ class AirflowClient:
             parse=task_instance_from_json, key=_instance_key)
         return TaskInstances([ti for ti in instances if (ti.dag_id, ti.run_id) in wanted], complete)
 
+    def list_dags(self) -> DagList:
+        """``GET .../dags``: every DAG Airflow has parsed and not found stale (v2's
+        ``exclude_stale``, v1's ``only_active``: both default to true), in pages of ``DAG_PAGE``
+        ordered by ``dag_id`` (the default of both), each kept once."""
+        found: dict[str, DagListing] = {}
+        total: int | None = None
+        offset = 0
+        for _ in range(MAX_DAG_PAGES):
+            data = self._get("/dags", {"limit": DAG_PAGE, "offset": offset}, "list DAGs")
+            page = require_list(data, "dags", what="GET /dags", base_url=self.base_url)
+            total = total_of(data)
+            try:
+                for item in page:
+                    listing = dag_listing_from_json(item)
+                    found.setdefault(listing.dag_id, listing)
+            except RecordError as error:
+                raise self._bad_record("dags", error) from None
+            offset += len(page)
+            if not page or total is None or offset >= total:
+                break
+        return DagList(list(found.values()), total is None or len(found) >= total)
+
+    def list_tasks(self, dag_id: str) -> tuple[DeployedTask, ...] | None:
+        """``GET .../dags/{dag_id}/tasks``: the DAG's tasks as its serialized DAG has them (one
+        request, not paged in either API); None when Airflow no longer has the DAG (404)."""
+        path = f"/dags/{quote(dag_id, safe='')}/tasks"
+        data = self._get(path, {}, f"read the tasks of DAG {dag_id!r}", missing_ok=True)
+        if data is None:
+            return None
+        tasks = require_list(data, "tasks", what=f"GET {path}", base_url=self.base_url)
+        try:
+            return tuple(deployed_task_from_json(item) for item in tasks)
+        except RecordError as error:
+            raise self._bad_record("tasks", error) from None
+
     def _paginate(self, path: str, body: dict, field: str, *, first: int, want: int | None,
                   parse: Callable[[Any], Any], key: Callable[[Any], Any]) -> tuple[list, int | None, bool]:
         """Offset pagination (``page_offset``/``page_limit`` in both APIs): ``first`` items, then
@@ -248,17 +306,28 @@ class AirflowClient:
         return self.api_version
 
     def _post(self, path: str, body: dict) -> Any:
-        full = API_PREFIX[self._version()] + path
-        what = f"POST {full}"
+        action = "read DAG runs" if "dagRuns/list" in path else "read task instances"
+        return self._call("POST", API_PREFIX[self._version()] + path, action, json=body)
+
+    def _get(self, path: str, query: dict[str, Any], action: str, *, missing_ok: bool = False) -> Any:
+        full = API_PREFIX[self._version()] + path + (f"?{urlencode(query)}" if query else "")
+        return self._call("GET", full, action, missing_ok=missing_ok)
+
+    def _call(self, method: str, full: str, action: str, *, json: Any = None, missing_ok: bool = False) -> Any:
+        """One API call with the auth seam: a login again after stale credentials, the error
+        for any status >= 400 (None for a 404 when ``missing_ok``), the answer's JSON."""
+        what = f"{method} {full}"
         self._ensure_auth()
-        response = self._send("POST", full, what, json=body)
+        response = self._send(method, full, what, json=json)
         if credentials_rejected(response) and self._auth is not None and self._auth.refresh():
             log.info("Airflow answered %s to %s; logging in again", response.status_code, what)
             self._prepared = False
             self._ensure_auth()
-            response = self._send("POST", full, what, json=body)
+            response = self._send(method, full, what, json=json)
+        if missing_ok and response.status_code == 404:
+            return None
         if response.status_code >= 400:
-            raise self._error(response, "read DAG runs" if "dagRuns/list" in path else "read task instances")
+            raise self._error(response, action)
         return json_of(response, what=what, base_url=self.base_url)
 
     def _send(self, method: str, path: str, what: str, *, json: Any = None) -> requests.Response:

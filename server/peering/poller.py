@@ -5,6 +5,8 @@ The language server never waits on it: handlers read ``poller.history`` / ``poll
 poller thread, when something worth redrawing changed. While Airflow is unreachable or refuses
 the credentials the poller backs off exponentially (capped at ``max_backoff``) and recovers on
 the first good poll; ``poll_now()`` (the ``airlift.refreshStatus`` command) polls at once.
+A ``companion`` (``server.peering.deployed.DeploymentWatcher``) reads more with the same client
+and thread before each poll of the runs.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
+from typing import Protocol
 
 from server.peering.client import AirflowClient
 from server.peering.history import RUNS_PER_DAG, PeeringStatus, RunHistory, fetch_history
@@ -23,6 +26,12 @@ from server.settings import AirflowSettings
 log = logging.getLogger("airlift-lsp.peering")
 
 MAX_BACKOFF = 300.0
+
+
+class Companion(Protocol):
+    def poll(self, client: AirflowClient, forced: bool) -> None:
+        """Read what it keeps, on the poller thread; ``forced``: the user asked (poll_now).
+        Must not raise (its failures are its own, never the run states')."""
 
 
 def utc_now() -> datetime:
@@ -45,7 +54,8 @@ class Poller:
                  on_change: Callable[[RunHistory, PeeringStatus], None] | None = None,
                  clock: Callable[[], datetime] = utc_now, *, runs_per_dag: int = RUNS_PER_DAG,
                  max_backoff: float = MAX_BACKOFF,
-                 client_factory: Callable[[AirflowSettings], AirflowClient] = AirflowClient.from_settings):
+                 client_factory: Callable[[AirflowSettings], AirflowClient] = AirflowClient.from_settings,
+                 companion: Companion | None = None):
         self.settings = settings
         self._dag_ids_provider = dag_ids_provider
         self._on_change = on_change
@@ -53,6 +63,8 @@ class Poller:
         self._runs_per_dag = runs_per_dag
         self._max_backoff = max_backoff
         self._client_factory = client_factory
+        self._companion = companion
+        self._forced = False
         self._client: AirflowClient | None = None
         self._lock = threading.RLock()  # wait_for predicates may read the properties
         self._polled = threading.Condition(self._lock)
@@ -130,10 +142,12 @@ class Poller:
             if client is not None:
                 client.close()
 
-    def poll_now(self) -> None:
-        """Poll as soon as possible, forgetting any backoff (``airlift.refreshStatus``)."""
+    def poll_now(self, everything: bool = True) -> None:
+        """Poll as soon as possible, forgetting any backoff (``airlift.refreshStatus``);
+        ``everything``: the companion reads all it keeps again too (False: new DAG ids only)."""
         with self._lock:
             self._failures = 0
+            self._forced = self._forced or everything
         self._wake.set()
 
     def poll_once(self) -> tuple[RunHistory, PeeringStatus]:
@@ -187,17 +201,25 @@ class Poller:
                 except Exception:
                     log.exception("peering on_change failed")
 
-    def _fetch(self, previous: RunHistory) -> tuple[RunHistory, PeeringStatus, bool]:
-        url = self.settings.url
+    def _dag_ids(self, previous: RunHistory) -> list[str]:
         try:
-            dag_ids = sorted(set(self._dag_ids_provider()))
+            return sorted(set(self._dag_ids_provider()))
         except Exception:
             log.exception("the DAG ids for peering could not be read")
-            dag_ids = sorted(previous.dag_runs)
+            return sorted(previous.dag_runs)
+
+    def _fetch(self, previous: RunHistory) -> tuple[RunHistory, PeeringStatus, bool]:
+        url = self.settings.url
         try:
             if self._client is None:
                 self._client = self._client_factory(self.settings)
             client = self._client
+            if self._companion is not None:
+                client.connect()  # a connection failure is the poll's, not the companion's
+                with self._lock:
+                    forced, self._forced = self._forced, False
+                self._companion.poll(client, forced)
+            dag_ids = self._dag_ids(previous)  # after the companion: DAGs it made known count
             history = fetch_history(client, dag_ids, previous=previous, per_dag=self._runs_per_dag,
                                     now=self._clock())
             return history, PeeringStatus("connected", url, client.api_version, self._clock(),

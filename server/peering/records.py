@@ -8,7 +8,10 @@ Airflow 2.10's ``api_connexion/openapi/v1.yaml``):
   runs), ``logical_date`` or the deprecated ``execution_date`` (v1, 2.2+);
 - v2 runs carry ``run_after`` (never null): the time a run is ordered by. v1 has no such field;
   the execution date plays that part;
-- a task instance names its run ``dag_run_id`` in both (v1 since 2.3).
+- a task instance names its run ``dag_run_id`` in both (v1 since 2.3);
+- a DAG of the DAG list has ``fileloc`` and ``last_parsed_time`` in both (stamped at every parse,
+  changed or not); a task's operator is ``operator_name`` in v2 (``@task`` for TaskFlow), only
+  ``class_ref.class_name`` in v1; ``downstream_task_ids`` and ``is_mapped`` in both.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
+
+from analysis.deployed import DeployedTask
 
 FINISHED_RUN_STATES = frozenset({"success", "failed"})
 
@@ -153,3 +158,36 @@ def task_instance_from_json(data: Any) -> TaskInstance:
         try_number=_int(data, "try_number", 0),
         map_index=_int(data, "map_index", -1),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class DagListing:
+    """A deployed DAG as the DAG list shows it: enough to find its file and to tell a re-parse."""
+
+    dag_id: str
+    fileloc: str | None
+    last_parsed: str | None
+    """``last_parsed_time`` as Airflow wrote it: a DAG's tasks are asked for again when it moves."""
+
+
+def dag_listing_from_json(data: Any) -> DagListing:
+    if not isinstance(data, Mapping):
+        raise RecordError("a DAG is not an object")
+    last_parsed = _optional_string(data, "last_parsed_time")
+    parse_time(last_parsed)  # a malformed stamp is a malformed answer
+    return DagListing(dag_id=_string(data, "dag_id"), fileloc=_optional_string(data, "fileloc"),
+                      last_parsed=last_parsed)
+
+
+def deployed_task_from_json(data: Any) -> DeployedTask:
+    if not isinstance(data, Mapping):
+        raise RecordError("a task is not an object")
+    class_ref = data.get("class_ref")
+    class_name = class_ref.get("class_name") if isinstance(class_ref, Mapping) else None
+    operator = _optional_string(data, "operator_name") or (class_name if isinstance(class_name, str) else None)
+    downstream = data.get("downstream_task_ids") or []
+    if not isinstance(downstream, list) or not all(isinstance(d, str) for d in downstream):
+        raise RecordError("`downstream_task_ids` is not a list of strings")
+    mapped = data.get("is_mapped")
+    return DeployedTask(task_id=_string(data, "task_id"), operator=operator or "unknown operator",
+                        downstream=tuple(sorted(downstream)), mapped=mapped is True)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, unquote
 
 V2_RUN_BODY = {"order_by", "page_offset", "page_limit", "dag_ids", "states", "run_after_gte", "run_after_gt",
                "run_after_lte", "run_after_lt", "logical_date_gte", "logical_date_gt", "logical_date_lte",
@@ -90,6 +91,8 @@ class FakeAirflow:
     """Add this to every ``total_entries`` (a server that announces more than it has)."""
     runs: list[dict] = field(default_factory=list)
     task_instances: list[dict] = field(default_factory=list)
+    dags: dict[str, dict] = field(default_factory=dict)
+    """The deployed DAGs by id (``add_dag``), with their tasks under ``"_tasks"``."""
     faults: deque = field(default_factory=deque)
     seen: list[Seen] = field(default_factory=list)
     tokens: set = field(default_factory=set)
@@ -192,6 +195,43 @@ class FakeAirflow:
                     ti.update({"execution_date": run["execution_date"], "sla_miss": None})
                 self.task_instances.append(ti)
 
+    def add_dag(self, dag_id: str, fileloc: str, tasks: dict[str, list[str]], *, operator: str = "PythonOperator",
+                mapped: tuple[str, ...] = ()) -> None:
+        """A deployed DAG: ``tasks`` maps each task id to its downstream task ids."""
+        parsed = BASE_TIME + timedelta(seconds=len(self.dags))
+        dag = {"dag_id": dag_id, "dag_display_name": dag_id, "is_paused": True, "fileloc": fileloc,
+               "last_parsed_time": iso(parsed), "owners": ["airflow"], "tags": [], "description": None,
+               "file_token": secrets.token_hex(8), "timetable_description": "Never"}
+        if self.api_version == "v2":
+            dag.update({"is_stale": False, "last_parse_duration": 0.1, "bundle_name": "dags-folder",
+                        "bundle_version": None, "relative_fileloc": fileloc.rsplit("/", 1)[-1],
+                        "has_import_errors": False})
+        else:
+            dag.update({"is_active": True, "is_subdag": False, "root_dag_id": None, "last_pickled": None,
+                        "schedule_interval": None})
+        dag["_tasks"] = [self._task(task_id, downstream, operator, task_id in mapped)
+                         for task_id, downstream in sorted(tasks.items())]
+        with self._lock:
+            self.dags[dag_id] = dag
+
+    def _task(self, task_id: str, downstream: list[str], operator: str, mapped: bool) -> dict:
+        task = {"task_id": task_id, "task_display_name": task_id, "owner": "airflow",
+                "class_ref": {"module_path": "airflow.providers.standard.operators.python", "class_name": operator},
+                "downstream_task_ids": sorted(downstream), "is_mapped": mapped, "trigger_rule": "all_success",
+                "retries": 0, "template_fields": [], "extra_links": []}
+        if self.api_version == "v2":
+            task["operator_name"] = operator
+        return task
+
+    def reparse(self, dag_id: str, tasks: dict[str, list[str]] | None = None, seconds: float = 30) -> None:
+        """Airflow parsed the file again: a new ``last_parsed_time`` (and new tasks when given)."""
+        with self._lock:
+            dag = self.dags[dag_id]
+            dag["last_parsed_time"] = iso(datetime.fromisoformat(dag["last_parsed_time"].replace("Z", "+00:00"))
+                                          + timedelta(seconds=seconds))
+            if tasks is not None:
+                dag["_tasks"] = [self._task(t, d, "PythonOperator", False) for t, d in sorted(tasks.items())]
+
     def set_run_state(self, dag_id: str, run_id: str, state: str, task_states: dict[str, str]) -> None:
         for run in self.runs:
             if run["dag_id"] == dag_id and run["dag_run_id"] == run_id:
@@ -274,7 +314,8 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and self._apply(fault):
             return
         try:
-            status, payload = self._route(method, self.path.split("?")[0], body)
+            path, _, query = self.path.partition("?")
+            status, payload = self._route(method, path, body, parse_qs(query))
         except Exception as error:  # noqa: BLE001 - a fake server bug shows as a 500
             status, payload = 500, {"detail": f"fake server error: {error!r}"}
         self._send(status, payload)
@@ -318,7 +359,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- the API ------------------------------------------------------------------------------------
 
-    def _route(self, method: str, path: str, body: Any) -> tuple[int, Any]:
+    def _route(self, method: str, path: str, body: Any, query: dict[str, list[str]]) -> tuple[int, Any]:
         fake = self.airflow
         v2 = fake.api_version == "v2"
         if method == "GET" and path == "/api/v2/version":
@@ -339,7 +380,34 @@ class _Handler(BaseHTTPRequestHandler):
             return self._dag_runs(body)
         if method == "POST" and path == prefix + "/dags/~/dagRuns/~/taskInstances/list":
             return self._task_instances(body)
+        if method == "GET" and path == prefix + "/dags":
+            return self._dags(query)
+        if method == "GET" and path.startswith(prefix + "/dags/") and path.endswith("/tasks"):
+            return self._tasks(unquote(path[len(prefix + "/dags/"):-len("/tasks")]))
         return 404, {"detail": "Not Found"}
+
+    def _dags(self, query: dict[str, list[str]]) -> tuple[int, Any]:
+        """``GET /dags``: v2 and v1 both clamp ``limit`` to ``maximum_page_limit`` (100 by default);
+        v1 validates its query keys (connexion's strict validation)."""
+        fake = self.airflow
+        allowed = {"limit", "offset", "order_by", "tags", "paused", "dag_id_pattern"} | (
+            {"exclude_stale", "owners"} if fake.api_version == "v2" else {"only_active", "fields"})
+        if set(query) - allowed:
+            return 400, {"detail": f"Extra query parameter(s) {sorted(set(query) - allowed)} not in spec"}
+        limit = int(query.get("limit", ["100" if fake.api_version == "v1" else "50"])[0])
+        offset = int(query.get("offset", ["0"])[0])
+        limit = min(limit, fake.max_page_limit or 100)
+        with fake._lock:
+            dags = [{k: v for k, v in dag.items() if k != "_tasks"} for _, dag in sorted(fake.dags.items())]
+        return 200, {"dags": dags[offset:offset + limit], "total_entries": len(dags) + fake.overstated_total}
+
+    def _tasks(self, dag_id: str) -> tuple[int, Any]:
+        with self.airflow._lock:
+            dag = self.airflow.dags.get(dag_id)
+            tasks = list(dag["_tasks"]) if dag else None
+        if tasks is None:
+            return 404, {"detail": f"The Dag with ID: `{dag_id}` was not found"}
+        return 200, {"tasks": tasks, "total_entries": len(tasks)}
 
     def _token(self, body: Any) -> tuple[int, Any]:
         fake = self.airflow
