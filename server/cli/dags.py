@@ -87,9 +87,10 @@ def run_dags(args: argparse.Namespace) -> int:
             raise CliError(f"{path}: no such file or directory")
     code = dags_code(args.paths, args.import_root or ())
     if args.json:
-        _print_views(_dag_files(args.paths, code, "view"))
+        views = _dag_files(args.paths, code, "view")
+        _print_views(_with_airflow(args.paths, views, code))
         return 0
-    files = collect_dag_files(args.paths, code)
+    files = [facts for _, facts in _with_airflow(args.paths, _dag_files(args.paths, code, "facts"), code)]
     project = project_or_none(".")
     for file in files:
         _print_file(file, project)
@@ -97,6 +98,32 @@ def run_dags(args: argparse.Namespace) -> int:
     total_tasks = sum(len(d.tasks) for f in files for d in f.dags)
     print(f"{total_dags} DAGs, {total_tasks} tasks in {len(files)} files", file=sys.stderr)
     return 0
+
+
+def _with_airflow(paths: Sequence[str], answers: list[tuple[str, bytes | FileFacts]],
+                  code: ProjectCode | None) -> list[tuple[str, bytes | FileFacts]]:
+    """The answers, with the DAGs the peered Airflow adds when one is configured (one round;
+    an Airflow that cannot be read leaves them as they are, with a line on stderr)."""
+    from server.cli.deployed import airflow_settings
+
+    settings = airflow_settings()
+    if settings is None:
+        return answers
+    from server.cli.deployed import dag_roots, dags_from_airflow, with_deployed
+
+    given = dict(answers)
+    loaded = {path: answer for path, answer in answers if isinstance(answer, FileFacts)}
+
+    def load(named: list[str]) -> dict[str, FileFacts]:
+        """Facts of the files the deployment names (a view is all a warm ``--json`` had)."""
+        missing = [path for path in named if path not in loaded]
+        if missing:
+            loaded.update(zip(missing, collect_dag_files(missing, code)))
+        return {path: loaded[path] for path in named}
+
+    added = dags_from_airflow(settings, list(given), dag_roots(paths), load)
+    return [(path, with_deployed(loaded[path], added[path]) if path in added else answer)
+            for path, answer in answers]
 
 
 def _print_views(files: list[tuple[str, bytes | FileFacts]]) -> None:
@@ -140,7 +167,7 @@ def _print_file(file: FileFacts, project: Project | None) -> None:
     for dag in file.dags:
         entry = project.entry(dag.dag_id) if project else None
         in_project = project is not None and entry is not None and entry.file.path == file.path
-        note = " (dynamic)" if dag.dynamic else ""
+        note = (" (dynamic)" if dag.dynamic else "") + (" (from Airflow)" if dag.source == "airflow" else "")
         summary = f"  {dag_status(project, entry).label}" if in_project else ""
         print(f"  {dag.dag_id}  {len(dag.tasks)} tasks{note}{summary}")
         for task in dag.tasks:

@@ -21,12 +21,18 @@ def run_status(args: argparse.Namespace) -> int:
 
     logging.getLogger("airlift-lsp").addHandler(logging.NullHandler())  # the status says it all
     logging.getLogger("airlift-lsp").propagate = False
+    from server.cli.deployed import linking_watcher, warn
+
     project = load_project(args.path)
     settings, _ = load_settings(args.path)
-    entries = sorted(project.entries, key=lambda e: e.dag_id)
-    poller = Poller(settings.airflow, lambda: [e.dag_id for e in entries])
+    # The DAGs Airflow deploys that the files do not tell join the project before the runs are read.
+    watcher = linking_watcher(project)
+    poller = Poller(settings.airflow, lambda: [e.dag_id for e in project.entries], companion=watcher)
     history, status = poller.poll_once() if poller.enabled else (poller.history, poller.status)
     poller.stop(timeout=1.0)
+    if watcher.deployment.error:
+        warn(watcher.deployment.error)
+    entries = sorted(project.entries, key=lambda e: e.dag_id)
     if args.json:
         print_json({"airflow": status_json(status), "dags": [
             {"dag_id": entry.dag_id, "file": relative(entry.file.path),
