@@ -65,6 +65,11 @@ def _extract(path: str, text: str, code: ProjectCode | None = None) -> FileFacts
         # read stands, marked incomplete. The interpreter catches this per statement already.
         interpreter.nesting = 0
         interpreter.give_up("nesting", None, "this file nests too deeply to read statically")
+    except Exception as error:  # noqa: BLE001 - a bug of ours must cost one file, not the run
+        interpreter.nesting = 0
+        where = interpreter.statement
+        interpreter.give_up("internal", where, f"internal error of airlift-lsp while reading this file "
+                            f"({type(error).__name__}: {error}; please report it): the rest of it is not read")
     dags = interpreter.collector.freeze()
     findings = list(interpreter.collector.findings)
     if not dags:

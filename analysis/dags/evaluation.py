@@ -41,6 +41,8 @@ from analysis.dags.values import (
     Unknown,
     Value,
     flatten_tasks,
+    is_known,
+    to_python,
 )
 
 from analysis.dags.containers import Containers
@@ -291,6 +293,11 @@ class Evaluator(DataFiles, Containers, Logic, airflow_calls.AirflowCalls):
                 return Unknown(node)
             self.spend(size)
             return Seq([*left.items, *right.items])
+        if isinstance(node.op, ast.Mod) and isinstance(left, Const) and isinstance(left.value, str) \
+                and isinstance(right, (Seq, Mapping)) and is_known(right):
+            # `"%s_%s" % (a, b)`: the tuple (or dict) of a %-format
+            plain = to_python(right)
+            right = Const(tuple(plain) if isinstance(plain, list) else plain)
         function = BINOPS.get(type(node.op))
         if function and isinstance(left, Const) and isinstance(right, Const) and too_big(node.op, left, right):
             return Unknown(node)

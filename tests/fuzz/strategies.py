@@ -1274,6 +1274,7 @@ def check_finding(finding, texts: dict[str, str], what: str) -> None:
     from analysis.facts import Severity
 
     assert finding.code in CODES, f"{what}: unknown code {finding.code!r}"
+    assert "internal error of airlift-lsp" not in finding.message, f"{what}: {finding.message}"
     assert isinstance(finding.severity, Severity), what
     assert isinstance(finding.message, str) and finding.message.strip(), f"{what}: empty message"
     assert finding.path in texts, f"{what}: finding for an unknown file {finding.path!r}"
