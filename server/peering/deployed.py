@@ -166,6 +166,10 @@ def _age(tasks: Mapping[str, KnownTasks], dag_id: str) -> tuple[bool, float]:
     return (known is not None, known.read_at if known is not None else 0.0)
 
 
+def _shape(deployment: Deployment) -> tuple:
+    return tuple((dag.dag_id, dag.fileloc, dag.tasks) for dag in deployment.dags())
+
+
 class DeploymentWatcher:
     """Keeps a ``Deployment`` current from the poller thread (``Poller(companion=...)``).
 
@@ -204,7 +208,7 @@ class DeploymentWatcher:
             log.warning("deployed DAGs: %s", deployment.error)
         with self._lock:
             self._deployment = deployment
-        if deployment.dags() != previous.dags():
+        if _shape(deployment) != _shape(previous):  # not the stamps: Airflow re-parses every 30 s
             try:
                 self._on_change(deployment)
             except Exception:  # noqa: BLE001

@@ -247,6 +247,11 @@ def test_the_watcher_reads_the_list_at_its_own_cadence_and_tells_changes(fake: F
     assert requests_seen(fake, start)[0] == "GET dags"
     assert len(changes) == 1  # nothing changed
     clock.now += 61
+    fake.reparse("vendor_orders")  # parsed again, the same tasks: read again, nothing to tell
+    start = len(fake.seen)
+    poller.poll_once()
+    assert "GET dags/vendor_orders/tasks" in requests_seen(fake, start) and len(changes) == 1
+    clock.now += 61
     fake.reparse("vendor_orders", {"extract": []})
     poller.poll_once()
     assert len(changes) == 2 and [t.task_id for t in changes[1].dags()[1].tasks] == ["extract"]
