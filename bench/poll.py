@@ -21,6 +21,12 @@ three successful task instances; then:
     runs plus every task instance, from an empty history) and ``warm`` (the next polls with
     nothing changed: the runs only); ``--repeats`` each, median wall time.
     Target: a poll makes <= 3 requests whatever the number of DAGs.
+    Then the deployed DAGs (``server.peering.deployed.read_deployment``): the DAG list
+    (``GET .../dags``, pages of up to ``[api] maximum_page_limit``, 100 by default) and, in
+    the worst case where the static model reads none of the DAGs whole, the tasks of every
+    DAG (one ``GET .../dags/{id}/tasks`` each): the first read, the next list read (nothing
+    parsed again in between: the benchmark's DAG processor re-parses hourly) and a poll between
+    list reads. No target: the tasks cost one request per DAG the model cannot read, once.
 (b) on Airflow 2 only (dagster-airlift's core talks to ``/api/v1`` alone), what
     dagster-airlift 0.29 issues to learn the same runs and task instances, with the
     ``.cache/dagster`` venv (bench/dagster_side.py): the code location's definitions load
@@ -111,6 +117,7 @@ def our_poll(server, dag_ids: list[str], repeats: int) -> dict:
             warm.append((len(seen), time.perf_counter() - began, list(seen), list(elapsed)))
             if not again.same_data(history):
                 raise BenchError("a warm poll saw other runs than the cold one")
+        deployed = deployed_rounds(client, seen)
     finally:
         client.close()
     assert history is not None
@@ -122,11 +129,35 @@ def our_poll(server, dag_ids: list[str], repeats: int) -> dict:
         "connect": connect,
         "cold": summary(cold),
         "warm": summary(warm),
+        "deployed": deployed,
         "seen": {"dags_with_runs": len(history.dag_runs), "runs": len(runs),
                  "finished_runs": sum(run.finished for run in runs),
                  "task_instances": len(instances),
                  "task_instance_states": dict(Counter(ti.state for ti in instances))},
     }
+
+
+def deployed_rounds(client: AirflowClient, seen: list[str]) -> dict:
+    """Requests of the deployed-DAG rounds: every DAG needs its tasks (the worst case)."""
+    from server.peering.deployed import Need, read_deployment
+
+    def every_dag(listing):
+        return Need.TASKS, frozenset()
+
+    def one(**kwargs) -> tuple[dict, object]:
+        seen.clear()
+        began = time.perf_counter()
+        deployment = read_deployment(client, every_dag, checks=0, **kwargs)
+        if deployment.error:
+            raise BenchError(f"reading the deployed DAGs failed: {deployment.error}")
+        pages = sum(1 for call in seen if call.endswith("/dags"))
+        return {"list_requests": pages, "task_requests": len(seen) - pages,
+                "seconds": time.perf_counter() - began}, deployment
+
+    first, deployment = one()
+    later, deployment = one(previous=deployment)
+    between, _ = one(previous=deployment, relist=False)
+    return {"dags": len(deployment.listings), "first": first, "next_list": later, "between": between}
 
 
 def summary(samples: list[tuple[int, float, list[str], list[float]]]) -> dict:
@@ -311,6 +342,13 @@ def rows_for(result: dict, sizes: list[str]) -> tuple[list[str], list[list[str]]
         ["ours: cold poll, median wall", *cells(lambda e: ms(e["ours"]["cold"]["median_s"])), "", ""],
         ["ours: warm poll, median wall", *cells(lambda e: ms(e["ours"]["warm"]["median_s"])), "", ""],
         ["ours: cold poll, of which HTTP", *cells(lambda e: ms(e["ours"]["cold"]["median_http_s"])), "", ""],
+        ["ours: DAG list, requests (pages)", *cells(lambda e: str(e["ours"]["deployed"]["first"]["list_requests"])),
+         "", ""],
+        ["ours: deployed tasks, first / next list read / between", *cells(lambda e: "{} / {} / {}".format(
+            *(e["ours"]["deployed"][k]["task_requests"] for k in ("first", "next_list", "between")))), "", ""],
+        ["ours: deployed round, first / next list read wall", *cells(lambda e: "{} / {}".format(
+            ms(e["ours"]["deployed"]["first"]["seconds"]), ms(e["ours"]["deployed"]["next_list"]["seconds"]))),
+         "", ""],
         ["ours: runs / task instances seen", *cells(
             lambda e: f"{e['ours']['seen']['runs']} / {e['ours']['seen']['task_instances']}"), "", ""],
     ]
