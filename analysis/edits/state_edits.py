@@ -47,8 +47,11 @@ class _Layout:
         self.entries_by_key = own_entries(root, constructor)
         self.dag_level = "proxied" in document and "tasks" not in document
         self.refcounts = _refcounts(root)
-        tasks = self.entries_by_key.get("tasks", (None, None))[1]
+        self.tasks_key, tasks = self.entries_by_key.get("tasks", (None, None))
         self.tasks_node = tasks if isinstance(tasks, SequenceNode) else None
+        # ``tasks: ''``, ``tasks: {}``, ``tasks:``: airlift reads no tasks; an edit writes a list there.
+        self.empty_tasks = tasks if self.tasks_node is None and tasks is not None and not document["tasks"] \
+            and isinstance(tasks, (ScalarNode, MappingNode)) else None
         self.entries: list[_Entry] = []
         for item in self.tasks_node.value if self.tasks_node is not None else ():
             if not isinstance(item, MappingNode):
@@ -99,6 +102,8 @@ class _Layout:
         return value.start_mark.index, content_end(self.text, value), _bool_word(proxied, like)
 
     def append(self, task_ids: list[str], proxied: bool, like: str | None) -> tuple[int, int, str] | None:
+        if self.empty_tasks is not None:
+            return self.replace_empty(task_ids, proxied, like)
         seq = self.tasks_node
         if seq is None or self.refcounts[id(seq)] != 1:
             return None
@@ -142,6 +147,21 @@ class _Layout:
         return line_break.end(), line_break.end(), "".join(lines)
 
 
+    def replace_empty(self, task_ids: list[str], proxied: bool, like: str | None) -> tuple[int, int, str] | None:
+        """``tasks: ''`` (or ``{}``, or nothing) becomes a block list of the new entries."""
+        value, key = self.empty_tasks, self.tasks_key
+        if value is None or key is None or self.refcounts[id(value)] != 1 or value.anchor is not None:
+            return None
+        colon = self.text.index(":", content_end(self.text, key)) + 1
+        end = content_end(self.text, value) if value.end_mark.index > value.start_mark.index else colon
+        if end < colon:
+            return None
+        eol, flag = _eol(self.text), _bool_word(proxied, like)
+        indent = " " * (key.start_mark.index - _line_start(self.text, key.start_mark.index))
+        return colon, end, "".join(f"{eol}{indent}  - id: {yaml_scalar(t)}{eol}{indent}    proxied: {flag}"
+                                   for t in task_ids)
+
+
 def set_task_proxied(text: str, task_ids: Iterable[str] | None, proxied: bool) -> str:
     """Set ``proxied`` of the given tasks (None: every task listed in the file).
 
@@ -151,7 +171,7 @@ def set_task_proxied(text: str, task_ids: Iterable[str] | None, proxied: bool) -
     flag written through an alias or merge key (editing it would change other entries).
     """
     layout = _Layout.read(text)
-    if layout is None or layout.dag_level or layout.tasks_node is None:
+    if layout is None or layout.dag_level or (layout.tasks_node is None and layout.empty_tasks is None):
         return text
     wanted = None if task_ids is None else list(dict.fromkeys(task_ids))
     like = layout.bool_style()

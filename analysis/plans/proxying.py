@@ -26,6 +26,7 @@ from analysis.plans.files import (
     state_path,
 )
 from analysis.project import DagEntry, Project
+from analysis.state.proxied_state import parse_state_file
 
 GROUP_PROXY = ("dagster-airlift 0.29 rebuilds a proxied task inside its TaskGroup a second time (`{id}` "
                "becomes `{group}.{id}`), and Airflow's scheduler then cannot read the DAG (its serialization "
@@ -97,6 +98,23 @@ def ensure_hook(changes: PlanFiles, entry: DagEntry, notes: list[str]) -> None:
         notes.append("switched proxying on" if hook is not None else "added the proxying_to_dagster hook")
 
 
+def write_confirmed(changes: PlanFiles, path: str, text: str, proxied: bool, task_ids: Sequence[str]) -> None:
+    """Write the state file, read back as airlift reads it: every task must now be ``proxied``
+    as the plan says, or the plan is refused (a step that claims a switch it did not write is
+    worse than none)."""
+    state = parse_state_file(path, text)
+    word = "true" if proxied else "false"
+    if state.error:
+        raise Refused(f"could not write `proxied: {word}` into {os.path.basename(path)}: "
+                      f"the result would not load ({state.error}); edit it by hand")
+    missed = [t for t in task_ids if (s := state.task(t)) is None or s.proxied != proxied]
+    if missed:
+        raise Refused(f"could not write `proxied: {word}` for {', '.join(f'`{t}`' for t in missed)} into "
+                      f"{os.path.basename(path)} (an alias, a merge key or an entry without `proxied` "
+                      f"that the tool does not rewrite); edit it by hand")
+    changes.write(path, text)
+
+
 def plan_enable_proxying(project: Project, read: Read, dag_id: str, *, sources: Sources | None = None) -> Plan:
     changes, notes = PlanFiles(project, read, sources), []
     entry = dag_entry(changes, dag_id)
@@ -160,7 +178,8 @@ def plan_proxy(project: Project, read: Read, dag_id: str, task_ids: Sequence[str
             text = switch_level(text, dag_proxied=None, task_ids=[
                 t.task_id for t in entry.dag.tasks if t.certain and not t.mapped])
             notes.append(f"switched {os.path.basename(path)} from DAG level to task level")
-        changes.write(path, set_task_proxied(text, [t.task_id for t in tasks], True))
+        ids = [t.task_id for t in tasks]
+        write_confirmed(changes, path, set_task_proxied(text, ids, True), True, ids)
     what = tasks[0].task_id if task_ids and len(tasks) == 1 else f"{len(tasks)} tasks of {dag_id}"
     return Plan(f"Proxy {what} to Dagster", changes.result(), tuple(notes))
 
@@ -228,8 +247,9 @@ def roll_back_entry(changes: PlanFiles, entry: DagEntry, tasks: list[TaskFacts] 
     if state.dag_proxied is not None:
         changes.write(state.path, set_dag_proxied(text, False))
         return
-    ids = None if tasks is None else [t.task_id for t in tasks if state.task(t.task_id) is not None]
-    text = set_task_proxied(text, ids if ids is not None else [t.task_id for t in state.tasks], False)
+    ids = [t.task_id for t in tasks if state.task(t.task_id) is not None] if tasks is not None \
+        else [t.task_id for t in state.tasks]
+    text = set_task_proxied(text, ids, False)
     stale = stale_entries(entry)
     if stale:
         repaired = remove_task_entries(text, stale)
@@ -240,7 +260,8 @@ def roll_back_entry(changes: PlanFiles, entry: DagEntry, tasks: list[TaskFacts] 
         else:
             text = repaired
             notes.append(f"removed from {name} what breaks the DAG's import: {'; '.join(stale.values())}")
-    changes.write(state.path, text)
+    after = parse_state_file(state.path, text)
+    write_confirmed(changes, state.path, text, False, [t for t in dict.fromkeys(ids) if after.task(t) is not None])
 
 
 def plan_rollback(project: Project, read: Read, dag_id: str | None,
@@ -254,7 +275,7 @@ def plan_rollback(project: Project, read: Read, dag_id: str | None,
     notes: list[str] = []
     if dag_id is None:
         linked = {e.state.path: e for e in project.entries if e.state is not None}
-        invalid = []
+        invalid, unwritten = [], []
         for path in project.states:
             state, text = changes.state(path), changes.text(path)
             if state is None or text is None:
@@ -265,15 +286,20 @@ def plan_rollback(project: Project, read: Read, dag_id: str | None,
             known = linked.get(path)
             file = changes.dag_file(known.file.path) if known is not None else None
             dag = file.dag(known.dag_id) if file is not None and known is not None and not file.error else None
-            if dag is not None and file is not None and known is not None:
-                roll_back_entry(changes, DagEntry(dag, file, known.state_dir, state), None, notes)
-            else:
-                changes.write(path, set_dag_proxied(text, False) if state.dag_proxied is not None
-                              else set_task_proxied(text, [t.task_id for t in state.tasks], False))
+            try:
+                if dag is not None and file is not None and known is not None:
+                    roll_back_entry(changes, DagEntry(dag, file, known.state_dir, state), None, notes)
+                elif state.dag_proxied is not None:
+                    changes.write(path, set_dag_proxied(text, False))
+                else:
+                    ids = [t.task_id for t in state.tasks]
+                    write_confirmed(changes, path, set_task_proxied(text, ids, False), False, ids)
+            except Refused as refusal:
+                unwritten.append(str(refusal))
         # A rollback is what one reaches for in trouble: everything that can be rolled back is,
         # and what cannot is said (the CLI exits 1).
         incomplete = tuple(f"cannot roll back {name}: dagster-airlift cannot read it (run `airlift-lsp check`); "
-                           f"fix it by hand" for name in invalid)
+                           f"fix it by hand" for name in invalid) + tuple(unwritten)
         return Plan("Roll back every DAG to Airflow", changes.result(), tuple(notes), incomplete)
     entry = dag_entry(changes, dag_id)
     tasks = select_tasks(entry, task_ids)

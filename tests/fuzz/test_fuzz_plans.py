@@ -223,7 +223,10 @@ class Workspace:
             return
         if entry is None:
             return
-        tasks = [t for t in entry.dag.tasks if task_ids is None or t.task_id in task_ids]
+        # A whole-DAG step leaves out, with a note, the tasks it cannot take: ids only known at run
+        # time (map, proxy) and tasks inside TaskGroups (proxy: airlift breaks their serialization).
+        tasks = [t for t in entry.dag.tasks if t.task_id in task_ids] if task_ids is not None \
+            else [t for t in entry.dag.tasks if t.certain and not (kind == "proxy" and t.group_prefixed)]
         if kind == "map":
             unmapped = [t.task_id for t in tasks if not project.assets_for(dag_id, t.task_id)]
             assert not unmapped, f"mapped, yet without an asset: {unmapped}"

@@ -167,3 +167,29 @@ def test_a_dag_id_longer_than_airflow_allows_is_refused() -> None:
     check_dag_id("d" * MAX_DAG_ID)
     with pytest.raises(Refused, match="longer than Airflow's 250 characters"):
         check_dag_id("d" * (MAX_DAG_ID + 1))
+
+
+# -- a switch is written, or refused ---------------------------------------------------------
+
+
+SHARED_FLAG = "tasks:\n  - id: extract\n    proxied: &off false\n  - id: load\n    proxied: *off\n"
+
+
+def test_a_proxy_the_state_file_cannot_take_is_refused_not_claimed(tmp_path: Path) -> None:
+    workspace(tmp_path, {"dags/orders.py": TWO_TASKS, "dags/proxied_state/orders.yaml": SHARED_FLAG})
+    layout = Layout(str(tmp_path), ("dags",), "definitions.py")
+    apply(plan_map(discover(layout), read, "orders", None))
+    with pytest.raises(Refused, match=r"could not write `proxied: true` for `extract` into orders.yaml"):
+        plan_proxy(discover(layout), read, "orders", ["extract"])
+    assert read(str(tmp_path / "dags/proxied_state/orders.yaml")) == SHARED_FLAG
+
+
+def test_an_empty_task_list_written_as_a_string_takes_the_proxy(tmp_path: Path) -> None:
+    workspace(tmp_path, {"dags/orders.py": TWO_TASKS, "dags/proxied_state/orders.yaml": "# kept\ntasks: ''\n"})
+    layout = Layout(str(tmp_path), ("dags",), "definitions.py")
+    apply(plan_map(discover(layout), read, "orders", None))
+    apply(plan_proxy(discover(layout), read, "orders", ["load"]))
+    project = discover(layout)
+    entry = next(e for e in project.entries if e.dag_id == "orders")
+    assert [t.task_id for t in entry.dag.tasks if project.is_proxied(entry, t)] == ["load"]
+    assert read(str(tmp_path / "dags/proxied_state/orders.yaml")).startswith("# kept\ntasks:\n")
