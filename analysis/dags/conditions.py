@@ -18,6 +18,7 @@ task id, or bind a name to the same task, in every branch make it certain again.
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from analysis.dags.builder import Collector, TaskRecord
@@ -47,7 +48,7 @@ def condition_text(node: ast.expr) -> str:
 
 
 @dataclass(slots=True)
-class _Branch:
+class Branch:
     created: list[TaskRecord]
     bound: dict[str, Value]
 
@@ -116,10 +117,14 @@ class Conditions:
 
     # -- blocks run under a condition ----------------------------------------------------
 
-    def run_conditional(self, body: list[ast.stmt], scope: Scope, reason: str) -> None:
-        """Run a block that may or may not run at import."""
+    def run_conditional(self, body: list[ast.stmt], scope: Scope, reason: str,
+                        prelude: Callable[[], None] | None = None) -> None:
+        """Run a block that may or may not run at import (``prelude`` first, at its level: the
+        names a ``case`` pattern captures)."""
         saved = self.deeper(reason)
         try:
+            if prelude is not None:
+                prelude()
             self.exec_block(body, scope)  # type: ignore[attr-defined]
         except Return:
             # The function may return here, or go on: the rest of it is conditional. Its result
@@ -133,7 +138,7 @@ class Conditions:
     def run_branches(self, node: ast.If, scope: Scope, first_test: Value) -> None:
         """An ``if``/``elif``/``else`` chain whose first test is unknown: every branch may run.
         What every branch of an exhaustive chain creates, or binds alike, is certain."""
-        branches: list[_Branch] = []
+        branches: list[Branch] = []
         exhaustive = False
         test: Value = first_test
         outer = self.certainty
@@ -141,33 +146,34 @@ class Conditions:
         try:
             while True:
                 if isinstance(test, Const) and test.value:
-                    branches.append(self._branch(node.body, scope, condition_text(node.test)))
+                    branches.append(self.branch(node.body, scope, condition_text(node.test)))
                     exhaustive = True
                     break
                 if not isinstance(test, Const):
-                    branches.append(self._branch(node.body, scope, condition_text(node.test)))
+                    branches.append(self.branch(node.body, scope, condition_text(node.test)))
                 if len(node.orelse) == 1 and isinstance(node.orelse[0], ast.If):
                     node = node.orelse[0]
                     self.spend(1)  # type: ignore[attr-defined]
                     test = self.condition(node.test, scope)  # type: ignore[attr-defined]
                     continue
                 if node.orelse:
-                    branches.append(self._branch(node.orelse, scope, f"not {condition_text(node.test)}"))
+                    branches.append(self.branch(node.orelse, scope, f"not {condition_text(node.test)}"))
                     exhaustive = True
                 break
         finally:
             self.restore(saved)
         if exhaustive and len(branches) > 1:
-            self._certify_common(branches, scope, outer)
+            self.certify_common(branches, scope, outer)
 
-    def _branch(self, body: list[ast.stmt], scope: Scope, reason: str) -> _Branch:
+    def branch(self, body: list[ast.stmt], scope: Scope, reason: str,
+                prelude: Callable[[], None] | None = None) -> Branch:
         first = len(self.collector.created)
         before = dict(scope.vars)
-        self.run_conditional(body, scope, reason)
+        self.run_conditional(body, scope, reason, prelude)
         bound = {name: value for name, value in scope.vars.items() if before.get(name) is not value}
-        return _Branch(self.collector.created[first:], bound)
+        return Branch(self.collector.created[first:], bound)
 
-    def _certify_common(self, branches: list[_Branch], scope: Scope, outer: Certainty) -> None:
+    def certify_common(self, branches: list[Branch], scope: Scope, outer: Certainty) -> None:
         level, reason = outer
         ids = set.intersection(*({(id(t.dag), t.task_id) for t in b.created} for b in branches))
         for task in branches[0].created:

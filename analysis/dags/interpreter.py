@@ -17,6 +17,7 @@ from analysis.dags.builder import Collector, DagRecord, GroupRecord
 from analysis.dags.conditions import Break, Conditions, Continue, Return, condition_text
 from analysis.dags.evaluation import Evaluator
 from analysis.dags.importing import ImportStatements
+from analysis.dags.matching import Matching
 from analysis.dags.modules import ProjectCode
 from analysis.dags.objects import ClassValue, ObjectModel, as_airflow
 from analysis.dags.scope import Scope
@@ -79,7 +80,7 @@ class Positions:
         return self.anchor if self.anchor is not None else self.index.first_line_range(node)
 
 
-class Interpreter(ImportStatements, ObjectModel, Evaluator, Budget, Conditions):
+class Interpreter(ImportStatements, ObjectModel, Matching, Evaluator, Budget, Conditions):
     def __init__(self, path: str, text: str, *, code: ProjectCode | None = None,
                  module_name: str | None = None, module_scope: Scope | None = None) -> None:
         Budget.__init__(self)

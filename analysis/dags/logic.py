@@ -194,22 +194,23 @@ class Logic:
         self.spend(sum(len(v.items) for v in (left, *values) if isinstance(v, (Seq, Mapping))))  # type: ignore[attr-defined]
         current = left
         for op, comparator in zip(node.ops, values):
-            verdict: bool | None = None
-            if is_known(current) and is_known(comparator):
-                try:
-                    verdict = bool(COMPARES[type(op)](to_python(current), to_python(comparator)))
-                except TypeError:
-                    return Unknown(node)
-            else:
-                verdict = self.compare_by_methods(node, op, current, comparator)
-                if verdict is None:
-                    verdict = compare_objects(op, current, comparator)
+            verdict = self.compare_values(node, op, current, comparator)
             if verdict is None:
                 return Unknown(node)
             if not verdict:
                 return Const(False)
             current = comparator
         return Const(True)
+
+    def compare_values(self, node: ast.AST, op: ast.cmpop, left: Value, right: Value) -> bool | None:
+        """``left <op> right`` when static reading can decide it."""
+        if is_known(left) and is_known(right):
+            try:
+                return bool(COMPARES[type(op)](to_python(left), to_python(right)))
+            except TypeError:
+                return None
+        verdict = self.compare_by_methods(node, op, left, right)
+        return verdict if verdict is not None else compare_objects(op, left, right)
 
     def compare_by_methods(self, node: ast.AST, op: ast.cmpop, left: Value, right: Value) -> bool | None:
         """``a < b`` by a project class's ``__lt__`` (or ``b.__gt__(a)``, as Python falls back to)."""

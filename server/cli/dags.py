@@ -26,11 +26,13 @@ from server.cli.common import EXIT_FINDINGS, CliError, load_project, print_json,
 def dags_code(paths: Sequence[str], extra_roots: Sequence[str] = ()) -> ProjectCode:
     """Where the given DAG files' imports are followed: the folders given (Airflow puts each DAG
     folder on sys.path), the settings' ``importRoots`` and ``--import-root``s, ``plugins/`` and
-    the current directory as the workspace root."""
+    the current directory as the workspace root. The configured ``dagFolders`` too: a path given
+    may be the project, whose DAG folder Airflow puts on sys.path."""
     from server.settings import load_settings
 
-    folders = [p if os.path.isdir(p) else os.path.dirname(os.path.abspath(p)) for p in paths]
     settings, _ = load_settings(".")
+    folders = [p if os.path.isdir(p) else os.path.dirname(os.path.abspath(p)) for p in paths]
+    folders += [os.path.abspath(f) for f in settings.dag_folders if os.path.isdir(f)]
     layout = Layout(os.path.abspath("."), tuple(folders), None, (*settings.import_roots, *extra_roots))
     return layout.project_code(read_disk)
 
