@@ -2,7 +2,8 @@
 
     .venv/bin/python corpus/compare.py [--strict] [NAME...]
 
-For each manifest entry, runs ``airlift-lsp dags <dag folders...> --json`` from the entry's
+For each manifest entry, runs ``airlift-lsp dags <dag folders...> --json`` (with the entry's
+sys_path as ``--import-root``s and its ``env`` as ``--env``s) from the entry's
 materialized repo root (.cache/corpus/src/<name>/; paths in its output are relative to that root,
 as in the truth files), then compares it with every truth file of the entry
 (.cache/corpus/truth/<name>-af<2|3>.json, written by corpus/dagbag_truth.py) on the files that
@@ -37,6 +38,14 @@ AIRLIFT = ROOT / ".venv" / "bin" / "airlift-lsp"
 TARGETS = {"dag_recall": 0.99, "task_precision": 1.0, "task_recall": 0.99, "edge_recall": 0.98}
 
 
+def env_flags(entry: dict) -> list[str]:
+    """``--env NAME=VALUE`` for each variable of the entry's ``env`` (``{root}``: the materialized
+    repo root), the deployment's environment the DagBag truth runs with too."""
+    root = str((SRC / entry["name"]).resolve())
+    return [arg for name, value in entry.get("env", {}).items()
+            for arg in ("--env", f"{name}={str(value).replace('{root}', root)}")]
+
+
 def run_static(entry: dict) -> dict:
     """Our model of the entry's DAG folders (cached per commit under .cache/corpus/static/)."""
     src = SRC / entry["name"]
@@ -44,7 +53,7 @@ def run_static(entry: dict) -> dict:
     out = STATIC / f"{entry['name']}.json"
     # The deployment's sys.path, as the manifest gives it (the DagBag truth runs with the same).
     roots = [arg for root in entry.get("sys_path", []) for arg in ("--import-root", root)]
-    proc = subprocess.run([str(AIRLIFT), "dags", *entry["dag_folders"], *roots, "--json"], cwd=src,
+    proc = subprocess.run([str(AIRLIFT), "dags", *entry["dag_folders"], *roots, *env_flags(entry), "--json"], cwd=src,
                           capture_output=True, text=True, timeout=1800)
     if proc.returncode not in (0, 1) or not proc.stdout.strip():
         raise RuntimeError(f"airlift-lsp dags failed ({proc.returncode}): "
@@ -59,7 +68,7 @@ def run_check(entry: dict) -> set[str]:
     the entry's sys.path as import roots)."""
     src = SRC / entry["name"]
     roots = [arg for root in entry.get("sys_path", []) for arg in ("--import-root", root)]
-    proc = subprocess.run([str(AIRLIFT), "check", ".", *roots, "--json"], cwd=src,
+    proc = subprocess.run([str(AIRLIFT), "check", ".", *roots, *env_flags(entry), "--json"], cwd=src,
                           capture_output=True, text=True, timeout=1800)
     if not proc.stdout.strip():
         raise RuntimeError(f"airlift-lsp check failed ({proc.returncode}): "

@@ -8,9 +8,9 @@ Airflow 2.11 here), under .cache/corpus/migrate/<name>/ (the materialized source
 .cache/corpus/src/<name>/ is never modified):
 
 * ``pristine/``: a copy of the source with a ``[tool.airlift-lsp]`` table (``dagFolders`` = the
-  entry's dag_folders, ``importRoots`` = its sys_path) merged into the project's own
-  ``pyproject.toml`` (appended as a new table, the rest of the file untouched; checked with
-  tomllib) or written as a new one;
+  entry's dag_folders, ``importRoots`` = its sys_path, ``environment`` = its env) merged into
+  the project's own ``pyproject.toml`` (appended as a new table, the rest of the file untouched;
+  checked with tomllib) or written as a new one;
 * ``ws/``: the workspace the CLI runs in (cwd), a copy of ``pristine/``, always at the same path
   so that the facts cache (``facts/``, ``AIRLIFT_LSP_CACHE_DIR``) stays warm between phases and
   runs; every invocation's diff comes from a git index kept outside the workspace (``git/``).
@@ -146,6 +146,10 @@ def write_settings(folder: Path, entry: dict) -> str:
     lines = ["[tool.airlift-lsp]",
              "dagFolders = " + json.dumps(entry["dag_folders"]),
              "importRoots = " + json.dumps(entry.get("sys_path", []))]
+    if entry.get("env"):  # the deployment's variables, as the DagBag judge sets them ({root}: the workspace)
+        lines.append("environment = { " + ", ".join(
+            f"{json.dumps(name)} = {json.dumps(str(value).replace('{root}', '${workspaceFolder}'))}"
+            for name, value in entry["env"].items()) + " }")
     table = "\n".join(lines) + "\n"
     path = folder / "pyproject.toml"
     if not path.exists():

@@ -114,7 +114,8 @@ class AirliftServer(LanguageServer):
                 self._warned.add(warning)
                 self.window_show_message(types.ShowMessageParams(types.MessageType.Warning,
                                                                  f"airlift-lsp: {warning}"))
-        layout = Layout(root, self.settings.dag_folders, self.settings.dagster_module, self.settings.import_roots)
+        layout = Layout(root, self.settings.dag_folders, self.settings.dagster_module, self.settings.import_roots,
+                        self.settings.environment)
         self.index = WorkspaceIndex(layout, on_snapshot=self._snapshot_ready, buffers=self.buffers)
         self.worker.submit(self._rebuild_with_progress)
         for listener in self.index_listeners:

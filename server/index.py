@@ -247,7 +247,8 @@ class WorkspaceIndex:
             return prepared_discovery(self.layout.dag_roots(), self.layout.code_roots(), self._cache,
                                       exclude=[*self.buffers, *([dagster] if dagster else [])],
                                       previous=previous.files if previous is not None else None,
-                                      previous_texts=self.snapshot.texts if self.snapshot is not None else None)
+                                      previous_texts=self.snapshot.texts if self.snapshot is not None else None,
+                                      environment=dict(self.layout.environment))
         except Exception as error:  # noqa: BLE001 - without cache or workers, discovery extracts everything
             log.warning("facts cache and worker processes unavailable (%s); analysing here", one_line(error))
             log.debug("preparing the discovery failed", exc_info=error)

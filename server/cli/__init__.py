@@ -49,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     dags.add_argument("--json", action="store_true", help="machine-readable output")
     dags.add_argument("--import-root", action="append", metavar="DIR",
                       help="a folder the deployment puts on sys.path (repeatable; also the importRoots setting)")
+    _env_flag(dags)
     dags.set_defaults(run=lambda args: _lazy("dags", "run_dags")(args))
 
     check = commands.add_parser("check", help="migration diagnostics; exit 1 on any error")
@@ -57,6 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true", help="machine-readable output")
     check.add_argument("--import-root", action="append", metavar="DIR",
                        help="a folder the deployment puts on sys.path (repeatable; also the importRoots setting)")
+    _env_flag(check)
     check.set_defaults(run=lambda args: _lazy("dags", "run_check")(args))
 
     status = commands.add_parser("status", help="migration progress per DAG, live run state if peered")
@@ -105,6 +107,14 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--stdio", action="store_true", help="stdio (the default; editors pass it)")
     serve.set_defaults(run=run_serve)
     return parser
+
+
+def _env_flag(command: argparse.ArgumentParser) -> None:
+    from server.cli.common import parse_env
+
+    command.add_argument("--env", action="append", type=parse_env, metavar="NAME=VALUE",
+                         help="a variable of the deployment that DAG files read at import (repeatable; "
+                              "over the environment setting)")
 
 
 def _step(commands, name: str, runner: str, help_text: str) -> argparse.ArgumentParser:

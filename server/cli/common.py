@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from analysis.files import read_disk
@@ -28,9 +28,10 @@ class CliError(Exception):
 
 
 def load_project(root: str, read: Callable[[str], Decoded] = read_disk, *, read_only: bool = False,
-                 import_roots: tuple[str, ...] = ()) -> Project:
+                 import_roots: tuple[str, ...] = (), environment: Mapping[str, str] | None = None) -> Project:
     """The project at ``root`` as the disk holds it, its facts from the workspace's cache where
-    they hold (``read_only``: a dry run, which writes nothing, not even the cache)."""
+    they hold (``read_only``: a dry run, which writes nothing, not even the cache).
+    ``import_roots`` and ``environment`` (``--env``) add to the settings' own."""
     from analysis.project import Layout
     from server.indexing.batch import discover_cached
     from server.settings import load_settings
@@ -39,16 +40,35 @@ def load_project(root: str, read: Callable[[str], Decoded] = read_disk, *, read_
     for warning in warnings:
         print(f"airlift-lsp: warning: {warning}", file=sys.stderr)
     layout = Layout(os.path.abspath(root), settings.dag_folders, settings.dagster_module,
-                    (*settings.import_roots, *import_roots))
+                    (*settings.import_roots, *import_roots), merged_environment(settings.environment, environment))
     for folder in layout.dag_roots():
         if not os.path.isdir(folder):
             raise CliError(f"dag folder {relative(folder)} does not exist (dagFolders setting)")
     return discover_cached(layout, read, read_only=read_only)
 
 
-def project_or_none(root: str) -> Project | None:
+def merged_environment(configured: tuple[tuple[str, str], ...],
+                       given: Mapping[str, str] | None) -> tuple[tuple[str, str], ...]:
+    """The ``environment`` setting with the ``--env`` values over it (a name given wins)."""
+    merged = dict(configured)
+    merged.update(given or {})
+    return tuple(merged.items())
+
+
+def parse_env(value: str) -> tuple[str, str]:
+    """One ``--env NAME=VALUE``; argparse reports a bad one as a usage error."""
+    import argparse
+
+    name, equals, text = value.partition("=")
+    if not equals or not name.strip() or name != name.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {value!r}")
+    return name, text
+
+
+def project_or_none(root: str, *, import_roots: tuple[str, ...] = (),
+                    environment: Mapping[str, str] | None = None) -> Project | None:
     try:
-        return load_project(root)
+        return load_project(root, import_roots=import_roots, environment=environment)
     except CliError:
         return None
 

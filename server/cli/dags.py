@@ -7,7 +7,7 @@ import codecs
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from analysis.dags.modules import ProjectCode
@@ -18,22 +18,33 @@ from analysis.files import read_disk, walk_python_files
 if TYPE_CHECKING:
     from analysis.project import Project
 
-from server.cli.common import EXIT_FINDINGS, CliError, load_project, print_json, project_or_none, relative
+from server.cli.common import (
+    EXIT_FINDINGS,
+    CliError,
+    load_project,
+    merged_environment,
+    print_json,
+    project_or_none,
+    relative,
+)
 
 # -- dags --------------------------------------------------------------------------------
 
 
-def dags_code(paths: Sequence[str], extra_roots: Sequence[str] = ()) -> ProjectCode:
+def dags_code(paths: Sequence[str], extra_roots: Sequence[str] = (),
+              environment: Mapping[str, str] | None = None) -> ProjectCode:
     """Where the given DAG files' imports are followed: the folders given (Airflow puts each DAG
     folder on sys.path), the settings' ``importRoots`` and ``--import-root``s, ``plugins/`` and
     the current directory as the workspace root. The configured ``dagFolders`` too: a path given
-    may be the project, whose DAG folder Airflow puts on sys.path."""
+    may be the project, whose DAG folder Airflow puts on sys.path. The variables DAG files read
+    at import: the ``environment`` setting, with ``environment`` (``--env``) over it."""
     from server.settings import load_settings
 
     settings, _ = load_settings(".")
     folders = [p if os.path.isdir(p) else os.path.dirname(os.path.abspath(p)) for p in paths]
     folders += [os.path.abspath(f) for f in settings.dag_folders if os.path.isdir(f)]
-    layout = Layout(os.path.abspath("."), tuple(folders), None, (*settings.import_roots, *extra_roots))
+    layout = Layout(os.path.abspath("."), tuple(folders), None, (*settings.import_roots, *extra_roots),
+                    merged_environment(settings.environment, environment))
     return layout.project_code(read_disk)
 
 
@@ -87,13 +98,14 @@ def run_dags(args: argparse.Namespace) -> int:
     for path in args.paths:
         if not os.path.exists(path):
             raise CliError(f"{path}: no such file or directory")
-    code = dags_code(args.paths, args.import_root or ())
+    environment = dict(args.env or ())
+    code = dags_code(args.paths, args.import_root or (), environment)
     if args.json:
         views = _dag_files(args.paths, code, "view")
         _print_views(_with_airflow(args.paths, views, code))
         return 0
     files = [facts for _, facts in _with_airflow(args.paths, _dag_files(args.paths, code, "facts"), code)]
-    project = project_or_none(".")
+    project = project_or_none(".", import_roots=tuple(args.import_root or ()), environment=environment)
     for file in files:
         _print_file(file, project)
     total_dags = sum(len(f.dags) for f in files)
@@ -190,7 +202,7 @@ def run_check(args: argparse.Namespace) -> int:
     from analysis.checks import check_project
 
     root, only = (target, None) if os.path.isdir(target) else (".", os.path.abspath(target))
-    project = load_project(root, import_roots=tuple(args.import_root or ()))
+    project = load_project(root, import_roots=tuple(args.import_root or ()), environment=dict(args.env or ()))
     findings = [f for f in check_project(project) if only is None or f.path == only]
     if args.json:
         print_json({"findings": [_finding_json(f) for f in findings], "summary": _summary(findings)})

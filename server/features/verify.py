@@ -86,7 +86,9 @@ def register(server: AirliftServer) -> None:
             return {"ok": False, "error": str(error)}
         # The index's layout (every setting that shapes discovery), else one from the settings.
         layout = ls.index.layout if ls.index is not None else Layout(root, ls.settings.dag_folders,
-                                                                      ls.settings.dagster_module)
+                                                                      ls.settings.dagster_module,
+                                                                      ls.settings.import_roots,
+                                                                      ls.settings.environment)
         unsaved = sorted(p for p, b in ls.buffers.items() if b.text != read_disk(p).text)
         running[0] = True
         progress = await _begin(ls)

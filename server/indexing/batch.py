@@ -66,8 +66,11 @@ class Batch:
     def __init__(self, roots: Iterable[str] | None, cache: FactCache | None, payload: str = "facts", *,
                  workers: int | None = None, code=None,
                  previous: Mapping[str, FileFacts] | None = None,
-                 previous_texts: Mapping[str, str] | None = None) -> None:
-        """``roots``: the import roots extraction follows (None: it follows none); ``payload``:
+                 previous_texts: Mapping[str, str] | None = None,
+                 environment: Mapping[str, str] | None = None) -> None:
+        """``roots``: the import roots extraction follows (None: it follows none); ``environment``:
+        the deployment's variables DAG files read at import (the ``environment`` setting; by
+        default ``code``'s), part of the cache's context and given to every worker; ``payload``:
         ``"facts"`` or ``"view"`` (the ``dags --json`` object), what answers carry; ``code``:
         the ``ProjectCode`` for extracting here and reading dependencies in ``dag_file``;
         ``previous``/``previous_texts``: facts already in memory and the texts they came from
@@ -76,7 +79,10 @@ class Batch:
         self.roots = normal_roots(roots)
         self.cache = cache
         self.payload = payload
-        self.context = context_key(self.roots)
+        if environment is None:
+            environment = getattr(code, "environment", None)
+        self.environment = dict(environment or {})
+        self.context = context_key(self.roots, self.environment)
         self.workers = worker_count() if workers is None else workers
         self.code = code
         self.previous = previous or {}
@@ -113,7 +119,8 @@ class Batch:
         if self._disk is None:
             from analysis.dags.modules import ProjectCode
 
-            self._disk = ProjectCode(self.roots or (), lambda path: read_disk(path).text)
+            self._disk = ProjectCode(self.roots or (), lambda path: read_disk(path).text,
+                                     environment=self.environment)
         return self._disk
 
     @staticmethod
@@ -131,7 +138,7 @@ class Batch:
                   if path not in self.previous and not self._likely_hit(path, explicit)]
         if not should_use_pool(len(misses), self.workers):
             return 0
-        for result in extract_in_workers(misses, self.roots, self.workers):
+        for result in extract_in_workers(misses, self.roots, self.workers, self.environment):
             self.fresh[result.path] = result
         return len(misses)
 
@@ -257,10 +264,13 @@ class Batch:
 
 def prepared_discovery(dag_roots: Iterable[str], roots: Iterable[str] | None, cache: FactCache | None, *,
                        exclude: Iterable[str] = (), previous: Mapping[str, FileFacts] | None = None,
-                       previous_texts: Mapping[str, str] | None = None) -> Batch:
+                       previous_texts: Mapping[str, str] | None = None,
+                       environment: Mapping[str, str] | None = None) -> Batch:
     """A batch for ``discover``: the likely misses among the DAG folders' files already
-    extracted by workers; pass ``batch.known`` to ``discover`` and call ``batch.finish``."""
-    batch = Batch(roots, cache, "facts", previous=previous, previous_texts=previous_texts)
+    extracted by workers; pass ``batch.known`` to ``discover`` and call ``batch.finish``.
+    ``environment``: the layout's (``Layout.environment``), as ``discover``'s code has it."""
+    batch = Batch(roots, cache, "facts", previous=previous, previous_texts=previous_texts,
+                  environment=environment)
     batch.run_workers((path, False) for path in dag_file_candidates(dag_roots, exclude))
     return batch
 
@@ -275,7 +285,8 @@ def discover_cached(layout, read, *, read_only: bool = False, cache: FactCache |
         cache = FactCache.for_workspace(layout.root, read_only=read_only)
     try:
         exclude = [layout.dagster_module_path] if layout.dagster_module_path else []
-        batch = prepared_discovery(layout.dag_roots(), layout.code_roots(), cache, exclude=exclude)
+        batch = prepared_discovery(layout.dag_roots(), layout.code_roots(), cache, exclude=exclude,
+                                   environment=dict(layout.environment))
         project = discover(layout, read, known=batch.known)
         batch.finish(project.files)
     finally:

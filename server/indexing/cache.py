@@ -30,7 +30,7 @@ import os
 import sqlite3
 import struct
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,9 +73,13 @@ def tool_version() -> str:
     return digest.hexdigest()
 
 
-def context_key(roots: Sequence[str] | None) -> str:
-    """Tool version and the settings that change extraction (the import roots, in order)."""
+def context_key(roots: Sequence[str] | None, environment: Mapping[str, str] | None = None) -> str:
+    """Tool version and the settings that change extraction: the import roots, in order, and
+    the deployment's environment variables (facts read under another ``environment`` setting
+    are another context's: they never answer)."""
     parts = [tool_version(), *(["-"] if roots is None else ["+", *roots])]
+    if environment:
+        parts += ["=", *(f"{name}={value}" for name, value in sorted(environment.items()))]
     return hashlib.sha1("\0".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 

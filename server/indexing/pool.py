@@ -21,7 +21,7 @@ import pickle
 import subprocess
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from server.indexing.worker import FAILED, Extracted, read_frame, write_frame
@@ -67,13 +67,16 @@ def chunks(jobs: Sequence[tuple[str, bool]], workers: int) -> list[list[tuple[st
 
 
 def extract_in_workers(jobs: Sequence[tuple[str, bool]], roots: tuple[str, ...] | None,
-                       workers: int) -> list[Extracted]:
-    """Every ``(path, explicit)`` extracted by ``workers`` processes, in no particular order."""
+                       workers: int, environment: Mapping[str, str] | None = None) -> list[Extracted]:
+    """Every ``(path, explicit)`` extracted by ``workers`` processes, in no particular order,
+    each worker's ``ProjectCode`` built on ``roots`` and ``environment`` (the deployment's
+    variables, the ``environment`` setting)."""
     pending = chunks(jobs, workers)
     pending.reverse()  # pop() from the end hands them out in order
     results: list[Extracted] = []
     lock = threading.Lock()
-    settings = pickle.dumps({"sys_path": list(sys.path), "roots": roots}, protocol=5)
+    settings = pickle.dumps({"sys_path": list(sys.path), "roots": roots,
+                             "environment": dict(environment or {})}, protocol=5)
     threads = [threading.Thread(target=_drive, args=(settings, pending, results, lock),
                                 name=f"airlift-extract-{n}", daemon=True) for n in range(min(workers, len(pending)))]
     for thread in threads:

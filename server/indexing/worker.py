@@ -2,7 +2,7 @@
 
 A worker is a fresh interpreter (``python -c``, started by ``server.indexing.pool`` in our own
 package's folder, so no workspace module can shadow the ones it imports) that reads framed
-requests on stdin — first its settings, then chunks of paths — and answers each chunk with
+requests on stdin — first its settings (``sys.path``, import roots, environment), then chunks of paths — and answers each chunk with
 its results on stdout. It reads the files itself (only paths cross the pipe), keeps no facts
 and frees each chunk's garbage before the next: its memory stays flat whatever the corpus.
 """
@@ -81,14 +81,15 @@ def extract_text(path: str, text: str, explicit: bool, code, stat: tuple[int, in
                      encode_facts(facts), view_bytes(facts)), facts
 
 
-def project_code(roots: tuple[str, ...] | None):
-    """A ``ProjectCode`` over the disk for these import roots (None: imports not followed)."""
+def project_code(roots: tuple[str, ...] | None, environment: dict[str, str] | None = None):
+    """A ``ProjectCode`` over the disk for these import roots (None: imports not followed) and
+    the deployment's environment variables (the ``environment`` setting)."""
     if roots is None:
         return None
     from analysis.dags.modules import ProjectCode
     from analysis.files import read_disk
 
-    return ProjectCode(roots, lambda path: read_disk(path).text)
+    return ProjectCode(roots, lambda path: read_disk(path).text, environment=environment)
 
 
 def free_chunk_garbage() -> None:
@@ -134,7 +135,7 @@ def main() -> None:
         return
     settings = pickle.loads(first)  # from our parent, the only writer of this pipe
     sys.path[:] = settings["sys_path"]
-    code = project_code(settings["roots"])
+    code = project_code(settings["roots"], settings.get("environment"))
     # Imported before the freeze: what start-up makes lives as long as the worker, and then no
     # collection walks it again.
     import analysis.dags.dagfile
