@@ -198,7 +198,7 @@ class AirflowCalls:
 
     def create_task(self, dag: DagRecord, group: GroupRecord | None, label_value: Value,
                     operator: str, node: ast.AST, id_node: ast.expr | None, *, unique: bool,
-                    mapped: bool) -> TaskRecord:
+                    mapped: bool, guessed: bool = False) -> TaskRecord:
         self.spend(_CREATION_COST + (len(dag.tasks) if unique else 0))
         label, dynamic = id_text(label_value)
         full_id = group.child_id(label) if group else label
@@ -216,6 +216,7 @@ class AirflowCalls:
             mapped=mapped or self.mapping_groups > 0,
             level=self.uncertain,
             condition=self.reason,
+            guessed=guessed,
         )
         self.created += 1
         return self.collector.add_task(task)
@@ -230,12 +231,13 @@ class AirflowCalls:
 
     def create_operator(self, spelled: str, node: ast.Call, kwargs: dict[str, Value],
                         kwarg_nodes: dict[str, ast.expr], *, mapped: bool = False,
-                        context: tuple[DagRecord | None, GroupRecord | None] | None = None) -> Value:
+                        context: tuple[DagRecord | None, GroupRecord | None] | None = None,
+                        guessed: bool = False) -> Value:
         dag, group = context or self.current_context(kwargs)
         if dag is None:
             dag = self.collector.limbo  # no DAG yet: `op.dag = ...` or `op >> task_in_dag` adopts it
         task = self.create_task(dag, group, kwargs["task_id"], spelled.rsplit(".", 1)[-1], node,
-                                kwarg_nodes.get("task_id"), unique=False, mapped=mapped)
+                                kwarg_nodes.get("task_id"), unique=False, mapped=mapped, guessed=guessed)
         callable_node = kwarg_nodes.get("python_callable")
         if isinstance(callable_node, (ast.Name, ast.Attribute)):
             chain = attribute_chain(callable_node)

@@ -76,6 +76,9 @@ class TaskRecord:
     """How many runtime conditions deep it was created (0: on every import)."""
     condition: str = ""
     """The innermost of those conditions, as written in the file."""
+    guessed: bool = False
+    """Made by a call the model cannot tell is an operator (a class of an unread library called
+    with ``task_id=``, not named like one): an operator with the same id wins over it."""
     # Ordered sets (dicts): an edge is drawn once, however many times a file repeats it.
     upstream: dict[TaskRecord, None] = field(default_factory=dict)
     downstream: dict[TaskRecord, None] = field(default_factory=dict)
@@ -188,6 +191,9 @@ class Collector:
         if task.dag is self.limbo:
             return task
         existing = task.dag.tasks.get(task.task_id)
+        if existing is not None and existing.guessed and not task.guessed:
+            self._replace_guess(existing, task)
+            return task
         if existing is not None:
             self._duplicate(existing, task)
             return existing
@@ -204,6 +210,31 @@ class Collector:
             ))
         return task
 
+    def _replace_guess(self, guess: TaskRecord, task: TaskRecord) -> None:
+        """An operator takes the id a guessed call had: the call was most likely no operator
+        (a job builder given the task's id), so the operator stands, with the guess's edges."""
+        task.dag.tasks[task.task_id] = task
+        self.created.append(task)
+        for upstream in guess.upstream:
+            upstream.downstream.pop(guess, None)
+            self.add_edge(upstream, task, upstream in guess.conditional_upstream)
+        for downstream in guess.downstream:
+            conditional = guess in downstream.conditional_upstream
+            downstream.upstream.pop(guess, None)
+            downstream.conditional_upstream.discard(guess)
+            self.add_edge(task, downstream, conditional)
+        self._note_guess(guess, task)
+
+    def _note_guess(self, guess: TaskRecord, task: TaskRecord) -> None:
+        self.findings.append(Finding(
+            code="duplicate-task-id",
+            severity=Severity.INFORMATION,
+            message=(f"task id `{task.task_id}` is also given to `{guess.operator}(...)`, which is read as no "
+                     f"operator (its class is not read); if it is one, Airflow fails to import this file "
+                     f"(DuplicateTaskIdFound)"),
+            path=self.path, range=guess.id_range or guess.range,
+            related=(Related(self.path, task.id_range or task.range, f"the operator `{task.task_id}`"),)))
+
     def _duplicate(self, existing: TaskRecord, task: TaskRecord) -> None:
         """A second task with an id already used in its DAG. Airflow raises
         ``DuplicateTaskIdFound`` (the whole file fails to import) only when both are created:
@@ -212,8 +243,19 @@ class Collector:
         self.created.append(existing)
         if task.dynamic or existing.dynamic:
             return
+        if task.guessed and not existing.guessed:
+            self._note_guess(task, existing)
+            return
         related = (Related(self.path, existing.id_range or existing.range, f"`{task.task_id}` first defined here"),)
-        if not task.conditional and not existing.conditional:
+        if task.guessed and existing.guessed and not task.conditional and not existing.conditional:
+            self.findings.append(Finding(
+                code="duplicate-task-id",
+                severity=Severity.WARNING,
+                message=(f"if `{existing.operator}` and `{task.operator}` make operators (their classes are not "
+                         f"read), Airflow will fail to import this file: task id `{task.task_id}` is already "
+                         f"used in DAG `{task.dag.dag_id}` (DuplicateTaskIdFound)"),
+                path=self.path, range=task.id_range or task.range, related=related))
+        elif not task.conditional and not existing.conditional:
             self.findings.append(Finding(
                 code="duplicate-task-id",
                 severity=Severity.ERROR,

@@ -493,7 +493,9 @@ class Evaluator(DataFiles, Containers, Logic, airflow_calls.AirflowCalls):
             return self.call_method(callee, node, args, kwargs, kwarg_nodes, scope)
         if "task_id" in kwargs:
             spelled = callee.spelled if isinstance(callee, Qualified) else dotted_name(node.func)
-            return self.create_operator(spelled or "?", node, kwargs, kwarg_nodes)
+            known = isinstance(callee, Qualified) and callee.name.startswith("airflow.")
+            return self.create_operator(spelled or "?", node, kwargs, kwarg_nodes,
+                                        guessed=not known and not named_like_operator(spelled))
         self.note_unfollowed(node, callee)
         return Unknown(node)
 
@@ -522,8 +524,16 @@ class Evaluator(DataFiles, Containers, Logic, airflow_calls.AirflowCalls):
         if result is not None:
             return result
         if "task_id" in kwargs:
-            return self.create_operator(dotted_name(node.func) or "?", node, kwargs, kwarg_nodes)
+            spelled = dotted_name(node.func)
+            return self.create_operator(spelled or "?", node, kwargs, kwarg_nodes,
+                                        guessed=not named_like_operator(spelled))
         return Unknown(node)
+
+
+def named_like_operator(spelled: str | None) -> bool:
+    """``FooOperator(...)``, ``BarSensor(...)``: what a class of an unread library is most likely to be."""
+    last = (spelled or "").rsplit(".", 1)[-1]
+    return last.endswith(("Operator", "Sensor"))
 
 
 def _size(values: Iterable[Value]) -> int:
