@@ -96,6 +96,13 @@ def _parser() -> argparse.ArgumentParser:
     scaffold.add_argument("dag_id", metavar="DAG_ID")
     scaffold.add_argument("task_id", metavar="TASK_ID")
 
+    peer = commands.add_parser("peer", help="create or complete the Dagster module so that it peers with the "
+                               "configured Airflow (airflow.url), secrets read from the environment")
+    peer.add_argument("--auth", choices=("basic", "token", "mwaa"),
+                      help="auth backend (default: the airflow.auth setting, else basic)")
+    peer.add_argument("--dry-run", action="store_true", help="print a unified diff, write nothing")
+    peer.set_defaults(run=lambda args: _lazy("peer", "run_peer")(args), verify=False)
+
     verify = commands.add_parser("verify", help="load the project in its own Airflow (and Dagster) and compare "
                                  "with the static model; opt-in: runs the project's code")
     _lazy("verify", "add_arguments")(verify, gate=False)
