@@ -58,7 +58,12 @@ vscode-deps:
 vscode-client/node_modules/.package-lock.json: vscode-client/package-lock.json
 	cd vscode-client && npm ci --no-audit --no-fund
 
-vsix: vscode-client/node_modules/.package-lock.json
+# The .vsix carries the server: the project's wheel goes in vscode-client/server/, and the extension
+# makes its own environment from it on first use (dependencies from the package index).
+vsix: vscode-client/node_modules/.package-lock.json | $(VENV)/.installed
+	rm -rf vscode-client/server
+	$(UV) build --quiet --out-dir vscode-client/server  # sdist, then the wheel from it: no stale build/lib
+	rm -f vscode-client/server/*.tar.gz
 	cd vscode-client && npm run package
 	@echo "built vscode-client/airlift-lsp.vsix"
 

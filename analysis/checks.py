@@ -144,7 +144,16 @@ def _entry(project: Project, entry: DagEntry) -> Iterator[Finding]:
                           f"`{task.task_id}` is proxied but its assets are AssetSpecs, which Dagster cannot "
                           f"run: the proxy operator will fail (\"No asset nodes found to trigger\") unless "
                           f"these keys are defined as executable assets elsewhere; generate its Dagster "
-                          f"implementation", state.path, task_state.proxied_range, (task_link,))
+                          f"implementation (airlift-lsp scaffold {dag.dag_id} {task.task_id})",
+                          state.path, task_state.proxied_range, (task_link,))
+    if state.dag_proxied and active is not False and len(dag.global_names) > 1:
+        yield Finding("duplicate-task-id", ERROR,
+                      f"Airflow will fail to import this file (DuplicateTaskIdFound): `{dag.dag_id}` is held by "
+                      f"{len(dag.global_names)} module-level names ({', '.join(f'`{n}`' for n in dag.global_names)}), "
+                      f"and proxying_to_dagster proxies it at DAG level once per name, adding "
+                      f"`DAGSTER_OVERRIDE_DAG_{dag.dag_id}` twice; roll it back (airlift-lsp rollback {dag.dag_id}) "
+                      f"and proxy its tasks one by one, or let one name hold it",
+                      state.path, state.proxied_range or Range.point(0), (dag_link,))
     if state.dag_proxied and not project.assets_for(dag.dag_id, None):
         yield Finding("proxied-without-asset", ERROR,
                       f"`{dag.dag_id}` is proxied as a whole but no Dagster asset is mapped to the DAG "

@@ -271,6 +271,14 @@ def certain_tasks(tasks: Sequence[TaskFacts], step: str, explicit: bool, notes: 
     return kept
 
 
+def no_task_known(entry: DagEntry) -> Refused:
+    """Whole-DAG steps on a DAG none of whose tasks the model can name: say why, and the way out."""
+    dag_id, unseen = entry.dag_id, entry.dag.unseen
+    why = (f"; a call that may add them could not be followed: {unseen[0]}" if unseen else "")
+    return Refused(f"no task of `{dag_id}` is known statically{why}; map and proxy the DAG as a whole instead "
+                   f"(airlift-lsp map {dag_id} --dag-level, then airlift-lsp proxy {dag_id} --dag-level)")
+
+
 def state_path(entry: DagEntry) -> str:
     return entry.state.path if entry.state else os.path.join(entry.state_dir, f"{entry.dag_id}.yaml")
 

@@ -1,4 +1,7 @@
 /** Create, start and restart the language client: one at a time, never two servers at once. */
+import * as path from 'node:path';
+import * as readline from 'node:readline';
+import type { Readable } from 'node:stream';
 import * as vscode from 'vscode';
 import {
     ExecuteCommandRequest,
@@ -16,6 +19,7 @@ import { CLIENT_ID, CLIENT_NAME, CONFIG_SECTION, PASSWORD_SECRET, STATUS_NOTIFIC
 import { selectedInterpreter } from './python';
 import { findServer, installServer, nodeLaunchEnvironment, type LaunchEnvironment, type ServerLaunch } from './serverCommand';
 import { readSettings, redacted, serverEnvironment, serverSettings, type ServerSettings } from './settings';
+import { ServerLogReader } from './serverLog';
 import { DISABLED, parseStatus, type StatusBar } from './status';
 import type { ServerPort } from './targets';
 import type { Host } from './vscodeapi';
@@ -34,6 +38,21 @@ class AirliftLanguageClient extends LanguageClient {
     }
 }
 
+function pipeLines(input: Readable, onLine: (line: string) => void): void {
+    readline.createInterface({ input, crlfDelay: Infinity, terminal: false, historySize: 0 }).on('line', onLine);
+}
+
+/** The server's stderr at the level each line was logged with (the client's default tags all `error`). */
+function pipeServerLog(input: Readable, channel: vscode.LogOutputChannel): void {
+    const reader = new ServerLogReader();
+    pipeLines(input, (line) => {
+        const shown = reader.read(line);
+        if (shown) {
+            channel[shown.level](shown.text);
+        }
+    });
+}
+
 export interface ClientManagerDeps {
     context: vscode.ExtensionContext;
     host: Host;
@@ -44,6 +63,9 @@ export interface ClientManagerDeps {
 }
 
 const STOP_TIMEOUT_MS = 3000;
+const OPEN_SETTINGS = 'Open Settings';
+const SHOW_OUTPUT = 'Show Output';
+const RETRY = 'Retry';
 
 export class ClientManager implements ServerPort, vscode.Disposable {
     private client: LanguageClient | undefined;
@@ -113,16 +135,17 @@ export class ClientManager implements ServerPort, vscode.Disposable {
 
     private launchEnvironment(): LaunchEnvironment {
         const folder = this.deps.host.workspaceFolders()[0];
+        const { context, output } = this.deps;
         return nodeLaunchEnvironment(
-            this.deps.context.globalStorageUri.fsPath,
-            folder,
-            () => selectedInterpreter(folder ? vscode.Uri.file(folder) : undefined, (m) => this.deps.output.info(m)),
-            (message) => this.deps.output.info(message),
+            { storageDir: context.globalStorageUri.fsPath, wheelDir: path.join(context.extensionPath, 'server'), workspaceFolder: folder },
+            () => selectedInterpreter(folder ? vscode.Uri.file(folder) : undefined, (m) => output.info(m)),
+            (message) => output.info(message),
         );
     }
 
+    /** The server to run, setting up the extension's own environment on first use; undefined when that failed. */
     private async findOrInstall(): Promise<ServerLaunch | undefined> {
-        const { host } = this.deps;
+        const { host, output } = this.deps;
         const { settings } = readSettings(host.settings(CONFIG_SECTION));
         const trusted = host.isTrusted();
         const environment = this.launchEnvironment();
@@ -130,26 +153,31 @@ export class ClientManager implements ServerPort, vscode.Disposable {
         if (found) {
             return found;
         }
-        const install = 'Install';
-        const choice = await host.showInformationMessage(
-            `Airlift: airlift-lsp is not in the selected Python environment. Install it into the extension's own environment (pip install ${settings.server.installSource})?`,
-            install,
-            'Open Settings',
-        );
-        if (choice === 'Open Settings') {
-            await host.executeCommand('workbench.action.openSettings', 'airlift.server');
-        }
-        if (choice !== install) {
-            this.deps.output.warn('no language server: set airlift.server.command or install airlift-lsp');
-            return undefined;
-        }
+        output.info('no airlift-lsp found (airlift.server.command, the Python extension\'s interpreter): ' +
+            'setting up the extension\'s own environment');
         try {
-            return await host.withProgress('Airlift: installing airlift-lsp…', () => installServer(settings, environment, trusted));
+            return await host.withProgress('Airlift: setting up the language server (first use)',
+                (report) => installServer(settings, environment, trusted, report));
         } catch (error) {
-            this.deps.output.error(String(error));
-            await host.showErrorMessage(`Airlift: installing airlift-lsp failed: ${String(error)}`);
+            const message = error instanceof Error ? error.message : String(error);
+            output.error(`setting up the language server failed: ${message}`);
+            this.offerFix(`Airlift: setting up the language server failed: ${message}`);
             return undefined;
         }
+    }
+
+    /** An error with the ways forward; not awaited, so a restart never waits for the user. */
+    private offerFix(message: string): void {
+        const { host, output } = this.deps;
+        void host.showErrorMessage(message, OPEN_SETTINGS, SHOW_OUTPUT, RETRY).then(async (choice) => {
+            if (choice === OPEN_SETTINGS) {
+                await host.executeCommand('workbench.action.openSettings', 'airlift.server');
+            } else if (choice === SHOW_OUTPUT) {
+                output.show(true);
+            } else if (choice === RETRY) {
+                await this.restart();
+            }
+        });
     }
 
     private async replaceClient(): Promise<void> {
@@ -178,6 +206,7 @@ export class ClientManager implements ServerPort, vscode.Disposable {
                 { scheme: 'file', pattern: '**/proxied_state/*.{yaml,yml}' },
             ],
             outputChannel: output,
+            stdioOptions: { stdout: (input, channel) => pipeLines(input, (line) => channel.info(line)), stderr: pipeServerLog },
             revealOutputChannelOn: RevealOutputChannelOn.Never,
             // statusNotifications: this client handles the server's custom airlift/status notification.
             initializationOptions: { [CONFIG_SECTION]: initial, statusNotifications: true },
@@ -209,16 +238,7 @@ export class ClientManager implements ServerPort, vscode.Disposable {
             await client.start();
         } catch (error) {
             output.error(`the language server did not start: ${String(error)}`);
-            const choice = await host.showErrorMessage(
-                `Airlift: the language server (${launch.command}) did not start: ${String(error)}`,
-                'Show Output',
-                'Open Settings',
-            );
-            if (choice === 'Show Output') {
-                output.show(true);
-            } else if (choice === 'Open Settings') {
-                await host.executeCommand('workbench.action.openSettings', 'airlift.server');
-            }
+            this.offerFix(`Airlift: the language server (${launch.command}) did not start: ${String(error)}`);
             return;
         }
         this.deps.onChange();

@@ -28,8 +28,8 @@ export interface ExtensionSettings {
     server: {
         /** The `airlift-lsp` executable; empty: the Python environment's, then the extension's own. */
         command?: string;
-        /** What `pip install` gets for the extension's own environment: a PyPI name, path or wheel. */
-        installSource: string;
+        /** What `pip install` gets for the extension's own environment; unset: the bundled wheel. */
+        installSource?: string;
     };
 }
 
@@ -48,8 +48,6 @@ export interface ServerSettings {
     dagFolders?: string[];
     dagsterModule?: string;
 }
-
-export const DEFAULT_INSTALL_SOURCE = 'airlift-lsp';
 
 /** Read and check every setting; a bad value becomes a warning and is ignored (fails soft). */
 export function readSettings(config: ConfigurationReader): { settings: ExtensionSettings; warnings: string[] } {
@@ -98,7 +96,7 @@ export function readSettings(config: ConfigurationReader): { settings: Extension
         dagsterModule: text('dagsterModule'),
         server: {
             command: text('server.command'),
-            installSource: text('server.installSource') ?? DEFAULT_INSTALL_SOURCE,
+            installSource: text('server.installSource'),
         },
     };
     return { settings, warnings };

@@ -1,5 +1,6 @@
 /** The status bar item fed by the server's `airlift/status` notification. */
 import { ClientCommand } from './constants';
+import { editorHint } from './serverLog';
 import type { Host, StatusItem } from './vscodeapi';
 
 export type PeeringState = 'connected' | 'connecting' | 'unreachable' | 'unauthorized' | 'disabled';
@@ -56,13 +57,13 @@ export function describeStatus(status: PeeringStatus, options: { trusted: boolea
         case 'unreachable':
             return {
                 text: '$(warning) Airflow: unreachable',
-                tooltip: `Airlift: cannot reach ${where}: ${status.error ?? 'no answer'}${when(status.lastPoll)}${click}`,
+                tooltip: `Airlift: cannot reach ${where}: ${editorHint(status.error ?? 'no answer')}${when(status.lastPoll)}${click}`,
                 background: 'statusBarItem.warningBackground',
             };
         case 'unauthorized':
             return {
                 text: '$(lock) Airflow: unauthorized',
-                tooltip: `Airlift: ${where} refused the credentials: ${status.error ?? 'authentication failed'}` +
+                tooltip: `Airlift: ${where} refused the credentials: ${editorHint(status.error ?? 'authentication failed')}` +
                     `\nSet the user in airlift.airflow.username and the password with "Airlift: Set Airflow password".${click}`,
                 background: 'statusBarItem.errorBackground',
             };

@@ -65,7 +65,8 @@ export interface Host {
     storeSecret(key: string, value: string): Promise<void>;
     deleteSecret(key: string): Promise<void>;
     createStatusItem(id: string, name: string): StatusItem;
-    withProgress<T>(title: string, task: () => Promise<T>): Promise<T>;
+    /** A notification with a title while `task` runs; `report` adds what it is doing now. */
+    withProgress<T>(title: string, task: (report: (message: string) => void) => Promise<T>): Promise<T>;
 }
 
 /** Reads only what someone set: VS Code's defaults must not hide `[tool.airlift-lsp]` values. */
@@ -139,7 +140,8 @@ export function createHost(context: vscode.ExtensionContext): Host {
         createStatusItem: statusItem,
         withProgress: (title, task) =>
             Promise.resolve(
-                vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title }, () => task()),
+                vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title },
+                    (progress) => task((message) => progress.report({ message }))),
             ),
     };
 }

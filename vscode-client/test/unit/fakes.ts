@@ -98,9 +98,9 @@ export class FakeHost implements Host {
         this.statusItems.push(item);
         return item;
     }
-    async withProgress<T>(title: string, task: () => Promise<T>): Promise<T> {
+    async withProgress<T>(title: string, task: (report: (message: string) => void) => Promise<T>): Promise<T> {
         this.record('withProgress', title);
-        return task();
+        return task((message) => this.record('progress', message));
     }
 }
 

@@ -1,72 +1,168 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { expandPath, findServer, installServer, type LaunchEnvironment } from '../../src/serverCommand';
+import { expandPath, findServer, installServer, reasonOf, RunError, SetupError, type LaunchEnvironment } from '../../src/serverCommand';
 import { readSettings } from '../../src/settings';
 
-function environment(files: Record<string, string>, interpreter?: string) {
+const WHEEL = '/ext/server/airlift_lsp-0.1.0-py3-none-any.whl';
+const STAMP = '/storage/venv/airlift-install-source.txt';
+const OWN = '/storage/venv/bin/airlift-lsp';
+
+/** What each command answers: its stdout, or a RunError with the output a failing pip gives. */
+type Answer = string | RunError;
+
+function environment(files: Record<string, string>, options: { interpreter?: string; answers?: Record<string, Answer> } = {}) {
     const runs: string[][] = [];
+    const removed: string[] = [];
+    const answers: Record<string, Answer> = { python3: '3.11\n', ...options.answers };
     const env: LaunchEnvironment = {
         platform: 'linux',
         storageDir: '/storage',
+        wheelDir: '/ext/server',
         workspaceFolder: '/ws',
-        interpreter: async () => interpreter,
+        interpreter: async () => options.interpreter,
         exists: async (file) => file in files,
+        list: async (dir) => Object.keys(files).filter((f) => f.startsWith(`${dir}/`)).map((f) => f.slice(dir.length + 1)),
+        size: async (file) => (file in files ? files[file].length : undefined),
         readFile: async (file) => files[file],
         writeFile: async (file, text) => {
             files[file] = text;
         },
+        removeDir: async (dir) => {
+            removed.push(dir);
+            for (const file of Object.keys(files).filter((f) => f.startsWith(`${dir}/`))) {
+                delete files[file];
+            }
+        },
         run: async (command, args) => {
             runs.push([command, ...args]);
+            const answer = answers[[command, ...args].join(' ')] ?? answers[command] ?? '';
+            if (answer instanceof RunError) {
+                throw answer;
+            }
+            return answer;
         },
         log: () => undefined,
     };
-    return { env, runs, files };
+    return { env, runs, files, removed };
 }
 
 const settingsWith = (values: Record<string, unknown>) => readSettings({ get: (key) => values[key] }).settings;
+const failing = (output: string) => new RunError('cmd', output, reasonOf(output));
 
 test('the setting wins, with ${workspaceFolder} expanded', async () => {
-    const { env } = environment({ '/env/bin/airlift-lsp': '' }, '/env/bin/python');
+    const { env, runs } = environment({ '/env/bin/airlift-lsp': '' }, { interpreter: '/env/bin/python' });
     const launch = await findServer(settingsWith({ 'server.command': '${workspaceFolder}/.venv/bin/airlift-lsp' }), env, true);
     assert.deepEqual(launch, { command: '/ws/.venv/bin/airlift-lsp', args: ['serve'], source: 'setting' });
+    assert.deepEqual(runs, [], 'nothing probed');
 });
 
-test('then the airlift-lsp beside the selected interpreter', async () => {
-    const { env } = environment({ '/env/bin/airlift-lsp': '' }, '/env/bin/python');
+test('then the selected interpreter when airlift-lsp is importable there', async () => {
+    const { env, runs } = environment({ '/env/bin/airlift-lsp': '' }, { interpreter: '/env/bin/python', answers: { '/env/bin/python': '0.1.0\n' } });
     const launch = await findServer(settingsWith({}), env, true);
     assert.deepEqual(launch, { command: '/env/bin/airlift-lsp', args: ['serve'], source: 'python environment' });
+    assert.equal(runs[0][1], '-I', 'probed in isolated mode: the workspace folder is not on sys.path');
+});
+
+test('an importable server without its script runs as a module of the interpreter', async () => {
+    const { env } = environment({}, { interpreter: '/conda/python', answers: { '/conda/python': '0.1.0\n' } });
+    const launch = await findServer(settingsWith({}), env, true);
+    assert.equal(launch?.command, '/conda/python');
+    assert.deepEqual(launch?.args.slice(-1), ['serve']);
+    assert.match(launch?.args.join(' ') ?? '', /from server\.cli import main/);
+});
+
+test('a script named airlift-lsp beside the interpreter is not enough: the package must import', async () => {
+    const { env } = environment({ '/env/bin/airlift-lsp': '' }, {
+        interpreter: '/env/bin/python',
+        answers: { '/env/bin/python': failing("ModuleNotFoundError: No module named 'server'") },
+    });
+    assert.equal(await findServer(settingsWith({}), env, true), undefined);
 });
 
 test('Restricted Mode never runs the selected (possibly workspace) environment', async () => {
-    const { env } = environment({ '/env/bin/airlift-lsp': '' }, '/env/bin/python');
+    const { env, runs } = environment({ '/env/bin/airlift-lsp': '' }, { interpreter: '/env/bin/python', answers: { '/env/bin/python': '0.1.0' } });
     assert.equal(await findServer(settingsWith({}), env, false), undefined);
+    assert.deepEqual(runs, []);
 });
 
-test('then the extension\'s own environment, when it was installed from the configured source', async () => {
-    const files = { '/storage/venv/bin/airlift-lsp': '', '/storage/venv/airlift-install-source.txt': 'airlift-lsp\n' };
-    const { env } = environment(files, '/usr/bin/python3');
-    assert.deepEqual(await findServer(settingsWith({}), env, true),
-        { command: '/storage/venv/bin/airlift-lsp', args: ['serve'], source: 'extension environment' });
-    // Another source configured: install again.
-    assert.equal(await findServer(settingsWith({ 'server.installSource': '/wheels/airlift_lsp-0.2.0-py3-none-any.whl' }), env, true),
-        undefined);
+test('then the own environment, when it was made from this very wheel', async () => {
+    const files: Record<string, string> = { [WHEEL]: 'wheel bytes', [OWN]: '', [STAMP]: 'airlift_lsp-0.1.0-py3-none-any.whl 11\n' };
+    const { env } = environment(files);
+    assert.deepEqual(await findServer(settingsWith({}), env, true), { command: OWN, args: ['serve'], source: 'extension environment' });
+    // A rebuilt wheel (another size) or another source configured: set up again.
+    files[WHEEL] = 'other wheel bytes';
+    assert.equal(await findServer(settingsWith({}), env, true), undefined);
+    files[STAMP] = 'airlift_lsp-0.1.0-py3-none-any.whl 17';
+    assert.ok(await findServer(settingsWith({}), env, true));
+    assert.equal(await findServer(settingsWith({ 'server.installSource': '/wheels/airlift_lsp-0.2.0-py3-none-any.whl' }), env, true), undefined);
 });
 
-test('install: venv with the selected interpreter, pip install the source, remember it', async () => {
-    const { env, runs, files } = environment({}, '/env/bin/python');
-    const launch = await installServer(settingsWith({ 'server.installSource': '${workspaceFolder}/dist/airlift.whl' }), env, true);
-    assert.deepEqual(runs, [
-        ['/env/bin/python', '-m', 'venv', '/storage/venv'],
-        ['/storage/venv/bin/python', '-m', 'pip', 'install', '--upgrade', '--disable-pip-version-check', '/ws/dist/airlift.whl'],
+test('first use: venv with python3, pip install of the bundled wheel, stamp; progress reported', async () => {
+    const { env, runs, files, removed } = environment({ [WHEEL]: 'wheel bytes' });
+    const progress: string[] = [];
+    const launch = await installServer(settingsWith({}), env, true, (m) => progress.push(m));
+    assert.deepEqual(runs.slice(1), [
+        ['python3', '-m', 'venv', '/storage/venv'],
+        ['/storage/venv/bin/python', '-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', WHEEL],
     ]);
-    assert.equal(files['/storage/venv/airlift-install-source.txt'], '${workspaceFolder}/dist/airlift.whl');
-    assert.equal(launch.command, '/storage/venv/bin/airlift-lsp');
+    assert.deepEqual(removed, ['/storage/venv'], 'a leftover environment is removed first');
+    assert.equal(files[STAMP], 'airlift_lsp-0.1.0-py3-none-any.whl 11');
+    assert.deepEqual(launch, { command: OWN, args: ['serve'], source: 'extension environment' });
+    assert.deepEqual(progress, ['creating a Python environment', 'installing airlift_lsp-0.1.0-py3-none-any.whl and its dependencies']);
 });
 
-test('install in Restricted Mode uses python3 from PATH, not the workspace interpreter', async () => {
-    const { env, runs } = environment({}, '/ws/.venv/bin/python');
+test('installSource overrides the bundled wheel, ${workspaceFolder} expanded', async () => {
+    const { env, runs, files } = environment({ [WHEEL]: '' }, { interpreter: '/env/bin/python', answers: { '/env/bin/python': '3.12' } });
+    await installServer(settingsWith({ 'server.installSource': '${workspaceFolder}/dist/airlift.whl' }), env, true);
+    assert.deepEqual(runs[1], ['/env/bin/python', '-m', 'venv', '/storage/venv']);
+    assert.equal(runs[2][runs[2].length - 1], '/ws/dist/airlift.whl');
+    assert.equal(files[STAMP], '${workspaceFolder}/dist/airlift.whl');
+});
+
+test('Restricted Mode makes the venv with python3 from PATH, not the workspace interpreter', async () => {
+    const { env, runs } = environment({ [WHEEL]: '' }, { interpreter: '/ws/.venv/bin/python' });
     await installServer(settingsWith({}), env, false);
     assert.equal(runs[0][0], 'python3');
+    assert.ok(runs.every((r) => r[0] !== '/ws/.venv/bin/python'));
+});
+
+test('a Python older than 3.10 is skipped; none at all says which were tried', async () => {
+    const old = environment({ [WHEEL]: '' }, { answers: { python3: '3.8\n', python: '3.12\n' } });
+    await installServer(settingsWith({}), old.env, true);
+    assert.deepEqual(old.runs[2], ['python', '-m', 'venv', '/storage/venv']);
+    const none = environment({ [WHEEL]: '' }, { answers: { python3: '3.9', python: failing('spawn python ENOENT') } });
+    await assert.rejects(installServer(settingsWith({}), none.env, true), (error: SetupError) => {
+        assert.equal(error.step, 'no python');
+        assert.match(error.message, /no Python 3\.10 or later .*python3 is 3\.9, no python.*airlift\.server\.command/);
+        return true;
+    });
+});
+
+test('pip failing (no index reachable) says why, and leaves no half-made environment', async () => {
+    const pipOutput = 'Looking in indexes: http://127.0.0.1:9/simple\nProcessing /ext/server/airlift_lsp-0.1.0-py3-none-any.whl\n' +
+        "WARNING: Retrying (Retry(total=0...)) after connection broken by 'NewConnectionError'\n" +
+        'ERROR: Could not find a version that satisfies the requirement pygls<3,>=2.1 (from airlift-lsp) (from versions: none)\n' +
+        'ERROR: No matching distribution found for pygls<3,>=2.1\n';
+    const { env, files, removed } = environment({ [WHEEL]: '' }, { answers: { '/storage/venv/bin/python': failing(pipOutput) } });
+    await assert.rejects(installServer(settingsWith({}), env, true), (error: SetupError) => {
+        assert.equal(error.step, 'pip');
+        assert.match(error.message, /pip could not install the language server airlift_lsp-0\.1\.0-py3-none-any\.whl .* from the package index: No matching distribution found for pygls<3,>=2\.1\. Check the network/);
+        return true;
+    });
+    assert.deepEqual(removed, ['/storage/venv', '/storage/venv']);
+    assert.equal(files[STAMP], undefined);
+});
+
+test('venv failing for want of ensurepip names the Debian package', async () => {
+    const output = 'The virtual environment was not created successfully because ensurepip is not\navailable.  On Debian/Ubuntu systems, you need to install the python3-venv package';
+    const { env } = environment({ [WHEEL]: '' }, { answers: { 'python3 -m venv /storage/venv': failing(output) } });
+    await assert.rejects(installServer(settingsWith({}), env, true), /python3 -m venv could not create .*apt install python3-venv/);
+});
+
+test('an extension without a wheel says so instead of running pip', async () => {
+    const { env, runs } = environment({});
+    await assert.rejects(installServer(settingsWith({}), env, true), (error: SetupError) => error.step === 'no wheel' && /airlift\.server\.command/.test(error.message));
+    assert.deepEqual(runs, []);
 });
 
 test('expandPath', () => {

@@ -8,7 +8,7 @@ test('unset settings stay unset, so pyproject.toml and the environment apply on 
     const { settings, warnings } = readSettings(reader({}));
     assert.deepEqual(warnings, []);
     assert.deepEqual(serverSettings(settings, { trusted: true }), { airflow: {} });
-    assert.equal(settings.server.installSource, 'airlift-lsp');
+    assert.equal(settings.server.installSource, undefined, 'unset: the wheel bundled in the .vsix');
     assert.equal(settings.server.command, undefined);
 });
 
