@@ -84,6 +84,15 @@ def task_status(project: Project, entry: DagEntry, task: TaskFacts) -> TaskStatu
     return TaskStatus(stage, assets, proxied, listed)
 
 
+def migration_level(project: Project, entry: DagEntry) -> str:
+    """``"dag"`` when the DAG migrates as a whole (dagster-airlift's DAG-level mode: a state
+    file with a top-level ``proxied:``, or a DAG-level mapping), else ``"task"``."""
+    state = entry.state
+    if state is not None and not state.error and state.is_dag_level:
+        return "dag"
+    return "dag" if project.assets_for(entry.dag_id, None) else "task"
+
+
 def dag_status(project: Project, entry: DagEntry) -> DagStatus:
     statuses = [task_status(project, entry, t) for t in entry.dag.tasks]
     hook = entry.file.proxying

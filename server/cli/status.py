@@ -9,7 +9,7 @@ from server.cli.common import CliError, load_project, print_json, relative
 
 
 def run_status(args: argparse.Namespace) -> int:
-    from analysis.describe import dag_status, task_status
+    from analysis.describe import dag_status, migration_level, task_status
     from server.peering import Poller
     from server.peering.poller import utc_now
     from server.peering.present import last_run_json, lens_prefix, status_json, status_text
@@ -35,11 +35,12 @@ def run_status(args: argparse.Namespace) -> int:
     entries = sorted(project.entries, key=lambda e: e.dag_id)
     if args.json:
         print_json({"airflow": status_json(status), "dags": [
-            {"dag_id": entry.dag_id, "file": relative(entry.file.path),
+            {"dag_id": entry.dag_id, "file": relative(entry.file.path), "level": migration_level(project, entry),
              "last_run": last_run_json(history, entry.dag_id),
              "tasks": [{"task_id": task.task_id, "assets": list(project.assets_for(entry.dag_id, task.task_id)),
                         "proxied": project.is_proxied(entry, task),
-                        "last_run": last_run_json(history, entry.dag_id, task.task_id)}
+                        "last_run": last_run_json(history, entry.dag_id, task.task_id),
+                        "dagster_run": None}  # DRUN once the Dagster side is peered (DESIGN.md)
                        for task in entry.dag.tasks]}
             for entry in entries]})
         return 0

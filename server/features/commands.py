@@ -25,8 +25,10 @@ from analysis.plans import (
     plan_rollback,
     plan_scaffold,
 )
+from analysis.plans.peering import plan_peer
 from analysis.project import Project
 from server.app import AirliftServer
+from server.settings import Settings
 from server.convert import Lines
 from server.workspace_edits import workspace_edit
 
@@ -54,6 +56,16 @@ PLANNERS: dict[str, Planner] = {
     # Beyond DESIGN.md's list: the code action "Generate Dagster implementation for `task`".
     "airlift.scaffoldTask": lambda p, read, s, a: plan_scaffold(p, read, _need(a, "dag_id"), _need(a, "task_id"),
                                                                 sources=s),
+}
+
+
+SettingsPlanner = Callable[[Settings, Project, Read, Sources, dict], Plan]
+
+SETTINGS_PLANNERS: dict[str, SettingsPlanner] = {
+    # Peers with the Airflow the settings name; `auth` (basic|token|mwaa) over airflow.auth.
+    "airlift.peer": lambda settings, p, read, s, a: plan_peer(
+        p, read, settings.airflow.url, _optional(a, "auth"), username=settings.airflow.username,
+        configured_auth=settings.airflow.auth, sources=s),
 }
 
 
@@ -109,6 +121,8 @@ def plan_command(ls: AirliftServer, command: str, arguments: dict) -> Planned:
     buffer typed into since the last analysis (or a file changed on disk unannounced) is
     edited by its own positions, not the snapshot's."""
     planner = PLANNERS.get(command)
+    if planner is None and command in SETTINGS_PLANNERS:
+        planner = lambda *args: SETTINGS_PLANNERS[command](ls.settings, *args)  # noqa: E731
     if planner is None:
         raise Refused(f"{command!r} is not an Airlift command that edits files")
     snapshot = ls.index.snapshot if ls.index else None
@@ -133,7 +147,7 @@ def edit_for(ls: AirliftServer, planned: Planned) -> types.WorkspaceEdit:
 
 
 def register(server: AirliftServer) -> None:
-    for name in PLANNERS:
+    for name in (*PLANNERS, *SETTINGS_PLANNERS):
         _register_edit_command(server, name)
 
     @server.command("airlift.refreshStatus")

@@ -1,0 +1,293 @@
+"""``peer``: the Dagster module that peers with the configured Airflow, created or completed
+(analysis/edits/peering.py), and the ``airlift-lsp peer`` command line."""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from analysis.edits.peer_code import TOKEN_REFUSED, Peer
+from analysis.edits.peering import peer_module
+from tests.conftest import run_cli
+
+REPO = Path(__file__).resolve().parents[2]
+BASIC = Peer("http://localhost:8080/", "basic", "admin")
+
+
+def peered(text: str | None, peer: Peer = BASIC) -> str:
+    result = peer_module(text, peer)
+    assert result.changed and result.text is not None, result.reason
+    again = peer_module(result.text, peer)  # idempotent: the second run changes nothing
+    assert not again.changed and again.text == result.text
+    assert "already peers with Airflow" in again.reason
+    return result.text
+
+
+def test_a_new_module_peers_with_basic_auth_and_reads_the_password_from_the_environment():
+    text = peered(None)
+    assert 'webserver_url=os.environ.get("AIRFLOW_URL", "http://localhost:8080"),' in text
+    assert 'username=os.environ.get("AIRFLOW_USERNAME", "admin"),' in text
+    assert 'password=os.environ["AIRFLOW_PASSWORD"],' in text
+    assert "AirflowBasicAuthBackend(" in text and 'name="airflow",' in text
+    assert textwrap.dedent("""\
+        defs = build_defs_from_airflow_instance(
+            airflow_instance=airflow_instance,
+            defs=Definitions(
+                assets=[],
+            ),
+        )
+        """) in text
+    ast.parse(text)
+
+
+def test_no_user_name_configured_reads_it_from_the_environment_too():
+    text = peered(None, Peer("https://airflow.example.com", "basic"))
+    assert 'username=os.environ["AIRFLOW_USERNAME"],' in text
+
+
+def test_an_empty_module_is_written_whole():
+    assert peered("\n") == peered(None)
+
+
+def test_mwaa_uses_the_session_backend_with_a_boto3_session_and_the_region_of_the_url():
+    text = peered(None, Peer("https://abc-vpce.c2.eu-west-1.airflow.amazonaws.com", "mwaa"))
+    assert "from dagster_airlift.mwaa import MwaaSessionAuthBackend" in text and "import boto3" in text
+    assert ('mwaa_client=boto3.Session(region_name=os.environ.get("AWS_REGION", "eu-west-1"))'
+            '.client("mwaa"),') in text
+    assert 'env_name=os.environ["MWAA_ENV_NAME"],' in text
+    assert "password" not in text.split('"""')[-1]
+
+
+def test_mwaa_without_a_region_in_the_url_reads_it_from_the_environment():
+    text = peered(None, Peer("https://airflow.internal", "mwaa"))
+    assert 'region_name=os.environ["AWS_REGION"]' in text
+
+
+def test_the_mwaa_code_matches_the_installed_backend_signature():
+    """dagster_airlift.mwaa needs boto3 (dagster-airlift[mwaa]), which the Dagster venv lacks:
+    its installed source is read instead, so the generated keywords are the real ones."""
+    sources = list((REPO / ".cache" / "dagster").glob("lib/python*/site-packages/dagster_airlift/mwaa/auth.py"))
+    if not sources:
+        pytest.skip("no Dagster venv (make dagster)")
+    tree = ast.parse(sources[0].read_text(encoding="utf-8"))
+    backend = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "MwaaSessionAuthBackend")
+    init = next(n for n in backend.body if isinstance(n, ast.FunctionDef) and n.name == "__init__")
+    assert [a.arg for a in init.args.args] == ["self", "mwaa_client", "env_name"]
+
+
+def test_token_auth_is_refused_naming_the_version_that_lacks_it():
+    result = peer_module(None, Peer("http://localhost:8080", "token"))
+    assert result.refused and result.reason == TOKEN_REFUSED
+    assert "0.29.27" in TOKEN_REFUSED and "\n" not in TOKEN_REFUSED
+
+
+@pytest.mark.parametrize("url", ["localhost:8080", "ftp://airflow", "http://"])
+def test_a_url_that_is_not_http_is_refused(url):
+    result = peer_module(None, Peer(url, "basic"))
+    assert result.refused and "is not an http(s) URL" in result.reason
+
+
+MAPPED_DEFINITIONS = '''\
+"""Our assets."""
+from dagster import AssetSpec, Definitions
+from dagster_airlift.core import assets_with_task_mappings
+
+defs = Definitions(
+    assets=[
+        *assets_with_task_mappings(
+            dag_id="rebuild_customers_list",
+            task_mappings={"load_raw_customers": [AssetSpec(key="raw_customers")]},
+        ),
+    ],
+)
+'''
+
+
+def test_a_module_level_definitions_is_wrapped_keeping_its_mappings():
+    text = peered(MAPPED_DEFINITIONS)
+    assert text.count("Definitions(") == 1 and text.count("assets_with_task_mappings(") == 1
+    assert textwrap.dedent("""\
+        defs = build_defs_from_airflow_instance(
+            airflow_instance=airflow_instance,
+            defs=Definitions(
+                assets=[
+                    *assets_with_task_mappings(
+                        dag_id="rebuild_customers_list",
+                        task_mappings={"load_raw_customers": [AssetSpec(key="raw_customers")]},
+                    ),
+                ],
+            ),
+        )
+        """) in text
+    # the instance sits after the imports, documented, before its use
+    assert text.index("airflow_instance = AirflowInstance(") < text.index("defs = build_defs")
+    assert "# Peers with Airflow (airlift-lsp peer)" in text
+
+
+def test_named_mapping_calls_become_the_assets_of_new_definitions():
+    text = peered(textwrap.dedent('''\
+        import dagster as dg
+        from dagster_airlift.core import assets_with_dag_mappings, assets_with_task_mappings
+
+        orders = assets_with_task_mappings(dag_id="daily_orders", task_mappings={"load": [dg.AssetSpec("o")]})
+        customers: list = [*assets_with_dag_mappings(dag_mappings={"customers": [dg.AssetSpec("c")]})]
+        '''))
+    assert textwrap.dedent("""\
+        defs = build_defs_from_airflow_instance(
+            airflow_instance=airflow_instance,
+            defs=dg.Definitions(
+                assets=[
+                    *orders,
+                    *customers,
+                ],
+            ),
+        )
+        """) in text
+
+
+def test_an_existing_airflow_instance_is_used_not_duplicated():
+    result = peer_module(textwrap.dedent('''\
+        import os
+        from dagster_airlift.core import AirflowBasicAuthBackend, AirflowInstance
+
+        prod = AirflowInstance(
+            auth_backend=AirflowBasicAuthBackend(webserver_url="https://prod", username="u",
+                                                 password=os.environ["P"]),
+            name="prod",
+        )
+        '''), Peer("https://prod", "mwaa"))
+    assert result.changed and result.text.count("AirflowInstance(") == 1
+    assert "airflow_instance=prod," in result.text and "boto3" not in result.text
+    assert result.reason == "kept the AirflowInstance `prod` of line 4 and its own auth backend (not MwaaSessionAuthBackend)"
+
+
+def test_names_the_module_uses_for_something_else_are_not_shadowed():
+    text = peered(textwrap.dedent('''\
+        from dagster import Definitions
+
+        def AirflowInstance():
+            return None
+
+        defs = Definitions(assets=[])
+        '''))
+    assert "AirflowInstance as DagsterAirliftAirflowInstance" in text
+    assert "airflow_instance = DagsterAirliftAirflowInstance(" in text and "def AirflowInstance():" in text
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ("from dagster import Definitions\na = Definitions(assets=[])\nb = Definitions(assets=[])\n",
+     "builds several Definitions (lines 2, 3)"),
+    ("import dagster as dg\n\n@dg.definitions\ndef defs():\n    return dg.Definitions(assets=[])\n",
+     "the Definitions on line 5 is not assigned to a module-level name"),
+    ("from dagster_airlift.core import assets_with_task_mappings\n"
+     "print(assets_with_task_mappings(dag_id='d', task_mappings={}))\n",
+     "the mapping call on line 2 is not assigned to a module-level name"),
+    ("from dagster import Definitions\nfrom dagster_airlift.core import assets_with_task_mappings\n"
+     "a = assets_with_task_mappings(dag_id='d', task_mappings={})\ndefs = Definitions(assets=[])\n",
+     "the mappings on line 3 are not in the Definitions of line 4: add them to its assets first"),
+    ("from dagster import Definitions\nfrom dagster_airlift.core import AirflowInstance\n"
+     "defs = Definitions(assets=[])\ninst = AirflowInstance(auth_backend=None, name='a')\n",
+     "comes after the Definitions it would peer (line 3): move it above first"),
+    ("os = 'linux'\n", "uses the name `os` for something else"),
+    ("def broken(:\n", "has a syntax error on line 1"),
+])
+def test_what_cannot_be_wired_without_guessing_is_refused_with_the_line(text, reason):
+    result = peer_module(text, BASIC)
+    assert result.refused and reason in result.reason, result.reason
+    assert "\n" not in result.reason
+
+
+# -- the command line ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    (tmp_path / "dags").mkdir()
+    (tmp_path / "dags" / "orders.py").write_text(textwrap.dedent("""\
+        from datetime import datetime
+        from airflow import DAG
+        from airflow.operators.empty import EmptyOperator
+
+        with DAG("orders", start_date=datetime(2024, 1, 1), schedule=None):
+            EmptyOperator(task_id="load") >> EmptyOperator(task_id="report")
+        """), encoding="utf-8")
+    return tmp_path
+
+
+def cli_env(**values: str) -> dict:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW_")}
+    return {**env, **values}
+
+
+def test_cli_without_an_airflow_url_refuses_in_one_line(workspace):
+    result = run_cli("peer", cwd=workspace, env=cli_env())
+    assert result.returncode == 1 and not (workspace / "definitions.py").exists()
+    assert result.stderr.splitlines() == [
+        "airlift-lsp: no Airflow to peer with: set airflow.url (the editor setting, [tool.airlift-lsp.airflow] "
+        "in pyproject.toml, or AIRFLOW_URL) first"]
+
+
+def test_cli_token_is_refused_and_writes_nothing(workspace):
+    result = run_cli("peer", "--auth", "token", cwd=workspace, env=cli_env(AIRFLOW_URL="http://localhost:8080"))
+    assert result.returncode == 1 and result.stderr.splitlines() == [f"airlift-lsp: {TOKEN_REFUSED}"]
+    assert not (workspace / "definitions.py").exists()
+
+
+def test_cli_peer_dry_run_then_peer_then_again_then_map(workspace):
+    env = cli_env(AIRFLOW_URL="http://airflow.test:8080", AIRFLOW_USERNAME="ops", AIRFLOW_PASSWORD="s3cret")
+    dry = run_cli("peer", "--dry-run", cwd=workspace, env=env)
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.startswith("--- /dev/null\n+++ b/definitions.py\n")
+    assert not (workspace / "definitions.py").exists()
+
+    first = run_cli("peer", cwd=workspace, env=env)
+    assert first.returncode == 0, first.stderr
+    text = (workspace / "definitions.py").read_text(encoding="utf-8")
+    assert "s3cret" not in text and 'os.environ["AIRFLOW_PASSWORD"]' in text
+    assert 'os.environ.get("AIRFLOW_USERNAME", "ops")' in text
+    assert "(basic auth): definitions.py" in first.stderr
+
+    again = run_cli("peer", cwd=workspace, env=env)
+    assert again.returncode == 0 and (workspace / "definitions.py").read_text(encoding="utf-8") == text
+    assert "already peers with Airflow" in again.stderr and "nothing to change" in again.stderr
+
+    mapped = run_cli("map", "orders", cwd=workspace, env=env)  # the mapping goes into the peered module
+    assert mapped.returncode == 0, mapped.stderr
+    text = (workspace / "definitions.py").read_text(encoding="utf-8")
+    assert text.count("build_defs_from_airflow_instance(") == 1 and '"load": [AssetSpec(' in text
+
+
+def test_cli_peer_completes_the_configured_module(workspace):
+    (workspace / "pyproject.toml").write_text(textwrap.dedent("""\
+        [tool.airlift-lsp]
+        dagsterModule = "pipelines/defs.py"
+
+        [tool.airlift-lsp.airflow]
+        url = "http://airflow.test:8080"
+        auth = "basic"
+        """), encoding="utf-8")
+    (workspace / "pipelines").mkdir()
+    (workspace / "pipelines" / "defs.py").write_text(MAPPED_DEFINITIONS, encoding="utf-8")
+    result = run_cli("peer", cwd=workspace, env=cli_env())
+    assert result.returncode == 0, result.stderr
+    text = (workspace / "pipelines" / "defs.py").read_text(encoding="utf-8")
+    assert text.startswith('"""Our assets."""\n') and "airflow_instance=airflow_instance," in text
+    assert not (workspace / "definitions.py").exists()
+
+
+def test_cli_refuses_a_configured_auth_dagster_airlift_lacks(workspace):
+    (workspace / "pyproject.toml").write_text(
+        '[tool.airlift-lsp.airflow]\nurl = "http://airflow.test:8080"\nauth = "composer"\n', encoding="utf-8")
+    result = run_cli("peer", cwd=workspace, env=cli_env())
+    assert result.returncode == 1 and len(result.stderr.splitlines()) == 1
+    assert "airflow.auth is `composer`" in result.stderr
+
+
+def test_an_aliased_os_import_is_used_as_it_is_spelled():
+    text = peered("import os as system\n")
+    assert 'password=system.environ["AIRFLOW_PASSWORD"],' in text and text.count("import os") == 1
