@@ -2,8 +2,8 @@
 
 Precedence, highest first: the client's settings (LSP ``initializationOptions`` or the
 ``airlift`` section of ``workspace/configuration``, or CLI flags), the environment
-(``AIRFLOW_URL``, ``AIRFLOW_USERNAME``, ``AIRFLOW_PASSWORD``: ``AIRFLOW_URL=... airlift-lsp
-status`` means that URL), then the ``[tool.airlift-lsp]`` table of the workspace's
+(``AIRFLOW_URL``, ``AIRFLOW_USERNAME``, ``AIRFLOW_PASSWORD``, ``AIRFLOW_TOKEN``: ``AIRFLOW_URL=...
+airlift-lsp status`` means that URL), then the ``[tool.airlift-lsp]`` table of the workspace's
 ``pyproject.toml``. Bad values become warnings, never failures.
 """
 
@@ -34,6 +34,14 @@ class AirflowSettings:
     verify_tls: bool = True
     auth: str | None = None
     """How to sign in (``AUTH_BACKENDS``); None: basic auth or Airflow 3's token login."""
+    token: str | None = field(default=None, repr=False)
+    """The bearer token of ``auth = "token"`` / ``"astro"`` (``AIRFLOW_TOKEN``; never from the file)."""
+    token_command: tuple[str, ...] = ()
+    """``auth = "command"``: the argv whose stdout is the token (``tokenCommand``)."""
+    mwaa_environment: str | None = None
+    """``auth = "mwaa"``: the MWAA environment's name (``mwaaEnvironment``)."""
+    aws_region: str | None = None
+    """``auth = "mwaa"``: its AWS region (``awsRegion``); None: boto3's default region."""
     python: str | None = None
     """The project's own Airflow interpreter, for ``verify`` (never run automatically)."""
 
@@ -87,10 +95,12 @@ def read_pyproject(root: str) -> tuple[dict[str, Any], list[str]]:
         return {}, [f"{path}: [tool.airlift-lsp] is not a table; ignored"]
     warnings: list[str] = []
     airflow = table.get("airflow")
-    if isinstance(airflow, dict) and "password" in airflow:
-        warnings.append(f"{path}: a password never goes in pyproject.toml; ignored "
-                        "(use AIRFLOW_PASSWORD or the editor's secret storage)")
-        table = {**table, "airflow": {k: v for k, v in airflow.items() if k != "password"}}
+    for secret, variable in (("password", "AIRFLOW_PASSWORD"), ("token", "AIRFLOW_TOKEN")):
+        if isinstance(airflow, dict) and secret in airflow:
+            warnings.append(f"{path}: a {secret} never goes in pyproject.toml; ignored "
+                            f"(use {variable} or the editor's secret storage)")
+            airflow = {k: v for k, v in airflow.items() if k != secret}
+            table = {**table, "airflow": airflow}
     return table, warnings
 
 
@@ -151,6 +161,16 @@ def load_settings(root: str, client: Mapping[str, Any] | None = None,
         reader.warnings.append(f"airflow.auth: expected one of {', '.join(AUTH_BACKENDS)}, got {auth!r}; "
                                "using basic auth")
         auth = None
+    command_value = pick("airflow", "tokenCommand")
+    token_command: tuple[str, ...] = ()
+    if (isinstance(command_value, list) and command_value
+            and all(isinstance(a, str) and a for a in command_value)):
+        token_command = _rooted(tuple(command_value), root)
+    elif command_value is not None:
+        reader.warnings.append("airflow.tokenCommand: expected a list of arguments such as "
+                               '["gcloud", "auth", "print-access-token"]; ignored')
+    client_airflow = (client or {}).get("airflow")
+    client_airflow = client_airflow if isinstance(client_airflow, dict) else {}
     roots_value = pick("importRoots")
     if roots_value is None:
         import_roots: tuple[str, ...] = ()
@@ -169,14 +189,16 @@ def load_settings(root: str, client: Mapping[str, Any] | None = None,
     airflow = AirflowSettings(
         url=reader.string("airflow.url", pick("airflow", "url")),
         username=reader.string("airflow.username", pick("airflow", "username")),
-        password=reader.string("airflow.password", (client or {}).get("airflow", {}).get("password")
-                               if isinstance((client or {}).get("airflow"), dict) else None)
-        or env_airflow["password"],
+        password=reader.string("airflow.password", client_airflow.get("password")) or env_airflow["password"],
         api_version=api_version,
         poll_interval=poll_interval,
         verify_tls=True if verify is None else verify,
         auth=auth,
         python=reader.string("airflow.python", pick("airflow", "python")),
+        token=reader.string("airflow.token", client_airflow.get("token")) or environ.get("AIRFLOW_TOKEN") or None,
+        token_command=token_command,
+        mwaa_environment=reader.string("airflow.mwaaEnvironment", pick("airflow", "mwaaEnvironment")),
+        aws_region=reader.string("airflow.awsRegion", pick("airflow", "awsRegion")),
     )
     settings = Settings(
         airflow=airflow,
@@ -188,3 +210,12 @@ def load_settings(root: str, client: Mapping[str, Any] | None = None,
         environment=environment,
     )
     return settings, reader.warnings
+
+
+def _rooted(argv: tuple[str, ...], root: str) -> tuple[str, ...]:
+    """A relative program path (``./scripts/token.sh``) means the workspace's; a bare name is
+    looked up on PATH as usual."""
+    program = argv[0]
+    if os.sep in program and not os.path.isabs(program):
+        program = os.path.normpath(os.path.join(os.path.abspath(root), program))
+    return (program, *argv[1:])

@@ -2,6 +2,9 @@
 
     client.py     AirflowClient (version detection, batch endpoints), ui_url
     auth.py       AuthBackend seam: JwtAuth (Airflow 3), BasicAuth (Airflow 2), NoAuth
+    tokens.py     BearerAuth: a static token or a token command's (airflow.auth token/astro/command)
+    mwaa.py       MwaaAuth: MWAA web login (Airflow 2), InvokeRestApi (Airflow 3); boto3 extra
+    composer.py   ComposerToken: Google access tokens for Cloud Composer; google-auth extra
     transport.py  timeouts, retries, PeeringError, secret redaction
     records.py    DagRun, TaskInstance: typed records over both API versions
     history.py    RunHistory and PeeringStatus snapshots; fetch_history (one poll)

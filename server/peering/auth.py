@@ -2,18 +2,21 @@
 
 Airflow 3 takes a JWT from ``POST /auth/token`` (the simple and FAB auth managers both serve
 it) and wants it as a bearer token; Airflow 2's API takes basic auth (``auth_backends =
-airflow.api.auth.backend.basic_auth``). Another deployment (a proxy, Astro, MWAA) is one more
-class with the two methods.
+airflow.api.auth.backend.basic_auth``). Managed Airflows sign in otherwise, chosen by
+``airflow.auth`` (``auth_from_settings``): a bearer token that is static, printed by a command or
+minted by Google (tokens.py, composer.py), or MWAA's IAM sign-in (mwaa.py).
 """
 
 from __future__ import annotations
 
 import base64
-from typing import Protocol
+import os
+from typing import Any, Protocol
 
 import requests
 
-from server.peering.transport import PeeringError, Redactor, RequestPolicy, error_for, json_of, send
+from server.peering.transport import PeeringError, Redactor, RequestPolicy, _detail, error_for, json_of, send
+from server.settings import AirflowSettings
 
 
 class AuthBackend(Protocol):
@@ -132,3 +135,48 @@ def auth_for(api_version: str, base_url: str, username: str | None, password: st
     if api_version == "v2":
         return JwtAuth(base_url, username, password, policy=policy, redact=redact)
     return BasicAuth(username, password, redact)
+
+
+def auth_from_settings(settings: AirflowSettings, base_url: str, *, policy: RequestPolicy, redact: Redactor,
+                       cwd: str | None = None, **cloud: Any) -> AuthBackend | None:
+    """The backend ``airflow.auth`` names; None for ``basic`` or unset (then ``auth_for`` picks
+    basic auth or Airflow 3's token login from the API version). ``cloud``: stand-ins for the
+    cloud SDKs (``mwaa_client``, ``google_credentials``), for tests."""
+    from server.peering.tokens import BearerAuth, CommandToken, StaticToken
+
+    kind = settings.auth
+    if kind in (None, "basic"):
+        return None
+    redact.add(settings.token)
+    if kind in ("token", "astro"):
+        return BearerAuth(StaticToken(settings.token, astro=kind == "astro"), redact)
+    if kind == "command":
+        return BearerAuth(CommandToken(settings.token_command, redact, cwd=cwd or os.getcwd()), redact)
+    if kind == "composer":
+        from server.peering.composer import ComposerToken
+
+        credentials = cloud.get("google_credentials")
+        return BearerAuth(ComposerToken(redact, credentials=credentials,
+                                        request_factory=(lambda: None) if credentials is not None else None),
+                          redact)
+    if kind == "mwaa":
+        from server.peering.mwaa import MwaaAuth
+
+        return MwaaAuth(settings.mwaa_environment, base_url, region=settings.aws_region, policy=policy,
+                        redact=redact, client=cloud.get("mwaa_client"))
+    raise ValueError(f"unknown airflow.auth {kind!r}")
+
+
+def credential_error(response: requests.Response, credential: str, *, what: str, base_url: str,
+                     redact: Redactor) -> PeeringError:
+    """The error for a 401/403 to a request signed by a managed backend: it names the credential
+    (never its value), since there is no user or password to blame."""
+    body = redact((response.text or "")[:300])
+    detail = _detail(response, redact)
+    suffix = f": {detail}" if detail else ""
+    if credentials_rejected(response):
+        return PeeringError("authentication", f"authentication failed: Airflow at {base_url} rejected "
+                                              f"{credential} (HTTP {response.status_code}){suffix}",
+                            response.status_code, body)
+    return PeeringError("authorization", f"authorization failed: {credential} may not {what} at {base_url} "
+                                         f"(HTTP {response.status_code})", response.status_code, body)

@@ -22,7 +22,14 @@ from urllib.parse import quote, urlencode
 import requests
 
 from analysis.deployed import DeployedTask
-from server.peering.auth import AuthBackend, BasicAuth, auth_for, credentials_rejected
+from server.peering.auth import (
+    AuthBackend,
+    BasicAuth,
+    auth_for,
+    auth_from_settings,
+    credential_error,
+    credentials_rejected,
+)
 from server.peering.records import (
     DagListing,
     DagRun,
@@ -118,11 +125,18 @@ class AirflowClient:
         self._prepared = False
 
     @classmethod
-    def from_settings(cls, settings: AirflowSettings, **kwargs: Any) -> AirflowClient:
+    def from_settings(cls, settings: AirflowSettings, *, cloud: dict[str, Any] | None = None,
+                      **kwargs: Any) -> AirflowClient:
+        """``cloud``: stand-ins for the cloud SDKs of managed sign-in (see ``auth_from_settings``)."""
         if not settings.url:
             raise ValueError("no Airflow URL configured")
-        return cls(settings.url, username=settings.username, password=settings.password,
-                   api_version=settings.api_version, verify_tls=settings.verify_tls, **kwargs)
+        client = cls(settings.url, username=settings.username, password=settings.password,
+                     api_version=settings.api_version, verify_tls=settings.verify_tls, **kwargs)
+        backend = auth_from_settings(settings, client.base_url, policy=client.policy, redact=client.redact,
+                                     **(cloud or {}))
+        if backend is not None:
+            client._auth, client._auth_given = backend, True
+        return client
 
     @property
     def username(self) -> str | None:
@@ -144,7 +158,11 @@ class AirflowClient:
 
     def detect_version(self) -> str:
         """``GET /api/v2/version`` answers on Airflow 3 (without auth); Airflow 2 has no ``/api/v2``
-        (404) and answers ``GET /api/v1/version`` behind its auth backend."""
+        (404) and answers ``GET /api/v1/version`` behind its auth backend. A configured sign-in
+        (``airflow.auth``) signs the first request too: a managed Airflow may let nothing through
+        without it."""
+        if self._auth_given:
+            self._ensure_auth()
         response = self._send("GET", "/api/v2/version", "GET /api/v2/version")
         status = response.status_code
         if status in (401, 403) or (status == 200 and self._version_in(response)):
@@ -335,6 +353,10 @@ class AirflowClient:
                     policy=self.policy, redact=self.redact, json=json)
 
     def _error(self, response: requests.Response, action: str) -> PeeringError:
+        credential = getattr(self._auth, "credential", None)
+        if credential and response.status_code in (401, 403):
+            return credential_error(response, credential, what=action, base_url=self.base_url,
+                                    redact=self.redact)
         return error_for(response, what=action, base_url=self.base_url, redact=self.redact,
                          username=self.username, password_set=bool(self._password),
                          basic_auth=isinstance(self._auth, BasicAuth))
