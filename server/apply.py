@@ -34,7 +34,8 @@ def unified_diff(plan: Plan, relative) -> str:
         name = relative(change.path)
         chunks.extend(difflib.unified_diff(
             _lines(change.old_text), _lines(change.new_text),
-            fromfile="/dev/null" if change.old_text is None else f"a/{name}", tofile=f"b/{name}"))
+            fromfile="/dev/null" if change.old_text is None else f"a/{name}",
+            tofile="/dev/null" if change.removed else f"b/{name}"))
     return "".join(chunk if chunk.endswith(("\n", "\r")) else chunk + "\n\\ No newline at end of file\n"
                    for chunk in chunks)
 
@@ -47,16 +48,21 @@ def write_atomically(plan: Plan, read: Callable[[str], str | None]) -> None:
     renamed, every file must still hold the plan's ``old_text`` (or still be missing): a change
     another process made since the plan read the file raises ``ChangedOnDisk`` and nothing is
     written, rather than overwriting what the plan never saw. (A write in the microseconds
-    between that check and the rename is not caught: the disk has no compare-and-swap.)"""
+    between that check and the rename is not caught: the disk has no compare-and-swap.)
+    Files the plan removes go last, once every new text is in place."""
     staged: list[tuple[str, str]] = []
     try:
         for change in plan.changes:
             _check_unchanged(change, read)
-            staged.append((_stage(change), change.path))
+            if not change.removed:
+                staged.append((_stage(change), change.path))
         for change in plan.changes:
             _check_unchanged(change, read)
         for temporary, path in staged:
             os.replace(temporary, path)
+        for change in plan.changes:
+            if change.removed and os.path.lexists(change.path):
+                os.unlink(change.path)
     finally:
         for temporary, _ in staged:
             if os.path.exists(temporary):

@@ -54,6 +54,8 @@ def lines_with_breaks(text: str) -> list[str]:
 
 def workspace_edit(plan: Plan, *, uri_of, lines_of, version_of, create_supported: bool,
                    document_changes: bool) -> types.WorkspaceEdit:
+    if any(change.removed for change in plan.changes) and not document_changes:
+        raise ValueError("removing a file takes a client that supports documentChanges")
     if not document_changes:
         changes: dict[str, list[types.TextEdit]] = {}
         for change in plan.changes:
@@ -64,6 +66,9 @@ def workspace_edit(plan: Plan, *, uri_of, lines_of, version_of, create_supported
     operations: list = []
     for change in plan.changes:
         uri = uri_of(change.path)
+        if change.removed:
+            operations.append(types.DeleteFile(uri=uri, options=types.DeleteFileOptions(ignore_if_not_exists=True)))
+            continue
         if change.old_text is None:
             if create_supported:
                 operations.append(types.CreateFile(uri=uri, options=types.CreateFileOptions(

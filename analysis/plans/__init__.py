@@ -1,4 +1,4 @@
-"""Plans of the migration steps: which files change, and how, for map / proxy / roll back.
+"""Plans of the migration steps: which files change, and how, for map / proxy / roll back / decommission.
 
 Pure: a plan is computed from the project model and the files' current texts (the
 caller's ``read`` decides whether an editor buffer or the disk is the truth) and is
@@ -23,11 +23,13 @@ from analysis.plans.files import (
     refuse_if_unreadable,
     state_path,
 )
+from analysis.plans.decommission import LastRun, Runs, plan_decommission
 from analysis.plans.mapping import DEFAULT_DAGSTER_MODULE, derived_asset_key, plan_map, plan_scaffold
 from analysis.plans.proxying import plan_enable_proxying, plan_proxy, plan_rollback
 
 __all__ = [
-    "DEFAULT_DAGSTER_MODULE", "MAX_DAG_ID", "FileChange", "Plan", "Read", "Refused", "Sources", "check_dag_id",
-    "derived_asset_key", "plan_enable_proxying", "plan_map", "plan_proxy", "plan_rollback", "plan_scaffold",
+    "DEFAULT_DAGSTER_MODULE", "MAX_DAG_ID", "FileChange", "LastRun", "Plan", "Read", "Refused", "Runs", "Sources",
+    "check_dag_id", "derived_asset_key", "plan_decommission", "plan_enable_proxying", "plan_map", "plan_proxy",
+    "plan_rollback", "plan_scaffold",
     "refuse_if_unreadable", "state_path",
 ]

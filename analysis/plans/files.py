@@ -36,7 +36,12 @@ class FileChange:
     path: str
     old_text: str | None
     """None when the file is created."""
-    new_text: str
+    new_text: str | None
+    """None when the file is removed (decommission: the DAG file, its state file)."""
+
+    @property
+    def removed(self) -> bool:
+        return self.new_text is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +71,7 @@ class PlanFiles:
         self._read = read
         self._sources = sources or {}
         self._originals: dict[str, str | None] = {}
-        self._written: dict[str, str] = {}
+        self._written: dict[str, str | None] = {}
         self._modules: dict[str, DagsterModule] | None = None
 
     # -- texts ------------------------------------------------------------------------------
@@ -85,6 +90,13 @@ class PlanFiles:
         if self.original(path) is None:
             refuse_if_unreadable(path)
         self._written[path] = new_text
+
+    def remove(self, path: str) -> None:
+        """Remove a file the plan read (a file it could not read is never removed)."""
+        if self.original(path) is None:
+            refuse_if_unreadable(path)
+            return
+        self._written[path] = None
 
     def result(self) -> tuple[FileChange, ...]:
         return tuple(FileChange(p, self._originals[p], new) for p, new in self._written.items()

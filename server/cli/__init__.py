@@ -96,6 +96,13 @@ def _parser() -> argparse.ArgumentParser:
     scaffold.add_argument("dag_id", metavar="DAG_ID")
     scaffold.add_argument("task_id", metavar="TASK_ID")
 
+    decommission = _step(commands, "decommission", "decommission_step",
+                         "last step, once every task runs in Dagster: the DAG's assets get a Dagster job on its "
+                         "schedule, its mappings and state file go, its file is removed (or paused)")
+    decommission.add_argument("dag_id", metavar="DAG_ID")
+    decommission.add_argument("--pause", action="store_true",
+                              help="keep the DAG file, paused (is_paused_upon_creation=True), instead of removing it")
+
     peer = commands.add_parser("peer", help="create or complete the Dagster module so that it peers with the "
                                "configured Airflow (airflow.url), secrets read from the environment")
     peer.add_argument("--auth", choices=("basic", "token", "mwaa"),

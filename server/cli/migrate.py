@@ -53,6 +53,37 @@ def scaffold_step(args: argparse.Namespace) -> int:
         project, read, args.dag_id, args.task_id, sources=sources))
 
 
+def decommission_step(args: argparse.Namespace) -> int:
+    from analysis.plans import plan_decommission
+
+    runs = _peered_runs(args.dag_id)
+    return _carry_out(args, lambda project, read, sources: plan_decommission(
+        project, read, args.dag_id, sources=sources, pause=args.pause, runs=runs))
+
+
+def _peered_runs(dag_id: str):
+    """The DAG's last runs from one poll of the peered Airflow (None: not peered or not reached)."""
+    import logging
+
+    from server.peering import Poller
+    from server.peering.last_runs import runs_for
+    from server.settings import load_settings
+
+    logging.getLogger("airlift-lsp").addHandler(logging.NullHandler())
+    logging.getLogger("airlift-lsp").propagate = False
+    settings, _ = load_settings(".")
+    poller = Poller(settings.airflow, lambda: [dag_id])
+    if not poller.enabled:
+        return None
+    try:
+        history, status = poller.poll_once()
+    finally:
+        poller.stop(timeout=1.0)
+    if not status.reachable:
+        print(f"airlift-lsp: {status.error or 'Airflow not reached'}", file=sys.stderr)
+    return runs_for(history, status, dag_id)
+
+
 def _carry_out(args: argparse.Namespace, make_plan) -> int:
     """Plan against the disk, then print the diff (--dry-run) or write atomically."""
     from analysis.plans import Refused

@@ -54,6 +54,11 @@ def verify_plan(project: Project, plan: Plan, pythons: Pythons, timeout: float =
         os.mkdir(copy_root)
         mirror(root, copy_root, _copied(project, plan))
         for change in plan.changes:
+            if change.new_text is None:  # removed by the step
+                copied = moved_path(change.path, root, copy_root)
+                if os.path.lexists(copied):
+                    os.unlink(copied)
+                continue
             _write(moved_path(change.path, root, copy_root), change.new_text, scratch)
         copy = discover(replace(project.layout, root=copy_root))  # the same layout, every field kept
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="airlift-verify") as pool:

@@ -13,8 +13,10 @@ the real code path: the module's imports, ``assets_with_task_mappings``, the Def
 (``get_repository_def``, as ``dagster definitions validate`` does).
 
 Prints one JSON object: ``{"instances": [{"name", "webserver_url"}], "assets": [{"key": [str],
-"deps": [[str]], "airlift": {metadata key: value}}]}`` (``airlift`` holds the asset's
-``dagster-airlift/*`` metadata, e.g. ``dagster-airlift/task-mapping``).
+"deps": [[str]], "airlift": {metadata key: value}}], "jobs": [{"name", "assets": [[str]],
+"retries": int|null}], "schedules": [{"name", "cron", "job"}]}`` (``airlift`` holds the asset's
+``dagster-airlift/*`` metadata, e.g. ``dagster-airlift/task-mapping``; ``retries``: the job's
+``op_retry_policy``).
 """
 
 from __future__ import annotations
@@ -47,7 +49,13 @@ def main() -> int:
                         if key.startswith("dagster-airlift/")},
         })
     assert repository.asset_graph is not None
-    json.dump({"instances": instances, "assets": sorted(assets, key=lambda a: a["key"])},
+    jobs = [{"name": job.name, "assets": sorted(list(key.path) for key in job.asset_layer.executable_asset_keys),
+             "retries": getattr(job.op_retry_policy, "max_retries", None)}
+            for job in repository.get_all_jobs() if not job.name.startswith("__")]
+    schedules = [{"name": schedule.name, "cron": schedule.cron_schedule, "job": schedule.job_name}
+                 for schedule in repository.schedule_defs]
+    json.dump({"instances": instances, "assets": sorted(assets, key=lambda a: a["key"]),
+               "jobs": sorted(jobs, key=lambda j: j["name"]), "schedules": sorted(schedules, key=lambda s: s["name"])},
               sys.stdout, indent=1, default=str)
     return 0
 
