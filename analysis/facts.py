@@ -146,6 +146,12 @@ class DagFacts:
     global_name: str | None = None
     """The module-level name bound to the DAG object. ``proxying_to_dagster`` only sees
     DAGs in ``globals()``: a bare ``with DAG(...):`` or ``my_dag()`` is invisible to it."""
+    global_names: tuple[str, ...] = ()
+    """Every module-level name holding the DAG: ``proxying_to_dagster`` proxies it once per name
+    (at DAG level a second pass adds its override task again: DuplicateTaskIdFound)."""
+    unseen: tuple[str, ...] = ()
+    """Calls that may add tasks to the DAG and that static reading could not follow, each
+    "`callee(...)`: why" (at most five): the DAG may have more tasks than the model shows."""
     creation_line: int | None = None
     """0-based line of the call that creates the DAG (for ``@dag``: the function's call)."""
     conditional: bool = False

@@ -118,6 +118,10 @@ class DagRecord:
     id_dynamic: bool = False
     variable: str | None = None
     global_name: str | None = None
+    global_names: tuple[str, ...] = ()
+    """Every module-level name that holds the DAG once the file has run."""
+    unseen: list[str] = field(default_factory=list)
+    """Calls that may add tasks to the DAG and that static reading could not follow."""
     creation_line: int | None = None
     level: int = 0
     condition: str = ""
@@ -154,6 +158,8 @@ class DagRecord:
             variable=self.variable,
             extent=extent,
             global_name=self.global_name,
+            global_names=self.global_names,
+            unseen=tuple(self.unseen),
             creation_line=self.creation_line,
             binding=self.binding,
             conditional=self.level > 0,

@@ -496,7 +496,7 @@ class Evaluator(DataFiles, Containers, Logic, airflow_calls.AirflowCalls):
             known = isinstance(callee, Qualified) and callee.name.startswith("airflow.")
             return self.create_operator(spelled or "?", node, kwargs, kwarg_nodes,
                                         guessed=not known and not named_like_operator(spelled))
-        self.note_unfollowed(node, callee)
+        self.note_unfollowed(node, callee, args, kwargs)
         return Unknown(node)
 
     def environment_value(self, name: Value, node: ast.AST) -> Value:

@@ -10,7 +10,8 @@ Reading is bounded whatever the file (``analysis.dags.budget``).
 from __future__ import annotations
 
 import ast
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from analysis.dags.budget import Budget, OutOfBudget
 from analysis.dags.builder import Collector, DagRecord, GroupRecord
@@ -22,8 +23,6 @@ from analysis.dags.modules import ProjectCode
 from analysis.dags.objects import ClassValue, ObjectModel, as_airflow
 from analysis.dags.scope import Scope
 from analysis.dags.unrecognized import Unfollowed, why_not_followed
-from analysis.facts import Range
-from analysis.source import LineIndex
 from analysis.dags.values import (
     Const,
     DagRef,
@@ -38,6 +37,8 @@ from analysis.dags.values import (
     Value,
     short_text,
 )
+from analysis.facts import Range
+from analysis.source import LineIndex
 
 MAX_UNROLL = 1000
 MAX_DEPTH = 24
@@ -64,7 +65,7 @@ class Positions:
     """Ranges of this file's nodes; while a helper of another file runs, the call in this file
     that led to it (``anchor``): a task made there is shown where this file asked for it."""
 
-    __slots__ = ("index", "anchor")
+    __slots__ = ("anchor", "index")
 
     def __init__(self, index: LineIndex) -> None:
         self.index = index
@@ -137,17 +138,26 @@ class Interpreter(ImportStatements, ObjectModel, Matching, Evaluator, Budget, Co
     def bind_globals(self) -> None:
         """Which DAGs ``proxying_to_dagster(global_vars=globals())`` sees: those a module-level
         name holds once the file has run (a second ``with DAG(...) as dag:`` hides the first)."""
+        names: dict[DagRecord, list[str]] = {}
         for dag in self.collector.dags:
             dag.global_name = self.exposed.get(dag)
+            if dag.global_name is not None:
+                names[dag] = [dag.global_name]
         for name, value in self.module_scope.vars.items():
-            if isinstance(value, DagRef) and value.dag.global_name is None:
-                value.dag.global_name = name
+            held = as_airflow(value)
+            if isinstance(held, DagRef):
+                if held.dag.global_name is None:
+                    held.dag.global_name = name
+                if name not in names.setdefault(held.dag, []):
+                    names[held.dag].append(name)
+        for dag, held_by in names.items():
+            dag.global_names = tuple(held_by)
 
-    def note_unfollowed(self, node: ast.Call, callee: Value) -> None:
-        """A call made by a module-level statement of this file that static reading could not
-        enter: the reason a file shows no DAG, if it shows none."""
-        if self.depth or self.lines.anchor is not None or len(self.unfollowed) >= 20:
-            return
+    def note_unfollowed(self, node: ast.Call, callee: Value, args: list[Value],
+                        kwargs: dict[str, Value]) -> None:
+        """A call static reading could not enter. Made by a module-level statement: the reason a
+        file shows no DAG, if it shows none. Given a DAG, or made in a DAG's context: it may add
+        tasks the model does not see."""
         if isinstance(callee, Qualified):
             found = self.code is not None and self.code.find(callee.name.split(".", 1)[0]) != (None, None)
             reason = why_not_followed(callee.name, self.code is not None, found)
@@ -155,7 +165,13 @@ class Interpreter(ImportStatements, ObjectModel, Matching, Evaluator, Budget, Co
             reason = "it is not known statically (made at run time, or by code that could not be read)"
         else:
             reason = None
-        if reason is not None:
+        if reason is None:
+            return
+        given = [v.dag for v in map(as_airflow, [*args, *kwargs.values()]) if isinstance(v, DagRef)]
+        dag = given[0] if given else self.current_context({})[0]
+        if dag is not None and len(dag.unseen) < 5:
+            dag.unseen.append(f"`{short_text(node.func)}(...)`: {reason}")
+        if not self.depth and self.lines.anchor is None and len(self.unfollowed) < 20:
             self.unfollowed.append(Unfollowed(short_text(node.func), reason, self.lines.range_of(node)))
 
     def bindable(self, node: ast.stmt, value: Value, kind: str, detail: str | int | None) -> None:
@@ -475,4 +491,4 @@ class Interpreter(ImportStatements, ObjectModel, Matching, Evaluator, Budget, Co
             scope.vars[spec.kwarg.arg] = Mapping({k: v for k, v in kwargs.items() if k not in known})
 
 
-__all__ = ["Interpreter", "Scope", "Return", "TaskRef", "GroupRef", "DagRef", "Seq", "Const"]
+__all__ = ["Const", "DagRef", "GroupRef", "Interpreter", "Return", "Scope", "Seq", "TaskRef"]

@@ -11,7 +11,7 @@ so what every case creates alike is certain.
 from __future__ import annotations
 
 import ast
-from typing import Callable
+from collections.abc import Callable
 
 from analysis.dags.conditions import Branch
 from analysis.dags.scope import Scope

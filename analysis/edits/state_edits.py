@@ -17,9 +17,9 @@ from typing import Any
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.resolver import VersionedResolver
 
+from analysis.state.proxied_state import content_end, item_start, own_entries
 from analysis.state.pyyaml_compat import LINE_BREAK, LINE_BREAKS, PyYamlResolver
 from analysis.state.safe_yaml import Constructor, SafeYamlError, compose
-from analysis.state.proxied_state import content_end, item_start, own_entries
 
 _BOOL_FAMILIES = {"true": ("true", "false"), "false": ("true", "false"), "yes": ("yes", "no"),
                   "no": ("yes", "no"), "on": ("on", "off"), "off": ("on", "off")}

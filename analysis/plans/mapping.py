@@ -16,6 +16,7 @@ from analysis.plans.files import (
     Sources,
     certain_tasks,
     dag_entry,
+    no_task_known,
     refuse_if_unreadable,
     refuse_unreadable_dagster_module,
     select_tasks,
@@ -71,6 +72,8 @@ def plan_map(project: Project, read: Read, dag_id: str, task_ids: Sequence[str] 
     entry = dag_entry(changes, dag_id)
     notes: list[str] = []
     tasks = certain_tasks(select_tasks(entry, task_ids), "map", bool(task_ids), notes)
+    if not task_ids and not entry.dag.tasks:
+        raise no_task_known(entry)
     module = changes.dagster().primary_dagster_module
     path = module.path if module else os.path.normpath(os.path.join(
         project.layout.root, project.layout.dagster_module or DEFAULT_DAGSTER_MODULE))

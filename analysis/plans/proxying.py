@@ -22,6 +22,7 @@ from analysis.plans.files import (
     certain_tasks,
     dag_entry,
     inside,
+    no_task_known,
     select_tasks,
     state_path,
 )
@@ -98,6 +99,13 @@ def ensure_hook(changes: PlanFiles, entry: DagEntry, notes: list[str]) -> None:
         notes.append("switched proxying on" if hook is not None else "added the proxying_to_dagster hook")
 
 
+def bound_twice(dag_id: str, names: Sequence[str]) -> str:
+    """Why DAG-level proxying breaks a DAG that several module-level names hold."""
+    return (f"`{dag_id}` is held by {len(names)} module-level names ({', '.join(f'`{n}`' for n in names)}): "
+            f"dagster-airlift's proxying_to_dagster proxies it once per name, and at DAG level the second pass "
+            f"adds `DAGSTER_OVERRIDE_DAG_{dag_id}` again (Airflow: DuplicateTaskIdFound, the file fails to import)")
+
+
 def write_confirmed(changes: PlanFiles, path: str, text: str, proxied: bool, task_ids: Sequence[str]) -> None:
     """Write the state file, read back as airlift reads it: every task must now be ``proxied``
     as the plan says, or the plan is refused (a step that claims a switch it did not write is
@@ -165,8 +173,19 @@ def plan_proxy(project: Project, read: Read, dag_id: str, task_ids: Sequence[str
     if unmapped:
         raise Refused(f"map {', '.join(f'`{t}`' for t in unmapped)} to a Dagster asset first: a proxied "
                       f"task with no asset has nothing to materialize in Dagster")
+    if not entry.dag.tasks and not task_ids:
+        raise no_task_known(entry)
     if not tasks and (entry.state is None or entry.state.dag_proxied is None):
-        raise Refused(f"no task of `{dag_id}` can be proxied one by one: " + "; ".join(notes))
+        raise Refused(f"no task of `{dag_id}` can be proxied one by one" + "".join(f"; {n}" for n in notes)
+                      + f"; proxy the DAG as a whole instead (airlift-lsp proxy {dag_id} --dag-level)")
+    spec_only = [t.task_id for t in tasks if not project.runnable_in_dagster(dag_id, t.task_id)]
+    if spec_only:
+        one = len(spec_only) == 1
+        notes.append(f"{', '.join(f'`{t}`' for t in spec_only)}: {'its' if one else 'their'} assets are "
+                     f"AssetSpecs only, which Dagster cannot run, so {'it fails' if one else 'they fail'} once "
+                     f"proxied (\"No asset nodes found to trigger\") until {'its' if one else 'their'} "
+                     f"implementation exists: run " + "; ".join(
+                         f"`airlift-lsp scaffold {dag_id} {t}`" for t in spec_only))
     ensure_hook(changes, entry, notes)
     path = ensure_state(changes, entry, project.layout.root)
     text = changes.text(path) or ""
@@ -193,6 +212,9 @@ def plan_proxy_dag_level(project: Project, read: Read, dag_id: str, *, sources: 
     if not changes.dagster().assets_for(dag_id, None):
         raise Refused(f"map `{dag_id}` as a whole to a Dagster asset first (airlift-lsp map {dag_id} --dag-level): "
                       f"a DAG proxied at DAG level runs the assets mapped to the DAG, and it has none")
+    if len(entry.dag.global_names) > 1:
+        raise Refused(bound_twice(entry.dag.dag_id, entry.dag.global_names)
+                      + "; proxy its tasks one by one, or let one name hold it (e.g. `del` the other)")
     state = entry.state
     if state is not None and state.error:
         raise Refused(f"{os.path.basename(state.path)} is invalid: fix it first ({state.error})")
@@ -278,10 +300,12 @@ def plan_rollback(project: Project, read: Read, dag_id: str | None,
         invalid, unwritten = [], []
         for path in project.states:
             state, text = changes.state(path), changes.text(path)
-            if state is None or text is None:
+            if state is not None and state.error:
+                # Before the text: a file that cannot be read as text (binary, not UTF-8) is
+                # no less broken for airlift, and must not pass for "nothing to change".
+                invalid.append((os.path.basename(path), state.error))
                 continue
-            if state.error:
-                invalid.append(os.path.basename(path))
+            if state is None or text is None:
                 continue
             known = linked.get(path)
             file = changes.dag_file(known.file.path) if known is not None else None
@@ -298,8 +322,8 @@ def plan_rollback(project: Project, read: Read, dag_id: str | None,
                 unwritten.append(str(refusal))
         # A rollback is what one reaches for in trouble: everything that can be rolled back is,
         # and what cannot is said (the CLI exits 1).
-        incomplete = tuple(f"cannot roll back {name}: dagster-airlift cannot read it (run `airlift-lsp check`); "
-                           f"fix it by hand" for name in invalid) + tuple(unwritten)
+        incomplete = tuple(f"cannot roll back {name}: {why.rstrip('.')} (run `airlift-lsp check`); fix it by hand"
+                           for name, why in invalid) + tuple(unwritten)
         return Plan("Roll back every DAG to Airflow", changes.result(), tuple(notes), incomplete)
     entry = dag_entry(changes, dag_id)
     tasks = select_tasks(entry, task_ids)

@@ -38,7 +38,7 @@ import analysis
 
 log = logging.getLogger("airlift-lsp")
 
-SCHEMA = "1"
+SCHEMA = "2"
 DATABASE = "facts.sqlite3"
 DISABLED = ("off", "0", "false", "no")
 
