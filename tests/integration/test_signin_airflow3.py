@@ -5,17 +5,22 @@ leeway): renewed ahead of their ``exp``, and after Airflow's 401 ``Token Expired
 
 from __future__ import annotations
 
+import asyncio
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
 
 import pytest
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from server.peering import AirflowClient, PeeringError, fetch_history
 from server.peering.tokens import jwt_expiry
 from server.settings import AirflowSettings, load_settings
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, TUTORIAL, run_cli
 from tests.integration.conftest import DAG_IDS
 from tests.support.airflow_server import _RUNNING, AirflowServer, time_limit
 
@@ -59,6 +64,8 @@ request = urllib.request.Request(login["url"] + "/auth/token", method="POST",
 token = json.load(urllib.request.urlopen(request, timeout=10))["access_token"]
 with open(here / "runs", "a") as runs:
     runs.write("run\\n")
+with open(here / "issued", "a") as issued:
+    issued.write(token + "\\n")
 if (here / "lie").exists():
     later = (datetime.now(timezone.utc) + timedelta(days=1)).isoformat()
     print(json.dumps({{"kind": "ExecCredential", "status": {{"token": token, "expirationTimestamp": later}}}}))
@@ -177,3 +184,87 @@ def test_a_token_command_whose_tokens_expire_while_the_server_runs(short_lived, 
     assert runs_of(tmp_path) == 4
     print(f"\nshort-lived-token Airflow 3 api-server started in {short_lived.startup_seconds:.1f}s")
     client.close()
+
+
+# -- through the CLI and the editor -------------------------------------------------------------------
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    root = tmp_path / "tutorial"
+    shutil.copytree(TUTORIAL, root)
+    return root
+
+
+def test_status_json_with_a_token_command_in_pyproject(workspace: Path, airflow_server, finished_runs) -> None:
+    scripts = workspace / "scripts"
+    scripts.mkdir()
+    login_script(scripts, airflow_server)
+    pyproject = workspace / "pyproject.toml"
+    text = pyproject.read_text()
+    line = 'airflow = { url = "http://127.0.0.1:8080", username = "admin" }'
+    assert line in text
+    # A relative program path is the workspace's.
+    pyproject.write_text(text.replace(line, f'airflow = {{ url = "{airflow_server.url}", auth = "command", '
+                                            'tokenCommand = ["./scripts/airflow-token"] }'))
+    done = run_cli("status", "--json", cwd=workspace)
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["airflow"] == {"url": airflow_server.url, "api_version": "v2", "reachable": True, "error": None}
+    dag = next(d for d in data["dags"] if d["dag_id"] == "rebuild_customers_list")
+    assert dag["last_run"]["state"] == "success"
+    issued = (scripts / "issued").read_text().split()
+    assert len(issued) == runs_of(scripts) >= 1
+    for token in issued:
+        assert token not in done.stdout + done.stderr
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "server", "serve"]))
+async def editor(lsp_client: LanguageClient, workspace: Path, airflow_server, finished_runs):
+    """The language server with a token-only sign-in, the token handed over at start as the
+    editor hands its secrets (initializationOptions)."""
+    lsp_client.statuses = []
+
+    @lsp_client.feature("airlift/status")
+    def status(params):
+        lsp_client.statuses.append(params)
+
+    @lsp_client.feature(types.WORKSPACE_CODE_LENS_REFRESH)
+    def refresh(params):
+        return None
+
+    @lsp_client.feature(types.CLIENT_REGISTER_CAPABILITY)
+    def register(params):
+        return None
+
+    lsp_client.root = workspace
+    lsp_client.token = airflow_server.token()
+    await lsp_client.initialize_session(types.InitializeParams(
+        capabilities=client_capabilities("visual-studio-code"), root_uri=workspace.as_uri(),
+        initialization_options={"statusNotifications": True, "airlift": {"airflow": {
+            "url": airflow_server.url, "auth": "token", "token": lsp_client.token, "pollInterval": 2}}}))
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest.mark.asyncio
+async def test_the_editor_peers_with_a_token_only_sign_in(editor: LanguageClient) -> None:
+    deadline = asyncio.get_running_loop().time() + 60
+    dag = "airflow_dags/rebuild_customers_list.py"
+    uri = (editor.root / dag).as_uri()
+    text = (editor.root / dag).read_text()
+    editor.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "python", 1, text)))
+    line = next(i for i, row in enumerate(text.splitlines()) if 'task_id="build_dbt_models"' in row)
+    position = types.Position(line, text.splitlines()[line].index("build_dbt_models"))
+    while True:
+        hover = await editor.text_document_hover_async(types.HoverParams(types.TextDocumentIdentifier(uri), position))
+        value = hover.contents.value if hover else ""
+        if "success" in value:
+            break
+        assert asyncio.get_running_loop().time() < deadline, f"no run in the hover: {value}"
+        await asyncio.sleep(0.3)
+    states = [s["state"] if isinstance(s, dict) else s.state for s in editor.statuses]
+    assert "connected" in states
+    report = await editor.workspace_execute_command_async(types.ExecuteCommandParams("airlift.migrationReport"))
+    assert report["airflow"]["reachable"] is True
+    for shown in (value, json.dumps(report), repr(editor.statuses)):
+        assert editor.token not in shown
