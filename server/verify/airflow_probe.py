@@ -3,7 +3,8 @@ the language server's process): load the project's DAG folders with Airflow's Da
 what Airflow sees.
 
 Reads one JSON request on stdin: ``{"root": str, "dag_folders": [str], "sys_path": [str],
-"state_dirs": [str]}`` (absolute paths). Writes one JSON object on stdout; Airflow's logs and
+"environment": {str: str}, "state_dirs": [str]}`` (absolute paths; ``environment``: the
+deployment's variables DAG files read at import). Writes one JSON object on stdout; Airflow's logs and
 anything the DAG files print go to stderr. Self-contained: it imports nothing of airlift-lsp
 (the interpreter running it has none), only the standard library, Airflow and, when installed,
 dagster-airlift. Keep it importable by the oldest Python an Airflow 2 deployment runs (3.8).
@@ -46,6 +47,7 @@ def probe(request: dict, home: str) -> dict:
     # A throwaway Airflow home, and a database inside it whatever the environment says:
     # loading DAG files must never touch a deployment's metadata database.
     database = "sqlite:///" + os.path.join(home, "airflow.db")
+    os.environ.update({str(k): str(v) for k, v in (request.get("environment") or {}).items()})
     os.environ.update({
         "AIRFLOW_HOME": home,
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",

@@ -107,12 +107,14 @@ def verify_project(project: Project, pythons: Pythons, timeout: float = DEFAULT_
 
 
 def airflow_request(project: Project) -> dict:
+    """What the Airflow probe loads, as the deployment would: the DAG folders, ``sys.path`` as
+    the model follows imports (DAG folders, ``plugins/``, the ``importRoots``, the workspace
+    root) and the ``environment`` setting's variables."""
     layout = project.layout
     roots = layout.dag_roots()
-    plugins = os.path.join(layout.root, "plugins")
-    sys_path = [*roots, layout.root, *([plugins] if os.path.isdir(plugins) else [])]
     state_dirs = sorted({state_dir_for(f) for f in project.files.values()} | {e.state_dir for e in project.entries})
-    return {"root": layout.root, "dag_folders": roots, "sys_path": list(dict.fromkeys(sys_path)),
+    return {"root": layout.root, "dag_folders": roots, "sys_path": list(dict.fromkeys(layout.code_roots())),
+            "environment": dict(layout.environment),
             "state_dirs": [d for d in state_dirs if os.path.isdir(d)]}
 
 
