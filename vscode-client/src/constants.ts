@@ -8,6 +8,10 @@ export const CONFIG_SECTION = 'airlift';
 export const STATUS_NOTIFICATION = 'airlift/status';
 export const PASSWORD_SECRET = 'airlift.airflow.password';
 export const REPORT_VIEW = 'airlift.report';
+/** Context key: the active editor is one of the server's DAG files (palette `when` clauses). */
+export const DAG_FILE_CONTEXT = 'airlift.dagFileActive';
+/** Context key: the workspace is an Airlift project and the extension is awake. */
+export const ACTIVE_CONTEXT = 'airlift.active';
 
 /** Commands the server executes (`workspace/executeCommand`), also in the palette. */
 export const ServerCommand = {

@@ -86,6 +86,10 @@ export class StatusBar {
         this.item = host.createStatusItem('airlift.status', 'Airlift: Airflow status');
         this.item.command = ClientCommand.statusMenu;
         this.update(DISABLED);
+    }
+
+    /** Shown only once the workspace is an Airlift project (see extension.ts). */
+    show(): void {
         this.item.show();
     }
 
