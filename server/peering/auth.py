@@ -20,6 +20,9 @@ from server.settings import AirflowSettings
 
 
 class AuthBackend(Protocol):
+    """A backend may also have ``credential``, a description of what it signs with ("the API
+    token"): the client then names it, never its value, when Airflow refuses it."""
+
     username: str | None
 
     def prepare(self, session: requests.Session) -> None:

@@ -26,7 +26,7 @@ from server.settings import AirflowSettings, load_settings
 from tests.conftest import FIXTURES, run_cli
 from tests.support.airflow_server import time_limit
 from tests.support.fake_airflow import FakeAirflow
-from tests.support.fake_clouds import FakeGoogleCredentials, FakeMwaa, MwaaWebServer
+from tests.support.fake_clouds import AstroAirflow2, FakeGoogleCredentials, FakeMwaa, MwaaWebServer
 
 FAST = RequestPolicy(connect_timeout=1.0, read_timeout=3.0, retries=0)
 RUNS = "/dags/~/dagRuns/list"
@@ -87,6 +87,21 @@ def test_a_rejected_static_token_is_one_line_naming_it_and_is_not_retried(airflo
         assert str(caught.value) == (f"authentication failed: Airflow at {airflow3.url} rejected {name} "
                                      "(HTTP 403): Invalid JWT token")
         assert len(airflow3.requests_to(RUNS)) == 1  # the same token would be refused again
+
+
+def test_an_astronomer_airflow_2_deployment_takes_its_api_token_as_a_bearer() -> None:
+    with AstroAirflow2() as astro:
+        astro.add_run("daily_orders", "run_1", "success", {"extract_orders": "success"})
+        token = issue(astro, "astro")
+        client = client_for(AirflowSettings(url=astro.url + "/", auth="astro", token=token))
+        assert client.connect() == "v1"
+        assert [r.run_id for r in fetch_history(client, ["daily_orders"]).runs("daily_orders")] == ["run_1"]
+        assert [s.path for s in astro.seen][:2] == ["/api/v2/version", "/api/v1/version"]
+        astro.tokens.clear()  # the token was deleted in the Astro UI
+        with pytest.raises(PeeringError) as caught:
+            client.list_dag_runs(["daily_orders"], limit=1)
+        assert str(caught.value) == (f"authentication failed: Airflow at {astro.url} rejected the Astronomer "
+                                     "API token (HTTP 401): No credentials found or credentials are invalid")
 
 
 def test_the_token_setting_without_a_token_says_where_to_put_it(airflow3: FakeAirflow) -> None:

@@ -10,6 +10,8 @@
   puts a modeled error's members). Errors are shaped like botocore's ``ClientError``.
 - ``MwaaWebServer``: an Airflow 2 web server behind MWAA's login: the REST API takes the
   ``session`` cookie that ``/aws_mwaa/login`` sets for a valid web login token.
+- ``AstroAirflow2``: an Astronomer Airflow 2 deployment, whose ``/api/v1`` takes a deployment
+  API token as a bearer token.
 - ``FakeGoogleCredentials``: google-auth ``Credentials``: ``refresh(request)`` mints an access
   token with an ``expiry`` (naive UTC), which the fake Airflow 3 then accepts as a bearer token.
 """
@@ -165,6 +167,34 @@ class _MwaaHandler(_Handler):
         cookies = dict(part.strip().split("=", 1) for part in (self.headers.get("Cookie") or "").split(";")
                        if "=" in part)
         if cookies.get("session") not in self.airflow.sessions:
+            return 401, {"type": "about:blank", "title": "Unauthorized", "status": 401,
+                         "detail": "No credentials found or credentials are invalid"}
+        return None
+
+
+class AstroAirflow2(FakeAirflow):
+    """An Astronomer Airflow 2 deployment (``/api/v1``): its API takes a deployment API token as
+    ``Authorization: Bearer``, not basic auth."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(api_version="v1", **kwargs)
+
+    def start(self) -> AstroAirflow2:
+        fake = self
+
+        class Handler(_BearerV1Handler):
+            airflow = fake
+
+        self._server = _QuietServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                         name="fake-astro", daemon=True).start()
+        return self
+
+
+class _BearerV1Handler(_Handler):
+    def _check_auth(self) -> tuple[int, Any] | None:
+        header = self.headers.get("Authorization", "")
+        if header.removeprefix("Bearer ") not in self.airflow.tokens:
             return 401, {"type": "about:blank", "title": "Unauthorized", "status": 401,
                          "detail": "No credentials found or credentials are invalid"}
         return None
