@@ -95,7 +95,9 @@ def blocker(project: Project, entry: DagEntry, runs: Runs | None) -> str | None:
 
 
 def plan_decommission(project: Project, read: Read, dag_id: str, *, sources: Sources | None = None,
-                      pause: bool = False, runs: Runs | None = None) -> Plan:
+                      pause: bool = False, runs: Runs | None = None, unchecked: str | None = None) -> Plan:
+    """``runs``: what the peered Airflow says of the DAG, None when it was not asked (``unchecked``
+    says why, in the note)."""
     from analysis.edits.decommission import NewJob, decommission_dag
     from analysis.edits.pause_dag import pause_dag
 
@@ -106,7 +108,7 @@ def plan_decommission(project: Project, read: Read, dag_id: str, *, sources: Sou
         raise Refused(why_not)
     notes: list[str] = []
     if runs is None:
-        notes.append("Airflow is not peered or not reached: the DAG's last runs were not checked")
+        notes.append(f"{unchecked or 'Airflow is not peered or not reached'}: the DAG's last runs were not checked")
     module, keys = _mapped_assets(changes, entry)
     dag_text = changes.original(entry.file.path) or ""
     timing = read_timing(dag_text, entry.dag)

@@ -56,13 +56,14 @@ def scaffold_step(args: argparse.Namespace) -> int:
 def decommission_step(args: argparse.Namespace) -> int:
     from analysis.plans import plan_decommission
 
-    runs = _peered_runs(args.dag_id)
+    runs, unchecked = _peered_runs(args.dag_id)
     return _carry_out(args, lambda project, read, sources: plan_decommission(
-        project, read, args.dag_id, sources=sources, pause=args.pause, runs=runs))
+        project, read, args.dag_id, sources=sources, pause=args.pause, runs=runs, unchecked=unchecked))
 
 
 def _peered_runs(dag_id: str):
-    """The DAG's last runs from one poll of the peered Airflow (None: not peered or not reached)."""
+    """The DAG's last runs from one poll of the peered Airflow (None: not peered or not reached),
+    and why they could not be checked."""
     import logging
 
     from server.peering import Poller
@@ -74,14 +75,12 @@ def _peered_runs(dag_id: str):
     settings, _ = load_settings(".")
     poller = Poller(settings.airflow, lambda: [dag_id])
     if not poller.enabled:
-        return None
+        return None, "Airflow is not peered (no airflow.url)"
     try:
         history, status = poller.poll_once()
     finally:
         poller.stop(timeout=1.0)
-    if not status.reachable:
-        print(f"airlift-lsp: {status.error or 'Airflow not reached'}", file=sys.stderr)
-    return runs_for(history, status, dag_id)
+    return runs_for(history, status, dag_id), None if status.reachable else (status.error or "Airflow not reached")
 
 
 def _carry_out(args: argparse.Namespace, make_plan) -> int:
