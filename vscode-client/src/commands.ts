@@ -54,6 +54,22 @@ async function ensureRunning(deps: CommandDeps): Promise<boolean> {
     return false;
 }
 
+/** The auth backends `airlift.peer` can write (dagster-airlift 0.29.27 has no bearer-token one). */
+export const PEER_AUTHS: readonly PickItem[] = [
+    { label: 'basic', description: 'user and password (AirflowBasicAuthBackend); the password is read from AIRFLOW_PASSWORD' },
+    { label: 'mwaa', description: 'Amazon MWAA web login (MwaaSessionAuthBackend, boto3); needs dagster-airlift[mwaa]' },
+];
+
+/** `airlift.peer`'s arguments: the `auth` it was given, else the one picked. */
+async function peerArguments(host: Host, args: readonly unknown[]): Promise<{ auth: string } | undefined> {
+    const given = args[0] as { auth?: unknown } | undefined;
+    if (typeof given?.auth === 'string') {
+        return { auth: given.auth };
+    }
+    const picked = await host.showQuickPick([...PEER_AUTHS], { title: 'Airlift: peer Dagster with Airflow using which auth?' });
+    return picked ? { auth: picked.label } : undefined;
+}
+
 /** Run an edit command: check trust, find the target, let the server plan and apply the edit. */
 export async function runEditCommand(deps: CommandDeps, command: string, args: readonly unknown[]): Promise<unknown> {
     const { host, port } = deps;
@@ -66,9 +82,14 @@ export async function runEditCommand(deps: CommandDeps, command: string, args: r
     if (!(await ensureRunning(deps))) {
         return undefined;
     }
-    let target: Target | undefined = {};
+    let target: Target | { auth: string } | undefined = {};
     try {
-        if (command === ServerCommand.rollbackAll) {
+        if (command === ServerCommand.peer) {
+            target = await peerArguments(host, args);
+            if (!target) {
+                return undefined;
+            }
+        } else if (command === ServerCommand.rollbackAll) {
             if (args.length === 0 &&
                 !(await host.confirm('Roll back every proxied task and DAG of the workspace to Airflow?', 'Roll Back All'))) {
                 return undefined;

@@ -26,6 +26,7 @@ export const ServerCommand = {
     refreshStatus: 'airlift.refreshStatus',
     migrationReport: 'airlift.migrationReport',
     verify: 'airlift.verify',
+    peer: 'airlift.peer',
 } as const;
 
 /** Commands the extension handles itself. */
@@ -47,4 +48,4 @@ export const DAG_COMMANDS: readonly string[] = [
     ServerCommand.enableProxying,
 ];
 /** Every command that writes to the workspace: off in Restricted Mode. */
-export const EDIT_COMMANDS: readonly string[] = [...TASK_COMMANDS, ...DAG_COMMANDS, ServerCommand.rollbackAll];
+export const EDIT_COMMANDS: readonly string[] = [...TASK_COMMANDS, ...DAG_COMMANDS, ServerCommand.rollbackAll, ServerCommand.peer];

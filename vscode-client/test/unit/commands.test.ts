@@ -93,6 +93,25 @@ test('rollbackAll asks first from the palette', async () => {
     assert.deepEqual(port.edits(), [{ method: ServerCommand.rollbackAll, args: [{}] }]);
 });
 
+test('peer asks which auth backend to write and sends it; cancelling sends nothing', async () => {
+    const { host, port, run } = setup();
+    let labels: string[] = [];
+    host.pick = (items) => {
+        labels = items.map((i) => i.label);
+        return undefined;
+    };
+    assert.equal(await run(ServerCommand.peer), undefined);
+    assert.deepEqual(labels, ['basic', 'mwaa']);
+    assert.deepEqual(port.edits(), []);
+    host.pick = (items) => items[1];
+    await run(ServerCommand.peer);
+    await run(ServerCommand.peer, { auth: 'basic' });
+    assert.deepEqual(port.edits(), [
+        { method: ServerCommand.peer, args: [{ auth: 'mwaa' }] },
+        { method: ServerCommand.peer, args: [{ auth: 'basic' }] },
+    ]);
+});
+
 test('Restricted Mode: every edit command refuses and sends nothing', async () => {
     const { host, port, run } = setup();
     host.trusted = false;
