@@ -228,9 +228,12 @@ class _Completion:
             target, value = small.target, small.value
         else:
             return None
-        if not isinstance(target, cst.Name) or (whole and value is not call.node):
+        if not isinstance(target, cst.Name):
             return None
-        return target.value
+        if value is call.node or (not whole and isinstance(value, (cst.List, cst.Tuple)) and any(
+                element.value is call.node for element in value.elements)):
+            return target.value
+        return None
 
     def _names(self, *, new_instance: bool, new_definitions: bool):
         """How the new code spells each name, the imports to add, the modules to import; or

@@ -291,3 +291,29 @@ def test_cli_refuses_a_configured_auth_dagster_airlift_lacks(workspace):
 def test_an_aliased_os_import_is_used_as_it_is_spelled():
     text = peered("import os as system\n")
     assert 'password=system.environ["AIRFLOW_PASSWORD"],' in text and text.count("import os") == 1
+
+
+def test_a_mapping_call_inside_another_expression_is_not_taken_for_an_asset_list():
+    result = peer_module(textwrap.dedent('''\
+        from dagster_airlift.core import assets_with_task_mappings
+        count = len(assets_with_task_mappings(dag_id="d", task_mappings={}))
+        '''), BASIC)
+    assert result.refused and "the mapping call on line 2 is not assigned to a module-level name" in result.reason
+
+
+DAGSTER_MODULES = sorted({*REPO.glob("tests/fixtures/**/*.py"), *REPO.glob("examples/**/*.py")})
+
+
+@pytest.mark.parametrize("path", [p for p in DAGSTER_MODULES if "dagster_airlift" in p.read_text(encoding="utf-8")],
+                         ids=lambda p: str(p.relative_to(REPO)))
+def test_every_dagster_module_of_the_fixtures_is_peered_or_refused_never_broken(path):
+    """Refused with one line, left alone, or completed into a module that parses and peers
+    once (the second run changes nothing)."""
+    result = peer_module(path.read_text(encoding="utf-8"), BASIC)
+    if result.refused:
+        assert result.reason and "\n" not in result.reason and "please report" not in result.reason
+        return
+    ast.parse(result.text)
+    again = peer_module(result.text, BASIC)
+    assert not again.changed and "already peers with Airflow" in again.reason, again.reason
+    assert result.text.count("build_defs_from_airflow_instance(") == 1
