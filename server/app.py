@@ -224,6 +224,7 @@ def create_server() -> AirliftServer:
         code_lens,
         commands,
         completion,
+        decommission,
         definition,
         diagnostics,
         documents,
@@ -234,7 +235,7 @@ def create_server() -> AirliftServer:
     )
 
     server = AirliftServer()
-    for feature in (documents, diagnostics, hover, code_lens, code_actions, commands, symbols, definition,
-                    completion, peering, verify):
+    for feature in (documents, diagnostics, hover, code_lens, code_actions, commands, decommission, symbols,
+                    definition, completion, peering, verify):
         feature.register(server)
     return server

@@ -11,6 +11,7 @@ from analysis.describe import Stage, blocked, dag_status, task_status
 from analysis.plans import Refused
 from server.app import AirliftServer
 from server.convert import Lines
+from server.features import decommission
 from server.features.commands import PLANNERS, edit_for, plan_command
 from server.features.lookup import target_at, text_at
 
@@ -70,10 +71,18 @@ def register(server: AirliftServer) -> None:
             if not _client_resolves_edits(ls):
                 action.command = types.Command(title=title, command=command, arguments=[arguments])
             actions.append(action)
+        if target is not None and decommission.offered(ls, target.entry, snapshot.project):
+            # Resolved to a command, never to an edit: the command asks before it edits.
+            action = decommission.action(target.entry, params.text_document.uri, version)
+            if not _client_resolves_edits(ls):
+                action = decommission.resolved(action)
+            actions.append(action)
         return actions
 
     @server.feature(types.CODE_ACTION_RESOLVE)
     def resolve(ls: AirliftServer, action: types.CodeAction) -> types.CodeAction:
+        if isinstance(action.data, dict) and action.data.get("command") == decommission.COMMAND:
+            return decommission.resolved(action)
         problem = _invalid_data(action.data)
         if problem is not None:
             raise JsonRpcInvalidParams(f"Airlift: cannot resolve this code action: {problem}; "

@@ -6,6 +6,7 @@ from lsprotocol import types
 
 from analysis.describe import Stage, blocked, dag_status, task_status
 from server.app import AirliftServer
+from server.features import decommission
 from server.index import Snapshot
 
 NEXT_STAGE = {
@@ -43,6 +44,8 @@ def register(server: AirliftServer) -> None:
                 command=command[0], arguments=arguments)))
             lenses.append(types.CodeLens(where, types.Command(
                 title=command[1], command=command[0], arguments=arguments)))
+            if decommission.offered(ls, entry, snapshot.project):
+                lenses.append(decommission.lens(where, entry))
             for task in entry.dag.tasks:
                 task_where = lines.range_to_client(task.range)
                 task_where = types.Range(task_where.start, task_where.start)

@@ -1,5 +1,5 @@
 """A minimal editor on top of pytest-lsp's client: open buffers, and workspace/applyEdit
-applied the way VS Code does it (versions checked, files created, didChange sent)."""
+applied the way VS Code does it (versions checked, files created or deleted, didChange sent)."""
 
 from __future__ import annotations
 
@@ -52,6 +52,14 @@ class Editor:
                 if version is not None and self.versions.get(operation.text_document.uri) != version:
                     return types.ApplyWorkspaceEditResult(applied=False, failure_reason="version mismatch")
         for operation in operations:
+            if isinstance(operation, types.DeleteFile):
+                path = Path(types_uri_to_path(operation.uri))
+                if path.exists():
+                    path.unlink()
+                self.documents.pop(operation.uri, None)
+                self.client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(
+                    [types.FileEvent(operation.uri, types.FileChangeType.Deleted)]))
+                continue
             if isinstance(operation, types.CreateFile):
                 path = Path(types_uri_to_path(operation.uri))
                 path.parent.mkdir(parents=True, exist_ok=True)
