@@ -75,6 +75,10 @@ class LineIndex:
     def __init__(self, text: str) -> None:
         self._lines = split_lines(text)
 
+    def code_characters(self) -> int:
+        """How much code the text holds: the code points of its lines but blank and comment lines."""
+        return sum(len(line) for line in self._lines if (start := line.lstrip()) and start[0] != "#")
+
     def line(self, lineno: int) -> str:
         """The text of a 1-based line, without its line break."""
         if 1 <= lineno <= len(self._lines):
