@@ -27,7 +27,24 @@ export const PICK_TITLES: Record<string, string> = {
     [ServerCommand.proxyDag]: 'Airlift: proxy which DAG to Dagster?',
     [ServerCommand.rollbackDag]: 'Airlift: roll back which DAG to Airflow?',
     [ServerCommand.enableProxying]: 'Airlift: enable proxying in which DAG file?',
+    [ServerCommand.decommissionDag]: 'Airlift: decommission which DAG (its tasks all run in Dagster)?',
 };
+
+/** What decommission does with the DAG file; the server asks to confirm the whole step. */
+export const DECOMMISSION_MODES: readonly (PickItem & { pause: boolean })[] = [
+    { label: 'Remove the DAG file', description: 'the DAG leaves Airflow', pause: false },
+    { label: 'Keep the DAG file, paused', description: 'is_paused_upon_creation=True, with a comment', pause: true },
+];
+
+/** `pause` as given (a lens, the report view), else picked. */
+async function decommissionMode(host: Host, args: readonly unknown[]): Promise<boolean | undefined> {
+    const given = args[0] as { pause?: unknown } | undefined;
+    if (typeof given?.pause === 'boolean') {
+        return given.pause;
+    }
+    const picked = await host.showQuickPick([...DECOMMISSION_MODES], { title: 'Airlift: remove the DAG file, or keep it paused?' });
+    return picked?.pause;
+}
 
 export const RESTRICTED_MESSAGE =
     'Airlift: edits are off in Restricted Mode. Trust this workspace to map, proxy or roll back tasks.';
@@ -82,7 +99,7 @@ export async function runEditCommand(deps: CommandDeps, command: string, args: r
     if (!(await ensureRunning(deps))) {
         return undefined;
     }
-    let target: Target | { auth: string } | undefined = {};
+    let target: Target | { auth: string } | (Target & { pause: boolean }) | undefined = {};
     try {
         if (command === ServerCommand.peer) {
             target = await peerArguments(host, args);
@@ -99,6 +116,13 @@ export async function runEditCommand(deps: CommandDeps, command: string, args: r
             target = await resolveTarget(host, port, targetFromArgs(args), needs, PICK_TITLES[command] ?? 'Airlift');
             if (!target) {
                 return undefined;
+            }
+            if (command === ServerCommand.decommissionDag) {
+                const pause = await decommissionMode(host, args);
+                if (pause === undefined) {
+                    return undefined;
+                }
+                target = { dag_id: (target as Target).dag_id, pause };
             }
         }
         deps.log(`${command} ${JSON.stringify(target)}`);

@@ -27,6 +27,7 @@ export const ServerCommand = {
     migrationReport: 'airlift.migrationReport',
     verify: 'airlift.verify',
     peer: 'airlift.peer',
+    decommissionDag: 'airlift.decommissionDag',
 } as const;
 
 /** Commands the extension handles itself. */
@@ -46,6 +47,7 @@ export const DAG_COMMANDS: readonly string[] = [
     ServerCommand.proxyDag,
     ServerCommand.rollbackDag,
     ServerCommand.enableProxying,
+    ServerCommand.decommissionDag,
 ];
 /** Every command that writes to the workspace: off in Restricted Mode. */
 export const EDIT_COMMANDS: readonly string[] = [...TASK_COMMANDS, ...DAG_COMMANDS, ServerCommand.rollbackAll, ServerCommand.peer];

@@ -78,6 +78,26 @@ test('DAG commands pick among the report\'s DAGs; cancelling does nothing', asyn
     assert.deepEqual(port.edits(), [{ method: ServerCommand.enableProxying, args: [{ dag_id: 'rebuild_customers_list' }] }]);
 });
 
+test('decommission: a lens sends its DAG as is; from the palette it asks the DAG, then remove or pause', async () => {
+    const { host, port, run } = setup();
+    await run(ServerCommand.decommissionDag, { dag_id: 'daily_orders', pause: false });
+    assert.deepEqual(port.edits(), [{ method: ServerCommand.decommissionDag, args: [{ dag_id: 'daily_orders', pause: false }] }]);
+    assert.deepEqual(host.callsOf('showQuickPick'), []);
+
+    const titles: string[] = [];
+    host.pick = (items, options) => {
+        titles.push(options.title ?? '');
+        return items.find((i) => i.label === 'rebuild_customers_list' || i.label === 'Keep the DAG file, paused');
+    };
+    await run(ServerCommand.decommissionDag);
+    assert.equal(titles.length, 2);
+    assert.deepEqual(port.edits()[1], { method: ServerCommand.decommissionDag, args: [{ dag_id: 'rebuild_customers_list', pause: true }] });
+
+    host.pick = (items) => items.find((i) => i.label === 'daily_orders');  // the mode pick cancelled
+    await run(ServerCommand.decommissionDag);
+    assert.equal(port.edits().length, 2);
+});
+
 test('positional arguments work too', async () => {
     const { port, run } = setup();
     await run(ServerCommand.mapTask, 'daily_orders', 'extract');
