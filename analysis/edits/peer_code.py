@@ -23,7 +23,7 @@ AUTH_CHOICES = ("basic", "token", "mwaa")
 BACKENDS = {"basic": ("dagster_airlift.core", "AirflowBasicAuthBackend"),
             "mwaa": ("dagster_airlift.mwaa", "MwaaSessionAuthBackend")}
 
-TOKEN_REFUSED = (f"--auth token: dagster-airlift {AIRLIFT_VERSION} has no bearer-token auth backend, and its "
+TOKEN_REFUSED = (f"token auth: dagster-airlift {AIRLIFT_VERSION} has no bearer-token auth backend, and its "
                  "AirflowInstance only calls /api/v1, which Airflow 3 removed; peer with --auth basic "
                  "(Airflow 2) or --auth mwaa")
 

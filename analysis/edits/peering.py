@@ -103,7 +103,8 @@ class _Completion:
         self.wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
         self.positions = self.wrapper.resolve(PositionProvider)
         self.scopes = self.wrapper.resolve(ScopeProvider)
-        self.lines = text.splitlines(keepends=True)
+        # Lines as libcst counts them: str.splitlines would also break at \f, \x1c, U+2028...
+        self.lines = re.findall(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$", text)
         self.newline = module.default_newline
         self.unit = module.default_indent
         self.notes: list[str] = []

@@ -317,3 +317,13 @@ def test_every_dagster_module_of_the_fixtures_is_peered_or_refused_never_broken(
     again = peer_module(result.text, BASIC)
     assert not again.changed and "already peers with Airflow" in again.reason, again.reason
     assert result.text.count("build_defs_from_airflow_instance(") == 1
+
+
+def test_crlf_and_form_feeds_keep_their_places():
+    text = ('"""Mine.\x0c"""\r\nfrom dagster import Definitions\r\n\x0c\r\n'
+            'defs = Definitions(assets=[])  # loaded by Dagster\r\n')
+    peered_text = peered(text)
+    assert "\r\n" in peered_text and "\n" not in peered_text.replace("\r\n", "")
+    assert peered_text.startswith('"""Mine.\x0c"""\r\n')
+    assert "defs = build_defs_from_airflow_instance(\r\n    airflow_instance=airflow_instance,\r\n" \
+           "    defs=Definitions(assets=[]),\r\n)  # loaded by Dagster\r\n" in peered_text
