@@ -67,7 +67,7 @@ def cli(root: Path, *args: str, jobs: str = "1", cache: str = "off") -> subproce
     env = {**os.environ, "AIRLIFT_LSP_JOBS": jobs, "AIRLIFT_LSP_CACHE": cache}
     env.pop("ENV", None)  # the model reads the settings, never the process's environment
     result = subprocess.run([sys.executable, "-m", "server", *args], capture_output=True, text=True,
-                            cwd=root, timeout=300, env=env)
+                            cwd=root, timeout=300, env=env, check=False)
     assert result.returncode in (0, 1), result.stderr
     return result
 
@@ -122,7 +122,7 @@ def test_a_bad_env_flag_is_one_usage_error(tmp_path: Path) -> None:
     root = workspace(tmp_path / "w")
     for bad in ("ENV", "=prod", " ENV=prod"):
         result = subprocess.run([sys.executable, "-m", "server", "dags", "dags", "--env", bad],
-                                capture_output=True, text=True, cwd=root, timeout=60)
+                                capture_output=True, text=True, cwd=root, timeout=60, check=False)
         assert result.returncode == 2 and result.stdout == ""
         assert result.stderr.strip().splitlines()[-1] == \
             f"airlift-lsp dags: error: argument --env: expected NAME=VALUE, got {bad!r}"
