@@ -13,9 +13,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from analysis.dags.schedule import DagTiming, read_timing
 from analysis.dagster.lineage import key_parts
 from analysis.dagster.module import AssetRef, DagsterModule
-from analysis.dags.schedule import DagTiming, read_timing
 from analysis.facts import TaskFacts
 from analysis.plans.files import Plan, PlanFiles, Read, Refused, Sources, dag_entry, inside
 from analysis.project import DagEntry, Project

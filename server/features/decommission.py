@@ -18,7 +18,7 @@ from analysis.plans import Refused, Runs, plan_decommission
 from analysis.plans.decommission import NO_ROLLBACK, blocker
 from analysis.project import DagEntry
 from server.app import AirliftServer
-from server.features.commands import Planned, _Reader, _need, arguments_of, edit_for
+from server.features.commands import Planned, _need, _Reader, arguments_of, edit_for
 
 COMMAND = "airlift.decommissionDag"
 CONFIRM = "Decommission"

@@ -17,8 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from analysis.plans import plan_decommission
 from tests.conftest import TUTORIAL, airflow2_python, dagbag_of, run_cli
 from tests.integration.test_generated_dagster_loads import load, tutorial_airflow
+from tests.unit.test_decommission import dag_level_module, project, read
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 
@@ -86,3 +88,21 @@ def test_paused_instead_of_removed_the_dag_still_loads_in_airflow(tmp_path: Path
     assert bag["dags"][DAG]["classes"] == {"build_dbt_models": "BashOperator",
                                            "export_customers": "PythonOperator",
                                            "load_raw_customers": "PythonOperator"}
+
+
+@pytest.mark.parametrize("level", ["task", "dag"])
+def test_decommissioned_modules_of_both_levels_load_in_dagster(tmp_path: Path, level: str) -> None:
+    """The unit tests' module, other DAGs' mappings kept: Dagster builds the job and the schedule,
+    still ties the other DAGs' assets to Airflow, and no longer the decommissioned DAG's."""
+    overrides = {"dags/proxied_state/orders.yaml": "proxied: true\n",
+                 "definitions.py": dag_level_module("other2")} if level == "dag" else {}
+    plan = plan_decommission(project(tmp_path / "ws", overrides), read, "orders")
+    text = next(c.new_text for c in plan.changes if c.path.endswith("definitions.py"))
+    loaded = load(tmp_path, text, {"other": ["t"], "other2": ["u"]})
+    assert [(j["name"], j["assets"], j["retries"]) for j in loaded["jobs"]] == [
+        ("orders_job", [["orders"], ["raw", "orders"]], None)]
+    assert [(s["job"], s["cron"]) for s in loaded["schedules"]] == [("orders_job", "0 * * * *")]
+    mapped = {tuple(a["key"]) for a in loaded["assets"]
+              if any(k.startswith("dagster-airlift/") and k.endswith("-mapping") for k in a["airlift"])}
+    assert ("other",) in mapped and ("x" in {key[0] for key in mapped}) == (level == "dag")
+    assert not mapped & {("orders",), ("raw", "orders")}  # plain assets now, tied to no Airflow task

@@ -308,3 +308,23 @@ def test_cli_dry_run_writes_nothing_and_a_refusal_is_one_line(tmp_path: Path) ->
     assert {p: p.read_text() for p in tmp_path.rglob("*") if p.is_file()} == before
     refused = run_cli("decommission", "other", cwd=tmp_path, env=env)
     assert refused.returncode == 1 and refused.stderr.count("\n") == 1 and "no DAG `other`" in refused.stderr
+
+
+def dag_level_module(other: str = "other") -> str:
+    """MODULE with `orders` mapped as a whole, beside another DAG's DAG-level entry."""
+    return MODULE.replace(
+        '*assets_with_task_mappings(\n                dag_id="orders",\n                task_mappings={"extract": '
+        '[raw_orders], "load": [load_orders]},\n            ),',
+        f'*assets_with_dag_mappings(dag_mappings={{"orders": [raw_orders, load_orders], "{other}": [AssetSpec("x")]}}),',
+    ).replace("    assets_with_task_mappings,\n", "    assets_with_dag_mappings,\n    assets_with_task_mappings,\n")
+
+
+def test_a_dag_proxied_at_dag_level_keeps_the_other_dags_entries(tmp_path: Path) -> None:
+    module = dag_level_module()
+    assert "assets_with_dag_mappings(dag_mappings=" in module
+    plan = plan_decommission(project(tmp_path, {"dags/proxied_state/orders.yaml": "proxied: true\n",
+                                                "definitions.py": module}), read, "orders")
+    text = next(c.new_text for c in plan.changes if c.path.endswith("definitions.py"))
+    assert '*assets_with_dag_mappings(dag_mappings={"other": [AssetSpec("x")]}),\n            raw_orders,\n' \
+           '            load_orders,\n' in text
+    assert 'selection=[AssetKey(["raw", "orders"]), AssetKey(["orders"])]' in text
