@@ -50,6 +50,6 @@ def test_extension_unit_tests() -> None:
 def test_vscode_end_to_end() -> None:
     """Lenses, hover, a quick fix, "Airlift: Roll back task to Airflow" and the report view, in
     real VS Code; screenshots in artifacts/vscode-e2e/. The runner bounds every wait itself."""
-    result = _run(["node", "test/e2e/run.mjs"], timeout=900)
+    result = _run(["node", "test/e2e/run.mjs"], timeout=1200)
     _check(result)
     assert "0 failed" in result.stdout

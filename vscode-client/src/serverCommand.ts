@@ -66,6 +66,18 @@ const PROBE_SERVER = "import importlib.metadata as m, server.cli; print(m.versio
 const PROBE_VERSION = "import sys; print('%d.%d' % sys.version_info[:2])";
 const RUN_MODULE = 'import sys; from server.cli import main; sys.exit(main())';
 const WHEEL = /^airlift_lsp-[^-]+-py3-none-any\.whl$/;
+/** The base interpreter has no pip, or one older than 22.3 (no `--python`). */
+const BASE_PIP_UNUSABLE = /No module named pip|no such option: --python/;
+
+async function ensurePip(environment: LaunchEnvironment, venvPython: string): Promise<void> {
+    try {
+        await environment.run(venvPython, ['-m', 'ensurepip', '--default-pip']);
+    } catch (error) {
+        const why = error instanceof RunError ? reasonOf(error.output) : String(error);
+        const debian = /ensurepip|python3-venv/.test(why) ? ' (on Debian or Ubuntu: apt install python3-venv)' : '';
+        throw new SetupError('venv', `the server's environment has no pip and ensurepip failed: ${why}${debian}`);
+    }
+}
 
 export function venvDir(environment: LaunchEnvironment): string {
     return path.join(environment.storageDir, 'venv');
@@ -211,24 +223,39 @@ export async function installServer(
     await environment.removeDir(dir);
     progress('creating a Python environment');
     environment.log(`creating ${dir} with ${python}`);
+    // Without pip: the base interpreter's pip installs into it (`pip --python`, pip 22.3+), which
+    // saves ensurepip's ~10 s; a base without a recent pip gets one in the venv instead.
     try {
-        await environment.run(python, ['-m', 'venv', dir]);
+        await environment.run(python, ['-m', 'venv', '--without-pip', dir]);
     } catch (error) {
         await environment.removeDir(dir);
         const why = error instanceof RunError ? reasonOf(error.output) : String(error);
-        const debian = /ensurepip|python3-venv/.test(why) ? ' (on Debian or Ubuntu: apt install python3-venv)' : '';
-        throw new SetupError('venv', `${python} -m venv could not create the server's environment: ${why}${debian}`);
+        throw new SetupError('venv', `${python} -m venv could not create the server's environment: ${why}`);
     }
+    const venvPython = scriptIn(venvBin(environment), environment.platform, 'python');
+    const install = ['install', '--disable-pip-version-check', '--no-input', source.target];
     progress(`installing ${path.basename(source.target)} and its dependencies`);
     environment.log(`pip install ${source.target}`);
     try {
-        await environment.run(scriptIn(venvBin(environment), environment.platform, 'python'),
-            ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', source.target]);
+        try {
+            await environment.run(python, ['-m', 'pip', '--python', venvPython, ...install]);
+        } catch (error) {
+            if (!(error instanceof RunError && BASE_PIP_UNUSABLE.test(error.output))) {
+                throw error;
+            }
+            environment.log(`${python} has no pip that installs into another environment: ensurepip in ${dir}`);
+            await ensurePip(environment, venvPython);
+            await environment.run(venvPython, ['-m', 'pip', ...install]);
+        }
     } catch (error) {
         await environment.removeDir(dir);
+        if (error instanceof SetupError) {
+            throw error;
+        }
         const why = error instanceof RunError ? reasonOf(error.output) : String(error);
+        const index = error instanceof RunError ? /^Looking in indexes: (.+)$/m.exec(error.output)?.[1].trim() : undefined;
         throw new SetupError('pip', `pip could not install the language server ${path.basename(source.target)} ` +
-            `with its dependencies (pygls, libcst, requests, ruamel.yaml) from the package index: ${why}. ` +
+            `with its dependencies (pygls, libcst, requests, ruamel.yaml) from the package index${index ? ` (${index})` : ''}: ${why}. ` +
             'Check the network or pip\'s index settings (PIP_INDEX_URL, pip.conf), then Retry; or set airlift.server.command.');
     }
     await environment.writeFile(path.join(dir, STAMP), source.stamp);

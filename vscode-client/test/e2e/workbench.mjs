@@ -43,7 +43,7 @@ export function run(command, args, options = {}) {
     return result.stdout;
 }
 
-function freePort() {
+export function freePort() {
     return new Promise((resolve, reject) => {
         const server = net.createServer();
         server.once('error', reject);
@@ -106,10 +106,13 @@ export class Workbench {
             '--extensions-dir', path.join(this.dir, 'extensions')];
     }
 
+    /** `userSettings` null: a clean profile, no settings.json at all (not even the quiet ones). */
     installExtension(vsix, userSettings) {
         const userDir = path.join(this.dir, 'data', 'User');
         mkdirSync(userDir, { recursive: true });
-        writeFileSync(path.join(userDir, 'settings.json'), JSON.stringify({ ...QUIET_SETTINGS, ...userSettings }, null, 2));
+        if (userSettings !== null) {
+            writeFileSync(path.join(userDir, 'settings.json'), JSON.stringify({ ...QUIET_SETTINGS, ...userSettings }, null, 2));
+        }
         const out = run(NODE24, [...this.codeServerArgs(), '--install-extension', vsix]);
         if (!/successfully installed/.test(out)) {
             throw new Error(`--install-extension said: ${out}`);
@@ -117,13 +120,21 @@ export class Workbench {
     }
 
     /** Start code-server on a free loopback port (auth none) and open `folder` in Chromium. */
-    async open(folder, { trust }) {
+    /** `env`: variables for code-server (so for the extension and what it runs); undefined removes one. */
+    async open(folder, { trust, env = {} }) {
         const port = await freePort();
         const url = `http://127.0.0.1:${port}`;
         const logFile = openSync(path.join(this.artifacts, `${path.basename(this.dir)}-code-server.log`), 'w');
         const environment = { ...process.env };
         for (const name of ['AIRFLOW_URL', 'AIRFLOW_USERNAME', 'AIRFLOW_PASSWORD']) {
             delete environment[name];
+        }
+        for (const [name, value] of Object.entries(env)) {
+            if (value === undefined) {
+                delete environment[name];
+            } else {
+                environment[name] = value;
+            }
         }
         environment.EXTENSIONS_GALLERY = '{}'; // no extension gallery: nothing but 127.0.0.1 is reached
         this.process = spawn(NODE24, [...this.codeServerArgs(), '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none',

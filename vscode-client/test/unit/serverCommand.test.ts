@@ -35,7 +35,10 @@ function environment(files: Record<string, string>, options: { interpreter?: str
         },
         run: async (command, args) => {
             runs.push([command, ...args]);
-            const answer = answers[[command, ...args].join(' ')] ?? answers[command] ?? '';
+            // The answer of the longest key that starts the command line.
+            const line = [command, ...args].join(' ');
+            const key = Object.keys(answers).filter((k) => line === k || line.startsWith(`${k} `)).sort((a, b) => b.length - a.length)[0];
+            const answer = key === undefined ? '' : answers[key];
             if (answer instanceof RunError) {
                 throw answer;
             }
@@ -102,8 +105,8 @@ test('first use: venv with python3, pip install of the bundled wheel, stamp; pro
     const progress: string[] = [];
     const launch = await installServer(settingsWith({}), env, true, (m) => progress.push(m));
     assert.deepEqual(runs.slice(1), [
-        ['python3', '-m', 'venv', '/storage/venv'],
-        ['/storage/venv/bin/python', '-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', WHEEL],
+        ['python3', '-m', 'venv', '--without-pip', '/storage/venv'],
+        ['python3', '-m', 'pip', '--python', '/storage/venv/bin/python', 'install', '--disable-pip-version-check', '--no-input', WHEEL],
     ]);
     assert.deepEqual(removed, ['/storage/venv'], 'a leftover environment is removed first');
     assert.equal(files[STAMP], 'airlift_lsp-0.1.0-py3-none-any.whl 11');
@@ -114,7 +117,7 @@ test('first use: venv with python3, pip install of the bundled wheel, stamp; pro
 test('installSource overrides the bundled wheel, ${workspaceFolder} expanded', async () => {
     const { env, runs, files } = environment({ [WHEEL]: '' }, { interpreter: '/env/bin/python', answers: { '/env/bin/python': '3.12' } });
     await installServer(settingsWith({ 'server.installSource': '${workspaceFolder}/dist/airlift.whl' }), env, true);
-    assert.deepEqual(runs[1], ['/env/bin/python', '-m', 'venv', '/storage/venv']);
+    assert.deepEqual(runs[1], ['/env/bin/python', '-m', 'venv', '--without-pip', '/storage/venv']);
     assert.equal(runs[2][runs[2].length - 1], '/ws/dist/airlift.whl');
     assert.equal(files[STAMP], '${workspaceFolder}/dist/airlift.whl');
 });
@@ -129,7 +132,7 @@ test('Restricted Mode makes the venv with python3 from PATH, not the workspace i
 test('a Python older than 3.10 is skipped; none at all says which were tried', async () => {
     const old = environment({ [WHEEL]: '' }, { answers: { python3: '3.8\n', python: '3.12\n' } });
     await installServer(settingsWith({}), old.env, true);
-    assert.deepEqual(old.runs[2], ['python', '-m', 'venv', '/storage/venv']);
+    assert.deepEqual(old.runs[2], ['python', '-m', 'venv', '--without-pip', '/storage/venv']);
     const none = environment({ [WHEEL]: '' }, { answers: { python3: '3.9', python: failing('spawn python ENOENT') } });
     await assert.rejects(installServer(settingsWith({}), none.env, true), (error: SetupError) => {
         assert.equal(error.step, 'no python');
@@ -143,20 +146,41 @@ test('pip failing (no index reachable) says why, and leaves no half-made environ
         "WARNING: Retrying (Retry(total=0...)) after connection broken by 'NewConnectionError'\n" +
         'ERROR: Could not find a version that satisfies the requirement pygls<3,>=2.1 (from airlift-lsp) (from versions: none)\n' +
         'ERROR: No matching distribution found for pygls<3,>=2.1\n';
-    const { env, files, removed } = environment({ [WHEEL]: '' }, { answers: { '/storage/venv/bin/python': failing(pipOutput) } });
+    const { env, files, removed } = environment({ [WHEEL]: '' }, { answers: { 'python3 -m pip': failing(pipOutput) } });
     await assert.rejects(installServer(settingsWith({}), env, true), (error: SetupError) => {
         assert.equal(error.step, 'pip');
-        assert.match(error.message, /pip could not install the language server airlift_lsp-0\.1\.0-py3-none-any\.whl .* from the package index: No matching distribution found for pygls<3,>=2\.1\. Check the network/);
+        assert.match(error.message, /pip could not install the language server airlift_lsp-0\.1\.0-py3-none-any\.whl .* from the package index \(http:\/\/127\.0\.0\.1:9\/simple\): No matching distribution found for pygls<3,>=2\.1\. Check the network/);
         return true;
     });
     assert.deepEqual(removed, ['/storage/venv', '/storage/venv']);
     assert.equal(files[STAMP], undefined);
 });
 
-test('venv failing for want of ensurepip names the Debian package', async () => {
+test('a base Python without a usable pip: ensurepip in the environment, then its own pip', async () => {
+    const { env, runs } = environment({ [WHEEL]: '' }, { answers: { 'python3 -m pip': failing('/usr/bin/python3: No module named pip') } });
+    await installServer(settingsWith({}), env, true);
+    assert.deepEqual(runs.slice(3), [
+        ['/storage/venv/bin/python', '-m', 'ensurepip', '--default-pip'],
+        ['/storage/venv/bin/python', '-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', WHEEL],
+    ]);
+});
+
+test('no pip and no ensurepip (Debian without python3-venv) names the package, leaves nothing behind', async () => {
     const output = 'The virtual environment was not created successfully because ensurepip is not\navailable.  On Debian/Ubuntu systems, you need to install the python3-venv package';
-    const { env } = environment({ [WHEEL]: '' }, { answers: { 'python3 -m venv /storage/venv': failing(output) } });
-    await assert.rejects(installServer(settingsWith({}), env, true), /python3 -m venv could not create .*apt install python3-venv/);
+    const { env, files } = environment({ [WHEEL]: '' }, {
+        answers: { 'python3 -m pip': failing('No module named pip'), '/storage/venv/bin/python -m ensurepip': failing(output) },
+    });
+    await assert.rejects(installServer(settingsWith({}), env, true), (error: SetupError) => {
+        assert.equal(error.step, 'venv');
+        assert.match(error.message, /no pip and ensurepip failed: .*apt install python3-venv/);
+        return true;
+    });
+    assert.equal(files[STAMP], undefined);
+});
+
+test('venv itself failing says so', async () => {
+    const { env } = environment({ [WHEEL]: '' }, { answers: { 'python3 -m venv': failing('Error: [Errno 13] Permission denied: \'/storage/venv\'') } });
+    await assert.rejects(installServer(settingsWith({}), env, true), /python3 -m venv could not create the server's environment: Error: \[Errno 13\] Permission denied/);
 });
 
 test('an extension without a wheel says so instead of running pip', async () => {
