@@ -90,8 +90,15 @@ def unsuccessful_run(dag_id: str, runs: Runs | None) -> str | None:
 
 
 def blocker(project: Project, entry: DagEntry, runs: Runs | None) -> str | None:
-    """Why the step is not offered for this DAG (from cached facts, for lenses and actions)."""
-    return still_in_airflow(project, entry) or unsuccessful_run(entry.dag_id, runs)
+    """Why the step is not offered for this DAG (from cached facts, for lenses and actions; the
+    DAG's schedule is read only when the step runs)."""
+    why_not = still_in_airflow(project, entry) or unsuccessful_run(entry.dag_id, runs)
+    if why_not is None:
+        try:
+            mapped_assets(project, entry.dag_id)
+        except Refused as refusal:
+            return str(refusal)
+    return why_not
 
 
 def plan_decommission(project: Project, read: Read, dag_id: str, *, sources: Sources | None = None,
@@ -109,7 +116,7 @@ def plan_decommission(project: Project, read: Read, dag_id: str, *, sources: Sou
     notes: list[str] = []
     if runs is None:
         notes.append(f"{unchecked or 'Airflow is not peered or not reached'}: the DAG's last runs were not checked")
-    module, keys = _mapped_assets(changes, entry)
+    module, keys = mapped_assets(changes.dagster(), dag_id)
     dag_text = changes.original(entry.file.path) or ""
     timing = read_timing(dag_text, entry.dag)
     if timing.refused:
@@ -134,10 +141,9 @@ def plan_decommission(project: Project, read: Read, dag_id: str, *, sources: Sou
                 changes.result(), tuple(notes))
 
 
-def _mapped_assets(changes: PlanFiles, entry: DagEntry) -> tuple[DagsterModule, list[str]]:
-    """The one Dagster module mapping the DAG, and the keys of the assets the job runs."""
-    dagster = changes.dagster()
-    dag_id = entry.dag_id
+def mapped_assets(dagster: Project, dag_id: str) -> tuple[DagsterModule, list[str]]:
+    """The one Dagster module mapping the DAG, and the keys of the assets the job runs; refused
+    when the mapping cannot be read, or when Dagster could not run an asset (an ``AssetSpec``)."""
     modules = [m for m in dagster.dagster_modules.values() if any(mp.dag_id == dag_id for mp in m.mappings)]
     unresolved = [u for m in dagster.dagster_modules.values() for u in m.unresolved if u.dag_id == dag_id]
     if unresolved:

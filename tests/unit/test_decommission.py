@@ -328,3 +328,13 @@ def test_a_dag_proxied_at_dag_level_keeps_the_other_dags_entries(tmp_path: Path)
     assert '*assets_with_dag_mappings(dag_mappings={"other": [AssetSpec("x")]}),\n            raw_orders,\n' \
            '            load_orders,\n' in text
     assert 'selection=[AssetKey(["raw", "orders"]), AssetKey(["orders"])]' in text
+
+
+def test_the_offer_follows_the_refusals_without_reading_files(tmp_path: Path) -> None:
+    from analysis.plans.decommission import blocker
+
+    ready = project(tmp_path / "ready")
+    assert blocker(ready, ready.entry("orders"), None) is None
+    assert "ended failed" in blocker(ready, ready.entry("orders"), Runs(LastRun("r", "failed")))
+    specs = project(tmp_path / "specs", {"definitions.py": MODULE.replace("[load_orders]", '[AssetSpec("orders")]')})
+    assert "only described (AssetSpec)" in blocker(specs, specs.entry("orders"), None)
