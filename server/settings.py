@@ -10,6 +10,7 @@ airlift-lsp status`` means that URL), then the ``[tool.airlift-lsp]`` table of t
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -95,6 +96,12 @@ def read_pyproject(root: str) -> tuple[dict[str, Any], list[str]]:
         return {}, [f"{path}: [tool.airlift-lsp] is not a table; ignored"]
     warnings: list[str] = []
     airflow = table.get("airflow")
+    if isinstance(airflow, dict) and "tokenCommand" in airflow:
+        # A program named by the repository would run on a plain `airlift-lsp status` in a clone.
+        warnings.append(f"{path}: airflow.tokenCommand runs a program, so it is not read from pyproject.toml "
+                        f"(a cloned repository would run it); set AIRFLOW_TOKEN_COMMAND or the editor setting")
+        airflow = {k: v for k, v in airflow.items() if k != "tokenCommand"}
+        table = {**table, "airflow": airflow}
     for secret, variable in (("password", "AIRFLOW_PASSWORD"), ("token", "AIRFLOW_TOKEN")):
         if isinstance(airflow, dict) and secret in airflow:
             warnings.append(f"{path}: a {secret} never goes in pyproject.toml; ignored "
@@ -162,6 +169,11 @@ def load_settings(root: str, client: Mapping[str, Any] | None = None,
                                "using basic auth")
         auth = None
     command_value = pick("airflow", "tokenCommand")
+    if command_value is None and environ.get("AIRFLOW_TOKEN_COMMAND"):
+        try:
+            command_value = shlex.split(environ["AIRFLOW_TOKEN_COMMAND"])
+        except ValueError as error:
+            reader.warnings.append(f"AIRFLOW_TOKEN_COMMAND: cannot split it into arguments ({error}); ignored")
     token_command: tuple[str, ...] = ()
     if (isinstance(command_value, list) and command_value
             and all(isinstance(a, str) and a for a in command_value)):

@@ -120,6 +120,17 @@ def test_a_token_never_comes_from_pyproject(tmp_path: Path) -> None:
                          "(use AIRFLOW_TOKEN or the editor's secret storage)")]
 
 
+def test_a_token_command_never_comes_from_pyproject(tmp_path: Path) -> None:
+    """A cloned repository must not choose a program that `airlift-lsp status` runs."""
+    (tmp_path / "pyproject.toml").write_text('[tool.airlift-lsp]\nairflow = { auth = "command", '
+                                             'tokenCommand = ["./evil.sh"] }\n')
+    settings, warnings = load_settings(str(tmp_path), environ={})
+    assert settings.airflow.token_command == () and settings.airflow.auth == "command"
+    assert len(warnings) == 1 and "tokenCommand runs a program, so it is not read from pyproject.toml" in warnings[0]
+    settings, _ = load_settings(str(tmp_path), environ={"AIRFLOW_TOKEN_COMMAND": "gcloud auth 'print-access-token'"})
+    assert settings.airflow.token_command == ("gcloud", "auth", "print-access-token")
+
+
 # -- command -----------------------------------------------------------------------------------------
 
 def token_script(tmp_path: Path, body: str) -> list[str]:

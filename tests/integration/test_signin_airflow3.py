@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 import sys
 import time
@@ -195,7 +196,8 @@ def workspace(tmp_path: Path) -> Path:
     return root
 
 
-def test_status_json_with_a_token_command_in_pyproject(workspace: Path, airflow_server, finished_runs) -> None:
+def test_status_json_with_a_token_command_from_the_environment(workspace: Path, airflow_server,
+                                                               finished_runs) -> None:
     scripts = workspace / "scripts"
     scripts.mkdir()
     login_script(scripts, airflow_server)
@@ -203,10 +205,12 @@ def test_status_json_with_a_token_command_in_pyproject(workspace: Path, airflow_
     text = pyproject.read_text()
     line = 'airflow = { url = "http://127.0.0.1:8080", username = "admin" }'
     assert line in text
-    # A relative program path is the workspace's.
+    # pyproject.toml may choose the backend, never the program: a clone would run it.
     pyproject.write_text(text.replace(line, f'airflow = {{ url = "{airflow_server.url}", auth = "command", '
-                                            'tokenCommand = ["./scripts/airflow-token"] }'))
-    done = run_cli("status", "--json", cwd=workspace)
+                                            'tokenCommand = ["./scripts/not-run"] }'))
+    # A relative program path is the workspace's.
+    done = run_cli("status", "--json", cwd=workspace, env={**os.environ, "AIRFLOW_TOKEN_COMMAND": "./scripts/airflow-token"})
+    assert "tokenCommand runs a program, so it is not read from pyproject.toml" in done.stderr
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
     assert data["airflow"] == {"url": airflow_server.url, "api_version": "v2", "reachable": True, "error": None}
