@@ -32,6 +32,7 @@ _CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,?#LW-]+$")
 _TIMEDELTA_UNITS = {"weeks": 604800, "days": 86400, "hours": 3600, "minutes": 60, "seconds": 1,
                     "milliseconds": 0.001, "microseconds": 0.000001}
 _TIMEDELTA_POSITIONAL = ("days", "seconds", "microseconds", "milliseconds", "minutes", "hours", "weeks")
+_CRON_TIMETABLES = {"CronTriggerTimetable", "CronDataIntervalTimetable"}
 _DATASET_CLASSES = {"Dataset", "Asset", "DatasetAll", "DatasetAny", "AssetAll", "AssetAny", "AssetAlias"}
 
 
@@ -47,6 +48,9 @@ class DagTiming:
     retry_delay: float | None = None
     """Seconds between tries (``default_args["retry_delay"]``), when known."""
     notes: tuple[str, ...] = ()
+    timezone: str | None = None
+    """The time zone the cron runs in (a timetable's ``timezone=``, the ``tz`` of a
+    ``pendulum.datetime`` start date); None: UTC, Airflow's default ``default_timezone``."""
 
 
 def read_timing(text: str, dag: DagFacts) -> DagTiming:
@@ -74,7 +78,8 @@ def read_timing(text: str, dag: DagFacts) -> DagTiming:
             f"`{dag.dag_id}` gives no schedule: Airflow 2 runs it daily, Airflow 3 never; write the schedule "
             f"it runs on (schedule=\"@daily\", or schedule=None) in the DAG, then decommission it"))
     cron, written, refused = _cron(schedule, names, notes, ast.get_source_segment(text, schedule))
-    return DagTiming(cron, written, refused, retries, delay, tuple(notes))
+    zone = _timetable_zone(schedule, names) or _start_zone(keywords.get("start_date"), names)
+    return DagTiming(cron, written, refused, retries, delay, tuple(notes), zone if cron else None)
 
 
 def dag_call(tree: ast.Module, text: str, dag: DagFacts) -> ast.Call | ast.Name | ast.Attribute | None:
@@ -186,6 +191,11 @@ def _cron(node: ast.expr, names: dict[str, ast.expr], notes: list[str],
         notes.append(f"schedule {written} became `{cron}`: Airflow counted the interval from start_date, "
                      f"the cron runs at fixed clock times (UTC)")
         return cron, written, None
+    if isinstance(value, ast.Call) and _called(value) in _CRON_TIMETABLES and value.args:
+        expression = _constant_string(value.args[0], names)
+        fields = (expression or "").split()
+        if len(fields) == 5 and all(_CRON_FIELD.match(f) for f in fields):
+            return " ".join(fields), written, None
     if _is_datasets(value, names):
         notes.append(f"the DAG runs when datasets update ({written}): no Dagster schedule is written; "
                      f"Dagster expresses that with automation conditions or sensors")
@@ -193,6 +203,30 @@ def _cron(node: ast.expr, names: dict[str, ast.expr], notes: list[str],
     return None, written, (f"schedule {written} cannot be read statically (a timetable, or a value computed "
                            f"at run time): only cron strings, presets, timedelta, None and datasets are "
                            f"turned into Dagster schedules")
+
+
+def _constant_string(node: ast.expr | None, names: dict[str, ast.expr]) -> str | None:
+    node = _deref(node, names)
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def _timetable_zone(node: ast.expr, names: dict[str, ast.expr]) -> str | None:
+    """``CronTriggerTimetable("0 3 * * *", timezone="Europe/Paris")``'s zone."""
+    node = _deref(node, names)
+    if isinstance(node, ast.Call) and _called(node) in _CRON_TIMETABLES:
+        return _constant_string(next((k.value for k in node.keywords if k.arg == "timezone"), None), names)
+    return None
+
+
+def _start_zone(node: ast.expr | None, names: dict[str, ast.expr]) -> str | None:
+    """Airflow runs a cron in the start date's zone: ``pendulum.datetime(2024, 1, 1, tz="Europe/Paris")``."""
+    node = _deref(node, names)
+    if isinstance(node, ast.Call) and _called(node) == "datetime" \
+            and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name) \
+            and node.func.value.id == "pendulum":
+        zone = _constant_string(next((k.value for k in node.keywords if k.arg in ("tz", "tzinfo")), None), names)
+        return None if zone in (None, "UTC", "utc") else zone
+    return None
 
 
 def _interval_cron(seconds: float) -> str | None:

@@ -37,6 +37,8 @@ class NewJob:
     retry_delay: float | None = None
     comment: str = ""
     """One line above the job: why it is there."""
+    timezone: str | None = None
+    """The schedule's ``execution_timezone`` (None: Dagster's default, UTC)."""
 
 
 def names_for(dag_id: str, text: str) -> tuple[str, str]:
@@ -153,8 +155,11 @@ def _job_code(job: NewJob, job_name: str, schedule_name: str, dagster) -> str:
         lines.append(f"    op_retry_policy={dagster('RetryPolicy')}(max_retries={job.retries}{delay}),")
     lines.append(")")
     if job.cron:
-        lines.append(f"{schedule_name} = {dagster('ScheduleDefinition')}(job={job_name}, "
-                     f"cron_schedule={string_literal(job.cron)})")
+        arguments = [f"job={job_name}", f"cron_schedule={string_literal(job.cron)}"]
+        arguments += [f"execution_timezone={string_literal(job.timezone)}"] if job.timezone else []
+        line = f"{schedule_name} = {dagster('ScheduleDefinition')}({', '.join(arguments)})"
+        lines += [line] if len(line) <= LINE_WIDTH else [
+            f"{schedule_name} = {dagster('ScheduleDefinition')}(", *(f"    {a}," for a in arguments), ")"]
     return "\n".join(lines) + "\n"
 
 

@@ -126,7 +126,7 @@ def plan_decommission(project: Project, read: Read, dag_id: str, *, sources: Sou
     if module_text is None:
         raise Refused(f"cannot read {module.path}: it is gone from the disk")
     job = NewJob(dag_id, tuple(key_parts(k) for k in keys), timing.cron, timing.retries, timing.retry_delay,
-                 comment=_comment(dag_id, timing))
+                 comment=_comment(dag_id, timing), timezone=timing.timezone)
     result = decommission_dag(module_text, job)
     if result.text is None:
         raise Refused(result.reason or f"cannot edit {module.path}")

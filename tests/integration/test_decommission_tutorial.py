@@ -20,7 +20,7 @@ import pytest
 from analysis.plans import plan_decommission
 from tests.conftest import TUTORIAL, airflow2_python, dagbag_of, run_cli
 from tests.integration.test_generated_dagster_loads import load, tutorial_airflow
-from tests.unit.test_decommission import dag_level_module, project, read
+from tests.unit.test_decommission import dag_level_module, orders_dag, project, read
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 
@@ -94,14 +94,17 @@ def test_paused_instead_of_removed_the_dag_still_loads_in_airflow(tmp_path: Path
 def test_decommissioned_modules_of_both_levels_load_in_dagster(tmp_path: Path, level: str) -> None:
     """The unit tests' module, other DAGs' mappings kept: Dagster builds the job and the schedule,
     still ties the other DAGs' assets to Airflow, and no longer the decommissioned DAG's."""
-    overrides = {"dags/proxied_state/orders.yaml": "proxied: true\n",
-                 "definitions.py": dag_level_module("other2")} if level == "dag" else {}
+    # At DAG level, the DAG runs on a timetable in its own time zone.
+    overrides = {"dags/proxied_state/orders.yaml": "proxied: true\n", "definitions.py": dag_level_module("other2"),
+                 "dags/orders.py": orders_dag('CronTriggerTimetable("0 * * * *", timezone="Europe/Paris")')
+                 } if level == "dag" else {}
     plan = plan_decommission(project(tmp_path / "ws", overrides), read, "orders")
     text = next(c.new_text for c in plan.changes if c.path.endswith("definitions.py"))
     loaded = load(tmp_path, text, {"other": ["t"], "other2": ["u"]})
     assert [(j["name"], j["assets"], j["retries"]) for j in loaded["jobs"]] == [
         ("orders_job", [["orders"], ["raw", "orders"]], None)]
-    assert [(s["job"], s["cron"]) for s in loaded["schedules"]] == [("orders_job", "0 * * * *")]
+    assert [(s["job"], s["cron"], s["timezone"]) for s in loaded["schedules"]] == [
+        ("orders_job", "0 * * * *", "Europe/Paris" if level == "dag" else None)]
     mapped = {tuple(a["key"]) for a in loaded["assets"]
               if any(k.startswith("dagster-airlift/") and k.endswith("-mapping") for k in a["airlift"])}
     assert ("other",) in mapped and ("x" in {key[0] for key in mapped}) == (level == "dag")

@@ -14,7 +14,7 @@ the real code path: the module's imports, ``assets_with_task_mappings``, the Def
 
 Prints one JSON object: ``{"instances": [{"name", "webserver_url"}], "assets": [{"key": [str],
 "deps": [[str]], "airlift": {metadata key: value}}], "jobs": [{"name", "assets": [[str]],
-"retries": int|null}], "schedules": [{"name", "cron", "job"}]}`` (``airlift`` holds the asset's
+"retries": int|null}], "schedules": [{"name", "cron", "job", "timezone"}]}`` (``airlift`` holds the asset's
 ``dagster-airlift/*`` metadata, e.g. ``dagster-airlift/task-mapping``; ``retries``: the job's
 ``op_retry_policy``).
 """
@@ -52,7 +52,8 @@ def main() -> int:
     jobs = [{"name": job.name, "assets": sorted(list(key.path) for key in job.asset_layer.executable_asset_keys),
              "retries": getattr(job.op_retry_policy, "max_retries", None)}
             for job in repository.get_all_jobs() if not job.name.startswith("__")]
-    schedules = [{"name": schedule.name, "cron": schedule.cron_schedule, "job": schedule.job_name}
+    schedules = [{"name": schedule.name, "cron": schedule.cron_schedule, "job": schedule.job_name,
+                  "timezone": schedule.execution_timezone}
                  for schedule in repository.schedule_defs]
     json.dump({"instances": instances, "assets": sorted(assets, key=lambda a: a["key"]),
                "jobs": sorted(jobs, key=lambda j: j["name"]), "schedules": sorted(schedules, key=lambda s: s["name"])},

@@ -338,3 +338,20 @@ def test_the_offer_follows_the_refusals_without_reading_files(tmp_path: Path) ->
     assert "ended failed" in blocker(ready, ready.entry("orders"), Runs(LastRun("r", "failed")))
     specs = project(tmp_path / "specs", {"definitions.py": MODULE.replace("[load_orders]", '[AssetSpec("orders")]')})
     assert "only described (AssetSpec)" in blocker(specs, specs.entry("orders"), None)
+
+
+@pytest.mark.parametrize(("schedule", "start", "cron", "zone"), [
+    ('CronTriggerTimetable("0 3 * * *", timezone="Europe/Paris")', "", "0 3 * * *", "Europe/Paris"),
+    ('"@daily"', ', start_date=pendulum.datetime(2024, 1, 1, tz="America/New_York")', "0 0 * * *", "America/New_York"),
+    ('"@daily"', ', start_date=pendulum.datetime(2024, 1, 1, tz="UTC")', "0 0 * * *", None),
+    ("None", ', start_date=pendulum.datetime(2024, 1, 1, tz="Asia/Tokyo")', None, None),
+])
+def test_the_cron_runs_in_the_dags_time_zone(schedule: str, start: str, cron: str | None, zone: str | None) -> None:
+    read = timing(schedule, start)
+    assert (read.cron, read.timezone, read.refused) == (cron, zone, None)
+
+
+def test_the_time_zone_goes_to_the_schedule() -> None:
+    text = decommission_dag(MODULE, NewJob("orders", (("orders",),), "0 3 * * *", timezone="Europe/Paris")).text
+    assert ('orders_schedule = ScheduleDefinition(\n    job=orders_job,\n    cron_schedule="0 3 * * *",\n'
+            '    execution_timezone="Europe/Paris",\n)\n') in text
