@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // End-to-end test of the packaged extension in real VS Code (code-server, headless Chromium):
 //
-//   node vscode-client/test/e2e/run.mjs [--no-build] [--docs-screenshot] [--only=first-use,no-index,trusted,restricted]
+//   node vscode-client/test/e2e/run.mjs [--no-build] [--docs-screenshot] [--only=first-use,no-index,dormant,trusted,restricted]
 //
 // First use: a clean profile with no settings at all gets lenses on the tutorial within 60 s from
 // the server wheel bundled in the .vsix (the extension creates its own environment); with no
 // package index reachable, the error says why and offers Open Settings / Show Output / Retry.
+// Dormant: a Python project without Airflow gets no status item and no server until a file
+// importing airflow opens.
 // Trusted workspace: lenses, hover, the quick fix "Map `export_customers` to a Dagster asset",
 // "Airlift: Roll back task to Airflow" from the palette with its quick pick, the status bar item
 // and the migration report view. Restricted Mode: lenses and hover still there, no quick fix,
@@ -291,6 +293,43 @@ async function noIndexScenario() {
     await workbench.close();
 }
 
+/** A Python project without Airflow: the extension stays dormant until a file importing airflow opens. */
+async function dormantScenario() {
+    const dir = path.join(ARTIFACTS, 'dormant');
+    const workbench = (current = new Workbench(dir, ARTIFACTS));
+    workbenches.push(workbench);
+    const workspace = path.join(dir, 'webapp');
+    mkdirSync(path.join(workspace, 'jobs'), { recursive: true });
+    writeFileSync(path.join(workspace, 'pyproject.toml'), '[project]\nname = "webapp"\n\n[tool.ruff]\nline-length = 100\n');
+    writeFileSync(path.join(workspace, 'app.py'), 'import json\n\n\ndef main():\n    print(json.dumps({"ok": True}))\n');
+    // Created after the first check (a glob would find it): opening it is what wakes the extension.
+    const later = path.join(workspace, 'jobs', 'nightly.py');
+    const airflowImport = 'from airflow import DAG\n\nwith DAG(dag_id="nightly", schedule=None):\n    pass\n';
+    const statusItem = () => workbench.page.locator('.statusbar-item', { hasText: 'Airflow' });
+    await step('dormant: a Python project without Airflow shows no Airlift status, prompt or server', async () => {
+        workbench.installExtension(VSIX, { 'airlift.server.command': AIRLIFT_LSP });
+        await workbench.open(workspace, { trust: true });
+        await workbench.openFile('app.py');
+        await until('the extension to decide', () => workbench.outputLog().includes('not an Airlift project'), SERVER_TIMEOUT_MS, 500);
+        await sleep(2000);
+        if (await statusItem().count() > 0 || /starting /.test(workbench.outputLog())) {
+            throw new Error(`the extension woke in a project without Airflow:\n${workbench.outputLog()}`);
+        }
+        const toasts = await workbench.page.locator('.notification-toast', { hasText: 'Airlift' }).count();
+        if (toasts > 0) {
+            throw new Error('an Airlift notification in a project without Airflow');
+        }
+        await workbench.screenshot('dormant');
+    });
+    await step('dormant: opening a file that imports airflow wakes it', async () => {
+        writeFileSync(later, airflowImport);
+        await workbench.openFile('nightly.py');
+        await statusItem().first().waitFor({ timeout: SERVER_TIMEOUT_MS });
+        await until('the server started', () => /imports Airflow[\s\S]*starting /.test(workbench.outputLog()), SERVER_TIMEOUT_MS, 500);
+    });
+    await workbench.close();
+}
+
 async function restrictedScenario() {
     const dir = path.join(ARTIFACTS, 'restricted');
     const workbench = (current = new Workbench(dir, ARTIFACTS));
@@ -375,7 +414,9 @@ async function main() {
         }
     });
     const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length).split(',');
-    const scenarios = { 'first-use': firstUseScenario, 'no-index': noIndexScenario, trusted: trustedScenario, restricted: restrictedScenario };
+    const scenarios = {
+        'first-use': firstUseScenario, 'no-index': noIndexScenario, dormant: dormantScenario, trusted: trustedScenario, restricted: restrictedScenario,
+    };
     let failed = false;
     for (const [name, scenario] of Object.entries(scenarios)) {
         if (only && !only.includes(name)) {
