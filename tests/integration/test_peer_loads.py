@@ -1,8 +1,9 @@
 """The module ``airlift-lsp peer`` writes, loaded by real Dagster 1.13 + dagster-airlift 0.29.27
 (``.cache/dagster``): against a real Airflow 2.11 with basic auth (webserver and scheduler on
 127.0.0.1, tests/support/airflow2_server.py), where Dagster must list the Airflow DAGs as
-assets; and, with dagster-airlift's own Airflow fake (tests/support/dagster_load.py), a
-project's own module completed by peer.
+assets, directly and through MWAA's web login (tests/support/fake_mwaa.py: AWS is not
+reachable here); and, with dagster-airlift's own Airflow fake (tests/support/dagster_load.py),
+a project's own module completed by peer.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from tests.conftest import run_cli
 from tests.integration.test_generated_dagster_loads import dagster_python, load, task_assets
 from tests.support.airflow2_server import Airflow2Server
 from tests.support.airflow_server import time_limit
+from tests.support.fake_mwaa import FakeMwaa
 
 REPO = Path(__file__).resolve().parents[2]
 DAGS = {
@@ -129,6 +131,42 @@ def test_peer_then_map_loads_in_dagster_against_a_real_airflow_2(airflow2, tmp_p
 
     wrong = load_live(module, clean_env(AIRFLOW_PASSWORD="not-the-password", DAGSTER_HOME=str(tmp_path)))
     assert wrong.returncode != 0 and "PermissionDenied" in wrong.stderr  # Airflow 2.11 answers a bad password so
+
+
+@pytest.mark.airflow
+@pytest.mark.slow
+def test_peer_with_mwaa_loads_in_dagster_through_the_web_login(airflow2, tmp_path):
+    mwaa = FakeMwaa(tmp_path, airflow2.url, airflow2.username, airflow2.password, "analytics-prod").start()
+    try:
+        workspace = tmp_path / "project"
+        write_dags(workspace / "dags")
+        (workspace / "pyproject.toml").write_text(textwrap.dedent("""\
+            [tool.airlift-lsp.airflow]
+            url = "https://0a1b2c3d-vpce.c2.eu-west-1.airflow.amazonaws.com"
+            auth = "mwaa"
+            """), encoding="utf-8")
+        peered = run_cli("peer", cwd=workspace, env=clean_env())
+        assert peered.returncode == 0, peered.stderr
+        assert "(mwaa auth)" in peered.stderr
+        mapped = run_cli("map", "daily_orders", cwd=workspace, env=clean_env())
+        assert mapped.returncode == 0, mapped.stderr
+
+        env = clean_env(PYTHONPATH=str(mwaa.boto3_stub()), REQUESTS_CA_BUNDLE=str(mwaa.certificate),
+                        MWAA_ENV_NAME="analytics-prod", DAGSTER_HOME=str(tmp_path))
+        result = load_live(workspace / "definitions.py", env)
+        assert result.returncode == 0, result.stderr[-4000:]
+        loaded = json.loads(result.stdout)
+        assert {"airflow/dag/rebuild_customers_list", "airflow/dag/daily_orders"} <= set(loaded["assets"])
+        assert loaded["mapped"] == {"daily_orders/extract_orders": [{"dag_id": "daily_orders",
+                                                                     "task_id": "extract_orders"}]}
+        # The region came from the URL, the environment from MWAA_ENV_NAME; the API went through the login.
+        assert mwaa.token_requests[0] == {"name": "analytics-prod", "region": "eu-west-1"}
+        assert mwaa.logins >= 1 and "/api/v1/dags" in mwaa.forwarded
+
+        wrong = load_live(workspace / "definitions.py", {**env, "MWAA_ENV_NAME": "no-such-env"})
+        assert wrong.returncode != 0 and "Environment no-such-env not found" in wrong.stderr
+    finally:
+        mwaa.stop()
 
 
 @pytest.mark.slow
