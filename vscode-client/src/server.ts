@@ -19,7 +19,7 @@ import { CLIENT_ID, CLIENT_NAME, CONFIG_SECTION, PASSWORD_SECRET, STATUS_NOTIFIC
 import { selectedInterpreter } from './python';
 import { findServer, installServer, nodeLaunchEnvironment, type LaunchEnvironment, type ServerLaunch } from './serverCommand';
 import { readSettings, redacted, serverEnvironment, serverSettings, type ServerSettings } from './settings';
-import { ServerLogReader } from './serverLog';
+import { editorHint, ServerLogReader } from './serverLog';
 import { DISABLED, parseStatus, type StatusBar } from './status';
 import type { ServerPort } from './targets';
 import type { Host } from './vscodeapi';
@@ -51,6 +51,23 @@ function pipeServerLog(input: Readable, channel: vscode.LogOutputChannel): void 
             channel[shown.level](shown.text);
         }
     });
+}
+
+function withEditorHints(hover: vscode.Hover | null | undefined): vscode.Hover | null | undefined {
+    if (!hover) {
+        return hover;
+    }
+    const contents = hover.contents.map((content) => {
+        if (!(content instanceof vscode.MarkdownString) || editorHint(content.value) === content.value) {
+            return content;
+        }
+        const rewritten = new vscode.MarkdownString(editorHint(content.value), content.supportThemeIcons);
+        rewritten.isTrusted = content.isTrusted;
+        rewritten.supportHtml = content.supportHtml;
+        rewritten.baseUri = content.baseUri;
+        return rewritten;
+    });
+    return new vscode.Hover(contents, hover.range);
 }
 
 export interface ClientManagerDeps {
@@ -226,6 +243,8 @@ export class ClientManager implements ServerPort, vscode.Disposable {
                 // Restricted Mode: no edits, so no quick fixes or refactorings either.
                 provideCodeActions: (document, range, context, token, next) =>
                     host.isTrusted() ? next(document, range, context, token) : [],
+                // The server's hints name AIRFLOW_PASSWORD (the CLI's way); in the editor, the command.
+                provideHover: async (document, position, token, next) => withEditorHints(await next(document, position, token)),
             },
         };
         const client = new AirliftLanguageClient(CLIENT_ID, CLIENT_NAME, serverOptions, clientOptions);

@@ -24,7 +24,9 @@ export const SET_PASSWORD_COMMAND = 'Airlift: Set Airflow password';
 
 /** In the editor the password comes from its secret storage: say how to put it there. */
 export function editorHint(text: string): string {
-    return text.replace(/\bset (airflow\.username and )?AIRFLOW_PASSWORD\b/g,
+    return text
+        .replace(/\buse AIRFLOW_PASSWORD or the editor's secret storage\b/g, `use "${SET_PASSWORD_COMMAND}" or AIRFLOW_PASSWORD`)
+        .replace(/\bset (airflow\.username and )?AIRFLOW_PASSWORD\b/g,
         (_match, user: string | undefined) =>
             `${user ? 'set airlift.airflow.username and ' : ''}set the password with "${SET_PASSWORD_COMMAND}" (or AIRFLOW_PASSWORD)`);
 }

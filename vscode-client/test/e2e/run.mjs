@@ -182,6 +182,16 @@ async function trustedScenario() {
         if (leaks.length || workbench.outputLog().includes('e2e-secret')) {
             throw new Error(`the password leaked into ${leaks.join(', ') || 'the output channel'}`);
         }
+        // Server lines at their own level; pygls's cancel noise (hovers and lenses cancel a lot) dropped.
+        const lines = workbench.outputLog().split('\n');
+        const noise = lines.filter((line) => /Cancel notification for unknown message/.test(line));
+        const infoAsError = lines.filter((line) => /\[error\] .*\bINFO\b/.test(line) || /\[error\] airlift-lsp[.\w]*: (indexed|\d+ DAG files|retrying)/.test(line));
+        if (noise.length || infoAsError.length) {
+            throw new Error(`Output channel: ${[...noise, ...infoAsError].join('\n')}`);
+        }
+        if (!lines.some((line) => /\[info\] airlift-lsp: \d+ DAG files/.test(line))) {
+            throw new Error('the server\'s INFO lines should show as [info]');
+        }
     });
     await workbench.close();
 }

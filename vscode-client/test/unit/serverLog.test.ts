@@ -35,5 +35,7 @@ test('the no-password hint names the editor command', () => {
         'set the password with "Airlift: Set Airflow password" (or AIRFLOW_PASSWORD)');
     assert.match(editorHint('needs credentials (HTTP 401); set airflow.username and AIRFLOW_PASSWORD'),
         /set airlift\.airflow\.username and set the password with "Airlift: Set Airflow password"/);
+    assert.equal(editorHint("pyproject.toml: a password never goes in pyproject.toml; ignored (use AIRFLOW_PASSWORD or the editor's secret storage)"),
+        'pyproject.toml: a password never goes in pyproject.toml; ignored (use "Airlift: Set Airflow password" or AIRFLOW_PASSWORD)');
     assert.equal(editorHint('all fine'), 'all fine');
 });
