@@ -48,8 +48,11 @@ def test_extension_unit_tests() -> None:
 
 @pytest.mark.slow
 def test_vscode_end_to_end() -> None:
-    """Lenses, hover, a quick fix, "Airlift: Roll back task to Airflow" and the report view, in
-    real VS Code; screenshots in artifacts/vscode-e2e/. The runner bounds every wait itself."""
+    """In real VS Code: first use from a clean profile with no settings (lenses within 60 s from the
+    server wheel in the .vsix), the failure path with no package index (the error and its Open
+    Settings / Show Output / Retry), dormancy in a project without Airflow, then lenses, hover, a
+    quick fix, "Airlift: Roll back task to Airflow", the report view and Restricted Mode;
+    screenshots in artifacts/vscode-e2e/. The runner bounds every wait itself."""
     result = _run(["node", "test/e2e/run.mjs"], timeout=1200)
     _check(result)
     assert "0 failed" in result.stdout

@@ -161,6 +161,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
             }
         }),
         vscode.workspace.onDidChangeWorkspaceFolders(() => void recheck('workspace folders changed')),
+        report.onDidBecomeVisible(() => void wake('the Migration report view opened')),
     );
     context.subscriptions.push({ dispose: () => dormant.forEach((d) => d.dispose()) });
     // Not awaited: activation must not wait for the scan, a first-use setup or a slow server start.

@@ -41,6 +41,11 @@ export class ReportView implements vscode.TreeDataProvider<ReportNode>, vscode.D
         this.timer = setTimeout(() => void this.load(), REFRESH_DELAY_MS);
     }
 
+    /** The user opened the view (a dormant extension wakes for it). */
+    onDidBecomeVisible(listener: () => void): vscode.Disposable {
+        return this.view.onDidChangeVisibility((event) => event.visible && listener());
+    }
+
     async reveal(): Promise<void> {
         await vscode.commands.executeCommand(`${REPORT_VIEW}.focus`);
     }
