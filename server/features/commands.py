@@ -28,8 +28,8 @@ from analysis.plans import (
 from analysis.plans.peering import plan_peer
 from analysis.project import Project
 from server.app import AirliftServer
-from server.settings import Settings
 from server.convert import Lines
+from server.settings import Settings
 from server.workspace_edits import workspace_edit
 
 log = logging.getLogger("airlift-lsp")
@@ -122,7 +122,7 @@ def plan_command(ls: AirliftServer, command: str, arguments: dict) -> Planned:
     edited by its own positions, not the snapshot's."""
     planner = PLANNERS.get(command)
     if planner is None and command in SETTINGS_PLANNERS:
-        planner = lambda *args: SETTINGS_PLANNERS[command](ls.settings, *args)  # noqa: E731
+        planner = lambda *args: SETTINGS_PLANNERS[command](ls.settings, *args)
     if planner is None:
         raise Refused(f"{command!r} is not an Airlift command that edits files")
     snapshot = ls.index.snapshot if ls.index else None

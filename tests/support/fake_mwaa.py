@@ -20,8 +20,8 @@ import json
 import secrets
 import ssl
 import subprocess
-import threading
 import textwrap
+import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -123,13 +123,13 @@ class FakeMwaa:
 class _Handler(BaseHTTPRequestHandler):
     mwaa: FakeMwaa
 
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args) -> None:
         pass
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's names
+    def do_GET(self) -> None:
         self._route("GET")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._route("POST")
 
     def _route(self, method: str) -> None:

@@ -182,14 +182,14 @@ def test_names_the_module_uses_for_something_else_are_not_shadowed():
      "builds several Definitions (lines 2, 3)"),
     ("import dagster as dg\n\n@dg.definitions\ndef defs():\n    return dg.Definitions(assets=[])\n",
      "the Definitions on line 5 is not assigned to a module-level name"),
-    ("from dagster_airlift.core import assets_with_task_mappings\n"
-     "print(assets_with_task_mappings(dag_id='d', task_mappings={}))\n",
+    (("from dagster_airlift.core import assets_with_task_mappings\n"
+      "print(assets_with_task_mappings(dag_id='d', task_mappings={}))\n"),
      "the mapping call on line 2 is not assigned to a module-level name"),
-    ("from dagster import Definitions\nfrom dagster_airlift.core import assets_with_task_mappings\n"
-     "a = assets_with_task_mappings(dag_id='d', task_mappings={})\ndefs = Definitions(assets=[])\n",
+    (("from dagster import Definitions\nfrom dagster_airlift.core import assets_with_task_mappings\n"
+      "a = assets_with_task_mappings(dag_id='d', task_mappings={})\ndefs = Definitions(assets=[])\n"),
      "the mappings on line 3 are not in the Definitions of line 4: add them to its assets first"),
-    ("from dagster import Definitions\nfrom dagster_airlift.core import AirflowInstance\n"
-     "defs = Definitions(assets=[])\ninst = AirflowInstance(auth_backend=None, name='a')\n",
+    (("from dagster import Definitions\nfrom dagster_airlift.core import AirflowInstance\n"
+      "defs = Definitions(assets=[])\ninst = AirflowInstance(auth_backend=None, name='a')\n"),
      "comes after the Definitions it would peer (line 3): move it above first"),
     ("os = 'linux'\n", "uses the name `os` for something else"),
     ("def broken(:\n", "has a syntax error on line 1"),
@@ -228,8 +228,8 @@ def test_cli_without_an_airflow_url_refuses_in_one_line(workspace):
     result = run_cli("peer", cwd=workspace, env=cli_env())
     assert result.returncode == 1 and not (workspace / "definitions.py").exists()
     assert result.stderr.splitlines() == [
-        "airlift-lsp: no Airflow to peer with: set airflow.url (the editor setting, [tool.airlift-lsp.airflow] "
-        "in pyproject.toml, or AIRFLOW_URL) first"]
+        ("airlift-lsp: no Airflow to peer with: set airflow.url (the editor setting, [tool.airlift-lsp.airflow] "
+         "in pyproject.toml, or AIRFLOW_URL) first")]
 
 
 def test_cli_token_is_refused_and_writes_nothing(workspace):
