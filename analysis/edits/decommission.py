@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import libcst as cst
+from libcst.codemod import CodemodContext
+from libcst.codemod.visitors import RemoveImportsVisitor
 from libcst.metadata import MetadataWrapper, ParentNodeProvider
 
 from analysis.dagster.cst_values import StaticReader, arguments
@@ -125,7 +127,16 @@ def decommission_dag(text: str, job: NewJob) -> EditResult:
     rewritten = rewritten.with_changes(body=body)
     if needed:
         rewritten = add_imports(rewritten, needed)
-    return check_output(rewritten.code, WHAT)
+    return check_output(_without_orphaned_imports(rewritten).code, WHAT)
+
+
+def _without_orphaned_imports(module: cst.Module) -> cst.Module:
+    """The mapping functions the edit left unused are no longer imported (linters flag them)."""
+    context = CodemodContext()
+    for source in ("dagster_airlift.core", "dagster_airlift"):
+        for name in ("assets_with_task_mappings", "assets_with_dag_mappings"):
+            RemoveImportsVisitor.remove_unused_import(context, source, name)
+    return RemoveImportsVisitor(context).transform_module(module)
 
 
 def _statement_index(module: cst.Module, statement: cst.CSTNode) -> int:

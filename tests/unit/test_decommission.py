@@ -355,3 +355,12 @@ def test_the_time_zone_goes_to_the_schedule() -> None:
     text = decommission_dag(MODULE, NewJob("orders", (("orders",),), "0 3 * * *", timezone="Europe/Paris")).text
     assert ('orders_schedule = ScheduleDefinition(\n    job=orders_job,\n    cron_schedule="0 3 * * *",\n'
             '    execution_timezone="Europe/Paris",\n)\n') in text
+
+
+def test_a_mapping_function_left_unused_is_no_longer_imported() -> None:
+    one_dag = MODULE.replace('            *assets_with_task_mappings(dag_id="other", task_mappings={"t": '
+                             '[AssetSpec("other")]}),\n', "")
+    text = decommission_dag(one_dag, NewJob("orders", (("orders",),), None)).text
+    assert "assets_with_task_mappings" not in text and "    build_defs_from_airflow_instance,\n" in text
+    kept = decommission_dag(MODULE, NewJob("orders", (("orders",),), None)).text
+    assert "    assets_with_task_mappings,\n" in kept  # the other DAG still maps with it
