@@ -139,7 +139,13 @@ async function trustedScenario() {
 
     await step('trusted: palette "Airlift: Roll back task to Airflow"', async () => {
         // DAG and task commands are in the palette while a DAG file is the active editor.
+        await workbench.openFile('README.md');
+        const elsewhere = await workbench.paletteRows('Airlift:');
+        if (elsewhere.some((t) => /Roll back task|Map task|Proxy task|Proxy DAG/.test(t)) || !elsewhere.some((t) => /Show migration report/.test(t))) {
+            throw new Error(`palette with README.md active: ${JSON.stringify(elsewhere)}`);
+        }
         await workbench.openFile('rebuild_customers_list.py');
+        await until('the DAG commands in the palette', async () => (await workbench.paletteRows('Airlift: Roll back task')).some((t) => /Roll back task to Airflow/.test(t)));
         await workbench.runCommand('Airlift: Roll back task to Airflow');
         await workbench.quickInputRow('export_customers').waitFor();
         await workbench.screenshot('task-quick-pick');
