@@ -82,6 +82,32 @@ def read_timing(text: str, dag: DagFacts) -> DagTiming:
     return DagTiming(cron, written, refused, retries, delay, tuple(notes), zone if cron else None)
 
 
+def own_retries(text: str, dag: DagFacts) -> list[str]:
+    """Tasks that set ``retries=`` themselves (an operator's argument, ``@task(retries=...)``):
+    one job-wide RetryPolicy cannot say that."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return []
+    lines = text.splitlines(keepends=True)
+    calls = {(node.lineno - 1, _character(lines, node.lineno, node.col_offset)): node
+             for node in ast.walk(tree) if isinstance(node, ast.Call)}
+    functions = {node.lineno - 1: node for node in ast.walk(tree)
+                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    found = []
+    for task in dag.tasks:
+        call = calls.get((task.range.start.line, task.range.start.character))
+        keywords = list(call.keywords) if call is not None else []
+        function = functions.get(task.definition_range.start.line) if task.definition_range else None
+        for decorator in function.decorator_list if function is not None else []:
+            keywords += decorator.keywords if isinstance(decorator, ast.Call) else []
+        if any(k.arg == "retries" for k in keywords):
+            found.append(task.task_id)
+    return found
+
+
 def dag_call(tree: ast.Module, text: str, dag: DagFacts) -> ast.Call | ast.Name | ast.Attribute | None:
     """The call that creates the DAG (at the start of its range), or the ``@dag`` decorator of
     the function that builds it (its range starts at the ``def``; a bare ``@dag`` is a Name:

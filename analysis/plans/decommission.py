@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from analysis.dags.schedule import DagTiming, read_timing
+from analysis.dags.schedule import DagTiming, own_retries, read_timing
 from analysis.dagster.lineage import key_parts
 from analysis.dagster.module import AssetRef, DagsterModule
 from analysis.facts import TaskFacts
@@ -122,6 +122,12 @@ def plan_decommission(project: Project, read: Read, dag_id: str, *, sources: Sou
     if timing.refused:
         raise Refused(timing.refused)
     notes.extend(timing.notes)
+    retrying = own_retries(dag_text, entry.dag)
+    if retrying:
+        sets = "sets its" if len(retrying) == 1 else "set their"
+        notes.append(f"{', '.join(f'`{t}`' for t in retrying)} {sets} own retries in Airflow: the job's "
+                     f"RetryPolicy (from default_args) applies to every asset; give those assets their own "
+                     f"retry_policy by hand")
     module_text = changes.original(module.path)
     if module_text is None:
         raise Refused(f"cannot read {module.path}: it is gone from the disk")

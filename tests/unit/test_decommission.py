@@ -364,3 +364,16 @@ def test_a_mapping_function_left_unused_is_no_longer_imported() -> None:
     assert "assets_with_task_mappings" not in text and "    build_defs_from_airflow_instance,\n" in text
     kept = decommission_dag(MODULE, NewJob("orders", (("orders",),), None)).text
     assert "    assets_with_task_mappings,\n" in kept  # the other DAG still maps with it
+
+
+def test_tasks_with_their_own_retries_are_named_in_a_note(tmp_path: Path) -> None:
+    from analysis.dags.schedule import own_retries
+
+    text = ('from airflow import DAG\nfrom airflow.decorators import task\nfrom airflow.operators.empty import '
+            'EmptyOperator\n\nwith DAG(dag_id="o", schedule=None) as dag:\n    a = EmptyOperator(task_id="a", '
+            'retries=5)\n    c = EmptyOperator(task_id="c")\n\n    @task(retries=2)\n    def b():\n        pass\n\n'
+            '    b()\n')
+    assert own_retries(text, extract_file("o.py", text).dags[0]) == ["a", "b"]
+    dag = orders_dag().replace('EmptyOperator(task_id="load")', 'EmptyOperator(task_id="load", retries=4)')
+    notes = plan_decommission(project(tmp_path, {"dags/orders.py": dag}), read, "orders").notes
+    assert any(note.startswith("`load` sets its own retries in Airflow") for note in notes)
