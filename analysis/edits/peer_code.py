@@ -27,6 +27,10 @@ TOKEN_REFUSED = (f"token auth: dagster-airlift {AIRLIFT_VERSION} has no bearer-t
                  "AirflowInstance only calls /api/v1, which Airflow 3 removed; peer with --auth basic "
                  "(Airflow 2) or --auth mwaa")
 
+AIRFLOW3_REFUSED = ("the Airflow at {url} is Airflow 3 (it serves /api/v2): dagster-airlift " + AIRLIFT_VERSION
+                    + "'s AirflowInstance only calls /api/v1, which Airflow 3 removed, so Dagster could not load "
+                    "the module; peer with an Airflow 2 (or MWAA)")
+
 # An MWAA web server: <id>.c<n>.<region>.airflow.amazonaws.com
 _MWAA_HOST = re.compile(r"\.([a-z]{2}(?:-[a-z]+)+-\d+)\.airflow\.amazonaws\.com$")
 

@@ -13,15 +13,19 @@ PEER_AUTHS = ("basic", "token", "mwaa")
 
 def plan_peer(project: Project, read: Read, airflow_url: str | None, auth: str | None = None, *,
               username: str | None = None, configured_auth: str | None = None,
+              airflow_api: str | None = None, api_unknown: str | None = None,
               sources: Sources | None = None) -> Plan:
     """Create (or complete) the Dagster module so that it peers with ``airflow_url``.
 
     ``auth`` is the backend asked for; without it, the ``airflow.auth`` setting
-    (``configured_auth``) decides, and basic auth when that is unset. The module is the one
+    (``configured_auth``) decides, and basic auth when that is unset. ``airflow_api`` is the
+    Airflow's REST API as configured or as it answered (``"v2"``: Airflow 3, refused: the
+    installed dagster-airlift cannot peer with it); ``api_unknown`` says why it could not be
+    told (a note). The module is the one
     mapping writes to: the project's (the ``dagsterModule`` setting, else the discovered one),
     else ``definitions.py`` at the workspace root.
     """
-    from analysis.edits.peer_code import Peer
+    from analysis.edits.peer_code import AIRFLOW3_REFUSED, Peer
     from analysis.edits.peering import peer_module
 
     if not airflow_url:
@@ -32,6 +36,8 @@ def plan_peer(project: Project, read: Read, airflow_url: str | None, auth: str |
         if auth not in PEER_AUTHS:
             raise Refused(f"airflow.auth is `{auth}`, which dagster-airlift has no auth backend for; "
                           "peer with --auth basic or --auth mwaa")
+    if airflow_api == "v2" and auth != "token":  # token auth has its own refusal
+        raise Refused(AIRFLOW3_REFUSED.format(url=airflow_url))
     changes = PlanFiles(project, read, sources)
     module = changes.dagster().primary_dagster_module
     path = module.path if module else os.path.normpath(os.path.join(
@@ -47,5 +53,6 @@ def plan_peer(project: Project, read: Read, airflow_url: str | None, auth: str |
     if not result.changed:
         return Plan("Peer with Airflow", (), (result.reason or "already peered",))
     changes.write(path, result.text)
-    notes = (result.reason,) if result.reason else ()
+    notes = tuple(n for n in (result.reason, api_unknown and f"could not tell the Airflow version ({api_unknown}): "
+                                "the module is written for Airflow 2's /api/v1") if n)
     return Plan(f"Peer the Dagster module with the Airflow at {airflow_url} ({auth} auth)", changes.result(), notes)

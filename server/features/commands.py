@@ -29,7 +29,6 @@ from analysis.plans.peering import plan_peer
 from analysis.project import Project
 from server.app import AirliftServer
 from server.convert import Lines
-from server.settings import Settings
 from server.workspace_edits import workspace_edit
 
 log = logging.getLogger("airlift-lsp")
@@ -59,14 +58,20 @@ PLANNERS: dict[str, Planner] = {
 }
 
 
-SettingsPlanner = Callable[[Settings, Project, Read, Sources, dict], Plan]
+SettingsPlanner = Callable[[AirliftServer, Project, Read, Sources, dict], Plan]
 
-SETTINGS_PLANNERS: dict[str, SettingsPlanner] = {
-    # Peers with the Airflow the settings name; `auth` (basic|token|mwaa) over airflow.auth.
-    "airlift.peer": lambda settings, p, read, s, a: plan_peer(
-        p, read, settings.airflow.url, _optional(a, "auth"), username=settings.airflow.username,
-        configured_auth=settings.airflow.auth, sources=s),
-}
+
+def _plan_peer(ls: AirliftServer, project: Project, read: Read, sources: Sources, arguments: dict) -> Plan:
+    """Peer with the Airflow of the settings; `auth` (basic|token|mwaa) over airflow.auth. The
+    Airflow's API version is the configured one or the poller's (no handler waits on the network)."""
+    airflow = ls.settings.airflow
+    api = airflow.api_version if airflow.api_version in ("v1", "v2") else (
+        ls.poller.status.api_version if ls.poller is not None else None)
+    return plan_peer(project, read, airflow.url, _optional(arguments, "auth"), username=airflow.username,
+                     configured_auth=airflow.auth, airflow_api=api, sources=sources)
+
+
+SETTINGS_PLANNERS: dict[str, SettingsPlanner] = {"airlift.peer": _plan_peer}
 
 
 def _need(arguments: dict, key: str) -> str:
@@ -122,7 +127,7 @@ def plan_command(ls: AirliftServer, command: str, arguments: dict) -> Planned:
     edited by its own positions, not the snapshot's."""
     planner = PLANNERS.get(command)
     if planner is None and command in SETTINGS_PLANNERS:
-        planner = lambda *args: SETTINGS_PLANNERS[command](ls.settings, *args)
+        planner = lambda *args: SETTINGS_PLANNERS[command](ls, *args)
     if planner is None:
         raise Refused(f"{command!r} is not an Airlift command that edits files")
     snapshot = ls.index.snapshot if ls.index else None

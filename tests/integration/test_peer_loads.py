@@ -169,6 +169,31 @@ def test_peer_with_mwaa_loads_in_dagster_through_the_web_login(airflow2, tmp_pat
         mwaa.stop()
 
 
+@pytest.mark.airflow
+@pytest.mark.slow
+def test_airflow_3_is_refused_because_dagster_airlift_cannot_peer_with_it(airflow_server, tmp_path):
+    """The refusal's reason, reproduced: the basic-auth module peer would write, loaded by real
+    Dagster against the real Airflow 3.3.2, fails on /api/v1 (which Airflow 3 removed)."""
+    workspace = tmp_path / "project"
+    write_dags(workspace / "dags")
+    env = clean_env(AIRFLOW_URL=airflow_server.url, AIRFLOW_USERNAME=airflow_server.username)
+    refused = run_cli("peer", cwd=workspace, env=env)
+    assert refused.returncode == 1 and not (workspace / "definitions.py").exists()
+    assert refused.stderr.splitlines() == [(
+        f"airlift-lsp: the Airflow at {airflow_server.url} is Airflow 3 (it serves /api/v2): dagster-airlift 0.29.27's "
+        "AirflowInstance only calls /api/v1, which Airflow 3 removed, so Dagster could not load the module; peer "
+        "with an Airflow 2 (or MWAA)")]
+
+    from analysis.edits.peer_code import Peer, new_peer_module
+
+    module = workspace / "definitions.py"
+    module.write_text(new_peer_module(Peer(airflow_server.url, "basic", airflow_server.username)), encoding="utf-8")
+    result = load_live(module, {**env, "AIRFLOW_PASSWORD": airflow_server.password, "DAGSTER_HOME": str(tmp_path)})
+    assert result.returncode != 0, result.stdout
+    assert "Failed to fetch DAGs. Status code: 404" in result.stderr
+    assert "/api/v1 has been removed in Airflow 3" in result.stderr
+
+
 @pytest.mark.slow
 def test_a_projects_own_definitions_completed_by_peer_loads_in_dagster(tmp_path):
     workspace = tmp_path / "project"

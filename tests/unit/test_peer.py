@@ -327,3 +327,78 @@ def test_crlf_and_form_feeds_keep_their_places():
     assert peered_text.startswith('"""Mine.\x0c"""\r\n')
     assert "defs = build_defs_from_airflow_instance(\r\n    airflow_instance=airflow_instance,\r\n" \
            "    defs=Definitions(assets=[]),\r\n)  # loaded by Dagster\r\n" in peered_text
+
+
+# -- Airflow 3: dagster-airlift 0.29.27 cannot peer with it --------------------------------------
+
+
+@pytest.fixture
+def fake_airflow():
+    from tests.support.fake_airflow import FakeAirflow
+
+    servers = []
+
+    def start(api_version: str):
+        server = FakeAirflow(api_version=api_version).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def test_cli_refuses_an_airflow_3_that_answers_api_v2(workspace, fake_airflow):
+    airflow = fake_airflow("v2")
+    result = run_cli("peer", cwd=workspace, env=cli_env(AIRFLOW_URL=airflow.url))
+    assert result.returncode == 1 and not (workspace / "definitions.py").exists()
+    assert result.stderr.splitlines() == [(f"airlift-lsp: the Airflow at {airflow.url} is Airflow 3 (it serves "
+                                           "/api/v2): dagster-airlift 0.29.27's AirflowInstance only calls /api/v1, "
+                                           "which Airflow 3 removed, so Dagster could not load the module; peer with "
+                                           "an Airflow 2 (or MWAA)")]
+
+
+def test_cli_peers_an_airflow_2_even_without_its_password(workspace, fake_airflow):
+    airflow = fake_airflow("v1")
+    result = run_cli("peer", cwd=workspace, env=cli_env(AIRFLOW_URL=airflow.url))
+    assert result.returncode == 0, result.stderr
+    assert "could not tell" not in result.stderr and (workspace / "definitions.py").exists()
+
+
+def test_cli_peers_an_unreachable_airflow_with_a_note(workspace):
+    result = run_cli("peer", cwd=workspace, env=cli_env(AIRFLOW_URL="http://127.0.0.1:9"))
+    assert result.returncode == 0, result.stderr
+    assert "could not tell the Airflow version (" in result.stderr
+    assert "the module is written for Airflow 2's /api/v1" in result.stderr
+
+
+def test_cli_takes_the_configured_api_version_without_asking(workspace):
+    (workspace / "pyproject.toml").write_text(
+        '[tool.airlift-lsp.airflow]\nurl = "http://127.0.0.1:9"\napiVersion = "v2"\n', encoding="utf-8")
+    result = run_cli("peer", cwd=workspace, env=cli_env())
+    assert result.returncode == 1 and "is Airflow 3 (it serves /api/v2)" in result.stderr
+
+
+def test_the_editor_command_refuses_an_airflow_3_the_poller_met(workspace, monkeypatch):
+    """The server never probes in the handler: it takes the poller's answer."""
+    from types import SimpleNamespace
+
+    from analysis.files import read_disk
+    from analysis.plans import Refused
+    from server.cli.common import load_project
+    from server.features.commands import SETTINGS_PLANNERS
+    from server.settings import AirflowSettings, Settings
+
+    monkeypatch.chdir(workspace)
+    project = load_project(str(workspace))
+    airflow = AirflowSettings(url="http://airflow.test:8080", username="ops")
+    for api, refused in (("v2", True), ("v1", False), (None, False)):
+        ls = SimpleNamespace(settings=Settings(airflow=airflow),
+                             poller=SimpleNamespace(status=SimpleNamespace(api_version=api)))
+        plan = lambda ls=ls: SETTINGS_PLANNERS["airlift.peer"](
+            ls, project, lambda path: read_disk(path).text, {}, {})
+        if refused:
+            with pytest.raises(Refused, match=r"is Airflow 3 \(it serves /api/v2\)"):
+                plan()
+        else:
+            assert [c.path for c in plan().changes] == [str(workspace / "definitions.py")]
