@@ -22,8 +22,9 @@ def check_project(project: Project) -> list[Finding]:
     for file in project.files.values():
         findings.extend(file.findings)
         if file.skipped:
-            findings.append(Finding("syntax-error", WARNING, f"not read: {file.skipped}", file.path,
-                                    Range.point(0)))
+            findings.append(Finding("unreadable-file", WARNING, _unread(file.skipped), file.path, Range.point(0)))
+    for path, why in sorted(project.unreadable_dagster_modules.items()):
+        findings.append(Finding("unreadable-file", WARNING, _unread(why), path, Range.point(0)))
     findings.extend(_state_files(project))
     for entry in project.entries:
         findings.extend(_entry(project, entry))
@@ -36,8 +37,14 @@ def check_project(project: Project) -> list[Finding]:
     # A file that does not parse shows its syntax error alone: other findings would come
     # from its last good facts, at positions that no longer hold.
     broken = {path for path, file in project.files.items() if file.error}
-    findings = [f for f in findings if f.path not in broken or f.code == "syntax-error"]
+    findings = [f for f in findings if f.path not in broken or f.code in ("syntax-error", "unreadable-file")]
     return sorted(findings, key=lambda f: (f.path, f.range.start, f.code))
+
+
+def _unread(why: str) -> str:
+    """Not a syntax error: the bytes are not Python text airlift-lsp reads (binary, too big,
+    not in their encoding), so nothing in the file is shown or checked."""
+    return f"not read, so nothing in it is shown or checked: {why.removeprefix('skipped: ')}"
 
 
 def _state_files(project: Project) -> Iterator[Finding]:
@@ -238,13 +245,20 @@ def _duplicate_dag_ids(project: Project) -> Iterator[Finding]:
             continue
         for entry in entries:
             others = [e for e in entries if e.file.path != entry.file.path]
-            names = ", ".join(sorted({os.path.basename(e.file.path) for e in others}))
+            names = ", ".join(sorted({_shown(project, e.file.path) for e in others}))
             yield Finding("duplicate-dag-id", ERROR,
                           f"Airflow fails to import one of these files: DAG id `{dag_id}` is also defined in "
                           f"{names} (AirflowDagDuplicatedIdException); edits refuse this id until one is renamed",
                           entry.file.path, entry.dag.id_range or entry.dag.range,
                           tuple(Related(e.file.path, e.dag.id_range or e.dag.range, f"`{dag_id}` defined here")
                                 for e in others))
+
+
+def _shown(project: Project, path: str) -> str:
+    """A path as the user finds it: relative to the workspace root (two copies of a DAG file
+    often share their name)."""
+    shown = os.path.relpath(path, project.layout.root)
+    return (path if shown.startswith("..") else shown).replace(os.sep, "/")
 
 
 def _deps_drift(project: Project) -> Iterator[Finding]:

@@ -45,6 +45,9 @@ class Layout:
     """Further ``sys.path`` folders of the deployment, relative to ``root``."""
     environment: tuple[tuple[str, str], ...] = ()
     """Environment variables of the deployment that DAG files read at import."""
+    dagster_anywhere: bool = True
+    """No Dagster module configured nor found in the DAG folders: look through the whole
+    workspace (False: only the DAG folders, for ``dags PATH`` run from a big repository)."""
 
     def dag_roots(self) -> list[str]:
         folders = self.dag_folders or (".",)
@@ -239,7 +242,7 @@ def discover(layout: Layout, read: Reader = read_disk, *, open_paths: Iterable[s
                 project.dagster_modules[dagster_path] = module
         else:
             unreadable(dagster_path, decoded)
-    elif not project.dagster_modules and layout.dag_folders:
+    elif not project.dagster_modules and layout.dag_folders and layout.dagster_anywhere:
         everywhere = list(walk_python_files(layout.root, honour_airflowignore=False))
         seen = set(everywhere)
         for path in [*everywhere, *(p for p in buffers if p.endswith(".py") and p not in seen

@@ -16,16 +16,18 @@ def test_dags_json_follows_the_contract() -> None:
     rebuild = files["airflow_dags/rebuild_customers_list.py"]
     assert rebuild["error"] is None
     [dag] = rebuild["dags"]
-    assert set(dag) == {"dag_id", "range", "tasks", "dynamic", "source"}
+    assert set(dag) == {"dag_id", "range", "tasks", "dynamic", "source", "stage"}
     assert dag["dag_id"] == "rebuild_customers_list" and dag["dynamic"] is False and dag["source"] == "static"
+    assert dag["stage"] == "unmapped"  # its least advanced task; the text output prints each
     assert [(t["task_id"], t["operator"], t["upstream"]) for t in dag["tasks"]] == [
         ("load_raw_customers", "PythonOperator", []),
         ("build_dbt_models", "BashOperator", ["load_raw_customers"]),
         ("export_customers", "PythonOperator", ["build_dbt_models"]),
     ]
     task = dag["tasks"][1]
-    assert set(task) == {"task_id", "operator", "range", "upstream", "dynamic", "conditional"}
+    assert set(task) == {"task_id", "operator", "range", "upstream", "dynamic", "conditional", "stage"}
     assert task["conditional"] is False
+    assert [t["stage"] for t in dag["tasks"]] == ["observed", "observed", "unmapped"]
     assert set(task["range"]) == {"start", "end"} and set(task["range"]["start"]) == {"line", "character"}
     source_line = (TUTORIAL / "airflow_dags/rebuild_customers_list.py").read_text().splitlines()[
         task["range"]["start"]["line"]]
@@ -79,11 +81,11 @@ def test_check_finds_migration_mistakes_and_exits_1(tmp_path: Path) -> None:
     assert result.returncode == 1
     lines = result.stdout.splitlines()
     state_file = "airflow_dags/proxied_state/rebuild_customers_list.yaml"
-    assert f"{state_file}:6:9: unknown-task-in-state" in "\n".join(lines)
-    assert any(line.startswith(f"{state_file}:5:14: proxied-without-asset") for line in lines)
-    assert any(line.startswith("airflow_dags/rebuild_customers_list.py:") and "missing-proxying-call" in line
+    assert f"{state_file}:6:9: warning unknown-task-in-state" in "\n".join(lines)
+    assert any(line.startswith(f"{state_file}:5:14: error proxied-without-asset") for line in lines)
+    assert any(line.startswith("airflow_dags/rebuild_customers_list.py:") and "error missing-proxying-call" in line
                for line in lines)
-    assert any("retired_dag.yaml:1:1: state-for-unknown-dag" in line for line in lines)
+    assert any("retired_dag.yaml:1:1: warning state-for-unknown-dag" in line for line in lines)
 
 
 def test_invalid_state_file_is_reported_at_its_line(tmp_path: Path) -> None:

@@ -11,12 +11,13 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from analysis.dags.modules import ProjectCode
-from analysis.project import Layout
 from analysis.facts import FileFacts, Finding, Severity
 from analysis.files import read_disk, walk_python_files
+from analysis.project import Layout
+from analysis.wording import plural
 
 if TYPE_CHECKING:
-    from analysis.project import Project
+    from analysis.project import DagEntry, Project
 
 from server.cli.common import (
     EXIT_FINDINGS,
@@ -24,7 +25,6 @@ from server.cli.common import (
     load_project,
     merged_environment,
     print_json,
-    project_or_none,
     relative,
 )
 
@@ -101,16 +101,17 @@ def run_dags(args: argparse.Namespace) -> int:
     environment = dict(args.env or ())
     code = dags_code(args.paths, args.import_root or (), environment)
     if args.json:
-        views = _dag_files(args.paths, code, "view")
-        _print_views(_with_airflow(args.paths, views, code))
+        views = _with_airflow(args.paths, _dag_files(args.paths, code, "view"), code)
+        _print_views(_with_stages(views, _stage_project(args.paths, args.import_root or (), environment)))
         return 0
     files = [facts for _, facts in _with_airflow(args.paths, _dag_files(args.paths, code, "facts"), code)]
-    project = project_or_none(".", import_roots=tuple(args.import_root or ()), environment=environment)
+    project = _stage_project(args.paths, args.import_root or (), environment)
     for file in files:
         _print_file(file, project)
     total_dags = sum(len(f.dags) for f in files)
     total_tasks = sum(len(d.tasks) for f in files for d in f.dags)
-    print(f"{total_dags} DAGs, {total_tasks} tasks in {len(files)} files", file=sys.stderr)
+    print(f"{plural(total_dags, 'DAG')}, {plural(total_tasks, 'task')} in {plural(len(files), 'file')}",
+          file=sys.stderr)
     return 0
 
 
@@ -138,6 +139,70 @@ def _with_airflow(paths: Sequence[str], answers: list[tuple[str, bytes | FileFac
     added = dags_from_airflow(settings, list(given), dag_roots(paths), load)
     return [(path, with_deployed(loaded[path], added[path]) if path in added else answer)
             for path, answer in answers]
+
+
+def _stage_project(paths: Sequence[str], extra_roots: Sequence[str],
+                   environment: Mapping[str, str] | None) -> Project | None:
+    """The project the stages of ``dags --json`` are read against: the folders ``dags_code``
+    reads (those given, the configured ``dagFolders``), their state files and the configured
+    Dagster module (else those found among them). Not the whole current directory: ``dags
+    some/folder --json`` run from a big repository stays close to the cost of reading the
+    folder given (the facts come from the cache the first pass filled)."""
+    from server.indexing.batch import discover_cached
+    from server.settings import load_settings
+
+    settings, _ = load_settings(".")
+    folders = [p if os.path.isdir(p) else os.path.dirname(os.path.abspath(p)) for p in paths]
+    folders += [os.path.abspath(f) for f in settings.dag_folders if os.path.isdir(f)]
+    layout = Layout(os.path.abspath("."), tuple(dict.fromkeys(os.path.abspath(f) for f in folders)),
+                    settings.dagster_module, (*settings.import_roots, *extra_roots),
+                    merged_environment(settings.environment, environment), dagster_anywhere=False)
+    try:
+        return discover_cached(layout, read_disk)
+    except (OSError, ValueError):
+        return None
+
+
+def _staged_entry(project: Project | None, path: str, dag_id: str) -> DagEntry | None:
+    """The project's entry of the DAG ``dag_id`` of the file ``path``: None when the project
+    does not hold it, or holds that id in several files (every step refuses it)."""
+    entry = project.entry(dag_id) if project is not None else None
+    if project is None or entry is None or entry.file.path != path:
+        return None
+    return None if len({e.file.path for e in project.entries_for(dag_id)}) > 1 else entry
+
+
+def _with_stages(files: list[tuple[str, bytes | FileFacts]],
+                 project: Project | None) -> list[tuple[str, bytes | FileFacts]]:
+    """Each view with the migration stage the text output prints: per task ``"stage"``
+    (``unmapped``, ``observed`` or ``proxied``), per DAG the stage of its least advanced task
+    (``proxied`` when the DAG is proxied as a whole); null where no stage holds: a DAG the
+    project does not hold, or an id defined in several files (every step refuses it)."""
+    from analysis.describe import Stage, dag_status, task_status
+    from server.indexing.views import view_text
+
+    staged: list[tuple[str, bytes | FileFacts]] = []
+    for path, answer in files:
+        view = json.loads(answer) if isinstance(answer, bytes) else json.loads(view_text(answer))
+        for dag in view["dags"]:
+            entry = _staged_entry(project, path, dag["dag_id"])
+            if project is None or entry is None:
+                dag["stage"] = None
+                for task in dag["tasks"]:
+                    task["stage"] = None
+                continue
+            tasks = {t.task_id: t for t in entry.dag.tasks}
+            stages = []
+            for task in dag["tasks"]:
+                known = tasks.get(task["task_id"])
+                stage = task_status(project, entry, known).stage if known is not None else None
+                task["stage"] = stage.value if stage is not None else None
+                stages.append(stage or Stage.UNMAPPED)
+            order = list(Stage)
+            least = min(stages, key=order.index, default=Stage.UNMAPPED)
+            dag["stage"] = (Stage.PROXIED if dag_status(project, entry).dag_level_proxied else least).value
+        staged.append((path, json.dumps(view, ensure_ascii=False).encode("utf-8")))
+    return staged
 
 
 def _print_views(files: list[tuple[str, bytes | FileFacts]]) -> None:
@@ -179,11 +244,11 @@ def _print_file(file: FileFacts, project: Project | None) -> None:
     if file.error:
         print(f"  ! {_file_json(file)['error']}")
     for dag in file.dags:
-        entry = project.entry(dag.dag_id) if project else None
-        in_project = project is not None and entry is not None and entry.file.path == file.path
+        entry = _staged_entry(project, file.path, dag.dag_id)
+        in_project = project is not None and entry is not None
         note = (" (dynamic)" if dag.dynamic else "") + (" (from Airflow)" if dag.source == "airflow" else "")
         summary = f"  {dag_status(project, entry).label}" if in_project else ""
-        print(f"  {dag.dag_id}  {len(dag.tasks)} tasks{note}{summary}")
+        print(f"  {dag.dag_id}  {plural(len(dag.tasks), 'task')}{note}{summary}")
         for task in dag.tasks:
             stage = f"  {task_status(project, entry, task).label}" if in_project else ""
             upstream = f"  ← {', '.join(task.upstream)}" if task.upstream else ""
@@ -210,11 +275,17 @@ def run_check(args: argparse.Namespace) -> int:
         for finding in findings:
             start = finding.range.start
             print(f"{relative(finding.path)}:{start.line + 1}:{start.character + 1}: "
-                  f"{finding.code} {finding.message}")
+                  f"{SEVERITY_WORDS[finding.severity]} {finding.code} {finding.message}")
         summary = _summary(findings)
-        print(f"{summary['error']} errors, {summary['warning']} warnings, "
-              f"{summary['information']} notes in {len(project.files)} DAG files", file=sys.stderr)
+        print(f"{plural(summary['error'], 'error')}, {plural(summary['warning'], 'warning')}, "
+              f"{plural(summary['information'] + summary['hint'], 'note')} in "
+              f"{plural(len(project.files), 'DAG file')}", file=sys.stderr)
     return EXIT_FINDINGS if any(f.severity is Severity.ERROR for f in findings) else 0
+
+
+SEVERITY_WORDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFORMATION: "info",
+                  Severity.HINT: "hint"}
+"""The word each ``check`` line carries after its position, as compilers print it."""
 
 
 def _finding_json(finding: Finding) -> dict:

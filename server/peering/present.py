@@ -213,7 +213,11 @@ def hover_section(history: RunHistory, status: PeeringStatus, dag_id: str, task_
         body = status_text(status)
     elif status.state != "connected":
         note = status_text(status)
-        body = (f"*{note}*" if markdown else note) + ("\n\n" if markdown else "\n") + body
+        note = f"*{note}*" if markdown else note
+        # Runs seen before the connection broke are still worth showing; with none seen, Airflow
+        # was not asked, and "No runs in Airflow yet" would claim what nobody knows.
+        seen = history.task_runs(dag_id, task_id) if task_id else history.runs(dag_id)
+        body = note + ("\n\n" if markdown else "\n") + body if seen else note
     return ("\n\n---\n\n" if markdown else "\n\n") + body
 
 
