@@ -83,8 +83,8 @@ def decommission_dag(text: str, job: NewJob) -> EditResult:
         removed_entries.add(entry)
         starred = parents.get(call)
         if isinstance(starred, cst.StarredElement) and isinstance(parents.get(starred), (cst.List, cst.Tuple)):
-            # The other DAGs' entries keep the call: the assets go right after it.
-            kept.update(() if only else (starred,))
+            if not only:  # the other DAGs' entries keep the call: the assets go right after it
+                kept.add(starred)
             replacements[starred] = [*replacements.get(starred, []), *items]
             containers.append(parents[starred])
         else:
