@@ -37,6 +37,10 @@ export interface LaunchEnvironment {
     readFile(file: string): Promise<string | undefined>;
     writeFile(file: string, text: string): Promise<void>;
     removeDir(dir: string): Promise<void>;
+    /** Create `file` exclusively (false when it exists and is younger than `staleMs`: someone holds it). */
+    lock(file: string, staleMs: number): Promise<boolean>;
+    unlock(file: string): Promise<void>;
+    sleep(ms: number): Promise<void>;
     /** Run to completion and give stdout; rejects with a `RunError` when it fails. */
     run(command: string, args: string[]): Promise<string>;
     log(message: string): void;
@@ -60,6 +64,8 @@ export class SetupError extends Error {
 
 const SERVE_ARGS = ['serve'];
 const STAMP = 'airlift-install-source.txt';
+const LOCK = 'venv.lock';
+const LOCK_POLL_MS = 1000;
 const MIN_PYTHON: [number, number] = [3, 10];
 /** `-I`: the workspace folder (which may hold a `server/` package of its own) is not on sys.path. */
 const PROBE_SERVER = "import importlib.metadata as m, server.cli; print(m.version('airlift-lsp'))";
@@ -161,6 +167,11 @@ export async function findServer(
             return launch;
         }
     }
+    return ownServer(settings, environment);
+}
+
+/** The own environment's server, when it was set up from the current source. */
+async function ownServer(settings: ExtensionSettings, environment: LaunchEnvironment): Promise<ServerLaunch | undefined> {
     const own = scriptIn(venvBin(environment), environment.platform, 'airlift-lsp');
     const source = await installSource(settings, environment);
     const installed = await environment.readFile(path.join(venvDir(environment), STAMP));
@@ -212,6 +223,29 @@ export async function installServer(
     environment: LaunchEnvironment,
     trusted: boolean,
     progress: (message: string) => void = () => undefined,
+): Promise<ServerLaunch> {
+    // Two windows opened at once share the global storage: one sets up, the other waits for it.
+    const lock = path.join(environment.storageDir, LOCK);
+    while (!(await environment.lock(lock, INSTALL_TIMEOUT_MS))) {
+        progress('waiting for another window setting up the server');
+        await environment.sleep(LOCK_POLL_MS);
+        const ready = await ownServer(settings, environment);
+        if (ready) {
+            return ready;
+        }
+    }
+    try {
+        return await setUp(settings, environment, trusted, progress);
+    } finally {
+        await environment.unlock(lock);
+    }
+}
+
+async function setUp(
+    settings: ExtensionSettings,
+    environment: LaunchEnvironment,
+    trusted: boolean,
+    progress: (message: string) => void,
 ): Promise<ServerLaunch> {
     const source = await installSource(settings, environment);
     if (!source) {
@@ -291,6 +325,22 @@ export function nodeLaunchEnvironment(
             await fs.writeFile(file, text, 'utf8');
         },
         removeDir: async (dir) => fs.rm(dir, { recursive: true, force: true }),
+        lock: async (file, staleMs) => {
+            await fs.mkdir(path.dirname(file), { recursive: true });
+            const take = () => fs.writeFile(file, String(process.pid), { flag: 'wx' }).then(() => true, () => false);
+            if (await take()) {
+                return true;
+            }
+            const stat = await fs.stat(file).catch(() => undefined);
+            if (stat && Date.now() - stat.mtimeMs > staleMs) {
+                log(`${file} is older than ${staleMs / 60000} min: a setup that died; taking it over`);
+                await fs.rm(file, { force: true });
+                return take();
+            }
+            return false;
+        },
+        unlock: async (file) => fs.rm(file, { force: true }),
+        sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
         run: (command, args) =>
             new Promise((resolve, reject) => {
                 // A neutral cwd: never the workspace, whose files are not ours to run.

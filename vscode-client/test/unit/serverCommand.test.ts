@@ -10,8 +10,16 @@ const OWN = '/storage/venv/bin/airlift-lsp';
 /** What each command answers: its stdout, or a RunError with the output a failing pip gives. */
 type Answer = string | RunError;
 
-function environment(files: Record<string, string>, options: { interpreter?: string; answers?: Record<string, Answer> } = {}) {
+interface Options {
+    interpreter?: string;
+    answers?: Record<string, Answer>;
+    /** What another window does while this one waits for the lock. */
+    whileWaiting?: (files: Record<string, string>) => void;
+}
+
+function environment(files: Record<string, string>, options: Options = {}) {
     const runs: string[][] = [];
+    const sleeps: number[] = [];
     const removed: string[] = [];
     const answers: Record<string, Answer> = { python3: '3.11\n', ...options.answers };
     const env: LaunchEnvironment = {
@@ -33,6 +41,20 @@ function environment(files: Record<string, string>, options: { interpreter?: str
                 delete files[file];
             }
         },
+        lock: async (file) => {
+            if (file in files) {
+                return false;
+            }
+            files[file] = 'pid';
+            return true;
+        },
+        unlock: async (file) => {
+            delete files[file];
+        },
+        sleep: async () => {
+            sleeps.push(1);
+            options.whileWaiting?.(files);
+        },
         run: async (command, args) => {
             runs.push([command, ...args]);
             // The answer of the longest key that starts the command line.
@@ -46,7 +68,7 @@ function environment(files: Record<string, string>, options: { interpreter?: str
         },
         log: () => undefined,
     };
-    return { env, runs, files, removed };
+    return { env, runs, files, removed, sleeps };
 }
 
 const settingsWith = (values: Record<string, unknown>) => readSettings({ get: (key) => values[key] }).settings;
@@ -187,6 +209,29 @@ test('an extension without a wheel says so instead of running pip', async () => 
     const { env, runs } = environment({});
     await assert.rejects(installServer(settingsWith({}), env, true), (error: SetupError) => error.step === 'no wheel' && /airlift\.server\.command/.test(error.message));
     assert.deepEqual(runs, []);
+});
+
+test('another window setting up: wait for it, then use its environment; the lock is released after a failure too', async () => {
+    const LOCK = '/storage/venv.lock';
+    const files: Record<string, string> = { [WHEEL]: 'wheel bytes', [LOCK]: 'pid' };
+    let waits = 0;
+    const { env, runs, sleeps } = environment(files, {
+        whileWaiting: (f) => {
+            if (++waits === 2) { // the other window finishes
+                f[OWN] = '';
+                f[STAMP] = 'airlift_lsp-0.1.0-py3-none-any.whl 11';
+                delete f[LOCK];
+            }
+        },
+    });
+    const launch = await installServer(settingsWith({}), env, true);
+    assert.deepEqual(launch, { command: OWN, args: ['serve'], source: 'extension environment' });
+    assert.equal(sleeps.length, 2);
+    assert.deepEqual(runs, [], 'nothing installed twice');
+
+    const broken = environment({ [WHEEL]: '' }, { answers: { 'python3 -m pip': failing('ERROR: boom') } });
+    await assert.rejects(installServer(settingsWith({}), broken.env, true));
+    assert.equal(broken.files[LOCK], undefined);
 });
 
 test('expandPath', () => {
