@@ -67,6 +67,15 @@ vsix: vscode-client/node_modules/.package-lock.json | $(VENV)/.installed
 	cd vscode-client && npm run package
 	@echo "built vscode-client/airlift-lsp.vsix"
 
+# A release of the server: the wheel and the sdist in $(DIST) (ignored by git). The wheel installs
+# without this repository: `pip install airlift_lsp-<version>-py3-none-any.whl` or `pipx install` it.
+DIST ?= dist
+.PHONY: dist
+dist: | $(VENV)/.installed
+	rm -rf $(DIST)
+	$(UV) build --quiet --out-dir $(DIST)
+	@ls -1 $(DIST)/*.whl $(DIST)/*.tar.gz
+
 vscode-e2e: venv vscode-deps
 	node vscode-client/test/e2e/run.mjs
 
