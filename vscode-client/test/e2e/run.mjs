@@ -263,6 +263,16 @@ async function firstUseScenario() {
             await workbench.screenshot('first-use', FIRST_USE_SCREENSHOT);
         }
     });
+
+    await step('first use: the walkthrough opens with its five steps', async () => {
+        await workbench.runCommand('Welcome: Open Walkthrough...');
+        await workbench.pick('Migrate Airflow DAGs to Dagster with Airlift', 'Migrate Airflow DAGs');
+        const walkthrough = page.locator('.gettingStartedSlideDetails');
+        for (const title of ['Open the tutorial', 'Set the Airflow URL and password', 'Map a task to a Dagster asset', 'Proxy a task to Dagster', 'Roll back']) {
+            await walkthrough.locator('.getting-started-step', { hasText: title }).first().waitFor();
+        }
+        await workbench.screenshot('walkthrough');
+    });
     await workbench.close();
 }
 
