@@ -1,7 +1,7 @@
 """Diagnostics that catch migration mistakes before Airflow or Dagster trips over them.
 
 Each message says what will break, and where; related information points at the other
-file involved. Codes are a contract (see DESIGN.md).
+file involved. Codes are a contract (docs/diagnostics.md).
 """
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ def run_status(args: argparse.Namespace) -> int:
              "tasks": [{"task_id": task.task_id, "assets": list(project.assets_for(entry.dag_id, task.task_id)),
                         "proxied": project.is_proxied(entry, task),
                         "last_run": last_run_json(history, entry.dag_id, task.task_id),
-                        "dagster_run": None}  # DRUN once the Dagster side is peered (DESIGN.md)
+                        "dagster_run": None}  # DRUN once the Dagster side is peered (docs/json.md)
                        for task in entry.dag.tasks]}
             for entry in entries]})
         return 0

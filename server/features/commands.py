@@ -52,7 +52,7 @@ PLANNERS: dict[str, Planner] = {
     "airlift.proxyDagLevel": lambda p, read, s, a: plan_proxy(p, read, _need(a, "dag_id"), sources=s, dag_level=True),
     "airlift.rollbackDagLevel": lambda p, read, s, a: plan_rollback(p, read, _need(a, "dag_id"), sources=s,
                                                                     dag_level=True),
-    # Beyond DESIGN.md's list: the code action "Generate Dagster implementation for `task`".
+    # Also a code action (docs/language-server.md): "Generate Dagster implementation for `task`".
     "airlift.scaffoldTask": lambda p, read, s, a: plan_scaffold(p, read, _need(a, "dag_id"), _need(a, "task_id"),
                                                                 sources=s),
 }

@@ -1,7 +1,7 @@
 """What the editor and the CLI show of Airflow runs: pure functions of a ``RunHistory``.
 
 Hover text (Markdown or plain), code-lens prefixes, and the ``airflow`` / ``last_run`` parts of
-``airlift-lsp status --json`` (DESIGN.md). No I/O, no clock: ``now`` is passed in.
+``airlift-lsp status --json`` (docs/json.md). No I/O, no clock: ``now`` is passed in.
 """
 
 from __future__ import annotations

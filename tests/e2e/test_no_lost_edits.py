@@ -529,6 +529,6 @@ def test_the_cli_never_overwrites_a_change_made_between_plan_and_write(tmp_path,
 
     raced = [p for p in root.rglob("*") if p.is_file() and p.read_text(errors="replace").startswith(CONCURRENT)]
     assert raced, f"the concurrent change was overwritten (exit {code}): {stderr}"
-    # Refusing is what DESIGN.md's "errors are one clear line, non-zero exit" asks for.
+    # Refusing is what docs/cli.md's "an error is one line on stderr" promises.
     assert code != 0 and stderr.strip(), (code, stderr)
     assert "changed on disk while the edit was planned; nothing written" in stderr

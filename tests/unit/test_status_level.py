@@ -1,4 +1,4 @@
-"""``status --json``: each DAG's migration level (DESIGN.md: ``"level": "task"|"dag"``) and each
+"""``status --json``: each DAG's migration level (docs/json.md: ``"level": "task"|"dag"``) and each
 task's ``dagster_run`` (null until the Dagster side is peered)."""
 
 from __future__ import annotations
