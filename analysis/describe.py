@@ -11,7 +11,7 @@ from enum import Enum
 
 from analysis.facts import TaskFacts
 from analysis.project import DagEntry, Project
-
+from analysis.wording import plural
 
 FROM_AIRFLOW = " (from Airflow, not read from the file)"
 
@@ -136,7 +136,7 @@ def dag_markdown(project: Project, entry: DagEntry, *, markdown: bool = True) ->
     bold = (lambda s: f"**{s}**") if markdown else (lambda s: s)
     state = os.path.relpath(entry.state.path, os.path.dirname(entry.file.path)) if entry.state else None
     lines = [
-        f"{bold('DAG')} {code(entry.dag_id)} · {status.total} tasks" + (" · dynamic" if entry.dag.dynamic else "")
+        f"{bold('DAG')} {code(entry.dag_id)} · {plural(status.total, 'task')}" + (" · dynamic" if entry.dag.dynamic else "")
         + (FROM_AIRFLOW if entry.dag.source == "airflow" else ""),
         status.label,
         "",

@@ -10,6 +10,7 @@ from analysis.describe import task_status
 from analysis.facts import Position
 from analysis.project import DagEntry
 from analysis.source import split_lines
+from analysis.wording import plural
 from server.app import AirliftServer
 from server.convert import Lines
 from server.index import Snapshot, dag_for_state_file
@@ -82,7 +83,7 @@ def _mapping_items(snapshot: Snapshot, before: str):
     last_line = chunk.rsplit("\n", 1)[-1]
     if (match := _DAG_ID_ARG.search(last_line)) is not None:
         return match.group("partial"), [
-            (entry.dag_id, types.CompletionItemKind.Module, f"{len(entry.dag.tasks)} tasks")
+            (entry.dag_id, types.CompletionItemKind.Module, plural(len(entry.dag.tasks), "task"))
             for entry in snapshot.project.entries
         ]
     dag = _DAG_ID_VALUE.search(chunk)
