@@ -88,8 +88,8 @@ class _Scan(StaticReader):
             if parts[0] == "dagster_airlift":
                 kind = {"AirflowInstance": "AirflowInstance", "build_defs_from_airflow_instance": "build_defs",
                         **dict.fromkeys(_MAPPINGS, "mapping")}.get(parts[-1])
-            elif parts[0] == "dagster" and parts[-1] == "Definitions":
-                kind = "Definitions"
+            elif parts[0] == "dagster" and (parts[-1] == "Definitions" or parts[-2:] == ["Definitions", "merge"]):
+                kind = "Definitions"  # Definitions.merge(...) makes one too: never add a second beside it
             if kind is not None:
                 self.calls.append(_Call(kind, node, self.statement))
                 return
@@ -190,6 +190,9 @@ class _Completion:
 
     def _definitions(self, definitions: list[_Call], mappings: list[_Call]) -> _Call | list[str] | str:
         """The module-level ``Definitions`` to wrap, or (none) the names holding mappings."""
+        # Definitions(...) passed to Definitions.merge(...) is part of the one it makes.
+        definitions = [c for c in definitions if not any(o is not c and self._inside(c.node, o.node)
+                                                          for o in definitions)]
         if len(definitions) > 1:
             lines = ", ".join(str(self._line(c.node)) for c in definitions)
             return (f"{WHAT} builds several Definitions (lines {lines}): wrap the one Dagster loads in "
@@ -332,6 +335,11 @@ class _Completion:
         for _, (start, end, new) in sorted(enumerate(edits), key=lambda e: (e[1][0], e[0]), reverse=True):
             code = code[:start] + new + code[end:]
         return code
+
+    def _inside(self, node: cst.CSTNode, outer: cst.CSTNode) -> bool:
+        inner, around = self.positions[node], self.positions[outer]
+        return ((around.start.line, around.start.column) <= (inner.start.line, inner.start.column)
+                and (inner.end.line, inner.end.column) <= (around.end.line, around.end.column))
 
     def _line(self, node: cst.CSTNode) -> int:
         return self.positions[node].start.line

@@ -402,3 +402,14 @@ def test_the_editor_command_refuses_an_airflow_3_the_poller_met(workspace, monke
                 plan()
         else:
             assert [c.path for c in plan().changes] == [str(workspace / "definitions.py")]
+
+
+def test_definitions_merge_is_wrapped_like_definitions():
+    text = peered(textwrap.dedent('''\
+        import dagster as dg
+
+        from .other import other_defs
+
+        defs = dg.Definitions.merge(other_defs, dg.Definitions(assets=[]))
+        '''))
+    assert text.count("build_defs_from_airflow_instance(") == 1 and "defs=dg.Definitions.merge(" in text
