@@ -341,9 +341,11 @@ async function dormantScenario() {
     const later = path.join(workspace, 'jobs', 'nightly.py');
     const airflowImport = 'from airflow import DAG\n\nwith DAG(dag_id="nightly", schedule=None):\n    pass\n';
     const statusItem = () => workbench.page.locator('.statusbar-item', { hasText: 'Airflow' });
+    let page;
     await step('dormant: a Python project without Airflow shows no Airlift status, prompt or server', async () => {
         workbench.installExtension(VSIX, { 'airlift.server.command': AIRLIFT_LSP });
         await workbench.open(workspace, { trust: true });
+        page = workbench.page;
         await workbench.openFile('app.py');
         await until('the extension to decide', () => workbench.outputLog().includes('not an Airlift project'), SERVER_TIMEOUT_MS, 500);
         await sleep(2000);
@@ -358,7 +360,10 @@ async function dormantScenario() {
     });
     await step('dormant: opening a file that imports airflow wakes it', async () => {
         writeFileSync(later, airflowImport);
-        await workbench.openFile('nightly.py');
+        // By its path: quick open's file index may not list a file this new yet.
+        await page.keyboard.press('Control+P');
+        await workbench.pick('nightly.py', later);
+        await page.locator('.tab', { hasText: 'nightly.py' }).waitFor();
         await statusItem().first().waitFor({ timeout: SERVER_TIMEOUT_MS });
         await until('the server started', () => /imports Airflow[\s\S]*starting /.test(workbench.outputLog()), SERVER_TIMEOUT_MS, 500);
     });
