@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from analysis.dags.dagfile import extract_file
+from analysis.describe import Stage, dag_status, task_status
 from analysis.files import read_disk, walk_python_files
+from analysis.project import Layout, discover
 from analysis.source import might_contain_dag
 from tests.conftest import FIXTURES, REPO, TUTORIAL
 
@@ -41,6 +43,7 @@ def reference_dags_json(cwd: Path, folder: str) -> bytes:
     os.chdir(cwd)
     try:
         code = dags_code([folder])
+        stages = reference_stages(cwd, folder)
         files = []
         for path in walk_python_files(folder):
             decoded = read_disk(path)
@@ -48,22 +51,42 @@ def reference_dags_json(cwd: Path, folder: str) -> bytes:
             if decoded.text is None:
                 files.append({"path": os.path.relpath(absolute), "error": decoded.skipped, "dags": []})
             elif might_contain_dag(decoded.text):
-                files.append(file_json(extract_file(absolute, decoded.text, code)))
+                files.append(file_json(extract_file(absolute, decoded.text, code), stages))
     finally:
         os.chdir(previous)
     return (json.dumps({"files": files}, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def file_json(file) -> dict:
+def reference_stages(cwd: Path, folder: str):
+    """(path, dag_id) -> (the DAG's stage, {task_id: stage}) from the project discovered here
+    (docs/json.md: least advanced task, proxied as a whole; null for an id in two files)."""
+    project = discover(Layout(str(cwd), (folder,), dagster_anywhere=False))
+    files_of: dict[str, set[str]] = {}
+    for entry in project.entries:
+        files_of.setdefault(entry.dag_id, set()).add(entry.file.path)
+    stages = {}
+    for entry in project.entries:
+        if len(files_of[entry.dag_id]) > 1:
+            continue
+        tasks = {t.task_id: task_status(project, entry, t).stage for t in entry.dag.tasks}
+        least = min(tasks.values(), key=list(Stage).index, default=Stage.UNMAPPED)
+        dag = Stage.PROXIED if dag_status(project, entry).dag_level_proxied else least
+        stages[(entry.file.path, entry.dag_id)] = (dag.value, {k: v.value for k, v in tasks.items()})
+    return stages
+
+
+def file_json(file, stages) -> dict:
     error = file.error
     if error and file.error_range:
         error = f"line {file.error_range.start.line + 1}, column {file.error_range.start.character + 1}: {error}"
     return {"path": os.path.relpath(file.path).replace(os.sep, "/"), "error": error, "dags": [
         {"dag_id": d.dag_id, "range": d.range.to_json(),
          "tasks": [{"task_id": t.task_id, "operator": t.operator, "range": t.range.to_json(),
-                    "upstream": list(t.upstream), "dynamic": t.dynamic, "conditional": t.conditional}
+                    "upstream": list(t.upstream), "dynamic": t.dynamic, "conditional": t.conditional,
+                    "stage": stages.get((file.path, d.dag_id), (None, {}))[1].get(t.task_id)}
                    for t in d.tasks],
-         "dynamic": d.dynamic, "source": "static"} for d in file.dags]}
+         "dynamic": d.dynamic, "source": "static", "stage": stages.get((file.path, d.dag_id), (None,))[0]}
+        for d in file.dags]}
 
 
 @pytest.fixture(scope="module")

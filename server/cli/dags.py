@@ -6,6 +6,7 @@ import argparse
 import codecs
 import json
 import os
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
@@ -102,12 +103,17 @@ def run_dags(args: argparse.Namespace) -> int:
     code = dags_code(args.paths, args.import_root or (), environment)
     if args.json:
         views = _with_airflow(args.paths, _dag_files(args.paths, code, "view"), code)
-        _print_views(_with_stages(views, _stage_project(args.paths, args.import_root or (), environment)))
+        if _migration_files(args.paths):
+            views = _with_stages(views, _stage_project(args.paths, args.import_root or (), environment))
+        else:
+            views = _all_unmapped(views)
+        _print_views(views)
         return 0
     files = [facts for _, facts in _with_airflow(args.paths, _dag_files(args.paths, code, "facts"), code)]
     project = _stage_project(args.paths, args.import_root or (), environment)
+    by_id = _entries_by_id(project)
     for file in files:
-        _print_file(file, project)
+        _print_file(file, project, by_id)
     total_dags = sum(len(f.dags) for f in files)
     total_tasks = sum(len(d.tasks) for f in files for d in f.dags)
     print(f"{plural(total_dags, 'DAG')}, {plural(total_tasks, 'task')} in {plural(len(files), 'file')}",
@@ -163,29 +169,108 @@ def _stage_project(paths: Sequence[str], extra_roots: Sequence[str],
         return None
 
 
-def _staged_entry(project: Project | None, path: str, dag_id: str) -> DagEntry | None:
+_MAPPING_MARKERS = (b"assets_with_task_mappings", b"assets_with_dag_mappings", b"build_defs_from_airflow_instance")
+_NOT_WALKED = frozenset({"__pycache__", "node_modules", "site-packages"})
+
+
+def _migration_files(paths: Sequence[str]) -> bool:
+    """Whether anything could give a task a stage beyond ``unmapped``: a configured Dagster
+    module, or under the folders read a YAML file (a proxied-state file) or a Python file that
+    names airlift's mapping calls. When none does, every stage is ``unmapped`` and the project
+    need not be discovered (a warm ``dags --json`` of 10,000 files stays under a second). A
+    false alarm only costs the discovery."""
+    from server.settings import load_settings
+
+    settings, _ = load_settings(".")
+    if settings.dagster_module:
+        return True
+    folders = [p if os.path.isdir(p) else os.path.dirname(os.path.abspath(p)) for p in paths]
+    folders += [os.path.abspath(f) for f in settings.dag_folders if os.path.isdir(f)]
+    for folder in dict.fromkeys(folders):
+        for where, subfolders, names in os.walk(folder):
+            subfolders[:] = [d for d in subfolders if not d.startswith(".") and d not in _NOT_WALKED]
+            for name in names:
+                if name.endswith((".yaml", ".yml")):
+                    return True
+                if name.endswith(".py"):
+                    try:
+                        with open(os.path.join(where, name), "rb") as handle:
+                            data = handle.read()
+                    except OSError:
+                        continue
+                    if any(marker in data for marker in _MAPPING_MARKERS):
+                        return True
+    return False
+
+
+_DAG_ID = re.compile(rb'"dag_id": ("(?:[^"\\]|\\.)*")')
+
+
+def _all_unmapped(files: list[tuple[str, bytes | FileFacts]]) -> list[tuple[str, bytes | FileFacts]]:
+    """``_with_stages`` where nothing is mapped or proxied: every task and DAG ``unmapped``,
+    spliced into the views' bytes (``conditional`` ends a task's object, ``source`` a DAG's,
+    and a quote inside a string is escaped), except in files holding an id defined twice or a
+    DAG known from Airflow, which take the general path (their stage is null)."""
+    from server.indexing.views import view_bytes
+
+    views = [(path, answer if isinstance(answer, bytes) else view_bytes(answer)) for path, answer in files]
+    files_of: dict[bytes, set[str]] = {}
+    for path, view in views:
+        for dag_id in _DAG_ID.findall(view or b""):
+            files_of.setdefault(dag_id, set()).add(path)
+    answers: list[tuple[str, bytes | FileFacts]] = []
+    for (path, view), (_, answer) in zip(views, files):
+        if view is None or b'"source": "airflow"' in view or any(
+                len(files_of[dag_id]) > 1 for dag_id in _DAG_ID.findall(view)):
+            twice = {json.loads(dag_id) for dag_id, where in files_of.items() if len(where) > 1}
+            answers.extend(_with_stages([(path, answer)], None, unmapped_but=twice))
+            continue
+        answers.append((path, view.replace(b'"conditional": true}', b'"conditional": true, "stage": "unmapped"}')
+                        .replace(b'"conditional": false}', b'"conditional": false, "stage": "unmapped"}')
+                        .replace(b'"source": "static"}', b'"source": "static", "stage": "unmapped"}')))
+    return answers
+
+
+def _staged_entry(project: Project | None, path: str, dag_id: str,
+                  by_id: dict[str, list[DagEntry]]) -> DagEntry | None:
     """The project's entry of the DAG ``dag_id`` of the file ``path``: None when the project
     does not hold it, or holds that id in several files (every step refuses it)."""
-    entry = project.entry(dag_id) if project is not None else None
-    if project is None or entry is None or entry.file.path != path:
+    entries = by_id.get(dag_id, [])
+    if project is None or len({e.file.path for e in entries}) != 1 or entries[0].file.path != path:
         return None
-    return None if len({e.file.path for e in project.entries_for(dag_id)}) > 1 else entry
+    return entries[0]
 
 
-def _with_stages(files: list[tuple[str, bytes | FileFacts]],
-                 project: Project | None) -> list[tuple[str, bytes | FileFacts]]:
+def _entries_by_id(project: Project | None) -> dict[str, list[DagEntry]]:
+    by_id: dict[str, list[DagEntry]] = {}
+    for entry in project.entries if project is not None else ():
+        by_id.setdefault(entry.dag_id, []).append(entry)
+    return by_id
+
+
+def _with_stages(files: list[tuple[str, bytes | FileFacts]], project: Project | None, *,
+                 unmapped_but: set[str] | None = None) -> list[tuple[str, bytes | FileFacts]]:
     """Each view with the migration stage the text output prints: per task ``"stage"``
     (``unmapped``, ``observed`` or ``proxied``), per DAG the stage of its least advanced task
     (``proxied`` when the DAG is proxied as a whole); null where no stage holds: a DAG the
-    project does not hold, or an id defined in several files (every step refuses it)."""
+    project does not hold, or an id defined in several files (every step refuses it).
+    ``unmapped_but``: nothing is mapped or proxied (no project was read): every stage is
+    ``unmapped`` but those of these ids (defined twice) and of DAGs known from Airflow."""
     from analysis.describe import Stage, dag_status, task_status
     from server.indexing.views import view_text
 
+    by_id = _entries_by_id(project)
     staged: list[tuple[str, bytes | FileFacts]] = []
     for path, answer in files:
         view = json.loads(answer) if isinstance(answer, bytes) else json.loads(view_text(answer))
         for dag in view["dags"]:
-            entry = _staged_entry(project, path, dag["dag_id"])
+            if unmapped_but is not None:
+                stage = None if dag["source"] == "airflow" or dag["dag_id"] in unmapped_but else "unmapped"
+                dag["stage"] = stage
+                for task in dag["tasks"]:
+                    task["stage"] = stage
+                continue
+            entry = _staged_entry(project, path, dag["dag_id"], by_id)
             if project is None or entry is None:
                 dag["stage"] = None
                 for task in dag["tasks"]:
@@ -237,14 +322,14 @@ def _file_json(file: FileFacts) -> dict:
     return {"path": relative(file.path), **dags_view(file)}
 
 
-def _print_file(file: FileFacts, project: Project | None) -> None:
+def _print_file(file: FileFacts, project: Project | None, by_id: dict[str, list[DagEntry]]) -> None:
     from analysis.describe import dag_status, task_status
 
     print(relative(file.path))
     if file.error:
         print(f"  ! {_file_json(file)['error']}")
     for dag in file.dags:
-        entry = _staged_entry(project, file.path, dag.dag_id)
+        entry = _staged_entry(project, file.path, dag.dag_id, by_id)
         in_project = project is not None and entry is not None
         note = (" (dynamic)" if dag.dynamic else "") + (" (from Airflow)" if dag.source == "airflow" else "")
         summary = f"  {dag_status(project, entry).label}" if in_project else ""
