@@ -79,6 +79,9 @@ def test_a_dag_id_in_two_files_is_a_finding_and_every_step_refuses_it(tutorial: 
     assert all(f["severity"] == "error" for f in duplicates)
     # The other file is named so that a newcomer can tell the two apart.
     assert any("also defined in airflow_dags/copies/daily_orders.py" in f["message"] for f in duplicates)
+    status = run_cli("status", cwd=tutorial, env={**os.environ, "AIRFLOW_URL": f"http://127.0.0.1:{closed_port()}"})
+    listed = [line for line in status.stdout.splitlines() if line.startswith("daily_orders  ")]
+    assert len(listed) == 2 and all("also defined in" in line and "steps refuse this id" in line for line in listed)
     for step in (["map", "daily_orders", "extract_orders"], ["proxy", "daily_orders"],
                  ["rollback", "daily_orders"], ["scaffold", "daily_orders", "extract_orders"]):
         result = run_cli(*step, "--dry-run", cwd=tutorial)

@@ -46,9 +46,17 @@ def run_status(args: argparse.Namespace) -> int:
         return 0
     print(status_text(status))
     now = utc_now()
+    files_of: dict[str, list[str]] = {}
+    for entry in entries:
+        files_of.setdefault(entry.dag_id, []).append(relative(entry.file.path))
     for entry in entries:
         live = lens_prefix(history, entry.dag_id, None, now)
-        print(f"{entry.dag_id}  {dag_status(project, entry).label}" + (f"  last run: {live}" if live else ""))
+        where = files_of[entry.dag_id]
+        twice = (f"  [{relative(entry.file.path)}; also defined in "
+                 f"{', '.join(f for f in where if f != relative(entry.file.path))}: Airflow imports one only, "
+                 f"steps refuse this id]" if len(set(where)) > 1 else "")
+        print(f"{entry.dag_id}  {dag_status(project, entry).label}" + (f"  last run: {live}" if live else "")
+              + twice)
         for task in entry.dag.tasks:
             live = lens_prefix(history, entry.dag_id, task.task_id, now)
             print(f"    {task.task_id}  {task_status(project, entry, task).label}" + (f"  {live}" if live else ""))
