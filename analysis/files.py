@@ -34,3 +34,14 @@ def walk_python_files(folder: str, *, honour_airflowignore: bool = True) -> Iter
             path = os.path.join(current, name)
             if name.endswith(".py") and not rules.ignored(path):
                 yield path
+
+
+def walk_component_files(folder: str, names: tuple[str, ...]) -> Iterator[str]:
+    """Every file named one of ``names`` below a folder (a Dagster project's ``defs.yaml``),
+    sorted, skipping hidden, virtualenv and build folders."""
+    for current, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIPPED_DIRS
+                         and not os.path.exists(os.path.join(current, d, "pyvenv.cfg")))
+        for name in sorted(files):
+            if name in names:
+                yield os.path.join(current, name)

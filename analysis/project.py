@@ -17,7 +17,7 @@ from analysis.dags.dagfile import DEFAULT_STATE_DIR, extract_file
 from analysis.dags.modules import ProjectCode
 from analysis.deployed import DeployedDag, merge
 from analysis.facts import DagFacts, FileFacts, Range, TaskFacts
-from analysis.files import SKIPPED_DIRS, read_disk, walk_python_files
+from analysis.files import SKIPPED_DIRS, read_disk, walk_component_files, walk_python_files
 from analysis.ignore import IgnoreRules
 from analysis.source import MAX_SOURCE_BYTES, Decoded, might_contain_dag
 
@@ -257,6 +257,8 @@ def discover(layout: Layout, read: Reader = read_disk, *, open_paths: Iterable[s
                 module = analyse(parse_dagster_module, path, decoded.text)
                 if module is not None:
                     project.dagster_modules[path] = module
+    if dagster_path is None and layout.dagster_anywhere:
+        _discover_components(project, read, buffers, analyse)
     for state_dir in sorted({state_dir_for(f) for f in project.files.values()}):
         on_disk = _state_files_in(state_dir)
         for path in [*on_disk, *(p for p in buffers if os.path.dirname(p) == state_dir
@@ -270,6 +272,24 @@ def discover(layout: Layout, read: Reader = read_disk, *, open_paths: Iterable[s
                 project.states[path] = state
     link(project)
     return project
+
+
+def _discover_components(project: Project, read: Reader, buffers: list[str],
+                         analyse: Callable[..., DagsterModule | None]) -> None:
+    """dagster-airlift components (``defs.yaml`` of type ``AirflowInstanceComponent``) anywhere
+    in the workspace: a project peered that way has no mapping call in Python."""
+    from analysis.dagster.component import COMPONENT_FILE_NAMES, looks_like_component, parse_component
+
+    root = project.layout.root
+    on_disk = list(walk_component_files(root, COMPONENT_FILE_NAMES))
+    for path in [*on_disk, *(p for p in buffers if os.path.basename(p) in COMPONENT_FILE_NAMES
+                             and p not in on_disk and p.startswith(root + os.sep))]:
+        decoded = read(path)
+        if decoded.text is None or not looks_like_component(decoded.text):
+            continue
+        module = analyse(parse_component, path, decoded.text)
+        if module is not None and module.error is None:
+            project.dagster_modules[path] = module
 
 
 def unreadable_state_file(path: str, skipped: str | None) -> StateFile:

@@ -88,8 +88,18 @@ def looks_like_dagster_module(text: str | bytes) -> bool:
     return "assets_with_task_mappings" in text or "build_defs_from_airflow_instance" in text
 
 
+def is_component_path(path: str) -> bool:
+    """The Dagster side is a component's YAML (a configured or discovered ``defs.yaml``)."""
+    return path.endswith((".yaml", ".yml"))
+
+
 def parse_dagster_module(path: str, text: str) -> DagsterModule:
-    """Every mapping the module makes; never raises."""
+    """Every mapping the module makes; never raises. A ``defs.yaml`` (a dagster-airlift
+    component) is read as YAML by ``analysis.dagster.component``."""
+    if is_component_path(path):
+        from analysis.dagster.component import parse_component
+
+        return parse_component(path, text)
     unencodable = _unencodable(text)
     if unencodable is not None:
         # libcst and compile() read UTF-8; a lone surrogate (an editor buffer can hold one,

@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 
 from analysis.dagster.lineage import certain_upstream, drifts, key_parts
-from analysis.dagster.module import DagsterModule, key_string
+from analysis.dagster.module import DagsterModule, is_component_path, key_string
 from analysis.plans.files import (
     Plan,
     PlanFiles,
@@ -35,6 +35,7 @@ def plan_map_dag_level(project: Project, read: Read, dag_id: str, asset: str | N
                        sources: Sources | None = None) -> Plan:
     """Map a whole DAG to an asset (``assets_with_dag_mappings``): what DAG-level proxying runs."""
     from analysis.edits import add_dag_mapping
+    from analysis.edits.component_mappings import add_component_dag_mapping
 
     changes = PlanFiles(project, read, sources)
     entry = dag_entry(changes, dag_id)
@@ -49,7 +50,10 @@ def plan_map_dag_level(project: Project, read: Read, dag_id: str, asset: str | N
         raise Refused(f"--asset {asset!r} names no asset key: give its parts separated by /, like raw/customers")
     if module is None:
         refuse_unreadable_dagster_module(project)
-    result = add_dag_mapping(changes.text(path), dag_id, key)
+    if is_component_path(path):
+        result = add_component_dag_mapping(changes.text(path), dag_id, key)
+    else:
+        result = add_dag_mapping(changes.text(path), dag_id, key)
     if result.text is None:
         raise Refused(result.reason or f"cannot add the mapping to {path}")
     changes.write(path, result.text)
@@ -63,6 +67,7 @@ def plan_map(project: Project, read: Read, dag_id: str, task_ids: Sequence[str] 
     ``clean`` is fixed when ``clean`` is mapped). A task already mapped is only brought in step."""
     from analysis.edits import NewMapping, add_task_mappings
     from analysis.edits.asset_deps import set_asset_deps
+    from analysis.edits.component_mappings import add_component_task_mappings
 
     if dag_level:
         if task_ids:
@@ -104,7 +109,19 @@ def plan_map(project: Project, read: Read, dag_id: str, task_ids: Sequence[str] 
     else:
         _refuse_listed_without_assets(module, dag_id, [m.task_id for m in new], several=not task_ids)
     text = changes.text(path)
-    if new:
+    if is_component_path(path) and drifted:
+        # The deps of entries already in a component's YAML are the user's to keep in step.
+        notes.append("left the deps of " + ", ".join(f"`{d.task_id}`" for d in drifted)
+                     + f" as {os.path.basename(path)} writes them")
+        drifted = []
+        if not new:
+            return Plan(f"Map {dag_id}", (), (*notes, "already mapped" if task_ids else "every task is already mapped"))
+    if new and is_component_path(path):
+        result = add_component_task_mappings(text, dag_id, new)
+        if result.text is None:
+            raise Refused(result.reason or f"cannot add the mapping to {path}")
+        text = result.text
+    elif new:
         result = add_task_mappings(text, dag_id, new)
         if result.text is None:
             raise Refused(result.reason or f"cannot add the mapping to {path}")
