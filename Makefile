@@ -34,7 +34,7 @@ airflow3: $(AIRFLOW3_VENV)/.installed
 # Dagster + dagster-airlift in their own venv: tests load every generated Dagster module there.
 $(DAGSTER_VENV)/.installed: | $(VENV)/.installed
 	$(UV) venv --quiet --allow-existing --python "$$($(PYTHON) -c 'import sys; print(sys.executable)')" $(DAGSTER_VENV)
-	VIRTUAL_ENV=$(DAGSTER_VENV) $(UV) pip install --quiet "dagster==1.13.*" "dagster-webserver==1.13.*" "dagster-airlift[core]==0.29.*"
+	VIRTUAL_ENV=$(DAGSTER_VENV) $(UV) pip install --quiet "dagster==1.13.*" "dagster-webserver==1.13.*" "dagster-airlift[core]==0.29.*" "dagster-dg-cli==1.13.*"
 	touch $@
 
 dagster: $(DAGSTER_VENV)/.installed
