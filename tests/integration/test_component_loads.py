@@ -99,6 +99,7 @@ def dg(project: Path, *args: str, env: dict[str, str] | None = None) -> subproce
 
 
 def make_project(root: Path) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
     (root / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
     package = root / "src" / "airlift_proj"
     (package / "defs" / "airflow").mkdir(parents=True)

@@ -1,0 +1,214 @@
+"""dagster-airlift components: mappings read from and written into a ``defs.yaml``."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from analysis.dagster.module import parse_dagster_module
+from analysis.edits.component_mappings import add_component_dag_mapping, add_component_task_mappings
+from analysis.edits.mapping_code import NewMapping
+from tests.conftest import run_cli
+
+HEAD = """\
+# peered as a component
+type: dagster_airlift.core.components.AirflowInstanceComponent
+attributes:
+  name: airflow  # the instance's name in Dagster
+  auth:
+    type: basic_auth
+    webserver_url: '{{ env("AIRFLOW_URL") }}'
+    username: admin
+    password: '{{ env("AIRFLOW_PASSWORD") }}'
+"""
+
+
+def component(mappings: str = "") -> str:
+    """The head, then ``mappings`` (written at column 0) under ``attributes:``."""
+    return HEAD + textwrap.indent(textwrap.dedent(mappings), "  ")
+
+
+def read(text: str):
+    return parse_dagster_module("/w/defs/airflow/defs.yaml", text)
+
+
+# -- reading ---------------------------------------------------------------------------------------
+
+def test_reads_task_and_dag_level_mappings_with_their_ranges() -> None:
+    module = read(component("""\
+      mappings:
+        - dag_id: rebuild
+          task_mappings:
+            - task_id: load
+              assets:
+                - spec:
+                    key: raw/customers
+                - by_key: dbt/customers
+        - dag_id: orders
+          assets:
+            - spec: {key: orders, deps: [raw/customers]}
+    """))
+    assert module.error is None and module.calls_build_defs
+    assert module.assets_for("rebuild", "load") == ("raw/customers", "dbt/customers")
+    assert module.assets_for("orders", None) == ("orders",)
+    load = next(m for m in module.mappings if m.task_id == "load")
+    assert (load.key_range.start.line, load.key_range.start.character) == (12, 19)  # `load`
+    spec, by_key = load.assets
+    assert (spec.executable, spec.deps) == (False, ())
+    assert by_key.executable, "by_key names an asset defined in Dagster (InDagsterAssetRef)"
+    assert module.mappings[-1].assets[0].deps == ("raw/customers",)
+
+
+def test_templates_and_list_keys_are_dynamic_never_guessed() -> None:
+    module = read(component("""\
+      mappings:
+        - dag_id: '{{ env("DAG") }}'
+          assets: [{spec: {key: x}}]
+        - dag_id: rebuild
+          task_mappings:
+            - task_id: load
+              assets:
+                - spec: {key: [raw, customers]}
+    """))
+    assert [u.reason for u in module.unresolved] == ["the dag_id is a template Dagster evaluates"]
+    (load,) = module.mappings
+    assert load.dynamic and load.assets == (), "Dagster's schema wants a string key: not read"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("type: my.Component\n", "its type is 'my.Component'"),
+    ("type: [\n", "not valid YAML"),
+    ("- a\n", "is a mapping"),
+])
+def test_not_a_component_says_why(text: str, message: str) -> None:
+    module = read(text)
+    assert module.mappings == () and message in (module.error or "")
+
+
+# -- writing ---------------------------------------------------------------------------------------
+
+def test_task_mappings_added_to_a_component_without_mappings() -> None:
+    result = add_component_task_mappings(component(), "rebuild", [
+        NewMapping("load", ("rebuild", "load")),
+        NewMapping("build", ("rebuild", "build"), (("rebuild", "load"),))])
+    assert result.changed and result.text == component("""\
+      mappings:
+        - dag_id: rebuild
+          task_mappings:
+            - task_id: load
+              assets:
+                - spec:
+                    key: rebuild/load
+            - task_id: build
+              assets:
+                - spec:
+                    key: rebuild/build
+                    deps: [rebuild/load]
+    """)
+    again = add_component_task_mappings(result.text, "rebuild", [NewMapping("load", ("rebuild", "load"))])
+    assert (again.changed, again.text) == (False, result.text)
+
+
+def test_added_to_the_dags_entry_keeping_comments_and_its_indentation() -> None:
+    text = component("""\
+      mappings:
+      # the customers pipeline
+      - dag_id: rebuild   # owned by data-eng
+        task_mappings:
+        - task_id: load
+          assets:
+          - by_key: raw/customers   # defined in defs/raw
+      # the end
+    """)
+    result = add_component_task_mappings(text, "rebuild", [NewMapping("export", ("out",))])
+    assert result.text == text.replace("# defined in defs/raw\n", "# defined in defs/raw\n"
+                                       "    - task_id: export\n      assets:\n        - spec:\n"
+                                       "            key: out\n")
+    assert read(result.text).assets_for("rebuild", "export") == ("out",)
+
+
+def test_a_new_dag_entry_and_a_dag_level_mapping_keep_crlf() -> None:
+    text = component("""\
+      mappings:
+        - dag_id: rebuild
+          task_mappings: []
+    """).replace("\n", "\r\n")
+    result = add_component_task_mappings(text, "rebuild", [NewMapping("load", ("a", "b"))])
+    assert "\r\n      task_mappings:\r\n        - task_id: load\r\n" in result.text
+    dag_level = add_component_dag_mapping(result.text, "orders", ("orders",))
+    assert dag_level.text.endswith("\r\n    - dag_id: orders\r\n      assets:\r\n        - spec:\r\n"
+                                   "            key: orders\r\n")
+    assert "\n" not in dag_level.text.replace("\r\n", "")
+    assert read(dag_level.text).assets_for("orders", None) == ("orders",)
+
+
+def test_a_file_without_a_final_line_break() -> None:
+    text = component("""\
+      mappings:
+        - dag_id: rebuild
+          assets:
+            - spec: {key: rebuild}""")
+    result = add_component_task_mappings(text, "rebuild", [NewMapping("load", ("load",))])
+    assert result.text == text + "\n      task_mappings:\n        - task_id: load\n          assets:\n" \
+                                 "            - spec:\n                key: load"
+
+
+@pytest.mark.parametrize("mappings, reason", [
+    ("mappings: [{dag_id: other, assets: [{spec: {key: x}}]}]\n", "flow style"),
+    ("mappings:\n  - &entry\n    dag_id: rebuild\n    task_mappings:\n      - task_id: a\n"
+     "        assets: [{by_key: a}]\n", "anchor"),
+    ("mappings:\n  - dag_id: '{{ env(\"DAG\") }}'\n    assets: [{spec: {key: x}}]\n", "templated dag_id"),
+    ("mappings:\n  - dag_id: rebuild\n    task_mappings:\n      - task_id: '{{ env(\"T\") }}'\n"
+     "        assets: [{by_key: a}]\n", "templated task_id"),
+    ("mappings: 3\n", "not a list"),
+])
+def test_refused_with_one_line(mappings: str, reason: str) -> None:
+    text = HEAD + textwrap.indent(mappings, "  ")
+    result = add_component_task_mappings(text, "rebuild", [NewMapping("load", ("load",))])
+    assert result.text is None and reason in result.reason and "\n" not in result.reason
+
+
+def test_refuses_what_is_not_a_component() -> None:
+    result = add_component_task_mappings("type: other.Component\n", "d", [NewMapping("t", ("t",))])
+    assert result.text is None and "not dagster-airlift's" in result.reason
+
+
+# -- the project: check and map through the CLI --------------------------------------------------
+
+DAG = """\
+from datetime import datetime
+from airflow import DAG
+from airflow.operators.empty import EmptyOperator
+
+with DAG("rebuild", schedule=None, start_date=datetime(2024, 1, 1)):
+    EmptyOperator(task_id="load") >> EmptyOperator(task_id="build")
+"""
+
+
+def test_check_and_map_through_the_dagster_module_setting(tmp_path: Path) -> None:
+    (tmp_path / "dags").mkdir()
+    (tmp_path / "dags" / "rebuild.py").write_text(DAG, encoding="utf-8")
+    (tmp_path / "orchestration").mkdir()
+    defs = tmp_path / "orchestration" / "airflow.yaml"
+    defs.write_text(component("""\
+      mappings:
+        - dag_id: rebuild
+          task_mappings:
+            - task_id: lod
+              assets: [{spec: {key: raw}}]
+    """), encoding="utf-8")
+    (tmp_path / "pyproject.toml").write_text('[tool.airlift-lsp]\ndagFolders = ["dags"]\n'
+                                             'dagsterModule = "orchestration/airflow.yaml"\n', encoding="utf-8")
+    checked = run_cli("check", "--json", cwd=tmp_path)
+    found = [d for d in json.loads(checked.stdout)["findings"] if d["path"].endswith("airflow.yaml")]
+    assert [(d["code"], d["range"]["start"]["line"]) for d in found] == [("mapping-unknown-task", 12)], checked.stdout
+    mapped = run_cli("map", "rebuild", "load", "--asset", "raw/load", cwd=tmp_path)
+    assert mapped.returncode == 0, mapped.stderr
+    assert defs.read_text(encoding="utf-8").endswith(
+        "assets: [{spec: {key: raw}}]\n        - task_id: load\n          assets:\n            - spec:\n"
+        "                key: raw/load\n")
+    status = json.loads(run_cli("status", "--json", cwd=tmp_path).stdout)
+    assert "raw/load" in json.dumps(status)
