@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from analysis.dags.schedule import DagTiming, own_retries, read_timing
 from analysis.dagster.lineage import key_parts
-from analysis.dagster.module import AssetRef, DagsterModule
+from analysis.dagster.module import AssetRef, DagsterModule, is_component_path
 from analysis.facts import TaskFacts
 from analysis.plans.files import Plan, PlanFiles, Read, Refused, Sources, dag_entry, inside
 from analysis.project import DagEntry, Project
@@ -159,6 +159,9 @@ def mapped_assets(dagster: Project, dag_id: str) -> tuple[DagsterModule, list[st
         raise Refused(f"no Dagster module maps `{dag_id}`: nothing would run its assets once it leaves Airflow")
     if len(modules) > 1:
         raise Refused(f"`{dag_id}` is mapped in {len(modules)} Dagster modules: decommission it by hand")
+    if is_component_path(modules[0].path):
+        raise Refused(f"`{dag_id}` is mapped in the component {os.path.basename(modules[0].path)}: decommission "
+                      "writes Python (a job and its schedule), so decommission it by hand")
     refs: list[AssetRef] = []
     for mapping in modules[0].mappings:
         if mapping.dag_id == dag_id:

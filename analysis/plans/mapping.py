@@ -168,6 +168,9 @@ def plan_scaffold(project: Project, read: Read, dag_id: str, task_id: str, *,
     if module is None:
         refuse_unreadable_dagster_module(project)
         raise Refused(f"map `{task_id}` to a Dagster asset first: there is no Dagster module yet")
+    if is_component_path(module.path):
+        raise Refused(f"the Dagster side is the component {os.path.basename(module.path)}: scaffold writes into a "
+                      "Python module; write the asset under the component's folder and map it with by_key")
     dag_text, module_text = changes.original(entry.file.path), changes.original(module.path)
     if dag_text is None or module_text is None:
         unreadable = entry.file.path if dag_text is None else module.path

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from analysis.dagster.module import is_component_path
 from analysis.plans.files import Plan, PlanFiles, Read, Refused, Sources, refuse_unreadable_dagster_module
 from analysis.plans.mapping import DEFAULT_DAGSTER_MODULE
 from analysis.project import Project
@@ -42,6 +43,9 @@ def plan_peer(project: Project, read: Read, airflow_url: str | None, auth: str |
     module = changes.dagster().primary_dagster_module
     path = module.path if module else os.path.normpath(os.path.join(
         project.layout.root, project.layout.dagster_module or DEFAULT_DAGSTER_MODULE))
+    if module is not None and is_component_path(module.path) and module.error is None:
+        return Plan("Peer with Airflow", (), (f"already peered: the component {os.path.basename(module.path)} "
+                                              "configures the Airflow instance (its auth)",))
     if not path.endswith(".py"):
         raise Refused(f"the dagsterModule setting names {os.path.basename(path)}, not a Python module: peer "
                       "writes build_defs_from_airflow_instance into a .py file")

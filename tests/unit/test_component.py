@@ -212,3 +212,18 @@ def test_check_and_map_through_the_dagster_module_setting(tmp_path: Path) -> Non
         "                key: raw/load\n")
     status = json.loads(run_cli("status", "--json", cwd=tmp_path).stdout)
     assert "raw/load" in json.dumps(status)
+
+
+def test_steps_that_write_python_say_so_for_a_component(tmp_path: Path) -> None:
+    (tmp_path / "dags").mkdir()
+    (tmp_path / "dags" / "rebuild.py").write_text(DAG, encoding="utf-8")
+    (tmp_path / "defs" / "airflow").mkdir(parents=True)
+    (tmp_path / "defs" / "airflow" / "defs.yaml").write_text(component(), encoding="utf-8")
+    (tmp_path / "pyproject.toml").write_text('[tool.airlift-lsp]\ndagFolders = ["dags"]\n'
+                                             'airflow = { url = "http://127.0.0.1:9" }\n', encoding="utf-8")
+    assert run_cli("map", "rebuild", cwd=tmp_path).returncode == 0
+    scaffold = run_cli("scaffold", "rebuild", "load", cwd=tmp_path)
+    assert scaffold.returncode == 1 and "the component defs.yaml: scaffold writes into a Python" in scaffold.stderr
+    peer = run_cli("peer", cwd=tmp_path)
+    assert peer.returncode == 0 and "already peered: the component defs.yaml" in peer.stderr
+    assert not (tmp_path / "definitions.py").exists()
