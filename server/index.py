@@ -19,6 +19,7 @@ from pathlib import Path
 from analysis.checks import check_project
 from analysis.dags.dagfile import extract_file
 from analysis.deployed import DeployedDag
+from analysis.dagster.component import COMPONENT_FILE_NAMES, looks_like_component
 from analysis.dagster.module import looks_like_dagster_module, parse_dagster_module
 from analysis.facts import DagFacts, FileFacts, Finding, Position, TaskFacts
 from analysis.files import read_disk
@@ -288,6 +289,9 @@ class WorkspaceIndex:
     def _apply(self, project: Project, path: str) -> bool:
         """Update one file in ``project``; True when the change needs a full rediscovery."""
         exists = path in self.buffers or os.path.isfile(path)
+        if path.endswith(STATE_SUFFIXES) and (path in project.dagster_modules or self._is_configured_dagster_module(
+                path) or os.path.basename(path) in COMPONENT_FILE_NAMES):
+            return self._apply_component(project, path, exists)
         if path.endswith(STATE_SUFFIXES):
             if not exists:
                 project.states.pop(path, None)
@@ -342,6 +346,21 @@ class WorkspaceIndex:
         folder = os.path.dirname(path)
         return path in project.states or any(state_dir_for(f) == folder for f in project.files.values()) \
             or os.path.basename(folder) == STATE_FOLDER_NAME
+
+    def _apply_component(self, project: Project, path: str, exists: bool) -> bool:
+        """A dagster-airlift component's ``defs.yaml`` (configured, or one that declares the
+        ``AirflowInstanceComponent``) is the Dagster side, read again; any other is dropped."""
+        decoded = self.read(path) if exists else None
+        text = decoded.text if decoded is not None else None
+        configured = self._is_configured_dagster_module(path)
+        if text is not None and (configured or (not self.layout.dagster_module and looks_like_component(text))):
+            module = parse_dagster_module(path, text)
+            if configured or module.error is None:
+                project.dagster_modules[path] = module
+                return False
+        if project.dagster_modules.pop(path, None) is not None:
+            self._texts.pop(path, None)
+        return False
 
     def _is_configured_dagster_module(self, path: str) -> bool:
         return path == self.layout.dagster_module_path

@@ -14,7 +14,7 @@ from server.index import Buffer
 
 log = logging.getLogger("airlift-lsp")
 
-WATCHED_GLOBS = ("**/*.py", "**/proxied_state/*.y*ml", "**/pyproject.toml")
+WATCHED_GLOBS = ("**/*.py", "**/proxied_state/*.y*ml", "**/pyproject.toml", "**/defs.y*ml")
 
 
 def register(server: AirliftServer) -> None:

@@ -43,7 +43,7 @@ def text_at(text: str, where: Range) -> str:
 
 
 def target_at(snapshot: Snapshot, path: str, position: Position, text: str) -> Target | None:
-    if path.endswith((".yaml", ".yml")):
+    if path.endswith((".yaml", ".yml")) and path not in snapshot.project.dagster_modules:
         return _in_state_file(snapshot, path, position)
     module = snapshot.project.dagster_modules.get(path)
     if module is not None:

@@ -227,3 +227,26 @@ def test_steps_that_write_python_say_so_for_a_component(tmp_path: Path) -> None:
     peer = run_cli("peer", cwd=tmp_path)
     assert peer.returncode == 0 and "already peered: the component defs.yaml" in peer.stderr
     assert not (tmp_path / "definitions.py").exists()
+
+
+def test_the_server_index_follows_a_component_buffer(tmp_path: Path) -> None:
+    from analysis.project import Layout
+    from server.features.lookup import target_at
+    from server.index import Buffer, WorkspaceIndex
+
+    (tmp_path / "dags").mkdir()
+    (tmp_path / "dags" / "rebuild.py").write_text(DAG, encoding="utf-8")
+    defs = tmp_path / "defs" / "airflow" / "defs.yaml"
+    defs.parent.mkdir(parents=True)
+    defs.write_text(component(), encoding="utf-8")
+    index = WorkspaceIndex(Layout(str(tmp_path), ("dags",)))
+    assert index.rebuild().project.dagster_modules[str(defs)].mappings == ()
+    mapped = add_component_task_mappings(component(), "rebuild", [NewMapping("load", ("raw", "load"))]).text
+    index.buffers[str(defs)] = Buffer(mapped, 2)
+    snapshot = index.update_files([str(defs)])
+    assert snapshot.project.assets_for("rebuild", "load") == ("raw/load",)
+    mapping = snapshot.project.dagster_modules[str(defs)].mappings[0]
+    target = target_at(snapshot, str(defs), mapping.key_range.start, mapped)
+    assert target is not None and target.task.task_id == "load"
+    index.buffers[str(defs)] = Buffer("type: something.Else\n", 3)
+    assert str(defs) not in index.update_files([str(defs)]).project.dagster_modules
