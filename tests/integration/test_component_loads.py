@@ -161,8 +161,9 @@ def test_mapped_component_loads_against_airflow2(tmp_path: Path) -> None:
     finally:
         server.stop()
     assert listed.returncode == 0, listed.stdout[-3000:] + listed.stderr[-3000:]
-    assets = {a["key"]: a for a in json.loads(listed.stdout)["assets"]}
+    assets = {a["asset_key"]: a for a in json.loads(listed.stdout)["assets"]}
     expected = {"rebuild_customers_list/load_raw_customers", "rebuild_customers_list/build_dbt_models",
                 "rebuild_customers_list/export_customers", "daily_orders"}
     assert expected <= set(assets), sorted(assets)
-    assert assets["rebuild_customers_list/export_customers"]["deps"] == ["rebuild_customers_list/build_dbt_models"]
+    assert assets["rebuild_customers_list/export_customers"]["dependency_keys"] == [
+        "rebuild_customers_list/build_dbt_models"]
