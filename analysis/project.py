@@ -257,7 +257,7 @@ def discover(layout: Layout, read: Reader = read_disk, *, open_paths: Iterable[s
                 module = analyse(parse_dagster_module, path, decoded.text)
                 if module is not None:
                     project.dagster_modules[path] = module
-    if dagster_path is None and layout.dagster_anywhere:
+    if dagster_path is None:
         _discover_components(project, read, buffers, analyse)
     for state_dir in sorted({state_dir_for(f) for f in project.files.values()}):
         on_disk = _state_files_in(state_dir)
@@ -277,13 +277,15 @@ def discover(layout: Layout, read: Reader = read_disk, *, open_paths: Iterable[s
 def _discover_components(project: Project, read: Reader, buffers: list[str],
                          analyse: Callable[..., DagsterModule | None]) -> None:
     """dagster-airlift components (``defs.yaml`` of type ``AirflowInstanceComponent``) anywhere
-    in the workspace: a project peered that way has no mapping call in Python."""
+    in the workspace (only in the DAG folders when ``dagster_anywhere`` is off): a project
+    peered that way has no mapping call in Python."""
     from analysis.dagster.component import COMPONENT_FILE_NAMES, looks_like_component, parse_component
 
-    root = project.layout.root
-    on_disk = list(walk_component_files(root, COMPONENT_FILE_NAMES))
+    layout = project.layout
+    roots = [os.path.normpath(layout.root)] if layout.dagster_anywhere else layout.dag_roots()
+    on_disk = list(dict.fromkeys(p for root in roots for p in walk_component_files(root, COMPONENT_FILE_NAMES)))
     for path in [*on_disk, *(p for p in buffers if os.path.basename(p) in COMPONENT_FILE_NAMES
-                             and p not in on_disk and p.startswith(root + os.sep))]:
+                             and p not in on_disk and any(p.startswith(r + os.sep) for r in roots))]:
         decoded = read(path)
         if decoded.text is None or not looks_like_component(decoded.text):
             continue

@@ -250,3 +250,19 @@ def test_the_server_index_follows_a_component_buffer(tmp_path: Path) -> None:
     assert target is not None and target.task.task_id == "load"
     index.buffers[str(defs)] = Buffer("type: something.Else\n", 3)
     assert str(defs) not in index.update_files([str(defs)]).project.dagster_modules
+
+
+def test_dags_json_stage_sees_a_component_in_the_dag_folders(tmp_path: Path) -> None:
+    (tmp_path / "dags" / "defs").mkdir(parents=True)
+    (tmp_path / "dags" / "rebuild.py").write_text(DAG, encoding="utf-8")
+    (tmp_path / "dags" / "defs" / "defs.yaml").write_text(component("""\
+      mappings:
+        - dag_id: rebuild
+          task_mappings:
+            - task_id: load
+              assets: [{spec: {key: raw/load}}]
+    """), encoding="utf-8")
+    (tmp_path / "pyproject.toml").write_text('[tool.airlift-lsp]\ndagFolders = ["dags"]\n', encoding="utf-8")
+    listed = json.loads(run_cli("dags", "dags", "--json", cwd=tmp_path).stdout)
+    stages = {t["task_id"]: t["stage"] for f in listed["files"] for d in f["dags"] for t in d["tasks"]}
+    assert stages == {"load": "observed", "build": "unmapped"}
