@@ -20,7 +20,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from analysis.dagster.module import AssetRef, DagsterModule, TaskMapping, UnresolvedMapping, key_string
 from analysis.facts import Range
 from analysis.state.proxied_state import LineIndex, content_end, own_entries
-from analysis.state.safe_yaml import Constructor, SafeYamlError, compose
+from analysis.state.safe_yaml import Constructor, SafeYamlError, compose_all
 
 COMPONENT_TYPES = frozenset({
     "dagster_airlift.core.components.AirflowInstanceComponent",
@@ -47,18 +47,24 @@ class ComponentYaml:
         self.text = text
         self.constructor = Constructor()
         try:
-            self.root = compose(text)
-            document = self.constructor.construct(self.root) if self.root is not None else None
+            roots = compose_all(text)
+            documents = [self.constructor.construct(root) for root in roots]
         except SafeYamlError as error:
             raise ValueError(f"not valid YAML: {error.message}") from None
         except RecursionError:
             raise ValueError("the YAML nests too deeply to read") from None
-        if not isinstance(self.root, MappingNode) or not isinstance(document, dict):
+        if not documents or not all(isinstance(r, MappingNode) and isinstance(d, dict)
+                                    for r, d in zip(roots, documents)):
             raise ValueError("a component's defs.yaml is a mapping with `type:` and `attributes:`")
-        kind = document.get("type")
-        if kind not in COMPONENT_TYPES:
-            raise ValueError(f"its type is {kind!r}, not dagster-airlift's "
+        # A defs.yaml may hold several components, one per `---` document.
+        ours = [(r, d) for r, d in zip(roots, documents) if d.get("type") in COMPONENT_TYPES]
+        if not ours:
+            kinds = ", ".join(repr(d.get("type")) for d in documents)
+            raise ValueError(f"its type is {kinds}, not dagster-airlift's "
                              f"dagster_airlift.core.components.AirflowInstanceComponent")
+        if len(ours) > 1:
+            raise ValueError(f"it holds {len(ours)} AirflowInstanceComponents: map their DAGs by hand")
+        self.root = ours[0][0]
         self.entries = own_entries(self.root, self.constructor)
         self.attributes = self.entries.get("attributes", (None, None))[1]
         attributes = self.fields(self.attributes) if isinstance(self.attributes, MappingNode) else {}

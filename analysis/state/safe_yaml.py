@@ -48,6 +48,16 @@ class SafeYamlError(Exception):
 
 def compose(text: str) -> Node | None:
     """The single document's root node (None for an empty document), as PyYAML composes it."""
+    return _composed(text, lambda loader: loader.compose(text))
+
+
+def compose_all(text: str) -> list[Node]:
+    """Every document's root node (``---``-separated, as in a ``defs.yaml`` holding several
+    Dagster components), as PyYAML's ``compose_all`` gives them."""
+    return _composed(text, lambda loader: list(loader.compose_all(text)))
+
+
+def _composed(text: str, run):
     loader = YAML(typ="safe", pure=True)
     loader.Resolver = PyYamlResolver
     loader.Composer = PyYamlComposer
@@ -57,7 +67,7 @@ def compose(text: str) -> Node | None:
     # PyYAML wants a top-level block scalar's content indented; ruamel does not by default.
     loader.top_level_block_style_scalar_no_indent_error_1_1 = True
     try:
-        return loader.compose(text)
+        return run(loader)
     except MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         raise SafeYamlError(_describe(error), mark.index if mark else 0) from None

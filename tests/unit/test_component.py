@@ -266,3 +266,19 @@ def test_dags_json_stage_sees_a_component_in_the_dag_folders(tmp_path: Path) -> 
     listed = json.loads(run_cli("dags", "dags", "--json", cwd=tmp_path).stdout)
     stages = {t["task_id"]: t["stage"] for f in listed["files"] for d in f["dags"] for t in d["tasks"]}
     assert stages == {"load": "observed", "build": "unmapped"}
+
+
+def test_a_defs_yaml_holding_several_components() -> None:
+    other = "type: dagster.DefsFolderComponent\nattributes: {}\n---\n"
+    text = other + component("""\
+      mappings:
+        - dag_id: rebuild
+          assets: [{by_key: rebuild}]
+    """) + "---\ntype: my.Other\n"
+    assert read(text).assets_for("rebuild", None) == ("rebuild",)
+    result = add_component_task_mappings(text, "rebuild", [NewMapping("load", ("load",))])
+    assert result.text == text.replace("[{by_key: rebuild}]\n", "[{by_key: rebuild}]\n      task_mappings:\n"
+                                       "        - task_id: load\n          assets:\n            - spec:\n"
+                                       "                key: load\n")
+    twice = text + "---\n" + component()
+    assert "holds 2 AirflowInstanceComponents" in read(twice).error
