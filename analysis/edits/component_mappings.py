@@ -80,17 +80,23 @@ class _Editor:
         """Anchored or aliased (or merged in with ``<<``): an edit there changes other places."""
         return node is not None and (self.refcounts[id(node)] > 1 or node.anchor is not None)
 
+    def refusal(self, node: Node, what: str) -> str:
+        if self.shared(node):
+            return (f"{what} is written through a YAML anchor or alias: an edit there would change every "
+                    "place that uses it; add the mapping by hand")
+        return f"{what} is written in flow style ({{...}} or [...]): add the mapping by hand"
+
     def splice(self, dag_id: str, field: str, items: list[dict]) -> _Splice | str:
         c = self.c
         if not isinstance(c.attributes, MappingNode):
             return "the component has no `attributes:` mapping to add `mappings` to"
         if c.attributes.flow_style or self.shared(c.attributes):
-            return _REFUSE_FLOW_OR_SHARED.format(what="attributes")
+            return self.refusal(c.attributes, "`attributes`")
         entry_value = {"dag_id": dag_id, field: items}
         if c.mappings_key is None:
             return self.add_key(c.attributes, "mappings", [entry_value])
         if self.shared(c.mappings):
-            return _REFUSE_FLOW_OR_SHARED.format(what="mappings")
+            return self.refusal(c.mappings, "`mappings`")
         if not isinstance(c.mappings, SequenceNode):
             if c.value(c.mappings) not in (None, "", {}):
                 return "`mappings` is not a list"
@@ -105,13 +111,13 @@ class _Editor:
         if entry is None:
             return self.append(c.mappings_key, c.mappings, [entry_value])
         if entry.flow_style or self.shared(entry):
-            return _REFUSE_FLOW_OR_SHARED.format(what=f"the entry of `{dag_id}`")
+            return self.refusal(entry, f"the entry of `{dag_id}`")
         fields = c.fields(entry)
         if field not in fields:
             return self.add_key(entry, field, items)
         key, target = fields[field]
         if self.shared(target):
-            return _REFUSE_FLOW_OR_SHARED.format(what=f"`{field}` of `{dag_id}`")
+            return self.refusal(target, f"`{field}` of `{dag_id}`")
         if field == "task_mappings" and isinstance(target, SequenceNode):
             for task in target.value:
                 task_id = c.value(c.fields(task).get("task_id", (None, None))[1]) \
@@ -143,7 +149,7 @@ class _Editor:
     def add_key(self, mapping: MappingNode, key: str, value: list[dict]) -> _Splice | str:
         """``key:`` with a block list, added as the mapping's last key."""
         if mapping.flow_style or not mapping.value:
-            return _REFUSE_FLOW_OR_SHARED.format(what="the mapping")
+            return self.refusal(mapping, "the mapping to add a key to")
         first_key = mapping.value[0][0]
         indent = first_key.start_mark.index - _line_start(self.text, first_key.start_mark.index)
         if self.text[_line_start(self.text, first_key.start_mark.index):first_key.start_mark.index].strip(" -"):
@@ -220,8 +226,6 @@ def _key_scalar(key: str) -> str:
     return yaml_scalar(key)
 
 
-_REFUSE_FLOW_OR_SHARED = ("{what} is written in flow style or through a YAML anchor/alias: "
-                          "editing it would change its layout or other places; add the mapping by hand")
 
 
 def _refcounts(root: Node) -> Counter:

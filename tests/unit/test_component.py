@@ -159,7 +159,10 @@ def test_a_file_without_a_final_line_break() -> None:
 @pytest.mark.parametrize("mappings, reason", [
     ("mappings: [{dag_id: other, assets: [{spec: {key: x}}]}]\n", "flow style"),
     ("mappings:\n  - &entry\n    dag_id: rebuild\n    task_mappings:\n      - task_id: a\n"
-     "        assets: [{by_key: a}]\n", "anchor"),
+     "        assets: [{by_key: a}]\n", "the entry of `rebuild` is written through a YAML anchor"),
+    ("base: &base\n  - task_id: a\n    assets: [{by_key: a}]\nmappings:\n  - dag_id: rebuild\n"
+     "    task_mappings: *base\n", "`task_mappings` of `rebuild` is written through a YAML anchor"),
+    ("mappings:\n  - {dag_id: rebuild, assets: [{by_key: a}]}\n", "the entry of `rebuild` is written in flow style"),
     ("mappings:\n  - dag_id: '{{ env(\"DAG\") }}'\n    assets: [{spec: {key: x}}]\n", "templated dag_id"),
     ("mappings:\n  - dag_id: rebuild\n    task_mappings:\n      - task_id: '{{ env(\"T\") }}'\n"
      "        assets: [{by_key: a}]\n", "templated task_id"),
