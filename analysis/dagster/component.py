@@ -57,7 +57,8 @@ class ComponentYaml:
                                     for r, d in zip(roots, documents)):
             raise ValueError("a component's defs.yaml is a mapping with `type:` and `attributes:`")
         # A defs.yaml may hold several components, one per `---` document.
-        ours = [(r, d) for r, d in zip(roots, documents) if d.get("type") in COMPONENT_TYPES]
+        ours = [(r, d) for r, d in zip(roots, documents) if isinstance(d.get("type"), str)
+                and d["type"] in COMPONENT_TYPES]
         if not ours:
             kinds = ", ".join(repr(d.get("type")) for d in documents)
             raise ValueError(f"its type is {kinds}, not dagster-airlift's "

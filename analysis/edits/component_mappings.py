@@ -55,8 +55,10 @@ def _edit(text: str | None, dag_id: str, field: str, items: list[dict], done) ->
     before = parse_component("defs.yaml", text)
     if done(before):
         return EditResult.nothing_to_do(text, "already mapped in the component")
-    editor = _Editor(component)
-    splice = editor.splice(dag_id, field, items)
+    try:
+        splice = _Editor(component).splice(dag_id, field, items)
+    except (ValueError, IndexError, TypeError):  # a layout the splices do not know (`? key`, ...)
+        splice = "the YAML around the mappings is laid out in a way this edit does not know: add the mapping by hand"
     if isinstance(splice, str):
         return EditResult.refuse(splice)
     start, end, new = splice
