@@ -285,3 +285,45 @@ def test_a_defs_yaml_holding_several_components() -> None:
                                        "                key: load\n")
     twice = text + "---\n" + component()
     assert "holds 2 AirflowInstanceComponents" in read(twice).error
+
+
+def test_mutated_components_never_crash_and_writes_read_back() -> None:
+    """Random insertions of YAML punctuation and deletions: the reader and the edits never raise,
+    a refusal is one line, and a written text reads back as a component holding the new mapping,
+    the old text kept around one inserted block."""
+    import random
+
+    base = component("""\
+      mappings:
+        - dag_id: rebuild   # comment
+          task_mappings:
+            - task_id: load
+              assets:
+                - spec: {key: raw/load}
+                - by_key: dbt/x
+        - dag_id: other
+          assets: [{spec: {key: other}}]
+    """)
+    pieces = [":", "-", " ", "\n", "&a ", "*a", "[", "]", "{", "}", "#", "'", '"', "? ", "<<: ", "\t",
+              "---\n", "dag_id: rebuild", "task_mappings:", "\r\n", "{{ x }}"]
+    rng = random.Random(14)
+    written = 0
+    for _ in range(400):
+        text = base
+        for _ in range(rng.randint(1, 3)):
+            at = rng.randrange(len(text) + 1)
+            text = text[:at] + rng.choice(pieces) + text[at:] if rng.random() < 0.5 \
+                else text[:at] + text[at + rng.randint(1, 5):]
+        read(text)
+        result = add_component_task_mappings(text, "rebuild", [NewMapping("build", ("b",), (("raw", "load"),))])
+        if result.text is None:
+            assert result.reason and "\n" not in result.reason
+            continue
+        if not result.changed:
+            continue
+        written += 1
+        assert read(result.text).assets_for("rebuild", "build") == ("b",)
+        same = next(i for i, (a, b) in enumerate(zip(text + "\0", result.text)) if a != b)
+        rest = len(text) - same
+        assert result.text[len(result.text) - rest:] == text[same:] if rest else True
+    assert written > 50
