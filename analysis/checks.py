@@ -10,6 +10,7 @@ import os
 from collections.abc import Iterator
 
 from analysis.dagster.lineage import drifts
+from analysis.dagster.module import is_component_path
 from analysis.deployed import differences
 from analysis.facts import Finding, Range, Related, Severity
 from analysis.project import DagEntry, Project
@@ -206,7 +207,7 @@ def _mappings(project: Project) -> Iterator[Finding]:
                 if not mapping.dynamic:
                     yield Finding("mapping-unknown-task", WARNING,
                                   f"no DAG `{mapping.dag_id}` is defined in the DAG folders: "
-                                  f"build_defs_from_airflow_instance will not find it in Airflow",
+                                  f"{_peering(module.path)} will not find it in Airflow",
                                   module.path, mapping.call_range)
                 continue
             if mapping.task_id is None or entry.dag.task(mapping.task_id) is not None:
@@ -287,3 +288,8 @@ def _deps_drift(project: Project) -> Iterator[Finding]:
                           module, drift.asset.range,
                           (Related(entry.file.path, task.id_range or task.range, f"task `{drift.task_id}`"),)
                           if task else ())
+
+
+def _peering(path: str) -> str:
+    """What reads the mappings from Airflow: the component of a ``defs.yaml``, else the module's call."""
+    return "the AirflowInstanceComponent" if is_component_path(path) else "build_defs_from_airflow_instance"

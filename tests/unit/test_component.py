@@ -327,3 +327,18 @@ def test_mutated_components_never_crash_and_writes_read_back() -> None:
         rest = len(text) - same
         assert result.text[len(result.text) - rest:] == text[same:] if rest else True
     assert written > 50
+
+
+def test_check_names_the_component_for_a_dag_it_maps_that_is_not_there(tmp_path: Path) -> None:
+    (tmp_path / "dags").mkdir()
+    (tmp_path / "dags" / "rebuild.py").write_text(DAG, encoding="utf-8")
+    (tmp_path / "defs.yaml").write_text(component("""\
+      mappings:
+        - dag_id: gone
+          assets: [{spec: {key: gone}}]
+    """), encoding="utf-8")
+    (tmp_path / "pyproject.toml").write_text('[tool.airlift-lsp]\ndagFolders = ["dags"]\n', encoding="utf-8")
+    findings = json.loads(run_cli("check", "--json", cwd=tmp_path).stdout)["findings"]
+    (gone,) = [f for f in findings if f["path"] == "defs.yaml"]
+    assert gone["code"] == "mapping-unknown-task" and "the AirflowInstanceComponent will not find it" in gone["message"]
+    assert gone["range"]["start"]["line"] == 10, "the DAG's entry in the YAML"
