@@ -190,10 +190,11 @@ class AirflowCalls:
         elif group is not None:
             dag = group.dag
         else:
-            dag = self.dag_stack[-1] if self.dag_stack else (
-                self.group_stack[-1].dag if self.group_stack else None)
-        if group is None and self.group_stack and self.group_stack[-1].dag is dag:
-            group = self.group_stack[-1]
+            # Outside any DAG context a `with TaskGroup(dag=d):` gives its operators no DAG: they
+            # take the group's prefix but stay out of `d` (Airflow 2 and 3) unless joined later.
+            dag = self.dag_stack[-1] if self.dag_stack else None
+        if group is None and self.group_stack and self.group_stack[-1].dag is (dag or self.group_stack[-1].dag):
+            group = self.group_stack[-1]  # with no DAG, the task still takes the group's prefix
         return dag, group
 
     def create_task(self, dag: DagRecord, group: GroupRecord | None, label_value: Value,

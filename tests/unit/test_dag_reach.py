@@ -65,3 +65,15 @@ def test_dag_level_proxy_of_a_dag_held_by_two_names_is_refused(tmp_path: Path) -
         Path(change.path).write_text(change.new_text)
     with pytest.raises(Refused, match=r"held by 2 module-level names \(`dag`, `alias`\).*DAGSTER_OVERRIDE_DAG_d"):
         plan_proxy_dag_level(discover(layout), read, "d")
+
+
+def test_a_task_group_given_a_dag_outside_any_dag_context_adds_nothing_to_it() -> None:
+    """Airflow 2.11 and 3.3 DagBag agree: operators made in `with TaskGroup(dag=d):` outside a DAG
+    context take no DAG (a fuzz find); joined to a task of `d` later, they join it."""
+    found = dags("from airflow.utils.task_group import TaskGroup\n"
+                 "d = DAG('d')\n"
+                 "with TaskGroup('g', dag=d):\n"
+                 "    alone = EmptyOperator(task_id='alone')\n"
+                 "    joined = EmptyOperator(task_id='joined')\n"
+                 "EmptyOperator(task_id='first', dag=d) >> joined\n")
+    assert [t.task_id for t in found["d"].tasks] == ["first", "g.joined"]
