@@ -1,4 +1,4 @@
-/** Ids shared with package.json and the language server (DESIGN.md: command ids are contracts). */
+/** Ids shared with package.json and the language server (docs/language-server.md: command ids are contracts). */
 
 export const EXTENSION_ID = 'airlift-lsp.airlift-lsp';
 /** The client id: VS Code reads `airlift.trace.server` from it. */

@@ -1,5 +1,5 @@
 /**
- * Typed `airlift.*` settings, and the settings object the server gets (DESIGN.md "Settings").
+ * Typed `airlift.*` settings, and the settings object the server gets (docs/settings.md).
  *
  * Only values someone set are sent: the server's own precedence (client, then the workspace's
  * `[tool.airlift-lsp]`, then the environment) must see an unset editor setting as unset.

@@ -23,7 +23,7 @@ function setup() {
     return { host, port, events, run };
 }
 
-test('every DESIGN.md command is registered once, with the client\'s own', () => {
+test('every documented command (docs/language-server.md) is registered once, with the client\'s own', () => {
     const { host } = setup();
     for (const id of [...Object.values(ServerCommand), ...Object.values(ClientCommand)]) {
         assert.ok(host.commands.has(id), id);
