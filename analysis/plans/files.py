@@ -9,8 +9,8 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from analysis.dagster.module import DagsterModule, parse_dagster_module
 from analysis.dags.dagfile import extract_file
+from analysis.dagster.module import DagsterModule, parse_dagster_module
 from analysis.deployed import deployed_facts
 from analysis.facts import FileFacts, TaskFacts
 from analysis.files import read_disk
