@@ -493,9 +493,10 @@ class Evaluator(DataFiles, Containers, Logic, airflow_calls.AirflowCalls):
             return self.call_method(callee, node, args, kwargs, kwarg_nodes, scope)
         if "task_id" in kwargs:
             spelled = callee.spelled if isinstance(callee, Qualified) else dotted_name(node.func)
-            known = isinstance(callee, Qualified) and callee.name.startswith("airflow.")
+            # Even under airflow.* a class not named like an operator (the Google provider's
+            # DataProcJobBuilder, given the task's id) is a guess the real operator wins over.
             return self.create_operator(spelled or "?", node, kwargs, kwarg_nodes,
-                                        guessed=not known and not named_like_operator(spelled))
+                                        guessed=not named_like_operator(spelled))
         self.note_unfollowed(node, callee, args, kwargs)
         return Unknown(node)
 
@@ -531,9 +532,10 @@ class Evaluator(DataFiles, Containers, Logic, airflow_calls.AirflowCalls):
 
 
 def named_like_operator(spelled: str | None) -> bool:
-    """``FooOperator(...)``, ``BarSensor(...)``: what a class of an unread library is most likely to be."""
+    """``FooOperator(...)``, ``BarSensor(...)``, ``...Async``, ``ExternalTaskMarker``: what a class of an
+    unread library is most likely to be."""
     last = (spelled or "").rsplit(".", 1)[-1]
-    return last.endswith(("Operator", "Sensor"))
+    return last.endswith(("Operator", "Sensor", "OperatorAsync", "SensorAsync", "Marker"))
 
 
 def _size(values: Iterable[Value]) -> int:

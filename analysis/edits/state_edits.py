@@ -49,9 +49,11 @@ class _Layout:
         self.refcounts = _refcounts(root)
         self.tasks_key, tasks = self.entries_by_key.get("tasks", (None, None))
         self.tasks_node = tasks if isinstance(tasks, SequenceNode) else None
-        # ``tasks: ''``, ``tasks: {}``, ``tasks:``: airlift reads no tasks; an edit writes a list there.
-        self.empty_tasks = tasks if self.tasks_node is None and tasks is not None and not document["tasks"] \
-            and isinstance(tasks, (ScalarNode, MappingNode)) else None
+        # ``tasks: ''`` or ``tasks: {}``: airlift iterates it and reads no tasks; an edit writes a
+        # list there. (``tasks:``/``~`` is None, which airlift cannot iterate: left to the user.)
+        value = document.get("tasks")
+        self.empty_tasks = tasks if self.tasks_node is None and tasks is not None \
+            and isinstance(value, (str, dict)) and not value else None
         self.entries: list[_Entry] = []
         for item in self.tasks_node.value if self.tasks_node is not None else ():
             if not isinstance(item, MappingNode):

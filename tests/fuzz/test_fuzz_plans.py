@@ -251,7 +251,8 @@ def run_scenario(scenario: dict) -> None:
             workspace.step(step)
         project = workspace.project()
         texts = {}
-        for path in [*project.files, *project.states, *project.dagster_modules]:
+        # (an undecodable Dagster module has an `unreadable-file` finding at its start)
+        for path in [*project.files, *project.states, *project.dagster_modules, *project.unreadable_dagster_modules]:
             texts[path] = _read(path) or ""
         with time_limit(EDIT_SECONDS, "check_project"):
             findings = check_project(project)

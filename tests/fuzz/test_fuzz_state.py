@@ -104,6 +104,10 @@ def check_task_edit(text: str, state, document, task_ids: list[str] | None, prox
     with time_limit(ANALYSIS_SECONDS, "set_task_proxied again"):
         assert set_task_proxied(new, task_ids, proxied) == new, "set_task_proxied is not idempotent"
     tasks = document.get("tasks") if isinstance(document, dict) else None
+    was_empty = isinstance(tasks, (str, dict)) and not tasks and "proxied" not in document \
+        and not _aliased(text) and bool(task_ids) and not state.error
+    if was_empty:
+        tasks = []  # `tasks: ''` / `{}`: airlift reads no tasks; asked for tasks, the edit writes a list there
     if not isinstance(tasks, list) or "proxied" in document and "tasks" not in document:
         assert new == text, "a file without a task list was edited"
         return
@@ -136,7 +140,9 @@ def check_task_edit(text: str, state, document, task_ids: list[str] | None, prox
         assert all(type(e["proxied"]) is bool and set(e) == {"id", "proxied"} for e in appended)
     rest = {k: v for k, v in document.items() if k != "tasks"}
     assert same(rest, {k: v for k, v in new_document.items() if k != "tasks"}), "other keys changed"
-    if not state.breaks_folder:  # (a refused file has no ranges; a bad flag may span lines)
+    if was_empty:  # the empty value after `tasks:` gave way to the list: what comes before it stays
+        assert new.startswith(text[:text.find("tasks")]), "text before `tasks` changed"
+    elif not state.breaks_folder:  # (a refused file has no ranges; a bad flag may span lines)
         flag_lines = {line for t in state.tasks if t.task_id in wanted
                       for line in (t.proxied_range.start.line, t.proxied_range.end.line)}
         changed_lines_only_grow_or_hold(text, new, flag_lines)

@@ -420,12 +420,12 @@ def test_flags_shared_through_an_alias_are_left_alone():
     assert set_task_proxied(text, ["a", "b"], True) == text
 
 
-@pytest.mark.parametrize("text", ["proxied: false\n", "tasks: [\n", "- a\n", ""])
+@pytest.mark.parametrize("text", ["proxied: false\n", "tasks: [\n", "- a\n", "", "tasks: ~\n", "tasks:\n"])
 def test_set_task_proxied_leaves_files_it_cannot_edit_unchanged(text):
     assert set_task_proxied(text, ["a"], True) == text
 
 
-@pytest.mark.parametrize("text", ["\ufeff# head\ntasks: ''\n", "tasks: {}\n", "tasks: ~  # none\n", "tasks:\n"])
+@pytest.mark.parametrize("text", ["\ufeff# head\ntasks: ''\n", "tasks: {}\n", "tasks: \"\"  # none\n"])
 def test_tasks_that_airlift_reads_as_none_become_a_list(text):
     result = set_task_proxied(text, ["a", "b"], True)
     state = parse_state_file(STATE, result)
