@@ -14,15 +14,15 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 
 from analysis.dagster.component import ComponentYaml, is_template, parse_component
 from analysis.dagster.module import key_string
 from analysis.edits.mapping_code import NewMapping
 from analysis.edits.result import EditResult
-from analysis.edits.state_edits import yaml_scalar
+from analysis.edits.state_edits import line_start, refcounts, yaml_scalar
 from analysis.state.proxied_state import content_end
-from analysis.state.pyyaml_compat import LINE_BREAK, LINE_BREAKS
+from analysis.state.pyyaml_compat import LINE_BREAK
 
 _Splice = tuple[int, int, str]
 
@@ -76,7 +76,7 @@ class _Editor:
         self.text = component.text
         line_break = LINE_BREAK.search(self.text)
         self.eol = line_break.group() if line_break else "\n"
-        self.refcounts = _refcounts(component.root) if component.root is not None else Counter()
+        self.refcounts = refcounts(component.root) if component.root is not None else Counter()
 
     def shared(self, node: Node | None) -> bool:
         """Anchored or aliased (or merged in with ``<<``): an edit there changes other places."""
@@ -145,7 +145,7 @@ class _Editor:
         dash = self._dash(last)
         if dash is None:
             return "the list's last item is not on a `- ` line of its own"
-        indent = dash - _line_start(self.text, dash)
+        indent = dash - line_start(self.text, dash)
         return self._after_line(content_end(self.text, last), self._items(items, indent))
 
     def add_key(self, mapping: MappingNode, key: str, value: list[dict]) -> _Splice | str:
@@ -153,8 +153,8 @@ class _Editor:
         if mapping.flow_style or not mapping.value:
             return self.refusal(mapping, "the mapping to add a key to")
         first_key = mapping.value[0][0]
-        indent = first_key.start_mark.index - _line_start(self.text, first_key.start_mark.index)
-        if self.text[_line_start(self.text, first_key.start_mark.index):first_key.start_mark.index].strip(" -"):
+        indent = first_key.start_mark.index - line_start(self.text, first_key.start_mark.index)
+        if self.text[line_start(self.text, first_key.start_mark.index):first_key.start_mark.index].strip(" -"):
             return "the mapping's keys do not start their lines"
         lines = [" " * indent + f"{key}:" + self.eol, *self._items(value, indent + 2)]
         return self._after_line(content_end(self.text, mapping), lines)
@@ -167,12 +167,12 @@ class _Editor:
         end = content_end(self.text, value) if value.end_mark.index > value.start_mark.index else colon
         if end < colon:
             return "cannot find the value after the key"
-        indent = key.start_mark.index - _line_start(self.text, key.start_mark.index)
+        indent = key.start_mark.index - line_start(self.text, key.start_mark.index)
         return colon, end, self.eol + "".join(self._items(items, indent + 2)).removesuffix(self.eol)
 
     def _replace_flow_empty(self, seq: SequenceNode, items: list[dict], key: Node) -> _Splice:
         colon = self.text.index(":", content_end(self.text, key)) + 1
-        indent = key.start_mark.index - _line_start(self.text, key.start_mark.index)
+        indent = key.start_mark.index - line_start(self.text, key.start_mark.index)
         return colon, seq.end_mark.index, self.eol + "".join(self._items(items, indent + 2)).removesuffix(self.eol)
 
     def _after_line(self, end: int, lines: list[str]) -> _Splice:
@@ -226,24 +226,3 @@ def _key_scalar(key: str) -> str:
     if len(parts) > 1 and all(part and yaml_scalar(part) == part for part in parts):
         return key
     return yaml_scalar(key)
-
-
-
-
-def _refcounts(root: Node) -> Counter:
-    counts: Counter = Counter()
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        counts[id(node)] += 1
-        if counts[id(node)] > 1 or isinstance(node, ScalarNode):
-            continue
-        for child in node.value:
-            stack.extend(child if isinstance(child, tuple) else (child,))
-    return counts
-
-
-def _line_start(text: str, index: int) -> int:
-    while index > 0 and text[index - 1] not in LINE_BREAKS:
-        index -= 1
-    return index

@@ -283,7 +283,7 @@ class _Edit:
         target = finder.deref(assets)
         if isinstance(target, cst.List):
             return _Target("list", target)
-        if _has_multiline_string(assets):  # moving its lines would change the string
+        if has_multiline_string(assets):  # moving its lines would change the string
             return (f"the assets of `Definitions(...)` (line {self._line(assets)}) are not a list "
                     f"literal: add the mappings of `{self.dag_id}` by hand")
         return _Target("wrap", assets)
@@ -419,7 +419,7 @@ class _Edit:
         return self.positions[node].start.line
 
 
-def _has_multiline_string(node: cst.CSTNode) -> bool:
+def has_multiline_string(node: cst.CSTNode) -> bool:
     found = False
 
     class Strings(cst.CSTVisitor):

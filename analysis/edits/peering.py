@@ -27,6 +27,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider, ScopeProvider
 
 from analysis.dagster.cst_values import StaticReader, arguments
 from analysis.edits.imports import Imports, add_imports, add_module_import, alias_for, other_uses
+from analysis.edits.dagster_mappings import has_multiline_string
 from analysis.edits.layout import quote_of
 from analysis.edits.peer_code import (
     BACKENDS,
@@ -299,7 +300,7 @@ class _Completion:
         line = self.lines[start.line - 1]
         indent = line[:len(line) - len(line.lstrip())]
         inner = self.module.code_for_node(call)
-        if not _has_multiline_string(call):  # inside brackets, indentation is only for the reader
+        if not has_multiline_string(call):  # inside brackets, indentation is only for the reader
             inner = re.sub(r"(\r\n|\r|\n)(?=[^\r\n])", lambda m: m.group(1) + self.unit, inner)
         nl, unit = self.newline, indent + self.unit
         code = (f"{build_defs}({nl}{unit}airflow_instance={variable},{nl}{unit}defs={inner},{nl}{indent})")
@@ -353,20 +354,4 @@ def _names_in(node: cst.CSTNode) -> list[cst.Name]:
             found.append(name)
 
     node.visit(Names())
-    return found
-
-
-def _has_multiline_string(node: cst.CSTNode) -> bool:
-    found = False
-
-    class Strings(cst.CSTVisitor):
-        def visit_SimpleString(self, string: cst.SimpleString) -> None:
-            nonlocal found
-            found = found or "\n" in string.value or "\r" in string.value
-
-        def visit_FormattedString(self, string: cst.FormattedString) -> None:
-            nonlocal found
-            found = found or string.start.endswith(('"""', "'''"))
-
-    node.visit(Strings())
     return found

@@ -46,7 +46,7 @@ class _Layout:
         self.text = text
         self.entries_by_key = own_entries(root, constructor)
         self.dag_level = "proxied" in document and "tasks" not in document
-        self.refcounts = _refcounts(root)
+        self.refcounts = refcounts(root)
         self.tasks_key, tasks = self.entries_by_key.get("tasks", (None, None))
         self.tasks_node = tasks if isinstance(tasks, SequenceNode) else None
         # ``tasks: ''`` or ``tasks: {}``: airlift iterates it and reads no tasks; an edit writes a
@@ -133,7 +133,7 @@ class _Layout:
         dash = item_start(self.text, last)
         if self.text[dash:dash + 1] != "-":
             return None
-        indent = " " * (dash - _line_start(self.text, dash))
+        indent = " " * (dash - line_start(self.text, dash))
         # The gap between the dash and the item's first key ("- id" or "-   id") is kept.
         between = self.text[dash + 1:last.start_mark.index]
         after_dash = between if between.strip(" ") == "" and between else " "
@@ -159,7 +159,7 @@ class _Layout:
         if end < colon:
             return None
         eol, flag = _eol(self.text), _bool_word(proxied, like)
-        indent = " " * (key.start_mark.index - _line_start(self.text, key.start_mark.index))
+        indent = " " * (key.start_mark.index - line_start(self.text, key.start_mark.index))
         return colon, end, "".join(f"{eol}{indent}  - id: {yaml_scalar(t)}{eol}{indent}    proxied: {flag}"
                                    for t in task_ids)
 
@@ -209,7 +209,7 @@ def remove_task_entries(text: str, task_ids: Iterable[str]) -> str | None:
     edits: list[tuple[int, int, str] | None] = []
     for entry in targets:
         dash = item_start(text, entry.node)
-        start = _line_start(text, dash)
+        start = line_start(text, dash)
         end = content_end(text, entry.node)
         line_break = LINE_BREAK.search(text, end)
         stop = line_break.end() if line_break else len(text)
@@ -282,7 +282,7 @@ def _escape(match: re.Match) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
-def _refcounts(root: Node) -> Counter:
+def refcounts(root: Node) -> Counter:
     counts: Counter = Counter()
     stack = [root]
     while stack:
@@ -317,7 +317,7 @@ def _bool_word(value: bool, like: str | None) -> str:
     return word
 
 
-def _line_start(text: str, index: int) -> int:
+def line_start(text: str, index: int) -> int:
     """Where the YAML line holding ``index`` starts (PyYAML counts U+2028 etc. as breaks,
     so they decide an entry's indentation)."""
     while index > 0 and text[index - 1] not in LINE_BREAKS:
