@@ -158,20 +158,22 @@ class Interpreter(ImportStatements, ObjectModel, Matching, Evaluator, Budget, Co
         """A call static reading could not enter. Made by a module-level statement: the reason a
         file shows no DAG, if it shows none. Given a DAG, or made in a DAG's context: it may add
         tasks the model does not see."""
+        given = [v.dag for v in map(as_airflow, [*args, *kwargs.values()]) if isinstance(v, DagRef)]
+        dag = given[0] if given else self.current_context({})[0]
+        for_dag = dag is not None and len(dag.unseen) < 5
+        for_file = not self.depth and self.lines.anchor is None and len(self.unfollowed) < 20
+        if not (for_dag or for_file) or not isinstance(callee, (Qualified, Unknown)):
+            return  # (a helper's call outside any DAG: nothing to record, no reason to work out)
         if isinstance(callee, Qualified):
             found = self.code is not None and self.code.find(callee.name.split(".", 1)[0]) != (None, None)
             reason = why_not_followed(callee.name, self.code is not None, found)
-        elif isinstance(callee, Unknown):
-            reason = "it is not known statically (made at run time, or by code that could not be read)"
         else:
-            reason = None
+            reason = "it is not known statically (made at run time, or by code that could not be read)"
         if reason is None:
             return
-        given = [v.dag for v in map(as_airflow, [*args, *kwargs.values()]) if isinstance(v, DagRef)]
-        dag = given[0] if given else self.current_context({})[0]
-        if dag is not None and len(dag.unseen) < 5:
-            dag.unseen.append(f"`{short_text(node.func)}(...)`: {reason}")
-        if not self.depth and self.lines.anchor is None and len(self.unfollowed) < 20:
+        if for_dag:
+            dag.unseen.append(f"`{short_text(node.func)}(...)`: {reason}")  # type: ignore[union-attr]
+        if for_file:
             self.unfollowed.append(Unfollowed(short_text(node.func), reason, self.lines.range_of(node)))
 
     def bindable(self, node: ast.stmt, value: Value, kind: str, detail: str | int | None) -> None:
