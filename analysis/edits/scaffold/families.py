@@ -1,0 +1,37 @@
+"""Which operators have a scaffold, and which have nothing to migrate: one registry.
+
+Code lenses, code actions, hover, ``check`` (``no-scaffold``), progress and the corpus figure
+in ``make bench`` all read it, so that what is offered, what is counted and what is reported as
+left to port by hand agree. Operators are named as ``TaskFacts.operator`` spells them: the
+class after import resolution (``BashOperator``) or the TaskFlow decorator (``@task.bash``).
+"""
+
+from __future__ import annotations
+
+NOTHING_TO_MIGRATE: dict[str, str] = {
+    "EmptyOperator": "an `EmptyOperator` runs nothing: there is nothing to move to Dagster",
+    "DummyOperator": "a `DummyOperator` runs nothing: there is nothing to move to Dagster",
+    "LatestOnlyOperator": ("a `LatestOnlyOperator` only skips its downstream tasks on runs "
+                           "that are not the latest: Dagster schedules run the latest only"),
+}
+"""Operators whose task does no work of its own, with why, as hover and progress say it."""
+
+SCAFFOLDED: dict[str, str] = {
+    "PythonOperator": "python",
+    "@task": "python",
+    "@task.python": "python",
+    "BashOperator": "bash",
+}
+"""Operators that ``scaffold_task`` knows how to write an asset for, to the family of code it
+writes. A task of one of them may still be refused, for a reason of its own (Jinja, XCom
+inputs, a mapped task): that is a refusal with the reason, not a missing scaffold."""
+
+
+def nothing_to_migrate(operator: str) -> str | None:
+    """Why a task of ``operator`` has nothing to migrate, or None when it does work."""
+    return NOTHING_TO_MIGRATE.get(operator)
+
+
+def scaffold_family(operator: str) -> str | None:
+    """The family of code scaffolded for ``operator``, or None when there is no scaffold."""
+    return SCAFFOLDED.get(operator)
