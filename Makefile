@@ -11,7 +11,7 @@ DAGSTER_VENV := $(CACHE)/dagster
 AIRFLOW2_VENV := $(CACHE)/airflow2
 TUTORIAL := examples/tutorial
 
-.PHONY: demo test fuzz bench venv airflow3 airflow2 dagster system-deps vsix vscode-deps vscode-e2e clean
+.PHONY: demo test fuzz bench venv airflow3 airflow2 airflow3-airlift dagster system-deps vsix vscode-deps vscode-e2e clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || { echo "Python >= 3.10 is needed"; exit 1; }
@@ -47,6 +47,21 @@ $(AIRFLOW2_VENV)/.installed: | $(VENV)/.installed
 	touch $@
 
 airflow2: $(AIRFLOW2_VENV)/.installed
+
+# Airflow 3 with dagster-airlift's in-Airflow side, on Python 3.13 (dagster-airlift's own `test` extra
+# runs Airflow 3 on Python >= 3.13): the Airflow 3 round trip (tests/integration/test_round_trip_airflow3.py).
+# The interpreter: PYTHON313 if given, else pyenv's 3.13, else a working python3.13 on PATH (pyenv's
+# shims fail for a version not selected), else whatever `uv` finds or downloads for 3.13.
+AIRFLOW3_AIRLIFT_VENV := $(CACHE)/airflow3-airlift
+$(AIRFLOW3_AIRLIFT_VENV)/.installed: | $(VENV)/.installed
+	python313="$$(for p in $(PYTHON313) $$HOME/.pyenv/versions/3.13*/bin/python3.13 $$(command -v python3.13); do \
+		"$$p" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null && { echo "$$p"; break; }; done)"; \
+	$(UV) venv --quiet --allow-existing --python "$${python313:-3.13}" $(AIRFLOW3_AIRLIFT_VENV)
+	VIRTUAL_ENV=$(AIRFLOW3_AIRLIFT_VENV) $(UV) pip install --quiet --compile-bytecode \
+		"apache-airflow==$(AIRFLOW3_VERSION)" "dagster-airlift[in-airflow]==0.29.27"
+	touch $@
+
+airflow3-airlift: $(AIRFLOW3_AIRLIFT_VENV)/.installed
 
 system-deps:
 	bash scripts/system-deps.sh
@@ -88,8 +103,9 @@ demo: venv
 
 # The fuzz tests (tests/fuzz/) run the same derandomized examples on every `make test`;
 # `make fuzz` hunts with fresh random inputs, ten times as many (AIRLIFT_FUZZ_SCALE to change).
-test: venv airflow3 airflow2 dagster system-deps vscode-deps
+test: venv airflow3 airflow2 airflow3-airlift dagster system-deps vscode-deps
 	AIRFLOW3_PYTHON=$(CURDIR)/$(AIRFLOW3_VENV)/bin/python AIRFLOW2_PYTHON=$(CURDIR)/$(AIRFLOW2_VENV)/bin/python \
+		AIRFLOW3_AIRLIFT_PYTHON=$(CURDIR)/$(AIRFLOW3_AIRLIFT_VENV)/bin/python \
 		DAGSTER_PYTHON=$(CURDIR)/$(DAGSTER_VENV)/bin/python \
 		AIRLIFT_FUZZ_PROFILE=$(or $(AIRLIFT_FUZZ_PROFILE),airlift-fuzz-ci) $(PY) -m pytest -q --durations=15
 
