@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 
 from analysis.dagster.module import AssetRef, DagsterModule, TaskMapping, UnresolvedMapping, key_string
 from analysis.facts import Range

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import ast
 import warnings
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper
 
-from analysis.dagster.cst_values import MAX_DEPTH, StaticReader, arguments
+from analysis.dagster.asset_keys import AssetKeyReader, key_string
+from analysis.dagster.cst_values import arguments
 from analysis.facts import Range
 from analysis.source import split_lines
 
@@ -176,13 +176,7 @@ def _unencodable(text: str) -> tuple[str, Range] | None:
     return None
 
 
-def key_string(parts: Sequence[str]) -> str:
-    """Dagster's user string of an asset key (``AssetKey.to_user_string``): parts joined by
-    ``/``, a ``/`` inside a part escaped."""
-    return "/".join(part.replace("/", "\\/") for part in parts)
-
-
-class _MappingReader(StaticReader):
+class _MappingReader(AssetKeyReader):
     def __init__(self) -> None:
         super().__init__()
         self.mappings: list[TaskMapping] = []
@@ -214,12 +208,12 @@ class _MappingReader(StaticReader):
         if dag_id is None:
             self._unresolved(None, dag_arg or call, call, "the DAG id is not a string constant")
             return
-        for key, key_node, value in self._dict_items(mappings_arg, dag_id, call):
+        for key, key_node, value in self.dict_items(mappings_arg, self._dynamic(dag_id, call)):
             self._add(dag_id, key, key_node, value, call)
 
     def _dag_mappings(self, call: cst.Call) -> None:
         (mappings_arg,) = arguments(call, ("dag_mappings",))
-        for key, key_node, value in self._dict_items(mappings_arg, None, call):
+        for key, key_node, value in self.dict_items(mappings_arg, self._dynamic(None, call)):
             self._add(key, None, key_node, value, call)
 
     def _multiple_task_mappings(self, call: cst.Call) -> None:
@@ -230,8 +224,8 @@ class _MappingReader(StaticReader):
             return
         for handle in handles:
             handle = self.deref(handle.value) if isinstance(handle, cst.Element) else None
-            fields = {key: (key_node, value) for key, key_node, value in self._dict_items(
-                handle, None, call, report=False)} if isinstance(handle, cst.Dict) else {}
+            fields = {key: (key_node, value) for key, key_node, value in self.dict_items(
+                handle)} if isinstance(handle, cst.Dict) else {}
             dag_id = self.string(fields.get("dag_id", (None, None))[1])
             task_id = self.string(fields.get("task_id", (None, None))[1])
             if dag_id is None or task_id is None:
@@ -250,30 +244,9 @@ class _MappingReader(StaticReader):
         self.unresolved.append(UnresolvedMapping(dag_id, self.range(node), self.range(call),
                                                  reason))
 
-    def _dict_items(self, node: cst.BaseExpression | None, dag_id: str | None,
-                    call: cst.Call | None, report: bool = True) -> Iterator[tuple[str, cst.CSTNode, cst.BaseExpression]]:
-        """String-keyed entries of a dict literal (or ``dict(k=...)``), through module names."""
-        target = self.deref(node)
-        if isinstance(target, cst.Call) and self.qualified(target.func) == {"builtins.dict"} \
-                and all(arg.keyword is not None for arg in target.args):
-            for arg in target.args:
-                yield arg.keyword.value, arg.keyword, arg.value
-            return
-        if not isinstance(target, cst.Dict):
-            if report:
-                self._unresolved(dag_id, node or call, call, "the mapping is not a dict literal")
-            return
-        for element in target.elements:
-            if isinstance(element, cst.StarredDictElement):
-                if report:
-                    self._unresolved(dag_id, element, call, "`**` unpacking is dynamic")
-                continue
-            key = self.string(element.key)
-            if key is None:
-                if report:
-                    self._unresolved(dag_id, element.key, call, "a key is not a string constant")
-                continue
-            yield key, element.key, element.value
+    def _dynamic(self, dag_id: str | None, call: cst.Call):
+        """What ``dict_items`` reports of a mapping it cannot read, as unresolved."""
+        return lambda node, why: self._unresolved(dag_id, node or call, call, why)
 
     # -- assets --------------------------------------------------------------------------------
 
@@ -285,145 +258,13 @@ class _MappingReader(StaticReader):
                 keys, ok = (self._sequence_keys(element.value, 0)
                             if isinstance(element, cst.StarredElement)
                             else self._item_keys(element.value, 0))
-                executable = self._is_definition(element.value)
+                executable = self.is_definition(element.value)
                 deps = self.spec_deps(element.value) if len(keys) == 1 else None
                 refs.extend(AssetRef(key_string(k), self.range(element), executable, deps) for k in keys)
                 complete &= ok
             return refs, complete
         keys, ok = self._sequence_keys(value, 0) if value is not None else ([], False)
         return [AssetRef(key_string(k), self.range(value)) for k in keys], ok
-
-    def spec_deps(self, node: cst.BaseExpression) -> tuple[str, ...] | None:
-        """The deps of an ``AssetSpec(...)`` call written here, if they are literal."""
-        if not isinstance(node, cst.Call) or self._dagster_name(node.func) != "AssetSpec":
-            return None
-        if any(arg.star for arg in node.args):
-            return None
-        deps = arguments(node, ("key", "deps"))[1]
-        if deps is None:
-            return ()
-        if not isinstance(deps, (cst.List, cst.Tuple)):
-            return None
-        keys = []
-        for element in deps.elements:
-            path = self._key_path(element.value, 0) if isinstance(element, cst.Element) else None
-            if not path:
-                return None
-            keys.append(key_string(path))
-        return tuple(keys)
-
-    def _is_definition(self, node: cst.BaseExpression) -> bool:
-        return isinstance(node, cst.Name) and isinstance(self.binding(node), cst.FunctionDef)
-
-    def _sequence_keys(self, node: cst.BaseExpression, depth: int) -> tuple[list[list[str]], bool]:
-        node = self.deref(node, depth)
-        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
-            left, left_ok = self._sequence_keys(node.left, depth + 1)
-            right, right_ok = self._sequence_keys(node.right, depth + 1)
-            return left + right, left_ok and right_ok
-        if not isinstance(node, (cst.List, cst.Tuple)) or depth > MAX_DEPTH:
-            return [], False
-        keys, complete = [], True
-        for element in node.elements:
-            found, ok = (self._sequence_keys(element.value, depth + 1)
-                         if isinstance(element, cst.StarredElement)
-                         else self._item_keys(element.value, depth + 1))
-            keys.extend(found)
-            complete &= ok
-        return keys, complete
-
-    def _item_keys(self, node: cst.BaseExpression, depth: int) -> tuple[list[list[str]], bool]:
-        """One asset list item: an ``AssetSpec``, or a name bound to one, to a list of them, or
-        to an ``@asset``/``@multi_asset`` function."""
-        if depth > MAX_DEPTH:
-            return [], False
-        if isinstance(node, cst.Name):
-            binding = self.binding(node)
-            if isinstance(binding, cst.FunctionDef):
-                return self._decorated_keys(binding, depth)
-            if isinstance(binding, (cst.List, cst.Tuple)):  # a name for several specs
-                return self._sequence_keys(binding, depth + 1)
-            return self._item_keys(binding, depth + 1) if binding is not None else ([], False)
-        if not isinstance(node, cst.Call):
-            return [], False
-        if self._dagster_name(node.func) == "AssetSpec":
-            key = arguments(node, ("key",))[0]
-            path = self._key_path(key, depth) if key is not None else None
-            return ([path], True) if path else ([], False)
-        # A spec's copy keeps its key unless ``replace_attributes(key=...)`` sets another.
-        if isinstance(node.func, cst.Attribute) and node.func.attr.value in (
-                "with_io_manager_key", "merge_attributes", "replace_attributes"):
-            new_key = next((a.value for a in node.args if a.keyword and a.keyword.value == "key"), None)
-            if new_key is not None:
-                path = self._key_path(new_key, depth)
-                return ([path], True) if path else ([], False)
-            return self._item_keys(node.func.value, depth + 1)
-        return [], False
-
-    def _decorated_keys(self, function: cst.FunctionDef, depth: int) -> tuple[list[list[str]], bool]:
-        """Keys of an ``@asset`` or ``@multi_asset`` function, as Dagster derives them."""
-        if len(function.decorators) != 1:  # another decorator may wrap it into anything
-            return [], False
-        decorator = function.decorators[0].decorator
-        call = decorator if isinstance(decorator, cst.Call) else None
-        kind = self._dagster_name(call.func if call else decorator)
-        if call is not None and any(a.keyword is None for a in call.args):
-            return [], False  # positional or **kwargs arguments: not a form we can read
-        options = {a.keyword.value: a.value for a in call.args} if call else {}
-        if kind == "asset":
-            if "key" in options:
-                path = None if {"name", "key_prefix"} & options.keys() else self._key_path(options["key"], depth)
-                return ([path], True) if path else ([], False)
-            name = self.string(options["name"]) if "name" in options else function.name.value
-            prefix = self._prefix(options.get("key_prefix"), depth)
-            if name is None or prefix is None:
-                return [], False
-            return [[part for part in [*prefix, name] if part]], True
-        if kind == "multi_asset" and ("specs" in options) != ("outs" in options):
-            if "specs" in options:
-                return self._sequence_keys(options["specs"], depth + 1)
-            keys, complete = [], True
-            for out_name, _, out in self._dict_items(options["outs"], None, None, report=False):
-                out_options = {a.keyword.value: a.value for a in getattr(out, "args", ()) if a.keyword}
-                if not isinstance(out, cst.Call) or self._dagster_name(out.func) != "AssetOut":
-                    complete = False
-                elif "key" in out_options:
-                    path = self._key_path(out_options["key"], depth)
-                    keys.extend([path] if path else [])
-                    complete &= path is not None
-                else:
-                    prefix = self._prefix(out_options.get("key_prefix"), depth)
-                    keys.extend([[p for p in [*prefix, out_name] if p]] if prefix is not None else [])
-                    complete &= prefix is not None
-            return keys, complete and self.is_str_dict(options["outs"])
-        return [], False
-
-    def _key_path(self, node: cst.BaseExpression, depth: int) -> list[str] | None:
-        """``AssetKey.from_coercible``: a string is ONE part, even with a slash in it."""
-        node = self.deref(node, depth)
-        text = self.string(node)
-        if text is not None:
-            return [text]
-        if isinstance(node, (cst.List, cst.Tuple)):
-            parts = [self.string(e.value) if isinstance(e, cst.Element) else None
-                     for e in node.elements]
-            return parts if parts and None not in parts else None
-        if isinstance(node, cst.Call) and self._dagster_name(node.func) == "AssetKey":
-            path = arguments(node, ("path",))[0]
-            return self._key_path(path, depth + 1) if path is not None else None
-        if (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
-                and node.func.attr.value == "from_user_string"
-                and self._dagster_name(node.func.value) == "AssetKey" and len(node.args) == 1):
-            text = self.string(node.args[0].value)
-            return text.split("/") if text is not None else None
-        return None
-
-    def _prefix(self, node: cst.BaseExpression | None, depth: int) -> list[str] | None:
-        """A ``key_prefix``: absent, a string, or a list of strings (``key_prefix_from_coercible``)."""
-        if node is None:
-            return []
-        path = self._key_path(node, depth)
-        return None if path is None or isinstance(self.deref(node, depth), cst.Call) else path
 
     # -- names and values ------------------------------------------------------------------------
 
@@ -434,17 +275,9 @@ class _MappingReader(StaticReader):
                 return parts[-1] if parts[-1] in _AIRLIFT_FUNCTIONS else None
         return None
 
-    def _dagster_name(self, node: cst.CSTNode) -> str | None:
-        """``AssetSpec``, ``AssetKey``, ``AssetOut``, ``asset``, ``multi_asset`` from dagster."""
-        for name in self.qualified(node):
-            parts = name.split(".")
-            if parts[0] == "dagster" and parts[-1] in _DAGSTER_NAMES:
-                return parts[-1]
-        return None
 
 
 
 _AIRLIFT_FUNCTIONS = frozenset({"assets_with_task_mappings", "assets_with_dag_mappings",
                                 "assets_with_multiple_task_mappings",
                                 "build_defs_from_airflow_instance"})
-_DAGSTER_NAMES = frozenset({"AssetSpec", "AssetKey", "AssetOut", "asset", "multi_asset"})
