@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider, ScopeProvider
 
-from analysis.dagster.cst_values import StaticReader, arguments
+from analysis.dagster.cst_values import arguments
 from analysis.dagster.module import key_string, read_mappings
 from analysis.edits.imports import Imports, add_imports, alias_for, other_uses
 from analysis.edits.layout import (
@@ -27,6 +27,7 @@ from analysis.edits.layout import (
     NewCode,
     closing_whitespace,
     flat,
+    has_multiline_string,
     insert_elements,
     quote_of,
     render,
@@ -38,6 +39,7 @@ from analysis.edits.mapping_code import (
     group,
     new_module_text,
 )
+from analysis.edits.module_calls import ModuleCalls
 from analysis.edits.result import EditResult, check_output, parse
 
 WHAT = "the Dagster module"
@@ -104,40 +106,6 @@ def _invalid_request(dag_id: object, mappings: Sequence[NewMapping]) -> str | No
     return None
 
 
-class _Finder(StaticReader):
-    """The airlift calls of the module, read while its metadata is at hand; on the way, what
-    the new code needs to look like the rest (quotes) and to import names safely (star imports)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.mapping_calls: list[cst.Call] = []
-        self.dag_mapping_calls: list[cst.Call] = []
-        self.build_defs_calls: list[cst.Call] = []
-        self.quotes: dict[str, int] = {}
-        self.star_imports = False
-
-    def visit_SimpleString(self, node: cst.SimpleString) -> None:
-        self.quotes[node.quote] = self.quotes.get(node.quote, 0) + 1
-
-    def visit_ImportStar(self, node: cst.ImportStar) -> None:
-        self.star_imports = True
-
-    def visit_Call(self, node: cst.Call) -> None:
-        for name in self.qualified(node.func):
-            parts = name.split(".")
-            if parts[0] == "dagster_airlift" and parts[-1] == "assets_with_task_mappings":
-                self.mapping_calls.append(node)
-            elif parts[0] == "dagster_airlift" and parts[-1] == "assets_with_dag_mappings":
-                self.dag_mapping_calls.append(node)
-            elif parts[0] == "dagster_airlift" and parts[-1] == "build_defs_from_airflow_instance":
-                self.build_defs_calls.append(node)
-
-    def is_definitions(self, node: cst.CSTNode | None) -> bool:
-        return isinstance(node, cst.Call) and any(
-            name.split(".")[0] == "dagster" and name.endswith(".Definitions")
-            for name in self.qualified(node.func))
-
-
 @dataclass(frozen=True, slots=True)
 class _Target:
     """The node that the new code goes into (or, for "wrap", replaces)."""
@@ -172,7 +140,7 @@ class _Edit:
     # -- deciding -------------------------------------------------------------------------------
 
     def apply(self, mappings: Sequence[NewMapping]) -> EditResult:
-        finder = _Finder()
+        finder = ModuleCalls()
         with finder.resolve(self.wrapper):
             self.module.visit(finder)
             self.quote = quote_of(finder.quotes)
@@ -214,7 +182,7 @@ class _Edit:
             return EditResult.refuse(f"the edit of {WHAT} lost track of its new code; please report this")
         return check_output(code, WHAT)
 
-    def _mapping_dicts(self, finder: _Finder) -> list[cst.Dict] | str:
+    def _mapping_dicts(self, finder: ModuleCalls) -> list[cst.Dict] | str:
         """The literal ``task_mappings`` dicts of this DAG's calls, first one first."""
         dicts = []
         if self.dag_level:
@@ -259,7 +227,7 @@ class _Edit:
                             "assets_with_multiple_task_mappings)")
         return None
 
-    def _definitions_target(self, finder: _Finder) -> _Target | str:
+    def _definitions_target(self, finder: ModuleCalls) -> _Target | str:
         calls = finder.build_defs_calls
         if not calls:
             return (f"{WHAT} has no `build_defs_from_airflow_instance(...)` call to add the "
@@ -417,22 +385,6 @@ class _Edit:
 
     def _line(self, node: cst.CSTNode) -> int:
         return self.positions[node].start.line
-
-
-def has_multiline_string(node: cst.CSTNode) -> bool:
-    found = False
-
-    class Strings(cst.CSTVisitor):
-        def visit_SimpleString(self, string: cst.SimpleString) -> None:
-            nonlocal found
-            found = found or "\n" in string.value or "\r" in string.value
-
-        def visit_FormattedString(self, string: cst.FormattedString) -> None:
-            nonlocal found
-            found = found or string.start.endswith(('"""', "'''"))
-
-    node.visit(Strings())
-    return found
 
 
 def _without_comma(element: cst.CSTNode, kind: str) -> cst.CSTNode:

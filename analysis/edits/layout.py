@@ -248,3 +248,19 @@ def absolute_indentation(node: cst.CSTNode) -> cst.CSTNode:
             return updated_node.with_changes(indent=False)
 
     return node.visit(Absolute())
+
+
+def has_multiline_string(node: cst.CSTNode) -> bool:
+    found = False
+
+    class Strings(cst.CSTVisitor):
+        def visit_SimpleString(self, string: cst.SimpleString) -> None:
+            nonlocal found
+            found = found or "\n" in string.value or "\r" in string.value
+
+        def visit_FormattedString(self, string: cst.FormattedString) -> None:
+            nonlocal found
+            found = found or string.start.endswith(('"""', "'''"))
+
+    node.visit(Strings())
+    return found

@@ -27,8 +27,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider, ScopeProvider
 
 from analysis.dagster.cst_values import StaticReader, arguments
 from analysis.edits.imports import Imports, add_imports, add_module_import, alias_for, other_uses
-from analysis.edits.dagster_mappings import has_multiline_string
-from analysis.edits.layout import quote_of
+from analysis.edits.layout import has_multiline_string, quote_of
 from analysis.edits.peer_code import (
     BACKENDS,
     Names,
