@@ -11,7 +11,7 @@ from analysis.describe import Stage, blocked, dag_status, task_status
 from analysis.plans import Refused
 from server.app import AirliftServer
 from server.convert import Lines
-from server.features import decommission
+from server.features import acceptance, decommission
 from server.features.commands import PLANNERS, edit_for, plan_command
 from server.features.lookup import target_at, text_at
 
@@ -71,6 +71,12 @@ def register(server: AirliftServer) -> None:
             if not _client_resolves_edits(ls):
                 action.command = types.Command(title=title, command=command, arguments=[arguments])
             actions.append(action)
+        if target is not None and acceptance.offered(snapshot, target.entry, target.task):
+            test = acceptance.action(target.entry, target.task, params.text_document.uri, version)
+            try:  # a client that cannot resolve edits gets it now (one task: the cursor's)
+                actions.append(test if _client_resolves_edits(ls) else acceptance.resolved(ls, test))
+            except JsonRpcInvalidRequest:
+                pass  # refused (the Airflow side cannot be copied, say): not offered
         if target is not None and decommission.offered(ls, target.entry, snapshot.project):
             # Resolved to a command, never to an edit: the command asks before it edits.
             action = decommission.action(target.entry, params.text_document.uri, version)
@@ -83,6 +89,8 @@ def register(server: AirliftServer) -> None:
     def resolve(ls: AirliftServer, action: types.CodeAction) -> types.CodeAction:
         if isinstance(action.data, dict) and action.data.get("command") == decommission.COMMAND:
             return decommission.resolved(action)
+        if acceptance.is_ours(action.data):
+            return acceptance.resolved(ls, action)
         problem = _invalid_data(action.data)
         if problem is not None:
             raise JsonRpcInvalidParams(f"Airlift: cannot resolve this code action: {problem}; "

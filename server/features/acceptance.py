@@ -1,0 +1,75 @@
+"""The code action "Generate acceptance test for `task`": a pytest module that compares what the
+task's Dagster asset writes with what its Airflow task writes (``analysis.plans.acceptance``).
+
+No command id: the action carries its edit (a ``CreateFile`` and the text), computed in
+``codeAction/resolve`` from the buffers as they are then, or while listing for a client that
+cannot resolve edits. Offered on a task whose mapping holds an executable definition (a
+scaffolded or hand-written asset) and whose test file does not exist yet.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidRequest
+
+from analysis.dagster.module import is_component_path
+from analysis.edits.acceptance_test import acceptance_test_path
+from analysis.plans import Refused
+from analysis.plans.acceptance import package_parent, plan_acceptance_test
+from server.app import AirliftServer
+from server.features.commands import Planned, _Reader, edit_for
+
+ACTION = "airlift.acceptanceTest"
+"""Marks the action's ``data``; not a command (nothing registers it)."""
+
+
+def offered(snapshot, entry, task) -> bool:
+    """From cached facts, and one look at the disk for the test file."""
+    module = snapshot.project.primary_dagster_module
+    if task is None or module is None or is_component_path(module.path):
+        return False
+    executable = any(asset.executable for m in module.mappings
+                     if m.dag_id == entry.dag_id and m.task_id == task.task_id for asset in m.assets)
+    test_file = acceptance_test_path(package_parent(module.path), entry.dag_id, task.task_id)
+    return executable and not os.path.exists(test_file)
+
+
+def action(entry, task, uri: str, version: int | None) -> types.CodeAction:
+    return types.CodeAction(
+        title=f"Generate acceptance test for `{task.task_id}`", kind=types.CodeActionKind.RefactorRewrite,
+        data={"action": ACTION, "arguments": {"dag_id": entry.dag_id, "task_id": task.task_id},
+              "uri": uri, "version": version})
+
+
+def is_ours(data: Any) -> bool:
+    return isinstance(data, dict) and data.get("action") == ACTION
+
+
+def resolved(ls: AirliftServer, action: types.CodeAction) -> types.CodeAction:
+    """The action with its edit; an invalid request (one line) when the document moved on or
+    the test cannot be generated."""
+    data = action.data
+    arguments = data.get("arguments") if isinstance(data.get("arguments"), dict) else {}
+    dag_id, task_id = arguments.get("dag_id"), arguments.get("task_id")
+    if not isinstance(dag_id, str) or not isinstance(task_id, str):
+        raise JsonRpcInvalidRequest("Airlift: cannot resolve this code action: its arguments name no "
+                                    "task; ask for code actions again")
+    uri = data.get("uri")
+    path = ls.path_of(uri) if isinstance(uri, str) else None
+    current = ls.buffers[path].version if path and path in ls.buffers else None
+    if data.get("version") is not None and current != data.get("version"):
+        raise JsonRpcInvalidRequest("the document changed since this action was listed; "
+                                    "ask for code actions again")
+    snapshot = ls.index.snapshot if ls.index else None
+    if snapshot is None:
+        raise JsonRpcInvalidRequest("Airlift: the workspace is still being indexed; try again in a moment")
+    read = _Reader(ls)
+    try:
+        plan = plan_acceptance_test(snapshot.project, read, dag_id, task_id, sources=snapshot.texts)
+    except Refused as refusal:
+        raise JsonRpcInvalidRequest(f"Airlift: {refusal}") from None
+    action.edit = edit_for(ls, Planned(plan, read.versions))
+    return action
