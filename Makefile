@@ -37,7 +37,12 @@ $(DAGSTER_VENV)/.installed: | $(VENV)/.installed
 	VIRTUAL_ENV=$(DAGSTER_VENV) $(UV) pip install --quiet "dagster==1.13.*" "dagster-webserver==1.13.*" "dagster-airlift[core]==0.29.*" "dagster-dg-cli==1.13.*"
 	touch $@
 
-dagster: $(DAGSTER_VENV)/.installed
+# pytest there runs the acceptance tests airlift-lsp generates (tests/integration/test_acceptance_runs.py).
+$(DAGSTER_VENV)/.pytest: $(DAGSTER_VENV)/.installed
+	VIRTUAL_ENV=$(DAGSTER_VENV) $(UV) pip install --quiet "pytest>=8"
+	touch $@
+
+dagster: $(DAGSTER_VENV)/.installed $(DAGSTER_VENV)/.pytest
 
 # Airflow 2 with dagster-airlift's in-airflow side: edited DAG files must load there with
 # their proxied tasks replaced (airlift's proxying supports Airflow 2 only).
