@@ -1,0 +1,110 @@
+"""The generated acceptance tests run with pytest in the Dagster venv (``make dagster``): they pass
+for the tutorial's three scaffolded tasks, and fail when the assets are changed to write
+something else.
+
+The tutorial is laid out in a temporary folder as in examples/tutorial (the DAGs folder beside
+tutorial_dagster/, a package), the three tasks of rebuild_customers_list are scaffolded into the
+Dagster module, and the plan behind "Generate acceptance test for `task`" writes each test into
+tests/. No Airflow runs: the generated tests never ask one (see their docstring).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from analysis.edits.scaffold import ImportRoot, scaffold_task
+from analysis.files import read_disk
+from analysis.plans.acceptance import plan_acceptance_test
+from analysis.project import Layout, discover
+
+REPO = Path(__file__).resolve().parents[2]
+TUTORIAL = REPO / "examples" / "tutorial"
+FIXTURES = REPO / "tests" / "fixtures" / "scaffold"
+DAG = "rebuild_customers_list"
+# task, the file its asset writes in the data folder
+TASKS = [("load_raw_customers", "raw_customers.csv"), ("build_dbt_models", "customers.csv"),
+         ("export_customers", "customers_export.csv")]
+
+
+def dagster_python() -> str:
+    python = os.environ.get("DAGSTER_PYTHON") or str(REPO / ".cache" / "dagster" / "bin" / "python")
+    if not Path(python).exists():
+        pytest.fail(f"Dagster venv missing at {python}: run `make dagster` (make test does it)")
+    return os.path.abspath(python)
+
+
+def read(path: str) -> str | None:
+    return read_disk(path).text if os.path.exists(path) else None
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("tutorial")
+    shutil.copytree(TUTORIAL / "airflow_dags", root / "airflow_dags",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    module = root / "tutorial_dagster" / "definitions.py"
+    module.parent.mkdir()
+    (module.parent / "__init__.py").write_text("", encoding="utf-8")
+    text = (FIXTURES / "tutorial_all_mapped.py").read_text(encoding="utf-8")
+    roots = [ImportRoot.from_disk(str(root / "airflow_dags"))]
+    dag = root / "airflow_dags" / f"{DAG}.py"
+    for task_id, _ in TASKS:
+        result = scaffold_task(dag.read_text(encoding="utf-8"), str(dag), DAG, task_id, text,
+                               module_path=str(module), import_roots=roots)
+        assert result.changed, result.reason
+        text = result.text
+    module.write_text(text, encoding="utf-8")
+    layout = Layout(str(root), ("airflow_dags",), "tutorial_dagster/definitions.py")
+    for task_id, _ in TASKS:
+        [change] = plan_acceptance_test(discover(layout), read, DAG, task_id).changes
+        Path(change.path).parent.mkdir(exist_ok=True)
+        Path(change.path).write_text(change.new_text, encoding="utf-8")
+    return root
+
+
+def run_pytest(root: Path) -> subprocess.CompletedProcess:
+    # the user's way: pytest from the project's folder, with the Python that runs Dagster
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "TUTORIAL_DATA_DIR")}
+    return subprocess.run([dagster_python(), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rA", "tests"],
+                          cwd=root, capture_output=True, text=True, timeout=600, check=False,
+                          env={**env, "DAGSTER_HOME": str(root)})
+
+
+def outcomes(output: str) -> dict[str, str]:
+    """Test file → PASSED/FAILED, from pytest's ``-rA`` summary."""
+    return {match[1]: match[0] for match in re.findall(r"^(PASSED|FAILED) tests/(\S+?)::", output, re.MULTILINE)}
+
+
+def test_the_generated_tests_pass_for_the_scaffolded_tasks(project):
+    result = run_pytest(project)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert outcomes(result.stdout) == {f"test_acceptance_{DAG}__{task}.py": "PASSED" for task, _ in TASKS}
+    # nothing written outside the tests' temporary folders
+    assert not (project / ".data").exists() and not (project / "data").exists()
+
+
+def test_they_fail_when_the_assets_write_something_else(project, tmp_path):
+    changed = tmp_path / "changed"
+    shutil.copytree(project, changed, ignore=shutil.ignore_patterns("__pycache__"))
+    module = changed / "tutorial_dagster" / "definitions.py"
+    text = module.read_text(encoding="utf-8")
+    for task_id, written in TASKS:
+        # each asset, once it did its work, changes one line of the file it wrote
+        head = f"def {DAG}__{task_id}() -> None:"
+        start = text.index(head)
+        end = text.index("\n\n\n", start)
+        text = (text[:end] + f"\n    target = DATA_DIR / {written!r}"
+                "\n    target.write_text(target.read_text().replace('\\n', '\\nchanged,', 1))"
+                + text[end:])
+    module.write_text(text, encoding="utf-8")
+    result = run_pytest(changed)
+    assert result.returncode == 1, result.stdout[-4000:]
+    assert outcomes(result.stdout) == {f"test_acceptance_{DAG}__{task}.py": "FAILED" for task, _ in TASKS}
+    for _, written in TASKS:
+        assert f"tutorial_data_dir/{written} differs from what the Airflow task wrote" in result.stdout
