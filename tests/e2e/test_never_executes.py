@@ -277,6 +277,7 @@ async def test_every_command_and_code_action_executes_nothing(client: LanguageCl
                 "Map all unmapped tasks of `daily_orders`", "Proxy `build_dbt_models` to Dagster",
                 "Generate Dagster implementation for `build_dbt_models`",
                 "Roll back `build_dbt_models` to Airflow", "Roll back `daily_orders` to Airflow",
+                "Generate acceptance test for `load_raw_customers`",  # reads tutorial_shared
                 } <= resolved, resolved
     for relative in ARMED_PYTHON:  # the payloads are still there, and never ran
         assert "_airlift_probe" in (client.root / relative).read_text(), relative
