@@ -184,7 +184,7 @@ async def test_generate_the_dagster_implementation_of_a_task(client: LanguageCli
     # Once generated, the action is no longer offered; other operators never get it.
     for _ in range(100):
         titles = [a.title for a in await actions_at(client, DAG, '"load_raw_customers"')]
-        if not any(t.startswith("Generate") for t in titles):
+        if not any(t.startswith("Generate Dagster implementation") for t in titles):
             break
         await asyncio.sleep(0.05)
     else:
@@ -192,3 +192,29 @@ async def test_generate_the_dagster_implementation_of_a_task(client: LanguageCli
     lenses = await client.text_document_code_lens_async(types.CodeLensParams(types.TextDocumentIdentifier(dag_uri)))
     tooltips = [lens.command.tooltip for lens in lenses if lens.command.tooltip]
     assert any("can be generated" in t for t in tooltips)
+
+
+@pytest.mark.asyncio
+async def test_generate_the_acceptance_test_of_a_scaffolded_task(client: LanguageClient):
+    client.editor.open(client.root / DAG)
+    await settle(client, lambda: "unmapped-task" in diagnostics_of(client, DAG))
+    title = "Generate acceptance test for `load_raw_customers`"
+    # mapped to an AssetSpec only: nothing to test yet
+    assert title not in [a.title for a in await actions_at(client, DAG, '"load_raw_customers"')]
+    assert (await run(client, "airlift.scaffoldTask", dag_id="rebuild_customers_list",
+                      task_id="load_raw_customers"))["applied"]
+    for _ in range(100):
+        actions = [a for a in await actions_at(client, DAG, '"load_raw_customers"') if a.title == title]
+        if actions:
+            break
+        await asyncio.sleep(0.05)
+    [generate] = actions
+    assert generate.command is None  # no command id: the edit itself
+    await apply_action(client, generate)
+    test = client.root / "tests" / "test_acceptance_rebuild_customers_list__load_raw_customers.py"
+    assert "def run_airflow_task():" in test.read_text()
+    assert 'FOLDER_VARIABLES = ["TUTORIAL_DATA_DIR"]' in test.read_text()
+    # created once: no longer offered, and resolving the old action again changes nothing
+    assert title not in [a.title for a in await actions_at(client, DAG, '"load_raw_customers"')]
+    again = await client.code_action_resolve_async(generate)
+    assert not again.edit.document_changes and not again.edit.changes
