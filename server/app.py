@@ -54,6 +54,8 @@ class AirliftServer(LanguageServer):
         self.set_diagnostic_layer: Callable[[str, dict], None] = lambda name, by_path: None
         """Diagnostics of another source (``airlift verify``), published beside the snapshot's."""
         self.poller: Any = None
+        self.dagster: Any = None
+        """The Dagster side (``server.peering.dagster_watch.DagsterWatcher``) when ``dagster.url`` is set."""
         self.status_notifications = False
         """The client handles ``airlift/status`` (it said so in initializationOptions)."""
         self._lens_refresh_pending = False
@@ -224,6 +226,7 @@ def create_server() -> AirliftServer:
         code_lens,
         commands,
         completion,
+        dagster_runs,
         decommission,
         definition,
         diagnostics,
@@ -236,6 +239,6 @@ def create_server() -> AirliftServer:
 
     server = AirliftServer()
     for feature in (documents, diagnostics, hover, code_lens, code_actions, commands, decommission, symbols,
-                    definition, completion, peering, verify):
+                    definition, completion, peering, dagster_runs, verify):
         feature.register(server)
     return server

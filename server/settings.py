@@ -52,6 +52,9 @@ class DagsterSettings:
     url: str | None = None
     python: str | None = None
     """The project's own Dagster interpreter, for ``verify --dagster-python``."""
+    token: str | None = field(default=None, repr=False)
+    """A Dagster+ API token (``DAGSTER_CLOUD_API_TOKEN`` or the client's ``dagster.token``; never
+    from the file), sent as the ``Dagster-Cloud-Api-Token`` header."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +111,11 @@ def read_pyproject(root: str) -> tuple[dict[str, Any], list[str]]:
                             f"(use {variable} or the editor's secret storage)")
             airflow = {k: v for k, v in airflow.items() if k != secret}
             table = {**table, "airflow": airflow}
+    dagster = table.get("dagster")
+    if isinstance(dagster, dict) and "token" in dagster:
+        warnings.append(f"{path}: a token never goes in pyproject.toml; ignored "
+                        "(use DAGSTER_CLOUD_API_TOKEN or the editor's secret storage)")
+        table = {**table, "dagster": {k: v for k, v in dagster.items() if k != "token"}}
     return table, warnings
 
 
@@ -183,6 +191,8 @@ def load_settings(root: str, client: Mapping[str, Any] | None = None,
                                '["gcloud", "auth", "print-access-token"]; ignored')
     client_airflow = (client or {}).get("airflow")
     client_airflow = client_airflow if isinstance(client_airflow, dict) else {}
+    client_dagster = (client or {}).get("dagster")
+    client_dagster = client_dagster if isinstance(client_dagster, dict) else {}
     roots_value = pick("importRoots")
     if roots_value is None:
         import_roots: tuple[str, ...] = ()
@@ -217,7 +227,9 @@ def load_settings(root: str, client: Mapping[str, Any] | None = None,
         dag_folders=folders,
         dagster_module=reader.string("dagsterModule", pick("dagsterModule")),
         dagster=DagsterSettings(url=reader.string("dagster.url", pick("dagster", "url")),
-                                python=reader.string("dagster.python", pick("dagster", "python"))),
+                                python=reader.string("dagster.python", pick("dagster", "python")),
+                                token=reader.string("dagster.token", client_dagster.get("token"))
+                                or environ.get("DAGSTER_CLOUD_API_TOKEN") or None),
         import_roots=import_roots,
         environment=environment,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 
 from server.cli.common import CliError, load_project, print_json, relative
 
@@ -11,6 +12,8 @@ from server.cli.common import CliError, load_project, print_json, relative
 def run_status(args: argparse.Namespace) -> int:
     from analysis.describe import dag_status, migration_level, task_status
     from server.peering import Poller
+    from server.peering.dagster_present import drun_json, run_text
+    from server.peering.dagster_present import status_text as dagster_status_text
     from server.peering.poller import utc_now
     from server.peering.present import last_run_json, lens_prefix, status_json, status_text
     from server.settings import load_settings
@@ -27,11 +30,21 @@ def run_status(args: argparse.Namespace) -> int:
     settings, _ = load_settings(args.path)
     # The DAGs Airflow deploys that the files do not tell join the project before the runs are read.
     watcher = linking_watcher(project)
-    poller = Poller(settings.airflow, lambda: [e.dag_id for e in project.entries], companion=watcher)
+    dagster = dagster_watcher(settings, project)
+    poller = Poller(settings.airflow, lambda: [e.dag_id for e in project.entries], companion=watcher,
+                    follower=dagster)
     history, status = poller.poll_once() if poller.enabled else (poller.history, poller.status)
     poller.stop(timeout=1.0)
     if watcher.deployment.error:
         warn(watcher.deployment.error)
+    view = dagster.view if dagster is not None else None
+    if settings.dagster.url and not settings.airflow.url:
+        print("airlift-lsp: Dagster runs left out: no Airflow to match them with (set airflow.url)", file=sys.stderr)
+    elif view is not None and status.reachable and not view.reachable:
+        print(f"airlift-lsp: Dagster runs left out: {view.error}", file=sys.stderr)
+
+    def dagster_run(dag_id: str, task_id: str):
+        return view.run_for(history, dag_id, task_id) if view is not None else None
     entries = sorted(project.entries, key=lambda e: e.dag_id)
     if args.json:
         print_json({"airflow": status_json(status), "dags": [
@@ -40,11 +53,13 @@ def run_status(args: argparse.Namespace) -> int:
              "tasks": [{"task_id": task.task_id, "assets": list(project.assets_for(entry.dag_id, task.task_id)),
                         "proxied": project.is_proxied(entry, task),
                         "last_run": last_run_json(history, entry.dag_id, task.task_id),
-                        "dagster_run": None}  # DRUN once the Dagster side is peered (docs/json.md)
+                        "dagster_run": drun_json(dagster_run(entry.dag_id, task.task_id))}
                        for task in entry.dag.tasks]}
             for entry in entries]})
         return 0
     print(status_text(status))
+    if view is not None:
+        print(dagster_status_text(view))
     now = utc_now()
     files_of: dict[str, list[str]] = {}
     for entry in entries:
@@ -59,7 +74,20 @@ def run_status(args: argparse.Namespace) -> int:
               + twice)
         for task in entry.dag.tasks:
             live = lens_prefix(history, entry.dag_id, task.task_id, now)
+            run = dagster_run(entry.dag_id, task.task_id)
+            if run is not None:
+                live += f" → Dagster {run_text(run)}"
             print(f"    {task.task_id}  {task_status(project, entry, task).label}" + (f"  {live}" if live else ""))
     return 0
 
 
+
+
+def dagster_watcher(settings, project):
+    """The Dagster side, read after the Airflow poll; None when ``dagster.url`` or ``airflow.url``
+    is not set (a Dagster run is matched to the task's last Airflow run)."""
+    if not (settings.dagster.url and settings.airflow.url):
+        return None
+    from server.peering.dagster_watch import DagsterWatcher, interest_of
+
+    return DagsterWatcher(settings.dagster, lambda: interest_of(project))

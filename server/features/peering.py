@@ -9,6 +9,7 @@ import logging
 from lsprotocol import types
 
 from server.app import AirliftServer
+from server.features import dagster_runs
 from server.features.deployed import watcher_for
 from server.index import Snapshot
 from server.peering import Poller
@@ -47,7 +48,8 @@ def register(server: AirliftServer) -> None:
             server.loop.call_later(LENS_CLOCK_SECONDS, tick)
         if server.poller is not None:
             server.poller.stop(timeout=1.0)
-        server.poller = Poller(server.settings.airflow, dag_ids, on_change, companion=watcher_for(server))
+        server.poller = Poller(server.settings.airflow, dag_ids, on_change, companion=watcher_for(server),
+                               follower=dagster_runs.follower_for(server))
         server.poller.start()
         _changed(server.poller.status)
 

@@ -34,6 +34,15 @@ class Companion(Protocol):
         Must not raise (its failures are its own, never the run states')."""
 
 
+class Follower(Protocol):
+    def poll(self, history: RunHistory, forced: bool) -> bool:
+        """After each good poll of the runs, on the poller thread: read what depends on them
+        (``server.peering.dagster_watch.DagsterWatcher``); True when what it keeps changed.
+        Must not raise."""
+
+    def close(self) -> None: ...
+
+
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -55,7 +64,7 @@ class Poller:
                  clock: Callable[[], datetime] = utc_now, *, runs_per_dag: int = RUNS_PER_DAG,
                  max_backoff: float = MAX_BACKOFF,
                  client_factory: Callable[[AirflowSettings], AirflowClient] = AirflowClient.from_settings,
-                 companion: Companion | None = None):
+                 companion: Companion | None = None, follower: Follower | None = None):
         self.settings = settings
         self._dag_ids_provider = dag_ids_provider
         self._on_change = on_change
@@ -64,6 +73,8 @@ class Poller:
         self._max_backoff = max_backoff
         self._client_factory = client_factory
         self._companion = companion
+        self._follower = follower
+        self._follow_forced = False
         self._forced = False
         self._client: AirflowClient | None = None
         self._lock = threading.RLock()  # wait_for predicates may read the properties
@@ -141,6 +152,8 @@ class Poller:
             client, self._client = self._client, None
             if client is not None:
                 client.close()
+            if self._follower is not None:
+                self._follower.close()
 
     def poll_now(self, everything: bool = True) -> None:
         """Poll as soon as possible, forgetting any backoff (``airlift.refreshStatus``);
@@ -148,6 +161,7 @@ class Poller:
         with self._lock:
             self._failures = 0
             self._forced = self._forced or everything
+            self._follow_forced = self._follow_forced or everything
         self._wake.set()
 
     def poll_once(self) -> tuple[RunHistory, PeeringStatus]:
@@ -178,11 +192,18 @@ class Poller:
         client, self._client = self._client, None
         if client is not None:
             client.close()
+        if self._follower is not None:
+            self._follower.close()
 
     def _poll(self) -> None:
         with self._poll_lock:
             previous, old_status = self.snapshot()
             history, status, failed = self._fetch(previous)
+            followed = False
+            if not failed and self._follower is not None:
+                with self._lock:
+                    forced, self._follow_forced = self._follow_forced, False
+                followed = self._follower.poll(history, forced)
             with self._lock:
                 self._history, self._status = history, status
                 self._failures = self._failures + 1 if failed else 0
@@ -193,7 +214,8 @@ class Poller:
                     log.warning("Airflow peering %s: %s", status.state, status.error)
                 else:
                     log.info("Airflow peering connected to %s (API %s)", status.url, status.api_version)
-            if self._stopping.is_set() or (history.same_data(previous) and status.same_as(old_status)):
+            if self._stopping.is_set() or (history.same_data(previous) and status.same_as(old_status)
+                                           and not followed):
                 return
             if self._on_change is not None:
                 try:

@@ -98,9 +98,9 @@ def _reason(error: BaseException) -> str:
 
 
 def send(session: requests.Session, method: str, url: str, *, what: str, base_url: str,
-         policy: RequestPolicy, redact: Redactor, json: Any = None) -> requests.Response:
+         policy: RequestPolicy, redact: Redactor, json: Any = None, service: str = "Airflow") -> requests.Response:
     """One call with retries; returns the last response (any status) or raises PeeringError
-    for connection problems and timeouts."""
+    for connection problems and timeouts. ``service`` names the server in messages."""
     attempt = 0
     while True:
         started = time.monotonic()
@@ -108,25 +108,25 @@ def send(session: requests.Session, method: str, url: str, *, what: str, base_ur
             response = session.request(method, url, json=json, timeout=policy.timeout)
         except requests.exceptions.SSLError as error:
             raise PeeringError("connection",
-                               f"connection to Airflow at {base_url} failed: {_reason(error)}") from None
+                               f"connection to {service} at {base_url} failed: {_reason(error)}") from None
         except (requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema,
                 requests.exceptions.InvalidURL):
-            raise PeeringError("connection", f"invalid Airflow URL {base_url!r}: "
+            raise PeeringError("connection", f"invalid {service} URL {base_url!r}: "
                                              "expected http://host:port or https://host:port") from None
         except requests.exceptions.ConnectTimeout:
-            failure = PeeringError("timeout", f"timed out: Airflow at {base_url} did not accept a connection "
+            failure = PeeringError("timeout", f"timed out: {service} at {base_url} did not accept a connection "
                                               f"within {policy.connect_timeout:g} s")
         except requests.exceptions.ReadTimeout:
             # Not retried: an Airflow that is slow now will be slow again in a second.
-            raise PeeringError("timeout", f"timed out: Airflow at {base_url} did not answer {what} within "
+            raise PeeringError("timeout", f"timed out: {service} at {base_url} did not answer {what} within "
                                           f"{policy.read_timeout:g} s") from None
         except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError,
                 requests.exceptions.ContentDecodingError) as error:
             failure = PeeringError("connection",
-                                   f"connection to Airflow at {base_url} failed: {_reason(error)}")
+                                   f"connection to {service} at {base_url} failed: {_reason(error)}")
         except requests.exceptions.RequestException as error:
             raise PeeringError("connection", redact(one_line(
-                f"request to Airflow at {base_url} failed: {type(error).__name__}"))) from None
+                f"request to {service} at {base_url} failed: {type(error).__name__}"))) from None
         else:
             log.debug("%s -> %s in %.3fs", what, response.status_code, time.monotonic() - started)
             if response.status_code < 500 or attempt >= policy.retries:
