@@ -24,7 +24,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -47,6 +47,16 @@ def airflow_python() -> str:
     return python
 
 
+def airflow3_airlift_python() -> str:
+    """Airflow 3.3.2 with dagster-airlift's in-Airflow side on Python 3.13 (``make airflow3-airlift``)."""
+    python = os.path.abspath(os.environ.get("AIRFLOW3_AIRLIFT_PYTHON")
+                             or str(REPO / ".cache" / "airflow3-airlift" / "bin" / "python"))
+    if not Path(python).exists():
+        pytest.fail(f"Airflow 3 + dagster-airlift venv missing at {python}: run `make airflow3-airlift` "
+                    "(make test does it)")
+    return python
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -58,9 +68,11 @@ class AirflowServer:
 
     username = "admin"
 
-    def __init__(self, dags_folder: Path, python: str | None = None) -> None:
+    def __init__(self, dags_folder: Path, python: str | None = None, *,
+                 extra_env: Mapping[str, str] | None = None) -> None:
         self.dags_folder = Path(dags_folder).resolve()
         self.python = python or airflow_python()
+        self.extra_env = dict(extra_env or {})
         self.home = Path(tempfile.mkdtemp(prefix="airlift-airflow-"))
         self.port = free_port()
         self.password = "pw-" + secrets.token_urlsafe(18)
@@ -102,6 +114,7 @@ class AirflowServer:
             "NO_PROXY": "127.0.0.1,localhost",
             "no_proxy": "127.0.0.1,localhost",
         })
+        env.update(self.extra_env)
         return env
 
     def start(self, timeout: float = STARTUP_TIMEOUT) -> AirflowServer:
@@ -225,6 +238,45 @@ class AirflowServer:
         response = self.api("POST", f"/dags/{dag_id}/dagRuns", json=body)
         assert response.status_code == 200, response.text
         return response.json()["dag_run_id"]
+
+    def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 180.0) -> str:
+        """Wait until the run finished; return its state (Airflow2Server's interface)."""
+        return self.wait_for_runs([(dag_id, run_id)], timeout)[(dag_id, run_id)]
+
+    def task_classes(self, dag_id: str) -> dict[str, str]:
+        """{task_id: operator class name} as the api-server's serialized DAG has it."""
+        response = self.api("GET", f"/dags/{dag_id}/tasks")
+        if response.status_code != 200:
+            return {}
+        return {t["task_id"]: t["class_ref"]["class_name"] for t in response.json()["tasks"]}
+
+    def wait_for_task_classes(self, dag_id: str, expected: Mapping[str, str], timeout: float = 120.0) -> None:
+        """Wait until the dag-processor re-parsed the DAG (and its state file) into ``expected``."""
+        seen: dict[str, dict] = {}
+
+        def matches() -> bool:
+            seen["classes"] = self.task_classes(dag_id)
+            return seen["classes"] == dict(expected)
+
+        try:
+            self._wait(matches, timeout, f"tasks of {dag_id} as {dict(expected)}")
+        except TimeoutError:
+            errors = self.api("GET", "/importErrors").text
+            raise TimeoutError(f"tasks of {dag_id} not {dict(expected)} after {timeout:.0f}s; last seen "
+                               f"{seen.get('classes')}; import errors: {errors}\n"
+                               f"dag-processor:\n{self.log_tail('dag-processor')}") from None
+
+    def task_instances(self, dag_id: str, run_id: str) -> dict[str, dict]:
+        response = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances")
+        if response.status_code != 200:
+            return {}
+        return {ti["task_id"]: ti for ti in response.json()["task_instances"]}
+
+    def task_log(self, dag_id: str, run_id: str, task_id: str, chars: int = 4000) -> str:
+        """The task's log files (every try), for failure messages."""
+        folder = self.home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}" / f"task_id={task_id}"
+        texts = [p.read_text(errors="replace") for p in sorted(folder.rglob("*.log"))] if folder.exists() else []
+        return "\n".join(texts)[-chars:]
 
     def wait_for_runs(self, runs: Iterable[tuple[str, str]], timeout: float = 180.0) -> dict:
         """Wait until every (dag_id, run_id) is finished; return their states."""
