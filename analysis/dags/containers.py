@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
+from analysis.dags.classes import BoundMethod, Partial, as_airflow
 from analysis.dags.folding import HUGE_WIDTH, MAX_ITEMS, MAX_STRING
 from analysis.dags.scope import Scope
 from analysis.dags.values import Const, DagRef, Function, Mapping, Maybe, Seq, Unknown, Value, is_known, to_python
@@ -160,8 +161,6 @@ class Containers:
                 self.assign(base.scope, key.value, value)  # type: ignore[attr-defined]
             if base.scope is self.module_scope:
                 # `globals()[dag_id] = dag`: the DAG factory idiom; proxying_to_dagster sees it.
-                from analysis.dags.objects import as_airflow
-
                 dag = as_airflow(value.value if isinstance(value, Maybe) else value)
                 if isinstance(dag, DagRef):
                     name = key.value if isinstance(key, Const) and isinstance(key.value, str) else "globals()[...]"
@@ -188,7 +187,6 @@ class Containers:
 
     def functional(self, name: str, args: list[Value], kwargs: dict[str, Value], node: ast.Call) -> Value | None:
         """``map``/``filter``/``functools.reduce``/``sorted(key=)`` over the project's functions."""
-        from analysis.dags.objects import BoundMethod, Partial
         from analysis.dags.values import Qualified
 
         function = args[0] if args else None

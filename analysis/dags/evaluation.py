@@ -1,15 +1,20 @@
-"""Expression evaluation for the interpreter: constants folded, Airflow calls recognised."""
+"""Expression evaluation for the interpreter: names, attributes, subscripts, literals, f-strings
+and operators, constants folded (calls are ``analysis.dags.calls``, comprehensions
+``analysis.dags.comprehensions``)."""
 
 from __future__ import annotations
 
 import ast
-import os
-from collections.abc import Iterable
 from pathlib import PurePath
 from typing import Any
 
 from analysis.dags import airflow_calls
 from analysis.dags.budget import MAX_NESTING
+from analysis.dags.calls import Calls
+from analysis.dags.classes import ClassValue
+from analysis.dags.comprehensions import Comprehensions
+from analysis.dags.containers import Containers
+from analysis.dags.data_files import DataFiles
 from analysis.dags.folding import (
     BINOPS,
     BUILTINS,
@@ -17,22 +22,22 @@ from analysis.dags.folding import (
     MAX_ITEMS,
     MAX_STRING,
     OP_TEXT,
-    PATH_CALLS,
     PATH_PARTS,
-    builtin,
     hashable,
     render,
     too_big,
 )
-from analysis.dags.names import classify, dotted_name
-from analysis.dags.conditions import condition_text
+from analysis.dags.logic import SET_OPS, Logic, set_operation
+from analysis.dags.modules import ModuleValue
+from analysis.dags.scope import Scope
+from analysis.dags.stdlib import CONSTANTS
 from analysis.dags.values import (
     Const,
-    Maybe,
     DagRef,
     Function,
     GroupRef,
     Mapping,
+    Maybe,
     Method,
     PartialOperator,
     Qualified,
@@ -45,16 +50,8 @@ from analysis.dags.values import (
     to_python,
 )
 
-from analysis.dags.containers import Containers
-from analysis.dags.data_files import DataFiles, FileValue
-from analysis.dags.logic import SET_OPS, Logic, set_operation
-from analysis.dags.modules import ModuleValue
-from analysis.dags.objects import ClassValue
-from analysis.dags.scope import Scope
-from analysis.dags.stdlib import CONSTANTS, Digest, digest_method, stdlib_call
 
-
-class Evaluator(DataFiles, Containers, Logic, airflow_calls.AirflowCalls):
+class Evaluator(Comprehensions, Calls, DataFiles, Containers, Logic, airflow_calls.AirflowCalls):
     """Mixed into the interpreter; ``self`` provides scopes, imports and the collector."""
 
     def eval(self, node: ast.expr | None, scope: Scope) -> Value:
@@ -343,204 +340,6 @@ class Evaluator(DataFiles, Containers, Logic, airflow_calls.AirflowCalls):
             else:
                 self.yields[-1].extend(self.maybe(item) for item in items)
         return Unknown(node)
-
-    def _eval_ListComp(self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp, scope: Scope) -> Value:
-        results: list[Value] = []
-        complete = self.comprehend(node.generators, scope, lambda inner: results.append(
-            self.maybe(self.eval(node.elt, inner))))
-        return Seq(results) if complete else Unknown(node)
-
-    _eval_SetComp = _eval_ListComp
-    _eval_GeneratorExp = _eval_ListComp
-
-    def _eval_DictComp(self, node: ast.DictComp, scope: Scope) -> Value:
-        entries: dict[Any, Value] = {}
-        known = [True]
-
-        def produce(inner: Scope) -> None:
-            key = self.eval(node.key, inner)
-            value = self.eval(node.value, inner)
-            if isinstance(key, Const) and hashable(key.value):
-                entries[key.value] = self.maybe(value)
-            else:
-                known[0] = False
-
-        complete = self.comprehend(node.generators, scope, produce)
-        return Mapping(entries) if complete and known[0] else Unknown(node)
-
-    def comprehend(self, generators: list[ast.comprehension], scope: Scope, produce) -> bool:
-        """Run a comprehension's ``for``/``if`` clauses, calling ``produce`` for each element.
-        False when an iterable is unknown (its body is read once, conditional, for what it
-        creates). An item appended under a condition, or kept by a filter unknown until run
-        time, makes a conditional element (a task created in it is conditional too)."""
-        inner = Scope(scope)
-
-        def walk(index: int) -> bool:
-            if index == len(generators):
-                produce(inner)
-                return True
-            generator = generators[index]
-            if generator.is_async:
-                return False
-            items = self.iterate(self.eval(generator.iter, inner))
-            if items is None:
-                saved = self.deeper(f"a loop over {condition_text(generator.iter)}")
-                try:
-                    self.bind(generator.target, Unknown(generator.target), inner)
-                    walk(index + 1)
-                finally:
-                    self.restore(saved)
-                return False
-            complete = True
-            for item in items:
-                if self.cheap:  # the budget is spent: the comprehension is not read further
-                    return False
-                saved = self.uncertain, self.reason
-                try:
-                    self.bind(generator.target, item, inner)
-                    tests = [self.condition(t, inner) for t in generator.ifs]
-                    if any(isinstance(t, Const) and not t.value for t in tests):
-                        continue
-                    unknown = [test for test, value in zip(generator.ifs, tests) if not isinstance(value, Const)]
-                    if unknown:
-                        self.deeper(condition_text(unknown[0]))
-                    complete = walk(index + 1) and complete
-                finally:
-                    self.restore(saved)
-            return complete
-
-        return walk(0)
-
-    def call_with_arguments(self, node: ast.Call, callee: Value, scope: Scope) -> Value:
-        args: list[Value] = []
-        for arg in node.args:
-            if isinstance(arg, ast.Starred):
-                spread = self.iterate(self.eval(arg.value, scope))
-                args.extend(spread if spread is not None else [Unknown(arg)])
-            else:
-                args.append(self.eval(arg, scope))
-        kwargs: dict[str, Value] = {}
-        kwarg_nodes: dict[str, ast.expr] = {}
-        for keyword in node.keywords:
-            value = self.eval(keyword.value, scope)
-            if keyword.arg is None:
-                if isinstance(value, Mapping):
-                    kwargs.update({str(k): v for k, v in value.items.items()})
-                continue
-            kwargs[keyword.arg] = value
-            kwarg_nodes[keyword.arg] = keyword.value
-        return self.call(node, callee, args, kwargs, kwarg_nodes, scope)
-
-    def call(self, node: ast.Call, callee: Value, args: list[Value], kwargs: dict[str, Value],
-             kwarg_nodes: dict[str, ast.expr], scope: Scope) -> Value:
-        callee = self.unwrap_item(callee)  # a function chosen under a condition: what it makes is too
-        made = self.call_object(callee, node, args, kwargs, kwarg_nodes, scope)
-        if made is not None:
-            return made
-        if isinstance(callee, Qualified):
-            kind = classify(callee.name)
-            if kind is not None:
-                return self.airflow_call(kind, callee, node, args, kwargs, kwarg_nodes, scope)
-            if callee.name == "builtins.globals":
-                return self.globals_of(scope)
-            if callee.name in ("os.environ.get", "os.getenv") and args:
-                return self.environment_value(args[0], node)
-            pure = stdlib_call(callee.name, args, kwargs, node)
-            if pure is not None:
-                return pure
-            if callee.name.startswith("operator.") and len(args) == 2:
-                return self.operator_function(callee.name[9:], args[0], args[1], node)
-            if callee.name == "enum.auto":
-                return Unknown("auto()")  # an Enum class body numbers (or names) its members
-            if callee.name == "collections.defaultdict":
-                return Mapping({}, default=args[0] if args else None)
-            data = self.data_call(callee.name, args, kwargs, node)
-            if data is not None:
-                return data
-            if callee.name == "os.path.join" and args and all(
-                    isinstance(a, Const) and isinstance(a.value, (str, PurePath)) for a in args):
-                return Const(os.path.join(*(str(a.value) for a in args)))  # type: ignore[union-attr]
-            functional = self.functional(callee.name, args, kwargs, node)
-            if functional is not None:
-                return functional
-            if callee.name == "builtins.str" and len(args) == 1:
-                args = [self.text_of_object(args[0], node)]
-            if callee.name.startswith("builtins."):
-                self.spend(_size(args))
-                return builtin(callee.name[9:], args, kwargs, node)
-            if callee.name in PATH_CALLS and len(args) == 1 and isinstance(args[0], Const) \
-                    and isinstance(args[0].value, (str, PurePath)):
-                return Const(PATH_CALLS[callee.name](args[0].value))
-            if callee.name in ("os.path.abspath", "os.path.realpath") and len(args) == 1 \
-                    and isinstance(args[0], Const) and isinstance(args[0].value, (str, PurePath)) \
-                    and os.path.isabs(args[0].value):  # a relative one depends on the working folder
-                return Const(os.path.normpath(args[0].value))
-            if callee.name.endswith(".partial") and "task_id" in kwargs:
-                return self.partial_operator(callee.spelled.rsplit(".", 1)[0], node, kwargs, kwarg_nodes)
-        if isinstance(callee, Unknown) and isinstance(node.func, ast.Attribute) \
-                and node.func.attr == "partial" and "task_id" in kwargs:
-            return self.partial_operator(dotted_name(node.func.value) or "?", node, kwargs, kwarg_nodes)
-        if isinstance(callee, Function):
-            if callee.origin != self.path and self.lines.anchor is None:
-                # A helper of another file: what it makes is shown at this call.
-                self.lines.anchor = self.lines.index.range_of(node)
-                try:
-                    return self.call_decorated(callee, node, args, kwargs, kwarg_nodes, scope)
-                finally:
-                    self.lines.anchor = None
-            return self.call_decorated(callee, node, args, kwargs, kwarg_nodes, scope)
-        if isinstance(callee, Method):
-            return self.call_method(callee, node, args, kwargs, kwarg_nodes, scope)
-        if "task_id" in kwargs:
-            spelled = callee.spelled if isinstance(callee, Qualified) else dotted_name(node.func)
-            # Even under airflow.* a class not named like an operator (the Google provider's
-            # DataProcJobBuilder, given the task's id) is a guess the real operator wins over.
-            return self.create_operator(spelled or "?", node, kwargs, kwarg_nodes,
-                                        guessed=not named_like_operator(spelled))
-        self.note_unfollowed(node, callee, args, kwargs)
-        return Unknown(node)
-
-    def environment_value(self, name: Value, node: ast.AST) -> Value:
-        """An environment variable as the deployment sets it (the ``environment`` setting), else
-        unknown: its default applies only where the deployment does not set it, which static
-        reading cannot tell."""
-        if self.code is not None and isinstance(name, Const) and name.value in self.code.environment:
-            return Const(self.code.environment[name.value])
-        return Unknown(node)
-
-    def call_method(self, method: Method, node: ast.Call, args: list[Value], kwargs: dict[str, Value],
-                    kwarg_nodes: dict[str, ast.expr], scope: Scope) -> Value:
-        receiver, name = method.receiver, method.name
-        if isinstance(receiver, (Function, PartialOperator, TaskRef)):
-            result = self.airflow_method(receiver, name, node, args, kwargs, kwarg_nodes, scope)
-            if result is not None:
-                return result
-        result = self.container_method(receiver, name, args, kwargs, node)
-        if result is None and isinstance(receiver, Const) and isinstance(receiver.value, Digest):
-            result = digest_method(receiver.value, name)
-        if result is None and isinstance(receiver, Const) and isinstance(receiver.value, PurePath):
-            result = self.path_method(receiver.value, name, args, node)
-        elif result is None and isinstance(receiver, FileValue):
-            result = self.file_method(receiver, name, node)
-        if result is not None:
-            return result
-        if "task_id" in kwargs:
-            spelled = dotted_name(node.func)
-            return self.create_operator(spelled or "?", node, kwargs, kwarg_nodes,
-                                        guessed=not named_like_operator(spelled))
-        return Unknown(node)
-
-
-def named_like_operator(spelled: str | None) -> bool:
-    """``FooOperator(...)``, ``BarSensor(...)``, ``...Async``, ``ExternalTaskMarker``: what a class of an
-    unread library is most likely to be."""
-    last = (spelled or "").rsplit(".", 1)[-1]
-    return last.endswith(("Operator", "Sensor", "OperatorAsync", "SensorAsync", "Marker"))
-
-
-def _size(values: Iterable[Value]) -> int:
-    """What reading these values costs: their lists and mappings are walked item by item."""
-    return sum(len(v.items) for v in values if isinstance(v, (Seq, Mapping)))
 
 
 _POSTFIX = (ast.Attribute, ast.Subscript, ast.Call)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 
+from analysis.dags.classes import BoundMethod, ClassValue, Instance
 from analysis.dags.folding import COMPARES, unary
 from analysis.dags.scope import Scope
 from analysis.dags.values import (
@@ -59,7 +60,6 @@ _DUNDERS = {ast.Lt: ("__lt__", "__gt__"), ast.LtE: ("__le__", "__ge__"), ast.Gt:
 def truth(value: Value) -> bool | None:
     """``bool(value)`` when static reading knows it."""
     from analysis.dags.modules import ModuleValue
-    from analysis.dags.objects import BoundMethod, ClassValue, Instance
 
     if isinstance(value, Const):
         try:
@@ -85,8 +85,6 @@ def truth(value: Value) -> bool | None:
 
 def _identity(value: Value) -> object | None:
     """What ``is`` compares for values the interpreter made (None when it cannot tell)."""
-    from analysis.dags.objects import ClassValue, Instance
-
     if isinstance(value, TaskRef):
         return value.task
     if isinstance(value, DagRef):
@@ -102,8 +100,6 @@ def _identity(value: Value) -> object | None:
 
 def _plain_equality(value: Value) -> bool:
     """``==`` is identity for it (no ``__eq__`` of the project's)."""
-    from analysis.dags.objects import Instance
-
     if isinstance(value, Instance) and value.task is None and value.dag is None:
         return value.cls.defines("__eq__") is None
     return isinstance(value, (TaskRef, DagRef, GroupRef, Instance))
@@ -214,8 +210,6 @@ class Logic:
 
     def compare_by_methods(self, node: ast.AST, op: ast.cmpop, left: Value, right: Value) -> bool | None:
         """``a < b`` by a project class's ``__lt__`` (or ``b.__gt__(a)``, as Python falls back to)."""
-        from analysis.dags.objects import Instance
-
         names = _DUNDERS.get(type(op))
         if names is None:
             return None

@@ -12,202 +12,32 @@ A class whose bases reach Airflow's ``DAG`` or ``BaseOperator`` makes the DAG or
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
 
-from analysis.dags.builder import DagRecord, TaskRecord
-from analysis.dags.names import Kind, classify
+from analysis.dags.classes import (
+    BaseInit,
+    BoundMethod,
+    ClassValue,
+    EnumMember,
+    Instance,
+    Partial,
+    SuperRef,
+    airflow_kind,
+    as_airflow,
+    copied,
+    enum_kind_of,
+    is_instance,
+)
 from analysis.dags.scope import Scope
 from analysis.dags.values import (
     Const,
     DagRef,
     Function,
-    Mapping,
     Maybe,
     Qualified,
-    Seq,
     TaskRef,
     Unknown,
     Value,
 )
-
-_BUILTIN_TYPES = {"builtins.list": list, "builtins.tuple": tuple, "builtins.dict": dict, "builtins.str": str,
-                  "builtins.int": int, "builtins.float": float, "builtins.bool": bool, "builtins.set": set}
-
-
-class EnumMember:
-    """A member of a project ``Enum``: hashable and equal only to itself, as Python's are (so it
-    keys dicts and compares like one)."""
-
-    __slots__ = ("owner", "name", "value", "kind")
-
-    def __init__(self, owner: str, name: str, value: object, kind: str) -> None:
-        self.owner, self.name, self.value, self.kind = owner, name, value, kind
-
-    def text(self) -> str | None:
-        """``str(member)`` and ``f"{member}"``, where every Python since 3.8 agrees on them:
-        ``Color.RED`` for a plain Enum, the value for a StrEnum; None where versions differ
-        (IntEnum, ``class X(str, Enum)`` in an f-string)."""
-        if self.kind == "enum":
-            return f"{self.owner}.{self.name}"
-        if self.kind == "str" and isinstance(self.value, str):
-            return self.value
-        return None
-
-    def __repr__(self) -> str:
-        return f"<{self.owner}.{self.name}>"
-
-
-_ENUM_BASES = frozenset({"Enum", "IntEnum", "StrEnum", "Flag", "IntFlag"})
-
-
-@dataclass(eq=False, slots=True)
-class ClassValue(Value):
-    name: str
-    node: ast.ClassDef
-    bases: list[Value]
-    attrs: dict[str, Value] = field(default_factory=dict)
-    origin: str = ""
-    fields: list[tuple[str, ast.expr | None]] | None = None
-    """A dataclass's fields, in order, with their default's expression."""
-    scope: Scope | None = None
-    members: list[EnumMember] | None = None
-    """An ``Enum``'s members, in order."""
-    resolution: list[Value] | None = None
-
-    def mro(self) -> list[Value]:
-        """Python's method resolution order (C3), library bases as opaque leaves; depth first
-        where C3 finds no order (Python would refuse such a class). Computed once: a class's
-        bases do not change after its statement."""
-        if self.resolution is None:
-            self.resolution = _c3(self, 0)
-        return self.resolution
-
-    def defines(self, name: str) -> Function | None:
-        """The project's own method ``name`` (``__eq__``, ``__rshift__``...), if a class of the
-        project in the MRO defines one; library bases are not looked into."""
-        for current in self.mro():
-            if isinstance(current, ClassValue) and name in current.attrs:
-                found = current.attrs[name]
-                return found if isinstance(found, Function) else None
-        return None
-
-    def lookup(self, name: str, after: ClassValue | None = None) -> Value | None:
-        """``name`` in the class or its bases (after ``after`` in the MRO, for ``super()``)."""
-        order = self.mro()
-        if after is not None:
-            index = next((i for i, c in enumerate(order) if c is after), len(order))
-            order = order[index + 1:]
-        for current in order:
-            if isinstance(current, ClassValue) and name in current.attrs:
-                return current.attrs[name]
-        # Not the project's: a library base's (whose own attributes static reading does not
-        # know; a later project mixin's method is not hidden by `abc.ABC` or `LoggingMixin`).
-        for current in order:
-            if isinstance(current, Qualified):
-                return Qualified(f"{current.name}.{name}", f"{current.spelled}.{name}")
-        return None
-
-    def airflow_base(self) -> str | None:
-        """"dag" or "operator" when the class is one of Airflow's (through any base)."""
-        for base in self.mro():
-            if isinstance(base, Qualified):
-                kind = airflow_kind(base.name)
-                if kind:
-                    return kind
-        return None
-
-
-def _enum_kind(bases: list[Value]) -> str | None:
-    """How an Enum class's members print: "enum" (``Color.RED``), "str" (StrEnum: the value),
-    "int"/"flag"/"mixed" (not the same in every Python); None when it is no Enum."""
-    for base in bases:
-        if isinstance(base, ClassValue) and base.members is not None:
-            return base.members[0].kind if base.members else "enum"
-    names = [b.name for b in bases if isinstance(b, Qualified)]
-    enum_bases = [n.rsplit(".", 1)[-1] for n in names if n.startswith("enum.") and n.rsplit(".", 1)[-1] in _ENUM_BASES]
-    if not enum_bases:
-        return None
-    kind = {"Enum": "enum", "StrEnum": "str", "IntEnum": "int", "Flag": "flag", "IntFlag": "flag"}[enum_bases[0]]
-    mixed_in = any(n.startswith("builtins.") for n in names)
-    return "mixed" if kind == "enum" and mixed_in else kind
-
-
-def _c3(value: Value, depth: int) -> list[Value]:
-    if not isinstance(value, ClassValue) or depth > 30:
-        return [value]
-    sequences = [_c3(base, depth + 1) for base in value.bases] + [list(value.bases)]
-    order: list[Value] = [value]
-    while any(sequences):
-        for sequence in sequences:
-            if not sequence:
-                continue
-            head = sequence[0]
-            if not any(any(head is item for item in other[1:]) for other in sequences):
-                break
-        else:  # inconsistent hierarchy: fall back to depth first
-            for sequence in sequences:
-                order.extend(item for item in sequence if not any(item is seen for seen in order))
-            return order
-        order.append(head)
-        sequences = [s[1:] if s and s[0] is head else s for s in sequences]
-    return order
-
-
-def airflow_kind(qualified: str) -> str | None:
-    if classify(qualified) is Kind.DAG_CLASS:
-        return "dag"
-    last = qualified.rsplit(".", 1)[-1]
-    if last == "BaseOperator" or (last.endswith(("Operator", "Sensor")) and last[:1].isupper()):
-        return "operator"
-    return None
-
-
-@dataclass(eq=False, slots=True)
-class Instance(Value):
-    cls: ClassValue
-    attrs: dict[str, Value] = field(default_factory=dict)
-    dag: DagRecord | None = None
-    task: TaskRecord | None = None
-    """Set once ``super().__init__`` of an Airflow base made the DAG or the task."""
-
-
-@dataclass(eq=False, slots=True)
-class BoundMethod(Value):
-    function: Function
-    receiver: Value
-
-
-@dataclass(eq=False, slots=True)
-class Partial(Value):
-    """``functools.partial(f, *args, **kwargs)``: calling it calls ``f`` with those first."""
-
-    function: Value
-    args: list[Value]
-    kwargs: dict[str, Value]
-
-
-@dataclass(eq=False, slots=True)
-class SuperRef(Value):
-    receiver: Value
-    after: ClassValue
-
-
-@dataclass(eq=False, slots=True)
-class BaseInit(Value):
-    """``super().__init__`` reaching Airflow's ``DAG`` or ``BaseOperator``."""
-
-    instance: Instance
-    kind: str
-
-
-def as_airflow(value: Value) -> Value:
-    """An instance of a project DAG or operator class as what Airflow made of it."""
-    if isinstance(value, Instance):
-        if value.task is not None:
-            return TaskRef(value.task)
-        if value.dag is not None:
-            return DagRef(value.dag)
-    return value
 
 
 class ObjectModel:
@@ -224,7 +54,7 @@ class ObjectModel:
         body.vars["__class_scope__"] = cls  # marks the class body: its functions close over `scope`
         self.exec_block(node.body, body)  # type: ignore[attr-defined]
         body.vars.pop("__class_scope__", None)
-        enum_kind = _enum_kind(bases)
+        enum_kind = enum_kind_of(bases)
         cls.members = [] if enum_kind else None
         counter = 0
         for name, value in body.vars.items():
@@ -429,58 +259,3 @@ class ObjectModel:
                 return self.run_method(method, node, [right, left], {})  # type: ignore[arg-type]
         return None
 
-
-def copied(value: Value, *, deep: bool, depth: int = 0) -> Value:
-    """``copy.copy``/``copy.deepcopy`` of what the interpreter holds: instances (their
-    attributes), lists and dicts; anything else is shared, as constants are in Python."""
-    if depth > 20:
-        return value
-    again = (lambda v: copied(v, deep=True, depth=depth + 1)) if deep else (lambda v: v)
-    if isinstance(value, Instance) and value.task is None and value.dag is None:
-        return Instance(value.cls, {k: again(v) for k, v in value.attrs.items()})
-    if isinstance(value, Seq):
-        return Seq([again(v) for v in value.items])
-    if isinstance(value, Mapping):
-        return Mapping({k: again(v) for k, v in value.items.items()}, value.default)
-    return value
-
-
-def is_instance(value: Value, classinfo: Value) -> Value:
-    """``isinstance`` where the answer is known statically; Unknown otherwise."""
-    value = value.value if isinstance(value, Maybe) else value
-    options = classinfo.items if isinstance(classinfo, Seq) else [classinfo]
-    verdicts = [_is_instance(value, option) for option in options]
-    if any(v is True for v in verdicts):
-        return Const(True)
-    if all(v is False for v in verdicts):
-        return Const(False)
-    return Unknown("isinstance(...)")
-
-
-def _is_instance(value: Value, option: Value) -> bool | None:
-    if isinstance(option, Qualified) and option.name in _BUILTIN_TYPES:
-        kind = _BUILTIN_TYPES[option.name]
-        if isinstance(value, Const):
-            return isinstance(value.value, kind)
-        if isinstance(value, Seq):
-            return kind in (list, tuple, set)
-        if isinstance(value, Mapping):
-            return kind is dict
-        if isinstance(value, (Instance, TaskRef, DagRef)):
-            return False
-        return None
-    if isinstance(option, ClassValue):
-        if isinstance(value, Instance):
-            return any(c is option for c in value.cls.mro())
-        if isinstance(value, (Const, Seq, Mapping, TaskRef, DagRef)):
-            return False
-        return None
-    if isinstance(option, Qualified):
-        kind = airflow_kind(option.name)
-        if kind == "operator" and isinstance(value, TaskRef):
-            return True if option.name.endswith("BaseOperator") else None
-        if kind == "dag" and isinstance(value, DagRef):
-            return True
-        if isinstance(value, (Const, Seq, Mapping)):
-            return False
-    return None
