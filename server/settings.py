@@ -2,9 +2,9 @@
 
 Precedence, highest first: the client's settings (LSP ``initializationOptions`` or the
 ``airlift`` section of ``workspace/configuration``, or CLI flags), the environment
-(``AIRFLOW_URL``, ``AIRFLOW_USERNAME``, ``AIRFLOW_PASSWORD``, ``AIRFLOW_TOKEN``: ``AIRFLOW_URL=...
-airlift-lsp status`` means that URL), then the ``[tool.airlift-lsp]`` table of the workspace's
-``pyproject.toml``. Bad values become warnings, never failures.
+(``AIRFLOW_URL``, ``AIRFLOW_USERNAME``, ``AIRFLOW_PASSWORD``, ``AIRFLOW_TOKEN``, ``DAGSTER_URL``,
+``DAGSTER_CLOUD_API_TOKEN``: ``AIRFLOW_URL=... airlift-lsp status`` means that URL), then the
+``[tool.airlift-lsp]`` table of the workspace's ``pyproject.toml``. Bad values become warnings, never failures.
 """
 
 from __future__ import annotations
@@ -139,6 +139,8 @@ def load_settings(root: str, client: Mapping[str, Any] | None = None,
         for index, layer in enumerate(layers):
             if index == 1 and key == "airflow" and env_airflow.get(sub or ""):
                 return env_airflow[sub]  # type: ignore[index]  # the environment, above the file
+            if index == 1 and key == "dagster" and sub == "url" and environ.get("DAGSTER_URL"):
+                return environ["DAGSTER_URL"]  # the variable dagster-airlift's proxy operator reads too
             value = layer.get(key)
             if sub is not None:
                 value = value.get(sub) if isinstance(value, dict) else None

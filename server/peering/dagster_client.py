@@ -195,6 +195,13 @@ class DagsterClient:
                 found[key] = Materialization(key, events[0]["runId"], stamp)
         return found
 
+    def version(self) -> str:
+        """``version``: which Dagster answers (one request)."""
+        version = self.query("query AirliftVersion { version }", {}, "read the Dagster version").get("version")
+        if not isinstance(version, str):
+            raise self._bad("no `version`")
+        return version
+
     # -- plumbing ----------------------------------------------------------------------------------
 
     def query(self, document: str, variables: Mapping[str, Any], action: str) -> Mapping[str, Any]:

@@ -160,6 +160,8 @@ class DagsterWatcher:
         runs = {**kept, **client.airlift_runs(ask)}
         keys = [key for dag in interest for _, assets in dag.assets for key in assets]
         materializations = client.last_materializations(keys)
+        if client.requests == before and not previous.reachable:
+            client.version()  # nothing to read yet: say "connected" only once Dagster answered
         return DagsterView(client.base_url, "connected", None, MappingProxyType(runs),
                            MappingProxyType(materializations), client.requests - before)
 

@@ -3,20 +3,22 @@ the Dagster venv), on a free port with a temporary ``DAGSTER_HOME``.
 
 Runs are launched the way dagster-airlift's proxy operator launches them (``launchRun`` on the
 implicit asset job, with its three run tags), so the client reads what a proxied task leaves.
-The Airflow side is a ``RunHistory`` built from records here: what matches a Dagster run to a
-task's last Airflow run is under test, not Airflow (tests/integration/test_round_trip.py runs
-both for real). HTTP faults a real Dagster cannot produce (not JSON, 5xx, slow answers, 401)
+The Airflow side is a ``RunHistory`` built from records here, or the stand-in
+tests/support/fake_airflow.py for the CLI: what matches a Dagster run to a task's last Airflow
+run is under test, not Airflow (tests/integration/test_round_trip.py runs both for real). HTTP faults a real Dagster cannot produce (not JSON, 5xx, slow answers, 401)
 come from a small local HTTP server.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -27,9 +29,11 @@ from server.peering.history import RunHistory
 from server.peering.records import DagRun, TaskInstance
 from server.peering.transport import PeeringError, RequestPolicy
 from server.settings import DagsterSettings
+from tests.conftest import run_cli
 from tests.support.airflow2_server import wait_until
 from tests.support.airflow_server import free_port
 from tests.support.dagster_server import DagsterServer, dagster_python
+from tests.support.fake_airflow import FakeAirflow
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 
@@ -178,13 +182,61 @@ def test_an_unreachable_or_refusing_dagster_is_one_line_and_keeps_what_was_seen(
                                 "is dagster.url the Dagster web server?")
 
 
+# -- the CLI: status --json and the text, with Airflow's runs from a stand-in -----------------------
+
+ORDERS_DAG = """\
+from datetime import datetime
+from airflow import DAG
+from airflow.operators.empty import EmptyOperator
+
+with DAG("orders", start_date=datetime(2024, 1, 1), schedule=None):
+    EmptyOperator(task_id="load") >> EmptyOperator(task_id="report")
+"""
+
+
+def status_cli(workspace: Path, airflow: FakeAirflow, dagster_url: str, *args: str):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "DAGSTER"))}
+    env.update({"AIRFLOW_URL": airflow.url, "AIRFLOW_USERNAME": "admin", "AIRFLOW_PASSWORD": airflow.password,
+                "DAGSTER_URL": dagster_url, "AIRLIFT_LSP_CACHE": "off"})
+    return run_cli("status", *args, cwd=workspace, env=env)
+
+
+def test_status_shows_the_dagster_run_of_each_task_and_a_one_line_reason_when_dagster_is_down(
+        dagster, launched, tmp_path):
+    (tmp_path / "proxied_state").mkdir()
+    (tmp_path / "orders.py").write_text(ORDERS_DAG)
+    (tmp_path / "proxied_state" / "orders.yaml").write_text(
+        "tasks:\n  - id: load\n    proxied: true\n  - id: report\n    proxied: true\n")
+    with FakeAirflow() as airflow:
+        airflow.add_run("orders", "run_1", "success", {"load": "success", "report": "success"}, minutes_ago=20)
+        airflow.add_run("orders", "run_2", "failed", {"load": "success", "report": "failed"}, minutes_ago=5)
+        result = status_cli(tmp_path, airflow, dagster.url, "--json")
+        assert result.returncode == 0 and result.stderr == "", result.stderr
+        [dag] = json.loads(result.stdout)["dags"]
+        side = {t["task_id"]: t["dagster_run"] for t in dag["tasks"]}
+        assert side["load"]["run_id"] == launched["run_2/load"] and side["load"]["status"] == "SUCCESS"
+        assert side["report"]["run_id"] == launched["run_2/report"] and side["report"]["status"] == "FAILURE"
+        assert side["load"]["start_time"].endswith("Z") and side["load"]["end_time"]
+        assert list(dag["tasks"][0]) == ["task_id", "assets", "proxied", "last_run", "dagster_run"]
+
+        text = status_cli(tmp_path, airflow, dagster.url)
+        assert f"Dagster: connected to {dagster.url}" in text.stdout
+        assert f"→ Dagster ✗ FAILURE {launched['run_2/report'][:8]}" in text.stdout
+
+        down = status_cli(tmp_path, airflow, f"http://127.0.0.1:{free_port()}", "--json")
+        assert down.returncode == 0
+        assert [t["dagster_run"] for t in json.loads(down.stdout)["dags"][0]["tasks"]] == [None, None]
+        assert down.stderr.startswith("airlift-lsp: Dagster runs left out: connection to Dagster at")
+        assert down.stderr.count("\n") == 1 and airflow.password not in down.stderr
+
+
 # -- faults a real Dagster does not make ------------------------------------------------------------
 
 class Faulty(BaseHTTPRequestHandler):
-    answers: list[tuple[int, str, str, float]] = []
-    seen: list[dict] = []
+    answers: ClassVar[list[tuple[int, str, str, float]]] = []
+    seen: ClassVar[list[dict]] = []
 
-    def do_POST(self):  # noqa: N802 - http.server's name
+    def do_POST(self):
         length = int(self.headers.get("Content-Length") or 0)
         Faulty.seen.append({"headers": dict(self.headers), "body": json.loads(self.rfile.read(length))})
         status, kind, body, delay = Faulty.answers.pop(0) if Faulty.answers else (200, "application/json", "{}", 0)
@@ -252,7 +304,7 @@ def test_http_faults_are_one_line_and_never_show_the_token(faulty):
 
 def test_one_request_for_the_runs_of_any_number_of_dags(faulty):
     """500 DAGs' last runs: one POST, each Airflow run a variable, never text in the query."""
-    runs = [(f"dag_{i}", f"scheduled__2026-12-01T00:00:00+00:00\" {{ x }}", 5) for i in range(500)]
+    runs = [(f"dag_{i}", "scheduled__2026-12-01T00:00:00+00:00\" { x }", 5) for i in range(500)]
     Faulty.answers = [(200, "application/json", json.dumps(
         {"data": {f"r{i}": {"__typename": "Runs", "results": []} for i in range(500)}}), 0)]
     client = DagsterClient(faulty, policy=FAST)
