@@ -51,7 +51,12 @@ $(AIRFLOW2_VENV)/.installed: | $(VENV)/.installed
 	VIRTUAL_ENV=$(AIRFLOW2_VENV) $(UV) pip install --quiet --compile-bytecode "apache-airflow==2.11.2" "dagster-airlift[in-airflow]==0.29.27"
 	touch $@
 
-airflow2: $(AIRFLOW2_VENV)/.installed
+# virtualenv: Airflow's PythonVirtualenvOperator needs it (tests/integration/test_scaffold_pipes.py runs one).
+$(AIRFLOW2_VENV)/.virtualenv: $(AIRFLOW2_VENV)/.installed
+	VIRTUAL_ENV=$(AIRFLOW2_VENV) $(UV) pip install --quiet "virtualenv>=20.26"
+	touch $@
+
+airflow2: $(AIRFLOW2_VENV)/.installed $(AIRFLOW2_VENV)/.virtualenv
 
 # Airflow 3 with dagster-airlift's in-Airflow side, on Python 3.13 (dagster-airlift's own `test` extra
 # runs Airflow 3 on Python >= 3.13): the Airflow 3 round trip (tests/integration/test_round_trip_airflow3.py).

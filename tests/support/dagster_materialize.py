@@ -4,6 +4,8 @@ Run with the Dagster venv's python (``make dagster``):
 
     dagster_materialize.py MODULE.py --airflow '{"dag_id": ["task_id", ...]}' --asset KEY ...
 
+(``--asset a,b/c``: several keys in one run, as a multi-asset that cannot be subset needs.)
+
 The module is loaded as ``dagster_load.py`` loads it (dagster-airlift's own fake answers for
 Airflow; no HTTP request leaves the process), then each ``--asset`` (a user string, ``a/b``) is
 materialized in turn, in its own run of the implicit asset job of the ``Definitions`` that
@@ -12,8 +14,9 @@ in an ephemeral Dagster instance. What the assets print, and the commands they r
 stderr.
 
 Prints one JSON object: ``{"runs": [{"asset": str, "success": bool, "materialized": [str],
-"errors": [str]}]}`` (``materialized``: the keys the run materialized; ``errors``: its step
-failures).
+"metadata": {key: {name: value}}, "errors": [str]}]}`` (``materialized``: the keys the run
+materialized; ``metadata``: their materializations' metadata values, JSON or else text;
+``errors``: its step failures).
 """
 
 from __future__ import annotations
@@ -48,7 +51,8 @@ def main() -> int:
     runs = []
     with DagsterInstance.ephemeral() as instance:
         for key in args.asset:
-            result = job.execute_in_process(asset_selection=[AssetKey.from_user_string(key)],
+            selection = [AssetKey.from_user_string(k) for k in key.split(",")]
+            result = job.execute_in_process(asset_selection=selection,
                                             instance=instance, raise_on_error=False)
             materialized = sorted(event.asset_key.to_user_string()
                                   for event in result.get_asset_materialization_events())
@@ -56,10 +60,14 @@ def main() -> int:
                 "asset": key,
                 "success": result.success,
                 "materialized": materialized,
+                "metadata": {event.asset_key.to_user_string(): {
+                    name: getattr(value, "value", value) for name, value in
+                    event.event_specific_data.materialization.metadata.items()}
+                    for event in result.get_asset_materialization_events()},
                 "errors": [str(event.event_specific_data.error)
                            for event in result.get_step_failure_events()],
             })
-    json.dump({"runs": runs}, out, indent=1)
+    json.dump({"runs": runs}, out, indent=1, default=str)
     out.close()
     return 0
 

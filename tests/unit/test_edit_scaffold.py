@@ -313,10 +313,9 @@ def test_every_supported_form_in_turn_gives_the_fixture():
 
 
 REFUSALS = {
-    "nothing": "task `nothing` uses `EmptyOperator`: only PythonOperator, BashOperator and @task "
-               "tasks are scaffolded",
-    "bash_decorated": "task `bash_decorated` is a `@task.bash` task: only PythonOperator, "
-                      "BashOperator and @task tasks are scaffolded",
+    "nothing": "task `nothing` uses `EmptyOperator`, which has no scaffold: port it by hand",
+    "bash_decorated": "task `bash_decorated` is a `@task.bash` task, which has no scaffold: "
+                      "port it by hand",
     "mapped": "task `mapped` is mapped (`.expand`): Airflow runs it once per input, which one "
               "Dagster asset cannot do as scaffolded",
     "context": "the callable of task `context` takes `ti` from the Airflow task context, which "
@@ -378,8 +377,8 @@ def test_tasks_fed_by_other_tasks_are_refused_as_xcom_inputs():
         "transform.summarize_orders": "task `transform.summarize_orders` gets `clean_orders` from "
                                       "inside the DAG (another task or its output, an XCom value): "
                                       "only module-level values can be copied to Dagster",
-        "publish_report": "task `publish_report` is a `@task.bash` task: only PythonOperator, "
-                          "BashOperator and @task tasks are scaffolded",
+        "publish_report": "task `publish_report` is a `@task.bash` task, which has no scaffold: "
+                          "port it by hand",
         "notify_team": None,
     }
 

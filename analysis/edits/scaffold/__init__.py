@@ -11,7 +11,12 @@ verbatim>], name="<dag_id>__<task_id>")`` defined just above the statement holdi
   same command, with ``check=True``, in the same folder (a new temporary one without ``cwd``,
   as Airflow does) and environment (``env`` replaces the process's unless ``append_env``);
 - a ``@task`` function called with static arguments: the function without its Airflow
-  decorators (others stay), then its call.
+  decorators (others stay), then its call;
+- ``PythonVirtualenvOperator`` / ``@task.virtualenv`` / ``ExternalPythonOperator`` /
+  ``@task.external_python`` (literal arguments): the function's source, run as a script in a
+  virtualenv made as Airflow makes it (or the same ``python=``) through a
+  ``dagster.PipesSubprocessClient`` resource, its return value reported as metadata
+  (``asset_pipes`` says what is honest about it).
 
 The DAG file is read, never imported or run. The names the task's expressions use are resolved
 to the DAG file's module-level statements before the DAG (imports, assignments, ``def``s, and
@@ -41,9 +46,12 @@ about a millisecond a task, for code lenses and action lists); the rewrite on li
 
 The package, in the order a scaffold runs: ``plan`` reads what the task runs and the
 module-level statements it needs out of the DAG file's ``ast`` (``statements`` knows what each
-top-level statement binds, reads and changes); ``dag_source`` finds the same code in libcst, to
-copy it as written; ``asset`` writes the ``@multi_asset`` into the Dagster module, with the
-helpers of ``places`` where the copied code needs the DAG file's place.
+top-level statement binds, reads and changes; ``plan_common`` holds the ``Plan`` and the checks
+every family shares; ``plan_pipes`` plans the virtualenv and external-Python tasks);
+``dag_source`` finds the same code in libcst, to copy it as written; ``asset`` writes the
+``@multi_asset`` into the Dagster module, its body ending as ``asset_commands`` (the call or the
+command) or ``asset_pipes`` (the Pipes run) writes it, with the helpers of ``places`` where the
+copied code needs the DAG file's place. ``families`` lists the operators that have a scaffold.
 """
 
 from __future__ import annotations

@@ -33,6 +33,18 @@ from analysis.edits.layout import (
     string_literal,
 )
 from analysis.edits.result import EditResult, check_output
+from analysis.edits.scaffold.asset_commands import command_tail, fresh, star
+from analysis.edits.scaffold.asset_pipes import (
+    CLIENT_CONSTANT,
+    PIPES_HELPERS,
+    pipes_about,
+    pipes_client_definition,
+    pipes_decorator_options,
+    pipes_helpers,
+    pipes_problem,
+    pipes_signature,
+    pipes_tail,
+)
 from analysis.edits.scaffold.dag_source import (
     DagSource,
     Transplant,
@@ -166,7 +178,7 @@ class ModuleEdit:
             if None in relative:
                 return EditResult.refuse(f"the Dagster module's path is needed to put "
                                          f"{', '.join(r.folder for r in roots)} on sys.path")
-            header.append(f"{IMPORT_ROOTS_HELPER}({', '.join(self._str(r) for r in relative)})")
+            header.append(f"{IMPORT_ROOTS_HELPER}({', '.join(self.literal(r) for r in relative)})")
             helpers.append(IMPORT_ROOTS_HELPER)
         file_name = None
         if plan.uses_file:
@@ -174,9 +186,14 @@ class ModuleEdit:
             if relative is None:
                 return EditResult.refuse("the Dagster module's path is needed to give the copied "
                                          "code the DAG file's `__file__`")
-            file_name = _fresh("dag_file", plan.mentioned)
-            header.append(f"{file_name} = {DAG_FILE_HELPER}({self._str(relative)})")
+            file_name = fresh("dag_file", plan.mentioned)
+            header.append(f"{file_name} = {DAG_FILE_HELPER}({self.literal(relative)})")
             helpers.append(DAG_FILE_HELPER)
+        if plan.kind == "Pipes":
+            problem = pipes_problem(plan)
+            if problem:
+                return EditResult.refuse(problem)
+            helpers += pipes_helpers(plan)
         for helper in helpers:
             if helper in plan.bound:
                 return EditResult.refuse(f"the DAG file's `{helper}` would hide {WHAT}'s helper")
@@ -197,8 +214,8 @@ class ModuleEdit:
         body[index:index + 1] = [function.with_changes(leading_lines=blank),
                                  target.with_changes(leading_lines=blank + kept)]
         # helpers stay together: after those the module has, else before the new asset
-        existing = [i for i, s in enumerate(body) if isinstance(s, cst.FunctionDef)
-                    and s.name.value in HELPERS]
+        existing = [i for i, s in enumerate(body)
+                    if _top_level_names(cst.Module(body=[s])) & {*HELPERS, *PIPES_HELPERS, CLIENT_CONSTANT}]
         at = existing[-1] + 1 if existing else index
         body[at:at] = [self._helper(h).with_changes(leading_lines=blank) for h in helpers
                        if not self._defines(h)]
@@ -209,64 +226,16 @@ class ModuleEdit:
         return check_output(module.code, WHAT)
 
     def _tail(self, plan: Plan, source: DagSource, file_name: str | None) -> list[str] | str:
-        """The statements after the copied code: the call, or the command."""
+        """The statements after the copied code: the call, the command, or the Pipes run."""
         if source.call is None:
             return "the call that creates the task was not found in the DAG file's syntax tree"
-        unit = len(self.unit)
-        args = {a.keyword.value: a.value for a in source.call.args
-                if a.keyword is not None and not _is_none(a.value)}
-
-        def code(node: cst.CSTNode, indent: int = 2 * unit) -> str:
-            return source.code(node, file_name, indent, self.newline)
-
-        if plan.kind == "PythonOperator":
-            function = args["python_callable"]
-            callee = code(function, unit)
-            if not isinstance(function, (cst.Name, cst.Attribute, cst.Call, cst.Subscript)):
-                callee = f"({callee})"
-            items = self._python_arguments(args.get("op_args"), args.get("op_kwargs"), code)
-            return [self._render(Group(callee + "(", tuple(items), ")"), unit)]
-        if plan.kind == "@task":
-            items = [_star(a) + (f"{a.keyword.value}=" if a.keyword else "") + code(a.value)
-                     for a in source.call.args]
-            return [self._render(Group(plan.function.name + "(", tuple(items), ")"), unit)]
-        run = self._module_reference("subprocess", plan)
-        command = _fresh("bash_command", plan.mentioned)
-        lines = [f"{command} = {code(args['bash_command'], unit)}"]
-        options = [f"[{self._str('bash')}, {self._str('-c')}, {command}]", "check=True"]
-        if "cwd" in args:
-            options.append(f"cwd={code(args['cwd'])}")
-        if "env" in args:
-            env = code(args["env"])
-            if plan.append_env:  # else the given environment replaces the process's, as in Airflow
-                env = f"{{**{self._module_reference('os', plan)}.environ, **{env}}}"
-            options.append(f"env={env}")
-        if "cwd" in args:
-            lines.append(self._render(Group(f"{run}.run(", tuple(options), ")"), unit))
-        else:  # Airflow runs a command without `cwd` in a new temporary folder
-            folder = _fresh("tmp_dir", plan.mentioned)
-            options.insert(2, f"cwd={folder}")
-            temporary = self._module_reference("tempfile", plan)
-            lines.append(f"with {temporary}.TemporaryDirectory(prefix={self._str('airflowtmp')}) "
-                         f"as {folder}:")
-            lines.append(self.unit + self._render(Group(f"{run}.run(", tuple(options), ")"), 2 * unit))
+        if plan.kind == "Pipes":
+            lines = pipes_tail(self, plan)
+        else:
+            lines = command_tail(self, plan, source, file_name)
         return f"the DAG file binds {self.clashes[0]}" if self.clashes else lines
 
-    def _python_arguments(self, op_args, op_kwargs, code) -> list[str]:
-        """``op_args`` and ``op_kwargs`` as call arguments: spread out when they are literals."""
-        items = []
-        if isinstance(op_args, (cst.List, cst.Tuple)):
-            items += [_star(e) + code(e.value) for e in op_args.elements]
-        elif op_args is not None:
-            items.append("*" + code(op_args))
-        if isinstance(op_kwargs, cst.Dict) and _keyword_dict(op_kwargs):
-            items += ["**" + code(e.value) if isinstance(e, cst.StarredDictElement)
-                      else f"{e.key.evaluated_value}={code(e.value)}" for e in op_kwargs.elements]
-        elif op_kwargs is not None:
-            items.append("**" + code(op_kwargs))
-        return items
-
-    def _module_reference(self, module: str, plan: Plan | None = None) -> str:
+    def module_reference(self, module: str, plan: Plan | None = None) -> str:
         """How the Dagster module names a module it imports (importing it if need be). In an
         asset's body, the copied code must not bind that name to anything else."""
         reference = self.imports.modules.get(module)
@@ -279,13 +248,13 @@ class ModuleEdit:
             self.clashes.append(f"`{head}`, which the scaffolded body needs for the `{module}` module")
         return reference
 
-    def _render(self, doc: Group, indent: int) -> str:
+    def render(self, doc: Group, indent: int) -> str:
         """A call, one argument per line when it is too long or an argument spans lines."""
         broken = any("\n" in item or "\r" in item for item in doc.items if isinstance(item, str))
         return render(Group(doc.head, doc.items, doc.close, broken), " " * indent, self.unit,
                       self.newline)
 
-    def _str(self, value: str) -> str:
+    def literal(self, value: str) -> str:
         return string_literal(value, self.quote)
 
     def _function(self, name: str, mapping: _Mapping, plan: Plan, source: DagSource,
@@ -298,11 +267,14 @@ class ModuleEdit:
         operator = plan.label if plan.kind != "@task" else f"{plan.label} function"
         about = (f"Scaffolded by airlift-lsp from {where} ({operator}), with the module-level "
                  "code it needs, imported here so that these definitions load without it.")
+        if plan.kind == "Pipes":
+            about = pipes_about(where, plan)
         summary = f"Task `{self.task_id}` of Airflow DAG `{self.dag_id}`, run by Dagster."
         doc = [*_wrap(summary, u + '"""', u), "", *_wrap(about, u, u), f'{u}"""']
         copied = self._copied(plan, source, file_name)
         marker = [u + _MARK, ""] if copied else []
-        lines = [self._decorator(name, mapping), f"def {name}() -> None:", *doc,
+        signature = pipes_signature(self) if plan.kind == "Pipes" else "() -> None"
+        lines = [self._decorator(name, mapping, plan), f"def {name}{signature}:", *doc,
                  *(u + line for line in header), *marker, *(u + line for line in tail)]
         function = cst.parse_statement(self.newline.join(lines) + self.newline,
                                        config=self.module.config_for_parsing)
@@ -313,13 +285,15 @@ class ModuleEdit:
             body.extend(copied if is_marker else [statement])
         return function.with_changes(body=function.body.with_changes(body=body))
 
-    def _decorator(self, name: str, mapping: _Mapping) -> str:
+    def _decorator(self, name: str, mapping: _Mapping, plan: Plan) -> str:
         """``@multi_asset(specs=[...], name=...)``, the specs' code moved as it is written."""
-        specs = tuple(_star(e) + expression_code(self.text, self.offsets, self.spans[e.value],
+        specs = tuple(star(e) + expression_code(self.text, self.offsets, self.spans[e.value],
                                                   2 * len(self.unit), self.newline)
                       for e in mapping.specs)
         broken = any("\n" in spec or "\r" in spec for spec in specs)
-        options = (Group("specs=[", specs, "]", broken), f"name={self._str(name)}")
+        options = (Group("specs=[", specs, "]", broken), f"name={self.literal(name)}")
+        if plan.kind == "Pipes":
+            options += (pipes_decorator_options(self),)
         return render(Group(f"@{self._name('dagster', 'multi_asset')}(", options, ")", broken),
                       "", self.unit, self.newline)
 
@@ -345,6 +319,10 @@ class ModuleEdit:
                     leading_lines=kept_leading_lines(statement.leading_lines, blank))
                 for statement, blank in zip(statements, blank_before)]
 
+    def dagster_name(self, name: str) -> str:
+        """How the module names ``dagster.<name>`` (importing it if need be)."""
+        return self._name("dagster", name)
+
     def _name(self, source: str, name: str) -> str:
         reference = self.imports.reference((source,), name)
         if reference is None:
@@ -353,12 +331,18 @@ class ModuleEdit:
         return reference
 
     def _defines(self, name: str) -> bool:
-        return any(isinstance(s, cst.FunctionDef) and s.name.value == name for s in self.module.body)
+        """Whether the module defines ``name`` at its top (a helper added before)."""
+        return name in _top_level_names(self.module)
 
-    def _helper(self, name: str) -> cst.FunctionDef:
-        text = HELPERS[name].replace("os.", self._module_reference("os") + ".")
-        if name == IMPORT_ROOTS_HELPER:
-            text = text.replace("sys.", self._module_reference("sys") + ".")
+    def _helper(self, name: str) -> cst.BaseStatement:
+        if name == CLIENT_CONSTANT:
+            return cst.parse_statement(pipes_client_definition(self),
+                                       config=self.module.config_for_parsing)
+        text, modules = PIPES_HELPERS[name] if name in PIPES_HELPERS else (HELPERS[name], ("os", "sys"))
+        for module in modules:
+            used = re.compile(rf"(?<![\w.]){module}\.")
+            if used.search(text):
+                text = used.sub(self.module_reference(module) + ".", text)
         text = text.replace("    ", self.unit).replace("\n", self.newline)
         return cst.parse_statement(text, config=self.module.config_for_parsing)
 
@@ -383,36 +367,19 @@ def _wrap(text: str, first: str, then: str) -> list[str]:
                          break_on_hyphens=False, break_long_words=False)
 
 
-def _star(node: cst.Arg | cst.BaseElement) -> str:
-    if isinstance(node, cst.Arg):
-        return node.star if isinstance(node.star, str) else ""
-    return "*" if isinstance(node, cst.StarredElement) else ""
-
-
-def _is_none(node: cst.CSTNode) -> bool:
-    return isinstance(node, cst.Name) and node.value == "None"
-
-
-def _keyword_dict(node: cst.Dict) -> bool:
-    """Whether a dict literal can become keyword arguments: identifier keys, none twice."""
-    keys = []
-    for element in node.elements:
-        if isinstance(element, cst.StarredDictElement):
-            continue
-        value = element.key.evaluated_value if isinstance(element.key, cst.SimpleString) else None
-        if not isinstance(value, str) or not value.isidentifier() or keyword.iskeyword(value):
-            return False
-        keys.append(value)
-    return len(keys) == len(set(keys))
-
-
 def _asset_name(dag_id: str, task_id: str) -> str:
     """``<dag_id>__<task_id>`` with what Dagster and Python reject in names made ``_``."""
     name = re.sub(r"[^A-Za-z0-9_]", "_", f"{dag_id}__{task_id}")
     return "_" + name if name[0].isdigit() or keyword.iskeyword(name) else name
 
 
-def _fresh(name: str, taken: frozenset[str]) -> str:
-    while name in taken:
-        name += "_"
-    return name
+def _top_level_names(module: cst.Module) -> set[str]:
+    """The functions and simple assignments a module's top level defines."""
+    names = set()
+    for statement in module.body:
+        if isinstance(statement, cst.FunctionDef):
+            names.add(statement.name.value)
+        elif isinstance(statement, cst.SimpleStatementLine):
+            names.update(t.target.value for s in statement.body if isinstance(s, cst.Assign)
+                         for t in s.targets if isinstance(t.target, cst.Name))
+    return names

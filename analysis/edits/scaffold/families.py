@@ -21,6 +21,10 @@ SCAFFOLDED: dict[str, str] = {
     "@task": "python",
     "@task.python": "python",
     "BashOperator": "bash",
+    "PythonVirtualenvOperator": "pipes-subprocess",
+    "@task.virtualenv": "pipes-subprocess",
+    "ExternalPythonOperator": "pipes-subprocess",
+    "@task.external_python": "pipes-subprocess",
 }
 """Operators that ``scaffold_task`` knows how to write an asset for, to the family of code it
 writes. A task of one of them may still be refused, for a reason of its own (Jinja, XCom

@@ -14,8 +14,16 @@ import ast
 import builtins
 import copy
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
+from analysis.edits.scaffold.plan_common import (
+    Plan,
+    creates_task,
+    import_binding,
+    jinja,
+    last_text,
+    signature_problem,
+)
+from analysis.edits.scaffold.plan_pipes import PIPES_OPERATORS, pipes_plan
 from analysis.edits.scaffold.statements import (
     DagFile,
     Unit,
@@ -31,45 +39,10 @@ from analysis.edits.scaffold.statements import (
 from analysis.facts import TaskFacts
 
 _PYTHON_TASKS = frozenset({"@task", "@task.python"})
-_CONTEXT_KEYS = frozenset({
-    "conf", "conn", "dag", "dag_run", "data_interval_end", "data_interval_start", "ds",
-    "ds_nodash", "exception", "execution_date", "expanded_ti_count", "inlet_events", "inlets",
-    "logical_date", "macros", "map_index_template", "next_ds", "next_ds_nodash",
-    "next_execution_date", "outlet_events", "outlets", "params", "prev_data_interval_end_success",
-    "prev_data_interval_start_success", "prev_ds", "prev_ds_nodash", "prev_end_date_success",
-    "prev_execution_date", "prev_execution_date_success", "prev_start_date_success", "run_id",
-    "task", "task_instance", "task_instance_key_str", "templates_dict", "test_mode", "ti",
-    "tomorrow_ds", "tomorrow_ds_nodash", "triggering_asset_events", "triggering_dataset_events",
-    "ts", "ts_nodash", "ts_nodash_with_tz", "var", "yesterday_ds", "yesterday_ds_nodash"})
-"""What Airflow passes a python callable for a parameter of that name (or ``**kwargs``)."""
 _MODULE_NAMES = frozenset({"__name__", "__doc__", "__spec__", "__loader__", "__package__",
                            "__builtins__", "__annotations__"})
 """Every module has them: the copy reads the Dagster module's, which is harmless."""
 _BUILTINS = frozenset(dir(builtins))
-_JINJA = ("{{", "{%", "{#")
-
-
-@dataclass(frozen=True, slots=True)
-class Plan:
-    """What the asset's body is made of, found in the DAG file's ``ast``."""
-
-    kind: str
-    """"PythonOperator", "BashOperator" or "@task"."""
-    label: str
-    """The operator as the docstring names it."""
-    units: tuple[Unit, ...]
-    function: ast.FunctionDef | None
-    """The ``@task`` function to copy."""
-    dropped_decorators: frozenset[int]
-    """Indexes of the function's Airflow decorators."""
-    uses_file: bool
-    imported: frozenset[str]
-    """Top-level modules the copied code imports."""
-    bound: dict[str, frozenset[str]]
-    """Names the copied code binds in the body: to the modules ``import x`` binds, else ``""``."""
-    mentioned: frozenset[str]
-    """Every name the copied code and arguments use or bind (new locals must differ)."""
-    append_env: bool = False
 
 
 def plan_task(dag_text: str, task: TaskFacts) -> Plan | str:
@@ -95,14 +68,14 @@ def _read_plan(dag_text: str, task: TaskFacts) -> Plan | str:
         return f"the call that creates {label} was not found"
     if task.operator in _PYTHON_TASKS:
         return _taskflow_plan(dag, task, call, dag_unit)
+    if task.operator in PIPES_OPERATORS:
+        return _pipes_plan(dag, task, call)
     if task.operator.startswith("@"):
-        return (f"{label} is a `{task.operator}` task: only PythonOperator, BashOperator and "
-                "@task tasks are scaffolded")
+        return f"{label} is a `{task.operator}` task, which has no scaffold: port it by hand"
     qualified = dag.qualified(call.func)
     kind = qualified.rsplit(".", 1)[-1] if qualified.startswith("airflow.") else ""
     if kind not in ("PythonOperator", "BashOperator"):
-        return (f"{label} uses `{task.operator}`: only PythonOperator, BashOperator and "
-                "@task tasks are scaffolded")
+        return f"{label} uses `{task.operator}`, which has no scaffold: port it by hand"
     if call.args or any(k.arg is None for k in call.keywords):
         return f"{label} passes arguments by position or `**`: they cannot be read statically"
     options = {k.arg: k.value for k in call.keywords
@@ -111,14 +84,31 @@ def _read_plan(dag_text: str, task: TaskFacts) -> Plan | str:
     return builder.python(options) if kind == "PythonOperator" else builder.bash(options)
 
 
+def _task_function(dag: DagFile, task: TaskFacts) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+    if task.definition_range is None:
+        return None
+    line = task.definition_range.start.line + 1
+    return next((n for n in ast.walk(dag.tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+                 and n.lineno == line and n.name == task.callable_name), None)
+
+
+def _pipes_plan(dag: DagFile, task: TaskFacts, call: ast.Call) -> Plan | str:
+    if not task.operator.startswith("@"):
+        if not dag.qualified(call.func).startswith("airflow."):
+            return f"task `{task.task_id}` uses `{task.operator}`, which is not Airflow's"
+        return pipes_plan(dag, task, call, None, None)
+    function = _task_function(dag, task)
+    if function is None:
+        return f"the function of task `{task.task_id}` was not found"
+    suffix = "." + task.operator.rsplit(".", 1)[-1]
+    decorator = next((d for d in function.decorator_list if isinstance(d, ast.Call)
+                      and dag.qualified(d.func).endswith(suffix)), None)
+    return pipes_plan(dag, task, call, function, decorator)
+
+
 def _taskflow_plan(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit) -> Plan | str:
     label = f"task `{task.task_id}`"
-    function = None
-    if task.definition_range is not None:
-        line = task.definition_range.start.line + 1
-        function = next((n for n in ast.walk(dag.tree)
-                         if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
-                         and n.lineno == line and n.name == task.callable_name), None)
+    function = _task_function(dag, task)
     if function is None:
         return f"the function of {label} was not found"
     if isinstance(function, ast.AsyncFunctionDef):
@@ -176,7 +166,7 @@ class _PlanBuilder:
         if append_env is not None and not (isinstance(append_env, ast.Constant)
                                            and isinstance(append_env.value, bool)):
             return f"the `append_env` of {self.name} is not a constant True or False"
-        tail = _last_text(command)
+        tail = last_text(command)
         if tail is not None and tail.endswith((".sh", ".bash")):
             return (f"the bash command of {self.name} names a script ({tail.split()[-1]!r}) that "
                     "Airflow reads as a Jinja template")
@@ -205,7 +195,7 @@ class _PlanBuilder:
 
     def _templates(self, nodes: Iterable[ast.AST | None], what: str) -> str | None:
         for node in nodes:
-            text = _jinja(node)
+            text = jinja(node)
             if text is not None:
                 return (f"{what} of {self.name} use Jinja ({text!r}), which only Airflow "
                         "renders")
@@ -235,26 +225,7 @@ class _PlanBuilder:
 
     def _signature(self, args: ast.arguments, positional: Sequence[ast.expr],
                    keywords: Sequence[ast.keyword], what: str) -> str | None:
-        """Refuse what Airflow would fill from the task context: ``**kwargs``, or parameters
-        named like context variables that the call does not pass."""
-        if args.kwarg is not None:
-            return (f"the {what} of {self.name} takes `**{args.kwarg.arg}`, through which Airflow "
-                    "passes the task context (ti, ds, ...): Dagster has none")
-        if any(isinstance(a, ast.Starred) for a in positional) or any(k.arg is None for k in keywords):
-            return None  # unpacked arguments: which parameters they fill is not known
-        params = [*args.posonlyargs, *args.args]
-        given = {p.arg for p in params[:len(positional)]} | {k.arg for k in keywords}
-        defaults = {p.arg for p in params[len(params) - len(args.defaults):]} if args.defaults else set()
-        defaults |= {p.arg for p, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None}
-        for param in [*params, *args.kwonlyargs]:
-            if param.arg in given:
-                continue
-            if param.arg in _CONTEXT_KEYS:
-                return (f"the {what} of {self.name} takes `{param.arg}` from the Airflow task "
-                        "context, which Dagster does not have")
-            if param.arg not in defaults:
-                return f"the {what} of {self.name} gets no value for parameter `{param.arg}`"
-        return None
+        return signature_problem(self.name, args, positional, keywords, what)
 
     def _module_function(self, name: str) -> ast.FunctionDef | None:
         """The last module-level ``def name`` before the DAG."""
@@ -299,7 +270,7 @@ class _PlanBuilder:
                 for unit in binding:
                     if unit.index in self.units:
                         continue
-                    if why == "argument" and _creates_task(unit):
+                    if why == "argument" and creates_task(unit):
                         return (f"{self.name} gets `{name}`, another task or its output (an XCom "
                                 "value): only module-level values can be copied to Dagster")
                     if unit.airflow_line is not None:
@@ -368,17 +339,17 @@ class _PlanBuilder:
                             "does not work from the Dagster module")
                 if isinstance(child, (ast.Import, ast.ImportFrom)):
                     imported.update(m.split(".")[0] for m in imported_modules(child))
-        jinja = next((_jinja(s) for u in units for s in u.statements
-                      if not isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-                      and _jinja(s) is not None), None)
-        if jinja is not None:
-            return (f"{self.name} uses a module-level value with Jinja ({jinja!r}), which only "
+        templated = next((jinja(s) for u in units for s in u.statements
+                          if not isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                          and jinja(s) is not None), None)
+        if templated is not None:
+            return (f"{self.name} uses a module-level value with Jinja ({templated!r}), which only "
                     "Airflow renders")
         bound: dict[str, set[str]] = {}
         for unit in units:
             for statement in unit.statements:
                 for name in bindings(statement):
-                    bound.setdefault(name, set()).add(_import_binding(statement, name))
+                    bound.setdefault(name, set()).add(import_binding(statement, name))
         if function is not None:
             bound.setdefault(function.name, set()).add("")
         mentioned = set(bound)
@@ -388,39 +359,3 @@ class _PlanBuilder:
         return Plan(self.kind, self.label, units, function, dropped, self.uses_file,
                      frozenset(imported), {k: frozenset(v) for k, v in bound.items()},
                      frozenset(mentioned), append_env)
-
-
-def _import_binding(statement: ast.stmt, name: str) -> str:
-    """The module ``name`` is bound to when ``statement`` is a plain ``import name``, else ""."""
-    if isinstance(statement, ast.Import):
-        for alias in statement.names:
-            if alias.asname is None and alias.name == name:
-                return name
-    return ""
-
-
-def _jinja(node: ast.AST | None) -> str | None:
-    """A string constant with Jinja markup in ``node`` (f-strings included, by their value)."""
-    if node is None:
-        return None
-    for child in ast.walk(node):
-        if isinstance(child, ast.Constant) and isinstance(child.value, str) and \
-                any(mark in child.value for mark in _JINJA):
-            return child.value
-    return None
-
-
-def _last_text(node: ast.expr) -> str | None:
-    """The end of a string expression when it is literal text (where Airflow looks for a
-    template file's ``.sh`` suffix)."""
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return node.value
-    if isinstance(node, ast.JoinedStr) and node.values and isinstance(node.values[-1], ast.Constant):
-        return str(node.values[-1].value)
-    return None
-
-
-def _creates_task(unit: Unit) -> bool:
-    """Whether a statement calls something with ``task_id=``: what Airflow takes for a task."""
-    return any(isinstance(n, ast.Call) and any(k.arg == "task_id" for k in n.keywords)
-               for statement in unit.statements for n in ast.walk(statement))

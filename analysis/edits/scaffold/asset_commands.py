@@ -1,0 +1,108 @@
+"""The end of a scaffolded asset's body for PythonOperator, ``@task`` and BashOperator tasks:
+the call of the callable with the task's arguments, or ``bash -c`` on the task's command."""
+
+from __future__ import annotations
+
+import keyword
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from analysis.edits.layout import Group
+from analysis.edits.scaffold.dag_source import DagSource
+from analysis.edits.scaffold.plan import Plan
+
+if TYPE_CHECKING:
+    from analysis.edits.scaffold.asset import ModuleEdit
+
+
+def command_tail(edit: ModuleEdit, plan: Plan, source: DagSource, file_name: str | None) -> list[str]:
+    unit = len(edit.unit)
+    args = {a.keyword.value: a.value for a in source.call.args
+            if a.keyword is not None and not _is_none(a.value)}
+
+    def code(node: cst.CSTNode, indent: int = 2 * unit) -> str:
+        return source.code(node, file_name, indent, edit.newline)
+
+    if plan.kind == "PythonOperator":
+        function = args["python_callable"]
+        callee = code(function, unit)
+        if not isinstance(function, (cst.Name, cst.Attribute, cst.Call, cst.Subscript)):
+            callee = f"({callee})"
+        items = _python_arguments(args.get("op_args"), args.get("op_kwargs"), code)
+        return [edit.render(Group(callee + "(", tuple(items), ")"), unit)]
+    if plan.kind == "@task":
+        items = [star(a) + (f"{a.keyword.value}=" if a.keyword else "") + code(a.value)
+                 for a in source.call.args]
+        return [edit.render(Group(plan.function.name + "(", tuple(items), ")"), unit)]
+    return _bash(edit, plan, args, code)
+
+
+def _bash(edit: ModuleEdit, plan: Plan, args: dict[str, cst.BaseExpression], code) -> list[str]:
+    unit = len(edit.unit)
+    run = edit.module_reference("subprocess", plan)
+    command = fresh("bash_command", plan.mentioned)
+    lines = [f"{command} = {code(args['bash_command'], unit)}"]
+    options = [f"[{edit.literal('bash')}, {edit.literal('-c')}, {command}]", "check=True"]
+    if "cwd" in args:
+        options.append(f"cwd={code(args['cwd'])}")
+    if "env" in args:
+        env = code(args["env"])
+        if plan.append_env:  # else the given environment replaces the process's, as in Airflow
+            env = f"{{**{edit.module_reference('os', plan)}.environ, **{env}}}"
+        options.append(f"env={env}")
+    if "cwd" in args:
+        lines.append(edit.render(Group(f"{run}.run(", tuple(options), ")"), unit))
+    else:  # Airflow runs a command without `cwd` in a new temporary folder
+        folder = fresh("tmp_dir", plan.mentioned)
+        options.insert(2, f"cwd={folder}")
+        temporary = edit.module_reference("tempfile", plan)
+        lines.append(f"with {temporary}.TemporaryDirectory(prefix={edit.literal('airflowtmp')}) "
+                     f"as {folder}:")
+        lines.append(edit.unit + edit.render(Group(f"{run}.run(", tuple(options), ")"), 2 * unit))
+    return lines
+
+
+def _python_arguments(op_args, op_kwargs, code) -> list[str]:
+    """``op_args`` and ``op_kwargs`` as call arguments: spread out when they are literals."""
+    items = []
+    if isinstance(op_args, (cst.List, cst.Tuple)):
+        items += [star(e) + code(e.value) for e in op_args.elements]
+    elif op_args is not None:
+        items.append("*" + code(op_args))
+    if isinstance(op_kwargs, cst.Dict) and _keyword_dict(op_kwargs):
+        items += ["**" + code(e.value) if isinstance(e, cst.StarredDictElement)
+                  else f"{e.key.evaluated_value}={code(e.value)}" for e in op_kwargs.elements]
+    elif op_kwargs is not None:
+        items.append("**" + code(op_kwargs))
+    return items
+
+
+def star(node: cst.Arg | cst.BaseElement) -> str:
+    if isinstance(node, cst.Arg):
+        return node.star if isinstance(node.star, str) else ""
+    return "*" if isinstance(node, cst.StarredElement) else ""
+
+
+def fresh(name: str, taken: frozenset[str]) -> str:
+    """``name``, with ``_`` added until the copied code does not use it."""
+    while name in taken:
+        name += "_"
+    return name
+
+
+def _is_none(node: cst.CSTNode) -> bool:
+    return isinstance(node, cst.Name) and node.value == "None"
+
+
+def _keyword_dict(node: cst.Dict) -> bool:
+    """Whether a dict literal can become keyword arguments: identifier keys, none twice."""
+    keys = []
+    for element in node.elements:
+        if isinstance(element, cst.StarredDictElement):
+            continue
+        value = element.key.evaluated_value if isinstance(element.key, cst.SimpleString) else None
+        if not isinstance(value, str) or not value.isidentifier() or keyword.iskeyword(value):
+            return False
+        keys.append(value)
+    return len(keys) == len(set(keys))

@@ -1,0 +1,113 @@
+"""What every family's plan shares: the ``Plan`` itself and the checks of what only Airflow
+can run (Jinja, the task context), used by ``plan`` (Python, Bash, ``@task``) and
+``plan_pipes`` (the virtualenv and external-Python operators)."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from analysis.edits.scaffold.statements import Unit
+
+if TYPE_CHECKING:
+    from analysis.edits.scaffold.plan_pipes import PipesPlan
+
+CONTEXT_KEYS = frozenset({
+    "conf", "conn", "dag", "dag_run", "data_interval_end", "data_interval_start", "ds",
+    "ds_nodash", "exception", "execution_date", "expanded_ti_count", "inlet_events", "inlets",
+    "logical_date", "macros", "map_index_template", "next_ds", "next_ds_nodash",
+    "next_execution_date", "outlet_events", "outlets", "params", "prev_data_interval_end_success",
+    "prev_data_interval_start_success", "prev_ds", "prev_ds_nodash", "prev_end_date_success",
+    "prev_execution_date", "prev_execution_date_success", "prev_start_date_success", "run_id",
+    "task", "task_instance", "task_instance_key_str", "templates_dict", "test_mode", "ti",
+    "tomorrow_ds", "tomorrow_ds_nodash", "triggering_asset_events", "triggering_dataset_events",
+    "ts", "ts_nodash", "ts_nodash_with_tz", "var", "yesterday_ds", "yesterday_ds_nodash"})
+"""What Airflow passes a python callable for a parameter of that name (or ``**kwargs``)."""
+_JINJA = ("{{", "{%", "{#")
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What the asset's body is made of, found in the DAG file's ``ast``."""
+
+    kind: str
+    """"PythonOperator", "BashOperator", "@task" or "Pipes"."""
+    label: str
+    """The operator as the docstring names it."""
+    units: tuple[Unit, ...]
+    function: ast.FunctionDef | None
+    """The ``@task`` function to copy (for "Pipes", the function whose source the script runs)."""
+    dropped_decorators: frozenset[int]
+    """Indexes of the function's Airflow decorators."""
+    uses_file: bool
+    imported: frozenset[str]
+    """Top-level modules the copied code imports."""
+    bound: dict[str, frozenset[str]]
+    """Names the copied code binds in the body: to the modules ``import x`` binds, else ``""``."""
+    mentioned: frozenset[str]
+    """Every name the copied code and arguments use or bind (new locals must differ)."""
+    append_env: bool = False
+    pipes: PipesPlan | None = None
+    """For "Pipes": where the function's source runs."""
+
+
+def signature_problem(name: str, args: ast.arguments, positional: Sequence[ast.expr],
+                      keywords: Sequence[ast.keyword], what: str) -> str | None:
+    """Refuse what Airflow would fill from the task context: ``**kwargs``, or parameters
+    named like context variables that the call does not pass (``name``: "task `t`")."""
+    if args.kwarg is not None:
+        return (f"the {what} of {name} takes `**{args.kwarg.arg}`, through which Airflow "
+                "passes the task context (ti, ds, ...): Dagster has none")
+    if any(isinstance(a, ast.Starred) for a in positional) or any(k.arg is None for k in keywords):
+        return None  # unpacked arguments: which parameters they fill is not known
+    params = [*args.posonlyargs, *args.args]
+    given = {p.arg for p in params[:len(positional)]} | {k.arg for k in keywords}
+    defaults = {p.arg for p in params[len(params) - len(args.defaults):]} if args.defaults else set()
+    defaults |= {p.arg for p, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None}
+    for param in [*params, *args.kwonlyargs]:
+        if param.arg in given:
+            continue
+        if param.arg in CONTEXT_KEYS:
+            return (f"the {what} of {name} takes `{param.arg}` from the Airflow task "
+                    "context, which Dagster does not have")
+        if param.arg not in defaults:
+            return f"the {what} of {name} gets no value for parameter `{param.arg}`"
+    return None
+
+
+def jinja(node: ast.AST | None) -> str | None:
+    """A string constant with Jinja markup in ``node`` (f-strings included, by their value)."""
+    if node is None:
+        return None
+    for child in ast.walk(node):
+        if isinstance(child, ast.Constant) and isinstance(child.value, str) and \
+                any(mark in child.value for mark in _JINJA):
+            return child.value
+    return None
+
+
+def last_text(node: ast.expr) -> str | None:
+    """The end of a string expression when it is literal text (where Airflow looks for a
+    template file's ``.sh`` suffix)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr) and node.values and isinstance(node.values[-1], ast.Constant):
+        return str(node.values[-1].value)
+    return None
+
+
+def creates_task(unit: Unit) -> bool:
+    """Whether a statement calls something with ``task_id=``: what Airflow takes for a task."""
+    return any(isinstance(n, ast.Call) and any(k.arg == "task_id" for k in n.keywords)
+               for statement in unit.statements for n in ast.walk(statement))
+
+
+def import_binding(statement: ast.stmt, name: str) -> str:
+    """The module ``name`` is bound to when ``statement`` is a plain ``import name``, else ""."""
+    if isinstance(statement, ast.Import):
+        for alias in statement.names:
+            if alias.asname is None and alias.name == name:
+                return name
+    return ""
