@@ -14,18 +14,16 @@ import os
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 from analysis.checks import check_project
 from analysis.dags.dagfile import extract_file
-from analysis.deployed import DeployedDag
 from analysis.dagster.component import COMPONENT_FILE_NAMES, looks_like_component
 from analysis.dagster.module import looks_like_dagster_module, parse_dagster_module
-from analysis.facts import DagFacts, FileFacts, Finding, Position, TaskFacts
+from analysis.deployed import DeployedDag
+from analysis.facts import DagFacts, FileFacts, Finding
 from analysis.files import read_disk
 from analysis.project import (
     STATE_SUFFIXES,
-    DagEntry,
     Layout,
     Project,
     discover,
@@ -35,62 +33,14 @@ from analysis.project import (
     unreadable_state_file,
 )
 from analysis.source import Decoded, might_contain_dag
-from analysis.state.proxied_state import StateFile, parse_state_file
+from analysis.state.proxied_state import parse_state_file
 from server.indexing.batch import Batch, prepared_discovery
 from server.indexing.cache import FactCache
+from server.snapshot import Snapshot, dag_for_state_file, state_of
 
 log = logging.getLogger("airlift-lsp")
 
 STATE_FOLDER_NAME = "proxied_state"
-
-
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    """One consistent view of the project; never mutated after it is published."""
-
-    project: Project
-    findings: dict[str, tuple[Finding, ...]]
-    texts: dict[str, str]
-    """The text each file's facts were computed from (to convert positions exactly, and for
-    plans to tell which facts still hold for the text they edit)."""
-    versions: dict[str, int | None] = field(default_factory=dict)
-    """The buffer version each open file's facts were computed from."""
-    generation: int = 0
-
-    def file_facts(self, path: str) -> FileFacts | None:
-        return self.project.files.get(path)
-
-    def entries_in(self, path: str) -> list[DagEntry]:
-        return [e for e in self.project.entries if e.file.path == path]
-
-    def task_at(self, path: str, position: Position, word: str | None = None
-                ) -> tuple[DagEntry, TaskFacts | None] | None:
-        """The DAG or task of a DAG file at a position: on its id, its call, or its variable."""
-        entries = self.entries_in(path)
-        for entry in entries:
-            for task in entry.dag.tasks:
-                for candidate in (task.id_range, task.definition_range):
-                    if candidate is not None and candidate.contains(position):
-                        return entry, task
-        for entry in entries:
-            if (entry.dag.id_range and entry.dag.id_range.contains(position)) \
-                    or entry.dag.range.start.line == position.line:
-                return entry, None
-        best: tuple[DagEntry, TaskFacts] | None = None
-        for entry in entries:
-            for task in entry.dag.tasks:
-                if task.range.contains(position) and (best is None or best[1].range.start <= task.range.start):
-                    best = (entry, task)
-        if best is not None:
-            return best
-        if word:
-            for entry in entries:
-                if entry.dag.variable == word and entry.dag.extent and entry.dag.extent.contains(position):
-                    return entry, None
-                for task in entry.dag.tasks:
-                    if task.variable == word:
-                        return entry, task
-        return None
 
 
 @dataclass(slots=True)
@@ -250,7 +200,7 @@ class WorkspaceIndex:
                                       previous=previous.files if previous is not None else None,
                                       previous_texts=self.snapshot.texts if self.snapshot is not None else None,
                                       environment=dict(self.layout.environment))
-        except Exception as error:  # noqa: BLE001 - without cache or workers, discovery extracts everything
+        except Exception as error:
             log.warning("facts cache and worker processes unavailable (%s); analysing here", one_line(error))
             log.debug("preparing the discovery failed", exc_info=error)
             return None
@@ -261,7 +211,7 @@ class WorkspaceIndex:
             return
         try:
             batch.finish(self.snapshot.project.files)
-        except Exception as error:  # noqa: BLE001 - a cache that cannot be written costs time only
+        except Exception as error:
             log.debug("storing facts in the cache failed", exc_info=error)
 
     def _restore_text(self, path: str, text: str | None, version: int | None) -> None:
@@ -374,7 +324,7 @@ class WorkspaceIndex:
             for finding in check_project(project):
                 by_path.setdefault(finding.path, []).append(finding)
             findings = {p: tuple(f) for p, f in by_path.items()}
-        except Exception as error:  # noqa: BLE001 - the facts are new; the findings may wait
+        except Exception as error:
             log.warning("checking the project failed (%s); keeping the last findings", one_line(error))
             log.debug("checking the project failed", exc_info=error)
             findings = dict(self.snapshot.findings) if self.snapshot else {}
@@ -391,23 +341,4 @@ def one_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {message[:200]}" if message else type(error).__name__
 
 
-def dag_for_state_file(snapshot: Snapshot, path: str) -> DagEntry | None:
-    for entry in snapshot.project.entries:
-        if entry.state is not None and entry.state.path == path:
-            return entry
-    stem = Path(path).stem
-    folder = os.path.dirname(path)
-    return next((e for e in snapshot.project.entries if e.dag_id == stem and e.state_dir == folder), None)
-
-
-def state_of(entry: DagEntry, task_id: str) -> bool | None:
-    state: StateFile | None = entry.state
-    if state is None or state.error:
-        return None
-    if state.dag_proxied is not None:
-        return state.dag_proxied
-    task_state = state.task(task_id)
-    return task_state.proxied if task_state else None
-
-
-__all__ = ["WorkspaceIndex", "Snapshot", "DagFacts", "replace", "dag_for_state_file", "state_of"]
+__all__ = ["DagFacts", "Snapshot", "WorkspaceIndex", "dag_for_state_file", "replace", "state_of"]
