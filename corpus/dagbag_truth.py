@@ -113,14 +113,11 @@ class _PermissiveMeta(type):
         return other
 
 
-class PermissiveClass(metaclass=_PermissiveMeta):
-    def __init__(self, *args, **kwargs):
-        pass
+class _Inert:
+    """What stub classes' instances and stub modules share: callable, subscriptable, empty when
+    iterated, true, a context manager."""
 
-    def __getattr__(self, name):
-        if name.startswith("__") and name.endswith("__"):
-            raise AttributeError(name)
-        return Permissive(name)
+    __slots__ = ()
 
     def __call__(self, *args, **kwargs):
         return _call_result(args, kwargs)
@@ -142,6 +139,16 @@ class PermissiveClass(metaclass=_PermissiveMeta):
 
     def __exit__(self, *exc):
         return False
+
+
+class PermissiveClass(_Inert, metaclass=_PermissiveMeta):
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def __getattr__(self, name):
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        return Permissive(name)
 
     def __rshift__(self, other):  # a stubbed task group or task in a dependency chain
         return other
@@ -264,7 +271,7 @@ _ESSENTIAL = {"task_id", "dag", "task_group", "trigger_rule", "default_args"}
 _OPERATOR_NAME = re.compile(r"(Operator|Sensor)(Async|V\d+)?$")
 
 
-class _StubModule(types.ModuleType):
+class _StubModule(_Inert, types.ModuleType):
     """A stub module; it also stands for a lower-case value (callable, subscriptable, ...) since
     ``from pkg import name`` cannot tell a submodule from a function."""
 
@@ -276,27 +283,6 @@ class _StubModule(types.ModuleType):
         value = STUBS.attribute(self.__name__, name)
         setattr(self, name, value)
         return value
-
-    def __call__(self, *args, **kwargs):
-        return _call_result(args, kwargs)
-
-    def __getitem__(self, item):
-        return Permissive("item")
-
-    def __iter__(self):
-        return iter(())
-
-    def __len__(self):
-        return 0
-
-    def __bool__(self):
-        return True
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
     def __str__(self):
         return "stub"
