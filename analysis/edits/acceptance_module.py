@@ -44,7 +44,7 @@ def render_module(dag_id: str, task_id: str, kind: str, dag_file: str, module_fi
         lines.append("- the value the task returns (Airflow's XCom) with the asset's value, when the "
                      "asset returns one (a scaffolded asset returns none: it is compared once you make "
                      "it return its data);")
-    lines += [("and it fails when the Airflow side left no file and printed nothing (nothing to "
+    lines += [("and it fails when the Airflow side wrote no file and printed nothing (nothing to "
               "compare)."), "",
               ("What it cannot compare: files written outside the temporary folders (absolute paths in "
               "the code, folder variables it did not find: add them to FOLDER_VARIABLES), tables, "
@@ -94,8 +94,8 @@ def test_{test}_does_what_the_airflow_task_did(tmp_path, monkeypatch, capfd):
     definitions = load_definitions(monkeypatch)
     airflow = run_side(tmp_path / "airflow", monkeypatch, capfd, run_airflow_task)
     dagster = run_side(tmp_path / "dagster", monkeypatch, capfd, lambda: materialize(definitions))
-    if not airflow["files"] and not airflow["printed"].strip():
-        pytest.fail("the Airflow side left no file in its folder and printed nothing: nothing to "
+    if not airflow["wrote"] and not airflow["printed"].strip():
+        pytest.fail("the Airflow side wrote no file in its folder and printed nothing: nothing to "
                     "compare (does it write elsewhere? add its folder variable to FOLDER_VARIABLES)")
     assert sorted(dagster["files"]) == sorted(airflow["files"]), "not the same files"
     for name, content in airflow["files"].items():
@@ -116,12 +116,18 @@ def run_side(folder, monkeypatch, capfd, run):
         for variable in FOLDER_VARIABLES:
             scope.setenv(variable, str(folder / variable.lower()))
         run_upstream()
+        inputs = files_in(folder)
         capfd.readouterr()
         returned = run()
         printed = capfd.readouterr().out
-    files = {path.relative_to(folder).as_posix(): path.read_bytes()
-             for path in sorted(folder.rglob("*")) if path.is_file()}
-    return {"files": files, "printed": printed.replace(str(folder), "<folder>"), "returned": returned}
+    files = files_in(folder)
+    return {"files": files, "printed": printed.replace(str(folder), "<folder>"), "returned": returned,
+            "wrote": sorted(name for name, content in files.items() if inputs.get(name) != content)}
+
+
+def files_in(folder):
+    return {path.relative_to(folder).as_posix(): path.read_bytes()
+            for path in sorted(folder.rglob("*")) if path.is_file()}
 
 
 def load_definitions(monkeypatch):

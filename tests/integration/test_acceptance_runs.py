@@ -103,8 +103,15 @@ def test_they_fail_when_the_assets_write_something_else(project, tmp_path):
                 "\n    target.write_text(target.read_text().replace('\\n', '\\nchanged,', 1))"
                 + text[end:])
     module.write_text(text, encoding="utf-8")
+    # and a test whose Airflow side does nothing has nothing to compare: it fails too
+    generated = (changed / "tests" / f"test_acceptance_{DAG}__export_customers.py").read_text(encoding="utf-8")
+    body = generated.index('"""\n', generated.index("def run_airflow_task():")) + 4
+    (changed / "tests" / "test_acceptance_nothing.py").write_text(
+        generated[:body] + "    return None\n" + generated[body:], encoding="utf-8")
     result = run_pytest(changed)
     assert result.returncode == 1, result.stdout[-4000:]
-    assert outcomes(result.stdout) == {f"test_acceptance_{DAG}__{task}.py": "FAILED" for task, _ in TASKS}
+    assert outcomes(result.stdout) == {**{f"test_acceptance_{DAG}__{task}.py": "FAILED" for task, _ in TASKS},
+                                       "test_acceptance_nothing.py": "FAILED"}
+    assert "the Airflow side wrote no file in its folder and printed nothing" in result.stdout
     for _, written in TASKS:
         assert f"tutorial_data_dir/{written} differs from what the Airflow task wrote" in result.stdout
