@@ -115,3 +115,32 @@ def test_they_fail_when_the_assets_write_something_else(project, tmp_path):
     assert "the Airflow side wrote no file in its folder and printed nothing" in result.stdout
     for _, written in TASKS:
         assert f"tutorial_data_dir/{written} differs from what the Airflow task wrote" in result.stdout
+
+
+HAND_WRITTEN = f'''@asset(key=["raw_data", "raw_customers"])
+def {DAG}__load_raw_customers() -> int:
+    """Written by hand, the Dagster way: returns its row count, as the callable returns to XCom."""
+    _airflow_import_roots("../airflow_dags")
+    from tutorial_shared import customers, data_dir
+
+    return customers.load_raw_customers(customers.RAW_CUSTOMERS_CSV, data_dir() / "raw_customers.csv") + EXTRA
+'''
+
+
+@pytest.mark.parametrize("extra, outcome", [(0, "PASSED"), (1, "FAILED")])
+def test_a_hand_written_asset_is_compared_on_the_value_it_returns(project, tmp_path, extra, outcome):
+    copy = tmp_path / "hand_written"
+    shutil.copytree(project, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    module = copy / "tutorial_dagster" / "definitions.py"
+    text = module.read_text(encoding="utf-8")
+    start = text.index("@multi_asset(\n    specs=[AssetSpec(key=[\"raw_data\", \"raw_customers\"])]")
+    end = text.index("\n\n\n", text.index(f"def {DAG}__load_raw_customers()"))
+    text = text[:start] + HAND_WRITTEN.replace("EXTRA", str(extra)).rstrip("\n") + text[end:]
+    module.write_text(text.replace("from dagster import ", "from dagster import asset, "), encoding="utf-8")
+    for other in ("build_dbt_models", "export_customers"):
+        (copy / "tests" / f"test_acceptance_{DAG}__{other}.py").unlink()
+    result = run_pytest(copy)
+    name = f"test_acceptance_{DAG}__load_raw_customers.py"
+    assert outcomes(result.stdout) == {name: outcome}, result.stdout[-4000:]
+    if outcome == "FAILED":
+        assert "asset raw_data/raw_customers is not the value the Airflow task returned" in result.stdout
