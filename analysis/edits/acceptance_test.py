@@ -31,6 +31,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import libcst as cst
+import libcst.helpers
 
 from analysis.dags.dagfile import extract_file
 from analysis.dagster.module import parse_dagster_module
@@ -43,6 +44,8 @@ from analysis.edits.scaffold.plan import plan_task
 from analysis.facts import DagFacts, TaskFacts
 
 TEST_FOLDER = "tests"
+_COPIED_KINDS = frozenset({"PythonOperator", "BashOperator", "@task"})
+"""The scaffolds whose body is the DAG file's code as Airflow runs it."""
 _FOLDER_VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*_(DIR|DIRECTORY|FOLDER)$")
 _THROWAWAY_KEY = "airflow_task"
 
@@ -190,6 +193,8 @@ class _CopiedCode:
         plan = plan_task(self.dag_text, task)
         if isinstance(plan, str):
             return plan
+        if plan.kind not in _COPIED_KINDS:  # its scaffold runs through Dagster (Pipes, resources)
+            return f"task `{task.task_id}` ({plan.label}) is scaffolded as Dagster code, not as a copy"
         throwaway = ("from dagster import AssetSpec\n"
                      "from dagster_airlift.core import assets_with_task_mappings\n\n"
                      f"MAPPED = assets_with_task_mappings(dag_id={quoted(self.dag_id)}, task_mappings="
@@ -207,13 +212,19 @@ class _CopiedCode:
             elif isinstance(statement, cst.FunctionDef):
                 function = _renamed(statement, name, plan.kind in RETURNING_KINDS, task.task_id,
                                     _relative(self.dag_path, self.test_file), plan.label)
-            elif isinstance(statement, cst.SimpleStatementLine) and \
-                    isinstance(statement.body[0], cst.Import):
+            elif isinstance(statement, cst.SimpleStatementLine) and _plain_import(statement.body[0]):
                 self.imports.add(scaffolded.code_for_node(statement.with_changes(leading_lines=())).strip())
         if function is None:
             return "the scaffold wrote no function"
         self.kinds[task.task_id] = plan.kind
         return _Code(scaffolded.code_for_node(function).strip())
+
+
+def _plain_import(node: cst.BaseSmallStatement) -> bool:
+    """``import x`` (the modules the scaffold's code calls), not the throwaway's Dagster imports."""
+    if isinstance(node, cst.Import):
+        return not any(cst.helpers.get_full_name_for_node(a.name).startswith("dagster") for a in node.names)
+    return False
 
 
 def _ancestors(dag: DagFacts, task: TaskFacts) -> list[TaskFacts]:

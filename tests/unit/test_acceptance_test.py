@@ -147,3 +147,23 @@ def test_folder_variables_are_the_environment_reads_named_like_folders():
             'a = os.environ.get("DATA_DIR")\nb = os.getenv("OUT_FOLDER", "x")\nc = os.environ["WORK_DIRECTORY"]\n'
             'd = environ["API_KEY"]\ne = getenv("HOME")\nf = os.environ.get(name)\ng = os.getenv("CACHE_DIR")\n')
     assert folder_variables([code, "syntax error ("]) == ["CACHE_DIR", "DATA_DIR", "OUT_FOLDER", "WORK_DIRECTORY"]
+
+
+def test_a_hand_written_asset_of_a_copyable_task_gets_its_test():
+    dag = ('import os\nfrom airflow import DAG\nfrom airflow.operators.bash import BashOperator\n\n'
+           'OUT = os.environ.get("REPORT_FOLDER", "/tmp")\n\n'
+           'with DAG(dag_id="d") as dag:\n'
+           '    BashOperator(task_id="t", bash_command=f"echo hi > {OUT}/hi.txt")\n')
+    module = ('from dagster import Definitions, asset\n'
+              'from dagster_airlift.core import assets_with_task_mappings\n\n'
+              '@asset(key=["reports", "hi"])\ndef mine():\n    ...\n\n'
+              'defs = Definitions(assets=assets_with_task_mappings(dag_id="d", task_mappings={"t": [mine]}))\n')
+    result = acceptance_test(dag, "/p/dags/d.py", "d", "t", module, "/p/definitions.py",
+                             "/p/tests/test_acceptance_d__t.py")
+    assert result.changed, result.reason
+    text = result.text
+    assert 'ASSET_KEYS = ["reports/hi"]' in text and 'FOLDER_VARIABLES = ["REPORT_FOLDER"]' in text
+    assert 'DAGSTER_MODULE = HERE / "../definitions.py"' in text
+    assert "copied from\n    ../dags/d.py" in text or "copied from ../dags/d.py" in text
+    assert "import subprocess" in text and "import tempfile" in text  # bash without cwd: a temporary folder
+    assert "dagster_airlift.core" in text and "from dagster import" not in text
