@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 import pytest_lsp
 from lsprotocol import types
-from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+from pytest_lsp import ClientServerConfig, LanguageClient
 
 from server.peering import DagRun, PeeringStatus, RunHistory
 from server.peering.present import hover_section
 from tests.conftest import TUTORIAL
+from tests.e2e.editor import start_session
 
 DAG = "airflow_dags/rebuild_customers_list.py"
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=timezone.utc)
@@ -58,20 +59,7 @@ def workspace(tmp_path: Path) -> Path:
 async def client(lsp_client: LanguageClient, workspace: Path):
     lsp_client.workspace = workspace
 
-    # pytest-lsp's client answers these with "method not found"; the real editors do not.
-    @lsp_client.feature(types.WORKSPACE_CODE_LENS_REFRESH)
-    def code_lens_refresh(params) -> None:
-        pass
-
-    @lsp_client.feature(types.CLIENT_REGISTER_CAPABILITY)
-    def register_capability(params: types.RegistrationParams) -> None:
-        pass
-
-    await lsp_client.initialize_session(types.InitializeParams(
-        capabilities=client_capabilities("visual-studio-code"),
-        root_uri=workspace.as_uri(),
-        workspace_folders=[types.WorkspaceFolder(workspace.as_uri(), "tutorial")],
-    ))
+    await start_session(lsp_client, workspace, "visual-studio-code")
     yield
     await lsp_client.shutdown_session()
 

@@ -9,9 +9,10 @@ import pytest
 import pytest_lsp
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
-from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+from pytest_lsp import ClientServerConfig, LanguageClient
 
 from tests.conftest import TUTORIAL
+from tests.e2e.editor import start_session
 
 NEW_DAG = ('from airflow import DAG\nfrom airflow.operators.empty import EmptyOperator\n\n'
            'with DAG(dag_id="brand_new") as dag:\n    EmptyOperator(task_id="fresh_task")\n')
@@ -23,17 +24,7 @@ async def client(lsp_client: LanguageClient, tmp_path: Path):
     shutil.copytree(TUTORIAL, root)
     lsp_client.root = root
 
-    @lsp_client.feature(types.WORKSPACE_CODE_LENS_REFRESH)
-    def refresh(params):
-        return None
-
-    @lsp_client.feature(types.CLIENT_REGISTER_CAPABILITY)
-    def register(params):
-        return None
-
-    await lsp_client.initialize_session(types.InitializeParams(
-        capabilities=client_capabilities("visual-studio-code"), root_uri=root.as_uri(),
-        workspace_folders=[types.WorkspaceFolder(root.as_uri(), "tutorial")]))
+    await start_session(lsp_client, root, "visual-studio-code")
     # Indexed once the tutorial's diagnostics arrive.
     dag = (root / "airflow_dags" / "rebuild_customers_list.py").as_uri()
     await wait_for(lambda: dag in lsp_client.diagnostics)

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 import pytest_lsp
 from lsprotocol import types
-from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+from pytest_lsp import ClientServerConfig, LanguageClient
 
 from tests.conftest import TUTORIAL, run_cli
+from tests.e2e.editor import start_session
 from tests.support.airflow_server import time_limit
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
@@ -41,21 +42,12 @@ async def client(lsp_client: LanguageClient, workspace: Path, airflow_server, fi
     def status(params):
         lsp_client.statuses.append(params)
 
-    @lsp_client.feature(types.WORKSPACE_CODE_LENS_REFRESH)
-    def refresh(params):
-        return None
-
-    @lsp_client.feature(types.CLIENT_REGISTER_CAPABILITY)
-    def register(params):
-        return None
-
     lsp_client.root = workspace
     lsp_client.airflow = airflow_server
-    await lsp_client.initialize_session(types.InitializeParams(
-        capabilities=client_capabilities("visual-studio-code"), root_uri=workspace.as_uri(),
-        initialization_options={"statusNotifications": True, "airlift": {"airflow": {
-            "url": airflow_server.url, "username": airflow_server.username,
-            "password": airflow_server.password, "pollInterval": 2}}}))
+    await start_session(lsp_client, workspace, "visual-studio-code",
+                        initialization_options={"statusNotifications": True, "airlift": {"airflow": {
+                            "url": airflow_server.url, "username": airflow_server.username,
+                            "password": airflow_server.password, "pollInterval": 2}}})
     yield
     await lsp_client.shutdown_session()
 

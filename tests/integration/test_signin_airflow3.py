@@ -16,12 +16,13 @@ from pathlib import Path
 import pytest
 import pytest_lsp
 from lsprotocol import types
-from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+from pytest_lsp import ClientServerConfig, LanguageClient
 
 from server.peering import AirflowClient, PeeringError, fetch_history
 from server.peering.tokens import jwt_expiry
 from server.settings import AirflowSettings, load_settings
 from tests.conftest import FIXTURES, TUTORIAL, run_cli
+from tests.e2e.editor import start_session
 from tests.integration.conftest import DAG_IDS
 from tests.support.airflow_server import _RUNNING, AirflowServer, time_limit
 
@@ -232,20 +233,11 @@ async def editor(lsp_client: LanguageClient, workspace: Path, airflow_server, fi
     def status(params):
         lsp_client.statuses.append(params)
 
-    @lsp_client.feature(types.WORKSPACE_CODE_LENS_REFRESH)
-    def refresh(params):
-        return None
-
-    @lsp_client.feature(types.CLIENT_REGISTER_CAPABILITY)
-    def register(params):
-        return None
-
     lsp_client.root = workspace
     lsp_client.token = airflow_server.token()
-    await lsp_client.initialize_session(types.InitializeParams(
-        capabilities=client_capabilities("visual-studio-code"), root_uri=workspace.as_uri(),
-        initialization_options={"statusNotifications": True, "airlift": {"airflow": {
-            "url": airflow_server.url, "auth": "token", "token": lsp_client.token, "pollInterval": 2}}}))
+    await start_session(lsp_client, workspace, "visual-studio-code",
+                        initialization_options={"statusNotifications": True, "airlift": {"airflow": {
+                            "url": airflow_server.url, "auth": "token", "token": lsp_client.token, "pollInterval": 2}}})
     yield
     await lsp_client.shutdown_session()
 

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 import pytest_lsp
 from lsprotocol import types
-from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+from pytest_lsp import ClientServerConfig, LanguageClient
 
 from tests.conftest import TUTORIAL, airflow2_python
+from tests.e2e.editor import start_session
 
 STATE = "airflow_dags/proxied_state/rebuild_customers_list.yaml"
 DAG = "airflow_dags/rebuild_customers_list.py"
@@ -37,18 +38,8 @@ def workspace(tmp_path: Path) -> Path:
 async def client(lsp_client: LanguageClient, workspace: Path):
     lsp_client.workspace = workspace
 
-    @lsp_client.feature(types.WORKSPACE_CODE_LENS_REFRESH)
-    def code_lens_refresh(params):
-        return None
-
-    @lsp_client.feature(types.CLIENT_REGISTER_CAPABILITY)
-    def register_capability(params):
-        return None
-
-    await lsp_client.initialize_session(types.InitializeParams(
-        capabilities=client_capabilities("visual-studio-code"), root_uri=workspace.as_uri(),
-        workspace_folders=[types.WorkspaceFolder(workspace.as_uri(), "tutorial")],
-        initialization_options={"airlift": {"airflow": {"python": airflow2_python()}}}))
+    await start_session(lsp_client, workspace, "visual-studio-code",
+                        initialization_options={"airlift": {"airflow": {"python": airflow2_python()}}})
     yield
     await lsp_client.shutdown_session()
 
