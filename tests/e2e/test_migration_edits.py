@@ -199,8 +199,13 @@ async def test_generate_the_acceptance_test_of_a_scaffolded_task(client: Languag
     client.editor.open(client.root / DAG)
     await settle(client, lambda: "unmapped-task" in diagnostics_of(client, DAG))
     title = "Generate acceptance test for `load_raw_customers`"
-    # mapped to an AssetSpec only: nothing to test yet
+    # mapped to an AssetSpec only: nothing to test yet, not offered, and refused in one line
     assert title not in [a.title for a in await actions_at(client, DAG, '"load_raw_customers"')]
+    stale = types.CodeAction(title=title, data={
+        "action": "airlift.acceptanceTest", "uri": (client.root / DAG).as_uri(), "version": 1,
+        "arguments": {"dag_id": "rebuild_customers_list", "task_id": "load_raw_customers"}})
+    with pytest.raises(Exception, match=r"AssetSpecs only, which Dagster cannot run: scaffold it first"):
+        await client.code_action_resolve_async(stale)
     assert (await run(client, "airlift.scaffoldTask", dag_id="rebuild_customers_list",
                       task_id="load_raw_customers"))["applied"]
     for _ in range(100):
