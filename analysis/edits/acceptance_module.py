@@ -90,7 +90,8 @@ FOLDER_VARIABLES = [{variables}]
 """Environment variables naming a folder the task reads or writes: each side gets its own."""
 
 
-def test_{test}_does_what_the_airflow_task_did(tmp_path, monkeypatch, capfd):
+def test_{test}_does_what_the_airflow_task_did(
+        tmp_path, monkeypatch, capfd):
     definitions = load_definitions(monkeypatch)
     airflow = run_side(tmp_path / "airflow", monkeypatch, capfd, run_airflow_task)
     dagster = run_side(tmp_path / "dagster", monkeypatch, capfd, lambda: materialize(definitions))
