@@ -42,7 +42,14 @@ $(DAGSTER_VENV)/.pytest: $(DAGSTER_VENV)/.installed
 	VIRTUAL_ENV=$(DAGSTER_VENV) $(UV) pip install --quiet "pytest>=8"
 	touch $@
 
-dagster: $(DAGSTER_VENV)/.installed $(DAGSTER_VENV)/.pytest
+# dagster-docker and dagster-k8s of the installed Dagster: the container scaffolds' generated code
+# imports them (tests/integration/test_scaffold_containers.py loads it; no Docker or cluster runs).
+$(DAGSTER_VENV)/.pipes: $(DAGSTER_VENV)/.installed
+	VIRTUAL_ENV=$(DAGSTER_VENV) $(UV) pip install --quiet "dagster-docker==0.29.*" "dagster-k8s==0.29.*" \
+		"dagster==$$($(DAGSTER_VENV)/bin/python -c 'import dagster; print(dagster.__version__)')"
+	touch $@
+
+dagster: $(DAGSTER_VENV)/.installed $(DAGSTER_VENV)/.pytest $(DAGSTER_VENV)/.pipes
 
 # Airflow 2 with dagster-airlift's in-airflow side: edited DAG files must load there with
 # their proxied tasks replaced (airlift's proxying supports Airflow 2 only).

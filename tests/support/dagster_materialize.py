@@ -4,7 +4,9 @@ Run with the Dagster venv's python (``make dagster``):
 
     dagster_materialize.py MODULE.py --airflow '{"dag_id": ["task_id", ...]}' --asset KEY ...
 
-(``--asset a,b/c``: several keys in one run, as a multi-asset that cannot be subset needs.)
+(``--asset a,b/c``: several keys in one run, as a multi-asset that cannot be subset needs;
+``--record-pipes``: Docker and Kubernetes Pipes runs are recorded, not started, in
+``pipes_calls``: see record_pipes.py.)
 
 The module is loaded as ``dagster_load.py`` loads it (dagster-airlift's own fake answers for
 Airflow; no HTTP request leaves the process), then each ``--asset`` (a user string, ``a/b``) is
@@ -28,6 +30,7 @@ import sys
 import warnings
 from pathlib import Path
 
+import record_pipes
 from dagster_load import fake_airflow, load
 
 
@@ -36,6 +39,8 @@ def main() -> int:
     parser.add_argument("module", type=Path)
     parser.add_argument("--airflow", default="{}", help="JSON: {dag_id: [task_id, ...]}")
     parser.add_argument("--asset", action="append", default=[], help="asset key, a/b")
+    parser.add_argument("--record-pipes", action="store_true",
+                        help="record Docker/Kubernetes Pipes runs instead (record_pipes.py)")
     args = parser.parse_args()
 
     # What the assets print (and the commands they run) goes to stderr: stdout is the JSON's.
@@ -46,6 +51,7 @@ def main() -> int:
     from dagster import AssetKey, DagsterInstance
 
     fake_airflow(json.loads(args.airflow))
+    pipes_calls = record_pipes.record() if args.record_pipes else []
     definitions = load(args.module)
     job = definitions.resolve_implicit_global_asset_job_def()
     runs = []
@@ -67,7 +73,7 @@ def main() -> int:
                 "errors": [str(event.event_specific_data.error)
                            for event in result.get_step_failure_events()],
             })
-    json.dump({"runs": runs}, out, indent=1, default=str)
+    json.dump({"runs": runs, "pipes_calls": pipes_calls}, out, indent=1, default=str)
     out.close()
     return 0
 

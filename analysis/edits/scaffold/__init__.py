@@ -16,7 +16,10 @@ verbatim>], name="<dag_id>__<task_id>")`` defined just above the statement holdi
   ``@task.external_python`` (literal arguments): the function's source, run as a script in a
   virtualenv made as Airflow makes it (or the same ``python=``) through a
   ``dagster.PipesSubprocessClient`` resource, its return value reported as metadata
-  (``asset_pipes`` says what is honest about it).
+  (``asset_pipes`` says what is honest about it);
+- ``DockerOperator`` / ``KubernetesPodOperator`` (static values): a run of
+  ``dagster_docker.PipesDockerClient`` / ``dagster_k8s.PipesK8sClient`` with the same image,
+  command, environment and what else of the container or pod can be read (``asset_containers``).
 
 The DAG file is read, never imported or run. The names the task's expressions use are resolved
 to the DAG file's module-level statements before the DAG (imports, assignments, ``def``s, and
@@ -47,11 +50,12 @@ about a millisecond a task, for code lenses and action lists); the rewrite on li
 The package, in the order a scaffold runs: ``plan`` reads what the task runs and the
 module-level statements it needs out of the DAG file's ``ast`` (``statements`` knows what each
 top-level statement binds, reads and changes; ``plan_common`` holds the ``Plan`` and the checks
-every family shares; ``plan_pipes`` plans the virtualenv and external-Python tasks);
-``dag_source`` finds the same code in libcst, to copy it as written; ``asset`` writes the
-``@multi_asset`` into the Dagster module, its body ending as ``asset_commands`` (the call or the
-command) or ``asset_pipes`` (the Pipes run) writes it, with the helpers of ``places`` where the
-copied code needs the DAG file's place. ``families`` lists the operators that have a scaffold.
+every family shares; ``plan_pipes`` plans the virtualenv and external-Python tasks,
+``plan_containers`` the Docker and Kubernetes ones); ``dag_source`` finds the same code in
+libcst, to copy it as written; ``asset`` writes the ``@multi_asset`` into the Dagster module,
+its body ending as ``asset_commands`` (the call or the command), ``asset_pipes`` or
+``asset_containers`` (the Pipes run) writes it, with the helpers of ``places`` where the copied
+code needs the DAG file's place. ``families`` lists the operators that have a scaffold.
 """
 
 from __future__ import annotations

@@ -33,18 +33,8 @@ from analysis.edits.layout import (
     string_literal,
 )
 from analysis.edits.result import EditResult, check_output
+from analysis.edits.scaffold import asset_containers, asset_pipes
 from analysis.edits.scaffold.asset_commands import command_tail, fresh, star
-from analysis.edits.scaffold.asset_pipes import (
-    CLIENT_CONSTANT,
-    PIPES_HELPERS,
-    pipes_about,
-    pipes_client_definition,
-    pipes_decorator_options,
-    pipes_helpers,
-    pipes_problem,
-    pipes_signature,
-    pipes_tail,
-)
 from analysis.edits.scaffold.dag_source import (
     DagSource,
     Transplant,
@@ -57,6 +47,10 @@ from analysis.edits.scaffold.plan import Plan
 from analysis.edits.scaffold.statements import is_import
 
 WHAT = "the Dagster module"
+_WRITERS = {"Pipes": asset_pipes, "Container": asset_containers}
+"""The families whose asset takes resources, by ``Plan.kind``: the end of the body, the
+signature, the decorator's options and the module-level definitions they need."""
+_HELPER_NAMES = {*HELPERS, *(n for w in _WRITERS.values() for n in (*w.DEFINITIONS, *w.CONSTANTS))}
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,11 +183,12 @@ class ModuleEdit:
             file_name = fresh("dag_file", plan.mentioned)
             header.append(f"{file_name} = {DAG_FILE_HELPER}({self.literal(relative)})")
             helpers.append(DAG_FILE_HELPER)
-        if plan.kind == "Pipes":
-            problem = pipes_problem(plan)
+        writer = _WRITERS.get(plan.kind)
+        if writer is not None:
+            problem = writer.problem(plan)
             if problem:
                 return EditResult.refuse(problem)
-            helpers += pipes_helpers(plan)
+            helpers += writer.helpers(plan)
         for helper in helpers:
             if helper in plan.bound:
                 return EditResult.refuse(f"the DAG file's `{helper}` would hide {WHAT}'s helper")
@@ -215,7 +210,7 @@ class ModuleEdit:
                                  target.with_changes(leading_lines=blank + kept)]
         # helpers stay together: after those the module has, else before the new asset
         existing = [i for i, s in enumerate(body)
-                    if _top_level_names(cst.Module(body=[s])) & {*HELPERS, *PIPES_HELPERS, CLIENT_CONSTANT}]
+                    if _top_level_names(cst.Module(body=[s])) & _HELPER_NAMES]
         at = existing[-1] + 1 if existing else index
         body[at:at] = [self._helper(h).with_changes(leading_lines=blank) for h in helpers
                        if not self._defines(h)]
@@ -229,8 +224,8 @@ class ModuleEdit:
         """The statements after the copied code: the call, the command, or the Pipes run."""
         if source.call is None:
             return "the call that creates the task was not found in the DAG file's syntax tree"
-        if plan.kind == "Pipes":
-            lines = pipes_tail(self, plan)
+        if plan.kind in _WRITERS:
+            lines = _WRITERS[plan.kind].tail(self, plan)
         else:
             lines = command_tail(self, plan, source, file_name)
         return f"the DAG file binds {self.clashes[0]}" if self.clashes else lines
@@ -267,13 +262,14 @@ class ModuleEdit:
         operator = plan.label if plan.kind != "@task" else f"{plan.label} function"
         about = (f"Scaffolded by airlift-lsp from {where} ({operator}), with the module-level "
                  "code it needs, imported here so that these definitions load without it.")
-        if plan.kind == "Pipes":
-            about = pipes_about(where, plan)
+        if plan.kind in _WRITERS:
+            about = _WRITERS[plan.kind].about(where, plan)
         summary = f"Task `{self.task_id}` of Airflow DAG `{self.dag_id}`, run by Dagster."
         doc = [*_wrap(summary, u + '"""', u), "", *_wrap(about, u, u), f'{u}"""']
         copied = self._copied(plan, source, file_name)
         marker = [u + _MARK, ""] if copied else []
-        signature = pipes_signature(self) if plan.kind == "Pipes" else "() -> None"
+        writer = _WRITERS.get(plan.kind)
+        signature = writer.signature(self, plan) if writer else "() -> None"
         lines = [self._decorator(name, mapping, plan), f"def {name}{signature}:", *doc,
                  *(u + line for line in header), *marker, *(u + line for line in tail)]
         function = cst.parse_statement(self.newline.join(lines) + self.newline,
@@ -292,8 +288,8 @@ class ModuleEdit:
                       for e in mapping.specs)
         broken = any("\n" in spec or "\r" in spec for spec in specs)
         options = (Group("specs=[", specs, "]", broken), f"name={self.literal(name)}")
-        if plan.kind == "Pipes":
-            options += (pipes_decorator_options(self),)
+        if plan.kind in _WRITERS:
+            options += (_WRITERS[plan.kind].decorator_options(self, plan),)
         return render(Group(f"@{self._name('dagster', 'multi_asset')}(", options, ")", broken),
                       "", self.unit, self.newline)
 
@@ -323,6 +319,10 @@ class ModuleEdit:
         """How the module names ``dagster.<name>`` (importing it if need be)."""
         return self._name("dagster", name)
 
+    def imported_name(self, source: str, name: str) -> str:
+        """How the module names ``<source>.<name>`` (importing it if need be)."""
+        return self._name(source, name)
+
     def _name(self, source: str, name: str) -> str:
         reference = self.imports.reference((source,), name)
         if reference is None:
@@ -335,10 +335,10 @@ class ModuleEdit:
         return name in _top_level_names(self.module)
 
     def _helper(self, name: str) -> cst.BaseStatement:
-        if name == CLIENT_CONSTANT:
-            return cst.parse_statement(pipes_client_definition(self),
-                                       config=self.module.config_for_parsing)
-        text, modules = PIPES_HELPERS[name] if name in PIPES_HELPERS else (HELPERS[name], ("os", "sys"))
+        writer = next((w for w in _WRITERS.values() if name in w.CONSTANTS or name in w.DEFINITIONS), None)
+        if writer is not None and name in writer.CONSTANTS:
+            return cst.parse_statement(writer.constant(self, name), config=self.module.config_for_parsing)
+        text, modules = writer.DEFINITIONS[name] if writer else (HELPERS[name], ("os", "sys"))
         for module in modules:
             used = re.compile(rf"(?<![\w.]){module}\.")
             if used.search(text):

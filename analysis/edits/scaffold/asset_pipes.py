@@ -40,8 +40,9 @@ CLIENT = "pipes_subprocess_client"
 CLIENT_CONSTANT = "PIPES_SUBPROCESS_CLIENT"
 """The module-level client every scaffolded Pipes asset declares: Dagster wants one object per
 resource key across the assets of a job."""
+CONSTANTS = (CLIENT_CONSTANT,)
 
-PIPES_HELPERS = {
+DEFINITIONS = {
     VIRTUALENV_HELPER: ('''\
 def _airflow_virtualenv(folder: str, requirements: list[str], *, python_version: str | None = None,
                         system_site_packages: bool = True,
@@ -98,7 +99,7 @@ one is added) and the modules it names."""
 _ANNOTATION_NAMES = frozenset(dir(builtins))
 
 
-def pipes_problem(plan: Plan) -> str | None:
+def problem(plan: Plan) -> str | None:
     """Why the copied function cannot be defined in Dagster's process (its annotations and
     defaults are evaluated there, where Airflow only copies the text), or None."""
     args = plan.function.args
@@ -121,35 +122,36 @@ def pipes_problem(plan: Plan) -> str | None:
     return None
 
 
-def pipes_about(where: str, plan: Plan) -> str:
+def about(where: str, plan: Plan) -> str:
     python = "a new virtualenv" if plan.pipes.python is None else f"`{plan.pipes.python}`"
     return (f"Scaffolded by airlift-lsp from {where} ({plan.label}): as in Airflow, the function's "
             f"source runs in {python}, through Dagster Pipes; its return value is reported as "
             "the `return_value` metadata of each asset.")
 
 
-def pipes_helpers(plan: Plan) -> list[str]:
+def helpers(plan: Plan) -> list[str]:
     """The module-level definitions the asset needs, in their order."""
     return ([VIRTUALENV_HELPER] if plan.pipes.python is None else []) + [SCRIPT_HELPER, CLIENT_CONSTANT]
 
 
-def pipes_signature(edit: ModuleEdit) -> str:
+def signature(edit: ModuleEdit, plan: Plan) -> str:
     context = edit.dagster_name("AssetExecutionContext")
     client = edit.dagster_name("PipesSubprocessClient")
     return f"(context: {context}, {CLIENT}: {client})"
 
 
-def pipes_client_definition(edit: ModuleEdit) -> str:
+def constant(edit: ModuleEdit, name: str) -> str:
+    """The text of the module-level ``name`` (of ``CONSTANTS``)."""
     client = f"{edit.dagster_name('PipesSubprocessClient')}()"
     definition = f"{edit.dagster_name('ResourceDefinition')}.hardcoded_resource({client})"
     return f"{CLIENT_CONSTANT} = {definition}{edit.newline}"
 
 
-def pipes_decorator_options(edit: ModuleEdit) -> str:
+def decorator_options(edit: ModuleEdit, plan: Plan) -> str:
     return f"resource_defs={{{edit.literal(CLIENT)}: {CLIENT_CONSTANT}}}"
 
 
-def pipes_tail(edit: ModuleEdit, plan: Plan) -> list[str]:
+def tail(edit: ModuleEdit, plan: Plan) -> list[str]:
     """Make the Python (a venv, or the external one), write the script, run it through Pipes."""
     pipes, inner = plan.pipes, 2 * len(edit.unit)
     folder, python, script = (fresh(n, plan.mentioned) for n in ("folder", "python", "script"))
@@ -172,6 +174,17 @@ def pipes_tail(edit: ModuleEdit, plan: Plan) -> list[str]:
     return lines
 
 
+def literal_doc(edit: ModuleEdit, value: object, prefix: str = "") -> str | Group:
+    """A literal as a layout ``Group`` (its lists and dicts broken over lines when too long),
+    after ``prefix`` (``name=``)."""
+    if isinstance(value, dict) and value:
+        return Group(prefix + "{", tuple(literal_doc(edit, v, literal_code(edit, k) + ": ")
+                                         for k, v in value.items()), "}")
+    if isinstance(value, list) and value:
+        return Group(prefix + "[", tuple(literal_doc(edit, v) for v in value), "]")
+    return prefix + literal_code(edit, value)
+
+
 def literal_code(edit: ModuleEdit, value: object) -> str:
     """A literal's code, its strings quoted as the module quotes them."""
     if isinstance(value, str):
@@ -179,7 +192,7 @@ def literal_code(edit: ModuleEdit, value: object) -> str:
     if isinstance(value, dict):
         return "{" + ", ".join(f"{literal_code(edit, k)}: {literal_code(edit, v)}"
                                for k, v in value.items()) + "}"
-    if isinstance(value, (list, tuple)) or (isinstance(value, (set, frozenset)) and value):
+    if isinstance(value, (list, tuple)) or (isinstance(value, set) and value):
         items = ", ".join(literal_code(edit, v) for v in value)
         if isinstance(value, list):
             return f"[{items}]"

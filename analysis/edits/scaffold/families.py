@@ -25,6 +25,8 @@ SCAFFOLDED: dict[str, str] = {
     "@task.virtualenv": "pipes-subprocess",
     "ExternalPythonOperator": "pipes-subprocess",
     "@task.external_python": "pipes-subprocess",
+    "DockerOperator": "pipes-docker",
+    "KubernetesPodOperator": "pipes-k8s",
 }
 """Operators that ``scaffold_task`` knows how to write an asset for, to the family of code it
 writes. A task of one of them may still be refused, for a reason of its own (Jinja, XCom

@@ -23,6 +23,7 @@ from analysis.edits.scaffold.plan_common import (
     last_text,
     signature_problem,
 )
+from analysis.edits.scaffold.plan_containers import CONTAINER_OPERATORS, container_plan
 from analysis.edits.scaffold.plan_pipes import PIPES_OPERATORS, pipes_plan
 from analysis.edits.scaffold.statements import (
     DagFile,
@@ -70,6 +71,8 @@ def _read_plan(dag_text: str, task: TaskFacts) -> Plan | str:
         return _taskflow_plan(dag, task, call, dag_unit)
     if task.operator in PIPES_OPERATORS:
         return _pipes_plan(dag, task, call)
+    if task.operator in CONTAINER_OPERATORS:
+        return container_plan(dag, task, call, dag_unit)
     if task.operator.startswith("@"):
         return f"{label} is a `{task.operator}` task, which has no scaffold: port it by hand"
     qualified = dag.qualified(call.func)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from analysis.edits.scaffold.statements import Unit
 
 if TYPE_CHECKING:
+    from analysis.edits.scaffold.plan_containers import ContainerPlan
     from analysis.edits.scaffold.plan_pipes import PipesPlan
 
 CONTEXT_KEYS = frozenset({
@@ -33,7 +34,7 @@ class Plan:
     """What the asset's body is made of, found in the DAG file's ``ast``."""
 
     kind: str
-    """"PythonOperator", "BashOperator", "@task" or "Pipes"."""
+    """"PythonOperator", "BashOperator", "@task", "Pipes" or "Container"."""
     label: str
     """The operator as the docstring names it."""
     units: tuple[Unit, ...]
@@ -51,6 +52,8 @@ class Plan:
     append_env: bool = False
     pipes: PipesPlan | None = None
     """For "Pipes": where the function's source runs."""
+    container: ContainerPlan | None = None
+    """For "Container": the Pipes client and what its ``run`` is given."""
 
 
 def signature_problem(name: str, args: ast.arguments, positional: Sequence[ast.expr],

@@ -1,0 +1,81 @@
+"""The Pipes asset of a container task: ``DockerOperator`` through
+``dagster_docker.PipesDockerClient``, ``KubernetesPodOperator`` through
+``dagster_k8s.PipesK8sClient`` (dependencies of the generated code: ``dagster-docker`` and
+``dagster-k8s`` of the Dagster release, 0.29 for Dagster 1.13).
+
+The asset takes ``context`` and the client as a resource (``pipes_docker_client`` /
+``pipes_k8s_client``), declared on the asset with ``resource_defs`` as the module-level
+``PIPES_DOCKER_CLIENT`` / ``PIPES_K8S_CLIENT`` that every such asset shares (Dagster wants one
+object per resource key; configure the Docker daemon, registry or kubeconfig there). Its body
+is one ``run`` with the task's image, command and environment:
+
+- Docker: ``command``, ``environment`` and ``private_environment`` (as ``env``), and the
+  container's ``entrypoint``, ``working_dir``, ``user``, ``network_mode``, ``mem_limit``,
+  ``shm_size``, ``privileged``, ``hostname`` and ``cpus`` (as Airflow's ``cpu_shares``) in
+  ``container_kwargs``;
+- Kubernetes: ``cmds`` as the container's command, ``arguments`` as its args (through
+  ``base_pod_spec``, so that an image's entrypoint stays when there are no ``cmds``),
+  ``env_vars`` as ``env``, ``namespace``, ``container_resources``, ``image_pull_policy``,
+  ``service_account_name``, ``node_selector``, ``labels`` and ``annotations``.
+
+The asset yields what the container reports through Pipes (when it uses dagster-pipes), else
+each of its assets is materialized when the container exits with 0, as the Airflow task then
+succeeds. What Airflow alone did is not carried: the XCom of the last log line (Docker) or of
+the sidecar (Kubernetes), the temporary folder Docker mounts at ``tmp_dir``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from analysis.edits.layout import Group
+from analysis.edits.scaffold.asset_pipes import literal_doc
+from analysis.edits.scaffold.plan import Plan
+
+if TYPE_CHECKING:
+    from analysis.edits.scaffold.asset import ModuleEdit
+
+_CLIENTS = {
+    "docker": ("dagster_docker", "PipesDockerClient", "pipes_docker_client", "PIPES_DOCKER_CLIENT"),
+    "k8s": ("dagster_k8s", "PipesK8sClient", "pipes_k8s_client", "PIPES_K8S_CLIENT"),
+}
+"""Per client: its module and class, the resource key, the module-level constant."""
+CONSTANTS = tuple(c[3] for c in _CLIENTS.values())
+DEFINITIONS: dict[str, tuple[str, tuple[str, ...]]] = {}
+
+
+def problem(plan: Plan) -> str | None:
+    return None
+
+
+def helpers(plan: Plan) -> list[str]:
+    return [_CLIENTS[plan.container.client][3]]
+
+
+def about(where: str, plan: Plan) -> str:
+    runs = "a container" if plan.container.client == "docker" else "a pod"
+    return (f"Scaffolded by airlift-lsp from {where} ({plan.label}): the same image, command and "
+            f"environment, run as {runs} through Dagster Pipes.")
+
+
+def signature(edit: ModuleEdit, plan: Plan) -> str:
+    module, cls, key, _ = _CLIENTS[plan.container.client]
+    return f"(context: {edit.dagster_name('AssetExecutionContext')}, {key}: {edit.imported_name(module, cls)})"
+
+
+def decorator_options(edit: ModuleEdit, plan: Plan) -> str:
+    _, _, key, constant_name = _CLIENTS[plan.container.client]
+    return f"resource_defs={{{edit.literal(key)}: {constant_name}}}"
+
+
+def constant(edit: ModuleEdit, name: str) -> str:
+    module, cls, _, _ = next(c for c in _CLIENTS.values() if c[3] == name)
+    client = f"{edit.imported_name(module, cls)}()"
+    return f"{name} = {edit.dagster_name('ResourceDefinition')}.hardcoded_resource({client}){edit.newline}"
+
+
+def tail(edit: ModuleEdit, plan: Plan) -> list[str]:
+    _, _, key, _ = _CLIENTS[plan.container.client]
+    options = ("context=context", *(literal_doc(edit, v, f"{k}=") for k, v in plan.container.run))
+    return [edit.render(Group(f"yield from {key}.run(", options, ").get_results()"),
+                        len(edit.unit))]

@@ -1,0 +1,221 @@
+"""The plan of a task that runs a container: ``DockerOperator`` (the Docker provider) and
+``KubernetesPodOperator`` (the cncf.kubernetes provider), scaffolded as a run of
+``dagster_docker.PipesDockerClient`` / ``dagster_k8s.PipesK8sClient`` with the same image,
+command, environment and what else of the pod or container can be read.
+
+Values must be static: literals, or module-level names assigned a literal once before the DAG
+(``IMAGE = "repo/app:1.2"``); Kubernetes' ``V1ResourceRequirements(requests=..., limits=...)``
+and ``V1EnvVar(name=..., value=...)`` are read as the dicts they stand for. Refused with the
+reason: Jinja (image, command and environment are templated), other values, and the options
+that the Pipes clients do not carry per run or that would silently change what runs (volumes,
+mounts, secrets, pod templates, other Docker daemons or clusters, registry connections).
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+from analysis.edits.scaffold.plan_common import Plan, jinja
+from analysis.edits.scaffold.statements import DagFile, Unit
+from analysis.facts import TaskFacts
+
+CONTAINER_OPERATORS = {"DockerOperator": "docker", "KubernetesPodOperator": "k8s"}
+"""The container operators, to the Pipes client that runs them."""
+
+_BASE_OPERATOR = frozenset({
+    "task_id", "owner", "email", "email_on_retry", "email_on_failure", "retries", "retry_delay",
+    "retry_exponential_backoff", "max_retry_delay", "start_date", "end_date", "depends_on_past",
+    "wait_for_downstream", "dag", "params", "default_args", "priority_weight", "weight_rule",
+    "queue", "pool", "pool_slots", "sla", "execution_timeout", "on_execute_callback",
+    "on_failure_callback", "on_success_callback", "on_retry_callback", "on_skipped_callback",
+    "trigger_rule", "run_as_user", "task_concurrency", "max_active_tis_per_dag",
+    "max_active_tis_per_dagrun", "executor_config", "do_xcom_push", "inlets", "outlets",
+    "task_group", "doc", "doc_md", "doc_rst", "doc_json", "doc_yaml", "executor",
+    "ignore_first_depends_on_past", "wait_for_past_depends_before_skipping", "retry_on_exit_code"})
+"""What every operator takes: scheduling and bookkeeping that Dagster has its own way for."""
+
+_DOCKER = {"image": "image", "command": "command", "environment": "env",
+           "private_environment": "env", "entrypoint": "container_kwargs",
+           "working_dir": "container_kwargs", "user": "container_kwargs",
+           "network_mode": "container_kwargs", "mem_limit": "container_kwargs",
+           "shm_size": "container_kwargs", "privileged": "container_kwargs",
+           "hostname": "container_kwargs", "cpus": "container_kwargs", "auto_remove": None,
+           "mount_tmp_dir": None, "tmp_dir": None, "xcom_all": None, "retrieve_output": None,
+           "retrieve_output_path": None, "docker_url": "default", "api_version": None,
+           "force_pull": None, "skip_on_exit_code": "refused"}
+"""DockerOperator's options, to where they go (None: nothing to carry; "default": only the
+default is accepted)."""
+_DOCKER_URLS = ("unix://var/run/docker.sock", "unix:///var/run/docker.sock")
+
+_K8S = {"image": "image", "cmds": "command", "arguments": "args", "env_vars": "env",
+        "namespace": "namespace", "container_resources": "resources", "labels": "meta",
+        "annotations": "meta", "service_account_name": "spec", "node_selector": "spec",
+        "image_pull_policy": "container", "name": None, "random_name_suffix": None,
+        "get_logs": None, "log_events_on_failure": None, "startup_timeout_seconds": None,
+        "is_delete_operator_pod": None, "on_finish_action": None, "reattach_on_restart": None,
+        "in_cluster": None, "image_pull_secrets": "refused"}
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerPlan:
+    """The Pipes client ("docker" or "k8s") and the keyword arguments of its ``run``."""
+
+    client: str
+    run: tuple[tuple[str, object], ...]
+
+
+def container_plan(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit) -> Plan | str:
+    name = f"task `{task.task_id}`"
+    client = CONTAINER_OPERATORS[task.operator]
+    if not dag.qualified(call.func).startswith("airflow."):
+        return f"{name} uses `{task.operator}`, which is not Airflow's"
+    if call.args or any(k.arg is None for k in call.keywords):
+        return f"{name} passes arguments by position or `**`: they cannot be read statically"
+    known = _DOCKER if client == "docker" else _K8S
+    values: dict[str, object] = {}
+    for keyword in call.keywords:
+        option = keyword.arg
+        if option in _BASE_OPERATOR:
+            continue
+        if option not in known or known[option] == "refused":
+            return (f"{name} uses `{option}`, which the Pipes client does not carry: scaffold "
+                    "it by hand")
+        if known[option] is None:
+            continue
+        value = _static(dag, dag_unit, keyword.value)
+        if isinstance(value, _NotStatic):
+            return (f"the `{option}` of {name} is not a literal or a module-level constant "
+                    f"(`{ast.unparse(keyword.value)}`): it cannot be read statically")
+        text = jinja(keyword.value) or _jinja_value(value)
+        if text is not None:
+            return f"the `{option}` of {name} uses Jinja ({text!r}), which only Airflow renders"
+        values[option] = value
+    if not isinstance(values.get("image"), str):
+        return f"{name} has no `image` written out"
+    run = _docker_run(values, name) if client == "docker" else _k8s_run(values, name)
+    if isinstance(run, str):
+        return run
+    return Plan("Container", task.operator, (), None, frozenset(), False, frozenset(), {},
+                frozenset(), container=ContainerPlan(client, tuple(run)))
+
+
+def _docker_run(values: dict[str, object], name: str) -> list[tuple[str, object]] | str:
+    url = values.pop("docker_url", None)
+    if url is not None and url not in _DOCKER_URLS:
+        return (f"{name} runs on the Docker daemon at {url!r}: PipesDockerClient uses the one "
+                "DOCKER_HOST names; set it there and scaffold again without `docker_url`")
+    run: list[tuple[str, object]] = [("image", values["image"])]
+    command = values.get("command")
+    if command is not None and not (isinstance(command, str) or (
+            isinstance(command, list) and all(isinstance(c, str) for c in command))):
+        return f"the `command` of {name} is neither a string nor a list of strings"
+    if command is not None:
+        run.append(("command", values["command"]))
+    env = {}
+    for option in ("environment", "private_environment"):
+        if values.get(option) is not None and not isinstance(values[option], dict):
+            return f"the `{option}` of {name} is not a dict"
+        env.update(values.get(option) or {})
+    if env:
+        run.append(("env", env))
+    container = {k: values[k] for k in ("entrypoint", "working_dir", "user", "network_mode",
+                                         "mem_limit", "shm_size", "privileged", "hostname")
+                 if values.get(k) is not None}
+    cpus = values.get("cpus")
+    if cpus is not None:  # as DockerOperator passes it to Docker
+        if not isinstance(cpus, (int, float)) or isinstance(cpus, bool):
+            return f"the `cpus` of {name} is not a number"
+        container["cpu_shares"] = round(cpus * 1024)
+    if container:
+        run.append(("container_kwargs", container))
+    return run
+
+
+def _k8s_run(values: dict[str, object], name: str) -> list[tuple[str, object]] | str:
+    for option in ("cmds", "arguments"):
+        if values.get(option) is not None and not (
+                isinstance(values[option], list) and all(isinstance(v, str) for v in values[option])):
+            return f"the `{option}` of {name} is not a list of strings"
+    run: list[tuple[str, object]] = [("image", values["image"])]
+    if values.get("cmds"):
+        run.append(("command", list(values["cmds"])))
+    if values.get("namespace") is not None:
+        run.append(("namespace", values["namespace"]))
+    env = values.get("env_vars")
+    if env:
+        if not (isinstance(env, dict) or all(isinstance(e, tuple) for e in env)):
+            return f"the `env_vars` of {name} is neither a dict nor a list of V1EnvVar"
+        run.append(("env", dict(env)))
+    container = {}
+    if values.get("arguments"):  # the container's args: the image's entrypoint stays
+        container["args"] = list(values["arguments"])
+    if values.get("container_resources"):
+        container["resources"] = values["container_resources"]
+    if values.get("image_pull_policy"):
+        container["image_pull_policy"] = values["image_pull_policy"]
+    meta = {k: values[k] for k in ("labels", "annotations") if values.get(k)}
+    spec = {k: values[k] for k in ("service_account_name", "node_selector") if values.get(k)}
+    if container:
+        spec["containers"] = [container]
+    if meta:
+        run.append(("base_pod_meta", meta))
+    if spec:
+        run.append(("base_pod_spec", spec))
+    return run
+
+
+class _NotStatic:
+    pass
+
+
+_NOT_STATIC = _NotStatic()
+_K8S_MODELS = {"V1ResourceRequirements": ("requests", "limits"), "V1EnvVar": ("name", "value")}
+
+
+def _static(dag: DagFile, dag_unit: Unit, node: ast.expr, depth: int = 0) -> object:
+    """A literal's value, a module-level constant's (assigned once, before the DAG), or a
+    Kubernetes model read as what it stands for; else ``_NOT_STATIC``."""
+    if depth > 16:
+        return _NOT_STATIC
+    if isinstance(node, ast.Name):
+        assigned = [s.value for u in dag.units for s in u.statements
+                    if isinstance(s, ast.Assign) and any(isinstance(t, ast.Name) and t.id == node.id
+                                                         for t in s.targets)]
+        later = [u for u in dag.units[dag_unit.index:] if node.id in u.binds]
+        if len(assigned) != 1 or later or not any(node.id in u.binds for u in dag.units[:dag_unit.index]):
+            return _NOT_STATIC
+        return _static(dag, dag_unit, assigned[0], depth + 1)
+    if isinstance(node, (ast.List, ast.Tuple)):
+        items = [_static(dag, dag_unit, e, depth + 1) for e in node.elts]
+        return _NOT_STATIC if any(i is _NOT_STATIC for i in items) else list(items)
+    if isinstance(node, ast.Dict):
+        if any(k is None for k in node.keys):
+            return _NOT_STATIC
+        pairs = [(_static(dag, dag_unit, k, depth + 1), _static(dag, dag_unit, v, depth + 1))
+                 for k, v in zip(node.keys, node.values)]
+        return _NOT_STATIC if any(_NOT_STATIC in p for p in pairs) else dict(pairs)
+    if isinstance(node, ast.Call) and not node.args:
+        model = dag.qualified(node.func).rsplit(".", 1)[-1]
+        if model in _K8S_MODELS and dag.qualified(node.func).startswith("kubernetes."):
+            fields = {k.arg: _static(dag, dag_unit, k.value, depth + 1) for k in node.keywords}
+            if None in fields or _NOT_STATIC in fields.values() or set(fields) - set(_K8S_MODELS[model]):
+                return _NOT_STATIC
+            if model == "V1EnvVar":
+                return (fields.get("name"), fields.get("value"))
+            return {k: v for k, v in fields.items() if v is not None}
+        return _NOT_STATIC
+    try:
+        return ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return _NOT_STATIC
+
+
+def _jinja_value(value: object) -> str | None:
+    if isinstance(value, str):
+        return value if any(m in value for m in ("{{", "{%", "{#")) else None
+    if isinstance(value, dict):
+        value = [*value.keys(), *value.values()]
+    if isinstance(value, (list, tuple)):
+        return next((t for t in map(_jinja_value, value) if t is not None), None)
+    return None

@@ -1,0 +1,87 @@
+"""Container scaffolds load and run in real Dagster with dagster-docker and dagster-k8s (``make
+dagster``), and pass the Pipes clients exactly the image, command, environment and resources of
+the Airflow tasks of tests/fixtures/scaffold/containers_dag.py.
+
+No Docker daemon or Kubernetes cluster here: tests/support/record_pipes.py replaces the clients'
+``run`` by a recorder that checks each call against the real ``run``'s signature and, for
+Kubernetes, builds the pod with dagster-k8s's own ``build_pod_body``, as the cluster would get
+it; the generated module is not altered. Each asset is materialized in its own run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from analysis.edits.scaffold import scaffold_task
+from tests.integration.test_scaffold_runs import MATERIALIZE, dagster_python
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = REPO / "tests" / "fixtures" / "scaffold"
+TASKS = {"render_report": "report", "train_model": "model,model/metrics", "entrypoint_only": "cleanup"}
+
+
+@pytest.fixture(scope="module")
+def calls(tmp_path_factory) -> dict[str, dict]:
+    """The recorded client calls by task, each checked to come from a successful run."""
+    root = tmp_path_factory.mktemp("containers")
+    dag = FIXTURES / "containers_dag.py"
+    text = (FIXTURES / "containers_module.py").read_text()
+    for task_id in TASKS:
+        result = scaffold_task(dag.read_text(), str(dag), "containers", task_id, text)
+        assert result.changed, result.reason
+        text = result.text
+    (root / "definitions.py").write_text(text)
+    result = subprocess.run(
+        [dagster_python(), str(MATERIALIZE), str(root / "definitions.py"), "--record-pipes",
+         "--airflow", json.dumps({"containers": list(TASKS)}),
+         *(a for key in TASKS.values() for a in ("--asset", key))],
+        capture_output=True, text=True, timeout=600, cwd=root, check=False,
+        env={**os.environ, "DAGSTER_HOME": str(root)})
+    assert result.returncode == 0, result.stderr[-4000:]
+    output = json.loads(result.stdout)
+    for run in output["runs"]:
+        assert run["success"], "\n".join(run["errors"])
+        assert run["materialized"] == sorted(run["asset"].split(","))
+    recorded = output["pipes_calls"]
+    assert [call["assets"] for call in recorded] == [sorted(k.split(",")) for k in TASKS.values()]
+    return dict(zip(TASKS, recorded))
+
+
+def test_the_docker_task_runs_the_same_image_command_and_environment(calls):
+    call = calls["render_report"]
+    assert call["client"] == "PipesDockerClient"
+    assert call["arguments"] == {
+        "image": "ghcr.io/acme/reports:1.4",
+        "command": ["python", "-m", "reports.render", "--region", "eu-west-1"],
+        "env": {"REGION": "eu-west-1", "LOG_LEVEL": "info"},
+        # cpus=0.5 as DockerOperator gives it to Docker: cpu_shares = 0.5 * 1024
+        "container_kwargs": {"working_dir": "/app", "mem_limit": "512m", "cpu_shares": 512},
+    }
+
+
+def test_the_pod_has_the_same_image_command_args_env_namespace_and_resources(calls):
+    call = calls["train_model"]
+    assert call["client"] == "PipesK8sClient"
+    assert call["arguments"]["namespace"] == "ml"
+    container = call["pod"]["spec"]["containers"][0]
+    assert container["image"] == "ghcr.io/acme/trainer:2.0"
+    assert container["command"] == ["python", "train.py"]
+    assert container["args"] == ["--epochs", "3"]
+    assert container["resources"] == {"requests": {"cpu": "500m", "memory": "1Gi"},
+                                      "limits": {"memory": "2Gi"}}
+    # the task's variables (the client adds Pipes' own bootstrap ones when it really runs)
+    assert container["env"] == [{"name": "MODEL", "value": "churn"},
+                                {"name": "REGION", "value": "eu-west-1"}]
+    assert call["pod"]["metadata"]["labels"]["team"] == "ml"
+
+
+def test_a_pod_without_cmds_keeps_the_image_entrypoint(calls):
+    container = calls["entrypoint_only"]["pod"]["spec"]["containers"][0]
+    assert "command" not in container
+    assert container["args"] == ["--dry-run"]
+    assert container["env"] == [{"name": "MODE", "value": "fast"}]

@@ -1,0 +1,120 @@
+"""Scaffolding container tasks (DockerOperator, KubernetesPodOperator) as Dagster Pipes Docker
+and Kubernetes assets: the module every task of tests/fixtures/scaffold/containers_dag.py gives,
+idempotency, the read-only parser as the oracle of what the module maps, the registry, and each
+refusal with its reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from analysis.dags.dagfile import extract_file
+from analysis.dagster.module import parse_dagster_module
+from analysis.edits.scaffold import can_scaffold, scaffold_task
+from analysis.edits.scaffold.families import scaffold_family
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = REPO / "tests" / "fixtures" / "scaffold"
+DAG = FIXTURES / "containers_dag.py"
+MODULE = FIXTURES / "containers_module.py"
+TASKS = ["render_report", "train_model", "entrypoint_only"]
+
+
+def scaffold_all() -> str:
+    text = MODULE.read_text()
+    for task_id in TASKS:
+        result = scaffold_task(DAG.read_text(), str(DAG), "containers", task_id, text,
+                               module_path=str(MODULE))
+        assert result.changed, result.reason
+        text = result.text
+    return text
+
+
+def mapped(text: str) -> list[tuple[str, str | None, list[str]]]:
+    module = parse_dagster_module("definitions.py", text)
+    assert module.error is None and module.unresolved == ()
+    return [(m.dag_id, m.task_id, [a.key for a in m.assets]) for m in module.mappings]
+
+
+def test_every_container_task_in_turn_gives_the_fixture():
+    text = scaffold_all()
+    assert text == (FIXTURES / "containers_module+all.py").read_text()
+    assert mapped(text) == mapped(MODULE.read_text())
+    assert "from dagster_docker import PipesDockerClient\nfrom dagster_k8s import PipesK8sClient\n" in text
+    assert text.count("PIPES_K8S_CLIENT = ") == 1  # one client object for both pods
+
+
+def test_scaffolding_again_changes_nothing():
+    text = scaffold_all()
+    for task_id in TASKS:
+        again = scaffold_task(DAG.read_text(), str(DAG), "containers", task_id, text)
+        assert not again.changed and "already has a Dagster definition" in again.reason
+
+
+def test_the_container_operators_are_registered_as_scaffolded():
+    facts = extract_file(str(DAG), DAG.read_text()).dag("containers")
+    assert {scaffold_family(t.operator) for t in facts.tasks} == {"pipes-docker", "pipes-k8s"}
+
+
+HEAD = '''\
+import os
+
+import pendulum
+from airflow import DAG
+from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+from airflow.providers.docker.operators.docker import DockerOperator
+from docker.types import Mount
+from kubernetes.client import models as k8s
+
+TAG = "1"
+TAG = "2"
+
+with DAG("d", start_date=pendulum.datetime(2024, 1, 1)):
+'''
+
+REFUSALS = {
+    "DockerOperator(task_id='t', image='app:{{ var.value.tag }}')":
+        "the `image` of task `t` uses Jinja ('app:{{ var.value.tag }}'), which only Airflow renders",
+    "DockerOperator(task_id='t', image='app', command='run {{ ds }}')":
+        "the `command` of task `t` uses Jinja ('run {{ ds }}'), which only Airflow renders",
+    "DockerOperator(task_id='t', image='app', environment={'DAY': '{{ ds }}'})":
+        "the `environment` of task `t` uses Jinja ('{{ ds }}'), which only Airflow renders",
+    "DockerOperator(task_id='t', image=os.environ['IMAGE'])":
+        "the `image` of task `t` is not a literal or a module-level constant "
+        "(`os.environ['IMAGE']`): it cannot be read statically",
+    "DockerOperator(task_id='t', image='app:' + TAG)":
+        "the `image` of task `t` is not a literal or a module-level constant "
+        "(`'app:' + TAG`): it cannot be read statically",
+    "DockerOperator(task_id='t', image=TAG)":  # assigned twice: which value is unclear
+        "the `image` of task `t` is not a literal or a module-level constant (`TAG`): it cannot "
+        "be read statically",
+    "DockerOperator(task_id='t', image='app', mounts=[Mount('/data', '/data')])":
+        "task `t` uses `mounts`, which the Pipes client does not carry: scaffold it by hand",
+    "DockerOperator(task_id='t', image='app', docker_url='tcp://docker:2375')":
+        "task `t` runs on the Docker daemon at 'tcp://docker:2375': PipesDockerClient uses the "
+        "one DOCKER_HOST names; set it there and scaffold again without `docker_url`",
+    "DockerOperator(task_id='t', image='app', cpus='half')":
+        "the `cpus` of task `t` is not a number",
+    "DockerOperator(task_id='t', command='true')": "task `t` has no `image` written out",
+    "DockerOperator(task_id='t', **{'image': 'app'})":
+        "task `t` passes arguments by position or `**`: they cannot be read statically",
+    "KubernetesPodOperator(task_id='t', image='app', cmds='python run.py')":
+        "the `cmds` of task `t` is not a list of strings",
+    "KubernetesPodOperator(task_id='t', image='app', volumes=[])":
+        "task `t` uses `volumes`, which the Pipes client does not carry: scaffold it by hand",
+    "KubernetesPodOperator(task_id='t', image='app', pod_template_file='pod.yaml')":
+        "task `t` uses `pod_template_file`, which the Pipes client does not carry: scaffold it by hand",
+    "KubernetesPodOperator(task_id='t', image='app', env_vars=[k8s.V1EnvVar(name='A', value_from=x)])":
+        "the `env_vars` of task `t` is not a literal or a module-level constant "
+        "(`[k8s.V1EnvVar(name='A', value_from=x)]`): it cannot be read statically",
+    "KubernetesPodOperator(task_id='t', image='app', arguments=['{{ ds }}'])":
+        "the `arguments` of task `t` uses Jinja ('{{ ds }}'), which only Airflow renders",
+}
+
+
+@pytest.mark.parametrize("code", list(REFUSALS), ids=range(len(REFUSALS)))
+def test_what_the_pipes_clients_cannot_carry_is_refused_with_its_reason(code):
+    text = HEAD + "    " + code + "\n"
+    task = extract_file("d.py", text).dag("d").task("t")
+    assert can_scaffold(text, task) == REFUSALS[code]
