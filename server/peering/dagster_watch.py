@@ -29,6 +29,11 @@ log = logging.getLogger("airlift-lsp.peering")
 
 RUNS_PER_TASK = 3
 """Dagster runs kept per task and Airflow run (a run retried by Dagster makes more than one)."""
+MAX_ASKED = 40
+"""Airflow runs asked about per poll. Each is a tag query in Dagster's run storage (about 20-60
+ms each on a busy machine, bench/dagster_poll.py), so a first poll over hundreds of proxied DAGs
+is spread over several polls, the moving and newest runs first, instead of one answer that
+outlasts the read timeout at every poll."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +151,7 @@ class DagsterWatcher:
         before = client.requests
         interest = self._interest()
         kept: dict[tuple[str, str], tuple[DagsterRun, ...]] = {}
-        ask: list[tuple[str, str, int]] = []
+        candidates = []
         asked_dags = {dag_id for (dag_id, _), runs in previous.runs.items() if runs}
         for dag in interest:
             if not (dag.proxied or dag.dag_id in asked_dags):
@@ -156,7 +161,12 @@ class DagsterWatcher:
                 if not forced and previous.reachable and run.finished and known is not None:
                     kept[run.key] = known  # the proxy operator waited for its Dagster runs
                 else:
-                    ask.append((run.dag_id, run.run_id, RUNS_PER_TASK * max(1, len(dag.tasks))))
+                    candidates.append((run, RUNS_PER_TASK * max(1, len(dag.tasks))))
+        candidates.sort(key=lambda c: (c[0].finished, -c[0].sort_time.timestamp()))
+        for run, _ in candidates[MAX_ASKED:]:  # asked at the next polls; what was known stays
+            if run.key in previous.runs:
+                kept[run.key] = previous.runs[run.key]
+        ask = [(run.dag_id, run.run_id, limit) for run, limit in candidates[:MAX_ASKED]]
         runs = {**kept, **client.airlift_runs(ask)}
         keys = [key for dag in interest for _, assets in dag.assets for key in assets]
         materializations = client.last_materializations(keys)
