@@ -23,8 +23,9 @@ export interface ExtensionSettings {
     airflow: AirflowSettings;
     dagFolders?: string[];
     dagsterModule?: string;
-    /** The project's own Dagster interpreter: verify loads the Dagster module too. */
-    dagster: { python?: string };
+    /** The project's own Dagster interpreter (verify loads the Dagster module too), and the
+     * Dagster webserver whose runs of proxied tasks hovers and lenses show. */
+    dagster: { python?: string; url?: string };
     server: {
         /** The `airlift-lsp` executable; empty: the Python environment's, then the extension's own. */
         command?: string;
@@ -44,7 +45,7 @@ export interface ServerSettings {
         verifyTls?: boolean;
         python?: string;
     };
-    dagster?: { python?: string };
+    dagster?: { python?: string; url?: string };
     dagFolders?: string[];
     dagsterModule?: string;
 }
@@ -90,7 +91,7 @@ export function readSettings(config: ConfigurationReader): { settings: Extension
             verifyTls: typeof verifyTls === 'boolean' ? verifyTls : undefined,
             python: text('airflow.python'),
         },
-        dagster: { python: text('dagster.python') },
+        dagster: { python: text('dagster.python'), url: text('dagster.url') },
         // An empty list is the default ("the whole workspace"): leave it to pyproject.toml.
         dagFolders: foldersValid && (dagFolders as string[]).length > 0 ? (dagFolders as string[]) : undefined,
         dagsterModule: text('dagsterModule'),
@@ -115,7 +116,9 @@ export function serverSettings(
     const airflow: ServerSettings['airflow'] = options.trusted
         ? { url, username, password: options.password || undefined, apiVersion, pollInterval, verifyTls, python }
         : { url: '', python: '' };
-    const dagster = options.trusted ? dropUndefined({ python: settings.dagster.python }) : { python: '' };
+    const dagster = options.trusted
+        ? dropUndefined({ python: settings.dagster.python, url: settings.dagster.url })
+        : { python: '', url: '' };
     return dropUndefined({
         airflow: dropUndefined(airflow),
         dagster: Object.keys(dagster).length > 0 ? dagster : undefined,
@@ -124,9 +127,9 @@ export function serverSettings(
     });
 }
 
-const AIRFLOW_VARIABLES = ['AIRFLOW_URL', 'AIRFLOW_USERNAME', 'AIRFLOW_PASSWORD'];
+const AIRFLOW_VARIABLES = ['AIRFLOW_URL', 'AIRFLOW_USERNAME', 'AIRFLOW_PASSWORD', 'DAGSTER_URL', 'DAGSTER_CLOUD_API_TOKEN'];
 
-/** The server process's environment: without Airflow credentials in Restricted Mode. */
+/** The server process's environment: without Airflow or Dagster credentials in Restricted Mode. */
 export function serverEnvironment(
     environment: Record<string, string | undefined>,
     trusted: boolean,

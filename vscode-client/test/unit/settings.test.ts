@@ -34,11 +34,12 @@ test('set values reach the server with the password from secret storage', () => 
 test('Restricted Mode: no password, and an empty URL that masks pyproject.toml', () => {
     const { settings } = readSettings(reader({ 'airflow.url': 'http://airflow', 'airflow.username': 'admin', dagFolders: ['dags'] }));
     assert.deepEqual(serverSettings(settings, { trusted: false, password: 's3cret' }),
-        { airflow: { url: '', python: '' }, dagster: { python: '' }, dagFolders: ['dags'] });
+        { airflow: { url: '', python: '' }, dagster: { python: '', url: '' }, dagFolders: ['dags'] });
 });
 
-test('Restricted Mode: the server process gets no AIRFLOW_* variables', () => {
-    const environment = { PATH: '/bin', AIRFLOW_URL: 'u', AIRFLOW_USERNAME: 'n', AIRFLOW_PASSWORD: 'p' };
+test('Restricted Mode: the server process gets no AIRFLOW_* or Dagster variables', () => {
+    const environment = { PATH: '/bin', AIRFLOW_URL: 'u', AIRFLOW_USERNAME: 'n', AIRFLOW_PASSWORD: 'p',
+        DAGSTER_URL: 'd', DAGSTER_CLOUD_API_TOKEN: 't' };
     assert.deepEqual(serverEnvironment(environment, false), { PATH: '/bin' });
     assert.deepEqual(serverEnvironment(environment, true), environment);
 });
@@ -72,5 +73,12 @@ test('the interpreters for verify reach the server only in a trusted workspace',
     assert.deepEqual(serverSettings(settings, { trusted: true }), {
         airflow: { python: '/ws/.venv/bin/python' }, dagster: { python: '/ws/.dg/bin/python' } });
     // Empty strings mask `[tool.airlift-lsp] airflow.python` of an untrusted workspace's pyproject.toml.
-    assert.deepEqual(serverSettings(settings, { trusted: false }), { airflow: { url: '', python: '' }, dagster: { python: '' } });
+    assert.deepEqual(serverSettings(settings, { trusted: false }),
+        { airflow: { url: '', python: '' }, dagster: { python: '', url: '' } });
+});
+
+test('the Dagster URL reaches the server in a trusted workspace only', () => {
+    const { settings } = readSettings(reader({ 'dagster.url': ' http://localhost:3000 ' }));
+    assert.deepEqual(serverSettings(settings, { trusted: true }), { airflow: {}, dagster: { url: 'http://localhost:3000' } });
+    assert.deepEqual(serverSettings(settings, { trusted: false }).dagster, { python: '', url: '' });
 });
