@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from analysis.dagster.lineage import drifts
 from analysis.dagster.module import is_component_path
 from analysis.deployed import differences
+from analysis.describe import no_scaffold, nothing_to_migrate_in
 from analysis.facts import Finding, Range, Related, Severity
 from analysis.project import DagEntry, Project
 
@@ -35,6 +36,7 @@ def check_project(project: Project) -> list[Finding]:
     if project.deployed:
         findings.extend(differences(project.files, project.layout.dag_roots(), project.deployed))
     findings.extend(_deps_drift(project))
+    findings.extend(_no_scaffolds(project))
     # A file that does not parse shows its syntax error alone: other findings would come
     # from its last good facts, at positions that no longer hold.
     broken = {path for path, file in project.files.items() if file.error}
@@ -151,8 +153,10 @@ def _entry(project: Project, entry: DagEntry) -> Iterator[Finding]:
             yield Finding("proxied-without-asset", WARNING,
                           f"`{task.task_id}` is proxied but its assets are AssetSpecs, which Dagster cannot "
                           f"run: the proxy operator will fail (\"No asset nodes found to trigger\") unless "
-                          f"these keys are defined as executable assets elsewhere; generate its Dagster "
-                          f"implementation (airlift-lsp scaffold {dag.dag_id} {task.task_id})",
+                          f"these keys are defined as executable assets elsewhere; "
+                          + (f"port it by hand (no scaffold for `{task.operator}`)"
+                             if no_scaffold(project, dag.dag_id, task) else
+                             f"generate its Dagster implementation (airlift-lsp scaffold {dag.dag_id} {task.task_id})"),
                           state.path, task_state.proxied_range, (task_link,))
     if state.dag_proxied and active is not False and len(dag.global_names) > 1:
         yield Finding("duplicate-task-id", ERROR,
@@ -227,10 +231,21 @@ def _mappings(project: Project) -> Iterator[Finding]:
             continue
         for task in entry.dag.tasks:
             # A task that may not exist (or whose id is unknown) cannot be mapped: its hover says why.
-            if task.certain and task.task_id not in (tasks_mapped or ()):
+            if task.certain and task.task_id not in (tasks_mapped or ()) \
+                    and nothing_to_migrate_in(project, entry.dag_id, task) is None:
                 yield Finding("unmapped-task", INFO,
                               f"`{task.task_id}` is not mapped to any Dagster asset yet (observe stage)",
                               entry.file.path, task.id_range or task.range)
+
+
+def _no_scaffolds(project: Project) -> Iterator[Finding]:
+    """What is left to port by hand, one note per task at its call: work no scaffold writes,
+    with no executable definition mapped to it yet (a hand port or a scaffold ends it)."""
+    for entry in project.entries:
+        for task in entry.dag.tasks:
+            if no_scaffold(project, entry.dag_id, task):
+                yield Finding("no-scaffold", INFO, f"no scaffold for `{task.operator}`: port by hand",
+                              entry.file.path, task.range)
 
 
 def _duplicate_dag_ids(project: Project) -> Iterator[Finding]:

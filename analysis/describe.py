@@ -9,6 +9,7 @@ import os
 from dataclasses import dataclass
 from enum import Enum
 
+from analysis.edits.scaffold.families import nothing_to_migrate, scaffold_family
 from analysis.facts import TaskFacts
 from analysis.project import DagEntry, Project
 from analysis.wording import plural
@@ -29,18 +30,34 @@ class TaskStatus:
     proxied: bool
     state_listed: bool
     """The state file has an entry for the task."""
+    nothing: str | None = None
+    """Why the task has nothing to migrate (an ``EmptyOperator`` runs nothing), None when it
+    does work: such a task counts as done while it stays in Airflow."""
+
+    @property
+    def done(self) -> bool:
+        """Migrated as far as it needs: proxied, or nothing to migrate."""
+        return self.proxied or self.nothing is not None
 
     @property
     def label(self) -> str:
         if self.stage is Stage.PROXIED:
             return "proxied → Dagster"
+        if self.nothing is not None:
+            return NOTHING_LABEL
         if self.stage is Stage.OBSERVED:
             return "observed → " + ", ".join(self.assets)
         return "unmapped"
 
 
+NOTHING_LABEL = "nothing to migrate"
+
+
 @dataclass(frozen=True, slots=True)
 class DagStatus:
+    """Progress of a DAG. A task with nothing to migrate counts as mapped and as proxied (done)
+    while it stays in Airflow unproxied, where it does nothing: ``nothing`` says how many."""
+
     total: int
     mapped: int
     proxied: int
@@ -49,6 +66,8 @@ class DagStatus:
     """present | switched off | missing"""
     from_airflow: bool = False
     """Known from the peered Airflow, not read from the file (``dag.source == "airflow"``)."""
+    nothing: int = 0
+    """Tasks counted in ``mapped`` and ``proxied`` because they have nothing to migrate."""
 
     @property
     def label(self) -> str:
@@ -58,7 +77,9 @@ class DagStatus:
             parts.append("DAG proxied → Dagster")
         else:
             parts.append(f"{self.proxied} proxied")
-        if self.hook != "present" and (self.proxied or self.dag_level_proxied):
+            if self.nothing:
+                parts.append(f"{self.nothing} of these: {NOTHING_LABEL}")
+        if self.hook != "present" and (self.proxied > self.nothing or self.dag_level_proxied):
             parts.append(f"hook {self.hook}")
         return " · ".join(parts)
 
@@ -76,12 +97,29 @@ def blocked(task: TaskFacts, stage: Stage) -> str | None:
     return None
 
 
+def nothing_to_migrate_in(project: Project, dag_id: str, task: TaskFacts) -> str | None:
+    """Why ``task`` has nothing to migrate (its operator runs nothing), or None: it does work,
+    or an executable Dagster definition is mapped to it (then proxying runs that)."""
+    why = nothing_to_migrate(task.operator)
+    if why is None or project.runnable_in_dagster(dag_id, task.task_id):
+        return None
+    return why
+
+
+def no_scaffold(project: Project, dag_id: str, task: TaskFacts) -> bool:
+    """The task does work that no scaffold writes, and nothing executable is mapped to it yet:
+    its Dagster implementation is to be ported by hand."""
+    return (scaffold_family(task.operator) is None and nothing_to_migrate(task.operator) is None
+            and not project.runnable_in_dagster(dag_id, task.task_id))
+
+
 def task_status(project: Project, entry: DagEntry, task: TaskFacts) -> TaskStatus:
     assets = project.assets_for(entry.dag_id, task.task_id)
     proxied = project.is_proxied(entry, task)
     listed = bool(entry.state and not entry.state.error and entry.state.task(task.task_id))
     stage = Stage.PROXIED if proxied else (Stage.OBSERVED if assets else Stage.UNMAPPED)
-    return TaskStatus(stage, assets, proxied, listed)
+    nothing = None if proxied else nothing_to_migrate_in(project, entry.dag_id, task)
+    return TaskStatus(stage, assets, proxied, listed, nothing)
 
 
 def migration_level(project: Project, entry: DagEntry) -> str:
@@ -100,11 +138,12 @@ def dag_status(project: Project, entry: DagEntry) -> DagStatus:
     dag_level = entry.state.dag_proxied if entry.state and not entry.state.error else None
     return DagStatus(
         total=len(statuses),
-        mapped=sum(1 for s in statuses if s.assets),
-        proxied=sum(1 for s in statuses if s.proxied),
+        mapped=sum(1 for s in statuses if s.assets or s.nothing),
+        proxied=sum(1 for s in statuses if s.done),
         dag_level_proxied=dag_level,
         hook=hook_state,
         from_airflow=entry.dag.source == "airflow",
+        nothing=sum(1 for s in statuses if s.nothing),
     )
 
 
@@ -116,17 +155,22 @@ def task_markdown(project: Project, entry: DagEntry, task: TaskFacts, *, markdow
     flags = [f for f, on in (("mapped (.expand)", task.mapped), ("dynamic id", task.dynamic),
                              (f"only if {task.condition}", task.conditional and not task.dynamic)) if on]
     why_not = blocked(task, status.stage)
+    if status.nothing is not None:
+        stage = f" — stage: {bold(NOTHING_LABEL)} — {status.nothing.replace('`', '') if not markdown else status.nothing}"
+    else:
+        stage = (f" — stage: {bold(status.stage.value)}"
+                 + (f" — cannot go further: {why_not}" if why_not and status.stage is not Stage.PROXIED else ""))
     lines = [
         f"{bold('Task')} {code(task.task_id)} · {task.operator}" + (f" · {', '.join(flags)}" if flags else ""),
-        f"DAG {code(entry.dag_id)}{FROM_AIRFLOW if entry.dag.source == 'airflow' else ''}"
-        f" — stage: {bold(status.stage.value)}"
-        + (f" — cannot go further: {why_not}" if why_not and status.stage is not Stage.PROXIED else ""),
+        f"DAG {code(entry.dag_id)}{FROM_AIRFLOW if entry.dag.source == 'airflow' else ''}{stage}",
         "",
         "upstream: " + (", ".join(code(u) for u in task.upstream) or "none"),
         "downstream: " + (", ".join(code(d) for d in downstream) or "none"),
         "assets: " + (", ".join(code(a) for a in status.assets) or "none mapped"),
         "proxied: " + _proxied_text(entry, status, code),
     ]
+    if no_scaffold(project, entry.dag_id, task):
+        lines.append(f"no scaffold: port by hand ({code(task.operator)} has no generated Dagster implementation)")
     return _join(lines, markdown)
 
 

@@ -60,7 +60,13 @@ def test_check_on_the_tutorial_has_no_error(tmp_path: Path) -> None:
     result = run_cli("check", "--json", cwd=TUTORIAL)
     assert result.returncode == 0, result.stdout + result.stderr
     findings = json.loads(result.stdout)["findings"]
-    assert {(f["code"], f["severity"], f["path"]) for f in findings} == {
+    # What is left to port by hand follows the scaffold registry (families.py), which grows.
+    from analysis.edits.scaffold.families import scaffold_family
+
+    for note in (f for f in findings if f["code"] == "no-scaffold"):
+        operator = note["message"].split("`")[1]
+        assert note["severity"] == "information" and scaffold_family(operator) is None, note
+    assert {(f["code"], f["severity"], f["path"]) for f in findings if f["code"] != "no-scaffold"} == {
         ("unmapped-task", "information", "airflow_dags/rebuild_customers_list.py"),
         ("missing-proxying-call", "information", "airflow_dags/rebuild_customers_list.py"),
     }

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from analysis.dags.schedule import DagTiming, own_retries, read_timing
 from analysis.dagster.lineage import key_parts
 from analysis.dagster.module import AssetRef, DagsterModule, is_component_path
+from analysis.describe import nothing_to_migrate_in
 from analysis.facts import TaskFacts
 from analysis.plans.files import Plan, PlanFiles, Read, Refused, Sources, dag_entry, inside
 from analysis.project import DagEntry, Project
@@ -58,7 +59,7 @@ def still_in_airflow(project: Project, entry: DagEntry) -> str | None:
             f"`{dag_id}` is proxied at DAG level with `proxied: false`: it still runs in Airflow "
             f"(airlift-lsp proxy {dag_id} --dag-level)")
     in_airflow = [t for t in entry.dag.tasks if t.certain and not t.mapped and not t.group_prefixed
-                  and not project.is_proxied(entry, t)]
+                  and not project.is_proxied(entry, t) and not nothing_to_migrate_in(project, dag_id, t)]
     unproxiable = [t for t in entry.dag.tasks if not t.certain or t.mapped or t.group_prefixed]
     if in_airflow:
         return (f"{_listing(in_airflow)} of `{dag_id}` still {'runs' if len(in_airflow) == 1 else 'run'} in "
@@ -95,7 +96,7 @@ def blocker(project: Project, entry: DagEntry, runs: Runs | None) -> str | None:
     why_not = still_in_airflow(project, entry) or unsuccessful_run(entry.dag_id, runs)
     if why_not is None:
         try:
-            mapped_assets(project, entry.dag_id)
+            mapped_assets(project, entry)
         except Refused as refusal:
             return str(refusal)
     return why_not
@@ -116,7 +117,7 @@ def plan_decommission(project: Project, read: Read, dag_id: str, *, sources: Sou
     notes: list[str] = []
     if runs is None:
         notes.append(f"{unchecked or 'Airflow is not peered or not reached'}: the DAG's last runs were not checked")
-    module, keys = mapped_assets(changes.dagster(), dag_id)
+    module, keys = mapped_assets(changes.dagster(), entry)
     dag_text = changes.original(entry.file.path) or ""
     timing = read_timing(dag_text, entry.dag)
     if timing.refused:
@@ -147,9 +148,10 @@ def plan_decommission(project: Project, read: Read, dag_id: str, *, sources: Sou
                 changes.result(), tuple(notes))
 
 
-def mapped_assets(dagster: Project, dag_id: str) -> tuple[DagsterModule, list[str]]:
+def mapped_assets(dagster: Project, entry: DagEntry) -> tuple[DagsterModule, list[str]]:
     """The one Dagster module mapping the DAG, and the keys of the assets the job runs; refused
     when the mapping cannot be read, or when Dagster could not run an asset (an ``AssetSpec``)."""
+    dag_id = entry.dag_id
     modules = [m for m in dagster.dagster_modules.values() if any(mp.dag_id == dag_id for mp in m.mappings)]
     unresolved = [u for m in dagster.dagster_modules.values() for u in m.unresolved if u.dag_id == dag_id]
     if unresolved:
@@ -162,12 +164,18 @@ def mapped_assets(dagster: Project, dag_id: str) -> tuple[DagsterModule, list[st
     if is_component_path(modules[0].path):
         raise Refused(f"`{dag_id}` is mapped in the component {os.path.basename(modules[0].path)}: decommission "
                       "writes Python (a job and its schedule), so decommission it by hand")
+    # A task with nothing to migrate (EmptyOperator...) has nothing for the job to run: its specs stay
+    # described assets, out of the job.
+    idle = {t.task_id for t in entry.dag.tasks if nothing_to_migrate_in(dagster, dag_id, t)}
     refs: list[AssetRef] = []
     for mapping in modules[0].mappings:
         if mapping.dag_id == dag_id:
             if mapping.dynamic:
                 raise Refused(f"some assets mapped to `{dag_id}` cannot be read statically: decommission it by hand")
-            refs.extend(mapping.assets)
+            if mapping.task_id not in idle:
+                refs.extend(mapping.assets)
+    if not refs:
+        raise Refused(f"no asset of a task that does work is mapped to `{dag_id}`: no Dagster job would run anything")
     specs_only = sorted({r.key for r in refs if not r.executable})
     if specs_only:
         raise Refused(f"{', '.join(f'`{k}`' for k in specs_only)} of `{dag_id}` "

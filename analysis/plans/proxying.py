@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
+from analysis.describe import no_scaffold, nothing_to_migrate_in
 from analysis.edits.state_edits import (
     new_state_file,
     remove_task_entries,
@@ -153,6 +154,25 @@ def proxyable(tasks: list[TaskFacts], explicit: bool, notes: list[str]) -> list[
     return [t for t in tasks if not t.mapped and not t.group_prefixed]
 
 
+def with_work(project: Project, dag_id: str, tasks: list[TaskFacts], explicit: bool,
+              notes: list[str]) -> list[TaskFacts]:
+    """The tasks that do work. One with nothing to migrate (``EmptyOperator``...) stays in Airflow,
+    ``proxied: false``, as it is: proxied, airlift's operator would fail its runs ("No asset nodes
+    found to trigger"), as no executable Dagster asset is mapped to it. Named explicitly, it is
+    refused; else left out with a note."""
+    idle = [(t, why) for t in tasks if (why := nothing_to_migrate_in(project, dag_id, t))]
+    if explicit and idle:
+        task, why = idle[0]
+        raise Refused(f"`{task.task_id}` has nothing to migrate ({why.replace(': ', ', ')}): proxied, "
+                      f"dagster-airlift's operator would fail every run of it (\"No asset nodes found to trigger "
+                      f"for task {dag_id}.{task.task_id}\": no executable Dagster asset is mapped to it); it stays "
+                      f"in Airflow (`proxied: false`)")
+    if idle:
+        notes.append("left in Airflow (`proxied: false`), with nothing to migrate: "
+                     + ", ".join(f"`{t.task_id}` ({t.operator})" for t, _ in idle))
+    return [t for t in tasks if not any(t is i for i, _ in idle)]
+
+
 def plan_proxy(project: Project, read: Read, dag_id: str, task_ids: Sequence[str] | None = None, *,
                sources: Sources | None = None, dag_level: bool = False) -> Plan:
     if dag_level:
@@ -165,6 +185,10 @@ def plan_proxy(project: Project, read: Read, dag_id: str, task_ids: Sequence[str
         return plan_proxy_dag_level(project, read, dag_id, sources=sources)  # the file's level decides
     notes: list[str] = []
     tasks = proxyable(select_tasks(entry, task_ids), bool(task_ids), notes)
+    tasks = with_work(project, dag_id, tasks, bool(task_ids), notes)
+    if not tasks and notes and not task_ids and entry.dag.tasks and all(
+            nothing_to_migrate_in(project, dag_id, t) for t in entry.dag.tasks):
+        return Plan(f"Proxy {dag_id} to Dagster", (), tuple(notes))
     if entry.state is not None and entry.state.dag_proxied and task_ids:
         raise Refused(f"{os.path.basename(entry.state.path)} proxies the whole DAG (top-level `proxied: true`); "
                       f"roll the DAG back first (airlift-lsp rollback {dag_id} --dag-level)")
@@ -178,14 +202,16 @@ def plan_proxy(project: Project, read: Read, dag_id: str, task_ids: Sequence[str
     if not tasks and (entry.state is None or entry.state.dag_proxied is None):
         raise Refused(f"no task of `{dag_id}` can be proxied one by one" + "".join(f"; {n}" for n in notes)
                       + f"; proxy the DAG as a whole instead (airlift-lsp proxy {dag_id} --dag-level)")
-    spec_only = [t.task_id for t in tasks if not project.runnable_in_dagster(dag_id, t.task_id)]
+    spec_only = [t for t in tasks if not project.runnable_in_dagster(dag_id, t.task_id)]
     if spec_only:
         one = len(spec_only) == 1
-        notes.append(f"{', '.join(f'`{t}`' for t in spec_only)}: {'its' if one else 'their'} assets are "
+        by_hand = [t for t in spec_only if no_scaffold(project, dag_id, t)]
+        fixes = [f"run `airlift-lsp scaffold {dag_id} {t.task_id}`" for t in spec_only if t not in by_hand]
+        fixes += [f"port `{t.task_id}` by hand (no scaffold for `{t.operator}`)" for t in by_hand]
+        notes.append(f"{', '.join(f'`{t.task_id}`' for t in spec_only)}: {'its' if one else 'their'} assets are "
                      f"AssetSpecs only, which Dagster cannot run, so {'it fails' if one else 'they fail'} once "
                      f"proxied (\"No asset nodes found to trigger\") until {'its' if one else 'their'} "
-                     f"implementation exists: run " + "; ".join(
-                         f"`airlift-lsp scaffold {dag_id} {t}`" for t in spec_only))
+                     f"implementation exists: " + "; ".join(fixes))
     ensure_hook(changes, entry, notes)
     path = ensure_state(changes, entry, project.layout.root)
     text = changes.text(path) or ""

@@ -277,14 +277,17 @@ def _with_stages(files: list[tuple[str, bytes | FileFacts]], project: Project | 
                     task["stage"] = None
                 continue
             tasks = {t.task_id: t for t in entry.dag.tasks}
-            stages = []
+            stages, working = [], []
             for task in dag["tasks"]:
                 known = tasks.get(task["task_id"])
-                stage = task_status(project, entry, known).stage if known is not None else None
+                status = task_status(project, entry, known) if known is not None else None
+                stage = status.stage if status is not None else None
                 task["stage"] = stage.value if stage is not None else None
                 stages.append(stage or Stage.UNMAPPED)
+                if status is None or status.nothing is None:  # nothing to migrate: holds no DAG back
+                    working.append(stages[-1])
             order = list(Stage)
-            least = min(stages, key=order.index, default=Stage.UNMAPPED)
+            least = min(working or stages, key=order.index, default=Stage.UNMAPPED)
             dag["stage"] = (Stage.PROXIED if dag_status(project, entry).dag_level_proxied else least).value
         staged.append((path, json.dumps(view, ensure_ascii=False).encode("utf-8")))
     return staged

@@ -171,7 +171,7 @@ def _stage_actions(snapshot, target) -> list[tuple[str, str, dict, str, list]]:
             pass  # the lens and hover say why
         elif status.stage is Stage.UNMAPPED:
             offers.append(("airlift.mapTask", f"Map `{task.task_id}` to a Dagster asset", arguments))
-        elif status.stage is Stage.OBSERVED:
+        elif status.stage is Stage.OBSERVED and status.nothing is None:
             offers.append(("airlift.proxyTask", f"Proxy `{task.task_id}` to Dagster", arguments))
         if status.proxied:
             offers.append(("airlift.rollbackTask", f"Roll back `{task.task_id}` to Airflow", arguments))

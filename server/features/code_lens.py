@@ -53,7 +53,9 @@ def register(server: AirliftServer) -> None:
                 command_id = NEXT_STAGE[status_of_task.stage][0]
                 label = status_of_task.label
                 why_not = blocked(task, status_of_task.stage)
-                if why_not and status_of_task.stage is not Stage.PROXIED:
+                if status_of_task.nothing is not None:
+                    command_id = ""  # stays in Airflow: hover says why
+                elif why_not and status_of_task.stage is not Stage.PROXIED:
                     label += f" · {why_not}"
                     command_id = ""
                 elif task.mapped:
@@ -63,7 +65,7 @@ def register(server: AirliftServer) -> None:
                 title = f"{label} · {NEXT_STAGE[status_of_task.stage][1]}" if command_id else label
                 lenses.append(types.CodeLens(task_where, types.Command(
                     title=title, command=command_id or "",
-                    tooltip=_scaffold_tooltip(snapshot, entry.file.path, task) if status_of_task.assets else None,
+                    tooltip=_scaffold_tooltip(snapshot, entry.file.path, task) if status_of_task.assets and status_of_task.nothing is None else None,
                     arguments=[{"dag_id": entry.dag_id, "task_id": task.task_id}] if command_id else None)))
         return lenses
 

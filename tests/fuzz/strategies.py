@@ -1229,7 +1229,7 @@ CODES = frozenset({"syntax-error", "duplicate-task-id", "dynamic-task-id", "inva
                    "unknown-task-in-state", "state-for-unknown-dag", "missing-proxying-call",
                    "proxying-not-last", "proxied-without-asset", "mapped-task-proxied",
                    "mapping-unknown-task", "unmapped-task", "duplicate-dag-id", "mapping-deps-drift",
-                   "proxy-breaks-serialization", "unrecognized-dag-file", "unreadable-file"})
+                   "proxy-breaks-serialization", "unrecognized-dag-file", "unreadable-file", "no-scaffold"})
 _LSP_BREAK = re.compile(r"\r\n|\r|\n")
 
 

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from analysis.checks import check_project
 from analysis.dags.dagfile import extract_file
 from analysis.dagster.module import parse_dagster_module
+from analysis.describe import nothing_to_migrate_in
 from analysis.files import read_disk
 from analysis.plans import Refused, plan_enable_proxying, plan_map, plan_proxy, plan_rollback
 from analysis.project import Layout, discover
@@ -233,8 +234,8 @@ class Workspace:
         elif kind in ("proxy", "rollback") and entry.state is not None and entry.state.error is None:
             want = kind == "proxy"
             for task in tasks:
-                if task.mapped:
-                    continue
+                if task.mapped or (want and nothing_to_migrate_in(project, dag_id, task)):
+                    continue  # a task with nothing to migrate stays in Airflow as it was
                 assert project.is_proxied(entry, task) == want, f"{task.task_id} is not {kind} after {kind}"
         if kind in ("enable", "proxy") and changed:
             hook = entry.file.proxying

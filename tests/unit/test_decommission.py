@@ -29,10 +29,10 @@ HOOK = ('from dagster_airlift.in_airflow import proxying_to_dagster\n'
 
 def orders_dag(schedule: str = '"@hourly"', extra: str = "", hook: str = HOOK) -> str:
     return ('from datetime import timedelta\nfrom pathlib import Path\n\nfrom airflow import DAG\n'
-            'from airflow.operators.empty import EmptyOperator\n\n'
+            'from airflow.operators.bash import BashOperator\nfrom airflow.operators.empty import EmptyOperator\n\n'
             f'with DAG(dag_id="orders", schedule={schedule}{extra}) as dag:\n'
             '    extract = EmptyOperator(task_id="extract")\n'
-            '    load = EmptyOperator(task_id="load")\n'
+            '    load = BashOperator(task_id="load", bash_command="echo load")\n'  # work: it blocks while a spec
             '    extract >> load\n\n' + hook)
 
 
@@ -374,6 +374,6 @@ def test_tasks_with_their_own_retries_are_named_in_a_note(tmp_path: Path) -> Non
             'retries=5)\n    c = EmptyOperator(task_id="c")\n\n    @task(retries=2)\n    def b():\n        pass\n\n'
             '    b()\n')
     assert own_retries(text, extract_file("o.py", text).dags[0]) == ["a", "b"]
-    dag = orders_dag().replace('EmptyOperator(task_id="load")', 'EmptyOperator(task_id="load", retries=4)')
+    dag = orders_dag().replace('bash_command="echo load")', 'bash_command="echo load", retries=4)')
     notes = plan_decommission(project(tmp_path, {"dags/orders.py": dag}), read, "orders").notes
     assert any(note.startswith("`load` sets its own retries in Airflow") for note in notes)

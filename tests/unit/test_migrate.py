@@ -12,9 +12,10 @@ from analysis.plans import Refused, plan_enable_proxying, plan_map, plan_proxy, 
 from analysis.project import Layout, discover
 from server import cli
 
-ORDERS = ('from airflow import DAG\nfrom airflow.operators.empty import EmptyOperator\n\n'
-          'with DAG(dag_id="orders") as dag:\n    EmptyOperator(task_id="extract")\n')
-TWO_TASKS = ORDERS + '    EmptyOperator(task_id="load")\n'
+# Tasks that do work: an EmptyOperator has nothing to migrate, and proxying refuses it.
+ORDERS = ('from airflow import DAG\nfrom airflow.operators.bash import BashOperator\n\n'
+          'with DAG(dag_id="orders") as dag:\n    BashOperator(task_id="extract", bash_command="echo extract")\n')
+TWO_TASKS = ORDERS + '    BashOperator(task_id="load", bash_command="echo load")\n'
 LATIN_1_MODULE = ("# Dagster definitions saved as Latin-1: caf\u00e9\n"
                   "from dagster_airlift.core import build_defs_from_airflow_instance\n").encode("latin-1")
 
