@@ -16,9 +16,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidRequest
 
 from analysis.dagster.module import is_component_path
-from analysis.edits.acceptance_test import acceptance_test_path
 from analysis.plans import Refused
-from analysis.plans.acceptance import package_parent, plan_acceptance_test
 from server.app import AirliftServer
 from server.features.commands import Planned, _Reader, edit_for
 
@@ -31,10 +29,13 @@ def offered(snapshot, entry, task) -> bool:
     module = snapshot.project.primary_dagster_module
     if task is None or module is None or is_component_path(module.path):
         return False
-    executable = any(asset.executable for m in module.mappings
-                     if m.dag_id == entry.dag_id and m.task_id == task.task_id for asset in m.assets)
-    test_file = acceptance_test_path(package_parent(module.path), entry.dag_id, task.task_id)
-    return executable and not os.path.exists(test_file)
+    if not any(asset.executable for m in module.mappings
+               if m.dag_id == entry.dag_id and m.task_id == task.task_id for asset in m.assets):
+        return False
+    from analysis.edits.acceptance_test import acceptance_test_path  # the scaffold, loaded when used
+    from analysis.plans.acceptance import package_parent
+
+    return not os.path.exists(acceptance_test_path(package_parent(module.path), entry.dag_id, task.task_id))
 
 
 def action(entry, task, uri: str, version: int | None) -> types.CodeAction:
@@ -66,6 +67,8 @@ def resolved(ls: AirliftServer, action: types.CodeAction) -> types.CodeAction:
     snapshot = ls.index.snapshot if ls.index else None
     if snapshot is None:
         raise JsonRpcInvalidRequest("Airlift: the workspace is still being indexed; try again in a moment")
+    from analysis.plans.acceptance import plan_acceptance_test
+
     read = _Reader(ls)
     try:
         plan = plan_acceptance_test(snapshot.project, read, dag_id, task_id, sources=snapshot.texts)
