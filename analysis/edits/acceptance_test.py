@@ -194,7 +194,8 @@ class _CopiedCode:
         if isinstance(plan, str):
             return plan
         if plan.kind not in _COPIED_KINDS:  # its scaffold runs through Dagster (Pipes, resources)
-            return f"task `{task.task_id}` ({plan.label}) is scaffolded as Dagster code, not as a copy"
+            return (f"a `{plan.label}` task is scaffolded as a Dagster run (Pipes, a resource), not "
+                    "as a copy of its code, so there is no Airflow side to compare with yet")
         throwaway = ("from dagster import AssetSpec\n"
                      "from dagster_airlift.core import assets_with_task_mappings\n\n"
                      f"MAPPED = assets_with_task_mappings(dag_id={quoted(self.dag_id)}, task_mappings="
