@@ -19,7 +19,9 @@ verbatim>], name="<dag_id>__<task_id>")`` defined just above the statement holdi
   (``asset_pipes`` says what is honest about it);
 - ``DockerOperator`` / ``KubernetesPodOperator`` (static values): a run of
   ``dagster_docker.PipesDockerClient`` / ``dagster_k8s.PipesK8sClient`` with the same image,
-  command, environment and what else of the container or pod can be read (``asset_containers``).
+  command, environment and what else of the container or pod can be read (``asset_containers``);
+- ``SQLExecuteQueryOperator`` and its provider subclasses: the same SQL through a resource keyed
+  by the connection id, by default one reading the connection as Airflow does (``asset_sql``).
 
 The DAG file is read, never imported or run. The names the task's expressions use are resolved
 to the DAG file's module-level statements before the DAG (imports, assignments, ``def``s, and
@@ -50,12 +52,13 @@ about a millisecond a task, for code lenses and action lists); the rewrite on li
 The package, in the order a scaffold runs: ``plan`` reads what the task runs and the
 module-level statements it needs out of the DAG file's ``ast`` (``statements`` knows what each
 top-level statement binds, reads and changes; ``plan_common`` holds the ``Plan`` and the checks
-every family shares; ``plan_pipes`` plans the virtualenv and external-Python tasks,
-``plan_containers`` the Docker and Kubernetes ones); ``dag_source`` finds the same code in
-libcst, to copy it as written; ``asset`` writes the ``@multi_asset`` into the Dagster module,
-its body ending as ``asset_commands`` (the call or the command), ``asset_pipes`` or
-``asset_containers`` (the Pipes run) writes it, with the helpers of ``places`` where the copied
-code needs the DAG file's place. ``families`` lists the operators that have a scaffold.
+every family shares; ``plan_pipes``, ``plan_containers`` and ``plan_sql`` plan the virtualenv
+and external-Python, the Docker and Kubernetes, and the SQL tasks); ``dag_source`` finds the
+same code in libcst, to copy it as written; ``asset`` writes the ``@multi_asset`` into the
+Dagster module, its body ending as ``asset_commands`` (the call or the command),
+``asset_pipes``, ``asset_containers`` or ``asset_sql`` write it, with the helpers of ``places``
+where the copied code needs the DAG file's place. ``families`` lists the operators that have a
+scaffold.
 """
 
 from __future__ import annotations
@@ -72,6 +75,15 @@ from analysis.edits.scaffold.plan import plan_task
 from analysis.facts import TaskFacts
 
 __all__ = ["ImportRoot", "can_scaffold", "scaffold_task"]
+
+
+def _read_text(path: str) -> str | None:
+    """A file the task names (its ``.sql`` template), or None when it cannot be read."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            return file.read()
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def can_scaffold(dag_text: str, task: TaskFacts) -> str | None:
@@ -110,7 +122,7 @@ def scaffold_task(dag_text: str, dag_path: str, dag_id: str, task_id: str, modul
         found = edit.find_mapping()
         if isinstance(found, EditResult):
             return found
-        plan = plan_task(dag_text, task)
+        plan = plan_task(dag_text, task, dag_path, _read_text)
         if isinstance(plan, str):
             return EditResult.refuse(plan)
         dag_module = parse(dag_text, "the DAG file")

@@ -33,7 +33,7 @@ from analysis.edits.layout import (
     string_literal,
 )
 from analysis.edits.result import EditResult, check_output
-from analysis.edits.scaffold import asset_containers, asset_pipes
+from analysis.edits.scaffold import asset_containers, asset_pipes, asset_sql
 from analysis.edits.scaffold.asset_commands import command_tail, fresh, star
 from analysis.edits.scaffold.dag_source import (
     DagSource,
@@ -47,10 +47,14 @@ from analysis.edits.scaffold.plan import Plan
 from analysis.edits.scaffold.statements import is_import
 
 WHAT = "the Dagster module"
-_WRITERS = {"Pipes": asset_pipes, "Container": asset_containers}
+_WRITERS = {"Pipes": asset_pipes, "Container": asset_containers, "SQL": asset_sql}
 """The families whose asset takes resources, by ``Plan.kind``: the end of the body, the
 signature, the decorator's options and the module-level definitions they need."""
-_HELPER_NAMES = {*HELPERS, *(n for w in _WRITERS.values() for n in (*w.DEFINITIONS, *w.CONSTANTS))}
+
+
+def _is_helper(name: str) -> bool:
+    """Whether a top-level name is one of the definitions scaffolds add to the module."""
+    return name in HELPERS or any(w.owns(name) for w in _WRITERS.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +196,7 @@ class ModuleEdit:
         for helper in helpers:
             if helper in plan.bound:
                 return EditResult.refuse(f"the DAG file's `{helper}` would hide {WHAT}'s helper")
-        tail = self._tail(plan, source, file_name)
+        tail = self._tail(plan, source, file_name, places)
         if isinstance(tail, str):
             return EditResult.refuse(tail)
         where = places.relative(places.dag_path) or os.path.basename(places.dag_path)
@@ -210,9 +214,9 @@ class ModuleEdit:
                                  target.with_changes(leading_lines=blank + kept)]
         # helpers stay together: after those the module has, else before the new asset
         existing = [i for i, s in enumerate(body)
-                    if _top_level_names(cst.Module(body=[s])) & _HELPER_NAMES]
+                    if any(map(_is_helper, _top_level_names(cst.Module(body=[s]))))]
         at = existing[-1] + 1 if existing else index
-        body[at:at] = [self._helper(h).with_changes(leading_lines=blank) for h in helpers
+        body[at:at] = [self._helper(h, plan).with_changes(leading_lines=blank) for h in helpers
                        if not self._defines(h)]
         module = module.with_changes(body=body)
         module = add_imports(module, self.needed_names)
@@ -220,12 +224,15 @@ class ModuleEdit:
             module = add_module_import(module, name_)
         return check_output(module.code, WHAT)
 
-    def _tail(self, plan: Plan, source: DagSource, file_name: str | None) -> list[str] | str:
+    def _tail(self, plan: Plan, source: DagSource, file_name: str | None,
+              places: Places) -> list[str] | str:
         """The statements after the copied code: the call, the command, or the Pipes run."""
         if source.call is None:
             return "the call that creates the task was not found in the DAG file's syntax tree"
         if plan.kind in _WRITERS:
-            lines = _WRITERS[plan.kind].tail(self, plan)
+            lines = _WRITERS[plan.kind].tail(self, plan, places)
+            if isinstance(lines, str):
+                return lines
         else:
             lines = command_tail(self, plan, source, file_name)
         return f"the DAG file binds {self.clashes[0]}" if self.clashes else lines
@@ -289,7 +296,7 @@ class ModuleEdit:
         broken = any("\n" in spec or "\r" in spec for spec in specs)
         options = (Group("specs=[", specs, "]", broken), f"name={self.literal(name)}")
         if plan.kind in _WRITERS:
-            options += (_WRITERS[plan.kind].decorator_options(self, plan),)
+            options += _WRITERS[plan.kind].decorator_options(self, plan)
         return render(Group(f"@{self._name('dagster', 'multi_asset')}(", options, ")", broken),
                       "", self.unit, self.newline)
 
@@ -334,13 +341,14 @@ class ModuleEdit:
         """Whether the module defines ``name`` at its top (a helper added before)."""
         return name in _top_level_names(self.module)
 
-    def _helper(self, name: str) -> cst.BaseStatement:
-        writer = next((w for w in _WRITERS.values() if name in w.CONSTANTS or name in w.DEFINITIONS), None)
-        if writer is not None and name in writer.CONSTANTS:
-            return cst.parse_statement(writer.constant(self, name), config=self.module.config_for_parsing)
+    def _helper(self, name: str, plan: Plan) -> cst.BaseStatement:
+        writer = next((w for w in _WRITERS.values() if w.owns(name)), None)
+        if writer is not None and name not in writer.DEFINITIONS:
+            return cst.parse_statement(writer.constant(self, name, plan),
+                                       config=self.module.config_for_parsing)
         text, modules = writer.DEFINITIONS[name] if writer else (HELPERS[name], ("os", "sys"))
         for module in modules:
-            used = re.compile(rf"(?<![\w.]){module}\.")
+            used = re.compile(rf"(?<![\w.]){re.escape(module)}\.")
             if used.search(text):
                 text = used.sub(self.module_reference(module) + ".", text)
         text = text.replace("    ", self.unit).replace("\n", self.newline)
@@ -374,10 +382,10 @@ def _asset_name(dag_id: str, task_id: str) -> str:
 
 
 def _top_level_names(module: cst.Module) -> set[str]:
-    """The functions and simple assignments a module's top level defines."""
+    """The functions, classes and simple assignments a module's top level defines."""
     names = set()
     for statement in module.body:
-        if isinstance(statement, cst.FunctionDef):
+        if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
             names.add(statement.name.value)
         elif isinstance(statement, cst.SimpleStatementLine):
             names.update(t.target.value for s in statement.body if isinstance(s, cst.Assign)

@@ -44,6 +44,11 @@ CONSTANTS = tuple(c[3] for c in _CLIENTS.values())
 DEFINITIONS: dict[str, tuple[str, tuple[str, ...]]] = {}
 
 
+def owns(name: str) -> bool:
+    """Whether ``name`` is one of the module-level definitions this family adds."""
+    return name in DEFINITIONS or name in CONSTANTS
+
+
 def problem(plan: Plan) -> str | None:
     return None
 
@@ -63,18 +68,18 @@ def signature(edit: ModuleEdit, plan: Plan) -> str:
     return f"(context: {edit.dagster_name('AssetExecutionContext')}, {key}: {edit.imported_name(module, cls)})"
 
 
-def decorator_options(edit: ModuleEdit, plan: Plan) -> str:
+def decorator_options(edit: ModuleEdit, plan: Plan) -> tuple[str, ...]:
     _, _, key, constant_name = _CLIENTS[plan.container.client]
-    return f"resource_defs={{{edit.literal(key)}: {constant_name}}}"
+    return (f"resource_defs={{{edit.literal(key)}: {constant_name}}}",)
 
 
-def constant(edit: ModuleEdit, name: str) -> str:
+def constant(edit: ModuleEdit, name: str, plan: Plan) -> str:
     module, cls, _, _ = next(c for c in _CLIENTS.values() if c[3] == name)
     client = f"{edit.imported_name(module, cls)}()"
     return f"{name} = {edit.dagster_name('ResourceDefinition')}.hardcoded_resource({client}){edit.newline}"
 
 
-def tail(edit: ModuleEdit, plan: Plan) -> list[str]:
+def tail(edit: ModuleEdit, plan: Plan, places=None) -> list[str]:
     _, _, key, _ = _CLIENTS[plan.container.client]
     options = ("context=context", *(literal_doc(edit, v, f"{k}=") for k, v in plan.container.run))
     return [edit.render(Group(f"yield from {key}.run(", options, ").get_results()"),

@@ -99,6 +99,11 @@ one is added) and the modules it names."""
 _ANNOTATION_NAMES = frozenset(dir(builtins))
 
 
+def owns(name: str) -> bool:
+    """Whether ``name`` is one of the module-level definitions this family adds."""
+    return name in DEFINITIONS or name in CONSTANTS
+
+
 def problem(plan: Plan) -> str | None:
     """Why the copied function cannot be defined in Dagster's process (its annotations and
     defaults are evaluated there, where Airflow only copies the text), or None."""
@@ -140,18 +145,18 @@ def signature(edit: ModuleEdit, plan: Plan) -> str:
     return f"(context: {context}, {CLIENT}: {client})"
 
 
-def constant(edit: ModuleEdit, name: str) -> str:
+def constant(edit: ModuleEdit, name: str, plan: Plan) -> str:
     """The text of the module-level ``name`` (of ``CONSTANTS``)."""
     client = f"{edit.dagster_name('PipesSubprocessClient')}()"
     definition = f"{edit.dagster_name('ResourceDefinition')}.hardcoded_resource({client})"
     return f"{CLIENT_CONSTANT} = {definition}{edit.newline}"
 
 
-def decorator_options(edit: ModuleEdit, plan: Plan) -> str:
-    return f"resource_defs={{{edit.literal(CLIENT)}: {CLIENT_CONSTANT}}}"
+def decorator_options(edit: ModuleEdit, plan: Plan) -> tuple[str, ...]:
+    return (f"resource_defs={{{edit.literal(CLIENT)}: {CLIENT_CONSTANT}}}",)
 
 
-def tail(edit: ModuleEdit, plan: Plan) -> list[str]:
+def tail(edit: ModuleEdit, plan: Plan, places=None) -> list[str]:
     """Make the Python (a venv, or the external one), write the script, run it through Pipes."""
     pipes, inner = plan.pipes, 2 * len(edit.unit)
     folder, python, script = (fresh(n, plan.mentioned) for n in ("folder", "python", "script"))

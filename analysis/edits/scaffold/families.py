@@ -27,6 +27,16 @@ SCAFFOLDED: dict[str, str] = {
     "@task.external_python": "pipes-subprocess",
     "DockerOperator": "pipes-docker",
     "KubernetesPodOperator": "pipes-k8s",
+    "SQLExecuteQueryOperator": "sql",
+    "SqliteOperator": "sql",
+    "PostgresOperator": "sql",
+    "MySqlOperator": "sql",
+    "MsSqlOperator": "sql",
+    "OracleOperator": "sql",
+    "SnowflakeOperator": "sql",
+    "TrinoOperator": "sql",
+    "VerticaOperator": "sql",
+    "JdbcOperator": "sql",
 }
 """Operators that ``scaffold_task`` knows how to write an asset for, to the family of code it
 writes. A task of one of them may still be refused, for a reason of its own (Jinja, XCom

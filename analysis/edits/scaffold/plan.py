@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 import builtins
 import copy
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from analysis.edits.scaffold.plan_common import (
     Plan,
@@ -25,6 +25,7 @@ from analysis.edits.scaffold.plan_common import (
 )
 from analysis.edits.scaffold.plan_containers import CONTAINER_OPERATORS, container_plan
 from analysis.edits.scaffold.plan_pipes import PIPES_OPERATORS, pipes_plan
+from analysis.edits.scaffold.plan_sql import SQL_OPERATORS, sql_plan
 from analysis.edits.scaffold.statements import (
     DagFile,
     Unit,
@@ -46,14 +47,17 @@ _MODULE_NAMES = frozenset({"__name__", "__doc__", "__spec__", "__loader__", "__p
 _BUILTINS = frozenset(dir(builtins))
 
 
-def plan_task(dag_text: str, task: TaskFacts) -> Plan | str:
+def plan_task(dag_text: str, task: TaskFacts, dag_path: str | None = None,
+              read: Callable[[str], str | None] | None = None) -> Plan | str:
+    """The plan of ``task``, or why it cannot be scaffolded. ``read(path)`` reads a file the
+    task names (a ``.sql`` template, found beside ``dag_path``); without it, it is not looked for."""
     try:
-        return _read_plan(dag_text, task)
+        return _read_plan(dag_text, task, dag_path, read)
     except (SyntaxError, ValueError, RecursionError) as error:  # symtable on odd code, say
         return f"task `{task.task_id}` cannot be read statically ({error})"
 
 
-def _read_plan(dag_text: str, task: TaskFacts) -> Plan | str:
+def _read_plan(dag_text: str, task: TaskFacts, dag_path: str | None, read) -> Plan | str:
     dag = dag_file(dag_text)
     if isinstance(dag, str):
         return dag
@@ -73,6 +77,8 @@ def _read_plan(dag_text: str, task: TaskFacts) -> Plan | str:
         return _pipes_plan(dag, task, call)
     if task.operator in CONTAINER_OPERATORS:
         return container_plan(dag, task, call, dag_unit)
+    if task.operator in SQL_OPERATORS:
+        return sql_plan(dag, task, call, dag_unit, dag_path, read)
     if task.operator.startswith("@"):
         return f"{label} is a `{task.operator}` task, which has no scaffold: port it by hand"
     qualified = dag.qualified(call.func)

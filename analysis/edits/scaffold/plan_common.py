@@ -14,6 +14,7 @@ from analysis.edits.scaffold.statements import Unit
 if TYPE_CHECKING:
     from analysis.edits.scaffold.plan_containers import ContainerPlan
     from analysis.edits.scaffold.plan_pipes import PipesPlan
+    from analysis.edits.scaffold.plan_sql import SqlPlan
 
 CONTEXT_KEYS = frozenset({
     "conf", "conn", "dag", "dag_run", "data_interval_end", "data_interval_start", "ds",
@@ -34,7 +35,7 @@ class Plan:
     """What the asset's body is made of, found in the DAG file's ``ast``."""
 
     kind: str
-    """"PythonOperator", "BashOperator", "@task", "Pipes" or "Container"."""
+    """"PythonOperator", "BashOperator", "@task", "Pipes", "Container" or "SQL"."""
     label: str
     """The operator as the docstring names it."""
     units: tuple[Unit, ...]
@@ -54,6 +55,8 @@ class Plan:
     """For "Pipes": where the function's source runs."""
     container: ContainerPlan | None = None
     """For "Container": the Pipes client and what its ``run`` is given."""
+    sql: SqlPlan | None = None
+    """For "SQL": the connection and the statements."""
 
 
 def signature_problem(name: str, args: ast.arguments, positional: Sequence[ast.expr],

@@ -83,7 +83,7 @@ def container_plan(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit
                     "it by hand")
         if known[option] is None:
             continue
-        value = _static(dag, dag_unit, keyword.value)
+        value = static_value(dag, dag_unit, keyword.value)
         if isinstance(value, _NotStatic):
             return (f"the `{option}` of {name} is not a literal or a module-level constant "
                     f"(`{ast.unparse(keyword.value)}`): it cannot be read statically")
@@ -169,46 +169,46 @@ class _NotStatic:
     pass
 
 
-_NOT_STATIC = _NotStatic()
+NOT_STATIC = _NotStatic()
 _K8S_MODELS = {"V1ResourceRequirements": ("requests", "limits"), "V1EnvVar": ("name", "value")}
 
 
-def _static(dag: DagFile, dag_unit: Unit, node: ast.expr, depth: int = 0) -> object:
+def static_value(dag: DagFile, dag_unit: Unit, node: ast.expr, depth: int = 0) -> object:
     """A literal's value, a module-level constant's (assigned once, before the DAG), or a
-    Kubernetes model read as what it stands for; else ``_NOT_STATIC``."""
+    Kubernetes model read as what it stands for; else ``NOT_STATIC``."""
     if depth > 16:
-        return _NOT_STATIC
+        return NOT_STATIC
     if isinstance(node, ast.Name):
         assigned = [s.value for u in dag.units for s in u.statements
                     if isinstance(s, ast.Assign) and any(isinstance(t, ast.Name) and t.id == node.id
                                                          for t in s.targets)]
         later = [u for u in dag.units[dag_unit.index:] if node.id in u.binds]
         if len(assigned) != 1 or later or not any(node.id in u.binds for u in dag.units[:dag_unit.index]):
-            return _NOT_STATIC
-        return _static(dag, dag_unit, assigned[0], depth + 1)
+            return NOT_STATIC
+        return static_value(dag, dag_unit, assigned[0], depth + 1)
     if isinstance(node, (ast.List, ast.Tuple)):
-        items = [_static(dag, dag_unit, e, depth + 1) for e in node.elts]
-        return _NOT_STATIC if any(i is _NOT_STATIC for i in items) else list(items)
+        items = [static_value(dag, dag_unit, e, depth + 1) for e in node.elts]
+        return NOT_STATIC if any(i is NOT_STATIC for i in items) else list(items)
     if isinstance(node, ast.Dict):
         if any(k is None for k in node.keys):
-            return _NOT_STATIC
-        pairs = [(_static(dag, dag_unit, k, depth + 1), _static(dag, dag_unit, v, depth + 1))
+            return NOT_STATIC
+        pairs = [(static_value(dag, dag_unit, k, depth + 1), static_value(dag, dag_unit, v, depth + 1))
                  for k, v in zip(node.keys, node.values)]
-        return _NOT_STATIC if any(_NOT_STATIC in p for p in pairs) else dict(pairs)
+        return NOT_STATIC if any(NOT_STATIC in p for p in pairs) else dict(pairs)
     if isinstance(node, ast.Call) and not node.args:
         model = dag.qualified(node.func).rsplit(".", 1)[-1]
         if model in _K8S_MODELS and dag.qualified(node.func).startswith("kubernetes."):
-            fields = {k.arg: _static(dag, dag_unit, k.value, depth + 1) for k in node.keywords}
-            if None in fields or _NOT_STATIC in fields.values() or set(fields) - set(_K8S_MODELS[model]):
-                return _NOT_STATIC
+            fields = {k.arg: static_value(dag, dag_unit, k.value, depth + 1) for k in node.keywords}
+            if None in fields or NOT_STATIC in fields.values() or set(fields) - set(_K8S_MODELS[model]):
+                return NOT_STATIC
             if model == "V1EnvVar":
                 return (fields.get("name"), fields.get("value"))
             return {k: v for k, v in fields.items() if v is not None}
-        return _NOT_STATIC
+        return NOT_STATIC
     try:
         return ast.literal_eval(node)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return _NOT_STATIC
+        return NOT_STATIC
 
 
 def _jinja_value(value: object) -> str | None:
