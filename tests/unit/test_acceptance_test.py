@@ -167,3 +167,18 @@ def test_a_hand_written_asset_of_a_copyable_task_gets_its_test():
     assert "copied from\n    ../dags/d.py" in text or "copied from ../dags/d.py" in text
     assert "import subprocess" in text and "import tempfile" in text  # bash without cwd: a temporary folder
     assert "dagster_airlift.core" in text and "from dagster import" not in text
+
+
+def test_a_task_scaffolded_as_a_pipes_run_is_refused_in_one_line():
+    dag = ('from airflow import DAG\nfrom airflow.decorators import task\n\n'
+           'with DAG(dag_id="d") as dag:\n    @task.virtualenv(requirements=[])\n'
+           '    def t():\n        print(1)\n    t()\n')
+    module = ('from dagster import AssetSpec, Definitions\n'
+              'from dagster_airlift.core import assets_with_task_mappings\n\n'
+              'defs = Definitions(assets=assets_with_task_mappings(dag_id="d", task_mappings={"t": [AssetSpec("k")]}))\n')
+    scaffolded = scaffold_task(dag, "/p/dags/d.py", "d", "t", module, module_path="/p/definitions.py")
+    assert scaffolded.changed, scaffolded.reason
+    result = acceptance_test(dag, "/p/dags/d.py", "d", "t", scaffolded.text, "/p/definitions.py",
+                             "/p/tests/test_acceptance_d__t.py")
+    assert result.refused and "\n" not in result.reason
+    assert "`@task.virtualenv` task is scaffolded as a Dagster run" in result.reason
