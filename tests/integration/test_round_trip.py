@@ -99,7 +99,7 @@ async def client(lsp_client: LanguageClient, workspace: Path, servers):
 
     await start_session(lsp_client, workspace, "visual-studio-code", initialization_options={"airlift": {"airflow": {
         "url": airflow.url, "username": airflow.username, "password": airflow.password,
-        "apiVersion": "v1", "pollInterval": 2}}})
+        "apiVersion": "v1", "pollInterval": 2}, "dagster": {"url": dagster.url}}})
     yield
     await lsp_client.shutdown_session()
 
@@ -108,4 +108,4 @@ async def client(lsp_client: LanguageClient, workspace: Path, servers):
 
 @pytest.mark.asyncio
 async def test_round_trip_on_real_airflow_and_real_dagster(client: LanguageClient, data_dir: Path):
-    await round_trip(client, data_dir)
+    await round_trip(client, data_dir, dagster_peered=True)

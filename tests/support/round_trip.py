@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 import subprocess
 import time
@@ -20,6 +21,7 @@ from lsprotocol import types
 from pytest_lsp import LanguageClient
 
 from analysis.state.proxied_state import parse_state_file
+from tests.conftest import run_cli
 from tests.support.dagster_server import dagster_python
 
 DAG_ID = "rebuild_customers_list"
@@ -165,6 +167,35 @@ def tag(run: dict, key: str) -> str | None:
 
 # -- the steps: edits by the server's commands, checked in the files and the server's index --------
 
+def dagster_side(client: LanguageClient) -> dict[str, dict | None]:
+    """``dagster_run`` per task of ``airlift-lsp status --json`` run in the workspace, peered with
+    both servers through the environment."""
+    airflow, dagster = client.airflow, client.dagster
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "DAGSTER"))},
+           "AIRFLOW_URL": airflow.url, "AIRFLOW_USERNAME": airflow.username, "AIRFLOW_PASSWORD": airflow.password,
+           "DAGSTER_URL": dagster.url}
+    result = run_cli("status", "--json", cwd=client.root, env=env)
+    assert result.returncode == 0 and not result.stderr, result.stderr
+    [dag] = [d for d in json.loads(result.stdout)["dags"] if d["dag_id"] == DAG_ID]
+    return {task["task_id"]: task["dagster_run"] for task in dag["tasks"]}
+
+
+async def hover_shows_dagster_run(client: LanguageClient, task_id: str, run: dict) -> str:
+    """Wait until the task's hover links the Dagster run; return the hover's line about it."""
+    seen = {"hover": ""}
+    link = f"{client.dagster.url}/runs/{run['runId']}"
+
+    async def shown():
+        seen["hover"] = await hover_of_task(client, task_id)
+        return link in seen["hover"]
+    try:
+        await until(shown, 60, f"the hover of {task_id} to show Dagster run {run['runId']}")
+    except AssertionError as error:
+        raise AssertionError(f"{error}\nlast hover:\n{seen['hover']}") from None
+    [line] = [line for line in seen["hover"].splitlines() if link in line]
+    return line
+
+
 async def proxy_first_task(client: LanguageClient) -> None:
     """Map every task, scaffold the first, enable proxying, proxy it."""
     root = client.root
@@ -207,9 +238,10 @@ async def roll_back_whole_dag(client: LanguageClient) -> None:
 
 # -- the round trip ---------------------------------------------------------------------------------
 
-async def round_trip(client: LanguageClient, data_dir: Path) -> None:
+async def round_trip(client: LanguageClient, data_dir: Path, *, dagster_peered: bool = False) -> None:
     """Map, scaffold, enable proxying, proxy a task: it runs in Dagster; roll it back: it runs in
-    Airflow; then the whole DAG the same way. Every edit by a server command."""
+    Airflow; then the whole DAG the same way. Every edit by a server command. ``dagster_peered``:
+    the server has ``dagster.url`` too; its hover and ``status --json`` show the Dagster side."""
     began = time.monotonic()
     tags = airlift_tags()
     airflow, dagster = client.airflow, client.dagster
@@ -230,6 +262,15 @@ async def round_trip(client: LanguageClient, data_dir: Path) -> None:
     assert materialized(run) == [ASSETS["load_raw_customers"]]
     hover = await hover_shows_run(client, "load_raw_customers", "proxied_task", "success")
     assert airflow.url in hover and airflow.password not in hover
+    if dagster_peered:  # the run the proxy operator launched, and what it materialized
+        side = await in_thread(dagster_side, client)
+        assert side["load_raw_customers"]["run_id"] == run["runId"], side
+        assert side["load_raw_customers"]["status"] == "SUCCESS"
+        assert side["load_raw_customers"]["start_time"] and side["load_raw_customers"]["end_time"]
+        assert side["build_dbt_models"] is None and side["export_customers"] is None
+        line = await hover_shows_dagster_run(client, "load_raw_customers", run)
+        assert "`proxied_task` ✓" in line and f"`{run['runId'][:8]}` ✓ SUCCESS" in line, line
+        assert "materialized `raw_data/raw_customers`" in line and f"{airflow.url}/dags/{DAG_ID}/" in line, line
 
     # -- 3. Roll the task back from the palette; it runs in Airflow again -------------------------
     await roll_back_first_task(client)
@@ -237,6 +278,8 @@ async def round_trip(client: LanguageClient, data_dir: Path) -> None:
     instances = await run_dag(client, "rolled_back_task", data_dir)
     assert {t: i["operator"] for t, i in instances.items()} == OPERATORS
     assert dagster_runs(client, tags, "rolled_back_task") == []
+    if dagster_peered:
+        assert await in_thread(dagster_side, client) == dict.fromkeys(TASKS)  # Airflow ran it all
     await hover_shows_run(client, "load_raw_customers", "rolled_back_task", "success")
 
     # -- 4. The whole DAG: proxy it, run it in Dagster, roll it back, run it in Airflow ------------
@@ -253,6 +296,10 @@ async def round_trip(client: LanguageClient, data_dir: Path) -> None:
         assert materialized(run) == [ASSETS[task_id]], (task_id, run)
     for task_id in TASKS:
         await hover_shows_run(client, task_id, "proxied_dag", "success")
+    if dagster_peered:
+        side = await in_thread(dagster_side, client)
+        assert {t: (r["run_id"], r["status"]) for t, r in side.items()} == {
+            t: (r["runId"], "SUCCESS") for t, r in by_task.items()}, side
 
     await roll_back_whole_dag(client)
     await deploy(client, OPERATORS)
