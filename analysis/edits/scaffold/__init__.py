@@ -21,7 +21,9 @@ verbatim>], name="<dag_id>__<task_id>")`` defined just above the statement holdi
   ``dagster_docker.PipesDockerClient`` / ``dagster_k8s.PipesK8sClient`` with the same image,
   command, environment and what else of the container or pod can be read (``asset_containers``);
 - ``SQLExecuteQueryOperator`` and its provider subclasses: the same SQL through a resource keyed
-  by the connection id, by default one reading the connection as Airflow does (``asset_sql``).
+  by the connection id, by default one reading the connection as Airflow does (``asset_sql``);
+- branch and short-circuit tasks: their callable's call, then only the assets it chooses
+  materialized, the others declared ``skippable`` (``plan_gates``, ``asset_gates``).
 
 The DAG file is read, never imported or run. The names the task's expressions use are resolved
 to the DAG file's module-level statements before the DAG (imports, assignments, ``def``s, and
@@ -122,7 +124,8 @@ def scaffold_task(dag_text: str, dag_path: str, dag_id: str, task_id: str, modul
         found = edit.find_mapping()
         if isinstance(found, EditResult):
             return found
-        plan = plan_task(dag_text, task, dag_path, _read_text)
+        downstream = tuple(t.task_id for t in dag.tasks if task_id in t.upstream)
+        plan = plan_task(dag_text, task, dag_path, _read_text, downstream)
         if isinstance(plan, str):
             return EditResult.refuse(plan)
         dag_module = parse(dag_text, "the DAG file")

@@ -34,7 +34,8 @@ from analysis.edits.layout import (
 )
 from analysis.edits.result import EditResult, check_output
 from analysis.edits.scaffold import asset_containers, asset_pipes, asset_sql
-from analysis.edits.scaffold.asset_commands import command_tail, fresh, star
+from analysis.edits.scaffold.asset_commands import command_tail, fresh, star, top_level_names
+from analysis.edits.scaffold.asset_gates import gate_specs, gate_tail
 from analysis.edits.scaffold.dag_source import (
     DagSource,
     Transplant,
@@ -214,7 +215,7 @@ class ModuleEdit:
                                  target.with_changes(leading_lines=blank + kept)]
         # helpers stay together: after those the module has, else before the new asset
         existing = [i for i, s in enumerate(body)
-                    if any(map(_is_helper, _top_level_names(cst.Module(body=[s]))))]
+                    if any(map(_is_helper, top_level_names(cst.Module(body=[s]))))]
         at = existing[-1] + 1 if existing else index
         body[at:at] = [self._helper(h, plan).with_changes(leading_lines=blank) for h in helpers
                        if not self._defines(h)]
@@ -235,6 +236,8 @@ class ModuleEdit:
                 return lines
         else:
             lines = command_tail(self, plan, source, file_name)
+            if plan.gate is not None:
+                lines = gate_tail(self, plan, lines, self.dag_id, self.task_id)
         return f"the DAG file binds {self.clashes[0]}" if self.clashes else lines
 
     def module_reference(self, module: str, plan: Plan | None = None) -> str:
@@ -277,6 +280,8 @@ class ModuleEdit:
         marker = [u + _MARK, ""] if copied else []
         writer = _WRITERS.get(plan.kind)
         signature = writer.signature(self, plan) if writer else "() -> None"
+        if plan.gate is not None:
+            signature = f"(context: {self.dagster_name('AssetExecutionContext')})"
         lines = [self._decorator(name, mapping, plan), f"def {name}{signature}:", *doc,
                  *(u + line for line in header), *marker, *(u + line for line in tail)]
         function = cst.parse_statement(self.newline.join(lines) + self.newline,
@@ -294,6 +299,8 @@ class ModuleEdit:
                                                   2 * len(self.unit), self.newline)
                       for e in mapping.specs)
         broken = any("\n" in spec or "\r" in spec for spec in specs)
+        if plan.gate is not None:
+            specs = gate_specs(self, plan, specs, self.dag_id, self.task_id)
         options = (Group("specs=[", specs, "]", broken), f"name={self.literal(name)}")
         if plan.kind in _WRITERS:
             options += _WRITERS[plan.kind].decorator_options(self, plan)
@@ -339,7 +346,7 @@ class ModuleEdit:
 
     def _defines(self, name: str) -> bool:
         """Whether the module defines ``name`` at its top (a helper added before)."""
-        return name in _top_level_names(self.module)
+        return name in top_level_names(self.module)
 
     def _helper(self, name: str, plan: Plan) -> cst.BaseStatement:
         writer = next((w for w in _WRITERS.values() if w.owns(name)), None)
@@ -379,15 +386,3 @@ def _asset_name(dag_id: str, task_id: str) -> str:
     """``<dag_id>__<task_id>`` with what Dagster and Python reject in names made ``_``."""
     name = re.sub(r"[^A-Za-z0-9_]", "_", f"{dag_id}__{task_id}")
     return "_" + name if name[0].isdigit() or keyword.iskeyword(name) else name
-
-
-def _top_level_names(module: cst.Module) -> set[str]:
-    """The functions, classes and simple assignments a module's top level defines."""
-    names = set()
-    for statement in module.body:
-        if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
-            names.add(statement.name.value)
-        elif isinstance(statement, cst.SimpleStatementLine):
-            names.update(t.target.value for s in statement.body if isinstance(s, cst.Assign)
-                         for t in s.targets if isinstance(t.target, cst.Name))
-    return names

@@ -106,3 +106,15 @@ def _keyword_dict(node: cst.Dict) -> bool:
             return False
         keys.append(value)
     return len(keys) == len(set(keys))
+
+
+def top_level_names(module: cst.Module) -> set[str]:
+    """The functions, classes and simple assignments a module's top level defines."""
+    names = set()
+    for statement in module.body:
+        if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+            names.add(statement.name.value)
+        elif isinstance(statement, cst.SimpleStatementLine):
+            names.update(t.target.value for s in statement.body if isinstance(s, cst.Assign)
+                         for t in s.targets if isinstance(t.target, cst.Name))
+    return names

@@ -37,6 +37,10 @@ SCAFFOLDED: dict[str, str] = {
     "TrinoOperator": "sql",
     "VerticaOperator": "sql",
     "JdbcOperator": "sql",
+    "BranchPythonOperator": "branch",
+    "@task.branch": "branch",
+    "ShortCircuitOperator": "short-circuit",
+    "@task.short_circuit": "short-circuit",
 }
 """Operators that ``scaffold_task`` knows how to write an asset for, to the family of code it
 writes. A task of one of them may still be refused, for a reason of its own (Jinja, XCom

@@ -24,6 +24,7 @@ from analysis.edits.scaffold.plan_common import (
     signature_problem,
 )
 from analysis.edits.scaffold.plan_containers import CONTAINER_OPERATORS, container_plan
+from analysis.edits.scaffold.plan_gates import OPERATOR_GATES, TASKFLOW_GATES, gated
 from analysis.edits.scaffold.plan_pipes import PIPES_OPERATORS, pipes_plan
 from analysis.edits.scaffold.plan_sql import SQL_OPERATORS, sql_plan
 from analysis.edits.scaffold.statements import (
@@ -40,7 +41,7 @@ from analysis.edits.scaffold.statements import (
 )
 from analysis.facts import TaskFacts
 
-_PYTHON_TASKS = frozenset({"@task", "@task.python"})
+_PYTHON_TASKS = frozenset({"@task", "@task.python", *TASKFLOW_GATES})
 _MODULE_NAMES = frozenset({"__name__", "__doc__", "__spec__", "__loader__", "__package__",
                            "__builtins__", "__annotations__"})
 """Every module has them: the copy reads the Dagster module's, which is harmless."""
@@ -48,16 +49,19 @@ _BUILTINS = frozenset(dir(builtins))
 
 
 def plan_task(dag_text: str, task: TaskFacts, dag_path: str | None = None,
-              read: Callable[[str], str | None] | None = None) -> Plan | str:
+              read: Callable[[str], str | None] | None = None,
+              downstream: tuple[str, ...] = ()) -> Plan | str:
     """The plan of ``task``, or why it cannot be scaffolded. ``read(path)`` reads a file the
-    task names (a ``.sql`` template, found beside ``dag_path``); without it, it is not looked for."""
+    task names (a ``.sql`` template, found beside ``dag_path``); without it, it is not looked
+    for. ``downstream``: the tasks right after it (a branch's choices)."""
     try:
-        return _read_plan(dag_text, task, dag_path, read)
+        return _read_plan(dag_text, task, dag_path, read, downstream)
     except (SyntaxError, ValueError, RecursionError) as error:  # symtable on odd code, say
         return f"task `{task.task_id}` cannot be read statically ({error})"
 
 
-def _read_plan(dag_text: str, task: TaskFacts, dag_path: str | None, read) -> Plan | str:
+def _read_plan(dag_text: str, task: TaskFacts, dag_path: str | None, read,
+               downstream: tuple[str, ...]) -> Plan | str:
     dag = dag_file(dag_text)
     if isinstance(dag, str):
         return dag
@@ -72,7 +76,7 @@ def _read_plan(dag_text: str, task: TaskFacts, dag_path: str | None, read) -> Pl
     if call is None or dag_unit is None:
         return f"the call that creates {label} was not found"
     if task.operator in _PYTHON_TASKS:
-        return _taskflow_plan(dag, task, call, dag_unit)
+        return _taskflow_plan(dag, task, call, dag_unit, downstream)
     if task.operator in PIPES_OPERATORS:
         return _pipes_plan(dag, task, call)
     if task.operator in CONTAINER_OPERATORS:
@@ -83,12 +87,15 @@ def _read_plan(dag_text: str, task: TaskFacts, dag_path: str | None, read) -> Pl
         return f"{label} is a `{task.operator}` task, which has no scaffold: port it by hand"
     qualified = dag.qualified(call.func)
     kind = qualified.rsplit(".", 1)[-1] if qualified.startswith("airflow.") else ""
-    if kind not in ("PythonOperator", "BashOperator"):
+    if kind not in ("PythonOperator", "BashOperator", *OPERATOR_GATES):
         return f"{label} uses `{task.operator}`, which has no scaffold: port it by hand"
     if call.args or any(k.arg is None for k in call.keywords):
         return f"{label} passes arguments by position or `**`: they cannot be read statically"
     options = {k.arg: k.value for k in call.keywords
                if not (isinstance(k.value, ast.Constant) and k.value.value is None)}
+    if kind in OPERATOR_GATES:  # a python callable too, whose return decides what runs next
+        builder = _PlanBuilder(dag, task, call, dag_unit, "PythonOperator", kind)
+        return gated(builder.python(options), task, downstream)
     builder = _PlanBuilder(dag, task, call, dag_unit, kind, kind)
     return builder.python(options) if kind == "PythonOperator" else builder.bash(options)
 
@@ -115,7 +122,8 @@ def _pipes_plan(dag: DagFile, task: TaskFacts, call: ast.Call) -> Plan | str:
     return pipes_plan(dag, task, call, function, decorator)
 
 
-def _taskflow_plan(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit) -> Plan | str:
+def _taskflow_plan(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit,
+                   downstream: tuple[str, ...]) -> Plan | str:
     label = f"task `{task.task_id}`"
     function = _task_function(dag, task)
     if function is None:
@@ -125,7 +133,7 @@ def _taskflow_plan(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit
     dropped = frozenset(i for i, d in enumerate(function.decorator_list)
                         if is_airflow(dag.qualified(d.func if isinstance(d, ast.Call) else d)))
     builder = _PlanBuilder(dag, task, call, dag_unit, "@task", task.operator)
-    return builder.taskflow(function, dropped)
+    return gated(builder.taskflow(function, dropped), task, downstream)
 
 
 class _PlanBuilder:

@@ -57,6 +57,10 @@ class Plan:
     """For "Container": the Pipes client and what its ``run`` is given."""
     sql: SqlPlan | None = None
     """For "SQL": the connection and the statements."""
+    gate: str | None = None
+    """"branch" or "short_circuit": the callable's return decides what is materialized."""
+    downstream: tuple[str, ...] = ()
+    """For a branch: the tasks right after it, among which the callable chooses."""
 
 
 def signature_problem(name: str, args: ast.arguments, positional: Sequence[ast.expr],

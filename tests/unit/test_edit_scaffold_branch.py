@@ -1,0 +1,80 @@
+"""Scaffolding branch and short-circuit tasks as assets that materialize only what the callable
+chooses: the module every task of tests/fixtures/scaffold/branch_dag.py gives, idempotency, the
+registry, and the refusals they share with PythonOperator and ``@task``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from analysis.dags.dagfile import extract_file
+from analysis.edits.scaffold import can_scaffold, scaffold_task
+from analysis.edits.scaffold.families import scaffold_family
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = REPO / "tests" / "fixtures" / "scaffold"
+DAG = FIXTURES / "branch_dag.py"
+MODULE = FIXTURES / "branch_module.py"
+TASKS = ["choose", "has_orders", "is_weekend", "pick_region"]
+
+
+def scaffold_all() -> str:
+    text = MODULE.read_text()
+    for task_id in TASKS:
+        result = scaffold_task(DAG.read_text(), str(DAG), "branch", task_id, text,
+                               module_path=str(MODULE))
+        assert result.changed, result.reason
+        text = result.text
+    return text
+
+
+def test_every_gate_in_turn_gives_the_fixture():
+    text = scaffold_all()
+    assert text == (FIXTURES / "branch_module+all.py").read_text()
+    # a branch adds one skippable asset per task right after it; a short-circuit makes its own skippable
+    assert text.count("skippable=True") == 4 + 2
+    assert 'specs=[dg.AssetSpec(key="weekend").replace_attributes(skippable=True)]' in text
+
+
+def test_scaffolding_again_changes_nothing():
+    text = scaffold_all()
+    for task_id in TASKS:
+        again = scaffold_task(DAG.read_text(), str(DAG), "branch", task_id, text)
+        assert not again.changed and "already has a Dagster definition" in again.reason
+
+
+def test_the_gates_are_registered_as_scaffolded():
+    facts = extract_file(str(DAG), DAG.read_text()).dag("branch")
+    assert {t.task_id: scaffold_family(t.operator) for t in facts.tasks if t.task_id in TASKS} == {
+        "choose": "branch", "has_orders": "short-circuit", "is_weekend": "short-circuit",
+        "pick_region": "branch"}
+
+
+HEAD = '''\
+import pendulum
+from airflow import DAG
+from airflow.decorators import task
+from airflow.operators.python import BranchPythonOperator, ShortCircuitOperator
+
+
+def choose(**context):
+    return "a"
+
+
+with DAG("d", start_date=pendulum.datetime(2024, 1, 1)):
+'''
+
+
+@pytest.mark.parametrize("code, reason", [
+    ("BranchPythonOperator(task_id='t', python_callable=choose)",
+     ("the callable of task `t` takes `**context`, through which Airflow passes the task context "
+     "(ti, ds, ...): Dagster has none")),
+    ("ShortCircuitOperator(task_id='t', python_callable=lambda ds: ds)",
+     "the callable of task `t` takes `ds` from the Airflow task context, which Dagster does not have"),
+    ("@task.branch\n    def t(day):\n        return 'a'\n    t('{{ ds }}')",
+     "the arguments of task `t` use Jinja ('{{ ds }}'), which only Airflow renders"),
+])
+def test_a_gate_that_needs_airflow_is_refused_as_its_python_task_would_be(code, reason):
+    text = HEAD + "    " + code + "\n"
+    assert can_scaffold(text, extract_file("d.py", text).dag("d").task("t")) == reason
