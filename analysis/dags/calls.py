@@ -5,11 +5,12 @@ paths and environment variables; an unknown callee given a ``task_id`` is an ope
 from __future__ import annotations
 
 import ast
+import json
 import os
 from collections.abc import Iterable
 from pathlib import PurePath
 
-from analysis.dags.data_files import FileValue
+from analysis.dags.data_files import FileValue, to_value
 from analysis.dags.folding import (
     PATH_CALLS,
     builtin,
@@ -68,6 +69,8 @@ class Calls:
                 return self.globals_of(scope)
             if callee.name in ("os.environ.get", "os.getenv") and args:
                 return self.environment_value(args[0], node)
+            if callee.name.startswith("airflow.") and callee.name.endswith(".Variable.get"):
+                return self.airflow_variable(args, kwargs, node)
             pure = stdlib_call(callee.name, args, kwargs, node)
             if pure is not None:
                 return pure
@@ -130,6 +133,25 @@ class Calls:
         if self.code is not None and isinstance(name, Const) and name.value in self.code.environment:
             return Const(self.code.environment[name.value])
         return Unknown(node)
+
+    def airflow_variable(self, args: list[Value], kwargs: dict[str, Value], node: ast.AST) -> Value:
+        """``Variable.get(key, ...)`` where the deployment sets ``AIRFLOW_VAR_<KEY>`` (the
+        ``environment`` setting): that value, as Airflow's environment-variables secrets backend
+        gives it before the metadata database is asked (JSON-decoded for ``deserialize_json=True``).
+        Otherwise unknown: the database or a secrets backend may hold it, or the default apply."""
+        key = args[0] if args else kwargs.get("key")
+        if self.code is None or not (isinstance(key, Const) and isinstance(key.value, str)):
+            return Unknown(node)
+        text = self.code.environment.get("AIRFLOW_VAR_" + key.value.upper())
+        decode = kwargs.get("deserialize_json", args[2] if len(args) > 2 else Const(False))
+        if text is None or not isinstance(decode, Const):
+            return Unknown(node)
+        if not decode.value:
+            return Const(text)
+        try:
+            return to_value(json.loads(text))
+        except ValueError:
+            return Unknown(node)
 
     def call_method(self, method: Method, node: ast.Call, args: list[Value], kwargs: dict[str, Value],
                     kwarg_nodes: dict[str, ast.expr], scope: Scope) -> Value:

@@ -284,6 +284,9 @@ class Evaluator(Comprehensions, Calls, DataFiles, Containers, Logic, airflow_cal
             return self.dependency(left, right, downstream=isinstance(node.op, ast.RShift))
         if isinstance(left, Seq) and isinstance(right, Seq) and isinstance(node.op, SET_OPS):
             return set_operation(node.op, left, right, node)
+        if isinstance(left, Mapping) and isinstance(right, Mapping) and isinstance(node.op, ast.BitOr):
+            self.spend(len(left.items) + len(right.items))  # `defaults | kwargs`: the right one wins
+            return Mapping({**left.items, **right.items}, left.default)
         if isinstance(left, Seq) and isinstance(right, Seq) and isinstance(node.op, ast.Add):
             size = len(left.items) + len(right.items)
             if size > MAX_ITEMS:  # `x = x + x` in a loop doubles it each turn

@@ -229,6 +229,10 @@ class ObjectModel:
     def set_attribute(self, base: Value, name: str, value: Value) -> None:
         if isinstance(base, Instance):
             base.attrs[name] = value
+        elif isinstance(base, ClassValue):
+            # `cls._cached = ...` (a class method's memo): the class's attribute from now on, as
+            # in Python (a module's classes are shared by the files importing it, as in a DagBag).
+            base.attrs[name] = self.maybe(value)  # type: ignore[attr-defined]
         elif isinstance(base, TaskRef) and name == "dag":
             dag = as_airflow(value.value if isinstance(value, Maybe) else value)
             if isinstance(dag, DagRef):

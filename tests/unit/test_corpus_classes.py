@@ -1,0 +1,56 @@
+"""Classes of misses found on the corpus of public projects (corpus/README.md), each reduced to a
+small fixture under tests/fixtures/corpus_classes/dags and judged by Airflow's own DagBag run on
+the same folder (on sys.path, as the DAG processor puts it)."""
+
+from pathlib import Path
+
+import pytest
+
+from analysis.dags.dagfile import extract_file
+from analysis.dags.modules import ProjectCode
+from analysis.files import read_disk
+from tests.conftest import FIXTURES, airflow2_python, dagbag_of
+
+FOLDER = FIXTURES / "corpus_classes" / "dags"
+
+
+def facts(environment: dict[str, str] | None = None) -> dict[str, list]:
+    code = ProjectCode([str(FOLDER)], lambda p: read_disk(p).text, environment=environment)
+    return {path.name: extract_file(str(path), path.read_text(encoding="utf-8"), code).dags
+            for path in sorted(FOLDER.glob("*.py"))}
+
+
+def model(environment: dict[str, str] | None = None) -> dict:
+    return {dag.dag_id: {"file": name, "tasks": {t.task_id: list(t.upstream) for t in dag.tasks}}
+            for name, dags in facts(environment).items() for dag in dags}
+
+
+@pytest.mark.airflow
+@pytest.mark.parametrize("environment", ["dev", "prod"])
+def test_same_dags_tasks_and_edges_as_airflow_dagbag(environment: str) -> None:
+    env = {"AIRFLOW_VAR_ENVIRONMENT": environment}
+    truth = dagbag_of(airflow2_python(), FOLDER, env=env)
+    assert truth["import_errors"] == {}
+    assert model(env) == {dag_id: {"file": d["file"], "tasks": d["tasks"]} for dag_id, d in truth["dags"].items()}
+
+
+def test_a_variable_the_deployment_does_not_set_leaves_the_ids_unknown_never_guessed() -> None:
+    # Without AIRFLOW_VAR_ENVIRONMENT the metadata database (or the default) decides at run time.
+    [dag] = facts()["env_clusters.py"]
+    assert dag.dag_id == "env_clusters"
+    assert all(task.dynamic for task in dag.tasks) and len(dag.tasks) == 4
+
+
+def test_a_json_variable_is_decoded_as_airflow_decodes_it(tmp_path: Path) -> None:
+    dag_file = tmp_path / "tables.py"
+    dag_file.write_text(
+        "from airflow import DAG\nfrom airflow.models import Variable\n"
+        "from airflow.operators.empty import EmptyOperator\n"
+        "with DAG('tables'):\n"
+        "    for table in Variable.get('tables', deserialize_json=True)['names']:\n"
+        "        EmptyOperator(task_id=f'load_{table}')\n"
+        "    EmptyOperator(task_id=Variable.get('final', 'done'))\n")
+    code = ProjectCode([str(tmp_path)], lambda p: read_disk(p).text,
+                       environment={"AIRFLOW_VAR_TABLES": '{"names": ["a", "b"]}', "AIRFLOW_VAR_FINAL": "end"})
+    [dag] = extract_file(str(dag_file), dag_file.read_text(), code).dags
+    assert [(t.task_id, t.dynamic) for t in dag.tasks] == [("load_a", False), ("load_b", False), ("end", False)]
