@@ -3,7 +3,8 @@
     python bench/report.py [--json] [--markdown] [--strict] [--poll run|saved|skip]
                            [--poll-file FILE] [--save FILE] [--from FILE]
 
-Runs each benchmark as its own process with ``--json`` — bench/accuracy.py, bench/speed.py,
+Runs each benchmark as its own process with ``--json`` — bench/accuracy.py,
+bench/scaffold_share.py (skipped when the corpus is not checked out), bench/speed.py,
 bench/latency.py, then bench/poll.py — one after the other (never two at once: their timings
 would disturb each other), collects their figures and prints one table: figure | value | target
 | met?. A missed target says ``MISSED`` and by how much; a figure that could not be measured
@@ -48,6 +49,7 @@ DEFAULT_SAVE = BENCH / "out" / "report.json"
 # script -> (arguments, seconds before it is killed)
 SCRIPTS = {
     "accuracy": ([], 1800.0),
+    "scaffold_share": ([], 3600.0),  # runs the static model over the corpus, when it is checked out
     "speed": ([], 2400.0),
     "latency": ([], 1800.0),
     "poll": ([], 5400.0),  # poll.py's own --budget is 3600 s, then it stops its servers
@@ -300,6 +302,33 @@ def add_accuracy(table: Table, accuracy: dict) -> None:
         table.notes.append(f"accuracy: {misses} misses listed by `bench/accuracy.py`")
 
 
+def add_scaffold_share(table: Table, result: dict) -> None:
+    """Issue 16: corpus tasks with a scaffold or nothing to migrate (bench/scaffold_share.py)."""
+    if "skipped" in result or "error" in result:
+        table.section("corpus tasks with a scaffold or nothing to migrate")
+        if "skipped" in result:
+            table.add("tasks with a scaffold or nothing to migrate", "left out", ">= 90.0 %")
+            table.notes.append(f"scaffold share: {result['skipped']}")
+        else:
+            table.not_measured("bench/scaffold_share.py", result["error"], ">= 90.0 %")
+        return
+    table.section(f"corpus tasks with a scaffold or nothing to migrate ({len(result['entries'])} entries, "
+                  f"{result['tasks']:,} tasks as `dags --json` reads them)")
+    table.at_least("tasks with a scaffold or nothing to migrate", result["share"], result["target"], pct, points)
+    if result.get("median_entry_share") is not None:
+        table.add("the same, median over entries", pct(result["median_entry_share"]))
+    for family, figures in result["families"].items():
+        table.add(f"family: {family}", f"{figures['tasks']:,} tasks, {pct(figures['share'])}")
+    top = result.get("top_without_scaffold", [])[:5]
+    if top:
+        table.notes.append("most tasks without a scaffold: " + ", ".join(
+            f"{t['operator']} {t['tasks']:,}" for t in top) + " (bench/scaffold_share.py lists more)")
+    for name, error in result.get("errors", {}).items():
+        table.notes.append(f"scaffold share: {name} not measured: {error}")
+    if result.get("missing"):
+        table.notes.append(f"scaffold share: not checked out, left out: {', '.join(result['missing'])}")
+
+
 def add_latency(table: Table, latency: dict) -> None:
     table.section("LSP latency over stdio (real client, wire time p50 / p95; VS Code capabilities)")
     if "error" in latency:
@@ -512,6 +541,8 @@ def build_table(figures: dict) -> Table:
     add_speed(table, speed)
     add_scale(table, speed)
     add_accuracy(table, figures.get("accuracy", {}))
+    if "scaffold_share" in figures:
+        add_scaffold_share(table, figures["scaffold_share"])
     add_latency(table, latency)
     add_memory(table, speed, latency)
     if "poll" in figures:
@@ -585,7 +616,7 @@ def main() -> int:
         began = time.monotonic()
         figures = {"started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                    "python": sys.version.split()[0], "cpus": os.cpu_count()}
-        for name in ("accuracy", "speed", "latency"):
+        for name in ("accuracy", "scaffold_share", "speed", "latency"):
             figures[name] = run_script(name)
         figures["poll"] = poll_figures(args.poll, args.poll_file)
         figures["total_s"] = time.monotonic() - began

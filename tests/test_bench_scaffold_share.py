@@ -1,0 +1,74 @@
+"""bench/scaffold_share.py (issue 16's corpus figure) on a one-entry corpus made here: it runs the
+real `airlift-lsp dags`, sorts tasks by families.py as that file is at run time, and skips in one
+line when the corpus is not checked out."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+DAG = '''\
+from airflow import DAG
+from airflow.operators.bash import BashOperator
+from airflow.operators.empty import EmptyOperator
+from airflow.providers.ssh.operators.ssh import SSHOperator
+
+with DAG(dag_id="mini") as dag:
+    EmptyOperator(task_id="start") >> BashOperator(task_id="run", bash_command="true")
+    for host in ["a", "b"]:
+        SSHOperator(task_id=f"ssh_{host}", command="ls")
+'''
+
+
+@pytest.fixture
+def bench(tmp_path: Path, monkeypatch):
+    spec = importlib.util.spec_from_file_location("scaffold_share_under_test", REPO / "bench" / "scaffold_share.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    (tmp_path / "src" / "mini" / "dags").mkdir(parents=True)
+    (tmp_path / "src" / "mini" / "dags" / "mini.py").write_text(DAG)
+    (tmp_path / "manifest.json").write_text(json.dumps([
+        {"name": "mini", "repo": "example/mini", "commit": "0" * 40, "dag_folders": ["dags"], "sys_path": [],
+         "stub_packages": [], "airflow": "2", "notes": ""},
+        {"name": "absent", "repo": "example/absent", "commit": "0" * 40, "dag_folders": ["dags"], "sys_path": [],
+         "stub_packages": [], "airflow": "2", "notes": ""}]))
+    monkeypatch.setattr(module.corpus, "MANIFEST", tmp_path / "manifest.json")
+    monkeypatch.setattr(module.corpus, "SRC", tmp_path / "src")
+    monkeypatch.setattr(module.corpus, "STATIC", tmp_path / "static")
+    monkeypatch.setattr(module.corpus, "AIRLIFT", Path(sys.executable).parent / "airlift-lsp")
+    return module
+
+
+def test_the_share_per_family_and_the_operators_left(bench) -> None:
+    result = bench.measure(set(), cached=False, top=5)
+    assert (result["tasks"], result["covered"]) == (4, 2) and result["share"] == 0.5
+    assert {family: f["tasks"] for family, f in result["families"].items()} == {
+        "no scaffold": 2, "nothing to migrate": 1, "bash": 1}
+    assert result["top_without_scaffold"] == [{"operator": "SSHOperator", "tasks": 2, "entries": 1}]
+    assert result["missing"] == ["absent"] and result["errors"] == {}
+    cached = bench.measure({"mini"}, cached=True, top=5)  # what the run above saved, as compare.py does
+    assert (cached["tasks"], cached["covered"]) == (4, 2)
+
+
+def test_a_family_added_to_families_py_counts_at_the_next_run(bench, tmp_path: Path, monkeypatch) -> None:
+    families = tmp_path / "families.py"
+    text = (REPO / "analysis" / "edits" / "scaffold" / "families.py").read_text()
+    families.write_text(text.replace("SCAFFOLDED: dict[str, str] = {", 'SCAFFOLDED: dict[str, str] = {\n    "SSHOperator": "ssh",'))
+    monkeypatch.setattr(bench, "FAMILIES", families)
+    result = bench.measure(set(), cached=False, top=5)
+    assert result["share"] == 1.0 and result["families"]["ssh"]["tasks"] == 2
+    assert result["top_without_scaffold"] == []
+
+
+def test_it_skips_in_one_line_without_the_corpus(bench, tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.setattr(bench.corpus, "SRC", tmp_path / "nowhere")
+    result = bench.measure(set(), cached=False, top=5)
+    assert result["skipped"].startswith("the corpus is not fetched")
+    bench.print_report(result)
+    assert capsys.readouterr().out.count("\n") == 1
