@@ -11,8 +11,10 @@ come from a small local HTTP server.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import sys
 import threading
 import time
 from datetime import datetime, timezone
@@ -21,6 +23,9 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient
 
 from server.peering.dagster_client import DAG_ID_TAG, DAG_RUN_ID_TAG, TASK_ID_TAG, DagsterClient
 from server.peering.dagster_present import drun_json, hover_section, lens_prefix
@@ -30,6 +35,7 @@ from server.peering.records import DagRun, TaskInstance
 from server.peering.transport import PeeringError, RequestPolicy
 from server.settings import DagsterSettings
 from tests.conftest import run_cli
+from tests.e2e.editor import start_session
 from tests.support.airflow2_server import wait_until
 from tests.support.airflow_server import free_port
 from tests.support.dagster_server import DagsterServer, dagster_python
@@ -228,6 +234,63 @@ def test_status_shows_the_dagster_run_of_each_task_and_a_one_line_reason_when_da
         assert [t["dagster_run"] for t in json.loads(down.stdout)["dags"][0]["tasks"]] == [None, None]
         assert down.stderr.startswith("airlift-lsp: Dagster runs left out: connection to Dagster at")
         assert down.stderr.count("\n") == 1 and airflow.password not in down.stderr
+
+
+# -- the editor: hover and lens through the language server -----------------------------------------
+
+@pytest.fixture
+def orders_workspace(tmp_path: Path) -> Path:
+    root = tmp_path / "orders"
+    (root / "proxied_state").mkdir(parents=True)
+    (root / "orders.py").write_text(ORDERS_DAG)
+    (root / "proxied_state" / "orders.yaml").write_text(
+        "tasks:\n  - id: load\n    proxied: true\n  - id: report\n    proxied: true\n")
+    (root / "definitions.py").write_text(
+        "from dagster import AssetSpec, Definitions\n"
+        "from dagster_airlift.core import assets_with_task_mappings\n\n"
+        "defs = Definitions(assets=[*assets_with_task_mappings(dag_id=\"orders\", task_mappings={\n"
+        "    \"load\": [AssetSpec([\"raw_data\", \"raw_customers\"])], \"report\": [AssetSpec(\"broken\")]})])\n")
+    return root
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "server", "serve"]))
+async def editor(lsp_client: LanguageClient, orders_workspace: Path, dagster, launched):
+    airflow = FakeAirflow().start()
+    airflow.add_run("orders", "run_1", "success", {"load": "success", "report": "success"}, minutes_ago=20)
+    airflow.add_run("orders", "run_2", "failed", {"load": "success", "report": "failed"}, minutes_ago=5)
+    lsp_client.root, lsp_client.launched, lsp_client.dagster_url = orders_workspace, launched, dagster.url
+    await start_session(lsp_client, orders_workspace, "visual-studio-code", name="orders", initialization_options={
+        "airlift": {"airflow": {"url": airflow.url, "username": "admin", "password": airflow.password,
+                                "pollInterval": 1}, "dagster": {"url": dagster.url}}})
+    yield
+    await lsp_client.shutdown_session()
+    airflow.stop()
+
+
+@pytest.mark.asyncio
+async def test_the_editor_shows_the_dagster_run_in_the_hover_and_a_failing_one_in_the_lens(editor):
+    client = editor
+    uri = (client.root / "orders.py").as_uri()
+    client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(
+        uri, "python", 1, ORDERS_DAG)))
+    failing = f"✗ Dagster run {client.launched['run_2/report'][:8]} FAILURE"
+    seen = {"lenses": []}
+    deadline = time.monotonic() + 90
+    while not any(failing in title for title in seen["lenses"]):
+        assert time.monotonic() < deadline, f"no lens says {failing!r}: {seen['lenses']}"
+        await asyncio.sleep(0.3)
+        lenses = await client.text_document_code_lens_async(types.CodeLensParams(types.TextDocumentIdentifier(uri)))
+        seen["lenses"] = [lens.command.title for lens in lenses or [] if lens.command]
+    [report] = [title for title in seen["lenses"] if failing in title]
+    assert "✗ failed" in report, report  # beside the Airflow state of the same task
+    assert not any("Dagster run" in title and "SUCCESS" in title for title in seen["lenses"])
+
+    line = ORDERS_DAG.splitlines().index('    EmptyOperator(task_id="load") >> EmptyOperator(task_id="report")')
+    position = types.Position(line, ORDERS_DAG.splitlines()[line].index("load"))
+    hover = await client.text_document_hover_async(types.HoverParams(types.TextDocumentIdentifier(uri), position))
+    text = hover.contents.value
+    assert f"({client.dagster_url}/runs/{client.launched['run_2/load']})" in text, text
+    assert "materialized `raw_data/raw_customers`" in text and "`run_2` ✓" in text, text
 
 
 # -- faults a real Dagster does not make ------------------------------------------------------------
