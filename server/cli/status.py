@@ -59,7 +59,8 @@ def run_status(args: argparse.Namespace) -> int:
         return 0
     print(status_text(status))
     if view is not None:
-        print(dagster_status_text(view))
+        print(dagster_status_text(view) if status.reachable
+              else "Dagster: not read (its runs are matched to Airflow's, which could not be read)")
     now = utc_now()
     files_of: dict[str, list[str]] = {}
     for entry in entries:
