@@ -29,6 +29,8 @@ log = logging.getLogger("airlift-lsp.peering")
 
 RUNS_PER_TASK = 3
 """Dagster runs kept per task and Airflow run (a run retried by Dagster makes more than one)."""
+MAX_SKIPPED = 30
+"""At most this many Airflow polls without asking an unreachable Dagster again."""
 MAX_ASKED = 40
 """Airflow runs asked about per poll. Each is a tag query in Dagster's run storage (about 20-60
 ms each on a busy machine, bench/dagster_poll.py), so a first poll over hundreds of proxied DAGs
@@ -105,6 +107,10 @@ class DagsterWatcher:
         self._client_factory = client_factory
         self._client: DagsterClient | None = None
         self._lock = threading.Lock()
+        self._failures = 0
+        self._skip = 0
+        """Polls to sit out after failures (1, 2, 4, ... up to ``MAX_SKIPPED``): a Dagster that
+        times out must not slow every Airflow poll down by its timeouts."""
         base = settings.url.rstrip("/") if settings.url else None
         self._view = DagsterView(base, "connecting" if base else "disabled")
 
@@ -127,6 +133,9 @@ class DagsterWatcher:
         previous = self.view
         if not self.enabled:
             return False
+        if self._skip > 0 and not forced:
+            self._skip -= 1
+            return False
         try:
             view = self._fetch(history, previous, forced)
         except PeeringError as error:
@@ -135,6 +144,8 @@ class DagsterWatcher:
             log.exception("Dagster poll failed")
             view = replace(previous, state="unreachable", error=f"internal error while reading Dagster: "
                                                                  f"{type(error).__name__}", requests=0)
+        self._failures = 0 if view.reachable else self._failures + 1
+        self._skip = 0 if view.reachable else min(2 ** (self._failures - 1), MAX_SKIPPED)
         if (view.state, view.error) != (previous.state, previous.error):
             if view.reachable:
                 log.info("Dagster peering connected to %s", view.base_url)

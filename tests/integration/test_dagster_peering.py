@@ -167,13 +167,24 @@ def test_the_watcher_matches_each_task_to_its_run_in_the_last_airflow_run(dagste
 
 
 def test_an_unreachable_or_refusing_dagster_is_one_line_and_keeps_what_was_seen(dagster, launched):
+    clients: list[DagsterClient] = []
+
+    def factory(settings: DagsterSettings) -> DagsterClient:
+        clients.append(DagsterClient(settings.url, policy=FAST))
+        return clients[-1]
     stopped = DagsterWatcher(DagsterSettings(url=f"http://127.0.0.1:{free_port()}"), lambda: INTEREST,
-                             client_factory=lambda s: DagsterClient(s.url, policy=FAST))
+                             client_factory=factory)
     assert stopped.poll(history("run_2")) is True
     view = stopped.view
     assert view.state == "unreachable" and "\n" not in view.error
     assert view.error.startswith("connection to Dagster at http://127.0.0.1:") and "connection refused" in view.error
     assert view.run_for(history("run_2"), "orders", "load") is None
+    # Backoff: the next Airflow poll sits Dagster out, the one after asks again (then two are
+    # sat out); a forced poll (airlift.refreshStatus) asks at once.
+    assert stopped.poll(history("run_2")) is False and clients[0].requests == 1
+    assert stopped.poll(history("run_2")) is False and clients[0].requests == 2
+    assert stopped.poll(history("run_2")) is False and clients[0].requests == 2
+    assert stopped.poll(history("run_2"), forced=True) is False and clients[0].requests == 3
 
     client = DagsterClient(dagster.url, policy=FAST)
     with pytest.raises(PeeringError) as refused:
