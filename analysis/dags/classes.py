@@ -30,7 +30,9 @@ _BUILTIN_TYPES = {"builtins.list": list, "builtins.tuple": tuple, "builtins.dict
 
 class EnumMember:
     """A member of a project ``Enum``: hashable and equal only to itself, as Python's are (so it
-    keys dicts and compares like one)."""
+    keys dicts and compares like one) — but a member of a ``StrEnum``, an ``IntEnum`` or an Enum
+    mixed with a builtin type (``class Kind(str, Enum)``) is its value too: equal to it, hashed
+    like it, as the builtin type's ``__eq__``/``__hash__`` come first in its MRO."""
 
     __slots__ = ("owner", "name", "value", "kind")
 
@@ -47,8 +49,33 @@ class EnumMember:
             return self.value
         return None
 
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        if self.kind not in _VALUE_KINDS:
+            return NotImplemented
+        if self.value is None:
+            raise TypeError("member's value unknown")  # the comparison stays undecided
+        if isinstance(other, EnumMember):
+            return other.kind in _VALUE_KINDS and other.value is not None and self.value == other.value
+        return self.value == other
+
+    def __hash__(self) -> int:
+        return hash(self.value) if self.kind in _VALUE_KINDS and self.value is not None else id(self)
+
     def __repr__(self) -> str:
         return f"<{self.owner}.{self.name}>"
+
+
+_VALUE_KINDS = frozenset({"str", "int", "mixed"})
+
+
+def member_value(value: object) -> object:
+    """What operators see of a constant: a ``StrEnum``/``IntEnum`` member (or one mixed with a
+    builtin type) is its value (``Kind.A + "_x"`` is a ``str``); anything else is itself."""
+    if isinstance(value, EnumMember) and value.kind in _VALUE_KINDS and value.value is not None:
+        return value.value
+    return value
 
 
 _ENUM_BASES = frozenset({"Enum", "IntEnum", "StrEnum", "Flag", "IntFlag"})
@@ -94,6 +121,10 @@ class ClassValue(Value):
         for current in order:
             if isinstance(current, ClassValue) and name in current.attrs:
                 return current.attrs[name]
+            if name == "__init__" and isinstance(current, Qualified) and airflow_kind(current.name):
+                # Airflow's DAG and operators have a constructor of their own: a project mixin
+                # later in the MRO (`class Op(KubernetesPodOperator, MetricsMixin)`) is not reached.
+                return Qualified(f"{current.name}.{name}", f"{current.spelled}.{name}")
         # Not the project's: a library base's (whose own attributes static reading does not
         # know; a later project mixin's method is not hidden by `abc.ABC` or `LoggingMixin`).
         for current in order:

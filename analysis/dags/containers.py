@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from analysis.dags.classes import BoundMethod, Partial, as_airflow
+from analysis.dags.classes import BoundMethod, Partial, as_airflow, member_value
 from analysis.dags.folding import HUGE_WIDTH, MAX_ITEMS, MAX_STRING
 from analysis.dags.scope import Scope
 from analysis.dags.values import Const, DagRef, Function, Mapping, Maybe, Seq, Unknown, Value, is_known, to_python
@@ -56,8 +56,9 @@ class Containers:
             return self._list_method(receiver, name, args)
         if isinstance(receiver, Mapping):
             return self._dict_method(receiver, name, args, kwargs)
-        if isinstance(receiver, Const) and isinstance(receiver.value, str) and name in STRING_METHODS:
-            return self._string_method(receiver.value, name, args, kwargs, node)
+        text = member_value(receiver.value) if isinstance(receiver, Const) else None
+        if isinstance(text, str) and name in STRING_METHODS:  # a StrEnum member is a str too
+            return self._string_method(text, name, args, kwargs, node)
         return None
 
     def _list_method(self, receiver: Seq, name: str, args: list[Value]) -> Value | None:
@@ -132,11 +133,11 @@ class Containers:
         self.spend(sum(len(a.items) for a in (*args, *kwargs.values()) if isinstance(a, (Seq, Mapping))))  # type: ignore[attr-defined]
         if not (all(is_known(a) for a in args) and all(is_known(v) for v in kwargs.values())):
             return Unknown(node)
-        plain_args = [to_python(a) for a in args]
+        plain_args = [_plain(to_python(a)) for a in args]
         if name in _WIDTH_METHODS and any(isinstance(a, int) and a > MAX_STRING for a in plain_args):
             return Unknown(node)
         try:
-            result = getattr(text, name)(*plain_args, **{k: to_python(v) for k, v in kwargs.items()})
+            result = getattr(text, name)(*plain_args, **{k: _plain(to_python(v)) for k, v in kwargs.items()})
         except Exception:  # noqa: BLE001 - user format strings can fail any way
             return Unknown(node)
         if isinstance(result, (list, tuple)):
@@ -220,3 +221,15 @@ class Containers:
                 accumulated = self.invoke(function, [accumulated, item], node)
             return accumulated
         return None
+
+
+def _plain(data: object, depth: int = 0) -> object:
+    """Plain data for a ``str`` method: ``StrEnum``/``IntEnum`` members as their values
+    (``"-".join([Kind.A, "x"])`` joins strings), in lists, tuples and dicts too."""
+    if depth > 20:
+        return data
+    if isinstance(data, (list, tuple)):
+        return type(data)(_plain(item, depth + 1) for item in data)
+    if isinstance(data, dict):
+        return {key: _plain(item, depth + 1) for key, item in data.items()}
+    return member_value(data)

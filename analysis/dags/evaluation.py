@@ -11,7 +11,7 @@ from typing import Any
 from analysis.dags import airflow_calls
 from analysis.dags.budget import MAX_NESTING
 from analysis.dags.calls import Calls
-from analysis.dags.classes import ClassValue
+from analysis.dags.classes import ClassValue, member_value
 from analysis.dags.comprehensions import Comprehensions
 from analysis.dags.containers import Containers
 from analysis.dags.data_files import DataFiles
@@ -299,6 +299,8 @@ class Evaluator(Comprehensions, Calls, DataFiles, Containers, Logic, airflow_cal
             plain = to_python(right)
             right = Const(tuple(plain) if isinstance(plain, list) else plain)
         function = BINOPS.get(type(node.op))
+        if function and isinstance(left, Const) and isinstance(right, Const):
+            left, right = Const(member_value(left.value)), Const(member_value(right.value))
         if function and isinstance(left, Const) and isinstance(right, Const) and too_big(node.op, left, right):
             return Unknown(node)
         if function and isinstance(left, Const) and isinstance(right, Const):

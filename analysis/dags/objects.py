@@ -26,6 +26,7 @@ from analysis.dags.classes import (
     copied,
     enum_kind_of,
     is_instance,
+    member_value,
 )
 from analysis.dags.scope import Scope
 from analysis.dags.values import (
@@ -33,6 +34,7 @@ from analysis.dags.values import (
     DagRef,
     Function,
     Maybe,
+    Method,
     Qualified,
     TaskRef,
     Unknown,
@@ -188,6 +190,9 @@ class ObjectModel:
                 return Const(base.value.name)
             if name in ("value", "_value_"):
                 return Const(base.value.value) if base.value.value is not None else Unknown(f"{base.value}.value")
+            plain = member_value(base.value)
+            if plain is not base.value and not name.startswith("_"):
+                return Method(Const(plain), name)  # `Kind.A.upper()`: the value's own method
             return Unknown(f"{base.value}.{name}")
         if isinstance(base, Instance):
             if name in base.attrs:
