@@ -1,4 +1,5 @@
-"""Airflow peering: a REST client, a background poller and what the editor shows of runs.
+"""Airflow peering (a REST client, a background poller and what the editor shows of runs) and
+the Dagster side of proxied tasks, read after each Airflow poll.
 
     client.py     AirflowClient (version detection, batch endpoints), ui_url
     auth.py       AuthBackend seam: JwtAuth (Airflow 3), BasicAuth (Airflow 2), NoAuth
@@ -10,6 +11,9 @@
     history.py    RunHistory and PeeringStatus snapshots; fetch_history (one poll)
     poller.py     Poller: the background thread with backoff and poll_now()
     present.py    pure rendering: hover text, lens prefixes, status --json parts
+    dagster_client.py   DagsterClient: GraphQL, the runs airlift launched (by its run tags), last materializations
+    dagster_watch.py    DagsterWatcher: the poller's follower; DagsterView snapshots; which task gets which run
+    dagster_present.py  pure rendering of the Dagster side: hover section, failing-run lens, DRUN
 """
 
 from server.peering.client import AirflowClient, ui_url
