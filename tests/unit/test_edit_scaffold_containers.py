@@ -118,3 +118,20 @@ def test_what_the_pipes_clients_cannot_carry_is_refused_with_its_reason(code):
     text = HEAD + "    " + code + "\n"
     task = extract_file("d.py", text).dag("d").task("t")
     assert can_scaffold(text, task) == REFUSALS[code]
+
+
+def test_names_bound_once_above_the_task_and_f_strings_of_them_are_read():
+    text = HEAD + '''\
+    registry = "ghcr.io/acme"
+    image = f"{registry}/app:" + "1"
+    DockerOperator(task_id="t", image=image, command=f"run --tag {TAG!r}")
+'''.replace('TAG!r', 'registry')
+    module = MODULE.read_text().replace('"render_report"', '"t"').replace('"containers"', '"d"')
+    result = scaffold_task(text, "d.py", "d", "t", module)
+    assert result.changed, result.reason
+    assert '        image="ghcr.io/acme/app:1",\n        command="run --tag ghcr.io/acme",\n' in result.text
+    # bound twice (TAG), or inside a loop as its variable: not a constant
+    looped = HEAD + "    for image in ['a', 'b']:\n        DockerOperator(task_id='t', image=image)\n"
+    task = extract_file("d.py", looped).dag("d").task("t")
+    assert can_scaffold(looped, task) == ("the `image` of task `t` is not a literal or a "
+                                          "module-level constant (`image`): it cannot be read statically")

@@ -94,8 +94,8 @@ REFUSALS = {
     "SQLExecuteQueryOperator(task_id='t', conn_id='db', sql='SELECT 1; SELECT 2', split_statements=True)":
         "task `t` splits its SQL into statements (`split_statements=True`) as sqlparse does: give "
         "a list of statements to scaffold it",
-    "SQLExecuteQueryOperator(task_id='t', conn_id='db', sql=QUERY + ' LIMIT 1')":
-        "the `sql` of task `t` is not a literal or a module-level constant (`QUERY + ' LIMIT 1'`): "
+    "SQLExecuteQueryOperator(task_id='t', conn_id='db', sql=QUERY.lower())":
+        "the `sql` of task `t` is not a literal or a module-level constant (`QUERY.lower()`): "
         "it cannot be read statically",
     "SQLExecuteQueryOperator(task_id='t', sql=QUERY)":
         "task `t` has no `conn_id`: which connection it uses is unknown",

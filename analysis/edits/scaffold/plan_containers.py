@@ -3,8 +3,9 @@
 ``dagster_docker.PipesDockerClient`` / ``dagster_k8s.PipesK8sClient`` with the same image,
 command, environment and what else of the pod or container can be read.
 
-Values must be static: literals, or module-level names assigned a literal once before the DAG
-(``IMAGE = "repo/app:1.2"``); Kubernetes' ``V1ResourceRequirements(requests=..., limits=...)``
+Values must be static: literals, names the file binds once, by ``NAME = <static>`` above the
+task (at module level or in the DAG's block: ``IMAGE = "repo/app:1.2"``), f-strings and ``+``
+of static strings; Kubernetes' ``V1ResourceRequirements(requests=..., limits=...)``
 and ``V1EnvVar(name=..., value=...)`` are read as the dicts they stand for. Refused with the
 reason: Jinja (image, command and environment are templated), other values, and the options
 that the Pipes clients do not carry per run or that would silently change what runs (volumes,
@@ -174,18 +175,23 @@ _K8S_MODELS = {"V1ResourceRequirements": ("requests", "limits"), "V1EnvVar": ("n
 
 
 def static_value(dag: DagFile, dag_unit: Unit, node: ast.expr, depth: int = 0) -> object:
-    """A literal's value, a module-level constant's (assigned once, before the DAG), or a
-    Kubernetes model read as what it stands for; else ``NOT_STATIC``."""
+    """A literal's value, a constant's (a name the file binds once, by ``name = <static>``
+    before the task: at module level or in the DAG's block), an f-string or ``+`` of static
+    strings, or a Kubernetes model read as what it stands for; else ``NOT_STATIC``."""
     if depth > 16:
         return NOT_STATIC
     if isinstance(node, ast.Name):
-        assigned = [s.value for u in dag.units for s in u.statements
-                    if isinstance(s, ast.Assign) and any(isinstance(t, ast.Name) and t.id == node.id
-                                                         for t in s.targets)]
-        later = [u for u in dag.units[dag_unit.index:] if node.id in u.binds]
-        if len(assigned) != 1 or later or not any(node.id in u.binds for u in dag.units[:dag_unit.index]):
-            return NOT_STATIC
-        return static_value(dag, dag_unit, assigned[0], depth + 1)
+        assigned = _single_assignment(dag, node)
+        return NOT_STATIC if assigned is None else static_value(dag, dag_unit, assigned, depth + 1)
+    if isinstance(node, ast.JoinedStr):  # an f-string of static values
+        parts = [str(static_value(dag, dag_unit, v.value, depth + 1))
+                 if isinstance(v, ast.FormattedValue) and v.conversion == -1 and v.format_spec is None
+                 and isinstance(static_value(dag, dag_unit, v.value, depth + 1), (str, int))
+                 else v.value if isinstance(v, ast.Constant) else NOT_STATIC for v in node.values]
+        return NOT_STATIC if NOT_STATIC in parts else "".join(parts)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = (static_value(dag, dag_unit, n, depth + 1) for n in (node.left, node.right))
+        return left + right if isinstance(left, str) and isinstance(right, str) else NOT_STATIC
     if isinstance(node, (ast.List, ast.Tuple)):
         items = [static_value(dag, dag_unit, e, depth + 1) for e in node.elts]
         return NOT_STATIC if any(i is NOT_STATIC for i in items) else list(items)
@@ -209,6 +215,29 @@ def static_value(dag: DagFile, dag_unit: Unit, node: ast.expr, depth: int = 0) -
         return ast.literal_eval(node)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         return NOT_STATIC
+
+
+def _single_assignment(dag: DagFile, name: ast.Name) -> ast.expr | None:
+    """The value of the file's only binding of ``name``, when it is ``name = value`` above it."""
+    found = None
+    for node in ast.walk(dag.tree):
+        binds = (isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and node.id == name.id) \
+            or (isinstance(node, ast.arg) and node.arg == name.id) \
+            or (isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                and node.name == name.id) \
+            or (isinstance(node, ast.alias) and (node.asname or node.name.split(".")[0]) == name.id) \
+            or (isinstance(node, (ast.Global, ast.Nonlocal)) and name.id in node.names)
+        if binds:
+            if found is not None:
+                return None
+            found = node
+    if found is None or not isinstance(found, ast.Name):
+        return None
+    assignment = next((n for n in ast.walk(dag.tree) if isinstance(n, ast.Assign)
+                       and len(n.targets) == 1 and n.targets[0] is found), None)
+    if assignment is None or assignment.lineno >= name.lineno:
+        return None
+    return assignment.value
 
 
 def _jinja_value(value: object) -> str | None:
