@@ -34,14 +34,14 @@ dag = build("vendor_orders")
 '''
 VENDOR_FACTORY = '''"""A vendor library on Airflow's sys.path, not in the workspace."""
 
-from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.providers.standard.operators.bash import BashOperator
 from airflow.sdk import DAG
 
 
 def build(dag_id):
     with DAG(dag_id, schedule=None) as dag:
-        extract = EmptyOperator(task_id="extract")
-        load = EmptyOperator(task_id="load")
+        extract = BashOperator(task_id="extract", bash_command="true")
+        load = BashOperator(task_id="load", bash_command="true")
         extract >> load
     return dag
 '''
@@ -126,7 +126,7 @@ def test_dags_json_shows_the_deployed_dag(workspace: Path, deployed_airflow) -> 
     [vendor] = files["airflow_dags/vendor_orders.py"]
     assert (vendor["dag_id"], vendor["source"]) == ("vendor_orders", "airflow")
     assert [(t["task_id"], t["operator"], t["upstream"]) for t in vendor["tasks"]] == [
-        ("extract", "EmptyOperator", []), ("load", "EmptyOperator", ["extract"])]
+        ("extract", "BashOperator", []), ("load", "BashOperator", ["extract"])]
     assert [(d["dag_id"], d["source"]) for d in files["airflow_dags/plain.py"]] == [("plain_orders", "static")]
 
     status = run_cli("status", "--json", cwd=workspace, env=cli_env(deployed_airflow))

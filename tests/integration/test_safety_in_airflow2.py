@@ -94,7 +94,7 @@ def test_placeholder_ids_of_dynamic_tasks_are_refused(tmp_path: Path) -> None:
         root, "map", "sources")
     cli(root, "proxy", "sources")
     found = classes(loads(root), "sources")
-    assert found == {"start": PROXY, "load_crm": "EmptyOperator", "load_billing": "EmptyOperator"}
+    assert found == {"start": PROXY, "load_crm": "BashOperator", "load_billing": "BashOperator"}
 
 
 def test_tasks_inside_task_groups_are_not_proxied_one_by_one(tmp_path: Path) -> None:
@@ -120,7 +120,7 @@ def test_a_dag_with_task_groups_is_proxied_at_dag_level_and_switched_back(tmp_pa
     assert classes(loads(root), "grouped") == {"DAGSTER_OVERRIDE_DAG_grouped": "DefaultProxyDAGToDagsterOperator"}
     cli(root, "rollback", "grouped", "--dag-level")
     assert state.read_text() == "proxied: false\n"
-    assert "EmptyOperator" in classes(loads(root), "grouped").values()
+    assert "BashOperator" in classes(loads(root), "grouped").values()
     cli(root, "map", "grouped", "start")
     assert "switched grouped.yaml from DAG level to task level" in cli(root, "proxy", "grouped", "start")
     assert classes(loads(root), "grouped")["start"] == PROXY
@@ -148,8 +148,8 @@ def test_a_dag_hidden_by_a_later_binding_is_bound_and_really_proxied(tmp_path: P
     notes = cli(root, "proxy", "first", "extract")
     assert "bound the DAG to a module-level name of its own" in notes
     bag = loads(root)
-    assert classes(bag, "first") == {"extract": PROXY, "load": "EmptyOperator"}
-    assert classes(bag, "second") == {"report": "EmptyOperator"}
+    assert classes(bag, "first") == {"extract": PROXY, "load": "BashOperator"}
+    assert classes(bag, "second") == {"report": "BashOperator"}
 
 
 def test_asset_deps_follow_the_dag_whatever_the_order_of_mapping(tmp_path: Path) -> None:
