@@ -41,7 +41,8 @@ def calls(tmp_path_factory) -> dict[str, dict]:
          "--airflow", json.dumps({"containers": list(TASKS)}),
          *(a for key in TASKS.values() for a in ("--asset", key))],
         capture_output=True, text=True, timeout=600, cwd=root, check=False,
-        env={**os.environ, "DAGSTER_HOME": str(root)})
+        env={**os.environ, "DAGSTER_HOME": str(root), "AIRFLOW_CONN_GHCR_LOGIN": json.dumps(
+            {"conn_type": "docker", "host": "ghcr.io", "login": "bot", "password": "s3cret"})})
     assert result.returncode == 0, result.stderr[-4000:]
     output = json.loads(result.stdout)
     for run in output["runs"]:
@@ -61,6 +62,8 @@ def test_the_docker_task_runs_the_same_image_command_and_environment(calls):
         "env": {"REGION": "eu-west-1", "LOG_LEVEL": "info"},
         # cpus=0.5 as DockerOperator gives it to Docker: cpu_shares = 0.5 * 1024
         "container_kwargs": {"working_dir": "/app", "mem_limit": "512m", "cpu_shares": 512},
+        # docker_conn_id: the login of the Airflow connection, as Airflow reads it from the environment
+        "registry": {"url": "ghcr.io", "username": "bot", "password": "s3cret"},
     }
 
 

@@ -9,7 +9,9 @@ The asset takes ``context`` and the client as a resource (``pipes_docker_client`
 object per resource key; configure the Docker daemon, registry or kubeconfig there). Its body
 is one ``run`` with the task's image, command and environment:
 
-- Docker: ``command``, ``environment`` and ``private_environment`` (as ``env``), and the
+- Docker: ``command``, ``environment`` and ``private_environment`` (as ``env``), the
+  registry login of ``docker_conn_id`` (``registry``, read from ``AIRFLOW_CONN_<ID>`` as
+  Airflow reads it from the environment, by ``_airflow_docker_registry``), and the
   container's ``entrypoint``, ``working_dir``, ``user``, ``network_mode``, ``mem_limit``,
   ``shm_size``, ``privileged``, ``hostname`` and ``cpus`` (as Airflow's ``cpu_shares``) in
   ``container_kwargs``;
@@ -41,7 +43,24 @@ _CLIENTS = {
 }
 """Per client: its module and class, the resource key, the module-level constant."""
 CONSTANTS = tuple(c[3] for c in _CLIENTS.values())
-DEFINITIONS: dict[str, tuple[str, tuple[str, ...]]] = {}
+REGISTRY_HELPER = "_airflow_docker_registry"
+DEFINITIONS = {REGISTRY_HELPER: ('''\
+def _airflow_docker_registry(conn_id: str) -> dict[str, str]:
+    """The registry login of Airflow's Docker connection `conn_id` (its host, login and password),
+    read as Airflow reads it from the environment: AIRFLOW_CONN_<CONN_ID>, a URI or JSON."""
+    variable = f"AIRFLOW_CONN_{conn_id.upper()}"
+    value = os.environ.get(variable)
+    if not value:
+        raise RuntimeError(f"{variable} is not set: give Docker connection {conn_id} there")
+    if value.lstrip().startswith("{"):
+        fields = json.loads(value)
+        return {"url": fields.get("host", ""), "username": fields.get("login", ""),
+                "password": fields.get("password", "")}
+    uri = urllib.parse.urlsplit(value)
+    return {"url": urllib.parse.unquote(uri.hostname or "") + (f":{uri.port}" if uri.port else ""),
+            "username": urllib.parse.unquote(uri.username or ""),
+            "password": urllib.parse.unquote(uri.password or "")}
+''', ("os", "json", "urllib.parse"))}
 
 
 def owns(name: str) -> bool:
@@ -54,7 +73,8 @@ def problem(plan: Plan) -> str | None:
 
 
 def helpers(plan: Plan) -> list[str]:
-    return [_CLIENTS[plan.container.client][3]]
+    registry = [REGISTRY_HELPER] if any(k == "registry" for k, _ in plan.container.run) else []
+    return [*registry, _CLIENTS[plan.container.client][3]]
 
 
 def about(where: str, plan: Plan) -> str:
@@ -81,6 +101,8 @@ def constant(edit: ModuleEdit, name: str, plan: Plan) -> str:
 
 def tail(edit: ModuleEdit, plan: Plan, places=None) -> list[str]:
     _, _, key, _ = _CLIENTS[plan.container.client]
-    options = ("context=context", *(literal_doc(edit, v, f"{k}=") for k, v in plan.container.run))
+    options = ("context=context", *(
+        f"registry={REGISTRY_HELPER}({edit.literal(v)})" if k == "registry"
+        else literal_doc(edit, v, f"{k}=") for k, v in plan.container.run))
     return [edit.render(Group(f"yield from {key}.run(", options, ").get_results()"),
                         len(edit.unit))]

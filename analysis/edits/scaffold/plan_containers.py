@@ -9,7 +9,8 @@ of static strings; Kubernetes' ``V1ResourceRequirements(requests=..., limits=...
 and ``V1EnvVar(name=..., value=...)`` are read as the dicts they stand for. Refused with the
 reason: Jinja (image, command and environment are templated), other values, and the options
 that the Pipes clients do not carry per run or that would silently change what runs (volumes,
-mounts, secrets, pod templates, other Docker daemons or clusters, registry connections).
+mounts, secrets, pod templates, other Docker daemons or clusters). A Docker registry
+connection (``docker_conn_id``) is carried as the run's registry login, read when it runs.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ _DOCKER = {"image": "image", "command": "command", "environment": "env",
            "hostname": "container_kwargs", "cpus": "container_kwargs", "auto_remove": None,
            "mount_tmp_dir": None, "tmp_dir": None, "xcom_all": None, "retrieve_output": None,
            "retrieve_output_path": None, "docker_url": "default", "api_version": None,
-           "force_pull": None, "skip_on_exit_code": "refused"}
+           "force_pull": None, "skip_on_exit_code": "refused", "docker_conn_id": "registry"}
 """DockerOperator's options, to where they go (None: nothing to carry; "default": only the
 default is accepted)."""
 _DOCKER_URLS = ("unix://var/run/docker.sock", "unix:///var/run/docker.sock")
@@ -130,6 +131,11 @@ def _docker_run(values: dict[str, object], name: str) -> list[tuple[str, object]
         container["cpu_shares"] = round(cpus * 1024)
     if container:
         run.append(("container_kwargs", container))
+    registry = values.get("docker_conn_id")
+    if registry is not None:  # the registry login, read from the connection when the asset runs
+        if not isinstance(registry, str):
+            return f"the `docker_conn_id` of {name} is not a string"
+        run.append(("registry", registry))
     return run
 
 
