@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from analysis.dagster.lineage import drifts
 from analysis.dagster.module import is_component_path
 from analysis.deployed import differences
-from analysis.describe import no_scaffold, nothing_to_migrate_in
+from analysis.describe import no_scaffold, nothing_to_migrate_in, runnable_tasks
 from analysis.facts import Finding, Range, Related, Severity
 from analysis.project import DagEntry, Project
 
@@ -241,9 +241,10 @@ def _mappings(project: Project) -> Iterator[Finding]:
 def _no_scaffolds(project: Project) -> Iterator[Finding]:
     """What is left to port by hand, one note per task at its call: work no scaffold writes,
     with no executable definition mapped to it yet (a hand port or a scaffold ends it)."""
+    runnable = runnable_tasks(project)
     for entry in project.entries:
         for task in entry.dag.tasks:
-            if no_scaffold(project, entry.dag_id, task):
+            if no_scaffold(project, entry.dag_id, task, runnable):
                 yield Finding("no-scaffold", INFO, f"no scaffold for `{task.operator}`: port by hand",
                               entry.file.path, task.range)
 

@@ -6,6 +6,7 @@ Pure functions shared by hover, code lenses and the CLI's human output.
 from __future__ import annotations
 
 import os
+from collections.abc import Container
 from dataclasses import dataclass
 from enum import Enum
 
@@ -106,11 +107,22 @@ def nothing_to_migrate_in(project: Project, dag_id: str, task: TaskFacts) -> str
     return why
 
 
-def no_scaffold(project: Project, dag_id: str, task: TaskFacts) -> bool:
+def no_scaffold(project: Project, dag_id: str, task: TaskFacts,
+                runnable: Container[tuple[str, str | None]] | None = None) -> bool:
     """The task does work that no scaffold writes, and nothing executable is mapped to it yet:
-    its Dagster implementation is to be ported by hand."""
-    return (scaffold_family(task.operator) is None and nothing_to_migrate(task.operator) is None
-            and not project.runnable_in_dagster(dag_id, task.task_id))
+    its Dagster implementation is to be ported by hand. ``runnable``: ``runnable_tasks(project)``,
+    for a caller asking of every task."""
+    if scaffold_family(task.operator) is not None or nothing_to_migrate(task.operator) is not None:
+        return False
+    if runnable is not None:
+        return (dag_id, task.task_id) not in runnable
+    return not project.runnable_in_dagster(dag_id, task.task_id)
+
+
+def runnable_tasks(project: Project) -> set[tuple[str, str | None]]:
+    """``(dag_id, task_id)`` of every mapping holding an executable definition, in one pass."""
+    return {(mapping.dag_id, mapping.task_id) for module in project.dagster_modules.values()
+            for mapping in module.mappings if any(asset.executable for asset in mapping.assets)}
 
 
 def task_status(project: Project, entry: DagEntry, task: TaskFacts) -> TaskStatus:
