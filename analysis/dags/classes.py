@@ -225,6 +225,47 @@ class BaseInit(Value):
     kind: str
 
 
+class ObjectKey:
+    """A project instance used as a dict key (``{CloudProviders.aws: ClusterServices.AwsEmr}``):
+    found again by identity, which is all static reading can tell of it."""
+
+    __slots__ = ("instance",)
+
+    def __init__(self, instance: Instance) -> None:
+        self.instance = instance
+
+    def __hash__(self) -> int:
+        return id(self.instance)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ObjectKey) and other.instance is self.instance
+
+
+def dict_key(value: Value) -> tuple[bool, object]:
+    """(True, the key) for a value that can key a dict the interpreter holds: a hashable
+    constant, or a project instance (by identity); (False, None) otherwise."""
+    if isinstance(value, Const):
+        try:
+            hash(value.value)
+        except TypeError:
+            return False, None
+        return True, value.value
+    if isinstance(value, Instance) and value.task is None and value.dag is None:
+        return True, ObjectKey(value)
+    return False, None
+
+
+def key_value(key: object) -> Value:
+    """A dict key as the interpreter's value again."""
+    return key.instance if isinstance(key, ObjectKey) else Const(key)
+
+
+def missing_for_sure(key: object) -> bool:
+    """A key not in a dict is certainly absent: a constant, or an instance whose class keeps
+    Python's identity ``__eq__`` (one of its own might equal another key)."""
+    return not isinstance(key, ObjectKey) or key.instance.cls.defines("__eq__") is None
+
+
 def as_airflow(value: Value) -> Value:
     """An instance of a project DAG or operator class as what Airflow made of it."""
     if isinstance(value, Instance):

@@ -6,10 +6,8 @@ from __future__ import annotations
 import ast
 from typing import Any
 
+from analysis.dags.classes import dict_key
 from analysis.dags.conditions import condition_text
-from analysis.dags.folding import (
-    hashable,
-)
 from analysis.dags.scope import Scope
 from analysis.dags.values import (
     Const,
@@ -37,10 +35,10 @@ class Comprehensions:
         known = [True]
 
         def produce(inner: Scope) -> None:
-            key = self.eval(node.key, inner)
+            usable, key = dict_key(self.eval(node.key, inner))
             value = self.eval(node.value, inner)
-            if isinstance(key, Const) and hashable(key.value):
-                entries[key.value] = self.maybe(value)
+            if usable:
+                entries[key] = self.maybe(value)
             else:
                 known[0] = False
 

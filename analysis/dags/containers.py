@@ -13,10 +13,29 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from analysis.dags.classes import BoundMethod, Partial, as_airflow, member_value
+from analysis.dags.classes import (
+    BoundMethod,
+    Partial,
+    as_airflow,
+    dict_key,
+    key_value,
+    member_value,
+    missing_for_sure,
+)
 from analysis.dags.folding import HUGE_WIDTH, MAX_ITEMS, MAX_STRING
 from analysis.dags.scope import Scope
-from analysis.dags.values import Const, DagRef, Function, Mapping, Maybe, Seq, Unknown, Value, is_known, to_python
+from analysis.dags.values import (
+    Const,
+    DagRef,
+    Function,
+    Mapping,
+    Maybe,
+    Seq,
+    Unknown,
+    Value,
+    is_known,
+    to_python,
+)
 
 STRING_METHODS = frozenset({
     "format", "join", "upper", "lower", "replace", "strip", "title", "capitalize", "lstrip", "rstrip",
@@ -101,20 +120,21 @@ class Containers:
         entries = receiver.items
         self.spend(len(entries))  # type: ignore[attr-defined]
         if name == "items":
-            return Seq([Seq([Const(k), v]) for k, v in entries.items()])
+            return Seq([Seq([key_value(k), v]) for k, v in entries.items()])
         if name == "keys":
-            return Seq([Const(k) for k in entries])
+            return Seq([key_value(k) for k in entries])
         if name == "values":
             return Seq(list(entries.values()))
         if name in ("get", "pop", "setdefault") and args:
-            if not isinstance(args[0], Const):
+            usable, key = dict_key(args[0])
+            if not usable or key not in entries and not missing_for_sure(key):
                 return Unknown(name)
             default = args[1] if len(args) > 1 else Const(None)
             if name == "get":
-                return entries.get(args[0].value, default)
+                return entries.get(key, default)
             if name == "pop":
-                return entries.pop(args[0].value, default)
-            return entries.setdefault(args[0].value, default)
+                return entries.pop(key, default)
+            return entries.setdefault(key, default)
         if name == "update":
             source = args[0] if args else Mapping({})
             if not isinstance(source, Mapping):

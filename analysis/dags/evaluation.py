@@ -11,7 +11,7 @@ from typing import Any
 from analysis.dags import airflow_calls
 from analysis.dags.budget import MAX_NESTING
 from analysis.dags.calls import Calls
-from analysis.dags.classes import ClassValue, member_value
+from analysis.dags.classes import ClassValue, Instance, dict_key, member_value
 from analysis.dags.comprehensions import Comprehensions
 from analysis.dags.containers import Containers
 from analysis.dags.data_files import DataFiles
@@ -23,7 +23,6 @@ from analysis.dags.folding import (
     MAX_STRING,
     OP_TEXT,
     PATH_PARTS,
-    hashable,
     render,
     too_big,
 )
@@ -165,6 +164,9 @@ class Evaluator(Comprehensions, Calls, DataFiles, Containers, Logic, airflow_cal
             return Const(found[0]) if found else Unknown(node)
         if isinstance(base, TaskRef):
             return TaskRef(base.task, xcom=True)
+        if isinstance(base, Mapping) and isinstance(index, Instance):
+            usable, key = dict_key(index)
+            return base.items[key] if usable and key in base.items else Unknown(node)
         if isinstance(index, Const):
             try:
                 if isinstance(base, Seq) and isinstance(index.value, slice):
@@ -216,9 +218,9 @@ class Evaluator(Comprehensions, Calls, DataFiles, Containers, Logic, airflow_cal
                 else:
                     known = False
                 continue
-            key = self.eval(key_node, scope)
-            if isinstance(key, Const) and hashable(key.value):
-                items[key.value] = value
+            usable, key = dict_key(self.eval(key_node, scope))
+            if usable:
+                items[key] = value
             else:
                 known = False
         return Mapping(items) if known else Unknown(node)

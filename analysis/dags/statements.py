@@ -7,7 +7,7 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from analysis.dags.classes import ClassValue, as_airflow
+from analysis.dags.classes import ClassValue, as_airflow, key_value
 from analysis.dags.conditions import Break, Continue, Return, condition_text
 from analysis.dags.scope import Scope
 from analysis.dags.values import (
@@ -229,7 +229,7 @@ class Statements:
         if isinstance(value, Seq):
             items = value.items
         elif isinstance(value, Mapping):
-            items = [Const(k) for k in value.items]
+            items = [key_value(k) for k in value.items]
         elif isinstance(value, Const) and isinstance(value.value, (str, tuple, list, range)):
             items = [Const(v) for v in value.value]
         elif isinstance(value, ClassValue) and value.members is not None:
