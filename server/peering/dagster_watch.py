@@ -29,6 +29,9 @@ log = logging.getLogger("airlift-lsp.peering")
 
 RUNS_PER_TASK = 3
 """Dagster runs kept per task and Airflow run (a run retried by Dagster makes more than one)."""
+FINISHED = frozenset({"SUCCESS", "FAILURE", "CANCELED"})
+"""Dagster run statuses that do not change any more (an Airflow task killed while its Dagster
+run went on leaves a finished Airflow run with a moving Dagster run)."""
 MAX_SKIPPED = 30
 """At most this many Airflow polls without asking an unreachable Dagster again."""
 MAX_ASKED = 40
@@ -169,8 +172,9 @@ class DagsterWatcher:
                 continue
             for run in _airflow_runs(history, dag):
                 known = previous.runs.get(run.key)
-                if not forced and previous.reachable and run.finished and known is not None:
-                    kept[run.key] = known  # the proxy operator waited for its Dagster runs
+                if (not forced and previous.reachable and run.finished and known is not None
+                        and all(r.status in FINISHED for r in known)):
+                    kept[run.key] = known  # nothing more will happen to them
                 else:
                     candidates.append((run, RUNS_PER_TASK * max(1, len(dag.tasks))))
         candidates.sort(key=lambda c: (c[0].finished, -c[0].sort_time.timestamp()))
