@@ -116,6 +116,8 @@ class DataFiles:
         if name == "read_text":
             text = self.read_text(path)
             return Const(text) if text is not None else Unknown(node)
+        if name == "open":  # `path.open()`, `path.open("r")`: as `open(path)`
+            return self.data_call("builtins.open", [Const(str(path)), *args[:1]], {}, node)
         if name in ("exists", "is_file", "is_dir"):
             readable = self.readable(path)
             if readable is None or self.code is None:
