@@ -1,15 +1,19 @@
 """Branch and short-circuit scaffolds run for real: the tasks of
 tests/fixtures/scaffold/branch_dag.py, scaffolded, materialize in real Dagster and only what the
 callable chooses is materialized; an asset downstream of a short-circuited one is skipped in the
-same run, as Airflow skips the downstream tasks. What Airflow would choose is the callables' own
-return, computed here from the same arguments (``airflow tasks test`` keeps no task states to
-read the skips from).
+same run, as Airflow skips the downstream tasks. What Airflow chooses is read from its own runs
+of the same tasks (``airflow tasks test`` in Airflow 2.11: "Returned value was: ..." for a
+branch's task ids, "Condition result is ..." for a short-circuit), and must agree with the
+expected selections written here.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import os
+import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -17,6 +21,7 @@ import pytest
 
 from analysis.dags.dagfile import extract_file
 from analysis.edits.scaffold import scaffold_task
+from tests.conftest import airflow2_python
 from tests.integration.test_scaffold_runs import MATERIALIZE, dagster_python
 
 REPO = Path(__file__).resolve().parents[2]
@@ -56,9 +61,44 @@ def runs(tmp_path_factory) -> dict[str, dict]:
     return {run["asset"]: run for run in json.loads(result.stdout)["runs"]}
 
 
+@pytest.fixture(scope="module")
+def airflow_logs(tmp_path_factory) -> dict[str, str]:
+    root = tmp_path_factory.mktemp("branch_airflow")
+    (root / "dags").mkdir()
+    shutil.copy(DAG, root / "dags" / DAG.name)
+    env = {**os.environ, "AIRFLOW_HOME": str(root), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+           "AIRFLOW__CORE__DAGS_FOLDER": str(root / "dags")}
+    airflow = [airflow2_python(), "-m", "airflow"]
+    subprocess.run([*airflow, "db", "migrate"], env=env, cwd=root, check=True,
+                   capture_output=True, timeout=300)
+    logs = {}
+    for task_id in SELECTIONS:
+        result = subprocess.run([*airflow, "tasks", "test", "branch", task_id], env=env, cwd=root,
+                                capture_output=True, text=True, timeout=300, check=False)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        logs[task_id] = result.stdout + result.stderr
+    return logs
+
+
+def airflow_choice(task_id: str, log: str) -> list[str]:
+    """What Airflow's run materializes in Dagster terms: for a short-circuit, its assets (with
+    the one downstream) or nothing; for a branch, its own asset and the branches followed."""
+    selection, _ = SELECTIONS[task_id]
+    keys = selection.split(",")
+    condition = re.search(r"Condition result is (True|False)", log)
+    if condition:
+        return sorted(keys) if condition.group(1) == "True" else []
+    returned = re.search(r"Returned value was: (.*)", log).group(1)  # a string bare, a list by repr
+    if returned.startswith("["):
+        returned = ast.literal_eval(returned)
+    followed = [returned] if isinstance(returned, str) else list(returned)
+    return sorted([keys[0], *(f"branch/{task_id}/{t}" for t in followed)])
+
+
 @pytest.mark.parametrize("task_id", list(SELECTIONS))
-def test_only_what_the_callable_chooses_is_materialized(task_id, runs):
+def test_only_what_the_callable_chooses_is_materialized(task_id, runs, airflow_logs):
     selection, expected = SELECTIONS[task_id]
     run = runs[selection]
     assert run["success"], "\n".join(run["errors"])
     assert run["materialized"] == expected
+    assert airflow_choice(task_id, airflow_logs[task_id]) == expected
