@@ -40,10 +40,21 @@ TARGETS = {"dag_recall": 0.99, "task_precision": 1.0, "task_recall": 0.99, "edge
 
 def env_flags(entry: dict) -> list[str]:
     """``--env NAME=VALUE`` for each variable of the entry's ``env`` (``{root}``: the materialized
-    repo root), the deployment's environment the DagBag truth runs with too."""
+    repo root), the deployment's environment the DagBag truth runs with too; and the Airflow
+    Variables of its ``variables_file`` as ``AIRFLOW_VAR_<KEY>`` (a string as it is, any other
+    value as JSON), which is how the truth's ``Variable.get`` reads them."""
     root = str((SRC / entry["name"]).resolve())
-    return [arg for name, value in entry.get("env", {}).items()
-            for arg in ("--env", f"{name}={str(value).replace('{root}', root)}")]
+    variables = {}
+    if entry.get("variables_file"):
+        try:
+            loaded = json.loads((SRC / entry["name"] / entry["variables_file"]).read_text())
+        except (OSError, ValueError):
+            loaded = {}
+        variables = {f"AIRFLOW_VAR_{key.upper()}": value if isinstance(value, str) else json.dumps(value)
+                     for key, value in (loaded.items() if isinstance(loaded, dict) else ())}
+    environment = {**variables, **{name: str(value).replace("{root}", root)
+                                   for name, value in entry.get("env", {}).items()}}
+    return [arg for name, value in environment.items() for arg in ("--env", f"{name}={value}")]
 
 
 def run_static(entry: dict) -> dict:
