@@ -69,6 +69,8 @@ class Calls:
                 return self.globals_of(scope)
             if callee.name in ("os.environ.get", "os.getenv") and args:
                 return self.environment_value(args[0], node)
+            if callee.name in ("typing.cast", "typing_extensions.cast") and len(args) == 2:
+                return args[1]  # `cast(T, value)` is `value` at run time
             if callee.name.startswith("airflow.") and callee.name.endswith(".Variable.get"):
                 return self.airflow_variable(args, kwargs, node)
             pure = stdlib_call(callee.name, args, kwargs, node)

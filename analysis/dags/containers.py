@@ -151,6 +151,9 @@ class Containers:
         if name == "format" and HUGE_WIDTH.search(text):
             return Unknown(node)
         self.spend(sum(len(a.items) for a in (*args, *kwargs.values()) if isinstance(a, (Seq, Mapping))))  # type: ignore[attr-defined]
+        if name == "replace" and len(args) >= 2 and isinstance(args[0], Const) \
+                and isinstance(member_value(args[0].value), str) and member_value(args[0].value) not in text:
+            return Const(text)  # nothing to replace: whatever the new text, the string stays
         if not (all(is_known(a) for a in args) and all(is_known(v) for v in kwargs.values())):
             return Unknown(node)
         plain_args = [_plain(to_python(a)) for a in args]

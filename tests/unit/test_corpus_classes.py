@@ -54,3 +54,16 @@ def test_a_json_variable_is_decoded_as_airflow_decodes_it(tmp_path: Path) -> Non
                        environment={"AIRFLOW_VAR_TABLES": '{"names": ["a", "b"]}', "AIRFLOW_VAR_FINAL": "end"})
     [dag] = extract_file(str(dag_file), dag_file.read_text(), code).dags
     assert [(t.task_id, t.dynamic) for t in dag.tasks] == [("load_a", False), ("load_b", False), ("end", False)]
+
+
+@pytest.mark.airflow
+def test_ids_known_whatever_the_deployment_are_known_the_others_dynamic() -> None:
+    folder = FIXTURES / "corpus_classes" / "runtime"
+    truth = dagbag_of(airflow2_python(), folder)
+    assert truth["import_errors"] == {} and set(truth["dags"]) == {"api_crossref", "api_people_ci"}
+    path = folder / "config_placeholders.py"
+    code = ProjectCode([str(folder)], lambda p: read_disk(p).text)
+    dags = {dag.dag_id: dag for dag in extract_file(str(path), path.read_text(encoding="utf-8"), code).dags}
+    assert not dags["api_crossref"].dynamic and [t.task_id for t in dags["api_crossref"].tasks] == ["etl"]
+    [other] = [dag for dag_id, dag in dags.items() if dag_id != "api_crossref"]
+    assert other.id_dynamic  # the deployment's name is read at run time: never guessed as "ci"
