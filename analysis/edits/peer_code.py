@@ -30,6 +30,11 @@ TOKEN_REFUSED = (f"token auth: dagster-airlift {AIRLIFT_VERSION} has no bearer-t
 AIRFLOW3_REFUSED = ("the Airflow at {url} is Airflow 3 (it serves /api/v2): dagster-airlift " + AIRLIFT_VERSION
                     + "'s AirflowInstance only calls /api/v1, which Airflow 3 removed, so Dagster could not load "
                     "the module; peer with an Airflow 2 (or MWAA)")
+AIRFLOW3_PROXY_WARNING = ("the Airflow is Airflow 3 (it serves /api/v2): dagster-airlift " + AIRLIFT_VERSION
+                          + "'s AirflowInstance only calls /api/v1, which Airflow 3 removed, so Dagster cannot "
+                          "load the peered module and the proxied task's run fails in Airflow with nothing to "
+                          "launch; roll it back until dagster-airlift supports Airflow 3")
+"""Said (a warning, the edit is made: the DAG file is fine) when a task is proxied on Airflow 3."""
 
 # An MWAA web server: <id>.c<n>.<region>.airflow.amazonaws.com
 _MWAA_HOST = re.compile(r"\.([a-z]{2}(?:-[a-z]+)+-\d+)\.airflow\.amazonaws\.com$")

@@ -7,12 +7,13 @@ asks the client to apply the edit; nothing is written behind the editor's back.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 from lsprotocol import types
 
 from analysis.describe import dag_status
+from analysis.edits.peer_code import AIRFLOW3_PROXY_WARNING
 from analysis.files import read_disk
 from analysis.plans import (
     Plan,
@@ -65,10 +66,17 @@ def _plan_peer(ls: AirliftServer, project: Project, read: Read, sources: Sources
     """Peer with the Airflow of the settings; `auth` (basic|token|mwaa) over airflow.auth. The
     Airflow's API version is the configured one or the poller's (no handler waits on the network)."""
     airflow = ls.settings.airflow
-    api = airflow.api_version if airflow.api_version in ("v1", "v2") else (
-        ls.poller.status.api_version if ls.poller is not None else None)
     return plan_peer(project, read, airflow.url, _optional(arguments, "auth"), username=airflow.username,
-                     configured_auth=airflow.auth, airflow_api=api, sources=sources)
+                     configured_auth=airflow.auth, airflow_api=airflow_api(ls), sources=sources)
+
+
+def airflow_api(ls: AirliftServer) -> str | None:
+    """The peered Airflow's REST API, as configured or as the poller last saw it: no handler waits
+    on the network."""
+    configured = ls.settings.airflow.api_version
+    if configured in ("v1", "v2"):
+        return configured
+    return ls.poller.status.api_version if ls.poller is not None else None
 
 
 SETTINGS_PLANNERS: dict[str, SettingsPlanner] = {"airlift.peer": _plan_peer}
@@ -134,7 +142,14 @@ def plan_command(ls: AirliftServer, command: str, arguments: dict) -> Planned:
     if snapshot is None:
         raise Refused("the workspace is still being indexed; try again in a moment")
     read = _Reader(ls)
-    return Planned(planner(snapshot.project, read, snapshot.texts, arguments), read.versions)
+    plan = planner(snapshot.project, read, snapshot.texts, arguments)
+    if command in _PROXIES and plan.changes and airflow_api(ls) == "v2":
+        plan = replace(plan, notes=(*plan.notes, AIRFLOW3_PROXY_WARNING))
+    return Planned(plan, read.versions)
+
+
+_PROXIES = frozenset({"airlift.proxyTask", "airlift.proxyDag", "airlift.proxyDagLevel"})
+"""Commands after which a task runs through Dagster: on Airflow 3, warned about."""
 
 
 def edit_for(ls: AirliftServer, planned: Planned) -> types.WorkspaceEdit:
@@ -211,4 +226,7 @@ def _register_edit_command(server: AirliftServer, name: str) -> None:
             ls.window_show_message(types.ShowMessageParams(types.MessageType.Error,
                                                            f"Airlift: {plan.title} not applied: {reason}"))
             return {"applied": False, "reason": reason, "files": files}
+        if AIRFLOW3_PROXY_WARNING in plan.notes:
+            ls.window_show_message(types.ShowMessageParams(types.MessageType.Warning,
+                                                           f"Airlift: {AIRFLOW3_PROXY_WARNING}"))
         return {"applied": True, "reason": None, "files": files, "notes": list(plan.notes)}
