@@ -182,3 +182,20 @@ def test_a_task_scaffolded_as_a_pipes_run_is_refused_in_one_line():
                              "/p/tests/test_acceptance_d__t.py")
     assert result.refused and "\n" not in result.reason
     assert "`@task.virtualenv` task is scaffolded as a Dagster run" in result.reason
+
+
+@pytest.mark.parametrize("decorator", ["task.branch", "task.short_circuit"])
+def test_a_branch_or_short_circuit_task_is_refused_its_choice_is_no_file(decorator):
+    dag = ('from airflow import DAG\nfrom airflow.decorators import task\n'
+           'from airflow.operators.empty import EmptyOperator\n\n'
+           f'with DAG(dag_id="d") as dag:\n    @{decorator}\n'
+           '    def t():\n        return "a"\n    t() >> EmptyOperator(task_id="a")\n')
+    module = ('from dagster import AssetSpec, Definitions\n'
+              'from dagster_airlift.core import assets_with_task_mappings\n\n'
+              'defs = Definitions(assets=assets_with_task_mappings(dag_id="d", task_mappings={"t": [AssetSpec("k")]}))\n')
+    scaffolded = scaffold_task(dag, "/p/dags/d.py", "d", "t", module, module_path="/p/definitions.py")
+    assert scaffolded.changed, scaffolded.reason
+    result = acceptance_test(dag, "/p/dags/d.py", "d", "t", scaffolded.text, "/p/definitions.py",
+                             "/p/tests/test_acceptance_d__t.py")
+    assert result.refused and "\n" not in result.reason
+    assert f"a `@{decorator}` task chooses which tasks run after it: the acceptance test compares" in result.reason
