@@ -56,6 +56,8 @@ class AirliftServer(LanguageServer):
         self.poller: Any = None
         self.dagster: Any = None
         """The Dagster side (``server.peering.dagster_watch.DagsterWatcher``) when ``dagster.url`` is set."""
+        self.switches: Any = None
+        """Proxies and rollbacks followed until live (``server.peering.switches.SwitchBoard``)."""
         self.status_notifications = False
         """The client handles ``airlift/status`` (it said so in initializationOptions)."""
         self._lens_refresh_pending = False
@@ -233,12 +235,13 @@ def create_server() -> AirliftServer:
         documents,
         hover,
         peering,
+        switches,
         symbols,
         verify,
     )
 
     server = AirliftServer()
     for feature in (documents, diagnostics, hover, code_lens, code_actions, commands, decommission, symbols,
-                    definition, completion, peering, dagster_runs, verify):
+                    definition, completion, peering, dagster_runs, switches, verify):
         feature.register(server)
     return server

@@ -9,11 +9,12 @@ import logging
 from lsprotocol import types
 
 from server.app import AirliftServer
-from server.features import dagster_runs
+from server.features import dagster_runs, switches
 from server.features.deployed import watcher_for
 from server.index import Snapshot
 from server.peering import Poller
 from server.peering.poller import utc_now
+from server.peering.switches import Companions
 from server.peering.present import hover_section, lens_prefix, status_json
 
 log = logging.getLogger("airlift-lsp")
@@ -48,7 +49,8 @@ def register(server: AirliftServer) -> None:
             server.loop.call_later(LENS_CLOCK_SECONDS, tick)
         if server.poller is not None:
             server.poller.stop(timeout=1.0)
-        server.poller = Poller(server.settings.airflow, dag_ids, on_change, companion=watcher_for(server),
+        companion = Companions(watcher_for(server), switches.watcher_for(server))
+        server.poller = Poller(server.settings.airflow, dag_ids, on_change, companion=companion,
                                follower=dagster_runs.follower_for(server))
         server.poller.start()
         _changed(server.poller.status)

@@ -14,6 +14,7 @@ the Dagster side of proxied tasks, read after each Airflow poll.
     dagster_client.py   DagsterClient: GraphQL, the runs airlift launched (by its run tags), last materializations
     dagster_watch.py    DagsterWatcher: the poller's follower; DagsterView snapshots; which task gets which run
     dagster_present.py  pure rendering of the Dagster side: hover section, failing-run lens, DRUN
+    switches.py   SwitchBoard, SwitchWatcher: proxies and rollbacks followed until Airflow runs them
 """
 
 from server.peering.client import AirflowClient, ui_url

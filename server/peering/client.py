@@ -276,6 +276,22 @@ class AirflowClient:
         except RecordError as error:
             raise self._bad_record("tasks", error) from None
 
+    def dag_file(self, dag_id: str) -> tuple[str | None, str | None] | None:
+        """``GET .../dags/{dag_id}``: the DAG's ``file_token`` (Airflow 3's ``DAGResponse``; None on
+        Airflow 2) and ``last_parsed_time``; None when Airflow does not have the DAG (404)."""
+        data = self._get(f"/dags/{quote(dag_id, safe='')}", {}, f"read DAG {dag_id!r}", missing_ok=True)
+        if not isinstance(data, dict):
+            return None
+        token, parsed = data.get("file_token"), data.get("last_parsed_time")
+        return (token if isinstance(token, str) else None, parsed if isinstance(parsed, str) else None)
+
+    def reparse(self, file_token: str) -> bool:
+        """``PUT /api/v2/parseDagFile/{file_token}`` (Airflow 3 only): the dag-processor parses the
+        file first thing; False when Airflow no longer knows the file (404)."""
+        path = f"/api/v2/parseDagFile/{quote(file_token, safe='')}"
+        return self._call("PUT", path, "ask Airflow to re-parse a DAG file", missing_ok=True,
+                          want_json=False) is not None
+
     def _paginate(self, path: str, body: dict, field: str, *, first: int, want: int | None,
                   parse: Callable[[Any], Any], key: Callable[[Any], Any]) -> tuple[list, int | None, bool]:
         """Offset pagination (``page_offset``/``page_limit`` in both APIs): ``first`` items, then
@@ -331,7 +347,8 @@ class AirflowClient:
         full = API_PREFIX[self._version()] + path + (f"?{urlencode(query)}" if query else "")
         return self._call("GET", full, action, missing_ok=missing_ok)
 
-    def _call(self, method: str, full: str, action: str, *, json: Any = None, missing_ok: bool = False) -> Any:
+    def _call(self, method: str, full: str, action: str, *, json: Any = None, missing_ok: bool = False,
+              want_json: bool = True) -> Any:
         """One API call with the auth seam: a login again after stale credentials, the error
         for any status >= 400 (None for a 404 when ``missing_ok``), the answer's JSON."""
         what = f"{method} {full}"
@@ -346,7 +363,7 @@ class AirflowClient:
             return None
         if response.status_code >= 400:
             raise self._error(response, action)
-        return json_of(response, what=what, base_url=self.base_url)
+        return json_of(response, what=what, base_url=self.base_url) if want_json else True
 
     def _send(self, method: str, path: str, what: str, *, json: Any = None) -> requests.Response:
         return send(self.session, method, self.base_url + path, what=what, base_url=self.base_url,
