@@ -12,8 +12,9 @@ on the poller thread (``Poller(companion=...)``), never in a handler:
 - each poll, one ``GET .../dags/{dag_id}/tasks`` per DAG with a switch not live yet: a task is
   live once its operator class is (or is no longer) one of airlift's proxy operators
   (``TASK_PROXY_OPERATORS``; the DAG-level ones replace every task by one override task);
-- after ``TIMEOUT`` (5 min) a switch still not live says what is missing (one more
-  ``GET .../dags/{dag_id}`` tells whether Airflow parsed the file since); it is still followed
+- after ``TIMEOUT`` (5 min) a switch still not live says what is missing (``GET .../dags/{dag_id}``
+  each poll, until its ``last_parsed_time`` moves, tells whether Airflow parsed the file since the
+  switch); it is still followed
   until ``GIVE_UP`` (1 h), then forgotten. A live switch is shown for ``SHOW_LIVE`` (10 min);
   the next switch of the same task replaces it at once.
 """
@@ -130,6 +131,8 @@ class SwitchBoard:
         self._reparse_due: set[str] = set()
         self._stamps: dict[str, str | None] = {}
         """Each switched DAG's ``last_parsed_time`` when it was switched (asked for with the token)."""
+        self._parsed: dict[str, bool] = {}
+        """Whether Airflow parsed the DAG's file since its last switch, once a late switch asked."""
 
     def record(self, switched: Iterable[Switched], files: Mapping[str, str]) -> bool:
         """Follow these switches from now on; a task's new switch replaces its last one."""
@@ -146,6 +149,7 @@ class SwitchBoard:
                     self._switches[(switch.dag_id, task_id)] = Switch(switch.dag_id, task_id, switch.proxied, now, file)
                 self._reparse_due.add(switch.dag_id)
                 self._stamps.pop(switch.dag_id, None)
+                self._parsed.pop(switch.dag_id, None)
                 recorded = True
         return recorded
 
@@ -170,11 +174,14 @@ class SwitchBoard:
             return sorted({s.dag_id for s in self._switches.values() if s.live_since is None})
 
     def late_due(self, dag_id: str) -> bool:
-        """A switch of the DAG just ran out of time (its message needs the parse stamp)."""
+        """A switch of the DAG ran out of time and Airflow was not seen parsing the file since the
+        switch: its message needs the parse stamp (one more request a poll until it moves)."""
         now = self._clock()
         with self._lock:
-            return any(s.dag_id == dag_id and s.live_since is None and s.missing is None
-                       and now - s.since >= self.timeout for s in self._switches.values())
+            if self._parsed.get(dag_id):
+                return False
+            return any(s.dag_id == dag_id and s.live_since is None and now - s.since >= self.timeout
+                       for s in self._switches.values())
 
     def note_reparse(self, dag_id: str, outcome: str, *, stamp: str | None = None, stamp_read: bool = False) -> None:
         with self._lock:
@@ -191,7 +198,9 @@ class SwitchBoard:
         now = self._clock()
         changed = False
         with self._lock:
-            parsed_since = (stamp != self._stamps.get(dag_id)) if stamp_read and dag_id in self._stamps else None
+            parsed_since = self._parsed.get(dag_id)
+            if stamp_read and dag_id in self._stamps:
+                parsed_since = self._parsed[dag_id] = stamp != self._stamps[dag_id]
             for key, switch in list(self._switches.items()):
                 if key[0] != dag_id or switch.live_since is not None:
                     continue

@@ -90,6 +90,7 @@ def test_timeout_says_what_is_missing():
     clock.advance(seconds=2)
     assert switches.late_due("d")
     assert switches.observe("d", tasks(a="PythonOperator"), stamp="2026-12-04T12:03:00Z", stamp_read=True)
+    assert switches.late_due("d")  # not parsed since: the stamp is read again next poll
     late = switches.get("d", "a")
     assert late.phase is Phase.LATE
     assert lens_text(late) == ("proxy not live after 5 min: Airflow has not re-parsed `orders.py` yet: "
@@ -98,6 +99,7 @@ def test_timeout_says_what_is_missing():
     # Parsed since, still the old operator: the state file is what is missing.
     assert switches.observe("d", tasks(a="PythonOperator"), stamp="2026-12-04T12:09:00Z", stamp_read=True)
     assert "but `a` still runs `PythonOperator`" in lens_text(switches.get("d", "a"))
+    assert not switches.late_due("d")  # the stamp moved: no more reads of it
     # Still followed: it can go live late.
     assert switches.following() == ["d"]
     assert switches.observe("d", tasks(a=PROXY))
