@@ -44,7 +44,7 @@ from analysis.edits.scaffold.plan import plan_task
 from analysis.facts import DagFacts, TaskFacts
 
 TEST_FOLDER = "tests"
-_COPIED_KINDS = frozenset({"PythonOperator", "BashOperator", "@task"})
+_COPIED_KINDS = frozenset({"PythonOperator", "BashOperator", "@task", "@task.bash"})
 """The scaffolds whose body is the DAG file's code as Airflow runs it."""
 _FOLDER_VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*_(DIR|DIRECTORY|FOLDER)$")
 _THROWAWAY_KEY = "airflow_task"

@@ -314,8 +314,6 @@ def test_every_supported_form_in_turn_gives_the_fixture():
 
 REFUSALS = {
     "nothing": "task `nothing` uses `EmptyOperator`, which has no scaffold: port it by hand",
-    "bash_decorated": "task `bash_decorated` is a `@task.bash` task, which has no scaffold: "
-                      "port it by hand",
     "mapped": "task `mapped` is mapped (`.expand`): Airflow runs it once per input, which one "
               "Dagster asset cannot do as scaffolded",
     "context": "the callable of task `context` takes `ti` from the Airflow task context, which "
@@ -377,8 +375,9 @@ def test_tasks_fed_by_other_tasks_are_refused_as_xcom_inputs():
         "transform.summarize_orders": "task `transform.summarize_orders` gets `clean_orders` from "
                                       "inside the DAG (another task or its output, an XCom value): "
                                       "only module-level values can be copied to Dagster",
-        "publish_report": "task `publish_report` is a `@task.bash` task, which has no scaffold: "
-                          "port it by hand",
+        "publish_report": "task `publish_report` gets `extract_orders` from inside the DAG "
+                          "(another task or its output, an XCom value): only module-level "
+                          "values can be copied to Dagster",
         "notify_team": None,
     }
 
@@ -567,7 +566,7 @@ def test_a_mapped_task_fed_by_xcom_is_refused_by_the_edit_too():
         "task `transform.clean_orders` gets `raw_path` from inside the DAG (another task or its "
         "output, an XCom value): only module-level values can be copied to Dagster")
     assert scaffold(text, "daily_orders", "publish_report").reason.startswith(
-        "task `publish_report` is a `@task.bash` task")
+        "task `publish_report` gets `extract_orders` from inside the DAG")
 
 
 def test_a_dag_file_python_cannot_parse_gets_a_reason_not_an_exception():

@@ -12,6 +12,9 @@ verbatim>], name="<dag_id>__<task_id>")`` defined just above the statement holdi
   as Airflow does) and environment (``env`` replaces the process's unless ``append_env``);
 - a ``@task`` function called with static arguments: the function without its Airflow
   decorators (others stay), then its call;
+- a ``@task.bash`` function: the same copy and call, whose return is the command then run as
+  for a BashOperator, with the decorator's ``env``, ``append_env`` and ``cwd`` (as
+  ``.override(...)`` leaves them), after the check Airflow makes (a non-empty string);
 - ``PythonVirtualenvOperator`` / ``@task.virtualenv`` / ``ExternalPythonOperator`` /
   ``@task.external_python`` (literal arguments): the function's source, run as a script in a
   virtualenv made as Airflow makes it (or the same ``python=``) through a
@@ -54,7 +57,7 @@ about a millisecond a task, for code lenses and action lists); the rewrite on li
 The package, in the order a scaffold runs: ``plan`` reads what the task runs and the
 module-level statements it needs out of the DAG file's ``ast`` (``statements`` knows what each
 top-level statement binds, reads and changes; ``plan_common`` holds the ``Plan`` and the checks
-every family shares; ``plan_pipes``, ``plan_containers`` and ``plan_sql`` plan the virtualenv
+every family shares; ``plan_bash`` the bash options and what a ``@task.bash`` returns; ``plan_pipes``, ``plan_containers`` and ``plan_sql`` plan the virtualenv
 and external-Python, the Docker and Kubernetes, and the SQL tasks); ``dag_source`` finds the
 same code in libcst, to copy it as written; ``asset`` writes the ``@multi_asset`` into the
 Dagster module, its body ending as ``asset_commands`` (the call or the command),

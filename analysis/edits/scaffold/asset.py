@@ -232,12 +232,12 @@ class ModuleEdit:
             return "the call that creates the task was not found in the DAG file's syntax tree"
         if plan.kind in _WRITERS:
             lines = _WRITERS[plan.kind].tail(self, plan, places)
-            if isinstance(lines, str):
-                return lines
         else:
             lines = command_tail(self, plan, source, file_name)
-            if plan.gate is not None:
+            if plan.gate is not None and not isinstance(lines, str):
                 lines = gate_tail(self, plan, lines, self.dag_id, self.task_id)
+        if isinstance(lines, str):
+            return lines
         return f"the DAG file binds {self.clashes[0]}" if self.clashes else lines
 
     def module_reference(self, module: str, plan: Plan | None = None) -> str:
@@ -269,7 +269,7 @@ class ModuleEdit:
         marker replaced by the statements copied from the DAG file (libcst nodes, which take
         the indentation of wherever they are put)."""
         u = self.unit
-        operator = plan.label if plan.kind != "@task" else f"{plan.label} function"
+        operator = f"{plan.label} function" if plan.function is not None else plan.label
         about = (f"Scaffolded by airlift-lsp from {where} ({operator}), with the module-level "
                  "code it needs, imported here so that these definitions load without it.")
         if plan.kind in _WRITERS:

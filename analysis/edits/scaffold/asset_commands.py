@@ -1,5 +1,6 @@
-"""The end of a scaffolded asset's body for PythonOperator, ``@task`` and BashOperator tasks:
-the call of the callable with the task's arguments, or ``bash -c`` on the task's command."""
+"""The end of a scaffolded asset's body for PythonOperator, ``@task``, BashOperator and
+``@task.bash`` tasks: the call of the callable with the task's arguments, or ``bash -c`` on the
+task's command (for ``@task.bash``, on what the function's call returns)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,15 @@ import libcst as cst
 from analysis.edits.layout import Group
 from analysis.edits.scaffold.dag_source import DagSource
 from analysis.edits.scaffold.plan import Plan
+from analysis.edits.scaffold.plan_bash import BASH_TASK
 
 if TYPE_CHECKING:
     from analysis.edits.scaffold.asset import ModuleEdit
 
 
-def command_tail(edit: ModuleEdit, plan: Plan, source: DagSource, file_name: str | None) -> list[str]:
+def command_tail(edit: ModuleEdit, plan: Plan, source: DagSource,
+                 file_name: str | None) -> list[str] | str:
+    """The statements that end the body, or why they cannot be written."""
     unit = len(edit.unit)
     args = {a.keyword.value: a.value for a in source.call.args
             if a.keyword is not None and not _is_none(a.value)}
@@ -31,18 +35,30 @@ def command_tail(edit: ModuleEdit, plan: Plan, source: DagSource, file_name: str
             callee = f"({callee})"
         items = _python_arguments(args.get("op_args"), args.get("op_kwargs"), code)
         return [edit.render(Group(callee + "(", tuple(items), ")"), unit)]
-    if plan.kind == "@task":
+    if plan.kind in ("@task", BASH_TASK):
         items = [star(a) + (f"{a.keyword.value}=" if a.keyword else "") + code(a.value)
                  for a in source.call.args]
-        return [edit.render(Group(plan.function.name + "(", tuple(items), ")"), unit)]
-    return _bash(edit, plan, args, code)
+        call = edit.render(Group(plan.function.name + "(", tuple(items), ")"), unit)
+        if plan.kind == "@task":
+            return [call]
+        options = _bash_task_options(source, plan)
+        if isinstance(options, str):
+            return options
+        return _bash(edit, plan, call, options, code, plan.function.name)
+    return _bash(edit, plan, code(args["bash_command"], unit), args, code)
 
 
-def _bash(edit: ModuleEdit, plan: Plan, args: dict[str, cst.BaseExpression], code) -> list[str]:
+def _bash(edit: ModuleEdit, plan: Plan, command_code: str, args: dict[str, cst.BaseExpression],
+          code, returned_by: str | None = None) -> list[str]:
+    """``bash -c`` on the command (``returned_by``: the ``@task.bash`` function whose call
+    ``command_code`` is), with ``args``' ``env`` and ``cwd``."""
     unit = len(edit.unit)
     run = edit.module_reference("subprocess", plan)
     command = fresh("bash_command", plan.mentioned)
-    lines = [f"{command} = {code(args['bash_command'], unit)}"]
+    lines = [f"{command} = {command_code}"]
+    if returned_by is not None:  # Airflow runs only a non-empty string
+        lines += [f"if not isinstance({command}, str) or not {command}.strip():",
+                  edit.unit + f"raise TypeError({edit.literal(f'{returned_by} must return a bash command')})"]
     options = [f"[{edit.literal('bash')}, {edit.literal('-c')}, {command}]", "check=True"]
     if "cwd" in args:
         options.append(f"cwd={code(args['cwd'])}")
@@ -61,6 +77,34 @@ def _bash(edit: ModuleEdit, plan: Plan, args: dict[str, cst.BaseExpression], cod
                      f"as {folder}:")
         lines.append(edit.unit + edit.render(Group(f"{run}.run(", tuple(options), ")"), 2 * unit))
     return lines
+
+
+def _bash_task_options(source: DagSource, plan: Plan) -> dict[str, cst.BaseExpression] | str:
+    """The options of a ``@task.bash`` task as ``plan_bash.task_options`` reads them: its
+    decorator's, then ``.override(...)``'s from the innermost out (None values dropped)."""
+    function = source.function(plan.function)
+    decorator = next((d.decorator for d in (function.decorators if function else ())
+                      if _is_bash(d.decorator)), None)
+    if decorator is None:
+        return "the `@task.bash` decorator of the task was not found in the DAG file's syntax tree"
+    given = list(decorator.args) if isinstance(decorator, cst.Call) else []
+    overrides = []
+    callee = source.call.func
+    while isinstance(callee, cst.Call) and isinstance(callee.func, cst.Attribute) and \
+            callee.func.attr.value == "override":
+        overrides.insert(0, list(callee.args))
+        callee = callee.func.value
+    options = {}
+    for arg in [a for args in (given, *overrides) for a in args if a.keyword is not None]:
+        options.pop(arg.keyword.value, None)
+        if not _is_none(arg.value):
+            options[arg.keyword.value] = arg.value
+    return options
+
+
+def _is_bash(decorator: cst.BaseExpression) -> bool:
+    callee = decorator.func if isinstance(decorator, cst.Call) else decorator
+    return isinstance(callee, cst.Attribute) and callee.attr.value == "bash"
 
 
 def _python_arguments(op_args, op_kwargs, code) -> list[str]:

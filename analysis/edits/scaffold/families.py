@@ -21,6 +21,7 @@ SCAFFOLDED: dict[str, str] = {
     "@task": "python",
     "@task.python": "python",
     "BashOperator": "bash",
+    "@task.bash": "bash",
     "PythonVirtualenvOperator": "pipes-subprocess",
     "@task.virtualenv": "pipes-subprocess",
     "ExternalPythonOperator": "pipes-subprocess",

@@ -15,12 +15,18 @@ import builtins
 import copy
 from collections.abc import Callable, Iterable, Sequence
 
+from analysis.edits.scaffold.plan_bash import (
+    BASH_TASK,
+    append_env,
+    bash_task_options,
+    options_problem,
+    script,
+)
 from analysis.edits.scaffold.plan_common import (
     Plan,
     creates_task,
     import_binding,
     jinja,
-    last_text,
     signature_problem,
 )
 from analysis.edits.scaffold.plan_containers import CONTAINER_OPERATORS, container_plan
@@ -41,7 +47,7 @@ from analysis.edits.scaffold.statements import (
 )
 from analysis.facts import TaskFacts
 
-_PYTHON_TASKS = frozenset({"@task", "@task.python", *TASKFLOW_GATES})
+_PYTHON_TASKS = frozenset({"@task", "@task.python", BASH_TASK, *TASKFLOW_GATES})
 _MODULE_NAMES = frozenset({"__name__", "__doc__", "__spec__", "__loader__", "__package__",
                            "__builtins__", "__annotations__"})
 """Every module has them: the copy reads the Dagster module's, which is harmless."""
@@ -132,7 +138,8 @@ def _taskflow_plan(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit
         return f"{label} is an `async` function: scaffold it by hand"
     dropped = frozenset(i for i, d in enumerate(function.decorator_list)
                         if is_airflow(dag.qualified(d.func if isinstance(d, ast.Call) else d)))
-    builder = _PlanBuilder(dag, task, call, dag_unit, "@task", task.operator)
+    kind = BASH_TASK if task.operator == BASH_TASK else "@task"
+    builder = _PlanBuilder(dag, task, call, dag_unit, kind, task.operator)
     return gated(builder.taskflow(function, dropped), task, downstream)
 
 
@@ -175,24 +182,25 @@ class _PlanBuilder:
         command = options.get("bash_command")
         if command is None:
             return f"{self.name} has no `bash_command`"
-        for option in ("skip_on_exit_code", "skip_exit_code"):
-            if option in options:
-                return (f"{self.name} uses `{option}`: a skipped run is Airflow's, scaffold it "
-                        "by hand")
-        append_env = options.get("append_env")
-        if append_env is not None and not (isinstance(append_env, ast.Constant)
-                                           and isinstance(append_env.value, bool)):
-            return f"the `append_env` of {self.name} is not a constant True or False"
-        tail = last_text(command)
-        if tail is not None and tail.endswith((".sh", ".bash")):
-            return (f"the bash command of {self.name} names a script ({tail.split()[-1]!r}) that "
+        problem = options_problem(self.name, options)
+        if problem:
+            return problem
+        named = script(command)
+        if named is not None:
+            return (f"the bash command of {self.name} names a script ({named!r}) that "
                     "Airflow reads as a Jinja template")
         values = [options[k] for k in ("bash_command", "env", "cwd") if k in options]
         problem = self._templates(values, "the command, environment or folder") or \
             self.need(values, "argument")
-        return problem or self.finish(values, append_env=bool(append_env and append_env.value))
+        return problem or self.finish(values, append_env=append_env(options))
 
     def taskflow(self, function: ast.FunctionDef, dropped: frozenset[int]) -> Plan | str:
+        bash: dict[str, ast.expr] = {}
+        if self.kind == BASH_TASK:  # the returned command, run with the decorator's options
+            found = self._bash_task(function)
+            if isinstance(found, str):
+                return found
+            bash = found
         call_args = [*self.call.args, *(k.value for k in self.call.keywords)]
         kept = [d for i, d in enumerate(function.decorator_list) if i not in dropped]
         bare = copy.copy(function)
@@ -206,7 +214,19 @@ class _PlanBuilder:
                    or self.need(call_args, "argument"))
         if problem:
             return problem
-        return self.finish([*call_args, *kept], function=function, dropped=dropped)
+        return self.finish([*call_args, *kept, *bash.values()], function=function, dropped=dropped,
+                           append_env=append_env(bash))
+
+    def _bash_task(self, function: ast.FunctionDef) -> dict[str, ast.expr] | str:
+        """A ``@task.bash`` function's options, their names resolved where they are read."""
+        found = bash_task_options(self.dag, self.name, function, self.call)
+        if isinstance(found, str):
+            return found
+        options, values = found
+        problem = self._templates([v for v, _ in values], "the environment or folder")
+        for value, role in values:
+            problem = problem or self.need([value], role)
+        return problem or options
 
     # -- checks -----------------------------------------------------------------------------
 

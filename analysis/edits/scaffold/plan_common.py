@@ -35,7 +35,7 @@ class Plan:
     """What the asset's body is made of, found in the DAG file's ``ast``."""
 
     kind: str
-    """"PythonOperator", "BashOperator", "@task", "Pipes", "Container" or "SQL"."""
+    """"PythonOperator", "BashOperator", "@task", "@task.bash", "Pipes", "Container" or "SQL"."""
     label: str
     """The operator as the docstring names it."""
     units: tuple[Unit, ...]
