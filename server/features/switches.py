@@ -30,8 +30,13 @@ def watcher_for(server: AirliftServer) -> SwitchWatcher:
 def register(server: AirliftServer) -> None:
     server.switches = SwitchBoard()
     last: list[dict[str, Flags] | None] = [None]
+    last_states: list[dict] = [{}]
 
     def new_snapshot(snapshot: Snapshot) -> None:
+        states = {e.dag_id: e.state for e in snapshot.project.entries}
+        if states.keys() == last_states[0].keys() and all(states[k] is last_states[0][k] for k in states):
+            return  # no state file changed (typing in a DAG file): nothing to compare
+        last_states[0] = states
         flags = flags_of(snapshot.project)
         before, last[0] = last[0], flags
         poller = server.poller

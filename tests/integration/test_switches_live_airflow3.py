@@ -12,6 +12,7 @@ for it; roll it back: "rollback pending", then "back in Airflow: live since HH:M
 from __future__ import annotations
 
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,9 @@ from tests.support.airflow_server import time_limit
 from tests.support.round_trip import (
     DAG,
     DAG_ID,
+    OPERATORS,
     PROXY_OPERATOR,
+    airflow_parsed,
     hover_of_task,
     in_thread,
     index_shows,
@@ -76,9 +79,13 @@ async def test_proxy_and_rollback_go_live(client: LanguageClient, data_dir: Path
         lens = await task_lens(client)
         assert lens.startswith("proxy pending · "), lens  # Airflow cannot have parsed the YAML yet
 
-        lens = await lens_shows(client, "proxied: live since ", 120)
+        await airflow_parsed(client, {**OPERATORS, TASK: PROXY_OPERATOR})  # Airflow's own view
+        parsed = time.monotonic() - began
+        lens = await lens_shows(client, "proxied: live since ", 30)
         took = time.monotonic() - began
-        assert (await in_thread(airflow.task_classes, DAG_ID))[TASK] == PROXY_OPERATOR
+        assert took - parsed < 15, (parsed, took)  # a poll (2 s here) after Airflow, not minutes
+        assert lens.split("live since ")[1][:5] in {datetime.now().strftime("%H:%M"),
+                                                    (datetime.now() - timedelta(minutes=1)).strftime("%H:%M")}
         assert "proxy pending" not in lens
         hover = await hover_of_task(client, TASK)
         [line] = [line for line in hover.splitlines() if line.startswith("Switch: ")]
@@ -88,7 +95,12 @@ async def test_proxy_and_rollback_go_live(client: LanguageClient, data_dir: Path
         await roll_back_first_task(client)
         lens = await task_lens(client)
         assert lens.startswith("rollback pending · "), lens
-        await lens_shows(client, "back in Airflow: live since ", 120)
-        assert (await in_thread(airflow.task_classes, DAG_ID))[TASK] == "PythonOperator"
+        began = time.monotonic()
+        await airflow_parsed(client, OPERATORS)
+        parsed_back = time.monotonic() - began
+        await lens_shows(client, "back in Airflow: live since ", 30)
+        took_back = time.monotonic() - began
+        assert took_back - parsed_back < 15, (parsed_back, took_back)
         assert await in_thread(reparse_requests, airflow) >= 2
-        print(f"\nproxy live after {took:.1f}s")
+        print(f"\nproxy: Airflow parsed after {parsed:.1f}s, lens live after {took:.1f}s; rollback: "
+              f"{parsed_back:.1f}s, {took_back:.1f}s")
