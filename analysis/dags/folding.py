@@ -53,6 +53,8 @@ def unary(node: ast.UnaryOp, operand: Value) -> Value:
 
 
 def builtin(name: str, args: list[Value], kwargs: dict[str, Value], node: ast.Call) -> Value:
+    if kwargs and name not in ("dict", "enumerate"):
+        return Unknown(node)  # `sorted(x, reverse=True)`, `min(x, default=0)`: not folded as if plain
     known = all(is_known(a) for a in args)
     if name == "len" and len(args) == 1 and isinstance(args[0], (Seq, Mapping)) and not (
             isinstance(args[0], Seq) and any(isinstance(i, Maybe) for i in args[0].items)):
@@ -91,8 +93,11 @@ def builtin(name: str, args: list[Value], kwargs: dict[str, Value], node: ast.Ca
             return Const({"min": min, "max": max, "sum": sum, "any": any, "all": all}[name](to_python(args[0])))
         except (TypeError, ValueError):
             return Unknown(node)
-    if name == "enumerate" and len(args) == 1 and isinstance(args[0], Seq):
-        return Seq(_shifted([[Const(i), v] for i, v in enumerate(args[0].items)], args[0].items))
+    if name == "enumerate" and 1 <= len(args) <= 2 and isinstance(args[0], Seq):
+        start = args[1] if len(args) == 2 else kwargs.get("start", Const(0))
+        if not (isinstance(start, Const) and isinstance(start.value, int)) or set(kwargs) - {"start"}:
+            return Unknown(node)  # `enumerate(items, start=n)`: numbered from n, never from 0 by mistake
+        return Seq(_shifted([[Const(i), v] for i, v in enumerate(args[0].items, start.value)], args[0].items))
     if name == "zip" and args and all(isinstance(a, Seq) for a in args):
         rows = [list(group) for group in zip(*(a.items for a in args))]  # type: ignore[union-attr]
         return Seq(_shifted(rows, [next((v for v in row if isinstance(v, Maybe)), row[0]) for row in rows]))

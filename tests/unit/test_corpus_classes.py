@@ -67,3 +67,13 @@ def test_ids_known_whatever_the_deployment_are_known_the_others_dynamic() -> Non
     assert not dags["api_crossref"].dynamic and [t.task_id for t in dags["api_crossref"].tasks] == ["etl"]
     [other] = [dag for dag_id, dag in dags.items() if dag_id != "api_crossref"]
     assert other.id_dynamic  # the deployment's name is read at run time: never guessed as "ci"
+
+
+def test_builtins_given_keywords_they_do_not_fold_are_unknown_never_folded_as_plain() -> None:
+    # sorted(..., reverse=True) read as sorted(...) would give certain ids in the wrong order.
+    source = ("from airflow import DAG\nfrom airflow.operators.empty import EmptyOperator\n"
+              "with DAG('d'):\n"
+              "    for n, name in enumerate(sorted(['a', 'b'], reverse=True)):\n"
+              "        EmptyOperator(task_id=f'{n}_{name}')\n")
+    [dag] = extract_file("/dags/d.py", source).dags
+    assert all(task.dynamic for task in dag.tasks)
