@@ -8,9 +8,10 @@ Pure: flags in, switches out.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from analysis.plans.files import FileChange
 from analysis.project import Project
 
 
@@ -71,3 +72,23 @@ def switched(before: Mapping[str, Flags], after: Mapping[str, Flags]) -> list[Sw
         if old.proxied - new.proxied:
             found.append(Switched(dag_id, tuple(sorted(old.proxied - new.proxied)), False))
     return found
+
+
+def switched_by(changes: Iterable[FileChange]) -> list[Switched]:
+    """The switches a plan's edits make: its state files' flags before and after (a created file
+    starts from no flags; a removed one, a decommission, switches nothing)."""
+    from analysis.state.proxied_state import parse_state_file
+
+    before: dict[str, Flags] = {}
+    after: dict[str, Flags] = {}
+    for change in changes:
+        if not change.path.endswith((".yaml", ".yml")) or change.new_text is None:
+            continue
+        new = parse_state_file(change.path, change.new_text)
+        old = parse_state_file(change.path, change.old_text) if change.old_text is not None else None
+        if new.error or (old is not None and old.error):
+            continue
+        before[new.dag_id] = NO_FLAGS if old is None else Flags(
+            old.dag_proxied, frozenset(t.task_id for t in old.tasks if t.proxied))
+        after[new.dag_id] = Flags(new.dag_proxied, frozenset(t.task_id for t in new.tasks if t.proxied))
+    return switched(before, after)

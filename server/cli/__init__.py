@@ -79,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     proxy.add_argument("task_ids", nargs="*", metavar="TASK_ID")
     proxy.add_argument("--dag-level", action="store_true",
                        help="hand the whole DAG to Dagster as one (state file `proxied: true`)")
+    _wait_flag(proxy)
 
     rollback = _step(commands, "rollback", "rollback_step", "hand tasks back to Airflow")
     rollback.add_argument("dag_id", nargs="?", metavar="DAG_ID")
@@ -86,6 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     rollback.add_argument("--all", action="store_true", help="every DAG of the workspace")
     rollback.add_argument("--dag-level", action="store_true",
                           help="a DAG proxied at DAG level: set its `proxied: false`, keeping the level")
+    _wait_flag(rollback)
 
     enable = _step(commands, "enable-proxying", "enable_step",
                    "add the proxying_to_dagster hook to a DAG file and create its state file")
@@ -129,6 +131,22 @@ def _env_flag(command: argparse.ArgumentParser) -> None:
     command.add_argument("--env", action="append", type=parse_env, metavar="NAME=VALUE",
                          help="a variable of the deployment that DAG files read at import (repeatable; "
                               "over the environment setting)")
+
+
+def _wait_flag(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--wait", nargs="?", const=300.0, type=_seconds, metavar="SECONDS",
+                         help="then follow the switch on the peered Airflow until it is live (Airflow 3 is "
+                              "asked to re-parse the file); exit 1 when it is not after SECONDS (300)")
+
+
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {value!r}") from None
+    if not 0 < seconds <= 86400:
+        raise argparse.ArgumentTypeError(f"seconds must be between 0 and 86400, not {value}")
+    return seconds
 
 
 def _step(commands, name: str, runner: str, help_text: str) -> argparse.ArgumentParser:

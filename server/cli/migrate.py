@@ -139,6 +139,10 @@ def _carry_out(args: argparse.Namespace, make_plan) -> int:
     print(f"{plan.title}: {changed}" + (" (dry run)" if args.dry_run else ""), file=sys.stderr)
     for problem in plan.incomplete:
         print(f"airlift-lsp: error: {problem}", file=sys.stderr)
+    if getattr(args, "wait", None) is not None and not args.dry_run and not plan.incomplete:
+        from server.cli.wait import wait_live
+
+        return wait_live(plan, project, args.wait)
     return EXIT_FINDINGS if plan.incomplete else 0
 
 

@@ -1,11 +1,13 @@
 """Switches followed on a real Airflow 2.11 with dagster-airlift's in-Airflow side: no
 ``parseDagFile`` there, so the watcher only reads the DAG's tasks each poll until the
 scheduler's own re-parse (every second here) swaps the operator; a switch that never goes live
-says, after its timeout, that Airflow re-parsed the file but still runs the old operator.
+says, after its timeout, that Airflow re-parsed the file but still runs the old operator; the
+CLI's ``rollback --wait`` follows its switch the same way.
 (The editor path, lens and hover, is tests/integration/test_switches_live_airflow3.py.)"""
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from datetime import timedelta
@@ -80,3 +82,15 @@ def test_switch_followed_on_airflow2(airflow):
         f"Airflow re-parsed `{FILE}` but `build_dbt_models` still runs `BashOperator`: is its proxied_state "
         "file deployed?"), stuck
     assert board.following() == [DAG_ID]  # the stuck one is still followed; the live one no longer
+
+    # The CLI's --wait: the rollback written, then followed until Airflow 2 runs the task itself.
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}, "AIRFLOW_URL": server.url,
+           "AIRFLOW_USERNAME": server.username, "AIRFLOW_PASSWORD": server.password}
+    began = time.monotonic()
+    result = run_cli("rollback", DAG_ID, "load_raw_customers", "--wait", "90", cwd=root, env=env)
+    lines = result.stderr.splitlines()
+    assert result.returncode == 0, result.stderr
+    assert f"{DAG_ID}/load_raw_customers: rollback pending" in lines, lines
+    assert any(line.startswith(f"{DAG_ID}/load_raw_customers: back in Airflow: live since ") for line in lines), lines
+    assert server.task_classes(DAG_ID)["load_raw_customers"] == OPERATORS["load_raw_customers"]
+    print(f"\nrollback --wait: live after {time.monotonic() - began:.1f}s")

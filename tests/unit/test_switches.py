@@ -125,3 +125,16 @@ def test_dag_level_switch():
     assert not switches.observe("d", tasks(DAGSTER_OVERRIDE_DAG_d="DefaultProxyDAGToDagsterOperator"))
     assert switches.observe("d", tasks(a="PythonOperator"))
     assert lens_text(switches.get("d", None)).startswith("back in Airflow: live since")
+
+
+def test_a_plans_state_edits_are_its_switches():
+    from analysis.plans.files import FileChange
+    from analysis.switches import switched_by
+
+    old = "tasks:\n  - id: a\n    proxied: false\n  - id: b\n    proxied: true\n"
+    new = "tasks:\n  - id: a\n    proxied: true\n  - id: b\n    proxied: false\n"
+    assert switched_by([FileChange("x/proxied_state/d.yaml", old, new), FileChange("x/d.py", "a", "b")]) == [
+        Switched("d", ("a",), True), Switched("d", ("b",), False)]
+    assert switched_by([FileChange("x/proxied_state/d.yaml", None, new)]) == [Switched("d", ("a",), True)]
+    assert switched_by([FileChange("x/proxied_state/d.yaml", new, None)]) == []  # removed: decommission
+    assert switched_by([FileChange("x/proxied_state/d.yaml", old, "tasks: [")]) == []  # unreadable
