@@ -127,6 +127,11 @@ class Project:
     deployed: tuple[DeployedDag, ...] = ()
     """The peered Airflow's DAGs (empty when peering is off): ``link`` adds those the static
     model misses."""
+    _mapped: tuple[tuple[DagsterModule, ...], dict[tuple[str, str | None], tuple[AssetRef, ...]]] | None = \
+        field(default=None, repr=False, compare=False)
+    """Every mapping's assets by (DAG, task), and the modules they were read from: rebuilt when
+    ``dagster_modules`` holds other module objects (they are immutable), so that asking for one
+    task's assets does not read every mapping of the project."""
 
     def entry(self, dag_id: str) -> DagEntry | None:
         return next((e for e in self.entries if e.dag_id == dag_id), None)
@@ -154,13 +159,19 @@ class Project:
 
     def asset_refs(self, dag_id: str, task_id: str | None) -> tuple[AssetRef, ...]:
         """The assets mapped to a task, as the modules write them (keys, deps, executable)."""
-        return tuple(asset for module in self.dagster_modules.values() for mapping in module.mappings
-                     if mapping.dag_id == dag_id and mapping.task_id == task_id for asset in mapping.assets)
+        modules = tuple(self.dagster_modules.values())
+        if self._mapped is None or len(self._mapped[0]) != len(modules) or any(
+                a is not b for a, b in zip(self._mapped[0], modules)):
+            index: dict[tuple[str, str | None], list[AssetRef]] = {}
+            for module in modules:
+                for mapping in module.mappings:
+                    index.setdefault((mapping.dag_id, mapping.task_id), []).extend(mapping.assets)
+            self._mapped = (modules, {key: tuple(refs) for key, refs in index.items()})
+        return self._mapped[1].get((dag_id, task_id), ())
 
     def runnable_in_dagster(self, dag_id: str, task_id: str) -> bool:
         """Some asset mapped to the task is an executable definition (not only AssetSpecs)."""
-        return any(asset.executable for module in self.dagster_modules.values() for mapping in module.mappings
-                   if mapping.dag_id == dag_id and mapping.task_id == task_id for asset in mapping.assets)
+        return any(asset.executable for asset in self.asset_refs(dag_id, task_id))
 
     def is_proxied(self, entry: DagEntry, task: TaskFacts) -> bool:
         if entry.state is None or entry.state.error:

@@ -48,8 +48,9 @@ def drifts(dag: DagFacts, assets: Mapping[str, Iterable[AssetRef]], keys: Mappin
     keys once the caller's plan is applied (new mappings included)."""
     dag_keys = {k for task_keys in keys.values() for k in task_keys}
     found = []
-    for task_id in task_ids if task_ids is not None else [t.task_id for t in dag.tasks]:
-        task = dag.task(task_id)
+    by_id = {t.task_id: t for t in dag.tasks}
+    for task_id in task_ids if task_ids is not None else list(by_id):
+        task = by_id.get(task_id)
         if task is None or not task.certain:
             continue
         expected = list(dict.fromkeys(k for u in certain_upstream(dag, task) for k in keys.get(u, ())))
