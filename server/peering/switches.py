@@ -251,12 +251,12 @@ class SwitchWatcher:
             changed |= self.board.expire()
         except PeeringError as error:
             log.warning("following switches: %s", error)
-        except Exception:  # noqa: BLE001 - run states must keep coming
+        except Exception:  # run states must keep coming
             log.exception("following switches failed")
         if changed:
             try:
                 self._on_change()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("switches on_change failed")
 
     def _ask_reparse(self, client, dag_id: str) -> None:

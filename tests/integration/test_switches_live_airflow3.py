@@ -41,7 +41,7 @@ TASK = "load_raw_customers"
 ARGUMENTS = [{"dag_id": DAG_ID, "task_id": TASK}]
 
 
-async def task_lens(client: LanguageClient) -> str:
+async def task_lens(client: LanguageClient) -> str:  # noqa: F811 - the imported fixture's client
     uri = (client.root / DAG).as_uri()
     lenses = await client.text_document_code_lens_async(types.CodeLensParams(types.TextDocumentIdentifier(uri)))
     found = [lens.command.title for lens in lenses if lens.command and list(lens.command.arguments or ()) == ARGUMENTS]
@@ -49,7 +49,7 @@ async def task_lens(client: LanguageClient) -> str:
     return found[0]
 
 
-async def lens_shows(client: LanguageClient, text: str, timeout: float) -> str:
+async def lens_shows(client: LanguageClient, text: str, timeout: float) -> str:  # noqa: F811
     seen = {"lens": ""}
 
     async def shown():

@@ -114,7 +114,7 @@ def test_timeout_says_what_is_missing():
 
 
 def test_dag_level_switch():
-    switches, clock = board()
+    switches, _ = board()
     switches.record([Switched("d", ("a",), True)], {"d": "d.py"})
     switches.record([Switched("d", (), True)], {"d": "d.py"})  # replaces the task's switch
     assert switches.get("d", None).task_id is None and switches.get("d", "b").task_id is None
