@@ -13,36 +13,21 @@ import pytest
 
 from analysis.checks import check_project
 from analysis.dags.dagfile import extract_file
-from analysis.edits import EditResult
 from analysis.edits.acceptance_test import acceptance_test
 from analysis.edits.scaffold import can_scaffold, scaffold_task
 from analysis.edits.scaffold.families import scaffold_family
 from analysis.project import Layout, discover
+from tests.support.scaffold_fixture import FamilyFixture
 from tests.unit.test_edit_scaffold import body
 
 REPO = Path(__file__).resolve().parents[2]
-FIXTURES = REPO / "tests" / "fixtures" / "scaffold"
-DAG = FIXTURES / "bash_task_dag.py"
-MODULE = FIXTURES / "bash_task_module.py"
-TASKS = ["count_orders", "list_regions", "greet"]
-
-
-def scaffold(text: str, task_id: str) -> EditResult:
-    return scaffold_task(DAG.read_text(), str(DAG), "bash_task", task_id, text,
-                         module_path=str(MODULE))
-
-
-def scaffold_all() -> str:
-    text = MODULE.read_text()
-    for task_id in TASKS:
-        result = scaffold(text, task_id)
-        assert result.changed, result.reason
-        text = result.text
-    return text
+FAMILY = FamilyFixture("bash_task", ("count_orders", "list_regions", "greet"))
+DAG, MODULE, TASKS = FAMILY.dag, FAMILY.module, FAMILY.tasks
+scaffold, scaffold_all = FAMILY.scaffold, FAMILY.scaffold_all
 
 
 def test_every_task_in_turn_gives_the_fixture():
-    assert scaffold_all() == (FIXTURES / "bash_task_module+all.py").read_text()
+    assert scaffold_all() == FAMILY.all_scaffolded
 
 
 def test_the_command_is_the_functions_return_run_as_the_bash_operator_runs_one():
@@ -80,10 +65,7 @@ def test_cwd_and_override_options_are_carried():
 
 
 def test_scaffolding_again_changes_nothing():
-    text = scaffold_all()
-    for task_id in TASKS:
-        again = scaffold(text, task_id)
-        assert not again.changed and "already has a Dagster definition" in again.reason
+    FAMILY.assert_scaffolding_again_changes_nothing()
 
 
 def test_the_bash_decorator_is_registered_as_the_bash_family():

@@ -4,44 +4,28 @@ registry, and the refusals they share with PythonOperator and ``@task``."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from analysis.dags.dagfile import extract_file
-from analysis.edits.scaffold import can_scaffold, scaffold_task
+from analysis.edits.scaffold import can_scaffold
 from analysis.edits.scaffold.families import scaffold_family
+from tests.support.scaffold_fixture import FamilyFixture
 
-REPO = Path(__file__).resolve().parents[2]
-FIXTURES = REPO / "tests" / "fixtures" / "scaffold"
-DAG = FIXTURES / "branch_dag.py"
-MODULE = FIXTURES / "branch_module.py"
-TASKS = ["choose", "has_orders", "is_weekend", "pick_region"]
-
-
-def scaffold_all() -> str:
-    text = MODULE.read_text()
-    for task_id in TASKS:
-        result = scaffold_task(DAG.read_text(), str(DAG), "branch", task_id, text,
-                               module_path=str(MODULE))
-        assert result.changed, result.reason
-        text = result.text
-    return text
+FAMILY = FamilyFixture("branch", ("choose", "has_orders", "is_weekend", "pick_region"))
+DAG, MODULE, TASKS = FAMILY.dag, FAMILY.module, FAMILY.tasks
+scaffold, scaffold_all = FAMILY.scaffold, FAMILY.scaffold_all
 
 
 def test_every_gate_in_turn_gives_the_fixture():
     text = scaffold_all()
-    assert text == (FIXTURES / "branch_module+all.py").read_text()
+    assert text == FAMILY.all_scaffolded
     # a branch adds one skippable asset per task right after it; a short-circuit makes its own skippable
     assert text.count("skippable=True") == 4 + 2
     assert 'specs=[dg.AssetSpec(key="weekend").replace_attributes(skippable=True)]' in text
 
 
 def test_scaffolding_again_changes_nothing():
-    text = scaffold_all()
-    for task_id in TASKS:
-        again = scaffold_task(DAG.read_text(), str(DAG), "branch", task_id, text)
-        assert not again.changed and "already has a Dagster definition" in again.reason
+    FAMILY.assert_scaffolding_again_changes_nothing()
 
 
 def test_the_gates_are_registered_as_scaffolded():

@@ -5,51 +5,28 @@ refusal with its reason."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from analysis.dags.dagfile import extract_file
-from analysis.dagster.module import parse_dagster_module
 from analysis.edits.scaffold import can_scaffold, scaffold_task
 from analysis.edits.scaffold.families import scaffold_family
+from tests.support.scaffold_fixture import FamilyFixture, mapped
 
-REPO = Path(__file__).resolve().parents[2]
-FIXTURES = REPO / "tests" / "fixtures" / "scaffold"
-DAG = FIXTURES / "containers_dag.py"
-MODULE = FIXTURES / "containers_module.py"
-TASKS = ["render_report", "train_model", "entrypoint_only"]
-
-
-def scaffold_all() -> str:
-    text = MODULE.read_text()
-    for task_id in TASKS:
-        result = scaffold_task(DAG.read_text(), str(DAG), "containers", task_id, text,
-                               module_path=str(MODULE))
-        assert result.changed, result.reason
-        text = result.text
-    return text
-
-
-def mapped(text: str) -> list[tuple[str, str | None, list[str]]]:
-    module = parse_dagster_module("definitions.py", text)
-    assert module.error is None and module.unresolved == ()
-    return [(m.dag_id, m.task_id, [a.key for a in m.assets]) for m in module.mappings]
+FAMILY = FamilyFixture("containers", ("render_report", "train_model", "entrypoint_only"))
+DAG, MODULE, TASKS = FAMILY.dag, FAMILY.module, FAMILY.tasks
+scaffold, scaffold_all = FAMILY.scaffold, FAMILY.scaffold_all
 
 
 def test_every_container_task_in_turn_gives_the_fixture():
     text = scaffold_all()
-    assert text == (FIXTURES / "containers_module+all.py").read_text()
+    assert text == FAMILY.all_scaffolded
     assert mapped(text) == mapped(MODULE.read_text())
     assert "from dagster_docker import PipesDockerClient\nfrom dagster_k8s import PipesK8sClient\n" in text
     assert text.count("PIPES_K8S_CLIENT = ") == 1  # one client object for both pods
 
 
 def test_scaffolding_again_changes_nothing():
-    text = scaffold_all()
-    for task_id in TASKS:
-        again = scaffold_task(DAG.read_text(), str(DAG), "containers", task_id, text)
-        assert not again.changed and "already has a Dagster definition" in again.reason
+    FAMILY.assert_scaffolding_again_changes_nothing()
 
 
 def test_the_container_operators_are_registered_as_scaffolded():

@@ -6,46 +6,23 @@ read-only parser as the oracle of what the module maps, and each refusal with it
 from __future__ import annotations
 
 import textwrap
-from pathlib import Path
 
 import pytest
 
 from analysis.dags.dagfile import extract_file
-from analysis.dagster.module import parse_dagster_module
 from analysis.edits import EditResult
 from analysis.edits.scaffold import can_scaffold, scaffold_task
 from analysis.edits.scaffold.families import scaffold_family
+from tests.support.scaffold_fixture import FamilyFixture, mapped
 
-REPO = Path(__file__).resolve().parents[2]
-FIXTURES = REPO / "tests" / "fixtures" / "scaffold"
-DAG = FIXTURES / "pipes_dag.py"
-MODULE = FIXTURES / "pipes_module.py"
-TASKS = ["summarize", "interpreter", "greet"]
-
-
-def scaffold(module_text: str, task_id: str) -> EditResult:
-    return scaffold_task(DAG.read_text(), str(DAG), "pipes", task_id, module_text,
-                         module_path=str(MODULE))
-
-
-def scaffold_all() -> str:
-    text = MODULE.read_text()
-    for task_id in TASKS:
-        result = scaffold(text, task_id)
-        assert result.changed, result.reason
-        text = result.text
-    return text
-
-
-def mapped(text: str) -> list[tuple[str, str | None, list[str]]]:
-    module = parse_dagster_module("definitions.py", text)
-    assert module.error is None and module.unresolved == ()
-    return [(m.dag_id, m.task_id, [a.key for a in m.assets]) for m in module.mappings]
+FAMILY = FamilyFixture("pipes", ("summarize", "interpreter", "greet"))
+DAG, MODULE, TASKS = FAMILY.dag, FAMILY.module, FAMILY.tasks
+scaffold, scaffold_all = FAMILY.scaffold, FAMILY.scaffold_all
 
 
 def test_every_pipes_task_in_turn_gives_the_fixture():
     text = scaffold_all()
-    assert text == (FIXTURES / "pipes_module+all.py").read_text()
+    assert text == FAMILY.all_scaffolded
     assert mapped(text) == mapped(MODULE.read_text())
 
 
@@ -71,10 +48,7 @@ def test_an_external_python_task_runs_its_function_with_that_python():
 
 
 def test_scaffolding_again_changes_nothing():
-    text = scaffold_all()
-    for task_id in TASKS:
-        again = scaffold(text, task_id)
-        assert not again.changed and "already has a Dagster definition" in again.reason
+    FAMILY.assert_scaffolding_again_changes_nothing()
 
 
 def test_the_pipes_operators_are_registered_as_scaffolded():

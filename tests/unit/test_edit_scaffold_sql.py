@@ -5,43 +5,26 @@ them, the registry, and each refusal with its reason."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from analysis.dags.dagfile import extract_file
 from analysis.dagster.module import parse_dagster_module
 from analysis.edits import EditResult
-from analysis.edits.scaffold import can_scaffold, scaffold_task
+from analysis.edits.scaffold import can_scaffold
 from analysis.edits.scaffold.families import scaffold_family
 from analysis.edits.scaffold.plan_containers import CONTAINER_OPERATORS
 from analysis.edits.scaffold.plan_pipes import PIPES_OPERATORS
 from analysis.edits.scaffold.plan_sql import SQL_OPERATORS
+from tests.support.scaffold_fixture import FIXTURES, FamilyFixture
 
-REPO = Path(__file__).resolve().parents[2]
-FIXTURES = REPO / "tests" / "fixtures" / "scaffold"
-DAG = FIXTURES / "sql_dag.py"
-MODULE = FIXTURES / "sql_module.py"
-TASKS = ["create_orders", "add_order", "build_totals", "report"]
-
-
-def scaffold(text: str, task_id: str, dag_text: str | None = None, dag_path: Path = DAG) -> EditResult:
-    return scaffold_task(dag_text or DAG.read_text(), str(dag_path), "sql", task_id, text,
-                         module_path=str(MODULE))
-
-
-def scaffold_all() -> str:
-    text = MODULE.read_text()
-    for task_id in TASKS:
-        result = scaffold(text, task_id)
-        assert result.changed, result.reason
-        text = result.text
-    return text
+FAMILY = FamilyFixture("sql", ("create_orders", "add_order", "build_totals", "report"))
+DAG, MODULE, TASKS = FAMILY.dag, FAMILY.module, FAMILY.tasks
+scaffold, scaffold_all = FAMILY.scaffold, FAMILY.scaffold_all
 
 
 def test_every_sql_task_in_turn_gives_the_fixture():
     text = scaffold_all()
-    assert text == (FIXTURES / "sql_module+all.py").read_text()
+    assert text == FAMILY.all_scaffolded
     module = parse_dagster_module("definitions.py", text)
     assert module.error is None and len(module.mappings) == 4
     assert text.count("class AirflowConnection(") == 1
@@ -50,10 +33,7 @@ def test_every_sql_task_in_turn_gives_the_fixture():
 
 
 def test_scaffolding_again_changes_nothing():
-    text = scaffold_all()
-    for task_id in TASKS:
-        again = scaffold(text, task_id)
-        assert not again.changed and "already has a Dagster definition" in again.reason
+    FAMILY.assert_scaffolding_again_changes_nothing()
 
 
 def test_every_operator_with_a_plan_is_in_the_registry():
