@@ -145,6 +145,10 @@ def plan_command(ls: AirliftServer, command: str, arguments: dict) -> Planned:
     plan = planner(snapshot.project, read, snapshot.texts, arguments)
     if command in _PROXIES and plan.changes and airflow_api(ls) == "v2":
         plan = replace(plan, notes=(*plan.notes, AIRFLOW3_PROXY_WARNING))
+    if command in _PROXIES and plan.changes:  # readiness: a warning, never a block
+        from server.features.dagster_runs import readiness
+        reasons = readiness(ls, arguments.get("dag_id") or "", arguments.get("task_id"))
+        plan = replace(plan, notes=(*plan.notes, *(f"not ready to proxy: {r}" for r in reasons)))
     return Planned(plan, read.versions)
 
 
@@ -229,4 +233,7 @@ def _register_edit_command(server: AirliftServer, name: str) -> None:
         if AIRFLOW3_PROXY_WARNING in plan.notes:
             ls.window_show_message(types.ShowMessageParams(types.MessageType.Warning,
                                                            f"Airlift: {AIRFLOW3_PROXY_WARNING}"))
+        for note in plan.notes:
+            if note.startswith("not ready to proxy: "):
+                ls.window_show_message(types.ShowMessageParams(types.MessageType.Warning, f"Airlift: {note}"))
         return {"applied": True, "reason": None, "files": files, "notes": list(plan.notes)}

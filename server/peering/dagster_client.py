@@ -6,7 +6,9 @@ limit: Int): Runs | InvalidPipelineRunsFilterError | PythonError`` where ``RunsF
 ``[ExecutionTag!]`` (``{key, value}``, all required: runs carrying every tag);
 ``assetsOrError(assetKeys: [AssetKeyInput!]): AssetConnection | PythonError`` whose ``nodes``
 are exactly the keys asked, each with ``assetMaterializations(limit: 1)`` (newest first,
-``timestamp`` a string of epoch milliseconds). ``Run.startTime``/``endTime`` are epoch seconds.
+``timestamp`` a string of epoch milliseconds) and ``definition: AssetNode`` (null where no loaded
+code location defines the key; ``isExecutable``, ``jobNames``, ``repository { location { name } }``).
+``Run.startTime``/``endTime`` are epoch seconds.
 
 The run tags are the ones dagster-airlift's proxy operators set
 (``dagster_airlift.constants``; ``BaseDagsterAssetsOperator.default_dagster_run_tags``): the
@@ -23,6 +25,7 @@ from typing import Any
 
 import requests
 
+from analysis.readiness import AssetDefinition
 from server.peering.transport import PeeringError, Redactor, RequestPolicy, one_line, send
 from server.settings import DagsterSettings
 
@@ -37,7 +40,8 @@ ERRORS = "... on PythonError { message } ... on InvalidPipelineRunsFilterError {
 
 ASSETS_QUERY = """query AirliftAssets($keys: [AssetKeyInput!]) {
   assetsOrError(assetKeys: $keys) { __typename
-    ... on AssetConnection { nodes { key { path } assetMaterializations(limit: 1) { runId timestamp } } }
+    ... on AssetConnection { nodes { key { path } assetMaterializations(limit: 1) { runId timestamp }
+      definition { isExecutable jobNames repository { location { name } } } } }
     ... on PythonError { message } } }"""
 
 
@@ -114,6 +118,18 @@ def run_from_json(data: Any) -> DagsterRun:
                       by_key.get(DAG_ID_TAG), by_key.get(DAG_RUN_ID_TAG), by_key.get(TASK_ID_TAG))
 
 
+def _definition(key: str, data: Mapping[str, Any]) -> AssetDefinition:
+    """Executable as dagster-airlift's proxy operator sees it: an executable node in some job
+    (``_is_asset_node_executable``: the node's jobs are not empty)."""
+    jobs, executable = data.get("jobNames"), data.get("isExecutable")
+    if not isinstance(jobs, list) or not isinstance(executable, bool):
+        raise PeeringError("bad_response", "an asset definition without `jobNames` or `isExecutable`")
+    repository = data.get("repository")
+    location = repository.get("location") if isinstance(repository, Mapping) else None
+    location = location.get("name") if isinstance(location, Mapping) else None
+    return AssetDefinition(key, executable and bool(jobs), location if isinstance(location, str) else None)
+
+
 class DagsterClient:
     """Talks to one Dagster webserver (or Dagster+ deployment). Owned by one thread."""
 
@@ -175,15 +191,22 @@ class DagsterClient:
     def last_materializations(self, asset_keys: Iterable[str]) -> dict[str, Materialization | None]:
         """The newest materialization of each asset (Dagster user strings), None for none yet:
         one request."""
+        return self.assets(asset_keys)[0]
+
+    def assets(self, asset_keys: Iterable[str]) -> tuple[dict[str, Materialization | None],
+                                                         dict[str, AssetDefinition | None]]:
+        """The newest materialization of each asset (Dagster user strings), None for none yet, and
+        its definition in the loaded code locations, None where none defines it: one request."""
         keys = list(dict.fromkeys(asset_keys))
         if not keys:
-            return {}
+            return {}, {}
         data = self.query(ASSETS_QUERY, {"keys": [{"path": key_path(k)} for k in keys]},
                           "read the assets' materializations")
         nodes = self._typed(data, "assetsOrError", "AssetConnection", "assetsOrError").get("nodes")
         if not isinstance(nodes, list):
             raise self._bad("assetsOrError without `nodes`")
         found: dict[str, Materialization | None] = dict.fromkeys(keys)
+        defined: dict[str, AssetDefinition | None] = dict.fromkeys(keys)
         for node in nodes:
             path = (node.get("key") or {}).get("path") if isinstance(node, Mapping) else None
             events = node.get("assetMaterializations") if isinstance(node, Mapping) else None
@@ -193,7 +216,10 @@ class DagsterClient:
             if events and isinstance(events[0], Mapping) and isinstance(events[0].get("runId"), str):
                 stamp = self._parsed(lambda e: _epoch(e.get("timestamp"), 1000.0), events[0])
                 found[key] = Materialization(key, events[0]["runId"], stamp)
-        return found
+            definition = node.get("definition")
+            if isinstance(definition, Mapping):
+                defined[key] = self._parsed(lambda d, k=key: _definition(k, d), definition)
+        return found, defined
 
     def version(self) -> str:
         """``version``: which Dagster answers (one request)."""

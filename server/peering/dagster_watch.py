@@ -4,7 +4,8 @@ with the Airflow runs in hand, into an immutable ``DagsterView`` that handlers r
 Requests per poll, whatever the number of DAGs: at most one for runs (one aliased
 ``runsOrError`` per Airflow run worth asking: the last run of a DAG that has a proxied task, or
 that had a Dagster run at the last poll; none when every such run is finished and already
-known) and at most one for the last materialization of every mapped asset.
+known) and at most one for the last materialization of every mapped asset and its definition in
+the loaded code locations (what the readiness to proxy reads, ``analysis.readiness``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
+from analysis.readiness import AssetDefinition, DagsterSide
 from server.peering.dagster_client import (
     DAG_OVERRIDE_TASK_PREFIX,
     DagsterClient,
@@ -64,8 +66,15 @@ class DagsterView:
     """By Airflow run ``(dag_id, run_id)``: the Dagster runs launched for it, newest first."""
     materializations: Mapping[str, Materialization | None] = field(
         default_factory=lambda: MappingProxyType({}))
+    definitions: Mapping[str, AssetDefinition | None] = field(default_factory=lambda: MappingProxyType({}))
+    """By mapped asset key: its definition in the loaded code locations, None for none."""
     requests: int = 0
     """What the last poll cost."""
+
+    @property
+    def side(self) -> DagsterSide:
+        """The record ``analysis.readiness`` reads."""
+        return DagsterSide(self.base_url, self.state, self.definitions)
 
     @property
     def reachable(self) -> bool:
@@ -90,8 +99,9 @@ class DagsterView:
         return next((run for run in self.runs.get(found[0][0].key, ()) if run.task_id == task_id), None)
 
     def same_data(self, other: DagsterView) -> bool:
-        return (self.base_url, self.state, self.error, dict(self.runs), dict(self.materializations)) == (
-            other.base_url, other.state, other.error, dict(other.runs), dict(other.materializations))
+        return (self.base_url, self.state, self.error, dict(self.runs), dict(self.materializations),
+                dict(self.definitions)) == (other.base_url, other.state, other.error, dict(other.runs),
+                                            dict(other.materializations), dict(other.definitions))
 
 
 def _state_for(error: PeeringError) -> str:
@@ -184,11 +194,12 @@ class DagsterWatcher:
         ask = [(run.dag_id, run.run_id, limit) for run, limit in candidates[:MAX_ASKED]]
         runs = {**kept, **client.airlift_runs(ask)}
         keys = [key for dag in interest for _, assets in dag.assets for key in assets]
-        materializations = client.last_materializations(keys)
+        materializations, definitions = client.assets(keys)
         if client.requests == before and not previous.reachable:
             client.version()  # nothing to read yet: say "connected" only once Dagster answered
         return DagsterView(client.base_url, "connected", None, MappingProxyType(runs),
-                           MappingProxyType(materializations), client.requests - before)
+                           MappingProxyType(materializations), MappingProxyType(definitions),
+                           client.requests - before)
 
 
 def _airflow_runs(history: RunHistory, dag: DagInterest):

@@ -1,0 +1,41 @@
+"""Readiness to proxy (analysis.readiness): the records the Dagster peering reads → sentences."""
+
+from __future__ import annotations
+
+from analysis.readiness import AssetDefinition, DagsterSide, not_ready
+
+URL = "http://dagster:3000"
+READY = AssetDefinition("raw_data/raw_customers", True, "definitions")
+SPEC_ONLY = AssetDefinition("raw_data/raw_orders", False, "definitions")
+DEFINED = {"raw_data/raw_customers": READY, "raw_data/raw_orders": SPEC_ONLY, "gone": None}
+
+
+def side(state: str = "connected", definitions: dict | None = None) -> DagsterSide:
+    return DagsterSide(URL, state, DEFINED if definitions is None else definitions)
+
+
+def test_an_executable_asset_is_ready_and_a_spec_only_or_undefined_one_is_not():
+    assert not_ready(side(), ["raw_data/raw_customers"], DEFINED) == ()
+    assert not_ready(side(), ["raw_data/raw_orders", "raw_data/raw_customers", "gone"], DEFINED) == (
+        "`raw_data/raw_orders` is not executable in any code location Dagster has loaded: "
+        "scaffold it or reload the code location",
+        "`gone` is not executable in any code location Dagster has loaded: scaffold it or reload the code location")
+
+
+def test_dagster_unreachable_is_said_on_every_mapped_task_and_nothing_before_the_first_poll():
+    assert not_ready(side("unreachable"), ["raw_data/raw_customers"], DEFINED) == (
+        "Dagster at http://dagster:3000 cannot be reached: a proxied task would fail to launch",)
+    assert not_ready(side("unreachable"), [], DEFINED) == ()  # unmapped: nothing to launch yet
+    assert not_ready(side("connecting", {}), ["raw_data/raw_customers"], {}) == ()
+    assert not_ready(side("disabled", {}), ["raw_data/raw_customers"], {}) == ()
+    assert not_ready(side("unauthorized"), ["gone"], DEFINED) == ()  # the status line says it
+
+
+def test_no_mapped_asset_defined_anywhere_means_the_module_is_not_loaded():
+    nothing = {"raw_data/raw_customers": None, "raw_data/raw_orders": None}
+    assert not_ready(side(definitions=nothing), ["raw_data/raw_orders"], nothing) == (
+        "the Dagster module is not loaded by the Dagster at http://dagster:3000",)
+
+
+def test_a_key_not_asked_yet_says_nothing():
+    assert not_ready(side(), ["added/since/the/poll"], DEFINED) == ()
