@@ -2,7 +2,15 @@
  * Every palette command. The server's commands are registered here, not by the language client:
  * invoked bare they ask for their DAG or task, and those that edit refuse in Restricted Mode.
  */
-import { ClientCommand, EDIT_COMMANDS, PASSWORD_SECRET, ServerCommand, TASK_COMMANDS } from './constants';
+import {
+    AIRFLOW_TOKEN_SECRET,
+    ClientCommand,
+    DAGSTER_TOKEN_SECRET,
+    EDIT_COMMANDS,
+    PASSWORD_SECRET,
+    ServerCommand,
+    TASK_COMMANDS,
+} from './constants';
 import { resolveTarget, targetFromArgs, type ServerPort, type Target } from './targets';
 import type { Disposable, Host, PickItem } from './vscodeapi';
 
@@ -191,24 +199,51 @@ export async function runVerify(deps: CommandDeps): Promise<VerifyResult | undef
     return result;
 }
 
-export async function setPassword(deps: CommandDeps): Promise<void> {
-    const password = await deps.host.showInputBox({
-        title: 'Airlift: Airflow password',
-        prompt: 'Kept in the editor\'s secret storage and handed to the language server; never written to settings. Empty: remove it.',
+/** A secret the extension keeps in the editor's secret storage and hands to the server. */
+export interface SecretSpec {
+    key: string;
+    /** What it is, for the input box and messages: "Airflow password". */
+    name: string;
+    /** The input box's prompt after the common part. */
+    hint?: string;
+}
+
+export const SECRETS = {
+    password: { key: PASSWORD_SECRET, name: 'Airflow password' },
+    airflowToken: {
+        key: AIRFLOW_TOKEN_SECRET,
+        name: 'Airflow token',
+        hint: 'Used when airflow.auth is "token" or "astro" (an Airflow 3 API token, an Astronomer deployment API token).',
+    },
+    dagsterToken: { key: DAGSTER_TOKEN_SECRET, name: 'Dagster+ token', hint: 'A Dagster+ API token for the Dagster URL.' },
+} as const satisfies Record<string, SecretSpec>;
+
+/** Ask for a secret, keep it in secret storage (empty: remove it), then restart the server with it. */
+export async function setSecret(deps: CommandDeps, secret: SecretSpec): Promise<void> {
+    const value = await deps.host.showInputBox({
+        title: `Airlift: ${secret.name}`,
+        prompt: ['Kept in the editor\'s secret storage and handed to the language server; never written to settings. Empty: remove it.',
+            secret.hint].filter(Boolean).join(' '),
         password: true,
     });
-    if (password === undefined) {
+    if (value === undefined) {
         return;
     }
-    if (password === '') {
-        await deps.host.deleteSecret(PASSWORD_SECRET);
+    // A pasted token often ends in a newline; a password is taken as typed.
+    const kept = secret.key === PASSWORD_SECRET ? value : value.trim();
+    if (kept === '') {
+        await deps.host.deleteSecret(secret.key);
     } else {
-        await deps.host.storeSecret(PASSWORD_SECRET, password);
+        await deps.host.storeSecret(secret.key, kept);
     }
     if (!deps.host.isTrusted()) {
-        await deps.host.showInformationMessage('Airlift: password saved; it is used once you trust this workspace.');
+        await deps.host.showInformationMessage(`Airlift: ${secret.name} saved; it is used once you trust this workspace.`);
     }
     await deps.restartServer();
+}
+
+export function setPassword(deps: CommandDeps): Promise<void> {
+    return setSecret(deps, SECRETS.password);
 }
 
 interface MenuItem extends PickItem {
@@ -256,11 +291,17 @@ export function registerCommands(deps: CommandDeps): Disposable[] {
             return port.executeCommand(ServerCommand.migrationReport, []);
         }),
         host.registerCommand(ServerCommand.verify, () => runVerify(deps)),
-        host.registerCommand(ClientCommand.setPassword, () => setPassword(deps)),
-        host.registerCommand(ClientCommand.clearPassword, async () => {
-            await host.deleteSecret(PASSWORD_SECRET);
-            await deps.restartServer();
-        }),
+        ...([
+            [ClientCommand.setPassword, ClientCommand.clearPassword, SECRETS.password],
+            [ClientCommand.setAirflowToken, ClientCommand.clearAirflowToken, SECRETS.airflowToken],
+            [ClientCommand.setDagsterToken, ClientCommand.clearDagsterToken, SECRETS.dagsterToken],
+        ] as const).flatMap(([set, clear, secret]) => [
+            host.registerCommand(set, () => setSecret(deps, secret)),
+            host.registerCommand(clear, async () => {
+                await host.deleteSecret(secret.key);
+                await deps.restartServer();
+            }),
+        ]),
         host.registerCommand(ClientCommand.restartServer, () => deps.restartServer()),
         host.registerCommand(ClientCommand.showOutput, () => deps.showOutput()),
         host.registerCommand(ClientCommand.statusMenu, async () => {

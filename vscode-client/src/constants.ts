@@ -7,6 +7,10 @@ export const CLIENT_NAME = 'Airlift';
 export const CONFIG_SECTION = 'airlift';
 export const STATUS_NOTIFICATION = 'airlift/status';
 export const PASSWORD_SECRET = 'airlift.airflow.password';
+/** The bearer token of `airflow.auth = "token"` (Airflow 3 API token, Astronomer deployment token). */
+export const AIRFLOW_TOKEN_SECRET = 'airlift.airflow.token';
+/** A Dagster+ API token for `dagster.url`. */
+export const DAGSTER_TOKEN_SECRET = 'airlift.dagster.token';
 export const REPORT_VIEW = 'airlift.report';
 /** Context key: the active editor is one of the server's DAG files (palette `when` clauses). */
 export const DAG_FILE_CONTEXT = 'airlift.dagFileActive';
@@ -34,6 +38,10 @@ export const ServerCommand = {
 export const ClientCommand = {
     setPassword: 'airlift.setAirflowPassword',
     clearPassword: 'airlift.clearAirflowPassword',
+    setAirflowToken: 'airlift.setAirflowToken',
+    clearAirflowToken: 'airlift.clearAirflowToken',
+    setDagsterToken: 'airlift.setDagsterToken',
+    clearDagsterToken: 'airlift.clearDagsterToken',
     restartServer: 'airlift.restartServer',
     showOutput: 'airlift.showOutput',
     statusMenu: 'airlift.statusMenu',

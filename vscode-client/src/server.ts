@@ -15,7 +15,15 @@ import {
     type ServerOptions,
     type StaticFeature,
 } from 'vscode-languageclient/node';
-import { CLIENT_ID, CLIENT_NAME, CONFIG_SECTION, PASSWORD_SECRET, STATUS_NOTIFICATION } from './constants';
+import {
+    AIRFLOW_TOKEN_SECRET,
+    CLIENT_ID,
+    CLIENT_NAME,
+    CONFIG_SECTION,
+    DAGSTER_TOKEN_SECRET,
+    PASSWORD_SECRET,
+    STATUS_NOTIFICATION,
+} from './constants';
 import { selectedInterpreter } from './python';
 import { findServer, installServer, nodeLaunchEnvironment, type LaunchEnvironment, type ServerLaunch } from './serverCommand';
 import { readSettings, redacted, serverEnvironment, serverSettings, type ServerSettings } from './settings';
@@ -146,8 +154,12 @@ export class ClientManager implements ServerPort, vscode.Disposable {
         const { host } = this.deps;
         const { settings } = readSettings(host.settings(CONFIG_SECTION));
         const trusted = host.isTrusted();
-        const password = trusted ? await host.getSecret(PASSWORD_SECRET) : undefined;
-        return serverSettings(settings, { trusted, password });
+        if (!trusted) {
+            return serverSettings(settings, { trusted });
+        }
+        const [password, airflowToken, dagsterToken] = await Promise.all(
+            [PASSWORD_SECRET, AIRFLOW_TOKEN_SECRET, DAGSTER_TOKEN_SECRET].map((key) => host.getSecret(key)));
+        return serverSettings(settings, { trusted, password, airflowToken, dagsterToken });
     }
 
     private launchEnvironment(): LaunchEnvironment {
@@ -230,7 +242,7 @@ export class ClientManager implements ServerPort, vscode.Disposable {
             middleware: {
                 workspace: {
                     // Answer the `airlift` section with the same object as initializationOptions:
-                    // typed, only what was set, the password from secret storage.
+                    // typed, only what was set, the password and tokens from secret storage.
                     configuration: async (params, token, next) => {
                         const answers = await next(params, token);
                         if (answers instanceof ResponseError) {

@@ -40,12 +40,15 @@ export interface ServerSettings {
         url?: string;
         username?: string;
         password?: string;
+        /** The bearer token of `airflow.auth = "token"` / `"astro"`, from secret storage. */
+        token?: string;
         apiVersion?: ApiVersion;
         pollInterval?: number;
         verifyTls?: boolean;
         python?: string;
     };
-    dagster?: { python?: string; url?: string };
+    /** `token`: a Dagster+ API token, from secret storage. */
+    dagster?: { python?: string; url?: string; token?: string };
     dagFolders?: string[];
     dagsterModule?: string;
 }
@@ -103,21 +106,31 @@ export function readSettings(config: ConfigurationReader): { settings: Extension
     return { settings, warnings };
 }
 
+/** What secret storage holds; an empty value counts as unset. */
+export interface Secrets {
+    password?: string;
+    airflowToken?: string;
+    dagsterToken?: string;
+}
+
 /**
- * What the server gets. In Restricted Mode peering and verify are off: no password, and an
+ * What the server gets: the secrets (password, Airflow token, Dagster+ token) come from secret
+ * storage, never from settings. In Restricted Mode peering and verify are off: no secret, and an
  * explicitly empty URL and interpreters so the workspace's pyproject.toml cannot turn them on
  * (the server process also gets no AIRFLOW_* variables, see `serverEnvironment`).
  */
 export function serverSettings(
     settings: ExtensionSettings,
-    options: { trusted: boolean; password?: string },
+    options: { trusted: boolean } & Secrets,
 ): ServerSettings {
     const { url, username, apiVersion, pollInterval, verifyTls, python } = settings.airflow;
+    const password = options.password || undefined;
+    const token = options.airflowToken || undefined;
     const airflow: ServerSettings['airflow'] = options.trusted
-        ? { url, username, password: options.password || undefined, apiVersion, pollInterval, verifyTls, python }
+        ? { url, username, password, token, apiVersion, pollInterval, verifyTls, python }
         : { url: '', python: '' };
     const dagster = options.trusted
-        ? dropUndefined({ python: settings.dagster.python, url: settings.dagster.url })
+        ? dropUndefined({ python: settings.dagster.python, url: settings.dagster.url, token: options.dagsterToken || undefined })
         : { python: '', url: '' };
     return dropUndefined({
         airflow: dropUndefined(airflow),
@@ -127,7 +140,8 @@ export function serverSettings(
     });
 }
 
-const AIRFLOW_VARIABLES = ['AIRFLOW_URL', 'AIRFLOW_USERNAME', 'AIRFLOW_PASSWORD', 'DAGSTER_URL', 'DAGSTER_CLOUD_API_TOKEN'];
+const AIRFLOW_VARIABLES = ['AIRFLOW_URL', 'AIRFLOW_USERNAME', 'AIRFLOW_PASSWORD', 'AIRFLOW_TOKEN', 'AIRFLOW_TOKEN_COMMAND',
+    'DAGSTER_URL', 'DAGSTER_CLOUD_API_TOKEN'];
 
 /** The server process's environment: without Airflow or Dagster credentials in Restricted Mode. */
 export function serverEnvironment(
@@ -143,11 +157,15 @@ export function serverEnvironment(
     return copy;
 }
 
-/** Settings as they may be logged: the password replaced. */
+/** Settings as they may be logged: the password and the tokens replaced. */
 export function redacted(settings: ServerSettings): ServerSettings {
-    return settings.airflow.password === undefined
-        ? settings
-        : { ...settings, airflow: { ...settings.airflow, password: '***' } };
+    const mask = <T extends object>(part: T, keys: readonly (keyof T)[]): T =>
+        Object.fromEntries(Object.entries(part).map(([k, v]) => [k, keys.includes(k as keyof T) && v !== undefined ? '***' : v])) as T;
+    const copy: ServerSettings = { ...settings, airflow: mask(settings.airflow, ['password', 'token']) };
+    if (settings.dagster) {
+        copy.dagster = mask(settings.dagster, ['token']);
+    }
+    return copy;
 }
 
 function dropUndefined<T extends object>(value: T): T {

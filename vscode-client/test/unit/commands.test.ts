@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { registerCommands, RESTRICTED_MESSAGE, VERIFY_RESTRICTED_MESSAGE, type CommandDeps } from '../../src/commands';
-import { ClientCommand, EDIT_COMMANDS, PASSWORD_SECRET, ServerCommand } from '../../src/constants';
+import { AIRFLOW_TOKEN_SECRET, ClientCommand, DAGSTER_TOKEN_SECRET, EDIT_COMMANDS, PASSWORD_SECRET, ServerCommand } from '../../src/constants';
 import type { TaskItem } from '../../src/targets';
 import { FakeHost, FakePort } from './fakes';
 
@@ -172,6 +172,42 @@ test('the password goes to secret storage, then the server restarts; empty remov
     host.input = undefined;
     await run(ClientCommand.setPassword);
     assert.deepEqual(events, ['restart', 'restart']);
+});
+
+for (const [name, set, clear, key] of [
+    ['Airflow token', ClientCommand.setAirflowToken, ClientCommand.clearAirflowToken, AIRFLOW_TOKEN_SECRET],
+    ['Dagster+ token', ClientCommand.setDagsterToken, ClientCommand.clearDagsterToken, DAGSTER_TOKEN_SECRET],
+] as const) {
+    test(`the ${name} goes to secret storage, then the server restarts; empty removes it; clear removes it`, async () => {
+        const { host, run, events } = setup();
+        host.input = ' tok-123\n';
+        await run(set);
+        assert.equal(host.secrets.get(key), 'tok-123', 'a pasted newline is dropped');
+        assert.deepEqual(events, ['restart']);
+        const box = host.callsOf('showInputBox')[0][0] as { password: boolean; title: string };
+        assert.equal(box.password, true);
+        assert.equal(box.title, `Airlift: ${name}`);
+        assert.equal(host.secrets.has(PASSWORD_SECRET), false, 'the password is another secret');
+        host.input = '';
+        await run(set);
+        assert.equal(host.secrets.has(key), false);
+        host.input = undefined;
+        await run(set);
+        assert.deepEqual(events, ['restart', 'restart']);
+        host.secrets.set(key, 'tok-456');
+        await run(clear);
+        assert.equal(host.secrets.has(key), false);
+        assert.deepEqual(events, ['restart', 'restart', 'restart']);
+    });
+}
+
+test('a token set in Restricted Mode is kept and said to be used once the workspace is trusted', async () => {
+    const { host, run } = setup();
+    host.trusted = false;
+    host.input = 'tok';
+    await run(ClientCommand.setAirflowToken);
+    assert.equal(host.secrets.get(AIRFLOW_TOKEN_SECRET), 'tok');
+    assert.match(String(host.callsOf('showInformationMessage')[0][0]), /Airflow token saved; it is used once you trust/);
 });
 
 test('migrationReport reveals the view and returns the server\'s answer', async () => {

@@ -46,6 +46,10 @@ test('palette: DAG and task commands only on a DAG file and when trusted; the re
     }
     assert.equal(when.get(ClientCommand.statusMenu), 'false');
     assert.equal(when.get(ClientCommand.setPassword), undefined, 'the walkthrough and a dormant workspace may set it');
+    for (const id of [ClientCommand.setAirflowToken, ClientCommand.clearAirflowToken, ClientCommand.setDagsterToken,
+        ClientCommand.clearDagsterToken]) {
+        assert.equal(when.get(id), when.get(ClientCommand.setPassword), `${id}: as the password command`);
+    }
 });
 
 test('activation: state files, or a Python file (then the cheap check); never every workspace', () => {
@@ -90,6 +94,7 @@ test('the settings of the issue, and limited support for untrusted workspaces', 
     }
     assert.deepEqual(properties['airlift.airflow.apiVersion'].enum, ['auto', 'v1', 'v2']);
     assert.equal(Object.keys(properties).some((key) => key.includes('password')), false, 'a password is never a setting');
+    assert.equal(Object.keys(properties).some((key) => /token/i.test(key)), false, 'nor a token');
     assert.equal(manifest.capabilities.untrustedWorkspaces.supported, 'limited');
     assert.ok(manifest.capabilities.untrustedWorkspaces.restrictedConfigurations.includes('airlift.server.command'));
     assert.equal(manifest.engines.vscode, '^1.91.0');

@@ -37,9 +37,27 @@ test('Restricted Mode: no password, and an empty URL that masks pyproject.toml',
         { airflow: { url: '', python: '' }, dagster: { python: '', url: '' }, dagFolders: ['dags'] });
 });
 
+test('the Airflow and Dagster+ tokens from secret storage reach the server as airflow.token and dagster.token', () => {
+    const { settings } = readSettings(reader({ 'airflow.url': 'http://airflow', 'dagster.url': 'http://dagster' }));
+    assert.deepEqual(serverSettings(settings, { trusted: true, airflowToken: 'af-tok', dagsterToken: 'dg-tok' }), {
+        airflow: { url: 'http://airflow', token: 'af-tok' },
+        dagster: { url: 'http://dagster', token: 'dg-tok' },
+    });
+    assert.deepEqual(serverSettings(readSettings(reader({})).settings, { trusted: true, dagsterToken: 'dg-tok' }),
+        { airflow: {}, dagster: { token: 'dg-tok' } });
+    assert.deepEqual(serverSettings(settings, { trusted: true, airflowToken: '', dagsterToken: '' }),
+        { airflow: { url: 'http://airflow' }, dagster: { url: 'http://dagster' } }, 'empty: unset');
+});
+
+test('Restricted Mode: no token either', () => {
+    const { settings } = readSettings(reader({ 'airflow.url': 'http://airflow', 'dagster.url': 'http://dagster' }));
+    assert.deepEqual(serverSettings(settings, { trusted: false, password: 'p', airflowToken: 'af-tok', dagsterToken: 'dg-tok' }),
+        { airflow: { url: '', python: '' }, dagster: { python: '', url: '' } });
+});
+
 test('Restricted Mode: the server process gets no AIRFLOW_* or Dagster variables', () => {
     const environment = { PATH: '/bin', AIRFLOW_URL: 'u', AIRFLOW_USERNAME: 'n', AIRFLOW_PASSWORD: 'p',
-        DAGSTER_URL: 'd', DAGSTER_CLOUD_API_TOKEN: 't' };
+        AIRFLOW_TOKEN: 'a', AIRFLOW_TOKEN_COMMAND: 'gcloud auth print-identity-token', DAGSTER_URL: 'd', DAGSTER_CLOUD_API_TOKEN: 't' };
     assert.deepEqual(serverEnvironment(environment, false), { PATH: '/bin' });
     assert.deepEqual(serverEnvironment(environment, true), environment);
 });
@@ -81,4 +99,11 @@ test('the Dagster URL reaches the server in a trusted workspace only', () => {
     const { settings } = readSettings(reader({ 'dagster.url': ' http://localhost:3000 ' }));
     assert.deepEqual(serverSettings(settings, { trusted: true }), { airflow: {}, dagster: { url: 'http://localhost:3000' } });
     assert.deepEqual(serverSettings(settings, { trusted: false }).dagster, { python: '', url: '' });
+});
+
+test('redacted hides the tokens too, and only them', () => {
+    const settings = { airflow: { url: 'u', token: 'a' }, dagster: { url: 'd', token: 't' } };
+    assert.deepEqual(redacted(settings), { airflow: { url: 'u', token: '***' }, dagster: { url: 'd', token: '***' } });
+    assert.deepEqual(settings, { airflow: { url: 'u', token: 'a' }, dagster: { url: 'd', token: 't' } });
+    assert.deepEqual(redacted({ airflow: { url: 'u' }, dagster: { url: 'd' } }), { airflow: { url: 'u' }, dagster: { url: 'd' } });
 });
