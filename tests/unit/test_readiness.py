@@ -17,8 +17,8 @@ def side(state: str = "connected", definitions: dict | None = None) -> DagsterSi
 def test_an_executable_asset_is_ready_and_a_spec_only_or_undefined_one_is_not():
     assert not_ready(side(), ["raw_data/raw_customers"], DEFINED) == ()
     assert not_ready(side(), ["raw_data/raw_orders", "raw_data/raw_customers", "gone"], DEFINED) == (
-        "`raw_data/raw_orders` is not executable in any code location Dagster has loaded: "
-        "scaffold it or reload the code location",
+        ("`raw_data/raw_orders` is not executable in any code location Dagster has loaded: "
+         "scaffold it or reload the code location"),
         "`gone` is not executable in any code location Dagster has loaded: scaffold it or reload the code location")
 
 
