@@ -55,7 +55,7 @@ def register(server: AirliftServer) -> None:
             offers.append((fix[0], title, arguments, QUICKFIX, [diagnostic]))
         target = target_at(snapshot, path, lines.from_client(params.range.start), text)
         if target is not None:
-            offers.extend(_stage_actions(snapshot, target))
+            offers.extend(_with_readiness(ls, _stage_actions(snapshot, target)))
             scaffold = _scaffold_offer(snapshot, target)
             if scaffold is not None:
                 offers.append(scaffold)
@@ -157,6 +157,19 @@ def _scaffold_offer(snapshot, target):
 def _client_resolves_edits(ls: AirliftServer) -> bool:
     support = getattr(getattr(ls.client_capabilities.text_document, "code_action", None), "resolve_support", None)
     return bool(support and "edit" in (support.properties or ()))
+
+
+def _with_readiness(ls: AirliftServer, offers: list) -> list:
+    """A proxy offer whose run would fail now says so in its title (a warning: still offered)."""
+    from server.features.dagster_runs import readiness
+    marked = []
+    for command, title, arguments, kind, diagnostics in offers:
+        if command in ("airlift.proxyTask", "airlift.proxyDag"):
+            reasons = readiness(ls, arguments["dag_id"], arguments.get("task_id"))
+            if reasons:
+                title += f" (⚠ not ready to proxy: {reasons[0].replace('`', '')})"
+        marked.append((command, title, arguments, kind, diagnostics))
+    return marked
 
 
 def _stage_actions(snapshot, target) -> list[tuple[str, str, dict, str, list]]:

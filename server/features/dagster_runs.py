@@ -10,6 +10,7 @@ loaded. No diagnostic code says it (the codes are a contract): a warning, never 
 
 from __future__ import annotations
 
+from analysis.describe import blocked, task_status
 from analysis.readiness import not_ready
 from server.app import AirliftServer
 from server.peering.dagster_present import hover_section, lens_prefix
@@ -42,8 +43,14 @@ def readiness(server: AirliftServer, dag_id: str, task_id: str | None) -> tuple[
     project, entry = snapshot.project, snapshot.project.entry(dag_id)
     if entry is None:
         return ()
-    assets = [key for task in entry.dag.tasks if task_id in (None, task.task_id)
-              and not project.is_proxied(entry, task) for key in project.assets_for(dag_id, task.task_id)]
+    assets = []
+    for task in entry.dag.tasks:
+        if task_id not in (None, task.task_id) or task.mapped:
+            continue
+        status = task_status(project, entry, task)
+        if status.proxied or status.nothing is not None or blocked(task, status.stage):
+            continue  # not offered for proxying: nothing would launch in Dagster
+        assets.extend(status.assets)
     view = watcher.view
     return not_ready(view.side, assets, view.definitions)
 

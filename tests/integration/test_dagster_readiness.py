@@ -25,7 +25,7 @@ from server.peering.dagster_watch import DagInterest, DagsterWatcher
 from server.peering.history import RunHistory
 from server.peering.transport import RequestPolicy
 from server.settings import DagsterSettings
-from tests.e2e.editor import start_session
+from tests.e2e.editor import Editor, start_session
 from tests.support.dagster_server import DagsterServer, dagster_python
 from tests.support.fake_airflow import FakeAirflow
 
@@ -38,10 +38,16 @@ NOT_EXECUTABLE = "is not executable in any code location Dagster has loaded: sca
 ORDERS_DAG = """\
 from datetime import datetime
 from airflow import DAG
-from airflow.operators.empty import EmptyOperator
+from airflow.operators.bash import BashOperator
 
 with DAG("orders", start_date=datetime(2024, 1, 1), schedule=None):
-    EmptyOperator(task_id="load") >> EmptyOperator(task_id="report")
+    BashOperator(task_id="load", bash_command="echo load") >> BashOperator(task_id="report", bash_command="echo report")
+
+from pathlib import Path
+from dagster_airlift.in_airflow import proxying_to_dagster
+from dagster_airlift.in_airflow.proxied_state import load_proxied_state_from_yaml
+proxying_to_dagster(global_vars=globals(),
+                    proxied_state=load_proxied_state_from_yaml(Path(__file__).parent / "proxied_state"))
 """
 
 
@@ -115,6 +121,7 @@ def orders_workspace(tmp_path: Path) -> Path:
 async def editor(lsp_client: LanguageClient, orders_workspace: Path, dagster):
     airflow = FakeAirflow().start()
     lsp_client.root, lsp_client.dagster = orders_workspace, dagster
+    lsp_client.editor = Editor(lsp_client)
     await start_session(lsp_client, orders_workspace, "visual-studio-code", name="orders", initialization_options={
         "airlift": {"airflow": {"url": airflow.url, "username": "admin", "password": airflow.password,
                                 "pollInterval": 1}, "dagster": {"url": dagster.url}}})
@@ -134,7 +141,7 @@ async def task_lenses(client: LanguageClient, uri: str, wanted: str, seconds: fl
         for start, title in titles:
             for task in ("load", "report"):
                 if f'task_id="{task}"' in lines[start.line] and start.character == lines[start.line].index(
-                        f'EmptyOperator(task_id="{task}")'):
+                        f'BashOperator(task_id="{task}"'):
                     by_task[task] = title
         if any(wanted in title for title in by_task.values()):
             return by_task
@@ -145,23 +152,35 @@ async def task_lenses(client: LanguageClient, uri: str, wanted: str, seconds: fl
 @pytest.mark.asyncio
 async def test_the_editor_says_not_ready_then_cannot_be_reached_when_the_webserver_stops(editor):
     client = editor
-    uri = (client.root / "orders.py").as_uri()
-    client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(
-        uri, "python", 1, ORDERS_DAG)))
+    uri = client.editor.open(client.root / "orders.py")
     lenses = await task_lenses(client, uri, "not ready to proxy", 90)
     assert f"⚠ not ready to proxy: never/materialized {NOT_EXECUTABLE}" in lenses["report"], lenses
     assert "not ready" not in lenses["load"], lenses  # executable: nothing to say
 
-    line = ORDERS_DAG.splitlines().index('    EmptyOperator(task_id="load") >> EmptyOperator(task_id="report")')
+    line = ORDERS_DAG.splitlines().index('    BashOperator(task_id="load", bash_command="echo load") >> BashOperator(task_id="report", bash_command="echo report")')
     position = types.Position(line, ORDERS_DAG.splitlines()[line].index("report"))
     hover = await client.text_document_hover_async(types.HoverParams(types.TextDocumentIdentifier(uri), position))
     assert "**Not ready to proxy**" in hover.contents.value, hover.contents.value
     assert f"- ⚠ `never/materialized` {NOT_EXECUTABLE}" in hover.contents.value
+
+    actions = await client.text_document_code_action_async(types.CodeActionParams(
+        types.TextDocumentIdentifier(uri), types.Range(position, position), types.CodeActionContext([])))
+    titles = [action.title for action in actions or []]
+    assert f"Proxy `report` to Dagster (⚠ not ready to proxy: never/materialized {NOT_EXECUTABLE})" in titles, titles
+
+    # Proxying it anyway: the edit is made, with the reason as a warning.
+    result = await client.workspace_execute_command_async(types.ExecuteCommandParams(
+        command="airlift.proxyTask", arguments=[{"dag_id": "orders", "task_id": "report"}]))
+    assert result["applied"] is True, result
+    assert f"not ready to proxy: `never/materialized` {NOT_EXECUTABLE}" in result["notes"], result
+    assert any(m.type == types.MessageType.Warning and "not ready to proxy: `never/materialized`" in m.message
+               for m in client.messages), client.messages
+    assert "- id: report\n    proxied: true" in (client.root / "proxied_state" / "orders.yaml").read_text()
 
     url = client.dagster.url
     client.dagster.stop()
     stopped = time.monotonic()
     reached = f"Dagster at {url} cannot be reached: a proxied task would fail to launch"
     lenses = await task_lenses(client, uri, reached, 30)
-    assert reached in lenses["load"] and reached in lenses["report"], lenses
+    assert reached in lenses["load"], lenses  # report is proxied now: nothing to get ready for
     print(f"'cannot be reached' in the lens {time.monotonic() - stopped:.1f} s after the webserver stopped")
