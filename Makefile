@@ -131,8 +131,9 @@ fuzz: venv airflow3
 		$(PY) -m pytest -q tests/fuzz
 
 # One table, every figure next to its target (bench/report.py runs each bench script). Poll cost
-# starts real Airflows (10-25 min): BENCH_POLL=saved reuses the figures saved by the last
-# bench/poll.py run (.cache/bench/poll.json) and says when; BENCH_POLL=skip leaves them out.
+# starts real Airflows (10-25 min) and a dagster-webserver (~2 min): BENCH_POLL=saved reuses the
+# figures saved by the last bench/poll.py and bench/dagster_poll.py runs (.cache/bench/) and says
+# when; BENCH_POLL=skip leaves them out.
 bench: venv airflow3 $(if $(filter saved skip,$(BENCH_POLL)),,airflow2 dagster)
 	AIRFLOW3_PYTHON=$(CURDIR)/$(AIRFLOW3_VENV)/bin/python AIRFLOW2_PYTHON=$(CURDIR)/$(AIRFLOW2_VENV)/bin/python \
 		DAGSTER_PYTHON=$(CURDIR)/$(DAGSTER_VENV)/bin/python $(PY) bench/report.py --poll $(or $(BENCH_POLL),run)

@@ -5,7 +5,7 @@
 
 Runs each benchmark as its own process with ``--json`` — bench/accuracy.py,
 bench/scaffold_share.py (skipped when the corpus is not checked out), bench/speed.py,
-bench/latency.py, then bench/poll.py — one after the other (never two at once: their timings
+bench/latency.py, then bench/poll.py and bench/dagster_poll.py — one after the other (never two at once: their timings
 would disturb each other), collects their figures and prints one table: figure | value | target
 | met?. A missed target says ``MISSED`` and by how much; a figure that could not be measured
 says ``NOT MEASURED`` and why, below the table. Figures without a target are comparisons or
@@ -16,7 +16,8 @@ Poll cost needs real Airflow servers and takes 10-25 minutes. ``--poll`` (defaul
 ``BENCH_POLL`` environment variable, else ``run``) chooses: ``run`` runs bench/poll.py and
 saves its figures to ``--poll-file`` (default .cache/bench/poll.json); ``saved`` reads the
 last figures saved there (by this script or by ``bench/poll.py --save``) and says when they
-were written; ``skip`` leaves poll cost out.
+were written; ``skip`` leaves poll cost out. The Dagster side of a poll (bench/dagster_poll.py,
+a real dagster-webserver, ~2 min) follows the same switch, saved in .cache/bench/dagster_poll.json.
 
 Each script's output and the table's rows are saved to ``--save`` (default
 bench/out/report.json); ``--from FILE`` prints the table of a saved report without measuring
@@ -44,6 +45,7 @@ from tables import format_table, markdown_table
 REPO = Path(__file__).resolve().parents[1]
 BENCH = REPO / "bench"
 DEFAULT_POLL_FILE = REPO / ".cache" / "bench" / "poll.json"
+DAGSTER_POLL_FILE = REPO / ".cache" / "bench" / "dagster_poll.json"
 DEFAULT_SAVE = BENCH / "out" / "report.json"
 
 # script -> (arguments, seconds before it is killed)
@@ -53,6 +55,7 @@ SCRIPTS = {
     "speed": ([], 2400.0),
     "latency": ([], 1800.0),
     "poll": ([], 5400.0),  # poll.py's own --budget is 3600 s, then it stops its servers
+    "dagster_poll": ([], 900.0),  # a dagster-webserver start (up to 3 min) and ~2 min of polls
 }
 
 
@@ -97,16 +100,16 @@ def run_script(name: str, extra: list[str] | None = None) -> dict:
     return result
 
 
-def poll_figures(mode: str, poll_file: Path) -> dict:
+def poll_figures(mode: str, poll_file: Path, script: str = "poll") -> dict:
     if mode == "skip":
         return {"skipped": "left out (--poll skip / BENCH_POLL=skip)"}
     if mode == "run":
-        result = run_script("poll", ["--save", str(poll_file)])
+        result = run_script(script, ["--save", str(poll_file)])
         if "error" not in result:
             result["_source"] = f"measured in this run ({result.get('total_s', result['_seconds']):.0f} s)"
         return result
     if not poll_file.exists():
-        return {"error": f"no saved poll figures at {rel(poll_file)}: run `bench/poll.py --save "
+        return {"error": f"no saved poll figures at {rel(poll_file)}: run `bench/{script}.py --save "
                          f"{rel(poll_file)}` or `make bench` without BENCH_POLL=saved"}
     try:
         result = json.loads(poll_file.read_text())
@@ -531,6 +534,28 @@ def add_poll(table: Table, poll: dict) -> None:
                            "one airflow_dag_status_sensor tick over every run, idle = the tick after it")
 
 
+def add_dagster_poll(table: Table, poll: dict) -> None:
+    source = poll.get("_source")
+    table.section("the Dagster side of a poll, real dagster-webserver" + (f" ({source})" if source else ""))
+    target = poll.get("target_requests", 2)
+    if "skipped" in poll:
+        table.add("Dagster poll cost", "left out", f"<= {target} requests", "")
+        return
+    if "error" in poll:
+        table.not_measured("Dagster requests per poll", poll["error"], f"<= {target}")
+        return
+    for row in poll.get("rows", []):
+        where = f"Dagster, {plural(row['dags'], 'DAG')}"
+        worst = max(row["cold_requests"], row["warm_requests"])
+        table.at_most(f"{where}: requests per poll, first / later", worst, target, requests,
+                      shown=f"{row['cold_requests']} / {row['warm_requests']}", target_text=f"<= {target}")
+        table.add(f"{where}: poll wall, slowest first / later",
+                  f"{seconds(row['cold_s'])} / {seconds(row['warm_s'])}")
+    table.notes.append(f"Dagster poll: requests are the most any poll made over {poll.get('repeats', '?')} repeats; "
+                       "first = until every DAG's last Airflow run was asked about (at most 40 a poll), later = the "
+                       "assets' materializations only; 9 mapped assets per DAG")
+
+
 def ratio_text(value: float) -> str:
     return f"{value:.1f}x" if value < 10 else f"{value:.0f}x"
 
@@ -547,6 +572,8 @@ def build_table(figures: dict) -> Table:
     add_memory(table, speed, latency)
     if "poll" in figures:
         add_poll(table, figures["poll"])
+    if "dagster_poll" in figures:
+        add_dagster_poll(table, figures["dagster_poll"])
     return table
 
 
@@ -619,6 +646,7 @@ def main() -> int:
         for name in ("accuracy", "scaffold_share", "speed", "latency"):
             figures[name] = run_script(name)
         figures["poll"] = poll_figures(args.poll, args.poll_file)
+        figures["dagster_poll"] = poll_figures(args.poll, args.poll_file.with_name(DAGSTER_POLL_FILE.name), "dagster_poll")
         figures["total_s"] = time.monotonic() - began
 
     table = build_table(figures)
