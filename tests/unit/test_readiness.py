@@ -39,3 +39,18 @@ def test_no_mapped_asset_defined_anywhere_means_the_module_is_not_loaded():
 
 def test_a_key_not_asked_yet_says_nothing():
     assert not_ready(side(), ["added/since/the/poll"], DEFINED) == ()
+
+
+def test_the_client_reads_executable_as_the_proxy_operator_does():
+    import pytest
+
+    from server.peering.dagster_client import _definition
+    from server.peering.transport import PeeringError
+
+    node = {"isExecutable": True, "jobNames": ["__ASSET_JOB"], "repository": {"location": {"name": "defs"}}}
+    assert _definition("a", node) == AssetDefinition("a", True, "defs")
+    assert _definition("a", {**node, "jobNames": []}).executable is False  # in no job: nothing to launch
+    assert _definition("a", {**node, "isExecutable": False}).executable is False
+    assert _definition("a", {**node, "repository": None}).location is None
+    with pytest.raises(PeeringError):
+        _definition("a", {"isExecutable": "yes", "jobNames": []})
