@@ -8,10 +8,13 @@ import type { ConfigurationReader } from './vscodeapi';
 
 export type ApiVersion = 'auto' | 'v1' | 'v2';
 const API_VERSIONS: readonly string[] = ['auto', 'v1', 'v2'];
+/** `airflow.auth` (docs/settings.md); the secrets of `token` / `astro` come from secret storage. */
+const AUTH_BACKENDS: readonly string[] = ['basic', 'token', 'mwaa', 'composer', 'astro', 'command'];
 
 export interface AirflowSettings {
     url?: string;
     username?: string;
+    auth?: string;
     apiVersion?: ApiVersion;
     pollInterval?: number;
     verifyTls?: boolean;
@@ -42,6 +45,7 @@ export interface ServerSettings {
         password?: string;
         /** The bearer token of `airflow.auth = "token"` / `"astro"`, from secret storage. */
         token?: string;
+        auth?: string;
         apiVersion?: ApiVersion;
         pollInterval?: number;
         verifyTls?: boolean;
@@ -71,6 +75,10 @@ export function readSettings(config: ConfigurationReader): { settings: Extension
     if (apiVersion !== undefined && !API_VERSIONS.includes(apiVersion)) {
         warnings.push(`airlift.airflow.apiVersion: expected auto, v1 or v2, got "${apiVersion}"; ignored`);
     }
+    const auth = text('airflow.auth');
+    if (auth !== undefined && !AUTH_BACKENDS.includes(auth)) {
+        warnings.push(`airlift.airflow.auth: expected one of ${AUTH_BACKENDS.join(', ')}, got "${auth}"; ignored`);
+    }
     const pollInterval = config.get('airflow.pollInterval');
     const pollValid = typeof pollInterval === 'number' && Number.isFinite(pollInterval) && pollInterval >= 1;
     if (pollInterval !== undefined && !pollValid) {
@@ -89,6 +97,7 @@ export function readSettings(config: ConfigurationReader): { settings: Extension
         airflow: {
             url: text('airflow.url'),
             username: text('airflow.username'),
+            auth: auth !== undefined && AUTH_BACKENDS.includes(auth) ? auth : undefined,
             apiVersion: apiVersion !== undefined && API_VERSIONS.includes(apiVersion) ? (apiVersion as ApiVersion) : undefined,
             pollInterval: pollValid ? (pollInterval as number) : undefined,
             verifyTls: typeof verifyTls === 'boolean' ? verifyTls : undefined,
@@ -123,11 +132,11 @@ export function serverSettings(
     settings: ExtensionSettings,
     options: { trusted: boolean } & Secrets,
 ): ServerSettings {
-    const { url, username, apiVersion, pollInterval, verifyTls, python } = settings.airflow;
+    const { url, username, auth, apiVersion, pollInterval, verifyTls, python } = settings.airflow;
     const password = options.password || undefined;
     const token = options.airflowToken || undefined;
     const airflow: ServerSettings['airflow'] = options.trusted
-        ? { url, username, password, token, apiVersion, pollInterval, verifyTls, python }
+        ? { url, username, password, auth, token, apiVersion, pollInterval, verifyTls, python }
         : { url: '', python: '' };
     const dagster = options.trusted
         ? dropUndefined({ python: settings.dagster.python, url: settings.dagster.url, token: options.dagsterToken || undefined })

@@ -93,6 +93,7 @@ test('the settings of the issue, and limited support for untrusted workspaces', 
         assert.ok(properties[key], key);
     }
     assert.deepEqual(properties['airlift.airflow.apiVersion'].enum, ['auto', 'v1', 'v2']);
+    assert.deepEqual(properties['airlift.airflow.auth'].enum, ['', 'basic', 'token', 'astro', 'command', 'mwaa', 'composer']);
     assert.equal(Object.keys(properties).some((key) => key.includes('password')), false, 'a password is never a setting');
     assert.equal(Object.keys(properties).some((key) => /token/i.test(key)), false, 'nor a token');
     assert.equal(manifest.capabilities.untrustedWorkspaces.supported, 'limited');

@@ -49,6 +49,19 @@ test('the Airflow and Dagster+ tokens from secret storage reach the server as ai
         { airflow: { url: 'http://airflow' }, dagster: { url: 'http://dagster' } }, 'empty: unset');
 });
 
+test('airlift.airflow.auth picks the sign-in; empty is unset; an unknown one is a warning', () => {
+    const { settings, warnings } = readSettings(reader({ 'airflow.url': 'http://airflow', 'airflow.auth': 'token' }));
+    assert.deepEqual(warnings, []);
+    assert.deepEqual(serverSettings(settings, { trusted: true, airflowToken: 'af-tok' }),
+        { airflow: { url: 'http://airflow', auth: 'token', token: 'af-tok' } });
+    assert.deepEqual(serverSettings(readSettings(reader({ 'airflow.auth': '' })).settings, { trusted: true }), { airflow: {} });
+    const bad = readSettings(reader({ 'airflow.auth': 'kerberos' }));
+    assert.match(bad.warnings.join('\n'), /airlift\.airflow\.auth: expected one of basic, token, .*"kerberos"; ignored/);
+    assert.deepEqual(serverSettings(bad.settings, { trusted: true }), { airflow: {} });
+    assert.deepEqual(serverSettings(settings, { trusted: false, airflowToken: 'af-tok' }),
+        { airflow: { url: '', python: '' }, dagster: { python: '', url: '' } }, 'Restricted Mode: no sign-in at all');
+});
+
 test('Restricted Mode: no token either', () => {
     const { settings } = readSettings(reader({ 'airflow.url': 'http://airflow', 'dagster.url': 'http://dagster' }));
     assert.deepEqual(serverSettings(settings, { trusted: false, password: 'p', airflowToken: 'af-tok', dagsterToken: 'dg-tok' }),
