@@ -200,6 +200,24 @@ async function trustedScenario() {
             throw new Error('the server\'s INFO lines should show as [info]');
         }
     });
+
+    for (const [command, secret, sent] of [
+        ['Airlift: Set Airflow token', 'e2e-airflow-token', /"airflow":\{[^}]*"token":"\*\*\*"/],
+        ['Airlift: Set Dagster+ token', 'e2e-dagster-token', /"dagster":\{[^}]*"token":"\*\*\*"/],
+    ]) {
+        await step(`trusted: "${command}" reaches the server, not the settings`, async () => {
+            await workbench.runCommand(command);
+            await workbench.quickInput().waitFor({ state: 'visible' });
+            await workbench.quickInput().fill(secret);
+            await page.keyboard.press('Enter');
+            await until('a server restarted with the token', () => sent.test(workbench.outputLog()));
+            const leaks = [path.join(dir, 'data', 'User', 'settings.json'), path.join(workspace, '.vscode', 'settings.json')]
+                .filter((file) => readFileSync(file, 'utf8').includes(secret));
+            if (leaks.length || workbench.outputLog().includes(secret)) {
+                throw new Error(`the token leaked into ${leaks.join(', ') || 'the output channel'}`);
+            }
+        });
+    }
     await workbench.close();
 }
 
