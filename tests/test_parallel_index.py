@@ -59,7 +59,8 @@ def reference_dags_json(cwd: Path, folder: str) -> bytes:
 
 def reference_stages(cwd: Path, folder: str):
     """(path, dag_id) -> (the DAG's stage, {task_id: stage}) from the project discovered here
-    (docs/json.md: least advanced task, proxied as a whole; null for an id in two files)."""
+    (docs/json.md: least advanced task with something to migrate, proxied as a whole; null for an
+    id in two files)."""
     project = discover(Layout(str(cwd), (folder,), dagster_anywhere=False))
     files_of: dict[str, set[str]] = {}
     for entry in project.entries:
@@ -68,8 +69,10 @@ def reference_stages(cwd: Path, folder: str):
     for entry in project.entries:
         if len(files_of[entry.dag_id]) > 1:
             continue
-        tasks = {t.task_id: task_status(project, entry, t).stage for t in entry.dag.tasks}
-        least = min(tasks.values(), key=list(Stage).index, default=Stage.UNMAPPED)
+        statuses = {t.task_id: task_status(project, entry, t) for t in entry.dag.tasks}
+        tasks = {task_id: status.stage for task_id, status in statuses.items()}
+        working = [s.stage for s in statuses.values() if s.nothing is None]  # nothing to migrate holds no DAG back
+        least = min(working or tasks.values(), key=list(Stage).index, default=Stage.UNMAPPED)
         dag = Stage.PROXIED if dag_status(project, entry).dag_level_proxied else least
         stages[(entry.file.path, entry.dag_id)] = (dag.value, {k: v.value for k, v in tasks.items()})
     return stages

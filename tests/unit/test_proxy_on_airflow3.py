@@ -64,7 +64,7 @@ def test_the_editor_commands_warn_from_the_setting_or_what_the_poller_met(tutori
     """The handler never asks the network: the setting, else the poller's last answer."""
     index = WorkspaceIndex(Layout(str(tutorial), ("airflow_dags",), "tutorial_dagster/definitions.py"))
     index.rebuild()
-    ls = SimpleNamespace(index=index, buffers={},
+    ls = SimpleNamespace(index=index, buffers={}, dagster=None,
                          settings=Settings(airflow=AirflowSettings(url="http://airflow.test", api_version=configured)),
                          poller=SimpleNamespace(status=SimpleNamespace(api_version=polled)))
     plan = plan_command(ls, "airlift.proxyTask", {"dag_id": DAG, "task_id": TASK}).plan
