@@ -1,7 +1,8 @@
 """Airflow peering (a REST client, a background poller and what the editor shows of runs) and
 the Dagster side of proxied tasks, read after each Airflow poll.
 
-    client.py     AirflowClient (version detection, batch endpoints), ui_url
+    client.py     AirflowClient (version detection, batch endpoints)
+    ui_links.py   ui_url: links into the Airflow UI (Airflow 3 and 2 routes)
     auth.py       AuthBackend seam: JwtAuth (Airflow 3), BasicAuth (Airflow 2), NoAuth
     tokens.py     BearerAuth: a static token or a token command's (airflow.auth token/astro/command)
     mwaa.py       MwaaAuth: MWAA web login (Airflow 2), InvokeRestApi (Airflow 3); boto3 extra
@@ -17,11 +18,12 @@ the Dagster side of proxied tasks, read after each Airflow poll.
     switches.py   SwitchBoard, SwitchWatcher: proxies and rollbacks followed until Airflow runs them
 """
 
-from server.peering.client import AirflowClient, ui_url
+from server.peering.client import AirflowClient
 from server.peering.history import EMPTY, PeeringStatus, RunHistory, fetch_history
 from server.peering.poller import Poller
 from server.peering.records import DagRun, TaskInstance
 from server.peering.transport import PeeringError, RequestPolicy
+from server.peering.ui_links import ui_url
 
 __all__ = [
            "EMPTY",

@@ -20,8 +20,9 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
-from server.peering.client import TASKS_PER_RUN, AirflowClient, ui_url
+from server.peering.client import TASKS_PER_RUN, AirflowClient
 from server.peering.records import DagRun, TaskInstance, format_time
+from server.peering.ui_links import ui_url
 
 RUNS_PER_DAG = 5
 STATES = ("disabled", "connecting", "connected", "unreachable", "unauthorized")
