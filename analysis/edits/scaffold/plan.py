@@ -86,7 +86,7 @@ def _read_plan(dag_text: str, task: TaskFacts, dag_path: str | None, read,
     if task.operator in PIPES_OPERATORS:
         return _pipes_plan(dag, task, call)
     if task.operator in CONTAINER_OPERATORS:
-        return container_plan(dag, task, call, dag_unit)
+        return container_plan(dag, task, call)
     if task.operator in SQL_OPERATORS:
         return sql_plan(dag, task, call, dag_unit, dag_path, read)
     if task.operator.startswith("@"):

@@ -92,10 +92,26 @@ def jinja(node: ast.AST | None) -> str | None:
     if node is None:
         return None
     for child in ast.walk(node):
-        if isinstance(child, ast.Constant) and isinstance(child.value, str) and \
-                any(mark in child.value for mark in _JINJA):
+        if isinstance(child, ast.Constant) and isinstance(child.value, str) and has_jinja(child.value):
             return child.value
     return None
+
+
+def jinja_in_value(value: object) -> str | None:
+    """A string with Jinja markup in a value read statically (a string, or in a list, tuple or
+    dict, keys included), or None."""
+    if isinstance(value, str):
+        return value if has_jinja(value) else None
+    if isinstance(value, dict):
+        value = [*value.keys(), *value.values()]
+    if isinstance(value, (list, tuple)):
+        return next((t for t in map(jinja_in_value, value) if t is not None), None)
+    return None
+
+
+def has_jinja(text: str) -> bool:
+    """Whether ``text`` holds Jinja markup (an expression, a statement or a comment)."""
+    return any(mark in text for mark in _JINJA)
 
 
 def last_text(node: ast.expr) -> str | None:

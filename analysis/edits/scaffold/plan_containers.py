@@ -18,14 +18,14 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from analysis.edits.scaffold.plan_common import Plan, jinja
-from analysis.edits.scaffold.statements import DagFile, Unit
+from analysis.edits.scaffold.plan_common import Plan, jinja, jinja_in_value
+from analysis.edits.scaffold.statements import DagFile
 from analysis.facts import TaskFacts
 
 CONTAINER_OPERATORS = {"DockerOperator": "docker", "KubernetesPodOperator": "k8s"}
 """The container operators, to the Pipes client that runs them."""
 
-_BASE_OPERATOR = frozenset({
+BASE_OPERATOR = frozenset({
     "task_id", "owner", "email", "email_on_retry", "email_on_failure", "retries", "retry_delay",
     "retry_exponential_backoff", "max_retry_delay", "start_date", "end_date", "depends_on_past",
     "wait_for_downstream", "dag", "params", "default_args", "priority_weight", "weight_rule",
@@ -67,7 +67,7 @@ class ContainerPlan:
     run: tuple[tuple[str, object], ...]
 
 
-def container_plan(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit) -> Plan | str:
+def container_plan(dag: DagFile, task: TaskFacts, call: ast.Call) -> Plan | str:
     name = f"task `{task.task_id}`"
     client = CONTAINER_OPERATORS[task.operator]
     if not dag.qualified(call.func).startswith("airflow."):
@@ -78,18 +78,18 @@ def container_plan(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit
     values: dict[str, object] = {}
     for keyword in call.keywords:
         option = keyword.arg
-        if option in _BASE_OPERATOR:
+        if option in BASE_OPERATOR:
             continue
         if option not in known or known[option] == "refused":
             return (f"{name} uses `{option}`, which the Pipes client does not carry: scaffold "
                     "it by hand")
         if known[option] is None:
             continue
-        value = static_value(dag, dag_unit, keyword.value)
+        value = static_value(dag, keyword.value)
         if isinstance(value, _NotStatic):
             return (f"the `{option}` of {name} is not a literal or a module-level constant "
                     f"(`{ast.unparse(keyword.value)}`): it cannot be read statically")
-        text = jinja(keyword.value) or _jinja_value(value)
+        text = jinja(keyword.value) or jinja_in_value(value)
         if text is not None:
             return f"the `{option}` of {name} uses Jinja ({text!r}), which only Airflow renders"
         values[option] = value
@@ -180,7 +180,7 @@ NOT_STATIC = _NotStatic()
 _K8S_MODELS = {"V1ResourceRequirements": ("requests", "limits"), "V1EnvVar": ("name", "value")}
 
 
-def static_value(dag: DagFile, dag_unit: Unit, node: ast.expr, depth: int = 0) -> object:
+def static_value(dag: DagFile, node: ast.expr, depth: int = 0) -> object:
     """A literal's value, a constant's (a name the file binds once, by ``name = <static>``
     before the task: at module level or in the DAG's block), an f-string or ``+`` of static
     strings, or a Kubernetes model read as what it stands for; else ``NOT_STATIC``."""
@@ -188,29 +188,29 @@ def static_value(dag: DagFile, dag_unit: Unit, node: ast.expr, depth: int = 0) -
         return NOT_STATIC
     if isinstance(node, ast.Name):
         assigned = _single_assignment(dag, node)
-        return NOT_STATIC if assigned is None else static_value(dag, dag_unit, assigned, depth + 1)
+        return NOT_STATIC if assigned is None else static_value(dag, assigned, depth + 1)
     if isinstance(node, ast.JoinedStr):  # an f-string of static values
-        parts = [str(static_value(dag, dag_unit, v.value, depth + 1))
+        parts = [str(static_value(dag, v.value, depth + 1))
                  if isinstance(v, ast.FormattedValue) and v.conversion == -1 and v.format_spec is None
-                 and isinstance(static_value(dag, dag_unit, v.value, depth + 1), (str, int))
+                 and isinstance(static_value(dag, v.value, depth + 1), (str, int))
                  else v.value if isinstance(v, ast.Constant) else NOT_STATIC for v in node.values]
         return NOT_STATIC if NOT_STATIC in parts else "".join(parts)
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-        left, right = (static_value(dag, dag_unit, n, depth + 1) for n in (node.left, node.right))
+        left, right = (static_value(dag, n, depth + 1) for n in (node.left, node.right))
         return left + right if isinstance(left, str) and isinstance(right, str) else NOT_STATIC
     if isinstance(node, (ast.List, ast.Tuple)):
-        items = [static_value(dag, dag_unit, e, depth + 1) for e in node.elts]
+        items = [static_value(dag, e, depth + 1) for e in node.elts]
         return NOT_STATIC if any(i is NOT_STATIC for i in items) else list(items)
     if isinstance(node, ast.Dict):
         if any(k is None for k in node.keys):
             return NOT_STATIC
-        pairs = [(static_value(dag, dag_unit, k, depth + 1), static_value(dag, dag_unit, v, depth + 1))
+        pairs = [(static_value(dag, k, depth + 1), static_value(dag, v, depth + 1))
                  for k, v in zip(node.keys, node.values)]
         return NOT_STATIC if any(NOT_STATIC in p for p in pairs) else dict(pairs)
     if isinstance(node, ast.Call) and not node.args:
         model = dag.qualified(node.func).rsplit(".", 1)[-1]
         if model in _K8S_MODELS and dag.qualified(node.func).startswith("kubernetes."):
-            fields = {k.arg: static_value(dag, dag_unit, k.value, depth + 1) for k in node.keywords}
+            fields = {k.arg: static_value(dag, k.value, depth + 1) for k in node.keywords}
             if None in fields or NOT_STATIC in fields.values() or set(fields) - set(_K8S_MODELS[model]):
                 return NOT_STATIC
             if model == "V1EnvVar":
@@ -245,12 +245,3 @@ def _single_assignment(dag: DagFile, name: ast.Name) -> ast.expr | None:
         return None
     return assignment.value
 
-
-def _jinja_value(value: object) -> str | None:
-    if isinstance(value, str):
-        return value if any(m in value for m in ("{{", "{%", "{#")) else None
-    if isinstance(value, dict):
-        value = [*value.keys(), *value.values()]
-    if isinstance(value, (list, tuple)):
-        return next((t for t in map(_jinja_value, value) if t is not None), None)
-    return None

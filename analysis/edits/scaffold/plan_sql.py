@@ -18,8 +18,8 @@ import os
 import re
 from dataclasses import dataclass
 
-from analysis.edits.scaffold.plan_common import Plan, jinja
-from analysis.edits.scaffold.plan_containers import _BASE_OPERATOR, NOT_STATIC, static_value
+from analysis.edits.scaffold.plan_common import Plan, has_jinja, jinja, jinja_in_value
+from analysis.edits.scaffold.plan_containers import BASE_OPERATOR, NOT_STATIC, static_value
 from analysis.edits.scaffold.statements import DagFile, Unit
 from analysis.facts import TaskFacts
 
@@ -65,15 +65,15 @@ def sql_plan(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit,
         return f"{name} passes arguments by position or `**`: they cannot be read statically"
     values: dict[str, object] = {}
     for keyword in call.keywords:
-        if keyword.arg in _BASE_OPERATOR:
+        if keyword.arg in BASE_OPERATOR:
             continue
         if keyword.arg not in _CARRIED and keyword.arg != option:
             return f"{name} uses `{keyword.arg}`, which the scaffold does not carry: scaffold it by hand"
-        value = static_value(dag, dag_unit, keyword.value)
+        value = static_value(dag, keyword.value)
         if value is NOT_STATIC:
             return (f"the `{keyword.arg}` of {name} is not a literal or a module-level constant "
                     f"(`{ast.unparse(keyword.value)}`): it cannot be read statically")
-        text = jinja(keyword.value) or _jinja_in(value)
+        text = jinja(keyword.value) or jinja_in_value(value)
         if text is not None:
             return f"the `{keyword.arg}` of {name} uses Jinja ({text!r}), which only Airflow renders"
         values[keyword.arg] = value
@@ -132,7 +132,7 @@ def _template(dag: DagFile, dag_unit: Unit, path: str, dag_path: str | None, rea
         text = read(candidate)
         if text is None:
             continue
-        if any(mark in text for mark in ("{{", "{%", "{#")):
+        if has_jinja(text):
             return f"!the SQL file of {{name}} ({path}) uses Jinja, which only Airflow renders"
         return candidate
     return f"!the SQL file of {{name}} ({path}) is not in the DAG's folder or template_searchpath"
@@ -145,15 +145,6 @@ def _dag_option(dag: DagFile, dag_unit: Unit, option: str) -> object:
             if isinstance(node, ast.Call) and dag.qualified(node.func).rsplit(".", 1)[-1] in ("DAG", "dag"):
                 for keyword in node.keywords:
                     if keyword.arg == option:
-                        return static_value(dag, dag_unit, keyword.value)
+                        return static_value(dag, keyword.value)
     return None
 
-
-def _jinja_in(value: object) -> str | None:
-    if isinstance(value, str):
-        return value if any(m in value for m in ("{{", "{%", "{#")) else None
-    if isinstance(value, dict):
-        value = [*value.keys(), *value.values()]
-    if isinstance(value, (list, tuple)):
-        return next((t for t in map(_jinja_in, value) if t is not None), None)
-    return None
