@@ -200,7 +200,7 @@ class WorkspaceIndex:
                                       previous=previous.files if previous is not None else None,
                                       previous_texts=self.snapshot.texts if self.snapshot is not None else None,
                                       environment=dict(self.layout.environment))
-        except Exception as error:
+        except Exception as error:  # without cache or workers, discovery extracts everything
             log.warning("facts cache and worker processes unavailable (%s); analysing here", one_line(error))
             log.debug("preparing the discovery failed", exc_info=error)
             return None
@@ -211,7 +211,7 @@ class WorkspaceIndex:
             return
         try:
             batch.finish(self.snapshot.project.files)
-        except Exception as error:
+        except Exception as error:  # a cache that cannot be written costs time only
             log.debug("storing facts in the cache failed", exc_info=error)
 
     def _restore_text(self, path: str, text: str | None, version: int | None) -> None:
@@ -324,7 +324,7 @@ class WorkspaceIndex:
             for finding in check_project(project):
                 by_path.setdefault(finding.path, []).append(finding)
             findings = {p: tuple(f) for p, f in by_path.items()}
-        except Exception as error:
+        except Exception as error:  # the facts are new; the findings may wait
             log.warning("checking the project failed (%s); keeping the last findings", one_line(error))
             log.debug("checking the project failed", exc_info=error)
             findings = dict(self.snapshot.findings) if self.snapshot else {}
