@@ -25,8 +25,10 @@ from analysis.edits.scaffold.plan_bash import (
 from analysis.edits.scaffold.plan_common import (
     Plan,
     creates_task,
+    given_options,
     import_binding,
     jinja,
+    keywords_problem,
     signature_problem,
 )
 from analysis.edits.scaffold.plan_containers import CONTAINER_OPERATORS, container_plan
@@ -95,10 +97,10 @@ def _read_plan(dag_text: str, task: TaskFacts, dag_path: str | None, read,
     kind = qualified.rsplit(".", 1)[-1] if qualified.startswith("airflow.") else ""
     if kind not in ("PythonOperator", "BashOperator", *OPERATOR_GATES):
         return f"{label} uses `{task.operator}`, which has no scaffold: port it by hand"
-    if call.args or any(k.arg is None for k in call.keywords):
-        return f"{label} passes arguments by position or `**`: they cannot be read statically"
-    options = {k.arg: k.value for k in call.keywords
-               if not (isinstance(k.value, ast.Constant) and k.value.value is None)}
+    problem = keywords_problem(label, call)
+    if problem:
+        return problem
+    options = given_options(call.keywords)
     if kind in OPERATOR_GATES:  # a python callable too, whose return decides what runs next
         builder = _PlanBuilder(dag, task, call, dag_unit, "PythonOperator", kind)
         return gated(builder.python(options), task, downstream)
@@ -116,8 +118,6 @@ def _task_function(dag: DagFile, task: TaskFacts) -> ast.FunctionDef | ast.Async
 
 def _pipes_plan(dag: DagFile, task: TaskFacts, call: ast.Call) -> Plan | str:
     if not task.operator.startswith("@"):
-        if not dag.qualified(call.func).startswith("airflow."):
-            return f"task `{task.task_id}` uses `{task.operator}`, which is not Airflow's"
         return pipes_plan(dag, task, call, None, None)
     function = _task_function(dag, task)
     if function is None:

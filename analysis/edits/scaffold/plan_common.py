@@ -9,7 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from analysis.edits.scaffold.statements import Unit
+from analysis.edits.scaffold.statements import DagFile, Unit
+from analysis.facts import TaskFacts
 
 if TYPE_CHECKING:
     from analysis.edits.scaffold.plan_containers import ContainerPlan
@@ -61,6 +62,27 @@ class Plan:
     """"branch" or "short_circuit": the callable's return decides what is materialized."""
     downstream: tuple[str, ...] = ()
     """For a branch: the tasks right after it, among which the callable chooses."""
+
+
+def operator_call_problem(dag: DagFile, task: TaskFacts, call: ast.Call) -> str | None:
+    """Why the call creating an operator's task cannot be read: the class is not Airflow's, or
+    it is given arguments by position or ``**``."""
+    if not dag.qualified(call.func).startswith("airflow."):
+        return f"task `{task.task_id}` uses `{task.operator}`, which is not Airflow's"
+    return keywords_problem(f"task `{task.task_id}`", call)
+
+
+def keywords_problem(name: str, call: ast.Call) -> str | None:
+    """Why ``call``'s arguments cannot be read by name (``name``: "task `t`"), or None."""
+    if call.args or any(k.arg is None for k in call.keywords):
+        return f"{name} passes arguments by position or `**`: they cannot be read statically"
+    return None
+
+
+def given_options(keywords: Sequence[ast.keyword]) -> dict[str, ast.expr]:
+    """The keyword arguments given a value: an explicit ``None`` is Airflow's default."""
+    return {k.arg: k.value for k in keywords
+            if k.arg is not None and not (isinstance(k.value, ast.Constant) and k.value.value is None)}
 
 
 def signature_problem(name: str, args: ast.arguments, positional: Sequence[ast.expr],

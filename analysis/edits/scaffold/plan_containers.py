@@ -18,7 +18,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from analysis.edits.scaffold.plan_common import Plan, jinja, jinja_in_value
+from analysis.edits.scaffold.plan_common import Plan, jinja, jinja_in_value, operator_call_problem
 from analysis.edits.scaffold.statements import DagFile
 from analysis.facts import TaskFacts
 
@@ -70,10 +70,9 @@ class ContainerPlan:
 def container_plan(dag: DagFile, task: TaskFacts, call: ast.Call) -> Plan | str:
     name = f"task `{task.task_id}`"
     client = CONTAINER_OPERATORS[task.operator]
-    if not dag.qualified(call.func).startswith("airflow."):
-        return f"{name} uses `{task.operator}`, which is not Airflow's"
-    if call.args or any(k.arg is None for k in call.keywords):
-        return f"{name} passes arguments by position or `**`: they cannot be read statically"
+    problem = operator_call_problem(dag, task, call)
+    if problem:
+        return problem
     known = _DOCKER if client == "docker" else _K8S
     values: dict[str, object] = {}
     for keyword in call.keywords:

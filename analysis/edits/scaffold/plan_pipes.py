@@ -18,7 +18,13 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from analysis.edits.scaffold.plan_common import Plan, jinja, signature_problem
+from analysis.edits.scaffold.plan_common import (
+    Plan,
+    given_options,
+    jinja,
+    operator_call_problem,
+    signature_problem,
+)
 from analysis.edits.scaffold.statements import DagFile, is_airflow
 from analysis.facts import TaskFacts
 
@@ -63,9 +69,10 @@ def pipes_plan(dag: DagFile, task: TaskFacts, call: ast.Call, function: ast.Func
     name = f"task `{task.task_id}`"
     where = PIPES_OPERATORS[task.operator]
     if function is None:  # the operator: python_callable=, op_args=, op_kwargs=
-        if call.args or any(k.arg is None for k in call.keywords):
-            return f"{name} passes arguments by position or `**`: they cannot be read statically"
-        options = _options(call.keywords)
+        problem = operator_call_problem(dag, task, call)
+        if problem:
+            return problem
+        options = given_options(call.keywords)
         function = _callable(dag, options.get("python_callable"), name)
         if isinstance(function, str):
             return function
@@ -76,7 +83,7 @@ def pipes_plan(dag: DagFile, task: TaskFacts, call: ast.Call, function: ast.Func
         if isinstance(positional, str):
             return positional
     else:
-        options = _options(decorator.keywords if decorator is not None else [])
+        options = given_options(decorator.keywords if decorator is not None else [])
         if decorator is not None and decorator.args:
             return f"the decorator of {name} passes arguments by position: they cannot be read"
         kept = [d for d in function.decorator_list
@@ -105,11 +112,6 @@ def pipes_plan(dag: DagFile, task: TaskFacts, call: ast.Call, function: ast.Func
     return Plan("Pipes", task.operator, (), function,
                 frozenset(range(len(function.decorator_list))), False, frozenset(),
                 {function.name: frozenset({""})}, frozenset(mentioned), pipes=pipes)
-
-
-def _options(keywords: list[ast.keyword]) -> dict[str, ast.expr]:
-    return {k.arg: k.value for k in keywords
-            if k.arg is not None and not (isinstance(k.value, ast.Constant) and k.value.value is None)}
 
 
 def _callable(dag: DagFile, node: ast.expr | None, name: str) -> ast.FunctionDef | str:

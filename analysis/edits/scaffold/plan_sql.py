@@ -18,7 +18,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from analysis.edits.scaffold.plan_common import Plan, has_jinja, jinja, jinja_in_value
+from analysis.edits.scaffold.plan_common import Plan, has_jinja, jinja, jinja_in_value, operator_call_problem
 from analysis.edits.scaffold.plan_containers import BASE_OPERATOR, NOT_STATIC, static_value
 from analysis.edits.scaffold.statements import DagFile, Unit
 from analysis.facts import TaskFacts
@@ -59,10 +59,9 @@ def sql_plan(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit,
     ``dag_path``) a task whose SQL is a file is refused."""
     name = f"task `{task.task_id}`"
     option, default = SQL_OPERATORS[task.operator]
-    if not dag.qualified(call.func).startswith("airflow."):
-        return f"{name} uses `{task.operator}`, which is not Airflow's"
-    if call.args or any(k.arg is None for k in call.keywords):
-        return f"{name} passes arguments by position or `**`: they cannot be read statically"
+    problem = operator_call_problem(dag, task, call)
+    if problem:
+        return problem
     values: dict[str, object] = {}
     for keyword in call.keywords:
         if keyword.arg in BASE_OPERATOR:
