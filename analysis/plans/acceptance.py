@@ -22,10 +22,10 @@ from analysis.plans.files import (
     Refused,
     Sources,
     dag_entry,
-    refuse_if_unreadable,
     refuse_unreadable_dagster_module,
     select_tasks,
 )
+from analysis.plans.mapping import scaffold_sources
 from analysis.project import Project
 
 _MAX_IMPORTED_FILES = 200
@@ -46,12 +46,7 @@ def plan_acceptance_test(project: Project, read: Read, dag_id: str, task_id: str
     if is_component_path(module.path):
         raise Refused(f"the Dagster side is the component {os.path.basename(module.path)}: the "
                       "acceptance test loads a Python module's Definitions; write it by hand")
-    dag_text, module_text = changes.original(entry.file.path), changes.original(module.path)
-    if dag_text is None or module_text is None:
-        unreadable = entry.file.path if dag_text is None else module.path
-        refuse_if_unreadable(unreadable)
-        raise Refused(f"cannot read {unreadable}: it is gone from the disk")
-    roots = [ImportRoot.from_disk(folder) for folder in project.layout.dag_roots() if os.path.isdir(folder)]
+    dag_text, module_text, roots = scaffold_sources(project, changes, entry, module)
     test_file = acceptance_test_path(package_parent(module.path), dag_id, task_id)
     imported = imported_modules(dag_text, task_id, entry.file.path, dag_id)
     result = acceptance_test(dag_text, entry.file.path, dag_id, task_id, module_text, module.path,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from analysis.dagster.lineage import certain_upstream, drifts, key_parts
 from analysis.dagster.module import DagsterModule, is_component_path, key_string
@@ -21,7 +22,10 @@ from analysis.plans.files import (
     refuse_unreadable_dagster_module,
     select_tasks,
 )
-from analysis.project import Project
+from analysis.project import DagEntry, Project
+
+if TYPE_CHECKING:
+    from analysis.edits.scaffold import ImportRoot
 
 DEFAULT_DAGSTER_MODULE = "definitions.py"
 _KEY_PART = re.compile(r"[^A-Za-z0-9_]")
@@ -159,7 +163,7 @@ def _refuse_listed_without_assets(module: DagsterModule, dag_id: str, task_ids: 
 def plan_scaffold(project: Project, read: Read, dag_id: str, task_id: str, *,
                   sources: Sources | None = None) -> Plan:
     """Write the Dagster asset that does the task's work, and map the task to it."""
-    from analysis.edits.scaffold import ImportRoot, scaffold_task
+    from analysis.edits.scaffold import scaffold_task
 
     changes = PlanFiles(project, read, sources)
     entry = dag_entry(changes, dag_id)
@@ -171,13 +175,7 @@ def plan_scaffold(project: Project, read: Read, dag_id: str, task_id: str, *,
     if is_component_path(module.path):
         raise Refused(f"the Dagster side is the component {os.path.basename(module.path)}: scaffold writes into a "
                       "Python module; write the asset under the component's folder and map it with by_key")
-    dag_text, module_text = changes.original(entry.file.path), changes.original(module.path)
-    if dag_text is None or module_text is None:
-        unreadable = entry.file.path if dag_text is None else module.path
-        refuse_if_unreadable(unreadable)
-        raise Refused(f"cannot read {unreadable}: it is gone from the disk")
-    # Airflow puts each DAGs folder on sys.path: the generated asset imports what the task did.
-    roots = [ImportRoot.from_disk(folder) for folder in project.layout.dag_roots() if os.path.isdir(folder)]
+    dag_text, module_text, roots = scaffold_sources(project, changes, entry, module)
     result = scaffold_task(dag_text, entry.file.path, dag_id, task_id, module_text,
                            module_path=module.path, import_roots=roots)
     if result.text is None:
@@ -185,3 +183,19 @@ def plan_scaffold(project: Project, read: Read, dag_id: str, task_id: str, *,
     changes.write(module.path, result.text)
     notes = () if result.changed else (result.reason or "already implemented in Dagster",)
     return Plan(f"Generate the Dagster implementation of {task_id}", changes.result(), notes)
+
+
+def scaffold_sources(project: Project, changes: PlanFiles, entry: DagEntry,
+                     module: DagsterModule) -> tuple[str, str, list[ImportRoot]]:
+    """What a scaffold reads: the DAG file's and the Dagster module's texts (refused when one
+    cannot be read), and the DAGs folders, which Airflow puts on sys.path: the scaffolded code
+    imports what the task did."""
+    from analysis.edits.scaffold import ImportRoot
+
+    dag_text, module_text = changes.original(entry.file.path), changes.original(module.path)
+    if dag_text is None or module_text is None:
+        unreadable = entry.file.path if dag_text is None else module.path
+        refuse_if_unreadable(unreadable)
+        raise Refused(f"cannot read {unreadable}: it is gone from the disk")
+    roots = [ImportRoot.from_disk(folder) for folder in project.layout.dag_roots() if os.path.isdir(folder)]
+    return dag_text, module_text, roots
