@@ -22,7 +22,7 @@ from libcst.metadata import (
     WhitespaceInclusivePositionProvider,
 )
 
-from analysis.dagster.cst_values import StaticReader, arguments
+from analysis.dagster.cst_values import arguments
 from analysis.edits.imports import Imports, add_imports, add_module_import
 from analysis.edits.layout import (
     LINE_WIDTH,
@@ -32,6 +32,7 @@ from analysis.edits.layout import (
     render,
     string_literal,
 )
+from analysis.edits.module_calls import ModuleCalls
 from analysis.edits.result import EditResult, check_output
 from analysis.edits.scaffold import asset_containers, asset_pipes, asset_sql
 from analysis.edits.scaffold.asset_commands import command_tail, fresh, star, top_level_names
@@ -67,17 +68,8 @@ class _Mapping:
     statement: cst.BaseStatement
 
 
-class _Finder(StaticReader):
+class _Finder(ModuleCalls):
     """The module's ``assets_with_task_mappings`` calls and the Dagster names it imports."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.mapping_calls: list[cst.Call] = []
-
-    def visit_Call(self, node: cst.Call) -> None:
-        if any(n.split(".")[0] == "dagster_airlift" and n.endswith(".assets_with_task_mappings")
-               for n in self.qualified(node.func)):
-            self.mapping_calls.append(node)
 
     def dagster_name(self, node: cst.CSTNode) -> str | None:
         for name in self.qualified(node):
