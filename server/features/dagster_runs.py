@@ -25,9 +25,17 @@ def follower_for(server: AirliftServer) -> DagsterWatcher | None:
         server.dagster = None
         return None
 
+    # The project the interest was read from, and that interest: each published snapshot holds a
+    # new Project, so the polls between two updates do not read every task's assets again.
+    last: list = [None, ()]
+
     def interest():  # poller thread: reads an immutable snapshot
         snapshot = server.index.snapshot if server.index else None
-        return interest_of(snapshot.project) if snapshot is not None else ()
+        if snapshot is None:
+            return ()
+        if last[0] is not snapshot.project:
+            last[:] = [snapshot.project, interest_of(snapshot.project)]
+        return last[1]
 
     server.dagster = DagsterWatcher(settings, interest)
     return server.dagster
