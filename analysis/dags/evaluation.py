@@ -302,10 +302,10 @@ class Evaluator(Comprehensions, Calls, DataFiles, Containers, Logic, airflow_cal
             right = Const(tuple(plain) if isinstance(plain, list) else plain)
         function = BINOPS.get(type(node.op))
         if function and isinstance(left, Const) and isinstance(right, Const):
+            # A StrEnum/IntEnum member is its value to operators (`Kind.A + "_x"` is a str).
             left, right = Const(member_value(left.value)), Const(member_value(right.value))
-        if function and isinstance(left, Const) and isinstance(right, Const) and too_big(node.op, left, right):
-            return Unknown(node)
-        if function and isinstance(left, Const) and isinstance(right, Const):
+            if too_big(node.op, left, right):
+                return Unknown(node)
             try:
                 result = function(left.value, right.value)
             except Exception:  # noqa: BLE001 - folding user constants may fail any way
