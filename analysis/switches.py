@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from analysis.plans.files import FileChange
 from analysis.project import Project
+from analysis.state.proxied_state import StateFile, parse_state_file
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,10 @@ class Switched:
 NO_FLAGS = Flags(None, frozenset())
 
 
+def _flags(state: StateFile) -> Flags:
+    return Flags(state.dag_proxied, frozenset(t.task_id for t in state.tasks if t.proxied))
+
+
 def flags_of(project: Project) -> dict[str, Flags]:
     """Each DAG's flags; DAGs without a state file have none set, unreadable ones are left out
     (a half-typed YAML is not a rollback)."""
@@ -50,7 +55,7 @@ def flags_of(project: Project) -> dict[str, Flags]:
         if state is None:
             found[entry.dag_id] = NO_FLAGS
         elif not state.error:
-            found[entry.dag_id] = Flags(state.dag_proxied, frozenset(t.task_id for t in state.tasks if t.proxied))
+            found[entry.dag_id] = _flags(state)
     return found
 
 
@@ -63,10 +68,8 @@ def switched(before: Mapping[str, Flags], after: Mapping[str, Flags]) -> list[Sw
         old, new = before[dag_id], after[dag_id]
         if bool(old.dag_level) != bool(new.dag_level):
             found.append(Switched(dag_id, (), bool(new.dag_level)))
-        if new.dag_level:
-            continue  # the DAG runs in Dagster whole: its task flags switch nothing
-        if old.dag_level and not new.dag_level:
-            continue  # the DAG-level rollback covers every task
+        if new.dag_level or old.dag_level:
+            continue  # the DAG runs in Dagster whole, or its DAG-level rollback covers every task
         if new.proxied - old.proxied:
             found.append(Switched(dag_id, tuple(sorted(new.proxied - old.proxied)), True))
         if old.proxied - new.proxied:
@@ -77,8 +80,6 @@ def switched(before: Mapping[str, Flags], after: Mapping[str, Flags]) -> list[Sw
 def switched_by(changes: Iterable[FileChange]) -> list[Switched]:
     """The switches a plan's edits make: its state files' flags before and after (a created file
     starts from no flags; a removed one, a decommission, switches nothing)."""
-    from analysis.state.proxied_state import parse_state_file
-
     before: dict[str, Flags] = {}
     after: dict[str, Flags] = {}
     for change in changes:
@@ -88,7 +89,6 @@ def switched_by(changes: Iterable[FileChange]) -> list[Switched]:
         old = parse_state_file(change.path, change.old_text) if change.old_text is not None else None
         if new.error or (old is not None and old.error):
             continue
-        before[new.dag_id] = NO_FLAGS if old is None else Flags(
-            old.dag_proxied, frozenset(t.task_id for t in old.tasks if t.proxied))
-        after[new.dag_id] = Flags(new.dag_proxied, frozenset(t.task_id for t in new.tasks if t.proxied))
+        before[new.dag_id] = NO_FLAGS if old is None else _flags(old)
+        after[new.dag_id] = _flags(new)
     return switched(before, after)
