@@ -76,4 +76,4 @@ def test_builtins_given_keywords_they_do_not_fold_are_unknown_never_folded_as_pl
               "    for n, name in enumerate(sorted(['a', 'b'], reverse=True)):\n"
               "        EmptyOperator(task_id=f'{n}_{name}')\n")
     [dag] = extract_file("/dags/d.py", source).dags
-    assert all(task.dynamic for task in dag.tasks)
+    assert dag.tasks and all(task.dynamic for task in dag.tasks)
