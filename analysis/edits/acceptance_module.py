@@ -18,8 +18,8 @@ def quoted(value: str) -> str:
 
 
 def render_module(dag_id: str, task_id: str, kind: str, dag_file: str, module_file: str, keys: list[str],
-            variables: list[str], imports: list[str], helpers: list[str], function: str,
-            upstream: list[tuple[str, str, str]], skipped: list[str]) -> str:
+                  variables: list[str], imports: list[str], helpers: list[str], function: str,
+                  upstream: list[tuple[str, str, str]], skipped: list[str]) -> str:
     lines = [(f"Acceptance test of task `{task_id}` of Airflow DAG `{dag_id}`: run it before you proxy "
              "the task to Dagster (`proxied: true`), with the Python that runs your Dagster code "
              "(`pytest path/to/this_file.py`)."), "",

@@ -27,7 +27,7 @@ import os
 import re
 import textwrap
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import libcst as cst
@@ -61,22 +61,14 @@ def acceptance_test_path(package_parent: str, dag_id: str, task_id: str) -> str:
     return os.path.join(package_parent, TEST_FOLDER, acceptance_test_name(dag_id, task_id))
 
 
-def imported_modules(dag_text: str, task_id: str, dag_path: str, dag_id: str) -> frozenset[str]:
-    """The top-level modules the task's copied code imports (to read those of the DAGs folder
-    for the environment variables they use); empty when the task cannot be copied."""
-    dag = extract_file(dag_path, dag_text).dag(dag_id)
-    task = dag.task(task_id) if dag is not None else None
-    plan = plan_task(dag_text, task) if task is not None else "no task"
-    return frozenset() if isinstance(plan, str) else plan.imported
-
-
 def acceptance_test(dag_text: str, dag_path: str, dag_id: str, task_id: str, module_text: str,
                     module_path: str, test_file: str, *, import_roots: Sequence[ImportRoot] = (),
-                    imported_texts: Iterable[str] = ()) -> EditResult:
+                    read_imported: Callable[[frozenset[str]], Iterable[str]] | None = None) -> EditResult:
     """The acceptance test module's text for task ``task_id``, to be written at ``test_file``;
     refused, with the reason, when the task's mapping holds no executable definition yet or its
-    Airflow side cannot be copied. ``imported_texts``: the modules of the DAGs folder that the
-    task's code imports, read for the folder variables they use."""
+    Airflow side cannot be copied. ``read_imported(modules)``: the texts of the modules of the
+    DAGs folder among the top-level ``modules`` the task's code imports, read for the folder
+    variables they use."""
     module = parse_dagster_module(module_path, module_text)
     if module.error is not None:
         return EditResult.refuse(f"the Dagster module cannot be read ({module.error}): fix it first")
@@ -112,11 +104,11 @@ def acceptance_test(dag_text: str, dag_path: str, dag_id: str, task_id: str, mod
             skipped.append(before.task_id)
         else:
             upstream.append((before.task_id, name, copied.text))
-    function = function.text
-    variables = folder_variables([function, *(c for _, _, c in upstream), *imported_texts])
+    imported_texts = read_imported(function.imported) if read_imported is not None else ()
+    variables = folder_variables([function.text, *(c for _, _, c in upstream), *imported_texts])
     text = render_module(dag_id, task_id, side.kinds[task_id], _relative(dag_path, test_file),
-                   _relative(module_path, test_file), keys, variables, sorted(side.imports),
-                   list(side.helpers.values()), function, upstream, skipped)
+                         _relative(module_path, test_file), keys, variables, sorted(side.imports),
+                         list(side.helpers.values()), function.text, upstream, skipped)
     return check_output(text, "the acceptance test")
 
 
@@ -174,6 +166,8 @@ def _relative(path: str, test_file: str) -> str:
 @dataclass(frozen=True, slots=True)
 class _Code:
     text: str
+    imported: frozenset[str]
+    """The top-level modules the copied code imports."""
 
 
 class _CopiedCode:
@@ -222,7 +216,7 @@ class _CopiedCode:
         if function is None:
             return "the scaffold wrote no function"
         self.kinds[task.task_id] = plan.kind
-        return _Code(scaffolded.code_for_node(function).strip())
+        return _Code(scaffolded.code_for_node(function).strip(), plan.imported)
 
 
 def _plain_import(node: cst.BaseSmallStatement) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 
 from analysis.dagster.module import is_component_path
-from analysis.edits.acceptance_test import acceptance_test, acceptance_test_path, imported_modules
+from analysis.edits.acceptance_test import acceptance_test, acceptance_test_path
 from analysis.edits.scaffold import ImportRoot
 from analysis.plans.files import (
     Plan,
@@ -48,10 +48,9 @@ def plan_acceptance_test(project: Project, read: Read, dag_id: str, task_id: str
                       "acceptance test loads a Python module's Definitions; write it by hand")
     dag_text, module_text, roots = scaffold_sources(project, changes, entry, module)
     test_file = acceptance_test_path(package_parent(module.path), dag_id, task_id)
-    imported = imported_modules(dag_text, task_id, entry.file.path, dag_id)
     result = acceptance_test(dag_text, entry.file.path, dag_id, task_id, module_text, module.path,
                              test_file, import_roots=roots,
-                             imported_texts=_imported_texts(roots, imported, read))
+                             read_imported=lambda modules: _imported_texts(roots, modules, read))
     if result.text is None:
         raise Refused(result.reason or f"cannot generate an acceptance test for `{task_id}`")
     title = f"Generate the acceptance test of {task_id}"
