@@ -8,17 +8,12 @@ arguments of the call.
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from analysis.edits.scaffold import scaffold_task
-from tests.conftest import airflow2_python
-from tests.integration.test_scaffold_runs import MATERIALIZE, dagster_python
+from tests.support.scaffold_runs import airflow_tasks_test, materialize, runs_by_asset, scaffold_every_task
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "scaffold"
@@ -35,23 +30,14 @@ TASKS = [
 def dagster_run(tmp_path_factory) -> tuple[dict[str, dict], Path]:
     root = tmp_path_factory.mktemp("bash_task")
     module = root / "definitions.py"
-    text = (FIXTURES / "bash_task_module.py").read_text()
-    for task_id, _, _, _ in TASKS:
-        result = scaffold_task(DAG.read_text(), str(DAG), "bash_task", task_id, text,
-                               module_path=str(module))
-        assert result.changed, result.reason
-        text = result.text
-    module.write_text(text)
+    task_ids = [t[0] for t in TASKS]
+    module.write_text(scaffold_every_task(DAG, "bash_task", task_ids, (FIXTURES / "bash_task_module.py").read_text(),
+                                          module))
     output = root / "output"
     output.mkdir()
-    result = subprocess.run(
-        [dagster_python(), str(MATERIALIZE), str(module),
-         "--airflow", json.dumps({"bash_task": [t[0] for t in TASKS]}),
-         *(a for _, key, _, _ in TASKS for a in ("--asset", key))],
-        capture_output=True, text=True, timeout=600, cwd=root, check=False,
-        env={**os.environ, "DAGSTER_HOME": str(root), "OUTPUT_DIR": str(output)})
-    assert result.returncode == 0, result.stderr[-4000:]
-    return {run["asset"]: run for run in json.loads(result.stdout)["runs"]}, output
+    answer = materialize(module, {"bash_task": task_ids}, [key for _, key, _, _ in TASKS], cwd=root,
+                         env={"OUTPUT_DIR": str(output)})
+    return runs_by_asset(answer), output
 
 
 @pytest.fixture(scope="module")
@@ -61,16 +47,10 @@ def airflow_output(tmp_path_factory) -> Path:
     shutil.copy(DAG, root / "dags" / DAG.name)
     output = root / "output"
     output.mkdir()
-    env = {**os.environ, "AIRFLOW_HOME": str(root), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-           "AIRFLOW__CORE__DAGS_FOLDER": str(root / "dags"), "OUTPUT_DIR": str(output)}
-    airflow = [airflow2_python(), "-m", "airflow"]
-    subprocess.run([*airflow, "db", "migrate"], env=env, cwd=root, check=True,
-                   capture_output=True, timeout=300)
-    for task_id, _, _, _ in TASKS:
-        result = subprocess.run([*airflow, "tasks", "test", "bash_task", task_id], env=env, cwd=root,
-                                capture_output=True, text=True, timeout=300, check=False)
-        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-        assert "Bash command failed" not in result.stdout + result.stderr
+    logs = airflow_tasks_test(root / "dags", "bash_task", [t[0] for t in TASKS], home=root, cwd=root,
+                              env={"OUTPUT_DIR": str(output)})
+    for log in logs.values():
+        assert "Bash command failed" not in log
     return output
 
 

@@ -10,19 +10,14 @@ expected selections written here.
 from __future__ import annotations
 
 import ast
-import json
-import os
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from analysis.dags.dagfile import extract_file
-from analysis.edits.scaffold import scaffold_task
-from tests.conftest import airflow2_python
-from tests.integration.test_scaffold_runs import MATERIALIZE, dagster_python
+from tests.support.scaffold_runs import airflow_tasks_test, materialize, runs_by_asset, scaffold_every_task
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "scaffold"
@@ -44,21 +39,11 @@ SELECTIONS = {
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> dict[str, dict]:
     root = tmp_path_factory.mktemp("branch")
-    text = (FIXTURES / "branch_module.py").read_text()
-    for task_id in SELECTIONS:
-        result = scaffold_task(DAG.read_text(), str(DAG), "branch", task_id, text)
-        assert result.changed, result.reason
-        text = result.text
-    (root / "definitions.py").write_text(text)
+    (root / "definitions.py").write_text(
+        scaffold_every_task(DAG, "branch", SELECTIONS, (FIXTURES / "branch_module.py").read_text()))
     tasks = [t.task_id for t in extract_file(str(DAG), DAG.read_text()).dag("branch").tasks]
-    result = subprocess.run(
-        [dagster_python(), str(MATERIALIZE), str(root / "definitions.py"),
-         "--airflow", json.dumps({"branch": tasks}),
-         *(a for selection, _ in SELECTIONS.values() for a in ("--asset", selection))],
-        capture_output=True, text=True, timeout=600, cwd=root, check=False,
-        env={**os.environ, "DAGSTER_HOME": str(root)})
-    assert result.returncode == 0, result.stderr[-4000:]
-    return {run["asset"]: run for run in json.loads(result.stdout)["runs"]}
+    return runs_by_asset(materialize(root / "definitions.py", {"branch": tasks},
+                                     [selection for selection, _ in SELECTIONS.values()], cwd=root))
 
 
 @pytest.fixture(scope="module")
@@ -66,18 +51,7 @@ def airflow_logs(tmp_path_factory) -> dict[str, str]:
     root = tmp_path_factory.mktemp("branch_airflow")
     (root / "dags").mkdir()
     shutil.copy(DAG, root / "dags" / DAG.name)
-    env = {**os.environ, "AIRFLOW_HOME": str(root), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-           "AIRFLOW__CORE__DAGS_FOLDER": str(root / "dags")}
-    airflow = [airflow2_python(), "-m", "airflow"]
-    subprocess.run([*airflow, "db", "migrate"], env=env, cwd=root, check=True,
-                   capture_output=True, timeout=300)
-    logs = {}
-    for task_id in SELECTIONS:
-        result = subprocess.run([*airflow, "tasks", "test", "branch", task_id], env=env, cwd=root,
-                                capture_output=True, text=True, timeout=300, check=False)
-        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-        logs[task_id] = result.stdout + result.stderr
-    return logs
+    return airflow_tasks_test(root / "dags", "branch", SELECTIONS, home=root, cwd=root)
 
 
 def airflow_choice(task_id: str, log: str) -> list[str]:

@@ -11,14 +11,11 @@ it; the generated module is not altered. Each asset is materialized in its own r
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from analysis.edits.scaffold import scaffold_task
-from tests.integration.test_scaffold_runs import MATERIALIZE, dagster_python
+from tests.support.scaffold_runs import materialize, scaffold_every_task
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "scaffold"
@@ -29,22 +26,11 @@ TASKS = {"render_report": "report", "train_model": "model,model/metrics", "entry
 def calls(tmp_path_factory) -> dict[str, dict]:
     """The recorded client calls by task, each checked to come from a successful run."""
     root = tmp_path_factory.mktemp("containers")
-    dag = FIXTURES / "containers_dag.py"
-    text = (FIXTURES / "containers_module.py").read_text()
-    for task_id in TASKS:
-        result = scaffold_task(dag.read_text(), str(dag), "containers", task_id, text)
-        assert result.changed, result.reason
-        text = result.text
-    (root / "definitions.py").write_text(text)
-    result = subprocess.run(
-        [dagster_python(), str(MATERIALIZE), str(root / "definitions.py"), "--record-pipes",
-         "--airflow", json.dumps({"containers": list(TASKS)}),
-         *(a for key in TASKS.values() for a in ("--asset", key))],
-        capture_output=True, text=True, timeout=600, cwd=root, check=False,
-        env={**os.environ, "DAGSTER_HOME": str(root), "AIRFLOW_CONN_GHCR_LOGIN": json.dumps(
-            {"conn_type": "docker", "host": "ghcr.io", "login": "bot", "password": "s3cret"})})
-    assert result.returncode == 0, result.stderr[-4000:]
-    output = json.loads(result.stdout)
+    (root / "definitions.py").write_text(scaffold_every_task(
+        FIXTURES / "containers_dag.py", "containers", TASKS, (FIXTURES / "containers_module.py").read_text()))
+    output = materialize(root / "definitions.py", {"containers": list(TASKS)}, TASKS.values(), cwd=root,
+                         record_pipes=True, env={"AIRFLOW_CONN_GHCR_LOGIN": json.dumps(
+                             {"conn_type": "docker", "host": "ghcr.io", "login": "bot", "password": "s3cret"})})
     for run in output["runs"]:
         assert run["success"], "\n".join(run["errors"])
         assert run["materialized"] == sorted(run["asset"].split(","))

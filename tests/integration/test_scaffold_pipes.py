@@ -24,9 +24,13 @@ from pathlib import Path
 
 import pytest
 
-from analysis.edits.scaffold import scaffold_task
-from tests.conftest import airflow2_python
-from tests.integration.test_scaffold_runs import MATERIALIZE, dagster_python
+from tests.support.scaffold_runs import (
+    airflow_tasks_test,
+    dagster_python,
+    materialize_command,
+    runs_by_asset,
+    scaffold_every_task,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "scaffold"
@@ -76,41 +80,26 @@ def project(tmp_path_factory) -> Path:
     dag.write_text((FIXTURES / "pipes_dag.py").read_text().replace("/usr/bin/python3", external_python()))
     build_wheel(root / "wheels")
     module = root / "definitions.py"
-    text = (FIXTURES / "pipes_module.py").read_text()
-    for task_id in TASKS:
-        result = scaffold_task(dag.read_text(), str(dag), "pipes", task_id, text,
-                               module_path=str(module))
-        assert result.changed, result.reason
-        text = result.text
-    module.write_text(text)
+    module.write_text(scaffold_every_task(dag, "pipes", TASKS, (FIXTURES / "pipes_module.py").read_text(), module))
     return root
 
 
 @pytest.fixture(scope="module")
 def runs(project: Path) -> tuple[dict[str, dict], dict[str, object]]:
     """The Dagster runs by asset selection, and what Airflow's runs of the tasks returned."""
-    dagster = subprocess.Popen(
-        [dagster_python(), str(MATERIALIZE), str(project / "definitions.py"), "--airflow",
-         json.dumps({"pipes": list(TASKS)}), *(a for key in TASKS.values() for a in ("--asset", key))],
+    dagster = subprocess.Popen(  # at the same time as Airflow's runs
+        materialize_command(project / "definitions.py", {"pipes": list(TASKS)}, TASKS.values()),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=project,
         env={**os.environ, "DAGSTER_HOME": str(project)})
-    home = project / "airflow_home"
-    env = {**os.environ, "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-           "AIRFLOW__CORE__DAGS_FOLDER": str(project / "airflow_dags")}
-    airflow = [airflow2_python(), "-m", "airflow"]
-    subprocess.run([*airflow, "db", "migrate"], env=env, cwd=project, check=True,
-                   capture_output=True, timeout=300)
+    logs = airflow_tasks_test(project / "airflow_dags", "pipes", TASKS, home=project / "airflow_home", cwd=project)
     returned = {}
-    for task_id in TASKS:
-        result = subprocess.run([*airflow, "tasks", "test", "pipes", task_id], env=env, cwd=project,
-                                capture_output=True, text=True, timeout=300, check=False)
-        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-        found = re.search(r"Returned value was: (.*)", result.stdout + result.stderr)
+    for task_id, log in logs.items():
+        found = re.search(r"Returned value was: (.*)", log)
         assert found, f"Airflow's run of {task_id} logged no return value"
         returned[task_id] = logged_value(found.group(1))
     out, err = dagster.communicate(timeout=600)
     assert dagster.returncode == 0, err[-4000:]
-    return {run["asset"]: run for run in json.loads(out)["runs"]}, returned
+    return runs_by_asset(json.loads(out)), returned
 
 
 @pytest.mark.parametrize("task_id", list(TASKS))

@@ -24,10 +24,10 @@ import pytest
 
 from analysis.dags.dagfile import extract_file
 from analysis.edits.scaffold import ImportRoot, scaffold_task
+from tests.support.scaffold_runs import MATERIALIZE, dagster_python
 
 REPO = Path(__file__).resolve().parents[2]
 TUTORIAL = REPO / "examples" / "tutorial"
-MATERIALIZE = REPO / "tests" / "support" / "dagster_materialize.py"
 FIXTURES = REPO / "tests" / "fixtures" / "scaffold"
 
 # (dag_id, task_id, asset key, files its Airflow task writes in the data folder), in DAG order
@@ -53,13 +53,6 @@ build_models.build_customers(data / "raw_customers.csv", data / "customers.csv")
 export.export_customers(data / "customers.csv", data / "customers_export.csv")
 orders.extract_orders(orders.RAW_ORDERS_CSV, data / "orders_raw.csv")
 """
-
-
-def dagster_python() -> str:
-    python = os.environ.get("DAGSTER_PYTHON") or str(REPO / ".cache" / "dagster" / "bin" / "python")
-    if not Path(python).exists():
-        pytest.fail(f"Dagster venv missing at {python}: run `make dagster` (make test does it)")
-    return os.path.abspath(python)
 
 
 @pytest.fixture(scope="module")

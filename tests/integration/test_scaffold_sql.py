@@ -11,18 +11,14 @@ from __future__ import annotations
 
 import ast
 import json
-import os
 import re
 import shutil
 import sqlite3
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from analysis.edits.scaffold import scaffold_task
-from tests.conftest import airflow2_python
-from tests.integration.test_scaffold_runs import MATERIALIZE, dagster_python
+from tests.support.scaffold_runs import airflow_tasks_test, materialize, runs_by_asset, scaffold_every_task
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "scaffold"
@@ -50,44 +46,24 @@ def project(tmp_path_factory) -> Path:
     shutil.copytree(FIXTURES / "sql", dags / "sql")
     module = root / "dagster_defs" / "definitions.py"
     module.parent.mkdir()
-    text = (FIXTURES / "sql_module.py").read_text()
-    dag = dags / "sql_dag.py"
-    for task_id in TASKS:
-        result = scaffold_task(dag.read_text(), str(dag), "sql", task_id, text, module_path=str(module))
-        assert result.changed, result.reason
-        text = result.text
-    module.write_text(text)
+    module.write_text(scaffold_every_task(dags / "sql_dag.py", "sql", TASKS, (FIXTURES / "sql_module.py").read_text(),
+                                          module))
     return root
 
 
 @pytest.fixture(scope="module")
 def dagster_runs(project: Path) -> dict[str, dict]:
-    result = subprocess.run(
-        [dagster_python(), str(MATERIALIZE), str(project / "dagster_defs" / "definitions.py"),
-         "--airflow", json.dumps({"sql": list(TASKS)}),
-         *(a for key in TASKS.values() for a in ("--asset", key))],
-        capture_output=True, text=True, timeout=600, cwd=project, check=False,
-        env={**os.environ, "DAGSTER_HOME": str(project),
-             "AIRFLOW_CONN_WAREHOUSE_DB": connection(project / "dagster.db")})
-    assert result.returncode == 0, result.stderr[-4000:]
-    return {run["asset"]: run for run in json.loads(result.stdout)["runs"]}
+    return runs_by_asset(materialize(project / "dagster_defs" / "definitions.py", {"sql": list(TASKS)},
+                                     TASKS.values(), cwd=project,
+                                     env={"AIRFLOW_CONN_WAREHOUSE_DB": connection(project / "dagster.db")}))
 
 
 @pytest.fixture(scope="module")
 def airflow_output(project: Path) -> str:
     """Airflow's runs of the four tasks, in DAG order; the last one's log."""
-    env = {**os.environ, "AIRFLOW_HOME": str(project / "airflow_home"),
-           "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-           "AIRFLOW__CORE__DAGS_FOLDER": str(project / "airflow_dags"),
-           "AIRFLOW_CONN_WAREHOUSE_DB": connection(project / "airflow.db")}
-    airflow = [airflow2_python(), "-m", "airflow"]
-    subprocess.run([*airflow, "db", "migrate"], env=env, cwd=project, check=True,
-                   capture_output=True, timeout=300)
-    for task_id in TASKS:
-        result = subprocess.run([*airflow, "tasks", "test", "sql", task_id], env=env, cwd=project,
-                                capture_output=True, text=True, timeout=300, check=False)
-        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return result.stdout + result.stderr
+    logs = airflow_tasks_test(project / "airflow_dags", "sql", TASKS, home=project / "airflow_home", cwd=project,
+                              env={"AIRFLOW_CONN_WAREHOUSE_DB": connection(project / "airflow.db")})
+    return logs[list(TASKS)[-1]]
 
 
 @pytest.mark.parametrize("key", list(TASKS.values()))

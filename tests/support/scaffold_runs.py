@@ -1,0 +1,80 @@
+"""What the scaffold run tests (tests/integration/test_scaffold_*.py) share: a DAG's tasks
+scaffolded in turn into one Dagster module, its assets materialized in real Dagster by
+dagster_materialize.py in the Dagster venv (``make dagster``), and the same tasks run by Airflow
+2.11 (``airflow tasks test``: no scheduler, nothing kept) to compare with."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import pytest
+
+from analysis.edits.scaffold import scaffold_task
+from tests.conftest import airflow2_python
+
+REPO = Path(__file__).resolve().parents[2]
+MATERIALIZE = REPO / "tests" / "support" / "dagster_materialize.py"
+
+
+def dagster_python() -> str:
+    python = os.environ.get("DAGSTER_PYTHON") or str(REPO / ".cache" / "dagster" / "bin" / "python")
+    if not Path(python).exists():
+        pytest.fail(f"Dagster venv missing at {python}: run `make dagster` (make test does it)")
+    return os.path.abspath(python)
+
+
+def scaffold_every_task(dag: Path, dag_id: str, task_ids: Iterable[str], module_text: str,
+                        module_path: Path | None = None) -> str:
+    """The module once each task is scaffolded in turn; each scaffold must change it."""
+    dag_text, text = dag.read_text(), module_text
+    for task_id in task_ids:
+        result = scaffold_task(dag_text, str(dag), dag_id, task_id, text,
+                               module_path=str(module_path) if module_path else None)
+        assert result.changed, result.reason
+        text = result.text
+    return text
+
+
+def materialize_command(module: Path, airflow: Mapping[str, list[str]], selections: Iterable[str], *,
+                        record_pipes: bool = False) -> list[str]:
+    """dagster_materialize.py over ``module``: each selection (``a,b/c``) in its own run;
+    ``airflow`` ({dag_id: [task_id, ...]}) is what its fake Airflow answers."""
+    return [dagster_python(), str(MATERIALIZE), str(module), *(["--record-pipes"] if record_pipes else []),
+            "--airflow", json.dumps(dict(airflow)), *(a for selection in selections for a in ("--asset", selection))]
+
+
+def materialize(module: Path, airflow: Mapping[str, list[str]], selections: Iterable[str], *, cwd: Path,
+                env: Mapping[str, str] | None = None, record_pipes: bool = False) -> dict:
+    """dagster_materialize.py's answer, run in ``cwd`` (also its ``DAGSTER_HOME``); it must succeed."""
+    result = subprocess.run(
+        materialize_command(module, airflow, selections, record_pipes=record_pipes),
+        capture_output=True, text=True, timeout=600, cwd=cwd, check=False,
+        env={**os.environ, "DAGSTER_HOME": str(cwd), **(env or {})})
+    assert result.returncode == 0, result.stderr[-4000:]
+    return json.loads(result.stdout)
+
+
+def runs_by_asset(answer: dict) -> dict[str, dict]:
+    """dagster_materialize.py's runs by their ``--asset`` selection."""
+    return {run["asset"]: run for run in answer["runs"]}
+
+
+def airflow_tasks_test(dags_folder: Path, dag_id: str, task_ids: Iterable[str], *, home: Path, cwd: Path,
+                       env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Airflow 2.11 (``AIRFLOW_HOME`` = ``home``, migrated first) runs each task in turn; each must
+    succeed. Its log (stdout then stderr) by task."""
+    env = {**os.environ, "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+           "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder), **(env or {})}
+    airflow = [airflow2_python(), "-m", "airflow"]
+    subprocess.run([*airflow, "db", "migrate"], env=env, cwd=cwd, check=True, capture_output=True, timeout=300)
+    logs = {}
+    for task_id in task_ids:
+        result = subprocess.run([*airflow, "tasks", "test", dag_id, task_id], env=env, cwd=cwd,
+                                capture_output=True, text=True, timeout=300, check=False)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        logs[task_id] = result.stdout + result.stderr
+    return logs
