@@ -133,10 +133,15 @@ def _env_flag(command: argparse.ArgumentParser) -> None:
                               "over the environment setting)")
 
 
+DEFAULT_WAIT = 300.0
+"""Seconds ``--wait`` alone gives a switch to go live."""
+
+
 def _wait_flag(command: argparse.ArgumentParser) -> None:
-    command.add_argument("--wait", nargs="?", const=300.0, type=_seconds, metavar="SECONDS",
+    command.add_argument("--wait", nargs="?", const=DEFAULT_WAIT, type=_seconds, metavar="SECONDS",
                          help="then follow the switch on the peered Airflow until it is live (Airflow 3 is "
-                              "asked to re-parse the file); exit 1 when it is not after SECONDS (300)")
+                              "asked to re-parse the file); exit 1 when it is not after SECONDS "
+                              f"({DEFAULT_WAIT:g})")
 
 
 def _seconds(value: str) -> float:

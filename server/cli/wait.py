@@ -16,8 +16,6 @@ from analysis.plans import Plan
 from analysis.project import Project
 from server.cli.common import EXIT_USAGE, CliError
 
-DEFAULT_WAIT = 300.0
-
 
 def wait_live(plan: Plan, project: Project, seconds: float) -> int:
     from analysis.switches import switched_by

@@ -159,9 +159,6 @@ class DagsterClient:
     def __repr__(self) -> str:
         return f"DagsterClient({self.base_url!r})"
 
-    def run_url(self, run_id: str) -> str:
-        return f"{self.base_url}/runs/{run_id}"
-
     # -- queries -----------------------------------------------------------------------------------
 
     def airlift_runs(self, airflow_runs: Iterable[tuple[str, str, int]]
