@@ -1,6 +1,7 @@
-"""What every family's plan shares: the ``Plan`` itself and the checks of what only Airflow
-can run (Jinja, the task context), used by ``plan`` (Python, Bash, ``@task``) and
-``plan_pipes`` (the virtualenv and external-Python operators)."""
+"""What every family's plan shares: the ``Plan`` itself, how an operator's call is read (its
+class Airflow's, its arguments by name) and the checks of what only Airflow can run (Jinja, the
+task context), used by ``plan`` (Python, Bash, ``@task``), ``plan_pipes``, ``plan_containers``
+and ``plan_sql``."""
 
 from __future__ import annotations
 
