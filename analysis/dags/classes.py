@@ -9,6 +9,7 @@ import ast
 from dataclasses import dataclass, field
 
 from analysis.dags.builder import DagRecord, TaskRecord
+from analysis.dags.folding import hashable
 from analysis.dags.names import Kind, classify
 from analysis.dags.scope import Scope
 from analysis.dags.values import (
@@ -245,11 +246,7 @@ def dict_key(value: Value) -> tuple[bool, object]:
     """(True, the key) for a value that can key a dict the interpreter holds: a hashable
     constant, or a project instance (by identity); (False, None) otherwise."""
     if isinstance(value, Const):
-        try:
-            hash(value.value)
-        except TypeError:
-            return False, None
-        return True, value.value
+        return (True, value.value) if hashable(value.value) else (False, None)
     if isinstance(value, Instance) and value.task is None and value.dag is None:
         return True, ObjectKey(value)
     return False, None
