@@ -148,12 +148,8 @@ class Poller:
         thread, self._thread = self._thread, None
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
-        if thread is None or not thread.is_alive():  # else the thread closes it when it ends
-            client, self._client = self._client, None
-            if client is not None:
-                client.close()
-            if self._follower is not None:
-                self._follower.close()
+        if thread is None or not thread.is_alive():  # else the thread closes them when it ends
+            self._close_clients()
 
     def poll_now(self, everything: bool = True) -> None:
         """Poll as soon as possible, forgetting any backoff (``airlift.refreshStatus``);
@@ -189,6 +185,10 @@ class Poller:
                 break
             self._wake.wait(self.next_delay())
             self._wake.clear()
+        self._close_clients()
+
+    def _close_clients(self) -> None:
+        """The Airflow client's and the follower's connections."""
         client, self._client = self._client, None
         if client is not None:
             client.close()
