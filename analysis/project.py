@@ -127,11 +127,7 @@ class Project:
     deployed: tuple[DeployedDag, ...] = ()
     """The peered Airflow's DAGs (empty when peering is off): ``link`` adds those the static
     model misses."""
-    _mapped: tuple[tuple[DagsterModule, ...], dict[tuple[str, str | None], tuple[AssetRef, ...]]] | None = \
-        field(default=None, repr=False, compare=False)
-    """Every mapping's assets by (DAG, task), and the modules they were read from: rebuilt when
-    ``dagster_modules`` holds other module objects (they are immutable), so that asking for one
-    task's assets does not read every mapping of the project."""
+    _mapped: _MappingIndex | None = field(default=None, repr=False, compare=False)
 
     def entry(self, dag_id: str) -> DagEntry | None:
         return next((e for e in self.entries if e.dag_id == dag_id), None)
@@ -152,22 +148,19 @@ class Project:
         return (with_defs or list(self.dagster_modules.values()) or [None])[0]
 
     def assets_for(self, dag_id: str, task_id: str | None) -> tuple[str, ...]:
-        assets: list[str] = []
-        for module in self.dagster_modules.values():
-            assets.extend(module.assets_for(dag_id, task_id))
-        return tuple(assets)
+        """The asset keys mapped to a task, each module's without repeats, module after module."""
+        return self._mapping_index().keys.get((dag_id, task_id), ())
 
     def asset_refs(self, dag_id: str, task_id: str | None) -> tuple[AssetRef, ...]:
         """The assets mapped to a task, as the modules write them (keys, deps, executable)."""
+        return self._mapping_index().refs.get((dag_id, task_id), ())
+
+    def _mapping_index(self) -> _MappingIndex:
         modules = tuple(self.dagster_modules.values())
-        if self._mapped is None or len(self._mapped[0]) != len(modules) or any(
-                a is not b for a, b in zip(self._mapped[0], modules)):
-            index: dict[tuple[str, str | None], list[AssetRef]] = {}
-            for module in modules:
-                for mapping in module.mappings:
-                    index.setdefault((mapping.dag_id, mapping.task_id), []).extend(mapping.assets)
-            self._mapped = (modules, {key: tuple(refs) for key, refs in index.items()})
-        return self._mapped[1].get((dag_id, task_id), ())
+        if self._mapped is None or len(self._mapped.modules) != len(modules) or any(
+                a is not b for a, b in zip(self._mapped.modules, modules)):
+            self._mapped = _MappingIndex.of(modules)
+        return self._mapped
 
     def runnable_in_dagster(self, dag_id: str, task_id: str) -> bool:
         """Some asset mapped to the task is an executable definition (not only AssetSpecs)."""
@@ -180,6 +173,33 @@ class Project:
             return bool(entry.state.dag_proxied)
         state = entry.state.task(task.task_id)
         return bool(state and state.proxied)
+
+
+@dataclass(frozen=True, slots=True)
+class _MappingIndex:
+    """Every mapping's assets by (DAG, task), and the modules they were read from: rebuilt when
+    ``dagster_modules`` holds other module objects (they are immutable), so that asking for one
+    task's assets does not read every mapping of the project."""
+
+    modules: tuple[DagsterModule, ...]
+    refs: dict[tuple[str, str | None], tuple[AssetRef, ...]]
+    keys: dict[tuple[str, str | None], tuple[str, ...]]
+    """As ``DagsterModule.assets_for`` gives them, module after module."""
+
+    @staticmethod
+    def of(modules: tuple[DagsterModule, ...]) -> _MappingIndex:
+        refs: dict[tuple[str, str | None], list[AssetRef]] = {}
+        keys: dict[tuple[str, str | None], list[str]] = {}
+        for module in modules:
+            module_keys: dict[tuple[str, str | None], dict[str, None]] = {}
+            for mapping in module.mappings:
+                task = (mapping.dag_id, mapping.task_id)
+                refs.setdefault(task, []).extend(mapping.assets)
+                module_keys.setdefault(task, {}).update(dict.fromkeys(a.key for a in mapping.assets))
+            for task, found in module_keys.items():
+                keys.setdefault(task, []).extend(found)
+        return _MappingIndex(modules, {task: tuple(found) for task, found in refs.items()},
+                             {task: tuple(found) for task, found in keys.items()})
 
 
 def state_dir_for(file: FileFacts) -> str:
