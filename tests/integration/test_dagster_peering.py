@@ -38,7 +38,7 @@ from tests.conftest import run_cli
 from tests.e2e.editor import start_session
 from tests.support.airflow2_server import wait_until
 from tests.support.airflow_server import free_port
-from tests.support.dagster_server import DagsterServer, dagster_python
+from tests.support.dagster_server import DagsterServer, dagster_fixture
 from tests.support.fake_airflow import FakeAirflow
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
@@ -53,18 +53,7 @@ mutation Launch($params: ExecutionParams!) { launchRun(executionParams: $params)
 """
 
 
-@pytest.fixture(scope="module")
-def dagster(tmp_path_factory):
-    dagster_python()
-    server = DagsterServer(MODULE, cwd=tmp_path_factory.mktemp("dagster_peering"))
-    try:
-        try:
-            server.start()
-        except Exception as error:  # noqa: BLE001 - a broken Dagster fails the test, never skips
-            pytest.fail(f"could not run the Dagster webserver: {error}\n{server.log_tail()}")
-        yield server
-    finally:
-        server.stop()
+dagster = dagster_fixture(MODULE)
 
 
 def launch(server: DagsterServer, asset: list[str], dag_id: str, run_id: str, task_id: str) -> str:

@@ -26,7 +26,7 @@ from server.peering.history import RunHistory
 from server.peering.transport import RequestPolicy
 from server.settings import DagsterSettings
 from tests.e2e.editor import Editor, start_session
-from tests.support.dagster_server import DagsterServer, dagster_python
+from tests.support.dagster_server import dagster_fixture
 from tests.support.fake_airflow import FakeAirflow
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
@@ -51,18 +51,7 @@ proxying_to_dagster(global_vars=globals(),
 """
 
 
-@pytest.fixture(scope="module")
-def dagster(tmp_path_factory):
-    dagster_python()
-    server = DagsterServer(MODULE, cwd=tmp_path_factory.mktemp("dagster_readiness"))
-    try:
-        try:
-            server.start()
-        except Exception as error:  # noqa: BLE001 - a broken Dagster fails the test, never skips
-            pytest.fail(f"could not run the Dagster webserver: {error}\n{server.log_tail()}")
-        yield server
-    finally:
-        server.stop()
+dagster = dagster_fixture(MODULE)
 
 
 def empty_history() -> RunHistory:

@@ -184,3 +184,24 @@ class DagsterServer:
 def _stop_everything() -> None:
     for server in list(_RUNNING):
         server.stop()
+
+
+def dagster_fixture(module: Path, *, scope: str = "module"):
+    """A fixture ``dagster`` that yields a started ``DagsterServer`` over ``module`` (run from a
+    temporary folder) and always stops it. Each call makes a separate fixture, hence a separate
+    webserver: a test that stops it stops only its own module's."""
+
+    @pytest.fixture(scope=scope)
+    def dagster(tmp_path_factory):
+        dagster_python()
+        server = DagsterServer(module, cwd=tmp_path_factory.mktemp("dagster"))
+        try:
+            try:
+                server.start()
+            except Exception as error:  # noqa: BLE001 - a broken Dagster fails the test, never skips
+                pytest.fail(f"could not run the Dagster webserver: {error}\n{server.log_tail()}")
+            yield server
+        finally:
+            server.stop()
+
+    return dagster
