@@ -242,10 +242,6 @@ export async function setSecret(deps: CommandDeps, secret: SecretSpec): Promise<
     await deps.restartServer();
 }
 
-export function setPassword(deps: CommandDeps): Promise<void> {
-    return setSecret(deps, SECRETS.password);
-}
-
 interface MenuItem extends PickItem {
     run(): Promise<unknown> | unknown;
 }
