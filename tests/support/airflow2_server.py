@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support.airflow_server import _session_members, free_port
+from tests.support.airflow_server import AirflowReads, _session_members, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_PYTHON = REPO / ".cache" / "airflow2" / "bin" / "python"
@@ -88,11 +88,12 @@ def wait_until(ready: Callable[[], object], timeout: float, what: str,
                        + (f" (last error: {last_error})" if last_error else ""))
 
 
-class Airflow2Server:
+class Airflow2Server(AirflowReads):
     """One Airflow 2 installation; ``start()`` it, talk to it through ``api()``, ``stop()`` it."""
 
     username = "admin"
     password = "admin"
+    parser = "scheduler"
 
     def __init__(self, dags_folder: Path, *, extra_env: Mapping[str, str] | None = None,
                  python: str | None = None) -> None:
@@ -194,41 +195,13 @@ class Airflow2Server:
             if process.poll() is not None:
                 raise RuntimeError(f"airflow {name} exited ({process.returncode}):\n{self.log_tail(name)}")
 
-    def log_tail(self, name: str, chars: int = 3000) -> str:
-        path = self.home / f"{name}.log"
-        return path.read_text(errors="replace")[-chars:] if path.exists() else ""
-
-    def task_log(self, dag_id: str, run_id: str, task_id: str, chars: int = 4000) -> str:
-        """The task's log files (every try), for failure messages."""
-        folder = self.home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}" / f"task_id={task_id}"
-        texts = [p.read_text(errors="replace") for p in sorted(folder.rglob("*.log"))] if folder.exists() else []
-        return "\n".join(texts)[-chars:]
+    def _wait(self, ready, timeout: float, what: str) -> None:
+        wait_until(ready, timeout, what, self.check_alive, 1.0)
 
     # -- REST (not the code under test) ---------------------------------------------------------
 
     def api(self, method: str, path: str, **kwargs) -> requests.Response:
         return self._http.request(method, f"{self.url}/api/v1{path}", timeout=(3, 30), **kwargs)
-
-    def task_classes(self, dag_id: str) -> dict[str, str]:
-        """{task_id: operator class name} as the webserver's DagBag (serialized DAG) has it."""
-        response = self.api("GET", f"/dags/{dag_id}/tasks")
-        if response.status_code != 200:
-            return {}
-        return {t["task_id"]: t["class_ref"]["class_name"] for t in response.json()["tasks"]}
-
-    def wait_for_task_classes(self, dag_id: str, expected: Mapping[str, str], timeout: float = 120.0) -> None:
-        seen: dict[str, dict] = {}
-
-        def matches() -> bool:
-            seen["classes"] = self.task_classes(dag_id)
-            return seen["classes"] == dict(expected)
-
-        try:
-            wait_until(matches, timeout, f"tasks of {dag_id} as {dict(expected)}", self.check_alive, 1.0)
-        except TimeoutError as error:
-            errors = self.api("GET", "/importErrors").text
-            raise TimeoutError(f"{error}; last seen {seen.get('classes')}; import errors: {errors}\n"
-                               f"scheduler:\n{self.log_tail('scheduler')}") from None
 
     def unpause(self, dag_id: str) -> None:
         response = self.api("PATCH", f"/dags/{dag_id}", params={"update_mask": "is_paused"},
@@ -255,12 +228,6 @@ class Airflow2Server:
                                f"{self.task_instances(dag_id, run_id)}\n"
                                f"scheduler:\n{self.log_tail('scheduler')}") from None
         return states["state"]
-
-    def task_instances(self, dag_id: str, run_id: str) -> dict[str, dict]:
-        response = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances")
-        if response.status_code != 200:
-            return {}
-        return {ti["task_id"]: ti for ti in response.json()["task_instances"]}
 
 
 @atexit.register

@@ -63,10 +63,64 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-class AirflowServer:
+class AirflowReads:
+    """What tests read of an Airflow the same way on 2 and 3 (``Airflow2Server``, ``AirflowServer``):
+    the class gives ``home``, ``api()``, ``_wait()`` and ``parser``, the process that parses DAG files."""
+
+    home: Path
+    parser: str
+
+    def api(self, method: str, path: str, **kwargs) -> requests.Response:
+        raise NotImplementedError
+
+    def _wait(self, ready, timeout: float, what: str) -> None:
+        raise NotImplementedError
+
+    def log_tail(self, name: str, chars: int = 3000) -> str:
+        path = self.home / f"{name}.log"
+        return path.read_text(errors="replace")[-chars:] if path.exists() else ""
+
+    def task_log(self, dag_id: str, run_id: str, task_id: str, chars: int = 4000) -> str:
+        """The task's log files (every try), for failure messages."""
+        folder = self.home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}" / f"task_id={task_id}"
+        texts = [p.read_text(errors="replace") for p in sorted(folder.rglob("*.log"))] if folder.exists() else []
+        return "\n".join(texts)[-chars:]
+
+    def task_classes(self, dag_id: str) -> dict[str, str]:
+        """{task_id: operator class name} as Airflow's serialized DAG has it."""
+        response = self.api("GET", f"/dags/{dag_id}/tasks")
+        if response.status_code != 200:
+            return {}
+        return {t["task_id"]: t["class_ref"]["class_name"] for t in response.json()["tasks"]}
+
+    def wait_for_task_classes(self, dag_id: str, expected: Mapping[str, str], timeout: float = 120.0) -> None:
+        """Wait until Airflow re-parsed the DAG (and its state file) into ``expected``."""
+        seen: dict[str, dict] = {}
+
+        def matches() -> bool:
+            seen["classes"] = self.task_classes(dag_id)
+            return seen["classes"] == dict(expected)
+
+        try:
+            self._wait(matches, timeout, f"tasks of {dag_id} as {dict(expected)}")
+        except TimeoutError:
+            errors = self.api("GET", "/importErrors").text
+            raise TimeoutError(f"tasks of {dag_id} not {dict(expected)} after {timeout:.0f}s; last seen "
+                               f"{seen.get('classes')}; import errors: {errors}\n"
+                               f"{self.parser}:\n{self.log_tail(self.parser)}") from None
+
+    def task_instances(self, dag_id: str, run_id: str) -> dict[str, dict]:
+        response = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances")
+        if response.status_code != 200:
+            return {}
+        return {ti["task_id"]: ti for ti in response.json()["task_instances"]}
+
+
+class AirflowServer(AirflowReads):
     """One Airflow 3 installation; ``start()`` it, talk to it through ``api()``, ``stop()`` it."""
 
     username = "admin"
+    parser = "dag-processor"
 
     def __init__(self, dags_folder: Path, python: str | None = None, *,
                  extra_env: Mapping[str, str] | None = None) -> None:
@@ -181,10 +235,6 @@ class AirflowServer:
                 return
             time.sleep(0.5)
 
-    def log_tail(self, name: str, chars: int = 3000) -> str:
-        path = self.home / f"{name}.log"
-        return path.read_text(errors="replace")[-chars:] if path.exists() else ""
-
     def _wait(self, ready, timeout: float, what: str) -> None:
         deadline = time.monotonic() + max(timeout, 1.0)
         while time.monotonic() < deadline:
@@ -242,41 +292,6 @@ class AirflowServer:
     def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 180.0) -> str:
         """Wait until the run finished; return its state (Airflow2Server's interface)."""
         return self.wait_for_runs([(dag_id, run_id)], timeout)[(dag_id, run_id)]
-
-    def task_classes(self, dag_id: str) -> dict[str, str]:
-        """{task_id: operator class name} as the api-server's serialized DAG has it."""
-        response = self.api("GET", f"/dags/{dag_id}/tasks")
-        if response.status_code != 200:
-            return {}
-        return {t["task_id"]: t["class_ref"]["class_name"] for t in response.json()["tasks"]}
-
-    def wait_for_task_classes(self, dag_id: str, expected: Mapping[str, str], timeout: float = 120.0) -> None:
-        """Wait until the dag-processor re-parsed the DAG (and its state file) into ``expected``."""
-        seen: dict[str, dict] = {}
-
-        def matches() -> bool:
-            seen["classes"] = self.task_classes(dag_id)
-            return seen["classes"] == dict(expected)
-
-        try:
-            self._wait(matches, timeout, f"tasks of {dag_id} as {dict(expected)}")
-        except TimeoutError:
-            errors = self.api("GET", "/importErrors").text
-            raise TimeoutError(f"tasks of {dag_id} not {dict(expected)} after {timeout:.0f}s; last seen "
-                               f"{seen.get('classes')}; import errors: {errors}\n"
-                               f"dag-processor:\n{self.log_tail('dag-processor')}") from None
-
-    def task_instances(self, dag_id: str, run_id: str) -> dict[str, dict]:
-        response = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances")
-        if response.status_code != 200:
-            return {}
-        return {ti["task_id"]: ti for ti in response.json()["task_instances"]}
-
-    def task_log(self, dag_id: str, run_id: str, task_id: str, chars: int = 4000) -> str:
-        """The task's log files (every try), for failure messages."""
-        folder = self.home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}" / f"task_id={task_id}"
-        texts = [p.read_text(errors="replace") for p in sorted(folder.rglob("*.log"))] if folder.exists() else []
-        return "\n".join(texts)[-chars:]
 
     def wait_for_runs(self, runs: Iterable[tuple[str, str]], timeout: float = 180.0) -> dict:
         """Wait until every (dag_id, run_id) is finished; return their states."""
