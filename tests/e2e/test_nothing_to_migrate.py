@@ -2,7 +2,6 @@
 an Information diagnostic at the task's call, hover says why a task has nothing to migrate, its
 lens offers no step, and the migration report counts it as done."""
 
-import asyncio
 import shutil
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ from pytest_lsp import ClientServerConfig, LanguageClient
 
 from tests.conftest import FIXTURES
 from tests.e2e.editor import Editor, start_session
+from tests.support.round_trip import until
 
 DAG = "airflow_dags/warehouse.py"
 
@@ -29,15 +29,6 @@ async def client(lsp_client: LanguageClient, tmp_path: Path):
     await lsp_client.shutdown_session()
 
 
-async def until(predicate, timeout: float = 20.0):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while (value := await predicate()) is None:
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("timed out waiting")
-        await asyncio.sleep(0.05)
-    return value
-
-
 @pytest.mark.asyncio
 async def test_note_hover_lens_and_report(client: LanguageClient):
     uri = client.editor.open(client.root / DAG)
@@ -49,7 +40,7 @@ async def test_note_hover_lens_and_report(client: LanguageClient):
         found = [d for d in client.diagnostics.get(uri, []) if d.code == "no-scaffold"]
         return found or None
 
-    [note] = await until(notes)
+    [note] = await until(notes, 20, "the no-scaffold note")
     assert note.severity == types.DiagnosticSeverity.Information and note.source == "airlift"
     assert note.message == "no scaffold for `LoadWarehouseOperator`: port by hand"
     assert note.range.start == types.Position(load, 11)
