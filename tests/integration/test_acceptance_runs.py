@@ -18,10 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from analysis.edits.scaffold import ImportRoot, scaffold_task
+from analysis.edits.scaffold import ImportRoot
 from analysis.files import read_disk
 from analysis.plans.acceptance import plan_acceptance_test
 from analysis.project import Layout, discover
+from tests.support.scaffold_fixture import scaffold_every_task
+from tests.support.scaffold_runs import dagster_python
 
 REPO = Path(__file__).resolve().parents[2]
 TUTORIAL = REPO / "examples" / "tutorial"
@@ -30,13 +32,6 @@ DAG = "rebuild_customers_list"
 # task, the file its asset writes in the data folder
 TASKS = [("load_raw_customers", "raw_customers.csv"), ("build_dbt_models", "customers.csv"),
          ("export_customers", "customers_export.csv")]
-
-
-def dagster_python() -> str:
-    python = os.environ.get("DAGSTER_PYTHON") or str(REPO / ".cache" / "dagster" / "bin" / "python")
-    if not Path(python).exists():
-        pytest.fail(f"Dagster venv missing at {python}: run `make dagster` (make test does it)")
-    return os.path.abspath(python)
 
 
 def read(path: str) -> str | None:
@@ -51,15 +46,10 @@ def project(tmp_path_factory) -> Path:
     module = root / "tutorial_dagster" / "definitions.py"
     module.parent.mkdir()
     (module.parent / "__init__.py").write_text("", encoding="utf-8")
-    text = (FIXTURES / "tutorial_all_mapped.py").read_text(encoding="utf-8")
-    roots = [ImportRoot.from_disk(str(root / "airflow_dags"))]
-    dag = root / "airflow_dags" / f"{DAG}.py"
-    for task_id, _ in TASKS:
-        result = scaffold_task(dag.read_text(encoding="utf-8"), str(dag), DAG, task_id, text,
-                               module_path=str(module), import_roots=roots)
-        assert result.changed, result.reason
-        text = result.text
-    module.write_text(text, encoding="utf-8")
+    module.write_text(scaffold_every_task(
+        root / "airflow_dags" / f"{DAG}.py", DAG, [task for task, _ in TASKS],
+        (FIXTURES / "tutorial_all_mapped.py").read_text(encoding="utf-8"), module,
+        import_roots=[ImportRoot.from_disk(str(root / "airflow_dags"))]), encoding="utf-8")
     layout = Layout(str(root), ("airflow_dags",), "tutorial_dagster/definitions.py")
     for task_id, _ in TASKS:
         [change] = plan_acceptance_test(discover(layout), read, DAG, task_id).changes

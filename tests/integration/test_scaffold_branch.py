@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from analysis.dags.dagfile import extract_file
-from tests.support.scaffold_runs import airflow_tasks_test, materialize, runs_by_asset, scaffold_every_task
+from tests.support.scaffold_fixture import scaffold_every_task
+from tests.support.scaffold_runs import airflow_tasks_test, materialize, runs_by_asset
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "scaffold"

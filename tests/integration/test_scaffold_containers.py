@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.scaffold_runs import materialize, scaffold_every_task
+from tests.support.scaffold_fixture import scaffold_every_task
+from tests.support.scaffold_runs import materialize
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "scaffold"

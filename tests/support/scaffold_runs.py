@@ -1,5 +1,5 @@
-"""What the scaffold run tests (tests/integration/test_scaffold_*.py) share: a DAG's tasks
-scaffolded in turn into one Dagster module, its assets materialized in real Dagster by
+"""What the scaffold run tests (tests/integration/test_scaffold_*.py) share once a module is
+scaffolded (scaffold_fixture.scaffold_every_task): its assets materialized in real Dagster by
 dagster_materialize.py in the Dagster venv (``make dagster``), and the same tasks run by Airflow
 2.11 (``airflow tasks test``: no scheduler, nothing kept) to compare with."""
 
@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from analysis.edits.scaffold import scaffold_task
 from tests.conftest import airflow2_python
 
 REPO = Path(__file__).resolve().parents[2]
@@ -25,18 +24,6 @@ def dagster_python() -> str:
     if not Path(python).exists():
         pytest.fail(f"Dagster venv missing at {python}: run `make dagster` (make test does it)")
     return os.path.abspath(python)
-
-
-def scaffold_every_task(dag: Path, dag_id: str, task_ids: Iterable[str], module_text: str,
-                        module_path: Path | None = None) -> str:
-    """The module once each task is scaffolded in turn; each scaffold must change it."""
-    dag_text, text = dag.read_text(), module_text
-    for task_id in task_ids:
-        result = scaffold_task(dag_text, str(dag), dag_id, task_id, text,
-                               module_path=str(module_path) if module_path else None)
-        assert result.changed, result.reason
-        text = result.text
-    return text
 
 
 def materialize_command(module: Path, airflow: Mapping[str, list[str]], selections: Iterable[str], *,

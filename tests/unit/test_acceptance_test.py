@@ -17,6 +17,7 @@ from analysis.files import read_disk
 from analysis.plans import Refused
 from analysis.plans.acceptance import package_parent, plan_acceptance_test
 from analysis.project import Layout, discover
+from tests.support.scaffold_fixture import scaffold_every_task
 
 REPO = Path(__file__).resolve().parents[2]
 TUTORIAL = REPO / "examples" / "tutorial"
@@ -37,15 +38,10 @@ def tutorial(root: Path, scaffolded: tuple[str, ...]) -> Path:
     module = root / "tutorial_dagster" / "definitions.py"
     module.parent.mkdir()
     (module.parent / "__init__.py").write_text("", encoding="utf-8")
-    text = (FIXTURES / "tutorial_all_mapped.py").read_text(encoding="utf-8")
-    roots = [ImportRoot.from_disk(str(root / "airflow_dags"))]
-    for task_id in scaffolded:
-        dag = root / "airflow_dags" / f"{CUSTOMERS}.py"
-        result = scaffold_task(dag.read_text(encoding="utf-8"), str(dag), CUSTOMERS, task_id, text,
-                               module_path=str(module), import_roots=roots)
-        assert result.changed, result.reason
-        text = result.text
-    module.write_text(text, encoding="utf-8")
+    module.write_text(scaffold_every_task(
+        root / "airflow_dags" / f"{CUSTOMERS}.py", CUSTOMERS, scaffolded,
+        (FIXTURES / "tutorial_all_mapped.py").read_text(encoding="utf-8"), module,
+        import_roots=[ImportRoot.from_disk(str(root / "airflow_dags"))]), encoding="utf-8")
     return module
 
 
