@@ -157,8 +157,7 @@ class Project:
 
     def _mapping_index(self) -> _MappingIndex:
         modules = tuple(self.dagster_modules.values())
-        if self._mapped is None or len(self._mapped.modules) != len(modules) or any(
-                a is not b for a, b in zip(self._mapped.modules, modules)):
+        if self._mapped is None or self._mapped.modules != modules:
             self._mapped = _MappingIndex.of(modules)
         return self._mapped
 
@@ -178,8 +177,9 @@ class Project:
 @dataclass(frozen=True, slots=True)
 class _MappingIndex:
     """Every mapping's assets by (DAG, task), and the modules they were read from: rebuilt when
-    ``dagster_modules`` holds other module objects (they are immutable), so that asking for one
-    task's assets does not read every mapping of the project."""
+    ``dagster_modules`` holds other modules (they are immutable values: equal ones, compared by
+    identity first, index the same), so that asking for one task's assets does not read every
+    mapping of the project."""
 
     modules: tuple[DagsterModule, ...]
     refs: dict[tuple[str, str | None], tuple[AssetRef, ...]]
