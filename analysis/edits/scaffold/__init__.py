@@ -26,7 +26,10 @@ verbatim>], name="<dag_id>__<task_id>")`` defined just above the statement holdi
 - ``SQLExecuteQueryOperator`` and its provider subclasses: the same SQL through a resource keyed
   by the connection id, by default one reading the connection as Airflow does (``asset_sql``);
 - branch and short-circuit tasks: their callable's call, then only the assets it chooses
-  materialized, the others declared ``skippable`` (``plan_gates``, ``asset_gates``).
+  materialized, the others declared ``skippable`` (``plan_gates``, ``asset_gates``);
+- ``FileSensor`` / ``PythonSensor``: the same poke (the file pattern below the connection's base
+  path, or the callable's call) every ``poke_interval`` until it holds, failing after
+  ``timeout``: the proxied task waits in the Dagster run (``plan_sensors``, ``asset_sensors``).
 
 The DAG file is read, never imported or run. The names the task's expressions use are resolved
 to the DAG file's module-level statements before the DAG (imports, assignments, ``def``s, and

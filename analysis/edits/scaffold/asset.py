@@ -34,7 +34,7 @@ from analysis.edits.layout import (
 )
 from analysis.edits.module_calls import ModuleCalls
 from analysis.edits.result import EditResult, check_output
-from analysis.edits.scaffold import asset_containers, asset_pipes, asset_sql
+from analysis.edits.scaffold import asset_containers, asset_pipes, asset_sensors, asset_sql
 from analysis.edits.scaffold.asset_commands import command_tail, fresh, star, top_level_names
 from analysis.edits.scaffold.asset_gates import gate_specs, gate_tail
 from analysis.edits.scaffold.dag_source import (
@@ -49,7 +49,8 @@ from analysis.edits.scaffold.plan import Plan
 from analysis.edits.scaffold.statements import is_import
 
 WHAT = "the Dagster module"
-_WRITERS = {"Pipes": asset_pipes, "Container": asset_containers, "SQL": asset_sql}
+_WRITERS = {"Pipes": asset_pipes, "Container": asset_containers, "SQL": asset_sql,
+            "Sensor": asset_sensors}
 """The families whose asset takes resources, by ``Plan.kind``: the end of the body, the
 signature, the decorator's options and the module-level definitions they need."""
 
@@ -186,6 +187,8 @@ class ModuleEdit:
             if problem:
                 return EditResult.refuse(problem)
             helpers += writer.helpers(plan)
+        elif plan.sensor is not None:  # a PythonSensor: its callable's call, waited for
+            helpers += asset_sensors.helpers(plan)
         for helper in helpers:
             if helper in plan.bound:
                 return EditResult.refuse(f"the DAG file's `{helper}` would hide {WHAT}'s helper")
@@ -228,6 +231,8 @@ class ModuleEdit:
             lines = command_tail(self, plan, source, file_name)
             if plan.gate is not None and not isinstance(lines, str):
                 lines = gate_tail(self, plan, lines, self.dag_id, self.task_id)
+            if plan.sensor is not None and not isinstance(lines, str):
+                lines = asset_sensors.wait(self, plan, lines[0])
         if isinstance(lines, str):
             return lines
         return f"the DAG file binds {self.clashes[0]}" if self.clashes else lines
@@ -264,8 +269,8 @@ class ModuleEdit:
         operator = f"{plan.label} function" if plan.function is not None else plan.label
         about = (f"Scaffolded by airlift-lsp from {where} ({operator}), with the module-level "
                  "code it needs, imported here so that these definitions load without it.")
-        if plan.kind in _WRITERS:
-            about = _WRITERS[plan.kind].about(where, plan)
+        if plan.kind in _WRITERS or plan.sensor is not None:
+            about = _WRITERS.get(plan.kind, asset_sensors).about(where, plan)
         summary = f"Task `{self.task_id}` of Airflow DAG `{self.dag_id}`, run by Dagster."
         doc = [*_wrap(summary, u + '"""', u), "", *_wrap(about, u, u), f'{u}"""']
         copied = self._copied(plan, source, file_name)

@@ -42,6 +42,8 @@ SCAFFOLDED: dict[str, str] = {
     "@task.branch": "branch",
     "ShortCircuitOperator": "short-circuit",
     "@task.short_circuit": "short-circuit",
+    "FileSensor": "sensor-file",
+    "PythonSensor": "sensor-python",
 }
 """Operators that ``scaffold_task`` knows how to write an asset for, to the family of code it
 writes. A task of one of them may still be refused, for a reason of its own (Jinja, XCom

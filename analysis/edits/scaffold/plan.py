@@ -34,6 +34,7 @@ from analysis.edits.scaffold.plan_common import (
 from analysis.edits.scaffold.plan_containers import CONTAINER_OPERATORS, container_plan
 from analysis.edits.scaffold.plan_gates import OPERATOR_GATES, TASKFLOW_GATES, gated
 from analysis.edits.scaffold.plan_pipes import PIPES_OPERATORS, pipes_plan
+from analysis.edits.scaffold.plan_sensors import FILE_SENSOR, PYTHON_SENSOR, file_sensor_plan, poked
 from analysis.edits.scaffold.plan_sql import SQL_OPERATORS, sql_plan
 from analysis.edits.scaffold.statements import (
     DagFile,
@@ -91,19 +92,21 @@ def _read_plan(dag_text: str, task: TaskFacts, dag_path: str | None, read,
         return container_plan(dag, task, call)
     if task.operator in SQL_OPERATORS:
         return sql_plan(dag, task, call, dag_unit, dag_path, read)
+    if task.operator == FILE_SENSOR:
+        return file_sensor_plan(dag, task, call, dag_unit)
     if task.operator.startswith("@"):
         return f"{label} is a `{task.operator}` task, which has no scaffold: port it by hand"
     qualified = dag.qualified(call.func)
     kind = qualified.rsplit(".", 1)[-1] if qualified.startswith("airflow.") else ""
-    if kind not in ("PythonOperator", "BashOperator", *OPERATOR_GATES):
+    if kind not in ("PythonOperator", "BashOperator", PYTHON_SENSOR, *OPERATOR_GATES):
         return f"{label} uses `{task.operator}`, which has no scaffold: port it by hand"
     problem = keywords_problem(label, call)
     if problem:
         return problem
     options = given_options(call.keywords)
-    if kind in OPERATOR_GATES:  # a python callable too, whose return decides what runs next
+    if kind in OPERATOR_GATES or kind == PYTHON_SENSOR:  # a callable: what runs next, or waits
         builder = _PlanBuilder(dag, task, call, dag_unit, "PythonOperator", kind)
-        return gated(builder.python(options), task, downstream)
+        return poked(gated(builder.python(options), task, downstream), dag, task, call, dag_unit)
     builder = _PlanBuilder(dag, task, call, dag_unit, kind, kind)
     return builder.python(options) if kind == "PythonOperator" else builder.bash(options)
 

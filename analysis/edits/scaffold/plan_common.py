@@ -16,6 +16,7 @@ from analysis.facts import TaskFacts
 if TYPE_CHECKING:
     from analysis.edits.scaffold.plan_containers import ContainerPlan
     from analysis.edits.scaffold.plan_pipes import PipesPlan
+    from analysis.edits.scaffold.plan_sensors import SensorPlan
     from analysis.edits.scaffold.plan_sql import SqlPlan
 
 CONTEXT_KEYS = frozenset({
@@ -37,7 +38,8 @@ class Plan:
     """What the asset's body is made of, found in the DAG file's ``ast``."""
 
     kind: str
-    """"PythonOperator", "BashOperator", "@task", "@task.bash", "Pipes", "Container" or "SQL"."""
+    """"PythonOperator", "BashOperator", "@task", "@task.bash", "Pipes", "Container", "SQL" or
+    "Sensor"."""
     label: str
     """The operator as the docstring names it."""
     units: tuple[Unit, ...]
@@ -63,6 +65,8 @@ class Plan:
     """"branch" or "short_circuit": the callable's return decides what is materialized."""
     downstream: tuple[str, ...] = ()
     """For a branch: the tasks right after it, among which the callable chooses."""
+    sensor: SensorPlan | None = None
+    """For a sensor ("Sensor", or a PythonSensor's "PythonOperator"): how the asset waits."""
 
 
 def operator_call_problem(dag: DagFile, task: TaskFacts, call: ast.Call) -> str | None:

@@ -1,0 +1,145 @@
+'''The asset of a FileSensor or PythonSensor task: it waits as the sensor waits.
+
+What keeps the semantics: once the task is proxied, dagster-airlift's proxy operator launches a
+Dagster run of the task's assets and waits for it, so the sensor's waiting must happen in that
+run. The asset pokes (the file pattern, as FileSensor globs it; or the callable with the task's
+arguments) every ``poke_interval`` seconds until it holds, and raises ``dagster.Failure``
+(without retries, as Airflow does not retry a sensor's timeout) once ``timeout`` seconds have
+passed; an exception from a poke fails the run at once, as it fails the task. ``mode=
+"reschedule"`` and ``deferrable=True`` free Airflow's worker slot between pokes; the Dagster run
+waits in its process instead, with the same outcome. After decommissioning, the Dagster way is
+a ``@sensor`` requesting the downstream assets (scaffold it by hand; the poke helpers serve).
+
+A FileSensor's relative ``filepath`` is joined, as Airflow joins it, to the base path of its
+``fs_conn_id`` connection, read as Airflow reads it from ``AIRFLOW_CONN_<CONN_ID>`` (JSON with
+``extra.path``, or a URI with ``?path=``); without it, ``fs_default`` is Airflow's default
+connection, whose path is ``/``.
+'''
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from analysis.edits.layout import Group
+from analysis.edits.scaffold.asset_commands import fresh
+from analysis.edits.scaffold.plan import Plan
+
+if TYPE_CHECKING:
+    from analysis.edits.scaffold.asset import ModuleEdit
+
+WAIT = "_airflow_wait_for"
+FILE_FOUND = "_airflow_file_found"
+FS_PATH = "_airflow_fs_path"
+
+DEFINITIONS = {
+    WAIT: ('''\
+def _airflow_wait_for(poke, *, poke_interval: float, timeout: float, what: str) -> None:
+    """Call `poke` until it returns a truthy value, as an Airflow sensor does: every
+    `poke_interval` seconds, failing (dagster.Failure, not retried) when `timeout` seconds have
+    passed with no success. An exception raised by `poke` fails at once, as in Airflow."""
+    log = dagster.get_dagster_logger()
+    started = time.monotonic()
+    while True:
+        if poke():
+            log.info(f"{what}: success criteria met")
+            return
+        elapsed = time.monotonic() - started
+        if elapsed > timeout:
+            message = (f"{what} has timed out: run duration of {elapsed:.1f} seconds exceeds "
+                       f"the specified timeout of {timeout}")
+            raise dagster.Failure(message, allow_retries=False)
+        log.info(f"{what}: not yet, poking again in {poke_interval} seconds")
+        time.sleep(poke_interval)
+''', ("dagster", "time")),
+    FILE_FOUND: ('''\
+def _airflow_file_found(path: str, *, recursive: bool = False) -> bool:
+    """Whether `path` (a glob pattern) matches a file, or a folder holding files at any depth,
+    as Airflow's FileSensor pokes."""
+    for found in glob.glob(path, recursive=recursive):
+        if os.path.isfile(found):
+            return True
+        for _, _, files in os.walk(found):
+            if files:
+                return True
+    return False
+''', ("glob", "os")),
+    FS_PATH: ('''\
+def _airflow_fs_path(conn_id: str) -> str:
+    """The base path of Airflow filesystem connection `conn_id`, read as Airflow reads it from
+    the environment (AIRFLOW_CONN_<CONN_ID>: JSON with extra.path, or a URI with ?path=);
+    fs_default is otherwise Airflow's default connection, whose path is "/"."""
+    value = os.environ.get(f"AIRFLOW_CONN_{conn_id.upper()}")
+    if not value:
+        if conn_id == "fs_default":
+            return "/"
+        message = f"AIRFLOW_CONN_{conn_id.upper()} is not set: give connection {conn_id} there"
+        raise dagster.Failure(message)
+    if value.lstrip().startswith("{"):
+        extra = json.loads(value).get("extra") or {}
+        extra = json.loads(extra) if isinstance(extra, str) else extra
+    else:
+        extra = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(value).query))
+    return extra.get("path", "")
+''', ("dagster", "os", "json", "urllib.parse")),
+}
+
+
+def owns(name: str) -> bool:
+    return name in DEFINITIONS
+
+
+def problem(plan: Plan) -> str | None:
+    return None
+
+
+def helpers(plan: Plan) -> list[str]:
+    if plan.sensor.filepath is None:
+        return [WAIT]
+    return [WAIT, FILE_FOUND, *([] if _absolute(plan.sensor.filepath) else [FS_PATH])]
+
+
+def about(where: str, plan: Plan) -> str:
+    sensor = plan.sensor
+    what = f"the file `{sensor.filepath}`" if sensor.filepath is not None else "its callable"
+    return (f"Scaffolded by airlift-lsp from {where} ({sensor.operator}): waits for {what} as the "
+            f"sensor does, poking every {_number(sensor.poke_interval)} s and failing after "
+            f"{_number(sensor.timeout)} s, so that the proxied task waits in this run.")
+
+
+def signature(edit: ModuleEdit, plan: Plan) -> str:
+    return "() -> None"
+
+
+def decorator_options(edit: ModuleEdit, plan: Plan) -> tuple[str, ...]:
+    return ()
+
+
+def tail(edit: ModuleEdit, plan: Plan, places=None) -> list[str]:
+    """A FileSensor's wait."""
+    sensor = plan.sensor
+    lines = []
+    path = edit.literal(sensor.filepath)
+    if not _absolute(sensor.filepath):  # os.path.join drops the base path of an absolute one
+        name = fresh("path", plan.mentioned)
+        join = f"{edit.module_reference('os', plan)}.path.join"
+        lines.append(f"{name} = {join}({FS_PATH}({edit.literal(sensor.conn_id)}), {path})")
+        path = name
+    recursive = ", recursive=True" if sensor.recursive else ""
+    return lines + wait(edit, plan, f"{FILE_FOUND}({path}{recursive})")
+
+
+def wait(edit: ModuleEdit, plan: Plan, poke: str) -> list[str]:
+    """``_airflow_wait_for`` on ``poke`` (an expression: the sensor's condition)."""
+    sensor = plan.sensor
+    what = f"{sensor.operator} `{edit.task_id}`"
+    options = (f"lambda: {poke}", f"poke_interval={_number(sensor.poke_interval)}",
+               f"timeout={_number(sensor.timeout)}", f"what={edit.literal(what)}")
+    return [edit.render(Group(f"{WAIT}(", options, ")"), len(edit.unit))]
+
+
+def _absolute(path: str) -> bool:
+    return path.startswith("/")
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if value.is_integer() else repr(value)

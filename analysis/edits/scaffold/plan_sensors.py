@@ -1,0 +1,167 @@
+"""Sensors: ``FileSensor`` and ``PythonSensor`` tasks wait, poking every ``poke_interval``
+seconds until their condition holds, and fail once ``timeout`` seconds have passed. Once such a
+task is proxied, dagster-airlift's proxy operator runs its assets in Dagster and waits for that
+run, so the asset must do the waiting: its plan carries the poke logic (the file pattern, or the
+python callable planned as a ``PythonOperator``'s) and the sensor's interval and timeout, read
+statically from the task's arguments or its DAG's ``default_args``, as Airflow merges them.
+
+Refused, with why: ``soft_fail``/``never_fail`` (Airflow then skips the task, which a Dagster run
+cannot tell the proxy), ``silent_fail``, ``exponential_backoff``, Jinja in the file path (only
+Airflow renders it), and values that cannot be read statically.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import datetime
+from dataclasses import dataclass
+
+from analysis.edits.scaffold.plan_common import Plan, has_jinja, operator_call_problem
+from analysis.edits.scaffold.plan_containers import BASE_OPERATOR, NOT_STATIC, static_value
+from analysis.edits.scaffold.statements import DagFile, Unit
+from analysis.facts import TaskFacts
+
+FILE_SENSOR = "FileSensor"
+PYTHON_SENSOR = "PythonSensor"
+DEFAULT_POKE_INTERVAL = 60.0
+DEFAULT_TIMEOUT = 7 * 24 * 3600.0
+"""Airflow's defaults: ``poke_interval=60`` and ``[sensors] default_timeout`` (a week)."""
+_WAITING = {"poke_interval", "timeout", "mode", "soft_fail", "never_fail", "silent_fail",
+            "exponential_backoff", "max_wait", "deferrable"}
+"""BaseSensorOperator's options (and FileSensor's ``deferrable``), which ``default_args`` may give."""
+_PYTHON = {"python_callable", "op_args", "op_kwargs", "templates_dict"}
+_FILE = {"filepath", "fs_conn_id", "recursive"}
+
+
+@dataclass(frozen=True, slots=True)
+class SensorPlan:
+    """How the asset waits: what it pokes, every ``poke_interval`` seconds, for ``timeout``."""
+
+    operator: str
+    poke_interval: float
+    timeout: float
+    filepath: str | None = None
+    """For a FileSensor: the path or glob pattern, joined to the connection's base path."""
+    conn_id: str = "fs_default"
+    recursive: bool = False
+
+
+def poked(plan: Plan | str, dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit) -> Plan | str:
+    """A PythonSensor's ``plan`` (its callable's, as a PythonOperator's) with how it waits."""
+    if isinstance(plan, str) or task.operator != PYTHON_SENSOR:
+        return plan
+    waiting = _waiting(dag, task, call, dag_unit, _PYTHON)
+    if isinstance(waiting, str):
+        return waiting
+    return dataclasses.replace(plan, sensor=SensorPlan(PYTHON_SENSOR, *waiting))
+
+
+def file_sensor_plan(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit) -> Plan | str:
+    name = f"task `{task.task_id}`"
+    problem = operator_call_problem(dag, task, call)
+    if problem:
+        return problem
+    waiting = _waiting(dag, task, call, dag_unit, _FILE)
+    if isinstance(waiting, str):
+        return waiting
+    values = {k.arg: static_value(dag, k.value) for k in call.keywords if k.arg in _FILE}
+    for option, value in values.items():
+        if value is NOT_STATIC:
+            return f"the `{option}` of {name} cannot be read statically"
+    filepath = values.get("filepath")
+    if not isinstance(filepath, str) or not filepath:
+        return f"{name} has no `filepath` written out (a string)"
+    if has_jinja(filepath):
+        return f"the `filepath` of {name} uses Jinja ({filepath!r}), which only Airflow renders"
+    conn_id = values.get("fs_conn_id", "fs_default")
+    if not isinstance(conn_id, str) or not conn_id:
+        return f"the `fs_conn_id` of {name} is not a connection id"
+    sensor = SensorPlan(FILE_SENSOR, *waiting, filepath=filepath, conn_id=conn_id,
+                        recursive=bool(values.get("recursive", False)))
+    return Plan("Sensor", FILE_SENSOR, (), None, frozenset(), False, frozenset(), {}, frozenset(),
+                sensor=sensor)
+
+
+def _waiting(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit,
+             own: set[str]) -> tuple[float, float] | str:
+    """The sensor's ``(poke_interval, timeout)`` in seconds, or why the task cannot wait the same."""
+    name = f"task `{task.task_id}`"
+    given = dict(_default_args(dag, dag_unit) or {})
+    if given.get("default_args") is NOT_STATIC:
+        return (f"the `default_args` of the DAG of {name} cannot be read statically, and may "
+                "set how the sensor waits")
+    for keyword in call.keywords:
+        if keyword.arg in BASE_OPERATOR or keyword.arg in own:
+            continue
+        if keyword.arg not in _WAITING:
+            return f"{name} uses `{keyword.arg}`, which the scaffold does not carry: scaffold it by hand"
+        given[keyword.arg] = keyword.value
+    values = {}
+    for option, node in given.items():
+        value = _seconds(dag, node) if option in ("poke_interval", "timeout", "max_wait") else \
+            static_value(dag, node)
+        if value is NOT_STATIC:
+            return f"the `{option}` of {name} cannot be read statically"
+        values[option] = value
+    for option in ("soft_fail", "never_fail"):
+        if values.get(option):
+            return (f"{name} sets `{option}`: Airflow then skips it on failure, which a Dagster "
+                    "run cannot tell the proxy: scaffold it by hand")
+    if values.get("silent_fail"):
+        return f"{name} sets `silent_fail` (a failing poke counts as not yet): scaffold it by hand"
+    if values.get("exponential_backoff"):
+        return f"{name} waits with `exponential_backoff`, which the scaffold does not carry"
+    if values.get("mode", "poke") not in ("poke", "reschedule"):
+        return f"the `mode` of {name} is neither 'poke' nor 'reschedule'"
+    interval = values.get("poke_interval", DEFAULT_POKE_INTERVAL)
+    timeout = values.get("timeout", DEFAULT_TIMEOUT)
+    if not isinstance(interval, (int, float)) or interval < 0 or not isinstance(timeout, (int, float)):
+        return f"the `poke_interval` or `timeout` of {name} is not a number of seconds"
+    return float(interval), float(timeout)
+
+
+def _seconds(dag: DagFile, node: ast.expr) -> object:
+    """Seconds, from a number or a ``timedelta(...)`` of literal values; else ``NOT_STATIC``."""
+    if isinstance(node, ast.Call) and dag.qualified(node.func) in ("datetime.timedelta", "timedelta"):
+        values = [static_value(dag, a) for a in node.args]
+        keywords = {k.arg: static_value(dag, k.value) for k in node.keywords}
+        if None in keywords or NOT_STATIC in values or NOT_STATIC in keywords.values():
+            return NOT_STATIC
+        try:
+            return datetime.timedelta(*values, **keywords).total_seconds()
+        except (TypeError, ValueError, OverflowError):
+            return NOT_STATIC
+    value = static_value(dag, node)
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else NOT_STATIC
+
+
+def _default_args(dag: DagFile, dag_unit: Unit) -> dict[str, ast.expr] | None:
+    """The waiting options the DAG's ``default_args`` gives (a dict literal, or a name bound to
+    one); ``{"default_args": NOT_STATIC}`` when they cannot be read."""
+    for statement in dag_unit.statements:
+        for node in ast.walk(statement):
+            if not (isinstance(node, ast.Call)
+                    and dag.qualified(node.func).rsplit(".", 1)[-1] in ("DAG", "dag")):
+                continue
+            value = next((k.value for k in node.keywords if k.arg == "default_args"), None)
+            if isinstance(value, ast.Constant) and value.value is None:
+                return None
+            if isinstance(value, ast.Name):
+                value = _dict_bound_to(dag, value.id)
+            if value is None and any(k.arg == "default_args" for k in node.keywords):
+                return {"default_args": NOT_STATIC}
+            if value is None:
+                return None
+            if not isinstance(value, ast.Dict) or None in value.keys:
+                return {"default_args": NOT_STATIC}
+            return {k.value: v for k, v in zip(value.keys, value.values)
+                    if isinstance(k, ast.Constant) and k.value in _WAITING}
+    return None
+
+
+def _dict_bound_to(dag: DagFile, name: str) -> ast.Dict | None:
+    """The dict literal of the module's only assignment to ``name``."""
+    found = [n.value for n in dag.tree.body if isinstance(n, ast.Assign)
+             and any(isinstance(t, ast.Name) and t.id == name for t in n.targets)]
+    return found[0] if len(found) == 1 and isinstance(found[0], ast.Dict) else None
