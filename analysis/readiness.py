@@ -3,7 +3,8 @@
 dagster-airlift's proxy operator asks the Dagster webserver for the task's assets and launches
 only the nodes that belong to a job (``_is_asset_node_executable``); with none it fails the
 Airflow task. The records here come from the Dagster peering (``server.peering.dagster_watch``);
-this module only turns them into the sentences the hover, the lens and the proxy edit show.
+this module picks the assets a proxy would launch and turns the records into the sentences the
+hover, the lens, the proxy edit and the CLI's ``status`` show.
 No network, no clock.
 """
 
@@ -11,6 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+
+from analysis.describe import blocked, task_status
+from analysis.project import DagEntry, Project
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +38,21 @@ class DagsterSide:
     url: str | None
     state: str
     definitions: Mapping[str, AssetDefinition | None]
+
+
+def proxy_assets(project: Project, entry: DagEntry, task_id: str | None) -> tuple[str, ...]:
+    """The assets a proxy of the task (of every task of the DAG for ``task_id=None``) would
+    launch in Dagster: those of the mapped tasks not yet proxied that can be proxied; ``()`` for
+    a proxied, unmapped or blocked task (nothing to get ready for)."""
+    assets: list[str] = []
+    for task in entry.dag.tasks:
+        if task_id not in (None, task.task_id) or task.mapped:
+            continue
+        status = task_status(project, entry, task)
+        if status.proxied or status.nothing is not None or blocked(task, status.stage):
+            continue  # not offered for proxying: nothing would launch in Dagster
+        assets.extend(status.assets)
+    return tuple(dict.fromkeys(assets))
 
 
 def not_ready(side: DagsterSide, task_assets: Iterable[str], module_assets: Iterable[str]) -> tuple[str, ...]:

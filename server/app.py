@@ -235,6 +235,7 @@ def create_server() -> AirliftServer:
         documents,
         hover,
         peering,
+        report,
         switches,
         symbols,
         verify,
@@ -242,6 +243,6 @@ def create_server() -> AirliftServer:
 
     server = AirliftServer()
     for feature in (documents, diagnostics, hover, code_lens, code_actions, commands, decommission, symbols,
-                    definition, completion, peering, dagster_runs, switches, verify):
+                    definition, completion, peering, dagster_runs, report, switches, verify):
         feature.register(server)
     return server

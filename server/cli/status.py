@@ -32,11 +32,14 @@ def run_status(args: argparse.Namespace) -> int:
     watcher = linking_watcher(project)
     dagster = dagster_watcher(settings, project)
     poller = Poller(settings.airflow, lambda: [e.dag_id for e in project.entries], companion=watcher,
-                    follower=dagster)
+                    follower=dagster if settings.airflow.url else None)
     history, status = poller.poll_once() if poller.enabled else (poller.history, poller.status)
     poller.stop(timeout=1.0)
     if watcher.deployment.error:
         warn(watcher.deployment.error)
+    if dagster is not None and dagster.view.state == "connecting" and not args.json:
+        dagster.poll(history)  # Airflow not read: the readiness to proxy needs only the asset request
+        dagster.close()
     view = dagster.view if dagster is not None else None
     if settings.dagster.url and not settings.airflow.url:
         print("airlift-lsp: Dagster runs left out: no Airflow to match them with (set airflow.url)", file=sys.stderr)
@@ -59,8 +62,7 @@ def run_status(args: argparse.Namespace) -> int:
         return 0
     print(status_text(status))
     if view is not None:
-        print(dagster_status_text(view) if status.reachable
-              else "Dagster: not read (its runs are matched to Airflow's, which could not be read)")
+        print(dagster_status_text(view))
     now = utc_now()
     files_of: dict[str, list[str]] = {}
     for entry in entries:
@@ -78,16 +80,32 @@ def run_status(args: argparse.Namespace) -> int:
             run = dagster_run(entry.dag_id, task.task_id)
             if run is not None:
                 live += f" → Dagster {run_text(run)}"
-            print(f"    {task.task_id}  {task_status(project, entry, task).label}" + (f"  {live}" if live else ""))
+            ready = readiness_text(view, project, entry, task.task_id) if view is not None else ""
+            print(f"    {task.task_id}  {task_status(project, entry, task).label}"
+                  + "".join(f"  {part}" for part in (live, ready) if part))
     return 0
 
 
+def readiness_text(view, project, entry, task_id: str) -> str:
+    """``ready to proxy`` or ``not ready to proxy: <why>`` (the editor's words) for a mapped task
+    not yet proxied; ``""`` for any other task, or when Dagster's answer says nothing either way
+    (refused credentials: the Dagster line says so)."""
+    from analysis.readiness import not_ready, proxy_assets
+
+    assets = proxy_assets(project, entry, task_id)
+    if not assets:
+        return ""
+    reasons = not_ready(view.side, assets, view.definitions)
+    if reasons:
+        return "⚠ not ready to proxy: " + "; ".join(reasons)
+    return "ready to proxy" if view.reachable else ""
 
 
 def dagster_watcher(settings, project):
-    """The Dagster side, read after the Airflow poll; None when ``dagster.url`` or ``airflow.url``
-    is not set (a Dagster run is matched to the task's last Airflow run)."""
-    if not (settings.dagster.url and settings.airflow.url):
+    """The Dagster side; None without ``dagster.url``. Read after the Airflow poll (a Dagster run
+    is matched to the task's last Airflow run); without Airflow, only its assets are read (the
+    readiness to proxy)."""
+    if not settings.dagster.url:
         return None
     from server.peering.dagster_watch import DagsterWatcher, interest_of
 

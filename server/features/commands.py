@@ -12,7 +12,6 @@ from typing import Any, Callable
 
 from lsprotocol import types
 
-from analysis.describe import dag_status
 from analysis.edits.peer_code import AIRFLOW3_PROXY_WARNING
 from analysis.files import read_disk
 from analysis.plans import (
@@ -181,25 +180,6 @@ def register(server: AirliftServer) -> None:
             ls.poller.poll_now()
             return {"polling": True, "status": ls.poller.status.to_json()}
         return {"polling": False, "status": ls.poller.status.to_json() if ls.poller else None}
-
-    @server.command("airlift.migrationReport")
-    def migration_report(ls: AirliftServer, *args: Any) -> dict:
-        snapshot = ls.index.snapshot if ls.index else None
-        if snapshot is None:
-            return {"dags": [], "indexing": True}
-        from server.peering.present import last_run_json, status_json
-
-        history = ls.poller.history if ls.poller is not None else None
-        rows = []
-        for entry in sorted(snapshot.project.entries, key=lambda e: e.dag_id):
-            status = dag_status(snapshot.project, entry)
-            rows.append({"dag_id": entry.dag_id, "file": entry.file.path, "tasks": status.total,
-                         "mapped": status.mapped, "proxied": status.proxied,
-                         "dagProxied": bool(status.dag_level_proxied), "hook": status.hook,
-                         "source": entry.dag.source,
-                         "last_run": last_run_json(history, entry.dag_id) if history else None})
-        airflow = status_json(ls.poller.status) if ls.poller is not None else None
-        return {"dags": rows, "indexing": False, "airflow": airflow}
 
 
 def _register_edit_command(server: AirliftServer, name: str) -> None:

@@ -10,8 +10,7 @@ loaded. No diagnostic code says it (the codes are a contract): a warning, never 
 
 from __future__ import annotations
 
-from analysis.describe import blocked, task_status
-from analysis.readiness import not_ready
+from analysis.readiness import not_ready, proxy_assets
 from server.app import AirliftServer
 from server.peering.dagster_present import hover_section, lens_prefix
 from server.peering.dagster_watch import DagsterWatcher, interest_of
@@ -48,19 +47,11 @@ def readiness(server: AirliftServer, dag_id: str, task_id: str | None) -> tuple[
     snapshot = server.index.snapshot if server.index else None
     if watcher is None or snapshot is None:
         return ()
-    project, entry = snapshot.project, snapshot.project.entry(dag_id)
+    entry = snapshot.project.entry(dag_id)
     if entry is None:
         return ()
-    assets = []
-    for task in entry.dag.tasks:
-        if task_id not in (None, task.task_id) or task.mapped:
-            continue
-        status = task_status(project, entry, task)
-        if status.proxied or status.nothing is not None or blocked(task, status.stage):
-            continue  # not offered for proxying: nothing would launch in Dagster
-        assets.extend(status.assets)
     view = watcher.view
-    return not_ready(view.side, assets, view.definitions)
+    return not_ready(view.side, proxy_assets(snapshot.project, entry, task_id), view.definitions)
 
 
 def _ready_hover(reasons: tuple[str, ...], markdown: bool) -> str:

@@ -25,6 +25,7 @@ from server.peering.dagster_client import (
 )
 from server.peering.history import RunHistory
 from server.peering.transport import PeeringError
+from server.peering.ui_links import dagster_run_url
 from server.settings import DagsterSettings
 
 log = logging.getLogger("airlift-lsp.peering")
@@ -81,7 +82,7 @@ class DagsterView:
         return self.state == "connected"
 
     def run_url(self, run_id: str) -> str | None:
-        return f"{self.base_url}/runs/{run_id}" if self.base_url else None
+        return dagster_run_url(self.base_url, run_id) if self.base_url else None
 
     def run_for(self, history: RunHistory, dag_id: str, task_id: str) -> DagsterRun | None:
         """The Dagster run dagster-airlift launched for the task's last Airflow run (the newest

@@ -1,5 +1,6 @@
 """Links into the Airflow UI for a DAG, a run or a task instance (hover, status): the UI's
-routes differ between Airflow 3's React UI and Airflow 2's grid view, the REST API's do not."""
+routes differ between Airflow 3's React UI and Airflow 2's grid view, the REST API's do not.
+And the Dagster UI's page of a run (hover, the migration report)."""
 
 from __future__ import annotations
 
@@ -27,3 +28,9 @@ def ui_url(base_url: str, api_version: str | None, dag_id: str, task_id: str | N
     elif task_id:
         url += f"/tasks/{quote(task_id, safe='')}"
     return url
+
+
+def dagster_run_url(base_url: str, run_id: str) -> str:
+    """The Dagster UI's page of a run: ``<dagster.url>/runs/<run_id>`` (Dagster+: the URL holds
+    the deployment already)."""
+    return f"{base_url.rstrip('/')}/runs/{quote(run_id, safe='')}"

@@ -10,6 +10,7 @@ Airflow poll. The webserver is this module's own (the last test stops it)."""
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import time
 from pathlib import Path
@@ -25,6 +26,7 @@ from server.peering.dagster_watch import DagInterest, DagsterWatcher
 from server.peering.history import RunHistory
 from server.peering.transport import RequestPolicy
 from server.settings import DagsterSettings
+from tests.conftest import run_cli
 from tests.e2e.editor import Editor, start_session
 from tests.support.dagster_server import dagster_fixture
 from tests.support.fake_airflow import FakeAirflow
@@ -106,6 +108,36 @@ def orders_workspace(tmp_path: Path) -> Path:
     return root
 
 
+def status_text(workspace: Path, dagster_url: str, airflow: FakeAirflow | None = None) -> str:
+    """``airlift-lsp status`` (text) with ``DAGSTER_URL``, and ``AIRFLOW_URL`` when given."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "DAGSTER"))}
+    env.update({"DAGSTER_URL": dagster_url, "AIRLIFT_LSP_CACHE": "off"})
+    if airflow is not None:
+        env.update({"AIRFLOW_URL": airflow.url, "AIRFLOW_USERNAME": "admin", "AIRFLOW_PASSWORD": airflow.password})
+    result = run_cli("status", cwd=workspace, env=env)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def task_lines(text: str) -> dict[str, str]:
+    return {line.split()[0]: line.strip() for line in text.splitlines() if line.startswith("    ")}
+
+
+def test_status_says_which_mapped_task_is_ready_to_proxy_with_the_editors_words(dagster, orders_workspace):
+    with FakeAirflow() as airflow:
+        text = status_text(orders_workspace, dagster.url, airflow)
+    assert f"Dagster: connected to {dagster.url}" in text, text
+    tasks = task_lines(text)
+    assert tasks["report"] == f"report  observed → never/materialized  ⚠ not ready to proxy: `never/materialized` {NOT_EXECUTABLE}"
+    assert tasks["load"] == "load  observed → raw_data/raw_customers  ready to proxy"  # an @asset: what a scaffold writes
+
+    (orders_workspace / "proxied_state" / "orders.yaml").write_text(
+        "tasks:\n  - id: load\n    proxied: false\n  - id: report\n    proxied: true\n")
+    tasks = task_lines(status_text(orders_workspace, dagster.url))  # no Airflow: the asset request only
+    assert tasks["report"] == "report  proxied → Dagster", tasks  # proxied already: nothing to say
+    assert tasks["load"].endswith("  ready to proxy"), tasks
+
+
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "server", "serve"]))
 async def editor(lsp_client: LanguageClient, orders_workspace: Path, dagster):
     airflow = FakeAirflow().start()
@@ -173,3 +205,13 @@ async def test_the_editor_says_not_ready_then_cannot_be_reached_when_the_webserv
     lenses = await task_lenses(client, uri, reached, 30)
     assert reached in lenses["load"], lenses  # report is proxied now: nothing to get ready for
     print(f"'cannot be reached' in the lens {time.monotonic() - stopped:.1f} s after the webserver stopped")
+
+
+def test_status_says_dagster_cannot_be_reached_once_the_webserver_stops(dagster, orders_workspace):
+    """Last in this module: the webserver stays stopped (the editor test above stops it too)."""
+    dagster.stop()
+    text = status_text(orders_workspace, dagster.url)
+    reached = f"⚠ not ready to proxy: Dagster at {dagster.url} cannot be reached: a proxied task would fail to launch"
+    tasks = task_lines(text)
+    assert tasks["load"].endswith(reached) and tasks["report"].endswith(reached), text
+    assert f"Dagster: unreachable — connection to Dagster at {dagster.url}" in text
