@@ -1,13 +1,16 @@
 /** The "Migration report" tree: DAGs with their migration progress, their tasks under them. */
 import * as vscode from 'vscode';
 import { REPORT_VIEW } from './constants';
-import { dagStage, dagSummary, dagTooltip, tasksByDag, type ReportDag, type TaskRef } from './report';
+import {
+    dagStage, dagSummary, dagTooltip, taskDescription, taskEntries, tasksByDag, taskTooltip, type ReportDag,
+    type ReportTask, type TaskEntry, type TaskRef,
+} from './report';
 import { fetchReport, fetchTasks, type ServerPort } from './targets';
 
 /** Nodes carry `dag_id` / `task_id` so the context-menu commands read them as their argument. */
 export type ReportNode =
-    | { kind: 'dag'; dag_id: string; dag: ReportDag; tasks: TaskRef[] }
-    | { kind: 'task'; dag_id: string; task_id: string; task: TaskRef };
+    | { kind: 'dag'; dag_id: string; dag: ReportDag; tasks: TaskEntry[] }
+    | { kind: 'task'; dag_id: string; task_id: string; task: TaskRef; row?: ReportTask };
 
 const STAGE_ICONS: Record<string, string> = {
     migrated: 'pass-filled',
@@ -61,7 +64,9 @@ export class ReportView implements vscode.TreeDataProvider<ReportNode>, vscode.D
         try {
             const [report, tasks] = await Promise.all([fetchReport(this.port), fetchTasks(this.port)]);
             const grouped = tasksByDag(report, tasks);
-            this.nodes = report.dags.map((dag) => ({ kind: 'dag', dag_id: dag.dag_id, dag, tasks: grouped.get(dag.dag_id) ?? [] }));
+            this.nodes = report.dags.map((dag) => ({
+                kind: 'dag', dag_id: dag.dag_id, dag, tasks: taskEntries(dag, grouped.get(dag.dag_id) ?? []),
+            }));
             if (report.indexing) {
                 this.view.message = 'Indexing the workspace…';
                 if (this.retries++ < INDEXING_RETRIES) {
@@ -83,7 +88,7 @@ export class ReportView implements vscode.TreeDataProvider<ReportNode>, vscode.D
             return this.nodes;
         }
         if (node.kind === 'dag') {
-            return node.tasks.map((task) => ({ kind: 'task', dag_id: task.dag_id, task_id: task.task_id, task }));
+            return node.tasks.map(({ task, row }) => ({ kind: 'task', dag_id: task.dag_id, task_id: task.task_id, task, row }));
         }
         return [];
     }
@@ -104,6 +109,12 @@ export class ReportView implements vscode.TreeDataProvider<ReportNode>, vscode.D
         item.iconPath = new vscode.ThemeIcon('symbol-function');
         item.contextValue = 'airlift.task';
         item.id = `task:${node.dag_id}:${node.task_id}`;
+        if (node.row) {
+            item.description = taskDescription(node.row);
+            // Untrusted Markdown (no command links, no HTML), every server string escaped: the
+            // Dagster run's link opens its page in the Dagster UI.
+            item.tooltip = new vscode.MarkdownString(taskTooltip(node.dag_id, node.row));
+        }
         if (node.task.file) {
             const position = new vscode.Position(node.task.line ?? 0, node.task.character ?? 0);
             item.command = {
@@ -111,7 +122,7 @@ export class ReportView implements vscode.TreeDataProvider<ReportNode>, vscode.D
                 command: 'vscode.open',
                 arguments: [vscode.Uri.file(node.task.file), { selection: new vscode.Range(position, position) }],
             };
-            item.tooltip = `${node.task_id} in ${node.dag_id}`;
+            item.tooltip ??= `${node.task_id} in ${node.dag_id}`;
         }
         return item;
     }

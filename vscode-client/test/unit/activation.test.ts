@@ -22,7 +22,7 @@ test('a Python file matters when it imports Airflow, however spelled', () => {
 });
 
 test('the DAG and task commands apply to the report\'s DAG files', () => {
-    const report = { dags: [{ dag_id: 'd', file: '/ws/dags/d.py', tasks: 1, mapped: 0, proxied: 0, dagProxied: false, hook: 'none', last_run: null }], indexing: false };
+    const report = { dags: [{ dag_id: 'd', file: '/ws/dags/d.py', tasks: 1, mapped: 0, proxied: 0, dagProxied: false, hook: 'none', last_run: null, task_rows: [] }], indexing: false };
     assert.equal(isDagFile(report, '/ws/dags/../dags/d.py'), true);
     assert.equal(isDagFile(report, '/ws/dags/other.py'), false);
     assert.equal(isDagFile(report, undefined), false);

@@ -107,9 +107,19 @@ export class FakeHost implements Host {
 export const REPORT = {
     dags: [
         { dag_id: 'rebuild_customers_list', file: '/ws/airflow_dags/rebuild_customers_list.py', tasks: 3, mapped: 2, proxied: 1,
-            dagProxied: false, hook: 'guarded', last_run: null },
+            dagProxied: false, hook: 'guarded', last_run: null, task_rows: [
+                { task_id: 'load_raw_customers', stage: 'proxied', assets: ['raw_data/raw_customers'], proxied: true,
+                    last_run: { run_id: 'manual__2026-12-01', state: 'success', start_date: '2026-12-01T06:01:00Z', end_date: null },
+                    dagster_run: { run_id: 'ab12cd34-5678-90ef', status: 'SUCCESS', start_time: '2026-12-01T06:01:10Z',
+                        end_time: '2026-12-01T06:02:00Z' },
+                    dagster_run_url: 'http://localhost:3000/runs/ab12cd34-5678-90ef' },
+                { task_id: 'build_dbt_models', stage: 'observed', assets: ['dbt/customers'], proxied: false, last_run: null,
+                    dagster_run: null, dagster_run_url: null },
+                { task_id: 'export_customers', stage: 'unmapped', assets: [], proxied: false, last_run: null,
+                    dagster_run: null, dagster_run_url: null },
+            ] },
         { dag_id: 'daily_orders', file: '/ws/airflow_dags/daily_orders.py', tasks: 4, mapped: 0, proxied: 0, dagProxied: false,
-            hook: 'missing', last_run: null },
+            hook: 'missing', last_run: null, task_rows: [] },
     ],
     indexing: false,
 };
