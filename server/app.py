@@ -228,6 +228,7 @@ def create_server() -> AirliftServer:
         code_lens,
         commands,
         completion,
+        dagster_reload,
         dagster_runs,
         decommission,
         definition,
@@ -243,6 +244,6 @@ def create_server() -> AirliftServer:
 
     server = AirliftServer()
     for feature in (documents, diagnostics, hover, code_lens, code_actions, commands, decommission, symbols,
-                    definition, completion, peering, dagster_runs, report, switches, verify):
+                    definition, completion, peering, dagster_runs, dagster_reload, report, switches, verify):
         feature.register(server)
     return server

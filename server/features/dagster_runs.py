@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from analysis.readiness import not_ready, proxy_assets
 from server.app import AirliftServer
+from server.features.dagster_reload import reloader_for
 from server.peering.dagster_present import hover_section, lens_prefix
 from server.peering.dagster_watch import DagsterWatcher, interest_of
 from server.peering.poller import utc_now
@@ -36,7 +37,7 @@ def follower_for(server: AirliftServer) -> DagsterWatcher | None:
             last[:] = [snapshot.project, interest_of(snapshot.project)]
         return last[1]
 
-    server.dagster = DagsterWatcher(settings, interest)
+    server.dagster = DagsterWatcher(settings, interest, reloader=reloader_for(server))
     return server.dagster
 
 

@@ -227,12 +227,14 @@ class DagsterClient:
 
     # -- plumbing ----------------------------------------------------------------------------------
 
-    def query(self, document: str, variables: Mapping[str, Any], action: str) -> Mapping[str, Any]:
-        """POST ``/graphql``; the ``data`` object, or a PeeringError whose message is one line."""
+    def query(self, document: str, variables: Mapping[str, Any], action: str, *,
+              policy: RequestPolicy | None = None) -> Mapping[str, Any]:
+        """POST ``/graphql``; the ``data`` object, or a PeeringError whose message is one line.
+        ``policy``: other timeouts than the client's (a code location's reload)."""
         what = "POST /graphql"
         self.requests += 1
         response = send(self.session, "POST", self.base_url + "/graphql", what=what, base_url=self.base_url,
-                        policy=self.policy, redact=self.redact, json={"query": document, "variables": variables},
+                        policy=policy or self.policy, redact=self.redact, json={"query": document, "variables": variables},
                         service="Dagster")
         status = response.status_code
         if status == 401:

@@ -5,7 +5,9 @@ Requests per poll, whatever the number of DAGs: at most one for runs (one aliase
 ``runsOrError`` per Airflow run worth asking: the last run of a DAG that has a proxied task, or
 that had a Dagster run at the last poll; none when every such run is finished and already
 known) and at most one for the last materialization of every mapped asset and its definition in
-the loaded code locations (what the readiness to proxy reads, ``analysis.readiness``).
+the loaded code locations (what the readiness to proxy reads, ``analysis.readiness``). A
+``CodeReloader`` (``server.peering.dagster_reload``) first reloads the code locations of the
+Dagster modules changed on disk: an event, outside that budget.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from server.peering.dagster_client import (
     DagsterRun,
     Materialization,
 )
+from server.peering.dagster_reload import CodeReloader, ReloadNote
 from server.peering.history import RunHistory
 from server.peering.transport import PeeringError
 from server.peering.ui_links import dagster_run_url
@@ -71,6 +74,8 @@ class DagsterView:
     """By mapped asset key: its definition in the loaded code locations, None for none."""
     requests: int = 0
     """What the last poll cost."""
+    reloads: tuple[ReloadNote, ...] = ()
+    """Code locations whose last reload failed (or whose new code did not load)."""
 
     @property
     def side(self) -> DagsterSide:
@@ -101,8 +106,9 @@ class DagsterView:
 
     def same_data(self, other: DagsterView) -> bool:
         return (self.base_url, self.state, self.error, dict(self.runs), dict(self.materializations),
-                dict(self.definitions)) == (other.base_url, other.state, other.error, dict(other.runs),
-                                            dict(other.materializations), dict(other.definitions))
+                dict(self.definitions), self.reloads) == (other.base_url, other.state, other.error, dict(other.runs),
+                                                          dict(other.materializations), dict(other.definitions),
+                                                          other.reloads)
 
 
 def _state_for(error: PeeringError) -> str:
@@ -115,8 +121,10 @@ class DagsterWatcher:
     ``interest()`` runs on the poller thread and must be cheap and thread-safe."""
 
     def __init__(self, settings: DagsterSettings, interest: Callable[[], tuple[DagInterest, ...]], *,
-                 client_factory: Callable[[DagsterSettings], DagsterClient] = DagsterClient.from_settings):
+                 client_factory: Callable[[DagsterSettings], DagsterClient] = DagsterClient.from_settings,
+                 reloader: CodeReloader | None = None):
         self.settings = settings
+        self.reloader = reloader
         self._interest = interest
         self._client_factory = client_factory
         self._client: DagsterClient | None = None
@@ -151,6 +159,10 @@ class DagsterWatcher:
             self._skip -= 1
             return False
         try:
+            if self.reloader is not None:
+                if self._client is None:
+                    self._client = self._client_factory(self.settings)
+                self.reloader.reload(self._client, previous.definitions)  # then read the new code at once
             view = self._fetch(history, previous, forced)
         except PeeringError as error:
             view = replace(previous, state=_state_for(error), error=str(error), requests=0)
@@ -158,6 +170,8 @@ class DagsterWatcher:
             log.exception("Dagster poll failed")
             view = replace(previous, state="unreachable", error=f"internal error while reading Dagster: "
                                                                  f"{type(error).__name__}", requests=0)
+        if self.reloader is not None:
+            view = replace(view, reloads=self.reloader.notes)
         self._failures = 0 if view.reachable else self._failures + 1
         self._skip = 0 if view.reachable else min(2 ** (self._failures - 1), MAX_SKIPPED)
         if (view.state, view.error) != (previous.state, previous.error):
