@@ -1,0 +1,167 @@
+"""Sensor scaffolds run for real: the FileSensor and PythonSensor tasks of
+tests/fixtures/scaffold/sensors/sensors_dag.py, scaffolded, materialize in real Dagster with the
+same outcome as Airflow 2.11's own runs of them (``airflow tasks test``), in three landing
+folders: the files already there (both succeed), never there (both time out and fail), and
+written only once the sensor has poked and found nothing (both succeed after waiting). The
+FileSensor's connection (base path) and the callable's folder are given to both the same way,
+``AIRFLOW_CONN_LANDING`` and ``SENSORS_LANDING``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import airflow2_python
+from tests.support.scaffold_fixture import scaffold_every_task
+from tests.support.scaffold_runs import materialize_command
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = REPO / "tests" / "fixtures" / "scaffold" / "sensors"
+TASKS = {"wait_for_orders": "orders_landed", "wait_for_flag": "flag_raised"}
+WAITED = {"wait_for_orders": ("FileSensor `wait_for_orders`: not yet", "Poking for file"),
+          "wait_for_flag": ("PythonSensor `wait_for_flag`: not yet", "Poking callable")}
+"""What Dagster's and Airflow's logs say when a poke found nothing yet."""
+
+
+def land(folder: Path, task_id: str) -> None:
+    """What each sensor waits for: a CSV below incoming/, the flag file saying "go"."""
+    if task_id == "wait_for_orders":
+        (folder / "incoming" / "eu").mkdir(parents=True, exist_ok=True)
+        (folder / "incoming" / "eu" / "orders.csv").write_text("id\n1\n")
+    else:
+        (folder / "flag").write_text("go\n")
+
+
+def environment(folder: Path) -> dict[str, str]:
+    return {"AIRFLOW_CONN_LANDING": json.dumps({"conn_type": "fs", "extra": {"path": str(folder)}}),
+            "SENSORS_LANDING": str(folder)}
+
+
+def run_watching(command: list[str], env: dict[str, str], cwd: Path,
+                 on_line: Callable[[str], None]) -> tuple[int, str, str]:
+    """Run ``command``, calling ``on_line`` with each line it logs (stdout and stderr) as it
+    comes; its exit code, stdout and stderr."""
+    process = subprocess.Popen(command, env={**os.environ, **env}, cwd=cwd, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    output: dict[str, list[str]] = {"stdout": [], "stderr": []}
+
+    def read(name: str) -> None:
+        for line in getattr(process, name):
+            output[name].append(line)
+            on_line(line)
+
+    readers = [threading.Thread(target=read, args=(name,), daemon=True) for name in output]
+    for reader in readers:
+        reader.start()
+    try:
+        code = process.wait(timeout=300)
+    finally:
+        process.kill()
+    for reader in readers:
+        reader.join(timeout=10)
+    return code, "".join(output["stdout"]), "".join(output["stderr"])
+
+
+def landing_once_poked(folder: Path, engine: int) -> tuple[Callable[[str], None], dict[str, int], list[str]]:
+    """An ``on_line`` that lands each sensor's file once a poke found nothing (``engine``: 0 for
+    Dagster's log, which says so after the poke; 1 for Airflow's, which says "Poking" before
+    each: the second one follows an empty poke), the count of those lines, and the task being
+    run (Airflow runs one per command)."""
+    seen = dict.fromkeys(TASKS, 0)
+    current: list[str] = []
+
+    def on_line(line: str) -> None:
+        for task_id, marks in WAITED.items():
+            if marks[engine] in line and (engine == 0 or current == [task_id]):
+                seen[task_id] += 1
+                if seen[task_id] == 1 + engine:
+                    land(folder, task_id)
+    return on_line, seen, current
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("sensors")
+    (root / "dags").mkdir()
+    shutil.copy(FIXTURES / "sensors_dag.py", root / "dags" / "sensors_dag.py")
+    module = root / "definitions.py"
+    module.write_text(scaffold_every_task(FIXTURES / "sensors_dag.py", "sensors", TASKS,
+                                          (FIXTURES / "sensors_module.py").read_text(), module))
+    for engine in ("dagster", "airflow"):
+        for case in ("present", "absent", "late"):
+            (root / engine / case).mkdir(parents=True)
+    for task_id in TASKS:
+        land(root / "dagster" / "present", task_id)
+    return root
+
+
+@pytest.fixture(scope="module")
+def dagster_runs(project: Path) -> dict[str, tuple[dict[str, dict], dict[str, int]]]:
+    """Per landing folder: each asset's run, and how many empty pokes were seen."""
+    outcomes = {}
+    for case in ("present", "absent", "late"):
+        folder = project / "dagster" / case
+        on_line, seen, _ = landing_once_poked(folder, 0) if case == "late" else (lambda _: None, {}, [])
+        command = materialize_command(project / "definitions.py", {"sensors": list(TASKS)}, TASKS.values())
+        code, stdout, stderr = run_watching(command, {**environment(folder), "DAGSTER_HOME": str(project)},
+                                            project, on_line)
+        assert code == 0, stderr[-4000:]
+        outcomes[case] = ({run["asset"]: run for run in json.loads(stdout)["runs"]}, seen)
+    return outcomes
+
+
+@pytest.fixture(scope="module")
+def airflow_runs(project: Path) -> dict[str, tuple[dict[str, tuple[int, str]], dict[str, int]]]:
+    """Per landing folder: each task's ``airflow tasks test`` (exit code, log), and the pokes
+    seen. Not "present": "late" has the files there by the second poke (each run costs ~10 s)."""
+    home = project / "airflow_home"
+    env = {"AIRFLOW_HOME": str(home), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+           "AIRFLOW__CORE__DAGS_FOLDER": str(project / "dags")}
+    airflow = [airflow2_python(), "-m", "airflow"]
+    subprocess.run([*airflow, "db", "migrate"], env={**os.environ, **env}, cwd=project, check=True,
+                   capture_output=True, timeout=300)
+    outcomes = {}
+    for case in ("absent", "late"):
+        folder = project / "airflow" / case
+        on_line, seen, current = landing_once_poked(folder, 1) if case == "late" else (lambda _: None, {}, [])
+        results = {}
+        for task_id in TASKS:
+            current[:] = [task_id]
+            code, stdout, stderr = run_watching([*airflow, "tasks", "test", "sensors", task_id],
+                                                {**env, **environment(folder)}, project, on_line)
+            results[task_id] = (code, stdout + stderr)
+        outcomes[case] = (results, seen)
+    return outcomes
+
+
+@pytest.mark.parametrize("case", ["present", "late"])
+def test_both_succeed_when_what_they_wait_for_is_there_or_comes(case, dagster_runs, airflow_runs):
+    runs, seen = dagster_runs[case]
+    results, airflow_seen = airflow_runs["late"]
+    for task_id, key in TASKS.items():
+        assert runs[key]["success"], "\n".join(runs[key]["errors"])
+        assert runs[key]["materialized"] == [key]
+        code, log = results[task_id]
+        assert code == 0, log[-3000:]
+    # each waited in "late": an empty poke at least, then what it waits for came
+    assert all(airflow_seen[t] >= 2 for t in TASKS), airflow_seen
+    if case == "late":
+        assert all(seen[t] >= 1 for t in TASKS), seen
+
+
+def test_both_time_out_when_nothing_comes(dagster_runs, airflow_runs):
+    runs, _ = dagster_runs["absent"]
+    results, _ = airflow_runs["absent"]
+    for task_id, key in TASKS.items():
+        assert not runs[key]["success"] and runs[key]["materialized"] == []
+        assert any("has timed out" in error for error in runs[key]["errors"]), runs[key]["errors"]
+        code, log = results[task_id]
+        assert code != 0 and "AirflowSensorTimeout" in log, log[-3000:]
