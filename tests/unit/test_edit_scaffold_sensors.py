@@ -5,7 +5,6 @@ are read (the task, the DAG's ``default_args``, timedeltas), and each refusal wi
 
 from __future__ import annotations
 
-
 import pytest
 
 from analysis.dags.dagfile import extract_file
