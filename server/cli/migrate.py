@@ -96,6 +96,21 @@ def _peered_runs(dag_id: str):
     return runs_for(history, status, dag_id), None if status.reachable else (status.error or "Airflow not reached")
 
 
+def _reload_dagster(project, plan) -> None:
+    """With ``dagster.url`` set, Dagster reloads the code location of the Dagster modules just
+    written (server.peering.dagster_reload): one line each on stderr, never a failure."""
+    from analysis.dagster.module import looks_like_dagster_module
+    from server.peering.dagster_reload import reload_after_write
+    from server.settings import load_settings
+
+    modules = [c.path for c in plan.changes if not c.removed and (
+        c.path in project.dagster_modules or looks_like_dagster_module(c.new_text or ""))]
+    settings = load_settings(".")[0].dagster if modules else None
+    if settings is not None and settings.url:
+        for line in reload_after_write(settings, modules):
+            print(f"airlift-lsp: {line}", file=sys.stderr)
+
+
 def _carry_out(args: argparse.Namespace, make_plan) -> int:
     """Plan against the disk, then print the diff (--dry-run) or write atomically."""
     from analysis.plans import Refused
@@ -137,6 +152,8 @@ def _carry_out(args: argparse.Namespace, make_plan) -> int:
         print(f"airlift-lsp: {note}", file=sys.stderr)
     changed = ", ".join(relative(c.path) for c in plan.changes) or "nothing to change"
     print(f"{plan.title}: {changed}" + (" (dry run)" if args.dry_run else ""), file=sys.stderr)
+    if not args.dry_run:
+        _reload_dagster(project, plan)
     for problem in plan.incomplete:
         print(f"airlift-lsp: error: {problem}", file=sys.stderr)
     if getattr(args, "wait", None) is not None and not args.dry_run and not plan.incomplete:

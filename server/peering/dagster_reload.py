@@ -38,6 +38,8 @@ SETTLE = 0.5
 """Seconds a changed module must have stayed unwritten before it is reloaded."""
 RELOAD_POLICY = RequestPolicy(connect_timeout=3.0, read_timeout=120.0, retries=0)
 """A reload waits for the new code server to load the module: no retry, a long read."""
+CLI_POLICY = RequestPolicy(connect_timeout=3.0, read_timeout=10.0, retries=0)
+CLI_RELOAD_POLICY = RequestPolicy(connect_timeout=3.0, read_timeout=60.0, retries=0)
 
 PYTHON_ERROR = "... on PythonError { message errorChain { error { message } } }"
 RELOAD_MUTATION = ("""mutation AirliftReload($name: String!) {
@@ -129,12 +131,12 @@ def reload_outcome(location: str, answer: Any) -> str | None:
     return f"Dagster could not reload `{location}`: {detail}{HINTS.get(str(kind), '')}"
 
 
-def reload_location(client, location: str) -> tuple[str | None, str | None]:
+def reload_location(client, location: str, policy: RequestPolicy = RELOAD_POLICY) -> tuple[str | None, str | None]:
     """One mutation: the answer's type (None when there was no answer) and None when reloaded
     and loaded, else the line to show. Never raises."""
     try:
         data = client.query(RELOAD_MUTATION, {"name": location}, f"reload the code location `{location}`",
-                            policy=RELOAD_POLICY)
+                            policy=policy)
     except PeeringError as error:
         return None, f"Dagster could not reload `{location}`: {error}"
     answer = data.get("reloadRepositoryLocation")
@@ -173,6 +175,31 @@ def pick_locations(path: str, entries: list[LocationEntry]) -> tuple[str, ...]:
     if len(entries) == 1:
         return (entries[0].name,)
     return tuple(e.name for e in entries if e.failed)
+
+
+def reload_after_write(settings, paths: list[str]) -> list[str]:
+    """For the CLI, once it wrote Dagster modules (``paths``) with ``dagster.url`` set: the
+    locations listed (one request), then one reload each of those that load the files; the
+    lines to print, a warning each for what failed."""
+    from server.peering.dagster_client import DagsterClient
+
+    client = DagsterClient.from_settings(settings, policy=CLI_POLICY)
+    try:
+        try:
+            entries = location_entries(client)
+        except PeeringError as error:
+            return [f"warning: Dagster could not reload the code location: {error}"]
+        names = sorted({name for path in paths for name in pick_locations(path, entries)})
+        if not names:
+            files = ", ".join(os.path.basename(p) for p in paths)
+            return [f"warning: no code location of Dagster at {client.base_url} loads {files}: reload it in Dagster's UI"]
+        lines = []
+        for name in names:
+            outcome = reload_location(client, name, CLI_RELOAD_POLICY)[1]
+            lines.append(f"Dagster reloaded `{name}`" if outcome is None else f"warning: {outcome}")
+        return lines
+    finally:
+        client.close()
 
 
 def signature(path: str) -> tuple[int, int, int] | None:

@@ -24,6 +24,7 @@ from server.peering.dagster_reload import CodeReloader, ModuleMap, reload_locati
 from server.peering.dagster_watch import DagInterest, DagsterWatcher
 from server.peering.transport import RequestPolicy
 from server.settings import DagsterSettings
+from tests.conftest import run_cli
 from tests.e2e.editor import Editor, start_session
 from tests.integration.test_dagster_readiness import NOT_EXECUTABLE, ORDERS_DAG, empty_history, task_lenses
 from tests.support.dagster_server import DagsterServer, dagster_python
@@ -156,3 +157,16 @@ def test_a_fixed_module_reloads_where_its_file_is_loaded_outside_the_poll_budget
     assert reload_location(client, "gone") == (
         "RepositoryLocationNotFound", "Dagster could not reload `gone`: Location gone does not exist.")
     client.close()
+
+
+def test_the_cli_reloads_the_location_after_writing_the_module(dagster, workspace: Path):
+    """``scaffold`` with ``DAGSTER_URL`` set: the module written, then its location reloaded (the
+    webserver serves the new asset at once)."""
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "DAGSTER"))},
+           "DAGSTER_URL": dagster.url, "AIRLIFT_LSP_CACHE": "off"}
+    assert executable(dagster, "never/materialized") is False
+    result = run_cli("scaffold", "orders", "report", cwd=workspace, env=env)
+    assert result.returncode == 0, result.stderr
+    location = dagster.locations()[0]["name"]
+    assert f"airlift-lsp: Dagster reloaded `{location}`\n" in result.stderr, result.stderr
+    assert executable(dagster, "never/materialized") is True

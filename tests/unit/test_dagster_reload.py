@@ -13,8 +13,10 @@ from server.peering.dagster_reload import (
     ModuleMap,
     pick_locations,
     python_error_line,
+    reload_after_write,
     reload_outcome,
 )
+from server.settings import DagsterSettings
 
 SYNTAX_ERROR = {
     "__typename": "PythonError",
@@ -87,3 +89,9 @@ def test_a_module_counts_as_changed_once_written_and_settled(tmp_path):
     module.write_text("a = (\n")
     now[0] = os.stat(module).st_mtime_ns / 1e9 + 1
     assert reloader.changed() == {str(module): ModuleMap(frozenset({"k"}), frozenset({("d", "t")}))}
+
+
+def test_the_cli_says_in_one_line_that_dagster_could_not_be_reached(tmp_path):
+    lines = reload_after_write(DagsterSettings(url="http://127.0.0.1:9"), [str(tmp_path / "defs.py")])
+    assert len(lines) == 1 and lines[0].startswith(
+        "warning: Dagster could not reload the code location: "), lines
