@@ -292,6 +292,16 @@ async def test_the_editor_shows_the_dagster_run_in_the_hover_and_a_failing_one_i
     assert f"({client.dagster_url}/runs/{client.launched['run_2/load']})" in text, text
     assert "materialized `raw_data/raw_customers`" in text and "`run_2` ✓" in text, text
 
+    # The migration report's task rows (the VS Code view): the same runs, each with its page.
+    answer = await client.workspace_execute_command_async(types.ExecuteCommandParams("airlift.migrationReport"))
+    [dag] = answer["dags"]
+    rows = {row["task_id"]: row for row in dag["task_rows"]}
+    assert (dag["tasks"], dag["proxied"], answer["dagster"]["state"]) == (2, 2, "connected"), answer
+    assert rows["load"]["dagster_run"]["run_id"] == client.launched["run_2/load"]
+    assert rows["load"]["dagster_run"]["status"] == "SUCCESS" and rows["load"]["last_run"]["state"] == "success"
+    assert rows["report"]["dagster_run"]["status"] == "FAILURE" and rows["report"]["last_run"]["state"] == "failed"
+    assert rows["report"]["dagster_run_url"] == f"{client.dagster_url}/runs/{client.launched['run_2/report']}"
+
 
 # -- faults a real Dagster does not make ------------------------------------------------------------
 
