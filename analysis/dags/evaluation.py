@@ -28,6 +28,7 @@ from analysis.dags.folding import (
 )
 from analysis.dags.logic import SET_OPS, Logic, set_operation
 from analysis.dags.modules import ModuleValue
+from analysis.dags.named_tuples import tuple_items
 from analysis.dags.scope import Scope
 from analysis.dags.stdlib import CONSTANTS
 from analysis.dags.values import (
@@ -173,6 +174,8 @@ class Evaluator(Comprehensions, Calls, DataFiles, Containers, Logic, airflow_cal
                     return Seq(base.items[index.value])
                 if isinstance(base, Seq):
                     return self.known_here(base.items[index.value])
+                if tuple_items(base) is not None and isinstance(index.value, int):
+                    return tuple_items(base)[index.value]  # type: ignore[index]
                 if isinstance(base, Mapping) and index.value not in base.items and base.default is not None:
                     made = self.call(node, base.default, [], {}, {}, scope)  # defaultdict: made on first use
                     base.items[index.value] = made

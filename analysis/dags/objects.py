@@ -28,6 +28,7 @@ from analysis.dags.classes import (
     is_instance,
     member_value,
 )
+from analysis.dags.named_tuples import FACTORIES, class_fields, is_named_tuple_base, named_tuple_class
 from analysis.dags.scope import Scope
 from analysis.dags.values import (
     Const,
@@ -79,9 +80,9 @@ class ObjectModel:
             target = decorator.func if isinstance(decorator, ast.Call) else decorator
             resolved = self.eval(target, scope)  # type: ignore[attr-defined]
             if isinstance(resolved, Qualified) and resolved.name in ("dataclasses.dataclass", "attr.s", "attrs.define"):
-                cls.fields = [(s.target.id, s.value) for s in node.body
-                              if isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name)
-                              and "ClassVar" not in ast.unparse(s.annotation)]
+                cls.fields = class_fields(node)
+        if any(is_named_tuple_base(base) for base in bases):
+            cls.fields = class_fields(node)
         self.assign(scope, node.name, cls)  # type: ignore[attr-defined]
 
     # -- calls ------------------------------------------------------------------------------
@@ -145,6 +146,8 @@ class ObjectModel:
         """Calls of classes, bound methods, ``super()`` and ``BaseInit``; None for other callees."""
         if isinstance(callee, ClassValue):
             return self.instantiate(callee, node, args, kwargs, kwarg_nodes, scope)
+        if isinstance(callee, Qualified) and callee.name in FACTORIES:
+            return named_tuple_class(callee.name, node, args, kwargs, kwarg_nodes, scope, self.path)
         if isinstance(callee, BoundMethod):
             return self.run_method(callee.function, node, [callee.receiver, *args], kwargs)
         if isinstance(callee, Partial):

@@ -9,6 +9,7 @@ from typing import Any
 
 from analysis.dags.classes import ClassValue, as_airflow, key_value
 from analysis.dags.conditions import Break, Continue, Return, condition_text
+from analysis.dags.named_tuples import tuple_items
 from analysis.dags.scope import Scope
 from analysis.dags.values import (
     Const,
@@ -199,7 +200,7 @@ class Statements:
                 if value.dag.variable is None:
                     value.dag.variable = target.id
         elif isinstance(target, (ast.Tuple, ast.List)):
-            items = value.items if isinstance(value, Seq) else None
+            items = value.items if isinstance(value, Seq) else tuple_items(value)
             if items is None and isinstance(value, Const) and isinstance(value.value, (tuple, list)):
                 items = [Const(v) for v in value.value]
             names = target.elts
@@ -234,6 +235,8 @@ class Statements:
             items = [Const(v) for v in value.value]
         elif isinstance(value, ClassValue) and value.members is not None:
             items = [Const(member) for member in value.members]
+        elif tuple_items(value) is not None:
+            items = tuple_items(value) or []
         else:
             return None
         if len(items) > MAX_UNROLL:
