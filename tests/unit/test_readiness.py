@@ -54,3 +54,22 @@ def test_the_client_reads_executable_as_the_proxy_operator_does():
     assert _definition("a", {**node, "repository": None}).location is None
     with pytest.raises(PeeringError):
         _definition("a", {"isExecutable": "yes", "jobNames": []})
+
+
+def test_the_assets_a_proxy_would_launch_are_those_of_the_mapped_tasks_not_yet_proxied(tmp_path, monkeypatch):
+    from analysis.readiness import proxy_assets
+    from server.cli.common import load_project
+    from tests.unit.test_report_rows import DAG, MODULE
+
+    monkeypatch.setenv("AIRLIFT_LSP_CACHE", "off")
+    (tmp_path / "proxied_state").mkdir()
+    (tmp_path / "orders.py").write_text(DAG)
+    (tmp_path / "definitions.py").write_text(MODULE)
+    (tmp_path / "proxied_state" / "orders.yaml").write_text(
+        "tasks:\n  - id: load\n    proxied: false\n  - id: publish\n    proxied: false\n  - id: report\n    proxied: true\n")
+    project = load_project(str(tmp_path))
+    entry = project.entry("orders")
+    assert proxy_assets(project, entry, "load") == ("raw_data/raw_customers",)
+    assert proxy_assets(project, entry, "report") == ()  # proxied already
+    assert proxy_assets(project, entry, "publish") == ()  # unmapped: nothing to launch
+    assert proxy_assets(project, entry, None) == ("raw_data/raw_customers",)  # the DAG: its tasks not yet proxied
