@@ -106,7 +106,7 @@ def _reload_dagster(project, plan) -> None:
     modules = [c.path for c in plan.changes if not c.removed and (
         c.path in project.dagster_modules or looks_like_dagster_module(c.new_text or ""))]
     settings = load_settings(".")[0].dagster if modules else None
-    if settings is not None and settings.url:
+    if settings is not None and settings.url and not settings.token:  # Dagster+ serves what is deployed
         for line in reload_after_write(settings, modules):
             print(f"airlift-lsp: {line}", file=sys.stderr)
 

@@ -28,7 +28,10 @@ def module_maps(project) -> MappingProxyType:
                              for path, module in project.dagster_modules.items()})
 
 
-def reloader_for(server: AirliftServer) -> CodeReloader:
+def reloader_for(server: AirliftServer) -> CodeReloader | None:
+    """None with an API token: Dagster+ serves the code deployed to it, not this disk's."""
+    if server.settings.dagster.token:
+        return None
     last: list = [None, MappingProxyType({})]
 
     def modules():  # poller thread: reads an immutable snapshot
@@ -52,7 +55,9 @@ def register(server: AirliftServer) -> None:
             current = signature(path)
             moved |= path in seen and seen[path] != current
             seen[path] = current
-        if not moved or server.dagster is None or server.poller is None or not server.poller.enabled:
+        watcher = server.dagster
+        if not moved or watcher is None or watcher.reloader is None or server.poller is None \
+                or not server.poller.enabled:
             return
         if timer[0] is not None:
             timer[0].cancel()

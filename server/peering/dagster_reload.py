@@ -3,7 +3,8 @@ webserver serves the code the editor (or the user) just wrote: without it, a sca
 stays "not executable" and a proxy launched now fails ("No asset nodes found to trigger").
 
 Runs on the poller thread, from ``DagsterWatcher.poll``, before that poll's reads (which then see
-the new code). Each poll stats the project's Dagster modules (no request); a module whose
+the new code). Not with an API token (Dagster+): Dagster+ serves the code deployed to it, not the
+file on this disk, so a reload would load the same code again. Each poll stats the project's Dagster modules (no request); a module whose
 signature (mtime, size, inode) moved, and was last written more than ``SETTLE`` seconds ago
 (a burst of saves is one change), is reloaded: one ``reloadRepositoryLocation`` mutation per
 code location that loads it, outside the poll's request budget. Which locations: those whose
@@ -54,7 +55,7 @@ LOCATIONS_QUERY = """query AirliftLocations { workspaceOrError { __typename
 
 HINTS = {
     "ReloadNotSupported": " (reload it where it runs, e.g. restart its code server)",
-    "UnauthorizedError": " (the API token may not reload code locations: reload it in Dagster's UI)",
+    "UnauthorizedError": " (a read-only webserver, or a token without that permission: reload it where Dagster runs)",
 }
 _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Warning|Exit|Interrupt)\b.*")
 _FILE_LINE = re.compile(r'File "([^"]+)", line (\d+)')

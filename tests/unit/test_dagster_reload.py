@@ -37,9 +37,10 @@ def test_a_reloaded_location_is_fine_and_a_load_error_says_the_users_error():
 
 
 def test_refusals_say_what_to_do():
+    # what `dagster-webserver --read-only` answers (checked by hand on 1.13.27)
     assert reload_outcome("prod", {"__typename": "UnauthorizedError", "message": "Authorization failed"}) == (
-        "Dagster could not reload `prod`: Authorization failed (the API token may not reload code locations: "
-        "reload it in Dagster's UI)")
+        "Dagster could not reload `prod`: Authorization failed (a read-only webserver, or a token without that "
+        "permission: reload it where Dagster runs)")
     assert reload_outcome("grpc", {"__typename": "ReloadNotSupported",
                                    "message": "Location grpc does not support reloading."}) == (
         "Dagster could not reload `grpc`: Location grpc does not support reloading. (reload it where it runs, "
