@@ -119,3 +119,60 @@ def test_default_args_that_cannot_be_read_are_refused():
         "the sensor waits")
     assert scaffold(MODULE_T, "t", dag("FileSensor(task_id='t', filepath=PATTERN)",
                                        "{'owner': 'me', 'start_date': pendulum.now()}")).changed
+
+
+EXTERNAL_DAG, EXTERNAL_MODULE = SENSORS / "external_dag.py", SENSORS / "external_module.py"
+
+
+def scaffold_external(code: str | None = None, mapped_assets=None) -> EditResult:
+    text = EXTERNAL_DAG.read_text()
+    if code is not None:
+        start = text.index("    ExternalTaskSensor(")
+        text = text[:start] + "    " + code + "\n"
+    return scaffold_task(text, str(EXTERNAL_DAG), "reports", "wait_for_load", EXTERNAL_MODULE.read_text(),
+                         module_path=str(EXTERNAL_MODULE), mapped_assets=mapped_assets)
+
+
+def test_an_external_task_sensor_depends_on_the_assets_of_the_task_it_waits_for():
+    result = scaffold_external()
+    assert result.text == (SENSORS / "external_module+wait_for_load.py").read_text()
+    assert scaffold_family("ExternalTaskSensor") == "sensor-external"
+
+
+def test_the_projects_mappings_are_asked_when_given():
+    code = ("ExternalTaskSensor(task_id='wait_for_load', external_dag_id='other', "
+            "external_task_ids=['a', 'b'])")
+    asked = []
+
+    def mapped_assets(dag_id, task_id):
+        asked.append((dag_id, task_id))
+        return {"a": ("x/y", "z"), "b": ("z",)}[task_id]
+
+    result = scaffold_external(code, mapped_assets)
+    assert asked == [("other", "a"), ("other", "b")]
+    assert ('dg.AssetSpec(key="orders_ready").merge_attributes(deps=[dg.AssetKey(["x", "y"]), '
+            'dg.AssetKey(["z"])])') in result.text
+
+
+EXTERNAL_REFUSALS = {
+    "ExternalTaskSensor(task_id='wait_for_load', external_dag_id='loads', external_task_id='other')":
+        "map `loads.other` first: ExternalTaskSensor waits for it",
+    "ExternalTaskSensor(task_id='wait_for_load', external_dag_id='loads')":
+        "task `wait_for_load` waits for the whole run of DAG `loads`: name its last tasks in "
+        "`external_task_ids` to scaffold it",
+    "ExternalTaskSensor(task_id='wait_for_load', external_dag_id='loads', external_task_id='load_orders', "
+    "execution_date_fn=lambda d: d)":
+        "task `wait_for_load` waits for a run chosen by `execution_date_fn` or for a task group: "
+        "scaffold it by hand",
+    "ExternalTaskSensor(task_id='wait_for_load', external_dag_id='loads', external_task_id='load_orders', "
+    "allowed_states=['success', 'skipped'])":
+        "task `wait_for_load` waits for other states than success (`allowed_states`), which Dagster "
+        "does not record for an asset: scaffold it by hand",
+    "ExternalTaskSensor(task_id='wait_for_load', external_dag_id='{{ params.dag }}', external_task_id='x')":
+        "the `external_dag_id` of task `wait_for_load` is not a DAG id written out",
+}
+
+
+@pytest.mark.parametrize("code", list(EXTERNAL_REFUSALS), ids=range(len(EXTERNAL_REFUSALS)))
+def test_an_external_task_sensor_that_cannot_be_an_asset_dependency_is_refused(code):
+    assert scaffold_external(code) == EditResult.refuse(EXTERNAL_REFUSALS[code])
