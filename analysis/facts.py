@@ -162,6 +162,9 @@ class DagFacts:
     source: str = "static"
     """"airflow": known from the peered deployment (the static model misses it or reads it only in
     part), not from the file."""
+    subdag_of: str | None = None
+    """A SubDAG's parent DAG id: the DAG is a ``SubDagOperator``'s ``subdag`` (Airflow 2), which a
+    DagBag lists as a DAG of the parent's file but which is never in the module's globals."""
 
     def task(self, task_id: str) -> TaskFacts | None:
         for task in self.tasks:

@@ -131,6 +131,8 @@ class DagRecord:
     for a statement that binds it to a name that a later one rebinds."""
     tasks: dict[str, TaskRecord] = field(default_factory=dict)
     groups: list[GroupRecord] = field(default_factory=list)
+    subdag_task: TaskRecord | None = None
+    """The ``SubDagOperator`` given this DAG as its ``subdag`` (Airflow 2): a SubDAG of that task's DAG."""
 
     def unique_id(self, full_id: str, label: str) -> str:
         """Airflow's ``get_unique_task_id``: a reused @task gets ``__1``, ``__2``..."""
@@ -164,6 +166,7 @@ class DagRecord:
             binding=self.binding,
             conditional=self.level > 0,
             condition=self.condition or None,
+            subdag_of=self.subdag_task.dag.dag_id if self.subdag_task is not None else None,
         )
 
     @staticmethod

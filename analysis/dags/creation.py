@@ -145,6 +145,10 @@ class Creation:
             if name not in _NOT_DATA:
                 for source in xcom_sources(value):
                     self.collector.add_edge(source, task, self.uncertain > 0)
+        subdag = kwargs.get("subdag")
+        subdag = as_airflow(subdag.value if isinstance(subdag, Maybe) else subdag) if subdag is not None else None
+        if isinstance(subdag, DagRef):  # SubDagOperator(subdag=...): Airflow 2's SubDAG
+            subdag.dag.subdag_task = task
         return TaskRef(task)
 
     def partial_operator(self, spelled: str, node: ast.Call, kwargs: dict[str, Value],

@@ -149,6 +149,8 @@ class Evaluator(Comprehensions, Calls, DataFiles, Containers, Logic, airflow_cal
             return Const(getattr(base.value, node.attr))
         if isinstance(base, TaskRef) and node.attr == "output":
             return TaskRef(base.task, xcom=True)
+        if isinstance(base, DagRef) and node.attr == "dag_id" and not base.dag.id_dynamic:
+            return Const(base.dag.dag_id)  # `parent_dag_name=dag.dag_id` (a SubDAG's id)
         if isinstance(base, (TaskRef, Function, Seq, Const, Mapping, PartialOperator, DagRef, GroupRef)):
             return Method(base, node.attr)
         return Unknown(node)

@@ -215,6 +215,9 @@ def dag_entry(files: PlanFiles, dag_id: str) -> DagEntry:
                       f"Airflow loads only one of them (AirflowDagDuplicatedIdException for the others); "
                       f"rename one, or leave the other out of the DAG folders")
     known = entries[0]
+    if known.dag.subdag_of is not None:
+        # A SubDagOperator's DAG is never in the module's globals, which proxying_to_dagster reads.
+        raise Refused(f"`{dag_id}` is a SubDAG: dagster-airlift proxies only top-level DAGs")
     file = files.dag_file(known.file.path)
     name = os.path.basename(file.path)
     if file.error:
