@@ -168,7 +168,8 @@ def plan_scaffold(project: Project, read: Read, dag_id: str, task_id: str, *,
     changes = PlanFiles(project, read, sources)
     entry = dag_entry(changes, dag_id)
     select_tasks(entry, [task_id])
-    module = changes.dagster().primary_dagster_module
+    dagster = changes.dagster()
+    module = dagster.primary_dagster_module
     if module is None:
         refuse_unreadable_dagster_module(project)
         raise Refused(f"map `{task_id}` to a Dagster asset first: there is no Dagster module yet")
@@ -177,7 +178,7 @@ def plan_scaffold(project: Project, read: Read, dag_id: str, task_id: str, *,
                       "Python module; write the asset under the component's folder and map it with by_key")
     dag_text, module_text, roots = scaffold_sources(project, changes, entry, module)
     result = scaffold_task(dag_text, entry.file.path, dag_id, task_id, module_text,
-                           module_path=module.path, import_roots=roots)
+                           module_path=module.path, import_roots=roots, mapped_assets=dagster.assets_for)
     if result.text is None:
         raise Refused(result.reason or f"cannot generate a Dagster implementation for `{task_id}`")
     changes.write(module.path, result.text)

@@ -4,7 +4,9 @@ same outcome as Airflow 2.11's own runs of them (``airflow tasks test``), in thr
 folders: the files already there (both succeed), never there (both time out and fail), and
 written only once the sensor has poked and found nothing (both succeed after waiting). The
 FileSensor's connection (base path) and the callable's folder are given to both the same way,
-``AIRFLOW_CONN_LANDING`` and ``SENSORS_LANDING``.
+``AIRFLOW_CONN_LANDING`` and ``SENSORS_LANDING``. The ExternalTaskSensor of external_dag.py,
+scaffolded, loads with the external task's asset as its dependency and waits for a new
+materialization of it.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import pytest
 
 from tests.conftest import airflow2_python
 from tests.support.scaffold_fixture import scaffold_every_task
-from tests.support.scaffold_runs import materialize_command
+from tests.support.scaffold_runs import dagster_python, materialize, materialize_command
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "scaffold" / "sensors"
@@ -165,3 +167,38 @@ def test_both_time_out_when_nothing_comes(dagster_runs, airflow_runs):
         assert any("has timed out" in error for error in runs[key]["errors"]), runs[key]["errors"]
         code, log = results[task_id]
         assert code != 0 and "AirflowSensorTimeout" in log, log[-3000:]
+
+
+EXTERNAL = {"loads": ["load_orders"], "reports": ["wait_for_load"]}
+
+
+@pytest.fixture(scope="module")
+def external_module(tmp_path_factory) -> Path:
+    """external_dag.py's tasks scaffolded: the sensor's asset first (the task it waits for is
+    mapped to specs then), then the task it waits for."""
+    root = tmp_path_factory.mktemp("external")
+    module = root / "definitions.py"
+    text = scaffold_every_task(FIXTURES / "external_dag.py", "reports", ["wait_for_load"],
+                               (FIXTURES / "external_module.py").read_text(), module)
+    module.write_text(scaffold_every_task(FIXTURES / "external_dag.py", "loads", ["load_orders"], text, module))
+    return module
+
+
+def test_an_external_task_sensor_depends_on_the_external_tasks_assets(external_module):
+    result = subprocess.run([dagster_python(), str(REPO / "tests" / "support" / "dagster_load.py"),
+                             str(external_module), "--airflow", json.dumps(EXTERNAL)],
+                            capture_output=True, text=True, timeout=300, cwd=external_module.parent, check=False)
+    assert result.returncode == 0, result.stderr[-4000:]
+    deps = {tuple(a["key"]): a["deps"] for a in json.loads(result.stdout)["assets"]}
+    assert deps[("orders_ready",)] == [["raw", "orders"]]
+
+
+def test_an_external_task_sensor_waits_for_a_new_materialization(external_module):
+    # one Dagster instance: the sensor's asset alone (nothing upstream yet), the upstream one,
+    # the sensor's again (materialized anew: succeeds), and again (nothing new: times out)
+    runs = [run for run in materialize(external_module, EXTERNAL,
+                                       ["orders_ready", "raw/orders", "orders_ready", "orders_ready"],
+                                       cwd=external_module.parent)["runs"]]
+    assert [r["success"] for r in runs] == [False, True, True, False], [r["errors"] for r in runs]
+    assert runs[2]["materialized"] == ["orders_ready"]
+    assert all(any("has timed out" in e for e in runs[i]["errors"]) for i in (0, 3))

@@ -5,12 +5,17 @@ are read (the task, the DAG's ``default_args``, timedeltas), and each refusal wi
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from analysis.dags.dagfile import extract_file
 from analysis.edits import EditResult
 from analysis.edits.scaffold import can_scaffold, scaffold_task
 from analysis.edits.scaffold.families import scaffold_family
+from analysis.files import read_disk
+from analysis.plans import plan_scaffold
+from analysis.project import Layout, discover
 from tests.support.scaffold_fixture import FIXTURES, scaffold_every_task
 
 SENSORS = FIXTURES / "sensors"
@@ -119,3 +124,80 @@ def test_default_args_that_cannot_be_read_are_refused():
         "the sensor waits")
     assert scaffold(MODULE_T, "t", dag("FileSensor(task_id='t', filepath=PATTERN)",
                                        "{'owner': 'me', 'start_date': pendulum.now()}")).changed
+
+
+EXTERNAL_DAG, EXTERNAL_MODULE = SENSORS / "external_dag.py", SENSORS / "external_module.py"
+
+
+def scaffold_external(code: str | None = None, mapped_assets=None) -> EditResult:
+    text = EXTERNAL_DAG.read_text()
+    if code is not None:
+        start = text.index("    ExternalTaskSensor(")
+        text = text[:start] + "    " + code + "\n"
+    return scaffold_task(text, str(EXTERNAL_DAG), "reports", "wait_for_load", EXTERNAL_MODULE.read_text(),
+                         module_path=str(EXTERNAL_MODULE), mapped_assets=mapped_assets)
+
+
+def test_an_external_task_sensor_depends_on_the_assets_of_the_task_it_waits_for():
+    result = scaffold_external()
+    assert result.text == (SENSORS / "external_module+wait_for_load.py").read_text()
+    assert scaffold_family("ExternalTaskSensor") == "sensor-external"
+
+
+def test_the_projects_mappings_are_asked_when_given():
+    code = ("ExternalTaskSensor(task_id='wait_for_load', external_dag_id='other', "
+            "external_task_ids=['a', 'b'])")
+    asked = []
+
+    def mapped_assets(dag_id, task_id):
+        asked.append((dag_id, task_id))
+        return {"a": ("x/y", "z"), "b": ("z",)}[task_id]
+
+    result = scaffold_external(code, mapped_assets)
+    assert asked == [("other", "a"), ("other", "b")]
+    assert ('dg.AssetSpec(key="orders_ready").merge_attributes(deps=[dg.AssetKey(["x", "y"]), '
+            'dg.AssetKey(["z"])])') in result.text
+
+
+EXTERNAL_REFUSALS = {
+    "ExternalTaskSensor(task_id='wait_for_load', external_dag_id='loads', external_task_id='other')":
+        "map `loads.other` first: ExternalTaskSensor waits for it",
+    "ExternalTaskSensor(task_id='wait_for_load', external_dag_id='loads')":
+        "task `wait_for_load` waits for the whole run of DAG `loads`: name its last tasks in "
+        "`external_task_ids` to scaffold it",
+    "ExternalTaskSensor(task_id='wait_for_load', external_dag_id='loads', external_task_id='load_orders', "
+    "execution_date_fn=lambda d: d)":
+        "task `wait_for_load` waits for a run chosen by `execution_date_fn` or for a task group: "
+        "scaffold it by hand",
+    "ExternalTaskSensor(task_id='wait_for_load', external_dag_id='loads', external_task_id='load_orders', "
+    "allowed_states=['success', 'skipped'])":
+        "task `wait_for_load` waits for other states than success (`allowed_states`), which Dagster "
+        "does not record for an asset: scaffold it by hand",
+    "ExternalTaskSensor(task_id='wait_for_load', external_dag_id='{{ params.dag }}', external_task_id='x')":
+        "the `external_dag_id` of task `wait_for_load` is not a DAG id written out",
+}
+
+
+@pytest.mark.parametrize("code", list(EXTERNAL_REFUSALS), ids=range(len(EXTERNAL_REFUSALS)))
+def test_an_external_task_sensor_that_cannot_be_an_asset_dependency_is_refused(code):
+    assert scaffold_external(code) == EditResult.refuse(EXTERNAL_REFUSALS[code])
+
+
+def test_the_scaffold_plan_finds_the_external_task_mapped_in_another_module(tmp_path):
+    # the project's mapping index: `loads` is mapped in loads_defs.py, the sensor's DAG in definitions.py
+    (tmp_path / "dags").mkdir()
+    (tmp_path / "dags" / "external_dag.py").write_text(EXTERNAL_DAG.read_text())
+    module = EXTERNAL_MODULE.read_text()
+    start, end = module.index("load_assets = "), module.index("report_assets = ")
+    (tmp_path / "definitions.py").write_text(
+        module[:start] + module[end:].replace("[*load_assets, *report_assets]", "report_assets"))
+    (tmp_path / "loads_defs.py").write_text(
+        module[:module.index("airflow_instance = ")] + module[start:end])
+    project = discover(Layout(str(tmp_path), ("dags",)))  # no module configured: both are read
+    plan = plan_scaffold(project, read_text, "reports", "wait_for_load")
+    assert [Path(c.path).name for c in plan.changes] == ["definitions.py"]
+    assert 'merge_attributes(deps=[dg.AssetKey(["raw", "orders"])])' in plan.changes[0].new_text
+
+
+def read_text(path: str) -> str | None:
+    return read_disk(path).text if Path(path).exists() else None

@@ -29,7 +29,9 @@ verbatim>], name="<dag_id>__<task_id>")`` defined just above the statement holdi
   materialized, the others declared ``skippable`` (``plan_gates``, ``asset_gates``);
 - ``FileSensor`` / ``PythonSensor``: the same poke (the file pattern below the connection's base
   path, or the callable's call) every ``poke_interval`` until it holds, failing after
-  ``timeout``: the proxied task waits in the Dagster run (``plan_sensors``, ``asset_sensors``).
+  ``timeout``: the proxied task waits in the Dagster run (``plan_sensors``, ``asset_sensors``);
+- ``ExternalTaskSensor``: an asset depending on the assets the external tasks are mapped to
+  (``mapped_assets``), waiting until they are materialized anew.
 
 The DAG file is read, never imported or run. The names the task's expressions use are resolved
 to the DAG file's module-level statements before the DAG (imports, assignments, ``def``s, and
@@ -72,14 +74,16 @@ scaffold.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from analysis.dags.dagfile import extract_file
+from analysis.dagster.module import parse_dagster_module
 from analysis.edits.result import EditResult, parse
 from analysis.edits.scaffold.asset import WHAT, ModuleEdit
 from analysis.edits.scaffold.dag_source import DagSource
 from analysis.edits.scaffold.places import ImportRoot, Places
 from analysis.edits.scaffold.plan import plan_task
+from analysis.edits.scaffold.plan_sensors import with_upstream
 from analysis.facts import TaskFacts
 
 __all__ = ["ImportRoot", "can_scaffold", "scaffold_task"]
@@ -103,13 +107,16 @@ def can_scaffold(dag_text: str, task: TaskFacts) -> str | None:
 
 def scaffold_task(dag_text: str, dag_path: str, dag_id: str, task_id: str, module_text: str | None,
                   *, module_path: str | None = None,
-                  import_roots: Sequence[ImportRoot] = ()) -> EditResult:
+                  import_roots: Sequence[ImportRoot] = (),
+                  mapped_assets: Callable[[str, str], Sequence[str]] | None = None) -> EditResult:
     """Define the Dagster asset that runs task ``task_id`` of ``dag_id`` in the Dagster module.
 
     ``module_path`` (the Dagster module's path, like ``dag_path``) is needed only when the body
     must find the DAG file's folder: its ``__file__`` is used, or it imports a module of one of
     ``import_roots``. Unchanged (``changed=False``) when the task's mapping already holds a
     definition; refused, with the reason, when the task is not mapped yet or cannot be copied.
+    ``mapped_assets(dag_id, task_id)``: the asset keys a task is mapped to in the project (the
+    tasks an ExternalTaskSensor waits for); without it, this module's mappings.
     """
     if module_text is None:
         return EditResult.refuse(f"{WHAT} does not exist yet: map task `{task_id}` first")
@@ -132,6 +139,9 @@ def scaffold_task(dag_text: str, dag_path: str, dag_id: str, task_id: str, modul
             return found
         downstream = tuple(t.task_id for t in dag.tasks if task_id in t.upstream)
         plan = plan_task(dag_text, task, dag_path, _read_text, downstream)
+        if not isinstance(plan, str) and plan.sensor is not None and plan.sensor.external:
+            plan = with_upstream(plan, mapped_assets or
+                                 parse_dagster_module(module_path or "definitions.py", module_text).assets_for)
         if isinstance(plan, str):
             return EditResult.refuse(plan)
         dag_module = parse(dag_text, "the DAG file")

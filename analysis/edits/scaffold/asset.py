@@ -298,6 +298,8 @@ class ModuleEdit:
         broken = any("\n" in spec or "\r" in spec for spec in specs)
         if plan.gate is not None:
             specs = gate_specs(self, plan, specs, self.dag_id, self.task_id)
+        if plan.sensor is not None and plan.sensor.upstream:
+            specs = asset_sensors.upstream_specs(self, plan, specs)
         options = (Group("specs=[", specs, "]", broken), f"name={self.literal(name)}")
         if plan.kind in _WRITERS:
             options += _WRITERS[plan.kind].decorator_options(self, plan)

@@ -18,6 +18,7 @@ connection, whose path is ``/``.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from analysis.edits.layout import Group
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 WAIT = "_airflow_wait_for"
 FILE_FOUND = "_airflow_file_found"
 FS_PATH = "_airflow_fs_path"
+MATERIALIZED_SINCE = "_airflow_materialized_anew"
 
 DEFINITIONS = {
     WAIT: ('''\
@@ -81,6 +83,21 @@ def _airflow_fs_path(conn_id: str) -> str:
         extra = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(value).query))
     return extra.get("path", "")
 ''', ("dagster", "os", "json", "urllib.parse")),
+    MATERIALIZED_SINCE: ('''\
+def _airflow_materialized_anew(context: dagster.AssetExecutionContext, upstream: list) -> bool:
+    """Whether every `upstream` asset was materialized after the assets of this run last were
+    (at all, if they never were): an ExternalTaskSensor's wait for the external task's run of
+    the same period, as assets say it. Materializations of tasks still run by Airflow come from
+    dagster-airlift's observations of their runs."""
+    instance = context.instance
+    own = [instance.get_latest_materialization_event(key) for key in context.selected_asset_keys]
+    since = min((event.timestamp for event in own if event is not None), default=None)
+    for key in upstream:
+        event = instance.get_latest_materialization_event(key)
+        if event is None or (since is not None and event.timestamp <= since):
+            return False
+    return True
+''', ("dagster",)),
 }
 
 
@@ -93,6 +110,8 @@ def problem(plan: Plan) -> str | None:
 
 
 def helpers(plan: Plan) -> list[str]:
+    if plan.sensor.external is not None:
+        return [WAIT, MATERIALIZED_SINCE]
     if plan.sensor.filepath is None:
         return [WAIT]
     return [WAIT, FILE_FOUND, *([] if _absolute(plan.sensor.filepath) else [FS_PATH])]
@@ -101,12 +120,21 @@ def helpers(plan: Plan) -> list[str]:
 def about(where: str, plan: Plan) -> str:
     sensor = plan.sensor
     what = f"the file `{sensor.filepath}`" if sensor.filepath is not None else "its callable"
+    if sensor.external is not None:
+        dag_id, task_ids = sensor.external
+        tasks = ", ".join(f"`{dag_id}.{t}`" for t in task_ids)
+        return (f"Scaffolded by airlift-lsp from {where} (ExternalTaskSensor on {tasks}): depends on "
+                f"their assets and waits until each is materialized anew (since this asset last "
+                f"was), poking every {_number(sensor.poke_interval)} s and failing after "
+                f"{_number(sensor.timeout)} s, so that the proxied task waits in this run.")
     return (f"Scaffolded by airlift-lsp from {where} ({sensor.operator}): waits for {what} as the "
             f"sensor does, poking every {_number(sensor.poke_interval)} s and failing after "
             f"{_number(sensor.timeout)} s, so that the proxied task waits in this run.")
 
 
 def signature(edit: ModuleEdit, plan: Plan) -> str:
+    if plan.sensor.external is not None:
+        return f"(context: {edit.dagster_name('AssetExecutionContext')}) -> None"
     return "() -> None"
 
 
@@ -115,8 +143,11 @@ def decorator_options(edit: ModuleEdit, plan: Plan) -> tuple[str, ...]:
 
 
 def tail(edit: ModuleEdit, plan: Plan, places=None) -> list[str]:
-    """A FileSensor's wait."""
+    """A FileSensor's or an ExternalTaskSensor's wait."""
     sensor = plan.sensor
+    if sensor.external is not None:
+        keys = edit.render(Group("[", tuple(_asset_key(edit, k) for k in sensor.upstream), "]"), 2 * len(edit.unit))
+        return wait(edit, plan, f"{MATERIALIZED_SINCE}(context, {keys})")
     lines = []
     path = edit.literal(sensor.filepath)
     if not _absolute(sensor.filepath):  # os.path.join drops the base path of an absolute one
@@ -135,6 +166,19 @@ def wait(edit: ModuleEdit, plan: Plan, poke: str) -> list[str]:
     options = (f"lambda: {poke}", f"poke_interval={_number(sensor.poke_interval)}",
                f"timeout={_number(sensor.timeout)}", f"what={edit.literal(what)}")
     return [edit.render(Group(f"{WAIT}(", options, ")"), len(edit.unit))]
+
+
+def upstream_specs(edit: ModuleEdit, plan: Plan, specs: tuple) -> tuple:
+    """The task's specs (their code) with the upstream assets as deps."""
+    deps = f"deps=[{', '.join(_asset_key(edit, k) for k in plan.sensor.upstream)}]"
+    return tuple(f"*[spec.merge_attributes({deps}) for spec in {s[1:]}]" if s.startswith("*")
+                 else f"{s}.merge_attributes({deps})" for s in specs)
+
+
+def _asset_key(edit: ModuleEdit, key: str) -> str:
+    """``AssetKey([...])`` of a user string (``a/b``; ``\\/`` is a slash inside a part)."""
+    parts = [p.replace("\\/", "/") for p in re.split(r"(?<!\\)/", key)]
+    return f"{edit.dagster_name('AssetKey')}([{', '.join(edit.literal(p) for p in parts)}])"
 
 
 def _absolute(path: str) -> bool:

@@ -34,7 +34,7 @@ from analysis.edits.scaffold.plan_common import (
 from analysis.edits.scaffold.plan_containers import CONTAINER_OPERATORS, container_plan
 from analysis.edits.scaffold.plan_gates import OPERATOR_GATES, TASKFLOW_GATES, gated
 from analysis.edits.scaffold.plan_pipes import PIPES_OPERATORS, pipes_plan
-from analysis.edits.scaffold.plan_sensors import FILE_SENSOR, PYTHON_SENSOR, file_sensor_plan, poked
+from analysis.edits.scaffold.plan_sensors import PYTHON_SENSOR, SENSOR_PLANS, poked
 from analysis.edits.scaffold.plan_sql import SQL_OPERATORS, sql_plan
 from analysis.edits.scaffold.statements import (
     DagFile,
@@ -92,8 +92,8 @@ def _read_plan(dag_text: str, task: TaskFacts, dag_path: str | None, read,
         return container_plan(dag, task, call)
     if task.operator in SQL_OPERATORS:
         return sql_plan(dag, task, call, dag_unit, dag_path, read)
-    if task.operator == FILE_SENSOR:
-        return file_sensor_plan(dag, task, call, dag_unit)
+    if task.operator in SENSOR_PLANS:
+        return SENSOR_PLANS[task.operator](dag, task, call, dag_unit)
     if task.operator.startswith("@"):
         return f"{label} is a `{task.operator}` task, which has no scaffold: port it by hand"
     qualified = dag.qualified(call.func)

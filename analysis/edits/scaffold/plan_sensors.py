@@ -24,6 +24,7 @@ from analysis.facts import TaskFacts
 
 FILE_SENSOR = "FileSensor"
 PYTHON_SENSOR = "PythonSensor"
+EXTERNAL_TASK_SENSOR = "ExternalTaskSensor"
 DEFAULT_POKE_INTERVAL = 60.0
 DEFAULT_TIMEOUT = 7 * 24 * 3600.0
 """Airflow's defaults: ``poke_interval=60`` and ``[sensors] default_timeout`` (a week)."""
@@ -32,6 +33,9 @@ _WAITING = {"poke_interval", "timeout", "mode", "soft_fail", "never_fail", "sile
 """BaseSensorOperator's options (and FileSensor's ``deferrable``), which ``default_args`` may give."""
 _PYTHON = {"python_callable", "op_args", "op_kwargs", "templates_dict"}
 _FILE = {"filepath", "fs_conn_id", "recursive"}
+_EXTERNAL = {"external_dag_id", "external_task_id", "external_task_ids", "allowed_states",
+             "failed_states", "skipped_states", "execution_delta", "check_existence", "poll_interval"}
+"""What an ExternalTaskSensor's asset carries or does not need (``asset_sensors`` says why)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +49,10 @@ class SensorPlan:
     """For a FileSensor: the path or glob pattern, joined to the connection's base path."""
     conn_id: str = "fs_default"
     recursive: bool = False
+    external: tuple[str, tuple[str, ...]] | None = None
+    """For an ExternalTaskSensor: the DAG and the tasks it waits for."""
+    upstream: tuple[str, ...] = ()
+    """The assets those tasks are mapped to (user strings, ``a/b``), found by the edit."""
 
 
 def poked(plan: Plan | str, dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit) -> Plan | str:
@@ -81,6 +89,65 @@ def file_sensor_plan(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Un
                         recursive=bool(values.get("recursive", False)))
     return Plan("Sensor", FILE_SENSOR, (), None, frozenset(), False, frozenset(), {}, frozenset(),
                 sensor=sensor)
+
+
+def external_sensor_plan(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit) -> Plan | str:
+    """An ExternalTaskSensor: the external DAG and tasks, whose mapped assets the edit finds."""
+    name = f"task `{task.task_id}`"
+    problem = operator_call_problem(dag, task, call)
+    if problem:
+        return problem
+    options = {k.arg: k.value for k in call.keywords}
+    if "execution_date_fn" in options or "external_task_group_id" in options:
+        return (f"{name} waits for a run chosen by `execution_date_fn` or for a task group: "
+                "scaffold it by hand")
+    waiting = _waiting(dag, task, call, dag_unit, _EXTERNAL)
+    if isinstance(waiting, str):
+        return waiting
+    values = {o: static_value(dag, options[o]) for o in ("external_dag_id", "external_task_id",
+                                                         "external_task_ids") if o in options}
+    external_dag = values.get("external_dag_id")
+    if not isinstance(external_dag, str) or not external_dag or has_jinja(external_dag):
+        return f"the `external_dag_id` of {name} is not a DAG id written out"
+    tasks = values.get("external_task_ids") or values.get("external_task_id")
+    tasks = [tasks] if isinstance(tasks, str) else tasks
+    if tasks is None and not ({"external_task_id", "external_task_ids"} & set(options)):
+        return (f"{name} waits for the whole run of DAG `{external_dag}`: name its last tasks "
+                "in `external_task_ids` to scaffold it")
+    if not isinstance(tasks, list) or not tasks or not all(isinstance(t, str) and t for t in tasks) \
+            or any(has_jinja(t) for t in tasks):
+        return f"the external task ids of {name} are not written out"
+    if "allowed_states" in options and not _only_success(options["allowed_states"]):
+        return (f"{name} waits for other states than success (`allowed_states`), which Dagster "
+                "does not record for an asset: scaffold it by hand")
+    sensor = SensorPlan(EXTERNAL_TASK_SENSOR, *waiting, external=(external_dag, tuple(tasks)))
+    return Plan("Sensor", EXTERNAL_TASK_SENSOR, (), None, frozenset(), False, frozenset(), {},
+                frozenset(), sensor=sensor)
+
+
+def with_upstream(plan: Plan, assets_for) -> Plan | str:
+    """An ExternalTaskSensor's plan with the assets the tasks it waits for are mapped to
+    (``assets_for(dag_id, task_id)``), or which task must be mapped first."""
+    dag_id, task_ids = plan.sensor.external
+    upstream: dict[str, None] = {}
+    for task_id in task_ids:
+        keys = assets_for(dag_id, task_id)
+        if not keys:
+            return f"map `{dag_id}.{task_id}` first: ExternalTaskSensor waits for it"
+        upstream.update(dict.fromkeys(keys))
+    return dataclasses.replace(plan, sensor=dataclasses.replace(plan.sensor, upstream=tuple(upstream)))
+
+
+SENSOR_PLANS = {FILE_SENSOR: file_sensor_plan, EXTERNAL_TASK_SENSOR: external_sensor_plan}
+"""The sensors planned on their own (a PythonSensor is planned as a PythonOperator, then ``poked``)."""
+
+
+def _only_success(node: ast.expr) -> bool:
+    """``["success"]``, ``[State.SUCCESS]`` or ``[TaskInstanceState.SUCCESS]``."""
+    items = node.elts if isinstance(node, (ast.List, ast.Tuple, ast.Set)) else []
+    return bool(items) and all(
+        (isinstance(i, ast.Constant) and i.value == "success")
+        or (isinstance(i, ast.Attribute) and i.attr == "SUCCESS") for i in items)
 
 
 def _waiting(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit,
