@@ -127,6 +127,10 @@ async def test_the_code_location_reloads_when_the_module_changes_on_disk(editor)
     location = client.dagster.locations()[0]["name"]
     assert f"⚠ Dagster could not load {location}: SyntaxError: " in lenses["load"], lenses
     assert "(definitions.py, line " in lenses["load"], lenses
+    line = ORDERS_DAG.splitlines().index(next(text for text in ORDERS_DAG.splitlines() if 'task_id="load"' in text))
+    position = types.Position(line, ORDERS_DAG.splitlines()[line].index('"load"') + 1)
+    hover = await client.text_document_hover_async(types.HoverParams(types.TextDocumentIdentifier(uri), position))
+    assert f"- ⚠ Dagster could not load `{location}`: SyntaxError: " in hover.contents.value, hover.contents.value
 
 
 def test_a_fixed_module_reloads_where_its_file_is_loaded_outside_the_poll_budget(dagster, workspace: Path):
