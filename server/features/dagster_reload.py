@@ -47,14 +47,16 @@ def reloader_for(server: AirliftServer) -> CodeReloader | None:
 
 def register(server: AirliftServer) -> None:
     seen: dict[str, tuple | None] = {}
+    started = [False]
     timer: list[asyncio.TimerHandle | None] = [None]
 
     def nudge(paths) -> None:  # event loop: a few stats, then one delayed poll for a burst
         moved = False
         for path in paths:
             current = signature(path)
-            moved |= path in seen and seen[path] != current
+            moved |= (seen[path] != current) if path in seen else started[0]  # changed, or created
             seen[path] = current
+        started[0] = True
         watcher = server.dagster
         if not moved or watcher is None or watcher.reloader is None or server.poller is None \
                 or not server.poller.enabled:

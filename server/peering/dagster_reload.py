@@ -227,6 +227,9 @@ class CodeReloader:
         self._maps: dict[str, ModuleMap] = {}
         """Each module's last map that was not empty (a module with a syntax error maps nothing)."""
         self._notes: dict[str, ReloadNote] = {}
+        self._since: float | None = None
+        """When the modules were first seen: a module appearing later counts as written if its
+        file was written since."""
         self.reloads = 0
         """Mutations sent."""
 
@@ -235,19 +238,28 @@ class CodeReloader:
         return tuple(self._notes[name] for name in sorted(self._notes))
 
     def changed(self) -> dict[str, ModuleMap]:
-        """The modules whose file changed since the last call (a module seen for the first time
-        is only remembered); one still being written waits for the next call."""
+        """The modules whose file changed since the last call, and the new ones written since
+        the first (the modules then are only remembered); one still being written waits for the
+        next call."""
         modules = self._modules()
         now, found = self._clock(), {}
+        initial = self._since is None and bool(modules)
+        if initial:
+            self._since = now
         for path, mapped in modules.items():
             if mapped.keys or mapped.tasks:
                 self._maps[path] = mapped
             current = signature(path)
-            if path not in self._seen:
-                self._seen[path] = current
-            elif current != self._seen[path] and (current is None or now - current[0] / 1e9 >= self._settle):
-                self._seen[path] = current
-                found[path] = self._maps.get(path, mapped)
+            if path in self._seen:
+                moved = current != self._seen[path]
+            else:  # a module the first "Map task to asset" created, or one the index just found
+                moved = not initial and current is not None and current[0] / 1e9 > (self._since or now)
+                if not moved:
+                    self._seen[path] = current
+            if not moved or (current is not None and now - current[0] / 1e9 < self._settle):
+                continue
+            self._seen[path] = current
+            found[path] = self._maps.get(path, mapped)
         for path in [p for p in self._seen if p not in modules]:
             del self._seen[path]
             self._maps.pop(path, None)
@@ -261,8 +273,9 @@ class CodeReloader:
         wanted: dict[str, ModuleMap] = {}
         entries: list[LocationEntry] | None = None
         for path, mapped in changed.items():
+            self._notes.pop(path, None)
             names = {d.location for key in mapped.keys if (d := definitions.get(key)) is not None and d.location}
-            names |= set(self._locations.get(path, ()))
+            names = names or set(self._locations.get(path, ()))
             if not names:
                 try:
                     entries = location_entries(client) if entries is None else entries

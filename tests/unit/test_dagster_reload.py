@@ -96,3 +96,28 @@ def test_the_cli_says_in_one_line_that_dagster_could_not_be_reached(tmp_path):
     lines = reload_after_write(DagsterSettings(url="http://127.0.0.1:9"), [str(tmp_path / "defs.py")])
     assert len(lines) == 1 and lines[0].startswith(
         "warning: Dagster could not reload the code location: "), lines
+
+
+def test_a_module_created_after_the_start_counts_as_changed(tmp_path):
+    """The first "Map task to asset" creates the module: it has no earlier signature. A module
+    the index finds later but that was not written since the start is only remembered."""
+    start = 1_000_000.0
+    old, new, found_late = tmp_path / "old.py", tmp_path / "new.py", tmp_path / "late.py"
+    for path, mtime in ((old, start - 100), (found_late, start - 50)):
+        path.write_text("a = 1\n")
+        os.utime(path, (mtime, mtime))
+    now = [start]
+    maps: dict[str, ModuleMap] = {}
+    reloader = CodeReloader(lambda: maps, settle=0.5, clock=lambda: now[0])
+    assert reloader.changed() == {}  # no module yet: not the start
+    maps[str(old)] = ModuleMap()
+    assert reloader.changed() == {}  # the start: remembered only
+    new.write_text("b = 1\n")
+    os.utime(new, (start + 100, start + 100))
+    maps[str(new)] = ModuleMap(frozenset({"k"}))
+    maps[str(found_late)] = ModuleMap()
+    now[0] = start + 100.1
+    assert reloader.changed() == {}  # still being written
+    now[0] = start + 101
+    assert reloader.changed() == {str(new): ModuleMap(frozenset({"k"}))}
+    assert reloader.changed() == {}
