@@ -11,7 +11,7 @@ DAGSTER_VENV := $(CACHE)/dagster
 AIRFLOW2_VENV := $(CACHE)/airflow2
 TUTORIAL := examples/tutorial
 
-.PHONY: demo test fuzz bench venv airflow3 airflow2 airflow3-airlift dagster system-deps vsix vscode-deps vscode-e2e clean
+.PHONY: demo test fuzz bench venv airflow3 airflow2 airflow3-airlift dagster dagster-dbt system-deps vsix vscode-deps vscode-e2e clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || { echo "Python >= 3.10 is needed"; exit 1; }
@@ -50,6 +50,19 @@ $(DAGSTER_VENV)/.pipes: $(DAGSTER_VENV)/.installed
 	touch $@
 
 dagster: $(DAGSTER_VENV)/.installed $(DAGSTER_VENV)/.pytest $(DAGSTER_VENV)/.pipes
+
+# dagster-dbt with dbt-core and dbt-duckdb (from the package index), beside the Dagster venv so that
+# its pins stay its own: the dbt scaffolds' generated code runs there, and Airflow's dbt tasks
+# find dbt on PATH in its bin (tests/integration/test_scaffold_dbt.py). dbt-core 1.11+ needs a
+# parser fetched from GitHub at install time, hence < 1.11.
+DAGSTER_DBT_VENV := $(CACHE)/dagster-dbt
+$(DAGSTER_DBT_VENV)/.installed: | $(VENV)/.installed
+	$(UV) venv --quiet --allow-existing --python "$$($(PYTHON) -c 'import sys; print(sys.executable)')" $(DAGSTER_DBT_VENV)
+	VIRTUAL_ENV=$(DAGSTER_DBT_VENV) $(UV) pip install --quiet "dagster==1.13.27" "dagster-dbt==0.29.27" \
+		"dagster-airlift[core]==0.29.27" "dbt-core>=1.8,<1.11" "dbt-duckdb>=1.8,<1.11"
+	touch $@
+
+dagster-dbt: $(DAGSTER_DBT_VENV)/.installed
 
 # Airflow 2 with dagster-airlift's in-airflow side: edited DAG files must load there with
 # their proxied tasks replaced (airlift's proxying supports Airflow 2 only).
@@ -120,10 +133,10 @@ demo: venv
 
 # The fuzz tests (tests/fuzz/) run the same derandomized examples on every `make test`;
 # `make fuzz` hunts with fresh random inputs, ten times as many (AIRLIFT_FUZZ_SCALE to change).
-test: venv airflow3 airflow2 airflow3-airlift dagster system-deps vscode-deps
+test: venv airflow3 airflow2 airflow3-airlift dagster dagster-dbt system-deps vscode-deps
 	AIRFLOW3_PYTHON=$(CURDIR)/$(AIRFLOW3_VENV)/bin/python AIRFLOW2_PYTHON=$(CURDIR)/$(AIRFLOW2_VENV)/bin/python \
 		AIRFLOW3_AIRLIFT_PYTHON=$(CURDIR)/$(AIRFLOW3_AIRLIFT_VENV)/bin/python \
-		DAGSTER_PYTHON=$(CURDIR)/$(DAGSTER_VENV)/bin/python \
+		DAGSTER_PYTHON=$(CURDIR)/$(DAGSTER_VENV)/bin/python DAGSTER_DBT_PYTHON=$(CURDIR)/$(DAGSTER_DBT_VENV)/bin/python \
 		AIRLIFT_FUZZ_PROFILE=$(or $(AIRLIFT_FUZZ_PROFILE),airlift-fuzz-ci) $(PY) -m pytest -q --durations=15
 
 fuzz: venv airflow3

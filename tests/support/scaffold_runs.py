@@ -27,18 +27,20 @@ def dagster_python() -> str:
 
 
 def materialize_command(module: Path, airflow: Mapping[str, list[str]], selections: Iterable[str], *,
-                        record_pipes: bool = False) -> list[str]:
+                        record_pipes: bool = False, python: str | None = None) -> list[str]:
     """dagster_materialize.py over ``module``: each selection (``a,b/c``) in its own run;
-    ``airflow`` ({dag_id: [task_id, ...]}) is what its fake Airflow answers."""
-    return [dagster_python(), str(MATERIALIZE), str(module), *(["--record-pipes"] if record_pipes else []),
+    ``airflow`` ({dag_id: [task_id, ...]}) is what its fake Airflow answers; ``python``: another
+    Dagster venv's (the dbt one: dbt_venv.py)."""
+    return [python or dagster_python(), str(MATERIALIZE), str(module), *(["--record-pipes"] if record_pipes else []),
             "--airflow", json.dumps(dict(airflow)), *(a for selection in selections for a in ("--asset", selection))]
 
 
 def materialize(module: Path, airflow: Mapping[str, list[str]], selections: Iterable[str], *, cwd: Path,
-                env: Mapping[str, str] | None = None, record_pipes: bool = False) -> dict:
+                env: Mapping[str, str] | None = None, record_pipes: bool = False,
+                python: str | None = None) -> dict:
     """dagster_materialize.py's answer, run in ``cwd`` (also its ``DAGSTER_HOME``); it must succeed."""
     result = subprocess.run(
-        materialize_command(module, airflow, selections, record_pipes=record_pipes),
+        materialize_command(module, airflow, selections, record_pipes=record_pipes, python=python),
         capture_output=True, text=True, timeout=600, cwd=cwd, check=False,
         env={**os.environ, "DAGSTER_HOME": str(cwd), **(env or {})})
     assert result.returncode == 0, result.stderr[-4000:]

@@ -32,6 +32,9 @@ verbatim>], name="<dag_id>__<task_id>")`` defined just above the statement holdi
   ``timeout``: the proxied task waits in the Dagster run (``plan_sensors``, ``asset_sensors``);
 - ``ExternalTaskSensor``: an asset depending on the assets the external tasks are mapped to
   (``mapped_assets``), waiting until they are materialized anew.
+- a ``BashOperator`` or ``@task.bash`` whose command is a static ``dbt run|build|seed|snapshot``:
+  dagster-dbt's ``@dbt_assets`` on the same project and selection running the same command,
+  in place of the task's specs (``plan_dbt``, ``asset_dbt``).
 
 The DAG file is read, never imported or run. The names the task's expressions use are resolved
 to the DAG file's module-level statements before the DAG (imports, assignments, ``def``s, and

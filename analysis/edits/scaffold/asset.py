@@ -34,7 +34,7 @@ from analysis.edits.layout import (
 )
 from analysis.edits.module_calls import ModuleCalls
 from analysis.edits.result import EditResult, check_output
-from analysis.edits.scaffold import asset_containers, asset_pipes, asset_sensors, asset_sql
+from analysis.edits.scaffold import asset_containers, asset_dbt, asset_pipes, asset_sensors, asset_sql
 from analysis.edits.scaffold.asset_commands import command_tail, fresh, star, top_level_names
 from analysis.edits.scaffold.asset_gates import gate_specs, gate_tail
 from analysis.edits.scaffold.dag_source import (
@@ -50,7 +50,7 @@ from analysis.edits.scaffold.statements import is_import
 
 WHAT = "the Dagster module"
 _WRITERS = {"Pipes": asset_pipes, "Container": asset_containers, "SQL": asset_sql,
-            "Sensor": asset_sensors}
+            "Sensor": asset_sensors, "dbt": asset_dbt}
 """The families whose asset takes resources, by ``Plan.kind``: the end of the body, the
 signature, the decorator's options and the module-level definitions they need."""
 
@@ -206,7 +206,12 @@ class ModuleEdit:
         while kept and kept[0].comment is None:
             kept.pop(0)
         blank = [cst.EmptyLine(indent=False)] * 2
-        body[index:index + 1] = [function.with_changes(leading_lines=blank),
+        after = []  # what follows the asset: a dbt asset's resource binding
+        if hasattr(writer, "after"):
+            after.append(cst.parse_statement(writer.after(self, plan, name) + self.newline,
+                                             config=self.module.config_for_parsing).with_changes(
+                leading_lines=[cst.EmptyLine(indent=False)]))
+        body[index:index + 1] = [function.with_changes(leading_lines=blank), *after,
                                  target.with_changes(leading_lines=blank + kept)]
         # helpers stay together: after those the module has, else before the new asset
         existing = [i for i, s in enumerate(body)
@@ -292,6 +297,8 @@ class ModuleEdit:
 
     def _decorator(self, name: str, mapping: _Mapping, plan: Plan) -> str:
         """``@multi_asset(specs=[...], name=...)``, the specs' code moved as it is written."""
+        if hasattr(_WRITERS.get(plan.kind), "decorator"):  # dbt's: its keys are dbt's
+            return _WRITERS[plan.kind].decorator(self, plan, name)
         specs = tuple(star(e) + expression_code(self.text, self.offsets, self.spans[e.value],
                                                   2 * len(self.unit), self.newline)
                       for e in mapping.specs)

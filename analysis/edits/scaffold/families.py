@@ -51,6 +51,15 @@ writes. A task of one of them may still be refused, for a reason of its own (Jin
 inputs, a mapped task): that is a refusal with the reason, not a missing scaffold."""
 
 
+BY_COMMAND: dict[str, tuple[str, ...]] = {
+    "dbt": ("BashOperator", "@task.bash"),
+}
+"""Families chosen by what a task's bash command runs rather than by its operator (the family
+is named as the program), to the operators whose command picks it: a ``dbt run|build|seed|snapshot`` command
+is scaffolded as dagster-dbt's ``@dbt_assets`` (``plan_dbt``), not as a shell run. Its tasks
+count with their operator's family above (a scaffold either way)."""
+
+
 def nothing_to_migrate(operator: str) -> str | None:
     """Why a task of ``operator`` has nothing to migrate, or None when it does work."""
     return NOTHING_TO_MIGRATE.get(operator)

@@ -32,6 +32,7 @@ from analysis.edits.scaffold.plan_common import (
     signature_problem,
 )
 from analysis.edits.scaffold.plan_containers import CONTAINER_OPERATORS, container_plan
+from analysis.edits.scaffold.plan_dbt import bash_task_dbt_plan, dbt_plan, looks_like_dbt
 from analysis.edits.scaffold.plan_gates import OPERATOR_GATES, TASKFLOW_GATES, gated
 from analysis.edits.scaffold.plan_pipes import PIPES_OPERATORS, pipes_plan
 from analysis.edits.scaffold.plan_sensors import PYTHON_SENSOR, SENSOR_PLANS, poked
@@ -85,7 +86,7 @@ def _read_plan(dag_text: str, task: TaskFacts, dag_path: str | None, read,
     if call is None or dag_unit is None:
         return f"the call that creates {label} was not found"
     if task.operator in _PYTHON_TASKS:
-        return _taskflow_plan(dag, task, call, dag_unit, downstream)
+        return _taskflow_plan(dag, task, call, dag_unit, downstream, read)
     if task.operator in PIPES_OPERATORS:
         return _pipes_plan(dag, task, call)
     if task.operator in CONTAINER_OPERATORS:
@@ -104,6 +105,9 @@ def _read_plan(dag_text: str, task: TaskFacts, dag_path: str | None, read,
     if problem:
         return problem
     options = given_options(call.keywords)
+    command = options.get("bash_command") if kind == "BashOperator" else None
+    if command is not None and looks_like_dbt(command, dag):  # dagster-dbt's, not the shell's
+        return options_problem(label, options) or dbt_plan(dag, task, command, options, read)
     if kind in OPERATOR_GATES or kind == PYTHON_SENSOR:  # a callable: what runs next, or waits
         builder = _PlanBuilder(dag, task, call, dag_unit, "PythonOperator", kind)
         return poked(gated(builder.python(options), task, downstream), dag, task, call, dag_unit)
@@ -132,13 +136,16 @@ def _pipes_plan(dag: DagFile, task: TaskFacts, call: ast.Call) -> Plan | str:
 
 
 def _taskflow_plan(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit,
-                   downstream: tuple[str, ...]) -> Plan | str:
+                   downstream: tuple[str, ...], read=None) -> Plan | str:
     label = f"task `{task.task_id}`"
     function = _task_function(dag, task)
     if function is None:
         return f"the function of {label} was not found"
     if isinstance(function, ast.AsyncFunctionDef):
         return f"{label} is an `async` function: scaffold it by hand"
+    dbt = bash_task_dbt_plan(dag, task, function, call, read) if task.operator == BASH_TASK else None
+    if dbt is not None:
+        return dbt
     dropped = frozenset(i for i, d in enumerate(function.decorator_list)
                         if is_airflow(dag.qualified(d.func if isinstance(d, ast.Call) else d)))
     kind = BASH_TASK if task.operator == BASH_TASK else "@task"

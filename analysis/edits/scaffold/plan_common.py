@@ -15,6 +15,7 @@ from analysis.facts import TaskFacts
 
 if TYPE_CHECKING:
     from analysis.edits.scaffold.plan_containers import ContainerPlan
+    from analysis.edits.scaffold.plan_dbt import DbtPlan
     from analysis.edits.scaffold.plan_pipes import PipesPlan
     from analysis.edits.scaffold.plan_sensors import SensorPlan
     from analysis.edits.scaffold.plan_sql import SqlPlan
@@ -38,8 +39,8 @@ class Plan:
     """What the asset's body is made of, found in the DAG file's ``ast``."""
 
     kind: str
-    """"PythonOperator", "BashOperator", "@task", "@task.bash", "Pipes", "Container", "SQL" or
-    "Sensor"."""
+    """"PythonOperator", "BashOperator", "@task", "@task.bash", "Pipes", "Container", "SQL",
+    "Sensor" or "dbt"."""
     label: str
     """The operator as the docstring names it."""
     units: tuple[Unit, ...]
@@ -65,6 +66,8 @@ class Plan:
     """"branch" or "short_circuit": the callable's return decides what is materialized."""
     downstream: tuple[str, ...] = ()
     """For a branch: the tasks right after it, among which the callable chooses."""
+    dbt: DbtPlan | None = None
+    """For "dbt": the project, the selection and the command ``@dbt_assets`` runs."""
     sensor: SensorPlan | None = None
     """For a sensor ("Sensor", or a PythonSensor's "PythonOperator"): how the asset waits."""
 
