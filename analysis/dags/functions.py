@@ -1,10 +1,21 @@
 """Calling the project's functions: parameters bound as Python binds them, the body run, what
-it returns (or, for a generator, yields), under the certainty its ``return`` was reached with."""
+it returns (or, for a generator, yields), under the certainty its ``return`` was reached with.
+
+Helpers are followed as deep as Python itself would call them (``MAX_DEPTH``): a project's
+task wrappers may pass a DAG down a chain of 200 tasks, one call per link. Each followed call
+costs the interpreter about 15 Python frames, so a deep chain would pass Python's recursion
+limit long before; rather than raising that limit (process-wide: it would let other threads
+recurse deeper than their C stack holds), a call made on a crowded stack runs on a fresh thread
+while its caller waits (``on_fresh_stack``): each thread stays within the usual limit, and the
+depth is bounded by ``MAX_DEPTH`` alone.
+"""
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+import sys
+import threading
+from collections.abc import Callable, Iterator
 
 from analysis.dags.conditions import Break, Continue, Return
 from analysis.dags.scope import Scope
@@ -18,8 +29,15 @@ from analysis.dags.values import (
     Value,
 )
 
-MAX_DEPTH = 24
-"""Helper calls followed inside one another."""
+MAX_DEPTH = 1000
+"""Helper calls followed inside one another: Python's own default recursion limit, which a
+DAG file's calls cannot pass either when Airflow imports it."""
+CROWDED = 300
+"""Python frames on a thread past which a helper's body runs on a fresh thread: the
+interpreter's own nesting (expressions, statements) has the rest of the recursion limit."""
+HOP_COST = 100
+"""Budget units a fresh thread costs (starting one takes about as long as 100 expressions): a
+file making many calls on a crowded stack is bounded by the budget as any other."""
 
 
 def is_generator(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
@@ -38,19 +56,53 @@ def is_generator(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     return cached
 
 
+def crowded() -> bool:
+    """This thread holds more than ``CROWDED`` Python frames."""
+    try:
+        sys._getframe(CROWDED)
+    except ValueError:
+        return False
+    return True
+
+
+def on_fresh_stack(run: Callable[[], None]) -> None:
+    """``run()`` on a new thread, this one waiting: the same work, with a recursion count (and
+    a C stack) of its own. What it raises is raised here."""
+    raised: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            run()
+        except BaseException as error:  # noqa: BLE001 - handed to the waiting caller as it is
+            raised.append(error)
+
+    thread = threading.Thread(target=target, name="airlift-deep-helper", daemon=True)
+    try:
+        thread.start()
+    except RuntimeError:  # no thread to be had: the interpreter's own limits apply
+        run()
+        return
+    thread.join()
+    if raised:
+        raise raised[0]
+
+
 class Functions:
     """Mixed into the interpreter."""
 
     def call_function(self, function: Function, args: list[Value], kwargs: dict[str, Value],
                       before: Iterator[None] | None = None) -> Value:
         """Run a function body with its parameters bound, and return what it returns."""
-        if self.depth >= MAX_DEPTH:
-            return Unknown(function.node.name)
         if self.cheap:
+            return Unknown(function.node.name)
+        if self.depth >= MAX_DEPTH:
+            self.give_up("depth", self.statement, f"helper calls nest more than {MAX_DEPTH:,} deep here "
+                         "(deeper than Python itself calls): the deeper ones are not followed")
             return Unknown(function.node.name)
         scope = Scope(function.scope)
         self.bind_parameters(function.node, args, kwargs, scope)
         self.depth += 1
+        nesting, self.nesting = self.nesting, 0  # the callee's expressions nest from its own body
         self.frames.append((function, scope))
         entry, floor = self.certainty, self.floor
         self.floor = entry
@@ -59,7 +111,11 @@ class Functions:
         if generator:
             self.yields.append([])
         try:
-            self.exec_block(function.node.body, scope)
+            if crowded():
+                self.spend(HOP_COST)
+                on_fresh_stack(lambda: self.exec_block(function.node.body, scope))
+            else:
+                self.exec_block(function.node.body, scope)
             end = self.certainty
         except Return as returned:
             result, end = returned.value, returned.certainty
@@ -67,6 +123,7 @@ class Functions:
             end = self.certainty
         finally:
             self.depth -= 1
+            self.nesting = nesting
             self.frames.pop()
             self.floor = floor
             if generator:  # a generator function's call gives what it yields (read eagerly)

@@ -265,7 +265,11 @@ class ObjectModel:
             method = left.cls.defines(f"__{op}__")
             if isinstance(method, Function):
                 return self.run_method(method, node, [left, right], {})  # type: ignore[arg-type]
-        if isinstance(right, Instance) and right.task is None and right.dag is None:
+        # Python asks the right operand only when the left one cannot answer: an unknown left
+        # one (an operator, say) may well answer, and a guess here can recurse without end
+        # (`__rrshift__` doing `other >> self` with `other` unknown).
+        if isinstance(right, Instance) and right.task is None and right.dag is None \
+                and not isinstance(left, Unknown):
             method = right.cls.defines(f"__r{op}__")
             if isinstance(method, Function):
                 return self.run_method(method, node, [right, left], {})  # type: ignore[arg-type]
