@@ -35,10 +35,13 @@ class EnumMember:
     mixed with a builtin type (``class Kind(str, Enum)``) is its value too: equal to it, hashed
     like it, as the builtin type's ``__eq__``/``__hash__`` come first in its MRO."""
 
-    __slots__ = ("owner", "name", "value", "kind")
+    __slots__ = ("held", "kind", "name", "owner", "value")
 
-    def __init__(self, owner: str, name: str, value: object, kind: str) -> None:
+    def __init__(self, owner: str, name: str, value: object, kind: str, held: Value | None = None) -> None:
         self.owner, self.name, self.value, self.kind = owner, name, value, kind
+        self.held = held
+        """A plain Enum's value that is no constant (``Size.BIG = Settings("big", 5)``): what
+        ``member.value`` gives, the very object, as in Python."""
 
     def text(self) -> str | None:
         """``str(member)`` and ``f"{member}"``, where every Python since 3.8 agrees on them:

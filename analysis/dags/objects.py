@@ -34,9 +34,11 @@ from analysis.dags.values import (
     Const,
     DagRef,
     Function,
+    Mapping,
     Maybe,
     Method,
     Qualified,
+    Seq,
     TaskRef,
     Unknown,
     Value,
@@ -72,7 +74,8 @@ class ObjectModel:
                 else:
                     plain = value.value if isinstance(value, Const) else None
                     counter = plain if isinstance(plain, int) and not isinstance(plain, bool) else counter
-                member = EnumMember(node.name, name, plain, enum_kind)
+                held = value if enum_kind == "enum" and isinstance(value, (Instance, Seq, Mapping)) else None
+                member = EnumMember(node.name, name, plain, enum_kind, held)
                 cls.members.append(member)  # type: ignore[union-attr]
                 value = Const(member)
             cls.attrs[name] = value
@@ -192,6 +195,8 @@ class ObjectModel:
             if name in ("name", "_name_"):
                 return Const(base.value.name)
             if name in ("value", "_value_"):
+                if base.value.held is not None:
+                    return base.value.held
                 return Const(base.value.value) if base.value.value is not None else Unknown(f"{base.value}.value")
             plain = member_value(base.value)
             if plain is not base.value and not name.startswith("_"):

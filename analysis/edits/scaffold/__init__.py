@@ -30,6 +30,8 @@ verbatim>], name="<dag_id>__<task_id>")`` defined just above the statement holdi
 - ``FileSensor`` / ``PythonSensor``: the same poke (the file pattern below the connection's base
   path, or the callable's call) every ``poke_interval`` until it holds, failing after
   ``timeout``: the proxied task waits in the Dagster run (``plan_sensors``, ``asset_sensors``);
+- ``SqlSensor``: the same query until its first cell is truthy, through the SQL scaffolds'
+  resource for the connection;
 - ``ExternalTaskSensor``: an asset depending on the assets the external tasks are mapped to
   (``mapped_assets``), waiting until they are materialized anew.
 - a ``BashOperator`` or ``@task.bash`` whose command is a static ``dbt run|build|seed|snapshot``:

@@ -45,6 +45,7 @@ SCAFFOLDED: dict[str, str] = {
     "FileSensor": "sensor-file",
     "PythonSensor": "sensor-python",
     "ExternalTaskSensor": "sensor-external",
+    "SqlSensor": "sensor-sql",
 }
 """Operators that ``scaffold_task`` knows how to write an asset for, to the family of code it
 writes. A task of one of them may still be refused, for a reason of its own (Jinja, XCom
