@@ -1,12 +1,12 @@
-"""Sensor scaffolds run for real: the FileSensor and PythonSensor tasks of
+"""Sensor scaffolds run for real: the FileSensor, PythonSensor and SqlSensor tasks of
 tests/fixtures/scaffold/sensors/sensors_dag.py, scaffolded, materialize in real Dagster with the
 same outcome as Airflow 2.11's own runs of them (``airflow tasks test``), in three landing
-folders: the files already there (both succeed), never there (both time out and fail), and
-written only once the sensor has poked and found nothing (both succeed after waiting). The
-FileSensor's connection (base path) and the callable's folder are given to both the same way,
-``AIRFLOW_CONN_LANDING`` and ``SENSORS_LANDING``. The ExternalTaskSensor of external_dag.py,
-scaffolded, loads with the external task's asset as its dependency and waits for a new
-materialization of it.
+folders: what they wait for already there (all succeed), never there (all time out and fail),
+and landed only once a sensor has poked and found nothing (all succeed after waiting). Both are
+given the same places: the FileSensor's connection (base path) as ``AIRFLOW_CONN_LANDING``, the
+callable's folder as ``SENSORS_LANDING``, the SqlSensor's SQLite file as
+``AIRFLOW_CONN_WAREHOUSE``. The ExternalTaskSensor of external_dag.py, scaffolded, loads with
+the external task's asset as its dependency and waits for a new materialization of it.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import threading
 from collections.abc import Callable
@@ -27,23 +28,29 @@ from tests.support.scaffold_runs import dagster_python, materialize, materialize
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "scaffold" / "sensors"
-TASKS = {"wait_for_orders": "orders_landed", "wait_for_flag": "flag_raised"}
+TASKS = {"wait_for_orders": "orders_landed", "wait_for_flag": "flag_raised", "wait_for_rows": "eu_orders"}
 WAITED = {"wait_for_orders": ("FileSensor `wait_for_orders`: not yet", "Poking for file"),
-          "wait_for_flag": ("PythonSensor `wait_for_flag`: not yet", "Poking callable")}
+          "wait_for_flag": ("PythonSensor `wait_for_flag`: not yet", "Poking callable"),
+          "wait_for_rows": ("SqlSensor `wait_for_rows`: not yet", "Poking: SELECT")}
 """What Dagster's and Airflow's logs say when a poke found nothing yet."""
 
 
 def land(folder: Path, task_id: str) -> None:
-    """What each sensor waits for: a CSV below incoming/, the flag file saying "go"."""
+    """What each sensor waits for: a CSV below incoming/, the flag file saying "go", an order
+    from the EU in the warehouse's (existing) table."""
     if task_id == "wait_for_orders":
         (folder / "incoming" / "eu").mkdir(parents=True, exist_ok=True)
         (folder / "incoming" / "eu" / "orders.csv").write_text("id\n1\n")
-    else:
+    elif task_id == "wait_for_flag":
         (folder / "flag").write_text("go\n")
+    else:
+        with sqlite3.connect(folder / "warehouse.db") as db:
+            db.execute("INSERT INTO orders VALUES (1, 'eu')")
 
 
 def environment(folder: Path) -> dict[str, str]:
     return {"AIRFLOW_CONN_LANDING": json.dumps({"conn_type": "fs", "extra": {"path": str(folder)}}),
+            "AIRFLOW_CONN_WAREHOUSE": json.dumps({"conn_type": "sqlite", "host": str(folder / "warehouse.db")}),
             "SENSORS_LANDING": str(folder)}
 
 
@@ -100,6 +107,8 @@ def project(tmp_path_factory) -> Path:
     for engine in ("dagster", "airflow"):
         for case in ("present", "absent", "late"):
             (root / engine / case).mkdir(parents=True)
+            with sqlite3.connect(root / engine / case / "warehouse.db") as db:
+                db.execute("CREATE TABLE orders (id INTEGER, region TEXT)")
     for task_id in TASKS:
         land(root / "dagster" / "present", task_id)
     return root

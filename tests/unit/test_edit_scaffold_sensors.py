@@ -20,7 +20,7 @@ from tests.support.scaffold_fixture import FIXTURES, scaffold_every_task
 
 SENSORS = FIXTURES / "sensors"
 DAG, MODULE = SENSORS / "sensors_dag.py", SENSORS / "sensors_module.py"
-TASKS = ("wait_for_orders", "wait_for_flag")
+TASKS = ("wait_for_orders", "wait_for_flag", "wait_for_rows")
 MODULE_T = MODULE.read_text().replace('"wait_for_orders"', '"t"')
 
 
@@ -49,6 +49,7 @@ def test_scaffolding_again_changes_nothing():
 def test_the_sensors_are_in_the_registry():
     assert scaffold_family("FileSensor") == "sensor-file"
     assert scaffold_family("PythonSensor") == "sensor-python"
+    assert scaffold_family("SqlSensor") == "sensor-sql"
 
 
 HEAD = '''\
@@ -58,6 +59,7 @@ import pendulum
 from airflow import DAG
 from airflow.sensors.filesystem import FileSensor
 from airflow.sensors.python import PythonSensor
+from airflow.providers.common.sql.sensors.sql import SqlSensor
 
 PATTERN = "/data/in/*.csv"
 ARGS = {"poke_interval": 30, "timeout": 600}
@@ -75,6 +77,14 @@ def test_an_absolute_path_needs_no_connection_and_default_args_give_the_interval
     assert "_airflow_fs_path" not in result.text
     assert ('    _airflow_wait_for(\n        lambda: _airflow_file_found("/data/in/*.csv"),\n'
             '        poke_interval=30,\n        timeout=600,\n') in result.text
+
+
+def test_a_sql_sensor_shares_the_sql_scaffolds_connection_resource():
+    result = scaffold(MODULE_T, "t", dag("SqlSensor(task_id='t', conn_id='my-db', sql='SELECT 0', "
+                                          "fail_on_empty=True)"))
+    assert "    resource_defs={\"my_db\": AIRFLOW_CONN_MY_DB},\n" in result.text
+    assert "_airflow_sql_condition(context.resources.my_db, sql, fail_on_empty=True)" in result.text
+    assert "class AirflowConnection(" in result.text and "_airflow_run_sql" not in result.text
 
 
 def test_airflow_defaults_and_timedeltas():
@@ -104,6 +114,13 @@ REFUSALS = {
     "FileSensor(task_id='t', filepath=PATTERN, start_from_trigger=True)":
         "task `t` uses `start_from_trigger`, which the scaffold does not carry: scaffold it by hand",
     "FileSensor(task_id='t')": "task `t` has no `filepath` written out (a string)",
+    "SqlSensor(task_id='t', conn_id='db', sql='SELECT 1', success=bool)":
+        "task `t` uses `success`, which the scaffold does not carry: scaffold it by hand",
+    "SqlSensor(task_id='t', conn_id='db', sql='check.sql')":
+        "task `t` has no SQL written out (a string; a template file is not read)",
+    "SqlSensor(task_id='t', sql='SELECT 1')": "task `t` has no `conn_id`: which connection it uses is unknown",
+    "SqlSensor(task_id='t', conn_id='db', sql='SELECT {{ ds }}')":
+        "task `t` uses Jinja ('SELECT {{ ds }}'), which only Airflow renders",
     "PythonSensor(task_id='t', python_callable=lambda **context: True)":
         "the callable of task `t` takes `**context`, through which Airflow passes the task "
         "context (ti, ds, ...): Dagster has none",

@@ -1,4 +1,5 @@
-'''The asset of a FileSensor or PythonSensor task: it waits as the sensor waits.
+'''The asset of a sensor task (FileSensor, PythonSensor, SqlSensor, ExternalTaskSensor): it
+waits as the sensor waits.
 
 What keeps the semantics: once the task is proxied, dagster-airlift's proxy operator launches a
 Dagster run of the task's assets and waits for it, so the sensor's waiting must happen in that
@@ -13,7 +14,13 @@ a ``@sensor`` requesting the downstream assets (scaffold it by hand; the poke he
 A FileSensor's relative ``filepath`` is joined, as Airflow joins it, to the base path of its
 ``fs_conn_id`` connection, read as Airflow reads it from ``AIRFLOW_CONN_<CONN_ID>`` (JSON with
 ``extra.path``, or a URI with ``?path=``); without it, ``fs_default`` is Airflow's default
-connection, whose path is ``/``.
+connection, whose path is ``/``. A SqlSensor's query runs through the resource the SQL
+scaffolds key by its ``conn_id`` (``asset_sql``: by default the module's ``AirflowConnection``);
+its first row's first cell is the condition (no row: not yet, or a failure with
+``fail_on_empty``). An ExternalTaskSensor's asset depends on the external tasks' assets and waits
+until each was materialized after it last was (``_airflow_materialized_anew``): Dagster has no
+logical date to match runs by, and dagster-airlift records those materializations for tasks
+still run by Airflow too.
 '''
 
 from __future__ import annotations
@@ -22,7 +29,9 @@ import re
 from typing import TYPE_CHECKING
 
 from analysis.edits.layout import Group
+from analysis.edits.scaffold import asset_sql
 from analysis.edits.scaffold.asset_commands import fresh
+from analysis.edits.scaffold.asset_pipes import literal_doc
 from analysis.edits.scaffold.plan import Plan
 
 if TYPE_CHECKING:
@@ -32,6 +41,7 @@ WAIT = "_airflow_wait_for"
 FILE_FOUND = "_airflow_file_found"
 FS_PATH = "_airflow_fs_path"
 MATERIALIZED_SINCE = "_airflow_materialized_anew"
+SQL_CONDITION = "_airflow_sql_condition"
 
 DEFINITIONS = {
     WAIT: ('''\
@@ -98,6 +108,27 @@ def _airflow_materialized_anew(context: dagster.AssetExecutionContext, upstream:
             return False
     return True
 ''', ("dagster",)),
+    SQL_CONDITION: ('''\
+def _airflow_sql_condition(resource, sql: str, parameters=None, *, fail_on_empty: bool = False) -> bool:
+    """Whether the first cell of the first row `sql` gives is truthy, as Airflow's SqlSensor
+    pokes, through `resource` (get_connection(): a DB-API connection, as for the SQL scaffolds).
+    No row is "not yet", or a failure with `fail_on_empty`."""
+    with resource.get_connection() as connection:
+        cursor = connection.cursor()
+        try:
+            if parameters:
+                cursor.execute(sql, parameters)
+            else:
+                cursor.execute(sql)
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+    if row is None:
+        if fail_on_empty:
+            raise dagster.Failure("No rows returned, raising as per fail_on_empty flag")
+        return False
+    return bool(row[0])
+''', ("dagster",)),
 }
 
 
@@ -112,6 +143,9 @@ def problem(plan: Plan) -> str | None:
 def helpers(plan: Plan) -> list[str]:
     if plan.sensor.external is not None:
         return [WAIT, MATERIALIZED_SINCE]
+    if plan.sql is not None:  # the SQL scaffolds' connection resource, not their runner
+        return [WAIT, SQL_CONDITION, *(h for h in asset_sql.helpers(plan)
+                                       if h not in (asset_sql.RUN_SQL, asset_sql.SQL_FILE))]
     if plan.sensor.filepath is None:
         return [WAIT]
     return [WAIT, FILE_FOUND, *([] if _absolute(plan.sensor.filepath) else [FS_PATH])]
@@ -120,6 +154,9 @@ def helpers(plan: Plan) -> list[str]:
 def about(where: str, plan: Plan) -> str:
     sensor = plan.sensor
     what = f"the file `{sensor.filepath}`" if sensor.filepath is not None else "its callable"
+    if plan.sql is not None:
+        what = (f"its query to be truthy, run through the resource `{plan.sql.resource_key}` "
+                f"(Airflow connection `{plan.sql.conn_id}`),")
     if sensor.external is not None:
         dag_id, task_ids = sensor.external
         tasks = ", ".join(f"`{dag_id}.{t}`" for t in task_ids)
@@ -133,13 +170,13 @@ def about(where: str, plan: Plan) -> str:
 
 
 def signature(edit: ModuleEdit, plan: Plan) -> str:
-    if plan.sensor.external is not None:
+    if plan.sensor.external is not None or plan.sql is not None:
         return f"(context: {edit.dagster_name('AssetExecutionContext')}) -> None"
     return "() -> None"
 
 
 def decorator_options(edit: ModuleEdit, plan: Plan) -> tuple[str, ...]:
-    return ()
+    return asset_sql.decorator_options(edit, plan) if plan.sql is not None else ()
 
 
 def tail(edit: ModuleEdit, plan: Plan, places=None) -> list[str]:
@@ -148,6 +185,17 @@ def tail(edit: ModuleEdit, plan: Plan, places=None) -> list[str]:
     if sensor.external is not None:
         keys = edit.render(Group("[", tuple(_asset_key(edit, k) for k in sensor.upstream), "]"), 2 * len(edit.unit))
         return wait(edit, plan, f"{MATERIALIZED_SINCE}(context, {keys})")
+    if plan.sql is not None:
+        sql = plan.sql
+        arguments = [f"context.resources.{sql.resource_key}", "sql"]
+        if sql.parameters is not None:
+            doc = literal_doc(edit, sql.parameters)
+            arguments.append(doc if isinstance(doc, str) else edit.render(doc, 2 * len(edit.unit)))
+        if sensor.fail_on_empty:
+            arguments.append("fail_on_empty=True")
+        name = fresh("sql", plan.mentioned)
+        return [f"{name} = {asset_sql.sql_literal(edit, sql.statements)}",
+                *wait(edit, plan, f"{SQL_CONDITION}({', '.join(arguments)})")]
     lines = []
     path = edit.literal(sensor.filepath)
     if not _absolute(sensor.filepath):  # os.path.join drops the base path of an absolute one

@@ -154,8 +154,8 @@ def tail(edit: ModuleEdit, plan: Plan, places=None) -> list[str] | str:
             return "the Dagster module's path is needed to read the task's .sql file from it"
         statements = f"{SQL_FILE}({edit.literal(relative)})"
     else:
-        statements = _sql_literal(edit, sql.statements) if isinstance(sql.statements, str) else \
-            edit.render(Group("[", tuple(_sql_literal(edit, s) for s in sql.statements), "]"), unit)
+        statements = sql_literal(edit, sql.statements) if isinstance(sql.statements, str) else \
+            edit.render(Group("[", tuple(sql_literal(edit, s) for s in sql.statements), "]"), unit)
     lines = [f"sql = {statements}"]
     arguments = ["context", "connection", "sql"]
     if sql.parameters is not None:
@@ -165,7 +165,7 @@ def tail(edit: ModuleEdit, plan: Plan, places=None) -> list[str] | str:
     return lines
 
 
-def _sql_literal(edit: ModuleEdit, sql: str) -> str:
+def sql_literal(edit: ModuleEdit, sql: str) -> str:
     """A SQL string as code: over several lines as a triple-quoted string (its text kept as it
     is), else quoted as the module quotes."""
     if "\n" in sql and '"""' not in sql and "\\" not in sql and not sql.endswith('"'):

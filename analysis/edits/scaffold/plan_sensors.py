@@ -1,13 +1,15 @@
-"""Sensors: ``FileSensor`` and ``PythonSensor`` tasks wait, poking every ``poke_interval``
-seconds until their condition holds, and fail once ``timeout`` seconds have passed. Once such a
-task is proxied, dagster-airlift's proxy operator runs its assets in Dagster and waits for that
-run, so the asset must do the waiting: its plan carries the poke logic (the file pattern, or the
-python callable planned as a ``PythonOperator``'s) and the sensor's interval and timeout, read
-statically from the task's arguments or its DAG's ``default_args``, as Airflow merges them.
+"""Sensors: a ``FileSensor``, ``PythonSensor``, ``SqlSensor`` or ``ExternalTaskSensor`` task
+waits, poking every ``poke_interval`` seconds until its condition holds, and fails once
+``timeout`` seconds have passed. Once such a task is proxied, dagster-airlift's proxy operator
+runs its assets in Dagster and waits for that run, so the asset must do the waiting: its plan
+carries the poke (the file pattern; the python callable, planned as a ``PythonOperator``'s; the
+query and its connection, as the SQL scaffolds key it; the external tasks, whose mapped assets
+``with_upstream`` finds) and the interval and timeout, read statically from the task's arguments
+or its DAG's ``default_args``, as Airflow merges them.
 
 Refused, with why: ``soft_fail``/``never_fail`` (Airflow then skips the task, which a Dagster run
-cannot tell the proxy), ``silent_fail``, ``exponential_backoff``, Jinja in the file path (only
-Airflow renders it), and values that cannot be read statically.
+cannot tell the proxy), ``silent_fail``, ``exponential_backoff``, Jinja (only Airflow renders
+it), values that cannot be read statically, and what an asset cannot wait for the same way.
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ from dataclasses import dataclass
 
 from analysis.edits.scaffold.plan_common import Plan, has_jinja, operator_call_problem
 from analysis.edits.scaffold.plan_containers import BASE_OPERATOR, NOT_STATIC, static_value
+from analysis.edits.scaffold.plan_sql import SqlPlan, resource_key
 from analysis.edits.scaffold.statements import DagFile, Unit
 from analysis.facts import TaskFacts
 
 FILE_SENSOR = "FileSensor"
 PYTHON_SENSOR = "PythonSensor"
 EXTERNAL_TASK_SENSOR = "ExternalTaskSensor"
+SQL_SENSOR = "SqlSensor"
 DEFAULT_POKE_INTERVAL = 60.0
 DEFAULT_TIMEOUT = 7 * 24 * 3600.0
 """Airflow's defaults: ``poke_interval=60`` and ``[sensors] default_timeout`` (a week)."""
@@ -36,6 +40,7 @@ _FILE = {"filepath", "fs_conn_id", "recursive"}
 _EXTERNAL = {"external_dag_id", "external_task_id", "external_task_ids", "allowed_states",
              "failed_states", "skipped_states", "execution_delta", "check_existence", "poll_interval"}
 """What an ExternalTaskSensor's asset carries or does not need (``asset_sensors`` says why)."""
+_SQL = {"conn_id", "sql", "parameters", "fail_on_empty"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +58,8 @@ class SensorPlan:
     """For an ExternalTaskSensor: the DAG and the tasks it waits for."""
     upstream: tuple[str, ...] = ()
     """The assets those tasks are mapped to (user strings, ``a/b``), found by the edit."""
+    fail_on_empty: bool = False
+    """For a SqlSensor: no row fails at once rather than counting as not yet."""
 
 
 def poked(plan: Plan | str, dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit) -> Plan | str:
@@ -138,7 +145,42 @@ def with_upstream(plan: Plan, assets_for) -> Plan | str:
     return dataclasses.replace(plan, sensor=dataclasses.replace(plan.sensor, upstream=tuple(upstream)))
 
 
-SENSOR_PLANS = {FILE_SENSOR: file_sensor_plan, EXTERNAL_TASK_SENSOR: external_sensor_plan}
+def sql_sensor_plan(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit) -> Plan | str:
+    """A SqlSensor: its query through the SQL scaffolds' resource for ``conn_id``."""
+    name = f"task `{task.task_id}`"
+    problem = operator_call_problem(dag, task, call)
+    if problem:
+        return problem
+    waiting = _waiting(dag, task, call, dag_unit, _SQL)
+    if isinstance(waiting, str):
+        return waiting
+    values = {k.arg: static_value(dag, k.value) for k in call.keywords if k.arg in _SQL}
+    for option, value in values.items():
+        if value is NOT_STATIC:
+            return f"the `{option}` of {name} cannot be read statically"
+    conn_id, sql = values.get("conn_id"), values.get("sql")
+    if not isinstance(conn_id, str) or not conn_id:
+        return f"{name} has no `conn_id`: which connection it uses is unknown"
+    if not isinstance(sql, str) or not sql.strip() or sql.strip().endswith((".sql", ".hql")):
+        return f"{name} has no SQL written out (a string; a template file is not read)"
+    text = next((t for t in (sql, *map(str, _strings(values.get("parameters")))) if has_jinja(t)), None)
+    if text is not None:
+        return f"{name} uses Jinja ({text!r}), which only Airflow renders"
+    sensor = SensorPlan(SQL_SENSOR, *waiting, fail_on_empty=bool(values.get("fail_on_empty")))
+    sql_plan = SqlPlan(conn_id, resource_key(conn_id), sql, None, values.get("parameters"))
+    return Plan("Sensor", SQL_SENSOR, (), None, frozenset(), False, frozenset(), {}, frozenset(),
+                sql=sql_plan, sensor=sensor)
+
+
+def _strings(value: object) -> list[object]:
+    """The values of a list, tuple or dict of parameters."""
+    if isinstance(value, dict):
+        return list(value.values())
+    return list(value) if isinstance(value, (list, tuple)) else []
+
+
+SENSOR_PLANS = {FILE_SENSOR: file_sensor_plan, EXTERNAL_TASK_SENSOR: external_sensor_plan,
+                SQL_SENSOR: sql_sensor_plan}
 """The sensors planned on their own (a PythonSensor is planned as a PythonOperator, then ``poked``)."""
 
 

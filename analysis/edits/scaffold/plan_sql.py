@@ -84,7 +84,7 @@ def sql_plan(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit,
                 "does: give a list of statements to scaffold it")
     if values.get("database") is not None or values.get("hook_params"):
         return (f"{name} overrides its connection's database or hook parameters: bind a resource "
-                f"for that database under `{_key(conn_id)}` by hand")
+                f"for that database under `{resource_key(conn_id)}` by hand")
     sql = values.get("sql")
     file = None
     if isinstance(sql, str) and sql.strip().endswith(".sql"):
@@ -100,10 +100,10 @@ def sql_plan(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit,
         return f"{name} has no SQL written out (a string or a list of strings)"
     parameters = values.get("parameters")
     return Plan("SQL", task.operator, (), None, frozenset(), False, frozenset(), {},
-                frozenset(), sql=SqlPlan(conn_id, _key(conn_id), sql, file, parameters))
+                frozenset(), sql=SqlPlan(conn_id, resource_key(conn_id), sql, file, parameters))
 
 
-def _key(conn_id: str) -> str:
+def resource_key(conn_id: str) -> str:
     """The Dagster resource key of a connection id: what Dagster rejects in names made ``_``."""
     key = re.sub(r"[^A-Za-z0-9_]", "_", conn_id)
     return "_" + key if key[0].isdigit() else key
