@@ -10,6 +10,7 @@ import os
 from collections.abc import Iterable
 from pathlib import PurePath
 
+from analysis.dags.classes import Instance
 from analysis.dags.data_files import FileValue, to_value
 from analysis.dags.folding import (
     PATH_CALLS,
@@ -67,6 +68,8 @@ class Calls:
                 return self.airflow_call(kind, callee, node, args, kwargs, kwarg_nodes, scope)
             if callee.name == "builtins.globals":
                 return self.globals_of(scope)
+            if callee.name == "builtins.type" and len(args) == 1 and isinstance(args[0], Instance):
+                return args[0].cls  # `type(self)(...)`
             if callee.name in ("os.environ.get", "os.getenv") and args:
                 return self.environment_value(args[0], node)
             if callee.name in ("typing.cast", "typing_extensions.cast") and len(args) == 2:

@@ -11,6 +11,7 @@ the result unknown, never a guess.
 from __future__ import annotations
 
 import ast
+import string
 from dataclasses import dataclass
 
 from analysis.dags.classes import (
@@ -150,6 +151,8 @@ class Containers:
                        node: ast.Call) -> Value:
         if name == "format" and HUGE_WIDTH.search(text):
             return Unknown(node)
+        if name == "format":  # what the string does not read cannot change it: `"{a}".format(a=1, b=x)`
+            args, kwargs = _read_by_format(text, args, kwargs)
         self.spend(sum(len(a.items) for a in (*args, *kwargs.values()) if isinstance(a, (Seq, Mapping))))  # type: ignore[attr-defined]
         if name == "replace" and len(args) >= 2 and isinstance(args[0], Const) \
                 and isinstance(member_value(args[0].value), str) and member_value(args[0].value) not in text:
@@ -256,3 +259,27 @@ def _plain(data: object, depth: int = 0) -> object:
     if isinstance(data, dict):
         return {key: _plain(item, depth + 1) for key, item in data.items()}
     return member_value(data)
+
+
+def _read_by_format(text: str, args: list[Value], kwargs: dict[str, Value]) -> tuple[list[Value], dict[str, Value]]:
+    """The arguments of ``text.format(...)`` that its fields read (nested ones in format specs
+    too): all positional ones if any field is positional, the keywords it names. All of them
+    when the string does not parse as a format (``format`` then raises, whatever they are)."""
+    names: set[str] = set()
+    positional = False
+    pending = [text]
+    try:
+        while pending:
+            for _, field, spec, _ in string.Formatter().parse(pending.pop()):
+                if field is None:
+                    continue
+                first = field.split(".", 1)[0].split("[", 1)[0]
+                if not first or first.isdigit():
+                    positional = True
+                else:
+                    names.add(first)
+                if spec:
+                    pending.append(spec)
+    except ValueError:
+        return args, kwargs
+    return (args if positional else []), {k: v for k, v in kwargs.items() if k in names}

@@ -205,6 +205,8 @@ class ObjectModel:
         if isinstance(base, Instance):
             if name in base.attrs:
                 return base.attrs[name]
+            if name == "__class__":  # `self.__class__(...)`: a copy made by a method
+                return base.cls
             return self._from_class(base.cls.lookup(name), base, name, node)
         if isinstance(base, ClassValue):
             found = base.lookup(name)

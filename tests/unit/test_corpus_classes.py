@@ -77,3 +77,20 @@ def test_builtins_given_keywords_they_do_not_fold_are_unknown_never_folded_as_pl
               "        EmptyOperator(task_id=f'{n}_{name}')\n")
     [dag] = extract_file("/dags/d.py", source).dags
     assert dag.tasks and all(task.dynamic for task in dag.tasks)
+
+
+@pytest.mark.parametrize(("call", "task_id"), [
+    ("'{a}_x'.format(a='k', b=unknown)", "k_x"),  # b is not read: the result is known
+    ("'{a.real}'.format(a=3, b=unknown)", "3"),
+    ("'{a:>{w}}'.format(a='k', w=3, b=unknown)", "  k"),  # a field nested in a format spec
+    ("'{0}_{a}'.format('p', a='k', b=unknown)", "p_k"),
+    ("'{a}_{b}'.format(a='k', b=unknown)", None),  # b is read
+    ("'{}_{a}'.format(unknown, a='k')", None),  # positional fields read the positional values
+    ("'{a'.format(a='k', b=unknown)", None),  # no format at all: Python raises
+])
+def test_str_format_is_known_when_what_it_reads_is_known(call: str, task_id: str | None) -> None:
+    source = ("from airflow import DAG\nfrom airflow.operators.empty import EmptyOperator\n"
+              "from somewhere import unknown\n"
+              f"with DAG('d'):\n    EmptyOperator(task_id={call})\n")
+    [task] = extract_file("/dags/d.py", source).dags[0].tasks
+    assert (task.task_id, task.dynamic) == (task_id, False) if task_id else task.dynamic
