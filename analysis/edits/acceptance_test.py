@@ -187,6 +187,10 @@ class _CopiedCode:
         plan = plan_task(self.dag_text, task)
         if isinstance(plan, str):
             return plan
+        if plan.sensor is not None:  # its asset waits: what it decides is when, not what it writes
+            return (f"a `{plan.label}` task waits for something and writes nothing: the acceptance "
+                    "test compares files, output and values; materialize its asset with and "
+                    "without what it waits for")
         if plan.kind not in _COPIED_KINDS:  # its scaffold runs through Dagster (Pipes, resources)
             return (f"a `{plan.label}` task is scaffolded as a Dagster run (Pipes, a resource), not "
                     "as a copy of its code, so there is no Airflow side to compare with yet")

@@ -11,6 +11,7 @@ import pytest
 
 from analysis.dags.dagfile import extract_file
 from analysis.edits import EditResult
+from analysis.edits.acceptance_test import acceptance_test
 from analysis.edits.scaffold import can_scaffold, scaffold_task
 from analysis.edits.scaffold.families import scaffold_family
 from analysis.files import read_disk
@@ -218,3 +219,12 @@ def test_the_scaffold_plan_finds_the_external_task_mapped_in_another_module(tmp_
 
 def read_text(path: str) -> str | None:
     return read_disk(path).text if Path(path).exists() else None
+
+
+def test_the_acceptance_test_of_a_sensor_is_refused_it_writes_nothing():
+    text = scaffold_every_task(DAG, "sensors", TASKS, MODULE.read_text(), MODULE)
+    for task_id, label in (("wait_for_flag", "PythonSensor"), ("wait_for_orders", "FileSensor")):
+        result = acceptance_test(DAG.read_text(), str(DAG), "sensors", task_id, text, str(MODULE),
+                                 str(SENSORS / "tests" / f"test_acceptance_sensors__{task_id}.py"))
+        assert result.refused and "\n" not in result.reason
+        assert f"a `{label}` task waits for something and writes nothing" in result.reason
