@@ -174,6 +174,8 @@ def _with_readiness(ls: AirliftServer, offers: list) -> list:
 
 def _stage_actions(snapshot, target) -> list[tuple[str, str, dict, str, list]]:
     project, entry = snapshot.project, target.entry
+    if entry.dag.subdag_of is not None:
+        return []  # every plan refuses a SubDAG; its lens says why
     dag = {"dag_id": entry.dag_id}
     offers = []
     if target.task is not None:

@@ -29,6 +29,11 @@ def register(server: AirliftServer) -> None:
             status = dag_status(snapshot.project, entry)
             where = lines.range_to_client(entry.dag.range)
             where = types.Range(where.start, where.start)
+            if entry.dag.subdag_of is not None:  # not in the module's globals: airlift never sees it
+                lenses.append(types.CodeLens(where, types.Command(
+                    title=f"{entry.dag_id}: SubDAG of `{entry.dag.subdag_of}` · dagster-airlift proxies only "
+                          f"top-level DAGs", command="")))
+                continue
             arguments = [{"dag_id": entry.dag_id}]
             if status.mapped < status.total:
                 command = ("airlift.mapDag", "Map unmapped tasks")
