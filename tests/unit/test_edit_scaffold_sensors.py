@@ -136,7 +136,7 @@ def test_what_would_not_wait_the_same_is_refused_with_its_reason(code):
 
 
 def test_default_args_that_cannot_be_read_are_refused():
-    text = dag("FileSensor(task_id='t', filepath=PATTERN)", "dict(ARGS)")
+    text = dag("FileSensor(task_id='t', filepath=PATTERN)", "ARGS | {'owner': 'me'}")
     assert scaffold(MODULE_T, "t", text) == EditResult.refuse(
         "the `default_args` of the DAG of task `t` cannot be read statically, and may set how "
         "the sensor waits")
@@ -228,3 +228,9 @@ def test_the_acceptance_test_of_a_sensor_is_refused_it_writes_nothing():
                                  str(SENSORS / "tests" / f"test_acceptance_sensors__{task_id}.py"))
         assert result.refused and "\n" not in result.reason
         assert f"a `{label}` task waits for something and writes nothing" in result.reason
+
+
+def test_default_args_written_as_a_dict_call_are_read():
+    result = scaffold(MODULE_T, "t", dag("FileSensor(task_id='t', filepath=PATTERN)",
+                                          "dict(owner='me', timeout=timedelta(hours=1), poke_interval=10)"))
+    assert "        poke_interval=10,\n        timeout=3600,\n" in result.text

@@ -246,8 +246,8 @@ def _seconds(dag: DagFile, node: ast.expr) -> object:
 
 
 def _default_args(dag: DagFile, dag_unit: Unit) -> dict[str, ast.expr] | None:
-    """The waiting options the DAG's ``default_args`` gives (a dict literal, or a name bound to
-    one); ``{"default_args": NOT_STATIC}`` when they cannot be read."""
+    """The waiting options the DAG's ``default_args`` gives (a dict literal or ``dict(...)``
+    call, or a name bound to one); ``{"default_args": NOT_STATIC}`` when they cannot be read."""
     for statement in dag_unit.statements:
         for node in ast.walk(statement):
             if not (isinstance(node, ast.Call)
@@ -262,6 +262,9 @@ def _default_args(dag: DagFile, dag_unit: Unit) -> dict[str, ast.expr] | None:
                 return {"default_args": NOT_STATIC}
             if value is None:
                 return None
+            if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "dict" \
+                    and not value.args and all(k.arg is not None for k in value.keywords):  # dict(a=...)
+                return {k.arg: k.value for k in value.keywords if k.arg in _WAITING}
             if not isinstance(value, ast.Dict) or None in value.keys:
                 return {"default_args": NOT_STATIC}
             return {k.value: v for k, v in zip(value.keys, value.values)
@@ -269,8 +272,8 @@ def _default_args(dag: DagFile, dag_unit: Unit) -> dict[str, ast.expr] | None:
     return None
 
 
-def _dict_bound_to(dag: DagFile, name: str) -> ast.Dict | None:
-    """The dict literal of the module's only assignment to ``name``."""
+def _dict_bound_to(dag: DagFile, name: str) -> ast.expr | None:
+    """The value of the module's only assignment to ``name``."""
     found = [n.value for n in dag.tree.body if isinstance(n, ast.Assign)
              and any(isinstance(t, ast.Name) and t.id == name for t in n.targets)]
-    return found[0] if len(found) == 1 and isinstance(found[0], ast.Dict) else None
+    return found[0] if len(found) == 1 else None
