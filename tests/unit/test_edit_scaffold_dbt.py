@@ -22,7 +22,7 @@ from airflow.operators.bash import BashOperator
 P = "/srv/dbt/shop"
 with DAG("d", start_date=pendulum.datetime(2024, 1, 1)):
 '''
-FILES = {"/srv/dbt/shop/profiles.yml": "shop: {}", "/srv/dbt/shop/target/manifest.json": "{}"}
+FILES = {"/srv/dbt/shop/profiles.yml": "shop: {}"}
 
 
 def plan_of(line: str, task_id: str = "t"):
@@ -38,18 +38,18 @@ def bash(command: str, **options: str) -> str:
 
 
 PLANS = {
-    # command -> (command, project, profiles, target, select, exclude, arguments)
+    # command -> (command, project, profiles (flag, folder), target, select, exclude, arguments)
     'f"dbt run --project-dir {P} --profiles-dir /etc/dbt --select a b+ --exclude c"':
-        ("run", "/srv/dbt/shop", "/etc/dbt", None, "resource_type:model,a resource_type:model,b+", "c", ()),
+        ("run", "/srv/dbt/shop", ("/etc/dbt", None), None, "resource_type:model,a resource_type:model,b+", "c", ()),
     'f"cd {P} && dbt build -s tag:daily --target prod --vars \'{{x: 1}}\' --full-refresh"':
-        ("build", "/srv/dbt/shop", "/srv/dbt/shop", "prod", "tag:daily", None,
+        ("build", "/srv/dbt/shop", (None, "/srv/dbt/shop"), "prod", "tag:daily", None,
          ("--vars", "{x: 1}", "--full-refresh")),
     '"dbt seed --project-dir=shop"':  # relative to cwd; no profiles.yml in /srv/dbt
-        ("seed", "/srv/dbt/shop", None, None, "resource_type:seed", None, ()),
+        ("seed", "/srv/dbt/shop", (None, None), None, "resource_type:seed", None, ()),
     'f"dbt snapshot --project-dir {P} -t=dev --threads 4 -x"':
-        ("snapshot", "/srv/dbt/shop", None, "dev", "resource_type:snapshot", None, ("--threads", "4", "--fail-fast")),
+        ("snapshot", "/srv/dbt/shop", (None, None), "dev", "resource_type:snapshot", None, ("--threads", "4", "--fail-fast")),
     '"dbt run -m orders"':
-        ("run", "/srv/dbt/shop", "/srv/dbt/shop", None, "resource_type:model,orders", None, ()),
+        ("run", "/srv/dbt/shop", (None, "/srv/dbt/shop"), None, "resource_type:model,orders", None, ()),
 }
 
 
@@ -60,7 +60,7 @@ def test_the_plan_reads_project_profiles_target_and_selection(command):
     assert not isinstance(plan, str), plan
     dbt = plan.dbt
     assert plan.kind == "dbt" and plan.label == "BashOperator"
-    assert (dbt.command, dbt.project_dir, dbt.profiles_dir, dbt.target, dbt.select, dbt.exclude,
+    assert (dbt.command, dbt.project_dir, (dbt.profiles_dir, dbt.folder_profiles), dbt.target, dbt.select, dbt.exclude,
             dbt.arguments) == PLANS[command]
 
 
@@ -142,3 +142,17 @@ def test_the_fixture_dag_gives_dbt_assets_on_the_same_project():
     assert mapped(text) == [("dbt", "build_orders", []), ("dbt", "big_orders", [])]
     again = scaffold_task(dag_text, str(FIXTURES / "dbt_dag.py"), "dbt", "big_orders", text)
     assert not again.changed and "already has a Dagster definition" in again.reason
+
+
+def test_a_project_set_up_otherwise_for_an_earlier_task_is_refused():
+    dag_text = HEAD + bash('f"dbt run --project-dir {P} --profiles-dir /etc/dbt"') + \
+        "    BashOperator(task_id='u', bash_command=f'dbt seed --project-dir {P} --profiles-dir /etc/other')\n"
+    text = (FIXTURES / "dbt_module.py").read_text().replace('"build_orders"', '"t"').replace('"big_orders"', '"u"')
+    text = text.replace('dag_id="dbt"', 'dag_id="d"')
+    first = scaffold_task(dag_text, "dag.py", "d", "t", text)
+    assert first.changed, first.reason
+    second = scaffold_task(dag_text, "dag.py", "d", "u", first.text)
+    assert not second.changed
+    assert second.reason == ("the Dagster module's `DBT_PROJECT_SHOP` is written for another run of the dbt "
+                             "project (other profiles, target or folder): scaffold this task by hand")
+

@@ -183,7 +183,7 @@ class ModuleEdit:
             helpers.append(DAG_FILE_HELPER)
         writer = _WRITERS.get(plan.kind)
         if writer is not None:
-            problem = writer.problem(plan)
+            problem = writer.problem(plan) or (writer.conflict(self, plan) if hasattr(writer, "conflict") else None)
             if problem:
                 return EditResult.refuse(problem)
             helpers += writer.helpers(plan)

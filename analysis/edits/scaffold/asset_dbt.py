@@ -27,24 +27,30 @@ import posixpath
 import re
 from typing import TYPE_CHECKING
 
+import libcst as cst
+
 from analysis.edits.layout import Group
+from analysis.edits.scaffold.asset_commands import top_level_names
 from analysis.edits.scaffold.plan import Plan
 
 if TYPE_CHECKING:
     from analysis.edits.scaffold.asset import ModuleEdit
 
+WHAT = "the Dagster module"
 PROJECT_HELPER = "_airflow_dbt_project"
 _PROJECT = "DBT_PROJECT_"
 _CLI = "DBT_CLI_"
 
 DEFINITIONS = {
     PROJECT_HELPER: ('''\
-def _airflow_dbt_project(project_dir, profiles_dir=None, **options):
+def _airflow_dbt_project(project_dir, profiles_dir=None, folder_profiles=None, **options):
     """The dbt project an Airflow task ran, with a manifest: `dbt parse` on every load under
     `dagster dev` (DbtProject.prepare_if_dev), else once when target/manifest.json is missing
-    (build it when you deploy: a stale manifest is not refreshed). Without a profiles folder,
-    dbt's own: DBT_PROFILES_DIR, else ~/.dbt."""
-    profiles_dir = profiles_dir or os.environ.get("DBT_PROFILES_DIR") or os.path.expanduser("~/.dbt")
+    (build it when you deploy: a stale manifest is not refreshed). Without --profiles-dir, the
+    folder dbt finds: DBT_PROFILES_DIR, else the one the command ran in if it had a profiles.yml
+    (folder_profiles), else ~/.dbt."""
+    profiles_dir = (profiles_dir or os.environ.get("DBT_PROFILES_DIR") or folder_profiles
+                    or os.path.expanduser("~/.dbt"))
     project = dagster_dbt.DbtProject(project_dir, profiles_dir=profiles_dir, **options)
     project.prepare_if_dev()
     if not project.manifest_path.exists():
@@ -71,6 +77,19 @@ def resource_key(plan: Plan) -> str:
 
 
 def problem(plan: Plan) -> str | None:
+    return None
+
+
+def conflict(edit: ModuleEdit, plan: Plan) -> str | None:
+    """Why the module's constants for this project do not fit this task (another profiles
+    folder, say, written for an earlier task), or None."""
+    for name in helpers(plan)[1:]:
+        existing = next((s for s in edit.module.body if isinstance(s, cst.SimpleStatementLine)
+                         and name in top_level_names(cst.Module(body=[s]))), None)
+        if existing is not None and edit.module.code_for_node(existing).strip() != \
+                constant(edit, name, plan).strip():
+            return (f"{WHAT}'s `{name}` is written for another run of the dbt project (other "
+                    "profiles, target or folder): scaffold this task by hand")
     return None
 
 
@@ -118,7 +137,7 @@ def constant(edit: ModuleEdit, name: str, plan: Plan) -> str:
         cli = f"{edit.module_reference('dagster_dbt', plan)}.DbtCliResource"
         return f"{name} = {cli}(project_dir={_PROJECT + _name(plan)})" + edit.newline
     arguments = [edit.literal(dbt.project_dir)]
-    for option in ("profiles_dir", "target", "profile"):
+    for option in ("profiles_dir", "folder_profiles", "target", "profile"):
         value = getattr(dbt, option)
         if value:
             arguments.append(f"{option}={edit.literal(value)}")

@@ -7,8 +7,8 @@ Read: ``[cd P &&] dbt <command> [--project-dir P] [--profiles-dir D] [--target T
 [--threads N]``, the command a literal or built of module-level constants. The project is
 ``--project-dir``, else the folder the command runs in (``cd P`` or the operator's ``cwd``),
 relative paths taken from that folder; without either Airflow runs dbt in a new temporary
-folder, so the task is refused. The profiles folder is ``--profiles-dir``, else that folder when
-it holds a ``profiles.yml`` (dbt looks there first), else dbt's own default (``asset_dbt``).
+folder, so the task is refused. The profiles folder is ``--profiles-dir``, else as dbt finds
+it: ``DBT_PROFILES_DIR``, else that folder when it holds a ``profiles.yml``, else ``~/.dbt``.
 What one ``@dbt_assets`` cannot be is refused with the reason: Jinja, ``$VAR`` (only the shell
 expands it), other shell syntax than a leading ``cd``, ``env=`` (dbt reads it through
 ``env_var``), ``dbt test`` alone (its tests are the asset checks of the assets that build the
@@ -57,7 +57,9 @@ class DbtPlan:
     command: str
     project_dir: str
     profiles_dir: str | None
-    """None: as dbt finds it when the folder it runs in has no ``profiles.yml``."""
+    """``--profiles-dir``; None: as dbt finds it (``DBT_PROFILES_DIR``, ``folder_profiles``, ``~/.dbt``)."""
+    folder_profiles: str | None
+    """The folder dbt runs in, when it holds a ``profiles.yml``."""
     target: str | None
     profile: str | None
     select: str | None
@@ -140,9 +142,10 @@ def dbt_plan(dag: DagFile, task: TaskFacts, command: ast.expr, options: dict[str
         return (f"{name} runs dbt in the folder Airflow gives it (a new temporary one): give "
                 "`--project-dir` an absolute path, or `cwd`, to scaffold it")
     profiles = _joined(folder, values.get("profiles_dir")) if values.get("profiles_dir") else None
-    if profiles is None and folder is not None and read is not None and \
+    folder_profiles = None
+    if profiles is None and folder is not None and posixpath.isabs(folder) and read is not None and \
             read(posixpath.join(folder, "profiles.yml")) is not None:
-        profiles = folder  # dbt reads the profiles.yml of the folder it runs in first
+        folder_profiles = folder  # dbt reads the profiles.yml of the folder it runs in
     if profiles is not None and not posixpath.isabs(profiles):
         return f"the `--profiles-dir` of {name} is relative to the folder Airflow runs it in: give an absolute path"
     select = _restricted(values.get("select"), COMMANDS[command_name])
@@ -152,7 +155,8 @@ def dbt_plan(dag: DagFile, task: TaskFacts, command: ast.expr, options: dict[str
         return (f"{name} runs `dbt {command_name} --selector`: a selector cannot be limited to what "
                 f"`dbt {command_name}` builds; use `--select` or `dbt build`")
     plan = DbtPlan(command_name, posixpath.normpath(project),
-                   posixpath.normpath(profiles) if profiles else None, values.get("target"),
+                   posixpath.normpath(profiles) if profiles else None,
+                   posixpath.normpath(folder_profiles) if folder_profiles else None, values.get("target"),
                    values.get("profile"), select, values.get("exclude"), values.get("selector"),
                    tuple(arguments))
     return Plan("dbt", task.operator, (), None, frozenset(), False, frozenset(), {}, frozenset(),
