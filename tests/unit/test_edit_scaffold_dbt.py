@@ -109,6 +109,13 @@ REFUSALS = {
     bash("f'dbt run --project-dir {P}'", env="{'X': '1'}"):
         "task `t` gives dbt an `env`, which dbt reads through `env_var`: set it in Dagster's "
         "environment and scaffold the command without it",
+    bash("'dbt '", cwd="P"): "the dbt command of task `t` names no dbt command (`run`, `build`...)",
+    bash("f'dbt --debug run --project-dir {P}'"):
+        "the dbt command of task `t` gives `--debug` before its command: port it by hand",
+    bash("'cd /a /b && dbt run'"):
+        "the dbt command of task `t` starts with `cd /a /b`, which is not a `cd` to one folder",
+    bash("'dbt run \"a'", cwd="P"):
+        "the dbt command of task `t` cannot be split into words (No closing quotation)",
     bash("'dbt run ' + P.upper()"):
         "the dbt command of task `t` is not a literal or built of module-level constants "
         "(`'dbt run ' + P.upper()`): it cannot be read statically",

@@ -200,9 +200,10 @@ def _split(name: str, text: str) -> list[str] | str:
 
 def _parse(name: str, words: list[str]) -> tuple[str, dict[str, str], list[str]] | str:
     """The dbt command, the options the scaffold maps, and the arguments passed on as they are."""
-    if not words or words[0].startswith("-"):
-        first = words[0] if words else "nothing"
-        return f"the dbt command of {name} gives `{first}` before its command: port it by hand"
+    if not words:
+        return f"the dbt command of {name} names no dbt command (`run`, `build`...)"
+    if words[0].startswith("-"):
+        return f"the dbt command of {name} gives `{words[0]}` before its command: port it by hand"
     command, words = words[0], words[1:]
     if command in _NO_ASSETS:
         return f"{name} runs `dbt {command}`, which {_NO_ASSETS[command]}"
