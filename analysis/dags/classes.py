@@ -262,8 +262,10 @@ def key_value(key: object) -> Value:
 
 def missing_for_sure(key: object) -> bool:
     """A key not in a dict is certainly absent: a constant, or an instance whose class keeps
-    Python's identity ``__eq__`` (one of its own might equal another key)."""
-    return not isinstance(key, ObjectKey) or key.instance.cls.defines("__eq__") is None
+    Python's identity ``__eq__`` (one of its own, or a dataclass's or named tuple's field by field,
+    might equal another key)."""
+    return not isinstance(key, ObjectKey) or (key.instance.cls.defines("__eq__") is None
+                                              and key.instance.cls.fields is None)
 
 
 def as_airflow(value: Value) -> Value:

@@ -99,10 +99,15 @@ def _identity(value: Value) -> object | None:
 
 
 def _plain_equality(value: Value) -> bool:
-    """``==`` is identity for it (no ``__eq__`` of the project's)."""
+    """``==`` is identity for it (no ``__eq__`` of the project's; see ``_by_fields`` too)."""
     if isinstance(value, Instance) and value.task is None and value.dag is None:
         return value.cls.defines("__eq__") is None
     return isinstance(value, (TaskRef, DagRef, GroupRef, Instance))
+
+
+def _by_fields(value: Value) -> bool:
+    """A dataclass or named tuple instance: ``==`` compares its fields, not its identity."""
+    return isinstance(value, Instance) and value.cls.fields is not None
 
 
 def compare_objects(op: ast.cmpop, left: Value, right: Value) -> bool | None:
@@ -139,9 +144,15 @@ def compare_objects(op: ast.cmpop, left: Value, right: Value) -> bool | None:
     if ident_left is not None and ident_right is not None:
         if isinstance(op, (ast.Eq, ast.NotEq)) and not (_plain_equality(left) and _plain_equality(right)):
             return None
+        if isinstance(op, (ast.Eq, ast.NotEq)) and (_by_fields(left) or _by_fields(right)) \
+                and ident_left is not ident_right:
+            return None  # two dataclass or named tuple instances: equal when their fields are
         return (ident_left is ident_right) == positive
     if isinstance(op, (ast.Eq, ast.NotEq)) and (ident_left is not None and isinstance(right, Const)
                                                or ident_right is not None and isinstance(left, Const)):
+        constant = right.value if isinstance(right, Const) else left.value  # type: ignore[union-attr]
+        if isinstance(constant, (tuple, list)) and (_by_fields(left) or _by_fields(right)):
+            return None  # a named tuple equals a plain tuple of the same items
         # A task, DAG or instance never equals a string or a number.
         if _plain_equality(left) or _plain_equality(right):
             return not positive

@@ -94,3 +94,18 @@ def test_str_format_is_known_when_what_it_reads_is_known(call: str, task_id: str
               f"with DAG('d'):\n    EmptyOperator(task_id={call})\n")
     [task] = extract_file("/dags/d.py", source).dags[0].tasks
     assert (task.task_id, task.dynamic) == (task_id, False) if task_id else task.dynamic
+
+
+def test_named_tuples_compare_by_their_fields_never_by_identity() -> None:
+    # P(1, 2) == P(1, 2) holds in Python: identity would drop `same` and make `absent` certain.
+    source = ("from collections import namedtuple\nfrom airflow import DAG\n"
+              "from airflow.operators.empty import EmptyOperator\n"
+              "P = namedtuple('P', 'a b')\n"
+              "with DAG('d'):\n"
+              "    p = P(1, 2)\n"
+              "    if P(1, 2) == P(1, 2):\n        EmptyOperator(task_id='same')\n"
+              "    if {P(1, 2): 1}.get(P(1, 2)) is None:\n        EmptyOperator(task_id='absent')\n"
+              "    if p == p:\n        EmptyOperator(task_id='itself')\n"
+              "    if p == None or p == 'x':\n        EmptyOperator(task_id='never')\n")
+    [dag] = extract_file("/dags/d.py", source).dags
+    assert {t.task_id: t.conditional for t in dag.tasks} == {"same": True, "absent": True, "itself": False}
