@@ -234,3 +234,53 @@ def test_default_args_written_as_a_dict_call_are_read():
     result = scaffold(MODULE_T, "t", dag("FileSensor(task_id='t', filepath=PATTERN)",
                                           "dict(owner='me', timeout=timedelta(hours=1), poke_interval=10)"))
     assert "        poke_interval=10,\n        timeout=3600,\n" in result.text
+
+
+TRIGGER_DAG, TRIGGER_MODULE = SENSORS / "trigger_dag.py", SENSORS / "trigger_module.py"
+
+
+def scaffold_trigger(code: str | None = None, module: str | None = None) -> EditResult:
+    text = TRIGGER_DAG.read_text()
+    if code is not None:
+        start = text.index("    TriggerDagRunOperator(task_id=\"kick\"")
+        text = text[:start] + "    " + code + "\n" + text[text.index("with DAG(\"target\""):]
+    return scaffold_task(text, str(TRIGGER_DAG), "triggering", "kick", module or TRIGGER_MODULE.read_text(),
+                         module_path=str(TRIGGER_MODULE))
+
+
+def test_a_trigger_starts_the_dag_through_the_modules_airflow_instance():
+    result = scaffold_trigger()
+    assert ('    _airflow_trigger_dag(\n        airflow_instance,\n        "target",\n'
+            '        wait_for=(("success",), ("failed",)),\n        poke_interval=1,\n    )\n') in result.text
+    result = scaffold_trigger("TriggerDagRunOperator(task_id='kick', trigger_dag_id='target')")
+    assert '    _airflow_trigger_dag(airflow_instance, "target")\n' in result.text  # no waiting
+    result = scaffold_trigger("TriggerDagRunOperator(task_id='kick', trigger_dag_id='target', "
+                              "wait_for_completion=True, allowed_states=[DagRunState.SUCCESS, 'failed'], "
+                              "failed_states=[])")
+    assert 'wait_for=(("success", "failed",), ()),\n        poke_interval=60,\n' in result.text
+    assert scaffold_family("TriggerDagRunOperator") == "trigger-dag-run"
+
+
+TRIGGER_REFUSALS = {
+    "TriggerDagRunOperator(task_id='kick', trigger_dag_id='target', conf={'a': 1})":
+        "task `kick` uses `conf`, which dagster-airlift's AirflowInstance.trigger_dag does not pass: "
+        "scaffold it by hand",
+    "TriggerDagRunOperator(task_id='kick', trigger_dag_id='{{ params.target }}')":
+        "the `trigger_dag_id` of task `kick` is not a DAG id written out",
+    "TriggerDagRunOperator(task_id='kick', trigger_dag_id='target', wait_for_completion=True, "
+    "allowed_states=STATES)":
+        "the `allowed_states` or `failed_states` of task `kick` cannot be read statically",
+}
+
+
+@pytest.mark.parametrize("code", list(TRIGGER_REFUSALS), ids=range(len(TRIGGER_REFUSALS)))
+def test_a_trigger_that_would_not_start_the_same_run_is_refused(code):
+    assert scaffold_trigger(code) == EditResult.refuse(TRIGGER_REFUSALS[code])
+
+
+def test_a_trigger_needs_the_modules_airflow_instance_by_name():
+    module = TRIGGER_MODULE.read_text().replace("airflow_instance = AirflowInstance(", "INSTANCES = [AirflowInstance(")
+    module = module.replace('    name="airflow",\n)\n', '    name="airflow",\n)]\n').replace(
+        "airflow_instance=airflow_instance", "airflow_instance=INSTANCES[0]")
+    result = scaffold_trigger(module=module)
+    assert result.refused and "does not bind one AirflowInstance to a name" in result.reason

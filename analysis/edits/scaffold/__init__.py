@@ -33,7 +33,9 @@ verbatim>], name="<dag_id>__<task_id>")`` defined just above the statement holdi
 - ``SqlSensor``: the same query until its first cell is truthy, through the SQL scaffolds'
   resource for the connection;
 - ``ExternalTaskSensor``: an asset depending on the assets the external tasks are mapped to
-  (``mapped_assets``), waiting until they are materialized anew.
+  (``mapped_assets``), waiting until they are materialized anew;
+- ``TriggerDagRunOperator``: a run of the same DAG started in Airflow through the module's
+  ``AirflowInstance``, waited for as the operator waits.
 - a ``BashOperator`` or ``@task.bash`` whose command is a static ``dbt run|build|seed|snapshot``:
   dagster-dbt's ``@dbt_assets`` on the same project and selection running the same command,
   in place of the task's specs (``plan_dbt``, ``asset_dbt``).

@@ -21,12 +21,21 @@ its first row's first cell is the condition (no row: not yet, or a failure with
 until each was materialized after it last was (``_airflow_materialized_anew``): Dagster has no
 logical date to match runs by, and dagster-airlift records those materializations for tasks
 still run by Airflow too.
+
+A TriggerDagRunOperator's asset starts a run of the DAG in Airflow through the module's
+``AirflowInstance`` (``trigger_dag``; ``get_run_state`` every ``poke_interval`` with
+``wait_for_completion``), because a proxied task no longer runs the operator and nothing else
+would start that DAG while it is in Airflow. Launching Dagster runs from an asset is not a
+Dagster idiom: once the triggered DAG runs in Dagster, its assets should depend on this one with
+an automation condition (or a sensor on it) instead, as the asset's docstring says.
 '''
 
 from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING
+
+import libcst as cst
 
 from analysis.edits.layout import Group
 from analysis.edits.scaffold import asset_sql
@@ -42,6 +51,7 @@ FILE_FOUND = "_airflow_file_found"
 FS_PATH = "_airflow_fs_path"
 MATERIALIZED_SINCE = "_airflow_materialized_anew"
 SQL_CONDITION = "_airflow_sql_condition"
+TRIGGER = "_airflow_trigger_dag"
 
 DEFINITIONS = {
     WAIT: ('''\
@@ -129,6 +139,28 @@ def _airflow_sql_condition(resource, sql: str, parameters=None, *, fail_on_empty
         return False
     return bool(row[0])
 ''', ("dagster",)),
+    TRIGGER: ('''\
+def _airflow_trigger_dag(airflow, dag_id: str, *, wait_for: tuple | None = None,
+                         poke_interval: float = 60) -> None:
+    """Start a run of Airflow DAG `dag_id` through dagster-airlift's AirflowInstance `airflow`,
+    as Airflow's TriggerDagRunOperator does. With `wait_for` (the run states that succeed, those
+    that fail), check the run's state every `poke_interval` seconds until it is one of them."""
+    log = dagster.get_dagster_logger()
+    run_id = airflow.trigger_dag(dag_id)
+    log.info(f"triggered run {run_id} of Airflow DAG {dag_id}")
+    if wait_for is None:
+        return
+    allowed, failed = wait_for
+    while True:
+        log.info(f"waiting for {dag_id} run {run_id} to become one of {list(allowed)}")
+        time.sleep(poke_interval)
+        state = airflow.get_run_state(dag_id, run_id)
+        if state in failed:
+            raise dagster.Failure(f"{dag_id} failed with failed states {state}")
+        if state in allowed:
+            log.info(f"{dag_id} finished with allowed state {state}")
+            return
+''', ("dagster", "time")),
 }
 
 
@@ -141,6 +173,8 @@ def problem(plan: Plan) -> str | None:
 
 
 def helpers(plan: Plan) -> list[str]:
+    if plan.sensor.trigger is not None:
+        return [TRIGGER]
     if plan.sensor.external is not None:
         return [WAIT, MATERIALIZED_SINCE]
     if plan.sql is not None:  # the SQL scaffolds' connection resource, not their runner
@@ -157,6 +191,14 @@ def about(where: str, plan: Plan) -> str:
     if plan.sql is not None:
         what = (f"its query to be truthy, run through the resource `{plan.sql.resource_key}` "
                 f"(Airflow connection `{plan.sql.conn_id}`),")
+    if sensor.trigger is not None:
+        waits = (f", and waits for it to finish (every {_number(sensor.poke_interval)} s)"
+                 if sensor.states else "")
+        return (f"Scaffolded by airlift-lsp from {where} (TriggerDagRunOperator): starts a run of "
+                f"Airflow DAG `{sensor.trigger}` through this module's AirflowInstance, as the task "
+                f"did{waits}, so that the proxied task still starts it. Once `{sensor.trigger}` runs "
+                "in Dagster, have its assets depend on this one with an automation condition "
+                "instead.")
     if sensor.external is not None:
         dag_id, task_ids = sensor.external
         tasks = ", ".join(f"`{dag_id}.{t}`" for t in task_ids)
@@ -180,8 +222,10 @@ def decorator_options(edit: ModuleEdit, plan: Plan) -> tuple[str, ...]:
 
 
 def tail(edit: ModuleEdit, plan: Plan, places=None) -> list[str]:
-    """A FileSensor's or an ExternalTaskSensor's wait."""
+    """A FileSensor's, SqlSensor's or ExternalTaskSensor's wait, or a TriggerDagRunOperator's run."""
     sensor = plan.sensor
+    if sensor.trigger is not None:
+        return _trigger(edit, plan)
     if sensor.external is not None:
         keys = edit.render(Group("[", tuple(_asset_key(edit, k) for k in sensor.upstream), "]"), 2 * len(edit.unit))
         return wait(edit, plan, f"{MATERIALIZED_SINCE}(context, {keys})")
@@ -214,6 +258,30 @@ def wait(edit: ModuleEdit, plan: Plan, poke: str) -> list[str]:
     options = (f"lambda: {poke}", f"poke_interval={_number(sensor.poke_interval)}",
                f"timeout={_number(sensor.timeout)}", f"what={edit.literal(what)}")
     return [edit.render(Group(f"{WAIT}(", options, ")"), len(edit.unit))]
+
+
+def _trigger(edit: ModuleEdit, plan: Plan) -> list[str] | str:
+    sensor = plan.sensor
+    instances = [target.target.value for statement in edit.module.body
+                 if isinstance(statement, cst.SimpleStatementLine)
+                 for small in statement.body if isinstance(small, cst.Assign)
+                 and isinstance(small.value, cst.Call) and _called(small.value.func) == "AirflowInstance"
+                 for target in small.targets if isinstance(target.target, cst.Name)]
+    if len(instances) != 1:
+        return ("the Dagster module does not bind one AirflowInstance to a name at its top (`airflow_instance "
+                f"= AirflowInstance(...)`), through which the asset would trigger `{sensor.trigger}`")
+    options = [instances[0], edit.literal(sensor.trigger)]
+    if sensor.states is not None:
+        allowed, failed = (f"({''.join(edit.literal(s) + ', ' for s in states).rstrip(' ')})"
+                           for states in sensor.states)
+        options += [f"wait_for=({allowed}, {failed})", f"poke_interval={_number(sensor.poke_interval)}"]
+    return [edit.render(Group(f"{TRIGGER}(", tuple(options), ")"), len(edit.unit))]
+
+
+def _called(func: cst.BaseExpression) -> str | None:
+    if isinstance(func, cst.Name):
+        return func.value
+    return func.attr.value if isinstance(func, cst.Attribute) else None
 
 
 def upstream_specs(edit: ModuleEdit, plan: Plan, specs: tuple) -> tuple:

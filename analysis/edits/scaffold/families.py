@@ -46,6 +46,7 @@ SCAFFOLDED: dict[str, str] = {
     "PythonSensor": "sensor-python",
     "ExternalTaskSensor": "sensor-external",
     "SqlSensor": "sensor-sql",
+    "TriggerDagRunOperator": "trigger-dag-run",
 }
 """Operators that ``scaffold_task`` knows how to write an asset for, to the family of code it
 writes. A task of one of them may still be refused, for a reason of its own (Jinja, XCom

@@ -5,7 +5,8 @@ runs its assets in Dagster and waits for that run, so the asset must do the wait
 carries the poke (the file pattern; the python callable, planned as a ``PythonOperator``'s; the
 query and its connection, as the SQL scaffolds key it; the external tasks, whose mapped assets
 ``with_upstream`` finds) and the interval and timeout, read statically from the task's arguments
-or its DAG's ``default_args``, as Airflow merges them.
+or its DAG's ``default_args``, as Airflow merges them. A ``TriggerDagRunOperator`` is planned
+here too: its asset starts the run in Airflow and may wait for it (``trigger_plan``).
 
 Refused, with why: ``soft_fail``/``never_fail`` (Airflow then skips the task, which a Dagster run
 cannot tell the proxy), ``silent_fail``, ``exponential_backoff``, Jinja (only Airflow renders
@@ -29,6 +30,7 @@ FILE_SENSOR = "FileSensor"
 PYTHON_SENSOR = "PythonSensor"
 EXTERNAL_TASK_SENSOR = "ExternalTaskSensor"
 SQL_SENSOR = "SqlSensor"
+TRIGGER_DAG_RUN = "TriggerDagRunOperator"
 DEFAULT_POKE_INTERVAL = 60.0
 DEFAULT_TIMEOUT = 7 * 24 * 3600.0
 """Airflow's defaults: ``poke_interval=60`` and ``[sensors] default_timeout`` (a week)."""
@@ -41,6 +43,8 @@ _EXTERNAL = {"external_dag_id", "external_task_id", "external_task_ids", "allowe
              "failed_states", "skipped_states", "execution_delta", "check_existence", "poll_interval"}
 """What an ExternalTaskSensor's asset carries or does not need (``asset_sensors`` says why)."""
 _SQL = {"conn_id", "sql", "parameters", "fail_on_empty"}
+_TRIGGER = {"trigger_dag_id", "wait_for_completion", "poke_interval", "allowed_states",
+            "failed_states", "deferrable"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +64,10 @@ class SensorPlan:
     """The assets those tasks are mapped to (user strings, ``a/b``), found by the edit."""
     fail_on_empty: bool = False
     """For a SqlSensor: no row fails at once rather than counting as not yet."""
+    trigger: str | None = None
+    """For a TriggerDagRunOperator: the DAG whose run it starts in Airflow."""
+    states: tuple[tuple[str, ...], tuple[str, ...]] | None = None
+    """With ``wait_for_completion``: the run states that succeed and those that fail."""
 
 
 def poked(plan: Plan | str, dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit) -> Plan | str:
@@ -179,8 +187,52 @@ def _strings(value: object) -> list[object]:
     return list(value) if isinstance(value, (list, tuple)) else []
 
 
+def trigger_plan(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit) -> Plan | str:
+    """A TriggerDagRunOperator: the DAG it triggers, and whether and how it waits for the run."""
+    name = f"task `{task.task_id}`"
+    problem = operator_call_problem(dag, task, call)
+    if problem:
+        return problem
+    for keyword in call.keywords:
+        if keyword.arg not in BASE_OPERATOR and keyword.arg not in _TRIGGER:
+            return (f"{name} uses `{keyword.arg}`, which dagster-airlift's AirflowInstance.trigger_dag "
+                    "does not pass: scaffold it by hand")
+    options = {k.arg: k.value for k in call.keywords}
+    values = {o: static_value(dag, options[o]) for o in ("trigger_dag_id", "wait_for_completion")
+              if o in options}
+    target = values.get("trigger_dag_id")
+    if not isinstance(target, str) or not target or has_jinja(target):
+        return f"the `trigger_dag_id` of {name} is not a DAG id written out"
+    interval = _seconds(dag, options["poke_interval"]) if "poke_interval" in options else DEFAULT_POKE_INTERVAL
+    if values.get("wait_for_completion") is NOT_STATIC or interval is NOT_STATIC:
+        return f"how {name} waits for the run (`wait_for_completion`, `poke_interval`) cannot be read statically"
+    states = None
+    if values.get("wait_for_completion"):
+        allowed = _states(options.get("allowed_states"), ("success",))
+        allowed = allowed or ("success",) if allowed is not None else None  # [] is the default too
+        failed = _states(options.get("failed_states"), ("failed",))  # [] fails on no state
+        if allowed is None or failed is None:
+            return f"the `allowed_states` or `failed_states` of {name} cannot be read statically"
+        states = (allowed, failed)
+    sensor = SensorPlan(TRIGGER_DAG_RUN, float(interval), DEFAULT_TIMEOUT, trigger=target, states=states)
+    return Plan("Sensor", TRIGGER_DAG_RUN, (), None, frozenset(), False, frozenset(), {}, frozenset(),
+                sensor=sensor)
+
+
+def _states(node: ast.expr | None, default: tuple[str, ...]) -> tuple[str, ...] | None:
+    """Run states as Airflow spells them: strings, or ``DagRunState.SUCCESS``-like members."""
+    if node is None or (isinstance(node, ast.Constant) and node.value is None):
+        return default
+    items = node.elts if isinstance(node, (ast.List, ast.Tuple, ast.Set)) else None
+    if items is None:
+        return None
+    states = [i.value if isinstance(i, ast.Constant) and isinstance(i.value, str)
+              else i.attr.lower() if isinstance(i, ast.Attribute) else None for i in items]
+    return None if None in states else tuple(states)
+
+
 SENSOR_PLANS = {FILE_SENSOR: file_sensor_plan, EXTERNAL_TASK_SENSOR: external_sensor_plan,
-                SQL_SENSOR: sql_sensor_plan}
+                SQL_SENSOR: sql_sensor_plan, TRIGGER_DAG_RUN: trigger_plan}
 """The sensors planned on their own (a PythonSensor is planned as a PythonOperator, then ``poked``)."""
 
 
