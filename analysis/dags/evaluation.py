@@ -29,6 +29,7 @@ from analysis.dags.folding import (
 from analysis.dags.logic import SET_OPS, Logic, set_operation
 from analysis.dags.modules import ModuleValue
 from analysis.dags.named_tuples import tuple_items
+from analysis.dags.names import airflow_class_name
 from analysis.dags.scope import Scope
 from analysis.dags.stdlib import CONSTANTS
 from analysis.dags.values import (
@@ -140,6 +141,8 @@ class Evaluator(Comprehensions, Calls, DataFiles, Containers, Logic, airflow_cal
             constant = CONSTANTS.get(f"{base.name}.{node.attr}")
             if constant is not None:
                 return Const(constant)
+            if node.attr == "__name__" and airflow_class_name(base.name) is not None:
+                return Const(airflow_class_name(base.name))  # `f"cleanup_{DagRun.__name__}"`
             if node.attr == "TYPE_CHECKING" and base.name in ("typing", "typing_extensions"):
                 return Const(False)  # `if typing.TYPE_CHECKING:` imports only for type checkers
             if base.name.startswith("airflow.") and base.name.endswith(".TriggerRule"):

@@ -28,6 +28,20 @@ class Kind(Enum):
 # Decorator attributes that modify a @task rather than choose its kind.
 TASK_MODIFIERS = frozenset({"run_if", "skip_if"})
 
+MODEL_CLASSES = frozenset({
+    "Connection", "DagModel", "DagRun", "DagTag", "Job", "Log", "Pool", "RenderedTaskInstanceFields",
+    "SlaMiss", "TaskFail", "TaskInstance", "TaskReschedule", "Trigger", "Variable"})
+"""Airflow's metadata classes whose ``__name__`` is the name they are imported by, in Airflow 2
+and 3 alike (checked on 2.11 and 3.3): a cleanup DAG names its tasks ``cleanup_{model.__name__}``.
+Not ``XCom`` (the class of the configured XCom backend, ``BaseXCom`` by default) nor
+``ImportError`` (``ParseImportError`` since 2.10)."""
+
+
+def airflow_class_name(qualified: str) -> str | None:
+    """``__name__`` of an Airflow metadata class by its qualified name, where it is certain."""
+    module, _, last = qualified.rpartition(".")
+    return last if module.startswith("airflow.") and last in MODEL_CLASSES else None
+
 _AIRFLOW_LAST_SEGMENT = {
     "DAG": Kind.DAG_CLASS,
     "dag": Kind.DAG_DECORATOR,

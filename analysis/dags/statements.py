@@ -172,7 +172,13 @@ class Statements:
             self.spend(1)
 
     def _exec_Try(self, node: ast.Try, scope: Scope) -> None:
-        self.exec_block(node.body, scope)
+        if any(_catches_any_error(handler) for handler in node.handlers):
+            # Under `except Exception:` a failing statement does not fail the import: it ends
+            # the block, so what the block makes may not be made (a metadata cleanup DAG
+            # appending each model in its own `try`, some failing on the Airflow version).
+            self.run_conditional(node.body, scope, "no statement of the `try` block above fails")
+        else:
+            self.exec_block(node.body, scope)
         for handler in node.handlers:
             # Handlers of DAG files are import fallbacks: read their imports only, so a
             # fallback task is never counted twice.
@@ -243,3 +249,11 @@ class Statements:
             return None
         self.spend(len(items))
         return items
+
+
+def _catches_any_error(handler: ast.ExceptHandler) -> bool:
+    """``except:``, ``except Exception``, ``except BaseException`` (alone or in a tuple)."""
+    kinds = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    return any(kind is None or isinstance(kind, ast.Name) and kind.id in ("Exception", "BaseException")
+               or isinstance(kind, ast.Attribute) and kind.attr in ("Exception", "BaseException")
+               for kind in kinds)

@@ -109,3 +109,24 @@ def test_named_tuples_compare_by_their_fields_never_by_identity() -> None:
               "    if p == None or p == 'x':\n        EmptyOperator(task_id='never')\n")
     [dag] = extract_file("/dags/d.py", source).dags
     assert {t.task_id: t.conditional for t in dag.tasks} == {"same": True, "absent": True, "itself": False}
+
+
+def test_what_a_try_block_under_a_broad_except_makes_is_conditional() -> None:
+    # On Airflow 2.11 the attribute fails, the handler logs it, and the file still loads: the
+    # model cannot know which statement fails, so the block's task is conditional, not certain.
+    source = ("import logging\nfrom airflow import DAG\nfrom airflow.models import DagRun, XCom\n"
+              "from airflow.operators.empty import EmptyOperator\n"
+              "MODELS = [{'model': DagRun}]\n"
+              "try:\n    from airflow.models import TaskFail\n"
+              "    MODELS.append({'model': TaskFail, 'column': TaskFail.execution_date})\n"
+              "except Exception as error:\n    logging.error(error)\n"
+              "try:\n    from airflow.models import Pool\nexcept ImportError:\n    Pool = None\n"
+              "with DAG('d'):\n"
+              "    for entry in MODELS:\n"
+              "        EmptyOperator(task_id=f'cleanup_{entry[\"model\"].__name__}')\n"
+              "    EmptyOperator(task_id=f'cleanup_{XCom.__name__}')\n"  # the configured XCom backend's class
+              "    EmptyOperator(task_id=f'cleanup_{Pool.__name__}')\n")  # an import fallback stays certain
+    [dag] = extract_file("/dags/d.py", source).dags
+    assert [(t.task_id, t.dynamic, t.conditional) for t in dag.tasks] == [
+        ("cleanup_DagRun", False, False), ("cleanup_TaskFail", False, True),
+        ("cleanup_{XCom.__name__}", True, False), ("cleanup_Pool", False, False)]
