@@ -40,7 +40,8 @@ its length adds stays bounded: about 2.5 million units (seconds) for a file of l
 with 5 MB of code; comment padding earns nothing."""
 MAX_NESTING = 200
 """CPython's parser refuses more than 200 nested brackets, so what gets cut is unbracketed and
-right-deep (``x ** x ** ...``), or a helper's expression evaluated inside another's."""
+right-deep (``x ** x ** ...``). Counted from each helper's own body: helpers nested in one
+another are bounded by ``analysis.dags.functions.MAX_DEPTH``."""
 
 
 class OutOfBudget(Exception):
