@@ -162,6 +162,14 @@ def test_an_external_task_sensor_depends_on_the_assets_of_the_task_it_waits_for(
     assert scaffold_family("ExternalTaskSensor") == "sensor-external"
 
 
+def test_allowed_states_of_success_only_are_read_through_a_constant():
+    text = EXTERNAL_DAG.read_text().replace('allowed_states=["success"]', "allowed_states=ALLOWED")
+    text = text.replace("\n\ndef load():", '\nALLOWED = ["success"]\n\n\ndef load():')
+    result = scaffold_task(text, str(EXTERNAL_DAG), "reports", "wait_for_load", EXTERNAL_MODULE.read_text(),
+                           module_path=str(EXTERNAL_MODULE))
+    assert result.changed, result.reason
+
+
 def test_the_projects_mappings_are_asked_when_given():
     code = ("ExternalTaskSensor(task_id='wait_for_load', external_dag_id='other', "
             "external_task_ids=['a', 'b'])")
@@ -191,6 +199,10 @@ EXTERNAL_REFUSALS = {
     "allowed_states=['success', 'skipped'])":
         "task `wait_for_load` waits for other states than success (`allowed_states`), which Dagster "
         "does not record for an asset: scaffold it by hand",
+    "ExternalTaskSensor(task_id='wait_for_load', external_dag_id='loads', external_task_id='load_orders', "
+    "allowed_states=ALLOWED_STATES)":
+        "the `allowed_states` of task `wait_for_load` cannot be read statically (`ALLOWED_STATES` is not a "
+        "constant of the DAG file): write them out to scaffold it",
     "ExternalTaskSensor(task_id='wait_for_load', external_dag_id='{{ params.dag }}', external_task_id='x')":
         "the `external_dag_id` of task `wait_for_load` is not a DAG id written out",
 }

@@ -132,7 +132,11 @@ def external_sensor_plan(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit
     if not isinstance(tasks, list) or not tasks or not all(isinstance(t, str) and t for t in tasks) \
             or any(has_jinja(t) for t in tasks):
         return f"the external task ids of {name} are not written out"
-    if "allowed_states" in options and not _only_success(options["allowed_states"]):
+    if "allowed_states" in options and isinstance(options["allowed_states"], ast.Name) \
+            and static_value(dag, options["allowed_states"]) is NOT_STATIC:
+        return (f"the `allowed_states` of {name} cannot be read statically (`{options['allowed_states'].id}` "
+                "is not a constant of the DAG file): write them out to scaffold it")
+    if "allowed_states" in options and not _only_success(dag, options["allowed_states"]):
         return (f"{name} waits for other states than success (`allowed_states`), which Dagster "
                 "does not record for an asset: scaffold it by hand")
     sensor = SensorPlan(EXTERNAL_TASK_SENSOR, *waiting, external=(external_dag, tuple(tasks)))
@@ -236,8 +240,12 @@ SENSOR_PLANS = {FILE_SENSOR: file_sensor_plan, EXTERNAL_TASK_SENSOR: external_se
 """The sensors planned on their own (a PythonSensor is planned as a PythonOperator, then ``poked``)."""
 
 
-def _only_success(node: ast.expr) -> bool:
-    """``["success"]``, ``[State.SUCCESS]`` or ``[TaskInstanceState.SUCCESS]``."""
+def _only_success(dag: DagFile, node: ast.expr) -> bool:
+    """``["success"]`` (or a constant bound to it), ``[State.SUCCESS]`` or
+    ``[TaskInstanceState.SUCCESS]``."""
+    value = static_value(dag, node)
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return set(value) == {"success"}
     items = node.elts if isinstance(node, (ast.List, ast.Tuple, ast.Set)) else []
     return bool(items) and all(
         (isinstance(i, ast.Constant) and i.value == "success")
