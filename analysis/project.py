@@ -151,6 +151,12 @@ class Project:
         """The asset keys mapped to a task, each module's without repeats, module after module."""
         return self._mapping_index().keys.get((dag_id, task_id), ())
 
+    def named_keys(self, dag_id: str, task_id: str | None) -> tuple[str, ...]:
+        """``assets_for`` without the asset sets whose keys Dagster knows only at load (dbt's):
+        the keys an edit may write as deps, or ask Dagster about."""
+        at_load = {a.key for a in self.asset_refs(dag_id, task_id) if a.at_load}
+        return tuple(k for k in self.assets_for(dag_id, task_id) if k not in at_load)
+
     def asset_refs(self, dag_id: str, task_id: str | None) -> tuple[AssetRef, ...]:
         """The assets mapped to a task, as the modules write them (keys, deps, executable)."""
         return self._mapping_index().refs.get((dag_id, task_id), ())

@@ -57,6 +57,22 @@ class StaticReader(cst.CSTVisitor):
             return binding.node
         return self._values.get(id(binding.node))
 
+    def bindings(self, name: cst.Name) -> list[cst.CSTNode] | None:
+        """Everything a module-level name is bound to (``def``s and assigned values, in no set
+        order), or None when some binding is not a plain ``def`` or ``name = value``."""
+        scope = self.get_metadata(ScopeProvider, name, None)
+        if scope is None or name.value not in scope:
+            return None
+        found = []
+        for binding in scope[name.value]:
+            if type(binding) is not Assignment or not isinstance(binding.scope, GlobalScope):
+                return None
+            value = binding.node if isinstance(binding.node, cst.FunctionDef) else self._values.get(id(binding.node))
+            if value is None:
+                return None
+            found.append(value)
+        return found
+
     def deref(self, node: cst.CSTNode | None, depth: int = 0) -> cst.CSTNode | None:
         while isinstance(node, cst.Name) and depth <= MAX_DEPTH:
             node, depth = self.binding(node), depth + 1

@@ -46,6 +46,9 @@ def drifts(dag: DagFacts, assets: Mapping[str, Iterable[AssetRef]], keys: Mappin
 
     ``assets``: each task's mapped assets as the module has them; ``keys``: each task's asset
     keys once the caller's plan is applied (new mappings included)."""
+    # An asset set known only at load (dbt's) has no key to write as a dep.
+    at_load = {a.key for refs in assets.values() for a in refs if a.at_load}
+    keys = {task_id: [k for k in task_keys if k not in at_load] for task_id, task_keys in keys.items()}
     dag_keys = {k for task_keys in keys.values() for k in task_keys}
     found = []
     by_id = {t.task_id: t for t in dag.tasks}

@@ -20,6 +20,7 @@ from libcst.metadata import MetadataWrapper
 
 from analysis.dagster.asset_keys import AssetKeyReader, key_string
 from analysis.dagster.cst_values import arguments
+from analysis.dagster.dbt_assets import dbt_assets_description
 from analysis.facts import Range
 from analysis.source import split_lines
 
@@ -37,6 +38,10 @@ class AssetRef:
     deps: tuple[str, ...] | None = None
     """The keys of an ``AssetSpec(...)`` written in the mapping's list, when its ``deps=`` is
     absent or a literal list (the form an edit can keep in step with the DAG); None otherwise."""
+    at_load: bool = False
+    """An asset set whose keys Dagster derives only when it loads the module (dagster-dbt's
+    ``@dbt_assets``: from the manifest). ``key`` then describes it (``dbt resources selected by
+    "S" in P``, never a key Dagster accepts: it holds spaces); it is executable."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +83,12 @@ class DagsterModule:
         """Asset keys mapped to a task (``task_id=None``: to the whole DAG), without repeats."""
         keys = (a.key for m in self.mappings if m.dag_id == dag_id and m.task_id == task_id
                 for a in m.assets)
+        return tuple(dict.fromkeys(keys))
+
+    def named_keys(self, dag_id: str, task_id: str | None) -> tuple[str, ...]:
+        """``assets_for`` without the asset sets known only at load: the keys an edit may write."""
+        keys = (a.key for m in self.mappings if m.dag_id == dag_id and m.task_id == task_id
+                for a in m.assets if not a.at_load)
         return tuple(dict.fromkeys(keys))
 
 
@@ -255,6 +266,11 @@ class _MappingReader(AssetKeyReader):
         if isinstance(value, (cst.List, cst.Tuple)):
             refs, complete = [], True
             for element in value.elements:
+                described = dbt_assets_description(self, element.value) \
+                    if isinstance(element, cst.Element) else None
+                if described is not None:
+                    refs.append(AssetRef(described, self.range(element), True, at_load=True))
+                    continue
                 keys, ok = (self._sequence_keys(element.value, 0)
                             if isinstance(element, cst.StarredElement)
                             else self._item_keys(element.value, 0))

@@ -79,6 +79,9 @@ def acceptance_test(dag_text: str, dag_path: str, dag_id: str, task_id: str, mod
     if any(m.dynamic for m in mappings):
         return EditResult.refuse(f"the assets of task `{task_id}` cannot be read statically: write its "
                                  "acceptance test by hand")
+    if any(a.at_load for m in mappings for a in m.assets):
+        return EditResult.refuse(f"task `{task_id}` is mapped to dagster-dbt's assets, whose keys Dagster reads "
+                                 "from the manifest when it loads: write its acceptance test by hand")
     keys = list(dict.fromkeys(a.key for m in mappings for a in m.assets if a.executable))
     if not keys:
         return EditResult.refuse(f"task `{task_id}` is mapped to AssetSpecs only, which Dagster cannot "

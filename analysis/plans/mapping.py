@@ -96,7 +96,8 @@ def plan_map(project: Project, read: Read, dag_id: str, task_ids: Sequence[str] 
         raise Refused("--asset names one asset: give exactly one task")
     if asset is not None and not asset_key and unmapped:
         raise Refused(f"--asset {asset!r} names no asset key: give its parts separated by /, like raw/customers")
-    keys = {t.task_id: list(dagster.assets_for(dag_id, t.task_id)) for t in entry.dag.tasks}
+    # dbt's assets (keys known only at load) give no deps: no key of theirs can be written.
+    keys = {t.task_id: list(dagster.named_keys(dag_id, t.task_id)) for t in entry.dag.tasks}
     for task in unmapped:
         keys[task.task_id] = [key_string(asset_key or derived_asset_key(dag_id, task.task_id))]
     new = [NewMapping(task.task_id, key_parts(keys[task.task_id][0]),
@@ -178,7 +179,7 @@ def plan_scaffold(project: Project, read: Read, dag_id: str, task_id: str, *,
                       "Python module; write the asset under the component's folder and map it with by_key")
     dag_text, module_text, roots = scaffold_sources(project, changes, entry, module)
     result = scaffold_task(dag_text, entry.file.path, dag_id, task_id, module_text,
-                           module_path=module.path, import_roots=roots, mapped_assets=dagster.assets_for)
+                           module_path=module.path, import_roots=roots, mapped_assets=dagster.named_keys)
     if result.text is None:
         raise Refused(result.reason or f"cannot generate a Dagster implementation for `{task_id}`")
     changes.write(module.path, result.text)

@@ -237,8 +237,8 @@ def interest_of(project) -> tuple[DagInterest, ...]:
         tasks = tuple(task.task_id for task in entry.dag.tasks)
         proxied = bool(entry.state is not None and not entry.state.error and entry.state.dag_proxied) or any(
             project.is_proxied(entry, task) for task in entry.dag.tasks)
-        assets = tuple((task_id, keys) for task_id in tasks if (keys := project.assets_for(entry.dag_id, task_id)))
-        dag_assets = project.assets_for(entry.dag_id, None)
+        assets = tuple((task_id, keys) for task_id in tasks if (keys := project.named_keys(entry.dag_id, task_id)))
+        dag_assets = project.named_keys(entry.dag_id, None)
         if dag_assets:
             assets += ((DAG_OVERRIDE_TASK_PREFIX + entry.dag_id, dag_assets),)
         found.append(DagInterest(entry.dag_id, tasks, proxied, assets))

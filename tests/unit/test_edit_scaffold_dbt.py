@@ -146,7 +146,10 @@ def test_the_fixture_dag_gives_dbt_assets_on_the_same_project():
     assert text.count("DBT_CLI_JAFFLE = dagster_dbt.DbtCliResource(project_dir=DBT_PROJECT_JAFFLE)") == 1
     assert '    select="big_orders",\n    name="dbt__big_orders",\n    required_resource_keys={"dbt_jaffle"},\n' in text
     assert 'yield from context.resources.dbt_jaffle.cli(["run"], context=context).stream()' in text
-    assert mapped(text) == [("dbt", "build_orders", []), ("dbt", "big_orders", [])]
+    # dbt's keys are known when Dagster loads the manifest: the mapping describes its selection
+    assert mapped(text) == [("dbt", "build_orders", ["dbt resources selected by \"resource_type:model,+customer_totals\" "
+                                                     "in /srv/jaffle"]),
+                            ("dbt", "big_orders", ["dbt resources selected by \"big_orders\" in /srv/jaffle"])]
     again = scaffold_task(dag_text, str(FIXTURES / "dbt_dag.py"), "dbt", "big_orders", text)
     assert not again.changed and "already has a Dagster definition" in again.reason
 

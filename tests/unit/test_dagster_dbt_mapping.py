@@ -1,0 +1,119 @@
+"""Issue 16: a task mapped to dagster-dbt's ``@dbt_assets`` (what the dbt scaffold writes) is
+mapped and executable in the static model, though its keys are only known when Dagster loads
+the manifest: described by its selection and project, never given invented keys. The module is
+the dbt scaffold's output on tests/fixtures/scaffold/dbt_dag.py, with a `report` task after it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from analysis.checks import check_project
+from analysis.dagster.module import parse_dagster_module
+from analysis.describe import Stage, task_markdown, task_status
+from analysis.edits.scaffold import scaffold_task
+from analysis.files import read_disk
+from analysis.plans import plan_map, plan_proxy
+from analysis.project import Layout, discover
+from analysis.readiness import AssetDefinition, DagsterSide, not_ready, proxy_assets
+from analysis.state.proxied_state import parse_state_file
+from tests.support.scaffold_fixture import FIXTURES
+
+JAFFLE = "/srv/jaffle"
+BUILD = 'dbt resources selected by "resource_type:model,+customer_totals" in /srv/jaffle'
+BIG = 'dbt resources selected by "big_orders" in /srv/jaffle'
+
+
+def read(path: str) -> str | None:
+    return read_disk(path).text if Path(path).exists() else None
+
+
+def apply(plan) -> None:
+    for change in plan.changes:
+        Path(change.path).parent.mkdir(parents=True, exist_ok=True)
+        Path(change.path).write_text(change.new_text, encoding="utf-8")
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    dag = (FIXTURES / "dbt_dag.py").read_text().replace("__DBT_PROJECT__", JAFFLE).replace(
+        "    orders >> big_orders()\n",
+        "    orders >> big_orders() >> BashOperator(task_id=\"report\", bash_command=\"echo done\")\n")
+    (tmp_path / "dags").mkdir()
+    (tmp_path / "dags" / "dbt_dag.py").write_text(dag)
+    text = (FIXTURES / "dbt_module.py").read_text()
+    for task_id in ("build_orders", "big_orders"):
+        result = scaffold_task(dag, str(tmp_path / "dags" / "dbt_dag.py"), "dbt", task_id, text,
+                               module_path=str(tmp_path / "definitions.py"))
+        assert result.changed, result.reason
+        text = result.text
+    (tmp_path / "definitions.py").write_text(text)
+    return tmp_path
+
+
+def project(root: Path):
+    return discover(Layout(str(root), ("dags",), "definitions.py"))
+
+
+def test_the_dbt_entries_are_executable_described_and_read_completely(root):
+    module = parse_dagster_module("definitions.py", (root / "definitions.py").read_text())
+    assert module.unresolved == () and not any(m.dynamic for m in module.mappings)
+    [build] = [m for m in module.mappings if m.task_id == "build_orders"]
+    [ref] = build.assets
+    assert (ref.key, ref.executable, ref.at_load, ref.deps) == (BUILD, True, True, None)
+    assert module.assets_for("dbt", "big_orders") == (BIG,)
+    assert module.named_keys("dbt", "big_orders") == ()
+
+
+def test_the_task_is_mapped_and_nothing_is_to_scaffold_or_map(root):
+    found = project(root)
+    entry = found.entry("dbt")
+    status = task_status(found, entry, entry.dag.task("build_orders"))
+    assert (status.stage, status.assets) == (Stage.OBSERVED, (BUILD,))
+    assert found.runnable_in_dagster("dbt", "build_orders")
+    assert BUILD in task_markdown(found, entry, entry.dag.task("build_orders"))
+    codes = [(f.code, f.message) for f in check_project(found)]
+    assert [c for c, _ in codes if c in ("unmapped-task", "no-scaffold", "proxied-without-asset")] == [
+        "unmapped-task"], codes  # only `report`, which is not mapped yet
+    assert "report" in next(m for c, m in codes if c == "unmapped-task")
+
+
+def test_a_task_after_dbt_is_mapped_with_no_invented_deps_and_no_drift(root):
+    apply(plan_map(project(root), read, "dbt", ["report"]))
+    text = (root / "definitions.py").read_text()
+    assert '"report": [dg.AssetSpec(key=["dbt", "report"])]' in text or \
+        '"report": [dg.AssetSpec(key=["dbt", "report"], deps=[])]' in text, text
+    assert "dbt resources" not in text.split('"report"')[1].split("\n")[0]
+    found = project(root)
+    assert [f.message for f in check_project(found) if f.code in ("mapping-deps-drift", "unmapped-task")] == []
+
+
+def test_proxy_accepts_the_dbt_task_and_check_stays_clean(root):
+    plan = plan_proxy(project(root), read, "dbt", ["build_orders"])
+    assert not any("AssetSpecs only" in note for note in plan.notes), plan.notes
+    apply(plan)
+    state = parse_state_file(str(root / "dags" / "proxied_state" / "dbt.yaml"),
+                             (root / "dags" / "proxied_state" / "dbt.yaml").read_text())
+    assert state.task("build_orders").proxied is True
+    found = project(root)
+    entry = found.entry("dbt")
+    assert task_status(found, entry, entry.dag.task("build_orders")).stage is Stage.PROXIED
+    errors = [(f.code, f.message) for f in check_project(found)
+              if f.code in ("proxied-without-asset", "unmapped-task", "no-scaffold")]
+    assert [c for c, _ in errors] == ["unmapped-task"], errors  # `report` only
+
+
+def test_readiness_never_calls_dbt_assets_not_executable_and_dagster_is_not_asked_about_them(root):
+    from server.peering.dagster_watch import interest_of
+
+    found = project(root)
+    entry = found.entry("dbt")
+    asked = {key for interest in interest_of(found) for _, keys in interest.assets for key in keys}
+    assert not any(key.startswith("dbt resources") for key in asked)
+    assets = proxy_assets(found, entry, "build_orders")
+    assert assets == (BUILD,)
+    elsewhere = {"other": AssetDefinition("other", True, "defs")}
+    assert not_ready(DagsterSide("http://dagster:3000", "connected", elsewhere), assets, elsewhere) == ()
+    assert not_ready(DagsterSide("http://dagster:3000", "unreachable", {}), assets, {}) == (
+        "Dagster at http://dagster:3000 cannot be reached: a proxied task would fail to launch",)
