@@ -20,7 +20,10 @@ peer with Airflow 3. dagster-airlift 0.29.27's ``AirflowInstance`` builds every 
 code location fails to load: ``DagsterError: Failed to fetch DAGs. Status code: 404, Message:
 {"error":"/api/v1 has been removed in Airflow 3, please use its upgraded version /api/v2 instead."}``
 (dagster-io/dagster#31426).
-Without the location, a proxied task has no asset to launch, so nothing can run in Dagster. When a
+Without the location, a proxied task has no asset to launch, so nothing can run in Dagster. (The
+proxy operator itself only talks to Dagster's GraphQL: with a plain ``Definitions`` mapping the assets
+by ``assets_with_task_mappings`` instead, a task proxied on Airflow 3 runs in Dagster —
+tests/integration/test_switches_live_airflow3.py::test_proxied_task_runs_in_dagster.) When a
 dagster-airlift release peers with Airflow 3, that test passes, strict xfail fails it, and the whole
 round trip (tests/support/round_trip.round_trip) runs here as it does on Airflow 2.
 """
