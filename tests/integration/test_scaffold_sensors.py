@@ -6,7 +6,8 @@ and landed only once a sensor has poked and found nothing (all succeed after wai
 given the same places: the FileSensor's connection (base path) as ``AIRFLOW_CONN_LANDING``, the
 callable's folder as ``SENSORS_LANDING``, the SqlSensor's SQLite file as
 ``AIRFLOW_CONN_WAREHOUSE``. The ExternalTaskSensor of external_dag.py, scaffolded, loads with
-the external task's asset as its dependency and waits for a new materialization of it.
+the external task's asset as its dependency (for a whole DAG, the asset dagster-airlift gives
+its successful runs) and waits for a new materialization of it.
 """
 
 from __future__ import annotations
@@ -178,7 +179,7 @@ def test_both_time_out_when_nothing_comes(dagster_runs, airflow_runs):
         assert code != 0 and "AirflowSensorTimeout" in log, log[-3000:]
 
 
-EXTERNAL = {"loads": ["load_orders"], "reports": ["wait_for_load"]}
+EXTERNAL = {"loads": ["load_orders"], "reports": ["wait_for_load", "wait_for_loads"]}
 
 
 @pytest.fixture(scope="module")
@@ -187,7 +188,7 @@ def external_module(tmp_path_factory) -> Path:
     mapped to specs then), then the task it waits for."""
     root = tmp_path_factory.mktemp("external")
     module = root / "definitions.py"
-    text = scaffold_every_task(FIXTURES / "external_dag.py", "reports", ["wait_for_load"],
+    text = scaffold_every_task(FIXTURES / "external_dag.py", "reports", EXTERNAL["reports"],
                                (FIXTURES / "external_module.py").read_text(), module)
     module.write_text(scaffold_every_task(FIXTURES / "external_dag.py", "loads", ["load_orders"], text, module))
     return module
@@ -200,6 +201,8 @@ def test_an_external_task_sensor_depends_on_the_external_tasks_assets(external_m
     assert result.returncode == 0, result.stderr[-4000:]
     deps = {tuple(a["key"]): a["deps"] for a in json.loads(result.stdout)["assets"]}
     assert deps[("orders_ready",)] == [["raw", "orders"]]
+    # a whole run of `loads`: the asset dagster-airlift materializes for its successful runs
+    assert deps[("loads_done",)] == [["external", "dag", "loads"]] and ("external", "dag", "loads") in deps
 
 
 def test_an_external_task_sensor_waits_for_a_new_materialization(external_module):

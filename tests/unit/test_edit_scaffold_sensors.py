@@ -170,6 +170,21 @@ def test_allowed_states_of_success_only_are_read_through_a_constant():
     assert result.changed, result.reason
 
 
+def test_a_wait_for_a_whole_dag_depends_on_the_asset_of_its_successful_runs():
+    # dagster-airlift's key for a DAG's runs: <AirflowInstance name>/dag/<dag_id>
+    result = scaffold_external("ExternalTaskSensor(task_id='wait_for_load', external_dag_id='loads')")
+    assert 'merge_attributes(deps=[dg.AssetKey(["external", "dag", "loads"])])' in result.text
+    assert "(ExternalTaskSensor on DAG `loads`): depends on the asset of its successful runs" in \
+        " ".join(result.text.split())
+    unnamed = EXTERNAL_MODULE.read_text().replace('    name="external",\n', "")
+    text = EXTERNAL_DAG.read_text()
+    text = text[:text.index("    ExternalTaskSensor(")] + \
+        "    ExternalTaskSensor(task_id='wait_for_load', external_dag_id='loads', external_task_id=None)\n"
+    assert scaffold_task(text, str(EXTERNAL_DAG), "reports", "wait_for_load", unnamed) == EditResult.refuse(
+        "ExternalTaskSensor waits for a run of DAG `loads`, whose asset dagster-airlift names after the "
+        "module's AirflowInstance: give it a `name` written out")
+
+
 def test_the_projects_mappings_are_asked_when_given():
     code = ("ExternalTaskSensor(task_id='wait_for_load', external_dag_id='other', "
             "external_task_ids=['a', 'b'])")
@@ -188,9 +203,6 @@ def test_the_projects_mappings_are_asked_when_given():
 EXTERNAL_REFUSALS = {
     "ExternalTaskSensor(task_id='wait_for_load', external_dag_id='loads', external_task_id='other')":
         "map `loads.other` first: ExternalTaskSensor waits for it",
-    "ExternalTaskSensor(task_id='wait_for_load', external_dag_id='loads')":
-        "task `wait_for_load` waits for the whole run of DAG `loads`: name its last tasks in "
-        "`external_task_ids` to scaffold it",
     "ExternalTaskSensor(task_id='wait_for_load', external_dag_id='loads', external_task_id='load_orders', "
     "execution_date_fn=lambda d: d)":
         "task `wait_for_load` waits for a run chosen by `execution_date_fn` or for a task group: "

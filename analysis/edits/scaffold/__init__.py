@@ -87,6 +87,7 @@ from analysis.dags.dagfile import extract_file
 from analysis.dagster.module import parse_dagster_module
 from analysis.edits.result import EditResult, parse
 from analysis.edits.scaffold.asset import WHAT, ModuleEdit
+from analysis.edits.scaffold.asset_sensors import dag_asset_key
 from analysis.edits.scaffold.dag_source import DagSource
 from analysis.edits.scaffold.places import ImportRoot, Places
 from analysis.edits.scaffold.plan import plan_task
@@ -148,7 +149,8 @@ def scaffold_task(dag_text: str, dag_path: str, dag_id: str, task_id: str, modul
         plan = plan_task(dag_text, task, dag_path, _read_text, downstream)
         if not isinstance(plan, str) and plan.sensor is not None and plan.sensor.external:
             plan = with_upstream(plan, mapped_assets or
-                                 parse_dagster_module(module_path or "definitions.py", module_text).named_keys)
+                                 parse_dagster_module(module_path or "definitions.py", module_text).assets_for,
+                                 lambda dag_id: dag_asset_key(edit.module, dag_id))
         if isinstance(plan, str):
             return EditResult.refuse(plan)
         dag_module = parse(dag_text, "the DAG file")

@@ -202,8 +202,9 @@ def about(where: str, plan: Plan) -> str:
     if sensor.external is not None:
         dag_id, task_ids = sensor.external
         tasks = ", ".join(f"`{dag_id}.{t}`" for t in task_ids)
-        return (f"Scaffolded by airlift-lsp from {where} (ExternalTaskSensor on {tasks}): depends on "
-                f"their assets and waits until each is materialized anew (since this asset last "
+        on = f"on {tasks}): depends on their assets" if tasks else \
+            f"on DAG `{dag_id}`): depends on the asset of its successful runs"
+        return (f"Scaffolded by airlift-lsp from {where} (ExternalTaskSensor {on} and waits until each is materialized anew (since this asset last "
                 f"was), poking every {_number(sensor.poke_interval)} s and failing after "
                 f"{_number(sensor.timeout)} s, so that the proxied task waits in this run.")
     return (f"Scaffolded by airlift-lsp from {where} ({sensor.operator}): waits for {what} as the "
@@ -260,13 +261,31 @@ def wait(edit: ModuleEdit, plan: Plan, poke: str) -> list[str]:
     return [edit.render(Group(f"{WAIT}(", options, ")"), len(edit.unit))]
 
 
+def _airflow_instances(module: cst.Module) -> list[tuple[str, str | None]]:
+    """The module's top-level ``name = AirflowInstance(...)``: each name and its ``name=`` text."""
+    found = []
+    for statement in module.body:
+        for small in statement.body if isinstance(statement, cst.SimpleStatementLine) else ():
+            if isinstance(small, cst.Assign) and isinstance(small.value, cst.Call) \
+                    and _called(small.value.func) == "AirflowInstance":
+                given = next((a.value for a in small.value.args if a.keyword and a.keyword.value == "name"), None)
+                text = given.evaluated_value if isinstance(given, cst.SimpleString) else None
+                found += [(t.target.value, text) for t in small.targets if isinstance(t.target, cst.Name)]
+    return found
+
+
+def dag_asset_key(module: cst.Module, dag_id: str) -> str | None:
+    """The key dagster-airlift gives the asset of DAG ``dag_id``'s successful runs,
+    ``<instance name>/dag/<dag_id>``, when the module names one AirflowInstance; else None."""
+    instances = _airflow_instances(module)
+    if len(instances) != 1 or not isinstance(instances[0][1], str):
+        return None
+    return f"{instances[0][1]}/dag/{re.sub(r'[^A-Za-z0-9_]', lambda m: '__' if m[0] == '/' else '_', dag_id)}"
+
+
 def _trigger(edit: ModuleEdit, plan: Plan) -> list[str] | str:
     sensor = plan.sensor
-    instances = [target.target.value for statement in edit.module.body
-                 if isinstance(statement, cst.SimpleStatementLine)
-                 for small in statement.body if isinstance(small, cst.Assign)
-                 and isinstance(small.value, cst.Call) and _called(small.value.func) == "AirflowInstance"
-                 for target in small.targets if isinstance(target.target, cst.Name)]
+    instances = [name for name, _ in _airflow_instances(edit.module)]
     if len(instances) != 1:
         return ("the Dagster module does not bind one AirflowInstance to a name at its top (`airflow_instance "
                 f"= AirflowInstance(...)`), through which the asset would trigger `{sensor.trigger}`")

@@ -59,7 +59,7 @@ class SensorPlan:
     conn_id: str = "fs_default"
     recursive: bool = False
     external: tuple[str, tuple[str, ...]] | None = None
-    """For an ExternalTaskSensor: the DAG and the tasks it waits for."""
+    """For an ExternalTaskSensor: the DAG and the tasks it waits for (none: the DAG's run)."""
     upstream: tuple[str, ...] = ()
     """The assets those tasks are mapped to (user strings, ``a/b``), found by the edit."""
     fail_on_empty: bool = False
@@ -126,10 +126,9 @@ def external_sensor_plan(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit
         return f"the `external_dag_id` of {name} is not a DAG id written out"
     tasks = values.get("external_task_ids") or values.get("external_task_id")
     tasks = [tasks] if isinstance(tasks, str) else tasks
-    if tasks is None and not ({"external_task_id", "external_task_ids"} & set(options)):
-        return (f"{name} waits for the whole run of DAG `{external_dag}`: name its last tasks "
-                "in `external_task_ids` to scaffold it")
-    if not isinstance(tasks, list) or not tasks or not all(isinstance(t, str) and t for t in tasks) \
+    if tasks is None:  # no task named: the whole run of the DAG
+        tasks = []
+    elif not isinstance(tasks, list) or not tasks or not all(isinstance(t, str) and t for t in tasks) \
             or any(has_jinja(t) for t in tasks):
         return f"the external task ids of {name} are not written out"
     if "allowed_states" in options and isinstance(options["allowed_states"], ast.Name) \
@@ -144,11 +143,19 @@ def external_sensor_plan(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit
                 frozenset(), sensor=sensor)
 
 
-def with_upstream(plan: Plan, assets_for) -> Plan | str:
+def with_upstream(plan: Plan, assets_for, dag_asset) -> Plan | str:
     """An ExternalTaskSensor's plan with the assets the tasks it waits for are mapped to
-    (``assets_for(dag_id, task_id)``), or which task must be mapped first."""
+    (``assets_for(dag_id, task_id)``), or which task must be mapped first; for a whole DAG, the
+    asset dagster-airlift materializes when a run of it succeeds (``dag_asset(dag_id)``, None
+    when it cannot be named)."""
     dag_id, task_ids = plan.sensor.external
     upstream: dict[str, None] = {}
+    if not task_ids:
+        key = dag_asset(dag_id)
+        if key is None:
+            return (f"ExternalTaskSensor waits for a run of DAG `{dag_id}`, whose asset dagster-airlift "
+                    "names after the module's AirflowInstance: give it a `name` written out")
+        upstream[key] = None
     for task_id in task_ids:
         keys = assets_for(dag_id, task_id)
         if not keys:
