@@ -33,8 +33,18 @@ AIRFLOW3_REFUSED = ("the Airflow at {url} is Airflow 3 (it serves /api/v2): dags
 AIRFLOW3_PROXY_WARNING = ("the Airflow is Airflow 3 (it serves /api/v2): dagster-airlift " + AIRLIFT_VERSION
                           + "'s AirflowInstance only calls /api/v1, which Airflow 3 removed, so Dagster cannot "
                           "load the peered module and the proxied task's run fails in Airflow with nothing to "
-                          "launch; roll it back until dagster-airlift supports Airflow 3")
-"""Said (a warning, the edit is made: the DAG file is fine) when a task is proxied on Airflow 3."""
+                          "launch; roll it back until dagster-airlift supports Airflow 3, or map the assets in "
+                          "a plain Definitions (assets_with_task_mappings, no build_defs_from_airflow_instance)")
+"""Said (a warning, the edit is made: the DAG file is fine) when a task is proxied on Airflow 3 and a
+Dagster module peers with Airflow (``dagster_peers_with_airflow``). A module that does not (a plain
+``Definitions`` with ``assets_with_task_mappings``) loads, and the proxy operator, which only talks to
+Dagster's GraphQL, runs the task's assets (tests/integration/test_switches_live_airflow3.py)."""
+
+
+def dagster_peers_with_airflow(project) -> bool:
+    """A Dagster module of the project reads Airflow when it loads (``build_defs_from_airflow_instance``,
+    or airlift's Airflow instance component), which dagster-airlift cannot do on Airflow 3."""
+    return any(module.calls_build_defs for module in project.dagster_modules.values())
 
 # An MWAA web server: <id>.c<n>.<region>.airflow.amazonaws.com
 _MWAA_HOST = re.compile(r"\.([a-z]{2}(?:-[a-z]+)+-\d+)\.airflow\.amazonaws\.com$")

@@ -23,19 +23,21 @@ def map_step(args: argparse.Namespace) -> int:
 def proxy_step(args: argparse.Namespace) -> int:
     from analysis.plans import plan_proxy
 
-    return _carry_out(args, lambda project, read, sources: _on_airflow3(plan_proxy(
+    return _carry_out(args, lambda project, read, sources: _on_airflow3(project, plan_proxy(
         project, read, args.dag_id, args.task_ids, sources=sources, dag_level=args.dag_level)))
 
 
-def _on_airflow3(plan):
+def _on_airflow3(project, plan):
     """A proxy on an Airflow configured as Airflow 3 (``airflow.apiVersion = "v2"``; the CLI does
-    not ask the network) is made, with the warning that Dagster cannot peer with it yet."""
+    not ask the network) is made, with the warning that Dagster cannot peer with it yet when a
+    Dagster module of the project peers."""
     from dataclasses import replace
 
-    from analysis.edits.peer_code import AIRFLOW3_PROXY_WARNING
+    from analysis.edits.peer_code import AIRFLOW3_PROXY_WARNING, dagster_peers_with_airflow
     from server.settings import load_settings
 
-    if plan.changes and load_settings(".")[0].airflow.api_version == "v2":
+    if plan.changes and dagster_peers_with_airflow(project) \
+            and load_settings(".")[0].airflow.api_version == "v2":
         return replace(plan, notes=(*plan.notes, "warning: " + AIRFLOW3_PROXY_WARNING))
     return plan
 

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from lsprotocol import types
 
-from analysis.edits.peer_code import AIRFLOW3_PROXY_WARNING
+from analysis.edits.peer_code import AIRFLOW3_PROXY_WARNING, dagster_peers_with_airflow
 from analysis.files import read_disk
 from analysis.plans import (
     Plan,
@@ -142,7 +142,8 @@ def plan_command(ls: AirliftServer, command: str, arguments: dict) -> Planned:
         raise Refused("the workspace is still being indexed; try again in a moment")
     read = _Reader(ls)
     plan = planner(snapshot.project, read, snapshot.texts, arguments)
-    if command in _PROXIES and plan.changes and airflow_api(ls) == "v2":
+    if command in _PROXIES and plan.changes and airflow_api(ls) == "v2" \
+            and dagster_peers_with_airflow(snapshot.project):
         plan = replace(plan, notes=(*plan.notes, AIRFLOW3_PROXY_WARNING))
     if command in _PROXIES and plan.changes:  # readiness: a warning, never a block
         from server.features.dagster_runs import readiness

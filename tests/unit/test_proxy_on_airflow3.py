@@ -1,6 +1,8 @@
 """Proxying on Airflow 3: the edit is made (the DAG file parses there, see
 tests/integration/test_round_trip_airflow3.py) with a warning that dagster-airlift's Dagster side
-cannot peer with Airflow 3 yet, so the proxied task's run would have nothing to launch."""
+cannot peer with Airflow 3 yet, so the proxied task's run would have nothing to launch — when the
+Dagster module peers. A plain ``Definitions`` with airlift's task mappings runs the proxied task
+on Airflow 3 (tests/integration/test_switches_live_airflow3.py): no warning then."""
 
 from __future__ import annotations
 
@@ -70,3 +72,29 @@ def test_the_editor_commands_warn_from_the_setting_or_what_the_poller_met(tutori
     plan = plan_command(ls, "airlift.proxyTask", {"dag_id": DAG, "task_id": TASK}).plan
     assert plan.changes
     assert (AIRFLOW3_PROXY_WARNING in plan.notes) is warned, plan.notes
+
+
+PLAIN_MODULE = """from dagster import AssetSpec, Definitions
+from dagster_airlift.core import assets_with_task_mappings
+
+defs = Definitions(assets=[*assets_with_task_mappings(dag_id="rebuild_customers_list", task_mappings={
+    "load_raw_customers": [AssetSpec(key=["raw_data", "raw_customers"])]})])
+"""
+
+
+def test_no_airflow_3_warning_when_the_dagster_module_does_not_peer(tutorial):
+    """The proxy operator only talks to Dagster's GraphQL: without build_defs_from_airflow_instance
+    the module loads beside an Airflow 3, and the proxied task runs."""
+    configure(tutorial, "v2")
+    (tutorial / "tutorial_dagster" / "definitions.py").write_text(PLAIN_MODULE, encoding="utf-8")
+    index = WorkspaceIndex(Layout(str(tutorial), ("airflow_dags",), "tutorial_dagster/definitions.py"))
+    index.rebuild()
+    ls = SimpleNamespace(index=index, buffers={}, dagster=None,
+                         settings=Settings(airflow=AirflowSettings(url="http://airflow.test", api_version="v2")),
+                         poller=SimpleNamespace(status=SimpleNamespace(api_version="v2")))
+    plan = plan_command(ls, "airlift.proxyTask", {"dag_id": DAG, "task_id": TASK}).plan
+    assert plan.changes and AIRFLOW3_PROXY_WARNING not in plan.notes, plan.notes
+    result = run_cli("proxy", DAG, TASK, cwd=tutorial, env=env())
+    assert result.returncode == 0, result.stderr
+    assert f"id: {TASK}\n    proxied: true" in (tutorial / "airflow_dags" / "proxied_state" / f"{DAG}.yaml").read_text()
+    assert "Airflow 3" not in result.stderr, result.stderr
