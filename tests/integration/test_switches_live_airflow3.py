@@ -225,6 +225,7 @@ async def test_proxied_task_runs_in_dagster(peered_client: LanguageClient, data_
         assert await in_thread(dagster_runs, peered_client, tags, "rolled_back_task") == []
         assert await in_thread(dagster_side, peered_client) == dict.fromkeys(OPERATORS)  # Airflow ran it all
         await hover_shows_run(peered_client, TASK, "rolled_back_task", "success")
-        print(f"\nDagster run on Airflow 3: proxied live after {switched:.0f}s, DAG run done after {ran:.0f}s, "
+        print(f"\nhover: {line}")
+        print(f"Dagster run on Airflow 3: proxied live after {switched:.0f}s, DAG run done after {ran:.0f}s, "
               f"rolled back and run in Airflow after {time.monotonic() - began:.0f}s (Dagster start-up "
               f"{dagster.startup_seconds:.0f}s)")
