@@ -29,9 +29,10 @@ def offered(snapshot, entry, task) -> bool:
     module = snapshot.project.primary_dagster_module
     if task is None or module is None or is_component_path(module.path):
         return False
-    if not any(asset.executable for m in module.mappings
-               if m.dag_id == entry.dag_id and m.task_id == task.task_id for asset in m.assets):
-        return False
+    assets = [asset for m in module.mappings if m.dag_id == entry.dag_id and m.task_id == task.task_id
+              for asset in m.assets]
+    if not any(asset.executable for asset in assets) or any(asset.at_load for asset in assets):
+        return False  # nothing Dagster runs, or keys it only knows at load (dbt's): nothing to compare
     from analysis.edits.acceptance_test import acceptance_test_path  # the scaffold, loaded when used
     from analysis.plans.acceptance import package_parent
 

@@ -117,3 +117,18 @@ def test_readiness_never_calls_dbt_assets_not_executable_and_dagster_is_not_aske
     assert not_ready(DagsterSide("http://dagster:3000", "connected", elsewhere), assets, elsewhere) == ()
     assert not_ready(DagsterSide("http://dagster:3000", "unreachable", {}), assets, {}) == (
         "Dagster at http://dagster:3000 cannot be reached: a proxied task would fail to launch",)
+
+
+def test_no_acceptance_test_is_offered_or_written_for_keys_known_only_at_load(root):
+    from types import SimpleNamespace
+
+    from analysis.edits.acceptance_test import acceptance_test
+    from server.features.acceptance import offered
+
+    dag_path, module_path = root / "dags" / "dbt_dag.py", root / "definitions.py"
+    result = acceptance_test(dag_path.read_text(), str(dag_path), "dbt", "build_orders", module_path.read_text(),
+                             str(module_path), str(root / "tests" / "test_build_orders.py"))
+    assert result.text is None and "dagster-dbt" in result.reason
+    found = project(root)
+    entry = found.entry("dbt")
+    assert not offered(SimpleNamespace(project=found), entry, entry.dag.task("build_orders"))
