@@ -44,7 +44,7 @@ def dbt_assets_description(reader: StaticReader, node: cst.BaseExpression) -> st
         call, ("manifest", "select", "exclude", "selector", "project"))
     if manifest is None:
         return None
-    where = _project_dir(reader, project) or _code(manifest)
+    where = _project_dir(reader, project) or _text(reader, manifest)
     if selector is not None:
         chosen = f'of the selector "{_text(reader, selector)}"'
     else:

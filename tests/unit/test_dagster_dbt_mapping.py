@@ -132,3 +132,41 @@ def test_no_acceptance_test_is_offered_or_written_for_keys_known_only_at_load(ro
     found = project(root)
     entry = found.entry("dbt")
     assert not offered(SimpleNamespace(project=found), entry, entry.dag.task("build_orders"))
+
+
+HAND = '''\
+from dagster import AssetSpec, with_resources
+from dagster_airlift.core import assets_with_task_mappings
+from dagster_dbt import DbtProject, dbt_assets
+
+SHOP = DbtProject(project_dir="/srv/shop")
+
+@dbt_assets({options})
+def shop(context):
+    yield from ()
+{after}
+mapped = assets_with_task_mappings(dag_id="d", task_mappings={{"t": [shop, AssetSpec("extra")]}})
+'''
+
+
+@pytest.mark.parametrize(("options", "after", "described"), [
+    ('manifest=SHOP.manifest_path, project=SHOP', "", 'dbt resources selected by "fqn:*" in /srv/shop'),
+    ('manifest="/srv/shop/target/manifest.json", select="tag:daily", exclude="b"', "",
+     'dbt resources selected by "tag:daily" except "b" in /srv/shop/target/manifest.json'),
+    ('manifest=SHOP.manifest_path, project=SHOP, selector="nightly"',
+     'shop = with_resources([shop], {"dbt": None})[0]', 'dbt resources of the selector "nightly" in /srv/shop'),
+])
+def test_the_forms_of_dbt_assets_read_as_their_selection(options, after, described):
+    module = parse_dagster_module("d.py", HAND.format(options=options, after=after))
+    [mapping] = module.mappings
+    assert [(a.key, a.executable, a.at_load) for a in mapping.assets] == [(described, True, True),
+                                                                          ("extra", False, False)]
+    assert not mapping.dynamic and module.named_keys("d", "t") == ("extra",)
+
+
+@pytest.mark.parametrize("after", ["shop = wrap(shop)", "shop = with_resources([other], {})[0]",
+                                   "shop = with_resources([shop], {})[1]"])
+def test_a_name_rebound_to_anything_else_is_not_read_as_dbt_assets(after):
+    module = parse_dagster_module("d.py", HAND.format(options="manifest=SHOP.manifest_path", after=after))
+    [mapping] = module.mappings
+    assert mapping.dynamic and [a.key for a in mapping.assets] == ["extra"]
