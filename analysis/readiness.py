@@ -43,7 +43,9 @@ class DagsterSide:
 def proxy_assets(project: Project, entry: DagEntry, task_id: str | None) -> tuple[str, ...]:
     """The assets a proxy of the task (of every task of the DAG for ``task_id=None``) would
     launch in Dagster: those of the mapped tasks not yet proxied that can be proxied; ``()`` for
-    a proxied, unmapped or blocked task (nothing to get ready for)."""
+    a proxied, unmapped or blocked task (nothing to get ready for). Keys Dagster knows only at
+    load (dbt's) are not among them: what Dagster defines cannot be asked of them, so no
+    readiness is claimed either way."""
     assets: list[str] = []
     for task in entry.dag.tasks:
         if task_id not in (None, task.task_id) or task.mapped:
@@ -51,7 +53,7 @@ def proxy_assets(project: Project, entry: DagEntry, task_id: str | None) -> tupl
         status = task_status(project, entry, task)
         if status.proxied or status.nothing is not None or blocked(task, status.stage):
             continue  # not offered for proxying: nothing would launch in Dagster
-        assets.extend(status.assets)
+        assets.extend(project.named_keys(entry.dag_id, task.task_id))
     return tuple(dict.fromkeys(assets))
 
 

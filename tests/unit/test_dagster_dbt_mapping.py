@@ -111,12 +111,13 @@ def test_readiness_never_calls_dbt_assets_not_executable_and_dagster_is_not_aske
     entry = found.entry("dbt")
     asked = {key for interest in interest_of(found) for _, keys in interest.assets for key in keys}
     assert not any(key.startswith("dbt resources") for key in asked)
-    assets = proxy_assets(found, entry, "build_orders")
-    assert assets == (BUILD,)
+    # no key to ask Dagster about: neither "not executable" nor "ready" is claimed
+    assert proxy_assets(found, entry, "build_orders") == ()
     elsewhere = {"other": AssetDefinition("other", True, "defs")}
-    assert not_ready(DagsterSide("http://dagster:3000", "connected", elsewhere), assets, elsewhere) == ()
-    assert not_ready(DagsterSide("http://dagster:3000", "unreachable", {}), assets, {}) == (
-        "Dagster at http://dagster:3000 cannot be reached: a proxied task would fail to launch",)
+    assert not_ready(DagsterSide("http://dagster:3000", "connected", elsewhere), (), elsewhere) == ()
+    apply(plan_map(found, read, "dbt", ["report"]))
+    found = project(root)
+    assert proxy_assets(found, found.entry("dbt"), None) == ("dbt/report",)  # the named keys still count
 
 
 def test_no_acceptance_test_is_offered_or_written_for_keys_known_only_at_load(root):
