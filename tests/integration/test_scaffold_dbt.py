@@ -133,7 +133,8 @@ def test_the_scaffolded_task_is_mapped_and_proxied_and_airlift_loads_both(projec
     proxy = run_cli("proxy", "dbt", "build_orders", cwd=root, env=env)
     assert proxy.returncode == 0, proxy.stderr
     assert "AssetSpecs only" not in proxy.stdout + proxy.stderr
-    state = root / "airflow_dags" / "proxied_state" / "dbt.yaml"
+    state = (root / "airflow_dags" / "proxied_state" / "dbt.yaml").read_text()
+    assert "  - id: build_orders\n    proxied: true\n" in state, state
     check = run_cli("check", cwd=root, env=env)
     assert not {"unmapped-task", "proxied-without-asset", "no-scaffold"} & set(check.stdout.split()), check.stdout
 
