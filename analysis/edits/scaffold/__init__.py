@@ -149,7 +149,7 @@ def scaffold_task(dag_text: str, dag_path: str, dag_id: str, task_id: str, modul
         plan = plan_task(dag_text, task, dag_path, _read_text, downstream)
         if not isinstance(plan, str) and plan.sensor is not None and plan.sensor.external:
             plan = with_upstream(plan, mapped_assets or
-                                 parse_dagster_module(module_path or "definitions.py", module_text).assets_for,
+                                 parse_dagster_module(module_path or "definitions.py", module_text).named_keys,
                                  lambda dag_id: dag_asset_key(edit.module, dag_id))
         if isinstance(plan, str):
             return EditResult.refuse(plan)
