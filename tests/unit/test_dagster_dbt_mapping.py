@@ -171,3 +171,18 @@ def test_a_name_rebound_to_anything_else_is_not_read_as_dbt_assets(after):
     module = parse_dagster_module("d.py", HAND.format(options="manifest=SHOP.manifest_path", after=after))
     [mapping] = module.mappings
     assert mapping.dynamic and [a.key for a in mapping.assets] == ["extra"]
+
+
+def test_an_external_task_sensor_waiting_for_a_dbt_task_is_refused_with_the_reason():
+    sensors = FIXTURES / "sensors"
+    module = (sensors / "external_module.py").read_text().replace(
+        '    task_mappings={"load_orders": [dg.AssetSpec(key=["raw", "orders"])]},\n',
+        '    task_mappings={"load_orders": [load_orders]},\n').replace(
+        "load_assets = ", "import dagster_dbt\n\n\n@dagster_dbt.dbt_assets(manifest=\"/srv/shop/target/manifest.json\")\n"
+        "def load_orders(context):\n    yield from ()\n\n\nload_assets = ")
+    assert parse_dagster_module("m.py", module).assets_for("loads", "load_orders")  # read as dbt's
+    result = scaffold_task((sensors / "external_dag.py").read_text(), str(sensors / "external_dag.py"), "reports",
+                           "wait_for_load", module, module_path=str(sensors / "external_module.py"))
+    assert result.text is None and result.reason == (
+        "ExternalTaskSensor waits for `loads.load_orders`, mapped to dagster-dbt's assets, whose keys Dagster "
+        "knows only when it loads the manifest: write its deps by hand")

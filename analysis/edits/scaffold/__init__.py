@@ -148,9 +148,9 @@ def scaffold_task(dag_text: str, dag_path: str, dag_id: str, task_id: str, modul
         downstream = tuple(t.task_id for t in dag.tasks if task_id in t.upstream)
         plan = plan_task(dag_text, task, dag_path, _read_text, downstream)
         if not isinstance(plan, str) and plan.sensor is not None and plan.sensor.external:
-            plan = with_upstream(plan, mapped_assets or
-                                 parse_dagster_module(module_path or "definitions.py", module_text).named_keys,
-                                 lambda dag_id: dag_asset_key(edit.module, dag_id))
+            plan = _waits_for_unnamed_keys(plan, module_text, module_path) or with_upstream(
+                plan, mapped_assets or parse_dagster_module(module_path or "definitions.py", module_text).named_keys,
+                lambda dag_id: dag_asset_key(edit.module, dag_id))
         if isinstance(plan, str):
             return EditResult.refuse(plan)
         dag_module = parse(dag_text, "the DAG file")
@@ -160,3 +160,15 @@ def scaffold_task(dag_text: str, dag_path: str, dag_id: str, task_id: str, modul
         return edit.apply(found, plan, source, Places(dag_path, module_path, import_roots))
     except RecursionError:
         return EditResult.refuse("the DAG file or the Dagster module nests too deeply to scaffold")
+
+
+def _waits_for_unnamed_keys(plan, module_text: str, module_path: str | None) -> str | None:
+    """Why an ExternalTaskSensor cannot depend on the task it waits for: that task is mapped to
+    dagster-dbt's assets only, whose keys Dagster knows when it loads the manifest."""
+    dag_id, task_ids = plan.sensor.external
+    module = parse_dagster_module(module_path or "definitions.py", module_text)
+    for task_id in task_ids:
+        if not module.named_keys(dag_id, task_id) and module.assets_for(dag_id, task_id):
+            return (f"ExternalTaskSensor waits for `{dag_id}.{task_id}`, mapped to dagster-dbt's assets, whose "
+                    "keys Dagster knows only when it loads the manifest: write its deps by hand")
+    return None
