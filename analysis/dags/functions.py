@@ -35,9 +35,13 @@ DAG file's calls cannot pass either when Airflow imports it."""
 CROWDED = 300
 """Python frames on a thread past which a helper's body runs on a fresh thread: the
 interpreter's own nesting (expressions, statements) has the rest of the recursion limit."""
-HOP_COST = 100
-"""Budget units a fresh thread costs (starting one takes about as long as 100 expressions): a
-file making many calls on a crowded stack is bounded by the budget as any other."""
+CHECK_EVERY = 8
+"""Calls nested between two looks at the stack (a look walks ``CROWDED`` frames)."""
+HOP_COST = 1000
+"""Budget units a fresh thread costs: starting one and handing over to it takes 0.1 ms, and
+several times that on a loaded machine (a unit is about a microsecond). A helper fanning out
+at the depth where threads change would otherwise start one per call: this bounds them to a
+couple of thousand per file, as the budget bounds any other repetition."""
 
 
 def is_generator(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
@@ -111,7 +115,7 @@ class Functions:
         if generator:
             self.yields.append([])
         try:
-            if crowded():
+            if self.depth % CHECK_EVERY == 0 and crowded():
                 self.spend(HOP_COST)
                 on_fresh_stack(lambda: self.exec_block(function.node.body, scope))
             else:
