@@ -178,7 +178,7 @@ class DagsterClient:
         data = self.query(document, variables, "read the runs dagster-airlift launched")
         found: dict[tuple[str, str], tuple[DagsterRun, ...]] = {}
         for index, (dag_id, run_id, _) in enumerate(wanted):
-            answer = self._typed(data, f"r{index}", "Runs", "runsOrError")
+            answer = self.typed(data, f"r{index}", "Runs", "runsOrError")
             results = answer.get("results")
             if not isinstance(results, list):
                 raise self._bad("runsOrError without `results`")
@@ -199,7 +199,7 @@ class DagsterClient:
             return {}, {}
         data = self.query(ASSETS_QUERY, {"keys": [{"path": key_path(k)} for k in keys]},
                           "read the assets' materializations")
-        nodes = self._typed(data, "assetsOrError", "AssetConnection", "assetsOrError").get("nodes")
+        nodes = self.typed(data, "assetsOrError", "AssetConnection", "assetsOrError").get("nodes")
         if not isinstance(nodes, list):
             raise self._bad("assetsOrError without `nodes`")
         found: dict[str, Materialization | None] = dict.fromkeys(keys)
@@ -270,7 +270,9 @@ class DagsterClient:
             raise self._bad("no `data` object")
         return data
 
-    def _typed(self, data: Mapping[str, Any], field: str, wanted: str, name: str) -> Mapping[str, Any]:
+    def typed(self, data: Mapping[str, Any], field: str, wanted: str, name: str) -> Mapping[str, Any]:
+        """``data[field]`` when Dagster answered the union with ``wanted``; else a PeeringError
+        with the error's message (redacted) or type (also the reload's listing of locations)."""
         answer = data.get(field)
         if not isinstance(answer, Mapping):
             raise self._bad(f"no `{name}`")

@@ -148,10 +148,7 @@ def reload_location(client, location: str, policy: RequestPolicy = RELOAD_POLICY
 def location_entries(client) -> list[LocationEntry]:
     """The webserver's code locations (one request); a PeeringError when they cannot be read."""
     data = client.query(LOCATIONS_QUERY, {}, "list the code locations")
-    workspace = data.get("workspaceOrError")
-    if not isinstance(workspace, Mapping) or workspace.get("__typename") != "Workspace":
-        detail = workspace.get("message") if isinstance(workspace, Mapping) else None
-        raise PeeringError("bad_response", f"Dagster did not list its code locations: {one_line(str(detail), 160)}")
+    workspace = client.typed(data, "workspaceOrError", "Workspace", "workspaceOrError")
     found = []
     for entry in workspace.get("locationEntries") or []:
         if not isinstance(entry, Mapping) or not isinstance(entry.get("name"), str):
