@@ -79,17 +79,18 @@ class DagsterModule:
     """Calls ``build_defs_from_airflow_instance``."""
     unresolved: tuple[UnresolvedMapping, ...] = ()
 
+    def asset_refs(self, dag_id: str, task_id: str | None) -> tuple[AssetRef, ...]:
+        """The assets mapped to a task (``task_id=None``: to the whole DAG), as written."""
+        return tuple(a for m in self.mappings if m.dag_id == dag_id and m.task_id == task_id
+                     for a in m.assets)
+
     def assets_for(self, dag_id: str, task_id: str | None) -> tuple[str, ...]:
         """Asset keys mapped to a task (``task_id=None``: to the whole DAG), without repeats."""
-        keys = (a.key for m in self.mappings if m.dag_id == dag_id and m.task_id == task_id
-                for a in m.assets)
-        return tuple(dict.fromkeys(keys))
+        return tuple(dict.fromkeys(a.key for a in self.asset_refs(dag_id, task_id)))
 
     def named_keys(self, dag_id: str, task_id: str | None) -> tuple[str, ...]:
         """``assets_for`` without the asset sets known only at load: the keys an edit may write."""
-        keys = (a.key for m in self.mappings if m.dag_id == dag_id and m.task_id == task_id
-                for a in m.assets if not a.at_load)
-        return tuple(dict.fromkeys(keys))
+        return tuple(dict.fromkeys(a.key for a in self.asset_refs(dag_id, task_id) if not a.at_load))
 
 
 def looks_like_dagster_module(text: str | bytes) -> bool:

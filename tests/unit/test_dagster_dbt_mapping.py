@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from analysis.checks import check_project
-from analysis.dagster.module import parse_dagster_module
+from analysis.dagster.module import AssetRef, parse_dagster_module
 from analysis.describe import Stage, task_markdown, task_status
 from analysis.edits.scaffold import scaffold_task
+from analysis.facts import Range
 from analysis.files import read_disk
 from analysis.plans import plan_map, plan_proxy
 from analysis.project import Layout, discover
@@ -183,6 +184,17 @@ def test_an_external_task_sensor_waiting_for_a_dbt_task_is_refused_with_the_reas
     assert parse_dagster_module("m.py", module).assets_for("loads", "load_orders")  # read as dbt's
     result = scaffold_task((sensors / "external_dag.py").read_text(), str(sensors / "external_dag.py"), "reports",
                            "wait_for_load", module, module_path=str(sensors / "external_module.py"))
+    assert result.text is None and result.reason == (
+        "ExternalTaskSensor waits for `loads.load_orders`, mapped to dagster-dbt's assets, whose keys Dagster "
+        "knows only when it loads the manifest: write its deps by hand")
+
+
+def test_the_same_refusal_when_the_dbt_task_is_mapped_in_another_module_of_the_project():
+    sensors = FIXTURES / "sensors"
+    dbt = AssetRef('dbt resources selected by "fqn:*" in /srv/shop', Range.of(0, 0, 0, 0), True, at_load=True)
+    result = scaffold_task((sensors / "external_dag.py").read_text(), str(sensors / "external_dag.py"), "reports",
+                           "wait_for_load", (sensors / "external_module.py").read_text(),
+                           module_path=str(sensors / "external_module.py"), mapped_assets=lambda d, t: (dbt,))
     assert result.text is None and result.reason == (
         "ExternalTaskSensor waits for `loads.load_orders`, mapped to dagster-dbt's assets, whose keys Dagster "
         "knows only when it loads the manifest: write its deps by hand")

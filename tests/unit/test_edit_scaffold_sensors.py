@@ -10,10 +10,12 @@ from pathlib import Path
 import pytest
 
 from analysis.dags.dagfile import extract_file
+from analysis.dagster.module import AssetRef
 from analysis.edits import EditResult
 from analysis.edits.acceptance_test import acceptance_test
 from analysis.edits.scaffold import can_scaffold, scaffold_task
 from analysis.edits.scaffold.families import scaffold_family
+from analysis.facts import Range
 from analysis.files import read_disk
 from analysis.plans import plan_scaffold
 from analysis.project import Layout, discover
@@ -192,7 +194,7 @@ def test_the_projects_mappings_are_asked_when_given():
 
     def mapped_assets(dag_id, task_id):
         asked.append((dag_id, task_id))
-        return {"a": ("x/y", "z"), "b": ("z",)}[task_id]
+        return tuple(AssetRef(key, Range.of(0, 0, 0, 0)) for key in {"a": ("x/y", "z"), "b": ("z",)}[task_id])
 
     result = scaffold_external(code, mapped_assets)
     assert asked == [("other", "a"), ("other", "b")]

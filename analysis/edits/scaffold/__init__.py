@@ -84,7 +84,7 @@ import os
 from collections.abc import Callable, Sequence
 
 from analysis.dags.dagfile import extract_file
-from analysis.dagster.module import parse_dagster_module
+from analysis.dagster.module import AssetRef, parse_dagster_module
 from analysis.edits.result import EditResult, parse
 from analysis.edits.scaffold.asset import WHAT, ModuleEdit
 from analysis.edits.scaffold.asset_sensors import dag_asset_key
@@ -116,15 +116,15 @@ def can_scaffold(dag_text: str, task: TaskFacts) -> str | None:
 def scaffold_task(dag_text: str, dag_path: str, dag_id: str, task_id: str, module_text: str | None,
                   *, module_path: str | None = None,
                   import_roots: Sequence[ImportRoot] = (),
-                  mapped_assets: Callable[[str, str], Sequence[str]] | None = None) -> EditResult:
+                  mapped_assets: Callable[[str, str], Sequence[AssetRef]] | None = None) -> EditResult:
     """Define the Dagster asset that runs task ``task_id`` of ``dag_id`` in the Dagster module.
 
     ``module_path`` (the Dagster module's path, like ``dag_path``) is needed only when the body
     must find the DAG file's folder: its ``__file__`` is used, or it imports a module of one of
     ``import_roots``. Unchanged (``changed=False``) when the task's mapping already holds a
     definition; refused, with the reason, when the task is not mapped yet or cannot be copied.
-    ``mapped_assets(dag_id, task_id)``: the asset keys a task is mapped to in the project (the
-    tasks an ExternalTaskSensor waits for); without it, this module's mappings.
+    ``mapped_assets(dag_id, task_id)``: the assets a task is mapped to in the project (the tasks
+    an ExternalTaskSensor waits for: ``Project.asset_refs``); without it, this module's mappings.
     """
     if module_text is None:
         return EditResult.refuse(f"{WHAT} does not exist yet: map task `{task_id}` first")
@@ -148,9 +148,8 @@ def scaffold_task(dag_text: str, dag_path: str, dag_id: str, task_id: str, modul
         downstream = tuple(t.task_id for t in dag.tasks if task_id in t.upstream)
         plan = plan_task(dag_text, task, dag_path, _read_text, downstream)
         if not isinstance(plan, str) and plan.sensor is not None and plan.sensor.external:
-            plan = _waits_for_unnamed_keys(plan, module_text, module_path) or with_upstream(
-                plan, mapped_assets or parse_dagster_module(module_path or "definitions.py", module_text).named_keys,
-                lambda dag_id: dag_asset_key(edit.module, dag_id))
+            mapped = mapped_assets or parse_dagster_module(module_path or "definitions.py", module_text).asset_refs
+            plan = with_upstream(plan, mapped, lambda dag_id: dag_asset_key(edit.module, dag_id))
         if isinstance(plan, str):
             return EditResult.refuse(plan)
         dag_module = parse(dag_text, "the DAG file")
@@ -161,14 +160,3 @@ def scaffold_task(dag_text: str, dag_path: str, dag_id: str, task_id: str, modul
     except RecursionError:
         return EditResult.refuse("the DAG file or the Dagster module nests too deeply to scaffold")
 
-
-def _waits_for_unnamed_keys(plan, module_text: str, module_path: str | None) -> str | None:
-    """Why an ExternalTaskSensor cannot depend on the task it waits for: that task is mapped to
-    dagster-dbt's assets only, whose keys Dagster knows when it loads the manifest."""
-    dag_id, task_ids = plan.sensor.external
-    module = parse_dagster_module(module_path or "definitions.py", module_text)
-    for task_id in task_ids:
-        if not module.named_keys(dag_id, task_id) and module.assets_for(dag_id, task_id):
-            return (f"ExternalTaskSensor waits for `{dag_id}.{task_id}`, mapped to dagster-dbt's assets, whose "
-                    "keys Dagster knows only when it loads the manifest: write its deps by hand")
-    return None

@@ -143,12 +143,19 @@ def external_sensor_plan(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit
                 frozenset(), sensor=sensor)
 
 
-def with_upstream(plan: Plan, assets_for, dag_asset) -> Plan | str:
+def with_upstream(plan: Plan, mapped, dag_asset) -> Plan | str:
     """An ExternalTaskSensor's plan with the assets the tasks it waits for are mapped to
-    (``assets_for(dag_id, task_id)``), or which task must be mapped first; for a whole DAG, the
-    asset dagster-airlift materializes when a run of it succeeds (``dag_asset(dag_id)``, None
-    when it cannot be named)."""
+    (``mapped(dag_id, task_id)``: the ``AssetRef`` tuple of each), or which task must be mapped first, or
+    which is mapped only to assets whose keys Dagster knows at load (dagster-dbt's); for a whole
+    DAG, the asset dagster-airlift materializes when a run of it succeeds (``dag_asset(dag_id)``,
+    None when it cannot be named)."""
     dag_id, task_ids = plan.sensor.external
+    refs = {task_id: mapped(dag_id, task_id) for task_id in task_ids}
+    named = {task_id: [r.key for r in found if not r.at_load] for task_id, found in refs.items()}
+    at_load = next((task_id for task_id in task_ids if refs[task_id] and not named[task_id]), None)
+    if at_load is not None:
+        return (f"ExternalTaskSensor waits for `{dag_id}.{at_load}`, mapped to dagster-dbt's assets, whose "
+                "keys Dagster knows only when it loads the manifest: write its deps by hand")
     upstream: dict[str, None] = {}
     if not task_ids:
         key = dag_asset(dag_id)
@@ -157,10 +164,9 @@ def with_upstream(plan: Plan, assets_for, dag_asset) -> Plan | str:
                     "names after the module's AirflowInstance: give it a `name` written out")
         upstream[key] = None
     for task_id in task_ids:
-        keys = assets_for(dag_id, task_id)
-        if not keys:
+        if not named[task_id]:
             return f"map `{dag_id}.{task_id}` first: ExternalTaskSensor waits for it"
-        upstream.update(dict.fromkeys(keys))
+        upstream.update(dict.fromkeys(named[task_id]))
     return dataclasses.replace(plan, sensor=dataclasses.replace(plan.sensor, upstream=tuple(upstream)))
 
 
