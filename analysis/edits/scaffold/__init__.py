@@ -35,7 +35,7 @@ verbatim>], name="<dag_id>__<task_id>")`` defined just above the statement holdi
 - ``ExternalTaskSensor``: an asset depending on the assets the external tasks are mapped to
   (``mapped_assets``), waiting until they are materialized anew;
 - ``TriggerDagRunOperator``: a run of the same DAG started in Airflow through the module's
-  ``AirflowInstance``, waited for as the operator waits.
+  ``AirflowInstance``, waited for as the operator waits (planned and written with the sensors);
 - a ``BashOperator`` or ``@task.bash`` whose command is a static ``dbt run|build|seed|snapshot``:
   dagster-dbt's ``@dbt_assets`` on the same project and selection running the same command,
   in place of the task's specs (``plan_dbt``, ``asset_dbt``).
@@ -66,16 +66,18 @@ files: the signature of a callable imported from another module (Airflow drops `
 it does not accept; Python will not). The analysis runs on ``ast`` (``can_scaffold`` costs
 about a millisecond a task, for code lenses and action lists); the rewrite on libcst.
 
-The package, in the order a scaffold runs: ``plan`` reads what the task runs and the
-module-level statements it needs out of the DAG file's ``ast`` (``statements`` knows what each
-top-level statement binds, reads and changes; ``plan_common`` holds the ``Plan`` and the checks
-every family shares; ``plan_bash`` the bash options and what a ``@task.bash`` returns; ``plan_pipes``, ``plan_containers`` and ``plan_sql`` plan the virtualenv
-and external-Python, the Docker and Kubernetes, and the SQL tasks); ``dag_source`` finds the
-same code in libcst, to copy it as written; ``asset`` writes the ``@multi_asset`` into the
-Dagster module, its body ending as ``asset_commands`` (the call or the command),
-``asset_pipes``, ``asset_containers`` or ``asset_sql`` write it, with the helpers of ``places``
-where the copied code needs the DAG file's place. ``families`` lists the operators that have a
-scaffold.
+The package, in the order a scaffold runs: ``plan`` reads what the task runs out of the DAG
+file's ``ast`` and hands it to its family's planner: ``plan_builder`` for the code copied as it
+is (the checks of what a ``PythonOperator``, ``BashOperator`` or ``@task`` runs, and the
+module-level statements it needs, which ``statements`` knows what each binds, reads and
+changes), ``plan_bash`` the bash options and what a ``@task.bash`` returns, ``plan_pipes``,
+``plan_containers``, ``plan_sql``, ``plan_gates``, ``plan_sensors`` and ``plan_dbt`` the other
+families; ``plan_common`` holds the ``Plan`` and the checks every family shares. ``dag_source``
+finds the same code in libcst, to copy it as written; ``asset`` writes the ``@multi_asset`` into
+the Dagster module, its body ending as ``asset_commands`` (the call or the command),
+``asset_gates``, ``asset_pipes``, ``asset_containers``, ``asset_sql``, ``asset_sensors`` or
+``asset_dbt`` write it, with the helpers of ``places`` where the copied code needs the DAG
+file's place. ``families`` lists the operators that have a scaffold.
 """
 
 from __future__ import annotations
