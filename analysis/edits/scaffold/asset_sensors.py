@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from analysis.dagster.lineage import key_parts
 from analysis.edits.layout import Group
 from analysis.edits.scaffold import asset_sql
 from analysis.edits.scaffold.asset_commands import fresh
@@ -312,8 +313,7 @@ def upstream_specs(edit: ModuleEdit, plan: Plan, specs: tuple) -> tuple:
 
 def _asset_key(edit: ModuleEdit, key: str) -> str:
     """``AssetKey([...])`` of a user string (``a/b``; ``\\/`` is a slash inside a part)."""
-    parts = [p.replace("\\/", "/") for p in re.split(r"(?<!\\)/", key)]
-    return f"{edit.dagster_name('AssetKey')}([{', '.join(edit.literal(p) for p in parts)}])"
+    return f"{edit.dagster_name('AssetKey')}([{', '.join(edit.literal(p) for p in key_parts(key))}])"
 
 
 def _absolute(path: str) -> bool:
