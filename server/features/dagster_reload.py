@@ -9,13 +9,17 @@ the Output and on the lens and hover of the tasks mapped in the module."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from types import MappingProxyType
+from typing import Any, TypeVar
 
 from lsprotocol import types
 
 from server.app import AirliftServer
 from server.index import Snapshot
 from server.peering.dagster_reload import CodeReloader, ModuleMap, signature
+
+T = TypeVar("T")
 
 NUDGE_DELAY = 1.0
 """Seconds without another change before the poll that reloads."""
@@ -28,21 +32,27 @@ def module_maps(project) -> MappingProxyType:
                              for path, module in project.dagster_modules.items()})
 
 
+def of_project(server: AirliftServer, derive: Callable[[Any], T], empty: T) -> Callable[[], T]:
+    """``derive(project)`` of the current snapshot's project, derived again only when a snapshot
+    holds a new Project (each published snapshot does), so the polls between two updates do not
+    read the project again; ``empty`` before the first snapshot. For the poller thread: it reads
+    an immutable snapshot."""
+    last: list = [None, empty]
+
+    def current() -> T:
+        snapshot = server.index.snapshot if server.index else None
+        if snapshot is not None and last[0] is not snapshot.project:
+            last[:] = [snapshot.project, derive(snapshot.project)]
+        return last[1]
+
+    return current
+
+
 def reloader_for(server: AirliftServer) -> CodeReloader | None:
     """None with an API token: Dagster+ serves the code deployed to it, not this disk's."""
     if server.settings.dagster.token:
         return None
-    last: list = [None, MappingProxyType({})]
-
-    def modules():  # poller thread: reads an immutable snapshot
-        snapshot = server.index.snapshot if server.index else None
-        if snapshot is None:
-            return last[1]
-        if last[0] is not snapshot.project:
-            last[:] = [snapshot.project, module_maps(snapshot.project)]
-        return last[1]
-
-    return CodeReloader(modules)
+    return CodeReloader(of_project(server, module_maps, MappingProxyType({})))
 
 
 def register(server: AirliftServer) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from analysis.readiness import not_ready, proxy_assets
 from server.app import AirliftServer
-from server.features.dagster_reload import reloader_for
+from server.features.dagster_reload import of_project, reloader_for
 from server.peering.dagster_present import hover_section, lens_prefix
 from server.peering.dagster_watch import DagsterWatcher, interest_of
 from server.peering.poller import utc_now
@@ -25,19 +25,7 @@ def follower_for(server: AirliftServer) -> DagsterWatcher | None:
         server.dagster = None
         return None
 
-    # The project the interest was read from, and that interest: each published snapshot holds a
-    # new Project, so the polls between two updates do not read every task's assets again.
-    last: list = [None, ()]
-
-    def interest():  # poller thread: reads an immutable snapshot
-        snapshot = server.index.snapshot if server.index else None
-        if snapshot is None:
-            return ()
-        if last[0] is not snapshot.project:
-            last[:] = [snapshot.project, interest_of(snapshot.project)]
-        return last[1]
-
-    server.dagster = DagsterWatcher(settings, interest, reloader=reloader_for(server))
+    server.dagster = DagsterWatcher(settings, of_project(server, interest_of, ()), reloader=reloader_for(server))
     return server.dagster
 
 
