@@ -186,7 +186,7 @@ def static_value(dag: DagFile, node: ast.expr, depth: int = 0) -> object:
     if depth > 16:
         return NOT_STATIC
     if isinstance(node, ast.Name):
-        assigned = _single_assignment(dag, node)
+        assigned = single_assignment(dag, node)
         return NOT_STATIC if assigned is None else static_value(dag, assigned, depth + 1)
     if isinstance(node, ast.JoinedStr):  # an f-string of static values
         parts = [str(static_value(dag, v.value, depth + 1))
@@ -222,7 +222,7 @@ def static_value(dag: DagFile, node: ast.expr, depth: int = 0) -> object:
         return NOT_STATIC
 
 
-def _single_assignment(dag: DagFile, name: ast.Name) -> ast.expr | None:
+def single_assignment(dag: DagFile, name: ast.Name) -> ast.expr | None:
     """The value of the file's only binding of ``name``, when it is ``name = value`` above it."""
     found = None
     for node in ast.walk(dag.tree):

@@ -21,7 +21,7 @@ import datetime
 from dataclasses import dataclass
 
 from analysis.edits.scaffold.plan_common import Plan, has_jinja, operator_call_problem
-from analysis.edits.scaffold.plan_containers import BASE_OPERATOR, NOT_STATIC, static_value
+from analysis.edits.scaffold.plan_containers import BASE_OPERATOR, NOT_STATIC, single_assignment, static_value
 from analysis.edits.scaffold.plan_sql import SqlPlan, resource_key
 from analysis.edits.scaffold.statements import DagFile, Unit
 from analysis.facts import TaskFacts
@@ -330,7 +330,7 @@ def _default_args(dag: DagFile, dag_unit: Unit) -> dict[str, ast.expr] | None:
             if isinstance(value, ast.Constant) and value.value is None:
                 return None
             if isinstance(value, ast.Name):
-                value = _dict_bound_to(dag, value.id)
+                value = single_assignment(dag, value)
             if value is None and any(k.arg == "default_args" for k in node.keywords):
                 return {"default_args": NOT_STATIC}
             if value is None:
@@ -344,9 +344,3 @@ def _default_args(dag: DagFile, dag_unit: Unit) -> dict[str, ast.expr] | None:
                     if isinstance(k, ast.Constant) and k.value in _WAITING}
     return None
 
-
-def _dict_bound_to(dag: DagFile, name: str) -> ast.expr | None:
-    """The value of the module's only assignment to ``name``."""
-    found = [n.value for n in dag.tree.body if isinstance(n, ast.Assign)
-             and any(isinstance(t, ast.Name) and t.id == name for t in n.targets)]
-    return found[0] if len(found) == 1 else None
