@@ -20,7 +20,7 @@ import dataclasses
 import datetime
 from dataclasses import dataclass
 
-from analysis.edits.scaffold.plan_common import Plan, has_jinja, operator_call_problem
+from analysis.edits.scaffold.plan_common import Plan, has_jinja, jinja_in_value, operator_call_problem
 from analysis.edits.scaffold.plan_containers import BASE_OPERATOR, NOT_STATIC, single_assignment, static_value
 from analysis.edits.scaffold.plan_sql import SqlPlan, resource_key
 from analysis.edits.scaffold.statements import DagFile, Unit
@@ -188,20 +188,13 @@ def sql_sensor_plan(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Uni
         return f"{name} has no `conn_id`: which connection it uses is unknown"
     if not isinstance(sql, str) or not sql.strip() or sql.strip().endswith((".sql", ".hql")):
         return f"{name} has no SQL written out (a string; a template file is not read)"
-    text = next((t for t in (sql, *map(str, _strings(values.get("parameters")))) if has_jinja(t)), None)
+    text = jinja_in_value(sql) or jinja_in_value(values.get("parameters"))
     if text is not None:
         return f"{name} uses Jinja ({text!r}), which only Airflow renders"
     sensor = SensorPlan(SQL_SENSOR, *waiting, fail_on_empty=bool(values.get("fail_on_empty")))
     sql_plan = SqlPlan(conn_id, resource_key(conn_id), sql, None, values.get("parameters"))
     return Plan("Sensor", SQL_SENSOR, (), None, frozenset(), False, frozenset(), {}, frozenset(),
                 sql=sql_plan, sensor=sensor)
-
-
-def _strings(value: object) -> list[object]:
-    """The values of a list, tuple or dict of parameters."""
-    if isinstance(value, dict):
-        return list(value.values())
-    return list(value) if isinstance(value, (list, tuple)) else []
 
 
 def trigger_plan(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit) -> Plan | str:
