@@ -37,6 +37,11 @@ CROWDED = 300
 interpreter's own nesting (expressions, statements) has the rest of the recursion limit."""
 CHECK_EVERY = 8
 """Calls nested between two looks at the stack (a look walks ``CROWDED`` frames)."""
+MAX_HOPS = 512
+"""Fresh threads one file may take. A chain 1,000 calls deep takes about 42; ttd's wrappers
+handing a DAG down a 214-link chain that forks 20 times, 124. A helper fanning out without end
+at that depth would take one per call, each a hand-over that a loaded machine makes wait
+(milliseconds): past this, calls on a crowded stack are not followed."""
 HOP_COST = 1000
 """Budget units a fresh thread costs: starting one and handing over to it takes 0.1 ms, and
 several times that on a loaded machine (a unit is about a microsecond). A helper fanning out
@@ -94,6 +99,9 @@ def on_fresh_stack(run: Callable[[], None]) -> None:
 class Functions:
     """Mixed into the interpreter."""
 
+    hops = 0
+    """Helper bodies this file ran on a fresh thread (at most ``MAX_HOPS``)."""
+
     def call_function(self, function: Function, args: list[Value], kwargs: dict[str, Value],
                       before: Iterator[None] | None = None) -> Value:
         """Run a function body with its parameters bound, and return what it returns."""
@@ -103,6 +111,14 @@ class Functions:
             self.give_up("depth", self.statement, f"helper calls nest more than {MAX_DEPTH:,} deep here "
                          "(deeper than Python itself calls): the deeper ones are not followed")
             return Unknown(function.node.name)
+        hop = (self.depth + 1) % CHECK_EVERY == 0 and crowded()
+        if hop:
+            if self.hops >= MAX_HOPS:
+                self.give_up("depth", self.statement, "helper calls nest too deeply here, too many times, "
+                             "to read statically: the deeper ones are not followed")
+                return Unknown(function.node.name)
+            self.hops += 1
+            self.spend(HOP_COST)
         scope = Scope(function.scope)
         self.bind_parameters(function.node, args, kwargs, scope)
         self.depth += 1
@@ -115,8 +131,7 @@ class Functions:
         if generator:
             self.yields.append([])
         try:
-            if self.depth % CHECK_EVERY == 0 and crowded():
-                self.spend(HOP_COST)
+            if hop:
                 on_fresh_stack(lambda: self.exec_block(function.node.body, scope))
             else:
                 self.exec_block(function.node.body, scope)
