@@ -124,3 +124,19 @@ def test_an_unknown_left_operand_does_not_call_the_right_ones_reflected_operator
     ))
     assert [t.task_id for t in facts.dags[0].tasks] == ["a"]
     assert not too_deep(facts)
+
+
+def test_a_helper_fanning_out_at_depth_takes_a_bounded_number_of_threads(monkeypatch) -> None:
+    from analysis.dags import functions
+
+    started: list[int] = []
+    fresh = functions.on_fresh_stack
+    monkeypatch.setattr(functions, "on_fresh_stack", lambda run: (started.append(1), fresh(run))[1])
+    facts = read(HEADER + (
+        "def fan_out(x):\n"
+        "    fan_out(x); fan_out(x)\n"
+        "    return EmptyOperator(task_id='fan')\n"
+        "with DAG('d'):\n"
+        "    fan_out(1)\n"
+    ))
+    assert 0 < len(started) <= functions.MAX_HOPS and facts.dags[0].dynamic
