@@ -107,7 +107,10 @@ class Calls:
                     and os.path.isabs(args[0].value):  # a relative one depends on the working folder
                 return Const(os.path.normpath(args[0].value))
             if callee.name.endswith(".partial") and "task_id" in kwargs:
-                return self.partial_operator(callee.spelled.rsplit(".", 1)[0], node, kwargs, kwarg_nodes)
+                # `ProjectOperator.partial(...)` finds Airflow's `BaseOperator.partial`: the
+                # operator is the class it is called on, as written.
+                spelled = dotted_name(node.func.value) if isinstance(node.func, ast.Attribute) else None
+                return self.partial_operator(spelled or callee.spelled.rsplit(".", 1)[0], node, kwargs, kwarg_nodes)
         if isinstance(callee, Unknown) and isinstance(node.func, ast.Attribute) \
                 and node.func.attr == "partial" and "task_id" in kwargs:
             return self.partial_operator(dotted_name(node.func.value) or "?", node, kwargs, kwarg_nodes)

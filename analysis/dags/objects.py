@@ -42,6 +42,7 @@ from analysis.dags.values import (
     TaskRef,
     Unknown,
     Value,
+    xcom_sources,
 )
 
 
@@ -102,11 +103,26 @@ class ObjectModel:
         init = cls.lookup("__init__")
         if isinstance(init, Function):
             self.run_method(init, node, [instance, *args], kwargs)
+            self._template_field_edges(instance)
         elif cls.fields is not None:
             self._dataclass_init(instance, args, kwargs)
         elif isinstance(init, Qualified) and cls.airflow_base():
             self.base_init(instance, cls.airflow_base() or "", node, args, kwargs, kwarg_nodes)
         return as_airflow(instance)
+
+    def _template_field_edges(self, instance: Instance) -> None:
+        """After an operator's constructor, Airflow makes the task downstream of every XComArg held
+        by one of its ``template_fields`` (``set_xcomargs_dependencies``): a project operator that
+        keeps ``values=other.output`` to itself, rather than handing it to ``super().__init__``,
+        still gets the edge. Fields not known statically add nothing."""
+        if instance.task is None:
+            return
+        fields = instance.cls.lookup("template_fields")
+        names = fields.items if isinstance(fields, Seq) else []
+        for name in names:
+            if isinstance(name, Const) and isinstance(name.value, str) and name.value in instance.attrs:
+                for source in xcom_sources(instance.attrs[name.value]):
+                    self.collector.add_edge(source, instance.task, self.uncertain > 0)  # type: ignore[attr-defined]
 
     def run_method(self, function: Function, node: ast.Call, args: list[Value], kwargs: dict[str, Value]) -> Value:
         """A method (or any function) called at ``node``: anchored there when it is another file's."""
