@@ -158,11 +158,14 @@ class Creation:
     def create_taskflow(self, function: Function, node: ast.Call, data: list[Value], *,
                         mapped: bool) -> Value:
         dag, group = self.current_context(function.options)
+        # Outside any DAG the task waits in limbo, as an operator does, until `>>` or an XComArg
+        # joins it to one; its id is then taken as it is (Airflow suffixes `__1` only in a DAG).
+        unique = dag is not None
         if dag is None:
-            return Unknown(function.named.name)
+            dag = self.collector.limbo
         id_node = function.option_nodes.get("task_id")
         task = self.create_task(dag, group, function.options.get("task_id", Const(function.named.name)),
-                                function.label, node, id_node, unique=True, mapped=mapped)
+                                function.label, node, id_node, unique=unique, mapped=mapped)
         if id_node is None:
             task.id_range = self.lines.name_range(function.named)
         task.definition_range = self.lines.name_range(function.named)

@@ -130,3 +130,19 @@ def test_what_a_try_block_under_a_broad_except_makes_is_conditional() -> None:
     assert [(t.task_id, t.dynamic, t.conditional) for t in dag.tasks] == [
         ("cleanup_DagRun", False, False), ("cleanup_TaskFail", False, True),
         ("cleanup_{XCom.__name__}", True, False), ("cleanup_Pool", False, False)]
+
+
+def test_a_task_made_twice_outside_any_dag_then_joined_to_one_is_a_duplicate(tmp_path: Path) -> None:
+    # Found by tests/fuzz/test_fuzz_airflow.py: Airflow 3.3's DagBag raises DuplicateTaskIdFound
+    # (outside a DAG, `@task` ids get no `__1` suffix; both calls end up in `d`).
+    dag_file = tmp_path / "twice.py"
+    dag_file.write_text(
+        "from airflow.sdk import DAG, task\nfrom airflow.operators.bash import BashOperator\n"
+        "@task\ndef step(*args):\n    return 1\n"
+        "d = DAG(dag_id='d')\nfirst = BashOperator(task_id='first', bash_command='true', dag=d)\n"
+        "a = step()\nfirst.set_upstream([a])\nb = step(a)\n")
+    code = ProjectCode([str(tmp_path)], lambda p: read_disk(p).text)
+    facts = extract_file(str(dag_file), dag_file.read_text(), code)
+    [dag] = facts.dags
+    assert sorted(t.task_id for t in dag.tasks) == ["first", "step"]
+    assert [f.code for f in facts.findings if f.code == "duplicate-task-id"] == ["duplicate-task-id"]
