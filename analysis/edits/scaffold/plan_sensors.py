@@ -82,16 +82,10 @@ def poked(plan: Plan | str, dag: DagFile, task: TaskFacts, call: ast.Call, dag_u
 
 def file_sensor_plan(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit) -> Plan | str:
     name = f"task `{task.task_id}`"
-    problem = operator_call_problem(dag, task, call)
-    if problem:
-        return problem
-    waiting = _waiting(dag, task, call, dag_unit, _FILE)
-    if isinstance(waiting, str):
-        return waiting
-    values = {k.arg: static_value(dag, k.value) for k in call.keywords if k.arg in _FILE}
-    for option, value in values.items():
-        if value is NOT_STATIC:
-            return f"the `{option}` of {name} cannot be read statically"
+    read = _static_options(dag, task, call, dag_unit, _FILE)
+    if isinstance(read, str):
+        return read
+    waiting, values = read
     filepath = values.get("filepath")
     if not isinstance(filepath, str) or not filepath:
         return f"{name} has no `filepath` written out (a string)"
@@ -173,16 +167,10 @@ def with_upstream(plan: Plan, mapped, dag_asset) -> Plan | str:
 def sql_sensor_plan(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit) -> Plan | str:
     """A SqlSensor: its query through the SQL scaffolds' resource for ``conn_id``."""
     name = f"task `{task.task_id}`"
-    problem = operator_call_problem(dag, task, call)
-    if problem:
-        return problem
-    waiting = _waiting(dag, task, call, dag_unit, _SQL)
-    if isinstance(waiting, str):
-        return waiting
-    values = {k.arg: static_value(dag, k.value) for k in call.keywords if k.arg in _SQL}
-    for option, value in values.items():
-        if value is NOT_STATIC:
-            return f"the `{option}` of {name} cannot be read statically"
+    read = _static_options(dag, task, call, dag_unit, _SQL)
+    if isinstance(read, str):
+        return read
+    waiting, values = read
     conn_id, sql = values.get("conn_id"), values.get("sql")
     if not isinstance(conn_id, str) or not conn_id:
         return f"{name} has no `conn_id`: which connection it uses is unknown"
@@ -256,6 +244,23 @@ def _only_success(dag: DagFile, node: ast.expr) -> bool:
     return bool(items) and all(
         (isinstance(i, ast.Constant) and i.value == "success")
         or (isinstance(i, ast.Attribute) and i.attr == "SUCCESS") for i in items)
+
+
+def _static_options(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit,
+                    own: set[str]) -> tuple[tuple[float, float], dict] | str:
+    """A sensor written as an operator call whose own options are all static: its
+    ``(poke_interval, timeout)`` and those options' values, or why it cannot be scaffolded."""
+    problem = operator_call_problem(dag, task, call)
+    if problem:
+        return problem
+    waiting = _waiting(dag, task, call, dag_unit, own)
+    if isinstance(waiting, str):
+        return waiting
+    values = {k.arg: static_value(dag, k.value) for k in call.keywords if k.arg in own}
+    for option, value in values.items():
+        if value is NOT_STATIC:
+            return f"the `{option}` of task `{task.task_id}` cannot be read statically"
+    return waiting, values
 
 
 def _waiting(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit,
