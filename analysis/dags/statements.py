@@ -241,8 +241,8 @@ class Statements:
             items = [Const(v) for v in value.value]
         elif isinstance(value, ClassValue) and value.members is not None:
             items = [Const(member) for member in value.members]
-        elif tuple_items(value) is not None:
-            items = tuple_items(value) or []
+        elif (fields := tuple_items(value)) is not None:
+            items = fields
         else:
             return None
         if len(items) > MAX_UNROLL:
