@@ -141,8 +141,8 @@ class Evaluator(Comprehensions, Calls, DataFiles, Containers, Logic, airflow_cal
             constant = CONSTANTS.get(f"{base.name}.{node.attr}")
             if constant is not None:
                 return Const(constant)
-            if node.attr == "__name__" and airflow_class_name(base.name) is not None:
-                return Const(airflow_class_name(base.name))  # `f"cleanup_{DagRun.__name__}"`
+            if node.attr == "__name__" and (class_name := airflow_class_name(base.name)) is not None:
+                return Const(class_name)  # `f"cleanup_{DagRun.__name__}"`
             if node.attr == "TYPE_CHECKING" and base.name in ("typing", "typing_extensions"):
                 return Const(False)  # `if typing.TYPE_CHECKING:` imports only for type checkers
             if base.name.startswith("airflow.") and base.name.endswith(".TriggerRule"):
@@ -179,8 +179,8 @@ class Evaluator(Comprehensions, Calls, DataFiles, Containers, Logic, airflow_cal
                     return Seq(base.items[index.value])
                 if isinstance(base, Seq):
                     return self.known_here(base.items[index.value])
-                if tuple_items(base) is not None and isinstance(index.value, int):
-                    return tuple_items(base)[index.value]  # type: ignore[index]
+                if isinstance(index.value, int) and (fields := tuple_items(base)) is not None:
+                    return fields[index.value]
                 if isinstance(base, Mapping) and index.value not in base.items and base.default is not None:
                     made = self.call(node, base.default, [], {}, {}, scope)  # defaultdict: made on first use
                     base.items[index.value] = made
