@@ -293,6 +293,8 @@ class Collector:
         return self.add_task(task)
 
     def add_edge(self, upstream: TaskRecord, downstream: TaskRecord, conditional: bool = False) -> None:
+        if upstream.dag is self.limbo and downstream.dag is self.limbo:
+            return  # Airflow raises: "Tried to create relationships between tasks that don't have DAGs yet"
         if upstream.dag is self.limbo:
             upstream = self.attach(upstream, downstream.dag)
         elif downstream.dag is self.limbo:
