@@ -599,3 +599,29 @@ def test_tasks_and_dags_assigned_at_module_level_are_not_copied():
     assert can_scaffold(dag, facts.task("third")) == (
         "task `third` needs `DAG` (for `dag`), which comes from Airflow (the import on line 3): "
         "Dagster cannot run it")
+
+
+def test_a_task_made_by_a_project_factory_is_refused_as_such(tmp_path: Path) -> None:
+    """ethereum-etl's `DAG = build_amend_dag(...)`: the model follows the factory and finds its
+    PythonOperator, whose call the scaffold cannot copy from the DAG file; the refusal names the
+    helper instead of saying that PythonOperator has no scaffold."""
+    from analysis.project import Layout, discover
+
+    (tmp_path / "dags").mkdir()
+    (tmp_path / "dags" / "factory.py").write_text(textwrap.dedent("""\
+        from airflow import DAG
+        from airflow.operators.python import PythonOperator
+
+        def build(dag_id):
+            dag = DAG(dag_id, schedule=None)
+            PythonOperator(task_id="load", python_callable=print, dag=dag)
+            return dag
+        """))
+    text = "# an airflow DAG (Airflow's safe mode reads files that say so)\nfrom factory import build\n\nDAG = build('built')\n"
+    (tmp_path / "dags" / "built_dag.py").write_text(text)
+    project = discover(Layout(str(tmp_path), ("dags",), None))
+    task = project.entry("built").dag.task("load")
+    assert task.operator == "PythonOperator" and task.certain
+    assert can_scaffold(text, task) == (
+        "task `load` is made inside `build(...)`, not by a `PythonOperator(...)` call in this file: "
+        "the scaffold copies an operator call written in the DAG file; port it by hand")

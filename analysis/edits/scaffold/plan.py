@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from analysis.edits.scaffold.plan_bash import BASH_TASK, options_problem
 from analysis.edits.scaffold.plan_builder import PlanBuilder
-from analysis.edits.scaffold.plan_common import Plan, given_options, keywords_problem
+from analysis.edits.scaffold.plan_common import Plan, given_options, keywords_problem, made_elsewhere
 from analysis.edits.scaffold.plan_containers import CONTAINER_OPERATORS, container_plan
 from analysis.edits.scaffold.plan_dbt import bash_task_dbt_plan, dbt_plan, looks_like_dbt
 from analysis.edits.scaffold.plan_gates import OPERATOR_GATES, TASKFLOW_GATES, gated
@@ -70,7 +70,7 @@ def _read_plan(dag_text: str, task: TaskFacts, dag_path: str | None, read,
     qualified = dag.qualified(call.func)
     kind = qualified.rsplit(".", 1)[-1] if qualified.startswith("airflow.") else ""
     if kind not in ("PythonOperator", "BashOperator", PYTHON_SENSOR, *OPERATOR_GATES):
-        return f"{label} uses `{task.operator}`, which has no scaffold: port it by hand"
+        return made_elsewhere(dag, task, call) or f"{label} uses `{task.operator}`, which has no scaffold: port it by hand"
     problem = keywords_problem(label, call)
     if problem:
         return problem

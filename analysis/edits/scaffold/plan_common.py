@@ -75,9 +75,24 @@ class Plan:
 def operator_call_problem(dag: DagFile, task: TaskFacts, call: ast.Call) -> str | None:
     """Why the call creating an operator's task cannot be read: the class is not Airflow's, or
     it is given arguments by position or ``**``."""
+    elsewhere = made_elsewhere(dag, task, call)
+    if elsewhere:
+        return elsewhere
     if not dag.qualified(call.func).startswith("airflow."):
         return f"task `{task.task_id}` uses `{task.operator}`, which is not Airflow's"
     return keywords_problem(f"task `{task.task_id}`", call)
+
+
+def made_elsewhere(dag: DagFile, task: TaskFacts, call: ast.Call) -> str | None:
+    """Why an operator's task cannot be scaffolded from ``call`` when that call is not the
+    operator's but a helper's that makes it (a project factory: the operator call is in its code,
+    given values only known as the helper runs), or None."""
+    if task.operator.startswith("@") or dag.qualified(call.func).rsplit(".", 1)[-1] == task.operator:
+        return None
+    helper = ast.unparse(call.func)
+    helper = helper if len(helper) <= 60 else helper[:57] + "..."
+    return (f"task `{task.task_id}` is made inside `{helper}(...)`, not by a `{task.operator}(...)` "
+            "call in this file: the scaffold copies an operator call written in the DAG file; port it by hand")
 
 
 def keywords_problem(name: str, call: ast.Call) -> str | None:
