@@ -4,7 +4,7 @@
                            [--poll-file FILE] [--save FILE] [--from FILE]
 
 Runs each benchmark as its own process with ``--json`` — bench/accuracy.py,
-bench/scaffold_share.py (skipped when the corpus is not checked out), bench/speed.py,
+bench/scaffold_share.py and bench/scaffold_accepted.py (skipped when the corpus is not checked out), bench/speed.py,
 bench/latency.py, then bench/poll.py and bench/dagster_poll.py — one after the other (never two at once: their timings
 would disturb each other), collects their figures and prints one table: figure | value | target
 | met?. A missed target says ``MISSED`` and by how much; a figure that could not be measured
@@ -52,6 +52,7 @@ DEFAULT_SAVE = BENCH / "out" / "report.json"
 SCRIPTS = {
     "accuracy": ([], 1800.0),
     "scaffold_share": ([], 3600.0),  # runs the static model over the corpus, when it is checked out
+    "scaffold_accepted": ([], 3600.0),  # asks each such task's scaffold, from the checkouts' facts caches
     "speed": ([], 2400.0),
     "latency": ([], 1800.0),
     "poll": ([], 5400.0),  # poll.py's own --budget is 3600 s, then it stops its servers
@@ -320,6 +321,10 @@ def add_scaffold_share(table: Table, result: dict) -> None:
     table.at_least("tasks with a scaffold or nothing to migrate", result["share"], result["target"], pct, points)
     if result.get("median_entry_share") is not None:
         table.add("the same, median over entries", pct(result["median_entry_share"]))
+    if result.get("share_of_airflow_operators") is not None:
+        table.add("the same, over tasks of Airflow's and providers' operators", pct(result["share_of_airflow_operators"]))
+        table.notes.append(f"scaffold share: {result['project_operator_tasks']:,} tasks run the projects' own "
+                           "operator classes, which no scaffold can know")
     for family, figures in result["families"].items():
         table.add(f"family: {family}", f"{figures['tasks']:,} tasks, {pct(figures['share'])}")
     top = result.get("top_without_scaffold", [])[:5]
@@ -330,6 +335,20 @@ def add_scaffold_share(table: Table, result: dict) -> None:
         table.notes.append(f"scaffold share: {name} not measured: {error}")
     if result.get("missing"):
         table.notes.append(f"scaffold share: not checked out, left out: {', '.join(result['missing'])}")
+
+
+def add_scaffold_accepted(table: Table, result: dict) -> None:
+    """Issue 16: of the tasks with a scaffold, those it writes (bench/scaffold_accepted.py)."""
+    if "skipped" in result or "error" in result:
+        table.notes.append(f"scaffold accepted: {result.get('skipped') or result.get('error')}")
+        return
+    share = result["written"] / result["tasks"] if result["tasks"] else None
+    table.add(f"tasks with a scaffold that it writes ({result['tasks']:,} asked)",
+              "n/a" if share is None else f"{pct(share)} ({result['written']:,})")
+    top = result.get("top_refusals", [])[:3]
+    if top:
+        table.notes.append("scaffolds refuse most for: " + "; ".join(
+            f"{t['reason'][:90]} ({t['tasks']:,})" for t in top) + " (bench/scaffold_accepted.py lists more)")
 
 
 def add_latency(table: Table, latency: dict) -> None:
@@ -568,6 +587,8 @@ def build_table(figures: dict) -> Table:
     add_accuracy(table, figures.get("accuracy", {}))
     if "scaffold_share" in figures:
         add_scaffold_share(table, figures["scaffold_share"])
+    if "scaffold_accepted" in figures:
+        add_scaffold_accepted(table, figures["scaffold_accepted"])
     add_latency(table, latency)
     add_memory(table, speed, latency)
     if "poll" in figures:
@@ -643,7 +664,7 @@ def main() -> int:
         began = time.monotonic()
         figures = {"started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                    "python": sys.version.split()[0], "cpus": os.cpu_count()}
-        for name in ("accuracy", "scaffold_share", "speed", "latency"):
+        for name in ("accuracy", "scaffold_share", "scaffold_accepted", "speed", "latency"):
             figures[name] = run_script(name)
         figures["poll"] = poll_figures(args.poll, args.poll_file)
         figures["dagster_poll"] = poll_figures(args.poll, args.poll_file.with_name(DAGSTER_POLL_FILE.name), "dagster_poll")

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import re
 import sys
 import time
 from collections import Counter
@@ -69,6 +70,24 @@ def operators_of(static: dict) -> Counter:
                    for task in dag["tasks"])
 
 
+_CLASS = re.compile(r"^[ \t]*class[ \t]+(\w+)[ \t]*[(:]", re.MULTILINE)
+
+
+def project_classes(entry: dict) -> set[str]:
+    """Names of the classes the entry's checkout defines in its own Python files: a task of one
+    of them runs the project's own operator, which no scaffold can know."""
+    names: set[str] = set()
+    root = corpus.SRC / entry["name"]
+    for path in root.rglob("*.py"):
+        if ".cache" in path.relative_to(root).parts:
+            continue
+        try:
+            names.update(_CLASS.findall(path.read_text(encoding="utf-8", errors="replace")))
+        except OSError:
+            continue
+    return names
+
+
 def static_of(entry: dict, cached: bool) -> dict:
     if not cached:
         return corpus.run_static(entry)
@@ -96,6 +115,7 @@ def measure(names: set[str], cached: bool, top: int) -> dict:
     operators: Counter = Counter()
     where: dict[str, set[str]] = {}
     rows, errors = [], {}
+    own_tasks = 0
     for entry in present:
         print(f"[scaffold_share] {entry['name']}", file=sys.stderr, flush=True)
         try:
@@ -103,6 +123,8 @@ def measure(names: set[str], cached: bool, top: int) -> dict:
         except (RuntimeError, OSError, ValueError) as error:  # one entry's failure is reported, not fatal
             errors[entry["name"]] = str(error)
             continue
+        own = project_classes(entry)
+        own_tasks += sum(n for op, n in counts.items() if op in own and family_of(families, op) == NO_SCAFFOLD)
         operators.update(counts)
         for operator in counts:
             where.setdefault(operator, set()).add(entry["name"])
@@ -122,6 +144,8 @@ def measure(names: set[str], cached: bool, top: int) -> dict:
         "families": {family: {"tasks": n, "share": share(n, total),
                               "operators": sorted(op for op in operators if family_of(families, op) == family)}
                      for family, n in sorted(by_family.items(), key=lambda item: -item[1])},
+        "project_operator_tasks": own_tasks,
+        "share_of_airflow_operators": share(covered, total - own_tasks),
         "operators": len(operators),
         "operators_without_scaffold": len(uncovered),
         "top_without_scaffold": [{"operator": op, "tasks": n, "entries": len(where[op])} for op, n in uncovered[:top]],
@@ -163,6 +187,9 @@ def print_report(result: dict) -> None:
     print(f"overall: {pct(result['share'])} ({result['covered']:,} of {result['tasks']:,} tasks) have a scaffold or "
           f"nothing to migrate; target >= {pct(result['target'])}: {'met' if met else 'MISSED'}; "
           f"median over entries {pct(result['median_entry_share'])}")
+    print(f"tasks of the projects' own operator classes (defined in their code; no scaffold can know them): "
+          f"{result['project_operator_tasks']:,}; share over the other tasks (Airflow's and providers' "
+          f"operators): {pct(result['share_of_airflow_operators'])}")
     for name in result["missing"]:
         print(f"not checked out, left out: {name}")
     for name, error in result["errors"].items():
