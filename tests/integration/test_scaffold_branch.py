@@ -27,7 +27,8 @@ SELECTIONS = {
     # pick_load(6) returns "full_load"
     "choose": ("load_choice,branch/choose/full_load,branch/choose/incremental_load",
                ["branch/choose/full_load", "load_choice"]),
-    # len([]) > 0 is False: nothing, and orders_summary downstream is skipped
+    # len([]) > 0 is False (the lambda takes `**context` and reads none of it: called without one):
+    # nothing, and orders_summary downstream is skipped
     "has_orders": ("orders_present,orders_summary", []),
     # is_weekend(6) is True: the asset and the one downstream run
     "is_weekend": ("weekend,weekend_summary", ["weekend", "weekend_summary"]),

@@ -625,3 +625,30 @@ def test_a_task_made_by_a_project_factory_is_refused_as_such(tmp_path: Path) -> 
     assert can_scaffold(text, task) == (
         "task `load` is made inside `build(...)`, not by a `PythonOperator(...)` call in this file: "
         "the scaffold copies an operator call written in the DAG file; port it by hand")
+
+
+@pytest.mark.parametrize("body, reason", [
+    ("return 1", None),  # reads none of the context: called without one, it returns the same
+    ("return kwargs['ds']", "the callable of task `t` takes `**kwargs`, through which Airflow passes the task "
+                            "context (ti, ds, ...): Dagster has none"),
+    ("return len(locals())", "the callable of task `t` takes `**kwargs`, through which Airflow passes the task "
+                             "context (ti, ds, ...): Dagster has none"),
+    ("def inner():\n        return kwargs\n    return inner()",
+     "the callable of task `t` takes `**kwargs`, through which Airflow passes the task "
+     "context (ti, ds, ...): Dagster has none"),
+])
+def test_unread_context_kwargs_do_not_stop_a_scaffold(body: str, reason: str | None) -> None:
+    text = textwrap.dedent("""\
+        import pendulum
+        from airflow import DAG
+        from airflow.operators.python import PythonOperator
+
+
+        def work(**kwargs):
+            BODY
+
+
+        with DAG("d", start_date=pendulum.datetime(2024, 1, 1), schedule=None):
+            PythonOperator(task_id="t", python_callable=work)
+        """).replace("BODY", body)
+    assert can_scaffold(text, extract_file("d.py", text).dag("d").task("t")) == reason

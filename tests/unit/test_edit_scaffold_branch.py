@@ -43,7 +43,7 @@ from airflow.operators.python import BranchPythonOperator, ShortCircuitOperator
 
 
 def choose(**context):
-    return "a"
+    return "a" if context["logical_date"].day % 2 else "b"
 
 
 with DAG("d", start_date=pendulum.datetime(2024, 1, 1)):

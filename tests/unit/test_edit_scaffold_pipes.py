@@ -99,7 +99,7 @@ REFUSALS = {
         "the function of task `t` gets no value for parameter `x`",
     "ExternalPythonOperator(task_id='t', python=PYTHON, python_callable=f, op_args=[1])":
         "the `python` of task `t` is not a string written out: which interpreter runs it is unknown",
-    "@task.virtualenv\n    def t(**context):\n        pass\n    t()":
+    "@task.virtualenv\n    def t(**context):\n        print(context)\n    t()":
         "the function of task `t` takes `**context`, through which Airflow passes the task "
         "context (ti, ds, ...): Dagster has none",
     "@task.virtualenv\n    def t(ti):\n        pass\n    t()":

@@ -113,7 +113,7 @@ class PlanBuilder:
         self.hidden["function"] = self.hidden["function"] | \
             enclosing_locals(self.dag_unit.statements, function)
         problem = (self._templates(call_args, "the arguments")
-                   or self._signature(function.args, self.call.args, self.call.keywords, "function")
+                   or self._signature(function.args, self.call.args, self.call.keywords, "function", function)
                    or self.need_names(free | free_names(kept), "function")
                    or self.need(call_args, "argument"))
         if problem:
@@ -144,9 +144,9 @@ class PlanBuilder:
 
     def _callable_signature(self, function: ast.expr, op_args: ast.expr | None,
                             op_kwargs: ast.expr | None) -> str | None:
-        args = None
+        args, definition = None, None
         if isinstance(function, ast.Lambda):
-            args = function.args
+            args, definition = function.args, function
         elif isinstance(function, ast.Name):
             definition = self._module_function(function.id)
             args = definition.args if definition is not None else None
@@ -161,12 +161,13 @@ class PlanBuilder:
             keywords = [ast.keyword(arg=str(k.value), value=v)
                         for k, v in zip(op_kwargs.keys, op_kwargs.values)]
         if positional is None or keywords is None:
-            return self._signature(args, [ast.Starred()], [ast.keyword(arg=None)], "callable")
-        return self._signature(args, positional, keywords, "callable")
+            return self._signature(args, [ast.Starred()], [ast.keyword(arg=None)], "callable", definition)
+        return self._signature(args, positional, keywords, "callable", definition)
 
     def _signature(self, args: ast.arguments, positional: Sequence[ast.expr],
-                   keywords: Sequence[ast.keyword], what: str) -> str | None:
-        return signature_problem(self.name, args, positional, keywords, what)
+                   keywords: Sequence[ast.keyword], what: str,
+                   function: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | None = None) -> str | None:
+        return signature_problem(self.name, args, positional, keywords, what, function)
 
     def _module_function(self, name: str) -> ast.FunctionDef | None:
         """The last module-level ``def name`` before the DAG."""

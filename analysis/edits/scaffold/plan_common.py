@@ -109,10 +109,12 @@ def given_options(keywords: Sequence[ast.keyword]) -> dict[str, ast.expr]:
 
 
 def signature_problem(name: str, args: ast.arguments, positional: Sequence[ast.expr],
-                      keywords: Sequence[ast.keyword], what: str) -> str | None:
-    """Refuse what Airflow would fill from the task context: ``**kwargs``, or parameters
-    named like context variables that the call does not pass (``name``: "task `t`")."""
-    if args.kwarg is not None:
+                      keywords: Sequence[ast.keyword], what: str,
+                      function: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | None = None) -> str | None:
+    """Refuse what Airflow would fill from the task context: ``**kwargs`` that the body reads
+    (``function``, when known: unread, called without a context it behaves the same), or
+    parameters named like context variables that the call does not pass (``name``: "task `t`")."""
+    if args.kwarg is not None and (function is None or reads_name(function, args.kwarg.arg)):
         return (f"the {what} of {name} takes `**{args.kwarg.arg}`, through which Airflow "
                 "passes the task context (ti, ds, ...): Dagster has none")
     if any(isinstance(a, ast.Starred) for a in positional) or any(k.arg is None for k in keywords):
@@ -130,6 +132,16 @@ def signature_problem(name: str, args: ast.arguments, positional: Sequence[ast.e
         if param.arg not in defaults:
             return f"the {what} of {name} gets no value for parameter `{param.arg}`"
     return None
+
+
+def reads_name(function: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, name: str) -> bool:
+    """Whether ``function``'s body (its nested functions and default values included) reads
+    ``name``, or may read it unseen (``locals()``, ``vars()``, ``eval``/``exec``)."""
+    body = function.body if isinstance(function.body, list) else [function.body]
+    for node in (n for statement in body for n in ast.walk(statement)):
+        if isinstance(node, ast.Name) and (node.id == name or node.id in ("locals", "vars", "eval", "exec")):
+            return True
+    return False
 
 
 def jinja(node: ast.AST | None) -> str | None:

@@ -98,7 +98,7 @@ def pipes_plan(dag: DagFile, task: TaskFacts, call: ast.Call, function: ast.Func
         if option in options:
             return f"{name} uses `{option}`: {why}; scaffold it by hand"
     problem = (_literals(name, positional, keywords)
-               or signature_problem(name, function.args, positional, keywords, "function"))
+               or signature_problem(name, function.args, positional, keywords, "function", function))
     if problem:
         return problem
     setup = _external(options, name) if where == "external" else _virtualenv(options, name)
