@@ -627,15 +627,15 @@ def test_a_task_made_by_a_project_factory_is_refused_as_such(tmp_path: Path) -> 
         "the scaffold copies an operator call written in the DAG file; port it by hand")
 
 
+_READS_KWARGS = ("the callable of task `t` takes `**kwargs`, through which Airflow passes the task "
+                 "context (ti, ds, ...): Dagster has none")
+
+
 @pytest.mark.parametrize("body, reason", [
     ("return 1", None),  # reads none of the context: called without one, it returns the same
-    ("return kwargs['ds']", "the callable of task `t` takes `**kwargs`, through which Airflow passes the task "
-                            "context (ti, ds, ...): Dagster has none"),
-    ("return len(locals())", "the callable of task `t` takes `**kwargs`, through which Airflow passes the task "
-                             "context (ti, ds, ...): Dagster has none"),
-    ("def inner():\n        return kwargs\n    return inner()",
-     "the callable of task `t` takes `**kwargs`, through which Airflow passes the task "
-     "context (ti, ds, ...): Dagster has none"),
+    ("return kwargs['ds']", _READS_KWARGS),
+    ("return len(locals())", _READS_KWARGS),
+    ("def inner():\n        return kwargs\n    return inner()", _READS_KWARGS),
 ])
 def test_unread_context_kwargs_do_not_stop_a_scaffold(body: str, reason: str | None) -> None:
     text = textwrap.dedent("""\
