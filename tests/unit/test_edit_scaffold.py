@@ -652,3 +652,47 @@ def test_unread_context_kwargs_do_not_stop_a_scaffold(body: str, reason: str | N
             PythonOperator(task_id="t", python_callable=work)
         """).replace("BODY", body)
     assert can_scaffold(text, extract_file("d.py", text).dag("d").task("t")) == reason
+
+
+def test_a_taskflow_function_imported_or_made_by_a_helper_is_refused_as_such(tmp_path: Path) -> None:
+    """austin-atd's shared `get_env_vars_task` (a `@task` of `utils.onepassword`), called as is or
+    through `.override(...)`, and a `@task` called inside a project factory: the refusal says where
+    the function is instead of "the function of task `t` was not found"."""
+    from analysis.project import Layout, discover
+
+    (tmp_path / "dags" / "shared").mkdir(parents=True)
+    (tmp_path / "dags" / "shared" / "__init__.py").write_text("")
+    (tmp_path / "dags" / "shared" / "tasks.py").write_text(textwrap.dedent("""\
+        from airflow import DAG
+        from airflow.decorators import task
+
+        @task
+        def secrets(names):
+            return {name: name.upper() for name in names}
+
+        def build(dag_id):
+            with DAG(dag_id, schedule=None) as dag:
+                secrets.override(task_id="made")(["a"])
+            return dag
+        """))
+    text = textwrap.dedent("""\
+        import pendulum
+        from airflow import DAG
+        from shared.tasks import build, secrets
+
+        with DAG("d", start_date=pendulum.datetime(2024, 1, 1), schedule=None):
+            secrets(["a"])
+            secrets.override(task_id="overridden")(["b"])
+
+        BUILT = build("built")
+        """)
+    (tmp_path / "dags" / "d.py").write_text(text)
+    project = discover(Layout(str(tmp_path), ("dags",), None))
+    imported = ("is `secrets` of `shared.tasks`, imported: the scaffold copies a function written in the "
+                "DAG file; port it by hand")
+    assert can_scaffold(text, project.entry("d").dag.task("secrets")) == f"the function of task `secrets` {imported}"
+    assert can_scaffold(text, project.entry("d").dag.task("overridden")) == \
+        f"the function of task `overridden` {imported}"
+    assert can_scaffold(text, project.entry("built").dag.task("made")) == (
+        "task `made` is made inside `build(...)`, not by a call of its function in this file: the scaffold "
+        "copies a function written in the DAG file; port it by hand")

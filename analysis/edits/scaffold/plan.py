@@ -93,6 +93,26 @@ def _task_function(dag: DagFile, task: TaskFacts) -> ast.FunctionDef | ast.Async
                  and n.lineno == line and n.name == task.callable_name), None)
 
 
+def _function_elsewhere(dag: DagFile, task: TaskFacts, call: ast.Call) -> str | None:
+    """Why a TaskFlow task's function is not in the DAG file: imported from a module (a shared
+    ``@task`` of the project), or the task is made inside a helper; None when neither."""
+    name = task.callable_name
+    target = call.func
+    while isinstance(target, ast.Call) and isinstance(target.func, ast.Attribute) and target.func.attr == "override":
+        target = target.func.value  # `t.override(...)(...)` calls `t`
+    qualified = dag.qualified(target)
+    if name and qualified and "." in qualified and qualified.rsplit(".", 1)[-1] == name:
+        module = qualified.rsplit(".", 1)[0]
+        return (f"the function of task `{task.task_id}` is `{name}` of `{module}`, imported: the scaffold "
+                "copies a function written in the DAG file; port it by hand")
+    callee = ast.unparse(target)
+    if name and callee.rsplit(".", 1)[-1] != name:
+        callee = callee if len(callee) <= 60 else callee[:57] + "..."
+        return (f"task `{task.task_id}` is made inside `{callee}(...)`, not by a call of its function in "
+                "this file: the scaffold copies a function written in the DAG file; port it by hand")
+    return None
+
+
 def _pipes_plan(dag: DagFile, task: TaskFacts, call: ast.Call) -> Plan | str:
     if not task.operator.startswith("@"):
         return pipes_plan(dag, task, call, None, None)
@@ -110,7 +130,7 @@ def _taskflow_plan(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit
     label = f"task `{task.task_id}`"
     function = _task_function(dag, task)
     if function is None:
-        return f"the function of {label} was not found"
+        return _function_elsewhere(dag, task, call) or f"the function of {label} was not found"
     if isinstance(function, ast.AsyncFunctionDef):
         return f"{label} is an `async` function: scaffold it by hand"
     dbt = bash_task_dbt_plan(dag, task, function, call, read) if task.operator == BASH_TASK else None
