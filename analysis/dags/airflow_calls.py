@@ -56,6 +56,9 @@ class AirflowCalls(Decorators, Creation):
                            option_nodes=dict(kwarg_nodes))
         if kind is Kind.EDGE_LABEL:
             return EdgeLabel()
+        if kind is Kind.XCOM_ARG:  # `XComArg(operator, key=...)`: what `operator.output` is
+            operator = kwargs.get("operator", args[0] if args else None)
+            return TaskRef(operator.task, xcom=True) if isinstance(operator, TaskRef) else Unknown(callee.spelled)
         if kind in (Kind.CHAIN, Kind.CHAIN_LINEAR):
             for up, down in zip(args, args[1:]):
                 if kind is Kind.CHAIN and isinstance(up, Seq) and isinstance(down, Seq) \

@@ -23,6 +23,7 @@ class Kind(Enum):
     EDGE_LABEL = "edge_label"
     PROXYING_TO_DAGSTER = "proxying_to_dagster"
     LOAD_PROXIED_STATE = "load_proxied_state_from_yaml"
+    XCOM_ARG = "xcom_arg"
 
 
 # Decorator attributes that modify a @task rather than choose its kind.
@@ -55,6 +56,7 @@ _AIRFLOW_LAST_SEGMENT = {
     "cross_downstream": Kind.CROSS_DOWNSTREAM,
     "asset": Kind.ASSET_DECORATOR,
     "Label": Kind.EDGE_LABEL,
+    "XComArg": Kind.XCOM_ARG,
 }
 
 
