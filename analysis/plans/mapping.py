@@ -179,7 +179,8 @@ def plan_scaffold(project: Project, read: Read, dag_id: str, task_id: str, *,
                       "Python module; write the asset under the component's folder and map it with by_key")
     dag_text, module_text, roots = scaffold_sources(project, changes, entry, module)
     result = scaffold_task(dag_text, entry.file.path, dag_id, task_id, module_text,
-                           module_path=module.path, import_roots=roots, mapped_assets=dagster.asset_refs)
+                           module_path=module.path, import_roots=roots, mapped_assets=dagster.asset_refs,
+                           code=project.code)
     if result.text is None:
         raise Refused(result.reason or f"cannot generate a Dagster implementation for `{task_id}`")
     changes.write(module.path, result.text)

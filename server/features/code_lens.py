@@ -102,16 +102,17 @@ _tooltips: dict[tuple, str] = {}
 
 def _scaffold_tooltip(snapshot: Snapshot, path: str, task) -> str:
     """Whether the task's work can be generated as a Dagster asset, and if not, why."""
-    from analysis.edits.scaffold import can_scaffold
+    from analysis.edits.scaffold import can_scaffold, project_modules
 
     text = snapshot.texts.get(path)
     if text is None:
         return ""
-    key = (path, hash(text), task.task_id)
+    facts = snapshot.file_facts(path)  # its dependencies: the modules a copied @task comes from
+    key = (path, hash(text), hash(facts.dependencies) if facts is not None else 0, task.task_id)
     if key not in _tooltips:
         if len(_tooltips) > 4096:
             _tooltips.clear()
-        reason = can_scaffold(text, task)
+        reason = can_scaffold(text, task, project_modules(snapshot.project.code))
         _tooltips[key] = ("Dagster implementation: can be generated (code action "
                           f"\"Generate Dagster implementation for {task.task_id}\")" if reason is None
                           else f"Dagster implementation cannot be generated: {reason}")

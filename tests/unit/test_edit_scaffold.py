@@ -15,7 +15,7 @@ import pytest
 from analysis.dags.dagfile import extract_file
 from analysis.dagster.module import parse_dagster_module
 from analysis.edits import EditResult, NewMapping, add_task_mappings
-from analysis.edits.scaffold import ImportRoot, can_scaffold, scaffold_task
+from analysis.edits.scaffold import ImportRoot, can_scaffold, project_modules, scaffold_task
 
 REPO = Path(__file__).resolve().parents[2]
 TUTORIAL = REPO / "examples" / "tutorial"
@@ -696,3 +696,9 @@ def test_a_taskflow_function_imported_or_made_by_a_helper_is_refused_as_such(tmp
     assert can_scaffold(text, project.entry("built").dag.task("made")) == (
         "task `made` is made inside `build(...)`, not by a call of its function in this file: the scaffold "
         "copies a function written in the DAG file; port it by hand")
+    # Given the project's modules (as the editor and the CLI give them), an imported function is
+    # planned where it is defined, with the DAG file's literal arguments; a helper's task is not.
+    modules = project_modules(project.code)
+    assert can_scaffold(text, project.entry("d").dag.task("secrets"), modules) is None
+    assert can_scaffold(text, project.entry("d").dag.task("overridden"), modules) is None
+    assert can_scaffold(text, project.entry("built").dag.task("made"), modules).startswith("task `made` is made inside")

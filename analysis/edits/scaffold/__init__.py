@@ -11,7 +11,9 @@ verbatim>], name="<dag_id>__<task_id>")`` defined just above the statement holdi
   same command, with ``check=True``, in the same folder (a new temporary one without ``cwd``,
   as Airflow does) and environment (``env`` replaces the process's unless ``append_env``);
 - a ``@task`` function called with static arguments: the function without its Airflow
-  decorators (others stay), then its call;
+  decorators (others stay), then its call; a ``@task`` the DAG file imports from a project
+  module (``code``) is copied from that module, with what it needs there, and called with the
+  DAG file's arguments written out as literals (``imported``);
 - a ``@task.bash`` function: the same copy and call, whose return is the command then run as
   for a BashOperator, with the decorator's ``env``, ``append_env`` and ``cwd`` (as
   ``.override(...)`` leaves them), after the check Airflow makes (a non-empty string);
@@ -60,7 +62,8 @@ project can move as a whole.
 
 Anything else is refused with a one-line reason, never scaffolded as a stub: other operators,
 mapped tasks, XCom inputs, names defined inside the DAG or only after it, code that needs
-Airflow, Jinja (only Airflow renders it), the task context (``ti``, ``ds``, ``**kwargs``),
+Airflow, Jinja (only Airflow renders it), the task context (``ti``, ``ds``, ``**kwargs`` that
+the code reads), tasks a project factory makes (the operator call is in its code),
 ``global`` declarations, relative imports. Not checked, because it would mean reading other
 files: the signature of a callable imported from another module (Airflow drops ``op_kwargs``
 it does not accept; Python will not). The analysis runs on ``ast`` (``can_scaffold`` costs
@@ -84,6 +87,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from analysis.dags.dagfile import extract_file
 from analysis.dagster.module import AssetRef, parse_dagster_module
@@ -91,12 +95,16 @@ from analysis.edits.result import EditResult, parse
 from analysis.edits.scaffold.asset import WHAT, ModuleEdit
 from analysis.edits.scaffold.asset_sensors import dag_asset_key
 from analysis.edits.scaffold.dag_source import DagSource
+from analysis.edits.scaffold.imported import ModuleSource, project_modules, virtual_task
 from analysis.edits.scaffold.places import ImportRoot, Places
 from analysis.edits.scaffold.plan import plan_task
 from analysis.edits.scaffold.plan_sensors import with_upstream
 from analysis.facts import TaskFacts
 
-__all__ = ["ImportRoot", "can_scaffold", "scaffold_task"]
+if TYPE_CHECKING:
+    from analysis.dags.modules import ProjectCode
+
+__all__ = ["ImportRoot", "ModuleSource", "can_scaffold", "project_modules", "scaffold_task"]
 
 
 def _read_text(path: str) -> str | None:
@@ -108,17 +116,22 @@ def _read_text(path: str) -> str | None:
         return None
 
 
-def can_scaffold(dag_text: str, task: TaskFacts) -> str | None:
-    """None when ``task`` can be scaffolded, else why not (one line). Reads the DAG file only:
-    the Dagster module may still refuse (the task not mapped yet, say)."""
-    plan = plan_task(dag_text, task)
+def can_scaffold(dag_text: str, task: TaskFacts, module_source: ModuleSource | None = None) -> str | None:
+    """None when ``task`` can be scaffolded, else why not (one line). Reads the DAG file, and
+    the project module that defines the task's function when the DAG file imports it and
+    ``module_source`` finds it: the Dagster module may still refuse (the task not mapped yet)."""
+    copied = virtual_task(dag_text, task, module_source)
+    if isinstance(copied, str):
+        return copied
+    plan = plan_task(*copied[1:]) if copied is not None else plan_task(dag_text, task)
     return plan if isinstance(plan, str) else None
 
 
 def scaffold_task(dag_text: str, dag_path: str, dag_id: str, task_id: str, module_text: str | None,
                   *, module_path: str | None = None,
                   import_roots: Sequence[ImportRoot] = (),
-                  mapped_assets: Callable[[str, str], Sequence[AssetRef]] | None = None) -> EditResult:
+                  mapped_assets: Callable[[str, str], Sequence[AssetRef]] | None = None,
+                  code: ProjectCode | None = None) -> EditResult:
     """Define the Dagster asset that runs task ``task_id`` of ``dag_id`` in the Dagster module.
 
     ``module_path`` (the Dagster module's path, like ``dag_path``) is needed only when the body
@@ -127,10 +140,12 @@ def scaffold_task(dag_text: str, dag_path: str, dag_id: str, task_id: str, modul
     definition; refused, with the reason, when the task is not mapped yet or cannot be copied.
     ``mapped_assets(dag_id, task_id)``: the assets a task is mapped to in the project (the tasks
     an ExternalTaskSensor waits for: ``Project.asset_refs``); without it, this module's mappings.
+    ``code``: the project's importable code, which the DAG file's imports are followed into (as
+    the index reads it) and where a ``@task`` the DAG file imports is copied from.
     """
     if module_text is None:
         return EditResult.refuse(f"{WHAT} does not exist yet: map task `{task_id}` first")
-    facts = extract_file(dag_path, dag_text)
+    facts = extract_file(dag_path, dag_text, code)
     if facts.error is not None:
         return EditResult.refuse(f"the DAG file cannot be read ({facts.error}): fix it first")
     dag = facts.dag(dag_id)
@@ -148,6 +163,11 @@ def scaffold_task(dag_text: str, dag_path: str, dag_id: str, task_id: str, modul
         if isinstance(found, EditResult):
             return found
         downstream = tuple(t.task_id for t in dag.tasks if task_id in t.upstream)
+        copied = virtual_task(dag_text, task, project_modules(code))
+        if isinstance(copied, str):
+            return EditResult.refuse(copied)
+        if copied is not None:  # planned, and copied, from the module that defines its function
+            dag_path, dag_text, task = copied
         plan = plan_task(dag_text, task, dag_path, _read_text, downstream)
         if not isinstance(plan, str) and plan.sensor is not None and plan.sensor.external:
             mapped = mapped_assets or parse_dagster_module(module_path or "definitions.py", module_text).asset_refs

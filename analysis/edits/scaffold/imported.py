@@ -1,0 +1,115 @@
+"""A TaskFlow task whose function another module of the project defines: a shared ``@task`` that
+DAG files import and call (austin-atd's ``get_env_vars_task`` of ``utils.onepassword``).
+
+The scaffold copies code from the file that holds it, so the task is planned in that module's
+text: ``virtual_task`` appends to it the DAG file's call of the function, with the call's
+arguments written out as the literals they are in the DAG file (literals, or names the DAG
+file binds once to one above the call), inside a DAG of its own, and reads that text as a DAG
+file. What the function needs is then resolved to that module's statements, as for a function
+of the DAG file, and ``__file__`` is that module's. Refused with the reason when an argument is
+not such a literal (another task's output, a value read at run time): the copy could not be
+given the value the DAG file passes.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+from collections.abc import Callable
+
+from analysis.dags.dagfile import extract_file
+from analysis.edits.scaffold.plan_containers import single_assignment
+from analysis.edits.scaffold.statements import DagFile, dag_file
+from analysis.facts import TaskFacts
+
+ModuleSource = Callable[[str], "tuple[str, str] | None"]
+"""A module's dotted name to its file's path and text, or None when the project has no such
+module (``ProjectCode.find``, read as the index reads files)."""
+
+VIRTUAL_DAG = "__airlift_imported__"
+_NOT_LITERAL = object()
+
+
+def imported_function(dag: DagFile, task: TaskFacts, call: ast.Call) -> tuple[str, str] | None:
+    """(module, name) of the function a TaskFlow task's call names, when the DAG file imports
+    it from a module (``t(...)`` or ``t.override(...)(...)``), else None."""
+    name = task.callable_name
+    target = call.func
+    while isinstance(target, ast.Call) and isinstance(target.func, ast.Attribute) and target.func.attr == "override":
+        target = target.func.value  # `t.override(...)(...)` calls `t`
+    qualified = dag.qualified(target)
+    if not name or not task.operator.startswith("@") or "." not in qualified \
+            or qualified.rsplit(".", 1)[-1] != name:
+        return None
+    return qualified.rsplit(".", 1)[0], name
+
+
+def virtual_task(dag_text: str, task: TaskFacts, source: ModuleSource | None
+                 ) -> tuple[str, str, TaskFacts] | str | None:
+    """(the module's path, its text with the task's call appended, the task as read there), or
+    why the task cannot be planned there, or None when its function is not imported (or no
+    ``source`` is given: then the DAG file's own refusal stands)."""
+    if source is None or not task.operator.startswith("@"):
+        return None
+    dag = dag_file(dag_text)
+    if isinstance(dag, str):
+        return None
+    call = dag.call_at(task)
+    found = imported_function(dag, task, call) if call is not None else None
+    if found is None:
+        return None
+    module, name = found
+    located = source(module)
+    if located is None:
+        return None  # not the project's: the DAG file's refusal says it is imported
+    path, text = located
+    arguments = [_literal(dag, node) for node in call.args]
+    keywords = {k.arg: _literal(dag, k.value) for k in call.keywords if k.arg is not None}
+    unread = next((ast.unparse(n) for n, v in [*zip(call.args, arguments),
+                                               *((k.value, keywords.get(k.arg)) for k in call.keywords)]
+                   if v is _NOT_LITERAL or isinstance(n, ast.Starred)), None)
+    if unread is not None or any(k.arg is None for k in call.keywords):
+        shown = unread or "**"
+        return (f"the function of task `{task.task_id}` is `{name}` of `{module}`, copied from there, and its "
+                f"call passes `{shown}`, which is not a literal or a constant of the DAG file: the copy "
+                "cannot be given the same value; port it by hand")
+    written = ", ".join([*(repr(v) for v in arguments), *(f"{k}={v!r}" for k, v in keywords.items())])
+    virtual = (f"{text.rstrip()}\n\n\nfrom airflow import DAG as __airlift_DAG\n\n"
+               f"with __airlift_DAG({VIRTUAL_DAG!r}, schedule=None):\n    {name}({written})\n")
+    facts = extract_file(path, virtual)
+    copied = facts.dag(VIRTUAL_DAG) if facts.error is None else None
+    tasks = [t for t in copied.tasks if t.callable_name == name] if copied is not None else []
+    if len(tasks) != 1:
+        return f"the function `{name}` of `{module}` is not read as a `@task` there: port task `{task.task_id}` by hand"
+    return path, virtual, dataclasses.replace(tasks[0], task_id=task.task_id, upstream=())
+
+
+def _literal(dag: DagFile, node: ast.expr, depth: int = 0) -> object:
+    """The exact value of a literal (tuples stay tuples), or of a name the DAG file binds once,
+    above, to one; else ``_NOT_LITERAL``."""
+    if depth > 16:
+        return _NOT_LITERAL
+    if isinstance(node, ast.Name):
+        assigned = single_assignment(dag, node)
+        return _NOT_LITERAL if assigned is None else _literal(dag, assigned, depth + 1)
+    try:
+        value = ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return _NOT_LITERAL
+    try:
+        return value if ast.literal_eval(repr(value)) == value else _NOT_LITERAL
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return _NOT_LITERAL
+
+
+def project_modules(code) -> ModuleSource | None:
+    """The ``ModuleSource`` of a project's importable code (``ProjectCode``), or None without it."""
+    if code is None:
+        return None
+
+    def source(dotted: str) -> tuple[str, str] | None:
+        path, _ = code.find(dotted)
+        text = code.text(path) if path is not None else None
+        return (path, text) if text is not None else None
+
+    return source

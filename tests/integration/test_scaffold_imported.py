@@ -1,0 +1,96 @@
+"""A ``@task`` that DAG files import from a shared module of the project
+(tests/fixtures/scaffold_imported/dags/shared/files.py, called by imported_dag.py), scaffolded with
+the CLI as a user runs it: the function is copied from the module that defines it, with what it
+needs there, and the asset materializes in real Dagster writing what Airflow 2.11's own run of the
+task writes (``airflow tasks test``). A call that passes another task's output is refused in one
+line."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIXTURES, run_cli
+from tests.support.scaffold_runs import airflow_tasks_test, materialize, runs_by_asset
+
+FIXTURE = FIXTURES / "scaffold_imported"
+MODULE = '''\
+"""Dagster definitions that map tasks of the `imported` DAG."""
+
+import dagster as dg
+from dagster_airlift.core import (
+    AirflowBasicAuthBackend,
+    AirflowInstance,
+    assets_with_task_mappings,
+    build_defs_from_airflow_instance,
+)
+
+airflow_instance = AirflowInstance(
+    auth_backend=AirflowBasicAuthBackend(
+        webserver_url="http://localhost:8080", username="admin", password="admin"
+    ),
+    name="imported",
+)
+
+imported_assets = assets_with_task_mappings(
+    dag_id="imported",
+    task_mappings={
+        "write_settings": [dg.AssetSpec(key="db_settings")],
+        "count": [dg.AssetSpec(key="word_count")],
+        "count_output": [dg.AssetSpec(key="output_count")],
+    },
+)
+
+defs = build_defs_from_airflow_instance(
+    airflow_instance=airflow_instance,
+    defs=dg.Definitions(assets=[*imported_assets]),
+)
+'''
+TASKS = ["write_settings", "count", "again", "count_output"]
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("imported")
+    shutil.copytree(FIXTURE / "dags", root / "dags")
+    (root / "definitions.py").write_text(MODULE)
+    (root / "pyproject.toml").write_text('[tool.airlift-lsp]\ndagFolders = ["dags"]\n')  # on sys.path, as Airflow puts it
+    for task_id in ("write_settings", "count"):
+        result = run_cli("scaffold", "imported", task_id, cwd=root)
+        assert result.returncode == 0, result.stderr
+    return root
+
+
+def test_the_shared_function_is_copied_from_its_module(project: Path) -> None:
+    text = (project / "definitions.py").read_text()
+    assert "Scaffolded by airlift-lsp from dags/shared/files.py (@task function)" in text
+    assert "def _write(name: str, payload) -> str:" in text and "def write_settings(names, prefix=\"app\", **context):" in text
+    assert "write_settings(('host', 'port'), prefix='db')" in text  # the DAG file's values, written out
+    assert "from shared" not in text and "airflow" not in text.split("defs = ")[0].split("imported_assets")[1]
+
+
+def test_a_call_given_another_tasks_output_is_refused(project: Path) -> None:
+    result = run_cli("scaffold", "imported", "count_output", cwd=project)
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines()[-1].endswith(
+        "the function of task `count_output` is `count_words` of `shared.files`, copied from there, and its call "
+        "passes `write_settings.override(task_id='again')(['x'])`, which is not a literal or a constant of the DAG "
+        "file: the copy cannot be given the same value; port it by hand")
+
+
+@pytest.mark.airflow
+def test_dagster_writes_what_airflow_writes(project: Path, tmp_path: Path) -> None:
+    dagster_out, airflow_out = tmp_path / "dagster", tmp_path / "airflow"
+    runs = runs_by_asset(materialize(project / "definitions.py", {"imported": TASKS}, ["db_settings", "word_count"],
+                                     cwd=project, env={"SHARED_OUT": str(dagster_out)}))
+    for key in ("db_settings", "word_count"):
+        assert runs[key]["success"], "\n".join(runs[key]["errors"])
+        assert runs[key]["materialized"] == [key]
+    logs = airflow_tasks_test(project / "dags", "imported", ["write_settings", "count"], home=tmp_path / "home",
+                              cwd=project, env={"SHARED_OUT": str(airflow_out)})
+    assert "Returned value was: 3" in logs["count"]
+    written = sorted(p.name for p in dagster_out.iterdir())
+    assert written == sorted(p.name for p in airflow_out.iterdir()) == ["db_settings.json"]
+    assert (dagster_out / "db_settings.json").read_text() == (airflow_out / "db_settings.json").read_text()
