@@ -29,6 +29,7 @@ import textwrap
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import libcst as cst
 import libcst.helpers
@@ -37,11 +38,15 @@ from analysis.dags.dagfile import extract_file
 from analysis.dagster.module import parse_dagster_module
 from analysis.edits.acceptance_module import RETURNING_KINDS, WIDTH, quoted, render_module
 from analysis.edits.result import EditResult, check_output
-from analysis.edits.scaffold import ImportRoot, scaffold_task
+from analysis.edits.scaffold import ImportRoot, project_modules, scaffold_task
 from analysis.edits.scaffold.families import nothing_to_migrate
+from analysis.edits.scaffold.imported import virtual_task
 from analysis.edits.scaffold.places import HELPERS
 from analysis.edits.scaffold.plan import plan_task
 from analysis.facts import DagFacts, TaskFacts
+
+if TYPE_CHECKING:
+    from analysis.dags.modules import ProjectCode
 
 TEST_FOLDER = "tests"
 _COPIED_KINDS = frozenset({"PythonOperator", "BashOperator", "@task", "@task.bash"})
@@ -63,12 +68,14 @@ def acceptance_test_path(package_parent: str, dag_id: str, task_id: str) -> str:
 
 def acceptance_test(dag_text: str, dag_path: str, dag_id: str, task_id: str, module_text: str,
                     module_path: str, test_file: str, *, import_roots: Sequence[ImportRoot] = (),
-                    read_imported: Callable[[frozenset[str]], Iterable[str]] | None = None) -> EditResult:
+                    read_imported: Callable[[frozenset[str]], Iterable[str]] | None = None,
+                    code: ProjectCode | None = None) -> EditResult:
     """The acceptance test module's text for task ``task_id``, to be written at ``test_file``;
     refused, with the reason, when the task's mapping holds no executable definition yet or its
     Airflow side cannot be copied. ``read_imported(modules)``: the texts of the modules of the
     DAGs folder among the top-level ``modules`` the task's code imports, read for the folder
-    variables they use."""
+    variables they use. ``code``: the project's importable code (the DAG file's imports followed,
+    and a ``@task`` it imports copied from its module, as the scaffold does)."""
     module = parse_dagster_module(module_path, module_text)
     if module.error is not None:
         return EditResult.refuse(f"the Dagster module cannot be read ({module.error}): fix it first")
@@ -86,11 +93,11 @@ def acceptance_test(dag_text: str, dag_path: str, dag_id: str, task_id: str, mod
     if not keys:
         return EditResult.refuse(f"task `{task_id}` is mapped to AssetSpecs only, which Dagster cannot "
                                  "run: scaffold it first (Generate Dagster implementation)")
-    dag = extract_file(dag_path, dag_text).dag(dag_id)
+    dag = extract_file(dag_path, dag_text, code).dag(dag_id)
     task = dag.task(task_id) if dag is not None else None
     if task is None:
         return EditResult.refuse(f"the DAG file defines no task `{task_id}` in `{dag_id}`")
-    side = _CopiedCode(dag_text, dag_path, dag_id, test_file, import_roots)
+    side = _CopiedCode(dag_text, dag_path, dag_id, test_file, import_roots, code)
     function = side.function(task, "run_airflow_task")
     if isinstance(function, str):
         return EditResult.refuse(f"the Airflow side of task `{task_id}` cannot be run outside Airflow "
@@ -178,16 +185,19 @@ class _CopiedCode:
     helpers they need, gathered once."""
 
     def __init__(self, dag_text: str, dag_path: str, dag_id: str, test_file: str,
-                 import_roots: Sequence[ImportRoot]) -> None:
+                 import_roots: Sequence[ImportRoot], code: ProjectCode | None = None) -> None:
         self.dag_text, self.dag_path, self.dag_id = dag_text, dag_path, dag_id
-        self.test_file, self.import_roots = test_file, import_roots
+        self.test_file, self.import_roots, self.code = test_file, import_roots, code
         self.imports: set[str] = set()
         self.helpers: dict[str, str] = {}
         self.kinds: dict[str, str] = {}
 
     def function(self, task: TaskFacts, name: str) -> _Code | str:
         """The function ``name`` running ``task``'s code, or why it cannot be copied (one line)."""
-        plan = plan_task(self.dag_text, task)
+        copied = virtual_task(self.dag_text, task, project_modules(self.code))
+        if isinstance(copied, str):
+            return copied
+        plan = plan_task(*copied[1:]) if copied is not None else plan_task(self.dag_text, task)
         if isinstance(plan, str):
             return plan
         if plan.sensor is not None:  # its asset waits: what it decides is when, not what it writes
@@ -206,7 +216,7 @@ class _CopiedCode:
                      f"MAPPED = assets_with_task_mappings(dag_id={quoted(self.dag_id)}, task_mappings="
                      f"{{{quoted(task.task_id)}: [AssetSpec({quoted(_THROWAWAY_KEY)})]}})\n")
         result = scaffold_task(self.dag_text, self.dag_path, self.dag_id, task.task_id, throwaway,
-                               module_path=self.test_file, import_roots=self.import_roots)
+                               module_path=self.test_file, import_roots=self.import_roots, code=self.code)
         if result.text is None or not result.changed:
             return result.reason or "the scaffold wrote nothing"
         scaffolded = cst.parse_module(result.text)

@@ -50,7 +50,8 @@ def plan_acceptance_test(project: Project, read: Read, dag_id: str, task_id: str
     test_file = acceptance_test_path(package_parent(module.path), dag_id, task_id)
     result = acceptance_test(dag_text, entry.file.path, dag_id, task_id, module_text, module.path,
                              test_file, import_roots=roots,
-                             read_imported=lambda modules: _imported_texts(roots, modules, read))
+                             read_imported=lambda modules: _imported_texts(roots, modules, read),
+                             code=project.code)
     if result.text is None:
         raise Refused(result.reason or f"cannot generate an acceptance test for `{task_id}`")
     title = f"Generate the acceptance test of {task_id}"

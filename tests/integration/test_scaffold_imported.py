@@ -7,13 +7,18 @@ line."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
+from analysis.files import read_disk
+from analysis.plans.acceptance import plan_acceptance_test
+from analysis.project import Layout, discover
 from tests.conftest import FIXTURES, run_cli
-from tests.support.scaffold_runs import airflow_tasks_test, materialize, runs_by_asset
+from tests.support.scaffold_runs import airflow_tasks_test, dagster_python, materialize, runs_by_asset
 
 FIXTURE = FIXTURES / "scaffold_imported"
 MODULE = '''\
@@ -84,13 +89,28 @@ def test_a_call_given_another_tasks_output_is_refused(project: Path) -> None:
 def test_dagster_writes_what_airflow_writes(project: Path, tmp_path: Path) -> None:
     dagster_out, airflow_out = tmp_path / "dagster", tmp_path / "airflow"
     runs = runs_by_asset(materialize(project / "definitions.py", {"imported": TASKS}, ["db_settings", "word_count"],
-                                     cwd=project, env={"SHARED_OUT": str(dagster_out)}))
+                                     cwd=project, env={"SHARED_DIR": str(dagster_out)}))
     for key in ("db_settings", "word_count"):
         assert runs[key]["success"], "\n".join(runs[key]["errors"])
         assert runs[key]["materialized"] == [key]
     logs = airflow_tasks_test(project / "dags", "imported", ["write_settings", "count"], home=tmp_path / "home",
-                              cwd=project, env={"SHARED_OUT": str(airflow_out)})
+                              cwd=project, env={"SHARED_DIR": str(airflow_out)})
     assert "Returned value was: 3" in logs["count"]
     written = sorted(p.name for p in dagster_out.iterdir())
     assert written == sorted(p.name for p in airflow_out.iterdir()) == ["db_settings.json"]
     assert (dagster_out / "db_settings.json").read_text() == (airflow_out / "db_settings.json").read_text()
+
+
+def test_its_generated_acceptance_test_passes(project: Path, tmp_path: Path) -> None:
+    """The acceptance test copies the task's code from the shared module too, and passes."""
+    copy = tmp_path / "project"
+    shutil.copytree(project, copy)
+    [change] = plan_acceptance_test(discover(Layout(str(copy), ("dags",), "definitions.py")),
+                                    lambda path: read_disk(path).text, "imported", "write_settings").changes
+    Path(change.path).parent.mkdir(exist_ok=True)
+    Path(change.path).write_text(change.new_text, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "SHARED_DIR")}
+    result = subprocess.run([dagster_python(), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rA", "tests"],
+                            cwd=copy, capture_output=True, text=True, timeout=600, check=False,
+                            env={**env, "DAGSTER_HOME": str(copy)})
+    assert result.returncode == 0 and "PASSED" in result.stdout, result.stdout[-3000:] + result.stderr[-2000:]
