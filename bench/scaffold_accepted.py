@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "corpus"))
 import compare as corpus  # corpus/compare.py: the manifest, the checkouts, the entry's environment
 
-from analysis.edits.scaffold import can_scaffold
+from analysis.edits.scaffold import can_scaffold, project_modules
 from analysis.edits.scaffold.families import scaffold_family
 from analysis.files import read_disk
 from analysis.project import Layout
@@ -61,6 +61,7 @@ def measure_entry(entry: dict) -> dict[str, Counter]:
                     environment(entry), dagster_anywhere=False)
     project = discover_cached(layout, read_disk, read_only=True)
     texts: dict[str, str | None] = {}
+    modules = project_modules(project.code)  # where an imported @task is copied from, as the editor asks
     tally: dict[str, Counter] = defaultdict(Counter)
     seen = set()
     for dag_entry in project.entries:
@@ -80,7 +81,7 @@ def measure_entry(entry: dict) -> dict[str, Counter]:
                 except (OSError, UnicodeDecodeError):
                     texts[path] = None
             text = texts[path]
-            reason = "(the DAG file cannot be read)" if text is None else can_scaffold(text, task)
+            reason = "(the DAG file cannot be read)" if text is None else can_scaffold(text, task, modules)
             tally[family]["written" if reason is None else masked(reason)] += 1
     return tally
 

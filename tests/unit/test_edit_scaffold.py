@@ -702,3 +702,49 @@ def test_a_taskflow_function_imported_or_made_by_a_helper_is_refused_as_such(tmp
     assert can_scaffold(text, project.entry("d").dag.task("secrets"), modules) is None
     assert can_scaffold(text, project.entry("d").dag.task("overridden"), modules) is None
     assert can_scaffold(text, project.entry("built").dag.task("made"), modules).startswith("task `made` is made inside")
+
+
+def test_an_imported_tasks_arguments_are_read_as_the_literals_they_are(tmp_path: Path) -> None:
+    """austin-atd passes dicts of dicts with f-strings of constants: written out as values, one
+    argument a line when long; a value read at run time (`os.getenv`) is refused."""
+    from analysis.edits.scaffold.imported import virtual_task
+    from analysis.project import Layout, discover
+
+    (tmp_path / "dags" / "shared").mkdir(parents=True)
+    (tmp_path / "dags" / "shared" / "__init__.py").write_text("")
+    (tmp_path / "dags" / "shared" / "tasks.py").write_text(
+        "from airflow.decorators import task\n\n@task\ndef secrets(names, where=None):\n    return names\n")
+    text = textwrap.dedent("""\
+        import os
+        import pendulum
+        from airflow import DAG
+        from shared.tasks import secrets
+
+        ENV = "production"
+        NAMES = {"KEY": {"item": "Portal", "field": f"{ENV}.apiKey"}, "ORDER": ("b", "a"), "N": -1}
+
+        with DAG("d", start_date=pendulum.datetime(2024, 1, 1), schedule=None):
+            secrets(NAMES, where=[NAMES["N"] if False else 1, "x" + ENV])
+            secrets.override(task_id="runtime")(os.getenv("NAMES"))
+        """)
+    (tmp_path / "dags" / "d.py").write_text(text)
+    project = discover(Layout(str(tmp_path), ("dags",), None))
+    modules = project_modules(project.code)
+    refused = virtual_task(text, project.entry("d").dag.task("secrets"), modules)
+    assert isinstance(refused, str) and "passes `[NAMES['N'] if False else 1, 'x' + ENV]`" in refused
+    text = text.replace('where=[NAMES["N"] if False else 1, "x" + ENV]', 'where=["x" + ENV]')
+    (tmp_path / "dags" / "d.py").write_text(text)
+    project = discover(Layout(str(tmp_path), ("dags",), None))
+    path, virtual, task = virtual_task(text, project.entry("d").dag.task("secrets"), project_modules(project.code))
+    assert path.endswith("shared/tasks.py") and task.task_id == "secrets"
+    assert virtual.endswith(textwrap.dedent("""\
+        with __airlift_DAG('__airlift_imported__', schedule=None):
+            secrets(
+                {'KEY': {'item': 'Portal', 'field': 'production.apiKey'},
+                 'ORDER': ('b', 'a'),
+                 'N': -1},
+                where=['xproduction'],
+            )
+        """))
+    runtime = virtual_task(text, project.entry("d").dag.task("runtime"), project_modules(project.code))
+    assert "passes `os.getenv('NAMES')`, which is not a literal or a constant of the DAG file" in runtime

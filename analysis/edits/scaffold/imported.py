@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import textwrap
 from collections.abc import Callable
+from pprint import pformat
 
 from analysis.dags.dagfile import extract_file
-from analysis.edits.scaffold.plan_containers import single_assignment
+from analysis.edits.scaffold.plan_containers import single_assignment, static_value
 from analysis.edits.scaffold.statements import DagFile, dag_file
 from analysis.facts import TaskFacts
 
@@ -73,9 +75,13 @@ def virtual_task(dag_text: str, task: TaskFacts, source: ModuleSource | None
         return (f"the function of task `{task.task_id}` is `{name}` of `{module}`, copied from there, and its "
                 f"call passes `{shown}`, which is not a literal or a constant of the DAG file: the copy "
                 "cannot be given the same value; port it by hand")
-    written = ", ".join([*(repr(v) for v in arguments), *(f"{k}={v!r}" for k, v in keywords.items())])
+    written = [*(pformat(v, width=80, sort_dicts=False) for v in arguments),
+               *(f"{k}={pformat(v, width=80, sort_dicts=False)}" for k, v in keywords.items())]
+    one_line = f"{name}({', '.join(written)})"
+    if len(one_line) > 84 or "\n" in one_line:  # one argument a line, as a formatter would
+        one_line = f"{name}(\n" + "".join(textwrap.indent(w, " " * 8) + ",\n" for w in written) + "    )"
     virtual = (f"{text.rstrip()}\n\n\nfrom airflow import DAG as __airlift_DAG\n\n"
-               f"with __airlift_DAG({VIRTUAL_DAG!r}, schedule=None):\n    {name}({written})\n")
+               f"with __airlift_DAG({VIRTUAL_DAG!r}, schedule=None):\n    {one_line}\n")
     facts = extract_file(path, virtual)
     copied = facts.dag(VIRTUAL_DAG) if facts.error is None else None
     tasks = [t for t in copied.tasks if t.callable_name == name] if copied is not None else []
@@ -85,20 +91,44 @@ def virtual_task(dag_text: str, task: TaskFacts, source: ModuleSource | None
 
 
 def _literal(dag: DagFile, node: ast.expr, depth: int = 0) -> object:
-    """The exact value of a literal (tuples stay tuples), or of a name the DAG file binds once,
-    above, to one; else ``_NOT_LITERAL``."""
-    if depth > 16:
+    """The exact value of a literal, a container of them (tuples stay tuples), an f-string or
+    ``+`` of static strings, or a name the DAG file binds once, above, to one; else
+    ``_NOT_LITERAL``."""
+    if depth > 32:
         return _NOT_LITERAL
     if isinstance(node, ast.Name):
         assigned = single_assignment(dag, node)
         return _NOT_LITERAL if assigned is None else _literal(dag, assigned, depth + 1)
+    if isinstance(node, (ast.JoinedStr, ast.BinOp)):
+        text = static_value(dag, node)
+        return text if isinstance(text, str) else _NOT_LITERAL
+    if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+        items = [_literal(dag, item, depth + 1) for item in node.elts]
+        if any(item is _NOT_LITERAL for item in items) or any(isinstance(e, ast.Starred) for e in node.elts):
+            return _NOT_LITERAL
+        return list(items) if isinstance(node, ast.List) else tuple(items) if isinstance(node, ast.Tuple) \
+            else _hashable_set(items)
+    if isinstance(node, ast.Dict):
+        if any(key is None for key in node.keys):
+            return _NOT_LITERAL
+        pairs = [(_literal(dag, k, depth + 1), _literal(dag, v, depth + 1)) for k, v in zip(node.keys, node.values)]
+        if any(_NOT_LITERAL in pair for pair in pairs):
+            return _NOT_LITERAL
+        try:
+            return dict(pairs)
+        except TypeError:  # an unhashable key
+            return _NOT_LITERAL
     try:
         value = ast.literal_eval(node)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return _NOT_LITERAL
-    try:
         return value if ast.literal_eval(repr(value)) == value else _NOT_LITERAL
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return _NOT_LITERAL
+
+
+def _hashable_set(items: list) -> object:
+    try:
+        return set(items)
+    except TypeError:
         return _NOT_LITERAL
 
 
