@@ -72,3 +72,39 @@ def test_it_skips_in_one_line_without_the_corpus(bench, tmp_path: Path, monkeypa
     assert result["skipped"].startswith("the corpus is not fetched")
     bench.print_report(result)
     assert capsys.readouterr().out.count("\n") == 1
+
+
+def test_tasks_of_a_projects_own_operator_class_are_counted_apart(bench, tmp_path: Path) -> None:
+    (tmp_path / "src" / "mini" / "plugins").mkdir()
+    (tmp_path / "src" / "mini" / "plugins" / "ops.py").write_text(
+        "from airflow.models import BaseOperator\n\n\nclass CopyOperator(BaseOperator):\n    pass\n")
+    (tmp_path / "src" / "mini" / "dags" / "own.py").write_text(
+        "from airflow import DAG\nfrom ops import CopyOperator\n\nwith DAG(dag_id='own') as dag:\n"
+        "    CopyOperator(task_id='copy')\n")
+    result = bench.measure(set(), cached=False, top=5)
+    assert (result["tasks"], result["covered"], result["project_operator_tasks"]) == (5, 2, 1)
+    assert result["share_of_airflow_operators"] == 0.5  # 2 of the 4 tasks of Airflow's operators
+
+
+@pytest.fixture
+def accepted(bench, tmp_path: Path):
+    spec = importlib.util.spec_from_file_location("scaffold_accepted_under_test", REPO / "bench" / "scaffold_accepted.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for name in ("MANIFEST", "SRC"):
+        setattr(module.corpus, name, getattr(bench.corpus, name))
+    return module
+
+
+def test_scaffold_accepted_asks_each_task_what_the_editor_asks(accepted, tmp_path: Path) -> None:
+    (tmp_path / "src" / "mini" / "dags" / "more.py").write_text(
+        "from airflow import DAG\nfrom airflow.operators.bash import BashOperator\n\n"
+        "with DAG(dag_id='more') as dag:\n"
+        "    BashOperator(task_id='templated', bash_command='echo {{ ds }}')\n"
+        "    BashOperator(task_id='other', bash_command='echo {{ ds_nodash }}')\n")
+    result = accepted.measure(set(), top=5)
+    assert (result["tasks"], result["written"]) == (3, 1)  # `run` of mini.py; the two Jinja commands refused
+    assert result["families"] == {"bash": {"tasks": 3, "written": 1}}
+    assert result["top_refusals"] == [{"reason": "bash: the command, environment or folder of task `…` use Jinja ('…'), "
+                                                 "which only Airflow renders", "tasks": 2}]
+    assert result["entries"] == [{"entry": "mini", "tasks": 3, "written": 1}]
