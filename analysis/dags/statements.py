@@ -202,9 +202,8 @@ class Statements:
             value = value.value if isinstance(value, Maybe) else value
             if isinstance(value, TaskRef) and value.task.variable is None:
                 value.task.variable = target.id
-            elif isinstance(value, DagRef):
-                if value.dag.variable is None:
-                    value.dag.variable = target.id
+            elif isinstance(value, DagRef) and value.dag.variable is None:
+                value.dag.variable = target.id
         elif isinstance(target, (ast.Tuple, ast.List)):
             items = value.items if isinstance(value, Seq) else tuple_items(value)
             if items is None and isinstance(value, Const) and isinstance(value.value, (tuple, list)):

@@ -15,8 +15,8 @@ import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from analysis.facts import TaskFacts
 from analysis.dags.names import Imports as AstImports
+from analysis.facts import TaskFacts
 from analysis.source import LineIndex
 
 
