@@ -23,7 +23,7 @@ DAG = "dags/imported_dag.py"
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "server", "serve"]))
 async def client(lsp_client: LanguageClient, tmp_path: Path):
     root = tmp_path / "imported"
-    shutil.copytree(FIXTURES / "scaffold_imported", root)
+    shutil.copytree(FIXTURES / "scaffold_imported" / "dags", root / "dags")
     (root / "definitions.py").write_text(MODULE)
     (root / "pyproject.toml").write_text('[tool.airlift-lsp]\ndagFolders = ["dags"]\n')
     lsp_client.root = root

@@ -21,38 +21,7 @@ from tests.conftest import FIXTURES, run_cli
 from tests.support.scaffold_runs import airflow_tasks_test, dagster_python, materialize, runs_by_asset
 
 FIXTURE = FIXTURES / "scaffold_imported"
-MODULE = '''\
-"""Dagster definitions that map tasks of the `imported` DAG."""
-
-import dagster as dg
-from dagster_airlift.core import (
-    AirflowBasicAuthBackend,
-    AirflowInstance,
-    assets_with_task_mappings,
-    build_defs_from_airflow_instance,
-)
-
-airflow_instance = AirflowInstance(
-    auth_backend=AirflowBasicAuthBackend(
-        webserver_url="http://localhost:8080", username="admin", password="admin"
-    ),
-    name="imported",
-)
-
-imported_assets = assets_with_task_mappings(
-    dag_id="imported",
-    task_mappings={
-        "write_settings": [dg.AssetSpec(key="db_settings")],
-        "count": [dg.AssetSpec(key="word_count")],
-        "count_output": [dg.AssetSpec(key="output_count")],
-    },
-)
-
-defs = build_defs_from_airflow_instance(
-    airflow_instance=airflow_instance,
-    defs=dg.Definitions(assets=[*imported_assets]),
-)
-'''
+MODULE = (FIXTURE / "imported_module.py").read_text()  # the Dagster module, mapping to AssetSpecs only
 TASKS = ["write_settings", "count", "again", "count_output"]
 
 
