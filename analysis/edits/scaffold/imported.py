@@ -32,14 +32,19 @@ VIRTUAL_DAG = "__airlift_imported__"
 _NOT_LITERAL = object()
 
 
+def called_function(call: ast.Call) -> ast.expr:
+    """What a TaskFlow call calls: ``t`` of ``t(...)`` and of ``t.override(...)(...)``."""
+    target = call.func
+    while isinstance(target, ast.Call) and isinstance(target.func, ast.Attribute) and target.func.attr == "override":
+        target = target.func.value
+    return target
+
+
 def imported_function(dag: DagFile, task: TaskFacts, call: ast.Call) -> tuple[str, str] | None:
     """(module, name) of the function a TaskFlow task's call names, when the DAG file imports
     it from a module (``t(...)`` or ``t.override(...)(...)``), else None."""
     name = task.callable_name
-    target = call.func
-    while isinstance(target, ast.Call) and isinstance(target.func, ast.Attribute) and target.func.attr == "override":
-        target = target.func.value  # `t.override(...)(...)` calls `t`
-    qualified = dag.qualified(target)
+    qualified = dag.qualified(called_function(call))
     if not name or not task.operator.startswith("@") or "." not in qualified \
             or qualified.rsplit(".", 1)[-1] != name:
         return None

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable
 
+from analysis.edits.scaffold.imported import called_function, imported_function
 from analysis.edits.scaffold.plan_bash import BASH_TASK, options_problem
 from analysis.edits.scaffold.plan_builder import PlanBuilder
 from analysis.edits.scaffold.plan_common import Plan, given_options, keywords_problem, made_elsewhere
@@ -96,17 +97,13 @@ def _task_function(dag: DagFile, task: TaskFacts) -> ast.FunctionDef | ast.Async
 def _function_elsewhere(dag: DagFile, task: TaskFacts, call: ast.Call) -> str | None:
     """Why a TaskFlow task's function is not in the DAG file: imported from a module (a shared
     ``@task`` of the project), or the task is made inside a helper; None when neither."""
-    name = task.callable_name
-    target = call.func
-    while isinstance(target, ast.Call) and isinstance(target.func, ast.Attribute) and target.func.attr == "override":
-        target = target.func.value  # `t.override(...)(...)` calls `t`
-    qualified = dag.qualified(target)
-    if name and qualified and "." in qualified and qualified.rsplit(".", 1)[-1] == name:
-        module = qualified.rsplit(".", 1)[0]
+    imported = imported_function(dag, task, call)
+    if imported is not None:
+        module, name = imported
         return (f"the function of task `{task.task_id}` is `{name}` of `{module}`, imported: the scaffold "
                 "copies a function written in the DAG file; port it by hand")
-    callee = ast.unparse(target)
-    if name and callee.rsplit(".", 1)[-1] != name:
+    callee = ast.unparse(called_function(call))
+    if task.callable_name and callee.rsplit(".", 1)[-1] != task.callable_name:
         callee = callee if len(callee) <= 60 else callee[:57] + "..."
         return (f"task `{task.task_id}` is made inside `{callee}(...)`, not by a call of its function in "
                 "this file: the scaffold copies a function written in the DAG file; port it by hand")
