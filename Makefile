@@ -164,6 +164,7 @@ corpus: venv airflow2 airflow3
 	$(AIRFLOW2_VENV)/bin/python corpus/dagbag_truth.py $(CORPUS)
 	$(AIRFLOW3_VENV)/bin/python corpus/dagbag_truth.py $(CORPUS)
 	$(PY) corpus/compare.py $(CORPUS)
+	$(PY) corpus/xcom_reads.py $(CORPUS)
 
 # Never break a DAG (issue 12; corpus/README.md): migrate every Airflow 2 corpus entry with the CLI
 # (map, proxy a task, proxy the DAG, roll back; map/proxy at DAG level, rollback --all) on a copy

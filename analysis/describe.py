@@ -14,6 +14,7 @@ from analysis.edits.scaffold.families import nothing_to_migrate, scaffold_family
 from analysis.facts import TaskFacts
 from analysis.project import DagEntry, Project
 from analysis.wording import plural
+from analysis.xcom_reads import readers, ticks
 
 FROM_AIRFLOW = " (from Airflow, not read from the file)"
 
@@ -98,6 +99,22 @@ def blocked(task: TaskFacts, stage: Stage) -> str | None:
     return None
 
 
+def blocked_in(project: Project, entry: DagEntry, task: TaskFacts, stage: Stage) -> str | None:
+    """``blocked``, and for a task ready to proxy, the tasks Airflow keeps running that read its
+    XCom (proxied, it would push none: they must move to Dagster first)."""
+    why = blocked(task, stage)
+    if why is not None or stage is not Stage.OBSERVED:
+        return why
+    if entry.state is not None and not entry.state.error and entry.state.dag_proxied is not None:
+        return None  # DAG level: the whole DAG moves at once
+    left = [r for r in readers(entry.dag, task.task_id) if (t := entry.dag.task(r)) is not None
+            and not project.is_proxied(entry, t)]
+    if not left:
+        return None
+    one = len(left) == 1
+    return f"{ticks(left)} {'reads' if one else 'read'} its XCom: proxy {'it' if one else 'them'} first"
+
+
 def nothing_to_migrate_in(project: Project, dag_id: str, task: TaskFacts) -> str | None:
     """Why ``task`` has nothing to migrate (its operator runs nothing), or None: it does work,
     or an executable Dagster definition is mapped to it (then proxying runs that)."""
@@ -166,7 +183,7 @@ def task_markdown(project: Project, entry: DagEntry, task: TaskFacts, *, markdow
     downstream = entry.dag.downstream(task.task_id)
     flags = [f for f, on in (("mapped (.expand)", task.mapped), ("dynamic id", task.dynamic),
                              (f"only if {task.condition}", task.conditional and not task.dynamic)) if on]
-    why_not = blocked(task, status.stage)
+    why_not = blocked_in(project, entry, task, status.stage)
     if status.nothing is not None:
         stage = f" — stage: {bold(NOTHING_LABEL)} — {status.nothing.replace('`', '') if not markdown else status.nothing}"
     else:

@@ -113,6 +113,10 @@ class TaskFacts:
     """The innermost such condition, as written in the file."""
     conditional_upstream: tuple[str, ...] = ()
     """The ``upstream`` edges drawn only under a runtime condition."""
+    xcom_from: tuple[str, ...] = ()
+    """Tasks of its DAG whose XCom it reads, as the file shows it: another task's output given as
+    an argument (an XComArg, ``.output``), or ``xcom_pull(task_ids="...")`` written out in its
+    arguments' Jinja or in its callable's body. A proxied task pushes none."""
 
     @property
     def certain(self) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from analysis.describe import blocked, task_status
+from analysis.describe import blocked_in, task_status
 from analysis.project import DagEntry, Project
 
 
@@ -51,7 +51,7 @@ def proxy_assets(project: Project, entry: DagEntry, task_id: str | None) -> tupl
         if task_id not in (None, task.task_id) or task.mapped:
             continue
         status = task_status(project, entry, task)
-        if status.proxied or status.nothing is not None or blocked(task, status.stage):
+        if status.proxied or status.nothing is not None or blocked_in(project, entry, task, status.stage):
             continue  # not offered for proxying: nothing would launch in Dagster
         assets.extend(project.named_keys(entry.dag_id, task.task_id))
     return tuple(dict.fromkeys(assets))

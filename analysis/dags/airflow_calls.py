@@ -100,7 +100,7 @@ class AirflowCalls(Decorators, Creation):
             if isinstance(result, TaskRef):
                 for value in [*args, *kwargs.values()]:
                     for source in xcom_sources(value):
-                        self.collector.add_edge(source, result.task, self.uncertain > 0)
+                        self.collector.add_edge(source, result.task, self.uncertain > 0, data=True)
             return result
         if isinstance(receiver, (TaskRef, GroupRef)):
             if name in ("set_downstream", "set_upstream"):

@@ -84,6 +84,10 @@ class TaskRecord:
     downstream: dict[TaskRecord, None] = field(default_factory=dict)
     conditional_upstream: set[TaskRecord] = field(default_factory=set)
     """Upstream edges drawn only under a runtime condition."""
+    xcom_from: dict[TaskRecord, None] = field(default_factory=dict)
+    """Upstream tasks whose output it is given (an XComArg)."""
+    pulls: set[str] = field(default_factory=set)
+    """Task ids written out in an ``xcom_pull`` of its arguments or its callable."""
 
     @property
     def conditional(self) -> bool:
@@ -97,6 +101,8 @@ class TaskRecord:
             id_range=self.id_range,
             upstream=tuple(sorted({u.task_id for u in self.upstream})),
             conditional_upstream=tuple(sorted({u.task_id for u in self.conditional_upstream})),
+            xcom_from=tuple(sorted({u.task_id for u in self.xcom_from if u.dag is self.dag}
+                                   | {i for i in self.pulls if i != self.task_id and i in self.dag.tasks})),
             dynamic=self.dynamic,
             conditional=self.conditional,
             condition=self.condition or None,
@@ -292,7 +298,9 @@ class Collector:
             task.level, task.condition = level, reason
         return self.add_task(task)
 
-    def add_edge(self, upstream: TaskRecord, downstream: TaskRecord, conditional: bool = False) -> None:
+    def add_edge(self, upstream: TaskRecord, downstream: TaskRecord, conditional: bool = False,
+                 data: bool = False) -> None:
+        """``upstream >> downstream``; ``data``: ``downstream`` is given ``upstream``'s output."""
         if upstream.dag is self.limbo and downstream.dag is self.limbo:
             return  # Airflow raises: "Tried to create relationships between tasks that don't have DAGs yet"
         if upstream.dag is self.limbo:
@@ -301,6 +309,8 @@ class Collector:
             downstream = self.attach(downstream, upstream.dag)
         if upstream is downstream or upstream.dag is not downstream.dag:
             return
+        if data:
+            downstream.xcom_from[upstream] = None
         if upstream not in downstream.upstream:
             downstream.upstream[upstream] = None
             upstream.downstream[downstream] = None

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from pathlib import PurePath
 
 from analysis.dags.classes import Instance
-from analysis.dags.data_files import FileValue, to_value
+from analysis.dags.data_files import DirEntry, FileValue, to_value
 from analysis.dags.folding import (
     PATH_CALLS,
     builtin,
@@ -173,6 +173,9 @@ class Calls:
             result = digest_method(receiver.value, name)
         if result is None and isinstance(receiver, Const) and isinstance(receiver.value, PurePath):
             result = self.path_method(receiver.value, name, args, node)
+        elif result is None and isinstance(receiver, Const) and isinstance(receiver.value, DirEntry) \
+                and name in ("is_file", "is_dir"):
+            result = self.path_method(PurePath(receiver.value.path), name, args, node)
         elif result is None and isinstance(receiver, FileValue):
             result = self.file_method(receiver, name, node)
         if result is not None:

@@ -21,6 +21,7 @@ from analysis.dags.values import (
     short_text,
     xcom_sources,
 )
+from analysis.dags.xcom_pulls import pulled_ids
 
 _NOT_DATA = frozenset({"dag", "task_group", "task_id"})
 _CREATION_COST = 10
@@ -144,7 +145,8 @@ class Creation:
         for name, value in kwargs.items():
             if name not in _NOT_DATA:
                 for source in xcom_sources(value):
-                    self.collector.add_edge(source, task, self.uncertain > 0)
+                    self.collector.add_edge(source, task, self.uncertain > 0, data=True)
+                task.pulls |= pulled_ids(value, self.pulled)  # type: ignore[attr-defined]
         subdag = kwargs.get("subdag")
         subdag = as_airflow(subdag.value if isinstance(subdag, Maybe) else subdag) if subdag is not None else None
         if isinstance(subdag, DagRef):  # SubDagOperator(subdag=...): Airflow 2's SubDAG
@@ -171,9 +173,10 @@ class Creation:
         task.definition_range = self.lines.name_range(function.named)
         task.callable_name = function.named.name
         options = [v for k, v in function.options.items() if k not in _NOT_DATA]
-        for value in [*data, *options, *(function.partial or {}).values()]:
+        for value in [function, *data, *options, *(function.partial or {}).values()]:
             for source in xcom_sources(value):
-                self.collector.add_edge(source, task, self.uncertain > 0)
+                self.collector.add_edge(source, task, self.uncertain > 0, data=True)
+            task.pulls |= pulled_ids(value, self.pulled)  # type: ignore[attr-defined]
         return TaskRef(task, xcom=True)
 
     def new_group(self, label_value: Value, node: ast.AST, kwargs: dict[str, Value], *,

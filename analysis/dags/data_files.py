@@ -25,6 +25,15 @@ MAX_DATA_BYTES = 2 * 1024 * 1024
 MAX_LISTED = 2000
 
 
+@dataclass(frozen=True, slots=True)
+class DirEntry:
+    """What ``os.scandir`` yields: a folder's entry, its ``name`` and its ``path`` (the folder as
+    given, joined with the name), asked ``is_file()``/``is_dir()``."""
+
+    name: str
+    path: str
+
+
 @dataclass(eq=False, slots=True)
 class FileValue(Value):
     """``open(path)``: a workspace file opened for reading."""
@@ -98,7 +107,10 @@ class DataFiles:
                 self.observed(folder)
             if folder is None or self.code is None or not self.code.is_dir(folder):
                 return Unknown(node)
-            return Seq([Const(n) for n in self.code.list_dir(folder)[:MAX_LISTED]])
+            names = self.code.list_dir(folder)[:MAX_LISTED]
+            if name == "os.scandir":
+                return Seq([Const(DirEntry(n, os.path.join(str(raw), n))) for n in names])
+            return Seq([Const(n) for n in names])
         if name in ("glob.glob", "glob.iglob"):
             return self._glob(raw, recursive=bool(_plain(kwargs.get("recursive"))), node=node)
         if name in ("os.path.exists", "os.path.isfile", "os.path.isdir"):

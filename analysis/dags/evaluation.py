@@ -14,7 +14,7 @@ from analysis.dags.calls import Calls
 from analysis.dags.classes import ClassValue, Instance, dict_key, member_value
 from analysis.dags.comprehensions import Comprehensions
 from analysis.dags.containers import Containers
-from analysis.dags.data_files import DataFiles
+from analysis.dags.data_files import DataFiles, DirEntry
 from analysis.dags.folding import (
     BINOPS,
     BUILTINS,
@@ -150,6 +150,8 @@ class Evaluator(Comprehensions, Calls, DataFiles, Containers, Logic, airflow_cal
             return Qualified(f"{base.name}.{node.attr}", f"{base.spelled}.{node.attr}")
         if isinstance(base, Const) and isinstance(base.value, PurePath) and node.attr in PATH_PARTS:
             return Const(getattr(base.value, node.attr))
+        if isinstance(base, Const) and isinstance(base.value, DirEntry) and node.attr in ("name", "path"):
+            return Const(getattr(base.value, node.attr))  # `os.scandir(folder)`'s entries
         if isinstance(base, TaskRef) and node.attr == "output":
             return TaskRef(base.task, xcom=True)
         if isinstance(base, DagRef) and node.attr == "dag_id" and not base.dag.id_dynamic:

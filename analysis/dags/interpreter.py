@@ -89,6 +89,8 @@ class Interpreter(Statements, Functions, ImportStatements, ObjectModel, Matching
         """How many DAGs and tasks were created so far (the hook must come after all)."""
         self.hook_seen_at: int | None = None
         self.mapping_groups = 0
+        self.pulled: dict[int, frozenset[str]] = {}
+        """The ids each function read so far names in ``xcom_pull`` (by node)."""
         self.created_after_statement: list[int] = []
         self.top_statement: ast.stmt | None = None
         """The module-level statement being run (DAGs made by it can be bound to a global)."""

@@ -122,7 +122,7 @@ class ObjectModel:
         for name in names:
             if isinstance(name, Const) and isinstance(name.value, str) and name.value in instance.attrs:
                 for source in xcom_sources(instance.attrs[name.value]):
-                    self.collector.add_edge(source, instance.task, self.uncertain > 0)  # type: ignore[attr-defined]
+                    self.collector.add_edge(source, instance.task, self.uncertain > 0, data=True)  # type: ignore[attr-defined]
 
     def run_method(self, function: Function, node: ast.Call, args: list[Value], kwargs: dict[str, Value]) -> Value:
         """A method (or any function) called at ``node``: anchored there when it is another file's."""

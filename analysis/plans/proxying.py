@@ -29,6 +29,7 @@ from analysis.plans.files import (
 )
 from analysis.project import DagEntry, Project
 from analysis.state.proxied_state import parse_state_file
+from analysis.xcom_reads import keep_readable, left_out_note, proxy_refusal, rollback_refusal
 
 GROUP_PROXY = ("dagster-airlift 0.29 rebuilds a proxied task inside its TaskGroup a second time (`{id}` "
                "becomes `{group}.{id}`), and Airflow's scheduler then cannot read the DAG (its serialization "
@@ -173,6 +174,26 @@ def with_work(project: Project, dag_id: str, tasks: list[TaskFacts], explicit: b
     return [t for t in tasks if not any(t is i for i, _ in idle)]
 
 
+def proxied_now(entry: DagEntry) -> set[str]:
+    """The tasks a task-level state file proxies (none for a DAG-level or invalid one)."""
+    state = entry.state
+    if state is None or state.error or state.dag_proxied is not None:
+        return set()
+    return {t.task_id for t in state.tasks if t.proxied}
+
+
+def readable(entry: DagEntry, tasks: list[TaskFacts], explicit: bool, notes: list[str]) -> list[TaskFacts]:
+    """The tasks whose XCom no task left in Airflow reads (a proxied task pushes none). Named
+    explicitly, such a task is refused; else left out with a note."""
+    chosen, left_out = keep_readable(entry.dag, tasks, proxied_now(entry))
+    if explicit and left_out:
+        producer, left = next(iter(left_out.items()))
+        raise Refused(proxy_refusal(entry.dag, producer, left))
+    if left_out:
+        notes.append(left_out_note(left_out))
+    return chosen
+
+
 def plan_proxy(project: Project, read: Read, dag_id: str, task_ids: Sequence[str] | None = None, *,
                sources: Sources | None = None, dag_level: bool = False) -> Plan:
     if dag_level:
@@ -186,6 +207,7 @@ def plan_proxy(project: Project, read: Read, dag_id: str, task_ids: Sequence[str
     notes: list[str] = []
     tasks = proxyable(select_tasks(entry, task_ids), bool(task_ids), notes)
     tasks = with_work(project, dag_id, tasks, bool(task_ids), notes)
+    tasks = readable(entry, tasks, bool(task_ids), notes)
     if not tasks and notes and not task_ids and entry.dag.tasks and all(
             nothing_to_migrate_in(project, dag_id, t) for t in entry.dag.tasks):
         return Plan(f"Proxy {dag_id} to Dagster", (), tuple(notes))
@@ -362,6 +384,13 @@ def plan_rollback(project: Project, read: Read, dag_id: str | None,
     if dag_level and entry.state.dag_proxied is None:
         raise Refused(f"{os.path.basename(entry.state.path)} proxies `{dag_id}` task by task, not at DAG level: "
                       f"roll it back without --dag-level")
+    if task_ids:
+        proxied = proxied_now(entry)
+        after = proxied - {t.task_id for t in tasks}
+        for task in tasks:
+            producers = tuple(p for p in task.xcom_from if p in after)
+            if producers and task.task_id in proxied:
+                raise Refused(rollback_refusal(entry.dag, task.task_id, producers))
     roll_back_entry(changes, entry, tasks if task_ids else None, notes)
     what = tasks[0].task_id if task_ids and len(tasks) == 1 else dag_id
     return Plan(f"Roll back {what} to Airflow", changes.result(), tuple(notes))

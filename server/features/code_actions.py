@@ -7,7 +7,7 @@ from typing import Any
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams, JsonRpcInvalidRequest
 
-from analysis.describe import Stage, blocked, dag_status, task_status
+from analysis.describe import Stage, blocked_in, dag_status, task_status
 from analysis.plans import Refused
 from server.app import AirliftServer
 from server.convert import Lines
@@ -182,7 +182,7 @@ def _stage_actions(snapshot, target) -> list[tuple[str, str, dict, str, list]]:
         task = target.task
         arguments = {**dag, "task_id": task.task_id}
         status = task_status(project, entry, task)
-        if blocked(task, status.stage) and status.stage is not Stage.PROXIED:
+        if blocked_in(project, entry, task, status.stage) and status.stage is not Stage.PROXIED:
             pass  # the lens and hover say why
         elif status.stage is Stage.UNMAPPED:
             offers.append(("airlift.mapTask", f"Map `{task.task_id}` to a Dagster asset", arguments))

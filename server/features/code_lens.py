@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lsprotocol import types
 
-from analysis.describe import Stage, blocked, dag_status, task_status
+from analysis.describe import Stage, blocked_in, dag_status, task_status
 from server.app import AirliftServer
 from server.features import decommission
 from server.index import Snapshot
@@ -57,7 +57,7 @@ def register(server: AirliftServer) -> None:
                 status_of_task = task_status(snapshot.project, entry, task)
                 command_id = NEXT_STAGE[status_of_task.stage][0]
                 label = status_of_task.label
-                why_not = blocked(task, status_of_task.stage)
+                why_not = blocked_in(snapshot.project, entry, task, status_of_task.stage)
                 if status_of_task.nothing is not None:
                     command_id = ""  # stays in Airflow: hover says why
                 elif why_not and status_of_task.stage is not Stage.PROXIED:

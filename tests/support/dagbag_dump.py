@@ -1,7 +1,8 @@
 """Run in the Airflow venv (never the dev venv): print what Airflow's DagBag loads.
 
     python dagbag_dump.py FOLDER  ->  {"dags": {dag_id: {"file": name, "tasks": {task_id: [upstream]},
-                                                "classes": {task_id: class name}}},
+                                                "classes": {task_id: class name},
+                                                "xcom_from": {task_id: [tasks whose XCom it is given]}}},
                                        "import_errors": {name: message},
                                        "serialization_errors": {dag_id: message},
                                        "states": {folder: {dag_id: ...}}}
@@ -18,6 +19,30 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+
+
+def xcom_from(task) -> list[str]:
+    """The ids of the tasks whose XCom ``task`` is given, as Airflow finds them: the XComArgs of
+    its templated fields (a mapped task's partial arguments) and of a mapped task's expand input.
+    (corpus/dagbag_truth.py records the same.)"""
+    try:
+        from airflow.models.xcom_arg import XComArg
+    except ImportError:  # Airflow 3
+        from airflow.sdk.definitions.xcom_arg import XComArg
+    partial = getattr(task, "partial_kwargs", None)
+    values = [(partial if isinstance(partial, dict) else {}).get(name, getattr(task, name, None))
+              for name in getattr(task, "template_fields", ())]
+    ids = set()
+    try:
+        expand = getattr(task, "_get_specified_expand_input", None)
+        if expand is not None:
+            ids.update(op.task_id for op, _ in expand().iter_references())
+        for value in values:
+            ids.update(op.task_id for op, _ in XComArg.iter_xcom_references(value))
+    except Exception:  # noqa: BLE001 - a stub's odd attribute never stops the dump
+        pass
+    ids.discard(task.task_id)
+    return sorted(ids)
 
 
 def main(folder: str) -> None:
@@ -37,6 +62,7 @@ def main(folder: str) -> None:
                 "file": Path(dag.fileloc).name,
                 "tasks": {t.task_id: sorted(t.upstream_task_ids) for t in dag.tasks},
                 "classes": {t.task_id: type(t).__name__ for t in dag.tasks},
+                "xcom_from": {t.task_id: xcom_from(t) for t in dag.tasks},
             }
             for dag in bag.dags.values()
         }

@@ -32,6 +32,9 @@ def test_same_dags_tasks_and_edges_as_airflow_dagbag(environment: str) -> None:
     truth = dagbag_of(airflow2_python(), FOLDER, env=env)
     assert truth["import_errors"] == {}
     assert model(env) == {dag_id: {"file": d["file"], "tasks": d["tasks"]} for dag_id, d in truth["dags"].items()}
+    # Who is given whose output (XComArgs): what a proxy must keep on one side.
+    assert {dag.dag_id: {t.task_id: list(t.xcom_from) for t in dag.tasks} for dags in facts(env).values()
+            for dag in dags} == {dag_id: d["xcom_from"] for dag_id, d in truth["dags"].items()}
 
 
 def test_a_variable_the_deployment_does_not_set_leaves_the_ids_unknown_never_guessed() -> None:

@@ -1,0 +1,108 @@
+"""Which corpus tasks read another task's XCom: the model (``TaskFacts.xcom_from``) against what
+Airflow's own DagBag finds (the XComArgs of each task's templated fields and expand input, in
+.cache/corpus/truth/<name>-af<2|3>.json, ``xcom_from``; written by corpus/dagbag_truth.py).
+
+    .venv/bin/python corpus/xcom_reads.py [--json] [NAME...]
+
+Why it matters: a proxied task pushes no XCom (dagster-airlift's operator returns nothing), so a
+task left in Airflow that reads it gets None at run time; ``proxy`` refuses a task whose readers
+stay in Airflow, which is only as safe as this reading is complete. Prints, per entry, the
+reads Airflow finds (task, producer), how many the model finds (recall; target 100 %), the
+reads the model sees that the DagBag's XComArgs do not (``xcom_pull`` with ids written out in
+Jinja or in a callable, run-time reads no DagBag shows; and XComArgs given to the templated
+arguments of a provider operator the truth stubs, which declares no ``template_fields``: austin-atd's
+``DockerOperator(environment=get_env_vars_task(...))``), and the tasks whose
+proxy alone is refused because a task reads their XCom. Figures are those of the stubbed-import
+DagBag (corpus/README.md). Reads the facts cache of each checkout; writes nothing. Exits 1 when
+recall misses the target on an entry that has reads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "corpus"))
+import compare as corpus  # the manifest, the checkouts, the entry's environment
+
+from analysis.files import read_disk
+from analysis.project import Layout
+from server.indexing.batch import discover_cached
+
+Read = tuple[str, str, str, str]
+"""(file relative to the checkout, dag_id, reader task_id, producer task_id)."""
+
+
+def model_reads(entry: dict) -> set[Read]:
+    src = (corpus.SRC / entry["name"]).resolve()
+    flags = corpus.env_flags(entry)
+    env = tuple(tuple(flags[i + 1].split("=", 1)) for i in range(0, len(flags), 2) if flags[i] == "--env")
+    layout = Layout(str(src), tuple(entry["dag_folders"]), None, tuple(entry.get("sys_path", [])),
+                    env, dagster_anywhere=False)
+    project = discover_cached(layout, read_disk, read_only=True)
+    return {(str(Path(e.file.path).resolve().relative_to(src)), e.dag_id, t.task_id, p)
+            for e in project.entries for t in e.dag.tasks for p in t.xcom_from}
+
+
+def truth_reads(truth: dict) -> set[Read] | None:
+    """None for a truth written before ``xcom_from`` was recorded."""
+    reads: set[Read] = set()
+    for path, dags in truth["files"].items():
+        for dag_id, dag in dags.items():
+            for task_id, task in dag["tasks"].items():
+                if "xcom_from" not in task:
+                    return None
+                reads.update((path, dag_id, task_id, p) for p in task["xcom_from"])
+    return reads
+
+
+def measure(entry: dict) -> dict | None:
+    truths = [corpus.TRUTH / f"{entry['name']}-af{af}.json" for af in ("2", "3")]
+    truths = [json.loads(t.read_text()) for t in truths if t.is_file()]
+    if not truths or not (corpus.SRC / entry["name"]).is_dir():
+        return None
+    truth_sets = [r for t in truths if (r := truth_reads(t)) is not None]
+    if not truth_sets:
+        return None
+    truth = set().union(*truth_sets)
+    loaded = {(path, dag_id) for t in truths for path, dags in t["files"].items() for dag_id in dags}
+    model = {r for r in model_reads(entry) if (r[0], r[1]) in loaded}
+    found = truth & model
+    producers = {(path, dag_id, producer) for path, dag_id, _, producer in model}
+    return {"entry": entry["name"], "truth": len(truth), "found": len(found),
+            "missed": sorted(truth - model), "beyond": sorted(model - truth),
+            "held_producers": len(producers)}
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    rows = [r for e in json.loads(corpus.MANIFEST.read_text())
+            if not args.names or e["name"] in args.names if (r := measure(e)) is not None]
+    if args.json:
+        print(json.dumps(rows, indent=1))
+    else:
+        print(f"{'entry':24} {'reads (DagBag)':>14} {'found':>6} {'recall':>7} {'beyond':>7} {'held':>5}")
+        for r in rows:
+            recall = f"{100 * r['found'] / r['truth']:.1f} %" if r["truth"] else "-"
+            print(f"{r['entry']:24} {r['truth']:>14,} {r['found']:>6,} {recall:>7} {len(r['beyond']):>7,} "
+                  f"{r['held_producers']:>5,}")
+        total, found = sum(r["truth"] for r in rows), sum(r["found"] for r in rows)
+        print(f"\noverall: {found:,} of {total:,} XCom reads Airflow finds are in the model"
+              + (f" ({100 * found / total:.1f} %)" if total else "")
+              + f"; {sum(len(r['beyond']) for r in rows):,} more (xcom_pull ids written out, stubbed operators' arguments); "
+              f"{sum(r['held_producers'] for r in rows):,} tasks have readers (proxy alone refused)")
+        for r in rows:
+            for miss in r["missed"][:5]:
+                print(f"  missed {r['entry']}: {' '.join(miss)}")
+    return 1 if any(r["found"] < r["truth"] for r in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
