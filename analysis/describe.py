@@ -115,6 +115,16 @@ def blocked_in(project: Project, entry: DagEntry, task: TaskFacts, stage: Stage)
     return f"{ticks(left)} {'reads' if one else 'read'} its XCom: proxy {'it' if one else 'them'} first"
 
 
+def starved_readers(project: Project, entry: DagEntry, task: TaskFacts) -> tuple[str, ...]:
+    """For a task proxied one by one, the readers of its XCom that Airflow still runs: they get
+    None at run time (a state file edited by hand, or written before this was checked)."""
+    state = entry.state
+    if state is None or state.error or state.dag_proxied is not None or not project.is_proxied(entry, task):
+        return ()
+    return tuple(r for r in readers(entry.dag, task.task_id)
+                 if (t := entry.dag.task(r)) is not None and not project.is_proxied(entry, t))
+
+
 def nothing_to_migrate_in(project: Project, dag_id: str, task: TaskFacts) -> str | None:
     """Why ``task`` has nothing to migrate (its operator runs nothing), or None: it does work,
     or an executable Dagster definition is mapped to it (then proxying runs that)."""
@@ -198,6 +208,12 @@ def task_markdown(project: Project, entry: DagEntry, task: TaskFacts, *, markdow
         "assets: " + (", ".join(code(a) for a in status.assets) or "none mapped"),
         "proxied: " + _proxied_text(entry, status, code),
     ]
+    starved = starved_readers(project, entry, task)
+    if starved:
+        lines.append(f"⚠ {', '.join(code(r) for r in starved)}, still run by Airflow, "
+                     f"{'reads' if len(starved) == 1 else 'read'} this task's XCom: a proxied task pushes "
+                     f"none, so {'it gets' if len(starved) == 1 else 'they get'} None at run time "
+                     f"(proxy {'it' if len(starved) == 1 else 'them'} too, or roll this task back)")
     if no_scaffold(project, entry.dag_id, task):
         lines.append(f"no scaffold: port by hand ({code(task.operator)} has no generated Dagster implementation)")
     return _join(lines, markdown)

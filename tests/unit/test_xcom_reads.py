@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from analysis.dags.dagfile import extract_file
-from analysis.describe import Stage, blocked_in, task_markdown, task_status
+from analysis.describe import Stage, blocked_in, starved_readers, task_markdown, task_status
 from analysis.files import read_disk
 from analysis.plans import Refused, plan_map, plan_proxy, plan_rollback
 from analysis.project import Layout, discover
@@ -191,3 +191,17 @@ def test_what_proxy_writes_loads_in_airflow_and_airlift_reads_the_same_state(roo
     states = truth["states"]["proxied_state"]
     assert states["fan_out"]["tasks"] == {"batches": False, "tidy": True}  # a mapped task is never listed
     assert {t for t, on in states["orders"]["tasks"].items() if on} == {"notify", "audit", "report"}
+
+
+def test_a_state_edited_by_hand_that_starves_a_reader_is_said_in_hover(root: Path) -> None:
+    apply(plan_proxy(project(root), read, "orders", ["notify", "audit"]))
+    state = root / "airflow_dags" / "proxied_state" / "orders.yaml"
+    found = project(root)
+    entry = found.entry("orders")
+    assert starved_readers(found, entry, entry.dag.task("notify")) == ()  # proxied, read by none
+    state.write_text(state.read_text().replace("- id: load\n    proxied: false", "- id: load\n    proxied: true"))
+    found = project(root)
+    entry = found.entry("orders")
+    assert starved_readers(found, entry, entry.dag.task("load")) == ("report",)
+    assert ("⚠ `report`, still run by Airflow, reads this task's XCom: a proxied task pushes none, so it "
+            "gets None at run time (proxy it too, or roll this task back)") in task_markdown(found, entry, entry.dag.task("load"))
