@@ -10,7 +10,7 @@ from collections.abc import Container
 from dataclasses import dataclass
 from enum import Enum
 
-from analysis.edits.scaffold.families import nothing_to_migrate, scaffold_family
+from analysis.edits.scaffold.families import gate_of, nothing_to_migrate, scaffold_family
 from analysis.facts import TaskFacts
 from analysis.project import DagEntry, Project
 from analysis.wording import plural
@@ -96,6 +96,9 @@ def blocked(task: TaskFacts, stage: Stage) -> str | None:
         return "mapped task: airlift cannot proxy it"
     if stage is Stage.OBSERVED and task.group_prefixed:
         return f"in TaskGroup `{task.group_id}`: airlift can proxy it only with the whole DAG (DAG level)"
+    if stage is Stage.OBSERVED and (gate := gate_of(task.operator)):
+        return ("a branch: proxied, every branch after it would run" if gate == "branch" else
+                "short-circuits: proxied, nothing after it would be skipped") + "; it stays in Airflow (or DAG level)"
     return None
 
 

@@ -6,6 +6,7 @@ import os
 from collections.abc import Sequence
 
 from analysis.describe import no_scaffold, nothing_to_migrate_in
+from analysis.edits.scaffold.families import gate_of
 from analysis.edits.state_edits import (
     new_state_file,
     remove_task_entries,
@@ -27,9 +28,10 @@ from analysis.plans.files import (
     select_tasks,
     state_path,
 )
+from analysis.plans.run_time import gate_refusal, proxied_now, readable
 from analysis.project import DagEntry, Project
 from analysis.state.proxied_state import parse_state_file
-from analysis.xcom_reads import keep_readable, left_out_note, proxy_refusal, rollback_refusal
+from analysis.xcom_reads import rollback_refusal
 
 GROUP_PROXY = ("dagster-airlift 0.29 rebuilds a proxied task inside its TaskGroup a second time (`{id}` "
                "becomes `{group}.{id}`), and Airflow's scheduler then cannot read the DAG (its serialization "
@@ -145,6 +147,15 @@ def proxyable(tasks: list[TaskFacts], explicit: bool, notes: list[str]) -> list[
             raise Refused(f"`{task.task_id}` is inside TaskGroup `{task.group_id}`: "
                           + GROUP_PROXY.format(id=task.task_id, group=task.group_id, label=label)
                           + "; proxy the whole DAG at DAG level instead (`airlift-lsp proxy DAG_ID --dag-level`)")
+    for task in tasks:
+        if explicit and (gate := gate_of(task.operator)):
+            raise Refused(gate_refusal(task, gate))
+    gates = [t.task_id for t in tasks if gate_of(t.operator) and not t.mapped and not t.group_prefixed]
+    if gates:
+        notes.append(f"left in Airflow the tasks that decide which tasks after them run ({', '.join(gates)}): "
+                     f"dagster-airlift's proxy operator decides nothing, so Airflow would run every branch; "
+                     f"the tasks after them are proxied as usual and Airflow still skips those not chosen")
+    tasks = [t for t in tasks if not gate_of(t.operator)]
     mapped = [t.task_id for t in tasks if t.mapped]
     grouped = [t.task_id for t in tasks if t.group_prefixed and not t.mapped]
     if mapped:
@@ -172,26 +183,6 @@ def with_work(project: Project, dag_id: str, tasks: list[TaskFacts], explicit: b
         notes.append("left in Airflow (`proxied: false`), with nothing to migrate: "
                      + ", ".join(f"`{t.task_id}` ({t.operator})" for t, _ in idle))
     return [t for t in tasks if not any(t is i for i, _ in idle)]
-
-
-def proxied_now(entry: DagEntry) -> set[str]:
-    """The tasks a task-level state file proxies (none for a DAG-level or invalid one)."""
-    state = entry.state
-    if state is None or state.error or state.dag_proxied is not None:
-        return set()
-    return {t.task_id for t in state.tasks if t.proxied}
-
-
-def readable(entry: DagEntry, tasks: list[TaskFacts], explicit: bool, notes: list[str]) -> list[TaskFacts]:
-    """The tasks whose XCom no task left in Airflow reads (a proxied task pushes none). Named
-    explicitly, such a task is refused; else left out with a note."""
-    chosen, left_out = keep_readable(entry.dag, tasks, proxied_now(entry))
-    if explicit and left_out:
-        producer, left = next(iter(left_out.items()))
-        raise Refused(proxy_refusal(entry.dag, producer, left))
-    if left_out:
-        notes.append(left_out_note(left_out))
-    return chosen
 
 
 def plan_proxy(project: Project, read: Read, dag_id: str, task_ids: Sequence[str] | None = None, *,

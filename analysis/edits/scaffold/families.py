@@ -16,6 +16,22 @@ NOTHING_TO_MIGRATE: dict[str, str] = {
 }
 """Operators whose task does no work of its own, with why, as hover and progress say it."""
 
+GATES: dict[str, str] = {
+    **dict.fromkeys(("BranchPythonOperator", "BranchExternalPythonOperator", "BranchPythonVirtualenvOperator",
+                     "BranchDateTimeOperator", "BranchDayOfWeekOperator", "BranchSQLOperator", "@task.branch",
+                     "@task.branch_virtualenv", "@task.branch_external_python"), "branch"),
+    **dict.fromkeys(("ShortCircuitOperator", "@task.short_circuit"), "short-circuit"),
+}
+"""Operators whose run decides which tasks after them Airflow skips. dagster-airlift's proxy
+operator decides nothing: proxied one by one, such a task would let Airflow run every branch (or
+never stop short), so it stays in Airflow until the whole DAG moves (DAG level)."""
+
+
+def gate_of(operator: str) -> str | None:
+    """"branch" or "short-circuit" for an operator whose run makes Airflow skip tasks, else None."""
+    return GATES.get(operator)
+
+
 SCAFFOLDED: dict[str, str] = {
     "PythonOperator": "python",
     "@task": "python",

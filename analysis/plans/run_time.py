@@ -1,0 +1,42 @@
+"""What a proxy would break only at run time, never at import: a task whose XCom a task left in
+Airflow reads (dagster-airlift's proxy operator pushes none: the reader gets None), and a task that
+decides which tasks after it run (a branch, a short-circuit: the proxy operator decides nothing, so
+Airflow would run them all). Such tasks stay in Airflow: named, a step is refused in one line;
+else they are left out with a note."""
+
+from __future__ import annotations
+
+from analysis.facts import TaskFacts
+from analysis.plans.files import Refused
+from analysis.project import DagEntry
+from analysis.xcom_reads import keep_readable, left_out_note, proxy_refusal
+
+
+def proxied_now(entry: DagEntry) -> set[str]:
+    """The tasks a task-level state file proxies (none for a DAG-level or invalid one)."""
+    state = entry.state
+    if state is None or state.error or state.dag_proxied is not None:
+        return set()
+    return {t.task_id for t in state.tasks if t.proxied}
+
+
+def readable(entry: DagEntry, tasks: list[TaskFacts], explicit: bool, notes: list[str]) -> list[TaskFacts]:
+    """The tasks whose XCom no task left in Airflow reads (a proxied task pushes none). Named
+    explicitly, such a task is refused; else left out with a note."""
+    chosen, left_out = keep_readable(entry.dag, tasks, proxied_now(entry))
+    if explicit and left_out:
+        producer, left = next(iter(left_out.items()))
+        raise Refused(proxy_refusal(entry.dag, producer, left))
+    if left_out:
+        notes.append(left_out_note(left_out))
+    return chosen
+
+
+def gate_refusal(task: TaskFacts, gate: str) -> str:
+    """Why a branching or short-circuiting task is not proxied one by one."""
+    what = (f"`{task.task_id}` is a branch (`{task.operator}`): proxied, dagster-airlift's operator chooses no "
+            f"branch, so Airflow would run every task after it" if gate == "branch" else
+            f"`{task.task_id}` short-circuits (`{task.operator}`): proxied, dagster-airlift's operator never "
+            f"skips, so Airflow would run the tasks after it even when it should stop")
+    return (what + "; it stays in Airflow (the tasks after it can be proxied: Airflow still skips those it "
+            "does not choose), or move the whole DAG at DAG level (--dag-level)")

@@ -1,0 +1,77 @@
+"""A branch or a short-circuit decides which tasks after it Airflow runs; dagster-airlift's proxy
+operator decides nothing. Proxied one by one, every branch would run: such a task stays in
+Airflow (tests/integration/test_run_time_hazards.py shows the run)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from analysis.describe import Stage, blocked_in, task_markdown
+from analysis.files import read_disk
+from analysis.plans import Refused, plan_proxy
+from analysis.project import Layout, discover
+from tests.conftest import FIXTURES
+
+
+def read(path: str) -> str | None:
+    return read_disk(path).text if Path(path).exists() else None
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    shutil.copytree(FIXTURES / "run_time_hazards", tmp_path / "hazards")
+    return tmp_path / "hazards"
+
+
+def project(root: Path):
+    return discover(Layout(str(root), ("airflow_dags",), "definitions.py"))
+
+
+def test_a_branch_named_is_refused_in_one_line(root: Path) -> None:
+    with pytest.raises(Refused) as refused:
+        plan_proxy(project(root), read, "hazards", ["choose"])
+    assert str(refused.value) == (
+        "`choose` is a branch (`BranchPythonOperator`): proxied, dagster-airlift's operator chooses no branch, "
+        "so Airflow would run every task after it; it stays in Airflow (the tasks after it can be proxied: "
+        "Airflow still skips those it does not choose), or move the whole DAG at DAG level (--dag-level)")
+
+
+def test_the_whole_dag_leaves_it_in_airflow_and_says_so(root: Path) -> None:
+    plan = plan_proxy(project(root), read, "hazards")
+    [state] = [c for c in plan.changes if c.path.endswith("hazards.yaml")]
+    assert "- id: choose\n    proxied: false" in state.new_text
+    assert "- id: left\n    proxied: true" in state.new_text and "- id: right\n    proxied: true" in state.new_text
+    assert any(n.startswith("left in Airflow the tasks that decide which tasks after them run (choose)")
+               for n in plan.notes)
+
+
+def test_lens_and_hover_say_why_it_stays(root: Path) -> None:
+    found = project(root)
+    entry = found.entry("hazards")
+    choose = entry.dag.task("choose")
+    why = "a branch: proxied, every branch after it would run; it stays in Airflow (or DAG level)"
+    assert blocked_in(found, entry, choose, Stage.OBSERVED) == why
+    assert f"cannot go further: {why}" in task_markdown(found, entry, choose)
+
+
+@pytest.mark.parametrize(("operator", "word"), [("ShortCircuitOperator", "short-circuits"),
+                                                ("BranchDayOfWeekOperator", "is a branch")])
+def test_other_gates(tmp_path: Path, operator: str, word: str) -> None:
+    (tmp_path / "dags").mkdir()
+    module = "python" if operator == "ShortCircuitOperator" else "weekday"
+    (tmp_path / "dags" / "gate.py").write_text(
+        f"from datetime import datetime\nfrom airflow import DAG\nfrom airflow.operators.{module} import {operator}\n"
+        "from airflow.operators.bash import BashOperator\n"
+        "with DAG('gate', start_date=datetime(2024, 1, 1), schedule=None):\n"
+        f"    g = {operator}(task_id='g', python_callable=lambda: True)\n"
+        "    g >> BashOperator(task_id='after', bash_command='echo')\n")
+    found = discover(Layout(str(tmp_path), ("dags",), "definitions.py"))
+    from analysis.plans import plan_map
+    for change in plan_map(found, read, "gate").changes:
+        Path(change.path).write_text(change.new_text)
+    with pytest.raises(Refused) as refused:
+        plan_proxy(discover(Layout(str(tmp_path), ("dags",), "definitions.py")), read, "gate", ["g"])
+    assert str(refused.value).startswith(f"`g` {word} (`{operator}`)")
