@@ -57,7 +57,10 @@ stubs, same sandbox, all DAG folders at once), and ``airlift-lsp check --json``:
   ask for) are reported too;
 * XCom breaks: a task Airflow still runs that is given the output of a task the state proxies
   (the XComArgs DagBag finds in its templated fields, ``xcom_from`` of the truth record): the
-  proxy operator pushes no XCom, so at run time it would get None;
+  proxy operator pushes no XCom, so at run time it would get None; gate breaks: a task the state
+  proxies one by one whose class in the untouched DagBag branches or short-circuits (its name
+  has ``Branch`` or ``ShortCircuit``): the proxy operator chooses nothing, so Airflow would run
+  every task after it;
 * false errors: ``check`` findings of severity error on a DAG file DagBag loads cleanly (imported,
   every DAG serialized), or on the state file of a DAG in such a file; errors on other files
   (the Dagster module) are listed apart;
@@ -66,7 +69,7 @@ stubs, same sandbox, all DAG folders at once), and ``airlift-lsp check --json``:
 
 Output: .cache/corpus/migrate.json (every invocation, every judgement, with the invocations that
 touched what broke) and a table per entry. Exits 0 (a report); ``--strict`` exits 1 when any of
-NEW import errors (+ lost DAGs), NEW serialization errors, false proxies, XCom breaks, false errors is non-zero.
+NEW import errors (+ lost DAGs), NEW serialization errors, false proxies, XCom or gate breaks, false errors is non-zero.
 
 ``--tool head`` (default) runs the CLI from a snapshot of the repository's committed HEAD
 (``git archive``; other engineers' uncommitted edits neither change the figures mid-run nor
@@ -377,7 +380,8 @@ def assess(ws: Workspace, j: dict, base: dict, invocations: list[dict], migratio
     bag, base_bag = j["bag"], base["bag"]
     result = {"label": j["label"], "judge_failed": j["judge_failed"], "check_error": j["check_error"],
               "new_import_errors": [], "lost_dags": [], "new_serialization_errors": [],
-              "false_proxies": [], "unexpected_proxies": [], "xcom_breaks": [], "false_errors": [],
+              "false_proxies": [], "unexpected_proxies": [], "xcom_breaks": [], "gate_breaks": [],
+              "false_errors": [],
               "other_errors": [],
               "missed_refusals": [], "proxies_confirmed": 0, "written_by_import": j["written_by_import"],
               "judge_seconds": j["judge_seconds"], "check_seconds": j["check_seconds"]}
@@ -464,6 +468,14 @@ def assess(ws: Workspace, j: dict, base: dict, invocations: list[dict], migratio
             read = [p for p in task.get("xcom_from", []) if p in want]
             if "*" not in want and task_id not in want and read:
                 result["xcom_breaks"].append({"dag_id": dag_id, "task_id": task_id, "reads": read,
+                                              "file": where.get(dag_id),
+                                              "culprits": culprits(where.get(dag_id), {dag_id})})
+    base_tasks = {dag_id: dags[dag_id]["tasks"] for dags in base_bag["files"].values() for dag_id in dags}
+    for dag_id, want in stated.items():
+        for task_id in want - {"*"}:
+            op = (base_tasks.get(dag_id) or {}).get(task_id, {}).get("operator") or ""
+            if "Branch" in op or "ShortCircuit" in op:
+                result["gate_breaks"].append({"dag_id": dag_id, "task_id": task_id, "operator": op,
                                               "file": where.get(dag_id),
                                               "culprits": culprits(where.get(dag_id), {dag_id})})
     result["hook_errors"] = [h for h in bag.get("hooks", []) if h.get("error")]
@@ -676,6 +688,7 @@ def summarize(record: dict) -> dict:
         "false_proxies": len(unique(lambda e: (e["dag_id"], e["task_id"]), "false_proxies")),
         "unexpected_proxies": len(unique(lambda e: (e["dag_id"], e["task_id"]), "unexpected_proxies")),
         "xcom_breaks": len(unique(lambda e: (e["dag_id"], e["task_id"]), "xcom_breaks")),
+        "gate_breaks": len(unique(lambda e: (e["dag_id"], e["task_id"]), "gate_breaks")),
         "false_errors": len(unique(lambda e: (e["dag_file"], e["code"], e["message"]), "false_errors", True)),
         "missed_refusals": len(unique(lambda e: e["file"], "missed_refusals")),
         "judge_failures": sum(1 for j in js if j["judge_failed"]),
@@ -687,7 +700,8 @@ def summarize(record: dict) -> dict:
 COLUMNS = [("entry", "entry"), ("dags", "DAGs tried"), ("dags_loaded", "loaded"), ("steps", "steps"), ("ok", "ok"),
            ("refused", "refused"), ("crashes", "crash"), ("new_import_errors", "new import err"),
            ("lost_dags", "lost DAGs"), ("new_serialization_errors", "new serial. err"),
-           ("false_proxies", "false proxies"), ("xcom_breaks", "XCom breaks"), ("false_errors", "false errors"),
+           ("false_proxies", "false proxies"), ("xcom_breaks", "XCom breaks"),
+           ("gate_breaks", "gate breaks"), ("false_errors", "false errors"),
            ("missed_refusals", "missed refusals"), ("seconds", "s")]
 
 
@@ -759,7 +773,7 @@ def main(argv: list[str]) -> int:
             s = summarize(records[name])
             log(f"{name}: done in {s['seconds']} s: {s['ok']} ok, {s['refused']} refused, {s['crashes']} crashes, "
                 f"{s['new_import_errors']} new import errors, {s['new_serialization_errors']} new serialization "
-                f"errors, {s['false_proxies']} false proxies, {s.get('xcom_breaks', 0)} XCom breaks, {s['false_errors']} false errors")
+                f"errors, {s['false_proxies']} false proxies, {s.get('xcom_breaks', 0)} XCom breaks, {s.get('gate_breaks', 0)} gate breaks, {s['false_errors']} false errors")
     order = [e["name"] for e in json.loads(MANIFEST.read_text()) if e["name"] in records]
     summaries = {name: summarize(records[name]) for name in order}
     reasons: Counter = Counter()
@@ -780,7 +794,7 @@ def main(argv: list[str]) -> int:
     for reason, n in reasons.most_common():
         print(f"  {n:5d}  {reason}")
     bad = sum(s["new_import_errors"] + s["lost_dags"] + s["new_serialization_errors"] + s["false_proxies"]
-              + s.get("xcom_breaks", 0) + s["false_errors"] for s in summaries.values())
+              + s.get("xcom_breaks", 0) + s.get("gate_breaks", 0) + s["false_errors"] for s in summaries.values())
     print(f"\n{elapsed} s; every invocation and judgement: {OUT.relative_to(ROOT)}")
     return 1 if args.strict and bad else 0
 
