@@ -14,26 +14,16 @@ from analysis.dagster.module import AssetRef, parse_dagster_module
 from analysis.describe import Stage, task_markdown, task_status
 from analysis.edits.scaffold import scaffold_task
 from analysis.facts import Range
-from analysis.files import read_disk
 from analysis.plans import plan_map, plan_proxy
 from analysis.project import Layout, discover
 from analysis.readiness import AssetDefinition, DagsterSide, not_ready, proxy_assets
 from analysis.state.proxied_state import parse_state_file
+from tests.support.plans import apply, read
 from tests.support.scaffold_fixture import FIXTURES
 
 JAFFLE = "/srv/jaffle"
 BUILD = 'dbt resources selected by "resource_type:model,+customer_totals" in /srv/jaffle'
 BIG = 'dbt resources selected by "big_orders" in /srv/jaffle'
-
-
-def read(path: str) -> str | None:
-    return read_disk(path).text if Path(path).exists() else None
-
-
-def apply(plan) -> None:
-    for change in plan.changes:
-        Path(change.path).parent.mkdir(parents=True, exist_ok=True)
-        Path(change.path).write_text(change.new_text, encoding="utf-8")
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from analysis.files import read_disk
 from analysis.plans import Refused, plan_enable_proxying, plan_map, plan_proxy, plan_scaffold
 from analysis.project import Layout, discover
 from server import cli
+from tests.support.plans import apply
 
 # Tasks that do work: an EmptyOperator has nothing to migrate, and proxying refuses it.
 ORDERS = ('from airflow import DAG\nfrom airflow.operators.bash import BashOperator\n\n'
@@ -32,12 +33,6 @@ def workspace(root: Path, files: dict[str, str | bytes]) -> None:
             path.write_bytes(content)
         else:
             path.write_text(content, encoding="utf-8")
-
-
-def apply(plan) -> None:
-    for change in plan.changes:
-        Path(change.path).parent.mkdir(parents=True, exist_ok=True)
-        Path(change.path).write_text(change.new_text, encoding="utf-8")
 
 
 # -- mapping with --asset ----------------------------------------------------------------------

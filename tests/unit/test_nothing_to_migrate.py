@@ -12,11 +12,11 @@ import pytest
 from analysis.checks import check_project
 from analysis.describe import Stage, dag_status, task_markdown, task_status
 from analysis.facts import Severity
-from analysis.files import read_disk
 from analysis.plans import Refused, plan_decommission, plan_map, plan_proxy
 from analysis.project import Layout, discover
 from analysis.state.proxied_state import parse_state_file
 from tests.conftest import FIXTURES
+from tests.support.plans import apply, read
 
 WAREHOUSE = FIXTURES / "nothing_to_migrate"
 IDLE = ["start", "latest_only", "done"]  # EmptyOperator, LatestOnlyOperator, DummyOperator
@@ -26,16 +26,6 @@ HAND_PORT = '''
 def load_orders():
     return 3
 '''
-
-
-def read(path: str) -> str | None:
-    return read_disk(path).text if Path(path).exists() else None
-
-
-def apply(plan) -> None:
-    for change in plan.changes:
-        Path(change.path).parent.mkdir(parents=True, exist_ok=True)
-        Path(change.path).write_text(change.new_text, encoding="utf-8")
 
 
 @pytest.fixture

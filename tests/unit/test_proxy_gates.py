@@ -10,14 +10,10 @@ from pathlib import Path
 import pytest
 
 from analysis.describe import Stage, blocked_in, task_markdown
-from analysis.files import read_disk
 from analysis.plans import Refused, plan_proxy
 from analysis.project import Layout, discover
 from tests.conftest import FIXTURES
-
-
-def read(path: str) -> str | None:
-    return read_disk(path).text if Path(path).exists() else None
+from tests.support.plans import read
 
 
 @pytest.fixture

@@ -11,23 +11,13 @@ import pytest
 
 from analysis.dags.dagfile import extract_file
 from analysis.describe import Stage, blocked_in, starved_readers, task_markdown, task_status
-from analysis.files import read_disk
 from analysis.plans import Refused, plan_map, plan_proxy, plan_rollback
 from analysis.project import Layout, discover
 from analysis.state.proxied_state import parse_state_file
 from tests.conftest import FIXTURES
+from tests.support.plans import apply, read
 
 XCOM = FIXTURES / "xcom_reads"
-
-
-def read(path: str) -> str | None:
-    return read_disk(path).text if Path(path).exists() else None
-
-
-def apply(plan) -> None:
-    for change in plan.changes:
-        Path(change.path).parent.mkdir(parents=True, exist_ok=True)
-        Path(change.path).write_text(change.new_text, encoding="utf-8")
 
 
 def project(root: Path):
