@@ -32,8 +32,8 @@ def test_a_state_folder_outside_the_workspace_is_refused(tmp_path: Path) -> None
         "from dagster_airlift.in_airflow.proxied_state import load_proxied_state_from_yaml\n"
         "proxying_to_dagster(global_vars=globals(), proxied_state=load_proxied_state_from_yaml("
         "Path(__file__).parent / '..' / '..' / 'outside'))\n"))
-    run_cli("map", "daily_orders", "extract_orders", cwd=root)
-    result = run_cli("proxy", "daily_orders", "extract_orders", cwd=root)
+    run_cli("map", "daily_orders", "notify_team", cwd=root)
+    result = run_cli("proxy", "daily_orders", "notify_team", cwd=root)
     assert result.returncode == 1
     assert "outside the workspace" in result.stderr
     assert not (tmp_path / "outside").exists()
