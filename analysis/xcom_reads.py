@@ -2,8 +2,8 @@
 
 dagster-airlift's proxy operator returns nothing: a proxied task pushes no XCom (neither its
 return value nor the keys its callable pushed), so a task still run by Airflow that reads it gets
-``None`` at run time (Airflow 2.11: the XComArg resolves to None, ``xcom_pull`` returns None), with
-no error at import. A task may be proxied only when every task that reads its XCom runs in Dagster
+``None`` at run time (Airflow 2.11 and 3.3.2: the XComArg resolves to None, ``xcom_pull`` returns
+None), with no error at import. A task may be proxied only when every task that reads its XCom runs in Dagster
 too (is proxied with it, or before it). What the DAG file shows is all that is known
 (``TaskFacts.xcom_from``). Pure: no I/O.
 """
