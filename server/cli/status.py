@@ -10,7 +10,7 @@ from server.cli.common import CliError, load_project, print_json, relative
 
 
 def run_status(args: argparse.Namespace) -> int:
-    from analysis.describe import dag_status, migration_level, task_status
+    from analysis.describe import Stage, blocked_in, dag_status, migration_level, starved_readers, task_status
     from server.peering import Poller
     from server.peering.dagster_present import drun_json, run_text
     from server.peering.dagster_present import status_text as dagster_status_text
@@ -81,8 +81,14 @@ def run_status(args: argparse.Namespace) -> int:
             if run is not None:
                 live += f" → Dagster {run_text(run)}"
             ready = readiness_text(view, project, entry, task.task_id) if view is not None else ""
-            print(f"    {task.task_id}  {task_status(project, entry, task).label}"
-                  + "".join(f"  {part}" for part in (live, ready) if part))
+            status = task_status(project, entry, task)
+            why = blocked_in(project, entry, task, status.stage) if status.nothing is None else None
+            starved = starved_readers(project, entry, task)
+            stays = (f"cannot go further: {why}" if why and status.stage is not Stage.PROXIED else
+                     f"⚠ {', '.join(starved)} {'gets' if len(starved) == 1 else 'get'} None (reads its XCom)"
+                     if starved else "")
+            print(f"    {task.task_id}  {status.label}"
+                  + "".join(f"  {part}" for part in (stays, live, ready) if part))
     return 0
 
 
