@@ -96,7 +96,7 @@ def blocked(task: TaskFacts, stage: Stage) -> str | None:
         return "mapped task: airlift cannot proxy it"
     if stage is Stage.OBSERVED and task.group_prefixed:
         return f"in TaskGroup `{task.group_id}`: airlift can proxy it only with the whole DAG (DAG level)"
-    if stage is Stage.OBSERVED and (gate := gate_of(task.operator)):
+    if stage is Stage.OBSERVED and (gate := gate_of(task)):
         return ("a branch: proxied, every branch after it would run" if gate == "branch" else
                 "short-circuits: proxied, nothing after it would be skipped") + "; it stays in Airflow (or DAG level)"
     return None

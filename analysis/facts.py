@@ -117,6 +117,10 @@ class TaskFacts:
     """Tasks of its DAG whose XCom it reads, as the file shows it: another task's output given as
     an argument (an XComArg, ``.output``), or ``xcom_pull(task_ids="...")`` written out in its
     arguments' Jinja or in its callable's body. A proxied task pushes none."""
+    gate: str | None = None
+    """"branch" or "short-circuit" when its class is the project's, derived from one of Airflow's
+    that decide which tasks after it run (``BaseBranchOperator``, ``ShortCircuitOperator``...).
+    Airflow's own such operators are known by name (``families.gate_of``)."""
 
     @property
     def certain(self) -> bool:

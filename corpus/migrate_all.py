@@ -58,9 +58,9 @@ stubs, same sandbox, all DAG folders at once), and ``airlift-lsp check --json``:
 * XCom breaks: a task Airflow still runs that is given the output of a task the state proxies
   (the XComArgs DagBag finds in its templated fields, ``xcom_from`` of the truth record): the
   proxy operator pushes no XCom, so at run time it would get None; gate breaks: a task the state
-  proxies one by one whose class in the untouched DagBag branches or short-circuits (its name
-  has ``Branch`` or ``ShortCircuit``): the proxy operator chooses nothing, so Airflow would run
-  every task after it;
+  proxies one by one whose class in the untouched DagBag can skip the tasks after it
+  (``SkipMixin``: branches, short-circuits): the proxy operator skips nothing, so Airflow would
+  run every task after it;
 * false errors: ``check`` findings of severity error on a DAG file DagBag loads cleanly (imported,
   every DAG serialized), or on the state file of a DAG in such a file; errors on other files
   (the Dagster module) are listed apart;
@@ -473,8 +473,9 @@ def assess(ws: Workspace, j: dict, base: dict, invocations: list[dict], migratio
     base_tasks = {dag_id: dags[dag_id]["tasks"] for dags in base_bag["files"].values() for dag_id in dags}
     for dag_id, want in stated.items():
         for task_id in want - {"*"}:
-            op = (base_tasks.get(dag_id) or {}).get(task_id, {}).get("operator") or ""
-            if "Branch" in op or "ShortCircuit" in op:
+            base_task = (base_tasks.get(dag_id) or {}).get(task_id, {})
+            op = base_task.get("operator") or ""
+            if base_task.get("skips", "Branch" in op or "ShortCircuit" in op):
                 result["gate_breaks"].append({"dag_id": dag_id, "task_id": task_id, "operator": op,
                                               "file": where.get(dag_id),
                                               "culprits": culprits(where.get(dag_id), {dag_id})})

@@ -88,6 +88,8 @@ class TaskRecord:
     """Upstream tasks whose output it is given (an XComArg)."""
     pulls: set[str] = field(default_factory=set)
     """Task ids written out in an ``xcom_pull`` of its arguments or its callable."""
+    gate: str | None = None
+    """"branch" or "short-circuit": its project class derives from one of Airflow's that skip."""
 
     @property
     def conditional(self) -> bool:
@@ -112,6 +114,7 @@ class TaskRecord:
             variable=self.variable,
             definition_range=self.definition_range,
             callable_name=self.callable_name,
+            gate=self.gate,
         )
 
 

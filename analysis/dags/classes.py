@@ -85,6 +85,15 @@ def member_value(value: object) -> object:
 _ENUM_BASES = frozenset({"Enum", "IntEnum", "StrEnum", "Flag", "IntFlag"})
 
 
+GATE_CLASSES = {
+    **dict.fromkeys(("BaseBranchOperator", "BranchMixIn", "BranchPythonOperator", "BranchExternalPythonOperator",
+                     "BranchPythonVirtualenvOperator", "BranchDateTimeOperator", "BranchDayOfWeekOperator",
+                     "BranchSQLOperator", "HITLBranchOperator"), "branch"),
+    **dict.fromkeys(("ShortCircuitOperator", "SkipMixin"), "short-circuit"),
+}
+"""Airflow's classes whose task decides which tasks after it run (they skip the others)."""
+
+
 @dataclass(eq=False, slots=True)
 class ClassValue(Value):
     name: str
@@ -134,6 +143,16 @@ class ClassValue(Value):
         for current in order:
             if isinstance(current, Qualified):
                 return Qualified(f"{current.name}.{name}", f"{current.spelled}.{name}")
+        return None
+
+    def gate(self) -> str | None:
+        """"branch" or "short-circuit" when one of Airflow's bases makes its task decide which tasks
+        after it run (``BaseBranchOperator``, ``BranchMixIn``, ``ShortCircuitOperator``, ``SkipMixin``...)."""
+        for base in self.mro():
+            if isinstance(base, Qualified) and base.name.startswith("airflow."):
+                kind = GATE_CLASSES.get(base.name.rsplit(".", 1)[-1])
+                if kind:
+                    return kind
         return None
 
     def airflow_base(self) -> str | None:

@@ -147,6 +147,7 @@ class ObjectModel:
             made = self.create_operator(instance.cls.name, node, kwargs, kwarg_nodes)  # type: ignore[attr-defined]
             if isinstance(made, TaskRef):
                 instance.task = made.task
+                made.task.gate = instance.cls.gate()
         return Const(None)
 
     def _dataclass_init(self, instance: Instance, args: list[Value], kwargs: dict[str, Value]) -> None:

@@ -148,14 +148,14 @@ def proxyable(tasks: list[TaskFacts], explicit: bool, notes: list[str]) -> list[
                           + GROUP_PROXY.format(id=task.task_id, group=task.group_id, label=label)
                           + "; proxy the whole DAG at DAG level instead (`airlift-lsp proxy DAG_ID --dag-level`)")
     for task in tasks:
-        if explicit and (gate := gate_of(task.operator)):
+        if explicit and (gate := gate_of(task)):
             raise Refused(gate_refusal(task, gate))
-    gates = [t.task_id for t in tasks if gate_of(t.operator) and not t.mapped and not t.group_prefixed]
+    gates = [t.task_id for t in tasks if gate_of(t) and not t.mapped and not t.group_prefixed]
     if gates:
         notes.append(f"left in Airflow the tasks that decide which tasks after them run ({', '.join(gates)}): "
                      f"dagster-airlift's proxy operator decides nothing, so Airflow would run every branch; "
                      f"the tasks after them are proxied as usual and Airflow still skips those not chosen")
-    tasks = [t for t in tasks if not gate_of(t.operator)]
+    tasks = [t for t in tasks if not gate_of(t)]
     mapped = [t.task_id for t in tasks if t.mapped]
     grouped = [t.task_id for t in tasks if t.group_prefixed and not t.mapped]
     if mapped:

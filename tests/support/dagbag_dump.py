@@ -2,7 +2,8 @@
 
     python dagbag_dump.py FOLDER  ->  {"dags": {dag_id: {"file": name, "tasks": {task_id: [upstream]},
                                                 "classes": {task_id: class name},
-                                                "xcom_from": {task_id: [tasks whose XCom it is given]}}},
+                                                "xcom_from": {task_id: [tasks whose XCom it is given]},
+                                                "skips": [task_id whose class can skip the tasks after it]}},
                                        "import_errors": {name: message},
                                        "serialization_errors": {dag_id: message},
                                        "states": {folder: {dag_id: ...}}}
@@ -45,6 +46,21 @@ def xcom_from(task) -> list[str]:
     return sorted(ids)
 
 
+def skips(task) -> bool:
+    """Whether the task's class can skip the tasks after it (``SkipMixin``: branches,
+    short-circuits, latest-only): what a proxy operator, which skips nothing, would change."""
+    try:
+        from airflow.models.skipmixin import SkipMixin
+    except ImportError:  # Airflow 3
+        try:
+            from airflow.providers.standard.utils.skipmixin import SkipMixin
+        except ImportError:
+            return False
+    cls = getattr(task, "operator_class", None)
+    cls = cls if isinstance(cls, type) else type(task)
+    return issubclass(cls, SkipMixin)
+
+
 def main(folder: str) -> None:
     out = os.fdopen(os.dup(sys.stdout.fileno()), "w")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # Airflow logs to stdout
@@ -63,6 +79,7 @@ def main(folder: str) -> None:
                 "tasks": {t.task_id: sorted(t.upstream_task_ids) for t in dag.tasks},
                 "classes": {t.task_id: type(t).__name__ for t in dag.tasks},
                 "xcom_from": {t.task_id: xcom_from(t) for t in dag.tasks},
+                "skips": sorted(t.task_id for t in dag.tasks if skips(t)),
             }
             for dag in bag.dags.values()
         }

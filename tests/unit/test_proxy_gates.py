@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from analysis.describe import Stage, blocked_in, task_markdown
+from analysis.edits.scaffold.families import gate_of
 from analysis.plans import Refused, plan_proxy
 from analysis.project import Layout, discover
 from tests.conftest import FIXTURES
@@ -71,3 +72,40 @@ def test_other_gates(tmp_path: Path, operator: str, word: str) -> None:
     with pytest.raises(Refused) as refused:
         plan_proxy(discover(Layout(str(tmp_path), ("dags",), "definitions.py")), read, "gate", ["g"])
     assert str(refused.value).startswith(f"`g` {word} (`{operator}`)")
+
+
+def weekly_dag(tmp_path: Path):
+    """mozilla-telemetry's probe_scraper: `class CheckBranchOperator(BaseBranchOperator)` in the DAG
+    file; and a class that mixes SkipMixin in."""
+    (tmp_path / "dags").mkdir()
+    (tmp_path / "dags" / "weekly.py").write_text(
+        "from datetime import datetime\nfrom airflow import DAG\n"
+        "from airflow.operators.branch import BaseBranchOperator\nfrom airflow.models.skipmixin import SkipMixin\n"
+        "from airflow.models.baseoperator import BaseOperator\nfrom airflow.operators.bash import BashOperator\n"
+        "class Weekday(BaseBranchOperator):\n    def choose_branch(self, context):\n        return ['monday']\n"
+        "class Stopper(BaseOperator, SkipMixin):\n    def execute(self, context):\n        pass\n"
+        "with DAG('weekly', start_date=datetime(2024, 1, 1), schedule=None):\n"
+        "    Weekday(task_id='pick') >> BashOperator(task_id='monday', bash_command='echo')\n"
+        "    Stopper(task_id='stop') >> BashOperator(task_id='after', bash_command='echo')\n")
+    return discover(Layout(str(tmp_path), ("dags",), "definitions.py")).entry("weekly").dag
+
+
+def test_a_project_class_derived_from_a_branch_base_is_a_branch(tmp_path: Path) -> None:
+    dag = weekly_dag(tmp_path)
+    assert {t.task_id: t.gate for t in dag.tasks} == {"pick": "branch", "monday": None, "stop": "short-circuit",
+                                                      "after": None}
+
+
+@pytest.mark.airflow
+def test_airflow_says_the_same_tasks_can_skip(tmp_path: Path) -> None:
+    from tests.conftest import airflow2_python, dagbag_of
+
+    dag = weekly_dag(tmp_path)
+    truth = dagbag_of(airflow2_python(), tmp_path / "dags")
+    assert truth["import_errors"] == {}
+    assert truth["dags"]["weekly"]["skips"] == sorted(t.task_id for t in dag.tasks if gate_of(t)) == ["pick", "stop"]
+    gates = FIXTURES / "scaffold" / "branch_dag.py"  # Airflow's own branch operators and decorators
+    (tmp_path / "dags" / "branch_dag.py").write_text(gates.read_text())
+    truth = dagbag_of(airflow2_python(), tmp_path / "dags")
+    [branch] = [d for d in discover(Layout(str(tmp_path), ("dags",), "definitions.py")).entries if d.dag_id == "branch"]
+    assert truth["dags"]["branch"]["skips"] == sorted(t.task_id for t in branch.dag.tasks if gate_of(t))

@@ -8,6 +8,9 @@ class after import resolution (``BashOperator``) or the TaskFlow decorator (``@t
 
 from __future__ import annotations
 
+from analysis.dags.classes import GATE_CLASSES
+from analysis.facts import TaskFacts
+
 NOTHING_TO_MIGRATE: dict[str, str] = {
     "EmptyOperator": "an `EmptyOperator` runs nothing: there is nothing to move to Dagster",
     "DummyOperator": "a `DummyOperator` runs nothing: there is nothing to move to Dagster",
@@ -17,19 +20,19 @@ NOTHING_TO_MIGRATE: dict[str, str] = {
 """Operators whose task does no work of its own, with why, as hover and progress say it."""
 
 GATES: dict[str, str] = {
-    **dict.fromkeys(("BranchPythonOperator", "BranchExternalPythonOperator", "BranchPythonVirtualenvOperator",
-                     "BranchDateTimeOperator", "BranchDayOfWeekOperator", "BranchSQLOperator", "@task.branch",
-                     "@task.branch_virtualenv", "@task.branch_external_python"), "branch"),
-    **dict.fromkeys(("ShortCircuitOperator", "@task.short_circuit"), "short-circuit"),
+    **GATE_CLASSES,
+    **dict.fromkeys(("@task.branch", "@task.branch_virtualenv", "@task.branch_external_python"), "branch"),
+    "@task.short_circuit": "short-circuit",
 }
 """Operators whose run decides which tasks after them Airflow skips. dagster-airlift's proxy
 operator decides nothing: proxied one by one, such a task would let Airflow run every branch (or
 never stop short), so it stays in Airflow until the whole DAG moves (DAG level)."""
 
 
-def gate_of(operator: str) -> str | None:
-    """"branch" or "short-circuit" for an operator whose run makes Airflow skip tasks, else None."""
-    return GATES.get(operator)
+def gate_of(task: TaskFacts) -> str | None:
+    """"branch" or "short-circuit" for a task whose run makes Airflow skip tasks, else None: one of
+    Airflow's operators (by name) or a project class derived from one."""
+    return task.gate or GATES.get(task.operator)
 
 
 SCAFFOLDED: dict[str, str] = {
