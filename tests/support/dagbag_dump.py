@@ -48,17 +48,21 @@ def xcom_from(task) -> list[str]:
 
 def skips(task) -> bool:
     """Whether the task's class can skip the tasks after it (``SkipMixin``: branches,
-    short-circuits, latest-only): what a proxy operator, which skips nothing, would change."""
+    short-circuits, latest-only): what a proxy operator, which skips nothing, would change.
+    Sensors are not counted: Airflow 2's ``BaseSensorOperator`` mixes ``SkipMixin`` in to skip
+    itself (``soft_fail``), not to choose among the tasks after it."""
     try:
         from airflow.models.skipmixin import SkipMixin
+        from airflow.sensors.base import BaseSensorOperator
     except ImportError:  # Airflow 3
         try:
             from airflow.providers.standard.utils.skipmixin import SkipMixin
+            from airflow.sdk import BaseSensorOperator
         except ImportError:
             return False
     cls = getattr(task, "operator_class", None)
     cls = cls if isinstance(cls, type) else type(task)
-    return issubclass(cls, SkipMixin)
+    return issubclass(cls, SkipMixin) and not issubclass(cls, BaseSensorOperator)
 
 
 def main(folder: str) -> None:
