@@ -96,20 +96,21 @@ def blocked(task: TaskFacts, stage: Stage) -> str | None:
         return "mapped task: airlift cannot proxy it"
     if stage is Stage.OBSERVED and task.group_prefixed:
         return f"in TaskGroup `{task.group_id}`: airlift can proxy it only with the whole DAG (DAG level)"
-    if stage is Stage.OBSERVED and (gate := gate_of(task)):
-        return ("a branch: proxied, every branch after it would run" if gate == "branch" else
-                "short-circuits: proxied, nothing after it would be skipped") + "; it stays in Airflow (or DAG level)"
     return None
 
 
 def blocked_in(project: Project, entry: DagEntry, task: TaskFacts, stage: Stage) -> str | None:
-    """``blocked``, and for a task ready to proxy, the tasks Airflow keeps running that read its
-    XCom (proxied, it would push none: they must move to Dagster first)."""
+    """``blocked``, and for a task ready to proxy one by one: a task that decides which tasks
+    after it run (the proxy operator decides nothing), or one whose XCom a task Airflow keeps
+    running reads (proxied, it would push none: the readers must move to Dagster first)."""
     why = blocked(task, stage)
     if why is not None or stage is not Stage.OBSERVED:
         return why
     if entry.state is not None and not entry.state.error and entry.state.dag_proxied is not None:
         return None  # DAG level: the whole DAG moves at once
+    if gate := gate_of(task):
+        return ("a branch: proxied, every branch after it would run" if gate == "branch" else
+                "short-circuits: proxied, nothing after it would be skipped") + "; it stays in Airflow (or DAG level)"
     left = [r for r in readers(entry.dag, task.task_id) if (t := entry.dag.task(r)) is not None
             and not project.is_proxied(entry, t)]
     if not left:
