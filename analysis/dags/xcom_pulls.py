@@ -1,7 +1,9 @@
 """The task ids a task names in ``xcom_pull``: in the Jinja of its arguments
 (``"{{ ti.xcom_pull(task_ids='extract') }}"``) and in the body of its callable
 (``ti.xcom_pull(task_ids=["a", "b"])``). Only ids written out as strings count: a pull whose
-ids are computed, or that names another DAG (``dag_id=``), is not attributed."""
+ids are computed is not attributed. A pull that names a DAG (``dag_id=...``) is attributed all
+the same: most name their own DAG, and one that names another only costs a refusal of a task of
+the same id here (the safe side)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,10 @@ import re
 
 from analysis.dags.values import Const, Function, Mapping, Maybe, Seq, Value
 
-_IN_TEXT = re.compile(r"""xcom_pull\(\s*(?:task_ids\s*=\s*)?(\[[^\]]*\]|\([^)]*\)|'[^']*'|"[^"]*")""")
+_CALL = re.compile(r"xcom_pull\(([^()]*(?:\([^()]*\)[^()]*)*)\)")
+"""An ``xcom_pull(...)`` call in text and its arguments (one level of nested parentheses)."""
+_NAMED = re.compile(r"""\btask_ids\s*=\s*(\[[^\]]*\]|\([^)]*\)|'[^']*'|"[^"]*")""")
+_FIRST = re.compile(r"""^\s*(\[[^\]]*\]|\([^)]*\)|'[^']*'|"[^"]*")""")
 _QUOTED = re.compile(r"""'([^']*)'|"([^"]*)\"""")
 
 
@@ -38,8 +43,13 @@ def pulled_ids(value: Value, functions: dict[int, frozenset[str]], depth: int = 
 def _text_pulls(text: str) -> frozenset[str]:
     if "xcom_pull" not in text:
         return frozenset()
-    return frozenset(single or double for match in _IN_TEXT.finditer(text)
-                     for single, double in _QUOTED.findall(match.group(1)))
+    ids: set[str] = set()
+    for call in _CALL.finditer(text):
+        arguments = call.group(1)
+        named = _NAMED.search(arguments) or _FIRST.match(arguments)
+        if named is not None:
+            ids.update(single or double for single, double in _QUOTED.findall(named.group(1)))
+    return frozenset(ids)
 
 
 def function_pulls(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> frozenset[str]:
@@ -50,9 +60,6 @@ def function_pulls(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) ->
                 and call.func.attr == "xcom_pull"):
             continue
         keywords = {k.arg: k.value for k in call.keywords if k.arg is not None}
-        dag = keywords.get("dag_id")
-        if dag is not None and not (isinstance(dag, ast.Constant) and dag.value is None):
-            continue  # another DAG's task
         named = keywords.get("task_ids", call.args[0] if call.args else None)
         items = named.elts if isinstance(named, (ast.List, ast.Tuple)) else [named]
         ids.update(item.value for item in items

@@ -58,7 +58,7 @@ from airflow.operators.python import PythonOperator
 
 def pull(ti, ids):
     ti.xcom_pull(task_ids=ids)                       # computed: not attributed
-    ti.xcom_pull(task_ids="a", dag_id="other_dag")   # another DAG's task
+    ti.xcom_pull(key="k", task_ids="a", dag_id="d")  # named after a keyword, its own DAG named
     ti.xcom_pull("b")                                 # first argument: task_ids
     ti.xcom_pull(task_ids="nowhere")                  # no such task here
 
@@ -66,10 +66,11 @@ with DAG("d", start_date=datetime(2024, 1, 1), schedule=None):
     a = BashOperator(task_id="a", bash_command="echo a")
     b = BashOperator(task_id="b", bash_command="echo b")
     c = PythonOperator(task_id="c", python_callable=pull, op_kwargs={"ids": ["a"]})
-    d = BashOperator(task_id="d", bash_command="echo {{ ti.xcom_pull(task_ids=['a', 'b']) }} {{ ti.xcom_pull('d') }}")
+    d = BashOperator(task_id="d", bash_command="echo {{ ti.xcom_pull(task_ids=['a', 'b']) }} {{ ti.xcom_pull('d') }} "
+                                               "{{ ti.xcom_pull(key='k', task_ids='c')['x'] }}")
     a >> b >> c >> d
 '''
-    assert reads(source) == {"a": (), "b": (), "c": ("b",), "d": ("a", "b")}
+    assert reads(source) == {"a": (), "b": (), "c": ("a", "b"), "d": ("a", "b", "c")}
 
 
 def test_an_edge_is_not_a_read() -> None:
