@@ -21,7 +21,7 @@ from analysis.dags.values import (
     short_text,
     xcom_sources,
 )
-from analysis.dags.xcom_pulls import pulled_ids
+from analysis.dags.xcom_pulls import add_pulls
 
 _NOT_DATA = frozenset({"dag", "task_group", "task_id"})
 _CREATION_COST = 10
@@ -146,7 +146,8 @@ class Creation:
             if name not in _NOT_DATA:
                 for source in xcom_sources(value):
                     self.collector.add_edge(source, task, self.uncertain > 0, data=True)
-                task.pulls |= pulled_ids(value, self.pulled)  # type: ignore[attr-defined]
+                pulled, may_pull = self.pulled, self.may_pull  # type: ignore[attr-defined]
+                add_pulls(value, pulled, task.pulls, may_pull)
         subdag = kwargs.get("subdag")
         subdag = as_airflow(subdag.value if isinstance(subdag, Maybe) else subdag) if subdag is not None else None
         if isinstance(subdag, DagRef):  # SubDagOperator(subdag=...): Airflow 2's SubDAG
@@ -176,7 +177,7 @@ class Creation:
         for value in [function, *data, *options, *(function.partial or {}).values()]:
             for source in xcom_sources(value):
                 self.collector.add_edge(source, task, self.uncertain > 0, data=True)
-            task.pulls |= pulled_ids(value, self.pulled)  # type: ignore[attr-defined]
+            add_pulls(value, self.pulled, task.pulls, self.may_pull)  # type: ignore[attr-defined]
         return TaskRef(task, xcom=True)
 
     def new_group(self, label_value: Value, node: ast.AST, kwargs: dict[str, Value], *,

@@ -91,6 +91,7 @@ class Interpreter(Statements, Functions, ImportStatements, ObjectModel, Matching
         self.mapping_groups = 0
         self.pulled: dict[int, frozenset[str]] = {}
         """The ids each function read so far names in ``xcom_pull`` (by node)."""
+        self._pulling: dict[str, bool] = {path: "xcom_pull" in text}
         self.created_after_statement: list[int] = []
         self.top_statement: ast.stmt | None = None
         """The module-level statement being run (DAGs made by it can be bound to a global)."""
@@ -100,6 +101,20 @@ class Interpreter(Statements, Functions, ImportStatements, ObjectModel, Matching
         self.module_scope.vars["__name__"] = Const(module_name if module_scope is not None and module_name
                                                    else "unusual_prefix_airflow_dag_module")
         self.module_scope.vars["__file__"] = Const(path)
+
+    def may_pull(self, _origin: str) -> bool:
+        """Whether the DAG file or a workspace module it read mentions ``xcom_pull``: a function's
+        body is walked for pulls only then (a function's ``origin`` is not always the file that
+        defines it: one defined while another file's helper runs takes the DAG file's)."""
+        if any(self._pulling.values()):
+            return True
+        for path in self.dependencies:
+            if path not in self._pulling:
+                text = self.code.text(path) if self.code is not None else None
+                self._pulling[path] = text is None or "xcom_pull" in text
+                if self._pulling[path]:
+                    return True
+        return False
 
     # -- statements ------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Callable
 
 from analysis.dags.values import Const, Function, Mapping, Maybe, Seq, Value
 
@@ -19,25 +20,30 @@ _FIRST = re.compile(r"""^\s*(\[[^\]]*\]|\([^)]*\)|'[^']*'|"[^"]*")""")
 _QUOTED = re.compile(r"""'([^']*)'|"([^"]*)\"""")
 
 
-def pulled_ids(value: Value, functions: dict[int, frozenset[str]], depth: int = 0) -> frozenset[str]:
-    """The ids ``value`` pulls: a string's Jinja, a container's strings, a function's body
-    (``functions`` caches bodies already read, by node)."""
+def add_pulls(value: Value, functions: dict[int, frozenset[str]], into: set[str],
+              may_pull: Callable[[str], bool], depth: int = 0) -> None:
+    """Add to ``into`` the ids ``value`` pulls: a string's Jinja, a container's strings, a
+    function's body (``functions`` caches bodies already read, by node; ``may_pull(origin)``: the
+    code read so far mentions ``xcom_pull`` at all, else no body is walked)."""
     if depth > 8:
-        return frozenset()
+        return
     if isinstance(value, Const):
-        return _text_pulls(value.value) if isinstance(value.value, str) else frozenset()
-    if isinstance(value, Maybe):
-        return pulled_ids(value.value, functions, depth + 1)
-    if isinstance(value, Seq):
-        return frozenset().union(*(pulled_ids(v, functions, depth + 1) for v in value.items))
-    if isinstance(value, Mapping):
-        return frozenset().union(*(pulled_ids(v, functions, depth + 1) for v in value.items.values()))
-    if isinstance(value, Function):
-        key = id(value.node)
-        if key not in functions:
-            functions[key] = function_pulls(value.node)
-        return functions[key]
-    return frozenset()
+        if isinstance(value.value, str) and "xcom_pull" in value.value:
+            into.update(_text_pulls(value.value))
+    elif isinstance(value, Maybe):
+        add_pulls(value.value, functions, into, may_pull, depth + 1)
+    elif isinstance(value, Seq):
+        for item in value.items:
+            add_pulls(item, functions, into, may_pull, depth + 1)
+    elif isinstance(value, Mapping):
+        for item in value.items.values():
+            add_pulls(item, functions, into, may_pull, depth + 1)
+    elif isinstance(value, Function):
+        found = functions.get(id(value.node))
+        if found is None:
+            found = functions[id(value.node)] = (function_pulls(value.node) if may_pull(value.origin)
+                                                 else frozenset())
+        into.update(found)
 
 
 def _text_pulls(text: str) -> frozenset[str]:
