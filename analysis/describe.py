@@ -111,8 +111,7 @@ def blocked_in(project: Project, entry: DagEntry, task: TaskFacts, stage: Stage)
     if gate := gate_of(task):
         return ("a branch: proxied, every branch after it would run" if gate == "branch" else
                 "short-circuits: proxied, nothing after it would be skipped") + "; it stays in Airflow (or DAG level)"
-    left = [r for r in readers(entry.dag, task.task_id) if (t := entry.dag.task(r)) is not None
-            and not project.is_proxied(entry, t)]
+    left = _readers_in_airflow(project, entry, task)
     if not left:
         return None
     one = len(left) == 1
@@ -125,6 +124,16 @@ def starved_readers(project: Project, entry: DagEntry, task: TaskFacts) -> tuple
     state = entry.state
     if state is None or state.error or state.dag_proxied is not None or not project.is_proxied(entry, task):
         return ()
+    return _readers_in_airflow(project, entry, task)
+
+
+def starved_label(starved: tuple[str, ...]) -> str:
+    """The short warning of a lens or of ``status`` for ``starved_readers``."""
+    return f"⚠ {', '.join(starved)} {'gets' if len(starved) == 1 else 'get'} None (reads its XCom)"
+
+
+def _readers_in_airflow(project: Project, entry: DagEntry, task: TaskFacts) -> tuple[str, ...]:
+    """The readers of ``task``'s XCom that its DAG's state leaves to Airflow."""
     return tuple(r for r in readers(entry.dag, task.task_id)
                  if (t := entry.dag.task(r)) is not None and not project.is_proxied(entry, t))
 

@@ -146,8 +146,8 @@ class Creation:
             if name not in _NOT_DATA:
                 for source in xcom_sources(value):
                     self.collector.add_edge(source, task, self.uncertain > 0, data=True)
-                pulled, may_pull = self.pulled, self.may_pull  # type: ignore[attr-defined]
-                add_pulls(value, pulled, task.pulls, may_pull)
+                add_pulls(value, self.pulled, task.pulls,  # type: ignore[attr-defined]
+                          self.may_pull)  # type: ignore[attr-defined]
         subdag = kwargs.get("subdag")
         subdag = as_airflow(subdag.value if isinstance(subdag, Maybe) else subdag) if subdag is not None else None
         if isinstance(subdag, DagRef):  # SubDagOperator(subdag=...): Airflow 2's SubDAG

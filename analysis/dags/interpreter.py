@@ -91,7 +91,8 @@ class Interpreter(Statements, Functions, ImportStatements, ObjectModel, Matching
         self.mapping_groups = 0
         self.pulled: dict[int, frozenset[str]] = {}
         """The ids each function read so far names in ``xcom_pull`` (by node)."""
-        self._pulling: dict[str, bool] = {path: "xcom_pull" in text}
+        self._pulls_seen = "xcom_pull" in text
+        self._read_for_pulls: set[str] = set()
         self.created_after_statement: list[int] = []
         self.top_statement: ast.stmt | None = None
         """The module-level statement being run (DAGs made by it can be bound to a global)."""
@@ -102,19 +103,16 @@ class Interpreter(Statements, Functions, ImportStatements, ObjectModel, Matching
                                                    else "unusual_prefix_airflow_dag_module")
         self.module_scope.vars["__file__"] = Const(path)
 
-    def may_pull(self, _origin: str) -> bool:
-        """Whether the DAG file or a workspace module it read mentions ``xcom_pull``: a function's
-        body is walked for pulls only then (a function's ``origin`` is not always the file that
+    def may_pull(self) -> bool:
+        """Whether the DAG file or a workspace module it read mentions ``xcom_pull``: functions'
+        bodies are walked for pulls only then (a function's ``origin`` is not always the file that
         defines it: one defined while another file's helper runs takes the DAG file's)."""
-        if any(self._pulling.values()):
-            return True
         for path in self.dependencies:
-            if path not in self._pulling:
+            if not self._pulls_seen and path not in self._read_for_pulls:
+                self._read_for_pulls.add(path)
                 text = self.code.text(path) if self.code is not None else None
-                self._pulling[path] = text is None or "xcom_pull" in text
-                if self._pulling[path]:
-                    return True
-        return False
+                self._pulls_seen = text is None or "xcom_pull" in text
+        return self._pulls_seen
 
     # -- statements ------------------------------------------------------------------
 

@@ -21,10 +21,10 @@ _QUOTED = re.compile(r"""'([^']*)'|"([^"]*)\"""")
 
 
 def add_pulls(value: Value, functions: dict[int, frozenset[str]], into: set[str],
-              may_pull: Callable[[str], bool], depth: int = 0) -> None:
+              may_pull: Callable[[], bool], depth: int = 0) -> None:
     """Add to ``into`` the ids ``value`` pulls: a string's Jinja, a container's strings, a
-    function's body (``functions`` caches bodies already read, by node; ``may_pull(origin)``: the
-    code read so far mentions ``xcom_pull`` at all, else no body is walked)."""
+    function's body (``functions`` caches bodies already read, by node; ``may_pull()``: the code
+    read so far mentions ``xcom_pull`` at all, else no body is walked)."""
     if depth > 8:
         return
     if isinstance(value, Const):
@@ -41,7 +41,7 @@ def add_pulls(value: Value, functions: dict[int, frozenset[str]], into: set[str]
     elif isinstance(value, Function):
         found = functions.get(id(value.node))
         if found is None:
-            found = functions[id(value.node)] = (function_pulls(value.node) if may_pull(value.origin)
+            found = functions[id(value.node)] = (function_pulls(value.node) if may_pull()
                                                  else frozenset())
         into.update(found)
 

@@ -6,7 +6,6 @@ import os
 from collections.abc import Sequence
 
 from analysis.describe import no_scaffold, nothing_to_migrate_in
-from analysis.edits.scaffold.families import gate_of
 from analysis.edits.state_edits import (
     new_state_file,
     remove_task_entries,
@@ -28,10 +27,9 @@ from analysis.plans.files import (
     select_tasks,
     state_path,
 )
-from analysis.plans.run_time import gate_refusal, proxied_now, readable
+from analysis.plans.run_time import readable, refuse_starving_rollback, without_gates
 from analysis.project import DagEntry, Project
 from analysis.state.proxied_state import parse_state_file
-from analysis.xcom_reads import rollback_refusal
 
 GROUP_PROXY = ("dagster-airlift 0.29 rebuilds a proxied task inside its TaskGroup a second time (`{id}` "
                "becomes `{group}.{id}`), and Airflow's scheduler then cannot read the DAG (its serialization "
@@ -147,15 +145,6 @@ def proxyable(tasks: list[TaskFacts], explicit: bool, notes: list[str]) -> list[
             raise Refused(f"`{task.task_id}` is inside TaskGroup `{task.group_id}`: "
                           + GROUP_PROXY.format(id=task.task_id, group=task.group_id, label=label)
                           + "; proxy the whole DAG at DAG level instead (`airlift-lsp proxy DAG_ID --dag-level`)")
-    for task in tasks:
-        if explicit and (gate := gate_of(task)):
-            raise Refused(gate_refusal(task, gate))
-    gates = [t.task_id for t in tasks if gate_of(t) and not t.mapped and not t.group_prefixed]
-    if gates:
-        notes.append(f"left in Airflow the tasks that decide which tasks after them run ({', '.join(gates)}): "
-                     f"dagster-airlift's proxy operator decides nothing, so Airflow would run every branch; "
-                     f"the tasks after them are proxied as usual and Airflow still skips those not chosen")
-    tasks = [t for t in tasks if not gate_of(t)]
     mapped = [t.task_id for t in tasks if t.mapped]
     grouped = [t.task_id for t in tasks if t.group_prefixed and not t.mapped]
     if mapped:
@@ -163,7 +152,7 @@ def proxyable(tasks: list[TaskFacts], explicit: bool, notes: list[str]) -> list[
     if grouped:
         notes.append(f"left out tasks inside TaskGroups, which airlift cannot proxy one by one (it breaks the "
                      f"DAG's serialization): {', '.join(grouped)}; proxy the DAG at DAG level instead")
-    return [t for t in tasks if not t.mapped and not t.group_prefixed]
+    return without_gates([t for t in tasks if not t.mapped and not t.group_prefixed], explicit, notes)
 
 
 def with_work(project: Project, dag_id: str, tasks: list[TaskFacts], explicit: bool,
@@ -376,12 +365,7 @@ def plan_rollback(project: Project, read: Read, dag_id: str | None,
         raise Refused(f"{os.path.basename(entry.state.path)} proxies `{dag_id}` task by task, not at DAG level: "
                       f"roll it back without --dag-level")
     if task_ids:
-        proxied = proxied_now(entry)
-        after = proxied - {t.task_id for t in tasks}
-        for task in tasks:
-            producers = tuple(p for p in task.xcom_from if p in after)
-            if producers and task.task_id in proxied:
-                raise Refused(rollback_refusal(entry.dag, task.task_id, producers))
+        refuse_starving_rollback(entry, tasks)
     roll_back_entry(changes, entry, tasks if task_ids else None, notes)
     what = tasks[0].task_id if task_ids and len(tasks) == 1 else dag_id
     return Plan(f"Roll back {what} to Airflow", changes.result(), tuple(notes))

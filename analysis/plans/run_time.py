@@ -6,10 +6,11 @@ else they are left out with a note."""
 
 from __future__ import annotations
 
+from analysis.edits.scaffold.families import gate_of
 from analysis.facts import TaskFacts
 from analysis.plans.files import Refused
 from analysis.project import DagEntry
-from analysis.xcom_reads import keep_readable, left_out_note, proxy_refusal
+from analysis.xcom_reads import keep_readable, left_out_note, proxy_refusal, rollback_refusal
 
 
 def proxied_now(entry: DagEntry) -> set[str]:
@@ -30,6 +31,30 @@ def readable(entry: DagEntry, tasks: list[TaskFacts], explicit: bool, notes: lis
     if left_out:
         notes.append(left_out_note(left_out))
     return chosen
+
+
+def refuse_starving_rollback(entry: DagEntry, tasks: list[TaskFacts]) -> None:
+    """Refuse to roll back, alone, a proxied task that reads the XCom of one that stays proxied."""
+    proxied = proxied_now(entry)
+    after = proxied - {t.task_id for t in tasks}
+    for task in tasks:
+        producers = tuple(p for p in task.xcom_from if p in after)
+        if producers and task.task_id in proxied:
+            raise Refused(rollback_refusal(entry.dag, task.task_id, producers))
+
+
+def without_gates(tasks: list[TaskFacts], explicit: bool, notes: list[str]) -> list[TaskFacts]:
+    """The tasks that decide nothing about the tasks after them: a branch or short-circuit named
+    explicitly is refused, else left in Airflow with a note."""
+    gates = [(t, gate) for t in tasks if (gate := gate_of(t))]
+    if explicit and gates:
+        raise Refused(gate_refusal(*gates[0]))
+    if gates:
+        notes.append(f"left in Airflow the tasks that decide which tasks after them run "
+                     f"({', '.join(t.task_id for t, _ in gates)}): dagster-airlift's proxy operator decides "
+                     f"nothing, so Airflow would run every branch; the tasks after them are proxied as usual "
+                     f"and Airflow still skips those not chosen")
+    return [t for t in tasks if all(t is not g for g, _ in gates)]
 
 
 def gate_refusal(task: TaskFacts, gate: str) -> str:

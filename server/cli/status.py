@@ -10,7 +10,15 @@ from server.cli.common import CliError, load_project, print_json, relative
 
 
 def run_status(args: argparse.Namespace) -> int:
-    from analysis.describe import Stage, blocked_in, dag_status, migration_level, starved_readers, task_status
+    from analysis.describe import (
+        Stage,
+        blocked_in,
+        dag_status,
+        migration_level,
+        starved_label,
+        starved_readers,
+        task_status,
+    )
     from server.peering import Poller
     from server.peering.dagster_present import drun_json, run_text
     from server.peering.dagster_present import status_text as dagster_status_text
@@ -85,8 +93,7 @@ def run_status(args: argparse.Namespace) -> int:
             why = blocked_in(project, entry, task, status.stage) if status.nothing is None else None
             starved = starved_readers(project, entry, task)
             stays = (f"cannot go further: {why}" if why and status.stage is not Stage.PROXIED else
-                     f"⚠ {', '.join(starved)} {'gets' if len(starved) == 1 else 'get'} None (reads its XCom)"
-                     if starved else "")
+                     starved_label(starved) if starved else "")
             print(f"    {task.task_id}  {status.label}"
                   + "".join(f"  {part}" for part in (stays, live, ready) if part))
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lsprotocol import types
 
-from analysis.describe import Stage, blocked_in, dag_status, starved_readers, task_status
+from analysis.describe import Stage, blocked_in, dag_status, starved_label, starved_readers, task_status
 from server.app import AirliftServer
 from server.features import decommission
 from server.index import Snapshot
@@ -66,7 +66,7 @@ def register(server: AirliftServer) -> None:
                 elif task.mapped:
                     label += " · mapped task: airlift cannot proxy it"
                 elif starved := starved_readers(snapshot.project, entry, task):
-                    label += f" · ⚠ {', '.join(starved)} {'gets' if len(starved) == 1 else 'get'} None (reads its XCom)"
+                    label += f" · {starved_label(starved)}"
                 live = ls.lens_prefix(entry.dag_id, task.task_id)
                 label = f"{live} · {label}" if live else label
                 title = f"{label} · {NEXT_STAGE[status_of_task.stage][1]}" if command_id else label
