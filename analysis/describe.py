@@ -10,7 +10,7 @@ from collections.abc import Container
 from dataclasses import dataclass
 from enum import Enum
 
-from analysis.edits.scaffold.families import gate_of, nothing_to_migrate, scaffold_family
+from analysis.edits.scaffold.families import GATE_LABELS, gate_of, nothing_to_migrate, scaffold_family
 from analysis.facts import TaskFacts
 from analysis.project import DagEntry, Project
 from analysis.wording import plural
@@ -109,8 +109,7 @@ def blocked_in(project: Project, entry: DagEntry, task: TaskFacts, stage: Stage)
     if entry.state is not None and not entry.state.error and entry.state.dag_proxied is not None:
         return None  # DAG level: the whole DAG moves at once
     if gate := gate_of(task):
-        return ("a branch: proxied, every branch after it would run" if gate == "branch" else
-                "short-circuits: proxied, nothing after it would be skipped") + "; it stays in Airflow (or DAG level)"
+        return f"{GATE_LABELS[gate]}; it stays in Airflow (or DAG level)"
     left = _readers_in_airflow(project, entry, task)
     if not left:
         return None

@@ -119,8 +119,10 @@ class TaskFacts:
     arguments' Jinja or in its callable's body. A proxied task pushes none."""
     gate: str | None = None
     """"branch" or "short-circuit" when its class is the project's, derived from one of Airflow's
-    that decide which tasks after it run (``BaseBranchOperator``, ``ShortCircuitOperator``...).
-    Airflow's own such operators are known by name (``families.gate_of``)."""
+    that decide which tasks after it run (``BaseBranchOperator``, ``ShortCircuitOperator``...);
+    "skips-itself" when its callable or its project class raises ``AirflowSkipException``;
+    "soft-fail" for a sensor given ``soft_fail=True`` (``analysis.dags.self_skips``). Airflow's
+    own branch operators are known by name (``families.gate_of``)."""
 
     @property
     def certain(self) -> bool:

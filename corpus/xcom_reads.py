@@ -37,13 +37,19 @@ Read = tuple[str, str, str, str]
 """(file relative to the checkout, dag_id, reader task_id, producer task_id)."""
 
 
-def model_reads(entry: dict) -> set[Read]:
+def model_project(entry: dict):
+    """The model of a checked-out entry, as compare.py runs it (import roots, environment), read
+    from the checkout's facts cache; and the checkout's folder."""
     src = (corpus.SRC / entry["name"]).resolve()
     flags = corpus.env_flags(entry)
     env = tuple(tuple(flags[i + 1].split("=", 1)) for i in range(0, len(flags), 2) if flags[i] == "--env")
     layout = Layout(str(src), tuple(entry["dag_folders"]), None, tuple(entry.get("sys_path", [])),
                     env, dagster_anywhere=False)
-    project = discover_cached(layout, read_disk, read_only=True)
+    return discover_cached(layout, read_disk, read_only=True), src
+
+
+def model_reads(entry: dict) -> set[Read]:
+    project, src = model_project(entry)
     return {(str(Path(e.file.path).resolve().relative_to(src)), e.dag_id, t.task_id, p)
             for e in project.entries for t in e.dag.tasks for p in t.xcom_from}
 

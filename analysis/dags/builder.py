@@ -89,7 +89,8 @@ class TaskRecord:
     pulls: set[str] = field(default_factory=set)
     """Task ids written out in an ``xcom_pull`` of its arguments or its callable."""
     gate: str | None = None
-    """"branch" or "short-circuit": its project class derives from one of Airflow's that skip."""
+    """"branch" or "short-circuit": its project class derives from one of Airflow's that skip;
+    "skips-itself" or "soft-fail": it can skip itself (``analysis.dags.self_skips``)."""
 
     @property
     def conditional(self) -> bool:

@@ -21,6 +21,7 @@ from analysis.dags.values import (
     short_text,
     xcom_sources,
 )
+from analysis.dags.self_skips import skip_gate
 from analysis.dags.xcom_pulls import add_pulls
 
 _NOT_DATA = frozenset({"dag", "task_group", "task_id"})
@@ -148,6 +149,8 @@ class Creation:
                     self.collector.add_edge(source, task, self.uncertain > 0, data=True)
                 add_pulls(value, self.pulled, task.pulls,  # type: ignore[attr-defined]
                           self.may_pull)  # type: ignore[attr-defined]
+        task.gate = skip_gate(kwargs, kwargs.get("python_callable"), self.skip_read,  # type: ignore[attr-defined]
+                              self.may_skip)  # type: ignore[attr-defined]
         subdag = kwargs.get("subdag")
         subdag = as_airflow(subdag.value if isinstance(subdag, Maybe) else subdag) if subdag is not None else None
         if isinstance(subdag, DagRef):  # SubDagOperator(subdag=...): Airflow 2's SubDAG
@@ -178,6 +181,7 @@ class Creation:
             for source in xcom_sources(value):
                 self.collector.add_edge(source, task, self.uncertain > 0, data=True)
             add_pulls(value, self.pulled, task.pulls, self.may_pull)  # type: ignore[attr-defined]
+        task.gate = skip_gate(function.options, function, self.skip_read, self.may_skip)  # type: ignore[attr-defined]
         return TaskRef(task, xcom=True)
 
     def new_group(self, label_value: Value, node: ast.AST, kwargs: dict[str, Value], *,

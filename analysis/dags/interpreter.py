@@ -91,8 +91,10 @@ class Interpreter(Statements, Functions, ImportStatements, ObjectModel, Matching
         self.mapping_groups = 0
         self.pulled: dict[int, frozenset[str]] = {}
         """The ids each function read so far names in ``xcom_pull`` (by node)."""
-        self._pulls_seen = "xcom_pull" in text
-        self._read_for_pulls: set[str] = set()
+        self.skip_read: dict[int, bool] = {}
+        """Whether each function read so far names ``AirflowSkipException`` (by node)."""
+        self._mentioned = {word: word in text for word in ("xcom_pull", "AirflowSkipException")}
+        self._read_for: dict[str, set[str]] = {word: set() for word in self._mentioned}
         self.created_after_statement: list[int] = []
         self.top_statement: ast.stmt | None = None
         """The module-level statement being run (DAGs made by it can be bound to a global)."""
@@ -107,12 +109,23 @@ class Interpreter(Statements, Functions, ImportStatements, ObjectModel, Matching
         """Whether the DAG file or a workspace module it read mentions ``xcom_pull``: functions'
         bodies are walked for pulls only then (a function's ``origin`` is not always the file that
         defines it: one defined while another file's helper runs takes the DAG file's)."""
+        return self._mentions("xcom_pull")
+
+    def may_skip(self) -> bool:
+        """Whether the DAG file or a workspace module it read names ``AirflowSkipException``:
+        functions' bodies are walked for it only then."""
+        return self._mentions("AirflowSkipException")
+
+    def _mentions(self, word: str) -> bool:
+        read = self._read_for[word]
         for path in self.dependencies:
-            if not self._pulls_seen and path not in self._read_for_pulls:
-                self._read_for_pulls.add(path)
+            if self._mentioned[word]:
+                break
+            if path not in read:
+                read.add(path)
                 text = self.code.text(path) if self.code is not None else None
-                self._pulls_seen = text is None or "xcom_pull" in text
-        return self._pulls_seen
+                self._mentioned[word] = text is None or word in text
+        return self._mentioned[word]
 
     # -- statements ------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ from analysis.dags.classes import (
 )
 from analysis.dags.named_tuples import FACTORIES, class_fields, is_named_tuple_base, named_tuple_class
 from analysis.dags.scope import Scope
+from analysis.dags.self_skips import names_skip
 from analysis.dags.values import (
     Const,
     DagRef,
@@ -147,8 +148,21 @@ class ObjectModel:
             made = self.create_operator(instance.cls.name, node, kwargs, kwarg_nodes)  # type: ignore[attr-defined]
             if isinstance(made, TaskRef):
                 instance.task = made.task
-                made.task.gate = instance.cls.gate()
+                made.task.gate = instance.cls.gate() or made.task.gate or self._class_skips(instance.cls)
         return Const(None)
+
+    def _class_skips(self, cls: ClassValue) -> str | None:
+        """"skips-itself" when a project class of the task's MRO names ``AirflowSkipException``."""
+        if not self.may_skip():  # type: ignore[attr-defined]
+            return None
+        read: dict[int, bool] = self.skip_read  # type: ignore[attr-defined]
+        for current in cls.mro():
+            if isinstance(current, ClassValue):
+                if id(current.node) not in read:
+                    read[id(current.node)] = names_skip(current.node)
+                if read[id(current.node)]:
+                    return "skips-itself"
+        return None
 
     def _dataclass_init(self, instance: Instance, args: list[Value], kwargs: dict[str, Value]) -> None:
         for index, (name, default) in enumerate(instance.cls.fields or ()):
@@ -177,6 +191,13 @@ class ObjectModel:
             return Partial(args[0], list(args[1:]), dict(kwargs))
         if isinstance(callee, BaseInit):
             return self.base_init(callee.instance, callee.kind, node, args, kwargs, kwarg_nodes)
+        if isinstance(callee, Qualified) and callee.name.endswith(".__init__") and args \
+                and isinstance(args[0], Instance):
+            # `BaseOperator.__init__(self, **kwargs)`: a base's constructor called by its name, as
+            # `super().__init__` would be (dea's SSH operators).
+            kind = airflow_kind(callee.name[:-len(".__init__")]) or args[0].cls.airflow_base()
+            return (self.base_init(args[0], kind, node, args[1:], kwargs, kwarg_nodes) if kind
+                    else Const(None))
         if isinstance(callee, Qualified) and callee.name == "builtins.super":
             return self.make_super(args)
         if isinstance(callee, Qualified) and callee.name == "builtins.isinstance" and len(args) == 2:

@@ -1,7 +1,7 @@
 """What a proxy would break only at run time, never at import: a task whose XCom a task left in
 Airflow reads (dagster-airlift's proxy operator pushes none: the reader gets None), and a task that
-decides which tasks after it run (a branch, a short-circuit: the proxy operator decides nothing, so
-Airflow would run them all). Such tasks stay in Airflow: named, a step is refused in one line;
+decides which tasks after it run (a branch, a short-circuit, a task that can skip itself: the proxy
+operator decides nothing and never skips, so Airflow would run them all). Such tasks stay in Airflow: named, a step is refused in one line;
 else they are left out with a note."""
 
 from __future__ import annotations
@@ -44,24 +44,33 @@ def refuse_starving_rollback(entry: DagEntry, tasks: list[TaskFacts]) -> None:
 
 
 def without_gates(tasks: list[TaskFacts], explicit: bool, notes: list[str]) -> list[TaskFacts]:
-    """The tasks that decide nothing about the tasks after them: a branch or short-circuit named
-    explicitly is refused, else left in Airflow with a note."""
+    """The tasks that decide nothing about the tasks after them: a branch, a short-circuit or a
+    task that can skip itself, named explicitly, is refused; else left in Airflow with a note."""
     gates = [(t, gate) for t in tasks if (gate := gate_of(t))]
     if explicit and gates:
         raise Refused(gate_refusal(*gates[0]))
     if gates:
         notes.append(f"left in Airflow the tasks that decide which tasks after them run "
                      f"({', '.join(t.task_id for t, _ in gates)}): dagster-airlift's proxy operator decides "
-                     f"nothing, so Airflow would run every branch; the tasks after them are proxied as usual "
-                     f"and Airflow still skips those not chosen")
+                     f"nothing and never skips, so Airflow would run every task after them; the tasks after "
+                     f"them are proxied as usual and Airflow still skips those not chosen")
     return [t for t in tasks if all(t is not g for g, _ in gates)]
 
 
+_GATES = {
+    "branch": "is a branch (`{operator}`): proxied, dagster-airlift's operator chooses no branch, so Airflow "
+              "would run every task after it",
+    "short-circuit": "short-circuits (`{operator}`): proxied, dagster-airlift's operator never skips, so Airflow "
+                     "would run the tasks after it even when it should stop",
+    "skips-itself": "can skip itself (its code raises `AirflowSkipException`): proxied, dagster-airlift's "
+                    "operator never skips, so the tasks after it would run, or fail, where Airflow skips them",
+    "soft-fail": "is a sensor with `soft_fail=True`: proxied, dagster-airlift's operator never skips, so the "
+                 "tasks after it would run, or fail, where Airflow skips them",
+}
+
+
 def gate_refusal(task: TaskFacts, gate: str) -> str:
-    """Why a branching or short-circuiting task is not proxied one by one."""
-    what = (f"`{task.task_id}` is a branch (`{task.operator}`): proxied, dagster-airlift's operator chooses no "
-            f"branch, so Airflow would run every task after it" if gate == "branch" else
-            f"`{task.task_id}` short-circuits (`{task.operator}`): proxied, dagster-airlift's operator never "
-            f"skips, so Airflow would run the tasks after it even when it should stop")
-    return (what + "; it stays in Airflow (the tasks after it can be proxied: Airflow still skips those it "
+    """Why a task that decides which tasks after it run is not proxied one by one."""
+    return (f"`{task.task_id}` " + _GATES[gate].format(operator=task.operator)
+            + "; it stays in Airflow (the tasks after it can be proxied: Airflow still skips those it "
             "does not choose), or move the whole DAG at DAG level (--dag-level)")

@@ -1,8 +1,10 @@
 """What a proxy breaks only at run time, on real Airflow 2.11 + dagster-airlift and a real Dagster
-webserver: a state file written by hand proxies `extract` (whose output `total` reads) and the
-branch `choose`, and the DAG's run hands `total` None and runs both branches; the CLI refuses both
-steps in one line, and its whole-DAG proxy (the branch left in Airflow, the reader moved with
-what it reads) runs only the chosen branch, in Dagster, with nothing handed None.
+webserver: a state file written by hand proxies `extract` (whose output `total` reads), the
+branch `choose` and `check` (which skips itself, and `publish` with it), and the DAG's run hands
+`total` None, runs both branches and runs `publish`; the CLI refuses the three steps in one line
+each, and its whole-DAG proxy (the branch and the skipping task left in Airflow, the reader moved
+with what it reads) runs only the chosen branch, in Dagster, with nothing handed None and
+`publish` skipped.
 
 `airflow dags test` runs the DAG in one process (no scheduler); the proxied tasks launch their
 runs in the Dagster webserver (``DAGSTER_URL``), which runs `definitions.py`: every asset writes
@@ -73,26 +75,29 @@ def test_what_the_refusals_prevent_and_what_the_whole_dag_proxy_keeps(project: P
     (project / STATE).parent.mkdir(parents=True, exist_ok=True)
     (project / STATE).write_text("tasks:\n  - id: extract\n    proxied: true\n  - id: choose\n    proxied: true\n"
                                  "  - id: total\n    proxied: false\n  - id: left\n    proxied: false\n"
-                                 "  - id: right\n    proxied: false\n")
+                                 "  - id: right\n    proxied: false\n  - id: check\n    proxied: true\n"
+                                 "  - id: publish\n    proxied: false\n")
     run = run_dag(project, home, server.url, out, "2024-01-01")
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert files(out) == {"extract-dagster.txt": "dagster", "choose-dagster.txt": "dagster",
                           "total.txt": "None",  # handed None: the proxy pushes no XCom
-                          "left.txt": "airflow", "right.txt": "airflow"}  # both branches ran
+                          "left.txt": "airflow", "right.txt": "airflow",  # both branches ran
+                          "check-dagster.txt": "dagster", "publish.txt": "airflow"}  # not skipped
 
-    # The CLI refuses both steps, in one line each, and writes nothing.
+    # The CLI refuses the three steps, in one line each, and writes nothing.
     (project / STATE).unlink()
     for task_id, start in (("extract", "proxying `extract` would hand `total` None at run time"),
-                           ("choose", "`choose` is a branch (`BranchPythonOperator`)")):
+                           ("choose", "`choose` is a branch (`BranchPythonOperator`)"),
+                           ("check", "`check` can skip itself (its code raises `AirflowSkipException`)")):
         refused = run_cli("proxy", "hazards", task_id, cwd=project)
         assert refused.returncode == 1 and refused.stderr.startswith(f"airlift-lsp: {start}"), refused.stderr
         assert refused.stderr.count("\n") == 1 and not (project / STATE).exists()
 
-    # The whole DAG: the branch stays in Airflow, the reader moves with what it reads.
+    # The whole DAG: the branch and `check` stay in Airflow, the reader moves with what it reads.
     done = run_cli("proxy", "hazards", cwd=project)
     assert done.returncode == 0, done.stderr
-    assert "left in Airflow the tasks that decide which tasks after them run (choose)" in done.stderr
+    assert "left in Airflow the tasks that decide which tasks after them run (choose, check)" in done.stderr
     run = run_dag(project, home, server.url, out, "2024-01-02")
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert files(out) == {"extract-dagster.txt": "dagster", "total-dagster.txt": "dagster",
-                          "left-dagster.txt": "dagster"}  # `right` skipped by Airflow: no run of it
+                          "left-dagster.txt": "dagster"}  # `right` and `publish` skipped by Airflow: no run

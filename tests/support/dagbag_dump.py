@@ -3,7 +3,7 @@
     python dagbag_dump.py FOLDER  ->  {"dags": {dag_id: {"file": name, "tasks": {task_id: [upstream]},
                                                 "classes": {task_id: class name},
                                                 "xcom_from": {task_id: [tasks whose XCom it is given]},
-                                                "skips": [task_id whose class can skip the tasks after it]}},
+                                                "skips": [task_id that can skip the tasks after it]}},
                                        "import_errors": {name: message},
                                        "serialization_errors": {dag_id: message},
                                        "states": {folder: {dag_id: ...}}}
@@ -47,10 +47,12 @@ def xcom_from(task) -> list[str]:
 
 
 def skips(task) -> bool:
-    """Whether the task's class can skip the tasks after it (``SkipMixin``: branches,
-    short-circuits, latest-only): what a proxy operator, which skips nothing, would change.
-    Sensors are not counted: Airflow 2's ``BaseSensorOperator`` mixes ``SkipMixin`` in to skip
-    itself (``soft_fail``), not to choose among the tasks after it."""
+    """Whether the task can skip the tasks after it, as its loaded objects show: its class can
+    (``SkipMixin``: branches, short-circuits, latest-only), or it can skip itself (a sensor given
+    ``soft_fail``; a python callable, or a method of a class of the project's own, whose bytecode
+    names ``AirflowSkipException``): what a proxy operator, which skips nothing, would change.
+    Sensors are not counted for ``SkipMixin`` alone: Airflow 2's ``BaseSensorOperator`` mixes it
+    in to skip itself, which only ``soft_fail`` does."""
     try:
         from airflow.models.skipmixin import SkipMixin
         from airflow.sensors.base import BaseSensorOperator
@@ -62,7 +64,33 @@ def skips(task) -> bool:
             return False
     cls = getattr(task, "operator_class", None)
     cls = cls if isinstance(cls, type) else type(task)
-    return issubclass(cls, SkipMixin) and not issubclass(cls, BaseSensorOperator)
+    if issubclass(cls, SkipMixin) and not issubclass(cls, BaseSensorOperator):
+        return True
+    partial = getattr(task, "partial_kwargs", None)
+    given = partial if isinstance(partial, dict) else {}
+    if issubclass(cls, BaseSensorOperator) and given.get("soft_fail", getattr(task, "soft_fail", False)) is True:
+        return True
+    function = given.get("python_callable", getattr(task, "python_callable", None))
+    codes = [getattr(_unwrapped(function), "__code__", None)]
+    for klass in cls.__mro__:
+        if not (klass.__module__ or "").startswith(("airflow", "builtins")):
+            codes += [getattr(_unwrapped(getattr(v, "__func__", v)), "__code__", None) for v in vars(klass).values()]
+    return any(code is not None and _names_skip(code) for code in codes)
+
+
+def _unwrapped(function):
+    """The function under its wrappers (Airflow wraps an operator's ``execute``)."""
+    try:
+        import inspect
+        return inspect.unwrap(function) if callable(function) else function
+    except ValueError:  # a cycle of __wrapped__
+        return function
+
+
+def _names_skip(code) -> bool:
+    """``AirflowSkipException`` among the names a code object (or one nested in it) uses."""
+    return "AirflowSkipException" in code.co_names or any(
+        _names_skip(const) for const in code.co_consts if hasattr(const, "co_names"))
 
 
 def main(folder: str) -> None:

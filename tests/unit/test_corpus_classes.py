@@ -8,6 +8,7 @@ import pytest
 
 from analysis.dags.dagfile import extract_file
 from analysis.dags.modules import ProjectCode
+from analysis.edits.scaffold.families import gate_of, nothing_to_migrate
 from analysis.files import read_disk
 from tests.conftest import FIXTURES, airflow2_python, dagbag_of
 
@@ -35,6 +36,11 @@ def test_same_dags_tasks_and_edges_as_airflow_dagbag(environment: str) -> None:
     # Who is given whose output (XComArgs): what a proxy must keep on one side.
     assert {dag.dag_id: {t.task_id: list(t.xcom_from) for t in dag.tasks} for dags in facts(env).values()
             for dag in dags} == {dag_id: d["xcom_from"] for dag_id, d in truth["dags"].items()}
+    # Who can skip the tasks after it: what a proxy, which never skips, must leave in Airflow.
+    assert {dag.dag_id: sorted(t.task_id for t in dag.tasks if gate_of(t) or nothing_to_migrate(t.operator)
+                               and t.operator == "LatestOnlyOperator")
+            for dags in facts(env).values() for dag in dags} == {
+        dag_id: d["skips"] for dag_id, d in truth["dags"].items()}
 
 
 def test_a_variable_the_deployment_does_not_set_leaves_the_ids_unknown_never_guessed() -> None:

@@ -1,10 +1,12 @@
-"""A branch or a short-circuit decides which tasks after it Airflow runs; dagster-airlift's proxy
-operator decides nothing. Proxied one by one, every branch would run: such a task stays in
-Airflow (tests/integration/test_run_time_hazards.py shows the run)."""
+"""A branch or a short-circuit decides which tasks after it Airflow runs, and a task that can skip
+itself (`AirflowSkipException`, a sensor's `soft_fail`) skips them with it; dagster-airlift's proxy
+operator decides nothing and never skips. Proxied one by one, every branch would run: such a task
+stays in Airflow (tests/integration/test_run_time_hazards.py shows the run)."""
 
 from __future__ import annotations
 
 import shutil
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ import pytest
 from analysis.describe import Stage, blocked_in, task_markdown
 from analysis.edits.scaffold.families import gate_of
 from analysis.plans import Refused, plan_proxy
+from analysis.plans.run_time import gate_refusal
 from analysis.project import Layout, discover
 from tests.conftest import FIXTURES
 from tests.support.plans import read
@@ -41,7 +44,8 @@ def test_the_whole_dag_leaves_it_in_airflow_and_says_so(root: Path) -> None:
     [state] = [c for c in plan.changes if c.path.endswith("hazards.yaml")]
     assert "- id: choose\n    proxied: false" in state.new_text
     assert "- id: left\n    proxied: true" in state.new_text and "- id: right\n    proxied: true" in state.new_text
-    assert any(n.startswith("left in Airflow the tasks that decide which tasks after them run (choose)")
+    assert "- id: check\n    proxied: false" in state.new_text and "- id: publish\n    proxied: true" in state.new_text
+    assert any(n.startswith("left in Airflow the tasks that decide which tasks after them run (choose, check)")
                for n in plan.notes)
 
 
@@ -109,3 +113,77 @@ def test_airflow_says_the_same_tasks_can_skip(tmp_path: Path) -> None:
     truth = dagbag_of(airflow2_python(), tmp_path / "dags")
     [branch] = [d for d in discover(Layout(str(tmp_path), ("dags",), "definitions.py")).entries if d.dag_id == "branch"]
     assert truth["dags"]["branch"]["skips"] == sorted(t.task_id for t in branch.dag.tasks if gate_of(t))
+
+
+def skipping_dag(tmp_path: Path):
+    """Tasks that can skip themselves, as real DAGs write them (openverse's `AirflowSkipException`
+    raised by `@task`s and callables, a project operator's `execute`, a sensor's `soft_fail`), and
+    tasks that cannot (a callable that only mentions it in a string; an Airflow sensor without it)."""
+    (tmp_path / "dags").mkdir(exist_ok=True)
+    (tmp_path / "dags" / "skipping.py").write_text(textwrap.dedent("""\
+        from datetime import datetime
+        from airflow import DAG
+        from airflow import exceptions
+        from airflow.decorators import task
+        from airflow.exceptions import AirflowSkipException
+        from airflow.models.baseoperator import BaseOperator
+        from airflow.operators.python import PythonOperator
+        from airflow.sensors.python import PythonSensor
+
+
+        def no_rows():
+            def inner():
+                raise exceptions.AirflowSkipException("none")
+            inner()
+
+
+        def says_it():
+            return "AirflowSkipException is not raised here"
+
+
+        class Quiet(BaseOperator):
+            def execute(self, context):
+                raise AirflowSkipException("quiet")
+
+
+        class Loud(BaseOperator):
+            def execute(self, context):
+                return 1
+
+
+        with DAG("skipping", start_date=datetime(2024, 1, 1), schedule=None):
+            @task
+            def maybe():
+                raise AirflowSkipException("later")
+
+            maybe()
+            PythonOperator(task_id="callable", python_callable=no_rows)
+            PythonOperator(task_id="string", python_callable=says_it)
+            Quiet(task_id="quiet")
+            Loud(task_id="loud")
+            PythonSensor(task_id="soft", python_callable=lambda: True, soft_fail=True)
+            PythonSensor(task_id="hard", python_callable=lambda: True)
+        """))
+    return discover(Layout(str(tmp_path), ("dags",), "definitions.py")).entry("skipping").dag
+
+
+SKIPPING = {"maybe": "skips-itself", "callable": "skips-itself", "string": None, "quiet": "skips-itself",
+            "loud": None, "soft": "soft-fail", "hard": None}
+
+
+def test_tasks_that_can_skip_themselves(tmp_path: Path) -> None:
+    dag = skipping_dag(tmp_path)
+    assert {t.task_id: gate_of(t) for t in dag.tasks} == SKIPPING
+    assert gate_refusal(dag.task("soft"), "soft-fail").startswith(
+        "`soft` is a sensor with `soft_fail=True`: proxied, dagster-airlift's operator never skips, so the tasks "
+        "after it would run, or fail, where Airflow skips them; it stays in Airflow")
+
+
+@pytest.mark.airflow
+def test_airflow_says_the_same_tasks_skip_themselves(tmp_path: Path) -> None:
+    from tests.conftest import airflow2_python, dagbag_of
+
+    dag = skipping_dag(tmp_path)
+    truth = dagbag_of(airflow2_python(), tmp_path / "dags")
+    assert truth["import_errors"] == {}
+    assert truth["dags"]["skipping"]["skips"] == sorted(t for t, gate in SKIPPING.items() if gate)

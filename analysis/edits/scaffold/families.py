@@ -31,8 +31,19 @@ never stop short), so it stays in Airflow until the whole DAG moves (DAG level).
 
 def gate_of(task: TaskFacts) -> str | None:
     """"branch" or "short-circuit" for a task whose run makes Airflow skip tasks, else None: one of
-    Airflow's operators (by name) or a project class derived from one."""
-    return task.gate or GATES.get(task.operator)
+    Airflow's operators (by name) or a project class derived from one; "skips-itself" or
+    "soft-fail" for one that can skip itself, and the tasks after it with it
+    (``analysis.dags.self_skips``)."""
+    return GATES.get(task.operator) or task.gate
+
+
+GATE_LABELS: dict[str, str] = {
+    "branch": "a branch: proxied, every branch after it would run",
+    "short-circuit": "short-circuits: proxied, nothing after it would be skipped",
+    "skips-itself": "can skip itself (`AirflowSkipException`): proxied, the tasks after it would run or fail",
+    "soft-fail": "a sensor with `soft_fail`: proxied, the tasks after it would run or fail where it skips",
+}
+"""What each kind of gate does once proxied, as the lens, hover and ``status`` say it."""
 
 
 SCAFFOLDED: dict[str, str] = {

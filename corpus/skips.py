@@ -1,0 +1,83 @@
+"""Which corpus tasks decide which tasks after them run: the model (``families.gate_of``: branch and
+short-circuit operators, project classes derived from them, tasks that can skip themselves) against
+what Airflow's own DagBag finds (``skips`` in .cache/corpus/truth/<name>-af<2|3>.json, written by
+corpus/dagbag_truth.py with tests/support/dagbag_dump.py's ``skips``: a ``SkipMixin`` class that is
+no sensor, a sensor given ``soft_fail``, a callable or a method of a project class whose bytecode
+names ``AirflowSkipException``).
+
+    .venv/bin/python corpus/skips.py [--json] [NAME...]
+
+Why it matters: dagster-airlift's proxy operator decides nothing and never skips, so ``proxy``
+keeps such a task in Airflow while its DAG migrates task by task; that is only as safe as this
+reading is complete. Prints, per entry, the tasks Airflow finds, how many the model finds (recall;
+target 100 %) and the ones only the model names (precision), then the misses. Figures are those of
+the stubbed-import DagBag (corpus/README.md): a stubbed module's code is no bytecode to read, so a
+task whose skip lives there is in the model only. Reads the facts cache of each checkout; writes
+nothing. Exits 1 when recall misses the target on an entry that has such tasks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "corpus"))
+import compare as corpus  # the manifest, the checkouts
+from xcom_reads import model_project  # the model as compare.py runs it
+
+from analysis.edits.scaffold.families import gate_of
+
+Task = tuple[str, str, str]
+"""(file relative to the checkout, dag_id, task_id)."""
+
+
+def measure(entry: dict) -> dict | None:
+    truths = [corpus.TRUTH / f"{entry['name']}-af{af}.json" for af in ("2", "3")]
+    truths = [json.loads(t.read_text()) for t in truths if t.is_file()]
+    if not truths or not (corpus.SRC / entry["name"]).is_dir():
+        return None
+    truth = {(path, dag_id, task_id) for t in truths for path, dags in t["files"].items()
+             for dag_id, dag in dags.items() for task_id, task in dag["tasks"].items() if task.get("skips")}
+    loaded = {(path, dag_id) for t in truths for path, dags in t["files"].items() for dag_id in dags}
+    project, src = model_project(entry)
+    kinds = {(str(Path(e.file.path).resolve().relative_to(src)), e.dag_id, t.task_id): gate
+             for e in project.entries for t in e.dag.tasks if (gate := gate_of(t))}
+    model = {task for task in kinds if task[:2] in loaded}
+    return {"entry": entry["name"], "truth": len(truth), "found": len(truth & model),
+            "missed": sorted(truth - model), "beyond": sorted(model - truth),
+            "kinds": {kind: sum(1 for task in model if kinds[task] == kind) for kind in sorted(set(kinds.values()))}}
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    rows = [r for e in json.loads(corpus.MANIFEST.read_text())
+            if not args.names or e["name"] in args.names if (r := measure(e)) is not None]
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return 1 if any(r["found"] < r["truth"] for r in rows) else 0
+    print(f"{'entry':24} {'skip (DagBag)':>13} {'found':>6} {'recall':>7} {'beyond':>7}  model's kinds")
+    for r in rows:
+        recall = f"{100 * r['found'] / r['truth']:.1f} %" if r["truth"] else "-"
+        kinds = ", ".join(f"{k} {n}" for k, n in r["kinds"].items() if n)
+        print(f"{r['entry']:24} {r['truth']:>13,} {r['found']:>6,} {recall:>7} {len(r['beyond']):>7,}  {kinds}")
+    total, found = sum(r["truth"] for r in rows), sum(r["found"] for r in rows)
+    beyond = sum(len(r["beyond"]) for r in rows)
+    print(f"\noverall: {found:,} of {total:,} tasks Airflow finds can skip the tasks after them are in the model"
+          + (f" ({100 * found / total:.1f} %)" if total else "") + f"; {beyond:,} more in the model only")
+    for r in rows:
+        for miss in r["missed"][:5]:
+            print(f"  missed {r['entry']}: {' '.join(miss)}")
+        for more in r["beyond"][:3]:
+            print(f"  model only {r['entry']}: {' '.join(more)}")
+    return 1 if any(r["found"] < r["truth"] for r in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
