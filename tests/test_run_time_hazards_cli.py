@@ -1,5 +1,5 @@
 """`status` says which tasks stay in Airflow while their DAG migrates task by task, and why (a
-branch; a task whose XCom another task still run by Airflow reads), and warns of a state that
+branch; a task that can skip itself; a task whose XCom another task still run by Airflow reads), and warns of a state that
 hands a reader None."""
 
 import shutil
@@ -18,6 +18,8 @@ def test_status_says_what_stays_and_why(tmp_path: Path) -> None:
            "would run; it stays in Airflow (or DAG level)" in lines
     assert "    extract  observed → hazards/extract  cannot go further: `total` reads its XCom: proxy it first" in lines
     assert "    total  observed → hazards/total" in lines
+    assert "    check  observed → hazards/check  cannot go further: can skip itself (`AirflowSkipException`): " \
+           "proxied, the tasks after it would run or fail; it stays in Airflow (or DAG level)" in lines
 
     (root / STATE).parent.mkdir(parents=True)
     (root / STATE).write_text("tasks:\n  - id: extract\n    proxied: true\n  - id: total\n    proxied: false\n")

@@ -56,6 +56,10 @@ def test_lens_and_hover_say_why_it_stays(root: Path) -> None:
     why = "a branch: proxied, every branch after it would run; it stays in Airflow (or DAG level)"
     assert blocked_in(found, entry, choose, Stage.OBSERVED) == why
     assert f"cannot go further: {why}" in task_markdown(found, entry, choose)
+    why = ("can skip itself (`AirflowSkipException`): proxied, the tasks after it would run or fail; "
+           "it stays in Airflow (or DAG level)")
+    assert blocked_in(found, entry, entry.dag.task("check"), Stage.OBSERVED) == why
+    assert f"cannot go further: {why}" in task_markdown(found, entry, entry.dag.task("check"))
 
 
 @pytest.mark.parametrize(("operator", "word"), [("ShortCircuitOperator", "short-circuits"),
