@@ -21,7 +21,6 @@ nothing. Exits 1 on a miss.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -30,7 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "corpus"))
 import compare as corpus  # the manifest, the checkouts
-from xcom_reads import model_project  # the model as compare.py runs it
+from xcom_reads import entry_rows, model_project  # the model as compare.py runs it; the CLI
 
 from analysis.edits.scaffold.families import gate_of, nothing_to_migrate
 
@@ -62,14 +61,8 @@ def measure(entry: dict) -> dict | None:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("names", nargs="*")
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args(argv)
-    rows = [r for e in json.loads(corpus.MANIFEST.read_text())
-            if not args.names or e["name"] in args.names if (r := measure(e)) is not None]
-    if args.json:
-        print(json.dumps(rows, indent=1))
+    rows, as_json = entry_rows(argv, __doc__, measure)
+    if as_json:
         return 1 if any(r["missed"] for r in rows) else 0
     print(f"{'entry':24} {'skip (DagBag)':>13} {'found':>6} {'kept':>5} {'recall':>7} {'beyond':>7}  model's kinds")
     for r in rows:

@@ -84,8 +84,11 @@ def measure(entry: dict) -> dict | None:
             "held_producers": len(producers)}
 
 
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def entry_rows(argv: list[str], doc: str, measure) -> tuple[list[dict], bool]:
+    """``[--json] [NAME...]`` read from ``argv`` (``doc``: the script's docstring), and what
+    ``measure(entry)`` gives for each manifest entry named (every entry by default) that it
+    measures (None: not checked out, or no truth)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("names", nargs="*")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
@@ -93,7 +96,12 @@ def main(argv: list[str]) -> int:
             if not args.names or e["name"] in args.names if (r := measure(e)) is not None]
     if args.json:
         print(json.dumps(rows, indent=1))
-    else:
+    return rows, args.json
+
+
+def main(argv: list[str]) -> int:
+    rows, as_json = entry_rows(argv, __doc__, measure)
+    if not as_json:
         print(f"{'entry':24} {'reads (DagBag)':>14} {'found':>6} {'recall':>7} {'beyond':>7} {'held':>5}")
         for r in rows:
             recall = f"{100 * r['found'] / r['truth']:.1f} %" if r["truth"] else "-"
