@@ -58,9 +58,10 @@ stubs, same sandbox, all DAG folders at once), and ``airlift-lsp check --json``:
 * XCom breaks: a task Airflow still runs that is given the output of a task the state proxies
   (the XComArgs DagBag finds in its templated fields, ``xcom_from`` of the truth record): the
   proxy operator pushes no XCom, so at run time it would get None; gate breaks: a task the state
-  proxies one by one whose class in the untouched DagBag can skip the tasks after it
-  (``SkipMixin``: branches, short-circuits): the proxy operator skips nothing, so Airflow would
-  run every task after it;
+  proxies one by one that can skip the tasks after it in the untouched DagBag (its class:
+  ``SkipMixin``, branches and short-circuits; or skipping itself: ``AirflowSkipException`` in its
+  callable's or project class's bytecode, a sensor's ``soft_fail``: tests/support/dagbag_dump.py's
+  ``skips``): the proxy operator skips nothing, so Airflow would run every task after it;
 * false errors: ``check`` findings of severity error on a DAG file DagBag loads cleanly (imported,
   every DAG serialized), or on the state file of a DAG in such a file; errors on other files
   (the Dagster module) are listed apart;
