@@ -14,7 +14,7 @@ from analysis.edits.scaffold.families import GATE_LABELS, gate_of, nothing_to_mi
 from analysis.facts import TaskFacts
 from analysis.project import DagEntry, Project
 from analysis.wording import plural
-from analysis.xcom_reads import readers, ticks
+from analysis.xcom_reads import may_only, readers, ticks
 
 FROM_AIRFLOW = " (from Airflow, not read from the file)"
 
@@ -114,7 +114,8 @@ def blocked_in(project: Project, entry: DagEntry, task: TaskFacts, stage: Stage)
     if not left:
         return None
     one = len(left) == 1
-    return f"{ticks(left)} {'reads' if one else 'read'} its XCom: proxy {'it' if one else 'them'} first"
+    verb = ("may read" if may_only(entry.dag, left, task.task_id) else "reads" if one else "read")
+    return f"{ticks(left)} {verb} its XCom: proxy {'it' if one else 'them'} first"
 
 
 def starved_readers(project: Project, entry: DagEntry, task: TaskFacts) -> tuple[str, ...]:

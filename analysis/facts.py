@@ -117,6 +117,10 @@ class TaskFacts:
     """Tasks of its DAG whose XCom it reads, as the file shows it: another task's output given as
     an argument (an XComArg, ``.output``), or ``xcom_pull(task_ids="...")`` written out in its
     arguments' Jinja or in its callable's body. A proxied task pushes none."""
+    xcom_upstream: tuple[str, ...] = ()
+    """Every task upstream of it, when an ``xcom_pull`` of its arguments, its callable or its
+    project class names its tasks only at run time (``task_ids=f"collect_{i}"``, none given): it
+    may read the XCom of any of them. Empty otherwise."""
     gate: str | None = None
     """"branch" or "short-circuit" when its class is the project's, derived from one of Airflow's
     that decide which tasks after it run (``BaseBranchOperator``, ``ShortCircuitOperator``...);

@@ -18,9 +18,24 @@ from analysis.wording import plural
 PUSHES_NONE = "a proxied task pushes no XCom"
 
 
+def reads(task: TaskFacts) -> tuple[str, ...]:
+    """The tasks whose XCom ``task`` reads, or may read: every task upstream of it when one of its
+    ``xcom_pull``s names its tasks only at run time (``TaskFacts.xcom_upstream``)."""
+    return task.xcom_from + task.xcom_upstream if task.xcom_upstream else task.xcom_from
+
+
 def readers(dag: DagFacts, producer: str) -> tuple[str, ...]:
-    """The tasks of ``dag`` that read ``producer``'s XCom."""
-    return tuple(t.task_id for t in dag.tasks if producer in t.xcom_from)
+    """The tasks of ``dag`` that read, or may read, ``producer``'s XCom."""
+    return tuple(t.task_id for t in dag.tasks if producer in t.xcom_from or producer in t.xcom_upstream)
+
+
+def may_only(dag: DagFacts, readers_of: tuple[str, ...], producer: str) -> bool:
+    """Whether none of ``readers_of`` names ``producer`` in a pull: each may read it (its pulls'
+    ids are only known at run time)."""
+    return all(producer not in t.xcom_from for r in readers_of if (t := dag.task(r)) is not None)
+
+
+_MAY = "its `xcom_pull` names its tasks only at run time"
 
 
 def left_readers(dag: DagFacts, producer: str, proxied: Collection[str]) -> tuple[str, ...]:
@@ -58,12 +73,23 @@ def proxy_refusal(dag: DagFacts, producer: str, readers_left: tuple[str, ...]) -
     else:
         fix = (f"proxy {ticks(readers_left)} first, or together with it "
                f"(airlift-lsp proxy {dag.dag_id} {' '.join(readers_left)} {producer})")
+    if may_only(dag, readers_left, producer):
+        they = f"{'it may read' if len(readers_left) == 1 else 'they may read'} its XCom ({_MAY})"
+        they = they if len(readers_left) == 1 else they.replace("its `xcom_pull` names its", "their `xcom_pull`s name their")
+        return (f"proxying `{producer}` could hand {ticks(readers_left)} None at run time: {they}, "
+                f"and {PUSHES_NONE}; {fix}")
     return (f"proxying `{producer}` would hand {ticks(readers_left)} None at run time: {they} its XCom, "
             f"and {PUSHES_NONE}; {fix}")
 
 
 def rollback_refusal(dag: DagFacts, reader: str, producers: tuple[str, ...]) -> str:
     """Why ``reader`` cannot be rolled back alone while ``producers`` stay proxied."""
+    task = dag.task(reader)
+    if task is not None and not any(p in task.xcom_from for p in producers):
+        return (f"rolling back `{reader}` alone could hand it None at run time: it may read the XCom of "
+                f"{ticks(producers)} ({_MAY}), which {'stays' if len(producers) == 1 else 'stay'} proxied, and "
+                f"{PUSHES_NONE}; roll {'both' if len(producers) == 1 else 'them all'} back "
+                f"(airlift-lsp rollback {dag.dag_id} {reader} {' '.join(producers)})")
     return (f"rolling back `{reader}` alone would hand it None at run time: it reads the XCom of "
             f"{ticks(producers)}, which {'stays' if len(producers) == 1 else 'stay'} proxied, and "
             f"{PUSHES_NONE}; roll {'both' if len(producers) == 1 else 'them all'} back "

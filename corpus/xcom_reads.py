@@ -11,8 +11,10 @@ reads Airflow finds (task, producer), how many the model finds (recall; target 1
 reads the model sees that the DagBag's XComArgs do not (``xcom_pull`` with ids written out in
 Jinja or in a callable, run-time reads no DagBag shows; and XComArgs given to the templated
 arguments of a provider operator the truth stubs, which declares no ``template_fields``: austin-atd's
-``DockerOperator(environment=get_env_vars_task(...))``), and the tasks whose
-proxy alone is refused because a task reads their XCom. Figures are those of the stubbed-import
+``DockerOperator(environment=get_env_vars_task(...))``), the tasks with an ``xcom_pull`` whose
+ids only run time knows (computed, or none given: they may read every task upstream of them,
+``xcom_upstream``), and the tasks whose proxy alone is refused because a task reads, or may
+read, their XCom. Figures are those of the stubbed-import
 DagBag (corpus/README.md). Reads the facts cache of each checkout; writes nothing. Exits 1 when
 recall misses the target on an entry that has reads.
 """
@@ -48,10 +50,17 @@ def model_project(entry: dict):
     return discover_cached(layout, read_disk, read_only=True), src
 
 
-def model_reads(entry: dict) -> set[Read]:
+def model_reads(entry: dict) -> tuple[set[Read], set[Read]]:
+    """The reads the model names (``xcom_from``), and those it assumes (``xcom_upstream``: every
+    task upstream of one whose ``xcom_pull`` names its tasks only at run time)."""
     project, src = model_project(entry)
-    return {(str(Path(e.file.path).resolve().relative_to(src)), e.dag_id, t.task_id, p)
-            for e in project.entries for t in e.dag.tasks for p in t.xcom_from}
+    named, assumed = set(), set()
+    for e in project.entries:
+        path = str(Path(e.file.path).resolve().relative_to(src))
+        for t in e.dag.tasks:
+            named.update((path, e.dag_id, t.task_id, p) for p in t.xcom_from)
+            assumed.update((path, e.dag_id, t.task_id, p) for p in t.xcom_upstream)
+    return named, assumed
 
 
 def truth_reads(truth: dict) -> set[Read] | None:
@@ -76,12 +85,14 @@ def measure(entry: dict) -> dict | None:
         return None
     truth = set().union(*truth_sets)
     loaded = {(path, dag_id) for t in truths for path, dags in t["files"].items() for dag_id in dags}
-    model = {r for r in model_reads(entry) if (r[0], r[1]) in loaded}
+    named, assumed = model_reads(entry)
+    model = {r for r in named if (r[0], r[1]) in loaded}
+    assumed = {r for r in assumed if (r[0], r[1]) in loaded}
     found = truth & model
-    producers = {(path, dag_id, producer) for path, dag_id, _, producer in model}
+    producers = {(path, dag_id, producer) for path, dag_id, _, producer in model | assumed}
     return {"entry": entry["name"], "truth": len(truth), "found": len(found),
             "missed": sorted(truth - model), "beyond": sorted(model - truth),
-            "held_producers": len(producers)}
+            "run_time_readers": len({r[:3] for r in assumed}), "held_producers": len(producers)}
 
 
 def entry_rows(argv: list[str], doc: str, measure) -> tuple[list[dict], bool]:
@@ -111,7 +122,8 @@ def main(argv: list[str]) -> int:
         print(f"\noverall: {found:,} of {total:,} XCom reads Airflow finds are in the model"
               + (f" ({100 * found / total:.1f} %)" if total else "")
               + f"; {sum(len(r['beyond']) for r in rows):,} more (xcom_pull ids written out, stubbed operators' arguments); "
-              f"{sum(r['held_producers'] for r in rows):,} tasks have readers (proxy alone refused)")
+              f"{sum(r['run_time_readers'] for r in rows):,} tasks pull ids only known at run time (they may read "
+              f"every task upstream); {sum(r['held_producers'] for r in rows):,} tasks have readers (proxy alone refused)")
         for r in rows:
             for miss in r["missed"][:5]:
                 print(f"  missed {r['entry']}: {' '.join(miss)}")

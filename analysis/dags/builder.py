@@ -14,6 +14,10 @@ from analysis.facts import DagFacts, Finding, GroupFacts, Range, Related, Severi
 
 _SUFFIX = re.compile(r"__\d+$")
 
+ANY = "*"
+"""In a task's pulls: an ``xcom_pull`` whose ids are only known at run time (``analysis.dags.xcom_pulls``;
+no task id has a ``*``)."""
+
 
 @dataclass(eq=False)
 class GroupRecord:
@@ -87,7 +91,8 @@ class TaskRecord:
     xcom_from: dict[TaskRecord, None] = field(default_factory=dict)
     """Upstream tasks whose output it is given (an XComArg)."""
     pulls: set[str] = field(default_factory=set)
-    """Task ids written out in an ``xcom_pull`` of its arguments or its callable."""
+    """Task ids written out in an ``xcom_pull`` of its arguments or its callable (``ANY``: one
+    whose ids are only known at run time)."""
     gate: str | None = None
     """"branch" or "short-circuit": its project class derives from one of Airflow's that skip;
     "skips-itself" or "soft-fail": it can skip itself (``analysis.dags.self_skips``)."""
@@ -116,7 +121,19 @@ class TaskRecord:
             definition_range=self.definition_range,
             callable_name=self.callable_name,
             gate=self.gate,
+            xcom_upstream=self._ancestors() if ANY in self.pulls else (),
         )
+
+    def _ancestors(self) -> tuple[str, ...]:
+        """The tasks upstream of it, however far, in its DAG."""
+        seen: dict[TaskRecord, None] = {}
+        stack = list(self.upstream)
+        while stack:
+            task = stack.pop()
+            if task not in seen and task is not self:
+                seen[task] = None
+                stack.extend(task.upstream)
+        return tuple(sorted({t.task_id for t in seen if t.dag is self.dag}))
 
 
 @dataclass(eq=False)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 
+from analysis.dags.builder import TaskRecord
 from analysis.dags.classes import (
     BaseInit,
     BoundMethod,
@@ -31,6 +32,7 @@ from analysis.dags.classes import (
 from analysis.dags.named_tuples import FACTORIES, class_fields, is_named_tuple_base, named_tuple_class
 from analysis.dags.scope import Scope
 from analysis.dags.self_skips import names_skip
+from analysis.dags.xcom_pulls import function_pulls
 from analysis.dags.values import (
     Const,
     DagRef,
@@ -149,7 +151,19 @@ class ObjectModel:
             if isinstance(made, TaskRef):
                 instance.task = made.task
                 made.task.gate = instance.cls.gate() or made.task.gate or self._class_skips(instance.cls)
+                self._class_pulls(instance.cls, made.task)
         return Const(None)
+
+    def _class_pulls(self, cls: ClassValue, task: TaskRecord) -> None:
+        """The ``xcom_pull``s written in the project classes of the task's MRO (its ``execute``)."""
+        if not self.may_pull():  # type: ignore[attr-defined]
+            return
+        pulled: dict[int, frozenset[str]] = self.pulled  # type: ignore[attr-defined]
+        for current in cls.mro():
+            if isinstance(current, ClassValue):
+                if id(current.node) not in pulled:
+                    pulled[id(current.node)] = function_pulls(current.node)
+                task.pulls.update(pulled[id(current.node)])
 
     def _class_skips(self, cls: ClassValue) -> str | None:
         """"skips-itself" when a project class of the task's MRO names ``AirflowSkipException``."""

@@ -3,7 +3,9 @@
 (``ti.xcom_pull(task_ids=["a", "b"])``). Only ids written out as strings count: a pull whose
 ids are computed is not attributed. A pull that names a DAG (``dag_id=...``) is attributed all
 the same: most name their own DAG, and one that names another only costs a refusal of a task of
-the same id here (the safe side)."""
+the same id here (the safe side). A pull whose ids are computed (``task_ids=f"collect_{i}"``,
+``task_ids=self.submit_id``) or not given (Airflow 2 then reads any task's) adds ``ANY``: the
+task may read the XCom of any task upstream of it (``TaskFacts.xcom_upstream``)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import ast
 import re
 from collections.abc import Callable
 
+from analysis.dags.builder import ANY
 from analysis.dags.values import Const, Function, Mapping, Maybe, Seq, Value
 
 _CALL = re.compile(r"xcom_pull\(([^()]*(?:\([^()]*\)[^()]*)*)\)")
@@ -55,11 +58,14 @@ def _text_pulls(text: str) -> frozenset[str]:
         named = _NAMED.search(arguments) or _FIRST.match(arguments)
         if named is not None:
             ids.update(single or double for single, double in _QUOTED.findall(named.group(1)))
+        else:
+            ids.add(ANY)
     return frozenset(ids)
 
 
-def function_pulls(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> frozenset[str]:
-    """Ids written out in the ``xcom_pull`` calls of a function's body (nested code included)."""
+def function_pulls(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef) -> frozenset[str]:
+    """Ids written out in the ``xcom_pull`` calls of a function's body or a class's (nested code
+    included), and ``ANY`` for a pull whose ids are not written out."""
     ids: set[str] = set()
     for call in ast.walk(node):
         if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
@@ -68,6 +74,9 @@ def function_pulls(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) ->
         keywords = {k.arg: k.value for k in call.keywords if k.arg is not None}
         named = keywords.get("task_ids", call.args[0] if call.args else None)
         items = named.elts if isinstance(named, (ast.List, ast.Tuple)) else [named]
-        ids.update(item.value for item in items
-                   if isinstance(item, ast.Constant) and isinstance(item.value, str))
+        for item in items:
+            if isinstance(item, ast.Constant) and isinstance(item.value, str):
+                ids.add(item.value)
+            else:  # computed, or no ids: only run time knows which tasks it reads
+                ids.add(ANY)
     return frozenset(ids)

@@ -10,7 +10,7 @@ from analysis.edits.scaffold.families import gate_of
 from analysis.facts import TaskFacts
 from analysis.plans.files import Refused
 from analysis.project import DagEntry
-from analysis.xcom_reads import keep_readable, left_out_note, proxy_refusal, rollback_refusal
+from analysis.xcom_reads import keep_readable, left_out_note, proxy_refusal, reads, rollback_refusal
 
 
 def proxied_now(entry: DagEntry) -> set[str]:
@@ -38,7 +38,7 @@ def refuse_starving_rollback(entry: DagEntry, tasks: list[TaskFacts]) -> None:
     proxied = proxied_now(entry)
     after = proxied - {t.task_id for t in tasks}
     for task in tasks:
-        producers = tuple(p for p in task.xcom_from if p in after)
+        producers = tuple(p for p in reads(task) if p in after)
         if producers and task.task_id in proxied:
             raise Refused(rollback_refusal(entry.dag, task.task_id, producers))
 

@@ -57,7 +57,7 @@ from airflow.operators.bash import BashOperator
 from airflow.operators.python import PythonOperator
 
 def pull(ti, ids):
-    ti.xcom_pull(task_ids=ids)                       # computed: not attributed
+    ti.xcom_pull(task_ids=ids)                       # computed: any task upstream (below)
     ti.xcom_pull(key="k", task_ids="a", dag_id="d")  # named after a keyword, its own DAG named
     ti.xcom_pull("b")                                 # first argument: task_ids
     ti.xcom_pull(task_ids="nowhere")                  # no such task here
@@ -196,3 +196,69 @@ def test_a_state_edited_by_hand_that_starves_a_reader_is_said_in_hover(root: Pat
     assert starved_readers(found, entry, entry.dag.task("load")) == ("report",)
     assert ("⚠ `report`, still run by Airflow, reads this task's XCom: a proxied task pushes none, so it "
             "gets None at run time (proxy it too, or roll this task back)") in task_markdown(found, entry, entry.dag.task("load"))
+
+
+COMPUTED = """
+from datetime import datetime
+from airflow import DAG
+from airflow.models.baseoperator import BaseOperator
+from airflow.operators.bash import BashOperator
+from airflow.operators.python import PythonOperator
+
+
+def aggregate_collections(task_instance):
+    # dea's rep_aws_storage_stats: the ids are computed, so only run time knows them
+    return [task_instance.xcom_pull(task_ids=f"collection{i}") for i in range(1, 4)]
+
+
+class PullSource(BaseOperator):
+    def __init__(self, source, **kwargs):
+        super().__init__(**kwargs)
+        self.source = source
+
+    def execute(self, context):
+        return context["ti"].xcom_pull(task_ids=self.source)
+
+
+with DAG("computed", start_date=datetime(2024, 1, 1), schedule=None):
+    collections = [BashOperator(task_id=f"collection{i}", bash_command="echo 1") for i in range(1, 4)]
+    aggregate = PythonOperator(task_id="aggregate", python_callable=aggregate_collections)
+    publish = BashOperator(task_id="publish", bash_command="echo {{ ti.xcom_pull(key='total') }}")
+    copy = PullSource(task_id="copy", source="publish")
+    collections >> aggregate >> publish >> copy
+"""
+
+
+def test_a_pull_whose_ids_only_run_time_knows_may_read_every_task_upstream() -> None:
+    [dag] = extract_file("computed.py", COMPUTED).dags
+    assert {t.task_id: (t.xcom_from, t.xcom_upstream) for t in dag.tasks} == {
+        "collection1": ((), ()), "collection2": ((), ()), "collection3": ((), ()),
+        "aggregate": ((), ("collection1", "collection2", "collection3")),
+        "publish": ((), ("aggregate", "collection1", "collection2", "collection3")),  # Jinja, no ids
+        "copy": ((), ("aggregate", "collection1", "collection2", "collection3", "publish")),  # its class's execute
+    }
+
+
+def test_proxying_what_such_a_task_may_read_is_refused_until_it_moves(tmp_path: Path) -> None:
+    root = tmp_path / "computed"
+    shutil.copytree(XCOM, root)
+    (root / "airflow_dags" / "computed.py").write_text(COMPUTED)
+    apply(plan_map(project(root), read, "computed"))
+    with pytest.raises(Refused) as refused:
+        plan_proxy(project(root), read, "computed", ["collection2"])
+    assert str(refused.value) == (
+        "proxying `collection2` could hand `aggregate`, `publish`, `copy` None at run time: they may read its XCom "
+        "(their `xcom_pull`s name their tasks only at run time), and a proxied task pushes no XCom; proxy "
+        "`aggregate`, `publish`, `copy` first, or together with it "
+        "(airlift-lsp proxy computed aggregate publish copy collection2)")
+    found = project(root)
+    entry = found.entry("computed")
+    assert blocked_in(found, entry, entry.dag.task("publish"), Stage.OBSERVED) == "`copy` may read its XCom: proxy it first"
+    for task_id in ("copy", "publish", "aggregate", "collection2"):  # readers first
+        apply(plan_proxy(project(root), read, "computed", [task_id]))
+    assert proxied(root, "computed") == {"copy", "publish", "aggregate", "collection2"}
+    with pytest.raises(Refused) as refused:
+        plan_rollback(project(root), read, "computed", ["aggregate"])
+    assert str(refused.value).startswith(
+        "rolling back `aggregate` alone could hand it None at run time: it may read the XCom of `collection2` "
+        "(its `xcom_pull` names its tasks only at run time), which stays proxied")
