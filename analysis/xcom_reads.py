@@ -74,25 +74,23 @@ def proxy_refusal(dag: DagFacts, producer: str, readers_left: tuple[str, ...]) -
         fix = (f"proxy {ticks(readers_left)} first, or together with it "
                f"(airlift-lsp proxy {dag.dag_id} {' '.join(readers_left)} {producer})")
     if may_only(dag, readers_left, producer):
-        they = f"{'it may read' if len(readers_left) == 1 else 'they may read'} its XCom ({_MAY})"
-        they = they if len(readers_left) == 1 else they.replace("its `xcom_pull` names its", "their `xcom_pull`s name their")
-        return (f"proxying `{producer}` could hand {ticks(readers_left)} None at run time: {they}, "
-                f"and {PUSHES_NONE}; {fix}")
-    return (f"proxying `{producer}` would hand {ticks(readers_left)} None at run time: {they} its XCom, "
-            f"and {PUSHES_NONE}; {fix}")
+        pulls = "its `xcom_pull` names its" if len(readers_left) == 1 else "their `xcom_pull`s name their"
+        how, they = "could", f"{'it' if len(readers_left) == 1 else 'they'} may read its XCom ({pulls} tasks only at run time)"
+    else:
+        how, they = "would", f"{they} its XCom"
+    return f"proxying `{producer}` {how} hand {ticks(readers_left)} None at run time: {they}, and {PUSHES_NONE}; {fix}"
 
 
 def rollback_refusal(dag: DagFacts, reader: str, producers: tuple[str, ...]) -> str:
     """Why ``reader`` cannot be rolled back alone while ``producers`` stay proxied."""
+    one = len(producers) == 1
     task = dag.task(reader)
     if task is not None and not any(p in task.xcom_from for p in producers):
-        return (f"rolling back `{reader}` alone could hand it None at run time: it may read the XCom of "
-                f"{ticks(producers)} ({_MAY}), which {'stays' if len(producers) == 1 else 'stay'} proxied, and "
-                f"{PUSHES_NONE}; roll {'both' if len(producers) == 1 else 'them all'} back "
-                f"(airlift-lsp rollback {dag.dag_id} {reader} {' '.join(producers)})")
-    return (f"rolling back `{reader}` alone would hand it None at run time: it reads the XCom of "
-            f"{ticks(producers)}, which {'stays' if len(producers) == 1 else 'stay'} proxied, and "
-            f"{PUSHES_NONE}; roll {'both' if len(producers) == 1 else 'them all'} back "
+        how, reads_them = "could", f"it may read the XCom of {ticks(producers)} ({_MAY})"
+    else:
+        how, reads_them = "would", f"it reads the XCom of {ticks(producers)}"
+    return (f"rolling back `{reader}` alone {how} hand it None at run time: {reads_them}, which "
+            f"{'stays' if one else 'stay'} proxied, and {PUSHES_NONE}; roll {'both' if one else 'them all'} back "
             f"(airlift-lsp rollback {dag.dag_id} {reader} {' '.join(producers)})")
 
 

@@ -156,26 +156,15 @@ class ObjectModel:
 
     def _class_pulls(self, cls: ClassValue, task: TaskRecord) -> None:
         """The ``xcom_pull``s written in the project classes of the task's MRO (its ``execute``)."""
-        if not self.may_pull():  # type: ignore[attr-defined]
-            return
-        pulled: dict[int, frozenset[str]] = self.pulled  # type: ignore[attr-defined]
-        for current in cls.mro():
-            if isinstance(current, ClassValue):
-                if id(current.node) not in pulled:
-                    pulled[id(current.node)] = function_pulls(current.node)
-                task.pulls.update(pulled[id(current.node)])
+        if self.may_pull():  # type: ignore[attr-defined]
+            for node in _project_classes(cls):
+                task.pulls.update(_cached(self.pulled, node, function_pulls))  # type: ignore[attr-defined]
 
     def _class_skips(self, cls: ClassValue) -> str | None:
         """"skips-itself" when a project class of the task's MRO names ``AirflowSkipException``."""
-        if not self.may_skip():  # type: ignore[attr-defined]
-            return None
-        read: dict[int, bool] = self.skip_read  # type: ignore[attr-defined]
-        for current in cls.mro():
-            if isinstance(current, ClassValue):
-                if id(current.node) not in read:
-                    read[id(current.node)] = names_skip(current.node)
-                if read[id(current.node)]:
-                    return "skips-itself"
+        if self.may_skip() and any(_cached(self.skip_read, node, names_skip)  # type: ignore[attr-defined]
+                                   for node in _project_classes(cls)):
+            return "skips-itself"
         return None
 
     def _dataclass_init(self, instance: Instance, args: list[Value], kwargs: dict[str, Value]) -> None:
@@ -334,3 +323,14 @@ class ObjectModel:
                 return self.run_method(method, node, [right, left], {})  # type: ignore[arg-type]
         return None
 
+
+def _project_classes(cls: ClassValue) -> list[ast.ClassDef]:
+    """The statements of the project's classes in ``cls``'s MRO (library bases are not read)."""
+    return [c.node for c in cls.mro() if isinstance(c, ClassValue)]
+
+
+def _cached(cache: dict, node: ast.AST, read):
+    """``read(node)``, once per node (by identity) in ``cache``."""
+    if id(node) not in cache:
+        cache[id(node)] = read(node)
+    return cache[id(node)]
