@@ -37,9 +37,9 @@ class AirflowCalls(Decorators, Creation):
                      kwargs: dict[str, Value], kwarg_nodes: dict[str, ast.expr], scope: Scope) -> Value:
         if kind is Kind.DAG_CLASS:
             if "dag_id" in kwargs:
-                dag = self.new_dag(kwargs["dag_id"], kwarg_nodes.get("dag_id"), node)
+                dag = self.new_dag(kwargs["dag_id"], kwarg_nodes.get("dag_id"), node, kwargs.get("default_args"))
             elif args:
-                dag = self.new_dag(args[0], node.args[0], node)
+                dag = self.new_dag(args[0], node.args[0], node, kwargs.get("default_args"))
             else:
                 return Unknown("DAG()")
             dag.creation_line = node.lineno - 1

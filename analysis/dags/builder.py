@@ -9,8 +9,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from analysis.facts import DagFacts, Finding, GroupFacts, Range, Related, Severity, TaskFacts
+
+if TYPE_CHECKING:
+    from analysis.dags.values import Value
 
 _SUFFIX = re.compile(r"__\d+$")
 
@@ -29,6 +33,8 @@ class GroupRecord:
     dynamic: bool = False
     mapped: bool = False
     members: list[TaskRecord] = field(default_factory=list)
+    default_args: Value | None = None
+    """``TaskGroup(default_args=...)``: merged over its parent's and its DAG's for its operators."""
 
     @property
     def group_id(self) -> str:
@@ -160,6 +166,8 @@ class DagRecord:
     groups: list[GroupRecord] = field(default_factory=list)
     subdag_task: TaskRecord | None = None
     """The ``SubDagOperator`` given this DAG as its ``subdag`` (Airflow 2): a SubDAG of that task's DAG."""
+    default_args: Value | None = None
+    """``DAG(default_args=...)``: what Airflow gives each operator for a parameter its call leaves out."""
 
     def unique_id(self, full_id: str, label: str) -> str:
         """Airflow's ``get_unique_task_id``: a reused @task gets ``__1``, ``__2``..."""

@@ -21,7 +21,7 @@ from analysis.dags.values import (
     short_text,
     xcom_sources,
 )
-from analysis.dags.self_skips import skip_gate
+from analysis.dags.self_skips import defaults_of, is_sensor, skip_gate
 from analysis.dags.xcom_pulls import add_pulls
 
 _NOT_DATA = frozenset({"dag", "task_group", "task_id"})
@@ -47,7 +47,8 @@ def id_text(value: Value) -> tuple[str, bool]:
 class Creation:
     """Mixed into the interpreter: new DAG, group and task records."""
 
-    def new_dag(self, id_value: Value, id_node: ast.expr | None, range_node: ast.AST) -> DagRecord:
+    def new_dag(self, id_value: Value, id_node: ast.expr | None, range_node: ast.AST,
+                default_args: Value | None = None) -> DagRecord:
         self.spend(_CREATION_COST)
         self.grant()
         dag_id, dynamic = id_text(id_value)
@@ -59,6 +60,7 @@ class Creation:
             id_dynamic=dynamic,
             level=self.uncertain,
             condition=self.reason,
+            default_args=default_args,
         )
         self.collector.dags.append(dag)
         self.created += 1
@@ -68,7 +70,7 @@ class Creation:
                                  kwargs: dict[str, Value]) -> Value:
         id_value = function.options.get("dag_id", Const(function.named.name))
         id_node = function.option_nodes.get("dag_id")
-        dag = self.new_dag(id_value, id_node, function.node)
+        dag = self.new_dag(id_value, id_node, function.node, function.options.get("default_args"))
         dag.creation_line = node.lineno - 1
         if id_node is None:
             dag.id_range = self.lines.name_range(function.named)
@@ -133,7 +135,7 @@ class Creation:
     def create_operator(self, spelled: str, node: ast.Call, kwargs: dict[str, Value],
                         kwarg_nodes: dict[str, ast.expr], *, mapped: bool = False,
                         context: tuple[DagRecord | None, GroupRecord | None] | None = None,
-                        guessed: bool = False) -> Value:
+                        guessed: bool = False, sensor: bool | None = None) -> Value:
         dag, group = context or self.current_context(kwargs)
         if dag is None:
             dag = self.collector.limbo  # no DAG yet: `op.dag = ...` or `op >> task_in_dag` adopts it
@@ -149,8 +151,10 @@ class Creation:
                     self.collector.add_edge(source, task, self.uncertain > 0, data=True)
                 add_pulls(value, self.pulled, task.pulls,  # type: ignore[attr-defined]
                           self.may_pull)  # type: ignore[attr-defined]
+        sensor = is_sensor(spelled) if sensor is None else sensor  # default_args' soft_fail reaches sensors only
         task.gate = skip_gate(kwargs, kwargs.get("python_callable"), self.skip_read,  # type: ignore[attr-defined]
-                              self.may_skip)  # type: ignore[attr-defined]
+                              self.may_skip,  # type: ignore[attr-defined]
+                              defaults=defaults_of(dag, group, kwargs) if sensor else ())
         subdag = kwargs.get("subdag")
         subdag = as_airflow(subdag.value if isinstance(subdag, Maybe) else subdag) if subdag is not None else None
         if isinstance(subdag, DagRef):  # SubDagOperator(subdag=...): Airflow 2's SubDAG
@@ -181,7 +185,9 @@ class Creation:
             for source in xcom_sources(value):
                 self.collector.add_edge(source, task, self.uncertain > 0, data=True)
             add_pulls(value, self.pulled, task.pulls, self.may_pull)  # type: ignore[attr-defined]
-        task.gate = skip_gate(function.options, function, self.skip_read, self.may_skip)  # type: ignore[attr-defined]
+        sensor = function.label == "@task.sensor"
+        task.gate = skip_gate(function.options, function, self.skip_read, self.may_skip,  # type: ignore[attr-defined]
+                              defaults=defaults_of(dag, group, function.options) if sensor else ())
         return TaskRef(task, xcom=True)
 
     def new_group(self, label_value: Value, node: ast.AST, kwargs: dict[str, Value], *,
@@ -195,6 +201,7 @@ class Creation:
         label, dynamic = id_text(label_value)
         group = GroupRecord(label=label, dag=dag, parent=parent, range=self.lines.range_of(node),
                             dynamic=dynamic)
+        group.default_args = kwargs.get("default_args")
         prefix = kwargs.get("prefix_group_id")
         if isinstance(prefix, Const):
             group.prefix_group_id = bool(prefix.value)

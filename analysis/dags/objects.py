@@ -31,7 +31,7 @@ from analysis.dags.classes import (
 )
 from analysis.dags.named_tuples import FACTORIES, class_fields, is_named_tuple_base, named_tuple_class
 from analysis.dags.scope import Scope
-from analysis.dags.self_skips import names_skip
+from analysis.dags.self_skips import is_sensor, names_skip
 from analysis.dags.xcom_pulls import function_pulls
 from analysis.dags.values import (
     Const,
@@ -143,11 +143,14 @@ class ObjectModel:
         if kind == "dag" and instance.dag is None:
             id_value = kwargs.get("dag_id", args[0] if args else None)
             if id_value is not None:
-                dag = self.new_dag(id_value, kwarg_nodes.get("dag_id"), node)  # type: ignore[attr-defined]
+                dag = self.new_dag(id_value, kwarg_nodes.get("dag_id"), node,  # type: ignore[attr-defined]
+                                   kwargs.get("default_args"))
                 dag.creation_line = self.lines.range_of(node).start.line  # type: ignore[attr-defined]
                 instance.dag = dag
         elif kind == "operator" and instance.task is None and "task_id" in kwargs:
-            made = self.create_operator(instance.cls.name, node, kwargs, kwarg_nodes)  # type: ignore[attr-defined]
+            sensor = any(is_sensor(getattr(c, "name", "")) for c in instance.cls.mro())
+            made = self.create_operator(instance.cls.name, node, kwargs, kwarg_nodes,  # type: ignore[attr-defined]
+                                        sensor=sensor)
             if isinstance(made, TaskRef):
                 instance.task = made.task
                 made.task.gate = instance.cls.gate() or made.task.gate or self._class_skips(instance.cls)

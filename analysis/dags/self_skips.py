@@ -1,7 +1,9 @@
 """Which tasks can skip themselves, and with them the tasks after them (Airflow skips a task whose
 upstream was skipped, under the default trigger rule): one whose callable, or whose project
 class, raises ``AirflowSkipException`` (the name written anywhere in its code, nested functions
-included), and a sensor given ``soft_fail=True`` (a timeout or a failure skips it instead).
+included), and a sensor given ``soft_fail=True`` or ``never_fail=True`` (a timeout or a failure
+skips it instead), in its call or, as Airflow applies them, in the ``default_args`` of the call,
+of its TaskGroups or of its DAG.
 dagster-airlift's proxy operator never skips: proxied one by one, such a task's "skip" becomes a
 run that succeeds (the tasks after it run) or fails (they fail), so it stays in Airflow like a
 branch. Code the callable calls elsewhere is not followed."""
@@ -11,9 +13,49 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable
 
-from analysis.dags.values import Const, Function, Maybe, Value
+from typing import TYPE_CHECKING
+
+from analysis.dags.values import Const, Function, Mapping, Maybe, Value, unwrap
+
+if TYPE_CHECKING:
+    from analysis.dags.builder import DagRecord, GroupRecord
 
 SKIP = "AirflowSkipException"
+SOFT = ("soft_fail", "never_fail")
+"""A sensor's options that make Airflow skip it where it would fail (Airflow 2.10+ for ``never_fail``)."""
+
+
+def is_sensor(name: str) -> bool:
+    """Whether an operator class named ``name`` (or one of its bases) is a sensor, as Airflow and
+    its providers name theirs: ``default_args``' ``soft_fail`` reaches sensors only."""
+    short = name.rsplit(".", 1)[-1]
+    return short.endswith("Sensor") or short in ("BaseSensorOperator", "DecoratedSensorOperator")
+
+
+def defaults_of(dag: DagRecord | None, group: GroupRecord | None, kwargs: dict[str, Value]) -> tuple[Value, ...]:
+    """The ``default_args`` Airflow merges for an operator, nearest first: its call's, its TaskGroups'
+    (innermost first), its DAG's."""
+    found = [kwargs.get("default_args")]
+    while group is not None:
+        found.append(group.default_args)
+        group = group.parent
+    found.append(dag.default_args if dag is not None else None)
+    return tuple(v for v in found if v is not None)
+
+
+def _soft(kwargs: dict[str, Value], defaults: tuple[Value, ...]) -> bool:
+    """Whether ``soft_fail`` or ``never_fail`` is True, given or from the nearest ``default_args``
+    that holds it (a dict of unknown keys is not guessed at)."""
+    for option in SOFT:
+        value = kwargs.get(option)
+        for merged in defaults:
+            if value is not None:
+                break
+            merged = unwrap(merged)
+            value = merged.items.get(option) if isinstance(merged, Mapping) else None
+        if isinstance(unwrap(value) if value is not None else None, Const) and unwrap(value).value is True:
+            return True
+    return False
 
 
 def names_skip(node: ast.AST) -> bool:
@@ -23,15 +65,13 @@ def names_skip(node: ast.AST) -> bool:
 
 
 def skip_gate(kwargs: dict[str, Value], function: Value | None, read: dict[int, bool],
-              mentioned: Callable[[], bool]) -> str | None:
-    """"soft-fail" for a sensor given ``soft_fail=True``, "skips-itself" for a task whose callable
-    (``function``: ``python_callable`` or the TaskFlow function) names ``AirflowSkipException``,
-    else None. ``read`` caches the bodies walked, by node; ``mentioned()``: the code read so far
-    names the exception at all (else no body is walked)."""
-    soft = kwargs.get("soft_fail")
-    if isinstance(soft, Maybe):
-        soft = soft.value
-    if isinstance(soft, Const) and soft.value is True:
+              mentioned: Callable[[], bool], defaults: tuple[Value, ...] = ()) -> str | None:
+    """"soft-fail" for a sensor given ``soft_fail=True`` or ``never_fail=True`` (by its call, or by
+    ``defaults``: the ``default_args`` that reach it, for a sensor only), "skips-itself" for a task
+    whose callable (``function``: ``python_callable`` or the TaskFlow function) names
+    ``AirflowSkipException``, else None. ``read`` caches the bodies walked, by node;
+    ``mentioned()``: the code read so far names the exception at all (else no body is walked)."""
+    if _soft(kwargs, defaults):
         return "soft-fail"
     if isinstance(function, Maybe):
         function = function.value

@@ -49,7 +49,7 @@ def xcom_from(task) -> list[str]:
 def skips(task) -> bool:
     """Whether the task can skip the tasks after it, as its loaded objects show: its class can
     (``SkipMixin``: branches, short-circuits, latest-only), or it can skip itself (a sensor given
-    ``soft_fail``; a python callable, or a method of a class of the project's own, whose bytecode
+    ``soft_fail`` or ``never_fail``, given or from ``default_args``; a python callable, or a method of a class of the project's own, whose bytecode
     names ``AirflowSkipException``): what a proxy operator, which skips nothing, would change.
     Sensors are not counted for ``SkipMixin`` alone: Airflow 2's ``BaseSensorOperator`` mixes it
     in to skip itself, which only ``soft_fail`` does."""
@@ -68,7 +68,8 @@ def skips(task) -> bool:
         return True
     partial = getattr(task, "partial_kwargs", None)
     given = partial if isinstance(partial, dict) else {}
-    if issubclass(cls, BaseSensorOperator) and given.get("soft_fail", getattr(task, "soft_fail", False)) is True:
+    if issubclass(cls, BaseSensorOperator) and any(given.get(option, getattr(task, option, False)) is True
+                                                   for option in ("soft_fail", "never_fail")):
         return True
     function = given.get("python_callable", getattr(task, "python_callable", None))
     codes = [getattr(_unwrapped(function), "__code__", None)]

@@ -132,7 +132,9 @@ def skipping_dag(tmp_path: Path):
         from airflow.exceptions import AirflowSkipException
         from airflow.models.baseoperator import BaseOperator
         from airflow.operators.python import PythonOperator
+        from airflow.sensors.base import BaseSensorOperator
         from airflow.sensors.python import PythonSensor
+        from airflow.utils.task_group import TaskGroup
 
 
         def no_rows():
@@ -155,6 +157,11 @@ def skipping_dag(tmp_path: Path):
                 return 1
 
 
+        class Waiter(BaseSensorOperator):
+            def poke(self, context):
+                return True
+
+
         with DAG("skipping", start_date=datetime(2024, 1, 1), schedule=None):
             @task
             def maybe():
@@ -167,17 +174,43 @@ def skipping_dag(tmp_path: Path):
             Loud(task_id="loud")
             PythonSensor(task_id="soft", python_callable=lambda: True, soft_fail=True)
             PythonSensor(task_id="hard", python_callable=lambda: True)
+            PythonSensor(task_id="never", python_callable=lambda: True, never_fail=True)
+            PythonSensor(task_id="own_defaults", python_callable=lambda: True, default_args={"soft_fail": True})
+            PythonOperator(task_id="not_a_sensor", python_callable=says_it, default_args={"soft_fail": True})
+
+
+        with DAG("soft_defaults", start_date=datetime(2024, 1, 1), schedule=None,
+                 default_args={"soft_fail": True, "retries": 1}):
+            PythonSensor(task_id="from_dag", python_callable=lambda: True)
+            PythonSensor(task_id="overridden", python_callable=lambda: True, soft_fail=False)
+            PythonOperator(task_id="plain", python_callable=says_it)
+            Waiter(task_id="waiter")
+            Loud(task_id="loud")
+            with TaskGroup("grp", default_args={"soft_fail": False}):
+                PythonSensor(task_id="from_group", python_callable=lambda: True)
+            with TaskGroup("outer", default_args={"never_fail": True}):
+                with TaskGroup("inner"):
+                    PythonSensor(task_id="nested", python_callable=lambda: True, soft_fail=False)
         """))
     return discover(Layout(str(tmp_path), ("dags",), "definitions.py")).entry("skipping").dag
 
 
 SKIPPING = {"maybe": "skips-itself", "callable": "skips-itself", "string": None, "quiet": "skips-itself",
-            "loud": None, "soft": "soft-fail", "hard": None}
+            "loud": None, "soft": "soft-fail", "hard": None, "never": "soft-fail", "own_defaults": "soft-fail",
+            "not_a_sensor": None}
+SOFT_DEFAULTS = {"from_dag": "soft-fail", "overridden": None, "plain": None, "waiter": "soft-fail", "loud": None,
+                 "grp.from_group": None, "outer.inner.nested": "soft-fail"}
+"""Sensors made soft by ``default_args``, as Airflow merges them (the call's, the TaskGroups', the
+DAG's; nearest first), and tasks that stay hard: a sensor given ``False``, operators that are no
+sensors (``plain``, the project's ``loud``). ``waiter`` is a project sensor not named one;
+``nested`` sets ``soft_fail=False`` and still skips: ``never_fail`` comes from its group."""
 
 
 def test_tasks_that_can_skip_themselves(tmp_path: Path) -> None:
     dag = skipping_dag(tmp_path)
     assert {t.task_id: gate_of(t) for t in dag.tasks} == SKIPPING
+    defaults = discover(Layout(str(tmp_path), ("dags",), "definitions.py")).entry("soft_defaults").dag
+    assert {t.task_id: gate_of(t) for t in defaults.tasks} == SOFT_DEFAULTS
     assert gate_refusal(dag.task("soft"), "soft-fail").startswith(
         "`soft` is a sensor with `soft_fail=True`: proxied, dagster-airlift's operator never skips, so the tasks "
         "after it would run, or fail, where Airflow skips them; it stays in Airflow")
@@ -191,3 +224,4 @@ def test_airflow_says_the_same_tasks_skip_themselves(tmp_path: Path) -> None:
     truth = dagbag_of(airflow2_python(), tmp_path / "dags")
     assert truth["import_errors"] == {}
     assert truth["dags"]["skipping"]["skips"] == sorted(t for t, gate in SKIPPING.items() if gate)
+    assert truth["dags"]["soft_defaults"]["skips"] == sorted(t for t, gate in SOFT_DEFAULTS.items() if gate)
