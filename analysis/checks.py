@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from analysis.dagster.lineage import drifts
 from analysis.dagster.module import is_component_path
 from analysis.deployed import differences
+from analysis.dagster.ports import PORTS
 from analysis.describe import no_scaffold, nothing_to_migrate_in, runnable_tasks
 from analysis.facts import Finding, Range, Related, Severity
 from analysis.project import DagEntry, Project
@@ -245,7 +246,8 @@ def _no_scaffolds(project: Project) -> Iterator[Finding]:
     for entry in project.entries:
         for task in entry.dag.tasks:
             if no_scaffold(project, entry.dag_id, task, runnable):
-                yield Finding("no-scaffold", INFO, f"no scaffold for `{task.operator}`: port by hand",
+                yield Finding("no-scaffold", INFO,
+                              f"no scaffold for `{task.operator}`: port by hand (or port the class once: `{PORTS}`)",
                               entry.file.path, task.range)
 
 

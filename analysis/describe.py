@@ -10,6 +10,7 @@ from collections.abc import Container
 from dataclasses import dataclass
 from enum import Enum
 
+from analysis.dagster.ports import PORTS
 from analysis.edits.scaffold.families import GATE_LABELS, gate_of, nothing_to_migrate, scaffold_family
 from analysis.facts import TaskFacts
 from analysis.project import DagEntry, Project
@@ -152,7 +153,7 @@ def no_scaffold(project: Project, dag_id: str, task: TaskFacts,
     """The task does work that no scaffold writes, and nothing executable is mapped to it yet:
     its Dagster implementation is to be ported by hand. ``runnable``: ``runnable_tasks(project)``,
     for a caller asking of every task."""
-    if scaffold_family(task.operator) is not None or nothing_to_migrate(task.operator) is not None:
+    if scaffold_family(task.operator, project.ports) is not None or nothing_to_migrate(task.operator) is not None:
         return False
     if runnable is not None:
         return (dag_id, task.task_id) not in runnable
@@ -228,7 +229,8 @@ def task_markdown(project: Project, entry: DagEntry, task: TaskFacts, *, markdow
                      f"none, so {'it gets' if len(starved) == 1 else 'they get'} None at run time "
                      f"(proxy {'it' if len(starved) == 1 else 'them'} too, or roll this task back)")
     if no_scaffold(project, entry.dag_id, task):
-        lines.append(f"no scaffold: port by hand ({code(task.operator)} has no generated Dagster implementation)")
+        lines.append(f"no scaffold: port by hand ({code(task.operator)} has no generated Dagster implementation; "
+                     f"port the class once in {code(PORTS)} and every task of it scaffolds)")
     return _join(lines, markdown)
 
 

@@ -167,6 +167,16 @@ class Project:
             self._mapped = _MappingIndex.of(modules)
         return self._mapped
 
+    @property
+    def ports(self) -> dict[str, str]:
+        """Operator classes ported once (``AIRFLOW_OPERATOR_PORTS``), to their function as written,
+        over every Dagster module (the first module's declaration of a class wins)."""
+        found: dict[str, str] = {}
+        for module in self.dagster_modules.values():
+            for operator, function in module.ports:
+                found.setdefault(operator, function)
+        return found
+
     def runnable_in_dagster(self, dag_id: str, task_id: str) -> bool:
         """Some asset mapped to the task is an executable definition (not only AssetSpecs)."""
         return any(asset.executable for asset in self.asset_refs(dag_id, task_id))

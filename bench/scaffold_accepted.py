@@ -1,7 +1,7 @@
 """Of the corpus tasks whose operator has a scaffold, how many "Generate Dagster implementation"
 would write, and why it refuses the others (issue 16).
 
-    .venv/bin/python bench/scaffold_accepted.py [--json] [--top N] [NAME...]
+    .venv/bin/python bench/scaffold_accepted.py [--json] [--top N] [--ported] [NAME...]
 
 ``bench/scaffold_share.py`` counts a task as covered when its operator has a scaffold family;
 a scaffold may still refuse the task for a reason of its own (Jinja only Airflow renders, a
@@ -13,6 +13,11 @@ folders, ``sys.path`` and environment, as corpus/compare.py runs the model, and 
 statically. Prints, per family, the tasks written and refused, and the refusal reasons that
 hold the most tasks (reasons with their names and values masked, so that alike ones add up).
 Reads the facts cache of each checkout and writes nothing. Exits 0 (a report).
+
+``--ported``: as if each entry's team had ported every operator class without a scaffold once
+(``AIRFLOW_OPERATOR_PORTS``; ``analysis.dagster.ports``): the tasks of those classes join, as the
+"port" family, with what would still refuse them (a task made inside a project factory, Jinja,
+an XCom input). What the ports would do is the team's; this counts the tasks they would reach.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ sys.path.insert(0, str(REPO / "corpus"))
 import compare as corpus  # corpus/compare.py: the manifest, the checkouts, the entry's environment
 
 from analysis.edits.scaffold import can_scaffold, project_modules
-from analysis.edits.scaffold.families import scaffold_family
+from analysis.edits.scaffold.families import nothing_to_migrate, scaffold_family
 from analysis.files import read_disk
 from analysis.project import Layout
 from server.indexing.batch import discover_cached
@@ -54,8 +59,13 @@ def environment(entry: dict) -> tuple[tuple[str, str], ...]:
     return tuple((name, value) for name, value in pairs)
 
 
-def measure_entry(entry: dict) -> dict[str, Counter]:
-    """Per family: ``written`` and refusal reasons (masked), one count per task."""
+PORT_FUNCTION = "_airlift_port"
+"""The function every class is "ported" to under ``--ported`` (a name no DAG file binds)."""
+
+
+def measure_entry(entry: dict, ported: bool = False) -> dict[str, Counter]:
+    """Per family: ``written`` and refusal reasons (masked), one count per task. ``ported``: every
+    operator class without a scaffold that does work counts as ported."""
     src = (corpus.SRC / entry["name"]).resolve()
     layout = Layout(str(src), tuple(entry["dag_folders"]), None, tuple(entry.get("sys_path", [])),
                     environment(entry), dagster_anywhere=False)
@@ -64,10 +74,12 @@ def measure_entry(entry: dict) -> dict[str, Counter]:
     modules = project_modules(project.code)  # where an imported @task is copied from, as the editor asks
     tally: dict[str, Counter] = defaultdict(Counter)
     seen = set()
+    ports = {t.operator: PORT_FUNCTION for e in project.entries for t in e.dag.tasks
+             if ported and scaffold_family(t.operator) is None and nothing_to_migrate(t.operator) is None}
     for dag_entry in project.entries:
         path = dag_entry.file.path
         for task in dag_entry.dag.tasks:
-            family = scaffold_family(task.operator)
+            family = scaffold_family(task.operator, ports)
             key = (path, dag_entry.dag_id, task.task_id)
             if family is None or key in seen:
                 continue
@@ -81,12 +93,12 @@ def measure_entry(entry: dict) -> dict[str, Counter]:
                 except (OSError, UnicodeDecodeError):
                     texts[path] = None
             text = texts[path]
-            reason = "(the DAG file cannot be read)" if text is None else can_scaffold(text, task, modules)
+            reason = "(the DAG file cannot be read)" if text is None else can_scaffold(text, task, modules, ports)
             tally[family]["written" if reason is None else masked(reason)] += 1
     return tally
 
 
-def measure(names: set[str], top: int) -> dict:
+def measure(names: set[str], top: int, ported: bool = False) -> dict:
     manifest = json.loads(corpus.MANIFEST.read_text())
     entries = [e for e in manifest if (not names or e["name"] in names) and (corpus.SRC / e["name"]).is_dir()]
     if not entries:
@@ -96,7 +108,7 @@ def measure(names: set[str], top: int) -> dict:
     per_entry = []
     for entry in entries:
         print(f"[scaffold_accepted] {entry['name']}", file=sys.stderr, flush=True)
-        tally = measure_entry(entry)
+        tally = measure_entry(entry, ported)
         for family, counts in tally.items():
             families[family].update(counts)
         tasks = sum(sum(c.values()) for c in tally.values())
@@ -115,6 +127,7 @@ def measure(names: set[str], top: int) -> dict:
                      for f, c in sorted(families.items(), key=lambda item: -sum(item[1].values()))},
         "entries": per_entry,
         "top_refusals": [{"reason": r, "tasks": n} for r, n in reasons.most_common(top)],
+        "ported": ported,
         "seconds": time.monotonic() - began,
     }
 
@@ -128,7 +141,8 @@ def print_report(result: dict) -> None:
         print(f"scaffold accepted: skipped: {result['skipped']}")
         return
     from tables import format_table  # bench/tables.py, beside this script
-    print(f"Corpus tasks of an operator with a scaffold, written or refused ({result['tasks']:,} tasks)\n")
+    ported = " (every class without a scaffold ported once: --ported)" if result.get("ported") else ""
+    print(f"Corpus tasks of an operator with a scaffold, written or refused ({result['tasks']:,} tasks){ported}\n")
     print(format_table(["family", "tasks", "written", "share"],
                        [[f, f"{v['tasks']:,}", f"{v['written']:,}", pct(v["written"], v["tasks"])]
                         for f, v in result["families"].items()]))
@@ -148,8 +162,10 @@ def main() -> int:
     parser.add_argument("names", nargs="*", metavar="NAME", help="manifest entries (default: all)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--top", type=int, default=20, help="refusal reasons to list (default 20)")
+    parser.add_argument("--ported", action="store_true",
+                        help="count every operator class without a scaffold as ported once (AIRFLOW_OPERATOR_PORTS)")
     args = parser.parse_args()
-    result = measure(set(args.names), args.top)
+    result = measure(set(args.names), args.top, args.ported)
     print(json.dumps(result, indent=1) if args.json else "", end="\n" if args.json else "")
     if not args.json:
         print_report(result)

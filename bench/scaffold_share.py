@@ -14,7 +14,10 @@ loaded now (so a family added there counts at the next run):
 * no scaffold: the ``no-scaffold`` finding of ``airlift-lsp check``, to port by hand.
 
 Prints the tasks and share per family, per entry, overall (target: >= 90 % have a scaffold or
-nothing to migrate), and the operators without a scaffold that hold the most tasks. A task whose
+nothing to migrate), and the operators without a scaffold that hold the most tasks. Per entry,
+also the classes its team would port once (``AIRFLOW_OPERATOR_PORTS``; the most-used first) for
+its share by operator to reach the target: what is left, as work (a port reaches only the tasks
+a call in the DAG file makes: ``bench/scaffold_accepted.py --ported`` counts those). A task whose
 id is only known at run time (a placeholder for the ids a loop makes) counts once. Skips, with one
 line (and ``{"skipped": ...}`` in JSON), when no entry is checked out. Exits 0 (a report);
 ``--strict``: 1 below the target.
@@ -97,6 +100,20 @@ def static_of(entry: dict, cached: bool) -> dict:
     return json.loads(saved.read_text())
 
 
+def ports_to_target(families: ModuleType, counts: Counter) -> int:
+    """How many operator classes without a scaffold, the most-used first, a team would port once
+    for its share by operator to reach the target."""
+    total = sum(counts.values())
+    covered = sum(n for op, n in counts.items() if family_of(families, op) != NO_SCAFFOLD)
+    ports = 0
+    for _, n in sorted(((op, n) for op, n in counts.items() if family_of(families, op) == NO_SCAFFOLD),
+                       key=lambda item: -item[1]):
+        if covered >= TARGET * total:
+            break
+        covered, ports = covered + n, ports + 1
+    return ports
+
+
 def share(covered: int, total: int) -> float | None:
     return covered / total if total else None
 
@@ -130,7 +147,8 @@ def measure(names: set[str], cached: bool, top: int) -> dict:
             where.setdefault(operator, set()).add(entry["name"])
         total = sum(counts.values())
         covered = sum(n for op, n in counts.items() if family_of(families, op) != NO_SCAFFOLD)
-        rows.append({"entry": entry["name"], "tasks": total, "covered": covered, "share": share(covered, total)})
+        rows.append({"entry": entry["name"], "tasks": total, "covered": covered, "share": share(covered, total),
+                     "ports_to_target": ports_to_target(families, counts)})
     by_family: Counter = Counter()
     for operator, count in operators.items():
         by_family[family_of(families, operator)] += count
@@ -176,8 +194,8 @@ def print_report(result: dict) -> None:
     print(format_table(["family", "tasks", "share"],
                        [[family, f"{f['tasks']:,}", pct(f["share"])] for family, f in result["families"].items()]))
     print()
-    print(format_table(["entry", "tasks", "scaffold or nothing", "share"],
-                       [[r["entry"], f"{r['tasks']:,}", f"{r['covered']:,}", pct(r["share"])]
+    print(format_table(["entry", "tasks", "scaffold or nothing", "share", "ports to target"],
+                       [[r["entry"], f"{r['tasks']:,}", f"{r['covered']:,}", pct(r["share"]), str(r["ports_to_target"])]
                         for r in result["entries"]]))
     print()
     print(format_table(["operator without a scaffold", "tasks", "entries"],
@@ -190,6 +208,9 @@ def print_report(result: dict) -> None:
     print(f"tasks of the projects' own operator classes (defined in their code; no scaffold can know them): "
           f"{result['project_operator_tasks']:,}; share over the other tasks (Airflow's and providers' "
           f"operators): {pct(result['share_of_airflow_operators'])}")
+    ports = [r["ports_to_target"] for r in result["entries"]]
+    print(f"operator classes to port once (AIRFLOW_OPERATOR_PORTS) for every entry to reach the target by operator: "
+          f"{sum(ports)} in all, median {median(ports) if ports else 'n/a'} per entry, at most {max(ports, default=0)}")
     for name in result["missing"]:
         print(f"not checked out, left out: {name}")
     for name, error in result["errors"].items():

@@ -48,6 +48,7 @@ def bench(tmp_path: Path, monkeypatch):
 def test_the_share_per_family_and_the_operators_left(bench) -> None:
     result = bench.measure(set(), cached=False, top=5)
     assert (result["tasks"], result["covered"]) == (4, 2) and result["share"] == 0.5
+    assert [r["ports_to_target"] for r in result["entries"]] == [1]  # SSHOperator, ported once, covers both
     assert {family: f["tasks"] for family, f in result["families"].items()} == {
         "no scaffold": 2, "nothing to migrate": 1, "bash": 1}
     assert result["top_without_scaffold"] == [{"operator": "SSHOperator", "tasks": 2, "entries": 1}]

@@ -21,6 +21,7 @@ from libcst.metadata import MetadataWrapper
 from analysis.dagster.asset_keys import AssetKeyReader, key_string
 from analysis.dagster.cst_values import arguments
 from analysis.dagster.dbt_assets import dbt_assets_description
+from analysis.dagster.ports import read_ports
 from analysis.facts import Range
 from analysis.source import split_lines
 
@@ -78,6 +79,9 @@ class DagsterModule:
     calls_build_defs: bool = False
     """Calls ``build_defs_from_airflow_instance``."""
     unresolved: tuple[UnresolvedMapping, ...] = ()
+    ports: tuple[tuple[str, str], ...] = ()
+    """``AIRFLOW_OPERATOR_PORTS``: operator classes to the function ported for them
+    (``analysis.dagster.ports``)."""
 
     def asset_refs(self, dag_id: str, task_id: str | None) -> tuple[AssetRef, ...]:
         """The assets mapped to a task (``task_id=None``: to the whole DAG), as written."""
@@ -135,7 +139,7 @@ def parse_dagster_module(path: str, text: str) -> DagsterModule:
         return DagsterModule(path, error="the module nests too deeply to read",
                              error_range=Range.point(0))
     return DagsterModule(path, tuple(reader.mappings), calls_build_defs=reader.calls_build_defs,
-                         unresolved=tuple(reader.unresolved))
+                         unresolved=tuple(reader.unresolved), ports=read_ports(text))
 
 
 _TOO_DEEP = ("too deep", Range.point(0))

@@ -36,6 +36,7 @@ import libcst.helpers
 
 from analysis.dags.dagfile import extract_file
 from analysis.dagster.module import parse_dagster_module
+from analysis.dagster.ports import PORTS
 from analysis.edits.acceptance_module import RETURNING_KINDS, WIDTH, quoted, render_module
 from analysis.edits.result import EditResult, check_output
 from analysis.edits.scaffold import ImportRoot, project_modules, scaffold_task
@@ -97,6 +98,11 @@ def acceptance_test(dag_text: str, dag_path: str, dag_id: str, task_id: str, mod
     task = dag.task(task_id) if dag is not None else None
     if task is None:
         return EditResult.refuse(f"the DAG file defines no task `{task_id}` in `{dag_id}`")
+    if task.operator in dict(module.ports):
+        return EditResult.refuse(f"task `{task_id}` runs `{task.operator}`, which the Dagster module ports "
+                                 f"({PORTS}): its Airflow side is the class itself, which only runs with "
+                                 "Airflow; compare the port's output with `airflow tasks test`, or write its "
+                                 "acceptance test by hand")
     side = _CopiedCode(dag_text, dag_path, dag_id, test_file, import_roots, code)
     function = side.function(task, "run_airflow_task")
     if isinstance(function, str):

@@ -110,11 +110,13 @@ def _scaffold_tooltip(snapshot: Snapshot, path: str, task) -> str:
     if text is None:
         return ""
     facts = snapshot.file_facts(path)  # its dependencies: the modules a copied @task comes from
-    key = (path, hash(text), hash(facts.dependencies) if facts is not None else 0, task.task_id)
+    ports = snapshot.project.ports
+    key = (path, hash(text), hash(facts.dependencies) if facts is not None else 0, task.task_id,
+           ports.get(task.operator))
     if key not in _tooltips:
         if len(_tooltips) > 4096:
             _tooltips.clear()
-        reason = can_scaffold(text, task, project_modules(snapshot.project.code))
+        reason = can_scaffold(text, task, project_modules(snapshot.project.code), ports)
         _tooltips[key] = ("Dagster implementation: can be generated (code action "
                           f"\"Generate Dagster implementation for {task.task_id}\")" if reason is None
                           else f"Dagster implementation cannot be generated: {reason}")

@@ -38,6 +38,9 @@ verbatim>], name="<dag_id>__<task_id>")`` defined just above the statement holdi
   (``mapped_assets``), waiting until they are materialized anew;
 - ``TriggerDagRunOperator``: a run of the same DAG started in Airflow through the module's
   ``AirflowInstance``, waited for as the operator waits (planned and written with the sensors);
+- a task of a class the Dagster module ports once (``AIRFLOW_OPERATOR_PORTS``,
+  ``analysis.dagster.ports``): a call of that port with the asset's context and the arguments the
+  task's call gives the class, copied as written (``plan_ports``); before any family above;
 - a ``BashOperator`` or ``@task.bash`` whose command is a static ``dbt run|build|seed|snapshot``:
   dagster-dbt's ``@dbt_assets`` on the same project and selection running the same command,
   in place of the task's specs (``plan_dbt``, ``asset_dbt``).
@@ -74,9 +77,9 @@ file's ``ast`` and hands it to its family's planner: ``plan_builder`` for the co
 is (the checks of what a ``PythonOperator``, ``BashOperator`` or ``@task`` runs, and the
 module-level statements it needs, which ``statements`` knows what each binds, reads and
 changes), ``plan_bash`` the bash options and what a ``@task.bash`` returns, ``plan_pipes``,
-``plan_containers``, ``plan_sql``, ``plan_gates``, ``plan_sensors`` and ``plan_dbt`` the other
-families; ``plan_common`` holds the ``Plan`` and the checks every family shares. ``dag_source``
-finds the same code in libcst, to copy it as written; ``asset`` writes the ``@multi_asset`` into
+``plan_containers``, ``plan_sql``, ``plan_gates``, ``plan_sensors``, ``plan_dbt`` and
+``plan_ports`` the other families; ``plan_common`` holds the ``Plan`` and the checks every
+family shares. ``dag_source`` finds the same code in libcst, to copy it as written; ``asset`` writes the ``@multi_asset`` into
 the Dagster module, its body ending as ``asset_commands`` (the call or the command),
 ``asset_gates``, ``asset_pipes``, ``asset_containers``, ``asset_sql``, ``asset_sensors`` or
 ``asset_dbt`` write it, with the helpers of ``places`` where the copied code needs the DAG
@@ -86,11 +89,12 @@ file's place. ``families`` lists the operators that have a scaffold.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from analysis.dags.dagfile import extract_file
 from analysis.dagster.module import AssetRef, parse_dagster_module
+from analysis.dagster.ports import read_ports
 from analysis.edits.result import EditResult, parse
 from analysis.edits.scaffold.asset import WHAT, ModuleEdit
 from analysis.edits.scaffold.asset_sensors import dag_asset_key
@@ -116,10 +120,15 @@ def _read_text(path: str) -> str | None:
         return None
 
 
-def can_scaffold(dag_text: str, task: TaskFacts, module_source: ModuleSource | None = None) -> str | None:
+def can_scaffold(dag_text: str, task: TaskFacts, module_source: ModuleSource | None = None,
+                 ports: Mapping[str, str] | None = None) -> str | None:
     """None when ``task`` can be scaffolded, else why not (one line). Reads the DAG file, and
     the project module that defines the task's function when the DAG file imports it and
-    ``module_source`` finds it: the Dagster module may still refuse (the task not mapped yet)."""
+    ``module_source`` finds it: the Dagster module may still refuse (the task not mapped yet).
+    ``ports``: the operator classes the project ported once (``Project.ports``)."""
+    if ports and task.operator in ports:
+        plan = plan_task(dag_text, task, ports=ports)
+        return plan if isinstance(plan, str) else None
     copied = virtual_task(dag_text, task, module_source)
     if isinstance(copied, str):
         return copied
@@ -168,7 +177,7 @@ def scaffold_task(dag_text: str, dag_path: str, dag_id: str, task_id: str, modul
             return EditResult.refuse(copied)
         if copied is not None:  # planned, and copied, from the module that defines its function
             dag_path, dag_text, task = copied
-        plan = plan_task(dag_text, task, dag_path, _read_text, downstream)
+        plan = plan_task(dag_text, task, dag_path, _read_text, downstream, dict(read_ports(module_text)))
         if not isinstance(plan, str) and plan.sensor is not None and plan.sensor.external:
             mapped = mapped_assets or parse_dagster_module(module_path or "definitions.py", module_text).asset_refs
             plan = with_upstream(plan, mapped, lambda dag_id: dag_asset_key(edit.module, dag_id))

@@ -276,13 +276,17 @@ class ModuleEdit:
                  "code it needs, imported here so that these definitions load without it.")
         if plan.kind in _WRITERS or plan.sensor is not None:
             about = _WRITERS.get(plan.kind, asset_sensors).about(where, plan)
+        if plan.port is not None:
+            about = (f"Scaffolded by airlift-lsp from {where} ({plan.label}): the task's arguments, with "
+                     f"the module-level code they need, given to `{plan.port.function}`, the port of "
+                     f"`{plan.label}` in AIRFLOW_OPERATOR_PORTS.")
         summary = f"Task `{self.task_id}` of Airflow DAG `{self.dag_id}`, run by Dagster."
         doc = [*_wrap(summary, u + '"""', u), "", *_wrap(about, u, u), f'{u}"""']
         copied = self._copied(plan, source, file_name)
         marker = [u + _MARK, ""] if copied else []
         writer = _WRITERS.get(plan.kind)
         signature = writer.signature(self, plan) if writer else "() -> None"
-        if plan.gate is not None:
+        if plan.gate is not None or plan.port is not None:
             signature = f"(context: {self.dagster_name('AssetExecutionContext')})"
         lines = [self._decorator(name, mapping, plan), f"def {name}{signature}:", *doc,
                  *(u + line for line in header), *marker, *(u + line for line in tail)]

@@ -1,6 +1,7 @@
 """The end of a scaffolded asset's body for PythonOperator, ``@task``, BashOperator and
 ``@task.bash`` tasks: the call of the callable with the task's arguments, or ``bash -c`` on the
-task's command (for ``@task.bash``, on what the function's call returns)."""
+task's command (for ``@task.bash``, on what the function's call returns); for a task of a ported
+class, the call of its port with the asset's context and the task's arguments."""
 
 from __future__ import annotations
 
@@ -28,6 +29,9 @@ def command_tail(edit: ModuleEdit, plan: Plan, source: DagSource,
     def code(node: cst.CSTNode, indent: int = 2 * unit) -> str:
         return source.code(node, file_name, indent, edit.newline)
 
+    if plan.kind == "Port":  # the class's port, given what the task's call gives the class
+        items = ("context", *(f"{name}={code(args[name])}" for name in plan.port.arguments if name in args))
+        return [edit.render(Group(plan.port.function + "(", items, ")"), unit)]
     if plan.kind == "PythonOperator":
         function = args["python_callable"]
         callee = code(function, unit)

@@ -8,6 +8,8 @@ class after import resolution (``BashOperator``) or the TaskFlow decorator (``@t
 
 from __future__ import annotations
 
+from collections.abc import Container
+
 from analysis.dags.classes import GATE_CLASSES
 from analysis.facts import TaskFacts
 
@@ -97,6 +99,13 @@ def nothing_to_migrate(operator: str) -> str | None:
     return NOTHING_TO_MIGRATE.get(operator)
 
 
-def scaffold_family(operator: str) -> str | None:
-    """The family of code scaffolded for ``operator``, or None when there is no scaffold."""
-    return SCAFFOLDED.get(operator)
+PORT = "port"
+"""The family of a task whose class the project ported once (``AIRFLOW_OPERATOR_PORTS``,
+``analysis.dagster.ports``): its asset calls that port with the task's arguments."""
+
+
+def scaffold_family(operator: str, ports: Container[str] = ()) -> str | None:
+    """The family of code scaffolded for ``operator``, or None when there is no scaffold.
+    ``ports``: the operator classes the project ported once (they come first: the team's own
+    implementation of a class replaces the generic one)."""
+    return PORT if operator in ports else SCAFFOLDED.get(operator)

@@ -11,7 +11,7 @@ the task context, ``global`` declarations, relative imports.
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from analysis.edits.scaffold.imported import called_function, imported_function
 from analysis.edits.scaffold.plan_bash import BASH_TASK, options_problem
@@ -21,6 +21,7 @@ from analysis.edits.scaffold.plan_containers import CONTAINER_OPERATORS, contain
 from analysis.edits.scaffold.plan_dbt import bash_task_dbt_plan, dbt_plan, looks_like_dbt
 from analysis.edits.scaffold.plan_gates import OPERATOR_GATES, TASKFLOW_GATES, gated
 from analysis.edits.scaffold.plan_pipes import PIPES_OPERATORS, pipes_plan
+from analysis.edits.scaffold.plan_ports import port_plan
 from analysis.edits.scaffold.plan_sensors import PYTHON_SENSOR, SENSOR_PLANS, poked
 from analysis.edits.scaffold.plan_sql import SQL_OPERATORS, sql_plan
 from analysis.edits.scaffold.statements import DagFile, Unit, dag_file, is_airflow
@@ -31,18 +32,19 @@ _PYTHON_TASKS = frozenset({"@task", "@task.python", BASH_TASK, *TASKFLOW_GATES})
 
 def plan_task(dag_text: str, task: TaskFacts, dag_path: str | None = None,
               read: Callable[[str], str | None] | None = None,
-              downstream: tuple[str, ...] = ()) -> Plan | str:
+              downstream: tuple[str, ...] = (), ports: Mapping[str, str] | None = None) -> Plan | str:
     """The plan of ``task``, or why it cannot be scaffolded. ``read(path)`` reads a file the
     task names (a ``.sql`` template, found beside ``dag_path``); without it, it is not looked
-    for. ``downstream``: the tasks right after it (a branch's choices)."""
+    for. ``downstream``: the tasks right after it (a branch's choices). ``ports``: operator
+    classes the project ported once, to the function (``analysis.dagster.ports``)."""
     try:
-        return _read_plan(dag_text, task, dag_path, read, downstream)
+        return _read_plan(dag_text, task, dag_path, read, downstream, ports or {})
     except (SyntaxError, ValueError, RecursionError) as error:  # symtable on odd code, say
         return f"task `{task.task_id}` cannot be read statically ({error})"
 
 
 def _read_plan(dag_text: str, task: TaskFacts, dag_path: str | None, read,
-               downstream: tuple[str, ...]) -> Plan | str:
+               downstream: tuple[str, ...], ports: Mapping[str, str]) -> Plan | str:
     dag = dag_file(dag_text)
     if isinstance(dag, str):
         return dag
@@ -56,6 +58,8 @@ def _read_plan(dag_text: str, task: TaskFacts, dag_path: str | None, read,
     dag_unit = dag.unit_at(task.range.start.line + 1)
     if call is None or dag_unit is None:
         return f"the call that creates {label} was not found"
+    if task.operator in ports:  # the team's own implementation of the class comes first
+        return port_plan(dag, task, call, dag_unit, ports[task.operator])
     if task.operator in _PYTHON_TASKS:
         return _taskflow_plan(dag, task, call, dag_unit, downstream, read)
     if task.operator in PIPES_OPERATORS:

@@ -76,7 +76,7 @@ class PlanBuilder:
 
         function = options["python_callable"]
         op_args, op_kwargs = options.get("op_args"), options.get("op_kwargs")
-        problem = (self._templates([op_args, op_kwargs], "the arguments")
+        problem = (self.templates([op_args, op_kwargs], "the arguments")
                    or self._callable_signature(function, op_args, op_kwargs)
                    or self.need([function], "callable")
                    or self.need([n for n in (op_args, op_kwargs) if n is not None], "argument"))
@@ -94,7 +94,7 @@ class PlanBuilder:
             return (f"the bash command of {self.name} names a script ({named!r}) that "
                     "Airflow reads as a Jinja template")
         values = [options[k] for k in ("bash_command", "env", "cwd") if k in options]
-        problem = self._templates(values, "the command, environment or folder") or \
+        problem = self.templates(values, "the command, environment or folder") or \
             self.need(values, "argument")
         return problem or self.finish(values, append_env=append_env(options))
 
@@ -112,7 +112,7 @@ class PlanBuilder:
         free = free_names([bare]) - {function.name}
         self.hidden["function"] = self.hidden["function"] | \
             enclosing_locals(self.dag_unit.statements, function)
-        problem = (self._templates(call_args, "the arguments")
+        problem = (self.templates(call_args, "the arguments")
                    or self._signature(function.args, self.call.args, self.call.keywords, "function", function)
                    or self.need_names(free | free_names(kept), "function")
                    or self.need(call_args, "argument"))
@@ -127,14 +127,14 @@ class PlanBuilder:
         if isinstance(found, str):
             return found
         options, values = found
-        problem = self._templates([v for v, _ in values], "the environment or folder")
+        problem = self.templates([v for v, _ in values], "the environment or folder")
         for value, role in values:
             problem = problem or self.need([value], role)
         return problem or options
 
     # -- checks -----------------------------------------------------------------------------
 
-    def _templates(self, nodes: Iterable[ast.AST | None], what: str) -> str | None:
+    def templates(self, nodes: Iterable[ast.AST | None], what: str) -> str | None:
         for node in nodes:
             text = jinja(node)
             if text is not None:

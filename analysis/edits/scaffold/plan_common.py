@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from analysis.edits.scaffold.plan_containers import ContainerPlan
     from analysis.edits.scaffold.plan_dbt import DbtPlan
     from analysis.edits.scaffold.plan_pipes import PipesPlan
+    from analysis.edits.scaffold.plan_ports import PortPlan
     from analysis.edits.scaffold.plan_sensors import SensorPlan
     from analysis.edits.scaffold.plan_sql import SqlPlan
 
@@ -40,7 +41,7 @@ class Plan:
 
     kind: str
     """"PythonOperator", "BashOperator", "@task", "@task.bash", "Pipes", "Container", "SQL",
-    "Sensor" or "dbt"."""
+    "Sensor", "dbt" or "Port"."""
     label: str
     """The operator as the docstring names it."""
     units: tuple[Unit, ...]
@@ -70,6 +71,8 @@ class Plan:
     """For "dbt": the project, the selection and the command ``@dbt_assets`` runs."""
     sensor: SensorPlan | None = None
     """For a sensor ("Sensor", or a PythonSensor's "PythonOperator"): how the asset waits."""
+    port: PortPlan | None = None
+    """For "Port": the function ported for the task's class, and the arguments it is given."""
 
 
 def operator_call_problem(dag: DagFile, task: TaskFacts, call: ast.Call) -> str | None:

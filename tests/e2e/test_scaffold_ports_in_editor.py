@@ -1,0 +1,74 @@
+"""In the editor, a task of a class the Dagster module ports once (``AIRFLOW_OPERATOR_PORTS``,
+tests/fixtures/scaffold/ports/) is offered "Generate Dagster implementation", which writes a call
+of the port; a task a helper makes is not offered it, and its lens says why (without the port,
+tests/unit/test_edit_scaffold_ports.py: neither is)."""
+
+import asyncio
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient
+
+from tests.e2e.editor import Editor, start_session
+from tests.support.scaffold_fixture import FIXTURES
+
+PORTS = FIXTURES / "ports"
+DAG = "dags/ports_dag.py"
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "server", "serve"]))
+async def client(lsp_client: LanguageClient, tmp_path: Path):
+    root = tmp_path / "ports"
+    (root / "dags").mkdir(parents=True)
+    shutil.copy(PORTS / "ports_dag.py", root / DAG)
+    shutil.copytree(PORTS / "corp_ops", root / "dags" / "corp_ops")
+    (root / "definitions.py").write_text((PORTS / "ports_module.py").read_text())
+    (root / "pyproject.toml").write_text('[tool.airlift-lsp]\ndagFolders = ["dags"]\n')
+    lsp_client.root = root
+    lsp_client.editor = Editor(lsp_client)
+    await start_session(lsp_client, root, "visual-studio-code", name="ports")
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def titles_at(client: LanguageClient, needle: str) -> list[str]:
+    uri = (client.root / DAG).as_uri()
+    lines = client.editor.text(uri).splitlines()
+    line = next(i for i, text in enumerate(lines) if needle in text)
+    position = types.Position(line, lines[line].index(needle) + 1)
+    actions = await client.text_document_code_action_async(types.CodeActionParams(
+        types.TextDocumentIdentifier(uri), types.Range(position, position), types.CodeActionContext(diagnostics=[])))
+    return [a.title for a in actions]
+
+
+@pytest.mark.asyncio
+async def test_a_ported_class_is_generated_as_a_call_of_its_port(client: LanguageClient):
+    client.editor.open(client.root / DAG)
+    wanted = "Generate Dagster implementation for `export_orders`"
+    for _ in range(300):  # the index is ready when the task's actions are listed
+        titles = await titles_at(client, 'task_id="export_orders"')
+        if wanted in titles:
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError(titles)
+    assert not any(t.startswith("Generate Dagster implementation")
+                   for t in await titles_at(client, 'export("export_empty"'))
+    uri = (client.root / DAG).as_uri()
+    lenses = await client.text_document_code_lens_async(types.CodeLensParams(types.TextDocumentIdentifier(uri)))
+    tooltips = " ".join(lens.command.tooltip for lens in lenses if lens.command and lens.command.tooltip)
+    assert "Dagster implementation cannot be generated: task `export_empty` gets `name`" in tooltips
+    result = await client.workspace_execute_command_async(types.ExecuteCommandParams(
+        command="airlift.scaffoldTask", arguments=[{"dag_id": "ports", "task_id": "export_orders"}]))
+    assert result is not None
+    for _ in range(200):
+        module = (client.root / "definitions.py").read_text()
+        if '"export_orders": [ports__export_orders]' in module:
+            break
+        await asyncio.sleep(0.05)
+    assert "    csv_export(\n        context,\n        rows=[[\"eu\", 10.5], [\"us\", 7]],\n" in module
+    assert "the port of `CsvExportOperator` in\n    AIRFLOW_OPERATOR_PORTS" in module
