@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -125,8 +126,13 @@ class TaskFacts:
     """"branch" or "short-circuit" when its class is the project's, derived from one of Airflow's
     that decide which tasks after it run (``BaseBranchOperator``, ``ShortCircuitOperator``...);
     "skips-itself" when its callable or its project class raises ``AirflowSkipException``;
-    "soft-fail" for a sensor given ``soft_fail=True`` (``analysis.dags.self_skips``). Airflow's
-    own branch operators are known by name (``families.gate_of``)."""
+    "soft-fail" for a sensor given ``soft_fail=True`` or ``never_fail=True``, directly or through
+    ``default_args`` (``analysis.dags.self_skips``). Airflow's own branch operators are known by
+    name (``families.gate_of``)."""
+    arguments: tuple[tuple[str, bool, Any], ...] | None = None
+    """The arguments its class's constructor was given, as the model evaluated them where the
+    task was made (a project factory's values): ``(name, True, literal)`` or ``(name, False, why
+    not)``. Only from ``extract_file(..., arguments=True)`` (``analysis.dags.arguments``)."""
 
     @property
     def certain(self) -> bool:

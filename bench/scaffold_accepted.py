@@ -93,7 +93,8 @@ def measure_entry(entry: dict, ported: bool = False) -> dict[str, Counter]:
                 except (OSError, UnicodeDecodeError):
                     texts[path] = None
             text = texts[path]
-            reason = "(the DAG file cannot be read)" if text is None else can_scaffold(text, task, modules, ports)
+            reason = "(the DAG file cannot be read)" if text is None else can_scaffold(
+                text, task, modules, ports, dag_path=path, code=project.code)
             tally[family]["written" if reason is None else masked(reason)] += 1
     return tally
 

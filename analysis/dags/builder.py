@@ -102,6 +102,9 @@ class TaskRecord:
     gate: str | None = None
     """"branch" or "short-circuit": its project class derives from one of Airflow's that skip;
     "skips-itself" or "soft-fail": it can skip itself (``analysis.dags.self_skips``)."""
+    arguments: tuple[dict[str, Value], int, bool] | None = None
+    """What its class's constructor was given (keywords, how many by position, whether ``**`` an
+    unknown value too), kept only when asked (``analysis.dags.arguments``)."""
 
     @property
     def conditional(self) -> bool:
@@ -128,7 +131,16 @@ class TaskRecord:
             callable_name=self.callable_name,
             gate=self.gate,
             xcom_upstream=self._ancestors() if ANY in self.pulls else (),
+            arguments=self._evaluated(),
         )
+
+    def _evaluated(self):
+        """``arguments`` as literals (``analysis.dags.arguments``), when kept."""
+        if self.arguments is None:
+            return None
+        from analysis.dags.arguments import evaluated  # it reads values, which read these records
+
+        return evaluated(*self.arguments)
 
     def _ancestors(self) -> tuple[str, ...]:
         """The tasks upstream of it, however far, in its DAG."""

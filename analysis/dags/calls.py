@@ -51,6 +51,8 @@ class Calls:
             if keyword.arg is None:
                 if isinstance(value, Mapping):
                     kwargs.update({str(k): v for k, v in value.items.items()})
+                elif self.keep_arguments:  # type: ignore[attr-defined]
+                    self.unread_unpacks.add(node)  # type: ignore[attr-defined]
                 continue
             kwargs[keyword.arg] = value
             kwarg_nodes[keyword.arg] = keyword.value

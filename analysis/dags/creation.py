@@ -141,6 +141,8 @@ class Creation:
             dag = self.collector.limbo  # no DAG yet: `op.dag = ...` or `op >> task_in_dag` adopts it
         task = self.create_task(dag, group, kwargs["task_id"], spelled.rsplit(".", 1)[-1], node,
                                 kwarg_nodes.get("task_id"), unique=False, mapped=mapped, guessed=guessed)
+        if self.keep_arguments:  # type: ignore[attr-defined]
+            task.arguments = (dict(kwargs), 0, node in self.unread_unpacks)  # type: ignore[attr-defined]
         callable_node = kwarg_nodes.get("python_callable")
         if isinstance(callable_node, (ast.Name, ast.Attribute)):
             chain = attribute_chain(callable_node)

@@ -28,14 +28,17 @@ _CACHE_LIMIT = 4096
 _cache: dict[str, tuple[str, FileFacts, ProjectCode | None]] = {}
 
 
-def extract_file(path: str, text: str, code: ProjectCode | None = None) -> FileFacts:
+def extract_file(path: str, text: str, code: ProjectCode | None = None, *, arguments: bool = False) -> FileFacts:
     """Facts of one DAG file. Never raises on bad input. With ``code``, the imports of the
-    project's own modules are followed (see ``analysis.dags.modules``).
+    project's own modules are followed (see ``analysis.dags.modules``). ``arguments``: each task
+    also holds what its constructor was given (``TaskFacts.arguments``; read anew, not cached).
 
     Cached per path, for its latest content only: an editor produces a new version per
     keystroke, and keeping them all would only feed the garbage collector. Facts read through
     other modules hold while those modules' texts do.
     """
+    if arguments:
+        return _extract(path, text, code, arguments=True)
     cached = _cache.get(path)
     if cached is not None and cached[0] == text and cached[2] is code and (
             code is None or code.current(cached[1].dependencies)):
@@ -47,7 +50,7 @@ def extract_file(path: str, text: str, code: ProjectCode | None = None) -> FileF
     return facts
 
 
-def _extract(path: str, text: str, code: ProjectCode | None = None) -> FileFacts:
+def _extract(path: str, text: str, code: ProjectCode | None = None, *, arguments: bool = False) -> FileFacts:
     lines = LineIndex(text)
     try:
         with warnings.catch_warnings():
@@ -57,7 +60,8 @@ def _extract(path: str, text: str, code: ProjectCode | None = None) -> FileFacts
         return _error_facts(path, f"invalid Python: {error.msg}", lines.syntax_error_range(error))
     except (ValueError, MemoryError, RecursionError) as error:
         return _error_facts(path, f"cannot parse: {error}", Range.point(0))
-    interpreter = Interpreter(path, text, code=code, module_name=code.module_name(path) if code else None)
+    interpreter = Interpreter(path, text, code=code, module_name=code.module_name(path) if code else None,
+                              arguments=arguments)
     try:
         interpreter.run_module(module)
     except RecursionError:

@@ -64,10 +64,16 @@ class Positions:
 class Interpreter(Statements, Functions, ImportStatements, ObjectModel, Matching, Evaluator, Budget,
                   Conditions):
     def __init__(self, path: str, text: str, *, code: ProjectCode | None = None,
-                 module_name: str | None = None, module_scope: Scope | None = None) -> None:
+                 module_name: str | None = None, module_scope: Scope | None = None,
+                 arguments: bool = False) -> None:
         Budget.__init__(self)
         Conditions.__init__(self)
         self.path = path
+        self.keep_arguments = arguments
+        """Keep what each operator's constructor is given (``analysis.dags.arguments``)."""
+        self.unread_unpacks: set[ast.Call] = set()
+        """With ``keep_arguments``: calls given ``**`` a value not known to be a dict (the
+        arguments it adds are unknown)."""
         self.lines = Positions(LineIndex(text))
         self.code = code
         self.module_name = module_name

@@ -107,6 +107,9 @@ class ObjectModel:
         if isinstance(init, Function):
             self.run_method(init, node, [instance, *args], kwargs)
             self._template_field_edges(instance)
+            if instance.task is not None and self.keep_arguments:  # type: ignore[attr-defined]
+                instance.task.arguments = (dict(kwargs), len(args),  # the class's, not its base's
+                                           node in self.unread_unpacks)  # type: ignore[attr-defined]
         elif cls.fields is not None:
             self._dataclass_init(instance, args, kwargs)
         elif isinstance(init, Qualified) and cls.airflow_base():

@@ -116,7 +116,8 @@ def _scaffold_tooltip(snapshot: Snapshot, path: str, task) -> str:
     if key not in _tooltips:
         if len(_tooltips) > 4096:
             _tooltips.clear()
-        reason = can_scaffold(text, task, project_modules(snapshot.project.code), ports)
+        reason = can_scaffold(text, task, project_modules(snapshot.project.code), ports, dag_path=path,
+                              code=snapshot.project.code)
         _tooltips[key] = ("Dagster implementation: can be generated (code action "
                           f"\"Generate Dagster implementation for {task.task_id}\")" if reason is None
                           else f"Dagster implementation cannot be generated: {reason}")

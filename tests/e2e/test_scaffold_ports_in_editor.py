@@ -1,7 +1,8 @@
 """In the editor, a task of a class the Dagster module ports once (``AIRFLOW_OPERATOR_PORTS``,
 tests/fixtures/scaffold/ports/) is offered "Generate Dagster implementation", which writes a call
-of the port; a task a helper makes is not offered it, and its lens says why (without the port,
-tests/unit/test_edit_scaffold_ports.py: neither is)."""
+of the port; so is a task the team's factory makes (the values the model evaluates, written out),
+and a task whose value is only known when Airflow runs the file is not, its lens says why
+(without the port, tests/unit/test_edit_scaffold_ports.py: none is)."""
 
 import asyncio
 import shutil
@@ -61,7 +62,10 @@ async def test_a_ported_class_is_generated_as_a_call_of_its_port(client: Languag
     uri = (client.root / DAG).as_uri()
     lenses = await client.text_document_code_lens_async(types.CodeLensParams(types.TextDocumentIdentifier(uri)))
     tooltips = " ".join(lens.command.tooltip for lens in lenses if lens.command and lens.command.tooltip)
-    assert "Dagster implementation cannot be generated: task `export_empty` gets `name`" in tooltips
+    assert ("Dagster implementation cannot be generated: the `out_path` argument of task `export_empty` is only "
+            "known when Airflow runs the file") in tooltips
+    # the team's factory makes `export_regions`: offered, with the values the model evaluates
+    assert "Generate Dagster implementation for `export_regions`" in await titles_at(client, 'export_table("regions"')
     result = await client.workspace_execute_command_async(types.ExecuteCommandParams(
         command="airlift.scaffoldTask", arguments=[{"dag_id": "ports", "task_id": "export_orders"}]))
     assert result is not None

@@ -5,6 +5,7 @@ arguments), the registry, lenses and ``check`` through the project, and each ref
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -73,7 +74,8 @@ def test_a_dotted_port_is_called_as_written():
     ('out_path=os.path.join(EXPORTS, "orders.csv"),', 'out_path="{{ ds }}/orders.csv",',
      "the arguments of task `export_orders` use Jinja ('{{ ds }}/orders.csv'), which only Airflow renders"),
     ('task_id="export_orders",\n', 'task_id="export_orders",\n        **EXTRA,\n',
-     "task `export_orders` passes arguments by position or `**`: they cannot be read statically"),
+     "task `export_orders` is made with `**` a value only known when Airflow runs the file: the arguments it "
+     "adds cannot be named"),
 ], ids=["jinja", "unpacked"])
 def test_refusals(old, new, reason):
     dag = DAG.read_text().replace(old, new, 1)
@@ -85,7 +87,9 @@ def test_refusals(old, new, reason):
 def test_an_argument_from_another_task_is_refused():
     dag = DAG.read_text().replace('rows=[["eu", 12.5], ["us", 7.0]],', "rows=orders.output,", 1)
     result = scaffold("export_totals", dag_text=dag)
-    assert not result.changed and "another task or its output" in result.reason
+    assert not result.changed and result.reason == (
+        "the `rows` argument of task `export_totals` is another task (its output is an XCom value): the port "
+        "needs its value")
 
 
 def test_a_dag_file_name_that_hides_the_port_is_refused():
@@ -107,15 +111,48 @@ def test_its_acceptance_test_says_why_there_is_none():
                                     "(AIRFLOW_OPERATOR_PORTS): its Airflow side is the class itself")
 
 
-def test_a_task_made_by_a_helper_is_refused():
-    assert "from inside the DAG" in scaffold("export_empty").reason
+def test_a_task_made_by_a_helper_gets_the_values_the_model_evaluates(tmp_path: Path):
+    """`export_regions` is made by the team's factory (corp_ops.factories): its call in the DAG
+    file cannot be copied, so the port is given the values the factory computes, as literals."""
+    project = project_at(tmp_path)
+    result = scaffold_task(DAG.read_text(), str(tmp_path / "dags" / "ports_dag.py"), "ports", "export_regions",
+                           MODULE.read_text(), module_path=str(tmp_path / "definitions.py"), code=project.code)
+    assert result.changed, result.reason
+    assert ('    csv_export(\n        context,\n        rows=[["eu"], ["us"]],\n        columns=["region"],\n'
+            '        out_path="exports/regions.csv",\n        delimiter="|",\n    )\n') in result.text
+    assert "the values its arguments\n    have when Airflow reads the DAG file, written out" in result.text
+    orders = project.entry("ports").dag.task("export_regions")
+    assert can_scaffold(DAG.read_text(), orders, ports=project.ports, dag_path=str(tmp_path / "dags" / "ports_dag.py"),
+                        code=project.code) is None
+    assert "is made inside `export_table(...)`" in can_scaffold(DAG.read_text(), orders, ports=project.ports)
+
+
+def test_a_value_the_factory_only_knows_at_run_time_is_refused():
+    assert scaffold("export_empty").reason == (
+        "the `out_path` argument of task `export_empty` is only known when Airflow runs the file "
+        "(`os.path.join(EXPORTS, name)`): the port needs its value")
+
+
+def test_a_known_dict_given_by_double_star_is_spread():
+    dag = DAG.read_text().replace('COLUMNS = ["region", "amount"]', 'COLUMNS = ["region", "amount"]\nEXTRA = {"delimiter": "\\t"}',
+                                  1).replace('task_id="export_orders",\n', 'task_id="export_orders",\n        **EXTRA,\n', 1)
+    dag = dag.replace('out_path=os.path.join(EXPORTS, "orders.csv"),', 'out_path="orders.csv",', 1)
+    result = scaffold("export_orders", dag_text=dag)
+    assert result.changed, result.reason
+    assert '        delimiter="\\t",\n        rows=[["eu", 10.5], ["us", 7]],\n' in result.text
+
+
+def project_at(root: Path):
+    """The fixture as a workspace: the DAGs folder with the team's corp_ops library, the module."""
+    (root / "dags").mkdir(exist_ok=True)
+    (root / "dags" / "ports_dag.py").write_text(DAG.read_text())
+    shutil.copytree(PORTS / "corp_ops", root / "dags" / "corp_ops", dirs_exist_ok=True)
+    (root / "definitions.py").write_text(MODULE.read_text())
+    return discover(Layout(str(root), ("dags",), "definitions.py"))
 
 
 def test_the_project_offers_the_scaffold_and_check_stops_counting_the_task(tmp_path: Path):
-    (tmp_path / "dags").mkdir()
-    (tmp_path / "dags" / "ports_dag.py").write_text(DAG.read_text())
-    (tmp_path / "definitions.py").write_text(MODULE.read_text())
-    project = discover(Layout(str(tmp_path), ("dags",), "definitions.py"))
+    project = project_at(tmp_path)
     entry = project.entry("ports")
     assert project.ports == {"CsvExportOperator": "csv_export"}
     orders = entry.dag.task("export_orders")
@@ -129,4 +166,4 @@ def test_the_project_offers_the_scaffold_and_check_stops_counting_the_task(tmp_p
     notes = [f for f in check_project(project) if f.code == "no-scaffold"]
     assert {f.message for f in notes} == {
         "no scaffold for `CsvExportOperator`: port by hand (or port the class once: `AIRFLOW_OPERATOR_PORTS`)"}
-    assert len(notes) == 3
+    assert len(notes) == 4

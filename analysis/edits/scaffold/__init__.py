@@ -103,7 +103,7 @@ from analysis.edits.scaffold.imported import ModuleSource, project_modules, virt
 from analysis.edits.scaffold.places import ImportRoot, Places
 from analysis.edits.scaffold.plan import plan_task
 from analysis.edits.scaffold.plan_sensors import with_upstream
-from analysis.facts import TaskFacts
+from analysis.facts import FileFacts, TaskFacts
 
 if TYPE_CHECKING:
     from analysis.dags.modules import ProjectCode
@@ -121,12 +121,17 @@ def _read_text(path: str) -> str | None:
 
 
 def can_scaffold(dag_text: str, task: TaskFacts, module_source: ModuleSource | None = None,
-                 ports: Mapping[str, str] | None = None) -> str | None:
+                 ports: Mapping[str, str] | None = None, *, dag_path: str | None = None,
+                 code: ProjectCode | None = None) -> str | None:
     """None when ``task`` can be scaffolded, else why not (one line). Reads the DAG file, and
     the project module that defines the task's function when the DAG file imports it and
     ``module_source`` finds it: the Dagster module may still refuse (the task not mapped yet).
-    ``ports``: the operator classes the project ported once (``Project.ports``)."""
+    ``ports``: the operator classes the project ported once (``Project.ports``); with
+    ``dag_path`` (and ``code``, as the index reads the file), a task of one that a factory makes
+    is judged on the values the model evaluates for it."""
     if ports and task.operator in ports:
+        if dag_path is not None:
+            task = with_arguments(dag_path, dag_text, code, task)
         plan = plan_task(dag_text, task, ports=ports)
         return plan if isinstance(plan, str) else None
     copied = virtual_task(dag_text, task, module_source)
@@ -134,6 +139,21 @@ def can_scaffold(dag_text: str, task: TaskFacts, module_source: ModuleSource | N
         return copied
     plan = plan_task(*copied[1:]) if copied is not None else plan_task(dag_text, task)
     return plan if isinstance(plan, str) else None
+
+
+_evaluated: dict[str, tuple[str, object, FileFacts]] = {}
+"""The last DAG file read with its tasks' arguments, by path: lenses ask task after task."""
+
+
+def with_arguments(dag_path: str, dag_text: str, code: ProjectCode | None, task: TaskFacts) -> TaskFacts:
+    """``task`` as read with the arguments its constructor is given (``TaskFacts.arguments``)."""
+    cached = _evaluated.get(dag_path)
+    if cached is None or cached[0] != dag_text or cached[1] is not code:
+        _evaluated.clear()
+        cached = _evaluated[dag_path] = (dag_text, code, extract_file(dag_path, dag_text, code, arguments=True))
+    found = next((t for d in cached[2].dags for t in d.tasks if t.task_id == task.task_id and t.range == task.range),
+                 None)
+    return found or task
 
 
 def scaffold_task(dag_text: str, dag_path: str, dag_id: str, task_id: str, module_text: str | None,
@@ -163,6 +183,9 @@ def scaffold_task(dag_text: str, dag_path: str, dag_id: str, task_id: str, modul
     task = dag.task(task_id)
     if task is None:
         return EditResult.refuse(f"DAG `{dag_id}` has no task `{task_id}`")
+    ports = dict(read_ports(module_text))
+    if task.operator in ports:  # a factory's task is given the values the model evaluates
+        task = with_arguments(dag_path, dag_text, code, task)
     module = parse(module_text, WHAT)
     if isinstance(module, str):
         return EditResult.refuse(module)
@@ -177,7 +200,7 @@ def scaffold_task(dag_text: str, dag_path: str, dag_id: str, task_id: str, modul
             return EditResult.refuse(copied)
         if copied is not None:  # planned, and copied, from the module that defines its function
             dag_path, dag_text, task = copied
-        plan = plan_task(dag_text, task, dag_path, _read_text, downstream, dict(read_ports(module_text)))
+        plan = plan_task(dag_text, task, dag_path, _read_text, downstream, ports)
         if not isinstance(plan, str) and plan.sensor is not None and plan.sensor.external:
             mapped = mapped_assets or parse_dagster_module(module_path or "definitions.py", module_text).asset_refs
             plan = with_upstream(plan, mapped, lambda dag_id: dag_asset_key(edit.module, dag_id))

@@ -277,9 +277,10 @@ class ModuleEdit:
         if plan.kind in _WRITERS or plan.sensor is not None:
             about = _WRITERS.get(plan.kind, asset_sensors).about(where, plan)
         if plan.port is not None:
-            about = (f"Scaffolded by airlift-lsp from {where} ({plan.label}): the task's arguments, with "
-                     f"the module-level code they need, given to `{plan.port.function}`, the port of "
-                     f"`{plan.label}` in AIRFLOW_OPERATOR_PORTS.")
+            given = ("the values its arguments have when Airflow reads the DAG file, written out" if plan.port.literals
+                     is not None else "the task's arguments, with the module-level code they need")
+            about = (f"Scaffolded by airlift-lsp from {where} ({plan.label}): {given}, given to "
+                     f"`{plan.port.function}`, the port of `{plan.label}` in AIRFLOW_OPERATOR_PORTS.")
         summary = f"Task `{self.task_id}` of Airflow DAG `{self.dag_id}`, run by Dagster."
         doc = [*_wrap(summary, u + '"""', u), "", *_wrap(about, u, u), f'{u}"""']
         copied = self._copied(plan, source, file_name)

@@ -30,7 +30,12 @@ def command_tail(edit: ModuleEdit, plan: Plan, source: DagSource,
         return source.code(node, file_name, indent, edit.newline)
 
     if plan.kind == "Port":  # the class's port, given what the task's call gives the class
-        items = ("context", *(f"{name}={code(args[name])}" for name in plan.port.arguments if name in args))
+        if plan.port.literals is not None:  # or, for a task a factory makes, the values it gets
+            from analysis.edits.scaffold.asset_pipes import literal_doc  # which imports this module
+
+            items = ("context", *(literal_doc(edit, value, f"{name}=") for name, value in plan.port.literals))
+        else:
+            items = ("context", *(f"{name}={code(args[name])}" for name in plan.port.arguments if name in args))
         return [edit.render(Group(plan.port.function + "(", items, ")"), unit)]
     if plan.kind == "PythonOperator":
         function = args["python_callable"]
