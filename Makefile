@@ -166,6 +166,7 @@ corpus: venv airflow2 airflow3
 	$(PY) corpus/compare.py $(CORPUS)
 	$(PY) corpus/xcom_reads.py $(CORPUS)
 	$(PY) corpus/skips.py $(CORPUS)
+	$(PY) corpus/arguments.py $(CORPUS)
 
 # Never break a DAG (issue 12; corpus/README.md): migrate every Airflow 2 corpus entry with the CLI
 # (map, proxy a task, proxy the DAG, roll back; map/proxy at DAG level, rollback --all) on a copy

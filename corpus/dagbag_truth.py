@@ -16,7 +16,8 @@ of an empty migrated metadata database, and the entry's ``env`` variables. The w
 
     {"airflow_version": str, "entry": name, "dag_folders": [...],
      "files": {relpath: {dag_id: {"tasks": {task_id: {"upstream": [sorted], "operator": str,
-                                                      "xcom_from": [sorted], "skips": bool}},
+                                                      "xcom_from": [sorted], "skips": bool,
+                                                      "attributes": {name: literal}}},
                                   "fileloc": relpath of the file that called DAG(...)}}},
      "import_errors": {relpath: last line of the error},
      "serialization_errors": {dag_id: message},
@@ -76,7 +77,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "support"))
-from dagbag_dump import skips, xcom_from  # noqa: E402 - the same reading as the tests' DagBag judge
+from dagbag_dump import attributes, skips, xcom_from  # noqa: E402 - the same reading as the tests' DagBag judge
 MANIFEST = ROOT / "corpus" / "manifest.json"
 SRC = ROOT / ".cache" / "corpus" / "src"
 TRUTH = ROOT / ".cache" / "corpus" / "truth"
@@ -648,6 +649,7 @@ def load_entry(entry: dict, root: Path, before_load=None) -> dict:
                             "operator": getattr(task, "task_type", None) or type(task).__name__,
                             "xcom_from": xcom_from(task),
                             "skips": skips(task),
+                            "attributes": attributes(task),
                         }
                         for task in dag.tasks
                     },

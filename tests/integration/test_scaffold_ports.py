@@ -86,3 +86,21 @@ def test_a_port_that_writes_otherwise_is_caught(project, airflow_runs, tmp_path)
     module.write_text((project / "definitions.py").read_text().replace("        writer.writerow(columns)\n", ""))
     materialize(module, DAG_TASKS, ["orders_csv"], cwd=tmp_path, env={"EXPORT_DIR": str(tmp_path / "exports")})
     assert (tmp_path / "exports" / "orders.csv").read_bytes() != (project / "airflow" / "exports" / "orders.csv").read_bytes()
+
+
+def test_the_values_written_out_are_those_airflow_gives_the_operator(project):
+    """The model's values for the factory's task, against the operator Airflow 2.11's DagBag loads."""
+    from analysis.dags.dagfile import extract_file
+    from analysis.edits.scaffold.plan_ports import BASE_OPERATOR
+    from analysis.files import read_disk
+    from analysis.project import Layout, discover
+    from tests.conftest import airflow2_python, dagbag_of
+
+    code = discover(Layout(str(project), ("dags",), "definitions.py"), read_disk).code
+    dag_file = project / "dags" / "ports_dag.py"
+    [dag] = extract_file(str(dag_file), dag_file.read_text(), code, arguments=True).dags
+    written = {n: v for n, known, v in dag.task("export_regions").arguments if known and n not in BASE_OPERATOR}
+    held = dagbag_of(airflow2_python(), project / "dags")["dags"]["ports"]["attributes"]["export_regions"]
+    assert written == {"rows": [["eu"], ["us"]], "columns": ["region"], "out_path": "exports/regions.csv",
+                       "delimiter": "|"}
+    assert {name: held[name] for name in written} == written

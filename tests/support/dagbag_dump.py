@@ -79,6 +79,40 @@ def skips(task) -> bool:
     return any(code is not None and _names_skip(code) for code in codes)
 
 
+_LITERALS = (str, int, float, bool, type(None))
+
+
+def attributes(task, limit: int = 400) -> dict:
+    """The task's public attributes that hold a literal (strings, numbers, booleans, None, lists,
+    tuples and dicts of them; tuples as lists), each at most ``limit`` characters of JSON: what
+    the operator kept of its arguments, to judge the values the model evaluates for them
+    (``analysis.dags.arguments``). An attribute of the same name as an argument is most often
+    that argument, as given; a class may also transform what it keeps."""
+    found = {}
+    for name, value in sorted(vars(task).items()):
+        if name.startswith("_") or not _literal(value, 0):
+            continue
+        try:
+            text = json.dumps(value)
+        except (TypeError, ValueError):
+            continue
+        if len(text) <= limit:
+            found[name] = json.loads(text)
+    return found
+
+
+def _literal(value, depth: int) -> bool:
+    if depth > 8:
+        return False
+    if isinstance(value, _LITERALS):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_literal(v, depth + 1) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _literal(v, depth + 1) for k, v in value.items())
+    return False
+
+
 def _unwrapped(function):
     """The function under its wrappers (Airflow wraps an operator's ``execute``)."""
     try:
@@ -113,6 +147,7 @@ def main(folder: str) -> None:
                 "classes": {t.task_id: type(t).__name__ for t in dag.tasks},
                 "xcom_from": {t.task_id: xcom_from(t) for t in dag.tasks},
                 "skips": sorted(t.task_id for t in dag.tasks if skips(t)),
+                "attributes": {t.task_id: attributes(t) for t in dag.tasks},
             }
             for dag in bag.dags.values()
         }
