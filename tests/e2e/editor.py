@@ -116,3 +116,34 @@ async def start_session(client: LanguageClient, root: Path, profile: str, *, nam
         capabilities=client_capabilities(profile), root_uri=root.as_uri(),
         workspace_folders=[types.WorkspaceFolder(root.as_uri(), name)],
         initialization_options=initialization_options))
+
+
+async def action_titles_at(client: LanguageClient, path: Path, needle: str) -> list[str]:
+    """The titles of the code actions the server lists at the first ``needle`` of the open buffer
+    of ``path`` (its first character but one)."""
+    uri = path.as_uri()
+    lines = client.editor.text(uri).splitlines()
+    line = next(i for i, text in enumerate(lines) if needle in text)
+    position = types.Position(line, lines[line].index(needle) + 1)
+    actions = await client.text_document_code_action_async(types.CodeActionParams(
+        types.TextDocumentIdentifier(uri), types.Range(position, position), types.CodeActionContext(diagnostics=[])))
+    return [a.title for a in actions]
+
+
+async def until_offered(client: LanguageClient, path: Path, needle: str, title: str) -> None:
+    """Wait until the action ``title`` is listed at ``needle`` (the index is then ready)."""
+    import asyncio
+
+    titles: list[str] = []
+    for _ in range(300):
+        titles = await action_titles_at(client, path, needle)
+        if title in titles:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(titles)
+
+
+async def lens_tooltips(client: LanguageClient, path: Path) -> str:
+    """Every tooltip of the code lenses of ``path``, joined by spaces."""
+    lenses = await client.text_document_code_lens_async(types.CodeLensParams(types.TextDocumentIdentifier(path.as_uri())))
+    return " ".join(lens.command.tooltip for lens in lenses if lens.command and lens.command.tooltip)

@@ -14,7 +14,7 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 from tests.conftest import FIXTURES
-from tests.e2e.editor import Editor, start_session
+from tests.e2e.editor import Editor, action_titles_at, lens_tooltips, start_session, until_offered
 from tests.integration.test_scaffold_imported import MODULE
 
 DAG = "dags/imported_dag.py"
@@ -34,31 +34,16 @@ async def client(lsp_client: LanguageClient, tmp_path: Path):
 
 
 async def titles_at(client: LanguageClient, needle: str) -> list[str]:
-    uri = (client.root / DAG).as_uri()
-    lines = client.editor.text(uri).splitlines()
-    line = next(i for i, text in enumerate(lines) if needle in text)
-    position = types.Position(line, lines[line].index(needle) + 1)
-    actions = await client.text_document_code_action_async(types.CodeActionParams(
-        types.TextDocumentIdentifier(uri), types.Range(position, position), types.CodeActionContext(diagnostics=[])))
-    return [a.title for a in actions]
+    return await action_titles_at(client, client.root / DAG, needle)
 
 
 @pytest.mark.asyncio
 async def test_an_imported_task_is_generated_from_its_module(client: LanguageClient):
     client.editor.open(client.root / DAG)
-    wanted = "Generate Dagster implementation for `write_settings`"
-    for _ in range(300):  # the index is ready when the task's actions are listed
-        titles = await titles_at(client, "write_settings(NAMES")
-        if wanted in titles:
-            break
-        await asyncio.sleep(0.05)
-    else:
-        raise AssertionError(titles)
+    await until_offered(client, client.root / DAG, "write_settings(NAMES", "Generate Dagster implementation for `write_settings`")
     assert not any(t.startswith("Generate Dagster implementation")
                    for t in await titles_at(client, 'count_words.override(task_id="count_output")'))
-    uri = (client.root / DAG).as_uri()
-    lenses = await client.text_document_code_lens_async(types.CodeLensParams(types.TextDocumentIdentifier(uri)))
-    tooltips = " ".join(lens.command.tooltip for lens in lenses if lens.command and lens.command.tooltip)
+    tooltips = await lens_tooltips(client, client.root / DAG)
     assert "its call passes `write_settings.override(task_id='again')(['x'])`" in tooltips
     result = await client.workspace_execute_command_async(types.ExecuteCommandParams(
         command="airlift.scaffoldTask", arguments=[{"dag_id": "imported", "task_id": "write_settings"}]))

@@ -14,7 +14,7 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-from tests.e2e.editor import Editor, start_session
+from tests.e2e.editor import Editor, action_titles_at, lens_tooltips, start_session, until_offered
 from tests.support.scaffold_fixture import FIXTURES
 
 PORTS = FIXTURES / "ports"
@@ -37,31 +37,16 @@ async def client(lsp_client: LanguageClient, tmp_path: Path):
 
 
 async def titles_at(client: LanguageClient, needle: str) -> list[str]:
-    uri = (client.root / DAG).as_uri()
-    lines = client.editor.text(uri).splitlines()
-    line = next(i for i, text in enumerate(lines) if needle in text)
-    position = types.Position(line, lines[line].index(needle) + 1)
-    actions = await client.text_document_code_action_async(types.CodeActionParams(
-        types.TextDocumentIdentifier(uri), types.Range(position, position), types.CodeActionContext(diagnostics=[])))
-    return [a.title for a in actions]
+    return await action_titles_at(client, client.root / DAG, needle)
 
 
 @pytest.mark.asyncio
 async def test_a_ported_class_is_generated_as_a_call_of_its_port(client: LanguageClient):
     client.editor.open(client.root / DAG)
-    wanted = "Generate Dagster implementation for `export_orders`"
-    for _ in range(300):  # the index is ready when the task's actions are listed
-        titles = await titles_at(client, 'task_id="export_orders"')
-        if wanted in titles:
-            break
-        await asyncio.sleep(0.05)
-    else:
-        raise AssertionError(titles)
+    await until_offered(client, client.root / DAG, 'task_id="export_orders"', "Generate Dagster implementation for `export_orders`")
     assert not any(t.startswith("Generate Dagster implementation")
                    for t in await titles_at(client, 'export("export_empty"'))
-    uri = (client.root / DAG).as_uri()
-    lenses = await client.text_document_code_lens_async(types.CodeLensParams(types.TextDocumentIdentifier(uri)))
-    tooltips = " ".join(lens.command.tooltip for lens in lenses if lens.command and lens.command.tooltip)
+    tooltips = await lens_tooltips(client, client.root / DAG)
     assert ("Dagster implementation cannot be generated: the `out_path` argument of task `export_empty` is only "
             "known when Airflow runs the file") in tooltips
     # the team's factory makes `export_regions`: offered, with the values the model evaluates
