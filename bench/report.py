@@ -324,7 +324,12 @@ def add_scaffold_share(table: Table, result: dict) -> None:
     if result.get("share_of_airflow_operators") is not None:
         table.add("the same, over tasks of Airflow's and providers' operators", pct(result["share_of_airflow_operators"]))
         table.notes.append(f"scaffold share: {result['project_operator_tasks']:,} tasks run the projects' own "
-                           "operator classes, which no scaffold can know")
+                           "operator classes, which no scaffold can know until the project ports them once "
+                           "(AIRFLOW_OPERATOR_PORTS)")
+    ports = [r["ports_to_target"] for r in result["entries"] if "ports_to_target" in r]
+    if ports:
+        table.add("operator classes to port once for every entry to reach the target by operator",
+                  f"{sum(ports)} (median {sorted(ports)[len(ports) // 2]} per entry, at most {max(ports)})")
     for family, figures in result["families"].items():
         table.add(f"family: {family}", f"{figures['tasks']:,} tasks, {pct(figures['share'])}")
     top = result.get("top_without_scaffold", [])[:5]
