@@ -231,6 +231,9 @@ def task_markdown(project: Project, entry: DagEntry, task: TaskFacts, *, markdow
     if no_scaffold(project, entry.dag_id, task):
         lines.append(f"no scaffold: port by hand ({code(task.operator)} has no generated Dagster implementation; "
                      f"port the class once in {code(PORTS)} and every task of it scaffolds)")
+    elif task.operator in (ports := project.ports) and not project.runnable_in_dagster(entry.dag_id, task.task_id):
+        lines.append(f"ported: {code(task.operator)} runs as {code(ports[task.operator])} ({code(PORTS)}): "
+                     "Generate Dagster implementation writes its call")
     return _join(lines, markdown)
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from analysis.checks import check_project
 from analysis.dagster.ports import read_ports
-from analysis.describe import no_scaffold
+from analysis.describe import no_scaffold, task_markdown
 from analysis.edits import EditResult
 from analysis.edits.acceptance_test import acceptance_test
 from analysis.edits.scaffold import can_scaffold, scaffold_task
@@ -159,6 +159,8 @@ def test_the_project_offers_the_scaffold_and_check_stops_counting_the_task(tmp_p
     assert can_scaffold(DAG.read_text(), orders) is not None  # without the ports: no scaffold
     assert can_scaffold(DAG.read_text(), orders, ports=project.ports) is None
     assert not no_scaffold(project, "ports", orders)
+    assert "ported: `CsvExportOperator` runs as `csv_export` (`AIRFLOW_OPERATOR_PORTS`): Generate Dagster " \
+           "implementation writes its call" in task_markdown(project, entry, orders)
     assert [f for f in check_project(project) if f.code == "no-scaffold"] == []
 
     (tmp_path / "definitions.py").write_text(MODULE.read_text().replace("AIRFLOW_OPERATOR_PORTS", "OTHER_NAME"))
