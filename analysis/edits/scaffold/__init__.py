@@ -40,7 +40,8 @@ verbatim>], name="<dag_id>__<task_id>")`` defined just above the statement holdi
   ``AirflowInstance``, waited for as the operator waits (planned and written with the sensors);
 - a task of a class the Dagster module ports once (``AIRFLOW_OPERATOR_PORTS``,
   ``analysis.dagster.ports``): a call of that port with the asset's context and the arguments the
-  task's call gives the class, copied as written (``plan_ports``); before any family above;
+  task's call gives the class, copied as written, or, for a task a project factory makes, the
+  values the model evaluates for them, written out (``plan_ports``); before any family above;
 - a ``BashOperator`` or ``@task.bash`` whose command is a static ``dbt run|build|seed|snapshot``:
   dagster-dbt's ``@dbt_assets`` on the same project and selection running the same command,
   in place of the task's specs (``plan_dbt``, ``asset_dbt``).
@@ -79,11 +80,12 @@ module-level statements it needs, which ``statements`` knows what each binds, re
 changes), ``plan_bash`` the bash options and what a ``@task.bash`` returns, ``plan_pipes``,
 ``plan_containers``, ``plan_sql``, ``plan_gates``, ``plan_sensors``, ``plan_dbt`` and
 ``plan_ports`` the other families; ``plan_common`` holds the ``Plan`` and the checks every
-family shares. ``dag_source`` finds the same code in libcst, to copy it as written; ``asset`` writes the ``@multi_asset`` into
-the Dagster module, its body ending as ``asset_commands`` (the call or the command),
-``asset_gates``, ``asset_pipes``, ``asset_containers``, ``asset_sql``, ``asset_sensors`` or
-``asset_dbt`` write it, with the helpers of ``places`` where the copied code needs the DAG
-file's place. ``families`` lists the operators that have a scaffold.
+family shares. ``dag_source`` finds the same code in libcst, to copy it as written; ``asset``
+writes the ``@multi_asset`` into the Dagster module, its body ending as ``asset_commands`` (the
+call, the command or the port's call), ``asset_gates``, ``asset_pipes``, ``asset_containers``,
+``asset_sql``, ``asset_sensors`` or ``asset_dbt`` write it, with the helpers of ``places`` where
+the copied code needs the DAG file's place. ``families`` lists the operators that have a
+scaffold.
 """
 
 from __future__ import annotations
