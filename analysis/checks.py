@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 from analysis.dagster.lineage import drifts
 from analysis.dagster.module import is_component_path
-from analysis.deployed import differences
 from analysis.dagster.ports import PORTS
+from analysis.deployed import differences
 from analysis.describe import no_scaffold, nothing_to_migrate_in, runnable_tasks
 from analysis.facts import Finding, Range, Related, Severity
 from analysis.project import DagEntry, Project

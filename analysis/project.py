@@ -171,11 +171,7 @@ class Project:
     def ports(self) -> dict[str, str]:
         """Operator classes ported once (``AIRFLOW_OPERATOR_PORTS``), to their function as written,
         over every Dagster module (the first module's declaration of a class wins)."""
-        found: dict[str, str] = {}
-        for module in self.dagster_modules.values():
-            for operator, function in module.ports:
-                found.setdefault(operator, function)
-        return found
+        return self._mapping_index().ports
 
     def runnable_in_dagster(self, dag_id: str, task_id: str) -> bool:
         """Some asset mapped to the task is an executable definition (not only AssetSpecs)."""
@@ -201,6 +197,8 @@ class _MappingIndex:
     refs: dict[tuple[str, str | None], tuple[AssetRef, ...]]
     keys: dict[tuple[str, str | None], tuple[str, ...]]
     """As ``DagsterModule.assets_for`` gives them, module after module."""
+    ports: dict[str, str]
+    """``Project.ports``: read once per set of modules (``check`` asks for every task)."""
 
     @staticmethod
     def of(modules: tuple[DagsterModule, ...]) -> _MappingIndex:
@@ -214,8 +212,12 @@ class _MappingIndex:
                 module_keys.setdefault(task, {}).update(dict.fromkeys(a.key for a in mapping.assets))
             for task, found in module_keys.items():
                 keys.setdefault(task, []).extend(found)
+        ports: dict[str, str] = {}
+        for module in modules:
+            for operator, function in module.ports:
+                ports.setdefault(operator, function)
         return _MappingIndex(modules, {task: tuple(found) for task, found in refs.items()},
-                             {task: tuple(found) for task, found in keys.items()})
+                             {task: tuple(found) for task, found in keys.items()}, ports)
 
 
 def state_dir_for(file: FileFacts) -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable
-
 from typing import TYPE_CHECKING
 
 from analysis.dags.values import Const, Function, Mapping, Maybe, Value, unwrap
@@ -47,13 +46,9 @@ def _soft(kwargs: dict[str, Value], defaults: tuple[Value, ...]) -> bool:
     """Whether ``soft_fail`` or ``never_fail`` is True, given or from the nearest ``default_args``
     that holds it (a dict of unknown keys is not guessed at)."""
     for option in SOFT:
-        value = kwargs.get(option)
-        for merged in defaults:
-            if value is not None:
-                break
-            merged = unwrap(merged)
-            value = merged.items.get(option) if isinstance(merged, Mapping) else None
-        if isinstance(unwrap(value) if value is not None else None, Const) and unwrap(value).value is True:
+        found = [kwargs] + [d.items for d in map(unwrap, defaults) if isinstance(d, Mapping)]
+        value = next((unwrap(held[option]) for held in found if option in held), None)
+        if isinstance(value, Const) and value.value is True:
             return True
     return False
 
