@@ -10,42 +10,48 @@ AIRFLOW3_VENV := $(CACHE)/airflow3
 DAGSTER_VENV := $(CACHE)/dagster
 AIRFLOW2_VENV := $(CACHE)/airflow2
 TUTORIAL := examples/tutorial
+# Every venv installs the versions in tests/constraints/<venv>.txt, a set that passed CI: a new
+# release of a dependency left open must not break `make test` overnight (cryptography 51 broke
+# Airflow 2.11's Fernet, hence every connection it reads, on 2026-12-05). UNPINNED=1 resolves
+# afresh; `make constraints` then writes down what the venvs hold.
+CONSTRAINTS := tests/constraints
+pin = $(if $(UNPINNED),,--constraint $(CONSTRAINTS)/$(1).txt)
 
-.PHONY: demo test fuzz bench venv airflow3 airflow2 airflow3-airlift dagster dagster-dbt system-deps vsix vscode-deps vscode-e2e clean
+.PHONY: demo test fuzz bench constraints venv airflow3 airflow2 airflow3-airlift dagster dagster-dbt system-deps vsix vscode-deps vscode-e2e clean
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml $(CONSTRAINTS)/dev.txt
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || { echo "Python >= 3.10 is needed"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip uv
-	$(UV) pip install --quiet --python $(PY) -e ".[dev]"
+	$(UV) pip install --quiet --python $(PY) $(call pin,dev) -e ".[dev]"
 	touch $@
 
 venv: $(VENV)/.installed
 
 # Airflow lives in its own venv: the server never imports it; tests and benchmarks run
 # Airflow's own DagBag there to compare with the static model.
-$(AIRFLOW3_VENV)/.installed: | $(VENV)/.installed
+$(AIRFLOW3_VENV)/.installed: $(CONSTRAINTS)/airflow3.txt | $(VENV)/.installed
 	$(UV) venv --quiet --allow-existing --python "$$($(PYTHON) -c 'import sys; print(sys.executable)')" $(AIRFLOW3_VENV)
-	VIRTUAL_ENV=$(AIRFLOW3_VENV) $(UV) pip install --quiet --compile-bytecode apache-airflow==$(AIRFLOW3_VERSION)
+	VIRTUAL_ENV=$(AIRFLOW3_VENV) $(UV) pip install --quiet $(call pin,airflow3) --compile-bytecode apache-airflow==$(AIRFLOW3_VERSION)
 	touch $@
 
 airflow3: $(AIRFLOW3_VENV)/.installed
 
 # Dagster + dagster-airlift in their own venv: tests load every generated Dagster module there.
-$(DAGSTER_VENV)/.installed: | $(VENV)/.installed
+$(DAGSTER_VENV)/.installed: $(CONSTRAINTS)/dagster.txt | $(VENV)/.installed
 	$(UV) venv --quiet --allow-existing --python "$$($(PYTHON) -c 'import sys; print(sys.executable)')" $(DAGSTER_VENV)
-	VIRTUAL_ENV=$(DAGSTER_VENV) $(UV) pip install --quiet "dagster==1.13.*" "dagster-webserver==1.13.*" "dagster-airlift[core]==0.29.*" "dagster-dg-cli==1.13.*"
+	VIRTUAL_ENV=$(DAGSTER_VENV) $(UV) pip install --quiet $(call pin,dagster) "dagster==1.13.*" "dagster-webserver==1.13.*" "dagster-airlift[core]==0.29.*" "dagster-dg-cli==1.13.*"
 	touch $@
 
 # pytest there runs the acceptance tests airlift-lsp generates (tests/integration/test_acceptance_runs.py).
 $(DAGSTER_VENV)/.pytest: $(DAGSTER_VENV)/.installed
-	VIRTUAL_ENV=$(DAGSTER_VENV) $(UV) pip install --quiet "pytest>=8"
+	VIRTUAL_ENV=$(DAGSTER_VENV) $(UV) pip install --quiet $(call pin,dagster) "pytest>=8"
 	touch $@
 
 # dagster-docker and dagster-k8s of the installed Dagster: the container scaffolds' generated code
 # imports them (tests/integration/test_scaffold_containers.py loads it; no Docker or cluster runs).
 $(DAGSTER_VENV)/.pipes: $(DAGSTER_VENV)/.installed
-	VIRTUAL_ENV=$(DAGSTER_VENV) $(UV) pip install --quiet "dagster-docker==0.29.*" "dagster-k8s==0.29.*" \
+	VIRTUAL_ENV=$(DAGSTER_VENV) $(UV) pip install --quiet $(call pin,dagster) "dagster-docker==0.29.*" "dagster-k8s==0.29.*" \
 		"dagster==$$($(DAGSTER_VENV)/bin/python -c 'import dagster; print(dagster.__version__)')"
 	touch $@
 
@@ -56,9 +62,9 @@ dagster: $(DAGSTER_VENV)/.installed $(DAGSTER_VENV)/.pytest $(DAGSTER_VENV)/.pip
 # find dbt on PATH in its bin (tests/integration/test_scaffold_dbt.py). dbt-core 1.11+ needs a
 # parser fetched from GitHub at install time, hence < 1.11.
 DAGSTER_DBT_VENV := $(CACHE)/dagster-dbt
-$(DAGSTER_DBT_VENV)/.installed: | $(VENV)/.installed
+$(DAGSTER_DBT_VENV)/.installed: $(CONSTRAINTS)/dagster-dbt.txt | $(VENV)/.installed
 	$(UV) venv --quiet --allow-existing --python "$$($(PYTHON) -c 'import sys; print(sys.executable)')" $(DAGSTER_DBT_VENV)
-	VIRTUAL_ENV=$(DAGSTER_DBT_VENV) $(UV) pip install --quiet "dagster==1.13.27" "dagster-dbt==0.29.27" \
+	VIRTUAL_ENV=$(DAGSTER_DBT_VENV) $(UV) pip install --quiet $(call pin,dagster-dbt) "dagster==1.13.27" "dagster-dbt==0.29.27" \
 		"dagster-airlift[core]==0.29.27" "dbt-core>=1.8,<1.11" "dbt-duckdb>=1.8,<1.11"
 	touch $@
 
@@ -66,14 +72,14 @@ dagster-dbt: $(DAGSTER_DBT_VENV)/.installed
 
 # Airflow 2 with dagster-airlift's in-airflow side: edited DAG files must load there with
 # their proxied tasks replaced (airlift's proxying supports Airflow 2 only).
-$(AIRFLOW2_VENV)/.installed: | $(VENV)/.installed
+$(AIRFLOW2_VENV)/.installed: $(CONSTRAINTS)/airflow2.txt | $(VENV)/.installed
 	$(UV) venv --quiet --allow-existing --python "$$($(PYTHON) -c 'import sys; print(sys.executable)')" $(AIRFLOW2_VENV)
-	VIRTUAL_ENV=$(AIRFLOW2_VENV) $(UV) pip install --quiet --compile-bytecode "apache-airflow==2.11.2" "dagster-airlift[in-airflow]==0.29.27"
+	VIRTUAL_ENV=$(AIRFLOW2_VENV) $(UV) pip install --quiet $(call pin,airflow2) --compile-bytecode "apache-airflow==2.11.2" "dagster-airlift[in-airflow]==0.29.27"
 	touch $@
 
 # virtualenv: Airflow's PythonVirtualenvOperator needs it (tests/integration/test_scaffold_pipes.py runs one).
 $(AIRFLOW2_VENV)/.virtualenv: $(AIRFLOW2_VENV)/.installed
-	VIRTUAL_ENV=$(AIRFLOW2_VENV) $(UV) pip install --quiet "virtualenv>=20.26"
+	VIRTUAL_ENV=$(AIRFLOW2_VENV) $(UV) pip install --quiet $(call pin,airflow2) "virtualenv>=20.26"
 	touch $@
 
 airflow2: $(AIRFLOW2_VENV)/.installed $(AIRFLOW2_VENV)/.virtualenv
@@ -83,15 +89,25 @@ airflow2: $(AIRFLOW2_VENV)/.installed $(AIRFLOW2_VENV)/.virtualenv
 # The interpreter: PYTHON313 if given, else pyenv's 3.13, else a working python3.13 on PATH (pyenv's
 # shims fail for a version not selected), else whatever `uv` finds or downloads for 3.13.
 AIRFLOW3_AIRLIFT_VENV := $(CACHE)/airflow3-airlift
-$(AIRFLOW3_AIRLIFT_VENV)/.installed: | $(VENV)/.installed
+$(AIRFLOW3_AIRLIFT_VENV)/.installed: $(CONSTRAINTS)/airflow3-airlift.txt | $(VENV)/.installed
 	python313="$$(for p in $(PYTHON313) $$HOME/.pyenv/versions/3.13*/bin/python3.13 $$(command -v python3.13); do \
 		"$$p" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null && { echo "$$p"; break; }; done)"; \
 	$(UV) venv --quiet --allow-existing --python "$${python313:-3.13}" $(AIRFLOW3_AIRLIFT_VENV)
-	VIRTUAL_ENV=$(AIRFLOW3_AIRLIFT_VENV) $(UV) pip install --quiet --compile-bytecode \
+	VIRTUAL_ENV=$(AIRFLOW3_AIRLIFT_VENV) $(UV) pip install --quiet $(call pin,airflow3-airlift) --compile-bytecode \
 		"apache-airflow==$(AIRFLOW3_VERSION)" "dagster-airlift[in-airflow]==0.29.27"
 	touch $@
 
 airflow3-airlift: $(AIRFLOW3_AIRLIFT_VENV)/.installed
+
+# Writes down the versions each venv holds (after `make test UNPINNED=1` on fresh venvs, say).
+constraints:
+	for name in dev airflow2 airflow3 airflow3-airlift dagster dagster-dbt; do \
+		venv=$$([ $$name = dev ] && echo $(VENV) || echo $(CACHE)/$$name); \
+		{ echo "# The versions make test installs in the $$name venv (uv pip freeze of a set that passed CI on $$(date -u +%F))."; \
+		  echo "# Refresh: make constraints UNPINNED=1 after rebuilding the venvs (see the Makefile)."; \
+		  $(UV) pip freeze --quiet --python $$venv/bin/python --exclude-editable | grep -v "^\(pip\|uv$$([ $$name = dev ] && echo '\|setuptools')\)=="; \
+		} > $(CONSTRAINTS)/$$name.txt.new && mv $(CONSTRAINTS)/$$name.txt.new $(CONSTRAINTS)/$$name.txt; \
+	done
 
 system-deps:
 	bash scripts/system-deps.sh
