@@ -133,6 +133,10 @@ class TaskFacts:
     """The arguments its class's constructor was given, as the model evaluated them where the
     task was made (a project factory's values): ``(name, True, literal)`` or ``(name, False, why
     not)``. Only from ``extract_file(..., arguments=True)`` (``analysis.dags.arguments``)."""
+    operator_class: str | None = None
+    """With ``arguments``: the dotted path of the Airflow or provider class that was given them
+    (``airflow.providers.cncf.kubernetes.operators.pod.KubernetesPodOperator``), as the model
+    resolved it; None for a class of the project's own or one it could not resolve."""
 
     @property
     def certain(self) -> bool:

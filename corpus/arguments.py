@@ -29,7 +29,7 @@ import compare as corpus  # the manifest, the checkouts
 from xcom_reads import entry_rows, model_project  # the model as compare.py runs it
 
 from analysis.dags.dagfile import extract_file
-from analysis.edits.scaffold.plan_ports import BASE_OPERATOR
+from analysis.edits.scaffold.plan_evaluated import BASE_OPERATOR
 
 Argument = tuple[str, str, str, str]
 """(file relative to the checkout, dag_id, task_id, argument)."""

@@ -105,6 +105,8 @@ class TaskRecord:
     arguments: tuple[dict[str, Value], int, bool] | None = None
     """What its class's constructor was given (keywords, how many by position, whether ``**`` an
     unknown value too), kept only when asked (``analysis.dags.arguments``)."""
+    operator_class: str | None = None
+    """With ``arguments``: the resolved dotted path of the Airflow or provider class given them."""
 
     @property
     def conditional(self) -> bool:
@@ -132,6 +134,7 @@ class TaskRecord:
             gate=self.gate,
             xcom_upstream=self._ancestors() if ANY in self.pulls else (),
             arguments=self._evaluated(),
+            operator_class=self.operator_class,
         )
 
     def _evaluated(self):

@@ -132,7 +132,8 @@ class Calls:
             # Even under airflow.* a class not named like an operator (the Google provider's
             # DataProcJobBuilder, given the task's id) is a guess the real operator wins over.
             return self.create_operator(spelled or "?", node, kwargs, kwarg_nodes,
-                                        guessed=not named_like_operator(spelled))
+                                        guessed=not named_like_operator(spelled),
+                                        qualified=callee.name if isinstance(callee, Qualified) else None)
         self.note_unfollowed(node, callee, args, kwargs)
         return Unknown(node)
 

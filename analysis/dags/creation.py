@@ -135,14 +135,16 @@ class Creation:
     def create_operator(self, spelled: str, node: ast.Call, kwargs: dict[str, Value],
                         kwarg_nodes: dict[str, ast.expr], *, mapped: bool = False,
                         context: tuple[DagRecord | None, GroupRecord | None] | None = None,
-                        guessed: bool = False, sensor: bool | None = None) -> Value:
+                        guessed: bool = False, sensor: bool | None = None,
+                        qualified: str | None = None) -> Value:
         dag, group = context or self.current_context(kwargs)
         if dag is None:
             dag = self.collector.limbo  # no DAG yet: `op.dag = ...` or `op >> task_in_dag` adopts it
         task = self.create_task(dag, group, kwargs["task_id"], spelled.rsplit(".", 1)[-1], node,
                                 kwarg_nodes.get("task_id"), unique=False, mapped=mapped, guessed=guessed)
         if self.keep_arguments:  # type: ignore[attr-defined]
-            task.arguments = (dict(kwargs), 0, node in self.unread_unpacks)  # type: ignore[attr-defined]
+            task.arguments = (dict(kwargs), len(node.args), node in self.unread_unpacks)  # type: ignore[attr-defined]
+            task.operator_class = qualified if qualified and qualified.startswith("airflow.") else None
         callable_node = kwarg_nodes.get("python_callable")
         if isinstance(callable_node, (ast.Name, ast.Attribute)):
             chain = attribute_chain(callable_node)

@@ -91,7 +91,7 @@ def test_a_port_that_writes_otherwise_is_caught(project, airflow_runs, tmp_path)
 def test_the_values_written_out_are_those_airflow_gives_the_operator(project):
     """The model's values for the factory's task, against the operator Airflow 2.11's DagBag loads."""
     from analysis.dags.dagfile import extract_file
-    from analysis.edits.scaffold.plan_ports import BASE_OPERATOR
+    from analysis.edits.scaffold.plan_evaluated import BASE_OPERATOR
     from analysis.files import read_disk
     from analysis.project import Layout, discover
     from tests.conftest import airflow2_python, dagbag_of

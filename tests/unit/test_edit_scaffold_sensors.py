@@ -103,7 +103,7 @@ def test_airflow_defaults_and_timedeltas():
 REFUSALS = {
     "FileSensor(task_id='t', filepath='in/{{ ds }}.csv')":
         "the `filepath` of task `t` uses Jinja ('in/{{ ds }}.csv'), which only Airflow renders",
-    "FileSensor(task_id='t', filepath=PATTERN.lower())":
+    "FileSensor(task_id='t', filepath=open('path.txt').read())":
         "the `filepath` of task `t` cannot be read statically",
     "FileSensor(task_id='t', filepath=PATTERN, soft_fail=True)":
         "task `t` sets `soft_fail`: Airflow then skips it on failure, which a Dagster run cannot "
@@ -112,7 +112,7 @@ REFUSALS = {
         "task `t` waits with `exponential_backoff`, which the scaffold does not carry",
     "FileSensor(task_id='t', filepath=PATTERN, silent_fail=True)":
         "task `t` sets `silent_fail` (a failing poke counts as not yet): scaffold it by hand",
-    "FileSensor(task_id='t', filepath=PATTERN, timeout=len(PATTERN))":
+    "FileSensor(task_id='t', filepath=PATTERN, timeout=pendulum.now().hour)":
         "the `timeout` of task `t` cannot be read statically",
     "FileSensor(task_id='t', filepath=PATTERN, start_from_trigger=True)":
         "task `t` uses `start_from_trigger`, which the scaffold does not carry: scaffold it by hand",

@@ -74,8 +74,8 @@ REFUSALS = {
     "SQLExecuteQueryOperator(task_id='t', conn_id='db', sql='SELECT 1; SELECT 2', split_statements=True)":
         "task `t` splits its SQL into statements (`split_statements=True`) as sqlparse does: give "
         "a list of statements to scaffold it",
-    "SQLExecuteQueryOperator(task_id='t', conn_id='db', sql=QUERY.lower())":
-        "the `sql` of task `t` is not a literal or a module-level constant (`QUERY.lower()`): "
+    "SQLExecuteQueryOperator(task_id='t', conn_id='db', sql=open('query.sql').read())":
+        "the `sql` of task `t` is not a literal or a module-level constant (`open('query.sql').read()`): "
         "it cannot be read statically",
     "SQLExecuteQueryOperator(task_id='t', sql=QUERY)":
         "task `t` has no `conn_id`: which connection it uses is unknown",

@@ -67,8 +67,11 @@ project can move as a whole.
 Anything else is refused with a one-line reason, never scaffolded as a stub: other operators,
 mapped tasks, XCom inputs, names defined inside the DAG or only after it, code that needs
 Airflow, Jinja (only Airflow renders it), the task context (``ti``, ``ds``, ``**kwargs`` that
-the code reads), tasks a project factory makes (the operator call is in its code),
-``global`` declarations, relative imports. Not checked, because it would mean reading other
+the code reads), tasks a project factory makes whose code must be copied (a ``PythonOperator``'s
+callable, a command), ``global`` declarations, relative imports. A factory's task whose
+scaffold only reads values (containers, SQL, sensors) is planned from the values the model
+evaluates where the factory calls Airflow's class, written out (``plan_evaluated``); so is a
+call of the DAG file whose values the file computes (``60 * 5``). Not checked, because it would mean reading other
 files: the signature of a callable imported from another module (Airflow drops ``op_kwargs``
 it does not accept; Python will not). The analysis runs on ``ast`` (``can_scaffold`` costs
 about a millisecond a task, for code lenses and action lists); the rewrite on libcst.
@@ -79,7 +82,7 @@ is (the checks of what a ``PythonOperator``, ``BashOperator`` or ``@task`` runs,
 module-level statements it needs, which ``statements`` knows what each binds, reads and
 changes), ``plan_bash`` the bash options and what a ``@task.bash`` returns, ``plan_pipes``,
 ``plan_containers``, ``plan_sql``, ``plan_gates``, ``plan_sensors``, ``plan_dbt`` and
-``plan_ports`` the other families; ``plan_common`` holds the ``Plan`` and the checks every
+``plan_ports`` the other families, ``plan_evaluated`` the call made of a task's evaluated values; ``plan_common`` holds the ``Plan`` and the checks every
 family shares. ``dag_source`` finds the same code in libcst, to copy it as written; ``asset``
 writes the ``@multi_asset`` into the Dagster module, its body ending as ``asset_commands`` (the
 call, the command or the port's call), ``asset_gates``, ``asset_pipes``, ``asset_containers``,
@@ -128,19 +131,27 @@ def can_scaffold(dag_text: str, task: TaskFacts, module_source: ModuleSource | N
     """None when ``task`` can be scaffolded, else why not (one line). Reads the DAG file, and
     the project module that defines the task's function when the DAG file imports it and
     ``module_source`` finds it: the Dagster module may still refuse (the task not mapped yet).
-    ``ports``: the operator classes the project ported once (``Project.ports``); with
-    ``dag_path`` (and ``code``, as the index reads the file), a task of one that a factory makes
-    is judged on the values the model evaluates for it."""
+    ``ports``: the operator classes the project ported once (``Project.ports``). With
+    ``dag_path`` (and ``code``, as the index reads the file), a task that a project factory makes
+    is judged on the values the model evaluates for it (a ported class's, or one whose scaffold
+    reads values: ``plan_evaluated``)."""
+    evaluate = _evaluator(dag_path, dag_text, code)
     if ports and task.operator in ports:
-        if dag_path is not None:
-            task = with_arguments(dag_path, dag_text, code, task)
-        plan = plan_task(dag_text, task, ports=ports)
+        plan = plan_task(dag_text, task, ports=ports, evaluate=evaluate)
         return plan if isinstance(plan, str) else None
     copied = virtual_task(dag_text, task, module_source)
     if isinstance(copied, str):
         return copied
-    plan = plan_task(*copied[1:]) if copied is not None else plan_task(dag_text, task)
+    plan = plan_task(*copied[1:]) if copied is not None else plan_task(dag_text, task, evaluate=evaluate)
     return plan if isinstance(plan, str) else None
+
+
+def _evaluator(dag_path: str | None, dag_text: str,
+               code: ProjectCode | None) -> Callable[[TaskFacts], TaskFacts] | None:
+    """``plan_task``'s ``evaluate``: the DAG file read again with its tasks' arguments, once."""
+    if dag_path is None:
+        return None
+    return lambda task: with_arguments(dag_path, dag_text, code, task)
 
 
 _evaluated: dict[str, tuple[str, object, FileFacts]] = {}
@@ -186,8 +197,7 @@ def scaffold_task(dag_text: str, dag_path: str, dag_id: str, task_id: str, modul
     if task is None:
         return EditResult.refuse(f"DAG `{dag_id}` has no task `{task_id}`")
     ports = dict(read_ports(module_text))
-    if task.operator in ports:  # a factory's task is given the values the model evaluates
-        task = with_arguments(dag_path, dag_text, code, task)
+    evaluate = _evaluator(dag_path, dag_text, code)  # before a copied @task changes dag_path
     module = parse(module_text, WHAT)
     if isinstance(module, str):
         return EditResult.refuse(module)
@@ -202,7 +212,7 @@ def scaffold_task(dag_text: str, dag_path: str, dag_id: str, task_id: str, modul
             return EditResult.refuse(copied)
         if copied is not None:  # planned, and copied, from the module that defines its function
             dag_path, dag_text, task = copied
-        plan = plan_task(dag_text, task, dag_path, _read_text, downstream, ports)
+        plan = plan_task(dag_text, task, dag_path, _read_text, downstream, ports, evaluate)
         if not isinstance(plan, str) and plan.sensor is not None and plan.sensor.external:
             mapped = mapped_assets or parse_dagster_module(module_path or "definitions.py", module_text).asset_refs
             plan = with_upstream(plan, mapped, lambda dag_id: dag_asset_key(edit.module, dag_id))

@@ -281,6 +281,9 @@ class ModuleEdit:
                      is not None else "the task's arguments, with the module-level code they need")
             about = (f"Scaffolded by airlift-lsp from {where} ({plan.label}): {given}, given to "
                      f"`{plan.port.function}`, the port of `{plan.label}` in AIRFLOW_OPERATOR_PORTS.")
+        if plan.evaluated:
+            about += (" Its values are those the operator is given when Airflow reads the DAG file (by "
+                      "the project's code, or computed), written out: scaffold it again after they change.")
         summary = f"Task `{self.task_id}` of Airflow DAG `{self.dag_id}`, run by Dagster."
         doc = [*_wrap(summary, u + '"""', u), "", *_wrap(about, u, u), f'{u}"""']
         copied = self._copied(plan, source, file_name)

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 
 from analysis.edits.scaffold.imported import called_function, imported_function
 from analysis.edits.scaffold.plan_bash import BASH_TASK, options_problem
 from analysis.edits.scaffold.plan_builder import PlanBuilder
 from analysis.edits.scaffold.plan_common import Plan, given_options, keywords_problem, made_elsewhere
-from analysis.edits.scaffold.plan_containers import CONTAINER_OPERATORS, container_plan
+from analysis.edits.scaffold.plan_containers import CONTAINER_OPERATORS, IGNORED, container_plan
 from analysis.edits.scaffold.plan_dbt import bash_task_dbt_plan, dbt_plan, looks_like_dbt
+from analysis.edits.scaffold.plan_evaluated import evaluated_call
 from analysis.edits.scaffold.plan_gates import OPERATOR_GATES, TASKFLOW_GATES, gated
 from analysis.edits.scaffold.plan_pipes import PIPES_OPERATORS, pipes_plan
 from analysis.edits.scaffold.plan_ports import port_plan
@@ -28,23 +30,29 @@ from analysis.edits.scaffold.statements import DagFile, Unit, dag_file, is_airfl
 from analysis.facts import TaskFacts
 
 _PYTHON_TASKS = frozenset({"@task", "@task.python", BASH_TASK, *TASKFLOW_GATES})
+_BY_VALUES = frozenset({*CONTAINER_OPERATORS, *SQL_OPERATORS, *SENSOR_PLANS})
+"""The operators whose scaffold reads the call's values, not its code: a task that a project
+factory makes can be planned from the values the model evaluates for it."""
 
 
 def plan_task(dag_text: str, task: TaskFacts, dag_path: str | None = None,
               read: Callable[[str], str | None] | None = None,
-              downstream: tuple[str, ...] = (), ports: Mapping[str, str] | None = None) -> Plan | str:
+              downstream: tuple[str, ...] = (), ports: Mapping[str, str] | None = None,
+              evaluate: Callable[[TaskFacts], TaskFacts] | None = None) -> Plan | str:
     """The plan of ``task``, or why it cannot be scaffolded. ``read(path)`` reads a file the
     task names (a ``.sql`` template, found beside ``dag_path``); without it, it is not looked
     for. ``downstream``: the tasks right after it (a branch's choices). ``ports``: operator
-    classes the project ported once, to the function (``analysis.dagster.ports``)."""
+    classes the project ported once, to the function (``analysis.dagster.ports``).
+    ``evaluate(task)``: the task read with the arguments the model evaluates for it, for a task
+    that a project factory makes (``plan_evaluated``); without it, such a task is refused."""
     try:
-        return _read_plan(dag_text, task, dag_path, read, downstream, ports or {})
+        return _read_plan(dag_text, task, dag_path, read, downstream, ports or {}, evaluate)
     except (SyntaxError, ValueError, RecursionError) as error:  # symtable on odd code, say
         return f"task `{task.task_id}` cannot be read statically ({error})"
 
 
 def _read_plan(dag_text: str, task: TaskFacts, dag_path: str | None, read,
-               downstream: tuple[str, ...], ports: Mapping[str, str]) -> Plan | str:
+               downstream: tuple[str, ...], ports: Mapping[str, str], evaluate) -> Plan | str:
     dag = dag_file(dag_text)
     if isinstance(dag, str):
         return dag
@@ -59,17 +67,13 @@ def _read_plan(dag_text: str, task: TaskFacts, dag_path: str | None, read,
     if call is None or dag_unit is None:
         return f"the call that creates {label} was not found"
     if task.operator in ports:  # the team's own implementation of the class comes first
-        return port_plan(dag, task, call, dag_unit, ports[task.operator])
+        return port_plan(dag, task, call, dag_unit, ports[task.operator], evaluate)
+    if task.operator in _BY_VALUES:
+        return _by_values(dag, task, call, dag_unit, dag_path, read, evaluate)
     if task.operator in _PYTHON_TASKS:
         return _taskflow_plan(dag, task, call, dag_unit, downstream, read)
     if task.operator in PIPES_OPERATORS:
         return _pipes_plan(dag, task, call)
-    if task.operator in CONTAINER_OPERATORS:
-        return container_plan(dag, task, call)
-    if task.operator in SQL_OPERATORS:
-        return sql_plan(dag, task, call, dag_unit, dag_path, read)
-    if task.operator in SENSOR_PLANS:
-        return SENSOR_PLANS[task.operator](dag, task, call, dag_unit)
     if task.operator.startswith("@"):
         return f"{label} is a `{task.operator}` task, which has no scaffold: port it by hand"
     qualified = dag.qualified(call.func)
@@ -88,6 +92,37 @@ def _read_plan(dag_text: str, task: TaskFacts, dag_path: str | None, read,
         return poked(gated(builder.python(options), task, downstream), dag, task, call, dag_unit)
     builder = PlanBuilder(dag, task, call, dag_unit, kind, kind)
     return builder.python(options) if kind == "PythonOperator" else builder.bash(options)
+
+
+def _by_values(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit, dag_path: str | None,
+               read, evaluate) -> Plan | str:
+    """The plan of a task whose scaffold reads its call's values (``_BY_VALUES``): from the call
+    as written, else from the values the model evaluates for it (a project factory's, or
+    what the file computes: ``60 * 5``), when ``evaluate`` can read them. The refusal is the
+    call's, unless a factory makes the task (its call cannot be read at all)."""
+    plan = _family_plan(dag, task, call, dag_unit, dag_path, read)
+    if not isinstance(plan, str) or evaluate is None:
+        return plan
+    elsewhere = made_elsewhere(dag, task, call) is not None
+    evaluated = evaluate(task)
+    if evaluated.arguments is None:
+        return plan
+    made = evaluated_call(evaluated, call, IGNORED.get(task.operator, ()))
+    if isinstance(made, str):
+        return made if elsewhere else plan
+    other = _family_plan(dag, evaluated, made, dag_unit, dag_path, read)
+    if isinstance(other, str):
+        return other if elsewhere else plan
+    return replace(other, evaluated=True)
+
+
+def _family_plan(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit, dag_path: str | None,
+                 read) -> Plan | str:
+    if task.operator in CONTAINER_OPERATORS:
+        return container_plan(dag, task, call)
+    if task.operator in SQL_OPERATORS:
+        return sql_plan(dag, task, call, dag_unit, dag_path, read)
+    return SENSOR_PLANS[task.operator](dag, task, call, dag_unit)
 
 
 def _task_function(dag: DagFile, task: TaskFacts) -> ast.FunctionDef | ast.AsyncFunctionDef | None:

@@ -73,6 +73,17 @@ class Plan:
     """For a sensor ("Sensor", or a PythonSensor's "PythonOperator"): how the asset waits."""
     port: PortPlan | None = None
     """For "Port": the function ported for the task's class, and the arguments it is given."""
+    evaluated: bool = False
+    """Planned from the values the model evaluated for a task a project factory makes
+    (``plan_evaluated``), not from a call of the DAG file."""
+
+
+class EvaluatedCall(ast.Call):
+    """An operator call made of the values the model evaluated for a task that a project
+    factory makes (``plan_evaluated``): keywords of literals, no call of the DAG file's own."""
+
+    qualified: str
+    """The Airflow or provider class's dotted path, as the model resolved it."""
 
 
 def operator_call_problem(dag: DagFile, task: TaskFacts, call: ast.Call) -> str | None:
@@ -81,7 +92,8 @@ def operator_call_problem(dag: DagFile, task: TaskFacts, call: ast.Call) -> str 
     elsewhere = made_elsewhere(dag, task, call)
     if elsewhere:
         return elsewhere
-    if not dag.qualified(call.func).startswith("airflow."):
+    qualified = call.qualified if isinstance(call, EvaluatedCall) else dag.qualified(call.func)
+    if not qualified.startswith("airflow."):
         return f"task `{task.task_id}` uses `{task.operator}`, which is not Airflow's"
     return keywords_problem(f"task `{task.task_id}`", call)
 
@@ -90,7 +102,8 @@ def made_elsewhere(dag: DagFile, task: TaskFacts, call: ast.Call) -> str | None:
     """Why an operator's task cannot be scaffolded from ``call`` when that call is not the
     operator's but a helper's that makes it (a project factory: the operator call is in its code,
     given values only known as the helper runs), or None."""
-    if task.operator.startswith("@") or dag.qualified(call.func).rsplit(".", 1)[-1] == task.operator:
+    if task.operator.startswith("@") or isinstance(call, EvaluatedCall) \
+            or dag.qualified(call.func).rsplit(".", 1)[-1] == task.operator:
         return None
     helper = ast.unparse(call.func)
     helper = helper if len(helper) <= 60 else helper[:57] + "..."

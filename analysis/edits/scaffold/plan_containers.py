@@ -57,6 +57,10 @@ _K8S = {"image": "image", "cmds": "command", "arguments": "args", "env_vars": "e
         "get_logs": None, "log_events_on_failure": None, "startup_timeout_seconds": None,
         "is_delete_operator_pod": None, "on_finish_action": None, "reattach_on_restart": None,
         "in_cluster": None, "image_pull_secrets": "refused"}
+IGNORED = {"DockerOperator": frozenset(k for k, v in _DOCKER.items() if v is None),
+           "KubernetesPodOperator": frozenset(k for k, v in _K8S.items() if v is None)}
+"""Per container operator, the options that change nothing the Pipes run is given (logs, names,
+clean-up): their values need not be known."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,20 +18,16 @@ file (an environment variable, an object, a function).
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 from analysis.edits.scaffold.plan_builder import PlanBuilder
 from analysis.edits.scaffold.plan_common import Plan, jinja_in_value, keywords_problem, made_elsewhere
-from analysis.edits.scaffold.plan_containers import BASE_OPERATOR as CONTAINERS_BASE
+from analysis.edits.scaffold.plan_evaluated import BASE_OPERATOR, literal_arguments
 from analysis.edits.scaffold.statements import DagFile, Unit
 from analysis.facts import TaskFacts
 
-BASE_OPERATOR = CONTAINERS_BASE - {"retry_on_exit_code"} | frozenset({
-    "allow_nested_operators", "logger_name", "map_index_template", "multiple_outputs", "post_execute",
-    "pre_execute", "render_template_as_native_obj", "resources", "retry_policy", "task_display_name"})
-"""``BaseOperator.__init__``'s parameters (Airflow 2.11 and 3): how Airflow runs the task, not what
-it does (the container scaffolds' list, which keeps ``resources`` for an old pod operator's own)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,14 +41,17 @@ class PortPlan:
     for a task whose call cannot be copied (a project factory makes it)."""
 
 
-def port_plan(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit, function: str) -> Plan | str:
+def port_plan(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit, function: str,
+              evaluate: Callable[[TaskFacts], TaskFacts] | None = None) -> Plan | str:
     """The plan of a task of a ported class, or why its arguments cannot be passed on: the call
     copied as written when it can be, else the values the model evaluated for the task
-    (``TaskFacts.arguments``, when the facts were read with them)."""
+    (``TaskFacts.arguments``: the facts were read with them, or ``evaluate`` reads them)."""
     copied, where = _copied(dag, task, call, dag_unit, function)
-    if not isinstance(copied, str) or not where or task.arguments is None:
+    if not isinstance(copied, str) or not where:
         return copied
-    return _evaluated(task, function)
+    if task.arguments is None and evaluate is not None:
+        task = evaluate(task)
+    return copied if task.arguments is None else _evaluated(task, function)
 
 
 def _copied(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit,
@@ -87,20 +86,13 @@ def _copied(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit,
 def _evaluated(task: TaskFacts, function: str) -> Plan | str:
     """The port given the evaluated values, each a literal without Jinja, or why not."""
     label = f"task `{task.task_id}`"
-    literals = []
-    for name, known, value in task.arguments or ():
-        if name in BASE_OPERATOR:
-            continue
-        if name == "*":
-            return f"{label} is made with {value}: which parameters they fill only `{task.operator}` knows"
-        if name == "**":
-            return f"{label} is made with {value}: the arguments it adds cannot be named"
-        if not known:
-            return f"the `{name}` argument of {label} is {value}: the port needs its value"
+    literals = literal_arguments(task, BASE_OPERATOR, "the port needs its value")
+    if isinstance(literals, str):
+        return literals
+    for name, value in literals:
         text = jinja_in_value(value)
         if text is not None:
             return f"the `{name}` argument of {label} uses Jinja ({text!r}), which only Airflow renders"
-        literals.append((name, value))
     head = function.split(".")[0]
     return Plan("Port", task.operator, (), None, frozenset(), False, frozenset(), {}, frozenset({head}),
                 port=PortPlan(function, tuple(n for n, _ in literals), tuple(literals)))

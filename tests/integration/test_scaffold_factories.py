@@ -1,0 +1,113 @@
+"""Tasks a project factory makes, scaffolded and run for real: the `platform` DAG of
+tests/fixtures/scaffold/factories holds no operator call, only calls of the team's factories
+(dataplat.steps, in the DAGs folder as a team's library is), which make Airflow's
+SQLExecuteQueryOperator and SqlSensor. Each task, scaffolded with the CLI as a user runs it, is
+planned from the values the model evaluates where the factory calls the class, written out; the
+assets materialize in real Dagster on one SQLite file and Airflow 2.11 runs the same tasks
+(`airflow tasks test`) on another: the two must hold the same rows. The values written out are
+also checked against the operators Airflow's DagBag loads.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli
+from tests.support.scaffold_runs import airflow_tasks_test, materialize, runs_by_asset
+
+REPO = Path(__file__).resolve().parents[2]
+FACTORIES = REPO / "tests" / "fixtures" / "scaffold" / "factories"
+TASKS = {"load_orders": "orders", "wait_for_orders": "orders_ready", "total_totals": "totals"}
+DAG_TASKS = {"platform": [*TASKS, "load_returns"]}
+ENV = {"WAREHOUSE_CONN": "warehouse_db"}
+"""What `load_returns`'s factory reads when Airflow loads the file."""
+
+
+def connection(database: Path) -> str:
+    return json.dumps({"conn_type": "sqlite", "host": str(database)})
+
+
+def rows(database: Path) -> dict[str, list[tuple]]:
+    with sqlite3.connect(database) as db:
+        return {table: db.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall() for table in ("orders", "totals")}
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("factories")
+    (root / "dags").mkdir()
+    shutil.copy(FACTORIES / "factories_dag.py", root / "dags" / "factories_dag.py")
+    shutil.copytree(FACTORIES / "dataplat", root / "dags" / "dataplat")
+    (root / "definitions.py").write_text((FACTORIES / "factories_module.py").read_text())
+    (root / "pyproject.toml").write_text('[tool.airlift-lsp]\ndagFolders = ["dags"]\n')
+    for task_id in TASKS:
+        result = run_cli("scaffold", "platform", task_id, cwd=root)
+        assert result.returncode == 0, result.stderr
+    refused = run_cli("scaffold", "platform", "load_returns", cwd=root)
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
+    assert "the `conn_id` argument of task `load_returns` is only known when Airflow runs the file" in refused.stderr
+    return root
+
+
+@pytest.fixture(scope="module")
+def dagster_runs(project: Path) -> dict[str, dict]:
+    return runs_by_asset(materialize(project / "definitions.py", DAG_TASKS, TASKS.values(), cwd=project,
+                                     env={"AIRFLOW_CONN_WAREHOUSE_DB": connection(project / "dagster.db")}))
+
+
+@pytest.fixture(scope="module")
+def airflow_runs(project: Path) -> dict[str, str]:
+    return airflow_tasks_test(project / "dags", "platform", TASKS, home=project / "airflow_home", cwd=project,
+                              env={**ENV, "AIRFLOW_CONN_WAREHOUSE_DB": connection(project / "airflow.db")})
+
+
+def test_the_module_holds_the_factorys_values(project):
+    module = (project / "definitions.py").read_text()
+    assert "\"INSERT INTO orders VALUES ('eu', 10.5), ('us', 7), ('eu', 2)\"" in module
+    assert 'sql = "SELECT COUNT(*) FROM orders"' in module and "timeout=30," in module
+
+
+@pytest.mark.parametrize("key", list(TASKS.values()))
+def test_a_factory_task_materializes(key, dagster_runs):
+    run = dagster_runs[key]
+    assert run["success"], "\n".join(run["errors"])
+    assert run["materialized"] == [key]
+
+
+def test_the_databases_hold_the_same_rows(project, dagster_runs, airflow_runs):
+    expected = {"orders": [("eu", 2.0), ("eu", 10.5), ("us", 7.0)], "totals": [("eu", 12.5), ("us", 7.0)]}
+    assert rows(project / "airflow.db") == expected
+    assert rows(project / "dagster.db") == expected
+
+
+def test_a_scaffold_that_runs_otherwise_is_caught(project, airflow_runs, tmp_path):
+    """The comparison can fail: the same module with one of the factory's values changed."""
+    module = tmp_path / "definitions.py"
+    module.write_text((project / "definitions.py").read_text().replace("('us', 7)", "('us', 8)"))
+    materialize(module, DAG_TASKS, ["orders"], cwd=tmp_path,
+                env={"AIRFLOW_CONN_WAREHOUSE_DB": connection(tmp_path / "other.db")})
+    with sqlite3.connect(tmp_path / "other.db") as db:
+        changed = db.execute("SELECT * FROM orders ORDER BY 1, 2").fetchall()
+    assert changed != rows(project / "airflow.db")["orders"]
+
+
+def test_the_values_written_out_are_those_airflow_gives_the_operators(project):
+    """The model's values for each factory task, against the operator Airflow 2.11's DagBag loads."""
+    from analysis.dags.dagfile import extract_file
+    from analysis.edits.scaffold.plan_evaluated import BASE_OPERATOR
+    from analysis.files import read_disk
+    from analysis.project import Layout, discover
+    from tests.conftest import airflow2_python, dagbag_of
+
+    code = discover(Layout(str(project), ("dags",), "definitions.py"), read_disk).code
+    dag_file = project / "dags" / "factories_dag.py"
+    [dag] = extract_file(str(dag_file), dag_file.read_text(), code, arguments=True).dags
+    held = dagbag_of(airflow2_python(), project / "dags", ENV)["dags"]["platform"]["attributes"]
+    for task_id in TASKS:
+        written = {n: v for n, known, v in dag.task(task_id).arguments if known and n not in BASE_OPERATOR}
+        assert written and {name: held[task_id][name] for name in written} == written, task_id

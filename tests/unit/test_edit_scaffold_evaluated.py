@@ -1,0 +1,178 @@
+"""Tasks a project factory makes (issue 16): the DAG file holds no operator call, so the scaffolds
+that read an operator's values (SQL, sensors, containers) plan the task from the values the model
+evaluates where the factory calls Airflow's class (``plan_evaluated``). The module the fixture's
+tasks give, the lens's judgement through the project, and each refusal: a value only known when
+Airflow runs the file, arguments nobody can name, a class of the project's own."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from analysis.dags.dagfile import extract_file
+from analysis.edits import EditResult
+from analysis.edits.scaffold import can_scaffold, scaffold_task
+from analysis.project import Layout, discover
+from tests.support.scaffold_fixture import FIXTURES
+
+FACTORIES = FIXTURES / "factories"
+DAG, MODULE = FACTORIES / "factories_dag.py", FACTORIES / "factories_module.py"
+TASKS = ("load_orders", "wait_for_orders", "total_totals")
+STEPS = FACTORIES / "dataplat" / "steps.py"
+
+
+def workspace(root: Path, steps: str | None = None, dag: str | None = None):
+    """The fixture as a workspace: the DAGs folder with the team's dataplat library, the module."""
+    (root / "dags").mkdir(exist_ok=True)
+    (root / "dags" / "factories_dag.py").write_text(dag or DAG.read_text())
+    shutil.copytree(FACTORIES / "dataplat", root / "dags" / "dataplat", dirs_exist_ok=True)
+    if steps is not None:
+        (root / "dags" / "dataplat" / "steps.py").write_text(steps)
+    (root / "definitions.py").write_text(MODULE.read_text())
+    return discover(Layout(str(root), ("dags",), "definitions.py"))
+
+
+def scaffold(root: Path, task_id: str, module_text: str | None = None, steps: str | None = None,
+             dag: str | None = None) -> EditResult:
+    project = workspace(root, steps, dag)
+    return scaffold_task(dag or DAG.read_text(), str(root / "dags" / "factories_dag.py"), "platform", task_id,
+                         module_text or MODULE.read_text(), module_path=str(root / "definitions.py"),
+                         code=project.code)
+
+
+def test_every_task_in_turn_gives_the_fixture(tmp_path: Path):
+    text = MODULE.read_text()
+    for task_id in TASKS:
+        result = scaffold(tmp_path, task_id, text)
+        assert result.changed, result.reason
+        text = result.text
+    assert text == (FACTORIES / "factories_module+all.py").read_text()
+    # the factory's values, written out; what schedules the task in Airflow (retries) is not carried
+    assert "\"INSERT INTO orders VALUES ('eu', 10.5), ('us', 7), ('eu', 2)\",\n" in text
+    assert "poking every 1 s and failing after 30 s" in text and " retries=" not in text
+    assert "Its values are\n    those the operator is given when Airflow reads the DAG file (by the project's code, or\n" \
+           "    computed), written out: scaffold it again after they change." in text
+    for task_id in TASKS:
+        again = scaffold(tmp_path, task_id, text)
+        assert not again.changed and "already has a Dagster definition" in again.reason
+
+
+def test_the_lens_judges_a_factory_task_on_its_evaluated_values(tmp_path: Path):
+    project = workspace(tmp_path)
+    path = str(tmp_path / "dags" / "factories_dag.py")
+    dag = project.entry("platform").dag
+    for task_id in TASKS:
+        task = dag.task(task_id)
+        assert can_scaffold(DAG.read_text(), task, dag_path=path, code=project.code) is None
+        # without the file's path, the values cannot be evaluated: the factory's call cannot be copied
+        assert "is made inside" in can_scaffold(DAG.read_text(), task)
+    assert can_scaffold(DAG.read_text(), dag.task("load_returns"), dag_path=path, code=project.code) == (
+        "the `conn_id` argument of task `load_returns` is only known when Airflow runs the file "
+        "(`os.environ['WAREHOUSE_CONN']`): the scaffold needs its value")
+
+
+def test_the_class_is_airflows_as_the_model_resolved_it(tmp_path: Path):
+    workspace(tmp_path)
+    [dag] = extract_file(str(DAG), DAG.read_text(), workspace(tmp_path).code, arguments=True).dags
+    assert dag.task("load_orders").operator_class == "airflow.providers.common.sql.operators.sql.SQLExecuteQueryOperator"
+    assert dag.task("wait_for_orders").operator_class == "airflow.providers.common.sql.sensors.sql.SqlSensor"
+    # read for the index (no arguments): nothing is kept
+    [indexed] = extract_file(str(DAG), DAG.read_text(), workspace(tmp_path).code).dags
+    assert indexed.task("load_orders").arguments is None and indexed.task("load_orders").operator_class is None
+
+
+OWN_CLASS = '''
+
+class SQLExecuteQueryOperator(BaseOperator):
+    """The team's own class, named like Airflow's."""
+
+    def __init__(self, conn_id, sql, **kwargs):
+        super().__init__(**kwargs)
+        self.conn_id, self.sql = conn_id, sql
+'''
+
+
+@pytest.mark.parametrize(("old", "new", "reason"), [
+    ('        conn_id=conn_id,\n        sql=[', '        conn_id=conn_id,\n        **extra,\n        sql=[',
+     "task `load_orders` is made with `**` a value only known when Airflow runs the file: the arguments it adds "
+     "cannot be named"),
+    ('sql=f"SELECT COUNT(*) FROM {table}",', 'sql=f"SELECT COUNT(*) FROM {table} -- {{{{ ds }}}}",',
+     "task `wait_for_orders` uses Jinja ('SELECT COUNT(*) FROM orders -- {{ ds }}'), which only "
+     "Airflow renders"),
+    ('timeout=timeout, mode="reschedule")', 'timeout=timeout, mode="reschedule", soft_fail=True)',
+     "task `wait_for_orders` sets `soft_fail`: Airflow then skips it on failure, which a Dagster run cannot tell "
+     "the proxy: scaffold it by hand"),
+    ("from airflow.providers.common.sql.operators.sql import SQLExecuteQueryOperator\n",
+     "from airflow.models import BaseOperator\n",
+     "task `load_orders` is made inside a project factory with a `SQLExecuteQueryOperator` that is not Airflow's "
+     "or a provider's: port it by hand"),
+], ids=["unpacked", "jinja", "soft-fail", "own-class"])
+def test_refusals(tmp_path: Path, old, new, reason):
+    steps = STEPS.read_text()
+    assert old in steps
+    steps = steps.replace(old, new, 1)
+    if "own-class" in reason or "BaseOperator" in new:
+        steps += OWN_CLASS
+    steps = steps.replace("def load_table(table, values, conn_id=WAREHOUSE):",
+                          "def load_table(table, values, conn_id=WAREHOUSE, extra=os.environ):", 1)
+    task_id = "wait_for_orders" if "wait_for" in reason else "load_orders"
+    result = scaffold(tmp_path, task_id, steps=steps)
+    assert not result.changed and result.reason == reason
+
+
+POD_FACTORY = '''
+
+from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+
+REGISTRY = "registry.example.com/dataplat"
+
+
+def run_job(name, version, *args):
+    """The team's job image, run with ``args`` in the jobs namespace."""
+    return KubernetesPodOperator(task_id=f"job_{name}", image=f"{REGISTRY}/{name}:{version}",
+                                 cmds=["python", "-m", f"jobs.{name}"], arguments=list(args),
+                                 env_vars={"JOB": name, "STAGE": "prod"}, namespace="jobs",
+                                 get_logs=True, in_cluster=os.environ.get("IN_CLUSTER") == "1", dag=None)
+'''
+
+
+def test_a_pod_a_factory_makes_runs_with_its_evaluated_image_and_command(tmp_path: Path):
+    dag = DAG.read_text().replace("from dataplat.steps import", "from dataplat.steps import run_job,", 1).replace(
+        "    orders >> ready >> totals\n", '    job = run_job("rebuild", "1.4.2", "--since", "2024-01-01")\n'
+                                         "    orders >> ready >> totals >> job\n", 1)
+    module = MODULE.read_text().replace('        "load_returns":', '        "job_rebuild": [dg.AssetSpec(key="rebuilt")],\n'
+                                                                 '        "load_returns":', 1)
+    result = scaffold(tmp_path, "job_rebuild", module, steps=STEPS.read_text() + POD_FACTORY, dag=dag)
+    assert result.changed, result.reason
+    assert ('    yield from pipes_k8s_client.run(\n        context=context,\n'
+            '        image="registry.example.com/dataplat/rebuild:1.4.2",\n'
+            '        command=["python", "-m", "jobs.rebuild"],\n        namespace="jobs",\n'
+            '        env={"JOB": "rebuild", "STAGE": "prod"},\n'
+            '        base_pod_spec={"containers": [{"args": ["--since", "2024-01-01"]}]},\n'
+            '    ).get_results()\n') in result.text
+
+
+def test_a_value_the_file_computes_is_read_through_the_model(tmp_path: Path):
+    """`60 * 5` is no literal for the call as written; the model computes it (the call's own
+    refusal stays when the values do not help: arguments by position)."""
+    dag = DAG.read_text().replace("from airflow import DAG\n", "from airflow import DAG\n"
+                                  "from airflow.providers.common.sql.sensors.sql import SqlSensor\n", 1).replace(
+        "    orders >> ready >> totals\n",
+        '    SqlSensor(task_id="wait_computed", conn_id="warehouse_db", sql="SELECT 1", poke_interval=60 * 5,\n'
+        "              timeout=2 * 60 * 60)\n"
+        '    SqlSensor("warehouse_db", "SELECT 1", task_id="wait_positional")\n'
+        "    orders >> ready >> totals\n", 1)
+    project = workspace(tmp_path, dag=dag)
+    path = str(tmp_path / "dags" / "factories_dag.py")
+    computed, positional = (project.entry("platform").dag.task(t) for t in ("wait_computed", "wait_positional"))
+    assert can_scaffold(dag, computed) == "the `poke_interval` of task `wait_computed` cannot be read statically"
+    assert can_scaffold(dag, computed, dag_path=path, code=project.code) is None
+    assert can_scaffold(dag, positional, dag_path=path, code=project.code) == (
+        "task `wait_positional` passes arguments by position or `**`: they cannot be read statically")
+    module = MODULE.read_text().replace('        "load_returns":', '        "wait_computed": [dg.AssetSpec(key="computed")],\n'
+                                                                 '        "load_returns":', 1)
+    result = scaffold(tmp_path, "wait_computed", module, dag=dag)
+    assert result.changed, result.reason
+    assert "poking every 300 s and failing after 7200 s" in result.text
