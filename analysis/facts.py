@@ -137,6 +137,9 @@ class TaskFacts:
     """With ``arguments``: the dotted path of the Airflow or provider class that was given them
     (``airflow.providers.cncf.kubernetes.operators.pod.KubernetesPodOperator``), as the model
     resolved it; None for a class of the project's own or one it could not resolve."""
+    callable_at: tuple[str, str] | None = None
+    """With ``arguments``: ``(path, name)`` of the module-level function given as its
+    ``python_callable`` (a project factory's task runs a function of the team's library)."""
 
     @property
     def certain(self) -> bool:

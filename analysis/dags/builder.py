@@ -107,6 +107,8 @@ class TaskRecord:
     unknown value too), kept only when asked (``analysis.dags.arguments``)."""
     operator_class: str | None = None
     """With ``arguments``: the resolved dotted path of the Airflow or provider class given them."""
+    callable_at: tuple[str, str] | None = None
+    """With ``arguments``: the file and name of the module-level function it calls."""
 
     @property
     def conditional(self) -> bool:
@@ -135,6 +137,7 @@ class TaskRecord:
             xcom_upstream=self._ancestors() if ANY in self.pulls else (),
             arguments=self._evaluated(),
             operator_class=self.operator_class,
+            callable_at=self.callable_at,
         )
 
     def _evaluated(self):

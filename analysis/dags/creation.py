@@ -145,6 +145,10 @@ class Creation:
         if self.keep_arguments:  # type: ignore[attr-defined]
             task.arguments = (dict(kwargs), len(node.args), node in self.unread_unpacks)  # type: ignore[attr-defined]
             task.operator_class = qualified if qualified and qualified.startswith("airflow.") else None
+            function = kwargs.get("python_callable")
+            if isinstance(function, Function) and function.owner is None and function.kind == "plain" \
+                    and getattr(function.scope, "parent", True) is None:  # a module's own function
+                task.callable_at = (function.origin or self.path, function.node.name)  # type: ignore[attr-defined]
         callable_node = kwarg_nodes.get("python_callable")
         if isinstance(callable_node, (ast.Name, ast.Attribute)):
             chain = attribute_chain(callable_node)

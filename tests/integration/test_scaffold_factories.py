@@ -1,10 +1,11 @@
 """Tasks a project factory makes, scaffolded and run for real: the `platform` DAG of
 tests/fixtures/scaffold/factories holds no operator call, only calls of the team's factories
 (dataplat.steps, in the DAGs folder as a team's library is), which make Airflow's
-SQLExecuteQueryOperator and SqlSensor. Each task, scaffolded with the CLI as a user runs it, is
-planned from the values the model evaluates where the factory calls the class, written out; the
-assets materialize in real Dagster on one SQLite file and Airflow 2.11 runs the same tasks
-(`airflow tasks test`) on another: the two must hold the same rows. The values written out are
+SQLExecuteQueryOperator, SqlSensor and a PythonOperator running the library's `export_rows`.
+Each task, scaffolded with the CLI as a user runs it, is planned from the values the model
+evaluates where the factory calls the class, written out (the function copied from the library);
+the assets materialize in real Dagster on one SQLite file and Airflow 2.11 runs the same tasks
+(`airflow tasks test`) on another: the two must hold the same rows, and write the same CSV. The values written out are
 also checked against the operators Airflow's DagBag loads.
 """
 
@@ -22,7 +23,8 @@ from tests.support.scaffold_runs import airflow_tasks_test, materialize, runs_by
 
 REPO = Path(__file__).resolve().parents[2]
 FACTORIES = REPO / "tests" / "fixtures" / "scaffold" / "factories"
-TASKS = {"load_orders": "orders", "wait_for_orders": "orders_ready", "total_totals": "totals"}
+TASKS = {"load_orders": "orders", "wait_for_orders": "orders_ready", "total_totals": "totals",
+         "export_totals": "totals_csv"}
 DAG_TASKS = {"platform": [*TASKS, "load_returns"]}
 ENV = {"WAREHOUSE_CONN": "warehouse_db"}
 """What `load_returns`'s factory reads when Airflow loads the file."""
@@ -57,13 +59,15 @@ def project(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def dagster_runs(project: Path) -> dict[str, dict]:
     return runs_by_asset(materialize(project / "definitions.py", DAG_TASKS, TASKS.values(), cwd=project,
-                                     env={"AIRFLOW_CONN_WAREHOUSE_DB": connection(project / "dagster.db")}))
+                                     env={"AIRFLOW_CONN_WAREHOUSE_DB": connection(project / "dagster.db"),
+                                          "EXPORT_DIR": str(project / "dagster_exports")}))
 
 
 @pytest.fixture(scope="module")
 def airflow_runs(project: Path) -> dict[str, str]:
     return airflow_tasks_test(project / "dags", "platform", TASKS, home=project / "airflow_home", cwd=project,
-                              env={**ENV, "AIRFLOW_CONN_WAREHOUSE_DB": connection(project / "airflow.db")})
+                              env={**ENV, "AIRFLOW_CONN_WAREHOUSE_DB": connection(project / "airflow.db"),
+                                   "EXPORT_DIR": str(project / "airflow_exports")})
 
 
 def test_the_module_holds_the_factorys_values(project):
@@ -83,6 +87,12 @@ def test_the_databases_hold_the_same_rows(project, dagster_runs, airflow_runs):
     expected = {"orders": [("eu", 2.0), ("eu", 10.5), ("us", 7.0)], "totals": [("eu", 12.5), ("us", 7.0)]}
     assert rows(project / "airflow.db") == expected
     assert rows(project / "dagster.db") == expected
+
+
+def test_the_librarys_function_writes_the_same_file(project, dagster_runs, airflow_runs):
+    written = (project / "dagster_exports" / "totals.csv").read_bytes()
+    assert written == (project / "airflow_exports" / "totals.csv").read_bytes()
+    assert written.decode().splitlines() == ["eu;12.5", "us;7.0"]
 
 
 def test_a_scaffold_that_runs_otherwise_is_caught(project, airflow_runs, tmp_path):

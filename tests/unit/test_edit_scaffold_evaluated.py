@@ -1,11 +1,13 @@
 """Tasks a project factory makes (issue 16): the DAG file holds no operator call, so the scaffolds
 that read an operator's values (SQL, sensors, containers) plan the task from the values the model
-evaluates where the factory calls Airflow's class (``plan_evaluated``). The module the fixture's
+evaluates where the factory calls Airflow's class (``plan_evaluated``), and a ``PythonOperator``'s
+is copied from the module that defines the function it runs (``imported.factory_task``). The module the fixture's
 tasks give, the lens's judgement through the project, and each refusal: a value only known when
 Airflow runs the file, arguments nobody can name, a class of the project's own."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -19,7 +21,7 @@ from tests.support.scaffold_fixture import FIXTURES
 
 FACTORIES = FIXTURES / "factories"
 DAG, MODULE = FACTORIES / "factories_dag.py", FACTORIES / "factories_module.py"
-TASKS = ("load_orders", "wait_for_orders", "total_totals")
+TASKS = ("load_orders", "wait_for_orders", "total_totals", "export_totals")
 STEPS = FACTORIES / "dataplat" / "steps.py"
 
 
@@ -140,8 +142,8 @@ def run_job(name, version, *args):
 
 def test_a_pod_a_factory_makes_runs_with_its_evaluated_image_and_command(tmp_path: Path):
     dag = DAG.read_text().replace("from dataplat.steps import", "from dataplat.steps import run_job,", 1).replace(
-        "    orders >> ready >> totals\n", '    job = run_job("rebuild", "1.4.2", "--since", "2024-01-01")\n'
-                                         "    orders >> ready >> totals >> job\n", 1)
+        "    orders >> ready >> totals >> exported\n",
+        '    job = run_job("rebuild", "1.4.2", "--since", "2024-01-01")\n    orders >> ready >> totals >> job\n', 1)
     module = MODULE.read_text().replace('        "load_returns":', '        "job_rebuild": [dg.AssetSpec(key="rebuilt")],\n'
                                                                  '        "load_returns":', 1)
     result = scaffold(tmp_path, "job_rebuild", module, steps=STEPS.read_text() + POD_FACTORY, dag=dag)
@@ -159,11 +161,11 @@ def test_a_value_the_file_computes_is_read_through_the_model(tmp_path: Path):
     refusal stays when the values do not help: arguments by position)."""
     dag = DAG.read_text().replace("from airflow import DAG\n", "from airflow import DAG\n"
                                   "from airflow.providers.common.sql.sensors.sql import SqlSensor\n", 1).replace(
-        "    orders >> ready >> totals\n",
+        "    orders >> ready >> totals >> exported\n",
         '    SqlSensor(task_id="wait_computed", conn_id="warehouse_db", sql="SELECT 1", poke_interval=60 * 5,\n'
         "              timeout=2 * 60 * 60)\n"
         '    SqlSensor("warehouse_db", "SELECT 1", task_id="wait_positional")\n'
-        "    orders >> ready >> totals\n", 1)
+        "    orders >> ready >> totals >> exported\n", 1)
     project = workspace(tmp_path, dag=dag)
     path = str(tmp_path / "dags" / "factories_dag.py")
     computed, positional = (project.entry("platform").dag.task(t) for t in ("wait_computed", "wait_positional"))
@@ -176,3 +178,28 @@ def test_a_value_the_file_computes_is_read_through_the_model(tmp_path: Path):
     result = scaffold(tmp_path, "wait_computed", module, dag=dag)
     assert result.changed, result.reason
     assert "poking every 300 s and failing after 7200 s" in result.text
+
+
+def test_a_python_task_a_factory_makes_runs_the_librarys_function(tmp_path: Path):
+    result = scaffold(tmp_path, "export_totals")
+    assert result.changed, result.reason
+    assert "    Scaffolded by airlift-lsp from dags/dataplat/steps.py (PythonOperator), with the module-level" in result.text
+    assert "    def export_rows(table, delimiter=\",\"):\n" in result.text
+    assert "    export_rows(table='totals', delimiter=';')\n" in result.text
+    assert "SQLExecuteQueryOperator" not in result.text.split("def platform__export_totals")[1]  # only what it needs
+
+
+@pytest.mark.parametrize(("old", "new", "reason"), [
+    ('op_kwargs={"table": table, "delimiter": delimiter})', 'op_kwargs={"table": table, "at": os.getcwd()})',
+     "the `op_kwargs` argument of task `export_totals` is only known when Airflow runs the file (`…`): "
+     "`export_rows`, which the scaffold copies from its module, needs its value"),
+    ('python_callable=export_rows,', 'python_callable=lambda **context: export_rows(table),',
+     "task `export_totals` is made inside `export(...)`, not by a `PythonOperator(...)` call in this file: "
+     "the scaffold copies an operator call written in the DAG file; port it by hand"),
+], ids=["run-time", "lambda"])
+def test_python_refusals(tmp_path: Path, old, new, reason):
+    steps = STEPS.read_text()
+    assert old in steps
+    result = scaffold(tmp_path, "export_totals", steps=steps.replace(old, new, 1))
+    assert not result.changed
+    assert re.sub(r"\(`[^`]*`\)", "(`…`)", result.reason) == reason

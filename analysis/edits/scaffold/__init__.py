@@ -95,6 +95,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from analysis.dags.dagfile import extract_file
@@ -104,10 +105,12 @@ from analysis.edits.result import EditResult, parse
 from analysis.edits.scaffold.asset import WHAT, ModuleEdit
 from analysis.edits.scaffold.asset_sensors import dag_asset_key
 from analysis.edits.scaffold.dag_source import DagSource
-from analysis.edits.scaffold.imported import ModuleSource, project_modules, virtual_task
+from analysis.edits.scaffold.imported import ModuleSource, factory_task, project_modules, virtual_task
 from analysis.edits.scaffold.places import ImportRoot, Places
 from analysis.edits.scaffold.plan import plan_task
+from analysis.edits.scaffold.plan_common import made_elsewhere
 from analysis.edits.scaffold.plan_sensors import with_upstream
+from analysis.edits.scaffold.statements import dag_file
 from analysis.facts import FileFacts, TaskFacts
 
 if TYPE_CHECKING:
@@ -139,11 +142,27 @@ def can_scaffold(dag_text: str, task: TaskFacts, module_source: ModuleSource | N
     if ports and task.operator in ports:
         plan = plan_task(dag_text, task, ports=ports, evaluate=evaluate)
         return plan if isinstance(plan, str) else None
-    copied = virtual_task(dag_text, task, module_source)
+    copied = _copied(dag_text, task, module_source, evaluate, code)
     if isinstance(copied, str):
         return copied
     plan = plan_task(*copied[1:]) if copied is not None else plan_task(dag_text, task, evaluate=evaluate)
     return plan if isinstance(plan, str) else None
+
+
+def _copied(dag_text: str, task: TaskFacts, module_source: ModuleSource | None,
+            evaluate: Callable[[TaskFacts], TaskFacts] | None,
+            code: ProjectCode | None) -> tuple[str, str, TaskFacts] | str | None:
+    """Where the task's code is copied from when it is not the DAG file: the module of an imported
+    ``@task`` (``virtual_task``), or of the function a project factory's ``PythonOperator`` runs
+    (``factory_task``, from the values the model evaluates); None for the DAG file."""
+    copied = virtual_task(dag_text, task, module_source)
+    if copied is not None or evaluate is None or task.operator != "PythonOperator":
+        return copied
+    dag = dag_file(dag_text)
+    call = dag.call_at(task) if not isinstance(dag, str) else None
+    if call is None or made_elsewhere(dag, task, call) is None:
+        return None
+    return factory_task(evaluate(task), code.text if code is not None else _read_text)
 
 
 def _evaluator(dag_path: str | None, dag_text: str,
@@ -207,12 +226,14 @@ def scaffold_task(dag_text: str, dag_path: str, dag_id: str, task_id: str, modul
         if isinstance(found, EditResult):
             return found
         downstream = tuple(t.task_id for t in dag.tasks if task_id in t.upstream)
-        copied = virtual_task(dag_text, task, project_modules(code))
+        copied = _copied(dag_text, task, project_modules(code), evaluate, code)
         if isinstance(copied, str):
             return EditResult.refuse(copied)
         if copied is not None:  # planned, and copied, from the module that defines its function
             dag_path, dag_text, task = copied
         plan = plan_task(dag_text, task, dag_path, _read_text, downstream, ports, evaluate)
+        if copied is not None and task.operator == "PythonOperator" and not isinstance(plan, str):
+            plan = replace(plan, evaluated=True)  # a factory's: its arguments are the values evaluated
         if not isinstance(plan, str) and plan.sensor is not None and plan.sensor.external:
             mapped = mapped_assets or parse_dagster_module(module_path or "definitions.py", module_text).asset_refs
             plan = with_upstream(plan, mapped, lambda dag_id: dag_asset_key(edit.module, dag_id))

@@ -21,6 +21,7 @@ from pprint import pformat
 
 from analysis.dags.dagfile import extract_file
 from analysis.edits.scaffold.plan_containers import single_assignment, static_value
+from analysis.edits.scaffold.plan_evaluated import BASE_OPERATOR, literal_arguments
 from analysis.edits.scaffold.statements import DagFile, dag_file
 from analysis.facts import TaskFacts
 
@@ -93,6 +94,37 @@ def virtual_task(dag_text: str, task: TaskFacts, source: ModuleSource | None
     if len(tasks) != 1:
         return f"the function `{name}` of `{module}` is not read as a `@task` there: port task `{task.task_id}` by hand"
     return path, virtual, dataclasses.replace(tasks[0], task_id=task.task_id, upstream=())
+
+
+def factory_task(task: TaskFacts, read: Callable[[str], str | None]) -> tuple[str, str, TaskFacts] | str | None:
+    """For a ``PythonOperator`` a project factory makes, with the arguments the model evaluated
+    (``TaskFacts.arguments``) and a module-level function of the project as its callable
+    (``callable_at``): as ``virtual_task``, the module that defines the function with the
+    operator's call appended, its other arguments written out as literals. None when the task is
+    not such a task (the DAG file's refusal stands); why not, when an argument is no literal.
+    ``read(path)``: a file's text, as the index reads it."""
+    if task.operator != "PythonOperator" or task.callable_at is None or task.arguments is None:
+        return None
+    path, name = task.callable_at
+    text = read(path)
+    if text is None:
+        return None
+    arguments = literal_arguments(task, BASE_OPERATOR - {"task_id"} | {"python_callable"},
+                                  f"`{name}`, which the scaffold copies from its module, needs its value")
+    if isinstance(arguments, str):
+        return arguments
+    written = [f"{k}={pformat(v, width=80, sort_dicts=False)}" for k, v in arguments if k != "task_id"]
+    call = (f"PythonOperator(\n        task_id={task.task_id!r},\n        python_callable={name},\n"
+            + "".join(textwrap.indent(w, " " * 8) + ",\n" for w in written) + "    )")
+    virtual = (f"{text.rstrip()}\n\n\nfrom airflow import DAG as __airlift_DAG\n"
+               "from airflow.operators.python import PythonOperator\n\n"
+               f"with __airlift_DAG({VIRTUAL_DAG!r}, schedule=None):\n    {call}\n")
+    facts = extract_file(path, virtual)
+    copied = facts.dag(VIRTUAL_DAG) if facts.error is None else None
+    found = copied.task(task.task_id) if copied is not None else None
+    if found is None or found.operator != "PythonOperator":
+        return f"the function `{name}` of {path} cannot be read there: port task `{task.task_id}` by hand"
+    return path, virtual, dataclasses.replace(found, upstream=())
 
 
 def _literal(dag: DagFile, node: ast.expr, depth: int = 0) -> object:
