@@ -1,7 +1,8 @@
 """Tasks a project factory makes, scaffolded and run for real: the `platform` DAG of
 tests/fixtures/scaffold/factories holds no operator call, only calls of the team's factories
 (dataplat.steps, in the DAGs folder as a team's library is), which make Airflow's
-SQLExecuteQueryOperator, SqlSensor and a PythonOperator running the library's `export_rows`.
+SQLExecuteQueryOperator, SqlSensor, a PythonOperator running the library's `export_rows` and a
+BashOperator.
 Each task, scaffolded with the CLI as a user runs it, is planned from the values the model
 evaluates where the factory calls the class, written out (the function copied from the library);
 the assets materialize in real Dagster on one SQLite file and Airflow 2.11 runs the same tasks
@@ -24,7 +25,7 @@ from tests.support.scaffold_runs import airflow_tasks_test, materialize, runs_by
 REPO = Path(__file__).resolve().parents[2]
 FACTORIES = REPO / "tests" / "fixtures" / "scaffold" / "factories"
 TASKS = {"load_orders": "orders", "wait_for_orders": "orders_ready", "total_totals": "totals",
-         "export_totals": "totals_csv"}
+         "export_totals": "totals_csv", "shell_done": "done_flag"}
 DAG_TASKS = {"platform": [*TASKS, "load_returns"]}
 ENV = {"WAREHOUSE_CONN": "warehouse_db"}
 """What `load_returns`'s factory reads when Airflow loads the file."""
@@ -93,6 +94,8 @@ def test_the_librarys_function_writes_the_same_file(project, dagster_runs, airfl
     written = (project / "dagster_exports" / "totals.csv").read_bytes()
     assert written == (project / "airflow_exports" / "totals.csv").read_bytes()
     assert written.decode().splitlines() == ["eu;12.5", "us;7.0"]
+    flag = (project / "dagster_exports" / "done.txt").read_bytes()
+    assert flag == (project / "airflow_exports" / "done.txt").read_bytes() == b"test\n"
 
 
 def test_a_scaffold_that_runs_otherwise_is_caught(project, airflow_runs, tmp_path):

@@ -1,7 +1,8 @@
 """Tasks a project factory makes (issue 16): the DAG file holds no operator call, so the scaffolds
 that read an operator's values (SQL, sensors, containers) plan the task from the values the model
 evaluates where the factory calls Airflow's class (``plan_evaluated``), and a ``PythonOperator``'s
-is copied from the module that defines the function it runs (``imported.factory_task``). The module the fixture's
+is copied from the module that defines the function it runs, a ``BashOperator``'s command written
+out in the DAG file (``imported.factory_task``). The module the fixture's
 tasks give, the lens's judgement through the project, and each refusal: a value only known when
 Airflow runs the file, arguments nobody can name, a class of the project's own."""
 
@@ -21,7 +22,7 @@ from tests.support.scaffold_fixture import FIXTURES
 
 FACTORIES = FIXTURES / "factories"
 DAG, MODULE = FACTORIES / "factories_dag.py", FACTORIES / "factories_module.py"
-TASKS = ("load_orders", "wait_for_orders", "total_totals", "export_totals")
+TASKS = ("load_orders", "wait_for_orders", "total_totals", "export_totals", "shell_done")
 STEPS = FACTORIES / "dataplat" / "steps.py"
 
 
@@ -142,7 +143,7 @@ def run_job(name, version, *args):
 
 def test_a_pod_a_factory_makes_runs_with_its_evaluated_image_and_command(tmp_path: Path):
     dag = DAG.read_text().replace("from dataplat.steps import", "from dataplat.steps import run_job,", 1).replace(
-        "    orders >> ready >> totals >> exported\n",
+        "    orders >> ready >> totals >> exported >> done\n",
         '    job = run_job("rebuild", "1.4.2", "--since", "2024-01-01")\n    orders >> ready >> totals >> job\n', 1)
     module = MODULE.read_text().replace('        "load_returns":', '        "job_rebuild": [dg.AssetSpec(key="rebuilt")],\n'
                                                                  '        "load_returns":', 1)
@@ -161,11 +162,11 @@ def test_a_value_the_file_computes_is_read_through_the_model(tmp_path: Path):
     refusal stays when the values do not help: arguments by position)."""
     dag = DAG.read_text().replace("from airflow import DAG\n", "from airflow import DAG\n"
                                   "from airflow.providers.common.sql.sensors.sql import SqlSensor\n", 1).replace(
-        "    orders >> ready >> totals >> exported\n",
+        "    orders >> ready >> totals >> exported >> done\n",
         '    SqlSensor(task_id="wait_computed", conn_id="warehouse_db", sql="SELECT 1", poke_interval=60 * 5,\n'
         "              timeout=2 * 60 * 60)\n"
         '    SqlSensor("warehouse_db", "SELECT 1", task_id="wait_positional")\n'
-        "    orders >> ready >> totals >> exported\n", 1)
+        "    orders >> ready >> totals >> exported >> done\n", 1)
     project = workspace(tmp_path, dag=dag)
     path = str(tmp_path / "dags" / "factories_dag.py")
     computed, positional = (project.entry("platform").dag.task(t) for t in ("wait_computed", "wait_positional"))
@@ -203,3 +204,11 @@ def test_python_refusals(tmp_path: Path, old, new, reason):
     result = scaffold(tmp_path, "export_totals", steps=steps.replace(old, new, 1))
     assert not result.changed
     assert re.sub(r"\(`[^`]*`\)", "(`…`)", result.reason) == reason
+
+
+def test_a_bash_task_a_factory_makes_runs_its_evaluated_command(tmp_path: Path):
+    result = scaffold(tmp_path, "shell_done")
+    assert result.changed, result.reason
+    assert "Scaffolded by airlift-lsp from dags/factories_dag.py (BashOperator)" in result.text
+    assert "mkdir -p \"$EXPORT_DIR\" && echo \"$STAGE\" > \"$EXPORT_DIR/done.txt\"" in result.text
+    assert "            env={**os.environ, **{'STAGE': 'test'}},\n" in result.text  # append_env

@@ -142,7 +142,7 @@ def can_scaffold(dag_text: str, task: TaskFacts, module_source: ModuleSource | N
     if ports and task.operator in ports:
         plan = plan_task(dag_text, task, ports=ports, evaluate=evaluate)
         return plan if isinstance(plan, str) else None
-    copied = _copied(dag_text, task, module_source, evaluate, code)
+    copied = _copied(dag_text, task, module_source, evaluate, code, dag_path)
     if isinstance(copied, str):
         return copied
     plan = plan_task(*copied[1:]) if copied is not None else plan_task(dag_text, task, evaluate=evaluate)
@@ -150,19 +150,21 @@ def can_scaffold(dag_text: str, task: TaskFacts, module_source: ModuleSource | N
 
 
 def _copied(dag_text: str, task: TaskFacts, module_source: ModuleSource | None,
-            evaluate: Callable[[TaskFacts], TaskFacts] | None,
-            code: ProjectCode | None) -> tuple[str, str, TaskFacts] | str | None:
+            evaluate: Callable[[TaskFacts], TaskFacts] | None, code: ProjectCode | None,
+            dag_path: str | None) -> tuple[str, str, TaskFacts] | str | None:
     """Where the task's code is copied from when it is not the DAG file: the module of an imported
     ``@task`` (``virtual_task``), or of the function a project factory's ``PythonOperator`` runs
-    (``factory_task``, from the values the model evaluates); None for the DAG file."""
+    or the DAG file with a factory's ``BashOperator`` call written out (``factory_task``, from the
+    values the model evaluates); None for the DAG file as it is."""
     copied = virtual_task(dag_text, task, module_source)
-    if copied is not None or evaluate is None or task.operator != "PythonOperator":
+    if copied is not None or evaluate is None or task.operator not in ("PythonOperator", "BashOperator"):
         return copied
     dag = dag_file(dag_text)
     call = dag.call_at(task) if not isinstance(dag, str) else None
     if call is None or made_elsewhere(dag, task, call) is None:
         return None
-    return factory_task(evaluate(task), code.text if code is not None else _read_text)
+    evaluated = evaluate(task)
+    return factory_task(evaluated, code.text if code is not None else _read_text, dag_path or "", dag_text)
 
 
 def _evaluator(dag_path: str | None, dag_text: str,
@@ -226,13 +228,13 @@ def scaffold_task(dag_text: str, dag_path: str, dag_id: str, task_id: str, modul
         if isinstance(found, EditResult):
             return found
         downstream = tuple(t.task_id for t in dag.tasks if task_id in t.upstream)
-        copied = _copied(dag_text, task, project_modules(code), evaluate, code)
+        copied = _copied(dag_text, task, project_modules(code), evaluate, code, dag_path)
         if isinstance(copied, str):
             return EditResult.refuse(copied)
         if copied is not None:  # planned, and copied, from the module that defines its function
             dag_path, dag_text, task = copied
         plan = plan_task(dag_text, task, dag_path, _read_text, downstream, ports, evaluate)
-        if copied is not None and task.operator == "PythonOperator" and not isinstance(plan, str):
+        if copied is not None and task.operator in ("PythonOperator", "BashOperator") and not isinstance(plan, str):
             plan = replace(plan, evaluated=True)  # a factory's: its arguments are the values evaluated
         if not isinstance(plan, str) and plan.sensor is not None and plan.sensor.external:
             mapped = mapped_assets or parse_dagster_module(module_path or "definitions.py", module_text).asset_refs

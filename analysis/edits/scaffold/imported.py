@@ -96,34 +96,48 @@ def virtual_task(dag_text: str, task: TaskFacts, source: ModuleSource | None
     return path, virtual, dataclasses.replace(tasks[0], task_id=task.task_id, upstream=())
 
 
-def factory_task(task: TaskFacts, read: Callable[[str], str | None]) -> tuple[str, str, TaskFacts] | str | None:
-    """For a ``PythonOperator`` a project factory makes, with the arguments the model evaluated
-    (``TaskFacts.arguments``) and a module-level function of the project as its callable
-    (``callable_at``): as ``virtual_task``, the module that defines the function with the
-    operator's call appended, its other arguments written out as literals. None when the task is
-    not such a task (the DAG file's refusal stands); why not, when an argument is no literal.
-    ``read(path)``: a file's text, as the index reads it."""
-    if task.operator != "PythonOperator" or task.callable_at is None or task.arguments is None:
+_FACTORY_CLASSES = {"PythonOperator": "airflow.operators.python", "BashOperator": "airflow.operators.bash"}
+"""The operators whose task a factory makes that are planned in a text of their own: the class's
+module, imported there under the class's name."""
+
+
+def factory_task(task: TaskFacts, read: Callable[[str], str | None], dag_path: str,
+                 dag_text: str) -> tuple[str, str, TaskFacts] | str | None:
+    """For a ``PythonOperator`` or ``BashOperator`` a project factory makes, with the arguments the
+    model evaluated (``TaskFacts.arguments``): as ``virtual_task``, a text with the operator's call
+    appended, its arguments written out as literals, where the scaffold copies the task's code
+    from. A ``PythonOperator``'s is the module that defines its callable, a module-level function
+    of the project (``callable_at``); a ``BashOperator``'s the DAG file (a command copies nothing
+    else). None when the task is not such a task (the DAG file's refusal stands); why not, when an
+    argument is no literal. ``read(path)``: a file's text, as the index reads it."""
+    module = _FACTORY_CLASSES.get(task.operator)
+    if module is None or task.arguments is None or not (task.operator_class or "").startswith("airflow."):
         return None
-    path, name = task.callable_at
-    text = read(path)
+    if task.operator == "PythonOperator":
+        if task.callable_at is None:
+            return None
+        path, name = task.callable_at
+        text = read(path)
+        needs = f"`{name}`, which the scaffold copies from its module, needs its value"
+        given = [f"python_callable={name}"]
+    else:
+        path, text, needs, given = dag_path, dag_text, "the scaffold needs its value", []
     if text is None:
         return None
-    arguments = literal_arguments(task, BASE_OPERATOR - {"task_id"} | {"python_callable"},
-                                  f"`{name}`, which the scaffold copies from its module, needs its value")
+    arguments = literal_arguments(task, BASE_OPERATOR - {"task_id"} | {"python_callable"}, needs)
     if isinstance(arguments, str):
         return arguments
-    written = [f"{k}={pformat(v, width=80, sort_dicts=False)}" for k, v in arguments if k != "task_id"]
-    call = (f"PythonOperator(\n        task_id={task.task_id!r},\n        python_callable={name},\n"
+    written = [*given, *(f"{k}={pformat(v, width=80, sort_dicts=False)}" for k, v in arguments if k != "task_id")]
+    call = (f"{task.operator}(\n        task_id={task.task_id!r},\n"
             + "".join(textwrap.indent(w, " " * 8) + ",\n" for w in written) + "    )")
     virtual = (f"{text.rstrip()}\n\n\nfrom airflow import DAG as __airlift_DAG\n"
-               "from airflow.operators.python import PythonOperator\n\n"
+               f"from {module} import {task.operator}\n\n"
                f"with __airlift_DAG({VIRTUAL_DAG!r}, schedule=None):\n    {call}\n")
     facts = extract_file(path, virtual)
     copied = facts.dag(VIRTUAL_DAG) if facts.error is None else None
     found = copied.task(task.task_id) if copied is not None else None
-    if found is None or found.operator != "PythonOperator":
-        return f"the function `{name}` of {path} cannot be read there: port task `{task.task_id}` by hand"
+    if found is None or found.operator != task.operator:
+        return f"task `{task.task_id}` cannot be read as written out in {path}: port it by hand"
     return path, virtual, dataclasses.replace(found, upstream=())
 
 
