@@ -154,8 +154,8 @@ def _copied(dag_text: str, task: TaskFacts, module_source: ModuleSource | None,
             dag_path: str | None) -> tuple[str, str, TaskFacts] | str | None:
     """Where the task's code is copied from when it is not the DAG file: the module of an imported
     ``@task`` (``virtual_task``), or of the function a project factory's ``PythonOperator`` runs
-    or the DAG file with a factory's ``BashOperator`` call written out (``factory_task``, from the
-    values the model evaluates); None for the DAG file as it is."""
+    or a factory's ``BashOperator`` call written out in the DAG file's place (``factory_task``,
+    from the values the model evaluates); None for the DAG file as it is."""
     copied = virtual_task(dag_text, task, module_source)
     if copied is not None or evaluate is None or task.operator not in ("PythonOperator", "BashOperator"):
         return copied
@@ -164,7 +164,7 @@ def _copied(dag_text: str, task: TaskFacts, module_source: ModuleSource | None,
     if call is None or made_elsewhere(dag, task, call) is None:
         return None
     evaluated = evaluate(task)
-    return factory_task(evaluated, code.text if code is not None else _read_text, dag_path or "", dag_text)
+    return factory_task(evaluated, code.text if code is not None else _read_text, dag_path or "")
 
 
 def _evaluator(dag_path: str | None, dag_text: str,

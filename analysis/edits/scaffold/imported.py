@@ -101,14 +101,14 @@ _FACTORY_CLASSES = {"PythonOperator": "airflow.operators.python", "BashOperator"
 module, imported there under the class's name."""
 
 
-def factory_task(task: TaskFacts, read: Callable[[str], str | None], dag_path: str,
-                 dag_text: str) -> tuple[str, str, TaskFacts] | str | None:
+def factory_task(task: TaskFacts, read: Callable[[str], str | None],
+                 dag_path: str) -> tuple[str, str, TaskFacts] | str | None:
     """For a ``PythonOperator`` or ``BashOperator`` a project factory makes, with the arguments the
     model evaluated (``TaskFacts.arguments``): as ``virtual_task``, a text with the operator's call
     appended, its arguments written out as literals, where the scaffold copies the task's code
     from. A ``PythonOperator``'s is the module that defines its callable, a module-level function
-    of the project (``callable_at``); a ``BashOperator``'s the DAG file (a command copies nothing
-    else). None when the task is not such a task (the DAG file's refusal stands); why not, when an
+    of the project (``callable_at``); a ``BashOperator``'s is the call alone, in the DAG file's
+    place (its literals need no other code). None when the task is not such a task (the DAG file's refusal stands); why not, when an
     argument is no literal. ``read(path)``: a file's text, as the index reads it."""
     module = _FACTORY_CLASSES.get(task.operator)
     if module is None or task.arguments is None or not (task.operator_class or "").startswith("airflow."):
@@ -120,8 +120,8 @@ def factory_task(task: TaskFacts, read: Callable[[str], str | None], dag_path: s
         text = read(path)
         needs = f"`{name}`, which the scaffold copies from its module, needs its value"
         given = [f"python_callable={name}"]
-    else:
-        path, text, needs, given = dag_path, dag_text, "the scaffold needs its value", []
+    else:  # its values written out need no code of the file: the call alone, read as the DAG file
+        path, text, needs, given = dag_path, "", "the scaffold needs its value", []
     if text is None:
         return None
     arguments = literal_arguments(task, BASE_OPERATOR - {"task_id"} | {"python_callable"}, needs)
@@ -130,8 +130,8 @@ def factory_task(task: TaskFacts, read: Callable[[str], str | None], dag_path: s
     written = [*given, *(f"{k}={pformat(v, width=80, sort_dicts=False)}" for k, v in arguments if k != "task_id")]
     call = (f"{task.operator}(\n        task_id={task.task_id!r},\n"
             + "".join(textwrap.indent(w, " " * 8) + ",\n" for w in written) + "    )")
-    virtual = (f"{text.rstrip()}\n\n\nfrom airflow import DAG as __airlift_DAG\n"
-               f"from {module} import {task.operator}\n\n"
+    head = f"{text.rstrip()}\n\n\n" if text.strip() else ""
+    virtual = (f"{head}from airflow import DAG as __airlift_DAG\nfrom {module} import {task.operator}\n\n"
                f"with __airlift_DAG({VIRTUAL_DAG!r}, schedule=None):\n    {call}\n")
     facts = extract_file(path, virtual)
     copied = facts.dag(VIRTUAL_DAG) if facts.error is None else None
