@@ -30,6 +30,7 @@ import os
 import sqlite3
 import struct
 import sys
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -192,6 +193,19 @@ def _mark(folder: Path, *, workspace: bool) -> None:
         ignore.write_text("# The facts cache of airlift-lsp: safe to delete.\n*\n", encoding="ascii")
 
 
+_LOCKED_RETRIES = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6)
+"""Seconds between tries to open a database another process holds (about 3 s in all)."""
+
+
+class _StillLocked(Exception):
+    """The database stayed locked by another process: not cached this time, never discarded."""
+
+
+def _locked(error: sqlite3.OperationalError) -> bool:
+    text = str(error).lower()
+    return "locked" in text or "busy" in text
+
+
 class FactCache:
     """The workspace's facts database. Every method swallows database errors (a cache that
     fails is a cache that misses); the object is used from one thread at a time."""
@@ -217,7 +231,10 @@ class FactCache:
         if self._connection is not None:
             return self._connection
         try:
-            self._connection = self._open()
+            self._connection = self._open_when_free()
+        except _StillLocked as error:
+            log.debug("facts cache %s busy (%s): not used this time", self.path, error)
+            return None
         except sqlite3.DatabaseError as error:
             log.debug("facts cache %s unreadable (%s)", self.path, error)
             self._connection = None
@@ -230,6 +247,24 @@ class FactCache:
                 log.info("facts cache %s unusable: %s", self.path, again)
                 return None
         return self._connection
+
+    def _open_when_free(self) -> sqlite3.Connection:
+        """``_open``, tried again while another process holds the database (making it, or
+        turning it to WAL: SQLite may answer "locked" there without waiting): a lock is no damage,
+        and a database another process is writing must never be discarded."""
+        for delay in _LOCKED_RETRIES:
+            try:
+                return self._open()
+            except sqlite3.OperationalError as error:
+                if not _locked(error):
+                    raise
+                time.sleep(delay)
+        try:
+            return self._open()
+        except sqlite3.OperationalError as error:
+            if _locked(error):  # busy for seconds: not cached this time, and nothing discarded
+                raise _StillLocked(str(error)) from error
+            raise
 
     def _open(self) -> sqlite3.Connection:
         if self.read_only:

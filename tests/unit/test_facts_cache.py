@@ -233,6 +233,35 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
     assert len(entries) == 2 * 40 * 25
 
 
+def test_a_database_another_process_holds_is_waited_for_never_discarded(tmp_path: Path, monkeypatch) -> None:
+    """SQLite may answer "locked" at once while another process makes the database or turns it to
+    WAL: opening is tried again, and a database held that long is left alone (not cached this
+    time), never deleted as damaged under the process writing it."""
+    folder = tmp_path / "cache"
+    folder.mkdir()
+    assert FactCache(folder).put("context", [NewEntry("/w/a.py", "0" * 40, cache_module.KIND_NOT_DAG)])
+    opened = FactCache._open
+    answers = iter([sqlite3.OperationalError("database is locked")] * 2)
+
+    def busy_twice(self):
+        error = next(answers, None)
+        if error is not None:
+            raise error
+        return opened(self)
+
+    monkeypatch.setattr(cache_module, "_LOCKED_RETRIES", (0.0, 0.0, 0.0))
+    monkeypatch.setattr(FactCache, "_open", busy_twice)
+    discarded = []
+    monkeypatch.setattr(FactCache, "_discard", lambda self: discarded.append(self.path))
+    assert FactCache(folder).put("context", [NewEntry("/w/b.py", "0" * 40, cache_module.KIND_NOT_DAG)])
+
+    monkeypatch.setattr(FactCache, "_open", lambda self: (_ for _ in ()).throw(sqlite3.OperationalError("database is locked")))
+    assert not FactCache(folder).put("context", [NewEntry("/w/c.py", "0" * 40, cache_module.KIND_NOT_DAG)])
+    assert discarded == []
+    monkeypatch.undo()
+    assert {e for e in FactCache(folder).entries("context", "facts")} >= {"/w/a.py", "/w/b.py"}
+
+
 def test_files_of_a_worker_that_dies_are_extracted_here(root: Path, monkeypatch) -> None:
     from server.indexing import pool
 
