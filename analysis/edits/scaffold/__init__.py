@@ -84,7 +84,7 @@ changes), ``plan_bash`` the bash options and what a ``@task.bash`` returns, ``pl
 ``plan_containers``, ``plan_sql``, ``plan_gates``, ``plan_sensors``, ``plan_dbt`` and
 ``plan_ports`` the other families, ``plan_evaluated`` the call made of a task's evaluated values; ``plan_common`` holds the ``Plan`` and the checks every
 family shares. ``dag_source`` finds the same code in libcst, to copy it as written; ``asset``
-writes the ``@multi_asset`` into the Dagster module, its body ending as ``asset_commands`` (the
+writes the ``@multi_asset`` into the Dagster module at the task's mapping (``asset_mapping``), its body ending as ``asset_commands`` (the
 call, the command or the port's call), ``asset_gates``, ``asset_pipes``, ``asset_containers``,
 ``asset_sql``, ``asset_sensors`` or ``asset_dbt`` write it, with the helpers of ``places`` where
 the copied code needs the DAG file's place. ``families`` lists the operators that have a

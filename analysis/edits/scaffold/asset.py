@@ -1,6 +1,6 @@
 """Write the scaffolded ``@multi_asset`` into the Dagster module.
 
-``ModuleEdit`` finds the task's ``AssetSpec`` list in ``assets_with_task_mappings(...)``,
+``ModuleEdit`` finds the task's ``AssetSpec`` list in ``assets_with_task_mappings(...)`` (``asset_mapping``),
 defines the asset function just above the statement holding it (its specs moved verbatim, its
 body the copied code then the task's call or command), puts ``[<function>]`` in the list's
 place, adds the helpers of ``places`` that the body calls, and the imports it needs.
@@ -12,7 +12,6 @@ import keyword
 import os
 import re
 import textwrap
-from dataclasses import dataclass
 
 import libcst as cst
 from libcst.metadata import (
@@ -22,7 +21,6 @@ from libcst.metadata import (
     WhitespaceInclusivePositionProvider,
 )
 
-from analysis.dagster.cst_values import arguments
 from analysis.edits.imports import Imports, add_imports, add_module_import
 from analysis.edits.layout import (
     LINE_WIDTH,
@@ -32,11 +30,11 @@ from analysis.edits.layout import (
     render,
     string_literal,
 )
-from analysis.edits.module_calls import ModuleCalls
 from analysis.edits.result import EditResult, check_output
 from analysis.edits.scaffold import asset_containers, asset_dbt, asset_pipes, asset_sensors, asset_sql
 from analysis.edits.scaffold.asset_commands import command_tail, fresh, star, top_level_names
 from analysis.edits.scaffold.asset_gates import gate_specs, gate_tail
+from analysis.edits.scaffold.asset_mapping import WHAT, Mapping, find_mapping
 from analysis.edits.scaffold.dag_source import (
     DagSource,
     Transplant,
@@ -48,7 +46,6 @@ from analysis.edits.scaffold.places import DAG_FILE_HELPER, HELPERS, IMPORT_ROOT
 from analysis.edits.scaffold.plan import Plan
 from analysis.edits.scaffold.statements import is_import
 
-WHAT = "the Dagster module"
 _WRITERS = {"Pipes": asset_pipes, "Container": asset_containers, "SQL": asset_sql,
             "Sensor": asset_sensors, "dbt": asset_dbt}
 """The families whose asset takes resources, by ``Plan.kind``: the end of the body, the
@@ -58,25 +55,6 @@ signature, the decorator's options and the module-level definitions they need.""
 def _is_helper(name: str) -> bool:
     """Whether a top-level name is one of the definitions scaffolds add to the module."""
     return name in HELPERS or any(w.owns(name) for w in _WRITERS.values())
-
-
-@dataclass(frozen=True, slots=True)
-class _Mapping:
-    """The task's list of assets in ``task_mappings``, and the statement that holds it."""
-
-    node: cst.List | cst.Tuple
-    specs: tuple[cst.BaseExpression, ...]
-    statement: cst.BaseStatement
-
-
-class _Finder(ModuleCalls):
-    """The module's ``assets_with_task_mappings`` calls and the Dagster names it imports."""
-
-    def dagster_name(self, node: cst.CSTNode) -> str | None:
-        for name in self.qualified(node):
-            if name.split(".")[0] == "dagster":
-                return name.rsplit(".", 1)[-1]
-        return None
 
 
 class ModuleEdit:
@@ -101,63 +79,12 @@ class ModuleEdit:
 
     # -- the task's mapping ---------------------------------------------------------------
 
-    def find_mapping(self) -> _Mapping | EditResult:
-        finder = _Finder()
-        with finder.resolve(self.wrapper):
-            self.module.visit(finder)
-            lists = []
-            for call in finder.mapping_calls:
-                dag_arg, mappings_arg = arguments(call, ("dag_id", "task_mappings"))
-                mappings = finder.deref(mappings_arg)
-                if finder.string(dag_arg) != self.dag_id or not isinstance(mappings, cst.Dict):
-                    continue
-                lists.extend(e.value for e in mappings.elements if isinstance(e, cst.DictElement)
-                             and finder.string(e.key) == self.task_id)
-            if not lists:
-                return EditResult.refuse(f"{self.label} is not mapped to an asset in {WHAT}: "
-                                         "map it first")
-            if len(lists) > 1:
-                return EditResult.refuse(f"{self.label} is mapped more than once in {WHAT}")
-            node = lists[0]
-            if not isinstance(node, (cst.List, cst.Tuple)) or not node.elements:
-                return EditResult.refuse(f"the mapping of {self.label} is not a list of AssetSpecs "
-                                         "written out: scaffold it by hand")
-            for element in node.elements:
-                if not self._is_spec(finder, element.value, isinstance(element, cst.StarredElement)):
-                    code = self.module.code_for_node(element.value)
-                    return EditResult.nothing_to_do(
-                        self.text, f"{self.label} already has a Dagster definition in its "
-                        f"mapping (`{code}`)")
-        statement = next(s for s in self.module.body if self._contains(s, node))
-        if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
-            return EditResult.refuse(f"the mapping of {self.label} is inside `{statement.name.value}`:"
-                                     " scaffold it by hand")
-        return _Mapping(node, tuple(node.elements), statement)
-
-    def _is_spec(self, finder: _Finder, node: cst.BaseExpression, starred: bool, depth: int = 0) -> bool:
-        if depth > 8:
-            return False
-        target = finder.deref(node)
-        if starred:
-            return isinstance(target, (cst.List, cst.Tuple)) and all(
-                self._is_spec(finder, e.value, isinstance(e, cst.StarredElement), depth + 1)
-                for e in target.elements)
-        if not isinstance(target, cst.Call):
-            return False
-        if finder.dagster_name(target.func) == "AssetSpec":
-            return True
-        return isinstance(target.func, cst.Attribute) and target.func.attr.value in (
-            "replace_attributes", "merge_attributes", "with_io_manager_key") and \
-            self._is_spec(finder, target.func.value, False, depth + 1)
-
-    def _contains(self, outer: cst.CSTNode, inner: cst.CSTNode) -> bool:
-        a, b = self.positions[outer], self.positions[inner]
-        return (a.start.line, a.start.column) <= (b.start.line, b.start.column) and \
-            (b.end.line, b.end.column) <= (a.end.line, a.end.column)
+    def find_mapping(self) -> Mapping | EditResult:
+        return find_mapping(self.wrapper, self.positions, self.text, self.dag_id, self.task_id)
 
     # -- the edit -------------------------------------------------------------------------
 
-    def apply(self, mapping: _Mapping, plan: Plan, source: DagSource, places: Places) -> EditResult:
+    def apply(self, mapping: Mapping, plan: Plan, source: DagSource, places: Places) -> EditResult:
         name = _asset_name(self.dag_id, self.task_id)
         if name in self.scopes[self.module]:
             return EditResult.refuse(f"`{name}` is already defined in {WHAT}: rename it to "
@@ -264,7 +191,7 @@ class ModuleEdit:
     def literal(self, value: str) -> str:
         return string_literal(value, self.quote)
 
-    def _function(self, name: str, mapping: _Mapping, plan: Plan, source: DagSource,
+    def _function(self, name: str, mapping: Mapping, plan: Plan, source: DagSource,
                   header: list[str], tail: list[str], where: str,
                   file_name: str | None) -> cst.FunctionDef:
         """The ``@multi_asset`` function: written as text around a marker line, parsed, and the
@@ -303,7 +230,7 @@ class ModuleEdit:
             body.extend(copied if is_marker else [statement])
         return function.with_changes(body=function.body.with_changes(body=body))
 
-    def _decorator(self, name: str, mapping: _Mapping, plan: Plan) -> str:
+    def _decorator(self, name: str, mapping: Mapping, plan: Plan) -> str:
         """``@multi_asset(specs=[...], name=...)``, the specs' code moved as it is written."""
         if hasattr(_WRITERS.get(plan.kind), "decorator"):  # dbt's: its keys are dbt's
             return _WRITERS[plan.kind].decorator(self, plan, name)
