@@ -67,11 +67,13 @@ project can move as a whole.
 Anything else is refused with a one-line reason, never scaffolded as a stub: other operators,
 mapped tasks, XCom inputs, names defined inside the DAG or only after it, code that needs
 Airflow, Jinja (only Airflow renders it), the task context (``ti``, ``ds``, ``**kwargs`` that
-the code reads), tasks a project factory makes whose code must be copied (a ``PythonOperator``'s
-callable, a command), ``global`` declarations, relative imports. A factory's task whose
+the code reads), tasks a project factory makes with a callable it defines inside itself,
+``global`` declarations, relative imports. A factory's task whose
 scaffold only reads values (containers, SQL, sensors) is planned from the values the model
 evaluates where the factory calls Airflow's class, written out (``plan_evaluated``); so is a
-call of the DAG file whose values the file computes (``60 * 5``). Not checked, because it would mean reading other
+call of the DAG file whose values the file computes (``60 * 5``); a factory's ``PythonOperator``
+is copied from the module of its callable, a ``BashOperator``'s command written out
+(``imported.factory_task``). Not checked, because it would mean reading other
 files: the signature of a callable imported from another module (Airflow drops ``op_kwargs``
 it does not accept; Python will not). The analysis runs on ``ast`` (``can_scaffold`` costs
 about a millisecond a task, for code lenses and action lists); the rewrite on libcst.
@@ -82,9 +84,11 @@ is (the checks of what a ``PythonOperator``, ``BashOperator`` or ``@task`` runs,
 module-level statements it needs, which ``statements`` knows what each binds, reads and
 changes), ``plan_bash`` the bash options and what a ``@task.bash`` returns, ``plan_pipes``,
 ``plan_containers``, ``plan_sql``, ``plan_gates``, ``plan_sensors``, ``plan_dbt`` and
-``plan_ports`` the other families, ``plan_evaluated`` the call made of a task's evaluated values; ``plan_common`` holds the ``Plan`` and the checks every
+``plan_ports`` the other families, ``plan_evaluated`` the call made of a task's evaluated
+values; ``plan_common`` holds the ``Plan`` and the checks every
 family shares. ``dag_source`` finds the same code in libcst, to copy it as written; ``asset``
-writes the ``@multi_asset`` into the Dagster module at the task's mapping (``asset_mapping``), its body ending as ``asset_commands`` (the
+writes the ``@multi_asset`` into the Dagster module at the task's mapping (``asset_mapping``),
+its body ending as ``asset_commands`` (the
 call, the command or the port's call), ``asset_gates``, ``asset_pipes``, ``asset_containers``,
 ``asset_sql``, ``asset_sensors`` or ``asset_dbt`` write it, with the helpers of ``places`` where
 the copied code needs the DAG file's place. ``families`` lists the operators that have a
@@ -105,7 +109,13 @@ from analysis.edits.result import EditResult, parse
 from analysis.edits.scaffold.asset import WHAT, ModuleEdit
 from analysis.edits.scaffold.asset_sensors import dag_asset_key
 from analysis.edits.scaffold.dag_source import DagSource
-from analysis.edits.scaffold.imported import ModuleSource, factory_task, project_modules, virtual_task
+from analysis.edits.scaffold.imported import (
+    FACTORY_OPERATORS,
+    ModuleSource,
+    factory_task,
+    project_modules,
+    virtual_task,
+)
 from analysis.edits.scaffold.places import ImportRoot, Places
 from analysis.edits.scaffold.plan import plan_task
 from analysis.edits.scaffold.plan_common import made_elsewhere
@@ -157,7 +167,7 @@ def _copied(dag_text: str, task: TaskFacts, module_source: ModuleSource | None,
     or a factory's ``BashOperator`` call written out in the DAG file's place (``factory_task``,
     from the values the model evaluates); None for the DAG file as it is."""
     copied = virtual_task(dag_text, task, module_source)
-    if copied is not None or evaluate is None or task.operator not in ("PythonOperator", "BashOperator"):
+    if copied is not None or evaluate is None or task.operator not in FACTORY_OPERATORS:
         return copied
     dag = dag_file(dag_text)
     call = dag.call_at(task) if not isinstance(dag, str) else None
@@ -234,8 +244,8 @@ def scaffold_task(dag_text: str, dag_path: str, dag_id: str, task_id: str, modul
         if copied is not None:  # planned, and copied, from the module that defines its function
             dag_path, dag_text, task = copied
         plan = plan_task(dag_text, task, dag_path, _read_text, downstream, ports, evaluate)
-        if copied is not None and task.operator in ("PythonOperator", "BashOperator") and not isinstance(plan, str):
-            plan = replace(plan, evaluated=True)  # a factory's: its arguments are the values evaluated
+        if copied is not None and task.operator in FACTORY_OPERATORS and not isinstance(plan, str):
+            plan = replace(plan, evaluated=True)  # a factory's (factory_task): the values evaluated
         if not isinstance(plan, str) and plan.sensor is not None and plan.sensor.external:
             mapped = mapped_assets or parse_dagster_module(module_path or "definitions.py", module_text).asset_refs
             plan = with_upstream(plan, mapped, lambda dag_id: dag_asset_key(edit.module, dag_id))

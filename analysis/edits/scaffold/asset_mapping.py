@@ -36,7 +36,8 @@ class _Finder(ModuleCalls):
         return None
 
 
-def find_mapping(wrapper: MetadataWrapper, positions, text: str, dag_id: str, task_id: str) -> Mapping | EditResult:
+def find_mapping(wrapper: MetadataWrapper, positions, text: str, dag_id: str,
+                 task_id: str) -> Mapping | EditResult:
     """The mapping of ``task_id`` of ``dag_id`` in the module ``wrapper`` holds (``positions``:
     its ``PositionProvider``; ``text``: its code), or why the scaffold cannot go there."""
     module, label = wrapper.module, f"task `{task_id}` of DAG `{dag_id}`"

@@ -96,7 +96,7 @@ def virtual_task(dag_text: str, task: TaskFacts, source: ModuleSource | None
     return path, virtual, dataclasses.replace(tasks[0], task_id=task.task_id, upstream=())
 
 
-_FACTORY_CLASSES = {"PythonOperator": "airflow.operators.python", "BashOperator": "airflow.operators.bash"}
+FACTORY_OPERATORS = {"PythonOperator": "airflow.operators.python", "BashOperator": "airflow.operators.bash"}
 """The operators whose task a factory makes that are planned in a text of their own: the class's
 module, imported there under the class's name."""
 
@@ -108,9 +108,10 @@ def factory_task(task: TaskFacts, read: Callable[[str], str | None],
     appended, its arguments written out as literals, where the scaffold copies the task's code
     from. A ``PythonOperator``'s is the module that defines its callable, a module-level function
     of the project (``callable_at``); a ``BashOperator``'s is the call alone, in the DAG file's
-    place (its literals need no other code). None when the task is not such a task (the DAG file's refusal stands); why not, when an
-    argument is no literal. ``read(path)``: a file's text, as the index reads it."""
-    module = _FACTORY_CLASSES.get(task.operator)
+    place (its literals need no other code). None when the task is not such a task (the DAG
+    file's refusal stands); why not, when an argument is no literal. ``read(path)``: a file's
+    text, as the index reads it."""
+    module = FACTORY_OPERATORS.get(task.operator)
     if module is None or task.arguments is None or not (task.operator_class or "").startswith("airflow."):
         return None
     if task.operator == "PythonOperator":

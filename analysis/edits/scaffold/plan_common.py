@@ -74,8 +74,9 @@ class Plan:
     port: PortPlan | None = None
     """For "Port": the function ported for the task's class, and the arguments it is given."""
     evaluated: bool = False
-    """Planned from the values the model evaluated for a task a project factory makes
-    (``plan_evaluated``), not from a call of the DAG file."""
+    """Planned from the values the model evaluated for the task, written out (a project factory's,
+    or what the DAG file computes: ``plan_evaluated``, ``imported.factory_task``), not from a call
+    as written."""
 
 
 class EvaluatedCall(ast.Call):

@@ -77,7 +77,7 @@ def evaluated_call(task: TaskFacts, call: ast.Call, ignored: Collection[str] = (
 
 
 def _node(value: Any) -> ast.expr | None:
-    """The literal's syntax (a float that is no number, or a string key's dict aside)."""
+    """The literal's syntax, or None when ``repr`` does not write it as Python (``inf``, ``nan``)."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     try:
