@@ -212,3 +212,40 @@ def test_a_bash_task_a_factory_makes_runs_its_evaluated_command(tmp_path: Path):
     assert "Scaffolded by airlift-lsp from dags/factories_dag.py (BashOperator)" in result.text
     assert "mkdir -p \"$EXPORT_DIR\" && echo \"$STAGE\" > \"$EXPORT_DIR/done.txt\"" in result.text
     assert "            env={**os.environ, **{'STAGE': 'test'}},\n" in result.text  # append_env
+
+
+SENSOR_FACTORY = '''
+
+from datetime import timedelta
+
+from airflow.sensors.external_task import ExternalTaskSensor
+
+
+def wait_for(dag_id, task_id, minutes):
+    """Wait for the run of ``dag_id`` that began ``minutes`` before this one."""
+    return ExternalTaskSensor(task_id=f"wait_{task_id}", external_dag_id=dag_id, external_task_id=task_id,
+                              execution_delta=timedelta(minutes=minutes), mode="reschedule",
+                              poke_interval=60, timeout=600)
+'''
+
+
+def test_an_external_sensor_a_factory_makes_waits_whatever_run_its_delta_picks(tmp_path: Path):
+    """A factory's ``execution_delta`` (a ``timedelta``, no literal) is not read, as for a call
+    written in the DAG file: the asset waits for the external task's asset to be materialized anew."""
+    dag = DAG.read_text().replace("from dataplat.steps import", "from dataplat.steps import wait_for,", 1).replace(
+        "    orders >> ready >> totals >> exported >> done\n",
+        '    waited = wait_for("platform", "load_orders", 30)\n    orders >> ready >> totals >> exported >> done\n', 1)
+    module = MODULE.read_text().replace('        "load_returns":', '        "wait_load_orders": [dg.AssetSpec(key="orders_seen")],\n'
+                                                                 '        "load_returns":', 1)
+    result = scaffold(tmp_path, "wait_load_orders", module, steps=STEPS.read_text() + SENSOR_FACTORY, dag=dag)
+    assert result.changed, result.reason
+    assert 'specs=[dg.AssetSpec(key="orders_seen").merge_attributes(deps=[dg.AssetKey(["orders"])])],' in result.text
+    assert "(ExternalTaskSensor on\n    `platform.load_orders`): depends on their assets and waits until each is materialized anew" \
+        in result.text
+    assert "        poke_interval=60,\n        timeout=600,\n" in result.text
+    # a run chosen by a function stays refused, as in a call written in the DAG file
+    steps = STEPS.read_text() + SENSOR_FACTORY.replace("execution_delta=timedelta(minutes=minutes)",
+                                                       "execution_date_fn=lambda logical_date: logical_date")
+    refused = scaffold(tmp_path, "wait_load_orders", module, steps=steps, dag=dag)
+    assert not refused.changed and refused.reason == (
+        "task `wait_load_orders` waits for a run chosen by `execution_date_fn` or for a task group: scaffold it by hand")

@@ -24,6 +24,8 @@ from analysis.edits.scaffold.plan_evaluated import evaluated_call
 from analysis.edits.scaffold.plan_gates import OPERATOR_GATES, TASKFLOW_GATES, gated
 from analysis.edits.scaffold.plan_pipes import PIPES_OPERATORS, pipes_plan
 from analysis.edits.scaffold.plan_ports import port_plan
+from analysis.edits.scaffold.plan_sensors import IGNORED as SENSORS_IGNORED
+from analysis.edits.scaffold.plan_sensors import REFUSED as SENSORS_REFUSED
 from analysis.edits.scaffold.plan_sensors import PYTHON_SENSOR, SENSOR_PLANS, poked
 from analysis.edits.scaffold.plan_sql import SQL_OPERATORS, sql_plan
 from analysis.edits.scaffold.statements import DagFile, Unit, dag_file, is_airflow
@@ -107,7 +109,8 @@ def _by_values(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit, da
     evaluated = evaluate(task)
     if evaluated.arguments is None:
         return plan
-    made = evaluated_call(evaluated, call, IGNORED.get(task.operator, ()))
+    made = evaluated_call(evaluated, call, IGNORED.get(task.operator) or SENSORS_IGNORED.get(task.operator, ()),
+                          SENSORS_REFUSED.get(task.operator, ()))
     if isinstance(made, str):
         return made if elsewhere else plan
     other = _family_plan(dag, evaluated, made, dag_unit, dag_path, read)

@@ -49,10 +49,13 @@ def literal_arguments(task: TaskFacts, skipped: Collection[str], needs: str) -> 
     return found
 
 
-def evaluated_call(task: TaskFacts, call: ast.Call, ignored: Collection[str] = ()) -> EvaluatedCall | str:
+def evaluated_call(task: TaskFacts, call: ast.Call, ignored: Collection[str] = (),
+                   refused: Collection[str] = ()) -> EvaluatedCall | str:
     """The call of ``task.operator_class`` with the task's evaluated arguments as literals, placed
     where ``call`` (the factory's call in the DAG file) is; or why the task cannot be planned so.
-    ``ignored``: options the family's plan does not read, left out whatever their values."""
+    ``ignored``: options the family's plan does not read, left out whatever their values;
+    ``refused``: options the family refuses whatever their values, given as ``None`` so that its
+    plan says why (a function given as ``execution_date_fn``)."""
     label = f"task `{task.task_id}`"
     if task.arguments is None:
         return f"the arguments of {label} could not be read"
@@ -60,10 +63,12 @@ def evaluated_call(task: TaskFacts, call: ast.Call, ignored: Collection[str] = (
         return (f"{label} is made inside a project factory with a `{task.operator}` that is not "
                 "Airflow's or a provider's: port it by hand")
     # what schedules the task (a DAG object, callbacks...) the families leave out: whatever it is
-    arguments = literal_arguments(task, CONTAINERS_BASE - {"task_id"} | set(ignored), "the scaffold needs its value")
+    present = [name for name, _, _ in task.arguments if name in refused]
+    arguments = literal_arguments(task, CONTAINERS_BASE - {"task_id"} | set(ignored) | set(present),
+                                  "the scaffold needs its value")
     if isinstance(arguments, str):
         return arguments
-    keywords = []
+    keywords = [ast.keyword(arg=name, value=ast.Constant(None)) for name in present]
     for name, value in arguments:
         node = _node(value)
         if node is None:

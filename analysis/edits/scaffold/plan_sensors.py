@@ -229,6 +229,13 @@ def _states(node: ast.expr | None, default: tuple[str, ...]) -> tuple[str, ...] 
     return None if None in states else tuple(states)
 
 
+IGNORED = {EXTERNAL_TASK_SENSOR: frozenset({"execution_delta"})}
+"""Per sensor, the options its plan does not read, whose values (a ``timedelta`` made by a factory)
+need not be known: an ExternalTaskSensor's asset waits for the external tasks' assets to be
+materialized anew, whichever run ``execution_delta`` pointed Airflow at."""
+REFUSED = {EXTERNAL_TASK_SENSOR: frozenset({"execution_date_fn"})}
+"""Per sensor, the options its plan refuses whatever their values (a function choosing the run)."""
+
 SENSOR_PLANS = {FILE_SENSOR: file_sensor_plan, EXTERNAL_TASK_SENSOR: external_sensor_plan,
                 SQL_SENSOR: sql_sensor_plan, TRIGGER_DAG_RUN: trigger_plan}
 """The sensors planned on their own (a PythonSensor is planned as a PythonOperator, then ``poked``)."""
