@@ -52,6 +52,19 @@ class Severity(str, Enum):
 
 
 @dataclass(frozen=True, slots=True)
+class Closure:
+    """A function defined inside another (a project factory's): ``path`` and ``line`` of its
+    ``def``, and what it reads from the functions around it, ``(name, True, literal)`` or
+    ``(name, False, why not)`` each; ``why``: why those cannot be known at all."""
+
+    path: str
+    name: str
+    line: int
+    bindings: tuple[tuple[str, bool, Any], ...]
+    why: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Related:
     """Another place a finding involves (LSP ``DiagnosticRelatedInformation``)."""
 
@@ -140,6 +153,9 @@ class TaskFacts:
     callable_at: tuple[str, str] | None = None
     """With ``arguments``: ``(path, name)`` of the module-level function given as its
     ``python_callable`` (a project factory's task runs a function of the team's library)."""
+    closure: Closure | None = None
+    """With ``arguments``: the function given as its ``python_callable`` when the function that
+    made the task defines it (``analysis.dags.closures``)."""
 
     @property
     def certain(self) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from analysis.facts import DagFacts, Finding, GroupFacts, Range, Related, Severity, TaskFacts
 
@@ -109,6 +109,9 @@ class TaskRecord:
     """With ``arguments``: the resolved dotted path of the Airflow or provider class given them."""
     callable_at: tuple[str, str] | None = None
     """With ``arguments``: the file and name of the module-level function it calls."""
+    closure: tuple[Any, str] | None = None
+    """With ``arguments``: the function given as its ``python_callable`` when a function defines
+    it, and the file being read (``analysis.dags.closures``)."""
 
     @property
     def conditional(self) -> bool:
@@ -138,7 +141,16 @@ class TaskRecord:
             arguments=self._evaluated(),
             operator_class=self.operator_class,
             callable_at=self.callable_at,
+            closure=self._closure(),
         )
+
+    def _closure(self):
+        """``closure`` read once the file is, as Python reads a closure's names when it runs."""
+        if self.closure is None:
+            return None
+        from analysis.dags.closures import closure_of
+
+        return closure_of(*self.closure)
 
     def _evaluated(self):
         """``arguments`` as literals (``analysis.dags.arguments``), when kept."""

@@ -25,7 +25,9 @@ class Decorators:
         """The function a ``def`` binds, through its decorators from the bottom up: Airflow's
         (``@task``, ``@dag``, ``@task_group``, ``@asset``) give it its Airflow meaning; a
         project's own decorator runs on it, as Python would."""
-        value: Value = Function(node, scope, origin=self.path)
+        frames = self.frames  # type: ignore[attr-defined]
+        # a `def` run inside a function is in that function's file (a closure a helper of another file makes)
+        value: Value = Function(node, scope, origin=frames[-1][0].origin or self.path if frames else self.path)
         for decorator in reversed(node.decorator_list):
             value = self.decorate(value, node, decorator, scope)
         return value

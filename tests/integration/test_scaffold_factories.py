@@ -1,12 +1,12 @@
 """Tasks a project factory makes, scaffolded and run for real: the `platform` DAG of
 tests/fixtures/scaffold/factories holds no operator call, only calls of the team's factories
 (dataplat.steps, in the DAGs folder as a team's library is), which make Airflow's
-SQLExecuteQueryOperator, SqlSensor, a PythonOperator running the library's `export_rows` and a
-BashOperator.
+SQLExecuteQueryOperator, SqlSensor, a PythonOperator running the library's `export_rows`, one
+running a function the factory defines inside itself (a closure), and a BashOperator.
 Each task, scaffolded with the CLI as a user runs it, is planned from the values the model
 evaluates where the factory calls the class, written out (the function copied from the library);
 the assets materialize in real Dagster on one SQLite file and Airflow 2.11 runs the same tasks
-(`airflow tasks test`) on another: the two must hold the same rows, and write the same CSV. The values written out are
+(`airflow tasks test`) on another: the two must hold the same rows, and write the same files. The values written out are
 also checked against the operators Airflow's DagBag loads.
 """
 
@@ -25,7 +25,7 @@ from tests.support.scaffold_runs import airflow_tasks_test, materialize, runs_by
 REPO = Path(__file__).resolve().parents[2]
 FACTORIES = REPO / "tests" / "fixtures" / "scaffold" / "factories"
 TASKS = {"load_orders": "orders", "wait_for_orders": "orders_ready", "total_totals": "totals",
-         "export_totals": "totals_csv", "shell_done": "done_flag"}
+         "export_totals": "totals_csv", "shell_done": "done_flag", "summarize_totals": "totals_summary"}
 DAG_TASKS = {"platform": [*TASKS, "load_returns"]}
 ENV = {"WAREHOUSE_CONN": "warehouse_db"}
 """What `load_returns`'s factory reads when Airflow loads the file."""
@@ -96,6 +96,9 @@ def test_the_librarys_function_writes_the_same_file(project, dagster_runs, airfl
     assert written.decode().splitlines() == ["eu;12.5", "us;7.0"]
     flag = (project / "dagster_exports" / "done.txt").read_bytes()
     assert flag == (project / "airflow_exports" / "done.txt").read_bytes() == b"test\n"
+    # the closure, lifted, given what it read from its factory (`heading` computed there)
+    summary = (project / "dagster_exports" / "totals.txt").read_bytes()
+    assert summary == (project / "airflow_exports" / "totals.txt").read_bytes() == b"TOTALS BY REGION: 2 rows\n"
 
 
 def test_a_scaffold_that_runs_otherwise_is_caught(project, airflow_runs, tmp_path):
@@ -122,5 +125,8 @@ def test_the_values_written_out_are_those_airflow_gives_the_operators(project):
     [dag] = extract_file(str(dag_file), dag_file.read_text(), code, arguments=True).dags
     held = dagbag_of(airflow2_python(), project / "dags", ENV)["dags"]["platform"]["attributes"]
     for task_id in TASKS:
-        written = {n: v for n, known, v in dag.task(task_id).arguments if known and n not in BASE_OPERATOR}
+        task = dag.task(task_id)
+        written = {n: v for n, known, v in task.arguments if known and n not in BASE_OPERATOR}
+        if task.closure is not None:  # what the closure reads, against its cells in Airflow's function
+            written = {f"closure:{name}": value for name, _, value in task.closure.bindings}
         assert written and {name: held[task_id][name] for name in written} == written, task_id

@@ -86,10 +86,15 @@ def attributes(task, limit: int = 400) -> dict:
     """The task's public attributes that hold a literal (strings, numbers, booleans, None, lists,
     tuples and dicts of them; tuples as lists), each at most ``limit`` characters of JSON: what
     the operator kept of its arguments, to judge the values the model evaluates for them
-    (``analysis.dags.arguments``). An attribute of the same name as an argument is most often
+    (``analysis.dags.arguments``), and as ``closure:<name>`` the values its ``python_callable``
+    reads from the function that defined it (``analysis.dags.closures``). An attribute of the same name as an argument is most often
     that argument, as given; a class may also transform what it keeps."""
     found = {}
-    for name, value in sorted(vars(task).items()):
+    function = getattr(task, "python_callable", None)
+    cells = zip(function.__code__.co_freevars, function.__closure__ or ()) \
+        if callable(function) and hasattr(function, "__code__") else ()
+    values = [*sorted(vars(task).items()), *((f"closure:{name}", _cell(cell)) for name, cell in cells)]
+    for name, value in values:  # and what its callable reads from the function that defined it
         if name.startswith("_") or not _literal(value, 0):
             continue
         try:
@@ -99,6 +104,13 @@ def attributes(task, limit: int = 400) -> dict:
         if len(text) <= limit:
             found[name] = json.loads(text)
     return found
+
+
+def _cell(cell) -> object:
+    try:
+        return cell.cell_contents
+    except ValueError:  # a name the function around it never bound
+        return _cell
 
 
 def _literal(value, depth: int) -> bool:

@@ -22,7 +22,7 @@ from tests.support.scaffold_fixture import FIXTURES
 
 FACTORIES = FIXTURES / "factories"
 DAG, MODULE = FACTORIES / "factories_dag.py", FACTORIES / "factories_module.py"
-TASKS = ("load_orders", "wait_for_orders", "total_totals", "export_totals", "shell_done")
+TASKS = ("load_orders", "wait_for_orders", "total_totals", "export_totals", "shell_done", "summarize_totals")
 STEPS = FACTORIES / "dataplat" / "steps.py"
 
 
@@ -249,3 +249,48 @@ def test_an_external_sensor_a_factory_makes_waits_whatever_run_its_delta_picks(t
     refused = scaffold(tmp_path, "wait_load_orders", module, steps=steps, dag=dag)
     assert not refused.changed and refused.reason == (
         "task `wait_load_orders` waits for a run chosen by `execution_date_fn` or for a task group: scaffold it by hand")
+
+
+def test_a_closure_of_the_factory_is_lifted_with_what_it_reads(tmp_path: Path):
+    result = scaffold(tmp_path, "summarize_totals")
+    assert result.changed, result.reason
+    body = result.text.split("def platform__summarize_totals")[1]
+    # kept as written (its docstring, its f-strings), the factory's names as keyword-only parameters
+    assert "    def write_summary(*, heading, table, **context):\n" \
+           '        """Write ``<EXPORT_DIR>/<table>.txt``: the heading and how many rows the table holds."""\n' in body
+    assert "    write_summary(heading='TOTALS BY REGION', table='totals')\n" in body  # `heading`: computed
+    assert "`write_summary` is\n    defined inside a function of the factory there" in body
+
+
+def test_a_closure_whose_text_cannot_be_dedented_is_written_out_by_the_syntax_tree(tmp_path: Path):
+    """A string whose lines start at the margin would change if its text were dedented."""
+    steps = STEPS.read_text().replace('            out.write(f"{heading}: {count} rows\\n")\n',
+                                      '            out.write(f"""{heading}:\n{count} rows\n""")\n', 1)
+    assert '{heading}:\n{count}' in steps
+    result = scaffold(tmp_path, "summarize_totals", steps=steps)
+    assert result.changed, result.reason
+    body = result.text.split("def platform__summarize_totals")[1]
+    assert "    def write_summary(*, heading, table, **context):\n" in body
+    assert "            out.write(f'{heading}:\\n{count} rows\\n')\n" in body  # ast.unparse's spelling
+
+
+@pytest.mark.parametrize(("old", "new", "reason"), [
+    ("    heading = title.upper()\n", "    heading = os.environ['HEADING']\n",
+     "`write_summary`, the function of task `summarize_totals`, is defined inside `summarize` and reads its "
+     "`heading`, which is only known when Airflow runs the file (`os.environ['HEADING']`): the scaffold needs "
+     "its value"),
+    ("        return count\n", "        nonlocal heading\n        heading = None\n        return count\n",
+     "`write_summary`, the function of task `summarize_totals`, is defined inside `summarize` and `write_summary` "
+     "rebinds a name of the function that defines it (`nonlocal`): port it by hand"),
+    ("def shell(name, command):", "write_summary = None\n\n\ndef shell(name, command):",
+     "`write_summary`, the function of task `summarize_totals`, is defined inside `summarize`, and its module "
+     "binds `write_summary` too: rename one to scaffold the task"),
+    ("    def write_summary(**context):\n", "    @staticmethod\n    def write_summary(**context):\n",
+     "`write_summary`, the function of task `summarize_totals`, is defined inside `summarize` and is decorated: "
+     "port it by hand"),
+], ids=["run-time", "nonlocal", "name-taken", "decorated"])
+def test_closure_refusals(tmp_path: Path, old, new, reason):
+    steps = STEPS.read_text()
+    assert old in steps
+    result = scaffold(tmp_path, "summarize_totals", steps=steps.replace(old, new, 1))
+    assert not result.changed and result.reason == reason

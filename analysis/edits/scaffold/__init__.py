@@ -241,11 +241,14 @@ def scaffold_task(dag_text: str, dag_path: str, dag_id: str, task_id: str, modul
         copied = _copied(dag_text, task, project_modules(code), evaluate, code, dag_path)
         if isinstance(copied, str):
             return EditResult.refuse(copied)
+        made_by = task
         if copied is not None:  # planned, and copied, from the module that defines its function
             dag_path, dag_text, task = copied
         plan = plan_task(dag_text, task, dag_path, _read_text, downstream, ports, evaluate)
         if copied is not None and task.operator in FACTORY_OPERATORS and not isinstance(plan, str):
-            plan = replace(plan, evaluated=True)  # a factory's (factory_task): the values evaluated
+            closure = evaluate(made_by).closure if evaluate is not None else None
+            # a factory's (factory_task): the values evaluated, its function lifted when the factory defines it
+            plan = replace(plan, evaluated=True, lifted=closure.name if closure is not None else None)
         if not isinstance(plan, str) and plan.sensor is not None and plan.sensor.external:
             mapped = mapped_assets or parse_dagster_module(module_path or "definitions.py", module_text).asset_refs
             plan = with_upstream(plan, mapped, lambda dag_id: dag_asset_key(edit.module, dag_id))

@@ -208,6 +208,9 @@ class ModuleEdit:
                      is not None else "the task's arguments, with the module-level code they need")
             about = (f"Scaffolded by airlift-lsp from {where} ({plan.label}): {given}, given to "
                      f"`{plan.port.function}`, the port of `{plan.label}` in AIRFLOW_OPERATOR_PORTS.")
+        if plan.lifted is not None:
+            about += (f" `{plan.lifted}` is defined inside a function of the factory there: it is written at "
+                      "its top level, given as keyword arguments what it reads from that function.")
         if plan.evaluated:
             about += (" Its values are those the operator is given when Airflow reads the DAG file (by "
                       "the project's code, or computed), written out: scaffold it again after they change.")

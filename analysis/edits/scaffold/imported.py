@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pprint import pformat
 
 from analysis.dags.dagfile import extract_file
+from analysis.edits.scaffold.closures import lifted
 from analysis.edits.scaffold.plan_containers import single_assignment, static_value
 from analysis.edits.scaffold.plan_evaluated import BASE_OPERATOR, literal_arguments
 from analysis.edits.scaffold.statements import DagFile, dag_file
@@ -114,11 +115,19 @@ def factory_task(task: TaskFacts, read: Callable[[str], str | None],
     module = FACTORY_OPERATORS.get(task.operator)
     if module is None or task.arguments is None or not (task.operator_class or "").startswith("airflow."):
         return None
+    closure_values: dict[str, object] = {}
     if task.operator == "PythonOperator":
-        if task.callable_at is None:
+        if task.callable_at is not None:
+            path, name = task.callable_at
+            text = read(path)
+        elif task.closure is not None:  # defined inside the factory: written at its module's top level
+            found = lifted(task, task.closure, read)
+            if found is None or isinstance(found, str):
+                return found
+            path, text, closure_values = found
+            name = task.closure.name
+        else:
             return None
-        path, name = task.callable_at
-        text = read(path)
         needs = f"`{name}`, which the scaffold copies from its module, needs its value"
         given = [f"python_callable={name}"]
     else:  # its values written out need no code of the file: the call alone, read as the DAG file
@@ -128,6 +137,11 @@ def factory_task(task: TaskFacts, read: Callable[[str], str | None],
     arguments = literal_arguments(task, BASE_OPERATOR - {"task_id"} | {"python_callable"}, needs)
     if isinstance(arguments, str):
         return arguments
+    if closure_values:  # what the closure read from its factory, passed to it
+        given_kwargs = dict(arguments).get("op_kwargs") or {}
+        if not isinstance(given_kwargs, dict):
+            return f"the `op_kwargs` of task `{task.task_id}` is no dict: port it by hand"
+        arguments = [(k, v) for k, v in arguments if k != "op_kwargs"] + [("op_kwargs", {**given_kwargs, **closure_values})]
     written = [*given, *(f"{k}={pformat(v, width=80, sort_dicts=False)}" for k, v in arguments if k != "task_id")]
     call = (f"{task.operator}(\n        task_id={task.task_id!r},\n"
             + "".join(textwrap.indent(w, " " * 8) + ",\n" for w in written) + "    )")

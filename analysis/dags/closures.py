@@ -1,0 +1,62 @@
+"""The values a project factory's closure reads from the factory: a ``PythonOperator`` whose
+``python_callable`` is a function defined inside the function that made the task
+(ethereum-etl's ``build_parse_dag`` defines ``share_dataset_task``, which reads the factory's
+``parse_destination_dataset_project_id``).
+
+Python reads a closure's free variables when the function runs, so the values are those the
+factory's scope holds once the DAG file has been read (a loop's last value too, as in Python).
+Kept only with the task's arguments (``extract_file(..., arguments=True)``), for the scaffold,
+which copies the function to module level and passes these values to it.
+"""
+
+from __future__ import annotations
+
+import ast
+import symtable
+
+from analysis.dags.arguments import evaluated
+from analysis.dags.values import Function
+from analysis.facts import Closure
+
+
+def is_closure(value: object) -> bool:
+    """A plain function defined inside another function's call (not a method, not a lambda)."""
+    return isinstance(value, Function) and value.owner is None and value.kind == "plain" \
+        and value.node.name != "<lambda>" and getattr(value.scope, "parent", None) is not None
+
+
+def closure_of(function: Function, path: str) -> Closure:
+    """Where the closure is defined and the literal values of what it reads from the functions
+    around it (or why they cannot be known)."""
+    node = function.node
+    where = function.origin or path
+    free = free_names(node)
+    if free is None:
+        return Closure(where, node.name, node.lineno, (), f"`{node.name}` rebinds a name of the function "
+                       "that defines it (`nonlocal`)")
+    found = {}
+    scope = function.scope
+    while scope is not None and scope.parent is not None:  # the module's own names are copied as they are
+        for name in sorted(free - found.keys()):
+            if name in scope.vars:
+                found[name] = scope.vars[name]
+        scope = scope.parent
+    return Closure(where, node.name, node.lineno, evaluated(found, 0, False), None)
+
+
+def free_names(node: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str] | None:
+    """The names the function and the functions inside it read without binding them (its free
+    variables and the globals it reads), by CPython's own symbol tables; None when it declares a
+    name ``nonlocal``, which only the function around it binds."""
+    try:
+        table = symtable.symtable(ast.unparse(node), "<closure>", "exec")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    names: set[str] = set()
+    tables = list(table.get_children())
+    while tables:
+        inner = tables.pop()
+        names.update(s.get_name() for s in inner.get_symbols()
+                     if s.is_referenced() and s.is_global() and not s.is_declared_global())
+        tables.extend(inner.get_children())
+    return names

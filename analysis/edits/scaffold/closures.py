@@ -1,0 +1,105 @@
+"""A factory's closure, lifted to module level for the scaffold (``imported.factory_task``).
+
+ethereum-etl's ``build_parse_dag`` defines ``share_dataset_task`` inside itself and gives it to a
+``PythonOperator``; the function reads the factory's ``parse_destination_dataset_project_id``.
+The scaffold copies functions from a module's top level, so the closure is written there, in
+the text of the module that defines it, with each name it reads from the factory as a
+keyword-only parameter; the task's call passes the value the model evaluated for it
+(``TaskFacts.closure``) in ``op_kwargs``. Its body is kept as written when, dedented, it is the
+same code (the same syntax tree, strings included); else it is written out by ``ast.unparse``.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+from collections.abc import Callable
+
+from analysis.facts import Closure, TaskFacts
+
+
+def lifted(task: TaskFacts, closure: Closure, read: Callable[[str], str | None]
+           ) -> tuple[str, str, dict[str, object]] | str | None:
+    """(the module's path, its text with the closure written at its end, the values to pass it),
+    or why the task cannot be planned so; None when the module cannot be read."""
+    label = f"task `{task.task_id}`"
+    text = read(closure.path)
+    if text is None:
+        return None
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    found = _definition(tree, closure)
+    if found is None:
+        return f"the function of {label}, `{closure.name}`, was not found in {closure.path}"
+    node, outer = found
+    inside = f"`{closure.name}`, the function of {label}, is defined inside `{outer}`"
+    if closure.why is not None:
+        return f"{inside} and {closure.why[0].lower()}{closure.why[1:]}: port it by hand"
+    unknown = next(((name, why) for name, known, why in closure.bindings if not known), None)
+    if unknown is not None:
+        return f"{inside} and reads its `{unknown[0]}`, which is {unknown[1]}: the scaffold needs its value"
+    if node.decorator_list:
+        return f"{inside} and is decorated: port it by hand"
+    if closure.name in _module_names(tree):
+        return f"{inside}, and its module binds `{closure.name}` too: rename one to scaffold the task"
+    values = {name: value for name, _, value in closure.bindings}
+    return closure.path, f"{text.rstrip()}\n\n\n{_written(text, node, list(values))}\n", values
+
+
+def _definition(tree: ast.Module, closure: Closure) -> tuple[ast.FunctionDef | ast.AsyncFunctionDef, str] | None:
+    """The ``def`` of the closure and the name of the function around it."""
+    stack: list[tuple[ast.AST, str]] = [(tree, "")]
+    while stack:
+        parent, outer = stack.pop()
+        for child in ast.iter_child_nodes(parent):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                if child.lineno == closure.line and child.name == closure.name and outer:
+                    return child, outer
+                stack.append((child, child.name))
+            else:
+                stack.append((child, outer))
+    return None
+
+
+def _module_names(tree: ast.Module) -> set[str]:
+    """The names the module's top level binds."""
+    names: set[str] = set()
+    for statement in tree.body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(statement.name)
+        elif isinstance(statement, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in statement.names)
+        else:
+            names.update(n.id for n in ast.walk(statement) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store))
+    return names
+
+
+def _written(text: str, node: ast.FunctionDef | ast.AsyncFunctionDef, names: list[str]) -> str:
+    """The ``def`` at module level, with ``names`` as keyword-only parameters after its own."""
+    lifted_node = copy.deepcopy(node)
+    arguments = lifted_node.args
+    known = {a.arg for a in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]}
+    for name in names:
+        if name not in known:
+            arguments.kwonlyargs.append(ast.arg(arg=name))
+            arguments.kw_defaults.append(None)
+    keyword = "async def" if isinstance(node, ast.AsyncFunctionDef) else "def"
+    returns = f" -> {ast.unparse(node.returns)}" if node.returns is not None else ""
+    header = f"{keyword} {node.name}({ast.unparse(arguments)}){returns}:\n"
+    first = node.body[0]
+    lines = text.splitlines(keepends=True)
+    if first.lineno > node.lineno and node.end_lineno is not None:
+        margin = " " * first.col_offset
+        body = lines[first.lineno - 1:node.end_lineno]
+        if all(line.startswith(margin) or not line.strip() for line in body):
+            written = header + "".join("    " + line[len(margin):] if line.strip() else "\n" for line in body)
+            try:
+                same = ast.dump(ast.parse(written).body[0]) == ast.dump(lifted_node)
+            except SyntaxError:
+                same = False
+            if same:
+                return written.rstrip("\n")
+    return ast.unparse(lifted_node)
+
