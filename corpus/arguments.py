@@ -60,7 +60,8 @@ def measure(entry: dict) -> dict | None:
         for dag in extract_file(path, text, project.code, arguments=True).dags:
             for task in dag.tasks:
                 attributes = held.get((relative, dag.dag_id, task.task_id))
-                for name, known, value in task.arguments or ():
+                read = task.closure.bindings if task.closure is not None else ()  # a closure's cells too
+                for name, known, value in [*(task.arguments or ()), *((f"closure:{n}", k, v) for n, k, v in read)]:
                     if not known or name in BASE_OPERATOR:
                         continue
                     literal += 1

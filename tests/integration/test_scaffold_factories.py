@@ -2,7 +2,8 @@
 tests/fixtures/scaffold/factories holds no operator call, only calls of the team's factories
 (dataplat.steps, in the DAGs folder as a team's library is), which make Airflow's
 SQLExecuteQueryOperator, SqlSensor, a PythonOperator running the library's `export_rows`, one
-running a function the factory defines inside itself (a closure), and a BashOperator.
+running a function the factory defines inside itself (a closure), and a BashOperator; and
+`report_eu` of regions_dag.py, whose function is a closure of the DAG file's own factory.
 Each task, scaffolded with the CLI as a user runs it, is planned from the values the model
 evaluates where the factory calls the class, written out (the function copied from the library);
 the assets materialize in real Dagster on one SQLite file and Airflow 2.11 runs the same tasks
@@ -26,7 +27,8 @@ REPO = Path(__file__).resolve().parents[2]
 FACTORIES = REPO / "tests" / "fixtures" / "scaffold" / "factories"
 TASKS = {"load_orders": "orders", "wait_for_orders": "orders_ready", "total_totals": "totals",
          "export_totals": "totals_csv", "shell_done": "done_flag", "summarize_totals": "totals_summary"}
-DAG_TASKS = {"platform": [*TASKS, "load_returns"]}
+DAG_TASKS = {"platform": [*TASKS, "load_returns"], "report_eu": ["report"], "report_us": ["report"]}
+"""And `report_eu.report` (regions_dag.py): a closure of a factory the DAG file defines."""
 ENV = {"WAREHOUSE_CONN": "warehouse_db"}
 """What `load_returns`'s factory reads when Airflow loads the file."""
 
@@ -46,11 +48,14 @@ def project(tmp_path_factory) -> Path:
     (root / "dags").mkdir()
     shutil.copy(FACTORIES / "factories_dag.py", root / "dags" / "factories_dag.py")
     shutil.copytree(FACTORIES / "dataplat", root / "dags" / "dataplat")
+    shutil.copy(FACTORIES / "regions_dag.py", root / "dags" / "regions_dag.py")
     (root / "definitions.py").write_text((FACTORIES / "factories_module.py").read_text())
     (root / "pyproject.toml").write_text('[tool.airlift-lsp]\ndagFolders = ["dags"]\n')
     for task_id in TASKS:
         result = run_cli("scaffold", "platform", task_id, cwd=root)
         assert result.returncode == 0, result.stderr
+    result = run_cli("scaffold", "report_eu", "report", cwd=root)
+    assert result.returncode == 0, result.stderr
     refused = run_cli("scaffold", "platform", "load_returns", cwd=root)
     assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
     assert "the `conn_id` argument of task `load_returns` is only known when Airflow runs the file" in refused.stderr
@@ -59,16 +64,18 @@ def project(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def dagster_runs(project: Path) -> dict[str, dict]:
-    return runs_by_asset(materialize(project / "definitions.py", DAG_TASKS, TASKS.values(), cwd=project,
+    return runs_by_asset(materialize(project / "definitions.py", DAG_TASKS, [*TASKS.values(), "eu_report"], cwd=project,
                                      env={"AIRFLOW_CONN_WAREHOUSE_DB": connection(project / "dagster.db"),
                                           "EXPORT_DIR": str(project / "dagster_exports")}))
 
 
 @pytest.fixture(scope="module")
 def airflow_runs(project: Path) -> dict[str, str]:
-    return airflow_tasks_test(project / "dags", "platform", TASKS, home=project / "airflow_home", cwd=project,
-                              env={**ENV, "AIRFLOW_CONN_WAREHOUSE_DB": connection(project / "airflow.db"),
-                                   "EXPORT_DIR": str(project / "airflow_exports")})
+    env = {**ENV, "AIRFLOW_CONN_WAREHOUSE_DB": connection(project / "airflow.db"),
+           "EXPORT_DIR": str(project / "airflow_exports")}
+    home = project / "airflow_home"
+    return {**airflow_tasks_test(project / "dags", "platform", TASKS, home=home, cwd=project, env=env),
+            **airflow_tasks_test(project / "dags", "report_eu", ["report"], home=home, cwd=project, env=env)}
 
 
 def test_the_module_holds_the_factorys_values(project):
@@ -77,7 +84,7 @@ def test_the_module_holds_the_factorys_values(project):
     assert 'sql = "SELECT COUNT(*) FROM orders"' in module and "timeout=30," in module
 
 
-@pytest.mark.parametrize("key", list(TASKS.values()))
+@pytest.mark.parametrize("key", [*TASKS.values(), "eu_report"])
 def test_a_factory_task_materializes(key, dagster_runs):
     run = dagster_runs[key]
     assert run["success"], "\n".join(run["errors"])
@@ -99,6 +106,9 @@ def test_the_librarys_function_writes_the_same_file(project, dagster_runs, airfl
     # the closure, lifted, given what it read from its factory (`heading` computed there)
     summary = (project / "dagster_exports" / "totals.txt").read_bytes()
     assert summary == (project / "airflow_exports" / "totals.txt").read_bytes() == b"TOTALS BY REGION: 2 rows\n"
+    # the DAG file's own factory's closure, lifted from it (`label` computed there, `region` its parameter)
+    report = (project / "dagster_exports" / "daily_eu.txt").read_bytes()
+    assert report == (project / "airflow_exports" / "daily_eu.txt").read_bytes() == b"daily report for EU\n"
 
 
 def test_a_scaffold_that_runs_otherwise_is_caught(project, airflow_runs, tmp_path):
@@ -123,10 +133,17 @@ def test_the_values_written_out_are_those_airflow_gives_the_operators(project):
     code = discover(Layout(str(project), ("dags",), "definitions.py"), read_disk).code
     dag_file = project / "dags" / "factories_dag.py"
     [dag] = extract_file(str(dag_file), dag_file.read_text(), code, arguments=True).dags
-    held = dagbag_of(airflow2_python(), project / "dags", ENV)["dags"]["platform"]["attributes"]
+    dags = dagbag_of(airflow2_python(), project / "dags", ENV)["dags"]
+    held = dags["platform"]["attributes"]
     for task_id in TASKS:
         task = dag.task(task_id)
         written = {n: v for n, known, v in task.arguments if known and n not in BASE_OPERATOR}
         if task.closure is not None:  # what the closure reads, against its cells in Airflow's function
             written = {f"closure:{name}": value for name, _, value in task.closure.bindings}
         assert written and {name: held[task_id][name] for name in written} == written, task_id
+    regions = project / "dags" / "regions_dag.py"
+    for region in extract_file(str(regions), regions.read_text(), code, arguments=True).dags:
+        report = region.task("report")
+        read = {f"closure:{name}": value for name, _, value in report.closure.bindings}
+        assert read == {"closure:label": region.dag_id[-2:].upper(), "closure:region": region.dag_id[-2:]}
+        assert {name: dags[region.dag_id]["attributes"]["report"][name] for name in read} == read

@@ -30,6 +30,7 @@ def workspace(root: Path, steps: str | None = None, dag: str | None = None):
     """The fixture as a workspace: the DAGs folder with the team's dataplat library, the module."""
     (root / "dags").mkdir(exist_ok=True)
     (root / "dags" / "factories_dag.py").write_text(dag or DAG.read_text())
+    shutil.copy(FACTORIES / "regions_dag.py", root / "dags" / "regions_dag.py")
     shutil.copytree(FACTORIES / "dataplat", root / "dags" / "dataplat", dirs_exist_ok=True)
     if steps is not None:
         (root / "dags" / "dataplat" / "steps.py").write_text(steps)
@@ -259,7 +260,7 @@ def test_a_closure_of_the_factory_is_lifted_with_what_it_reads(tmp_path: Path):
     assert "    def write_summary(*, heading, table, **context):\n" \
            '        """Write ``<EXPORT_DIR>/<table>.txt``: the heading and how many rows the table holds."""\n' in body
     assert "    write_summary(heading='TOTALS BY REGION', table='totals')\n" in body  # `heading`: computed
-    assert "`write_summary` is\n    defined inside a function of the factory there" in body
+    assert "`write_summary` is\n    defined inside a function there: it is written at its top level, given as keyword arguments what\n    it reads from that function (`heading`, `table`)." in body
 
 
 def test_a_closure_whose_text_cannot_be_dedented_is_written_out_by_the_syntax_tree(tmp_path: Path):
@@ -294,3 +295,21 @@ def test_closure_refusals(tmp_path: Path, old, new, reason):
     assert old in steps
     result = scaffold(tmp_path, "summarize_totals", steps=steps.replace(old, new, 1))
     assert not result.changed and result.reason == reason
+
+
+def test_a_closure_of_a_factory_the_dag_file_defines_is_lifted_from_it(tmp_path: Path):
+    """The call of PythonOperator is written in the DAG file, inside its factory: the function
+    is a closure, lifted from the DAG file without the loop that calls the factory."""
+    project = workspace(tmp_path)
+    path = tmp_path / "dags" / "regions_dag.py"
+    result = scaffold_task(path.read_text(), str(path), "report_eu", "report", MODULE.read_text(),
+                           module_path=str(tmp_path / "definitions.py"), code=project.code)
+    assert result.changed, result.reason
+    body = result.text.split("def report_eu__report")[1].split("\nreport_eu_assets")[0]
+    assert "    def write_report(kind, *, label, region):\n" in body
+    assert "    write_report(kind='daily', label='EU', region='eu')\n" in body
+    assert "for region in REGIONS" not in body and "from airflow" not in body
+    # the lens says so without the project's code too: the DAG file alone is read with its values
+    task = project.entry("report_eu").dag.task("report")
+    assert can_scaffold(path.read_text(), task, dag_path=str(path), code=project.code) is None
+    assert "is defined inside the DAG" in can_scaffold(path.read_text(), task)

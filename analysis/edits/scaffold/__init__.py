@@ -109,6 +109,7 @@ from analysis.edits.result import EditResult, parse
 from analysis.edits.scaffold.asset import WHAT, ModuleEdit
 from analysis.edits.scaffold.asset_sensors import dag_asset_key
 from analysis.edits.scaffold.dag_source import DagSource
+from analysis.edits.scaffold.closures import defined_in_function
 from analysis.edits.scaffold.imported import (
     FACTORY_OPERATORS,
     ModuleSource,
@@ -171,9 +172,16 @@ def _copied(dag_text: str, task: TaskFacts, module_source: ModuleSource | None,
         return copied
     dag = dag_file(dag_text)
     call = dag.call_at(task) if not isinstance(dag, str) else None
-    if call is None or made_elsewhere(dag, task, call) is None:
+    if call is None:
         return None
-    evaluated = evaluate(task)
+    if made_elsewhere(dag, task, call) is None:  # a call of the DAG file: copied from it, unless...
+        if task.operator != "PythonOperator" or not defined_in_function(dag.tree, task.callable_name):
+            return None
+        evaluated = evaluate(task)  # ...its function is a closure of a factory the DAG file defines
+        if evaluated.closure is None:
+            return None
+    else:
+        evaluated = evaluate(task)
     return factory_task(evaluated, code.text if code is not None else _read_text, dag_path or "")
 
 
@@ -248,7 +256,8 @@ def scaffold_task(dag_text: str, dag_path: str, dag_id: str, task_id: str, modul
         if copied is not None and task.operator in FACTORY_OPERATORS and not isinstance(plan, str):
             closure = evaluate(made_by).closure if evaluate is not None else None
             # a factory's (factory_task): the values evaluated, its function lifted when the factory defines it
-            plan = replace(plan, evaluated=True, lifted=closure.name if closure is not None else None)
+            lifted = (closure.name, tuple(n for n, _, _ in closure.bindings)) if closure is not None else None
+            plan = replace(plan, evaluated=True, lifted=lifted)
         if not isinstance(plan, str) and plan.sensor is not None and plan.sensor.external:
             mapped = mapped_assets or parse_dagster_module(module_path or "definitions.py", module_text).asset_refs
             plan = with_upstream(plan, mapped, lambda dag_id: dag_asset_key(edit.module, dag_id))

@@ -209,8 +209,9 @@ class ModuleEdit:
             about = (f"Scaffolded by airlift-lsp from {where} ({plan.label}): {given}, given to "
                      f"`{plan.port.function}`, the port of `{plan.label}` in AIRFLOW_OPERATOR_PORTS.")
         if plan.lifted is not None:
-            about += (f" `{plan.lifted}` is defined inside a function of the factory there: it is written at "
-                      "its top level, given as keyword arguments what it reads from that function.")
+            function, reads = plan.lifted
+            given = f", given as keyword arguments what it reads from that function ({_names(reads)})" if reads else ""
+            about += f" `{function}` is defined inside a function there: it is written at its top level{given}."
         if plan.evaluated:
             about += (" Its values are those the operator is given when Airflow reads the DAG file (by "
                       "the project's code, or computed), written out: scaffold it again after they change.")
@@ -330,3 +331,7 @@ def _asset_name(dag_id: str, task_id: str) -> str:
     """``<dag_id>__<task_id>`` with what Dagster and Python reject in names made ``_``."""
     name = re.sub(r"[^A-Za-z0-9_]", "_", f"{dag_id}__{task_id}")
     return "_" + name if name[0].isdigit() or keyword.iskeyword(name) else name
+
+
+def _names(names: tuple[str, ...]) -> str:
+    return ", ".join(f"`{n}`" for n in names)

@@ -45,7 +45,36 @@ def lifted(task: TaskFacts, closure: Closure, read: Callable[[str], str | None]
     if closure.name in _module_names(tree):
         return f"{inside}, and its module binds `{closure.name}` too: rename one to scaffold the task"
     values = {name: value for name, _, value in closure.bindings}
-    return closure.path, f"{text.rstrip()}\n\n\n{_written(text, node, list(values))}\n", values
+    kept = _without_top_level_blocks(text, tree)
+    return closure.path, f"{kept.rstrip()}\n\n\n{_written(text, node, list(values))}\n", values
+
+
+def defined_in_function(tree: ast.Module, name: str | None) -> bool:
+    """A ``def`` of ``name`` inside a function of the module (a closure of a factory it defines)."""
+    if not name:
+        return False
+    for top in tree.body:
+        for node in ast.walk(top):
+            if node is not top and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) \
+                    and isinstance(top, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
+                return True
+    return False
+
+
+_BLOCKS = (ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith)
+
+
+def _without_top_level_blocks(text: str, tree: ast.Module) -> str:
+    """The module without its top-level loops and ``with`` blocks: where a DAG file calls its
+    factories (``for name in SOURCES: create_dag(name)``), which the text the closure is planned
+    in need not run again. What the closure needs is bound by the module's definitions and
+    assignments; a name only such a block binds is refused as not found."""
+    lines = text.splitlines(keepends=True)
+    dropped = set()
+    for statement in tree.body:
+        if isinstance(statement, _BLOCKS) and statement.end_lineno is not None:
+            dropped.update(range(statement.lineno - 1, statement.end_lineno))
+    return "".join(line for number, line in enumerate(lines) if number not in dropped)
 
 
 def _definition(tree: ast.Module, closure: Closure) -> tuple[ast.FunctionDef | ast.AsyncFunctionDef, str] | None:

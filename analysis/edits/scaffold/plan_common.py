@@ -77,9 +77,9 @@ class Plan:
     """Planned from the values the model evaluated for the task, written out (a project factory's,
     or what the DAG file computes: ``plan_evaluated``, ``imported.factory_task``), not from a call
     as written."""
-    lifted: str | None = None
-    """The name of the task's function when the factory defines it inside itself, written at its
-    module's top level with what it reads there as parameters (``closures``)."""
+    lifted: tuple[str, tuple[str, ...]] | None = None
+    """The name of the task's function when a factory defines it inside itself, and the names it
+    reads there: written at its module's top level with those as parameters (``closures``)."""
 
 
 class EvaluatedCall(ast.Call):
