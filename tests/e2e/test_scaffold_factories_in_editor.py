@@ -1,7 +1,8 @@
 """In the editor, the tasks a team's factories make (tests/fixtures/scaffold/factories/: a DAG file
 of factory calls only) are offered "Generate Dagster implementation", judged on the values the
-model evaluates for their operators; a task whose connection is only known when Airflow runs the
-file is not, and its lens says why; the command writes the factory's values out."""
+model evaluates for their operators (a closure of a factory too, in the library or in the DAG
+file: regions_dag.py); a task whose connection is only known when Airflow runs the file is not,
+and its lens says why; the command writes the factory's values out."""
 
 import asyncio
 import shutil
@@ -26,7 +27,13 @@ async def client(lsp_client: LanguageClient, tmp_path: Path):
     (root / "dags").mkdir(parents=True)
     shutil.copy(FACTORIES / "factories_dag.py", root / DAG)
     shutil.copytree(FACTORIES / "dataplat", root / "dags" / "dataplat")
-    (root / "definitions.py").write_text((FACTORIES / "factories_module.py").read_text())
+    shutil.copy(FACTORIES / "regions_dag.py", root / "dags" / "regions_dag.py")
+    module = (FACTORIES / "factories_module.py").read_text()  # report_us mapped too: the call makes both
+    module = module.replace('        "report": [dg.AssetSpec(key="eu_report")],\n',
+                            '        "report": [dg.AssetSpec(key="eu_report")],\n    },\n)\n\n'
+                            'report_us_assets = assets_with_task_mappings(\n    dag_id="report_us",\n'
+                            '    task_mappings={\n        "report": [dg.AssetSpec(key="us_report")],\n', 1)
+    (root / "definitions.py").write_text(module.replace("*report_eu_assets]", "*report_eu_assets, *report_us_assets]"))
     (root / "pyproject.toml").write_text('[tool.airlift-lsp]\ndagFolders = ["dags"]\n')
     lsp_client.root = root
     lsp_client.editor = Editor(lsp_client)
@@ -41,10 +48,13 @@ async def test_a_factory_task_is_generated_from_its_evaluated_values(client: Lan
     client.editor.open(dag)
     await until_offered(client, dag, 'load_table("orders"', "Generate Dagster implementation for `load_orders`")
     for needle, task_id in (('wait_for_rows("orders")', "wait_for_orders"), ('export("totals"', "export_totals"),
-                            ('shell("done"', "shell_done")):
+                            ('shell("done"', "shell_done"), ('summarize("totals"', "summarize_totals")):
         assert f"Generate Dagster implementation for `{task_id}`" in await action_titles_at(client, dag, needle)
     assert not any(t.startswith("Generate Dagster implementation")
                    for t in await action_titles_at(client, dag, 'load_from_environment("returns")'))
+    regions = client.root / "dags" / "regions_dag.py"  # a closure of the DAG file's own factory
+    client.editor.open(regions)
+    await until_offered(client, regions, 'PythonOperator(task_id="report"', "Generate Dagster implementation for `report`")
     assert ("Dagster implementation cannot be generated: the `conn_id` argument of task `load_returns` is only "
             "known when Airflow runs the file (`os.environ['WAREHOUSE_CONN']`)") in await lens_tooltips(client, dag)
     result = await client.workspace_execute_command_async(types.ExecuteCommandParams(
