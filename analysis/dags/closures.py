@@ -30,28 +30,35 @@ def closure_of(function: Function, path: str) -> Closure:
     around it (or why they cannot be known)."""
     node = function.node
     where = function.origin or path
-    free = free_names(node)
-    if free is None:
+    read = free_names(node)
+    if read is None:
         return Closure(where, node.name, node.lineno, (), f"`{node.name}` rebinds a name of the function "
                        "that defines it (`nonlocal`)")
+    free, at_definition = read
     found = {}
     scope = function.scope
     while scope is not None and scope.parent is not None:  # the module's own names are copied as they are
-        for name in sorted(free - found.keys()):
+        for name in sorted((free | at_definition) - found.keys()):
             if name in scope.vars:
                 found[name] = scope.vars[name]
         scope = scope.parent
+    early = sorted(at_definition & found.keys())
+    if early:  # evaluated once, by the `def` inside the factory: a parameter would not do
+        return Closure(where, node.name, node.lineno, (), f"the default values or annotations of `{node.name}` "
+                       f"read `{early[0]}` of the function that defines it")
     return Closure(where, node.name, node.lineno, evaluated(found, 0, False), None)
 
 
-def free_names(node: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str] | None:
+def free_names(node: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[set[str], set[str]] | None:
     """The names the function and the functions inside it read without binding them (its free
-    variables and the globals it reads), by CPython's own symbol tables; None when it declares a
+    variables and the globals it reads), and those its ``def`` reads where it runs (default
+    values, annotations, decorators), by CPython's own symbol tables; None when it declares a
     name ``nonlocal``, which only the function around it binds."""
     try:
         table = symtable.symtable(ast.unparse(node), "<closure>", "exec")
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
+    at_definition = {s.get_name() for s in table.get_symbols() if s.is_referenced()} - {node.name}
     names: set[str] = set()
     tables = list(table.get_children())
     while tables:
@@ -59,4 +66,4 @@ def free_names(node: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str] | None:
         names.update(s.get_name() for s in inner.get_symbols()
                      if s.is_referenced() and s.is_global() and not s.is_declared_global())
         tables.extend(inner.get_children())
-    return names
+    return names, at_definition

@@ -289,7 +289,10 @@ def test_a_closure_whose_text_cannot_be_dedented_is_written_out_by_the_syntax_tr
     ("    def write_summary(**context):\n", "    @staticmethod\n    def write_summary(**context):\n",
      "`write_summary`, the function of task `summarize_totals`, is defined inside `summarize` and is decorated: "
      "port it by hand"),
-], ids=["run-time", "nonlocal", "name-taken", "decorated"])
+    ("    def write_summary(**context):\n", "    def write_summary(top=heading, **context):\n",
+     "`write_summary`, the function of task `summarize_totals`, is defined inside `summarize` and the default "
+     "values or annotations of `write_summary` read `heading` of the function that defines it: port it by hand"),
+], ids=["run-time", "nonlocal", "name-taken", "decorated", "default"])
 def test_closure_refusals(tmp_path: Path, old, new, reason):
     steps = STEPS.read_text()
     assert old in steps
