@@ -94,7 +94,7 @@ def measure_entry(entry: dict, ported: bool = False) -> dict[str, Counter]:
                     texts[path] = None
             text = texts[path]
             reason = "(the DAG file cannot be read)" if text is None else can_scaffold(
-                text, task, modules, ports, dag_path=path, code=project.code)
+                text, task, modules, ports, dag_path=path, code=project.code, dag_id=dag_entry.dag_id)
             tally[family]["written" if reason is None else masked(reason)] += 1
     return tally
 

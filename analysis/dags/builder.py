@@ -109,9 +109,10 @@ class TaskRecord:
     """With ``arguments``: the resolved dotted path of the Airflow or provider class given them."""
     callable_at: tuple[str, str] | None = None
     """With ``arguments``: the file and name of the module-level function it calls."""
-    closure: tuple[Any, str] | None = None
+    closure: tuple[Any, str, frozenset] | None = None
     """With ``arguments``: the function given as its ``python_callable`` when a function defines
-    it, and the file being read (``analysis.dags.closures``)."""
+    it, the file being read and the parameters of the ``@dag`` functions around it
+    (``analysis.dags.closures``)."""
 
     @property
     def conditional(self) -> bool:

@@ -15,7 +15,7 @@ import ast
 import symtable
 
 from analysis.dags.arguments import evaluated
-from analysis.dags.values import Function
+from analysis.dags.values import Function, Mapping, Seq, Value
 from analysis.facts import Closure
 
 
@@ -25,7 +25,23 @@ def is_closure(value: object) -> bool:
         and value.node.name != "<lambda>" and getattr(value.scope, "parent", None) is not None
 
 
-def closure_of(function: Function, path: str) -> Closure:
+def dag_parameters(function: Function, frames: list) -> frozenset[tuple[int, str]]:
+    """``(id of the scope, name)`` of each parameter of a ``@dag`` function running around the
+    closure (``frames``: the interpreter's calls): Airflow gives them as the run's params."""
+    chain = set()
+    scope = function.scope
+    while scope is not None:
+        chain.add(id(scope))
+        scope = scope.parent
+    found = set()
+    for running, scope in frames:
+        if getattr(running, "kind", "") == "dag" and id(scope) in chain:
+            arguments = running.node.args
+            found.update((id(scope), a.arg) for a in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs])
+    return frozenset(found)
+
+
+def closure_of(function: Function, path: str, dag_params: frozenset[tuple[int, str]] = frozenset()) -> Closure:
     """Where the closure is defined and the literal values of what it reads from the functions
     around it (or why they cannot be known)."""
     node = function.node
@@ -36,17 +52,61 @@ def closure_of(function: Function, path: str) -> Closure:
                        "that defines it (`nonlocal`)")
     free, at_definition = read
     found = {}
+    params = set()
     scope = function.scope
     while scope is not None and scope.parent is not None:  # the module's own names are copied as they are
         for name in sorted((free | at_definition) - found.keys()):
             if name in scope.vars:
                 found[name] = scope.vars[name]
+                if (id(scope), name) in dag_params:
+                    params.add(name)
         scope = scope.parent
     early = sorted(at_definition & found.keys())
     if early:  # evaluated once, by the `def` inside the factory: a parameter would not do
         return Closure(where, node.name, node.lineno, (), f"the default values or annotations of `{node.name}` "
                        f"read `{early[0]}` of the function that defines it")
-    return Closure(where, node.name, node.lineno, evaluated(found, 0, False), None)
+    bindings = tuple(_typed(found, argument) if argument[0] not in params else
+                     (argument[0], False, "a parameter of its `@dag` function, which Airflow gives the run's "
+                      "param (a `DagParam`), only known when the DAG runs")
+                     for argument in evaluated(found, 0, False))
+    return Closure(where, node.name, node.lineno, bindings, None)
+
+
+def _typed(found: dict[str, Value], argument: tuple[str, bool, object]) -> tuple[str, bool, object]:
+    """The argument with its lists, tuples and sets as Python has them (a closure's code may add
+    a tuple to it), or why its type is not known."""
+    name, known, literal = argument
+    if not known:
+        return argument
+    try:
+        return name, True, _exact(found[name], literal, 0)
+    except _Untyped as why:
+        return name, False, str(why)
+
+
+class _Untyped(Exception):
+    pass
+
+
+def _exact(value: Value, literal: object, depth: int) -> object:
+    if depth > 32:
+        raise _Untyped("nested too deeply to write out")
+    if isinstance(value, Seq):
+        if value.kind is None:
+            raise _Untyped("a sequence the code makes, of which the model does not know whether it is a list, "
+                           "a tuple or a set")
+        items = [_exact(v, lit, depth + 1) for v, lit in zip(value.items, literal)]  # type: ignore[call-overload]
+        if value.kind == "tuple":
+            return tuple(items)
+        if value.kind == "set":
+            try:
+                return set(items)
+            except TypeError:
+                raise _Untyped("a set of unhashable values") from None
+        return items
+    if isinstance(value, Mapping) and isinstance(literal, dict):
+        return {k: _exact(value.items[k], lit, depth + 1) for k, lit in literal.items()}
+    return literal
 
 
 def free_names(node: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[set[str], set[str]] | None:

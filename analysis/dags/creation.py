@@ -7,7 +7,7 @@ import ast
 
 from analysis.dags.builder import DagRecord, GroupRecord, TaskRecord
 from analysis.dags.classes import as_airflow
-from analysis.dags.closures import is_closure
+from analysis.dags.closures import dag_parameters, is_closure
 from analysis.dags.names import attribute_chain
 from analysis.dags.values import (
     Const,
@@ -150,8 +150,8 @@ class Creation:
             if isinstance(function, Function) and function.owner is None and function.kind == "plain" \
                     and getattr(function.scope, "parent", True) is None:  # a module's own function
                 task.callable_at = (function.origin or self.path, function.node.name)  # type: ignore[attr-defined]
-            elif is_closure(function):
-                task.closure = (function, self.path)  # type: ignore[attr-defined]
+            elif is_closure(function):  # with the parameters of the @dag functions it reads through
+                task.closure = (function, self.path, dag_parameters(function, self.frames))  # type: ignore[attr-defined]
         callable_node = kwarg_nodes.get("python_callable")
         if isinstance(callable_node, (ast.Name, ast.Attribute)):
             chain = attribute_chain(callable_node)

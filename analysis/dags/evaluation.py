@@ -51,6 +51,8 @@ from analysis.dags.values import (
     to_python,
 )
 
+_DISPLAYS = {ast.List: "list", ast.Tuple: "tuple", ast.Set: "set"}
+
 
 class Evaluator(Comprehensions, Calls, DataFiles, Containers, Logic, airflow_calls.AirflowCalls):
     """Mixed into the interpreter; ``self`` provides scopes, imports and the collector."""
@@ -212,7 +214,7 @@ class Evaluator(Comprehensions, Calls, DataFiles, Containers, Logic, airflow_cal
                 items.extend(spread)
             else:
                 items.append(self.eval(element, scope))
-        return Seq(items)
+        return Seq(items, _DISPLAYS.get(type(node)))
 
     _eval_Tuple = _eval_List
     _eval_Set = _eval_List

@@ -53,6 +53,8 @@ class Seq(Value):
     """A list, tuple or set whose items are values (tasks, constants, ...)."""
 
     items: list[Value]
+    kind: str | None = None
+    """"list", "tuple" or "set" when written as such a display; None when code made it."""
 
 
 @dataclass(eq=False, slots=True)

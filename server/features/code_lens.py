@@ -72,7 +72,7 @@ def register(server: AirliftServer) -> None:
                 title = f"{label} · {NEXT_STAGE[status_of_task.stage][1]}" if command_id else label
                 lenses.append(types.CodeLens(task_where, types.Command(
                     title=title, command=command_id or "",
-                    tooltip=_scaffold_tooltip(snapshot, entry.file.path, task) if status_of_task.assets and status_of_task.nothing is None else None,
+                    tooltip=_scaffold_tooltip(snapshot, entry.file.path, entry.dag_id, task) if status_of_task.assets and status_of_task.nothing is None else None,
                     arguments=[{"dag_id": entry.dag_id, "task_id": task.task_id}] if command_id else None)))
         return lenses
 
@@ -102,7 +102,7 @@ def _stages(snapshot: Snapshot) -> tuple:
 _tooltips: dict[tuple, str] = {}
 
 
-def _scaffold_tooltip(snapshot: Snapshot, path: str, task) -> str:
+def _scaffold_tooltip(snapshot: Snapshot, path: str, dag_id: str, task) -> str:
     """Whether the task's work can be generated as a Dagster asset, and if not, why."""
     from analysis.edits.scaffold import can_scaffold, project_modules
 
@@ -111,13 +111,13 @@ def _scaffold_tooltip(snapshot: Snapshot, path: str, task) -> str:
         return ""
     facts = snapshot.file_facts(path)  # its dependencies: the modules a copied @task comes from
     ports = snapshot.project.ports
-    key = (path, hash(text), hash(facts.dependencies) if facts is not None else 0, task.task_id,
+    key = (path, hash(text), hash(facts.dependencies) if facts is not None else 0, dag_id, task.task_id,
            ports.get(task.operator))
     if key not in _tooltips:
         if len(_tooltips) > 4096:
             _tooltips.clear()
         reason = can_scaffold(text, task, project_modules(snapshot.project.code), ports, dag_path=path,
-                              code=snapshot.project.code)
+                              code=snapshot.project.code, dag_id=dag_id)
         _tooltips[key] = ("Dagster implementation: can be generated (code action "
                           f"\"Generate Dagster implementation for {task.task_id}\")" if reason is None
                           else f"Dagster implementation cannot be generated: {reason}")

@@ -28,7 +28,8 @@ FACTORIES = REPO / "tests" / "fixtures" / "scaffold" / "factories"
 TASKS = {"load_orders": "orders", "wait_for_orders": "orders_ready", "total_totals": "totals",
          "export_totals": "totals_csv", "shell_done": "done_flag", "summarize_totals": "totals_summary"}
 DAG_TASKS = {"platform": [*TASKS, "load_returns"], "report_eu": ["report"], "report_us": ["report"]}
-"""And `report_eu.report` (regions_dag.py): a closure of a factory the DAG file defines."""
+"""And `report_eu.report`, `report_us.report` (regions_dag.py): a closure of a factory the DAG file
+defines, one call of it making both."""
 ENV = {"WAREHOUSE_CONN": "warehouse_db"}
 """What `load_returns`'s factory reads when Airflow loads the file."""
 
@@ -54,8 +55,9 @@ def project(tmp_path_factory) -> Path:
     for task_id in TASKS:
         result = run_cli("scaffold", "platform", task_id, cwd=root)
         assert result.returncode == 0, result.stderr
-    result = run_cli("scaffold", "report_eu", "report", cwd=root)
-    assert result.returncode == 0, result.stderr
+    for dag_id in ("report_eu", "report_us"):  # one call of the file's factory makes both: each its values
+        result = run_cli("scaffold", dag_id, "report", cwd=root)
+        assert result.returncode == 0, result.stderr
     refused = run_cli("scaffold", "platform", "load_returns", cwd=root)
     assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
     assert "the `conn_id` argument of task `load_returns` is only known when Airflow runs the file" in refused.stderr
@@ -64,7 +66,7 @@ def project(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def dagster_runs(project: Path) -> dict[str, dict]:
-    return runs_by_asset(materialize(project / "definitions.py", DAG_TASKS, [*TASKS.values(), "eu_report"], cwd=project,
+    return runs_by_asset(materialize(project / "definitions.py", DAG_TASKS, [*TASKS.values(), "eu_report", "us_report"], cwd=project,
                                      env={"AIRFLOW_CONN_WAREHOUSE_DB": connection(project / "dagster.db"),
                                           "EXPORT_DIR": str(project / "dagster_exports")}))
 
@@ -75,7 +77,8 @@ def airflow_runs(project: Path) -> dict[str, str]:
            "EXPORT_DIR": str(project / "airflow_exports")}
     home = project / "airflow_home"
     return {**airflow_tasks_test(project / "dags", "platform", TASKS, home=home, cwd=project, env=env),
-            **airflow_tasks_test(project / "dags", "report_eu", ["report"], home=home, cwd=project, env=env)}
+            **{f"{dag_id}.report": log for dag_id in ("report_eu", "report_us") for log in
+               airflow_tasks_test(project / "dags", dag_id, ["report"], home=home, cwd=project, env=env).values()}}
 
 
 def test_the_module_holds_the_factorys_values(project):
@@ -84,7 +87,7 @@ def test_the_module_holds_the_factorys_values(project):
     assert 'sql = "SELECT COUNT(*) FROM orders"' in module and "timeout=30," in module
 
 
-@pytest.mark.parametrize("key", [*TASKS.values(), "eu_report"])
+@pytest.mark.parametrize("key", [*TASKS.values(), "eu_report", "us_report"])
 def test_a_factory_task_materializes(key, dagster_runs):
     run = dagster_runs[key]
     assert run["success"], "\n".join(run["errors"])
@@ -107,8 +110,10 @@ def test_the_librarys_function_writes_the_same_file(project, dagster_runs, airfl
     summary = (project / "dagster_exports" / "totals.txt").read_bytes()
     assert summary == (project / "airflow_exports" / "totals.txt").read_bytes() == b"TOTALS BY REGION: 2 rows\n"
     # the DAG file's own factory's closure, lifted from it (`label` computed there, `region` its parameter)
-    report = (project / "dagster_exports" / "daily_eu.txt").read_bytes()
-    assert report == (project / "airflow_exports" / "daily_eu.txt").read_bytes() == b"daily report for EU\n"
+    for region in ("eu", "us"):  # each DAG the loop makes with its own values
+        report = (project / "dagster_exports" / f"daily_{region}.txt").read_bytes()
+        assert report == (project / "airflow_exports" / f"daily_{region}.txt").read_bytes() \
+            == f"daily report for {region.upper()}\n".encode()
 
 
 def test_a_scaffold_that_runs_otherwise_is_caught(project, airflow_runs, tmp_path):

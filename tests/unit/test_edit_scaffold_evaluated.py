@@ -311,8 +311,122 @@ def test_a_closure_of_a_factory_the_dag_file_defines_is_lifted_from_it(tmp_path:
     body = result.text.split("def report_eu__report")[1].split("\nreport_eu_assets")[0]
     assert "    def write_report(kind, *, label, region):\n" in body
     assert "    write_report(kind='daily', label='EU', region='eu')\n" in body
+    # the same call makes report_us: its own values, not the first DAG's
+    other = scaffold_task(path.read_text(), str(path), "report_us", "report", MODULE.read_text(),
+                          module_path=str(tmp_path / "definitions.py"), code=project.code)
+    assert other.changed, other.reason
+    assert "    write_report(kind='daily', label='US', region='us')\n" in other.text
     assert "for region in REGIONS" not in body and "from airflow" not in body
     # the lens says so without the project's code too: the DAG file alone is read with its values
     task = project.entry("report_eu").dag.task("report")
     assert can_scaffold(path.read_text(), task, dag_path=str(path), code=project.code) is None
     assert "is defined inside the DAG" in can_scaffold(path.read_text(), task)
+
+
+def test_a_closures_tuples_and_sets_are_passed_as_such(tmp_path: Path):
+    """A tuple the closure adds to (`heading + ("!",)`) must stay one; a sequence code makes, of
+    which the model cannot tell the type, is refused."""
+    steps = STEPS.read_text().replace("    heading = title.upper()\n",
+                                      '    heading = (title.upper(), "by region")\n    seen = {"eu"}\n', 1).replace(
+        '            out.write(f"{heading}: {count} rows\\n")\n',
+        '            out.write(f"{heading + seen}: {count} rows\\n")\n', 1)
+    result = scaffold(tmp_path, "summarize_totals", steps=steps)
+    assert result.changed, result.reason
+    assert "    write_summary(heading=('TOTALS BY REGION', 'by region'), seen={'eu'}, table='totals')\n" in result.text
+    made = scaffold(tmp_path, "summarize_totals", steps=steps.replace('    seen = {"eu"}\n', '    seen = set(["eu"])\n', 1))
+    assert not made.changed and made.reason == (
+        "`write_summary`, the function of task `summarize_totals`, is defined inside `summarize` and reads its `seen`, "
+        "which is a sequence the code makes, of which the model does not know whether it is a list, a tuple or a set: "
+        "the scaffold needs its value")
+
+
+OWN_MODULE = '''import dagster as dg
+from dagster_airlift.core import assets_with_task_mappings
+
+{dag}_assets = assets_with_task_mappings(dag_id="{dag}", task_mappings={{"{task}": [dg.AssetSpec(key="out")]}})
+'''
+
+
+def own_factory(root: Path, dag_text: str, dag_id: str, task_id: str = "t") -> EditResult:
+    """A DAG file of its own (no project library), scaffolded for ``dag_id.task_id``."""
+    (root / "dags").mkdir(parents=True, exist_ok=True)
+    path = root / "dags" / "own.py"
+    path.write_text(dag_text)
+    project = discover(Layout(str(root), ("dags",), "definitions.py"))
+    return scaffold_task(dag_text, str(path), dag_id, task_id, OWN_MODULE.format(dag=dag_id, task=task_id),
+                         module_path=str(root / "definitions.py"), code=project.code)
+
+
+OWN_HEAD = '''import pendulum
+from airflow import DAG
+from airflow.decorators import dag
+from airflow.operators.python import PythonOperator
+
+START = pendulum.datetime(2024, 1, 1)
+BUCKET = "dev-bucket"
+'''
+
+
+@pytest.mark.parametrize(("body", "dag_id", "reason"), [
+    ('''
+@dag(start_date=START, schedule=None)
+def params(env="prod"):
+    def process():
+        print(env)
+    PythonOperator(task_id="t", python_callable=process)
+
+
+params()
+''', "params", "`process`, the function of task `t`, is defined inside `params` and reads its `env`, which is a "
+     "parameter of its `@dag` function, which Airflow gives the run's param (a `DagParam`), only known when the "
+     "DAG runs: the scaffold needs its value"),
+    ('''
+def make(name):
+    with DAG(f"d_{name}", start_date=START, schedule=None):
+        def process():
+            print(BUCKET, name)
+        PythonOperator(task_id="t", python_callable=process)
+
+
+for name in ["one"]:
+    BUCKET = "prod-bucket"
+    make(name)
+''', "d_one", "`process`, the function of task `t`, is defined inside `make` and the module sets `BUCKET` again in "
+     "a top-level loop or `with` block, which the scaffold does not run: port it by hand"),
+    ('''
+def make(name):
+    global TARGET
+    TARGET = name
+    with DAG(f"d_{name}", start_date=START, schedule=None):
+        def process():
+            print(TARGET)
+        PythonOperator(task_id="t", python_callable=process)
+
+
+make("one")
+make("two")
+''', "d_one", "`process`, the function of task `t`, is defined inside `make` and reads `TARGET`, which `make` "
+     "declares `global`: port it by hand"),
+], ids=["dag-param", "rebound-in-loop", "global"])
+def test_closure_values_python_would_not_give_are_refused(tmp_path: Path, body, dag_id, reason):
+    result = own_factory(tmp_path, OWN_HEAD + body, dag_id)
+    assert not result.changed and result.reason == reason
+
+
+def test_a_closure_the_file_binds_at_module_level_is_copied_as_before(tmp_path: Path):
+    """`process = build("orders")`: the file's own name, copied with the call that makes it."""
+    result = own_factory(tmp_path, OWN_HEAD + '''
+
+def build(table):
+    def process():
+        print(table)
+    return process
+
+
+process = build("orders")
+
+with DAG("bound", start_date=START, schedule=None):
+    PythonOperator(task_id="t", python_callable=process)
+''', "bound")
+    assert result.changed, result.reason
+    assert '    process = build("orders")\n' in result.text and "    process()\n" in result.text

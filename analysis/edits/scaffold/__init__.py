@@ -121,7 +121,7 @@ from analysis.edits.scaffold.places import ImportRoot, Places
 from analysis.edits.scaffold.plan import plan_task
 from analysis.edits.scaffold.plan_common import made_elsewhere
 from analysis.edits.scaffold.plan_sensors import with_upstream
-from analysis.edits.scaffold.statements import dag_file
+from analysis.edits.scaffold.statements import bindings, dag_file
 from analysis.facts import FileFacts, TaskFacts
 
 if TYPE_CHECKING:
@@ -141,15 +141,16 @@ def _read_text(path: str) -> str | None:
 
 def can_scaffold(dag_text: str, task: TaskFacts, module_source: ModuleSource | None = None,
                  ports: Mapping[str, str] | None = None, *, dag_path: str | None = None,
-                 code: ProjectCode | None = None) -> str | None:
+                 code: ProjectCode | None = None, dag_id: str | None = None) -> str | None:
     """None when ``task`` can be scaffolded, else why not (one line). Reads the DAG file, and
     the project module that defines the task's function when the DAG file imports it and
     ``module_source`` finds it: the Dagster module may still refuse (the task not mapped yet).
     ``ports``: the operator classes the project ported once (``Project.ports``). With
     ``dag_path`` (and ``code``, as the index reads the file), a task that a project factory makes
     is judged on the values the model evaluates for it (a ported class's, or one whose scaffold
-    reads values: ``plan_evaluated``)."""
-    evaluate = _evaluator(dag_path, dag_text, code)
+    reads values: ``plan_evaluated``); ``dag_id``: the task's DAG, whose values those are (a DAG
+    a loop makes has its own)."""
+    evaluate = _evaluator(dag_path, dag_text, code, dag_id)
     if ports and task.operator in ports:
         plan = plan_task(dag_text, task, ports=ports, evaluate=evaluate)
         return plan if isinstance(plan, str) else None
@@ -175,7 +176,8 @@ def _copied(dag_text: str, task: TaskFacts, module_source: ModuleSource | None,
     if call is None:
         return None
     if made_elsewhere(dag, task, call) is None:  # a call of the DAG file: copied from it, unless...
-        if task.operator != "PythonOperator" or not defined_in_function(dag.tree, task.callable_name):
+        if task.operator != "PythonOperator" or not defined_in_function(dag.tree, task.callable_name) \
+                or any(task.callable_name in bindings(s) for s in dag.tree.body):  # a name the file binds: copied
             return None
         evaluated = evaluate(task)  # ...its function is a closure of a factory the DAG file defines
         if evaluated.closure is None:
@@ -185,26 +187,28 @@ def _copied(dag_text: str, task: TaskFacts, module_source: ModuleSource | None,
     return factory_task(evaluated, code.text if code is not None else _read_text, dag_path or "")
 
 
-def _evaluator(dag_path: str | None, dag_text: str,
-               code: ProjectCode | None) -> Callable[[TaskFacts], TaskFacts] | None:
+def _evaluator(dag_path: str | None, dag_text: str, code: ProjectCode | None,
+               dag_id: str | None = None) -> Callable[[TaskFacts], TaskFacts] | None:
     """``plan_task``'s ``evaluate``: the DAG file read again with its tasks' arguments, once."""
     if dag_path is None:
         return None
-    return lambda task: with_arguments(dag_path, dag_text, code, task)
+    return lambda task: with_arguments(dag_path, dag_text, code, task, dag_id)
 
 
 _evaluated: dict[str, tuple[str, object, FileFacts]] = {}
 """The last DAG file read with its tasks' arguments, by path: lenses ask task after task."""
 
 
-def with_arguments(dag_path: str, dag_text: str, code: ProjectCode | None, task: TaskFacts) -> TaskFacts:
-    """``task`` as read with the arguments its constructor is given (``TaskFacts.arguments``)."""
+def with_arguments(dag_path: str, dag_text: str, code: ProjectCode | None, task: TaskFacts,
+                   dag_id: str | None = None) -> TaskFacts:
+    """``task`` (of DAG ``dag_id``: the DAGs a loop makes share their tasks' ranges) as read with
+    the arguments its constructor is given (``TaskFacts.arguments``)."""
     cached = _evaluated.get(dag_path)
     if cached is None or cached[0] != dag_text or cached[1] is not code:
         _evaluated.clear()
         cached = _evaluated[dag_path] = (dag_text, code, extract_file(dag_path, dag_text, code, arguments=True))
-    found = next((t for d in cached[2].dags for t in d.tasks if t.task_id == task.task_id and t.range == task.range),
-                 None)
+    found = next((t for d in cached[2].dags if dag_id is None or d.dag_id == dag_id
+                  for t in d.tasks if t.task_id == task.task_id and t.range == task.range), None)
     return found or task
 
 
@@ -236,7 +240,7 @@ def scaffold_task(dag_text: str, dag_path: str, dag_id: str, task_id: str, modul
     if task is None:
         return EditResult.refuse(f"DAG `{dag_id}` has no task `{task_id}`")
     ports = dict(read_ports(module_text))
-    evaluate = _evaluator(dag_path, dag_text, code)  # before a copied @task changes dag_path
+    evaluate = _evaluator(dag_path, dag_text, code, dag_id)  # before a copied @task changes dag_path
     module = parse(module_text, WHAT)
     if isinstance(module, str):
         return EditResult.refuse(module)

@@ -15,6 +15,8 @@ import ast
 import copy
 from collections.abc import Callable
 
+from analysis.dags.closures import free_names
+from analysis.edits.scaffold.statements import bindings
 from analysis.facts import Closure, TaskFacts
 
 
@@ -33,8 +35,12 @@ def lifted(task: TaskFacts, closure: Closure, read: Callable[[str], str | None]
     found = _definition(tree, closure)
     if found is None:
         return f"the function of {label}, `{closure.name}`, was not found in {closure.path}"
-    node, outer = found
-    inside = f"`{closure.name}`, the function of {label}, is defined inside `{outer}`"
+    node, around = found
+    inside = f"`{closure.name}`, the function of {label}, is defined inside `{around[-1].name}`"
+    declared = {n for function in around for g in ast.walk(function) if isinstance(g, ast.Global) for n in g.names}
+    shared = sorted(declared & {name for name, _, _ in closure.bindings})
+    if shared:  # the model binds it in the factory; Python, in the module, where the last call left it
+        return f"{inside} and reads `{shared[0]}`, which `{around[-1].name}` declares `global`: port it by hand"
     if closure.why is not None:
         return f"{inside} and {closure.why[0].lower()}{closure.why[1:]}: port it by hand"
     unknown = next(((name, why) for name, known, why in closure.bindings if not known), None)
@@ -42,9 +48,13 @@ def lifted(task: TaskFacts, closure: Closure, read: Callable[[str], str | None]
         return f"{inside} and reads its `{unknown[0]}`, which is {unknown[1]}: the scaffold needs its value"
     if node.decorator_list:
         return f"{inside} and is decorated: port it by hand"
-    if closure.name in _module_names(tree):
+    if any(closure.name in bindings(statement) for statement in tree.body):
         return f"{inside}, and its module binds `{closure.name}` too: rename one to scaffold the task"
     values = {name: value for name, _, value in closure.bindings}
+    rebound = _rebound_in_blocks(tree, node, set(values))
+    if rebound is not None:
+        return (f"{inside} and the module sets `{rebound}` again in a top-level loop or `with` block, "
+                "which the scaffold does not run: port it by hand")
     kept = _without_top_level_blocks(text, tree)
     return closure.path, f"{kept.rstrip()}\n\n\n{_written(text, node, list(values))}\n", values
 
@@ -77,32 +87,36 @@ def _without_top_level_blocks(text: str, tree: ast.Module) -> str:
     return "".join(line for number, line in enumerate(lines) if number not in dropped)
 
 
-def _definition(tree: ast.Module, closure: Closure) -> tuple[ast.FunctionDef | ast.AsyncFunctionDef, str] | None:
-    """The ``def`` of the closure and the name of the function around it."""
-    stack: list[tuple[ast.AST, str]] = [(tree, "")]
+def _definition(tree: ast.Module, closure: Closure
+                ) -> tuple[ast.FunctionDef | ast.AsyncFunctionDef, list[ast.FunctionDef | ast.AsyncFunctionDef]] | None:
+    """The ``def`` of the closure and the functions around it, outermost first."""
+    stack: list[tuple[ast.AST, list]] = [(tree, [])]
     while stack:
-        parent, outer = stack.pop()
+        parent, around = stack.pop()
         for child in ast.iter_child_nodes(parent):
             if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                if child.lineno == closure.line and child.name == closure.name and outer:
-                    return child, outer
-                stack.append((child, child.name))
+                if child.lineno == closure.line and child.name == closure.name and around:
+                    return child, around
+                stack.append((child, [*around, child]))
             else:
-                stack.append((child, outer))
+                stack.append((child, around))
     return None
 
 
-def _module_names(tree: ast.Module) -> set[str]:
-    """The names the module's top level binds."""
-    names: set[str] = set()
+def _rebound_in_blocks(tree: ast.Module, node: ast.FunctionDef | ast.AsyncFunctionDef,
+                       enclosed: set[str]) -> str | None:
+    """A name a top-level loop or ``with`` block binds (left out of the text the closure is
+    planned in) that the module binds elsewhere too, or that the closure reads from the module
+    (not ``enclosed``, which the functions around it bind): its value at run time may be the
+    block's."""
+    stored: set[str] = set()
     for statement in tree.body:
-        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(statement.name)
-        elif isinstance(statement, (ast.Import, ast.ImportFrom)):
-            names.update((a.asname or a.name).split(".")[0] for a in statement.names)
-        else:
-            names.update(n.id for n in ast.walk(statement) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store))
-    return names
+        if isinstance(statement, _BLOCKS):
+            stored |= bindings(statement)
+    elsewhere = set().union(*(bindings(s) for s in tree.body if not isinstance(s, _BLOCKS)))
+    read = free_names(node)
+    reads = (read[0] | read[1]) - enclosed if read is not None else set()
+    return next(iter(sorted(stored & (elsewhere | reads))), None)
 
 
 def _written(text: str, node: ast.FunctionDef | ast.AsyncFunctionDef, names: list[str]) -> str:
