@@ -317,6 +317,12 @@ def test_a_closure_of_a_factory_the_dag_file_defines_is_lifted_from_it(tmp_path:
     assert other.changed, other.reason
     assert "    write_report(kind='daily', label='US', region='us')\n" in other.text
     assert "for region in REGIONS" not in body and "from airflow" not in body
+    # the file as the editor holds it, unsaved: the closure is lifted from that text, not the disk's
+    unsaved = path.read_text().replace('out.write(f"{kind} report for {label}\\n")', 'out.write(f"{kind}: {label}\\n")')
+    assert unsaved != path.read_text()
+    edited = scaffold_task(unsaved, str(path), "report_eu", "report", MODULE.read_text(),
+                           module_path=str(tmp_path / "definitions.py"), code=project.code)
+    assert edited.changed and 'out.write(f"{kind}: {label}\\n")' in edited.text, edited.reason
     # the lens says so without the project's code too: the DAG file alone is read with its values
     task = project.entry("report_eu").dag.task("report")
     assert can_scaffold(path.read_text(), task, dag_path=str(path), code=project.code) is None

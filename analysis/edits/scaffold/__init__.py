@@ -184,7 +184,9 @@ def _copied(dag_text: str, task: TaskFacts, module_source: ModuleSource | None,
             return None
     else:
         evaluated = evaluate(task)
-    return factory_task(evaluated, code.text if code is not None else _read_text, dag_path or "")
+    read = code.text if code is not None else _read_text
+    # the DAG file as the editor holds it (unsaved), where a closure of its own factory is lifted from
+    return factory_task(evaluated, lambda path: dag_text if path == dag_path else read(path), dag_path or "")
 
 
 def _evaluator(dag_path: str | None, dag_text: str, code: ProjectCode | None,
