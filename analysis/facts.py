@@ -62,6 +62,8 @@ class Closure:
     line: int
     bindings: tuple[tuple[str, bool, Any], ...]
     why: str | None = None
+    module_names: frozenset[str] = frozenset()
+    """The other names it reads (its module's, builtins), where it is defined or when it runs."""
 
 
 @dataclass(frozen=True, slots=True)

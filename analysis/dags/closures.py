@@ -69,7 +69,7 @@ def closure_of(function: Function, path: str, dag_params: frozenset[tuple[int, s
                      (argument[0], False, "a parameter of its `@dag` function, which Airflow gives the run's "
                       "param (a `DagParam`), only known when the DAG runs")
                      for argument in evaluated(found, 0, False))
-    return Closure(where, node.name, node.lineno, bindings, None)
+    return Closure(where, node.name, node.lineno, bindings, None, frozenset((free | at_definition) - found.keys()))
 
 
 def _typed(found: dict[str, Value], argument: tuple[str, bool, object]) -> tuple[str, bool, object]:

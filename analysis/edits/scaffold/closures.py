@@ -15,7 +15,6 @@ import ast
 import copy
 from collections.abc import Callable
 
-from analysis.dags.closures import free_names
 from analysis.edits.scaffold.statements import bindings
 from analysis.facts import Closure, TaskFacts
 
@@ -51,7 +50,7 @@ def lifted(task: TaskFacts, closure: Closure, read: Callable[[str], str | None]
     if any(closure.name in bindings(statement) for statement in tree.body):
         return f"{inside}, and its module binds `{closure.name}` too: rename one to scaffold the task"
     values = {name: value for name, _, value in closure.bindings}
-    rebound = _rebound_in_blocks(tree, node, set(values))
+    rebound = _rebound_in_blocks(tree, closure.module_names)
     if rebound is not None:
         return (f"{inside} and the module sets `{rebound}` again in a top-level loop or `with` block, "
                 "which the scaffold does not run: port it by hand")
@@ -103,19 +102,15 @@ def _definition(tree: ast.Module, closure: Closure
     return None
 
 
-def _rebound_in_blocks(tree: ast.Module, node: ast.FunctionDef | ast.AsyncFunctionDef,
-                       enclosed: set[str]) -> str | None:
+def _rebound_in_blocks(tree: ast.Module, reads: frozenset[str]) -> str | None:
     """A name a top-level loop or ``with`` block binds (left out of the text the closure is
     planned in) that the module binds elsewhere too, or that the closure reads from the module
-    (not ``enclosed``, which the functions around it bind): its value at run time may be the
-    block's."""
+    (``reads``): its value at run time may be the block's."""
     stored: set[str] = set()
     for statement in tree.body:
         if isinstance(statement, _BLOCKS):
             stored |= bindings(statement)
     elsewhere = set().union(*(bindings(s) for s in tree.body if not isinstance(s, _BLOCKS)))
-    read = free_names(node)
-    reads = (read[0] | read[1]) - enclosed if read is not None else set()
     return next(iter(sorted(stored & (elsewhere | reads))), None)
 
 

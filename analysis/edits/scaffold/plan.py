@@ -96,6 +96,10 @@ def _read_plan(dag_text: str, task: TaskFacts, dag_path: str | None, read,
     return builder.python(options) if kind == "PythonOperator" else builder.bash(options)
 
 
+_IGNORED = {**IGNORED, **SENSORS_IGNORED}
+"""Per operator, the options its family's plan does not read (``evaluated_call``)."""
+
+
 def _by_values(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit, dag_path: str | None,
                read, evaluate) -> Plan | str:
     """The plan of a task whose scaffold reads its call's values (``_BY_VALUES``): from the call
@@ -109,8 +113,7 @@ def _by_values(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit, da
     evaluated = evaluate(task)
     if evaluated.arguments is None:
         return plan
-    made = evaluated_call(evaluated, call, IGNORED.get(task.operator) or SENSORS_IGNORED.get(task.operator, ()),
-                          SENSORS_REFUSED.get(task.operator, ()))
+    made = evaluated_call(evaluated, call, _IGNORED.get(task.operator, ()), SENSORS_REFUSED.get(task.operator, ()))
     if isinstance(made, str):
         return made if elsewhere else plan
     other = _family_plan(dag, evaluated, made, dag_unit, dag_path, read)
