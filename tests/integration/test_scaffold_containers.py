@@ -20,7 +20,11 @@ from tests.support.scaffold_runs import materialize
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "scaffold"
-TASKS = {"render_report": "report", "train_model": "model,model/metrics", "entrypoint_only": "cleanup"}
+TASKS = {"render_report": "report", "train_model": "model,model/metrics", "entrypoint_only": "cleanup",
+         "transform_csv": "reviews_csv"}
+VARIABLES = {"AIRFLOW_VAR_IMDB": json.dumps({"container_registry": {"transform": "gcr.io/acme/transform:7"}}),
+             "AIRFLOW_VAR_COMPOSER_BUCKET": "composer-eu", "AIRFLOW_VAR_POD_NAMESPACE": "etl"}
+"""The Airflow Variables `transform_csv` reads in Jinja, as Airflow reads them from the environment."""
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +35,8 @@ def calls(tmp_path_factory) -> dict[str, dict]:
         FIXTURES / "containers_dag.py", "containers", TASKS, (FIXTURES / "containers_module.py").read_text()))
     output = materialize(root / "definitions.py", {"containers": list(TASKS)}, TASKS.values(), cwd=root,
                          record_pipes=True, env={"AIRFLOW_CONN_GHCR_LOGIN": json.dumps(
-                             {"conn_type": "docker", "host": "ghcr.io", "login": "bot", "password": "s3cret"})})
+                             {"conn_type": "docker", "host": "ghcr.io", "login": "bot", "password": "s3cret"}),
+                             **VARIABLES})
     for run in output["runs"]:
         assert run["success"], "\n".join(run["errors"])
         assert run["materialized"] == sorted(run["asset"].split(","))
@@ -75,3 +80,14 @@ def test_a_pod_without_cmds_keeps_the_image_entrypoint(calls):
     assert "command" not in container
     assert container["args"] == ["--dry-run"]
     assert container["env"] == [{"name": "MODE", "value": "fast"}]
+
+
+def test_a_pod_reading_airflow_variables_gets_their_values(calls):
+    """Image, namespace and environment rendered from AIRFLOW_VAR_<KEY>, as Airflow renders them."""
+    call = calls["transform_csv"]
+    assert call["arguments"]["namespace"] == "etl"
+    container = call["pod"]["spec"]["containers"][0]
+    assert container["image"] == "gcr.io/acme/transform:7"
+    assert container["imagePullPolicy"] == "Always"
+    assert container["env"] == [{"name": "SOURCE_BUCKET", "value": "composer-eu"},
+                                {"name": "TARGET", "value": "data/composer-eu/out.csv"}]

@@ -333,8 +333,6 @@ REFUSALS = {
     "sh_script": "the bash command of task `sh_script` names a script ('scripts/run.sh') that "
                  "Airflow reads as a Jinja template",
     "templates": "task `templates` uses `templates_dict`, which only Airflow renders",
-    "variable": "task `variable` needs `Variable` (for `BUCKET`), which comes from Airflow (the "
-                "import on line 16): Dagster cannot run it",
     "xcom": "task `xcom` gets `greet_world` from inside the DAG (another task or its output, an "
             "XCom value): only module-level values can be copied to Dagster",
     "inside": "`inner`, used by task `inside`, is defined inside the DAG: move it to module level "

@@ -12,7 +12,7 @@ from analysis.edits.scaffold import can_scaffold, scaffold_task
 from analysis.edits.scaffold.families import scaffold_family
 from tests.support.scaffold_fixture import FamilyFixture, mapped
 
-FAMILY = FamilyFixture("containers", ("render_report", "train_model", "entrypoint_only"))
+FAMILY = FamilyFixture("containers", ("render_report", "train_model", "entrypoint_only", "transform_csv"))
 DAG, MODULE, TASKS = FAMILY.dag, FAMILY.module, FAMILY.tasks
 scaffold, scaffold_all = FAMILY.scaffold, FAMILY.scaffold_all
 
@@ -51,8 +51,15 @@ with DAG("d", start_date=pendulum.datetime(2024, 1, 1)):
 '''
 
 REFUSALS = {
-    "DockerOperator(task_id='t', image='app:{{ var.value.tag }}')":
-        "the `image` of task `t` uses Jinja ('app:{{ var.value.tag }}'), which only Airflow renders",
+    "DockerOperator(task_id='t', image='app:{{ var.value.tag | lower }}')":
+        "the `image` of task `t` uses Jinja ('app:{{ var.value.tag | lower }}'), which only Airflow renders",
+    # not one of DockerOperator's template_fields: Airflow passes it as written
+    "DockerOperator(task_id='t', image='app', private_environment={'TAG': '{{ var.value.tag }}'})":
+        "the `private_environment` of task `t` uses Jinja ('{{ var.value.tag }}'), which only Airflow renders",
+    "KubernetesPodOperator(task_id='t', image='app', image_pull_policy='{{ var.value.policy }}')":
+        "the `image_pull_policy` of task `t` uses Jinja ('{{ var.value.policy }}'), which only Airflow renders",
+    "KubernetesPodOperator(task_id='t', image='app', env_vars={'{{ var.value.name }}': 'v'})":
+        "the `env_vars` of task `t` uses Jinja ('{{ var.value.name }}'), which only Airflow renders",
     "DockerOperator(task_id='t', image='app', command='run {{ ds }}')":
         "the `command` of task `t` uses Jinja ('run {{ ds }}'), which only Airflow renders",
     "DockerOperator(task_id='t', image='app', environment={'DAY': '{{ ds }}'})":

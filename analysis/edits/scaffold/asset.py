@@ -45,6 +45,13 @@ from analysis.edits.scaffold.dag_source import (
 from analysis.edits.scaffold.places import DAG_FILE_HELPER, HELPERS, IMPORT_ROOTS_HELPER, Places
 from analysis.edits.scaffold.plan import Plan
 from analysis.edits.scaffold.statements import is_import
+from analysis.edits.scaffold.variables import CLASS as VARIABLE_CLASS
+from analysis.edits.scaffold.variables import CLASS_DEFINITION as VARIABLE_DEFINITION
+from analysis.edits.scaffold.variables import DEFINITION as RENDER_DEFINITION
+from analysis.edits.scaffold.variables import HELPER as RENDER_HELPER
+
+_DEFINITIONS = {RENDER_HELPER: RENDER_DEFINITION, VARIABLE_CLASS: VARIABLE_DEFINITION}
+"""The module-level definitions for Airflow Variables (``variables``): text and modules used."""
 
 _WRITERS = {"Pipes": asset_pipes, "Container": asset_containers, "SQL": asset_sql,
             "Sensor": asset_sensors, "dbt": asset_dbt}
@@ -54,7 +61,7 @@ signature, the decorator's options and the module-level definitions they need.""
 
 def _is_helper(name: str) -> bool:
     """Whether a top-level name is one of the definitions scaffolds add to the module."""
-    return name in HELPERS or any(w.owns(name) for w in _WRITERS.values())
+    return name in HELPERS or name in _DEFINITIONS or any(w.owns(name) for w in _WRITERS.values())
 
 
 class ModuleEdit:
@@ -116,6 +123,11 @@ class ModuleEdit:
             helpers += writer.helpers(plan)
         elif plan.sensor is not None:  # a PythonSensor: its callable's call, waited for
             helpers += asset_sensors.helpers(plan)
+        if plan.variables:  # templated arguments reading Airflow Variables, rendered as Airflow does
+            helpers.append(RENDER_HELPER)
+        if plan.variable_names:  # `Variable.get` in the copied code, read from the environment
+            helpers.append(VARIABLE_CLASS)
+            header += [f"{name} = {VARIABLE_CLASS}" for name in plan.variable_names]
         for helper in helpers:
             if helper in plan.bound:
                 return EditResult.refuse(f"the DAG file's `{helper}` would hide {WHAT}'s helper")
@@ -215,6 +227,13 @@ class ModuleEdit:
         if plan.evaluated:
             about += (" Its values are those the operator is given when Airflow reads the DAG file (by "
                       "the project's code, or computed), written out: scaffold it again after they change.")
+        if plan.variable_names:
+            about += (f" Its code's `{plan.variable_names[0]}.get(...)` reads Airflow Variables as Airflow reads them "
+                      "from the environment (AIRFLOW_VAR_<KEY>); set them in Dagster's.")
+        if plan.variables:
+            names = ", ".join(f"`{k}` (AIRFLOW_VAR_{k.upper()})" for k in plan.variables)
+            about += (f" Its templated arguments read Airflow Variables in Jinja: {names}, read here as Airflow "
+                      "reads them from the environment; set them in Dagster's.")
         summary = f"Task `{self.task_id}` of Airflow DAG `{self.dag_id}`, run by Dagster."
         doc = [*_wrap(summary, u + '"""', u), "", *_wrap(about, u, u), f'{u}"""']
         copied = self._copied(plan, source, file_name)
@@ -298,7 +317,7 @@ class ModuleEdit:
         if writer is not None and name not in writer.DEFINITIONS:
             return cst.parse_statement(writer.constant(self, name, plan),
                                        config=self.module.config_for_parsing)
-        text, modules = writer.DEFINITIONS[name] if writer else (HELPERS[name], ("os", "sys"))
+        text, modules = writer.DEFINITIONS[name] if writer else _DEFINITIONS.get(name, (HELPERS.get(name), ("os", "sys")))
         for module in modules:
             used = re.compile(rf"(?<![\w.]){re.escape(module)}\.")
             if used.search(text):

@@ -14,6 +14,8 @@ from analysis.edits.layout import Group
 from analysis.edits.scaffold.dag_source import DagSource
 from analysis.edits.scaffold.plan import Plan
 from analysis.edits.scaffold.plan_bash import BASH_TASK
+from analysis.edits.scaffold.plan_common import has_jinja
+from analysis.edits.scaffold.variables import HELPER as RENDER
 
 if TYPE_CHECKING:
     from analysis.edits.scaffold.asset import ModuleEdit
@@ -29,6 +31,12 @@ def command_tail(edit: ModuleEdit, plan: Plan, source: DagSource,
     def code(node: cst.CSTNode, indent: int = 2 * unit) -> str:
         return source.code(node, file_name, indent, edit.newline)
 
+    def value(node: cst.CSTNode, indent: int = 2 * unit) -> str:
+        """A templated argument's code: rendered as Airflow renders it when it holds Jinja (Airflow
+        Variables only, as the plan checked)."""
+        text = code(node, indent)
+        return f"{RENDER}({text})" if plan.variables and has_jinja(text) else text
+
     if plan.kind == "Port":  # the class's port, given what the task's call gives the class
         if plan.port.literals is not None:  # or, for a task a factory makes, the values it gets
             from analysis.edits.scaffold.asset_pipes import literal_doc  # which imports this module
@@ -42,10 +50,10 @@ def command_tail(edit: ModuleEdit, plan: Plan, source: DagSource,
         callee = code(function, unit)
         if not isinstance(function, (cst.Name, cst.Attribute, cst.Call, cst.Subscript)):
             callee = f"({callee})"
-        items = _python_arguments(args.get("op_args"), args.get("op_kwargs"), code)
+        items = _python_arguments(args.get("op_args"), args.get("op_kwargs"), value)
         return [edit.render(Group(callee + "(", tuple(items), ")"), unit)]
     if plan.kind in ("@task", BASH_TASK):
-        items = [star(a) + (f"{a.keyword.value}=" if a.keyword else "") + code(a.value)
+        items = [star(a) + (f"{a.keyword.value}=" if a.keyword else "") + value(a.value)
                  for a in source.call.args]
         call = edit.render(Group(plan.function.name + "(", tuple(items), ")"), unit)
         if plan.kind == "@task":
@@ -53,8 +61,8 @@ def command_tail(edit: ModuleEdit, plan: Plan, source: DagSource,
         options = _bash_task_options(source, plan)
         if isinstance(options, str):
             return options
-        return _bash(edit, plan, call, options, code, plan.function.name)
-    return _bash(edit, plan, code(args["bash_command"], unit), args, code)
+        return _bash(edit, plan, call, options, value, plan.function.name)
+    return _bash(edit, plan, value(args["bash_command"], unit), args, value)
 
 
 def _bash(edit: ModuleEdit, plan: Plan, command_code: str, args: dict[str, cst.BaseExpression],

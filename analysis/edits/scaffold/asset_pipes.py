@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING
 from analysis.edits.layout import Group
 from analysis.edits.scaffold.asset_commands import fresh
 from analysis.edits.scaffold.plan import Plan
+from analysis.edits.scaffold.variables import HELPER as RENDER
+from analysis.edits.scaffold.variables import Rendered
 
 if TYPE_CHECKING:
     from analysis.edits.scaffold.asset import ModuleEdit
@@ -191,7 +193,10 @@ def literal_doc(edit: ModuleEdit, value: object, prefix: str = "") -> str | Grou
 
 
 def literal_code(edit: ModuleEdit, value: object) -> str:
-    """A literal's code, its strings quoted as the module quotes them."""
+    """A literal's code, its strings quoted as the module quotes them (one holding Airflow
+    Variables in Jinja, rendered: ``variables``)."""
+    if isinstance(value, Rendered):
+        return f"{RENDER}({edit.literal(value)})"
     if isinstance(value, str):
         return edit.literal(value)
     if isinstance(value, dict):

@@ -25,6 +25,7 @@ from analysis.edits.scaffold.plan_common import (
     jinja,
     signature_problem,
 )
+from analysis.edits.scaffold.variables import imports_variable, variable_uses_problem, variables_problem
 from analysis.edits.scaffold.statements import (
     DagFile,
     Unit,
@@ -56,6 +57,10 @@ class PlanBuilder:
         self.units: set[int] = set()
         self.resolved: set[tuple[str, str]] = set()
         self.module_names: set[str] = set()
+        self.variables: list[str] = []
+        """The Airflow Variables the task's templated arguments read (``variables``)."""
+        self.variable_names: set[str] = set()
+        """Names the copied code reads Airflow's ``Variable`` by, bound to the module's shim."""
         """Resolved names that module-level statements bind."""
         at_call = bound_before(dag_unit.statements, call) | enclosing_locals(dag_unit.statements, call)
         self.hidden = {"argument": at_call, "callable": at_call, "function": dag_unit.binds,
@@ -135,11 +140,12 @@ class PlanBuilder:
     # -- checks -----------------------------------------------------------------------------
 
     def templates(self, nodes: Iterable[ast.AST | None], what: str) -> str | None:
-        for node in nodes:
-            text = jinja(node)
-            if text is not None:
-                return (f"{what} of {self.name} use Jinja ({text!r}), which only Airflow "
-                        "renders")
+        """Why the Jinja in templated arguments is refused (anything but Airflow Variables,
+        which are noted in ``variables``), or None."""
+        found = variables_problem(self.dag.tree, list(nodes), f"{what} of {self.name}")
+        if isinstance(found, str):
+            return found
+        self.variables += [k for k in found if k not in self.variables]
         return None
 
     def _callable_signature(self, function: ast.expr, op_args: ast.expr | None,
@@ -215,6 +221,10 @@ class PlanBuilder:
                     if why == "argument" and creates_task(unit):
                         return (f"{self.name} gets `{name}`, another task or its output (an XCom "
                                 "value): only module-level values can be copied to Dagster")
+                    if unit.airflow_line is not None and len(binding) == 1 and \
+                            imports_variable(unit.statements, name):  # read from the environment instead
+                        self.variable_names.add(name)
+                        continue
                     if unit.airflow_line is not None:
                         chain = f" (for `{needed_by}`)" if needed_by else ""
                         return (f"{self.name} needs `{name}`{chain}, which comes from Airflow (the "
@@ -281,6 +291,10 @@ class PlanBuilder:
                             "does not work from the Dagster module")
                 if isinstance(child, (ast.Import, ast.ImportFrom)):
                     imported.update(m.split(".")[0] for m in imported_modules(child))
+        for name in sorted(self.variable_names):
+            problem = variable_uses_problem([*copied, *(e for e in expressions if e is not None)], name, self.name)
+            if problem:
+                return problem
         templated = next((jinja(s) for u in units for s in u.statements
                           if not isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
                           and jinja(s) is not None), None)
@@ -300,4 +314,5 @@ class PlanBuilder:
             mentioned.update(n.id for n in ast.walk(node) if isinstance(n, ast.Name))
         return Plan(self.kind, self.label, units, function, dropped, self.uses_file,
                      frozenset(imported), {k: frozenset(v) for k, v in bound.items()},
-                     frozenset(mentioned), append_env)
+                     frozenset(mentioned), append_env, variables=tuple(self.variables),
+                     variable_names=tuple(sorted(self.variable_names)))

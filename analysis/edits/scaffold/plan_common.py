@@ -77,6 +77,13 @@ class Plan:
     """Planned from the values the model evaluated for the task, written out (a project factory's,
     or what the DAG file computes: ``plan_evaluated``, ``imported.factory_task``), not from a call
     as written."""
+    variables: tuple[str, ...] = ()
+    """The Airflow Variables that the task's templated arguments read in Jinja: those arguments
+    are passed through ``_airflow_render``, which reads them from ``AIRFLOW_VAR_<KEY>``
+    (``variables``)."""
+    variable_names: tuple[str, ...] = ()
+    """Names by which the copied code reads Airflow's ``Variable`` (its ``get`` only): bound in the
+    asset's body to the module's ``_AirflowVariable``, which reads ``AIRFLOW_VAR_<KEY>``."""
     lifted: tuple[str, tuple[str, ...]] | None = None
     """The name of the task's function when a factory defines it inside itself, and the names it
     reads there: written at its module's top level with those as parameters (``closures``)."""

@@ -18,7 +18,14 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from analysis.edits.scaffold.plan_common import Plan, jinja, jinja_in_value, operator_call_problem
+from analysis.edits.scaffold.plan_common import (
+    EvaluatedCall,
+    Plan,
+    jinja,
+    jinja_in_value,
+    operator_call_problem,
+)
+from analysis.edits.scaffold.variables import rendered_value, rendering_option
 from analysis.edits.scaffold.statements import DagFile
 from analysis.facts import TaskFacts
 
@@ -57,6 +64,11 @@ _K8S = {"image": "image", "cmds": "command", "arguments": "args", "env_vars": "e
         "get_logs": None, "log_events_on_failure": None, "startup_timeout_seconds": None,
         "is_delete_operator_pod": None, "on_finish_action": None, "reattach_on_restart": None,
         "in_cluster": None, "image_pull_secrets": "refused"}
+TEMPLATED = {"docker": frozenset({"image", "command", "environment"}),
+             "k8s": frozenset({"image", "cmds", "arguments", "env_vars", "namespace", "container_resources",
+                               "labels", "annotations", "node_selector"})}
+"""Per client, the carried options that Airflow renders with Jinja (the operators'
+``template_fields``): Airflow Variables there are rendered by the asset too (``variables``)."""
 IGNORED = {"DockerOperator": frozenset(k for k, v in _DOCKER.items() if v is None),
            "KubernetesPodOperator": frozenset(k for k, v in _K8S.items() if v is None)}
 """Per container operator, the options that change nothing the Pipes run is given (logs, names,
@@ -79,6 +91,7 @@ def container_plan(dag: DagFile, task: TaskFacts, call: ast.Call) -> Plan | str:
         return problem
     known = _DOCKER if client == "docker" else _K8S
     values: dict[str, object] = {}
+    variables: list[str] = []
     for keyword in call.keywords:
         option = keyword.arg
         if option in BASE_OPERATOR:
@@ -92,17 +105,26 @@ def container_plan(dag: DagFile, task: TaskFacts, call: ast.Call) -> Plan | str:
         if isinstance(value, _NotStatic):
             return (f"the `{option}` of {name} is not a literal or a module-level constant "
                     f"(`{ast.unparse(keyword.value)}`): it cannot be read statically")
-        text = jinja(keyword.value) or jinja_in_value(value)
-        if text is not None:
+        text = jinja_in_value(value) or jinja(keyword.value)
+        rendered = rendered_value(value) if text is not None and option in TEMPLATED[client] \
+            and not isinstance(call, EvaluatedCall) else None
+        if text is not None and (rendered is None or not rendered[1]):
             return f"the `{option}` of {name} uses Jinja ({text!r}), which only Airflow renders"
+        if rendered is not None:
+            value = rendered[0]
+            variables += [k for k in rendered[1] if k not in variables]
         values[option] = value
+    option_set = rendering_option(dag.tree) if variables else None
+    if option_set is not None:
+        return (f"the arguments of {name} use Airflow Variables in Jinja, and the DAG file {option_set}, "
+                "which may change how Airflow renders them: scaffold it by hand")
     if not isinstance(values.get("image"), str):
         return f"{name} has no `image` written out"
     run = _docker_run(values, name) if client == "docker" else _k8s_run(values, name)
     if isinstance(run, str):
         return run
     return Plan("Container", task.operator, (), None, frozenset(), False, frozenset(), {},
-                frozenset(), container=ContainerPlan(client, tuple(run)))
+                frozenset(), container=ContainerPlan(client, tuple(run)), variables=tuple(variables))
 
 
 def _docker_run(values: dict[str, object], name: str) -> list[tuple[str, object]] | str:

@@ -1,0 +1,238 @@
+"""Airflow Variables in what a scaffold copies: in a task's templated arguments, the one kind of
+Jinja a scaffold carries (``{{ var.value.key }}``, ``{{ var.json.key.field }}``), and in the copied
+code, ``Variable.get(...)``.
+
+When a task runs, Airflow renders every string of its templated fields (a BashOperator's
+``bash_command``, ``env`` and ``cwd``; a PythonOperator's ``op_args`` and ``op_kwargs``; a
+``@task``'s arguments; a pod's image, commands, arguments and environment) with Jinja, and reads
+a Variable from its secrets backend, then the environment (``AIRFLOW_VAR_<KEY>``, upper case),
+then its metastore. The scaffolded asset reads it from the environment, as Airflow does: its
+body passes such a value through ``_airflow_render`` (``HELPER``), which the Dagster module gets
+once and which renders as Airflow does (each string of the value, in lists, tuples, sets and dict
+values; line ends made ``\\n`` and one final newline dropped, as Jinja does by default).
+
+Refused statically, with the reason (``variables_problem``): any other Jinja (the task context,
+macros, filters, ``{% %}``), a Variable read through a method (``var.value.get(...)``) or an
+attribute of a string or dict, and a DAG file that changes how Airflow renders (``render_template_as_native_obj``,
+``user_defined_macros``, ``jinja_environment_kwargs``). At run time the helper also refuses any
+other Jinja it is given (a value the static reading did not see), so that nothing is passed on
+unrendered.
+
+Copied code that reads ``Variable.get(key, default, deserialize_json)`` (``Variable`` imported
+from ``airflow.models`` or ``airflow.sdk``) gets ``Variable = _AirflowVariable`` in the asset's
+body instead of the import: the module's class (``CLASS``) reads ``AIRFLOW_VAR_<KEY>`` as Airflow
+does, returns the default when it is not set and raises ``KeyError`` otherwise. Any other use of
+``Variable`` (``set``, ``delete``, the class itself passed on) is refused (``variable_uses_problem``).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+from analysis.edits.scaffold.plan_common import has_jinja
+
+HELPER = "_airflow_render"
+DEFINITION = ('''\
+def _airflow_render(value):
+    """`value` as Airflow renders a templated argument: in each of its strings (in lists, tuples,
+    sets and dict values too), the Airflow Variables `{{ var.value.key }}` and
+    `{{ var.json.key.field }}` put in, read as Airflow reads them from the environment:
+    AIRFLOW_VAR_<KEY> (JSON for var.json). Line ends become newlines and one final newline is
+    dropped, as in Jinja. Other Jinja is refused: only Airflow renders it."""
+    if isinstance(value, (list, tuple, set)):
+        return type(value)(_airflow_render(item) for item in value)
+    if isinstance(value, dict):
+        return {key: _airflow_render(item) for key, item in value.items()}
+    if not isinstance(value, str):
+        return value
+    pattern = r"\\{\\{\\s*var\\.(value|json)\\.([A-Za-z_]\\w*)((?:\\.[A-Za-z_]\\w*)*)\\s*\\}\\}"
+    text = re.sub(r"\\r\\n|\\r", "\\n", value)
+    text = text[:-1] if text.endswith("\\n") else text
+    if re.search(r"\\{\\{|\\{%|\\{#", re.sub(pattern, "", text)):
+        raise ValueError(f"only Airflow renders this Jinja: {value!r}")
+
+    def variable(match):
+        kind, key, path = match.groups()
+        name = f"AIRFLOW_VAR_{key.upper()}"
+        if name not in os.environ:
+            raise RuntimeError(f"{name} is not set: give Airflow Variable {key!r} there")
+        found = os.environ[name]
+        if kind == "json":
+            found = json.loads(found)
+            for field in path.split(".")[1:]:
+                found = found[field]
+        return str(found)
+
+    return re.sub(pattern, variable, text)
+''', ("os", "re", "json"))
+"""The helper's text and the modules it uses (``os.``, ``re.``, ``json.`` fitted to the module)."""
+
+CLASS = "_AirflowVariable"
+CLASS_DEFINITION = ('''\
+class _AirflowVariable:
+    """Airflow's `Variable.get` for code copied from Airflow: the Variable read as Airflow reads it
+    from the environment, AIRFLOW_VAR_<KEY> (JSON with deserialize_json); when it is not set, the
+    default given (as `default_var` or, in Airflow 3, `default`), else KeyError."""
+
+    _UNSET = object()
+
+    @classmethod
+    def get(cls, key, default_var=_UNSET, deserialize_json=False, *, default=_UNSET):
+        value = os.environ.get(f"AIRFLOW_VAR_{key.upper()}")
+        if value is None:
+            given = default if default is not cls._UNSET else default_var
+            if given is cls._UNSET:
+                raise KeyError(f"Variable {key} does not exist: set AIRFLOW_VAR_{key.upper()}")
+            return given
+        return json.loads(value) if deserialize_json else value
+''', ("os", "json"))
+"""The class's text and the modules it uses."""
+VARIABLE_MODULES = frozenset({"airflow.models", "airflow.models.variable", "airflow.sdk"})
+"""Where ``from ... import Variable`` gives Airflow's ``Variable`` (Airflow 2 and 3)."""
+_GET_KEYWORDS = frozenset({"key", "default_var", "default", "deserialize_json"})
+
+_VARIABLE = re.compile(r"\{\{\s*var\.(value|json)\.([A-Za-z_]\w*)((?:\.[A-Za-z_]\w*)*)\s*\}\}")
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+"""Jinja reads ``a.b`` as the attribute ``b`` first: ``var.json.x.items`` is a method, not a key."""
+_RENDERING = ("render_template_as_native_obj", "user_defined_macros", "jinja_environment_kwargs")
+"""The DAG options that change what Airflow renders a template to (native objects, a ``var``
+of the DAG's own, another Jinja environment)."""
+
+
+def variables_in(text: str) -> tuple[str, ...] | None:
+    """The keys of the Variables that ``text``'s Jinja reads, when it reads nothing else (``()``
+    when it has no Jinja); None when it has other Jinja."""
+    if has_jinja(_VARIABLE.sub("", text)):
+        return None
+    keys = []
+    for kind, key, path in _VARIABLE.findall(text):
+        fields = path.split(".")[1:]
+        if (kind == "value" and fields) or any(f in _DICT_ATTRIBUTES for f in fields):
+            return None  # an attribute of the string, or a dict's method
+        if key not in keys:
+            keys.append(key)
+    return tuple(keys)
+
+
+def variables_problem(tree: ast.Module, nodes: list[ast.AST | None], what: str
+                      ) -> tuple[str, ...] | str:
+    """The Variables that the Jinja in ``nodes`` (a task's templated arguments, ``what``: "the
+    arguments of task `t`") reads, or why it is refused: other Jinja, or a DAG file that renders
+    differently (``tree``: the DAG file's)."""
+    keys: list[str] = []
+    for node in nodes:
+        for child in ast.walk(node) if node is not None else ():
+            if not (isinstance(child, ast.Constant) and isinstance(child.value, str) and has_jinja(child.value)):
+                continue
+            found = variables_in(child.value)
+            if found is None or not found:
+                return f"{what} use Jinja ({child.value!r}), which only Airflow renders"
+            keys += [k for k in found if k not in keys]
+    if keys and _written_out(tree):
+        return (f"{what} use Airflow Variables in Jinja, which the scaffold renders only in a call written in "
+                "the DAG file (not in values written out from elsewhere): scaffold it by hand")
+    if keys:
+        option = rendering_option(tree)
+        if option is not None:
+            return (f"{what} use Airflow Variables in Jinja, and the DAG file {option}, which may "
+                    "change how Airflow renders them: scaffold it by hand")
+    return tuple(keys)
+
+
+def _written_out(tree: ast.Module) -> bool:
+    """Whether ``tree`` is the text a scaffold writes out for a task whose values come from
+    elsewhere (an imported ``@task``, a project factory's operator: ``imported``), where the DAG
+    file's rendering options and the values' origin (a closure's cell is not rendered) are not
+    seen."""
+    return any(isinstance(n, ast.alias) and n.asname == "__airlift_DAG" for n in ast.walk(tree))
+
+
+def rendering_option(tree: ast.Module) -> str | None:
+    """How the DAG file may change rendering: "sets `option`" for the first option of
+    ``_RENDERING`` given anywhere in it, "unpacks `**` into a DAG call" (which may hold one);
+    or None."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.keyword) and node.arg in _RENDERING:
+            return f"sets `{node.arg}`"
+        if isinstance(node, ast.Call) and any(k.arg is None for k in node.keywords) and \
+                (isinstance(node.func, ast.Name) and node.func.id in ("DAG", "dag")
+                 or isinstance(node.func, ast.Attribute) and node.func.attr in ("DAG", "dag")):
+            return "unpacks `**` into a DAG call"
+    return None
+
+
+class Rendered(str):
+    """A string value with Airflow Variables in Jinja, which the scaffold writes as
+    ``_airflow_render("...")`` (``asset_pipes.literal_code``)."""
+
+
+def rendered_value(value: object) -> tuple[object, tuple[str, ...]] | None:
+    """A value read statically (a string, list, tuple or dict) with its strings that hold Airflow
+    Variables in Jinja made ``Rendered``, and the Variables' keys; None when it holds other Jinja,
+    or Jinja in a dict key (Airflow renders the values)."""
+    keys: list[str] = []
+
+    def walk(item: object) -> object:
+        if isinstance(item, str):
+            found = variables_in(item)
+            if found is None:
+                raise ValueError(item)
+            keys.extend(k for k in found if k not in keys)
+            return Rendered(item) if found else item
+        if isinstance(item, dict):
+            if any(isinstance(k, str) and has_jinja(k) for k in item):
+                raise ValueError(item)
+            return {k: walk(v) for k, v in item.items()}
+        if isinstance(item, (list, tuple)):
+            return type(item)(walk(i) for i in item)
+        return item
+
+    try:
+        return walk(value), tuple(keys)
+    except ValueError:
+        return None
+
+
+def holds_variables(node: ast.AST | None) -> bool:
+    """Whether ``node`` holds a string with Jinja (which the plan accepted as Variables only)."""
+    return node is not None and any(isinstance(c, ast.Constant) and isinstance(c.value, str)
+                                    and has_jinja(c.value) for c in ast.walk(node))
+
+
+def imports_variable(statements: list[ast.stmt], name: str) -> bool:
+    """Whether ``name`` is bound by ``from airflow.models import Variable`` (or ``airflow.sdk``,
+    ``as`` another name) among ``statements``, and by nothing else there."""
+    found = False
+    for statement in statements:
+        for node in ast.walk(statement):
+            if isinstance(node, ast.ImportFrom) and node.level == 0:
+                for alias in node.names:
+                    if (alias.asname or alias.name) == name:
+                        if node.module not in VARIABLE_MODULES or alias.name != "Variable":
+                            return False
+                        found = True
+            elif isinstance(node, ast.Import) and any((a.asname or a.name.split(".")[0]) == name for a in node.names):
+                return False
+    return found
+
+
+def variable_uses_problem(nodes: list[ast.AST], name: str, label: str) -> str | None:
+    """Why the copied ``nodes`` use Airflow's ``Variable`` (bound to ``name``) otherwise than by
+    ``name.get(key, default, deserialize_json)``, or None (``label``: "task `t`")."""
+    calls = set()
+    for node in (n for root in nodes for n in ast.walk(root)):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get" \
+                and isinstance(node.func.value, ast.Name) and node.func.value.id == name:
+            if any(isinstance(a, ast.Starred) for a in node.args) or len(node.args) > 3 \
+                    or any(k.arg not in _GET_KEYWORDS for k in node.keywords):
+                return (f"{label} calls `{name}.get` with arguments unpacked or unknown: the scaffold reads a "
+                        "Variable as `get(key, default, deserialize_json)`")
+            calls.add(id(node.func.value))
+    for node in (n for root in nodes for n in ast.walk(root)):
+        if isinstance(node, ast.Name) and node.id == name and id(node) not in calls:
+            if isinstance(node.ctx, ast.Load):
+                return (f"{label} uses Airflow's `{name}` otherwise than by `{name}.get(...)` (line {node.lineno}), "
+                        "which only Airflow's metastore can do: scaffold it by hand")
+            return f"{label} binds `{name}` again (line {node.lineno}): scaffold it by hand"
+    return None
