@@ -78,6 +78,8 @@ REFUSALS = {
     "DockerOperator(task_id='t', image='app', docker_url='tcp://docker:2375')":
         "task `t` runs on the Docker daemon at 'tcp://docker:2375': PipesDockerClient uses the "
         "one DOCKER_HOST names; set it there and scaffold again without `docker_url`",
+    "DockerOperator(task_id='t', image='app', command=['bash', '/scripts/entry.sh'])":  # DockerOperator's template_ext
+        "the `command` of task `t` names a file ('/scripts/entry.sh') that Airflow reads as a Jinja template",
     "DockerOperator(task_id='t', image='app', cpus='half')":
         "the `cpus` of task `t` is not a number",
     "DockerOperator(task_id='t', command='true')": "task `t` has no `image` written out",

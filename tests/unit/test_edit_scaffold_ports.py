@@ -73,10 +73,14 @@ def test_a_dotted_port_is_called_as_written():
 @pytest.mark.parametrize(("old", "new", "reason"), [
     ('out_path=os.path.join(EXPORTS, "orders.csv"),', 'out_path="{{ ds }}/orders.csv",',
      "the arguments of task `export_orders` use Jinja ('{{ ds }}/orders.csv'), which only Airflow renders"),
+    # a ported class renders its own template_fields: not even Airflow Variables are rendered for it
+    ('out_path=os.path.join(EXPORTS, "orders.csv"),', 'out_path="{{ var.value.exports }}/orders.csv",',
+     "the arguments of task `export_orders` use Jinja ('{{ var.value.exports }}/orders.csv'), which only Airflow "
+     "renders"),
     ('task_id="export_orders",\n', 'task_id="export_orders",\n        **EXTRA,\n',
      "task `export_orders` is made with `**` a value only known when Airflow runs the file: the arguments it "
      "adds cannot be named"),
-], ids=["jinja", "unpacked"])
+], ids=["jinja", "variables", "unpacked"])
 def test_refusals(old, new, reason):
     dag = DAG.read_text().replace(old, new, 1)
     assert dag != DAG.read_text()

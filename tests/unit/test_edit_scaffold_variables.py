@@ -14,7 +14,9 @@ import pytest
 
 from analysis.dags.dagfile import extract_file
 from analysis.edits.scaffold import can_scaffold, scaffold_task
-from analysis.edits.scaffold.variables import DEFINITION, rendered_value, rendering_option, variables_in
+from analysis.edits.scaffold.plan_dates import rendering_problem
+from analysis.edits.scaffold.statements import dag_file
+from analysis.edits.scaffold.variables import DEFINITION, rendered_value, variables_in
 
 
 @pytest.mark.parametrize("text, keys", [
@@ -29,6 +31,9 @@ from analysis.edits.scaffold.variables import DEFINITION, rendered_value, render
     ("{{ var.value.x }} on {{ ds }}", None),
     ("{% if true %}{{ var.value.x }}{% endif %}", None),
     ("{{- var.value.x -}}", None),
+    ("{{{ var.value.x }}}", None),  # Jinja: a syntax error
+    ("{{ var.value.get }}", None),  # the accessor's method
+    ("{{ var.json.cfg.regions.count }}", None),  # a list's method
 ])
 def test_only_variables_are_read(text, keys):
     assert variables_in(text) == keys
@@ -44,10 +49,21 @@ def test_a_value_with_jinja_in_a_dict_key_is_not_rendered():
     ("", None),
     (", render_template_as_native_obj=True", "sets `render_template_as_native_obj`"),
     (", user_defined_macros={'var': 1}", "sets `user_defined_macros`"),
-    (", **options", "unpacks `**` into a DAG call"),
+    (", template_undefined=jinja2.Undefined", "sets `template_undefined`"),
+    (", **options", "is given arguments by position or `**`"),
 ])
 def test_the_dag_options_that_change_rendering(dag_options, found):
-    assert rendering_option(ast.parse(f"DAG('d'{dag_options})")) == found
+    text = f"from airflow import DAG\nwith DAG('d'{dag_options}):\n    pass\n"
+    dag = dag_file(text)
+    assert rendering_problem(dag, dag.unit_at(2)) == found
+
+
+def test_a_rendering_option_set_on_the_dag_object_or_a_dag_made_elsewhere_is_seen():
+    text = "from airflow import DAG\nwith DAG('d') as d:\n    d.user_defined_macros = {}\n"
+    assert rendering_problem(dag_file(text), dag_file(text).unit_at(2)) == "sets `user_defined_macros`"
+    text = "from common import make_dag\nwith make_dag('d'):\n    pass\n"
+    assert rendering_problem(dag_file(text), dag_file(text).unit_at(2)) == \
+        "is not created by one `DAG(...)` or `@dag(...)` call in the DAG file"
 
 
 HEAD = '''\
@@ -67,9 +83,11 @@ POD = "KubernetesPodOperator(task_id='t', image='{{ var.value.image }}')"
 def test_a_dag_rendering_native_objects_is_refused(task):
     text = HEAD.format(options=", render_template_as_native_obj=True", task=task)
     reason = can_scaffold(text, extract_file("d.py", text).dag("d").task("t"))
-    assert reason.endswith("use Airflow Variables in Jinja, and the DAG file sets "
+    assert reason.endswith("use Airflow Variables or the run's dates in Jinja, and the DAG sets "
                            "`render_template_as_native_obj`, which may change how Airflow renders them: "
-                           "scaffold it by hand")
+                           "scaffold it by hand") or reason.endswith("use Airflow Variables in Jinja, and the DAG sets "
+                                                                     "`render_template_as_native_obj`, which may change how "
+                                                                     "Airflow renders them: scaffold it by hand")
 
 
 @pytest.mark.parametrize("task", [BASH, POD])
@@ -86,15 +104,15 @@ d_assets = assets_with_task_mappings(dag_id="d", task_mappings={"t": [dg.AssetSp
 '''
 
 
-def test_only_the_arguments_holding_jinja_are_rendered():
+def test_every_templated_argument_is_rendered_as_airflow_renders_all():
     task = ("BashOperator(task_id='t', bash_command='echo {{ var.value.greeting }} > out', "
             "env={'HOME': '/tmp'}, append_env=True)")
     text = HEAD.format(options="", task=task)
     result = scaffold_task(text, "d.py", "d", "t", MODULE)
     assert result.changed, result.reason
     assert "bash_command = _airflow_render('echo {{ var.value.greeting }} > out')" in result.text
-    assert "env={**os.environ, **{'HOME': '/tmp'}}" in result.text
-    assert result.text.count("def _airflow_render(value):") == 1
+    assert "env={**os.environ, **_airflow_render({'HOME': '/tmp'})}" in result.text  # its line ends too
+    assert result.text.count("def _airflow_render(value, dates=None):") == 1
     assert "`greeting` (AIRFLOW_VAR_GREETING)" in result.text
 
 
@@ -117,11 +135,23 @@ def test_the_helper_renders_as_jinja_does(render):
     assert render("{{ var.value.greeting }}") == "hello"  # a value's own braces are not rendered again
 
 
+def test_the_helper_keeps_named_tuples_and_makes_plain_lists_sets_and_dicts(render):
+    from collections import namedtuple
+
+    pair = namedtuple("Pair", "left right")
+    assert render(pair("{{ var.value.greeting }}", "x")) == pair("hello", "x")
+    assert render({"{{ var.value.greeting }}"}) == {"hello"}
+
+
 def test_the_helper_refuses_what_it_cannot_render(render):
     with pytest.raises(RuntimeError, match=r"AIRFLOW_VAR_MISSING is not set: give Airflow Variable 'missing' there"):
         render("{{ var.value.missing }}")
-    with pytest.raises(ValueError, match=r"only Airflow renders this Jinja: '\{\{ ds \}\}'"):
-        render("{{ ds }}")
+    with pytest.raises(ValueError, match=r"only Airflow renders this Jinja: '\{\{ run_id \}\}'"):
+        render("{{ run_id }}")
+    with pytest.raises(ValueError, match=r"\{\{ ds \}\} needs the run's dates: only Airflow renders '\{\{ ds \}\}'"):
+        render("{{ ds }}")  # a module without partitions: no dates given
+    assert render("{{ ds }}/{{ ts_nodash }}", {"ds": "2024-01-03", "ts_nodash": "20240103T000000"}) == \
+        "2024-01-03/20240103T000000"
     with pytest.raises(KeyError):
         render("{{ var.json.cfg.absent }}")
 
@@ -216,3 +246,30 @@ def test_a_module_level_variable_given_as_argument_is_read_when_the_asset_runs()
     body = result.text.split("def cases__variable() -> None:")[1].split("\n\n\n")[0]
     assert body.index("    Variable = _AirflowVariable\n") < body.index('    BUCKET = Variable.get("bucket")\n')
     assert body.rstrip().endswith("greet(BUCKET)")
+
+
+@pytest.mark.parametrize("body, reason", [
+    ("try:\n        return Variable.get('bucket')\n    except KeyError:\n        return 'dev'",
+     "task `t` catches `KeyError` (line 10), which Airflow 3's `Variable.get` does not raise for a missing "
+     "Variable: scaffold it by hand"),
+    ("return Variable.get('bucket', default_var='dev')",
+     "task `t` gives `Variable.get` a `default_var`, which Airflow 3's `Variable.get` does not take (line 8): "
+     "scaffold it by hand"),
+])
+def test_airflow_3s_variable_is_refused_where_the_class_would_differ(body, reason):
+    _, result = _scaffold_code("from airflow.sdk import Variable", body)
+    assert not result.changed and result.reason == reason
+    _, result = _scaffold_code("from airflow.models import Variable", body)  # Airflow 2's does both
+    assert result.changed, result.reason
+
+
+@pytest.mark.parametrize("task, reason", [
+    ("BashOperator(task_id='t', bash_command='run', env={'S': '{{ var.value.scripts }}/etl.sh'})",
+     "the command, environment or folder of task `t` name a file ('{{ var.value.scripts }}/etl.sh') that Airflow "
+     "reads as a Jinja template"),
+    ("BashOperator(task_id='t', bash_command='echo $S', env={'S': 'etl.bash'})",
+     "the command, environment or folder of task `t` name a file ('etl.bash') that Airflow reads as a Jinja template"),
+])
+def test_a_string_ending_in_the_operators_template_ext_is_refused(task, reason):
+    text = HEAD.format(options="", task=task)
+    assert can_scaffold(text, extract_file("d.py", text).dag("d").task("t")) == reason

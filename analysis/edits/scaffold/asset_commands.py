@@ -14,7 +14,6 @@ from analysis.edits.layout import Group
 from analysis.edits.scaffold.dag_source import DagSource
 from analysis.edits.scaffold.plan import Plan
 from analysis.edits.scaffold.plan_bash import BASH_TASK
-from analysis.edits.scaffold.plan_common import has_jinja
 from analysis.edits.scaffold.variables import HELPER as RENDER
 
 if TYPE_CHECKING:
@@ -32,10 +31,15 @@ def command_tail(edit: ModuleEdit, plan: Plan, source: DagSource,
         return source.code(node, file_name, indent, edit.newline)
 
     def value(node: cst.CSTNode, indent: int = 2 * unit) -> str:
-        """A templated argument's code: rendered as Airflow renders it when it holds Jinja (Airflow
-        Variables only, as the plan checked)."""
+        """A templated argument's code: rendered as Airflow renders it when the task's templates read
+        Airflow Variables or the run's dates (what the plan checked)."""
         text = code(node, indent)
-        return f"{RENDER}({text})" if plan.variables and has_jinja(text) else text
+        if not (plan.variables or plan.template_dates):  # else every templated argument, as Airflow renders all
+            return text
+        dates = f", {edit.dates_name}" if plan.partitions is not None else ""
+        return f"{RENDER}({text}{dates})"
+
+    given_dates = [f"{d}={edit.dates_name}[{edit.literal(d)}]" for d in plan.dates]  # Airflow fills them by name
 
     if plan.kind == "Port":  # the class's port, given what the task's call gives the class
         if plan.port.literals is not None:  # or, for a task a factory makes, the values it gets
@@ -50,11 +54,11 @@ def command_tail(edit: ModuleEdit, plan: Plan, source: DagSource,
         callee = code(function, unit)
         if not isinstance(function, (cst.Name, cst.Attribute, cst.Call, cst.Subscript)):
             callee = f"({callee})"
-        items = _python_arguments(args.get("op_args"), args.get("op_kwargs"), value)
+        items = _python_arguments(args.get("op_args"), args.get("op_kwargs"), value) + given_dates
         return [edit.render(Group(callee + "(", tuple(items), ")"), unit)]
     if plan.kind in ("@task", BASH_TASK):
         items = [star(a) + (f"{a.keyword.value}=" if a.keyword else "") + value(a.value)
-                 for a in source.call.args]
+                 for a in source.call.args] + given_dates
         call = edit.render(Group(plan.function.name + "(", tuple(items), ")"), unit)
         if plan.kind == "@task":
             return [call]

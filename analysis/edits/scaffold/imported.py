@@ -21,7 +21,7 @@ from pprint import pformat
 
 from analysis.dags.dagfile import extract_file
 from analysis.edits.scaffold.closures import lifted
-from analysis.edits.scaffold.plan_containers import single_assignment, static_value
+from analysis.edits.scaffold.plan_values import single_assignment, static_value
 from analysis.edits.scaffold.plan_evaluated import BASE_OPERATOR, literal_arguments
 from analysis.edits.scaffold.statements import DagFile, dag_file
 from analysis.facts import TaskFacts

@@ -25,7 +25,9 @@ from analysis.edits.scaffold.plan_common import (
     jinja_in_value,
     operator_call_problem,
 )
-from analysis.edits.scaffold.variables import rendered_value, rendering_option
+from analysis.edits.scaffold.plan_dates import rendering_problem
+from analysis.edits.scaffold.plan_values import NOT_STATIC, _NotStatic, single_assignment, static_value
+from analysis.edits.scaffold.variables import rendered_value
 from analysis.edits.scaffold.statements import DagFile
 from analysis.facts import TaskFacts
 
@@ -105,6 +107,9 @@ def container_plan(dag: DagFile, task: TaskFacts, call: ast.Call) -> Plan | str:
         if isinstance(value, _NotStatic):
             return (f"the `{option}` of {name} is not a literal or a module-level constant "
                     f"(`{ast.unparse(keyword.value)}`): it cannot be read statically")
+        named = _template_file(value) if option in TEMPLATED[client] else None
+        if named is not None and client == "docker":
+            return f"the `{option}` of {name} names a file ({named!r}) that Airflow reads as a Jinja template"
         text = jinja_in_value(value) or jinja(keyword.value)
         rendered = rendered_value(value) if text is not None and option in TEMPLATED[client] \
             and not isinstance(call, EvaluatedCall) else None
@@ -114,10 +119,12 @@ def container_plan(dag: DagFile, task: TaskFacts, call: ast.Call) -> Plan | str:
             value = rendered[0]
             variables += [k for k in rendered[1] if k not in variables]
         values[option] = value
-    option_set = rendering_option(dag.tree) if variables else None
-    if option_set is not None:
-        return (f"the arguments of {name} use Airflow Variables in Jinja, and the DAG file {option_set}, "
-                "which may change how Airflow renders them: scaffold it by hand")
+    dag_unit = dag.unit_at(task.range.start.line + 1) if variables else None
+    how = "is not created in the DAG file" if variables and dag_unit is None else \
+        rendering_problem(dag, dag_unit) if variables else None
+    if how is not None:
+        return (f"the arguments of {name} use Airflow Variables in Jinja, and the DAG {how}, which may change "
+                "how Airflow renders them: scaffold it by hand")
     if not isinstance(values.get("image"), str):
         return f"{name} has no `image` written out"
     run = _docker_run(values, name) if client == "docker" else _k8s_run(values, name)
@@ -197,76 +204,14 @@ def _k8s_run(values: dict[str, object], name: str) -> list[tuple[str, object]] |
     return run
 
 
-class _NotStatic:
-    pass
+_DOCKER_TEMPLATE_EXT = (".sh", ".bash", ".env")
+"""DockerOperator's ``template_ext`` (KubernetesPodOperator has none)."""
 
 
-NOT_STATIC = _NotStatic()
-_K8S_MODELS = {"V1ResourceRequirements": ("requests", "limits"), "V1EnvVar": ("name", "value")}
-
-
-def static_value(dag: DagFile, node: ast.expr, depth: int = 0) -> object:
-    """A literal's value, a constant's (a name the file binds once, by ``name = <static>``
-    before the task: at module level or in the DAG's block), an f-string or ``+`` of static
-    strings, or a Kubernetes model read as what it stands for; else ``NOT_STATIC``."""
-    if depth > 16:
-        return NOT_STATIC
-    if isinstance(node, ast.Name):
-        assigned = single_assignment(dag, node)
-        return NOT_STATIC if assigned is None else static_value(dag, assigned, depth + 1)
-    if isinstance(node, ast.JoinedStr):  # an f-string of static values
-        parts = [str(static_value(dag, v.value, depth + 1))
-                 if isinstance(v, ast.FormattedValue) and v.conversion == -1 and v.format_spec is None
-                 and isinstance(static_value(dag, v.value, depth + 1), (str, int))
-                 else v.value if isinstance(v, ast.Constant) else NOT_STATIC for v in node.values]
-        return NOT_STATIC if NOT_STATIC in parts else "".join(parts)
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-        left, right = (static_value(dag, n, depth + 1) for n in (node.left, node.right))
-        return left + right if isinstance(left, str) and isinstance(right, str) else NOT_STATIC
-    if isinstance(node, (ast.List, ast.Tuple)):
-        items = [static_value(dag, e, depth + 1) for e in node.elts]
-        return NOT_STATIC if any(i is NOT_STATIC for i in items) else list(items)
-    if isinstance(node, ast.Dict):
-        if any(k is None for k in node.keys):
-            return NOT_STATIC
-        pairs = [(static_value(dag, k, depth + 1), static_value(dag, v, depth + 1))
-                 for k, v in zip(node.keys, node.values)]
-        return NOT_STATIC if any(NOT_STATIC in p for p in pairs) else dict(pairs)
-    if isinstance(node, ast.Call) and not node.args:
-        model = dag.qualified(node.func).rsplit(".", 1)[-1]
-        if model in _K8S_MODELS and dag.qualified(node.func).startswith("kubernetes."):
-            fields = {k.arg: static_value(dag, k.value, depth + 1) for k in node.keywords}
-            if None in fields or NOT_STATIC in fields.values() or set(fields) - set(_K8S_MODELS[model]):
-                return NOT_STATIC
-            if model == "V1EnvVar":
-                return (fields.get("name"), fields.get("value"))
-            return {k: v for k, v in fields.items() if v is not None}
-        return NOT_STATIC
-    try:
-        return ast.literal_eval(node)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return NOT_STATIC
-
-
-def single_assignment(dag: DagFile, name: ast.Name) -> ast.expr | None:
-    """The value of the file's only binding of ``name``, when it is ``name = value`` above it."""
-    found = None
-    for node in ast.walk(dag.tree):
-        binds = (isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and node.id == name.id) \
-            or (isinstance(node, ast.arg) and node.arg == name.id) \
-            or (isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-                and node.name == name.id) \
-            or (isinstance(node, ast.alias) and (node.asname or node.name.split(".")[0]) == name.id) \
-            or (isinstance(node, (ast.Global, ast.Nonlocal)) and name.id in node.names)
-        if binds:
-            if found is not None:
-                return None
-            found = node
-    if found is None or not isinstance(found, ast.Name):
-        return None
-    assignment = next((n for n in ast.walk(dag.tree) if isinstance(n, ast.Assign)
-                       and len(n.targets) == 1 and n.targets[0] is found), None)
-    if assignment is None or assignment.lineno >= name.lineno:
-        return None
-    return assignment.value
-
+def _template_file(value: object) -> str | None:
+    """A string of ``value`` (in lists, tuples and dict values too) ending in DockerOperator's
+    ``template_ext``: Airflow renders that file, not the string."""
+    if isinstance(value, str):
+        return value if value.endswith(_DOCKER_TEMPLATE_EXT) else None
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else ()
+    return next((found for found in map(_template_file, items) if found is not None), None)

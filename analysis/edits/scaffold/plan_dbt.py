@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from analysis.edits.scaffold.plan_bash import bash_task_options
 from analysis.edits.scaffold.plan_common import Plan, has_jinja
-from analysis.edits.scaffold.plan_containers import NOT_STATIC, static_value
+from analysis.edits.scaffold.plan_values import NOT_STATIC, static_value
 from analysis.edits.scaffold.statements import DagFile
 from analysis.facts import TaskFacts
 

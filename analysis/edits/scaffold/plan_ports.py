@@ -67,7 +67,7 @@ def _copied(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit,
     passed = [k for k in call.keywords if k.arg not in BASE_OPERATOR]
     values = [k.value for k in passed]
     builder = PlanBuilder(dag, task, call, dag_unit, "Port", task.operator)
-    problem = builder.templates(values, "the arguments")
+    problem = builder.templates(values, "the arguments", rendered=False)  # the class's template_fields are its own
     if problem:
         return problem, False
     problem = builder.need(values, "argument")
