@@ -12,14 +12,19 @@ venv) and its sensor (Dagster's).
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import airflow2_python, run_cli
-from tests.support.scaffold_runs import airflow_tasks_test, dagster_python, materialize, runs_by_asset
+from tests.conftest import airflow2_python
+from tests.support.scaffold_runs import (
+    airflow_tasks_test,
+    dagster_python,
+    materialize,
+    runs_by_asset,
+    scaffolded_project,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "scaffold" / "dates"
@@ -65,15 +70,8 @@ print(json.dumps({key: translate_logical_date_to_partition_key(
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("dates")
-    (root / "dags").mkdir()
-    shutil.copy(FIXTURES / "dated_dag.py", root / "dags" / "dated_dag.py")
-    (root / "definitions.py").write_text((FIXTURES / "dates_module.py").read_text())
-    (root / "pyproject.toml").write_text('[tool.airlift-lsp]\ndagFolders = ["dags"]\n')
-    for task_id in TASKS:
-        result = run_cli("scaffold", "dated", task_id, cwd=root)
-        assert result.returncode == 0, result.stderr
-    return root
+    return scaffolded_project(tmp_path_factory.mktemp("dates"), FIXTURES / "dated_dag.py", FIXTURES / "dates_module.py",
+                              "dated", TASKS)
 
 
 @pytest.fixture(scope="module")

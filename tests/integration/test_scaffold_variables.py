@@ -12,13 +12,18 @@ asset with its name.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import run_cli
-from tests.support.scaffold_runs import airflow_tasks_test, materialize, materialize_command, runs_by_asset
+from tests.support.scaffold_runs import (
+    airflow_tasks_test,
+    materialize,
+    materialize_command,
+    runs_by_asset,
+    scaffolded_project,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "scaffold" / "variables"
@@ -36,15 +41,8 @@ def variables(out_dir: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("variables")
-    (root / "dags").mkdir()
-    shutil.copy(FIXTURES / "variables_dag.py", root / "dags" / "variables_dag.py")
-    (root / "definitions.py").write_text((FIXTURES / "variables_module.py").read_text())
-    (root / "pyproject.toml").write_text('[tool.airlift-lsp]\ndagFolders = ["dags"]\n')
-    for task_id in TASKS:
-        result = run_cli("scaffold", "configured", task_id, cwd=root)
-        assert result.returncode == 0, result.stderr
-    return root
+    return scaffolded_project(tmp_path_factory.mktemp("variables"), FIXTURES / "variables_dag.py", FIXTURES / "variables_module.py",
+                              "configured", TASKS)
 
 
 @pytest.fixture(scope="module")

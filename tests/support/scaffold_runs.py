@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import airflow2_python
+from tests.conftest import airflow2_python, run_cli
 
 REPO = Path(__file__).resolve().parents[2]
 MATERIALIZE = REPO / "tests" / "support" / "dagster_materialize.py"
@@ -71,3 +72,17 @@ def airflow_tasks_test(dags_folder: Path, dag_id: str, task_ids: Iterable[str], 
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
         logs[task_id] = result.stdout + result.stderr
     return logs
+
+
+def scaffolded_project(root: Path, dag_file: Path, module_file: Path, dag_id: str, task_ids: Iterable[str]) -> Path:
+    """``root`` laid out as a user's project (``dags/`` with ``dag_file``, ``definitions.py`` from
+    ``module_file``, the ``pyproject.toml`` naming the DAGs folder), each task scaffolded with the
+    CLI as a user runs it; each must succeed."""
+    (root / "dags").mkdir()
+    shutil.copy(dag_file, root / "dags" / dag_file.name)
+    (root / "definitions.py").write_text(module_file.read_text())
+    (root / "pyproject.toml").write_text('[tool.airlift-lsp]\ndagFolders = ["dags"]\n')
+    for task_id in task_ids:
+        result = run_cli("scaffold", dag_id, task_id, cwd=root)
+        assert result.returncode == 0, result.stderr
+    return root
