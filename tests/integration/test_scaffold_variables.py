@@ -61,7 +61,7 @@ def airflow_runs(project: Path) -> dict[str, str]:
 
 def test_the_module_renders_the_templated_arguments(project):
     module = (project / "definitions.py").read_text()
-    assert module.count("def _airflow_render(value, dates=None):") == 1  # once, for the three assets
+    assert module.count("def _airflow_render(value):") == 1  # once, for the three assets
     assert 'cwd=_airflow_render("{{ var.value.out_dir }}")' in module
     assert 'bucket=_airflow_render("gs://{{ var.value.bucket }}/exports")' in module
     assert "`platform` (AIRFLOW_VAR_PLATFORM)" in module

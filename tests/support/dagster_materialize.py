@@ -5,7 +5,6 @@ Run with the Dagster venv's python (``make dagster``):
     dagster_materialize.py MODULE.py --airflow '{"dag_id": ["task_id", ...]}' --asset KEY ...
 
 (``--asset a,b/c``: several keys in one run, as a multi-asset that cannot be subset needs;
-``--partition KEY``: each run materializes that partition of time-partitioned assets;
 ``--record-pipes``: Docker and Kubernetes Pipes runs are recorded, not started, in
 ``pipes_calls``: see record_pipes.py.)
 
@@ -40,7 +39,6 @@ def main() -> int:
     parser.add_argument("module", type=Path)
     parser.add_argument("--airflow", default="{}", help="JSON: {dag_id: [task_id, ...]}")
     parser.add_argument("--asset", action="append", default=[], help="asset key, a/b")
-    parser.add_argument("--partition", help="the partition key each run materializes")
     parser.add_argument("--record-pipes", action="store_true",
                         help="record Docker/Kubernetes Pipes runs instead (record_pipes.py)")
     args = parser.parse_args()
@@ -60,7 +58,7 @@ def main() -> int:
     with DagsterInstance.ephemeral() as instance:
         for key in args.asset:
             selection = [AssetKey.from_user_string(k) for k in key.split(",")]
-            result = job.execute_in_process(asset_selection=selection, partition_key=args.partition,
+            result = job.execute_in_process(asset_selection=selection,
                                             instance=instance, raise_on_error=False)
             materialized = sorted(event.asset_key.to_user_string()
                                   for event in result.get_asset_materialization_events())

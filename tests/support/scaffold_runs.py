@@ -28,23 +28,20 @@ def dagster_python() -> str:
 
 
 def materialize_command(module: Path, airflow: Mapping[str, list[str]], selections: Iterable[str], *,
-                        record_pipes: bool = False, python: str | None = None,
-                        partition: str | None = None) -> list[str]:
+                        record_pipes: bool = False, python: str | None = None) -> list[str]:
     """dagster_materialize.py over ``module``: each selection (``a,b/c``) in its own run;
     ``airflow`` ({dag_id: [task_id, ...]}) is what its fake Airflow answers; ``python``: another
     Dagster venv's (the dbt one: dbt_venv.py)."""
     return [python or dagster_python(), str(MATERIALIZE), str(module), *(["--record-pipes"] if record_pipes else []),
-            *(["--partition", partition] if partition else []),
             "--airflow", json.dumps(dict(airflow)), *(a for selection in selections for a in ("--asset", selection))]
 
 
 def materialize(module: Path, airflow: Mapping[str, list[str]], selections: Iterable[str], *, cwd: Path,
                 env: Mapping[str, str] | None = None, record_pipes: bool = False,
-                python: str | None = None, partition: str | None = None) -> dict:
+                python: str | None = None) -> dict:
     """dagster_materialize.py's answer, run in ``cwd`` (also its ``DAGSTER_HOME``); it must succeed."""
     result = subprocess.run(
-        materialize_command(module, airflow, selections, record_pipes=record_pipes, python=python,
-                            partition=partition),
+        materialize_command(module, airflow, selections, record_pipes=record_pipes, python=python),
         capture_output=True, text=True, timeout=600, cwd=cwd, check=False,
         env={**os.environ, "DAGSTER_HOME": str(cwd), **(env or {})})
     assert result.returncode == 0, result.stderr[-4000:]
@@ -57,17 +54,16 @@ def runs_by_asset(answer: dict) -> dict[str, dict]:
 
 
 def airflow_tasks_test(dags_folder: Path, dag_id: str, task_ids: Iterable[str], *, home: Path, cwd: Path,
-                       env: Mapping[str, str] | None = None, logical_date: str | None = None) -> dict[str, str]:
-    """Airflow 2.11 (``AIRFLOW_HOME`` = ``home``, migrated first) runs each task in turn (in a run of
-    ``logical_date``, else of now); each must succeed. Its log (stdout then stderr) by task."""
+                       env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Airflow 2.11 (``AIRFLOW_HOME`` = ``home``, migrated first) runs each task in turn; each must
+    succeed. Its log (stdout then stderr) by task."""
     env = {**os.environ, "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
            "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder), **(env or {})}
     airflow = [airflow2_python(), "-m", "airflow"]
     subprocess.run([*airflow, "db", "migrate"], env=env, cwd=cwd, check=True, capture_output=True, timeout=300)
     logs = {}
     for task_id in task_ids:
-        result = subprocess.run([*airflow, "tasks", "test", dag_id, task_id, *([logical_date] if logical_date else [])],
-                                env=env, cwd=cwd,
+        result = subprocess.run([*airflow, "tasks", "test", dag_id, task_id], env=env, cwd=cwd,
                                 capture_output=True, text=True, timeout=300, check=False)
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
         logs[task_id] = result.stdout + result.stderr

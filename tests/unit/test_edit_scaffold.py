@@ -323,16 +323,13 @@ REFUSALS = {
     "with_ti": "the function of task `with_ti` takes `ti` from the Airflow task context, which "
                "Dagster does not have",
     "jinja_kwargs": "the arguments of task `jinja_kwargs` use Jinja ('{{ ds }}'), which only "
-                    "Airflow renders"
-        " (a Dagster asset partitioned as the DAG is scheduled would give them, but the DAG has `schedule=None`: its runs are triggered, on no schedule a partition could follow)",
+                    "Airflow renders",
     "templated": "the arguments of task `templated` use Jinja ('{{ ds }}'), which only Airflow "
-                 "renders"
-        " (a Dagster asset partitioned as the DAG is scheduled would give them, but the DAG has `schedule=None`: its runs are triggered, on no schedule a partition could follow)",
+                 "renders",
     "jinja_constant": "task `jinja_constant` uses a module-level value with Jinja ('{{ ds }}'), "
                       "which only Airflow renders",
     "jinja_command": "the command, environment or folder of task `jinja_command` use Jinja "
-                     "('echo {{ ds }} '), which only Airflow renders"
-        " (a Dagster asset partitioned as the DAG is scheduled would give them, but the DAG has `schedule=None`: its runs are triggered, on no schedule a partition could follow)",
+                     "('echo {{ ds }} '), which only Airflow renders",
     "sh_script": "the bash command of task `sh_script` names a script ('scripts/run.sh') that "
                  "Airflow reads as a Jinja template",
     "templates": "task `templates` uses `templates_dict`, which only Airflow renders",

@@ -294,8 +294,8 @@ def test_a_closure_whose_text_cannot_be_dedented_is_written_out_by_the_syntax_tr
      "values or annotations of `write_summary` read `heading` of the function that defines it: port it by hand"),
     # a closure's cell is never rendered by Airflow, though it is passed here in op_kwargs
     ("    heading = title.upper()\n", "    heading = '{{ var.value.heading }}'\n",
-     "the arguments of task `summarize_totals` use Airflow Variables or the run's dates in Jinja, which the "
-     "scaffold renders only in a call written in the DAG file (not in values written out from elsewhere): scaffold it by hand"),
+     "the arguments of task `summarize_totals` use Airflow Variables in Jinja, which the scaffold renders only in a "
+     "call written in the DAG file (not in values written out from elsewhere): scaffold it by hand"),
 ], ids=["run-time", "nonlocal", "name-taken", "decorated", "default", "variables"])
 def test_closure_refusals(tmp_path: Path, old, new, reason):
     steps = STEPS.read_text()

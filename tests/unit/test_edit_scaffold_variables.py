@@ -14,7 +14,7 @@ import pytest
 
 from analysis.dags.dagfile import extract_file
 from analysis.edits.scaffold import can_scaffold, scaffold_task
-from analysis.edits.scaffold.plan_dates import rendering_problem
+from analysis.edits.scaffold.plan_dag import rendering_problem
 from analysis.edits.scaffold.statements import dag_file
 from analysis.edits.scaffold.variables import DEFINITION, rendered_value, variables_in
 
@@ -83,11 +83,8 @@ POD = "KubernetesPodOperator(task_id='t', image='{{ var.value.image }}')"
 def test_a_dag_rendering_native_objects_is_refused(task):
     text = HEAD.format(options=", render_template_as_native_obj=True", task=task)
     reason = can_scaffold(text, extract_file("d.py", text).dag("d").task("t"))
-    assert reason.endswith("use Airflow Variables or the run's dates in Jinja, and the DAG sets "
-                           "`render_template_as_native_obj`, which may change how Airflow renders them: "
-                           "scaffold it by hand") or reason.endswith("use Airflow Variables in Jinja, and the DAG sets "
-                                                                     "`render_template_as_native_obj`, which may change how "
-                                                                     "Airflow renders them: scaffold it by hand")
+    assert reason.endswith("use Airflow Variables in Jinja, and the DAG sets `render_template_as_native_obj`, "
+                           "which may change how Airflow renders them: scaffold it by hand")
 
 
 @pytest.mark.parametrize("task", [BASH, POD])
@@ -112,7 +109,7 @@ def test_every_templated_argument_is_rendered_as_airflow_renders_all():
     assert result.changed, result.reason
     assert "bash_command = _airflow_render('echo {{ var.value.greeting }} > out')" in result.text
     assert "env={**os.environ, **_airflow_render({'HOME': '/tmp'})}" in result.text  # its line ends too
-    assert result.text.count("def _airflow_render(value, dates=None):") == 1
+    assert result.text.count("def _airflow_render(value):") == 1
     assert "`greeting` (AIRFLOW_VAR_GREETING)" in result.text
 
 
@@ -148,10 +145,6 @@ def test_the_helper_refuses_what_it_cannot_render(render):
         render("{{ var.value.missing }}")
     with pytest.raises(ValueError, match=r"only Airflow renders this Jinja: '\{\{ run_id \}\}'"):
         render("{{ run_id }}")
-    with pytest.raises(ValueError, match=r"\{\{ ds \}\} needs the run's dates: only Airflow renders '\{\{ ds \}\}'"):
-        render("{{ ds }}")  # a module without partitions: no dates given
-    assert render("{{ ds }}/{{ ts_nodash }}", {"ds": "2024-01-03", "ts_nodash": "20240103T000000"}) == \
-        "2024-01-03/20240103T000000"
     with pytest.raises(KeyError):
         render("{{ var.json.cfg.absent }}")
 
@@ -273,3 +266,26 @@ def test_airflow_3s_variable_is_refused_where_the_class_would_differ(body, reaso
 def test_a_string_ending_in_the_operators_template_ext_is_refused(task, reason):
     text = HEAD.format(options="", task=task)
     assert can_scaffold(text, extract_file("d.py", text).dag("d").task("t")) == reason
+
+
+CLASSIC = '''\
+import pendulum
+from airflow import DAG
+from airflow.operators.bash import BashOperator
+
+dag = DAG("d", start_date=pendulum.datetime(2024, 1, 1){options})
+BashOperator(task_id="t", bash_command="echo {{{{ var.value.greeting }}}}", dag=dag)
+'''
+
+
+@pytest.mark.parametrize("options, reason", [
+    ("", None),
+    (", render_template_as_native_obj=True",
+     "the command, environment or folder of task `t` use Airflow Variables in Jinja, and the DAG sets "
+     "`render_template_as_native_obj`, which may change how Airflow renders them: scaffold it by hand"),
+])
+def test_a_dag_named_by_the_tasks_dag_keyword_is_read(options, reason):
+    text = CLASSIC.format(options=options)
+    assert can_scaffold(text, extract_file("d.py", text).dag("d").task("t")) == reason
+    with_block = text.replace(', dag=dag)', ')').replace('BashOperator(', 'with dag:\n    BashOperator(')
+    assert can_scaffold(with_block, extract_file("d.py", with_block).dag("d").task("t")) == reason

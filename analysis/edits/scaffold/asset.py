@@ -47,11 +47,10 @@ from analysis.edits.scaffold.plan import Plan
 from analysis.edits.scaffold.statements import is_import
 from analysis.edits.scaffold.variables import CLASS as VARIABLE_CLASS
 from analysis.edits.scaffold.variables import CLASS_DEFINITION as VARIABLE_DEFINITION
-from analysis.edits.scaffold.variables import DATES_DEFINITION, DATES_HELPER
 from analysis.edits.scaffold.variables import DEFINITION as RENDER_DEFINITION
 from analysis.edits.scaffold.variables import HELPER as RENDER_HELPER
 
-_DEFINITIONS = {RENDER_HELPER: RENDER_DEFINITION, VARIABLE_CLASS: VARIABLE_DEFINITION, DATES_HELPER: DATES_DEFINITION}
+_DEFINITIONS = {RENDER_HELPER: RENDER_DEFINITION, VARIABLE_CLASS: VARIABLE_DEFINITION}
 """The module-level definitions for Airflow Variables (``variables``): text and modules used."""
 
 _WRITERS = {"Pipes": asset_pipes, "Container": asset_containers, "SQL": asset_sql,
@@ -84,8 +83,6 @@ class ModuleEdit:
         self.needed_names: list[tuple[str, str]] = []
         self.needed_modules: list[str] = []
         self.clashes: list[str] = []
-        self.dates_name = "airflow_dates"
-        """The body's name for the run's dates of a partitioned asset (``_airflow_dates``)."""
 
     # -- the task's mapping ---------------------------------------------------------------
 
@@ -126,11 +123,7 @@ class ModuleEdit:
             helpers += writer.helpers(plan)
         elif plan.sensor is not None:  # a PythonSensor: its callable's call, waited for
             helpers += asset_sensors.helpers(plan)
-        if plan.partitions is not None:  # the run's dates, from the partition Airflow's logical date starts
-            helpers.append(DATES_HELPER)
-            self.dates_name = fresh("airflow_dates", plan.mentioned)
-            header.append(f"{self.dates_name} = {DATES_HELPER}(context)")
-        if plan.variables or plan.template_dates:  # templated arguments, rendered as Airflow does
+        if plan.variables:  # templated arguments reading Airflow Variables, rendered as Airflow does
             helpers.append(RENDER_HELPER)
         if plan.variable_names:  # `Variable.get` in the copied code, read from the environment
             helpers.append(VARIABLE_CLASS)
@@ -237,10 +230,6 @@ class ModuleEdit:
         if plan.variable_names:
             about += (f" Its code's `{plan.variable_names[0]}.get(...)` reads Airflow Variables as Airflow reads them "
                       "from the environment (AIRFLOW_VAR_<KEY>); set them in Dagster's.")
-        if plan.partitions is not None:
-            about += (f" It is partitioned as the DAG is scheduled ({plan.partitions.written}): the dagster-airlift "
-                      "proxy runs the partition of the Airflow run's logical date, and the run's dates Airflow gave the "
-                      "task are read from it (a run triggered by hand, off the schedule, has no partition).")
         if plan.variables:
             names = ", ".join(f"`{k}` (AIRFLOW_VAR_{k.upper()})" for k in plan.variables)
             about += (f" Its templated arguments read Airflow Variables in Jinja: {names}, read here as Airflow "
@@ -251,7 +240,7 @@ class ModuleEdit:
         marker = [u + _MARK, ""] if copied else []
         writer = _WRITERS.get(plan.kind)
         signature = writer.signature(self, plan) if writer else "() -> None"
-        if plan.gate is not None or plan.port is not None or plan.partitions is not None:
+        if plan.gate is not None or plan.port is not None:
             signature = f"(context: {self.dagster_name('AssetExecutionContext')})"
         lines = [self._decorator(name, mapping, plan), f"def {name}{signature}:", *doc,
                  *(u + line for line in header), *marker, *(u + line for line in tail)]
@@ -277,11 +266,6 @@ class ModuleEdit:
         if plan.sensor is not None and plan.sensor.upstream:
             specs = asset_sensors.upstream_specs(self, plan, specs)
         options = (Group("specs=[", specs, "]", broken), f"name={self.literal(name)}")
-        if plan.partitions is not None:  # the DAG's schedule, each partition one run's logical date
-            p = plan.partitions
-            options += (Group(f"partitions_def={self.dagster_name('TimeWindowPartitionsDefinition')}(", (
-                f"cron_schedule={self.literal(p.cron)}", f"start={self.literal(p.start)}",
-                f"fmt={self.literal(p.fmt)}", "end_offset=1"), ")"),)
         if plan.kind in _WRITERS:
             options += _WRITERS[plan.kind].decorator_options(self, plan)
         return render(Group(f"@{self._name('dagster', 'multi_asset')}(", options, ")", broken),

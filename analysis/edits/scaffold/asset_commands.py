@@ -32,14 +32,10 @@ def command_tail(edit: ModuleEdit, plan: Plan, source: DagSource,
 
     def value(node: cst.CSTNode, indent: int = 2 * unit) -> str:
         """A templated argument's code: rendered as Airflow renders it when the task's templates read
-        Airflow Variables or the run's dates (what the plan checked)."""
+        Airflow Variables (what the plan checked)."""
         text = code(node, indent)
-        if not (plan.variables or plan.template_dates):  # else every templated argument, as Airflow renders all
-            return text
-        dates = f", {edit.dates_name}" if plan.partitions is not None else ""
-        return f"{RENDER}({text}{dates})"
-
-    given_dates = [f"{d}={edit.dates_name}[{edit.literal(d)}]" for d in plan.dates]  # Airflow fills them by name
+        # every templated argument once the task renders any, as Airflow renders all their strings
+        return f"{RENDER}({text})" if plan.variables else text
 
     if plan.kind == "Port":  # the class's port, given what the task's call gives the class
         if plan.port.literals is not None:  # or, for a task a factory makes, the values it gets
@@ -54,11 +50,11 @@ def command_tail(edit: ModuleEdit, plan: Plan, source: DagSource,
         callee = code(function, unit)
         if not isinstance(function, (cst.Name, cst.Attribute, cst.Call, cst.Subscript)):
             callee = f"({callee})"
-        items = _python_arguments(args.get("op_args"), args.get("op_kwargs"), value) + given_dates
+        items = _python_arguments(args.get("op_args"), args.get("op_kwargs"), value)
         return [edit.render(Group(callee + "(", tuple(items), ")"), unit)]
     if plan.kind in ("@task", BASH_TASK):
         items = [star(a) + (f"{a.keyword.value}=" if a.keyword else "") + value(a.value)
-                 for a in source.call.args] + given_dates
+                 for a in source.call.args]
         call = edit.render(Group(plan.function.name + "(", tuple(items), ")"), unit)
         if plan.kind == "@task":
             return [call]

@@ -25,14 +25,8 @@ from analysis.edits.scaffold.plan_common import (
     jinja,
     signature_problem,
 )
-from analysis.edits.scaffold.plan_dates import DATE_KEYS, Partitions, dag_partitions, rendering_problem
-from analysis.edits.scaffold.variables import (
-    imports_variable,
-    refused_dates,
-    variable_uses_problem,
-    variables_problem,
-    written_out,
-)
+from analysis.edits.scaffold.plan_dag import rendering_problem
+from analysis.edits.scaffold.variables import imports_variable, variable_uses_problem, variables_problem
 from analysis.edits.scaffold.statements import (
     DagFile,
     Unit,
@@ -69,10 +63,6 @@ class PlanBuilder:
         self.module_names: set[str] = set()
         self.variables: list[str] = []
         """The Airflow Variables the task's templated arguments read (``variables``)."""
-        self.dates: list[str] = []
-        """The run's dates the callable's parameters take (``plan_dates``)."""
-        self.template_dates: list[str] = []
-        self._partitions: Partitions | str | None = None
         self.variable_names: dict[str, str] = {}
         """Names the copied code reads Airflow's ``Variable`` by, bound to the module's shim, to
         the module they import it from."""
@@ -155,26 +145,19 @@ class PlanBuilder:
     # -- checks -----------------------------------------------------------------------------
 
     def templates(self, nodes: Iterable[ast.AST | None], what: str, rendered: bool = True) -> str | None:
-        """Why the Jinja in templated arguments is refused (anything but Airflow Variables and the
-        run's dates, noted in ``variables`` and ``template_dates``), or None. ``rendered=False``:
-        all Jinja is refused (a ported class's arguments, which its own template_fields render)."""
+        """Why the Jinja in templated arguments is refused (anything but Airflow Variables, noted in
+        ``variables``), or None. ``rendered=False``: all Jinja is refused (a ported class's
+        arguments, which its own template_fields render)."""
         if not rendered:
             text = next((t for t in map(jinja, nodes) if t is not None), None)
             return None if text is None else f"{what} of {self.name} use Jinja ({text!r}), which only Airflow renders"
-        found = variables_problem(self.dag.tree, list(nodes), f"{what} of {self.name}", self._dates_problem,
-                                  lambda: rendering_problem(self.dag, self.dag_unit), _TEMPLATE_EXT.get(self.kind, ()))
+        found = variables_problem(self.dag.tree, list(nodes), f"{what} of {self.name}",
+                                  lambda: rendering_problem(self.dag, self.dag_unit, self.call),
+                                  _TEMPLATE_EXT.get(self.kind, ()))
         if isinstance(found, str):
             return found
-        self.variables += [k for k in found[0] if k not in self.variables]
-        self.template_dates += [d for d in found[1] if d not in self.template_dates]
+        self.variables += [k for k in found if k not in self.variables]
         return None
-
-    def _dates_problem(self) -> str | None:
-        """Why the asset cannot be partitioned as the DAG is scheduled, to give the run's dates."""
-        if self._partitions is None:
-            self._partitions = dag_partitions(self.dag, self.dag_unit) if not written_out(self.dag.tree) else (
-                "the task's code is copied from another module, where its DAG's schedule is not read")
-        return self._partitions if isinstance(self._partitions, str) else None
 
     def _callable_signature(self, function: ast.expr, op_args: ast.expr | None,
                             op_kwargs: ast.expr | None) -> str | None:
@@ -201,23 +184,7 @@ class PlanBuilder:
     def _signature(self, args: ast.arguments, positional: Sequence[ast.expr],
                    keywords: Sequence[ast.keyword], what: str,
                    function: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | None = None) -> str | None:
-        problem = signature_problem(self.name, args, positional, keywords, what, function)
-        if problem is None or any(isinstance(a, ast.Starred) for a in positional) \
-                or any(k.arg is None for k in keywords):
-            return problem
-        params = [*args.posonlyargs, *args.args]
-        given = {p.arg for p in params[:len(positional)]} | {k.arg for k in keywords}
-        wanted = [p.arg for p in [*args.args[max(0, len(positional) - len(args.posonlyargs)):], *args.kwonlyargs]
-                  if p.arg in DATE_KEYS and p.arg not in given]
-        if not wanted:
-            return problem
-        why = self._dates_problem()
-        if why is not None:
-            return refused_dates(problem, why)
-        problem = signature_problem(self.name, args, positional, keywords, what, function, frozenset(wanted))
-        if problem is None:
-            self.dates += [d for d in wanted if d not in self.dates]
-        return problem
+        return signature_problem(self.name, args, positional, keywords, what, function)
 
     def _module_function(self, name: str) -> ast.FunctionDef | None:
         """The last module-level ``def name`` before the DAG."""
@@ -361,6 +328,4 @@ class PlanBuilder:
         return Plan(self.kind, self.label, units, function, dropped, self.uses_file,
                      frozenset(imported), {k: frozenset(v) for k, v in bound.items()},
                      frozenset(mentioned), append_env, variables=tuple(self.variables),
-                     variable_names=tuple(sorted(self.variable_names)),
-                     partitions=self._partitions if (self.dates or self.template_dates) else None,
-                     dates=tuple(self.dates), template_dates=tuple(self.template_dates))
+                     variable_names=tuple(sorted(self.variable_names)))

@@ -14,7 +14,6 @@ from analysis.edits.scaffold.statements import DagFile, Unit
 from analysis.facts import TaskFacts
 
 if TYPE_CHECKING:
-    from analysis.edits.scaffold.plan_dates import Partitions
     from analysis.edits.scaffold.plan_containers import ContainerPlan
     from analysis.edits.scaffold.plan_dbt import DbtPlan
     from analysis.edits.scaffold.plan_pipes import PipesPlan
@@ -85,12 +84,6 @@ class Plan:
     variable_names: tuple[str, ...] = ()
     """Names by which the copied code reads Airflow's ``Variable`` (its ``get`` only): bound in the
     asset's body to the module's ``_AirflowVariable``, which reads ``AIRFLOW_VAR_<KEY>``."""
-    partitions: Partitions | None = None
-    """The DAG's schedule as time partitions, when the task reads the run's dates (``plan_dates``)."""
-    dates: tuple[str, ...] = ()
-    """The dates (``ds``...) the callable's parameters take, given by the partitioned asset."""
-    template_dates: tuple[str, ...] = ()
-    """The dates the templated arguments' Jinja reads (``{{ ds }}``), rendered with the Variables."""
     lifted: tuple[str, tuple[str, ...]] | None = None
     """The name of the task's function when a factory defines it inside itself, and the names it
     reads there: written at its module's top level with those as parameters (``closures``)."""
@@ -144,23 +137,29 @@ def given_options(keywords: Sequence[ast.keyword]) -> dict[str, ast.expr]:
 
 def signature_problem(name: str, args: ast.arguments, positional: Sequence[ast.expr],
                       keywords: Sequence[ast.keyword], what: str,
-                      function: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | None = None,
-                      provided: frozenset[str] = frozenset()) -> str | None:
+                      function: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | None = None) -> str | None:
     """Refuse what Airflow would fill from the task context: ``**kwargs`` that the body reads
     (``function``, when known: unread, called without a context it behaves the same), or
-    parameters named like context variables that the call does not pass (``name``: "task `t`"),
-    but those the asset ``provided`` (the run's dates of a partitioned asset)."""
+    parameters named like context variables that the call does not pass (``name``: "task `t`")."""
     if args.kwarg is not None and (function is None or reads_name(function, args.kwarg.arg)):
         return (f"the {what} of {name} takes `**{args.kwarg.arg}`, through which Airflow "
                 "passes the task context (ti, ds, ...): Dagster has none")
-    if any(isinstance(a, ast.Starred) for a in positional) or any(k.arg is None for k in keywords):
-        return None  # unpacked arguments: which parameters they fill is not known
     params = [*args.posonlyargs, *args.args]
+    context = next((p.arg for p in [*params, *args.kwonlyargs] if p.arg in CONTEXT_KEYS), None)
+    if any(isinstance(a, ast.Starred) for a in positional) or any(k.arg is None for k in keywords):
+        if context is not None:  # Airflow fills it unless the unpacked arguments do
+            return (f"the {what} of {name} takes `{context}`, which Airflow fills from the task context unless "
+                    "the arguments unpacked into it give it: which they do is only known when it runs")
+        return None  # unpacked arguments: which parameters they fill is not known
+    taken = next((p.arg for p in params[:len(positional)] if p.arg in CONTEXT_KEYS), None)
+    if taken is not None:
+        return (f"the {what} of {name} is given `{taken}` by position, which Airflow refuses (a name of the "
+                "task context): the task fails in Airflow")
     given = {p.arg for p in params[:len(positional)]} | {k.arg for k in keywords}
     defaults = {p.arg for p in params[len(params) - len(args.defaults):]} if args.defaults else set()
     defaults |= {p.arg for p, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None}
     for param in [*params, *args.kwonlyargs]:
-        if param.arg in given or param.arg in provided:
+        if param.arg in given:
             continue
         if param.arg in CONTEXT_KEYS:
             return (f"the {what} of {name} takes `{param.arg}` from the Airflow task "

@@ -25,7 +25,7 @@ from analysis.edits.scaffold.plan_common import (
     jinja_in_value,
     operator_call_problem,
 )
-from analysis.edits.scaffold.plan_dates import rendering_problem
+from analysis.edits.scaffold.plan_dag import rendering_problem
 from analysis.edits.scaffold.plan_values import NOT_STATIC, _NotStatic, single_assignment, static_value
 from analysis.edits.scaffold.variables import rendered_value
 from analysis.edits.scaffold.statements import DagFile
@@ -121,7 +121,7 @@ def container_plan(dag: DagFile, task: TaskFacts, call: ast.Call) -> Plan | str:
         values[option] = value
     dag_unit = dag.unit_at(task.range.start.line + 1) if variables else None
     how = "is not created in the DAG file" if variables and dag_unit is None else \
-        rendering_problem(dag, dag_unit) if variables else None
+        rendering_problem(dag, dag_unit, call) if variables else None
     if how is not None:
         return (f"the arguments of {name} use Airflow Variables in Jinja, and the DAG {how}, which may change "
                 "how Airflow renders them: scaffold it by hand")

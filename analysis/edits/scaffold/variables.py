@@ -16,7 +16,7 @@ macros, filters, ``{% %}``), a Variable read through a method (``var.value.get(.
 attribute of a string, dict or list, a string ending in the operator's ``template_ext`` (Airflow
 renders that file), and a DAG that is not created by a call in the DAG file or that changes how
 Airflow renders (``render_template_as_native_obj``, ``user_defined_macros``, ``template_undefined``,
-...: ``plan_dates.rendering_problem``). At run time the helper also refuses any
+...: ``plan_dag.rendering_problem``). At run time the helper also refuses any
 other Jinja it is given (a value the static reading did not see), so that nothing is passed on
 unrendered.
 
@@ -37,35 +37,29 @@ from analysis.edits.scaffold.plan_common import has_jinja
 
 HELPER = "_airflow_render"
 DEFINITION = ('''\
-def _airflow_render(value, dates=None):
+def _airflow_render(value):
     """`value` as Airflow renders a templated argument: in each of its strings (in lists, tuples,
     sets and dict values too), the Airflow Variables `{{ var.value.key }}` and
     `{{ var.json.key.field }}` put in, read as Airflow reads them from the environment:
-    AIRFLOW_VAR_<KEY> (JSON for var.json), and the run's `{{ ds }}`, `{{ ts }}`... from `dates`
-    (`_airflow_dates`). Line ends become newlines and one final newline is dropped, as in Jinja.
-    Other Jinja is refused: only Airflow renders it."""
+    AIRFLOW_VAR_<KEY> (JSON for var.json). Line ends become newlines and one final newline is
+    dropped, as in Jinja. Other Jinja is refused: only Airflow renders it."""
     if isinstance(value, tuple):  # a named tuple stays one, as Airflow renders it
-        items = [_airflow_render(item, dates) for item in value]
+        items = [_airflow_render(item) for item in value]
         return tuple(items) if type(value) is tuple else type(value)(*items)
     if isinstance(value, (list, set)):
-        return (list if isinstance(value, list) else set)(_airflow_render(item, dates) for item in value)
+        return (list if isinstance(value, list) else set)(_airflow_render(item) for item in value)
     if isinstance(value, dict):
-        return {key: _airflow_render(item, dates) for key, item in value.items()}
+        return {key: _airflow_render(item) for key, item in value.items()}
     if not isinstance(value, str):
         return value
-    pattern = (r"(?<!\\{)\\{\\{\\s*(?:var\\.(value|json)\\.([A-Za-z_]\\w*)((?:\\.[A-Za-z_]\\w*)*)"
-               r"|(ds|ds_nodash|ts|ts_nodash|ts_nodash_with_tz))\\s*\\}\\}(?!\\})")
+    pattern = r"(?<!\\{)\\{\\{\\s*var\\.(value|json)\\.([A-Za-z_]\\w*)((?:\\.[A-Za-z_]\\w*)*)\\s*\\}\\}(?!\\})"
     text = re.sub(r"\\r\\n|\\r", "\\n", value)
     text = text[:-1] if text.endswith("\\n") else text
     if re.search(r"\\{\\{|\\{%|\\{#", re.sub(pattern, "", text)):
         raise ValueError(f"only Airflow renders this Jinja: {value!r}")
 
     def variable(match):
-        kind, key, path, date = match.groups()
-        if date is not None:
-            if dates is None:
-                raise ValueError(f"{{{{ {date} }}}} needs the run's dates: only Airflow renders {value!r}")
-            return dates[date]
+        kind, key, path = match.groups()
         name = f"AIRFLOW_VAR_{key.upper()}"
         if name not in os.environ:
             raise RuntimeError(f"{name} is not set: give Airflow Variable {key!r} there")
@@ -80,18 +74,6 @@ def _airflow_render(value, dates=None):
 ''', ("os", "re", "json"))
 """The helper's text and the modules it uses (``os.``, ``re.``, ``json.`` fitted to the module)."""
 
-DATES_HELPER = "_airflow_dates"
-DATES_DEFINITION = ('''\
-def _airflow_dates(context) -> dict[str, str]:
-    """The dates Airflow gives a task (ds, ds_nodash, ts, ts_nodash, ts_nodash_with_tz) for the run
-    whose logical date starts this asset's partition: dagster-airlift's proxy runs that partition."""
-    start = context.partition_time_window.start
-    ts = start.isoformat()
-    return {"ds": start.strftime("%Y-%m-%d"), "ds_nodash": start.strftime("%Y%m%d"), "ts": ts,
-            "ts_nodash": start.strftime("%Y%m%dT%H%M%S"),
-            "ts_nodash_with_tz": ts.replace("-", "").replace(":", "")}
-''', ())
-"""The dates' helper (``plan_dates``): its text, no module used."""
 CLASS = "_AirflowVariable"
 CLASS_DEFINITION = ('''\
 class _AirflowVariable:
@@ -117,33 +99,17 @@ VARIABLE_MODULES = frozenset({"airflow.models", "airflow.models.variable", "airf
 _GET_KEYWORDS = frozenset({"key", "default_var", "default", "deserialize_json"})
 
 _VARIABLE = re.compile(r"(?<!\{)\{\{\s*var\.(value|json)\.([A-Za-z_]\w*)((?:\.[A-Za-z_]\w*)*)\s*\}\}(?!\})")
-_DATE = re.compile(r"(?<!\{)\{\{\s*(ds|ds_nodash|ts|ts_nodash|ts_nodash_with_tz)\s*\}\}(?!\})")
-"""The run's dates a partitioned asset gives (``plan_dates.DATE_KEYS``), as Jinja writes them."""
 _ATTRIBUTES = frozenset(dir(dict)) | frozenset(dir(list)) | frozenset(dir(str))
 """Jinja reads ``a.b`` as the attribute ``b`` first: ``var.json.x.items`` is a method, not a key."""
 _ACCESSOR = frozenset({"get"})
 """The methods of Airflow's ``var.value`` / ``var.json``: ``{{ var.value.get }}`` is one, no Variable."""
 
 
-def refused_dates(problem: str, why: str) -> str:
-    """A refusal for the dates of the task context (``problem``) when the asset cannot be
-    partitioned as the DAG is scheduled (``why``)."""
-    return f"{problem} (a Dagster asset partitioned as the DAG is scheduled would give them, but {why})"
-
-
 def variables_in(text: str) -> tuple[str, ...] | None:
     """The keys of the Variables that ``text``'s Jinja reads, when it reads nothing else (``()``
     when it has no Jinja); None when it has other Jinja."""
-    found = template_reads(text)
-    return found[0] if found is not None and not found[1] else None
-
-
-def template_reads(text: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
-    """The keys of the Variables and the run's dates that ``text``'s Jinja reads, when it reads
-    nothing else; None when it has other Jinja."""
-    if has_jinja(_DATE.sub("", _VARIABLE.sub("", text))):
+    if has_jinja(_VARIABLE.sub("", text)):
         return None
-    dates = tuple(dict.fromkeys(_DATE.findall(text)))
     keys = []
     for kind, key, path in _VARIABLE.findall(text):
         fields = path.split(".")[1:]
@@ -152,20 +118,18 @@ def template_reads(text: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
             return None  # an attribute of the string, a method of the accessor, a dict's or list's
         if key not in keys:
             keys.append(key)
-    return tuple(keys), dates
+    return tuple(keys)
 
 
 def variables_problem(tree: ast.Module, nodes: list[ast.AST | None], what: str,
-                      dates_problem: Callable[[], str | None] = lambda: "no dates are given here",
                       rendering: Callable[[], str | None] = lambda: None, exts: tuple[str, ...] = ()
-                      ) -> tuple[tuple[str, ...], tuple[str, ...]] | str:
-    """The Variables and the run's dates that the Jinja in ``nodes`` (a task's templated
-    arguments, ``what``: "the arguments of task `t`") reads, or why it is refused: other Jinja,
-    dates when ``dates_problem()`` says why the asset cannot have them, a DAG that renders
-    otherwise (``rendering()``: how, ``plan_dates.rendering_problem``), a string ending in one of the operator's ``exts`` (its
-    ``template_ext``: Airflow reads that file as the template)."""
+                      ) -> tuple[str, ...] | str:
+    """The Variables that the Jinja in ``nodes`` (a task's templated arguments, ``what``: "the
+    arguments of task `t`") reads, or why it is refused: other Jinja, a DAG that renders otherwise
+    (``rendering()``: how, ``plan_dag.rendering_problem``), values written out from elsewhere
+    (``tree``), a string ending in one of the operator's ``exts`` (its ``template_ext``: Airflow
+    reads that file as the template)."""
     keys: list[str] = []
-    dates: list[str] = []
     for node in nodes:
         for child in ast.walk(node) if node is not None else ():
             if not (isinstance(child, ast.Constant) and isinstance(child.value, str)):
@@ -174,24 +138,18 @@ def variables_problem(tree: ast.Module, nodes: list[ast.AST | None], what: str,
                 return f"{what} name a file ({child.value!r}) that Airflow reads as a Jinja template"
             if not has_jinja(child.value):
                 continue
-            found = template_reads(child.value)
-            refused = f"{what} use Jinja ({child.value!r}), which only Airflow renders"
-            if found is None or not (found[0] or found[1]):
-                return refused
-            why = dates_problem() if found[1] else None
-            if why is not None:
-                return refused_dates(refused, why)
-            keys += [k for k in found[0] if k not in keys]
-            dates += [d for d in found[1] if d not in dates]
-    if (keys or dates) and written_out(tree):
-        return (f"{what} use Airflow Variables or the run's dates in Jinja, which the scaffold renders only in a "
-                "call written in the DAG file (not in values written out from elsewhere): scaffold it by hand")
-    if keys or dates:
-        how = rendering()
-        if how is not None:
-            return (f"{what} use Airflow Variables or the run's dates in Jinja, and the DAG {how}, which may "
-                    "change how Airflow renders them: scaffold it by hand")
-    return tuple(keys), tuple(dates)
+            found = variables_in(child.value)
+            if not found:
+                return f"{what} use Jinja ({child.value!r}), which only Airflow renders"
+            keys += [k for k in found if k not in keys]
+    if keys and written_out(tree):
+        return (f"{what} use Airflow Variables in Jinja, which the scaffold renders only in a call written in "
+                "the DAG file (not in values written out from elsewhere): scaffold it by hand")
+    how = rendering() if keys else None
+    if how is not None:
+        return (f"{what} use Airflow Variables in Jinja, and the DAG {how}, which may change how Airflow "
+                "renders them: scaffold it by hand")
+    return tuple(keys)
 
 
 def written_out(tree: ast.Module) -> bool:

@@ -1,0 +1,66 @@
+"""The task's DAG as its file creates it: the call that does (``DAG(...)``, ``@dag(...)``) and
+whether it changes how Airflow renders templates, which the scaffolds that render Airflow
+Variables must know (``variables``).
+
+The DAG is found where the task names it: the ``DAG(...)`` or ``@dag(...)`` call of the task's
+top-level statement (``with DAG(...):``, a ``@dag`` function), else the name the task's ``dag=``
+keyword or the statement's ``with <name>:`` gives, bound once in the file to such a call
+(``dag = DAG(...)``). Anything else (a DAG a project factory returns, a name bound twice) is a
+DAG whose options cannot be read, said as such.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from analysis.edits.scaffold.plan_values import single_assignment
+from analysis.edits.scaffold.statements import DagFile, Unit
+
+_DAG_CLASSES = frozenset({"airflow.DAG", "airflow.models.DAG", "airflow.models.dag.DAG", "airflow.sdk.DAG",
+                          "airflow.sdk.definitions.dag.DAG"})
+_DAG_DECORATORS = frozenset({"airflow.decorators.dag", "airflow.sdk.dag", "airflow.models.dag.dag"})
+_RENDERING = ("render_template_as_native_obj", "user_defined_macros", "user_defined_filters",
+              "jinja_environment_kwargs", "template_undefined")
+"""The DAG options that change what Airflow renders a template to (native objects, a ``var`` of
+the DAG's own, another Jinja environment, an undefined value rendered empty)."""
+
+
+def dag_creation(dag: DagFile, dag_unit: Unit, call: ast.Call | None = None) -> ast.Call | str:
+    """The call that creates the DAG of the task ``call`` makes in ``dag_unit`` (a bare ``@dag`` as
+    a call of no arguments), or why there is not one that can be read."""
+    calls = [node for statement in dag_unit.statements for node in ast.walk(statement)
+             if isinstance(node, ast.Call) and dag.qualified(node.func) in _DAG_CLASSES]
+    for statement in dag_unit.statements:
+        for node in ast.walk(statement):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                calls += [d if isinstance(d, ast.Call) else ast.Call(func=d, args=[], keywords=[])
+                          for d in node.decorator_list
+                          if dag.qualified(d.func if isinstance(d, ast.Call) else d) in _DAG_DECORATORS]
+    if not calls:  # `dag = DAG(...)` elsewhere in the file, named by `dag=dag` or `with dag:`
+        named = [k.value for k in (call.keywords if call is not None else []) if k.arg == "dag"]
+        named += [item.context_expr for statement in dag_unit.statements if isinstance(statement, ast.With)
+                  for item in statement.items]
+        for name in (n for n in named if isinstance(n, ast.Name)):
+            value = single_assignment(dag, name)
+            if isinstance(value, ast.Call) and dag.qualified(value.func) in _DAG_CLASSES:
+                calls.append(value)
+                break
+    if len(calls) != 1:
+        return "is not created by one `DAG(...)` or `@dag(...)` call in the DAG file"
+    if len(calls[0].args) > 1 or any(k.arg is None for k in calls[0].keywords):  # the id alone may come first
+        return "is given arguments by position or `**`"
+    return calls[0]
+
+
+def rendering_problem(dag: DagFile, dag_unit: Unit, call: ast.Call | None = None) -> str | None:
+    """How the DAG of the task ``call`` makes may render templates otherwise than Airflow's
+    defaults ("sets `render_template_as_native_obj`"), or why that cannot be known; None when it
+    renders them so."""
+    creation = dag_creation(dag, dag_unit, call)
+    if isinstance(creation, str):
+        return creation
+    option = next((k.arg for k in creation.keywords if k.arg in _RENDERING), None)
+    if option is None:  # set on the DAG object afterwards: `dag.user_defined_macros = {...}`
+        option = next((n.attr for n in ast.walk(dag.tree) if isinstance(n, ast.Attribute)
+                       and isinstance(n.ctx, ast.Store) and n.attr in _RENDERING), None)
+    return None if option is None else f"sets `{option}`"
