@@ -1,6 +1,6 @@
 """Values read statically from a DAG file's ``ast``: a literal's, a name's that the file binds
 once above its use, f-strings and ``+`` of static strings, and Kubernetes models read as what they
-stand for (the container, date and factory scaffolds read an operator's or a DAG's values so)."""
+stand for (the container, SQL, sensor, dbt and factory scaffolds read an operator's values so)."""
 
 from __future__ import annotations
 

@@ -192,12 +192,6 @@ def rendered_value(value: object) -> tuple[object, tuple[str, ...]] | None:
         return None
 
 
-def holds_variables(node: ast.AST | None) -> bool:
-    """Whether ``node`` holds a string with Jinja (which the plan accepted as Variables only)."""
-    return node is not None and any(isinstance(c, ast.Constant) and isinstance(c.value, str)
-                                    and has_jinja(c.value) for c in ast.walk(node))
-
-
 def imports_variable(statements: list[ast.stmt], name: str) -> str | None:
     """The module (``airflow.models``, ``airflow.sdk``...) whose ``Variable`` binds ``name`` among
     ``statements`` (``from ... import Variable [as name]``), when nothing else there binds it."""
