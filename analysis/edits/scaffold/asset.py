@@ -50,8 +50,10 @@ from analysis.edits.scaffold.variables import CLASS_DEFINITION as VARIABLE_DEFIN
 from analysis.edits.scaffold.variables import DEFINITION as RENDER_DEFINITION
 from analysis.edits.scaffold.variables import HELPER as RENDER_HELPER
 
-_DEFINITIONS = {RENDER_HELPER: RENDER_DEFINITION, VARIABLE_CLASS: VARIABLE_DEFINITION}
-"""The module-level definitions for Airflow Variables (``variables``): text and modules used."""
+_DEFINITIONS = {**{name: (text, ("os", "sys")) for name, text in HELPERS.items()},
+                RENDER_HELPER: RENDER_DEFINITION, VARIABLE_CLASS: VARIABLE_DEFINITION}
+"""The module-level definitions no family writer owns (``places``, ``variables``): their text and
+the modules it uses."""
 
 _WRITERS = {"Pipes": asset_pipes, "Container": asset_containers, "SQL": asset_sql,
             "Sensor": asset_sensors, "dbt": asset_dbt}
@@ -61,7 +63,7 @@ signature, the decorator's options and the module-level definitions they need.""
 
 def _is_helper(name: str) -> bool:
     """Whether a top-level name is one of the definitions scaffolds add to the module."""
-    return name in HELPERS or name in _DEFINITIONS or any(w.owns(name) for w in _WRITERS.values())
+    return name in _DEFINITIONS or any(w.owns(name) for w in _WRITERS.values())
 
 
 class ModuleEdit:
@@ -317,7 +319,7 @@ class ModuleEdit:
         if writer is not None and name not in writer.DEFINITIONS:
             return cst.parse_statement(writer.constant(self, name, plan),
                                        config=self.module.config_for_parsing)
-        text, modules = writer.DEFINITIONS[name] if writer else _DEFINITIONS.get(name, (HELPERS.get(name), ("os", "sys")))
+        text, modules = writer.DEFINITIONS[name] if writer else _DEFINITIONS[name]
         for module in modules:
             used = re.compile(rf"(?<![\w.]){re.escape(module)}\.")
             if used.search(text):

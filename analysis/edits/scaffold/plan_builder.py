@@ -61,12 +61,12 @@ class PlanBuilder:
         self.units: set[int] = set()
         self.resolved: set[tuple[str, str]] = set()
         self.module_names: set[str] = set()
+        """Resolved names that module-level statements bind."""
         self.variables: list[str] = []
         """The Airflow Variables the task's templated arguments read (``variables``)."""
         self.variable_names: dict[str, str] = {}
         """Names the copied code reads Airflow's ``Variable`` by, bound to the module's shim, to
         the module they import it from."""
-        """Resolved names that module-level statements bind."""
         at_call = bound_before(dag_unit.statements, call) | enclosing_locals(dag_unit.statements, call)
         self.hidden = {"argument": at_call, "callable": at_call, "function": dag_unit.binds,
                        "module": dag_unit.binds}

@@ -26,8 +26,8 @@ from analysis.edits.scaffold.plan_common import (
     operator_call_problem,
 )
 from analysis.edits.scaffold.plan_dag import rendering_problem
-from analysis.edits.scaffold.plan_values import NOT_STATIC, _NotStatic, single_assignment, static_value
-from analysis.edits.scaffold.variables import rendered_value
+from analysis.edits.scaffold.plan_values import NOT_STATIC, single_assignment, static_value
+from analysis.edits.scaffold.variables import refused_rendering, rendered_value
 from analysis.edits.scaffold.statements import DagFile
 from analysis.facts import TaskFacts
 
@@ -104,11 +104,11 @@ def container_plan(dag: DagFile, task: TaskFacts, call: ast.Call) -> Plan | str:
         if known[option] is None:
             continue
         value = static_value(dag, keyword.value)
-        if isinstance(value, _NotStatic):
+        if value is NOT_STATIC:
             return (f"the `{option}` of {name} is not a literal or a module-level constant "
                     f"(`{ast.unparse(keyword.value)}`): it cannot be read statically")
-        named = _template_file(value) if option in TEMPLATED[client] else None
-        if named is not None and client == "docker":
+        named = _template_file(value) if client == "docker" and option in TEMPLATED[client] else None
+        if named is not None:
             return f"the `{option}` of {name} names a file ({named!r}) that Airflow reads as a Jinja template"
         text = jinja_in_value(value) or jinja(keyword.value)
         rendered = rendered_value(value) if text is not None and option in TEMPLATED[client] \
@@ -119,12 +119,11 @@ def container_plan(dag: DagFile, task: TaskFacts, call: ast.Call) -> Plan | str:
             value = rendered[0]
             variables += [k for k in rendered[1] if k not in variables]
         values[option] = value
-    dag_unit = dag.unit_at(task.range.start.line + 1) if variables else None
-    how = "is not created in the DAG file" if variables and dag_unit is None else \
-        rendering_problem(dag, dag_unit, call) if variables else None
-    if how is not None:
-        return (f"the arguments of {name} use Airflow Variables in Jinja, and the DAG {how}, which may change "
-                "how Airflow renders them: scaffold it by hand")
+    if variables:
+        dag_unit = dag.unit_at(task.range.start.line + 1)
+        how = rendering_problem(dag, dag_unit, call) if dag_unit is not None else "is not created in the DAG file"
+        if how is not None:
+            return refused_rendering(f"the arguments of {name}", how)
     if not isinstance(values.get("image"), str):
         return f"{name} has no `image` written out"
     run = _docker_run(values, name) if client == "docker" else _k8s_run(values, name)

@@ -146,10 +146,14 @@ def variables_problem(tree: ast.Module, nodes: list[ast.AST | None], what: str,
         return (f"{what} use Airflow Variables in Jinja, which the scaffold renders only in a call written in "
                 "the DAG file (not in values written out from elsewhere): scaffold it by hand")
     how = rendering() if keys else None
-    if how is not None:
-        return (f"{what} use Airflow Variables in Jinja, and the DAG {how}, which may change how Airflow "
-                "renders them: scaffold it by hand")
-    return tuple(keys)
+    return tuple(keys) if how is None else refused_rendering(what, how)
+
+
+def refused_rendering(what: str, how: str) -> str:
+    """Why Variables in ``what`` (the arguments of a task) are refused when its DAG renders
+    otherwise, or cannot be read (``how``: ``plan_dag.rendering_problem``)."""
+    return (f"{what} use Airflow Variables in Jinja, and the DAG {how}, which may change how Airflow "
+            "renders them: scaffold it by hand")
 
 
 def written_out(tree: ast.Module) -> bool:
