@@ -17,7 +17,7 @@ TUTORIAL := examples/tutorial
 CONSTRAINTS := tests/constraints
 pin = $(if $(UNPINNED),,--constraint $(CONSTRAINTS)/$(1).txt)
 
-.PHONY: demo test fuzz bench constraints venv airflow3 airflow2 airflow3-airlift dagster dagster-dbt system-deps vsix vscode-deps vscode-e2e clean
+.PHONY: demo test fuzz bench constraints venv airflow3 airflow2 airflow3-airlift airflow-cncf3 dagster dagster-dbt system-deps vsix vscode-deps vscode-e2e clean
 
 $(VENV)/.installed: pyproject.toml $(CONSTRAINTS)/dev.txt
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || { echo "Python >= 3.10 is needed"; exit 1; }
@@ -99,9 +99,26 @@ $(AIRFLOW3_AIRLIFT_VENV)/.installed: $(CONSTRAINTS)/airflow3-airlift.txt | $(VEN
 
 airflow3-airlift: $(AIRFLOW3_AIRLIFT_VENV)/.installed
 
+# Airflow 2.2 with the cncf.kubernetes provider before 4.0 (3.1.2, with the kubernetes client it
+# supports), on Python 3.9 as Cloud Composer 1 ran it: Composer-era DAGs give a pod `resources={...}`
+# and `affinity` in that provider's meaning, which tests/integration/test_scaffold_containers.py
+# checks the Kubernetes scaffold against (it builds the pod with the provider; no cluster runs).
+# The interpreter: PYTHON39 if given, else pyenv's 3.9, else a working python3.9 on PATH.
+AIRFLOW_CNCF3_VENV := $(CACHE)/airflow-cncf3
+$(AIRFLOW_CNCF3_VENV)/.installed: $(CONSTRAINTS)/airflow-cncf3.txt | $(VENV)/.installed
+	python39="$$(for p in $(PYTHON39) $$HOME/.pyenv/versions/3.9*/bin/python3.9 $$(command -v python3.9); do \
+		"$$p" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 9))' 2>/dev/null && { echo "$$p"; break; }; done)"; \
+	$(UV) venv --quiet --allow-existing --python "$${python39:-3.9}" $(AIRFLOW_CNCF3_VENV)
+	VIRTUAL_ENV=$(AIRFLOW_CNCF3_VENV) $(UV) pip install --quiet $(call pin,airflow-cncf3) \
+		"apache-airflow==2.2.5" "apache-airflow-providers-cncf-kubernetes==3.1.2" "kubernetes==21.7.0" \
+		"markupsafe<2.1" "jinja2<3.1" "flask<2.1" "werkzeug<2.1" "itsdangerous<2.1" "wtforms<3.0" "sqlalchemy<1.4.46"
+	touch $@
+
+airflow-cncf3: $(AIRFLOW_CNCF3_VENV)/.installed
+
 # Writes down the versions each venv holds (after `make test UNPINNED=1` on fresh venvs, say).
 constraints:
-	for name in dev airflow2 airflow3 airflow3-airlift dagster dagster-dbt; do \
+	for name in dev airflow2 airflow3 airflow3-airlift airflow-cncf3 dagster dagster-dbt; do \
 		venv=$$([ $$name = dev ] && echo $(VENV) || echo $(CACHE)/$$name); \
 		{ echo "# The versions make test installs in the $$name venv (uv pip freeze of a set that passed CI on $$(date -u +%F))."; \
 		  echo "# Refresh: make constraints UNPINNED=1 after rebuilding the venvs (see the Makefile)."; \
@@ -149,9 +166,10 @@ demo: venv
 
 # The fuzz tests (tests/fuzz/) run the same derandomized examples on every `make test`;
 # `make fuzz` hunts with fresh random inputs, ten times as many (AIRLIFT_FUZZ_SCALE to change).
-test: venv airflow3 airflow2 airflow3-airlift dagster dagster-dbt system-deps vscode-deps
+test: venv airflow3 airflow2 airflow3-airlift airflow-cncf3 dagster dagster-dbt system-deps vscode-deps
 	AIRFLOW3_PYTHON=$(CURDIR)/$(AIRFLOW3_VENV)/bin/python AIRFLOW2_PYTHON=$(CURDIR)/$(AIRFLOW2_VENV)/bin/python \
 		AIRFLOW3_AIRLIFT_PYTHON=$(CURDIR)/$(AIRFLOW3_AIRLIFT_VENV)/bin/python \
+		AIRFLOW_CNCF3_PYTHON=$(CURDIR)/$(AIRFLOW_CNCF3_VENV)/bin/python \
 		DAGSTER_PYTHON=$(CURDIR)/$(DAGSTER_VENV)/bin/python DAGSTER_DBT_PYTHON=$(CURDIR)/$(DAGSTER_DBT_VENV)/bin/python \
 		AIRLIFT_FUZZ_PROFILE=$(or $(AIRLIFT_FUZZ_PROFILE),airlift-fuzz-ci) $(PY) -m pytest -q --durations=15
 

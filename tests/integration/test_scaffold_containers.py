@@ -11,6 +11,8 @@ it; the generated module is not altered. Each asset is materialized in its own r
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -21,7 +23,7 @@ from tests.support.scaffold_runs import materialize
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "scaffold"
 TASKS = {"render_report": "report", "train_model": "model,model/metrics", "entrypoint_only": "cleanup",
-         "transform_csv": "reviews_csv"}
+         "transform_csv": "reviews_csv", "permits_csv": "permits_csv"}
 VARIABLES = {"AIRFLOW_VAR_IMDB": json.dumps({"container_registry": {"transform": "gcr.io/acme/transform:7"}}),
              "AIRFLOW_VAR_COMPOSER_BUCKET": "composer-eu", "AIRFLOW_VAR_POD_NAMESPACE": "etl"}
 """The Airflow Variables `transform_csv` reads in Jinja, as Airflow reads them from the environment."""
@@ -91,3 +93,38 @@ def test_a_pod_reading_airflow_variables_gets_their_values(calls):
     assert container["imagePullPolicy"] == "Always"
     assert container["env"] == [{"name": "SOURCE_BUCKET", "value": "composer-eu"},
                                 {"name": "TARGET", "value": "data/composer-eu/out.csv"}]
+
+
+def provider_pod(task_id: str, tmp_path: Path) -> dict:
+    """The pod and kube config of a task as the cncf.kubernetes provider 3.1.2 makes them (Airflow
+    2.2.5, ``make airflow-cncf3``; tests/support/provider_pod.py)."""
+    python = os.environ.get("AIRFLOW_CNCF3_PYTHON") or str(REPO / ".cache" / "airflow-cncf3" / "bin" / "python")
+    if not Path(python).exists():
+        pytest.fail(f"the provider's venv is missing at {python}: run `make airflow-cncf3` (make test does it)")
+    result = subprocess.run([python, "-W", "ignore", str(REPO / "tests" / "support" / "provider_pod.py"),
+                             str(FIXTURES / "containers_dag.py"), task_id], capture_output=True, text=True,
+                            timeout=300, env={**os.environ, "AIRFLOW_HOME": str(tmp_path)})
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout)
+
+
+def test_a_composer_pod_keeps_its_cluster_resources_and_affinity(calls, tmp_path):
+    """cncf.kubernetes before 4.0, as Cloud Composer 1 DAGs use it: the pod Dagster creates has the
+    resources and affinity of the pod the provider itself builds from the same call (`resources`
+    are the pod's there, unset ones dropped), in the cluster of the same kube config file."""
+    airflow = provider_pod("permits_csv", tmp_path)
+    call = calls["permits_csv"]
+    assert call["cluster"]["kubeconfig_file"] == airflow["config_file"]
+    dagster_container, airflow_container = call["pod"]["spec"]["containers"][0], airflow["pod"]["spec"]["containers"][0]
+    for field in ("image", "resources", "env"):
+        assert dagster_container[field] == airflow_container[field], field
+    assert call["pod"]["spec"]["affinity"] == airflow["pod"]["spec"]["affinity"]
+    assert call["arguments"]["namespace"] == airflow["pod"]["metadata"]["namespace"]
+    assert call["cluster"] == {"load_incluster_config": None, "kubeconfig_file": "/home/airflow/composer_kube_config",
+                               "kube_context": None}
+    assert calls["train_model"]["cluster"]["kubeconfig_file"] is None  # the module's default client
+    spec = call["pod"]["spec"]
+    assert spec["containers"][0]["resources"] == {"requests": {"memory": "4G", "cpu": "1"}, "limits": {"memory": "8G"}}
+    assert spec["affinity"] == {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+        "nodeSelectorTerms": [{"matchExpressions": [
+            {"key": "cloud.google.com/gke-nodepool", "operator": "In", "values": ["pool-e2-standard-4"]}]}]}}}

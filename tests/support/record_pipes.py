@@ -4,7 +4,8 @@ and ``dagster_k8s.PipesK8sClient`` by one that checks its arguments against the 
 signature, records them, and for Kubernetes builds the pod body with dagster-k8s's own
 ``build_pod_body`` (what the cluster would be sent), then completes with nothing reported, as a
 container that does not speak Pipes and exits with 0. Each call is recorded as
-``{"client": cls, "assets": [keys], "arguments": {...}, "pod": {...}}``.
+``{"client": cls, "assets": [keys], "arguments": {...}, "cluster": {...}, "pod": {...}}``
+(``cluster``: how the Kubernetes client is configured to reach its cluster).
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ def record() -> list[dict]:
             context = kwargs.pop("context")
             call = {"client": cls.__name__, "arguments": kwargs,
                     "assets": sorted(k.to_user_string() for k in context.selected_asset_keys)}
-            if cls is PipesK8sClient:
+            if cls is PipesK8sClient:  # the cluster it would reach, and the pod it would create there
+                call["cluster"] = {"load_incluster_config": self.load_incluster_config,
+                                   "kubeconfig_file": self.kubeconfig_file, "kube_context": self.kube_context}
                 pod = build_pod_body(pod_name="recorded", image=kwargs.get("image"),
                                      command=kwargs.get("command"), env_vars=kwargs.get("env") or {},
                                      base_pod_meta=kwargs.get("base_pod_meta"),

@@ -12,7 +12,8 @@ from analysis.edits.scaffold import can_scaffold, scaffold_task
 from analysis.edits.scaffold.families import scaffold_family
 from tests.support.scaffold_fixture import FamilyFixture, mapped
 
-FAMILY = FamilyFixture("containers", ("render_report", "train_model", "entrypoint_only", "transform_csv"))
+FAMILY = FamilyFixture("containers", ("render_report", "train_model", "entrypoint_only", "transform_csv",
+                                       "permits_csv"))
 DAG, MODULE, TASKS = FAMILY.dag, FAMILY.module, FAMILY.tasks
 scaffold, scaffold_all = FAMILY.scaffold, FAMILY.scaffold_all
 
@@ -96,6 +97,29 @@ REFUSALS = {
         "(`[k8s.V1EnvVar(name='A', value_from=x)]`): it cannot be read statically",
     "KubernetesPodOperator(task_id='t', image='app', arguments=['{{ ds }}'])":
         "the `arguments` of task `t` uses Jinja ('{{ ds }}'), which only Airflow renders",
+    # the operator's own resources (cncf.kubernetes 4.0 on), which no pod is given
+    "KubernetesPodOperator(task_id='t', image='app', resources={'cpus': 2})":
+        "the `resources` of task `t` is not a dict of the pod's `request_memory`, `request_cpu`, "
+        "`request_ephemeral_storage`, `limit_memory`, `limit_cpu`, `limit_gpu`, `limit_ephemeral_storage` "
+        "(the provider's before 4.0): scaffold it by hand",
+    "KubernetesPodOperator(task_id='t', image='app', resources={'request_cpu': '1'}, "
+    "container_resources=k8s.V1ResourceRequirements(limits={'cpu': '2'}))":
+        "task `t` gives both `resources` and `container_resources`: scaffold it by hand",
+    # not Kubernetes' shape: its API drops the fields Airflow sends; dagster-k8s would raise
+    "KubernetesPodOperator(task_id='t', image='app', container_resources={'memory': {'request': '16Gi'}})":
+        "the `container_resources` of task `t` is not Kubernetes' resource requirements (`requests` and "
+        "`limits` of quantities): Kubernetes would not read it as the pod's resources",
+    "KubernetesPodOperator(task_id='t', image='app', affinity={'node_affinity': {}})":
+        "the `affinity` of task `t` is not a dict of Kubernetes' `nodeAffinity`, `podAffinity`, `podAntiAffinity`",
+    "KubernetesPodOperator(task_id='t', image='app', affinity=k8s.V1Affinity())":
+        "the `affinity` of task `t` is not a literal or a module-level constant (`k8s.V1Affinity()`): "
+        "it cannot be read statically",
+    "KubernetesPodOperator(task_id='t', image='app', config_file=['a'])":
+        "the `config_file` of task `t` is not a path",
+    "KubernetesPodOperator(task_id='t', image='app', config_file='/kube/{{ var.value.cluster }}')":
+        "the `config_file` of task `t` uses Jinja ('/kube/{{ var.value.cluster }}'), which only Airflow renders",
+    "KubernetesPodOperator(task_id='t', image='app', cluster_context='prod')":
+        "task `t` uses `cluster_context`, which the Pipes client does not carry: scaffold it by hand",
 }
 
 
@@ -121,3 +145,20 @@ def test_names_bound_once_above_the_task_and_f_strings_of_them_are_read():
     task = extract_file("d.py", looped).dag("d").task("t")
     assert can_scaffold(looped, task) == ("the `image` of task `t` is not a literal or a "
                                           "module-level constant (`image`): it cannot be read statically")
+
+
+def test_pods_of_another_kube_config_never_share_its_client():
+    """Each kube config file has its own client; one written for another path of the same name
+    (or changed by hand) is not reused."""
+    text = HEAD + "    KubernetesPodOperator(task_id='t', image='app', config_file='/etc/kube/composer_kube_config')\n"
+    module = FAMILY.all_scaffolded.replace('"permits_csv": [containers__permits_csv]', '"t": [dg.AssetSpec(key="t")]')
+    module = module.replace('dag_id="containers"', 'dag_id="d"')
+    assert scaffold_task(text, "d.py", "d", "t", module).reason == (
+        "the Dagster module's `PIPES_K8S_CLIENT_COMPOSER_KUBE_CONFIG` is not the client of the kube config "
+        "'/etc/kube/composer_kube_config' that the task reads: scaffold it by hand")
+    same = text.replace("/etc/kube/", "/home/airflow/")
+    result = scaffold_task(same, "d.py", "d", "t", module)
+    assert result.changed, result.reason
+    assert result.text.count("PIPES_K8S_CLIENT_COMPOSER_KUBE_CONFIG = ") == 1
+    assert 'resource_defs={"pipes_k8s_client_composer_kube_config": PIPES_K8S_CLIENT_COMPOSER_KUBE_CONFIG}' \
+        in result.text[result.text.index("def d__t") - 200:]

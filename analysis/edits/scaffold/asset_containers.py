@@ -17,8 +17,11 @@ is one ``run`` with the task's image, command and environment:
   ``container_kwargs``;
 - Kubernetes: ``cmds`` as the container's command, ``arguments`` as its args (through
   ``base_pod_spec``, so that an image's entrypoint stays when there are no ``cmds``),
-  ``env_vars`` as ``env``, ``namespace``, ``container_resources``, ``image_pull_policy``,
-  ``service_account_name``, ``node_selector``, ``labels`` and ``annotations``.
+  ``env_vars`` as ``env``, ``namespace``, ``container_resources`` (or the provider's
+  ``resources`` before 4.0), ``image_pull_policy``, ``service_account_name``, ``node_selector``,
+  ``affinity``, ``labels`` and ``annotations``. A pod read from a kube config file
+  (``config_file``) runs through a client of its own for that file (``PIPES_K8S_CLIENT_<FILE>``,
+  resource ``pipes_k8s_client_<file>``), so that pods of different clusters never share one.
 
 The asset yields what the container reports through Pipes (when it uses dagster-pipes), else
 each of its assets is materialized when the container exits with 0, as the Airflow task then
@@ -28,9 +31,15 @@ the sidecar (Kubernetes), the temporary folder Docker mounts at ``tmp_dir``.
 
 from __future__ import annotations
 
+import re
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
+import libcst as cst
+
 from analysis.edits.layout import Group
+from analysis.edits.scaffold.asset_commands import top_level_names
+from analysis.edits.scaffold.asset_mapping import WHAT
 from analysis.edits.scaffold.asset_pipes import literal_doc
 from analysis.edits.scaffold.plan import Plan
 
@@ -65,42 +74,76 @@ def _airflow_docker_registry(conn_id: str) -> dict[str, str]:
 
 def owns(name: str) -> bool:
     """Whether ``name`` is one of the module-level definitions this family adds."""
-    return name in DEFINITIONS or name in CONSTANTS
+    return name in DEFINITIONS or name in CONSTANTS or name.startswith(_CLIENTS["k8s"][3] + "_")
 
 
 def problem(plan: Plan) -> str | None:
     return None
 
 
+def conflict(edit: ModuleEdit, plan: Plan) -> str | None:
+    """Why the module's client for this task's cluster does not fit it (a client of that name
+    written for another kube config, or changed by hand), or None."""
+    _, _, _, name = _client(plan)
+    existing = next((s for s in edit.module.body if isinstance(s, cst.SimpleStatementLine)
+                     and name in top_level_names(cst.Module(body=[s]))), None)
+    if existing is None or plan.container.kubeconfig is None:
+        return None  # the default client: configured where the module's team wants it
+    if edit.module.code_for_node(existing).strip() != constant(edit, name, plan).strip():
+        return (f"{WHAT}'s `{name}` is not the client of the kube config {plan.container.kubeconfig!r} "
+                "that the task reads: scaffold it by hand")
+    return None
+
+
+def _client(plan: Plan) -> tuple[str, str, str, str]:
+    """The client's module and class, resource key and module-level constant: per kube config
+    file, so that pods of different clusters never share a client."""
+    module, cls, key, constant_name = _CLIENTS[plan.container.client]
+    kubeconfig = plan.container.kubeconfig
+    if kubeconfig is None:
+        return module, cls, key, constant_name
+    stem = re.sub(r"\W+", "_", PurePosixPath(kubeconfig).name.split(".")[0]).strip("_").lower() or "kubeconfig"
+    return module, cls, f"{key}_{stem}", f"{constant_name}_{stem.upper()}"
+
+
 def helpers(plan: Plan) -> list[str]:
     registry = [REGISTRY_HELPER] if any(k == "registry" for k, _ in plan.container.run) else []
-    return [*registry, _CLIENTS[plan.container.client][3]]
+    return [*registry, _client(plan)[3]]
 
 
 def about(where: str, plan: Plan) -> str:
     runs = "a container" if plan.container.client == "docker" else "a pod"
-    return (f"Scaffolded by airlift-lsp from {where} ({plan.label}): the same image, command and "
+    text = (f"Scaffolded by airlift-lsp from {where} ({plan.label}): the same image, command and "
             f"environment, run as {runs} through Dagster Pipes.")
+    if plan.container.kubeconfig is not None:
+        text += (f" The pod runs in the cluster of the kube config {plan.container.kubeconfig}, read "
+                 "where Dagster runs as the task read it where Airflow ran: put that cluster's kube "
+                 "config there.")
+    return text
 
 
 def signature(edit: ModuleEdit, plan: Plan) -> str:
-    module, cls, key, _ = _CLIENTS[plan.container.client]
+    module, cls, key, _ = _client(plan)
     return f"(context: {edit.dagster_name('AssetExecutionContext')}, {key}: {edit.imported_name(module, cls)})"
 
 
 def decorator_options(edit: ModuleEdit, plan: Plan) -> tuple[str, ...]:
-    _, _, key, constant_name = _CLIENTS[plan.container.client]
+    _, _, key, constant_name = _client(plan)
     return (f"resource_defs={{{edit.literal(key)}: {constant_name}}}",)
 
 
 def constant(edit: ModuleEdit, name: str, plan: Plan) -> str:
-    module, cls, _, _ = next(c for c in _CLIENTS.values() if c[3] == name)
+    module, cls, _, _ = _client(plan)
+    kubeconfig = plan.container.kubeconfig
     client = f"{edit.imported_name(module, cls)}()"
+    if kubeconfig is not None:  # one line each: a path makes it long
+        client = (f"{edit.newline}{edit.unit}{client[:-1]}kubeconfig_file={edit.literal(kubeconfig)}),"
+                  f"{edit.newline}")
     return f"{name} = {edit.dagster_name('ResourceDefinition')}.hardcoded_resource({client}){edit.newline}"
 
 
 def tail(edit: ModuleEdit, plan: Plan, places=None) -> list[str]:
-    _, _, key, _ = _CLIENTS[plan.container.client]
+    _, _, key, _ = _client(plan)
     options = ("context=context", *(
         f"registry={REGISTRY_HELPER}({edit.literal(v)})" if k == "registry"
         else literal_doc(edit, v, f"{k}=") for k, v in plan.container.run))

@@ -9,8 +9,9 @@ of static strings; Kubernetes' ``V1ResourceRequirements(requests=..., limits=...
 and ``V1EnvVar(name=..., value=...)`` are read as the dicts they stand for. Refused with the
 reason: Jinja (image, command and environment are templated), other values, and the options
 that the Pipes clients do not carry per run or that would silently change what runs (volumes,
-mounts, secrets, pod templates, other Docker daemons or clusters). A Docker registry
-connection (``docker_conn_id``) is carried as the run's registry login, read when it runs.
+mounts, secrets, pod templates, other Docker daemons, a cluster's context). A Docker registry
+connection (``docker_conn_id``) is carried as the run's registry login, read when it runs; a
+pod's kube config file (``config_file``) as a client of its own for that file.
 """
 
 from __future__ import annotations
@@ -65,7 +66,8 @@ _K8S = {"image": "image", "cmds": "command", "arguments": "args", "env_vars": "e
         "image_pull_policy": "container", "name": None, "random_name_suffix": None,
         "get_logs": None, "log_events_on_failure": None, "startup_timeout_seconds": None,
         "is_delete_operator_pod": None, "on_finish_action": None, "reattach_on_restart": None,
-        "in_cluster": None, "image_pull_secrets": "refused"}
+        "in_cluster": None, "image_pull_secrets": "refused", "resources": "resources",
+        "affinity": "spec", "config_file": "client"}
 TEMPLATED = {"docker": frozenset({"image", "command", "environment"}),
              "k8s": frozenset({"image", "cmds", "arguments", "env_vars", "namespace", "container_resources",
                                "labels", "annotations", "node_selector"})}
@@ -83,6 +85,9 @@ class ContainerPlan:
 
     client: str
     run: tuple[tuple[str, object], ...]
+    kubeconfig: str | None = None
+    """The kube config file the pod's cluster is read from (``config_file``), else the client's
+    default."""
 
 
 def container_plan(dag: DagFile, task: TaskFacts, call: ast.Call) -> Plan | str:
@@ -129,8 +134,11 @@ def container_plan(dag: DagFile, task: TaskFacts, call: ast.Call) -> Plan | str:
     run = _docker_run(values, name) if client == "docker" else _k8s_run(values, name)
     if isinstance(run, str):
         return run
+    kubeconfig = values.get("config_file")
+    if kubeconfig is not None and not (isinstance(kubeconfig, str) and kubeconfig):
+        return f"the `config_file` of {name} is not a path"
     return Plan("Container", task.operator, (), None, frozenset(), False, frozenset(), {},
-                frozenset(), container=ContainerPlan(client, tuple(run)), variables=tuple(variables))
+                frozenset(), container=ContainerPlan(client, tuple(run), kubeconfig), variables=tuple(variables))
 
 
 def _docker_run(values: dict[str, object], name: str) -> list[tuple[str, object]] | str:
@@ -188,12 +196,19 @@ def _k8s_run(values: dict[str, object], name: str) -> list[tuple[str, object]] |
     container = {}
     if values.get("arguments"):  # the container's args: the image's entrypoint stays
         container["args"] = list(values["arguments"])
-    if values.get("container_resources"):
-        container["resources"] = values["container_resources"]
+    resources = _resources(values, name)
+    if isinstance(resources, str):
+        return resources
+    if resources:
+        container["resources"] = resources
     if values.get("image_pull_policy"):
         container["image_pull_policy"] = values["image_pull_policy"]
+    affinity = values.get("affinity")
+    if affinity is not None and not (isinstance(affinity, dict) and set(affinity) <= _AFFINITIES):
+        return (f"the `affinity` of {name} is not a dict of Kubernetes' "
+                f"{', '.join(f'`{k}`' for k in sorted(_AFFINITIES))}")
     meta = {k: values[k] for k in ("labels", "annotations") if values.get(k)}
-    spec = {k: values[k] for k in ("service_account_name", "node_selector") if values.get(k)}
+    spec = {k: values[k] for k in ("service_account_name", "node_selector", "affinity") if values.get(k)}
     if container:
         spec["containers"] = [container]
     if meta:
@@ -201,6 +216,42 @@ def _k8s_run(values: dict[str, object], name: str) -> list[tuple[str, object]] |
     if spec:
         run.append(("base_pod_spec", spec))
     return run
+
+
+_OLD_RESOURCES = {"request_memory": ("requests", "memory"), "request_cpu": ("requests", "cpu"),
+                  "request_ephemeral_storage": ("requests", "ephemeral-storage"),
+                  "limit_memory": ("limits", "memory"), "limit_cpu": ("limits", "cpu"),
+                  "limit_gpu": ("limits", "nvidia.com/gpu"),
+                  "limit_ephemeral_storage": ("limits", "ephemeral-storage")}
+"""The pod resources of the cncf.kubernetes provider before 4.0 (``resources={...}``, its
+``Resources``): each key, to the part and name of Kubernetes' resource requirements. From 4.0 on,
+``resources`` is the operator's own (``cpus``, ``ram``...), which a dict of these keys fails."""
+_AFFINITIES = frozenset({"nodeAffinity", "podAffinity", "podAntiAffinity"})
+"""The fields of Kubernetes' ``V1Affinity`` as the provider reads an ``affinity`` dict (the API's names)."""
+
+
+def _resources(values: dict[str, object], name: str) -> dict | str | None:
+    """The container's resource requirements from ``container_resources`` (``V1ResourceRequirements``
+    or its dict) or the old provider's ``resources`` dict, or why they cannot be carried."""
+    old, new = values.get("resources"), values.get("container_resources")
+    if old is not None and new is not None:
+        return f"{name} gives both `resources` and `container_resources`: scaffold it by hand"
+    if old is not None:
+        if not isinstance(old, dict) or not set(old) <= set(_OLD_RESOURCES):
+            return (f"the `resources` of {name} is not a dict of the pod's "
+                    f"{', '.join(f'`{k}`' for k in _OLD_RESOURCES)} (the provider's before 4.0): "
+                    "scaffold it by hand")
+        new = {}
+        for key, value in old.items():
+            if value:  # as the provider dropped unset ones
+                part, resource = _OLD_RESOURCES[key]
+                new.setdefault(part, {})[resource] = value
+    if new is not None and not (isinstance(new, dict) and set(new) <= {"requests", "limits"} and all(
+            isinstance(v, dict) and all(isinstance(q, (str, int, float)) and not isinstance(q, bool)
+                                        for q in v.values()) for v in new.values())):
+        return (f"the `container_resources` of {name} is not Kubernetes' resource requirements "
+                "(`requests` and `limits` of quantities): Kubernetes would not read it as the pod's resources")
+    return new or None
 
 
 _DOCKER_TEMPLATE_EXT = (".sh", ".bash", ".env")
