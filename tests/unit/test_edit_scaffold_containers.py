@@ -5,6 +5,8 @@ refusal with its reason."""
 
 from __future__ import annotations
 
+import ast
+
 import pytest
 
 from analysis.dags.dagfile import extract_file
@@ -97,11 +99,13 @@ REFUSALS = {
         "(`[k8s.V1EnvVar(name='A', value_from=x)]`): it cannot be read statically",
     "KubernetesPodOperator(task_id='t', image='app', arguments=['{{ ds }}'])":
         "the `arguments` of task `t` uses Jinja ('{{ ds }}'), which only Airflow renders",
-    # the operator's own resources (cncf.kubernetes 4.0 on), which no pod is given
-    "KubernetesPodOperator(task_id='t', image='app', resources={'cpus': 2})":
-        "the `resources` of task `t` is not a dict of the pod's `request_memory`, `request_cpu`, "
-        "`request_ephemeral_storage`, `limit_memory`, `limit_cpu`, `limit_gpu`, `limit_ephemeral_storage` "
-        "(the provider's before 4.0): scaffold it by hand",
+    "KubernetesPodOperator(task_id='t', image='app', resources={'request_cpu': '1', 'ram': 2})":
+        "the `resources` of task `t` is neither the pod's (the provider's before 4.0: `request_memory`, "
+        "`request_cpu`, `request_ephemeral_storage`, `limit_memory`, `limit_cpu`, `limit_gpu`, "
+        "`limit_ephemeral_storage`) nor the operator's (`cpus`, `ram`, `disk`, `gpus`): scaffold it by hand",
+    "KubernetesPodOperator(task_id='t', image='app', resources={'request_cpu': True})":
+        "the `resources` of task `t` is not Kubernetes' resource requirements (`requests` and `limits` of "
+        "quantities): Kubernetes would not read it as the pod's resources",
     "KubernetesPodOperator(task_id='t', image='app', resources={'request_cpu': '1'}, "
     "container_resources=k8s.V1ResourceRequirements(limits={'cpu': '2'}))":
         "task `t` gives both `resources` and `container_resources`: scaffold it by hand",
@@ -109,8 +113,19 @@ REFUSALS = {
     "KubernetesPodOperator(task_id='t', image='app', container_resources={'memory': {'request': '16Gi'}})":
         "the `container_resources` of task `t` is not Kubernetes' resource requirements (`requests` and "
         "`limits` of quantities): Kubernetes would not read it as the pod's resources",
-    "KubernetesPodOperator(task_id='t', image='app', affinity={'node_affinity': {}})":
-        "the `affinity` of task `t` is not a dict of Kubernetes' `nodeAffinity`, `podAffinity`, `podAntiAffinity`",
+    # Python's names: the provider drops them (no constraint), dagster-k8s would apply them
+    "KubernetesPodOperator(task_id='t', image='app', affinity={'nodeAffinity': "
+    "{'required_during_scheduling_ignored_during_execution': {}}})":
+        "the `affinity` of task `t` has `required_during_scheduling_ignored_during_execution`, which is not a "
+        "field of it by the API's names: the provider drops what it does not read as Kubernetes' affinity, "
+        "Dagster's client would not",
+    "KubernetesPodOperator(task_id='t', image='app', affinity={'nodeAffinity': {'requiredDuringScheduling"
+    "IgnoredDuringExecution': {'nodeSelectorTerms': {'matchExpressions': []}}}})":
+        "the `affinity` of task `t` has `nodeSelectorTerms` that is not a list: the provider drops what it "
+        "does not read as Kubernetes' affinity, Dagster's client would not",
+    "KubernetesPodOperator(task_id='t', image='app', in_cluster=True, config_file='/kube/config')":
+        "task `t` sets both `in_cluster` and `config_file`: the provider refuses them together (from 4.0) or "
+        "reads only the cluster Airflow runs in (before): scaffold it by hand",
     "KubernetesPodOperator(task_id='t', image='app', affinity=k8s.V1Affinity())":
         "the `affinity` of task `t` is not a literal or a module-level constant (`k8s.V1Affinity()`): "
         "it cannot be read statically",
@@ -148,17 +163,81 @@ def test_names_bound_once_above_the_task_and_f_strings_of_them_are_read():
 
 
 def test_pods_of_another_kube_config_never_share_its_client():
-    """Each kube config file has its own client; one written for another path of the same name
-    (or changed by hand) is not reused."""
-    text = HEAD + "    KubernetesPodOperator(task_id='t', image='app', config_file='/etc/kube/composer_kube_config')\n"
+    """Each kube config file has its own client, named by its folder and name; one of that name
+    written for another file is not reused, one only commented or reformatted by hand is."""
+    text = HEAD + "    KubernetesPodOperator(task_id='t', image='app', config_file='/opt/airflow/composer_kube_config')\n"
     module = FAMILY.all_scaffolded.replace('"permits_csv": [containers__permits_csv]', '"t": [dg.AssetSpec(key="t")]')
     module = module.replace('dag_id="containers"', 'dag_id="d"')
     assert scaffold_task(text, "d.py", "d", "t", module).reason == (
-        "the Dagster module's `PIPES_K8S_CLIENT_COMPOSER_KUBE_CONFIG` is not the client of the kube config "
-        "'/etc/kube/composer_kube_config' that the task reads: scaffold it by hand")
-    same = text.replace("/etc/kube/", "/home/airflow/")
-    result = scaffold_task(same, "d.py", "d", "t", module)
+        "the Dagster module's `PIPES_K8S_CLIENT_AIRFLOW_COMPOSER_KUBE_CONFIG` is not the client of the kube config "
+        "'/opt/airflow/composer_kube_config' that the task reads: scaffold it by hand")
+    same = text.replace("/opt/airflow/", "/home/airflow/")
+    edited = module.replace("PIPES_K8S_CLIENT_AIRFLOW_COMPOSER_KUBE_CONFIG = dg.ResourceDefinition.hardcoded_resource(\n"
+                            "    PipesK8sClient(kubeconfig_file=\"/home/airflow/composer_kube_config\"),\n)",
+                            "# Composer's cluster\nPIPES_K8S_CLIENT_AIRFLOW_COMPOSER_KUBE_CONFIG = dg.ResourceDefinition"
+                            ".hardcoded_resource(PipesK8sClient(kubeconfig_file='/home/airflow/composer_kube_config'))")
+    assert edited != module
+    for given in (module, edited):
+        result = scaffold_task(same, "d.py", "d", "t", given)
+        assert result.changed, result.reason
+        assert result.text.count("PIPES_K8S_CLIENT_AIRFLOW_COMPOSER_KUBE_CONFIG = ") == 1
+        assert "(context: dg.AssetExecutionContext, pipes_k8s_client_airflow_composer_kube_config: PipesK8sClient)" \
+            in result.text.split("def d__t")[1]
+
+
+@pytest.mark.parametrize("path, constant", [
+    ("~/.kube/config", "PIPES_K8S_CLIENT_KUBE_CONFIG"),
+    ("/kube/prod/config", "PIPES_K8S_CLIENT_PROD_CONFIG"),
+    ("kubeconfig.prod.yaml", "PIPES_K8S_CLIENT_KUBECONFIG_PROD_YAML"),
+    ('C:\\kube\\"""\\config', "PIPES_K8S_CLIENT_CONFIG"),  # a Windows path with quotes: escaped in the docstring
+])
+def test_a_kube_config_path_names_its_client_and_shows_in_the_docstring(path, constant):
+    text = HEAD + f"    KubernetesPodOperator(task_id='t', image='app', config_file={path!r})\n"
+    module = MODULE.read_text().replace('"render_report"', '"t"').replace('"containers"', '"d"')
+    result = scaffold_task(text, "d.py", "d", "t", module)
     assert result.changed, result.reason
-    assert result.text.count("PIPES_K8S_CLIENT_COMPOSER_KUBE_CONFIG = ") == 1
-    assert 'resource_defs={"pipes_k8s_client_composer_kube_config": PIPES_K8S_CLIENT_COMPOSER_KUBE_CONFIG}' \
-        in result.text[result.text.index("def d__t") - 200:]
+    assert f"{constant} = " in result.text
+    docstring = ast.get_docstring(next(n for n in ast.parse(result.text).body if isinstance(n, ast.FunctionDef)))
+    assert path in docstring.replace("\n", " ")
+
+
+def _scaffolded(text: str) -> str:
+    module = MODULE.read_text().replace('"render_report"', '"t"').replace('"containers"', '"d"')
+    result = scaffold_task(text, "d.py", "d", "t", module)
+    assert result.changed, result.reason
+    return result.text.split("def d__t")[1]
+
+
+def test_the_dags_default_args_give_the_pod_what_airflow_gives_it():
+    """Airflow gives an operator what the DAG's `default_args` hold for its arguments: a kube config
+    there is the pod's cluster, resources there its resources; the call's own arguments win."""
+    text = HEAD.replace('with DAG("d", ', 'with DAG("d", default_args={"owner": "data", "config_file": "/srv/kube/config", '
+                        '"resources": {"request_memory": "4G"}}, ') + \
+        "    KubernetesPodOperator(task_id='t', image='app', resources={'limit_cpu': '2'})\n"
+    body = _scaffolded(text)
+    assert "pipes_k8s_client_kube_config: PipesK8sClient" in body
+    assert '"resources": {"limits": {"cpu": "2"}}' in body
+
+
+@pytest.mark.parametrize("resources, expected", [
+    # V1ResourceRequirements given to `resources`: the provider before 4.0 took it as the pod's
+    ("k8s.V1ResourceRequirements(limits={'memory': '1Gi'})", '"resources": {"limits": {"memory": "1Gi"}}'),
+    # the operator's own resources (4.0 on), beside the pod's: only the pod's reach the pod
+    ("{'cpus': 1}, container_resources=k8s.V1ResourceRequirements(requests={'cpu': '1'})",
+     '"resources": {"requests": {"cpu": "1"}}'),
+    ("{'cpus': 1}", None),
+])
+def test_resources_are_the_pods_as_the_provider_version_they_need_reads_them(resources, expected):
+    body = _scaffolded(HEAD + f"    KubernetesPodOperator(task_id='t', image='app', resources={resources})\n")
+    assert (expected in body) if expected else '"resources"' not in body
+
+
+def test_the_provider_before_4_renders_no_annotations():
+    """A pod given `resources={"request_...": ...}` runs on the provider before 4.0, whose template
+    fields leave annotations and node selectors as written: Variables there are not rendered."""
+    code = ("KubernetesPodOperator(task_id='t', image='app', resources={'request_cpu': '1'}, "
+            "annotations={'team': '{{ var.value.team }}'})")
+    text = HEAD + "    " + code + "\n"
+    assert can_scaffold(text, extract_file("d.py", text).dag("d").task("t")) == (
+        "the `annotations` of task `t` uses Jinja ('{{ var.value.team }}'), which only Airflow renders")
+    assert "_airflow_render" in _scaffolded(text.replace("resources={'request_cpu': '1'}, ", ""))

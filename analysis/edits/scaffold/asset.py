@@ -237,7 +237,7 @@ class ModuleEdit:
             about += (f" Its templated arguments read Airflow Variables in Jinja: {names}, read here as Airflow "
                       "reads them from the environment; set them in Dagster's.")
         summary = f"Task `{self.task_id}` of Airflow DAG `{self.dag_id}`, run by Dagster."
-        doc = [*_wrap(summary, u + '"""', u), "", *_wrap(about, u, u), f'{u}"""']
+        doc = [*_wrap(_in_docstring(summary), u + '"""', u), "", *_wrap(_in_docstring(about), u, u), f'{u}"""']
         copied = self._copied(plan, source, file_name)
         marker = [u + _MARK, ""] if copied else []
         writer = _WRITERS.get(plan.kind)
@@ -341,6 +341,11 @@ class ModuleEdit:
 
 
 _MARK = "__airlift_copied_code__"
+
+
+def _in_docstring(text: str) -> str:
+    """``text`` as a docstring shows it: backslashes and triple quotes (of a path, an id) escaped."""
+    return text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
 
 
 def _wrap(text: str, first: str, then: str) -> list[str]:

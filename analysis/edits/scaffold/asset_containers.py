@@ -82,27 +82,43 @@ def problem(plan: Plan) -> str | None:
 
 
 def conflict(edit: ModuleEdit, plan: Plan) -> str | None:
-    """Why the module's client for this task's cluster does not fit it (a client of that name
-    written for another kube config, or changed by hand), or None."""
-    _, _, _, name = _client(plan)
+    """Why the module's client named for this task's kube config does not fit it (written for
+    another file whose last folder and name read the same, or changed by hand), or None."""
+    kubeconfig = plan.container.kubeconfig
+    name = _client(plan)[3]
     existing = next((s for s in edit.module.body if isinstance(s, cst.SimpleStatementLine)
                      and name in top_level_names(cst.Module(body=[s]))), None)
-    if existing is None or plan.container.kubeconfig is None:
+    if existing is None or kubeconfig is None:
         return None  # the default client: configured where the module's team wants it
-    if edit.module.code_for_node(existing).strip() != constant(edit, name, plan).strip():
-        return (f"{WHAT}'s `{name}` is not the client of the kube config {plan.container.kubeconfig!r} "
-                "that the task reads: scaffold it by hand")
+    given = [k.value.evaluated_value for k in _keywords(existing)
+             if k.keyword is not None and k.keyword.value == "kubeconfig_file" and isinstance(k.value, cst.SimpleString)]
+    if given != [kubeconfig]:
+        return (f"{WHAT}'s `{name}` is not the client of the kube config {kubeconfig!r} that the task "
+                "reads: scaffold it by hand")
     return None
+
+
+def _keywords(node: cst.CSTNode) -> list[cst.Arg]:
+    """Every keyword argument of the calls in ``node``."""
+    found: list[cst.Arg] = []
+
+    class _Visitor(cst.CSTVisitor):
+        def visit_Arg(self, arg: cst.Arg) -> None:
+            found.append(arg)
+
+    node.visit(_Visitor())
+    return found
 
 
 def _client(plan: Plan) -> tuple[str, str, str, str]:
     """The client's module and class, resource key and module-level constant: per kube config
-    file, so that pods of different clusters never share a client."""
+    file (named by its folder and its name), so that pods of different clusters never share one."""
     module, cls, key, constant_name = _CLIENTS[plan.container.client]
     kubeconfig = plan.container.kubeconfig
     if kubeconfig is None:
         return module, cls, key, constant_name
-    stem = re.sub(r"\W+", "_", PurePosixPath(kubeconfig).name.split(".")[0]).strip("_").lower() or "kubeconfig"
+    parts = [p for p in PurePosixPath(kubeconfig.replace("\\", "/")).parts if p not in ("/", "~", ".", "..")]
+    stem = re.sub(r"[^0-9A-Za-z]+", "_", "_".join(parts[-2:])).strip("_").lower() or "kubeconfig"
     return module, cls, f"{key}_{stem}", f"{constant_name}_{stem.upper()}"
 
 

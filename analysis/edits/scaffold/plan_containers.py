@@ -26,10 +26,10 @@ from analysis.edits.scaffold.plan_common import (
     jinja_in_value,
     operator_call_problem,
 )
-from analysis.edits.scaffold.plan_dag import rendering_problem
+from analysis.edits.scaffold.plan_dag import default_args, dict_arguments, rendering_problem
 from analysis.edits.scaffold.plan_values import NOT_STATIC, single_assignment, static_value
 from analysis.edits.scaffold.variables import refused_rendering, rendered_value
-from analysis.edits.scaffold.statements import DagFile
+from analysis.edits.scaffold.statements import DagFile, Unit
 from analysis.facts import TaskFacts
 
 CONTAINER_OPERATORS = {"DockerOperator": "docker", "KubernetesPodOperator": "k8s"}
@@ -66,7 +66,7 @@ _K8S = {"image": "image", "cmds": "command", "arguments": "args", "env_vars": "e
         "image_pull_policy": "container", "name": None, "random_name_suffix": None,
         "get_logs": None, "log_events_on_failure": None, "startup_timeout_seconds": None,
         "is_delete_operator_pod": None, "on_finish_action": None, "reattach_on_restart": None,
-        "in_cluster": None, "image_pull_secrets": "refused", "resources": "resources",
+        "in_cluster": "client", "image_pull_secrets": "refused", "resources": "resources",
         "affinity": "spec", "config_file": "client"}
 TEMPLATED = {"docker": frozenset({"image", "command", "environment"}),
              "k8s": frozenset({"image", "cmds", "arguments", "env_vars", "namespace", "container_resources",
@@ -97,26 +97,29 @@ def container_plan(dag: DagFile, task: TaskFacts, call: ast.Call) -> Plan | str:
     if problem:
         return problem
     known = _DOCKER if client == "docker" else _K8S
+    dag_unit = dag.unit_at(task.range.start.line + 1)
+    given = _given(dag, dag_unit, call, name)
+    if isinstance(given, str):
+        return given
+    templated = TEMPLATED[client]
+    if client == "k8s" and "resources" in given and _old_resources(static_value(dag, given["resources"][0])):
+        templated = templated - _NOT_TEMPLATED_BEFORE_4  # the provider before 4.0: fewer template_fields
     values: dict[str, object] = {}
     variables: list[str] = []
-    for keyword in call.keywords:
-        option = keyword.arg
-        if option in BASE_OPERATOR:
-            continue
+    for option, (node, where) in given.items():
         if option not in known or known[option] == "refused":
-            return (f"{name} uses `{option}`, which the Pipes client does not carry: scaffold "
-                    "it by hand")
+            return f"{where} `{option}`, which the Pipes client does not carry: scaffold it by hand"
         if known[option] is None:
             continue
-        value = static_value(dag, keyword.value)
+        value = static_value(dag, node)
         if value is NOT_STATIC:
             return (f"the `{option}` of {name} is not a literal or a module-level constant "
-                    f"(`{ast.unparse(keyword.value)}`): it cannot be read statically")
-        named = _template_file(value) if client == "docker" and option in TEMPLATED[client] else None
+                    f"(`{ast.unparse(node)}`): it cannot be read statically")
+        named = _template_file(value) if client == "docker" and option in templated else None
         if named is not None:
             return f"the `{option}` of {name} names a file ({named!r}) that Airflow reads as a Jinja template"
-        text = jinja_in_value(value) or jinja(keyword.value)
-        rendered = rendered_value(value) if text is not None and option in TEMPLATED[client] \
+        text = jinja_in_value(value) or jinja(node)
+        rendered = rendered_value(value) if text is not None and option in templated \
             and not isinstance(call, EvaluatedCall) else None
         if text is not None and (rendered is None or not rendered[1]):
             return f"the `{option}` of {name} uses Jinja ({text!r}), which only Airflow renders"
@@ -125,7 +128,6 @@ def container_plan(dag: DagFile, task: TaskFacts, call: ast.Call) -> Plan | str:
             variables += [k for k in rendered[1] if k not in variables]
         values[option] = value
     if variables:
-        dag_unit = dag.unit_at(task.range.start.line + 1)
         how = rendering_problem(dag, dag_unit, call) if dag_unit is not None else "is not created in the DAG file"
         if how is not None:
             return refused_rendering(f"the arguments of {name}", how)
@@ -137,8 +139,30 @@ def container_plan(dag: DagFile, task: TaskFacts, call: ast.Call) -> Plan | str:
     kubeconfig = values.get("config_file")
     if kubeconfig is not None and not (isinstance(kubeconfig, str) and kubeconfig):
         return f"the `config_file` of {name} is not a path"
+    if kubeconfig is not None and values.get("in_cluster"):
+        return (f"{name} sets both `in_cluster` and `config_file`: the provider refuses them together "
+                "(from 4.0) or reads only the cluster Airflow runs in (before): scaffold it by hand")
     return Plan("Container", task.operator, (), None, frozenset(), False, frozenset(), {},
                 frozenset(), container=ContainerPlan(client, tuple(run), kubeconfig), variables=tuple(variables))
+
+
+def _given(dag: DagFile, dag_unit: Unit | None, call: ast.Call,
+           name: str) -> dict[str, tuple[ast.expr, str]] | str:
+    """The operator's options as Airflow gives them: the DAG's ``default_args``, then the call's own
+    ``default_args``, then its keywords (what every operator takes left out); each option to its
+    value's node and how to say where it is given ("task `t` uses"), or why they cannot be read."""
+    given: dict[str, tuple[ast.expr, str]] = {}
+    dag_defaults = default_args(dag, dag_unit, call) if dag_unit is not None and not isinstance(call, EvaluatedCall) \
+        else None
+    own = next((k.value for k in call.keywords if k.arg == "default_args"), None)
+    for defaults, whose in ((dag_defaults, f"the DAG of {name}"), (dict_arguments(dag, own), name)):
+        if defaults is not None and defaults.get("default_args") is NOT_STATIC:
+            return (f"the `default_args` of {whose} cannot be read statically, and may give the "
+                    "operator's options: scaffold it by hand")
+        where = f"the `default_args` of {whose} give"
+        given.update({k: (v, where) for k, v in (defaults or {}).items() if k not in BASE_OPERATOR})
+    given.update({k.arg: (k.value, f"{name} uses") for k in call.keywords if k.arg not in BASE_OPERATOR})
+    return given
 
 
 def _docker_run(values: dict[str, object], name: str) -> list[tuple[str, object]] | str:
@@ -204,9 +228,10 @@ def _k8s_run(values: dict[str, object], name: str) -> list[tuple[str, object]] |
     if values.get("image_pull_policy"):
         container["image_pull_policy"] = values["image_pull_policy"]
     affinity = values.get("affinity")
-    if affinity is not None and not (isinstance(affinity, dict) and set(affinity) <= _AFFINITIES):
-        return (f"the `affinity` of {name} is not a dict of Kubernetes' "
-                f"{', '.join(f'`{k}`' for k in sorted(_AFFINITIES))}")
+    unread = _unread(affinity, "Affinity") if affinity is not None else None
+    if unread is not None:
+        return (f"the `affinity` of {name} has {unread}: the provider drops what it does not read as "
+                "Kubernetes' affinity, Dagster's client would not")
     meta = {k: values[k] for k in ("labels", "annotations") if values.get(k)}
     spec = {k: values[k] for k in ("service_account_name", "node_selector", "affinity") if values.get(k)}
     if container:
@@ -224,33 +249,89 @@ _OLD_RESOURCES = {"request_memory": ("requests", "memory"), "request_cpu": ("req
                   "limit_gpu": ("limits", "nvidia.com/gpu"),
                   "limit_ephemeral_storage": ("limits", "ephemeral-storage")}
 """The pod resources of the cncf.kubernetes provider before 4.0 (``resources={...}``, its
-``Resources``): each key, to the part and name of Kubernetes' resource requirements. From 4.0 on,
-``resources`` is the operator's own (``cpus``, ``ram``...), which a dict of these keys fails."""
-_AFFINITIES = frozenset({"nodeAffinity", "podAffinity", "podAntiAffinity"})
-"""The fields of Kubernetes' ``V1Affinity`` as the provider reads an ``affinity`` dict (the API's names)."""
+``Resources``): each key, to the part and name of Kubernetes' resource requirements."""
+_OPERATOR_RESOURCES = frozenset({"cpus", "ram", "disk", "gpus"})
+"""``resources`` from the provider's 4.0 on: the operator's own (Airflow's ``Resources``), which
+no pod is given. Each version fails a dict of the other's keys, so the keys tell them apart."""
+_NOT_TEMPLATED_BEFORE_4 = frozenset({"annotations", "node_selector", "container_resources"})
+"""Of ``TEMPLATED``, what the provider before 4.0 does not render (its ``template_fields``)."""
+_AFFINITY = {
+    "Affinity": {"nodeAffinity": "NodeAffinity", "podAffinity": "PodAffinity", "podAntiAffinity": "PodAntiAffinity"},
+    "NodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": "[PreferredSchedulingTerm",
+                     "requiredDuringSchedulingIgnoredDuringExecution": "NodeSelector"},
+    "PreferredSchedulingTerm": {"preference": "NodeSelectorTerm", "weight": None},
+    "NodeSelector": {"nodeSelectorTerms": "[NodeSelectorTerm"},
+    "NodeSelectorTerm": {"matchExpressions": "[Requirement", "matchFields": "[Requirement"},
+    "PodAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": "[WeightedPodAffinityTerm",
+                    "requiredDuringSchedulingIgnoredDuringExecution": "[PodAffinityTerm"},
+    "PodAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": "[WeightedPodAffinityTerm",
+                        "requiredDuringSchedulingIgnoredDuringExecution": "[PodAffinityTerm"},
+    "WeightedPodAffinityTerm": {"podAffinityTerm": "PodAffinityTerm", "weight": None},
+    "PodAffinityTerm": {"labelSelector": "LabelSelector", "namespaceSelector": "LabelSelector",
+                        "namespaces": None, "topologyKey": None},
+    "LabelSelector": {"matchExpressions": "[Requirement", "matchLabels": None},
+    "Requirement": {"key": None, "operator": None, "values": None},
+}
+"""Kubernetes' ``V1Affinity`` and what it holds, by the API's names (as the provider reads an
+``affinity`` dict, dropping anything else, where dagster-k8s raises or reads Python's names too):
+each field to its model, "[" for a list of them, None for a value."""
+
+
+def _unread(value: object, model: str) -> str | None:
+    """The first part of ``value`` (a ``model`` as a dict) the provider would not read, said as such;
+    None when it reads every one."""
+    if not isinstance(value, dict):
+        return f"a value that is not a dict ({value!r})"
+    for key, item in value.items():
+        fields = _AFFINITY[model]
+        if key not in fields:
+            return f"`{key}`, which is not a field of it by the API's names"
+        child = fields[key]
+        if child is None:
+            continue
+        items = item if child.startswith("[") and isinstance(item, list) else [item] if not child.startswith("[") \
+            else None
+        if items is None:
+            return f"`{key}` that is not a list"
+        unread = next((u for u in (_unread(i, child.lstrip("[")) for i in items) if u is not None), None)
+        if unread is not None:
+            return unread
+    return None
+
+
+def _old_resources(value: object) -> bool:
+    """Whether ``resources`` is the pod's, as the provider before 4.0 took it: a dict of its keys."""
+    return isinstance(value, dict) and bool(value) and set(value) <= set(_OLD_RESOURCES)
 
 
 def _resources(values: dict[str, object], name: str) -> dict | str | None:
     """The container's resource requirements from ``container_resources`` (``V1ResourceRequirements``
-    or its dict) or the old provider's ``resources`` dict, or why they cannot be carried."""
-    old, new = values.get("resources"), values.get("container_resources")
+    or its dict) or the provider's ``resources`` before 4.0 (a dict of its keys, or
+    ``V1ResourceRequirements``), or why they cannot be carried."""
+    old, new, given = values.get("resources"), values.get("container_resources"), "container_resources"
+    if isinstance(old, dict) and old and set(old) <= _OPERATOR_RESOURCES:
+        old = None  # the operator's own resources (4.0 on): not the pod's
     if old is not None and new is not None:
         return f"{name} gives both `resources` and `container_resources`: scaffold it by hand"
     if old is not None:
-        if not isinstance(old, dict) or not set(old) <= set(_OLD_RESOURCES):
-            return (f"the `resources` of {name} is not a dict of the pod's "
-                    f"{', '.join(f'`{k}`' for k in _OLD_RESOURCES)} (the provider's before 4.0): "
-                    "scaffold it by hand")
-        new = {}
-        for key, value in old.items():
-            if value:  # as the provider dropped unset ones
-                part, resource = _OLD_RESOURCES[key]
-                new.setdefault(part, {})[resource] = value
+        given = "resources"
+        if isinstance(old, dict) and set(old) <= {"requests", "limits"}:  # V1ResourceRequirements
+            new = old
+        elif _old_resources(old):
+            new = {}
+            for key, value in old.items():
+                if value:  # as the provider dropped unset ones
+                    part, resource = _OLD_RESOURCES[key]
+                    new.setdefault(part, {})[resource] = value
+        else:
+            return (f"the `resources` of {name} is neither the pod's (the provider's before 4.0: "
+                    f"{', '.join(f'`{k}`' for k in _OLD_RESOURCES)}) nor the operator's (`cpus`, `ram`, "
+                    "`disk`, `gpus`): scaffold it by hand")
     if new is not None and not (isinstance(new, dict) and set(new) <= {"requests", "limits"} and all(
             isinstance(v, dict) and all(isinstance(q, (str, int, float)) and not isinstance(q, bool)
                                         for q in v.values()) for v in new.values())):
-        return (f"the `container_resources` of {name} is not Kubernetes' resource requirements "
-                "(`requests` and `limits` of quantities): Kubernetes would not read it as the pod's resources")
+        return (f"the `{given}` of {name} is not Kubernetes' resource requirements (`requests` and "
+                "`limits` of quantities): Kubernetes would not read it as the pod's resources")
     return new or None
 
 

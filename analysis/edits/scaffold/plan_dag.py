@@ -1,6 +1,6 @@
 """The task's DAG as its file creates it: the call that does (``DAG(...)``, ``@dag(...)``) and
 whether it changes how Airflow renders templates, which the scaffolds that render Airflow
-Variables must know (``variables``).
+Variables must know (``variables``), and the ``default_args`` it gives its operators.
 
 The DAG is found where the task names it: the ``DAG(...)`` or ``@dag(...)`` call of the task's
 top-level statement (``with DAG(...):``, a ``@dag`` function), else the name the task's ``dag=``
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ast
 
-from analysis.edits.scaffold.plan_values import single_assignment
+from analysis.edits.scaffold.plan_values import NOT_STATIC, single_assignment
 from analysis.edits.scaffold.statements import DagFile, Unit
 
 _DAG_CLASSES = frozenset({"airflow.DAG", "airflow.models.DAG", "airflow.models.dag.DAG", "airflow.sdk.DAG",
@@ -64,3 +64,30 @@ def rendering_problem(dag: DagFile, dag_unit: Unit, call: ast.Call | None = None
         option = next((n.attr for n in ast.walk(dag.tree) if isinstance(n, ast.Attribute)
                        and isinstance(n.ctx, ast.Store) and n.attr in _RENDERING), None)
     return None if option is None else f"sets `{option}`"
+
+
+def default_args(dag: DagFile, dag_unit: Unit, call: ast.Call | None = None) -> dict[str, ast.expr] | None:
+    """What the DAG's ``default_args`` give the task ``call`` makes, as Airflow gives them to every
+    operator that takes them (a dict literal or ``dict(...)`` call, or a name bound once to one):
+    each key to its value's node, else None when there are none. ``{"default_args": NOT_STATIC}``
+    when they cannot be read; a DAG that cannot be found gives none here (a factory's)."""
+    creation = dag_creation(dag, dag_unit, call)
+    if isinstance(creation, str):
+        return None
+    return dict_arguments(dag, next((k.value for k in creation.keywords if k.arg == "default_args"), None))
+
+
+def dict_arguments(dag: DagFile, value: ast.expr | None) -> dict[str, ast.expr] | None:
+    """A ``default_args`` value read as keys to their values' nodes: a dict literal or ``dict(...)``
+    call, or a name bound once to one; None for none; ``{"default_args": NOT_STATIC}`` otherwise."""
+    if isinstance(value, ast.Name):
+        value = single_assignment(dag, value) or NOT_STATIC
+    if value is None or (isinstance(value, ast.Constant) and value.value is None):
+        return None
+    if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "dict" \
+            and not value.args and all(k.arg is not None for k in value.keywords):  # dict(a=...)
+        return {k.arg: k.value for k in value.keywords}
+    if not isinstance(value, ast.Dict) or not all(isinstance(k, ast.Constant) and isinstance(k.value, str)
+                                                  for k in value.keys):
+        return {"default_args": NOT_STATIC}
+    return {k.value: v for k, v in zip(value.keys, value.values)}

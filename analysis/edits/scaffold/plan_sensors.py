@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from analysis.edits.scaffold.plan_common import Plan, has_jinja, jinja_in_value, operator_call_problem
 from analysis.edits.scaffold.plan_containers import BASE_OPERATOR
+from analysis.edits.scaffold.plan_dag import default_args
 from analysis.edits.scaffold.plan_values import NOT_STATIC, single_assignment, static_value
 from analysis.edits.scaffold.plan_sql import SqlPlan, resource_key
 from analysis.edits.scaffold.statements import DagFile, Unit
@@ -275,7 +276,7 @@ def _waiting(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit,
              own: set[str]) -> tuple[float, float] | str:
     """The sensor's ``(poke_interval, timeout)`` in seconds, or why the task cannot wait the same."""
     name = f"task `{task.task_id}`"
-    given = dict(_default_args(dag, dag_unit) or {})
+    given = {k: v for k, v in (default_args(dag, dag_unit, call) or {}).items() if k in _WAITING or k == "default_args"}
     if given.get("default_args") is NOT_STATIC:
         return (f"the `default_args` of the DAG of {name} cannot be read statically, and may "
                 "set how the sensor waits")
@@ -322,31 +323,3 @@ def _seconds(dag: DagFile, node: ast.expr) -> object:
             return NOT_STATIC
     value = static_value(dag, node)
     return value if isinstance(value, (int, float)) and not isinstance(value, bool) else NOT_STATIC
-
-
-def _default_args(dag: DagFile, dag_unit: Unit) -> dict[str, ast.expr] | None:
-    """The waiting options the DAG's ``default_args`` gives (a dict literal or ``dict(...)``
-    call, or a name bound to one); ``{"default_args": NOT_STATIC}`` when they cannot be read."""
-    for statement in dag_unit.statements:
-        for node in ast.walk(statement):
-            if not (isinstance(node, ast.Call)
-                    and dag.qualified(node.func).rsplit(".", 1)[-1] in ("DAG", "dag")):
-                continue
-            value = next((k.value for k in node.keywords if k.arg == "default_args"), None)
-            if isinstance(value, ast.Constant) and value.value is None:
-                return None
-            if isinstance(value, ast.Name):
-                value = single_assignment(dag, value)
-            if value is None and any(k.arg == "default_args" for k in node.keywords):
-                return {"default_args": NOT_STATIC}
-            if value is None:
-                return None
-            if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "dict" \
-                    and not value.args and all(k.arg is not None for k in value.keywords):  # dict(a=...)
-                return {k.arg: k.value for k in value.keywords if k.arg in _WAITING}
-            if not isinstance(value, ast.Dict) or None in value.keys:
-                return {"default_args": NOT_STATIC}
-            return {k.value: v for k, v in zip(value.keys, value.values)
-                    if isinstance(k, ast.Constant) and k.value in _WAITING}
-    return None
-
