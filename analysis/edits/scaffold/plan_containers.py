@@ -66,7 +66,7 @@ _K8S = {"image": "image", "cmds": "command", "arguments": "args", "env_vars": "e
         "image_pull_policy": "container", "name": None, "random_name_suffix": None,
         "get_logs": None, "log_events_on_failure": None, "startup_timeout_seconds": None,
         "is_delete_operator_pod": None, "on_finish_action": None, "reattach_on_restart": None,
-        "in_cluster": "client", "image_pull_secrets": "refused", "resources": "resources",
+        "in_cluster": None, "image_pull_secrets": "refused", "resources": "resources",
         "affinity": "spec", "config_file": "client"}
 TEMPLATED = {"docker": frozenset({"image", "command", "environment"}),
              "k8s": frozenset({"image", "cmds", "arguments", "env_vars", "namespace", "container_resources",
@@ -139,7 +139,8 @@ def container_plan(dag: DagFile, task: TaskFacts, call: ast.Call) -> Plan | str:
     kubeconfig = values.get("config_file")
     if kubeconfig is not None and not (isinstance(kubeconfig, str) and kubeconfig):
         return f"the `config_file` of {name} is not a path"
-    if kubeconfig is not None and values.get("in_cluster"):
+    in_cluster = static_value(dag, given["in_cluster"][0]) if kubeconfig is not None and "in_cluster" in given else None
+    if in_cluster is NOT_STATIC or in_cluster:  # whether Airflow reads the file at all
         return (f"{name} sets both `in_cluster` and `config_file`: the provider refuses them together "
                 "(from 4.0) or reads only the cluster Airflow runs in (before): scaffold it by hand")
     return Plan("Container", task.operator, (), None, frozenset(), False, frozenset(), {},
