@@ -6,7 +6,7 @@ passes those arguments through the module's `_airflow_render`; the assets materi
 Dagster and Airflow 2.11 runs the same tasks (`airflow tasks test`), both given the Variables as
 Airflow reads them from the environment (AIRFLOW_VAR_<KEY>): they must write the same files. A
 task that also reads `{{ ds }}` is refused in one line; a Variable Dagster is not given fails the
-asset with its name.
+asset with its name. `checked` fails with Airflow's exceptions, bound to the module's classes.
 """
 
 from __future__ import annotations
@@ -27,9 +27,10 @@ from tests.support.scaffold_runs import (
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "scaffold" / "variables"
-TASKS = {"greet": "greeting", "describe": "description", "record": "record", "settings": "settings"}
+TASKS = {"greet": "greeting", "describe": "description", "record": "record", "settings": "settings",
+         "checked": "checked"}
 DAG_TASKS = {"configured": [*TASKS, "dated"]}
-FILES = ("greeting.txt", "describe.txt", "record.json", "settings.json")
+FILES = ("greeting.txt", "describe.txt", "record.json", "settings.json", "checked.txt")
 
 
 def variables(out_dir: Path) -> dict[str, str]:
@@ -109,3 +110,24 @@ def test_a_variable_dagster_is_not_given_fails_with_its_name(project, dagster_ru
     assert not run["success"]
     assert "AIRFLOW_VAR_BUCKET is not set: give Airflow Variable 'bucket' there" in "\n".join(run["errors"])
     assert not (tmp_path / "describe.txt").exists()
+
+
+def test_airflows_exceptions_fail_the_asset_as_they_fail_the_task(project, dagster_runs, tmp_path):
+    """`checked` raises AirflowNotFoundException without the settings `settings` writes: the asset
+    fails with its message, as the task does; caught as AirflowException, re-raised, it fails too."""
+    import os
+    import subprocess
+
+    module = (project / "definitions.py").read_text()
+    assert "    AirflowException = _AirflowException\n    AirflowNotFoundException = _AirflowNotFoundException\n" in module
+    env = {**os.environ, **variables(tmp_path), "DAGSTER_HOME": str(tmp_path)}
+    for settings, error in ((None, f"_AirflowNotFoundException: no settings at {tmp_path / 'settings.json'}"),
+                            ('{"region": "eu"}', "_AirflowException: unchecked: the settings have no tier")):
+        if settings is not None:
+            (tmp_path / "settings.json").write_text(settings)
+        result = subprocess.run(materialize_command(project / "definitions.py", DAG_TASKS, ["checked"]),
+                                capture_output=True, text=True, timeout=600, cwd=tmp_path, check=False, env=env)
+        [run] = json.loads(result.stdout)["runs"]
+        assert not run["success"]
+        assert error in "\n".join(run["errors"])
+    assert not (tmp_path / "checked.txt").exists()

@@ -42,6 +42,9 @@ from analysis.edits.scaffold.dag_source import (
     kept_leading_lines,
     line_offsets,
 )
+from analysis.edits.scaffold.exceptions import CLASSES as EXCEPTION_CLASSES
+from analysis.edits.scaffold.exceptions import DEFINITIONS as EXCEPTION_DEFINITIONS
+from analysis.edits.scaffold.exceptions import definitions as exception_definitions
 from analysis.edits.scaffold.places import DAG_FILE_HELPER, HELPERS, IMPORT_ROOTS_HELPER, Places
 from analysis.edits.scaffold.plan import Plan
 from analysis.edits.scaffold.statements import is_import
@@ -51,9 +54,9 @@ from analysis.edits.scaffold.variables import DEFINITION as RENDER_DEFINITION
 from analysis.edits.scaffold.variables import HELPER as RENDER_HELPER
 
 _DEFINITIONS = {**{name: (text, ("os", "sys")) for name, text in HELPERS.items()},
-                RENDER_HELPER: RENDER_DEFINITION, VARIABLE_CLASS: VARIABLE_DEFINITION}
-"""The module-level definitions no family writer owns (``places``, ``variables``): their text and
-the modules it uses."""
+                RENDER_HELPER: RENDER_DEFINITION, VARIABLE_CLASS: VARIABLE_DEFINITION, **EXCEPTION_DEFINITIONS}
+"""The module-level definitions no family writer owns (``places``, ``variables``, ``exceptions``):
+their text and the modules it uses."""
 
 _WRITERS = {"Pipes": asset_pipes, "Container": asset_containers, "SQL": asset_sql,
             "Sensor": asset_sensors, "dbt": asset_dbt}
@@ -130,6 +133,9 @@ class ModuleEdit:
         if plan.variable_names:  # `Variable.get` in the copied code, read from the environment
             helpers.append(VARIABLE_CLASS)
             header += [f"{name} = {VARIABLE_CLASS}" for name in plan.variable_names]
+        if plan.exception_names:  # Airflow's exceptions raised or caught by the copied code
+            helpers += exception_definitions([cls for _, cls in plan.exception_names])
+            header += [f"{name} = {EXCEPTION_CLASSES[cls]}" for name, cls in plan.exception_names]
         for helper in helpers:
             if helper in plan.bound:
                 return EditResult.refuse(f"the DAG file's `{helper}` would hide {WHAT}'s helper")
@@ -232,6 +238,9 @@ class ModuleEdit:
         if plan.variable_names:
             about += (f" Its code's `{plan.variable_names[0]}.get(...)` reads Airflow Variables as Airflow reads them "
                       "from the environment (AIRFLOW_VAR_<KEY>); set them in Dagster's.")
+        if plan.exception_names:
+            about += (f" Its code's `{plan.exception_names[0][0]}` is a class of this module that stands for "
+                      "Airflow's: raised, it fails the asset, and so the proxied task, which Airflow retries.")
         if plan.variables:
             names = ", ".join(f"`{k}` (AIRFLOW_VAR_{k.upper()})" for k in plan.variables)
             about += (f" Its templated arguments read Airflow Variables in Jinja: {names}, read here as Airflow "

@@ -26,6 +26,7 @@ from analysis.edits.scaffold.plan_common import (
     signature_problem,
 )
 from analysis.edits.scaffold.plan_dag import rendering_problem
+from analysis.edits.scaffold.exceptions import imports_exception
 from analysis.edits.scaffold.variables import imports_variable, variable_uses_problem, variables_problem
 from analysis.edits.scaffold.statements import (
     DagFile,
@@ -65,6 +66,8 @@ class PlanBuilder:
         self.variables: list[str] = []
         """The Airflow Variables the task's templated arguments read (``variables``)."""
         self.variable_names: dict[str, str] = {}
+        self.exception_names: dict[str, str] = {}
+        """Names the copied code binds to Airflow's exceptions (``exceptions.CLASSES``), to the class."""
         """Names the copied code reads Airflow's ``Variable`` by, bound to the module's shim, to
         the module they import it from."""
         at_call = bound_before(dag_unit.statements, call) | enclosing_locals(dag_unit.statements, call)
@@ -237,6 +240,11 @@ class PlanBuilder:
                     if module is not None:  # read from the environment instead
                         self.variable_names[name] = module
                         continue
+                    raised = imports_exception(unit.statements, name) \
+                        if unit.airflow_line is not None and len(binding) == 1 else None
+                    if raised is not None:  # the Dagster module's class instead
+                        self.exception_names[name] = raised
+                        continue
                     if unit.airflow_line is not None:
                         chain = f" (for `{needed_by}`)" if needed_by else ""
                         return (f"{self.name} needs `{name}`{chain}, which comes from Airflow (the "
@@ -328,4 +336,5 @@ class PlanBuilder:
         return Plan(self.kind, self.label, units, function, dropped, self.uses_file,
                      frozenset(imported), {k: frozenset(v) for k, v in bound.items()},
                      frozenset(mentioned), append_env, variables=tuple(self.variables),
-                     variable_names=tuple(sorted(self.variable_names)))
+                     variable_names=tuple(sorted(self.variable_names)),
+                     exception_names=tuple(sorted(self.exception_names.items())))

@@ -84,6 +84,9 @@ class Plan:
     variable_names: tuple[str, ...] = ()
     """Names by which the copied code reads Airflow's ``Variable`` (its ``get`` only): bound in the
     asset's body to the module's ``_AirflowVariable``, which reads ``AIRFLOW_VAR_<KEY>``."""
+    exception_names: tuple[tuple[str, str], ...] = ()
+    """Names the copied code binds to Airflow's exceptions, each with the class
+    (``exceptions.CLASSES``): the asset's body binds them to the Dagster module's classes."""
     lifted: tuple[str, tuple[str, ...]] | None = None
     """The name of the task's function when a factory defines it inside itself, and the names it
     reads there: written at its module's top level with those as parameters (``closures``)."""

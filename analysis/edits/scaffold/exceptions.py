@@ -1,0 +1,63 @@
+"""Airflow's exceptions in what a scaffold copies: code that raises or catches
+``AirflowException`` (``from airflow.exceptions import AirflowException``) to fail its task.
+
+Raised in the task, it fails it, and Airflow retries it as its ``retries`` say; raised in the asset,
+it fails the Dagster run, which fails the proxied task, which Airflow retries the same. So the
+asset's body binds the name to a class of the Dagster module (``DEFINITIONS``) instead of the
+import: ``AirflowException = _AirflowException``, the class raised and caught by the copied code
+alone (Dagster runs no Airflow code that would raise Airflow's own). Subclasses of it that Airflow
+gives no other meaning are carried too (``AirflowNotFoundException``, ``AirflowBadRequest``).
+
+The others stay refused, as any import from Airflow is: ``AirflowSkipException`` (Airflow skips
+the task and what follows), ``AirflowFailException`` (Airflow fails the task without its retries,
+while a failed proxied task is retried), the sensors' and the scheduler's own.
+"""
+
+from __future__ import annotations
+
+import ast
+
+CLASSES = {"AirflowException": "_AirflowException", "AirflowNotFoundException": "_AirflowNotFoundException",
+           "AirflowBadRequest": "_AirflowBadRequest"}
+"""Airflow's exception classes carried, to the Dagster module's class that stands for each."""
+MODULES = frozenset({"airflow.exceptions"})
+"""Where ``from ... import AirflowException`` gives Airflow's (Airflow 2 and 3)."""
+DEFINITIONS = {
+    "_AirflowException": ('''\
+class _AirflowException(Exception):
+    """Airflow's AirflowException for code copied from Airflow: raised, it fails the asset (and the
+    proxied Airflow task, which Airflow then retries as it would have retried the task)."""
+''', ()),
+    "_AirflowNotFoundException": ('''\
+class _AirflowNotFoundException(_AirflowException):
+    """Airflow's AirflowNotFoundException (an AirflowException) for code copied from Airflow."""
+''', ()),
+    "_AirflowBadRequest": ('''\
+class _AirflowBadRequest(_AirflowException):
+    """Airflow's AirflowBadRequest (an AirflowException) for code copied from Airflow."""
+''', ()),
+}
+"""The module-level classes, with the modules their text uses (none)."""
+
+
+def imports_exception(statements: list[ast.stmt], name: str) -> str | None:
+    """The Airflow exception class (of ``CLASSES``) that binds ``name`` among ``statements``
+    (``from airflow.exceptions import AirflowException [as name]``), when nothing else there binds it."""
+    found = None
+    for statement in statements:
+        for node in ast.walk(statement):
+            if isinstance(node, ast.ImportFrom) and node.level == 0:
+                for alias in node.names:
+                    if (alias.asname or alias.name) == name:
+                        if node.module not in MODULES or alias.name not in CLASSES:
+                            return None
+                        found = alias.name
+            elif isinstance(node, ast.Import) and any((a.asname or a.name.split(".")[0]) == name for a in node.names):
+                return None
+    return found
+
+
+def definitions(classes: list[str]) -> list[str]:
+    """The module's classes that the Airflow ``classes`` need, each after its base."""
+    needed = [CLASSES[c] for c in classes]
+    return [d for d in DEFINITIONS if d in needed or (d == "_AirflowException" and needed)]
