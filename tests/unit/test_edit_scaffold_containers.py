@@ -58,9 +58,11 @@ REFUSALS = {
         "the `image` of task `t` uses Jinja ('app:{{ var.value.tag | lower }}'), which only Airflow renders",
     # not one of DockerOperator's template_fields: Airflow passes it as written
     "DockerOperator(task_id='t', image='app', private_environment={'TAG': '{{ var.value.tag }}'})":
-        "the `private_environment` of task `t` uses Jinja ('{{ var.value.tag }}'), which only Airflow renders",
+        "the `private_environment` of task `t` holds Jinja ('{{ var.value.tag }}'), which Airflow does not render there (not one of "
+        "the operator's template fields): scaffold it by hand",
     "KubernetesPodOperator(task_id='t', image='app', image_pull_policy='{{ var.value.policy }}')":
-        "the `image_pull_policy` of task `t` uses Jinja ('{{ var.value.policy }}'), which only Airflow renders",
+        "the `image_pull_policy` of task `t` holds Jinja ('{{ var.value.policy }}'), which Airflow does not render there (not one of "
+        "the operator's template fields): scaffold it by hand",
     "KubernetesPodOperator(task_id='t', image='app', env_vars={'{{ var.value.name }}': 'v'})":
         "the `env_vars` of task `t` uses Jinja ('{{ var.value.name }}'), which only Airflow renders",
     "DockerOperator(task_id='t', image='app', command='run {{ ds }}')":
@@ -239,5 +241,6 @@ def test_the_provider_before_4_renders_no_annotations():
             "annotations={'team': '{{ var.value.team }}'})")
     text = HEAD + "    " + code + "\n"
     assert can_scaffold(text, extract_file("d.py", text).dag("d").task("t")) == (
-        "the `annotations` of task `t` uses Jinja ('{{ var.value.team }}'), which only Airflow renders")
+        "the `annotations` of task `t` holds Jinja ('{{ var.value.team }}'), which Airflow does not render there "
+        "(not one of the operator's template fields): scaffold it by hand")
     assert "_airflow_render" in _scaffolded(text.replace("resources={'request_cpu': '1'}, ", ""))

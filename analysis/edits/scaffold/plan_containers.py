@@ -122,6 +122,9 @@ def container_plan(dag: DagFile, task: TaskFacts, call: ast.Call) -> Plan | str:
         rendered = rendered_value(value) if text is not None and option in templated \
             and not isinstance(call, EvaluatedCall) else None
         if text is not None and (rendered is None or not rendered[1]):
+            if option not in templated and option != "config_file":  # sent as written (the file's path is templated)
+                return (f"the `{option}` of {name} holds Jinja ({text!r}), which Airflow does not render there "
+                        "(not one of the operator's template fields): scaffold it by hand")
             return f"the `{option}` of {name} uses Jinja ({text!r}), which only Airflow renders"
         if rendered is not None:
             value = rendered[0]
