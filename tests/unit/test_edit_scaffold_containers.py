@@ -244,3 +244,33 @@ def test_the_provider_before_4_renders_no_annotations():
         "the `annotations` of task `t` holds Jinja ('{{ var.value.team }}'), which Airflow does not render there "
         "(not one of the operator's template fields): scaffold it by hand")
     assert "_airflow_render" in _scaffolded(text.replace("resources={'request_cpu': '1'}, ", ""))
+
+
+@pytest.mark.parametrize("dag_call, reason", [
+    # keys the operator does not take: Airflow ignores them, and so does the scaffold
+    ('DAG("d", default_args={"description": "x", "project_id": "p", "environment": {"A": "1"}}, ', None),
+    ('DAG("d", default_args={"volumes": []}, ',
+     "the `default_args` of the DAG of task `t` give `volumes`, which the Pipes client does not carry: scaffold it by hand"),
+    ('DAG("d", **COMMON, ',  # the DAG's options given unpacked: its default_args cannot be read
+     "the `default_args` of the DAG of task `t` cannot be read statically, and may give the operator's options: "
+     "scaffold it by hand"),
+])
+def test_only_what_the_operator_takes_from_default_args_counts(dag_call, reason):
+    text = HEAD.replace("TAG = \"1\"", "COMMON = {}\nTAG = \"1\"").replace('with DAG("d", ', f"with {dag_call}") + \
+        "    KubernetesPodOperator(task_id='t', image='app')\n"
+    assert can_scaffold(text, extract_file("d.py", text).dag("d").task("t")) == reason
+
+
+def test_a_task_groups_default_args_come_after_the_dags():
+    """Airflow merges the DAG's `default_args`, the task groups' around the task, then the task's own."""
+    text = HEAD.replace("from kubernetes.client import models as k8s\n", "from kubernetes.client import models as k8s\n"
+                        "from airflow.utils.task_group import TaskGroup\n").replace(
+        'with DAG("d", ', 'with DAG("d", default_args={"config_file": "/a/dag/config", "namespace": "outer"}, ') + \
+        "    with TaskGroup('g', default_args={'config_file': '/b/group/config'}):\n" + \
+        "        KubernetesPodOperator(task_id='t', image='app', default_args={'namespace': 'own'})\n"
+    task = extract_file("d.py", text).dag("d").task("g.t")
+    module = MODULE.read_text().replace('"render_report"', '"g.t"').replace('"containers"', '"d"')
+    result = scaffold_task(text, "d.py", "d", "g.t", module)
+    assert result.changed, result.reason
+    assert can_scaffold(text, task) is None
+    assert "pipes_k8s_client_group_config.run(" in result.text and 'namespace="own"' in result.text

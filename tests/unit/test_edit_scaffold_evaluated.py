@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -440,3 +441,35 @@ with DAG("bound", start_date=START, schedule=None):
 ''', "bound")
     assert result.changed, result.reason
     assert '    process = build("orders")\n' in result.text and "    process()\n" in result.text
+
+
+def test_the_values_of_a_pod_keep_the_dags_default_args(tmp_path: Path):
+    """The values the model evaluates are the call's own: the DAG's `default_args` apply to them too
+    (a kube config there is the pod's cluster; a secret there, which the client does not carry,
+    refuses the task whichever way it is read)."""
+    dag = textwrap.dedent('''\
+        import pendulum
+        from airflow import DAG
+        from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+
+        ARGS = {"owner": "data", "config_file": "/srv/kube/config", "description": "ignored by the operator"}
+        with DAG("pods", start_date=pendulum.datetime(2024, 1, 1), schedule=None, default_args=ARGS):
+            KubernetesPodOperator(task_id="t", name="p", namespace="n", image="app:" + str(2))
+        ''')
+    (tmp_path / "dags").mkdir()
+    (tmp_path / "dags" / "pods.py").write_text(dag)
+    project = discover(Layout(str(tmp_path), ("dags",), None))
+    task = project.entry("pods").dag.task("t")
+    path = str(tmp_path / "dags" / "pods.py")
+    assert can_scaffold(dag, task) is not None  # `"app:" + str(2)`: only the model computes it
+    module = MODULE.read_text().replace('dag_id="platform"', 'dag_id="pods"').replace(
+        '        "load_returns":', '        "t": [dg.AssetSpec(key="t")],\n        "load_returns":', 1)
+    result = scaffold_task(dag, path, "pods", "t", module, code=project.code)
+    assert result.changed, result.reason
+    assert "pipes_k8s_client_kube_config.run(" in result.text and 'image="app:2"' in result.text
+    secret = dag.replace('"owner": "data"', '"owner": "data", "secrets": []')
+    (tmp_path / "dags" / "pods.py").write_text(secret)
+    task = discover(Layout(str(tmp_path), ("dags",), None)).entry("pods").dag.task("t")
+    assert can_scaffold(secret, task, dag_path=path, code=project.code) == (
+        "the `default_args` of the DAG of task `t` give `secrets`, which the Pipes client does not carry: "
+        "scaffold it by hand")

@@ -310,3 +310,20 @@ def test_a_trigger_needs_the_modules_airflow_instance_by_name():
         "airflow_instance=airflow_instance", "airflow_instance=INSTANCES[0]")
     result = scaffold_trigger(module=module)
     assert result.refused and "does not bind one AirflowInstance to a name" in result.reason
+
+
+@pytest.mark.parametrize("code, defaults", [
+    ("FileSensor(task_id='t', filepath=PATTERN, default_args={'soft_fail': True})", "ARGS"),  # the sensor's own
+    ("FileSensor(task_id='t', filepath=PATTERN)", "{'soft_fail': True}"),  # the DAG's
+])
+def test_default_args_that_make_a_sensor_skip_are_read_wherever_given(code, defaults):
+    text = dag(code, defaults)
+    assert can_scaffold(text, extract_file("d.py", text).dag("sensors").task("t")) == (
+        "task `t` sets `soft_fail`: Airflow then skips it on failure, which a Dagster run cannot "
+        "tell the proxy: scaffold it by hand")
+
+
+def test_a_dag_given_its_options_unpacked_may_set_how_the_sensor_waits():
+    text = dag("FileSensor(task_id='t', filepath=PATTERN)").replace("default_args=ARGS", "**{'default_args': ARGS}")
+    assert can_scaffold(text, extract_file("d.py", text).dag("sensors").task("t")) == (
+        "the `default_args` of the DAG of task `t` cannot be read statically, and may set how the sensor waits")

@@ -20,21 +20,29 @@ import ast
 CLASSES = {"AirflowException": "_AirflowException", "AirflowNotFoundException": "_AirflowNotFoundException",
            "AirflowBadRequest": "_AirflowBadRequest"}
 """Airflow's exception classes carried, to the Dagster module's class that stands for each."""
-MODULES = frozenset({"airflow.exceptions"})
-"""Where ``from ... import AirflowException`` gives Airflow's (Airflow 2 and 3)."""
+MODULES = {"airflow.exceptions": frozenset(CLASSES),
+           "airflow.sdk.exceptions": frozenset({"AirflowException", "AirflowNotFoundException"})}
+"""Where ``from ... import AirflowException`` gives Airflow's (Airflow 2 and 3; in Airflow 3 the
+Task SDK's are the same classes), with the classes each gives."""
 DEFINITIONS = {
     "_AirflowException": ('''\
 class _AirflowException(Exception):
     """Airflow's AirflowException for code copied from Airflow: raised, it fails the asset (and the
     proxied Airflow task, which Airflow then retries as it would have retried the task)."""
+
+    status_code = 500
 ''', ()),
     "_AirflowNotFoundException": ('''\
 class _AirflowNotFoundException(_AirflowException):
     """Airflow's AirflowNotFoundException (an AirflowException) for code copied from Airflow."""
+
+    status_code = 404
 ''', ()),
     "_AirflowBadRequest": ('''\
 class _AirflowBadRequest(_AirflowException):
     """Airflow's AirflowBadRequest (an AirflowException) for code copied from Airflow."""
+
+    status_code = 400
 ''', ()),
 }
 """The module-level classes, with the modules their text uses (none)."""
@@ -49,12 +57,32 @@ def imports_exception(statements: list[ast.stmt], name: str) -> str | None:
             if isinstance(node, ast.ImportFrom) and node.level == 0:
                 for alias in node.names:
                     if (alias.asname or alias.name) == name:
-                        if node.module not in MODULES or alias.name not in CLASSES:
+                        if alias.name not in MODULES.get(node.module, ()):
                             return None
                         found = alias.name
             elif isinstance(node, ast.Import) and any((a.asname or a.name.split(".")[0]) == name for a in node.names):
                 return None
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)) and node.id == name \
+                    or isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == name:
+                return None  # bound otherwise too: which binding holds is only known when it runs
     return found
+
+
+def caught_exception(nodes: list[ast.AST], names: set[str]) -> tuple[str, int] | None:
+    """One of ``names`` (bound to Airflow's exceptions) that ``nodes`` catch (``except``,
+    ``isinstance``, ``issubclass``), with its line, or None."""
+    for node in (n for root in nodes for n in ast.walk(root)):
+        if isinstance(node, ast.ExceptHandler) and node.type is not None:
+            tested = node.type
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("isinstance", "issubclass") \
+                and len(node.args) == 2:
+            tested = node.args[1]
+        else:
+            continue
+        found = next((n.id for n in ast.walk(tested) if isinstance(n, ast.Name) and n.id in names), None)
+        if found is not None:
+            return found, node.lineno
+    return None
 
 
 def definitions(classes: list[str]) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import builtins
 import copy
+import sys
 from collections.abc import Iterable, Sequence
 
 from analysis.edits.scaffold.plan_bash import (
@@ -26,7 +27,7 @@ from analysis.edits.scaffold.plan_common import (
     signature_problem,
 )
 from analysis.edits.scaffold.plan_dag import rendering_problem
-from analysis.edits.scaffold.exceptions import imports_exception
+from analysis.edits.scaffold.exceptions import caught_exception, imports_exception
 from analysis.edits.scaffold.variables import imports_variable, variable_uses_problem, variables_problem
 from analysis.edits.scaffold.statements import (
     DagFile,
@@ -66,10 +67,10 @@ class PlanBuilder:
         self.variables: list[str] = []
         """The Airflow Variables the task's templated arguments read (``variables``)."""
         self.variable_names: dict[str, str] = {}
-        self.exception_names: dict[str, str] = {}
-        """Names the copied code binds to Airflow's exceptions (``exceptions.CLASSES``), to the class."""
         """Names the copied code reads Airflow's ``Variable`` by, bound to the module's shim, to
         the module they import it from."""
+        self.exception_names: dict[str, str] = {}
+        """Names the copied code binds to Airflow's exceptions (``exceptions.CLASSES``), to the class."""
         at_call = bound_before(dag_unit.statements, call) | enclosing_locals(dag_unit.statements, call)
         self.hidden = {"argument": at_call, "callable": at_call, "function": dag_unit.binds,
                        "module": dag_unit.binds}
@@ -311,6 +312,17 @@ class PlanBuilder:
                             "does not work from the Dagster module")
                 if isinstance(child, (ast.Import, ast.ImportFrom)):
                     imported.update(m.split(".")[0] for m in imported_modules(child))
+        local = next((child for node in copied for child in ast.walk(node)
+                      if isinstance(child, (ast.Import, ast.ImportFrom)) and not getattr(child, "level", 0)
+                      and "airflow" in {m.split(".")[0] for m in imported_modules(child)}), None)
+        if local is not None:  # an import inside a function: only read when it runs
+            return (f"{self.name} imports from Airflow (line {local.lineno}), which Dagster cannot run: "
+                    "scaffold it by hand")
+        caught = caught_exception([*copied, *(e for e in expressions if e is not None)], set(self.exception_names))
+        others = sorted(m for m in imported if m not in sys.stdlib_module_names)
+        if caught is not None and others:
+            return (f"{self.name} catches `{caught[0]}` (line {caught[1]}) and runs code of `{others[0]}`, which may "
+                    "raise Airflow's own: the module's class would not catch it; scaffold it by hand")
         for name, module in sorted(self.variable_names.items()):
             problem = variable_uses_problem([*copied, *(e for e in expressions if e is not None)], name, self.name,
                                             module)

@@ -73,6 +73,31 @@ TEMPLATED = {"docker": frozenset({"image", "command", "environment"}),
                                "labels", "annotations", "node_selector"})}
 """Per client, the carried options that Airflow renders with Jinja (the operators'
 ``template_fields``): Airflow Variables there are rendered by the asset too (``variables``)."""
+_PARAMETERS = {
+    "docker": frozenset("""api_version auto_remove cap_add command container_name cpus device_requests dns
+        dns_search docker_conn_id docker_url entrypoint env_file environment extra_hosts force_pull host_tmp_dir
+        hostname image ipc_mode labels log_opts_max_file log_opts_max_size mem_limit mount_tmp_dir mounts
+        network_mode port_bindings private_environment privileged retrieve_output retrieve_output_path shm_size
+        skip_on_exit_code timeout tls_ca_cert tls_client_cert tls_client_key tls_hostname tls_ssl_version
+        tls_verify tmp_dir tty ulimits user volumes working_dir xcom_all""".split()),
+    "k8s": frozenset("""active_deadline_seconds affinity annotations arguments automount_service_account_token
+        base_container_name base_container_status_polling_interval callbacks cluster_context cmds config_file
+        configmaps container_logs container_name_log_prefix_enabled container_resources
+        container_security_context deferrable dns_config dnspolicy durable env_from env_vars full_pod_spec
+        get_logs host_aliases hostname hostnetwork image image_pull_policy image_pull_secrets in_cluster
+        init_container_logs init_containers is_delete_operator_pod kubernetes_conn_id labels
+        log_events_on_failure log_events_on_startup log_formatter log_pod_spec_on_failure logging_interval name
+        namespace node_selector node_selectors on_finish_action on_kill_action pod_runtime_info_envs
+        pod_template_dict pod_template_file poll_interval ports priority_class_name progress_callback
+        random_name_suffix reattach_on_restart resources runtime_class_name schedule_timeout_seconds
+        schedulername secrets security_context service_account_name skip_on_exit_code
+        startup_check_interval_seconds startup_timeout_seconds subdomain termination_grace_period
+        termination_message_policy tolerations trigger_kwargs volume_mounts volumes
+        xcom_sidecar_container_security_context""".split()),
+}
+"""Per client, the arguments its operator takes beside every operator's (DockerOperator of the docker
+provider 4.4 with 2.x's ``volumes``; KubernetesPodOperator of cncf.kubernetes 3.1 and 10.25): of a
+``default_args``, Airflow gives an operator only these, and ignores the rest."""
 IGNORED = {"DockerOperator": frozenset(k for k, v in _DOCKER.items() if v is None),
            "KubernetesPodOperator": frozenset(k for k, v in _K8S.items() if v is None)}
 """Per container operator, the options that change nothing the Pipes run is given (logs, names,
@@ -98,7 +123,7 @@ def container_plan(dag: DagFile, task: TaskFacts, call: ast.Call) -> Plan | str:
         return problem
     known = _DOCKER if client == "docker" else _K8S
     dag_unit = dag.unit_at(task.range.start.line + 1)
-    given = _given(dag, dag_unit, call, name)
+    given = _given(dag, dag_unit, call, name, client)
     if isinstance(given, str):
         return given
     templated = TEMPLATED[client]
@@ -150,21 +175,22 @@ def container_plan(dag: DagFile, task: TaskFacts, call: ast.Call) -> Plan | str:
                 frozenset(), container=ContainerPlan(client, tuple(run), kubeconfig), variables=tuple(variables))
 
 
-def _given(dag: DagFile, dag_unit: Unit | None, call: ast.Call,
-           name: str) -> dict[str, tuple[ast.expr, str]] | str:
-    """The operator's options as Airflow gives them: the DAG's ``default_args``, then the call's own
-    ``default_args``, then its keywords (what every operator takes left out); each option to its
-    value's node and how to say where it is given ("task `t` uses"), or why they cannot be read."""
+def _given(dag: DagFile, dag_unit: Unit | None, call: ast.Call, name: str,
+           client: str) -> dict[str, tuple[ast.expr, str]] | str:
+    """The operator's options as Airflow gives them: the ``default_args`` of its DAG, of the task
+    groups around it and of the call, of the arguments the operator takes, then the call's own
+    keywords (what every operator takes left out); each option to its value's node and how to say
+    where it is given ("task `t` uses"), or why they cannot be read."""
     given: dict[str, tuple[ast.expr, str]] = {}
-    dag_defaults = default_args(dag, dag_unit, call) if dag_unit is not None and not isinstance(call, EvaluatedCall) \
-        else None
+    inherited = default_args(dag, dag_unit, call) if dag_unit is not None else None
     own = next((k.value for k in call.keywords if k.arg == "default_args"), None)
-    for defaults, whose in ((dag_defaults, f"the DAG of {name}"), (dict_arguments(dag, own), name)):
+    for defaults, whose in ((inherited, f"the DAG of {name}"), (dict_arguments(dag, own), name)):
         if defaults is not None and defaults.get("default_args") is NOT_STATIC:
             return (f"the `default_args` of {whose} cannot be read statically, and may give the "
                     "operator's options: scaffold it by hand")
         where = f"the `default_args` of {whose} give"
-        given.update({k: (v, where) for k, v in (defaults or {}).items() if k not in BASE_OPERATOR})
+        given.update({k: (v, where) for k, v in (defaults or {}).items()
+                      if k in _PARAMETERS[client] and k not in BASE_OPERATOR})
     given.update({k.arg: (k.value, f"{name} uses") for k in call.keywords if k.arg not in BASE_OPERATOR})
     return given
 

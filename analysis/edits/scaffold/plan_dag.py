@@ -25,6 +25,9 @@ _RENDERING = ("render_template_as_native_obj", "user_defined_macros", "user_defi
 the DAG's own, another Jinja environment, an undefined value rendered empty)."""
 
 
+_BY_POSITION = "is given arguments by position or `**`"
+
+
 def dag_creation(dag: DagFile, dag_unit: Unit, call: ast.Call | None = None) -> ast.Call | str:
     """The call that creates the DAG of the task ``call`` makes in ``dag_unit`` (a bare ``@dag`` as
     a call of no arguments), or why there is not one that can be read."""
@@ -48,7 +51,7 @@ def dag_creation(dag: DagFile, dag_unit: Unit, call: ast.Call | None = None) -> 
     if len(calls) != 1:
         return "is not created by one `DAG(...)` or `@dag(...)` call in the DAG file"
     if len(calls[0].args) > 1 or any(k.arg is None for k in calls[0].keywords):  # the id alone may come first
-        return "is given arguments by position or `**`"
+        return _BY_POSITION
     return calls[0]
 
 
@@ -67,14 +70,32 @@ def rendering_problem(dag: DagFile, dag_unit: Unit, call: ast.Call | None = None
 
 
 def default_args(dag: DagFile, dag_unit: Unit, call: ast.Call | None = None) -> dict[str, ast.expr] | None:
-    """What the DAG's ``default_args`` give the task ``call`` makes, as Airflow gives them to every
-    operator that takes them (a dict literal or ``dict(...)`` call, or a name bound once to one):
-    each key to its value's node, else None when there are none. ``{"default_args": NOT_STATIC}``
-    when they cannot be read; a DAG that cannot be found gives none here (a factory's)."""
+    """What the ``default_args`` of the DAG and of the task groups around the task ``call`` makes
+    give it, as Airflow merges them (a dict literal or ``dict(...)`` call, or a name bound once to
+    one): each key to its value's node, else None when there are none. ``{"default_args":
+    NOT_STATIC}`` when they cannot be read (a DAG given ``**`` or its arguments by position);
+    a DAG that cannot be found gives none here (a factory's)."""
     creation = dag_creation(dag, dag_unit, call)
     if isinstance(creation, str):
-        return None
-    return dict_arguments(dag, next((k.value for k in creation.keywords if k.arg == "default_args"), None))
+        return {"default_args": NOT_STATIC} if creation == _BY_POSITION else None
+    merged = dict_arguments(dag, next((k.value for k in creation.keywords if k.arg == "default_args"), None))
+    for group in _task_groups(dag, dag_unit, call):
+        if len(group.args) > 1 or any(k.arg is None for k in group.keywords):  # its id may come first
+            return {"default_args": NOT_STATIC}
+        given = dict_arguments(dag, next((k.value for k in group.keywords if k.arg == "default_args"), None))
+        merged = given if merged is None or (given or {}).get("default_args") is NOT_STATIC \
+            else {**merged, **(given or {})}
+    return merged
+
+
+def _task_groups(dag: DagFile, dag_unit: Unit, call: ast.Call | None) -> list[ast.Call]:
+    """The ``TaskGroup(...)`` calls of the ``with`` blocks around ``call``, outermost first."""
+    groups = []
+    for node in (n for statement in dag_unit.statements for n in ast.walk(statement)):
+        if isinstance(node, ast.With) and call is not None and any(c is call for c in ast.walk(node)):
+            groups += [item.context_expr for item in node.items if isinstance(item.context_expr, ast.Call)
+                       and dag.qualified(item.context_expr.func).rsplit(".", 1)[-1] == "TaskGroup"]
+    return groups
 
 
 def dict_arguments(dag: DagFile, value: ast.expr | None) -> dict[str, ast.expr] | None:
