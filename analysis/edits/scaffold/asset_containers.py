@@ -36,6 +36,7 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 import libcst as cst
+import libcst.matchers as m
 
 from analysis.edits.layout import Group
 from analysis.edits.scaffold.asset_commands import top_level_names
@@ -90,24 +91,12 @@ def conflict(edit: ModuleEdit, plan: Plan) -> str | None:
                      and name in top_level_names(cst.Module(body=[s]))), None)
     if existing is None or kubeconfig is None:
         return None  # the default client: configured where the module's team wants it
-    given = [k.value.evaluated_value for k in _keywords(existing)
+    given = [k.value.evaluated_value for k in m.findall(existing, m.Arg())
              if k.keyword is not None and k.keyword.value == "kubeconfig_file" and isinstance(k.value, cst.SimpleString)]
     if given != [kubeconfig]:
         return (f"{WHAT}'s `{name}` is not the client of the kube config {kubeconfig!r} that the task "
                 "reads: scaffold it by hand")
     return None
-
-
-def _keywords(node: cst.CSTNode) -> list[cst.Arg]:
-    """Every keyword argument of the calls in ``node``."""
-    found: list[cst.Arg] = []
-
-    class _Visitor(cst.CSTVisitor):
-        def visit_Arg(self, arg: cst.Arg) -> None:
-            found.append(arg)
-
-    node.visit(_Visitor())
-    return found
 
 
 def _client(plan: Plan) -> tuple[str, str, str, str]:

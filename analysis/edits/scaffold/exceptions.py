@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import ast
 
+from analysis.edits.scaffold.statements import sole_import
+
 CLASSES = {"AirflowException": "_AirflowException", "AirflowNotFoundException": "_AirflowNotFoundException",
            "AirflowBadRequest": "_AirflowBadRequest"}
 """Airflow's exception classes carried, to the Dagster module's class that stands for each."""
@@ -51,21 +53,8 @@ class _AirflowBadRequest(_AirflowException):
 def imports_exception(statements: list[ast.stmt], name: str) -> str | None:
     """The Airflow exception class (of ``CLASSES``) that binds ``name`` among ``statements``
     (``from airflow.exceptions import AirflowException [as name]``), when nothing else there binds it."""
-    found = None
-    for statement in statements:
-        for node in ast.walk(statement):
-            if isinstance(node, ast.ImportFrom) and node.level == 0:
-                for alias in node.names:
-                    if (alias.asname or alias.name) == name:
-                        if alias.name not in MODULES.get(node.module, ()):
-                            return None
-                        found = alias.name
-            elif isinstance(node, ast.Import) and any((a.asname or a.name.split(".")[0]) == name for a in node.names):
-                return None
-            elif isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)) and node.id == name \
-                    or isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == name:
-                return None  # bound otherwise too: which binding holds is only known when it runs
-    return found
+    imported = sole_import(statements, name)
+    return imported[1] if imported is not None and imported[1] in MODULES.get(imported[0], ()) else None
 
 
 def caught_exception(nodes: list[ast.AST], names: set[str]) -> tuple[str, int] | None:

@@ -135,6 +135,25 @@ def imported_modules(node: ast.Import | ast.ImportFrom) -> list[str]:
     return ["." * node.level + (node.module or "")]
 
 
+def sole_import(statements: Sequence[ast.stmt], name: str) -> tuple[str, str] | None:
+    """``(module, imported name)`` when ``name`` is bound among ``statements`` only by
+    ``from module import imported [as name]`` (absolute imports, one module and name); None when
+    anything else binds it too (``import``, an assignment, a ``def``: which binding holds is then
+    only known when it runs)."""
+    found = None
+    for node in (n for statement in statements for n in ast.walk(statement)):
+        if isinstance(node, ast.ImportFrom):
+            for alias in (a for a in node.names if (a.asname or a.name) == name):
+                if node.level or (found is not None and found != (node.module, alias.name)):
+                    return None
+                found = (node.module, alias.name)
+        elif isinstance(node, ast.Import) and any((a.asname or a.name.split(".")[0]) == name for a in node.names) \
+                or isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)) and node.id == name \
+                or isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == name:
+            return None
+    return found
+
+
 def _module_level(statement: ast.stmt) -> Iterable[ast.stmt]:
     """The statement and those nested in it that run at module level (not in defs/classes)."""
     yield statement

@@ -34,6 +34,7 @@ import re
 from collections.abc import Callable
 
 from analysis.edits.scaffold.plan_common import has_jinja
+from analysis.edits.scaffold.statements import sole_import
 
 HELPER = "_airflow_render"
 DEFINITION = ('''\
@@ -199,18 +200,9 @@ def rendered_value(value: object) -> tuple[object, tuple[str, ...]] | None:
 def imports_variable(statements: list[ast.stmt], name: str) -> str | None:
     """The module (``airflow.models``, ``airflow.sdk``...) whose ``Variable`` binds ``name`` among
     ``statements`` (``from ... import Variable [as name]``), when nothing else there binds it."""
-    found = None
-    for statement in statements:
-        for node in ast.walk(statement):
-            if isinstance(node, ast.ImportFrom) and node.level == 0:
-                for alias in node.names:
-                    if (alias.asname or alias.name) == name:
-                        if node.module not in VARIABLE_MODULES or alias.name != "Variable":
-                            return None
-                        found = node.module
-            elif isinstance(node, ast.Import) and any((a.asname or a.name.split(".")[0]) == name for a in node.names):
-                return None
-    return found
+    imported = sole_import(statements, name)
+    return imported[0] if imported is not None and imported[0] in VARIABLE_MODULES and imported[1] == "Variable" \
+        else None
 
 
 def variable_uses_problem(nodes: list[ast.AST], name: str, label: str, module: str = "airflow.models") -> str | None:
