@@ -119,8 +119,8 @@ REFUSALS = {
     "KubernetesPodOperator(task_id='t', image='app', affinity={'nodeAffinity': "
     "{'required_during_scheduling_ignored_during_execution': {}}})":
         "the `affinity` of task `t` has `required_during_scheduling_ignored_during_execution`, which is not a "
-        "field of it by the API's names: the provider drops what it does not read as Kubernetes' affinity, "
-        "Dagster's client would not",
+        "field of Kubernetes' NodeAffinity by the API's names: the provider drops what it does not read as "
+        "Kubernetes' affinity, Dagster's client would not",
     "KubernetesPodOperator(task_id='t', image='app', affinity={'nodeAffinity': {'requiredDuringScheduling"
     "IgnoredDuringExecution': {'nodeSelectorTerms': {'matchExpressions': []}}}})":
         "the `affinity` of task `t` has `nodeSelectorTerms` that is not a list: the provider drops what it "

@@ -473,3 +473,48 @@ def test_the_values_of_a_pod_keep_the_dags_default_args(tmp_path: Path):
     assert can_scaffold(secret, task, dag_path=path, code=project.code) == (
         "the `default_args` of the DAG of task `t` give `secrets`, which the Pipes client does not carry: "
         "scaffold it by hand")
+
+
+@pytest.mark.parametrize("task, reason", [
+    # the task's own default_args, read from the model's values too
+    ('FileSensor(task_id="t", filepath="/data/" + "in.csv", default_args={"soft_fail": True})',
+     "task `t` sets `soft_fail`: Airflow then skips it on failure, which a Dagster run cannot tell the proxy: "
+     "scaffold it by hand"),
+    # in_cluster beside config_file: Airflow reads no kube config file then; the values' plan refuses
+    # the task, and the refusal shown is the call's own (the task is written in the file)
+    ('KubernetesPodOperator(task_id="t", image="app:" + str(2), config_file="/srv/kube/config", in_cluster=True)',
+     "the `image` of task `t` is not a literal or a module-level constant (`'app:' + str(2)`): it cannot be read "
+     "statically"),
+    ('KubernetesPodOperator(task_id="t", image="app:" + str(2), config_file="/srv/kube/config", '
+     'in_cluster=os.environ.get("IN_CLUSTER") == "1")',
+     "the `image` of task `t` is not a literal or a module-level constant (`'app:' + str(2)`): it cannot be read "
+     "statically"),
+    # a task group's default_args, around the task whose values the model computes
+    ('KubernetesPodOperator(task_id="t", image="app:" + str(2), task_group=None)', None),
+])
+def test_what_the_model_computes_keeps_what_the_call_says_around_it(tmp_path: Path, task, reason):
+    dag = textwrap.dedent('''\
+        import os
+        import pendulum
+        from airflow import DAG
+        from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+        from airflow.sensors.filesystem import FileSensor
+        from airflow.utils.task_group import TaskGroup
+
+        with DAG("pods", start_date=pendulum.datetime(2024, 1, 1), schedule=None):
+            with TaskGroup("g", default_args={"config_file": "/srv/group/config"}):
+                TASK
+        ''').replace("TASK", task.replace(", task_group=None", ""))
+    (tmp_path / "dags").mkdir()
+    (tmp_path / "dags" / "pods.py").write_text(dag)
+    project = discover(Layout(str(tmp_path), ("dags",), None))
+    facts = project.entry("pods").dag.task("g.t")
+    path = str(tmp_path / "dags" / "pods.py")
+    assert can_scaffold(dag, facts) is not None  # a value the file computes: only the model reads it
+    assert can_scaffold(dag, facts, dag_path=path, code=project.code) == (reason and reason.replace("`t`", "`g.t`"))
+    if reason is None:
+        module = MODULE.read_text().replace('dag_id="platform"', 'dag_id="pods"').replace(
+            '        "load_returns":', '        "g.t": [dg.AssetSpec(key="t")],\n        "load_returns":', 1)
+        result = scaffold_task(dag, path, "pods", "g.t", module, code=project.code)
+        assert result.changed, result.reason
+        assert "pipes_k8s_client_group_config.run(" in result.text

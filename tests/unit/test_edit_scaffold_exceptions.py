@@ -100,8 +100,9 @@ def test_catching_it_around_other_modules_code_is_refused():
         text = dag(f"from airflow.exceptions import AirflowException\nimport {lib} as LIB", "AirflowException")
         text = text[:text.index("def work")] + body + text.split("with DAG", 1)[1]
         reason = can_scaffold(text, extract_file("d.py", text).dag("d").task("t"))
-        assert (reason == "task `t` catches `AirflowException` (line 11) and runs code of `yaml`, which may raise "
-                "Airflow's own: the module's class would not catch it; scaffold it by hand") if refused \
+        assert (reason == "task `t` catches `AirflowException` (line 11) and imports `yaml`, whose code may raise "
+                "Airflow's own `AirflowException`, which the Dagster module's class would not catch: scaffold it by "
+                "hand") if refused \
             else reason is None, reason
 
 

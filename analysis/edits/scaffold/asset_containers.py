@@ -6,7 +6,8 @@
 The asset takes ``context`` and the client as a resource (``pipes_docker_client`` /
 ``pipes_k8s_client``), declared on the asset with ``resource_defs`` as the module-level
 ``PIPES_DOCKER_CLIENT`` / ``PIPES_K8S_CLIENT`` that every such asset shares (Dagster wants one
-object per resource key; configure the Docker daemon, registry or kubeconfig there). Its body
+object per resource key; configure the Docker daemon, registry or kubeconfig there), or a pod's
+client of its own kube config file (below). Its body
 is one ``run`` with the task's image, command and environment:
 
 - Docker: ``command``, ``environment`` and ``private_environment`` (as ``env``), the
@@ -20,8 +21,9 @@ is one ``run`` with the task's image, command and environment:
   ``env_vars`` as ``env``, ``namespace``, ``container_resources`` (or the provider's
   ``resources`` before 4.0), ``image_pull_policy``, ``service_account_name``, ``node_selector``,
   ``affinity``, ``labels`` and ``annotations``. A pod read from a kube config file
-  (``config_file``) runs through a client of its own for that file (``PIPES_K8S_CLIENT_<FILE>``,
-  resource ``pipes_k8s_client_<file>``), so that pods of different clusters never share one.
+  (``config_file``) runs through a client of its own for that file (``PIPES_K8S_CLIENT_<FOLDER>_<FILE>``,
+  resource ``pipes_k8s_client_<folder>_<file>``), so that pods of different clusters never share
+  one; a client of that name the module has for another file is refused (``conflict``).
 
 The asset yields what the container reports through Pipes (when it uses dagster-pipes), else
 each of its assets is materialized when the container exits with 0, as the Airflow task then
@@ -141,9 +143,9 @@ def constant(edit: ModuleEdit, name: str, plan: Plan) -> str:
     module, cls, _, _ = _client(plan)
     kubeconfig = plan.container.kubeconfig
     client = f"{edit.imported_name(module, cls)}()"
-    if kubeconfig is not None:  # one line each: a path makes it long
-        client = (f"{edit.newline}{edit.unit}{client[:-1]}kubeconfig_file={edit.literal(kubeconfig)}),"
-                  f"{edit.newline}")
+    if kubeconfig is not None:  # on a line of its own: a path makes it long
+        configured = f"{edit.imported_name(module, cls)}(kubeconfig_file={edit.literal(kubeconfig)})"
+        client = f"{edit.newline}{edit.unit}{configured},{edit.newline}"
     return f"{name} = {edit.dagster_name('ResourceDefinition')}.hardcoded_resource({client}){edit.newline}"
 
 

@@ -5,8 +5,10 @@ Raised in the task, it fails it, and Airflow retries it as its ``retries`` say; 
 it fails the Dagster run, which fails the proxied task, which Airflow retries the same. So the
 asset's body binds the name to a class of the Dagster module (``DEFINITIONS``) instead of the
 import: ``AirflowException = _AirflowException``, the class raised and caught by the copied code
-alone (Dagster runs no Airflow code that would raise Airflow's own). Subclasses of it that Airflow
-gives no other meaning are carried too (``AirflowNotFoundException``, ``AirflowBadRequest``).
+alone. Catching it (``except``, ``isinstance``) around code of a module beyond the standard library
+is refused: that code may raise Airflow's own, which the module's class would not catch
+(``caught_exception``, ``plan_builder``). Subclasses of it that Airflow gives no other meaning are
+carried too (``AirflowNotFoundException``, ``AirflowBadRequest``).
 
 The others stay refused, as any import from Airflow is: ``AirflowSkipException`` (Airflow skips
 the task and what follows), ``AirflowFailException`` (Airflow fails the task without its retries,

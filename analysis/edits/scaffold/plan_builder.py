@@ -321,8 +321,9 @@ class PlanBuilder:
         caught = caught_exception([*copied, *(e for e in expressions if e is not None)], set(self.exception_names))
         others = sorted(m for m in imported if m not in sys.stdlib_module_names)
         if caught is not None and others:
-            return (f"{self.name} catches `{caught[0]}` (line {caught[1]}) and runs code of `{others[0]}`, which may "
-                    "raise Airflow's own: the module's class would not catch it; scaffold it by hand")
+            return (f"{self.name} catches `{caught[0]}` (line {caught[1]}) and imports `{others[0]}`, whose code may "
+                    f"raise Airflow's own `{caught[0]}`, which the Dagster module's class would not catch: "
+                    "scaffold it by hand")
         for name, module in sorted(self.variable_names.items()):
             problem = variable_uses_problem([*copied, *(e for e in expressions if e is not None)], name, self.name,
                                             module)

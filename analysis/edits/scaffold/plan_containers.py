@@ -7,11 +7,14 @@ Values must be static: literals, names the file binds once, by ``NAME = <static>
 task (at module level or in the DAG's block: ``IMAGE = "repo/app:1.2"``), f-strings and ``+``
 of static strings; Kubernetes' ``V1ResourceRequirements(requests=..., limits=...)``
 and ``V1EnvVar(name=..., value=...)`` are read as the dicts they stand for. Refused with the
-reason: Jinja (image, command and environment are templated), other values, and the options
-that the Pipes clients do not carry per run or that would silently change what runs (volumes,
-mounts, secrets, pod templates, other Docker daemons, a cluster's context). A Docker registry
-connection (``docker_conn_id``) is carried as the run's registry login, read when it runs; a
-pod's kube config file (``config_file``) as a client of its own for that file.
+reason: Jinja (but Airflow Variables in the operator's template fields, ``variables``), other
+values, and the options that the Pipes clients do not carry per run or that would silently change
+what runs (volumes, mounts, secrets, pod templates, other Docker daemons, a cluster's context). A
+Docker registry connection (``docker_conn_id``) is carried as the run's registry login, read when
+it runs; a pod's kube config file (``config_file``) as a client of its own for that file; the
+pod's ``resources`` (the provider's dict before 4.0) and ``affinity`` as the provider reads them.
+The options are those Airflow gives the operator: the ``default_args`` of the DAG, of the task
+groups around the task and of the task, of the arguments the operator takes, then its call's.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from analysis.edits.scaffold.plan_common import (
     operator_call_problem,
 )
 from analysis.edits.scaffold.plan_dag import default_args, dict_arguments, rendering_problem
-from analysis.edits.scaffold.plan_values import NOT_STATIC, single_assignment, static_value
+from analysis.edits.scaffold.plan_values import NOT_STATIC, static_value
 from analysis.edits.scaffold.variables import refused_rendering, rendered_value
 from analysis.edits.scaffold.statements import DagFile, Unit
 from analysis.facts import TaskFacts
@@ -101,7 +104,7 @@ provider 4.4 with 2.x's ``volumes``; KubernetesPodOperator of cncf.kubernetes 3.
 IGNORED = {"DockerOperator": frozenset(k for k, v in _DOCKER.items() if v is None),
            "KubernetesPodOperator": frozenset(k for k, v in _K8S.items() if v is None)}
 """Per container operator, the options that change nothing the Pipes run is given (logs, names,
-clean-up): their values need not be known."""
+clean-up; ``in_cluster`` but beside a ``config_file``): their values need not be known."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +193,7 @@ def _given(dag: DagFile, dag_unit: Unit | None, call: ast.Call, name: str,
                     "operator's options: scaffold it by hand")
         where = f"the `default_args` of {whose} give"
         given.update({k: (v, where) for k, v in (defaults or {}).items()
-                      if k in _PARAMETERS[client] and k not in BASE_OPERATOR})
+                      if k in _PARAMETERS[client]})
     given.update({k.arg: (k.value, f"{name} uses") for k in call.keywords if k.arg not in BASE_OPERATOR})
     return given
 
@@ -315,7 +318,7 @@ def _unread(value: object, model: str) -> str | None:
     for key, item in value.items():
         fields = _AFFINITY[model]
         if key not in fields:
-            return f"`{key}`, which is not a field of it by the API's names"
+            return f"`{key}`, which is not a field of Kubernetes' {model} by the API's names"
         child = fields[key]
         if child is None:
             continue

@@ -1,6 +1,7 @@
 """The task's DAG as its file creates it: the call that does (``DAG(...)``, ``@dag(...)``) and
 whether it changes how Airflow renders templates, which the scaffolds that render Airflow
-Variables must know (``variables``), and the ``default_args`` it gives its operators.
+Variables must know (``variables``), and the ``default_args`` it and the task groups around a
+task give its operators.
 
 The DAG is found where the task names it: the ``DAG(...)`` or ``@dag(...)`` call of the task's
 top-level statement (``with DAG(...):``, a ``@dag`` function), else the name the task's ``dag=``
@@ -89,10 +90,16 @@ def default_args(dag: DagFile, dag_unit: Unit, call: ast.Call | None = None) -> 
 
 
 def _task_groups(dag: DagFile, dag_unit: Unit, call: ast.Call | None) -> list[ast.Call]:
-    """The ``TaskGroup(...)`` calls of the ``with`` blocks around ``call``, outermost first."""
+    """The ``TaskGroup(...)`` calls of the ``with`` blocks around ``call`` (found by where it is
+    written: the values a factory's task is planned from stand where the factory is called),
+    outermost first."""
+    if call is None:
+        return []
+    at = (call.lineno, call.col_offset)
     groups = []
     for node in (n for statement in dag_unit.statements for n in ast.walk(statement)):
-        if isinstance(node, ast.With) and call is not None and any(c is call for c in ast.walk(node)):
+        if isinstance(node, ast.With) and any(isinstance(c, ast.Call) and (c.lineno, c.col_offset) == at
+                                              for c in ast.walk(node)):
             groups += [item.context_expr for item in node.items if isinstance(item.context_expr, ast.Call)
                        and dag.qualified(item.context_expr.func).rsplit(".", 1)[-1] == "TaskGroup"]
     return groups

@@ -53,9 +53,11 @@ def evaluated_call(task: TaskFacts, call: ast.Call, ignored: Collection[str] = (
                    refused: Collection[str] = ()) -> EvaluatedCall | str:
     """The call of ``task.operator_class`` with the task's evaluated arguments as literals, placed
     where ``call`` (the factory's call in the DAG file) is; or why the task cannot be planned so.
-    ``ignored``: options the family's plan does not read, left out whatever their values;
+    ``ignored``: options the family's plan does not read but beside others (``in_cluster`` beside
+    a ``config_file``), given as literals when known and as a name bound nowhere otherwise;
     ``refused``: options the family refuses whatever their values, given as ``None`` so that its
-    plan says why (a function given as ``execution_date_fn``)."""
+    plan says why (a function given as ``execution_date_fn``). The task's own ``default_args`` are
+    kept: the families read the options Airflow gives from them."""
     label = f"task `{task.task_id}`"
     if task.arguments is None:
         return f"the arguments of {label} could not be read"
@@ -64,11 +66,15 @@ def evaluated_call(task: TaskFacts, call: ast.Call, ignored: Collection[str] = (
                 "Airflow's or a provider's: port it by hand")
     # what schedules the task (a DAG object, callbacks...) the families leave out: whatever it is
     present = [name for name, _, _ in task.arguments if name in refused]
-    arguments = literal_arguments(task, CONTAINERS_BASE - {"task_id"} | set(ignored) | set(present),
+    arguments = literal_arguments(task, CONTAINERS_BASE - {"task_id", "default_args"} | set(ignored) | set(present),
                                   "the scaffold needs its value")
     if isinstance(arguments, str):
         return arguments
     keywords = [ast.keyword(arg=name, value=ast.Constant(None)) for name in present]
+    for name, known, value in task.arguments:
+        if name in ignored:  # unknown: a name no statement binds, which no plan reads as a value
+            node = _node(value) if known else None
+            keywords.append(ast.keyword(arg=name, value=node or ast.Name(id="__airlift_unknown__", ctx=ast.Load())))
     for name, value in arguments:
         node = _node(value)
         if node is None:

@@ -5,7 +5,7 @@ runs its assets in Dagster and waits for that run, so the asset must do the wait
 carries the poke (the file pattern; the python callable, planned as a ``PythonOperator``'s; the
 query and its connection, as the SQL scaffolds key it; the external tasks, whose mapped assets
 ``with_upstream`` finds) and the interval and timeout, read statically from the task's arguments
-or its DAG's ``default_args``, as Airflow merges them. A ``TriggerDagRunOperator`` is planned
+or the ``default_args`` of its DAG, its task groups and its own, as Airflow merges them. A ``TriggerDagRunOperator`` is planned
 here too: its asset starts the run in Airflow and may wait for it (``trigger_plan``).
 
 Refused, with why: ``soft_fail``/``never_fail`` (Airflow then skips the task, which a Dagster run
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from analysis.edits.scaffold.plan_common import Plan, has_jinja, jinja_in_value, operator_call_problem
 from analysis.edits.scaffold.plan_containers import BASE_OPERATOR
 from analysis.edits.scaffold.plan_dag import default_args, dict_arguments
-from analysis.edits.scaffold.plan_values import NOT_STATIC, single_assignment, static_value
+from analysis.edits.scaffold.plan_values import NOT_STATIC, static_value
 from analysis.edits.scaffold.plan_sql import SqlPlan, resource_key
 from analysis.edits.scaffold.statements import DagFile, Unit
 from analysis.facts import TaskFacts
