@@ -302,6 +302,7 @@ class PlanBuilder:
         if function is not None:
             copied.append(function)
         imported = set()
+        airflow_line = None  # an import from Airflow inside a function: only read when it runs
         for node in copied:
             for child in ast.walk(node):
                 if isinstance(child, ast.Global):
@@ -311,12 +312,12 @@ class PlanBuilder:
                     return (f"{self.name} needs a relative import (line {child.lineno}), which "
                             "does not work from the Dagster module")
                 if isinstance(child, (ast.Import, ast.ImportFrom)):
-                    imported.update(m.split(".")[0] for m in imported_modules(child))
-        local = next((child for node in copied for child in ast.walk(node)
-                      if isinstance(child, (ast.Import, ast.ImportFrom)) and not getattr(child, "level", 0)
-                      and "airflow" in {m.split(".")[0] for m in imported_modules(child)}), None)
-        if local is not None:  # an import inside a function: only read when it runs
-            return (f"{self.name} imports from Airflow (line {local.lineno}), which Dagster cannot run: "
+                    roots = {m.split(".")[0] for m in imported_modules(child)}
+                    imported |= roots
+                    if "airflow" in roots and airflow_line is None:
+                        airflow_line = child.lineno
+        if airflow_line is not None:
+            return (f"{self.name} imports from Airflow (line {airflow_line}), which Dagster cannot run: "
                     "scaffold it by hand")
         caught = caught_exception([*copied, *(e for e in expressions if e is not None)], set(self.exception_names))
         others = sorted(m for m in imported if m not in sys.stdlib_module_names)

@@ -29,7 +29,7 @@ from analysis.edits.scaffold.plan_common import (
     jinja_in_value,
     operator_call_problem,
 )
-from analysis.edits.scaffold.plan_dag import default_args, dict_arguments, rendering_problem
+from analysis.edits.scaffold.plan_dag import default_args, own_default_args, rendering_problem
 from analysis.edits.scaffold.plan_values import NOT_STATIC, static_value
 from analysis.edits.scaffold.variables import refused_rendering, rendered_value
 from analysis.edits.scaffold.statements import DagFile, Unit
@@ -186,8 +186,7 @@ def _given(dag: DagFile, dag_unit: Unit | None, call: ast.Call, name: str,
     where it is given ("task `t` uses"), or why they cannot be read."""
     given: dict[str, tuple[ast.expr, str]] = {}
     inherited = default_args(dag, dag_unit, call) if dag_unit is not None else None
-    own = next((k.value for k in call.keywords if k.arg == "default_args"), None)
-    for defaults, whose in ((inherited, f"the DAG of {name}"), (dict_arguments(dag, own), name)):
+    for defaults, whose in ((inherited, f"the DAG of {name}"), (own_default_args(dag, call), name)):
         if defaults is not None and defaults.get("default_args") is NOT_STATIC:
             return (f"the `default_args` of {whose} cannot be read statically, and may give the "
                     "operator's options: scaffold it by hand")
@@ -315,20 +314,19 @@ def _unread(value: object, model: str) -> str | None:
     None when it reads every one."""
     if not isinstance(value, dict):
         return f"a value that is not a dict ({value!r})"
+    fields = _AFFINITY[model]
     for key, item in value.items():
-        fields = _AFFINITY[model]
         if key not in fields:
             return f"`{key}`, which is not a field of Kubernetes' {model} by the API's names"
         child = fields[key]
         if child is None:
             continue
-        items = item if child.startswith("[") and isinstance(item, list) else [item] if not child.startswith("[") \
-            else None
-        if items is None:
+        if child.startswith("[") and not isinstance(item, list):
             return f"`{key}` that is not a list"
-        unread = next((u for u in (_unread(i, child.lstrip("[")) for i in items) if u is not None), None)
-        if unread is not None:
-            return unread
+        for part in item if child.startswith("[") else [item]:
+            unread = _unread(part, child.lstrip("["))
+            if unread is not None:
+                return unread
     return None
 
 

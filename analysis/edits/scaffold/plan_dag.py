@@ -79,14 +79,12 @@ def default_args(dag: DagFile, dag_unit: Unit, call: ast.Call | None = None) -> 
     creation = dag_creation(dag, dag_unit, call)
     if isinstance(creation, str):
         return {"default_args": NOT_STATIC} if creation == _BY_POSITION else None
-    merged = dict_arguments(dag, next((k.value for k in creation.keywords if k.arg == "default_args"), None))
+    merged = own_default_args(dag, creation) or {}
     for group in _task_groups(dag, dag_unit, call):
         if len(group.args) > 1 or any(k.arg is None for k in group.keywords):  # its id may come first
             return {"default_args": NOT_STATIC}
-        given = dict_arguments(dag, next((k.value for k in group.keywords if k.arg == "default_args"), None))
-        merged = given if merged is None or (given or {}).get("default_args") is NOT_STATIC \
-            else {**merged, **(given or {})}
-    return merged
+        merged = {**merged, **(own_default_args(dag, group) or {})}  # an unreadable one's marker stays
+    return merged or None
 
 
 def _task_groups(dag: DagFile, dag_unit: Unit, call: ast.Call | None) -> list[ast.Call]:
@@ -105,9 +103,11 @@ def _task_groups(dag: DagFile, dag_unit: Unit, call: ast.Call | None) -> list[as
     return groups
 
 
-def dict_arguments(dag: DagFile, value: ast.expr | None) -> dict[str, ast.expr] | None:
-    """A ``default_args`` value read as keys to their values' nodes: a dict literal or ``dict(...)``
-    call, or a name bound once to one; None for none; ``{"default_args": NOT_STATIC}`` otherwise."""
+def own_default_args(dag: DagFile, call: ast.Call) -> dict[str, ast.expr] | None:
+    """The ``default_args`` ``call`` is given (a DAG's, a task group's, an operator's) as keys to their
+    values' nodes: a dict literal or ``dict(...)`` call, or a name bound once to one; None for none;
+    ``{"default_args": NOT_STATIC}`` otherwise."""
+    value = next((k.value for k in call.keywords if k.arg == "default_args"), None)
     if isinstance(value, ast.Name):
         value = single_assignment(dag, value) or NOT_STATIC
     if value is None or (isinstance(value, ast.Constant) and value.value is None):

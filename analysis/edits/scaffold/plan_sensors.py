@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from analysis.edits.scaffold.plan_common import Plan, has_jinja, jinja_in_value, operator_call_problem
 from analysis.edits.scaffold.plan_containers import BASE_OPERATOR
-from analysis.edits.scaffold.plan_dag import default_args, dict_arguments
+from analysis.edits.scaffold.plan_dag import default_args, own_default_args
 from analysis.edits.scaffold.plan_values import NOT_STATIC, static_value
 from analysis.edits.scaffold.plan_sql import SqlPlan, resource_key
 from analysis.edits.scaffold.statements import DagFile, Unit
@@ -276,7 +276,7 @@ def _waiting(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit,
              own: set[str]) -> tuple[float, float] | str:
     """The sensor's ``(poke_interval, timeout)`` in seconds, or why the task cannot wait the same."""
     name = f"task `{task.task_id}`"
-    of_call = dict_arguments(dag, next((k.value for k in call.keywords if k.arg == "default_args"), None))
+    of_call = own_default_args(dag, call)
     given = {k: v for k, v in {**(default_args(dag, dag_unit, call) or {}), **(of_call or {})}.items()
              if k in _WAITING or k == "default_args"}
     if given.get("default_args") is NOT_STATIC:
