@@ -10,6 +10,7 @@ it; the generated module is not altered. Each asset is materialized in its own r
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -17,20 +18,36 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.fake_gke import ACCOUNT, FakeGke
 from tests.support.scaffold_fixture import scaffold_every_task
 from tests.support.scaffold_runs import materialize
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "scaffold"
 TASKS = {"render_report": "report", "train_model": "model,model/metrics", "entrypoint_only": "cleanup",
-         "transform_csv": "reviews_csv", "permits_csv": "permits_csv"}
+         "transform_csv": "reviews_csv", "permits_csv": "permits_csv", "reviews_gke": "imdb/reviews"}
 VARIABLES = {"AIRFLOW_VAR_IMDB": json.dumps({"container_registry": {"transform": "gcr.io/acme/transform:7"}}),
-             "AIRFLOW_VAR_COMPOSER_BUCKET": "composer-eu", "AIRFLOW_VAR_POD_NAMESPACE": "etl"}
-"""The Airflow Variables `transform_csv` reads in Jinja, as Airflow reads them from the environment."""
+             "AIRFLOW_VAR_COMPOSER_BUCKET": "composer-eu", "AIRFLOW_VAR_POD_NAMESPACE": "etl",
+             "AIRFLOW_VAR_GCP_PROJECT": "acme-data"}
+"""The Airflow Variables `transform_csv` and `reviews_gke` read in Jinja, as Airflow reads them from
+the environment."""
+CA = "-----BEGIN CERTIFICATE-----\nMIIC+zCCAeOgAwIBAgIJAKfakeGKEca\n-----END CERTIFICATE-----\n"
+CLUSTERS = {"projects/acme-data/locations/us-central1-c/clusters/pdp-imdb-reviews": {
+    "name": "pdp-imdb-reviews", "endpoint": "34.68.12.7", "status": "RUNNING",
+    "masterAuth": {"clusterCaCertificate": base64.b64encode(CA.encode()).decode()},
+    "privateClusterConfig": {"privateEndpoint": "10.128.0.2"}}}
+"""The GKE cluster `reviews_gke` runs in, as the GKE API answers it (tests/support/fake_gke.py)."""
 
 
 @pytest.fixture(scope="module")
-def calls(tmp_path_factory) -> dict[str, dict]:
+def gke(tmp_path_factory):
+    fake = FakeGke(CLUSTERS, tmp_path_factory.mktemp("gke")).start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="module")
+def calls(tmp_path_factory, gke) -> dict[str, dict]:
     """The recorded client calls by task, each checked to come from a successful run."""
     root = tmp_path_factory.mktemp("containers")
     (root / "definitions.py").write_text(scaffold_every_task(
@@ -38,7 +55,8 @@ def calls(tmp_path_factory) -> dict[str, dict]:
     output = materialize(root / "definitions.py", {"containers": list(TASKS)}, TASKS.values(), cwd=root,
                          record_pipes=True, env={"AIRFLOW_CONN_GHCR_LOGIN": json.dumps(
                              {"conn_type": "docker", "host": "ghcr.io", "login": "bot", "password": "s3cret"}),
-                             **VARIABLES})
+                             "GOOGLE_APPLICATION_CREDENTIALS": str(gke.service_account_file()),
+                             "AIRLIFT_FAKE_GKE_API": gke.url, **VARIABLES})
     for run in output["runs"]:
         assert run["success"], "\n".join(run["errors"])
         assert run["materialized"] == sorted(run["asset"].split(","))
@@ -128,3 +146,33 @@ def test_a_composer_pod_keeps_its_cluster_resources_and_affinity(calls, tmp_path
     assert spec["affinity"] == {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
         "nodeSelectorTerms": [{"matchExpressions": [
             {"key": "cloud.google.com/gke-nodepool", "operator": "In", "values": ["pool-e2-standard-4"]}]}]}}}
+
+
+def test_a_gke_pod_runs_in_its_cluster_reached_as_the_provider_reaches_it(calls, gke):
+    """GKEStartPodOperator as gcp-public-datasets writes it: the cluster's endpoint and CA read
+    from the GKE API when the asset runs, with Application Default Credentials (a service account
+    key here), which also sign the requests to the cluster, as the Google provider's
+    GKEClusterConnection does with the connection's credentials."""
+    call = calls["reviews_gke"]
+    cluster = call["cluster"]
+    assert cluster["load_incluster_config"] is None and cluster["kube_context"] is None
+    assert not Path(cluster["kubeconfig_file"]).exists()  # written for the run, deleted after
+    loaded = cluster["loaded"]  # as the Kubernetes client's own loader read it during the run
+    assert loaded["host"] == "https://34.68.12.7"
+    assert loaded["ca"] == CA
+    assert loaded["refreshes"]  # a fresh token when one expires, as the provider's refresh hook
+    assert [v.removeprefix("Bearer ") in gke.tokens for v in loaded["api_key"].values()] == [True]
+    # the project rendered from AIRFLOW_VAR_GCP_PROJECT; every token minted for the account's JWT
+    assert [r["path"] for r in gke.requests if r["method"] == "GET"] == [
+        "/v1/projects/acme-data/locations/us-central1-c/clusters/pdp-imdb-reviews"]
+    grants = [r["claims"] for r in gke.requests if r["method"] == "POST"]
+    assert grants and all(c["iss"] == ACCOUNT and "cloud-platform" in c["scope"] for c in grants)
+    assert call["arguments"]["namespace"] == "default"
+    container = call["pod"]["spec"]["containers"][0]
+    assert container["image"] == "gcr.io/acme/transform:7"
+    assert container["imagePullPolicy"] == "Always"
+    assert container["env"] == [{"name": "SOURCE_GCS_BUCKET", "value": "composer-eu"},
+                                {"name": "PIPELINE_NAME", "value": "reviews"}]
+    # container_resources not shaped as Kubernetes' (`{"memory": {"request": ...}}`): the API
+    # dropped it from the pod Airflow created, so this pod has none either
+    assert "resources" not in container

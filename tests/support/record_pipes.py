@@ -5,12 +5,26 @@ signature, records them, and for Kubernetes builds the pod body with dagster-k8s
 ``build_pod_body`` (what the cluster would be sent), then completes with nothing reported, as a
 container that does not speak Pipes and exits with 0. Each call is recorded as
 ``{"client": cls, "assets": [keys], "arguments": {...}, "cluster": {...}, "pod": {...}}``
-(``cluster``: how the Kubernetes client is configured to reach its cluster).
+(``cluster``: how the Kubernetes client is configured to reach its cluster; with a kube config
+file that exists when it runs, also ``loaded``: what the Kubernetes client's own loader reads
+from it, its ``host``, the ``ca`` certificate and ``api_key``, authenticating as the file says).
+
+With ``AIRLIFT_FAKE_GKE_API`` set, requests to the GKE API (``https://container.googleapis.com``)
+go to that URL instead, where tests/support/fake_gke.py answers them: the generated module is
+not altered.
 """
 
 from __future__ import annotations
 
 import inspect
+import os
+from pathlib import Path
+
+import requests
+
+GKE_API = "https://container.googleapis.com"
+_SEND = requests.Session.request
+"""requests as it is before dagster_load.py keeps the module from the network while it loads."""
 
 
 class _Completed:
@@ -37,6 +51,8 @@ def record() -> list[dict]:
             if cls is PipesK8sClient:  # the cluster it would reach, and the pod it would create there
                 call["cluster"] = {"load_incluster_config": self.load_incluster_config,
                                    "kubeconfig_file": self.kubeconfig_file, "kube_context": self.kube_context}
+                if self.kubeconfig_file and os.path.exists(self.kubeconfig_file):
+                    call["cluster"]["loaded"] = _loaded(self.kubeconfig_file, self.kube_context)
                 pod = build_pod_body(pod_name="recorded", image=kwargs.get("image"),
                                      command=kwargs.get("command"), env_vars=kwargs.get("env") or {},
                                      base_pod_meta=kwargs.get("base_pod_meta"),
@@ -49,4 +65,33 @@ def record() -> list[dict]:
 
     recorder(PipesDockerClient)
     recorder(PipesK8sClient)
+    if os.environ.get("AIRLIFT_FAKE_GKE_API"):
+        _route_gke(os.environ["AIRLIFT_FAKE_GKE_API"])
     return calls
+
+
+def _loaded(kubeconfig: str, context: str | None) -> dict:
+    """What the Kubernetes client's loader makes of a kube config file (its auth provider run)."""
+    from kubernetes import client, config
+
+    configuration = client.Configuration()
+    config.load_kube_config(config_file=kubeconfig, context=context, client_configuration=configuration,
+                            persist_config=False)
+    return {"host": configuration.host, "api_key": dict(configuration.api_key),
+            "ca": Path(configuration.ssl_ca_cert).read_text() if configuration.ssl_ca_cert else None,
+            "refreshes": configuration.refresh_api_key_hook is not None}
+
+
+def _route_gke(url: str) -> None:
+    """The GKE API's requests sent to the fake at ``url``, which also issues the tokens: only
+    those reach the network, the rest as dagster_load.py has it."""
+    send = requests.Session.request
+
+    def request(self, method, address, *args, **kwargs):
+        if isinstance(address, str) and address.startswith(GKE_API + "/"):
+            address = url + address[len(GKE_API):]
+        if isinstance(address, str) and address.startswith(url + "/"):
+            return _SEND(self, method, address, *args, **kwargs)
+        return send(self, method, address, *args, **kwargs)
+
+    requests.Session.request = request

@@ -15,7 +15,7 @@ from analysis.edits.scaffold.families import scaffold_family
 from tests.support.scaffold_fixture import FamilyFixture, mapped
 
 FAMILY = FamilyFixture("containers", ("render_report", "train_model", "entrypoint_only", "transform_csv",
-                                       "permits_csv"))
+                                       "permits_csv", "reviews_gke"))
 DAG, MODULE, TASKS = FAMILY.dag, FAMILY.module, FAMILY.tasks
 scaffold, scaffold_all = FAMILY.scaffold, FAMILY.scaffold_all
 
@@ -44,6 +44,7 @@ import pendulum
 from airflow import DAG
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from airflow.providers.docker.operators.docker import DockerOperator
+from airflow.providers.google.cloud.operators.kubernetes_engine import GKEStartPodOperator
 from docker.types import Mount
 from kubernetes.client import models as k8s
 
@@ -111,8 +112,7 @@ REFUSALS = {
     "KubernetesPodOperator(task_id='t', image='app', resources={'request_cpu': '1'}, "
     "container_resources=k8s.V1ResourceRequirements(limits={'cpu': '2'}))":
         "task `t` gives both `resources` and `container_resources`: scaffold it by hand",
-    # not Kubernetes' shape: its API drops the fields Airflow sends; dagster-k8s would raise
-    "KubernetesPodOperator(task_id='t', image='app', container_resources={'memory': {'request': '16Gi'}})":
+    "KubernetesPodOperator(task_id='t', image='app', container_resources={'requests': '1Gi'})":
         "the `container_resources` of task `t` is not Kubernetes' resource requirements (`requests` and "
         "`limits` of quantities): Kubernetes would not read it as the pod's resources",
     # Python's names: the provider drops them (no constraint), dagster-k8s would apply them
@@ -137,6 +137,31 @@ REFUSALS = {
         "the `config_file` of task `t` uses Jinja ('/kube/{{ var.value.cluster }}'), which only Airflow renders",
     "KubernetesPodOperator(task_id='t', image='app', cluster_context='prod')":
         "task `t` uses `cluster_context`, which the Pipes client does not carry: scaffold it by hand",
+    **{f"GKEStartPodOperator(task_id='t', image='app', {options})": reason for options, reason in {
+        "location='us-central1', cluster_name='c'":
+            "task `t` has no `project_id`: the provider takes the project of connection `google_cloud_default`, "
+            "which the scaffold cannot know: write it in the task",
+        "project_id='p', cluster_name='c'": "the `location` of task `t` is not a string",
+        "project_id='p', location='l', cluster_name='c', gcp_conn_id='gcp_etl'":
+            "task `t` reaches its cluster with Airflow connection 'gcp_etl': the scaffold uses Application Default "
+            "Credentials, what `google_cloud_default` is on Cloud Composer",
+        "project_id='p', location='l', cluster_name='c', impersonation_chain='etl@p.iam.gserviceaccount.com'":
+            "task `t` impersonates 'etl@p.iam.gserviceaccount.com': the scaffold reaches the cluster with "
+            "Application Default Credentials: scaffold it by hand",
+        "project_id='p', location='l', cluster_name='c', config_file='/kube/config'":
+            "task `t` gives a `config_file`, which GKEStartPodOperator refuses: it reaches `cluster_name`'s",
+        "project_id='p', location='l', cluster_name='c', in_cluster=True":
+            "task `t` sets `in_cluster`: with the Google provider before 10.0, the pod runs in the cluster Airflow "
+            "runs in (or the provider refuses it), not in `cluster_name`: scaffold it by hand",
+        "project_id='p', location='l', cluster_name='c', use_internal_ip=True, use_dns_endpoint=True":
+            "task `t` sets both `use_internal_ip` and `use_dns_endpoint`: scaffold it by hand",
+        "project_id='p', location='l', cluster_name='c', use_internal_ip='{{ var.value.internal }}'":
+            "the `use_internal_ip` of task `t` is not True or False",
+        "project_id='p', location='l', cluster_name='c-{{ ds_nodash }}'":
+            "the `cluster_name` of task `t` uses Jinja ('c-{{ ds_nodash }}'), which only Airflow renders",
+        "project_id='p', location='l', cluster_name='c', cluster_context='gke'":
+            "task `t` uses `cluster_context`, which the Pipes client does not carry: scaffold it by hand",
+    }.items()},
 }
 
 
@@ -274,3 +299,36 @@ def test_a_task_groups_default_args_come_after_the_dags():
     assert result.changed, result.reason
     assert can_scaffold(text, task) is None
     assert "pipes_k8s_client_group_config.run(" in result.text and 'namespace="own"' in result.text
+
+
+def test_a_gke_pod_reaches_the_endpoint_its_task_names_with_its_dags_default_args():
+    """GKE options given by the DAG's default_args count, as Airflow gives them; the internal IP
+    is asked of the helper, and the public endpoint is its default."""
+    text = HEAD.replace('with DAG("d", start_date=pendulum.datetime(2024, 1, 1)):', (
+        'with DAG("d", start_date=pendulum.datetime(2024, 1, 1), default_args={"project_id": "acme-data", '
+        '"location": "europe-west1", "retries": 1, "description": "not an argument of the operator"}):')) + (
+        "    GKEStartPodOperator(task_id='t', image='app', cluster_name='etl', use_internal_ip=True)\n")
+    module = MODULE.read_text().replace('"render_report"', '"t"').replace('"containers"', '"d"')
+    result = scaffold_task(text, "d.py", "d", "t", module)
+    assert result.changed, result.reason
+    body = result.text.split("def d__t")[1]
+    assert '    with _airflow_gke_kubeconfig("acme-data", "europe-west1", "etl", "internal") as kubeconfig:\n' \
+           '        yield from PipesK8sClient(kubeconfig_file=kubeconfig).run(\n' \
+           '            context=context,\n            image="app",\n        ).get_results()\n' in body
+    assert "reached at its internal IP" in body
+    public = scaffold_task(text.replace(", use_internal_ip=True", ""), "d.py", "d", "t", module)
+    assert '_airflow_gke_kubeconfig("acme-data", "europe-west1", "etl") as kubeconfig' in public.text
+
+
+def test_resources_kubernetes_does_not_read_are_left_out_and_said_so():
+    """What the Kubernetes API drops of a container_resources dict (not a field of its resource
+    requirements) is left out of the pod, as the pod ran without it; the rest is kept."""
+    text = HEAD + ("    KubernetesPodOperator(task_id='t', image='app', container_resources="
+                   "{'limits': {'memory': '2Gi'}, 'cpu': {'request': '1'}})\n")
+    module = MODULE.read_text().replace('"render_report"', '"t"').replace('"containers"', '"d"')
+    result = scaffold_task(text, "d.py", "d", "t", module)
+    assert result.changed, result.reason
+    body = result.text.split("def d__t")[1]
+    assert 'base_pod_spec={"containers": [{"resources": {"limits": {"memory": "2Gi"}}}]}' in body
+    assert "Its `container_resources` {'cpu': {'request': '1'}} are not fields of Kubernetes'" in " ".join(
+        line.strip() for line in body.splitlines())

@@ -23,7 +23,13 @@ is one ``run`` with the task's image, command and environment:
   ``affinity``, ``labels`` and ``annotations``. A pod read from a kube config file
   (``config_file``) runs through a client of its own for that file (``PIPES_K8S_CLIENT_<FOLDER>_<FILE>``,
   resource ``pipes_k8s_client_<folder>_<file>``), so that pods of different clusters never share
-  one; a client of that name the module has for another file is refused (``conflict``).
+  one; a client of that name the module has for another file is refused (``conflict``). A pod of
+``GKEStartPodOperator`` runs in its GKE cluster as the provider reaches it when the task runs
+(``plan_gke``): ``_airflow_gke_kubeconfig`` reads the cluster's endpoint and CA certificate from
+the GKE API with Application Default Credentials and writes a kube config for this run only,
+whose ``gcp`` auth provider makes the Kubernetes client sign each request with a fresh token of
+the same credentials; the asset runs the pod with a ``PipesK8sClient`` of that file (the
+generated code also needs ``google-auth``, which the Kubernetes client uses for it).
 
 The asset yields what the container reports through Pipes (when it uses dagster-pipes), else
 each of its assets is materialized when the container exits with 0, as the Airflow task then
@@ -41,9 +47,9 @@ import libcst as cst
 import libcst.matchers as m
 
 from analysis.edits.layout import Group
-from analysis.edits.scaffold.asset_commands import top_level_names
+from analysis.edits.scaffold.asset_commands import fresh, top_level_names
 from analysis.edits.scaffold.asset_mapping import WHAT
-from analysis.edits.scaffold.asset_pipes import literal_doc
+from analysis.edits.scaffold.asset_pipes import literal_code, literal_doc
 from analysis.edits.scaffold.plan import Plan
 
 if TYPE_CHECKING:
@@ -56,6 +62,7 @@ _CLIENTS = {
 """Per client: its module and class, the resource key, the module-level constant."""
 CONSTANTS = tuple(c[3] for c in _CLIENTS.values())
 REGISTRY_HELPER = "_airflow_docker_registry"
+GKE_HELPER = "_airflow_gke_kubeconfig"
 DEFINITIONS = {REGISTRY_HELPER: ('''\
 def _airflow_docker_registry(conn_id: str) -> dict[str, str]:
     """The registry login of Airflow's Docker connection `conn_id` (its host, login and password),
@@ -72,7 +79,40 @@ def _airflow_docker_registry(conn_id: str) -> dict[str, str]:
     return {"url": urllib.parse.unquote(uri.hostname or "") + (f":{uri.port}" if uri.port else ""),
             "username": urllib.parse.unquote(uri.username or ""),
             "password": urllib.parse.unquote(uri.password or "")}
-''', ("os", "json", "urllib.parse"))}
+''', ("os", "json", "urllib.parse")),
+    GKE_HELPER: ('''\
+@contextlib.contextmanager
+def _airflow_gke_kubeconfig(project_id: str, location: str, cluster_name: str,
+                            endpoint: str = "public"):
+    """A kube config for GKE cluster `cluster_name` of `project_id` at `location`, for this run, as
+    Airflow's GKEStartPodOperator reaches it: its endpoint ("public"; "internal" for use_internal_ip,
+    "dns" for use_dns_endpoint) and CA certificate read from the GKE API with Application Default
+    Credentials, which the Kubernetes client's `gcp` auth provider also signs each request with
+    (a fresh token when one expires). Yields the file's path; deleted after."""
+    credentials, _ = google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform"])
+    session = google.auth.transport.requests.AuthorizedSession(credentials)
+    name = f"projects/{project_id}/locations/{location}/clusters/{cluster_name}"
+    response = session.get(f"https://container.googleapis.com/v1/{name}", timeout=60)
+    if not response.ok:
+        raise RuntimeError(f"GKE cluster {name}: {response.status_code} {response.text[:300]}")
+    cluster = response.json()
+    if endpoint == "dns":
+        dns = cluster["controlPlaneEndpointsConfig"]["dnsEndpointConfig"]["endpoint"]
+        server = {"server": f"https://{dns}"}
+    else:
+        host = cluster["privateClusterConfig"]["privateEndpoint"] if endpoint == "internal" else cluster["endpoint"]
+        server = {"server": f"https://{host}",
+                  "certificate-authority-data": cluster["masterAuth"]["clusterCaCertificate"]}
+    config = {"apiVersion": "v1", "kind": "Config", "current-context": "gke",
+              "clusters": [{"name": "gke", "cluster": server}],
+              "users": [{"name": "gke", "user": {"auth-provider": {"name": "gcp"}}}],
+              "contexts": [{"name": "gke", "context": {"cluster": "gke", "user": "gke"}}]}
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "kubeconfig")
+        with open(path, "w", encoding="utf-8") as file:
+            json.dump(config, file)
+        yield path
+''', ("contextlib", "os", "json", "tempfile", "google.auth.transport.requests"))}
 
 
 def owns(name: str) -> bool:
@@ -88,6 +128,8 @@ def conflict(edit: ModuleEdit, plan: Plan) -> str | None:
     """Why the module's client named for this task's kube config does not fit it (written for
     another file whose last folder and name read the same, or changed by hand), or None."""
     kubeconfig = plan.container.kubeconfig
+    if plan.container.gke is not None:
+        return None  # a client of its own, made in the asset for each run
     name = _client(plan)[3]
     existing = next((s for s in edit.module.body if isinstance(s, cst.SimpleStatementLine)
                      and name in top_level_names(cst.Module(body=[s]))), None)
@@ -114,6 +156,8 @@ def _client(plan: Plan) -> tuple[str, str, str, str]:
 
 
 def helpers(plan: Plan) -> list[str]:
+    if plan.container.gke is not None:
+        return [GKE_HELPER]
     registry = [REGISTRY_HELPER] if any(k == "registry" for k, _ in plan.container.run) else []
     return [*registry, _client(plan)[3]]
 
@@ -122,6 +166,16 @@ def about(where: str, plan: Plan) -> str:
     runs = "a container" if plan.container.client == "docker" else "a pod"
     text = (f"Scaffolded by airlift-lsp from {where} ({plan.label}): the same image, command and "
             f"environment, run as {runs} through Dagster Pipes.")
+    if plan.container.dropped:
+        text += (f" Its `container_resources` {plan.container.dropped!r} are not fields of Kubernetes' resource "
+                 "requirements (`requests`, `limits`): the Kubernetes API dropped them, so the pod ran without "
+                 "them, as it does here; give it `requests` and `limits` if it needs them.")
+    gke = plan.container.gke
+    if gke is not None:
+        endpoint = {"public": "", "internal": ", reached at its internal IP", "dns": ", reached at its DNS endpoint"}[gke.endpoint]
+        text += (f" The pod runs in GKE cluster `{gke.cluster_name}` of project `{gke.project_id}` at "
+                 f"`{gke.location}`{endpoint}, read when the asset runs with the Application Default Credentials where Dagster runs (what "
+                 "Cloud Composer's google_cloud_default is): give those the task's access to the cluster.")
     if plan.container.kubeconfig is not None:
         text += (f" The pod runs in the cluster of the kube config {plan.container.kubeconfig}, read "
                  "where Dagster runs as the task read it where Airflow ran: put that cluster's kube "
@@ -130,11 +184,15 @@ def about(where: str, plan: Plan) -> str:
 
 
 def signature(edit: ModuleEdit, plan: Plan) -> str:
+    if plan.container.gke is not None:
+        return f"(context: {edit.dagster_name('AssetExecutionContext')})"
     module, cls, key, _ = _client(plan)
     return f"(context: {edit.dagster_name('AssetExecutionContext')}, {key}: {edit.imported_name(module, cls)})"
 
 
 def decorator_options(edit: ModuleEdit, plan: Plan) -> tuple[str, ...]:
+    if plan.container.gke is not None:
+        return ()
     _, _, key, constant_name = _client(plan)
     return (f"resource_defs={{{edit.literal(key)}: {constant_name}}}",)
 
@@ -150,9 +208,17 @@ def constant(edit: ModuleEdit, name: str, plan: Plan) -> str:
 
 
 def tail(edit: ModuleEdit, plan: Plan, places=None) -> list[str]:
-    _, _, key, _ = _client(plan)
+    module, cls, key, _ = _client(plan)
     options = ("context=context", *(
         f"registry={REGISTRY_HELPER}({edit.literal(v)})" if k == "registry"
         else literal_doc(edit, v, f"{k}=") for k, v in plan.container.run))
-    return [edit.render(Group(f"yield from {key}.run(", options, ").get_results()"),
-                        len(edit.unit))]
+    gke = plan.container.gke
+    if gke is None:
+        return [edit.render(Group(f"yield from {key}.run(", options, ").get_results()"), len(edit.unit))]
+    name = fresh("kubeconfig", plan.mentioned)
+    cluster = [literal_code(edit, v) for v in (gke.project_id, gke.location, gke.cluster_name)]
+    cluster += [] if gke.endpoint == "public" else [edit.literal(gke.endpoint)]
+    client = f"{edit.imported_name(module, cls)}(kubeconfig_file={name})"
+    return [edit.render(Group(f"with {GKE_HELPER}(", tuple(cluster), f") as {name}:"), len(edit.unit)),
+            edit.unit + edit.render(Group(f"yield from {client}.run(", options, ").get_results()"),
+                                    2 * len(edit.unit))]

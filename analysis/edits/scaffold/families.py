@@ -60,6 +60,7 @@ SCAFFOLDED: dict[str, str] = {
     "@task.external_python": "pipes-subprocess",
     "DockerOperator": "pipes-docker",
     "KubernetesPodOperator": "pipes-k8s",
+    "GKEStartPodOperator": "pipes-k8s",
     "SQLExecuteQueryOperator": "sql",
     "SqliteOperator": "sql",
     "PostgresOperator": "sql",

@@ -30,13 +30,15 @@ from analysis.edits.scaffold.plan_common import (
     operator_call_problem,
 )
 from analysis.edits.scaffold.plan_dag import default_args, own_default_args, rendering_problem
+from analysis.edits.scaffold import plan_gke
 from analysis.edits.scaffold.plan_values import NOT_STATIC, static_value
 from analysis.edits.scaffold.variables import refused_rendering, rendered_value
 from analysis.edits.scaffold.statements import DagFile, Unit
 from analysis.facts import TaskFacts
 
-CONTAINER_OPERATORS = {"DockerOperator": "docker", "KubernetesPodOperator": "k8s"}
-"""The container operators, to the Pipes client that runs them."""
+CONTAINER_OPERATORS = {"DockerOperator": "docker", "KubernetesPodOperator": "k8s", "GKEStartPodOperator": "k8s"}
+"""The container operators, to the Pipes client that runs them (``GKEStartPodOperator``: a
+``KubernetesPodOperator`` in a GKE cluster, ``plan_gke``)."""
 
 BASE_OPERATOR = frozenset({
     "task_id", "owner", "email", "email_on_retry", "email_on_failure", "retries", "retry_delay",
@@ -101,8 +103,9 @@ _PARAMETERS = {
 """Per client, the arguments its operator takes beside every operator's (DockerOperator of the docker
 provider 4.4 with 2.x's ``volumes``; KubernetesPodOperator of cncf.kubernetes 3.1 and 10.25): of a
 ``default_args``, Airflow gives an operator only these, and ignores the rest."""
-IGNORED = {"DockerOperator": frozenset(k for k, v in _DOCKER.items() if v is None),
-           "KubernetesPodOperator": frozenset(k for k, v in _K8S.items() if v is None)}
+_OPTIONS = {"DockerOperator": _DOCKER, "KubernetesPodOperator": _K8S, "GKEStartPodOperator": {**_K8S, **plan_gke.OPTIONS}}
+"""Per container operator, its options to where they go."""
+IGNORED = {operator: frozenset(k for k, v in options.items() if v is None) for operator, options in _OPTIONS.items()}
 """Per container operator, the options that change nothing the Pipes run is given (logs, names,
 clean-up; ``in_cluster`` but beside a ``config_file``): their values need not be known."""
 
@@ -116,6 +119,11 @@ class ContainerPlan:
     kubeconfig: str | None = None
     """The kube config file the pod's cluster is read from (``config_file``), else the client's
     default."""
+    gke: plan_gke.GkeCluster | None = None
+    """The GKE cluster of a ``GKEStartPodOperator``, reached when the asset runs."""
+    dropped: dict | None = None
+    """What Kubernetes dropped of the pod's ``container_resources`` (``_dropped_resources``), said
+    in the asset's docstring."""
 
 
 def container_plan(dag: DagFile, task: TaskFacts, call: ast.Call) -> Plan | str:
@@ -124,12 +132,13 @@ def container_plan(dag: DagFile, task: TaskFacts, call: ast.Call) -> Plan | str:
     problem = operator_call_problem(dag, task, call)
     if problem:
         return problem
-    known = _DOCKER if client == "docker" else _K8S
+    known = _OPTIONS[task.operator]
+    gke = task.operator == "GKEStartPodOperator"
     dag_unit = dag.unit_at(task.range.start.line + 1)
-    given = _given(dag, dag_unit, call, name, client)
+    given = _given(dag, dag_unit, call, name, _PARAMETERS[client] | (plan_gke.PARAMETERS if gke else frozenset()))
     if isinstance(given, str):
         return given
-    templated = TEMPLATED[client]
+    templated = TEMPLATED[client] | (plan_gke.TEMPLATED if gke else frozenset())
     if client == "k8s" and "resources" in given and _old_resources(static_value(dag, given["resources"][0])):
         templated = templated - _NOT_TEMPLATED_BEFORE_4  # the provider before 4.0: fewer template_fields
     values: dict[str, object] = {}
@@ -164,9 +173,17 @@ def container_plan(dag: DagFile, task: TaskFacts, call: ast.Call) -> Plan | str:
             return refused_rendering(f"the arguments of {name}", how)
     if not isinstance(values.get("image"), str):
         return f"{name} has no `image` written out"
+    dropped = _dropped_resources(values) if client == "k8s" else None
     run = _docker_run(values, name) if client == "docker" else _k8s_run(values, name)
     if isinstance(run, str):
         return run
+    if gke:
+        cluster = plan_gke.gke_cluster(values, name)
+        if isinstance(cluster, str):
+            return cluster
+        return Plan("Container", task.operator, (), None, frozenset(), False, frozenset(), {}, frozenset(),
+                    container=ContainerPlan(client, tuple(run), gke=cluster, dropped=dropped),
+                    variables=tuple(variables))
     kubeconfig = values.get("config_file")
     if kubeconfig is not None and not (isinstance(kubeconfig, str) and kubeconfig):
         return f"the `config_file` of {name} is not a path"
@@ -175,11 +192,12 @@ def container_plan(dag: DagFile, task: TaskFacts, call: ast.Call) -> Plan | str:
         return (f"{name} sets both `in_cluster` and `config_file`: the provider refuses them together "
                 "(from 4.0) or reads only the cluster Airflow runs in (before): scaffold it by hand")
     return Plan("Container", task.operator, (), None, frozenset(), False, frozenset(), {},
-                frozenset(), container=ContainerPlan(client, tuple(run), kubeconfig), variables=tuple(variables))
+                frozenset(), container=ContainerPlan(client, tuple(run), kubeconfig, dropped=dropped),
+                variables=tuple(variables))
 
 
 def _given(dag: DagFile, dag_unit: Unit | None, call: ast.Call, name: str,
-           client: str) -> dict[str, tuple[ast.expr, str]] | str:
+           parameters: frozenset[str]) -> dict[str, tuple[ast.expr, str]] | str:
     """The operator's options as Airflow gives them: the ``default_args`` of its DAG, of the task
     groups around it and of the call, of the arguments the operator takes, then the call's own
     keywords (what every operator takes left out); each option to its value's node and how to say
@@ -192,7 +210,7 @@ def _given(dag: DagFile, dag_unit: Unit | None, call: ast.Call, name: str,
                     "operator's options: scaffold it by hand")
         where = f"the `default_args` of {whose} give"
         given.update({k: (v, where) for k, v in (defaults or {}).items()
-                      if k in _PARAMETERS[client]})
+                      if k in parameters})
     given.update({k.arg: (k.value, f"{name} uses") for k in call.keywords if k.arg not in BASE_OPERATOR})
     return given
 
@@ -328,6 +346,20 @@ def _unread(value: object, model: str) -> str | None:
             if unread is not None:
                 return unread
     return None
+
+
+def _dropped_resources(values: dict[str, object]) -> dict | None:
+    """What Kubernetes drops of a ``container_resources`` dict, taken out of it: the keys that are
+    not fields of its resource requirements (gcp-public-datasets' ``{"memory": {"request": "16Gi"}}``).
+    The provider sends the dict as written and the API server drops unknown fields, so the pod ran
+    without them, as it runs without them in Dagster (whose client would raise on them)."""
+    given = values.get("container_resources")
+    if not isinstance(given, dict):
+        return None
+    unread = {k: v for k, v in given.items() if k not in ("requests", "limits", "claims")}
+    if unread:
+        values["container_resources"] = {k: v for k, v in given.items() if k not in unread} or None
+    return unread or None
 
 
 def _old_resources(value: object) -> bool:

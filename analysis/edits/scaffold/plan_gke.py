@@ -1,0 +1,78 @@
+"""The cluster of a ``GKEStartPodOperator`` (the Google provider): a ``KubernetesPodOperator``
+whose pod runs in the GKE cluster ``cluster_name`` of ``project_id`` at ``location``.
+
+Airflow reaches that cluster when the task runs, not before: the provider reads the cluster's
+endpoint and CA certificate from the GKE API (``projects.locations.clusters.get``) and signs every
+request to it with the credentials of the Google connection (from 10.x; before, ``gcloud container
+clusters get-credentials`` wrote the same into a kube config). Public DAGs create the cluster in
+the same run (``GKECreateClusterOperator`` before the pods, ``GKEDeleteClusterOperator`` after),
+so the scaffold does the same when the asset runs (``asset_containers``): it reads the cluster
+with Application Default Credentials, what Cloud Composer's ``google_cloud_default`` connection is.
+
+Refused with the reason: another connection (``gcp_conn_id``), impersonation
+(``impersonation_chain``), no ``project_id`` (the provider takes the connection's project), a
+``config_file`` (the provider raises) and ``in_cluster`` (before 10.x the pod then ran in the
+cluster Airflow runs in, not in ``cluster_name``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+OPTIONS = {"project_id": "gke", "location": "gke", "cluster_name": "gke", "use_internal_ip": "gke",
+           "use_dns_endpoint": "gke", "gcp_conn_id": "gke", "impersonation_chain": "gke",
+           "regional": None, "deferrable": None, "config_file": "gke", "in_cluster": "gke"}
+"""GKEStartPodOperator's own options beside KubernetesPodOperator's, to where they go ("gke":
+read here; None: nothing to carry: ``regional`` chose gcloud's ``--region`` over ``--zone``, and
+the API takes either as the location)."""
+TEMPLATED = frozenset({"project_id", "location", "cluster_name", "use_internal_ip", "use_dns_endpoint",
+                       "gcp_conn_id", "impersonation_chain"})
+"""Of those, what Airflow renders (the provider's ``template_fields``; 6.x renders the first three)."""
+PARAMETERS = frozenset(OPTIONS) | {"on_finish_action", "is_delete_operator_pod"}
+"""GKEStartPodOperator's arguments beside KubernetesPodOperator's (the Google provider 6.8 to 19.1)."""
+DEFAULT_CONNECTION = "google_cloud_default"
+
+
+@dataclass(frozen=True, slots=True)
+class GkeCluster:
+    """The cluster a pod runs in: its project, location and name (strings, or
+    ``variables.Rendered`` ones that read Airflow Variables), and which of its endpoints the pod's
+    client reaches."""
+
+    project_id: str
+    location: str
+    cluster_name: str
+    endpoint: str = "public"
+    """"public" (``endpoint``), "internal" (``use_internal_ip``: the private endpoint) or "dns"
+    (``use_dns_endpoint``)."""
+
+
+def gke_cluster(values: dict[str, object], name: str) -> GkeCluster | str:
+    """The cluster of ``values`` (the task's options as Airflow gives them, read), or why it is refused."""
+    if "config_file" in values:
+        return f"{name} gives a `config_file`, which GKEStartPodOperator refuses: it reaches `cluster_name`'s"
+    if values.get("in_cluster"):
+        return (f"{name} sets `in_cluster`: with the Google provider before 10.0, the pod runs in the cluster "
+                "Airflow runs in (or the provider refuses it), not in `cluster_name`: scaffold it by hand")
+    connection = values.get("gcp_conn_id", DEFAULT_CONNECTION)
+    if connection != DEFAULT_CONNECTION:
+        return (f"{name} reaches its cluster with Airflow connection {connection!r}: the scaffold uses "
+                f"Application Default Credentials, what `{DEFAULT_CONNECTION}` is on Cloud Composer")
+    if values.get("impersonation_chain"):
+        return (f"{name} impersonates {values['impersonation_chain']!r}: the scaffold reaches the cluster "
+                "with Application Default Credentials: scaffold it by hand")
+    for option in ("project_id", "location", "cluster_name"):
+        value = values.get(option)
+        if option == "project_id" and value is None:
+            return (f"{name} has no `project_id`: the provider takes the project of connection "
+                    f"`{DEFAULT_CONNECTION}`, which the scaffold cannot know: write it in the task")
+        if not (isinstance(value, str) and value):
+            return f"the `{option}` of {name} is not a string"
+    endpoints = [e for e in ("use_internal_ip", "use_dns_endpoint") if values.get(e) not in (None, False)]
+    for option in endpoints:
+        if values[option] is not True:
+            return f"the `{option}` of {name} is not True or False"
+    if len(endpoints) > 1:
+        return f"{name} sets both `use_internal_ip` and `use_dns_endpoint`: scaffold it by hand"
+    endpoint = {"use_internal_ip": "internal", "use_dns_endpoint": "dns"}[endpoints[0]] if endpoints else "public"
+    return GkeCluster(values["project_id"], values["location"], values["cluster_name"], endpoint)

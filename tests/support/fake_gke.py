@@ -1,0 +1,134 @@
+"""A stand-in for Google's OAuth token endpoint and the GKE API (no cloud here), modelled on their
+documented flows, for the scaffold of ``GKEStartPodOperator`` (``_airflow_gke_kubeconfig``).
+
+- ``service_account_file(folder)`` writes a service account key (a new RSA key, made by
+  ``openssl``) whose ``token_uri`` is this fake's: as ``GOOGLE_APPLICATION_CREDENTIALS``, it is
+  what google-auth's Application Default Credentials read.
+- ``POST /token``: the OAuth 2.0 JWT bearer grant (``grant_type`` =
+  ``urn:ietf:params:oauth:grant-type:jwt-bearer``, ``assertion`` = a JWT signed RS256 by the key,
+  ``iss`` the account, ``aud`` Google's token endpoint whatever URI it is sent to, ``scope``); the signature is checked with the key's
+  public half (``openssl dgst -verify``). Answers ``access_token``, ``expires_in``, ``token_type``.
+- ``GET /v1/projects/{project}/locations/{location}/clusters/{name}``
+  (``projects.locations.clusters.get``): needs ``Authorization: Bearer`` with a token it issued;
+  answers the cluster's ``endpoint``, ``masterAuth.clusterCaCertificate`` and
+  ``privateClusterConfig.privateEndpoint``, 404 for a cluster it does not have.
+
+Every request is kept in ``requests`` (method, path, and the JWT's claims for a token).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+ACCOUNT = "dagster-runner@acme-data.iam.gserviceaccount.com"
+JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+AUDIENCE = "https://oauth2.googleapis.com/token"
+
+
+def _unpadded(part: str) -> bytes:
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+
+@dataclass
+class FakeGke:
+    clusters: dict[str, dict]
+    """Each cluster by ``projects/{p}/locations/{l}/clusters/{c}``, as the API answers it."""
+    folder: Path
+    tokens: set[str] = field(default_factory=set)
+    requests: list[dict] = field(default_factory=list)
+    url: str = ""
+
+    def service_account_file(self) -> Path:
+        """A service account key whose tokens this fake issues (ADC's GOOGLE_APPLICATION_CREDENTIALS)."""
+        key = self.folder / "key.pem"
+        subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048",
+                        "-out", str(key)], check=True, capture_output=True)
+        subprocess.run(["openssl", "pkey", "-in", str(key), "-pubout", "-out", str(self.folder / "public.pem")],
+                       check=True, capture_output=True)
+        path = self.folder / "service-account.json"
+        path.write_text(json.dumps({
+            "type": "service_account", "project_id": "acme-data", "private_key_id": secrets.token_hex(20),
+            "private_key": key.read_text(), "client_email": ACCOUNT, "client_id": "1234567890",
+            "token_uri": f"{self.url}/token"}))
+        return path
+
+    def start(self) -> FakeGke:
+        fake = self
+
+        class Handler(_Handler):
+            gke = fake
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def verified(self, assertion: str) -> dict | None:
+        """The claims of an RS256 JWT signed by the service account's key, else None."""
+        try:
+            header, claims, signature = assertion.split(".")
+            if json.loads(_unpadded(header)).get("alg") != "RS256":
+                return None
+            signed, sig = self.folder / f"signed-{secrets.token_hex(4)}", self.folder / f"sig-{secrets.token_hex(4)}"
+            signed.write_bytes(f"{header}.{claims}".encode())
+            sig.write_bytes(_unpadded(signature))
+            checked = subprocess.run(["openssl", "dgst", "-sha256", "-verify", str(self.folder / "public.pem"),
+                                      "-signature", str(sig), str(signed)], capture_output=True)
+            return json.loads(_unpadded(claims)) if checked.returncode == 0 else None
+        except ValueError:
+            return None
+
+
+class _Handler(BaseHTTPRequestHandler):
+    gke: FakeGke
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _answer(self, status: int, body: dict) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self) -> None:
+        form = parse_qs(self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode())
+        if self.path != "/token" or form.get("grant_type") != [JWT_BEARER]:
+            return self._answer(400, {"error": "unsupported_grant_type"})
+        claims = self.gke.verified(form.get("assertion", [""])[0])
+        self.gke.requests.append({"method": "POST", "path": self.path, "claims": claims})
+        now = time.time()
+        if claims is None or claims.get("iss") != ACCOUNT or claims.get("aud") != AUDIENCE \
+                or not claims.get("iat", now + 99) <= now + 5 < claims.get("exp", 0) + 5:
+            return self._answer(400, {"error": "invalid_grant", "error_description": "Invalid JWT Signature."})
+        token = f"ya29.fake-{secrets.token_urlsafe(12)}"
+        self.gke.tokens.add(token)
+        self._answer(200, {"access_token": token, "expires_in": 3599, "token_type": "Bearer"})
+
+    def do_GET(self) -> None:
+        self.gke.requests.append({"method": "GET", "path": self.path})
+        authorization = self.headers.get("Authorization", "")
+        if not authorization.startswith("Bearer ") or authorization[7:] not in self.gke.tokens:
+            return self._answer(401, {"error": {"code": 401, "status": "UNAUTHENTICATED"}})
+        name = self.path.removeprefix("/v1/")
+        if name not in self.gke.clusters:
+            return self._answer(404, {"error": {"code": 404, "message": f"Not found: {name}.", "status": "NOT_FOUND"}})
+        self._answer(200, self.gke.clusters[name])
