@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.fake_gke import ACCOUNT, FakeGke
+from tests.support.fake_google import ACCOUNT, FakeGoogle
 from tests.support.scaffold_fixture import scaffold_every_task
 from tests.support.scaffold_runs import materialize
 
@@ -36,12 +36,12 @@ CLUSTERS = {"projects/acme-data/locations/us-central1-c/clusters/pdp-imdb-review
     "name": "pdp-imdb-reviews", "endpoint": "34.68.12.7", "status": "RUNNING",
     "masterAuth": {"clusterCaCertificate": base64.b64encode(CA.encode()).decode()},
     "privateClusterConfig": {"privateEndpoint": "10.128.0.2"}}}
-"""The GKE cluster `reviews_gke` runs in, as the GKE API answers it (tests/support/fake_gke.py)."""
+"""The GKE cluster `reviews_gke` runs in, as the GKE API answers it (tests/support/fake_google.py)."""
 
 
 @pytest.fixture(scope="module")
 def gke(tmp_path_factory):
-    fake = FakeGke(CLUSTERS, tmp_path_factory.mktemp("gke")).start()
+    fake = FakeGoogle(CLUSTERS, tmp_path_factory.mktemp("gke")).start()
     yield fake
     fake.stop()
 
@@ -56,7 +56,7 @@ def calls(tmp_path_factory, gke) -> dict[str, dict]:
                          record_pipes=True, env={"AIRFLOW_CONN_GHCR_LOGIN": json.dumps(
                              {"conn_type": "docker", "host": "ghcr.io", "login": "bot", "password": "s3cret"}),
                              "GOOGLE_APPLICATION_CREDENTIALS": str(gke.service_account_file()),
-                             "AIRLIFT_FAKE_GKE_API": gke.url, **VARIABLES})
+                             "AIRLIFT_FAKE_GOOGLE_APIS": gke.url, **VARIABLES})
     for run in output["runs"]:
         assert run["success"], "\n".join(run["errors"])
         assert run["materialized"] == sorted(run["asset"].split(","))

@@ -9,9 +9,10 @@ container that does not speak Pipes and exits with 0. Each call is recorded as
 file that exists when it runs, also ``loaded``: what the Kubernetes client's own loader reads
 from it, its ``host``, the ``ca`` certificate and ``api_key``, authenticating as the file says).
 
-With ``AIRLIFT_FAKE_GKE_API`` set, requests to the GKE API (``https://container.googleapis.com``)
-go to that URL instead, where tests/support/fake_gke.py answers them: the generated module is
-not altered.
+With ``AIRLIFT_FAKE_GOOGLE_APIS`` set, requests to the GKE API
+(``https://container.googleapis.com``) and BigQuery's (``https://bigquery.googleapis.com``) go to
+that URL instead, where tests/support/fake_google.py answers them: the generated module is not
+altered.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import requests
 
-GKE_API = "https://container.googleapis.com"
+GOOGLE_APIS = ("https://container.googleapis.com", "https://bigquery.googleapis.com")
 _SEND = requests.Session.request
 """requests as it is before dagster_load.py keeps the module from the network while it loads."""
 
@@ -65,8 +66,8 @@ def record() -> list[dict]:
 
     recorder(PipesDockerClient)
     recorder(PipesK8sClient)
-    if os.environ.get("AIRLIFT_FAKE_GKE_API"):
-        _route_gke(os.environ["AIRLIFT_FAKE_GKE_API"])
+    if os.environ.get("AIRLIFT_FAKE_GOOGLE_APIS"):
+        _route_google(os.environ["AIRLIFT_FAKE_GOOGLE_APIS"])
     return calls
 
 
@@ -82,14 +83,15 @@ def _loaded(kubeconfig: str, context: str | None) -> dict:
             "refreshes": configuration.refresh_api_key_hook is not None}
 
 
-def _route_gke(url: str) -> None:
-    """The GKE API's requests sent to the fake at ``url``, which also issues the tokens: only
-    those reach the network, the rest as dagster_load.py has it."""
+def _route_google(url: str) -> None:
+    """The GKE and BigQuery APIs' requests sent to the fake at ``url``, which also issues the
+    tokens: only those reach the network, the rest as dagster_load.py has it."""
     send = requests.Session.request
 
     def request(self, method, address, *args, **kwargs):
-        if isinstance(address, str) and address.startswith(GKE_API + "/"):
-            address = url + address[len(GKE_API):]
+        api = next((a for a in GOOGLE_APIS if isinstance(address, str) and address.startswith(a + "/")), None)
+        if api is not None:
+            address = url + address[len(api):]
         if isinstance(address, str) and address.startswith(url + "/"):
             return _SEND(self, method, address, *args, **kwargs)
         return send(self, method, address, *args, **kwargs)

@@ -71,6 +71,7 @@ SCAFFOLDED: dict[str, str] = {
     "TrinoOperator": "sql",
     "VerticaOperator": "sql",
     "JdbcOperator": "sql",
+    "GCSToBigQueryOperator": "bigquery-load",
     "BranchPythonOperator": "branch",
     "@task.branch": "branch",
     "ShortCircuitOperator": "short-circuit",

@@ -14,6 +14,7 @@ from analysis.edits.scaffold.statements import DagFile, Unit
 from analysis.facts import TaskFacts
 
 if TYPE_CHECKING:
+    from analysis.edits.scaffold.plan_bigquery import BigQueryLoad
     from analysis.edits.scaffold.plan_containers import ContainerPlan
     from analysis.edits.scaffold.plan_dbt import DbtPlan
     from analysis.edits.scaffold.plan_pipes import PipesPlan
@@ -41,7 +42,7 @@ class Plan:
 
     kind: str
     """"PythonOperator", "BashOperator", "@task", "@task.bash", "Pipes", "Container", "SQL",
-    "Sensor", "dbt" or "Port"."""
+    "BigQuery", "Sensor", "dbt" or "Port"."""
     label: str
     """The operator as the docstring names it."""
     units: tuple[Unit, ...]
@@ -63,6 +64,8 @@ class Plan:
     """For "Container": the Pipes client and what its ``run`` is given."""
     sql: SqlPlan | None = None
     """For "SQL": the connection and the statements."""
+    bigquery: BigQueryLoad | None = None
+    """For "BigQuery": the load job."""
     gate: str | None = None
     """"branch" or "short_circuit": the callable's return decides what is materialized."""
     downstream: tuple[str, ...] = ()

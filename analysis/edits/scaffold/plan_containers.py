@@ -135,7 +135,7 @@ def container_plan(dag: DagFile, task: TaskFacts, call: ast.Call) -> Plan | str:
     known = _OPTIONS[task.operator]
     gke = task.operator == "GKEStartPodOperator"
     dag_unit = dag.unit_at(task.range.start.line + 1)
-    given = _given(dag, dag_unit, call, name, _PARAMETERS[client] | (plan_gke.PARAMETERS if gke else frozenset()))
+    given = operator_options(dag, dag_unit, call, name, _PARAMETERS[client] | (plan_gke.PARAMETERS if gke else frozenset()))
     if isinstance(given, str):
         return given
     templated = TEMPLATED[client] | (plan_gke.TEMPLATED if gke else frozenset())
@@ -196,7 +196,7 @@ def container_plan(dag: DagFile, task: TaskFacts, call: ast.Call) -> Plan | str:
                 variables=tuple(variables))
 
 
-def _given(dag: DagFile, dag_unit: Unit | None, call: ast.Call, name: str,
+def operator_options(dag: DagFile, dag_unit: Unit | None, call: ast.Call, name: str,
            parameters: frozenset[str]) -> dict[str, tuple[ast.expr, str]] | str:
     """The operator's options as Airflow gives them: the ``default_args`` of its DAG, of the task
     groups around it and of the call, of the arguments the operator takes, then the call's own

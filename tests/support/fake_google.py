@@ -1,5 +1,6 @@
-"""A stand-in for Google's OAuth token endpoint and the GKE API (no cloud here), modelled on their
-documented flows, for the scaffold of ``GKEStartPodOperator`` (``_airflow_gke_kubeconfig``).
+"""A stand-in for Google's OAuth token endpoint, the GKE API and BigQuery's jobs (no cloud here),
+modelled on their documented flows, for the scaffolds of ``GKEStartPodOperator``
+(``_airflow_gke_kubeconfig``) and ``GCSToBigQueryOperator`` (google-cloud-bigquery's client).
 
 - ``service_account_file(folder)`` writes a service account key (a new RSA key, made by
   ``openssl``) whose ``token_uri`` is this fake's: as ``GOOGLE_APPLICATION_CREDENTIALS``, it is
@@ -12,6 +13,10 @@ documented flows, for the scaffold of ``GKEStartPodOperator`` (``_airflow_gke_ku
   (``projects.locations.clusters.get``): needs ``Authorization: Bearer`` with a token it issued;
   answers the cluster's ``endpoint``, ``masterAuth.clusterCaCertificate`` and
   ``privateClusterConfig.privateEndpoint``, 404 for a cluster it does not have.
+- ``POST /bigquery/v2/projects/{project}/jobs`` (``jobs.insert``, a bearer token it issued): the
+  job, kept in ``jobs`` as sent, answered ``RUNNING``; ``GET .../jobs/{jobId}`` (``jobs.get``):
+  ``DONE``, with ``outputRows`` for a load (``load_rows``), or the ``errorResult`` that
+  ``failing`` gives for its destination table.
 
 Every request is kept in ``requests`` (method, path, and the JWT's claims for a token).
 """
@@ -28,7 +33,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 ACCOUNT = "dagster-runner@acme-data.iam.gserviceaccount.com"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -40,12 +45,16 @@ def _unpadded(part: str) -> bytes:
 
 
 @dataclass
-class FakeGke:
+class FakeGoogle:
     clusters: dict[str, dict]
     """Each cluster by ``projects/{p}/locations/{l}/clusters/{c}``, as the API answers it."""
     folder: Path
     tokens: set[str] = field(default_factory=set)
     requests: list[dict] = field(default_factory=list)
+    jobs: list[dict] = field(default_factory=list)
+    load_rows: int = 42
+    failing: dict[str, str] = field(default_factory=dict)
+    """Destination tables (``dataset.table``) whose loads fail, to BigQuery's error message."""
     url: str = ""
 
     def service_account_file(self) -> Path:
@@ -62,11 +71,11 @@ class FakeGke:
             "token_uri": f"{self.url}/token"}))
         return path
 
-    def start(self) -> FakeGke:
+    def start(self) -> FakeGoogle:
         fake = self
 
         class Handler(_Handler):
-            gke = fake
+            google = fake
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
@@ -95,7 +104,7 @@ class FakeGke:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    gke: FakeGke
+    google: FakeGoogle
     protocol_version = "HTTP/1.1"
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -109,26 +118,56 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def _authorized(self) -> bool:
+        authorization = self.headers.get("Authorization", "")
+        if authorization.startswith("Bearer ") and authorization[7:] in self.google.tokens:
+            return True
+        self._answer(401, {"error": {"code": 401, "status": "UNAUTHENTICATED"}})
+        return False
+
     def do_POST(self) -> None:
+        if self.path.startswith("/bigquery/v2/"):
+            return self._insert_job()
         form = parse_qs(self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode())
         if self.path != "/token" or form.get("grant_type") != [JWT_BEARER]:
             return self._answer(400, {"error": "unsupported_grant_type"})
-        claims = self.gke.verified(form.get("assertion", [""])[0])
-        self.gke.requests.append({"method": "POST", "path": self.path, "claims": claims})
+        claims = self.google.verified(form.get("assertion", [""])[0])
+        self.google.requests.append({"method": "POST", "path": self.path, "claims": claims})
         now = time.time()
         if claims is None or claims.get("iss") != ACCOUNT or claims.get("aud") != AUDIENCE \
                 or not claims.get("iat", now + 99) <= now + 5 < claims.get("exp", 0) + 5:
             return self._answer(400, {"error": "invalid_grant", "error_description": "Invalid JWT Signature."})
         token = f"ya29.fake-{secrets.token_urlsafe(12)}"
-        self.gke.tokens.add(token)
+        self.google.tokens.add(token)
         self._answer(200, {"access_token": token, "expires_in": 3599, "token_type": "Bearer"})
 
+    def _insert_job(self) -> None:
+        job = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+        self.google.requests.append({"method": "POST", "path": self.path})
+        if not self._authorized():
+            return
+        self.google.jobs.append(job)
+        self._answer(200, {**job, "id": job["jobReference"]["jobId"], "status": {"state": "RUNNING"}})
+
+    def _get_job(self) -> None:
+        job_id = urlsplit(self.path).path.rsplit("/", 1)[-1]
+        job = next((j for j in self.google.jobs if j["jobReference"]["jobId"] == job_id), None)
+        if job is None:
+            return self._answer(404, {"error": {"code": 404, "message": f"Not found: Job {job_id}"}})
+        table = job["configuration"]["load"]["destinationTable"]
+        error = self.google.failing.get(f"{table['datasetId']}.{table['tableId']}")
+        status = {"state": "DONE", **({"errorResult": {"reason": "invalid", "message": error},
+                                      "errors": [{"reason": "invalid", "message": error}]} if error else {})}
+        self._answer(200, {**job, "id": job_id, "status": status,
+                           "statistics": {"load": {"outputRows": str(0 if error else self.google.load_rows)}}})
+
     def do_GET(self) -> None:
-        self.gke.requests.append({"method": "GET", "path": self.path})
-        authorization = self.headers.get("Authorization", "")
-        if not authorization.startswith("Bearer ") or authorization[7:] not in self.gke.tokens:
-            return self._answer(401, {"error": {"code": 401, "status": "UNAUTHENTICATED"}})
+        self.google.requests.append({"method": "GET", "path": self.path})
+        if not self._authorized():
+            return
+        if self.path.startswith("/bigquery/v2/"):
+            return self._get_job()
         name = self.path.removeprefix("/v1/")
-        if name not in self.gke.clusters:
+        if name not in self.google.clusters:
             return self._answer(404, {"error": {"code": 404, "message": f"Not found: {name}.", "status": "NOT_FOUND"}})
-        self._answer(200, self.gke.clusters[name])
+        self._answer(200, self.google.clusters[name])

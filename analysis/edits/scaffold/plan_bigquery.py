@@ -1,0 +1,207 @@
+"""The plan of a ``GCSToBigQueryOperator`` task (the Google provider): a BigQuery load job of the
+task's Cloud Storage objects into its table, scaffolded as the same job run through dagster-gcp's
+``BigQueryResource`` (``asset_bigquery``).
+
+The job's configuration is the one the provider sends (``_use_existing_table`` of the Google
+provider 10.x, read from its source): ``autodetect``, the create and write dispositions, the
+source format, ``ignoreUnknownValues``, the schema (``schema_fields``), the time partitioning (DAY
+for a ``$`` partition of the table), clustering, schema update options, ``maxBadRecords``,
+encryption, labels and description, and the source format's own options, taken from
+``src_fmt_configs`` or else from the task's options (``skip_leading_rows``, ``field_delimiter``,
+``quote_character``, ``allow_quoted_newlines``, ``encoding``...). The sources are
+``gs://<bucket>/<object>``; the destination ``<project>.<dataset>.<table>``, or the client's
+project when the task names none (the provider takes its connection's). Airflow Variables in
+the templated options are rendered when the asset runs (``variables``).
+
+Refused with the reason: values that cannot be read statically, other Jinja, an option the
+provider raises on (an unknown format, a source format option the format does not take), a
+schema read from Cloud Storage at run time (``schema_object``), an external table, ``max_id_key``
+(an XCom), another connection than ``google_cloud_default`` and impersonation.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+from analysis.edits.scaffold.plan_common import EvaluatedCall, Plan, jinja, jinja_in_value, operator_call_problem
+from analysis.edits.scaffold.plan_containers import operator_options
+from analysis.edits.scaffold.plan_dag import rendering_problem
+from analysis.edits.scaffold.plan_values import NOT_STATIC, static_value
+from analysis.edits.scaffold.statements import DagFile
+from analysis.edits.scaffold.variables import Rendered, refused_rendering, rendered_value
+from analysis.facts import TaskFacts
+
+BIGQUERY_OPERATORS = frozenset({"GCSToBigQueryOperator"})
+
+_DEFAULTS = {"source_format": "CSV", "create_disposition": "CREATE_IF_NEEDED", "write_disposition": "WRITE_EMPTY",
+             "field_delimiter": ",", "max_bad_records": 0, "quote_character": None, "ignore_unknown_values": False,
+             "allow_quoted_newlines": False, "allow_jagged_rows": False, "encoding": "UTF-8",
+             "skip_leading_rows": None, "autodetect": True, "schema_update_options": (), "src_fmt_configs": None,
+             "time_partitioning": None, "cluster_fields": None, "encryption_configuration": None, "labels": None,
+             "description": None, "location": None, "project_id": None, "schema_fields": None,
+             "gcp_conn_id": "google_cloud_default", "impersonation_chain": None, "schema_object": None,
+             "schema_object_bucket": None, "external_table": False, "max_id_key": None}
+"""The provider's options that change the job, with their defaults (10.x)."""
+_IGNORED = frozenset({"compression", "deferrable", "result_retry", "result_timeout", "cancel_on_kill", "job_id",
+                      "force_rerun", "reattach_states"})
+"""Options that do not change what the job loads: ``compression`` (10.x does not send it; BigQuery
+reads the objects' own), how Airflow waits, retries, cancels and names the job."""
+IGNORED = {"GCSToBigQueryOperator": _IGNORED}
+TEMPLATED = frozenset({"bucket", "source_objects", "schema_object", "schema_object_bucket",
+                       "destination_project_dataset_table", "impersonation_chain", "src_fmt_configs"})
+"""The operator's ``template_fields``: Airflow Variables there are rendered (``variables``)."""
+_PARAMETERS = frozenset({"bucket", "source_objects", "destination_project_dataset_table", *_DEFAULTS, *_IGNORED})
+_FORMATS = {
+    "CSV": ("allowJaggedRows", "allowQuotedNewlines", "autodetect", "fieldDelimiter", "skipLeadingRows",
+            "ignoreUnknownValues", "nullMarker", "quote", "encoding"),
+    "DATASTORE_BACKUP": ("projectionFields",),
+    "NEWLINE_DELIMITED_JSON": ("autodetect", "ignoreUnknownValues"),
+    "PARQUET": ("autodetect", "ignoreUnknownValues"),
+    "AVRO": ("useAvroLogicalTypes",),
+}
+"""Per source format, the load options the provider lets it take (its ``src_fmt_to_configs_mapping``)."""
+_BACKWARD = {"skipLeadingRows": "skip_leading_rows", "fieldDelimiter": "field_delimiter",
+             "ignoreUnknownValues": "ignore_unknown_values", "quote": "quote_character",
+             "allowQuotedNewlines": "allow_quoted_newlines", "encoding": "encoding"}
+"""The format options the provider takes from the task's own options when ``src_fmt_configs``
+does not give them."""
+
+
+@dataclass(frozen=True, slots=True)
+class BigQueryLoad:
+    """A load job: its sources, its destination (``dataset.table`` or ``project.dataset.table``,
+    a ``Rendered`` string when a Variable gives it), its ``configuration.load`` without them, and
+    the job's own project and location (None: the client's)."""
+
+    source_uris: tuple[object, ...]
+    destination: object
+    load: dict
+    project: object = None
+    location: object = None
+
+
+def bigquery_plan(dag: DagFile, task: TaskFacts, call: ast.Call) -> Plan | str:
+    name = f"task `{task.task_id}`"
+    problem = operator_call_problem(dag, task, call)
+    if problem:
+        return problem
+    dag_unit = dag.unit_at(task.range.start.line + 1)
+    given = operator_options(dag, dag_unit, call, name, _PARAMETERS)
+    if isinstance(given, str):
+        return given
+    values, variables = dict(_DEFAULTS), []
+    for option, (node, where) in given.items():
+        if option not in _PARAMETERS:
+            return f"{where} `{option}`, which GCSToBigQueryOperator does not take: scaffold it by hand"
+        if option in _IGNORED:
+            continue
+        value = static_value(dag, node)
+        if value is NOT_STATIC:
+            return (f"the `{option}` of {name} is not a literal or a module-level constant "
+                    f"(`{ast.unparse(node)}`): it cannot be read statically")
+        text = jinja_in_value(value) or jinja(node)
+        rendered = rendered_value(value) if text is not None and option in TEMPLATED \
+            and not isinstance(call, EvaluatedCall) else None
+        if text is not None and (rendered is None or not rendered[1]):
+            return f"the `{option}` of {name} uses Jinja ({text!r}), which only Airflow renders"
+        if rendered is not None:
+            value = rendered[0]
+            variables += [k for k in rendered[1] if k not in variables]
+        values[option] = value
+    if variables:
+        how = rendering_problem(dag, dag_unit, call) if dag_unit is not None else "is not created in the DAG file"
+        if how is not None:
+            return refused_rendering(f"the arguments of {name}", how)
+    load = _load(values, name)
+    if isinstance(load, str):
+        return load
+    return Plan("BigQuery", task.operator, (), None, frozenset(), False, frozenset(), {}, frozenset(),
+                bigquery=load, variables=tuple(variables))
+
+
+def _load(values: dict, name: str) -> BigQueryLoad | str:
+    refused = _refused(values, name)
+    if refused:
+        return refused
+    for option in ("bucket", "destination_project_dataset_table"):
+        if not isinstance(values.get(option), str) or not values[option]:
+            return f"the `{option}` of {name} is not a string"
+    objects = values.get("source_objects")
+    objects = [objects] if isinstance(objects, str) else objects
+    if not (isinstance(objects, list) and objects and all(isinstance(o, str) for o in objects)):
+        return f"the `source_objects` of {name} is neither a string nor a list of strings"
+    source_format = values["source_format"].upper() if isinstance(values["source_format"], str) else None
+    if source_format not in _FORMATS:
+        return f"the `source_format` of {name} ({values['source_format']!r}) is not one the provider loads"
+    bucket = values["bucket"]
+    uris = tuple(_joined("gs://", bucket, "/", o) for o in objects)
+    table = values["destination_project_dataset_table"]
+    destination = _destination(table)
+    if destination is None:
+        return f"the `destination_project_dataset_table` of {name} ({table!r}) is not `(project.)dataset.table`"
+    load = {"autodetect": values["autodetect"], "createDisposition": values["create_disposition"],
+            "sourceFormat": source_format, "writeDisposition": values["write_disposition"],
+            "ignoreUnknownValues": values["ignore_unknown_values"]}
+    partitioning = {"type": "DAY"} if "$" in table and not isinstance(table, Rendered) else {}
+    partitioning.update(values["time_partitioning"] or {})
+    extra = [("timePartitioning", partitioning), ("clustering", {"fields": values["cluster_fields"]}
+                                                   if values["cluster_fields"] else None),
+             ("schema", {"fields": values["schema_fields"]} if values["schema_fields"] else None)]
+    options = values["schema_update_options"]
+    if options:
+        if not set(options) <= {"ALLOW_FIELD_ADDITION", "ALLOW_FIELD_RELAXATION"} or \
+                values["write_disposition"] not in ("WRITE_APPEND", "WRITE_TRUNCATE"):
+            return f"the `schema_update_options` of {name} are refused by the provider: scaffold it by hand"
+        extra.append(("schemaUpdateOptions", list(options)))
+    extra += [("maxBadRecords", values["max_bad_records"] or None),
+              ("destinationEncryptionConfiguration", values["encryption_configuration"] or None)]
+    properties = {k: values[o] for k, o in (("labels", "labels"), ("description", "description")) if values[o]}
+    extra.append(("destinationTableProperties", properties or None))
+    load.update((k, v) for k, v in extra if v)
+    formats = values["src_fmt_configs"] or {}
+    if not isinstance(formats, dict) or any(k not in _FORMATS[source_format] for k in formats):
+        return (f"the `src_fmt_configs` of {name} holds options that {source_format} does not take: "
+                "the provider raises on them")
+    formats = {**{k: values[o] for k, o in _BACKWARD.items() if k in _FORMATS[source_format]}, **formats}
+    load.update((k, v) for k, v in formats.items() if v is not None)  # None: BigQuery's default
+    if values["allow_jagged_rows"]:
+        load["allowJaggedRows"] = values["allow_jagged_rows"]
+    return BigQueryLoad(uris, destination, load, values["project_id"], values["location"])
+
+
+def _refused(values: dict, name: str) -> str | None:
+    if values["gcp_conn_id"] != "google_cloud_default":
+        return (f"{name} loads with Airflow connection {values['gcp_conn_id']!r}: the scaffold uses "
+                "Application Default Credentials, what `google_cloud_default` is on Cloud Composer")
+    if values["impersonation_chain"]:
+        return f"{name} impersonates {values['impersonation_chain']!r}: scaffold it by hand"
+    if values["schema_object"] and not values["schema_fields"]:
+        return (f"{name} reads its schema from Cloud Storage when it runs (`schema_object`): "
+                "write it as `schema_fields` and scaffold again, or scaffold it by hand")
+    if values["external_table"]:
+        return f"{name} creates an external table (`external_table`): scaffold it by hand"
+    if values["max_id_key"]:
+        return f"{name} returns the greatest `max_id_key` as its XCom: scaffold it by hand"
+    if not values["schema_fields"] and values["autodetect"] is False:
+        return f"{name} has no schema and no `autodetect`: the provider raises"
+    return None
+
+
+def _joined(*parts: str) -> str:
+    """Strings joined, a ``Rendered`` one when a part reads Variables."""
+    text = "".join(parts)
+    return Rendered(text) if any(isinstance(p, Rendered) for p in parts) else text
+
+
+def _destination(table: str) -> str | None:
+    """``[project.]dataset.table`` as BigQuery's client takes it, from the provider's
+    ``(project:|project.)dataset.table``; a ``Rendered`` one as it is; None when it is neither."""
+    if isinstance(table, Rendered):
+        return table
+    project, rest = table.rsplit(":", 1) if ":" in table else (None, table)
+    parts = rest.split(".")
+    if project == "" or not all(parts) or len(parts) != (2 if project is not None else len(parts)) \
+            or len(parts) not in (2, 3):
+        return None
+    return ".".join(([project] if project else []) + parts)

@@ -1,0 +1,136 @@
+"""Scaffolding GCSToBigQueryOperator tasks as BigQuery load jobs through dagster-gcp: the module
+every task of tests/fixtures/scaffold/bigquery_dag.py gives, idempotency, the read-only parser as
+the oracle of what the module maps, the registry, the provider's job configuration for the
+options it reads, and each refusal with its reason."""
+
+from __future__ import annotations
+
+import pytest
+
+from analysis.dags.dagfile import extract_file
+from analysis.edits.scaffold import can_scaffold, scaffold_task
+from analysis.edits.scaffold.families import scaffold_family
+from tests.support.scaffold_fixture import FamilyFixture, mapped
+
+FAMILY = FamilyFixture("bigquery", ("load_reviews", "load_events"))
+DAG, MODULE = FAMILY.dag, FAMILY.module
+
+
+def test_every_bigquery_task_in_turn_gives_the_fixture():
+    text = FAMILY.scaffold_all()
+    assert text == FAMILY.all_scaffolded
+    assert mapped(text) == mapped(MODULE.read_text())
+    assert text.count("BIGQUERY = BigQueryResource()") == 1  # one resource object for both assets
+
+
+def test_scaffolding_again_changes_nothing():
+    FAMILY.assert_scaffolding_again_changes_nothing()
+
+
+def test_the_operator_is_registered_as_scaffolded():
+    facts = extract_file(str(DAG), DAG.read_text()).dag("bigquery")
+    assert {scaffold_family(t.operator) for t in facts.tasks} == {"bigquery-load"}
+
+
+HEAD = '''\
+import pendulum
+from airflow import DAG
+from airflow.providers.google.cloud.transfers.gcs_to_bigquery import GCSToBigQueryOperator
+
+with DAG("d", start_date=pendulum.datetime(2024, 1, 1), default_args={"retries": 2}):
+'''
+BASE = "task_id='t', bucket='b', source_objects=['a.csv'], destination_project_dataset_table='ds.t'"
+
+
+def _load(options: str, head: str = HEAD) -> str:
+    """The body of the asset scaffolded for a task with ``options`` beside the base ones."""
+    text = head + f"    GCSToBigQueryOperator({BASE}{', ' + options if options else ''})\n"
+    module = MODULE.read_text().replace('"load_reviews"', '"t"').replace('dag_id="bigquery"', 'dag_id="d"')
+    result = scaffold_task(text, "d.py", "d", "t", module)
+    assert result.changed, result.reason
+    return result.text.split("def d__t")[1].split("\n\n\n")[0]
+
+
+def test_the_provider_defaults_make_the_job_configuration():
+    body = _load("")
+    for line in ('"autodetect": True,', '"createDisposition": "CREATE_IF_NEEDED",', '"sourceFormat": "CSV",',
+                 '"writeDisposition": "WRITE_EMPTY",', '"ignoreUnknownValues": False,', '"fieldDelimiter": ",",',
+                 '"allowQuotedNewlines": False,', '"encoding": "UTF-8",', '["gs://b/a.csv"],', '"ds.t",'):
+        assert line in body, line
+    assert "skipLeadingRows" not in body and "quote" not in body  # None: BigQuery's own default
+
+
+@pytest.mark.parametrize("options, expected", [
+    ("src_fmt_configs={'skipLeadingRows': 2, 'nullMarker': 'NA'}, skip_leading_rows=1",
+     ['"skipLeadingRows": 2,', '"nullMarker": "NA",']),  # src_fmt_configs first, then the task's own
+    ("source_format='parquet', allow_jagged_rows=True", ['"sourceFormat": "PARQUET",', '"allowJaggedRows": True,']),
+    ("time_partitioning={'type': 'MONTH', 'field': 'day'}, max_bad_records=5",
+     ['"timePartitioning": {"type": "MONTH", "field": "day"},', '"maxBadRecords": 5,']),
+    ("write_disposition='WRITE_APPEND', schema_update_options=['ALLOW_FIELD_ADDITION'], description='d'",
+     ['"schemaUpdateOptions": ["ALLOW_FIELD_ADDITION"],', '"destinationTableProperties": {"description": "d"},']),
+    ("project_id='billing', location='EU', deferrable=True, job_id='x', compression='GZIP'",
+     ['project="billing",', 'location="EU",']),
+])
+def test_options_go_where_the_provider_puts_them(options, expected):
+    body = _load(options)
+    for line in expected:
+        assert line in body, line
+
+
+def test_a_dag_default_args_give_options_the_operator_takes():
+    head = HEAD.replace('default_args={"retries": 2}',
+                        'default_args={"retries": 2, "write_disposition": "WRITE_TRUNCATE", "owner": "data"}')
+    assert '"writeDisposition": "WRITE_TRUNCATE",' in _load("", head)
+
+
+def test_a_table_of_another_project_and_a_partition():
+    """``project:dataset.table`` as the client takes it (``project.dataset.table``); a ``$``
+    partition makes the provider ask for DAY partitioning."""
+    assert "timePartitioning" not in _load("")
+    text = HEAD + ("    GCSToBigQueryOperator(task_id='t', bucket='b', source_objects='a.csv', "
+                   "destination_project_dataset_table='p:ds.t$20240101')\n")
+    module = MODULE.read_text().replace('"load_reviews"', '"t"').replace('dag_id="bigquery"', 'dag_id="d"')
+    result = scaffold_task(text, "d.py", "d", "t", module)
+    assert '"p.ds.t$20240101",' in result.text and '"timePartitioning": {"type": "DAY"},' in result.text
+
+
+REFUSALS = {
+    "gcp_conn_id='gcp_etl'":
+        "task `t` loads with Airflow connection 'gcp_etl': the scaffold uses Application Default Credentials, "
+        "what `google_cloud_default` is on Cloud Composer",
+    "impersonation_chain='etl@p.iam.gserviceaccount.com'":
+        "task `t` impersonates 'etl@p.iam.gserviceaccount.com': scaffold it by hand",
+    "schema_object='schemas/t.json'":
+        "task `t` reads its schema from Cloud Storage when it runs (`schema_object`): write it as `schema_fields` "
+        "and scaffold again, or scaffold it by hand",
+    "external_table=True": "task `t` creates an external table (`external_table`): scaffold it by hand",
+    "max_id_key='id'": "task `t` returns the greatest `max_id_key` as its XCom: scaffold it by hand",
+    "autodetect=False": "task `t` has no schema and no `autodetect`: the provider raises",
+    "source_format='XML'": "the `source_format` of task `t` ('XML') is not one the provider loads",
+    "source_format='NEWLINE_DELIMITED_JSON', src_fmt_configs={'skipLeadingRows': 1}":
+        "the `src_fmt_configs` of task `t` holds options that NEWLINE_DELIMITED_JSON does not take: the provider "
+        "raises on them",
+    "schema_update_options=['ALLOW_FIELD_ADDITION']":
+        "the `schema_update_options` of task `t` are refused by the provider: scaffold it by hand",
+    "schema_fields=[{'name': '{{ ds }}', 'type': 'STRING'}]":
+        "the `schema_fields` of task `t` uses Jinja ('{{ ds }}'), which only Airflow renders",
+    "labels=LABELS": "the `labels` of task `t` is not a literal or a module-level constant (`LABELS`): it cannot "
+                     "be read statically",
+    "max_active_streams=3": "task `t` uses `max_active_streams`, which GCSToBigQueryOperator does not take: "
+                            "scaffold it by hand",
+}
+
+
+@pytest.mark.parametrize("options", list(REFUSALS), ids=range(len(REFUSALS)))
+def test_what_the_scaffold_cannot_carry_is_refused_with_its_reason(options):
+    text = HEAD + f"    GCSToBigQueryOperator({BASE}, {options})\n"
+    task = extract_file("d.py", text).dag("d").task("t")
+    assert can_scaffold(text, task) == REFUSALS[options]
+
+
+def test_a_malformed_table_is_refused():
+    text = HEAD + "    GCSToBigQueryOperator(task_id='t', bucket='b', source_objects=['a'], " \
+                  "destination_project_dataset_table='a:b.c.d')\n"
+    task = extract_file("d.py", text).dag("d").task("t")
+    assert can_scaffold(text, task) == ("the `destination_project_dataset_table` of task `t` ('a:b.c.d') is not "
+                                        "`(project.)dataset.table`")
