@@ -48,10 +48,11 @@ $(DAGSTER_VENV)/.pytest: $(DAGSTER_VENV)/.installed
 	VIRTUAL_ENV=$(DAGSTER_VENV) $(UV) pip install --quiet $(call pin,dagster) "pytest>=8"
 	touch $@
 
-# dagster-docker, dagster-k8s and dagster-gcp of the installed Dagster: the container and BigQuery scaffolds' generated code
+# dagster-docker, dagster-k8s, dagster-gcp (and google-cloud-container) of the installed Dagster: the container,
+# BigQuery and GKE cluster scaffolds' generated code
 # imports them (tests/integration/test_scaffold_containers.py loads it; no Docker or cluster runs).
 $(DAGSTER_VENV)/.pipes: $(DAGSTER_VENV)/.installed
-	VIRTUAL_ENV=$(DAGSTER_VENV) $(UV) pip install --quiet $(call pin,dagster) "dagster-docker==0.29.*" "dagster-k8s==0.29.*" "dagster-gcp==0.29.*" \
+	VIRTUAL_ENV=$(DAGSTER_VENV) $(UV) pip install --quiet $(call pin,dagster) "dagster-docker==0.29.*" "dagster-k8s==0.29.*" "dagster-gcp==0.29.*" "google-cloud-container>=2.17" \
 		"dagster==$$($(DAGSTER_VENV)/bin/python -c 'import dagster; print(dagster.__version__)')"
 	touch $@
 

@@ -245,10 +245,9 @@ def add_module_import(module: cst.Module, name: str) -> cst.Module:
 
 
 def _plain_import(statement: cst.CSTNode) -> str | None:
-    """``x`` for a line that is exactly ``import x`` (one name, no alias, no dots)."""
+    """``x`` (``x.y``) for a line that is exactly ``import x`` (``import x.y``: one name, no alias)."""
     if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
         node = statement.body[0]
-        if isinstance(node, cst.Import) and len(node.names) == 1 and node.names[0].asname is None \
-                and isinstance(node.names[0].name, cst.Name):
-            return node.names[0].name.value
+        if isinstance(node, cst.Import) and len(node.names) == 1 and node.names[0].asname is None:
+            return cst.Module([]).code_for_node(node.names[0].name)
     return None

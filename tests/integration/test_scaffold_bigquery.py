@@ -12,6 +12,7 @@ for the same calls, written out here.
 
 from __future__ import annotations
 
+import json
 from urllib.parse import urlsplit
 
 import pytest
@@ -21,7 +22,9 @@ from tests.support.scaffold_fixture import scaffold_every_task
 from tests.support.scaffold_runs import materialize
 from tests.integration.test_scaffold_containers import FIXTURES
 
-TASKS = {"load_reviews": "imdb/reviews", "load_events": "events/daily"}
+TASKS = {"load_reviews": "imdb/reviews", "load_events": "events/daily", "load_food_events": "fda/food_events"}
+VARIABLES = {"AIRFLOW_VAR_COMPOSER_BUCKET": "composer-eu", "AIRFLOW_VAR_FDA_FOOD": json.dumps(
+    {"source_bucket": "fda-landing", "destination_table": "fda-prod:food.events$20240101"})}
 SCHEMA = [{"name": "review", "type": "STRING", "mode": "NULLABLE"},
           {"name": "label", "type": "STRING", "mode": "NULLABLE"},
           {"name": "movie_id", "type": "INTEGER", "mode": "REQUIRED"}]
@@ -41,6 +44,14 @@ PROVIDER_LOADS = {
         "sourceFormat": "NEWLINE_DELIMITED_JSON", "sourceUris": ["gs://acme-landing/events/2024-01-01/*.json"],
         "writeDisposition": "WRITE_APPEND", "ignoreUnknownValues": True, "timePartitioning": {"type": "DAY"},
         "clustering": {"fields": ["country"]}, "destinationTableProperties": {"labels": {"team": "growth"}}},
+    # the table from a Variable, read once rendered as the provider reads it: `$`, DAY partitioning
+    "load_food_events": {
+        "autodetect": False, "createDisposition": "CREATE_IF_NEEDED",
+        "destinationTable": {"projectId": "fda-prod", "datasetId": "food", "tableId": "events$20240101"},
+        "sourceFormat": "CSV", "sourceUris": ["gs://fda-landing/fda/food/events.csv"],
+        "writeDisposition": "WRITE_TRUNCATE", "ignoreUnknownValues": False, "timePartitioning": {"type": "DAY"},
+        "schema": {"fields": [{"name": "report_number", "type": "STRING", "mode": "REQUIRED"}]},
+        "skipLeadingRows": 1, "fieldDelimiter": ",", "allowQuotedNewlines": False, "encoding": "UTF-8"},
 }
 
 
@@ -52,7 +63,7 @@ def _run(tmp_path, failing: dict[str, str] | None = None) -> tuple[dict, FakeGoo
         output = materialize(tmp_path / "definitions.py", {"bigquery": list(TASKS)}, TASKS.values(), cwd=tmp_path,
                              record_pipes=True, env={
                                  "GOOGLE_APPLICATION_CREDENTIALS": str(google.service_account_file()),
-                                 "AIRLIFT_FAKE_GOOGLE_APIS": google.url, "AIRFLOW_VAR_COMPOSER_BUCKET": "composer-eu"})
+                                 "AIRLIFT_FAKE_GOOGLE_APIS": google.url, **VARIABLES})
     finally:
         google.stop()
     return {run["asset"]: run for run in output["runs"]}, google
@@ -71,7 +82,7 @@ def test_each_task_starts_the_load_job_the_provider_starts(loaded):
     # each job in the client's project (the service account's), as the provider's hook's
     assert all(job["jobReference"]["projectId"] == "acme-data" for job in google.jobs)
     inserts = [urlsplit(r["path"]).path for r in google.requests if r["method"] == "POST" and r["path"] != "/token"]
-    assert inserts == ["/bigquery/v2/projects/acme-data/jobs"] * 2
+    assert inserts == ["/bigquery/v2/projects/acme-data/jobs"] * 3
 
 
 def test_each_asset_is_materialized_with_the_job_it_waited_for(loaded):

@@ -15,6 +15,7 @@ import json
 import os
 import subprocess
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -25,23 +26,24 @@ from tests.support.scaffold_runs import materialize
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "scaffold"
 TASKS = {"render_report": "report", "train_model": "model,model/metrics", "entrypoint_only": "cleanup",
-         "transform_csv": "reviews_csv", "permits_csv": "permits_csv", "reviews_gke": "imdb/reviews"}
+         "transform_csv": "reviews_csv", "permits_csv": "permits_csv", "create_cluster": "gke/pdp_imdb_reviews",
+         "reviews_gke": "imdb/reviews", "delete_cluster": "gke/pdp_imdb_reviews_deleted"}
+CLUSTER_TASKS = ("create_cluster", "delete_cluster")
+"""The tasks that create and delete the GKE cluster `reviews_gke` runs in (no Pipes run)."""
 VARIABLES = {"AIRFLOW_VAR_IMDB": json.dumps({"container_registry": {"transform": "gcr.io/acme/transform:7"}}),
              "AIRFLOW_VAR_COMPOSER_BUCKET": "composer-eu", "AIRFLOW_VAR_POD_NAMESPACE": "etl",
-             "AIRFLOW_VAR_GCP_PROJECT": "acme-data"}
-"""The Airflow Variables `transform_csv` and `reviews_gke` read in Jinja, as Airflow reads them from
-the environment."""
+             "AIRFLOW_VAR_GCP_PROJECT": "acme-data", "AIRFLOW_VAR_VPC_NETWORK": "etl-vpc"}
+"""The Airflow Variables the tasks read in Jinja, as Airflow reads them from the environment."""
 CA = "-----BEGIN CERTIFICATE-----\nMIIC+zCCAeOgAwIBAgIJAKfakeGKEca\n-----END CERTIFICATE-----\n"
-CLUSTERS = {"projects/acme-data/locations/us-central1-c/clusters/pdp-imdb-reviews": {
-    "name": "pdp-imdb-reviews", "endpoint": "34.68.12.7", "status": "RUNNING",
-    "masterAuth": {"clusterCaCertificate": base64.b64encode(CA.encode()).decode()},
-    "privateClusterConfig": {"privateEndpoint": "10.128.0.2"}}}
-"""The GKE cluster `reviews_gke` runs in, as the GKE API answers it (tests/support/fake_google.py)."""
+CLUSTER = "projects/acme-data/locations/us-central1-c/clusters/pdp-imdb-reviews"
+MADE = {"endpoint": "34.68.12.7", "status": "RUNNING", "privateClusterConfig": {"privateEndpoint": "10.128.0.2"},
+        "masterAuth": {"clusterCaCertificate": base64.b64encode(CA.encode()).decode()}}
+"""What the GKE API answers for a cluster it created (tests/support/fake_google.py)."""
 
 
 @pytest.fixture(scope="module")
 def gke(tmp_path_factory):
-    fake = FakeGoogle(CLUSTERS, tmp_path_factory.mktemp("gke")).start()
+    fake = FakeGoogle({}, tmp_path_factory.mktemp("gke"), made=MADE).start()
     yield fake
     fake.stop()
 
@@ -61,8 +63,9 @@ def calls(tmp_path_factory, gke) -> dict[str, dict]:
         assert run["success"], "\n".join(run["errors"])
         assert run["materialized"] == sorted(run["asset"].split(","))
     recorded = output["pipes_calls"]
-    assert [call["assets"] for call in recorded] == [sorted(k.split(",")) for k in TASKS.values()]
-    return dict(zip(TASKS, recorded))
+    pipes = [t for t in TASKS if t not in CLUSTER_TASKS]
+    assert [call["assets"] for call in recorded] == [sorted(TASKS[t].split(",")) for t in pipes]
+    return {**dict(zip(pipes, recorded)), "runs": {run["asset"]: run for run in output["runs"]}}
 
 
 def test_the_docker_task_runs_the_same_image_command_and_environment(calls):
@@ -160,12 +163,10 @@ def test_a_gke_pod_runs_in_its_cluster_reached_as_the_provider_reaches_it(calls,
     loaded = cluster["loaded"]  # as the Kubernetes client's own loader read it during the run
     assert loaded["host"] == "https://34.68.12.7"
     assert loaded["ca"] == CA
-    assert loaded["refreshes"]  # a fresh token when one expires, as the provider's refresh hook
     assert [v.removeprefix("Bearer ") in gke.tokens for v in loaded["api_key"].values()] == [True]
     # the project rendered from AIRFLOW_VAR_GCP_PROJECT; every token minted for the account's JWT
-    assert [r["path"] for r in gke.requests if r["method"] == "GET"] == [
-        "/v1/projects/acme-data/locations/us-central1-c/clusters/pdp-imdb-reviews"]
-    grants = [r["claims"] for r in gke.requests if r["method"] == "POST"]
+    assert f"/v1/{CLUSTER}" in [r["path"] for r in gke.requests if r["method"] == "GET"]
+    grants = [r["claims"] for r in gke.requests if r["path"] == "/token"]
     assert grants and all(c["iss"] == ACCOUNT and "cloud-platform" in c["scope"] for c in grants)
     assert call["arguments"]["namespace"] == "default"
     container = call["pod"]["spec"]["containers"][0]
@@ -176,3 +177,40 @@ def test_a_gke_pod_runs_in_its_cluster_reached_as_the_provider_reaches_it(calls,
     # container_resources not shaped as Kubernetes' (`{"memory": {"request": ...}}`): the API
     # dropped it from the pod Airflow created, so this pod has none either
     assert "resources" not in container
+
+
+def test_the_dag_creates_and_deletes_the_cluster_as_the_provider_does(calls, gke):
+    """GKECreateClusterOperator's body sent as the API's Cluster (what the provider's
+    `Cluster.from_json` makes of it: the API's names), the operation waited for; the pod ran in
+    that cluster; GKEDeleteClusterOperator deleted it."""
+    assert gke.created == [{"cluster": {
+        "name": "pdp-imdb-reviews", "initialNodeCount": 1, "network": "etl-vpc",
+        "nodeConfig": {"machineType": "e2-standard-16", "oauthScopes": ["https://www.googleapis.com/auth/cloud-platform"]}}}]
+    paths = [(r["method"], urlsplit(r["path"]).path) for r in gke.requests if r["path"] != "/token"]
+    created = paths.index(("POST", "/v1/projects/acme-data/locations/us-central1-c/clusters"))
+    assert paths[created + 1][0] == "GET" and "/operations/operation-" in paths[created + 1][1]  # waited for
+    assert paths.index(("GET", f"/v1/{CLUSTER}")) < paths.index(("DELETE", f"/v1/{CLUSTER}"))
+    assert gke.clusters == {}  # deleted after the pod ran
+    runs = calls["runs"]
+    assert runs["gke/pdp_imdb_reviews"]["metadata"]["gke/pdp_imdb_reviews"]["cluster"] == \
+        f"https://container.googleapis.com/v1/{CLUSTER}"
+    assert runs["gke/pdp_imdb_reviews_deleted"]["metadata"]["gke/pdp_imdb_reviews_deleted"]["deleted"] is True
+
+
+def test_a_cluster_already_there_counts_as_created_and_one_gone_as_deleted(tmp_path):
+    """As the provider takes them (AlreadyExists, NotFound): the run succeeds."""
+    fake = FakeGoogle({CLUSTER: {"name": "pdp-imdb-reviews", "selfLink": f"https://container.googleapis.com/v1/{CLUSTER}"}},
+                      tmp_path, made=MADE).start()
+    try:
+        (tmp_path / "definitions.py").write_text(scaffold_every_task(
+            FIXTURES / "containers_dag.py", "containers", CLUSTER_TASKS, (FIXTURES / "containers_module.py").read_text()))
+        keys = [TASKS["create_cluster"], TASKS["delete_cluster"], TASKS["delete_cluster"]]
+        output = materialize(tmp_path / "definitions.py", {"containers": list(TASKS)}, keys, cwd=tmp_path,
+                             record_pipes=True, env={"GOOGLE_APPLICATION_CREDENTIALS": str(fake.service_account_file()),
+                                                     "AIRLIFT_FAKE_GOOGLE_APIS": fake.url, **VARIABLES})
+    finally:
+        fake.stop()
+    assert [run["success"] for run in output["runs"]] == [True, True, True], output["runs"]
+    assert fake.created == []  # the existing cluster was not created again
+    deleted = [run["metadata"][TASKS["delete_cluster"]]["deleted"] for run in output["runs"][1:]]
+    assert deleted == [True, False]  # the second found it gone

@@ -9,10 +9,18 @@ modelled on their documented flows, for the scaffolds of ``GKEStartPodOperator``
   ``urn:ietf:params:oauth:grant-type:jwt-bearer``, ``assertion`` = a JWT signed RS256 by the key,
   ``iss`` the account, ``aud`` Google's token endpoint whatever URI it is sent to, ``scope``); the signature is checked with the key's
   public half (``openssl dgst -verify``). Answers ``access_token``, ``expires_in``, ``token_type``.
+- Every API call needs ``Authorization: Bearer`` with a token it issued, or a JWT the account
+  signed itself for the API (``aud`` its URL; google-api-core's clients send those for a service
+  account), kept in ``self_signed``.
 - ``GET /v1/projects/{project}/locations/{location}/clusters/{name}``
-  (``projects.locations.clusters.get``): needs ``Authorization: Bearer`` with a token it issued;
+  (``projects.locations.clusters.get``):
   answers the cluster's ``endpoint``, ``masterAuth.clusterCaCertificate`` and
   ``privateClusterConfig.privateEndpoint``, 404 for a cluster it does not have.
+- ``POST /v1/projects/{p}/locations/{l}/clusters`` (``clusters.create``, body ``{"cluster": ...}``
+  kept in ``created``): an operation ``RUNNING`` (``DONE`` at its first ``GET
+  .../operations/{name}``), the cluster then answered with a made-up endpoint and CA; 409
+  ``ALREADY_EXISTS`` for a cluster it has. ``DELETE .../clusters/{c}``: an operation ``DONE``,
+  404 for a cluster it does not have.
 - ``POST /bigquery/v2/projects/{project}/jobs`` (``jobs.insert``, a bearer token it issued): the
   job, kept in ``jobs`` as sent, answered ``RUNNING``; ``GET .../jobs/{jobId}`` (``jobs.get``):
   ``DONE``, with ``outputRows`` for a load (``load_rows``), or the ``errorResult`` that
@@ -53,6 +61,12 @@ class FakeGoogle:
     requests: list[dict] = field(default_factory=list)
     jobs: list[dict] = field(default_factory=list)
     load_rows: int = 42
+    self_signed: list[str] = field(default_factory=list)
+    """The audience of each self-signed JWT it took."""
+    made: dict = field(default_factory=dict)
+    """What the GKE API answers, beside the body, for a cluster it created (its endpoint, CA...)."""
+    created: list[dict] = field(default_factory=list)
+    operations: dict[str, dict] = field(default_factory=dict)
     failing: dict[str, str] = field(default_factory=dict)
     """Destination tables (``dataset.table``) whose loads fail, to BigQuery's error message."""
     url: str = ""
@@ -119,15 +133,62 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def _authorized(self) -> bool:
+        """A bearer token it issued, or a JWT the service account signed itself for this API (the
+        self-signed JWT that google-api-core's clients send for a service account)."""
         authorization = self.headers.get("Authorization", "")
-        if authorization.startswith("Bearer ") and authorization[7:] in self.google.tokens:
+        token = authorization[7:] if authorization.startswith("Bearer ") else ""
+        if token in self.google.tokens:
+            return True
+        claims = self.google.verified(token) if token.count(".") == 2 else None
+        if claims is not None and claims.get("iss") == ACCOUNT and claims.get("aud", "").startswith("https://") \
+                and claims.get("exp", 0) > time.time():
+            self.google.self_signed.append(claims["aud"])
             return True
         self._answer(401, {"error": {"code": 401, "status": "UNAUTHENTICATED"}})
         return False
 
+    def _not_found(self, name: str) -> None:
+        self._answer(404, {"error": {"code": 404, "message": f"Not found: {name}.", "status": "NOT_FOUND"}})
+
+    def _operation(self, parent: str, kind: str, target: str, status: str) -> dict:
+        """A new operation of ``parent`` (``projects/p/locations/l``), named by its id as GKE names them."""
+        operation = f"operation-{len(self.google.operations) + 1}-{secrets.token_hex(4)}"
+        link = "https://container.googleapis.com/v1/"
+        answer = {"name": operation, "operationType": kind, "selfLink": f"{link}{parent}/operations/{operation}",
+                  "targetLink": f"{link}{target}"}
+        self.google.operations[f"{parent}/operations/{operation}"] = {**answer, "status": "DONE"}
+        return {**answer, "status": status}
+
+    def _create_cluster(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+        self.google.requests.append({"method": "POST", "path": self.path})
+        if not self._authorized():
+            return
+        parent = urlsplit(self.path).path.removeprefix("/v1/").removesuffix("/clusters")
+        name = f"{parent}/clusters/{body['cluster']['name']}"
+        if name in self.google.clusters:
+            return self._answer(409, {"error": {"code": 409, "message": f"Already exists: {name}.",
+                                                "status": "ALREADY_EXISTS"}})
+        self.google.created.append(body)
+        self.google.clusters[name] = {**body["cluster"], **self.google.made,
+                                      "selfLink": f"https://container.googleapis.com/v1/{name}"}
+        self._answer(200, self._operation(parent, "CREATE_CLUSTER", name, "RUNNING"))
+
+    def do_DELETE(self) -> None:
+        self.google.requests.append({"method": "DELETE", "path": self.path})
+        if not self._authorized():
+            return
+        name = urlsplit(self.path).path.removeprefix("/v1/")
+        if self.google.clusters.pop(name, None) is None:
+            return self._not_found(name)
+        parent = name.rsplit("/clusters/", 1)[0]
+        self._answer(200, self._operation(parent, "DELETE_CLUSTER", name, "DONE"))
+
     def do_POST(self) -> None:
         if self.path.startswith("/bigquery/v2/"):
             return self._insert_job()
+        if urlsplit(self.path).path.endswith("/clusters"):
+            return self._create_cluster()
         form = parse_qs(self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode())
         if self.path != "/token" or form.get("grant_type") != [JWT_BEARER]:
             return self._answer(400, {"error": "unsupported_grant_type"})
@@ -167,7 +228,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if self.path.startswith("/bigquery/v2/"):
             return self._get_job()
-        name = self.path.removeprefix("/v1/")
+        name = urlsplit(self.path).path.removeprefix("/v1/")
+        if "/operations/" in name:
+            if name not in self.google.operations:
+                return self._not_found(name)
+            return self._answer(200, self.google.operations[name])
         if name not in self.google.clusters:
-            return self._answer(404, {"error": {"code": 404, "message": f"Not found: {name}.", "status": "NOT_FOUND"}})
+            return self._not_found(name)
         self._answer(200, self.google.clusters[name])

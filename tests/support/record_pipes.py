@@ -79,8 +79,7 @@ def _loaded(kubeconfig: str, context: str | None) -> dict:
     config.load_kube_config(config_file=kubeconfig, context=context, client_configuration=configuration,
                             persist_config=False)
     return {"host": configuration.host, "api_key": dict(configuration.api_key),
-            "ca": Path(configuration.ssl_ca_cert).read_text() if configuration.ssl_ca_cert else None,
-            "refreshes": configuration.refresh_api_key_hook is not None}
+            "ca": Path(configuration.ssl_ca_cert).read_text() if configuration.ssl_ca_cert else None}
 
 
 def _route_google(url: str) -> None:

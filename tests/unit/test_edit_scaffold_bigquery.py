@@ -9,10 +9,12 @@ import pytest
 
 from analysis.dags.dagfile import extract_file
 from analysis.edits.scaffold import can_scaffold, scaffold_task
+from analysis.edits.scaffold.asset_bigquery import DEFINITIONS, TABLE_HELPER
 from analysis.edits.scaffold.families import scaffold_family
+from analysis.edits.scaffold.plan_bigquery import split_table
 from tests.support.scaffold_fixture import FamilyFixture, mapped
 
-FAMILY = FamilyFixture("bigquery", ("load_reviews", "load_events"))
+FAMILY = FamilyFixture("bigquery", ("load_reviews", "load_events", "load_food_events"))
 DAG, MODULE = FAMILY.dag, FAMILY.module
 
 
@@ -57,7 +59,10 @@ def test_the_provider_defaults_make_the_job_configuration():
                  '"writeDisposition": "WRITE_EMPTY",', '"ignoreUnknownValues": False,', '"fieldDelimiter": ",",',
                  '"allowQuotedNewlines": False,', '"encoding": "UTF-8",', '["gs://b/a.csv"],', '"ds.t",'):
         assert line in body, line
-    assert "skipLeadingRows" not in body and "quote" not in body  # None: BigQuery's own default
+    code = body.split('"""')[2]
+    assert "skipLeadingRows" not in code and "quote" not in code  # None: BigQuery's own default
+    # 6.x sent skipLeadingRows 0: said in the docstring
+    assert "The task gives no `skip_leading_rows`: the provider 10.x sends none" in " ".join(body.split())
 
 
 @pytest.mark.parametrize("options, expected", [
@@ -106,31 +111,69 @@ REFUSALS = {
     "external_table=True": "task `t` creates an external table (`external_table`): scaffold it by hand",
     "max_id_key='id'": "task `t` returns the greatest `max_id_key` as its XCom: scaffold it by hand",
     "autodetect=False": "task `t` has no schema and no `autodetect`: the provider raises",
-    "source_format='XML'": "the `source_format` of task `t` ('XML') is not one the provider loads",
+    "source_format='XML'": "the `source_format` of task `t` ('XML') is not one the provider 10.x loads",
     "source_format='NEWLINE_DELIMITED_JSON', src_fmt_configs={'skipLeadingRows': 1}":
-        "the `src_fmt_configs` of task `t` holds options that NEWLINE_DELIMITED_JSON does not take: the provider "
-        "raises on them",
+        "the `src_fmt_configs` of task `t` holds options that NEWLINE_DELIMITED_JSON does not take in the "
+        "provider 10.x, which raises on them: scaffold it by hand",
     "schema_update_options=['ALLOW_FIELD_ADDITION']":
-        "the `schema_update_options` of task `t` are refused by the provider: scaffold it by hand",
+        "the `schema_update_options` of task `t` are refused by the provider 10.x: scaffold it by hand",
     "schema_fields=[{'name': '{{ ds }}', 'type': 'STRING'}]":
-        "the `schema_fields` of task `t` uses Jinja ('{{ ds }}'), which only Airflow renders",
+        "the `schema_fields` of task `t` holds Jinja ('{{ ds }}'), which Airflow does not render there (not one of "
+        "the operator's template fields): scaffold it by hand",
+    "source_objects=['{{ ds }}/a.csv']":
+        "the `source_objects` of task `t` uses Jinja ('{{ ds }}/a.csv'), which only Airflow renders",
     "labels=LABELS": "the `labels` of task `t` is not a literal or a module-level constant (`LABELS`): it cannot "
                      "be read statically",
-    "max_active_streams=3": "task `t` uses `max_active_streams`, which GCSToBigQueryOperator does not take: "
-                            "scaffold it by hand",
+    "force_delete=True": "task `t` uses `force_delete`, which the scaffold does not carry (it reads "
+                         "GCSToBigQueryOperator as the Google provider 10.x has it): scaffold it by hand",
 }
 
 
 @pytest.mark.parametrize("options", list(REFUSALS), ids=range(len(REFUSALS)))
 def test_what_the_scaffold_cannot_carry_is_refused_with_its_reason(options):
-    text = HEAD + f"    GCSToBigQueryOperator({BASE}, {options})\n"
+    base = BASE.replace("source_objects=['a.csv'], ", "") if "source_objects" in options else BASE
+    text = HEAD + f"    GCSToBigQueryOperator({base}, {options})\n"
     task = extract_file("d.py", text).dag("d").task("t")
     assert can_scaffold(text, task) == REFUSALS[options]
 
 
-def test_a_malformed_table_is_refused():
+@pytest.mark.parametrize("table", ["ds", "a.b.c.d", "x:y:z.ds.t", ":ds.t", "ds..t"])
+def test_a_table_the_provider_cannot_read_is_refused(table):
     text = HEAD + "    GCSToBigQueryOperator(task_id='t', bucket='b', source_objects=['a'], " \
-                  "destination_project_dataset_table='a:b.c.d')\n"
+                  f"destination_project_dataset_table={table!r})\n"
     task = extract_file("d.py", text).dag("d").task("t")
-    assert can_scaffold(text, task) == ("the `destination_project_dataset_table` of task `t` ('a:b.c.d') is not "
+    assert can_scaffold(text, task) == (f"the `destination_project_dataset_table` of task `t` ({table!r}) is not "
                                         "`(project.)dataset.table`")
+
+
+TABLES = {"ds.t": (None, "ds", "t"), "p.ds.t": ("p", "ds", "t"), "p:ds.t": ("p", "ds", "t"),
+          "a:b.c.d": ("a:b", "c", "d"), "example.com:p:ds.t": None, "ds.t$20240101": (None, "ds", "t$20240101"),
+          "p:a.b.c": ("p:a", "b", "c"), "ds": None, ":ds.t": None, "a.b.c.d": None, "ds..t": None}
+"""Tables as the Google provider's split_tablename reads them (project, dataset, table; None: it raises)."""
+
+
+def test_a_table_read_when_the_asset_runs_is_read_as_the_provider_reads_it():
+    """A table a Variable gives is read by the module's helper, as the provider reads it and as the
+    scaffold reads a table written out; a `$` partition asks for DAY partitioning, the task's own
+    partitioning kept over it."""
+    assert "_airflow_bigquery_table" not in _load("")
+    text = HEAD + ("    GCSToBigQueryOperator(task_id='t', bucket='b', source_objects=['a.csv'], "
+                   "destination_project_dataset_table='{{ var.value.table }}', time_partitioning={'field': 'day'})\n")
+    module = MODULE.read_text().replace('"load_reviews"', '"t"').replace('dag_id="bigquery"', 'dag_id="d"')
+    result = scaffold_task(text, "d.py", "d", "t", module)
+    assert result.changed, result.reason
+    assert '        table, load = _airflow_bigquery_table(\n            _airflow_render("{{ var.value.table }}"),' in result.text
+    assert "job_config=LoadJobConfig.from_api_repr({\"load\": load})," in result.text
+    namespace: dict = {}
+    exec(DEFINITIONS[TABLE_HELPER][0], namespace)
+    helper = namespace[TABLE_HELPER]
+    for table, split in TABLES.items():
+        assert split_table(table) == split, table
+        if split is None:
+            with pytest.raises(ValueError):
+                helper(table, {})
+            continue
+        written, load = helper(table, {"timePartitioning": {"field": "day"}})
+        assert written == ".".join(p for p in split if p is not None)
+        partitioning = {"type": "DAY", "field": "day"} if "$" in table else {"field": "day"}
+        assert load == {"timePartitioning": partitioning}, table

@@ -15,7 +15,7 @@ from analysis.edits.scaffold.families import scaffold_family
 from tests.support.scaffold_fixture import FamilyFixture, mapped
 
 FAMILY = FamilyFixture("containers", ("render_report", "train_model", "entrypoint_only", "transform_csv",
-                                       "permits_csv", "reviews_gke"))
+                                       "permits_csv", "create_cluster", "reviews_gke", "delete_cluster"))
 DAG, MODULE, TASKS = FAMILY.dag, FAMILY.module, FAMILY.tasks
 scaffold, scaffold_all = FAMILY.scaffold, FAMILY.scaffold_all
 
@@ -34,7 +34,7 @@ def test_scaffolding_again_changes_nothing():
 
 def test_the_container_operators_are_registered_as_scaffolded():
     facts = extract_file(str(DAG), DAG.read_text()).dag("containers")
-    assert {scaffold_family(t.operator) for t in facts.tasks} == {"pipes-docker", "pipes-k8s"}
+    assert {scaffold_family(t.operator) for t in facts.tasks} == {"pipes-docker", "pipes-k8s", "gke-cluster"}
 
 
 HEAD = '''\
@@ -44,7 +44,11 @@ import pendulum
 from airflow import DAG
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from airflow.providers.docker.operators.docker import DockerOperator
-from airflow.providers.google.cloud.operators.kubernetes_engine import GKEStartPodOperator
+from airflow.providers.google.cloud.operators.kubernetes_engine import (
+    GKECreateClusterOperator,
+    GKEDeleteClusterOperator,
+    GKEStartPodOperator,
+)
 from docker.types import Mount
 from kubernetes.client import models as k8s
 
@@ -161,6 +165,33 @@ REFUSALS = {
             "the `cluster_name` of task `t` uses Jinja ('c-{{ ds_nodash }}'), which only Airflow renders",
         "project_id='p', location='l', cluster_name='c', cluster_context='gke'":
             "task `t` uses `cluster_context`, which the Pipes client does not carry: scaffold it by hand",
+    }.items()},
+    **{f"GKECreateClusterOperator(task_id='t', {options})": reason for options, reason in {
+        "project_id='p', location='l', body={'initial_node_count': 1}":
+            "the `body` of task `t` has no `name`: the provider refuses it",
+        "project_id='p', location='l', body={'name': 'c'}":
+            "the `body` of task `t` gives none of `initial_node_count`, `node_config` and `node_pools`: the "
+            "provider refuses it",
+        "project_id='p', location='l', body={'name': 'c', 'initial_node_count': 1, 'node_pools': [{'name': 'a'}]}":
+            "the `body` of task `t` gives `node_pools` with `initial_node_count` or `node_config`: the provider "
+            "refuses it",
+        "project_id='p', location='l', body=k8s.V1Pod()":
+            "the `body` of task `t` is not a literal or a module-level constant (`k8s.V1Pod()`): it cannot be "
+            "read statically",
+        "project_id='p', body={'name': 'c', 'initial_node_count': 1}": "the `location` of task `t` is not a string",
+        "project_id='p', location='l', body={'name': 'c-{{ ds_nodash }}', 'initial_node_count': 1}":
+            "the `body` of task `t` uses Jinja ('c-{{ ds_nodash }}'), which only Airflow renders",
+        "project_id='p', location='l', body={'name': 'c', 'initial_node_count': 1}, name='c'":
+            "task `t` uses `name`, which GKECreateClusterOperator does not take: scaffold it by hand",
+    }.items()},
+    **{f"GKEDeleteClusterOperator(task_id='t', {options})": reason for options, reason in {
+        "project_id='p', location='l'": "the `name` of task `t` is not a string",
+        "location='l', name='c'":
+            "task `t` has no `project_id`: the provider takes the project of connection `google_cloud_default`, "
+            "which the scaffold cannot know: write it in the task",
+        "project_id='p', location='l', name='c', gcp_conn_id='gcp_etl'":
+            "task `t` reaches its cluster with Airflow connection 'gcp_etl': the scaffold uses Application Default "
+            "Credentials, what `google_cloud_default` is on Cloud Composer",
     }.items()},
 }
 
@@ -332,3 +363,21 @@ def test_resources_kubernetes_does_not_read_are_left_out_and_said_so():
     assert 'base_pod_spec={"containers": [{"resources": {"limits": {"memory": "2Gi"}}}]}' in body
     assert "Its `container_resources` {'cpu': {'request': '1'}} are not fields of Kubernetes'" in " ".join(
         line.strip() for line in body.splitlines())
+
+
+def test_a_cluster_is_created_and_deleted_with_its_dags_default_args():
+    text = HEAD.replace('with DAG("d", start_date=pendulum.datetime(2024, 1, 1)):', (
+        'with DAG("d", start_date=pendulum.datetime(2024, 1, 1), default_args={"project_id": "acme-data", '
+        '"location": "europe-west1", "deferrable": True}):')) + (
+        "    GKECreateClusterOperator(task_id='t', body={'name': 'etl', 'node_pools': [{'name': 'p', "
+        "'initial_node_count': 2}]})\n    GKEDeleteClusterOperator(task_id='u', name='etl')\n")
+    module = MODULE.read_text().replace('"render_report"', '"t"').replace('"train_model"', '"u"')
+    module = module.replace('"containers"', '"d"')
+    created = scaffold_task(text, "d.py", "d", "t", module)
+    assert created.changed, created.reason
+    assert ('    cluster = _airflow_gke_create_cluster(\n        "acme-data",\n        "europe-west1",\n'
+            '        {"name": "etl", "node_pools": [{"name": "p", "initial_node_count": 2}]},\n    )\n') in created.text
+    deleted = scaffold_task(text, "d.py", "d", "u", created.text)
+    assert deleted.changed, deleted.reason
+    assert '    deleted = _airflow_gke_delete_cluster("acme-data", "europe-west1", "etl")\n' in deleted.text
+    assert deleted.text.count("def _airflow_gke_wait(") == 1

@@ -31,7 +31,15 @@ from analysis.edits.layout import (
     string_literal,
 )
 from analysis.edits.result import EditResult, check_output
-from analysis.edits.scaffold import asset_bigquery, asset_containers, asset_dbt, asset_pipes, asset_sensors, asset_sql
+from analysis.edits.scaffold import (
+    asset_bigquery,
+    asset_containers,
+    asset_dbt,
+    asset_gke,
+    asset_pipes,
+    asset_sensors,
+    asset_sql,
+)
 from analysis.edits.scaffold.asset_commands import command_tail, fresh, star, top_level_names
 from analysis.edits.scaffold.asset_gates import gate_specs, gate_tail
 from analysis.edits.scaffold.asset_mapping import WHAT, Mapping, find_mapping
@@ -59,7 +67,7 @@ _DEFINITIONS = {**{name: (text, ("os", "sys")) for name, text in HELPERS.items()
 their text and the modules it uses."""
 
 _WRITERS = {"Pipes": asset_pipes, "Container": asset_containers, "SQL": asset_sql,
-            "BigQuery": asset_bigquery, "Sensor": asset_sensors, "dbt": asset_dbt}
+            "BigQuery": asset_bigquery, "GKE cluster": asset_gke, "Sensor": asset_sensors, "dbt": asset_dbt}
 """The families whose asset takes resources, by ``Plan.kind``: the end of the body, the
 signature, the decorator's options and the module-level definitions they need."""
 

@@ -22,6 +22,7 @@ from analysis.edits.layout import Group
 from analysis.edits.scaffold.asset_commands import fresh
 from analysis.edits.scaffold.asset_pipes import literal_code, literal_doc
 from analysis.edits.scaffold.plan import Plan
+from analysis.edits.scaffold.variables import Rendered
 
 if TYPE_CHECKING:
     from analysis.edits.scaffold.asset import ModuleEdit
@@ -29,11 +30,35 @@ if TYPE_CHECKING:
 KEY = "bigquery"
 CONSTANT = "BIGQUERY"
 CONSTANTS = (CONSTANT,)
-DEFINITIONS: dict[str, tuple[str, tuple[str, ...]]] = {}
+TABLE_HELPER = "_airflow_bigquery_table"
+DEFINITIONS = {TABLE_HELPER: ('''\
+def _airflow_bigquery_table(table: str, load: dict) -> tuple[str, dict]:
+    """Table `table` as Airflow's GCSToBigQueryOperator reads it, `(project:|project.)dataset.table`
+    (the Google provider's split_tablename), as BigQuery's client takes it (`[project.]dataset.table`,
+    the client's project when it names none), and `load` with the DAY partitioning the provider
+    asks for a `$` partition of the table."""
+    wrong = ValueError(f"not (project:|project.)dataset.table, as Airflow reads it: {table!r}")
+    if "." not in table or table.count(".") + table.count(":") > 3:
+        raise wrong
+    project, rest = None, table
+    head, colon, tail = table.rpartition(":")
+    if colon and head.count(":") > 1:
+        raise wrong
+    if colon and tail.count(".") != 2:
+        project, rest = head, tail
+    parts = rest.split(".")
+    if len(parts) == 3 and project is None:
+        project, parts = parts[0], parts[1:]
+    if len(parts) != 2 or not all(parts) or project == "":
+        raise wrong
+    if "$" in table:
+        load = {**load, "timePartitioning": {"type": "DAY", **load.get("timePartitioning", {})}}
+    return ".".join(([project] if project else []) + parts), load
+''', ())}
 
 
 def owns(name: str) -> bool:
-    return name == CONSTANT
+    return name == CONSTANT or name in DEFINITIONS
 
 
 def problem(plan: Plan) -> str | None:
@@ -41,16 +66,21 @@ def problem(plan: Plan) -> str | None:
 
 
 def helpers(plan: Plan) -> list[str]:
-    return [CONSTANT]
+    return [CONSTANT, *([TABLE_HELPER] if isinstance(plan.bigquery.destination, Rendered) else [])]
 
 
 def about(where: str, plan: Plan) -> str:
     load = plan.bigquery
-    return (f"Scaffolded by airlift-lsp from {where} ({plan.label}): the same load job into "
-            f"{load.destination} with the configuration the Google provider sends, run in BigQuery through "
-            f"the resource `{KEY}` (dagster-gcp's BigQueryResource: Application Default Credentials, what "
-            "Cloud Composer's google_cloud_default is; the table's project, when the task names none, is "
-            "the client's).")
+    text = (f"Scaffolded by airlift-lsp from {where} ({plan.label}): the same load job into "
+            f"{load.destination} with the configuration the Google provider 10.x sends, run in BigQuery "
+            f"through the resource `{KEY}` (dagster-gcp's BigQueryResource: Application Default Credentials, "
+            "what Cloud Composer's google_cloud_default is; the table's project, when the task names none, "
+            "is the client's).")
+    if load.load["sourceFormat"] == "CSV" and "skipLeadingRows" not in load.load:
+        text += (" The task gives no `skip_leading_rows`: the provider 10.x sends none (BigQuery's schema "
+                 "detection may then take the first row for a header), 6.x sent 0; write `skipLeadingRows` "
+                 "here if yours did.")
+    return text
 
 
 def signature(edit: ModuleEdit, plan: Plan) -> str:
@@ -70,16 +100,24 @@ def tail(edit: ModuleEdit, plan: Plan, places=None) -> list[str]:
     load = plan.bigquery
     inner = 2 * len(edit.unit)
     client, job, key = (fresh(n, plan.mentioned) for n in ("client", "job", "key"))
-    config = literal_doc(edit, {"load": load.load}, f"job_config={edit.imported_name('google.cloud.bigquery', 'LoadJobConfig')}"
-                                                    ".from_api_repr(")
-    arguments = [literal_doc(edit, list(load.source_uris)), literal_code(edit, load.destination),
-                 replace(config, close=config.close + ")")]
+    from_api = f"{edit.imported_name('google.cloud.bigquery', 'LoadJobConfig')}.from_api_repr("
+    lines = [f"with {KEY}.get_client() as {client}:"]
+    if isinstance(load.destination, Rendered):  # read as Airflow reads it once rendered
+        table, configuration = fresh("table", plan.mentioned), fresh("load", plan.mentioned)
+        lines.append(edit.unit + edit.render(Group(f"{table}, {configuration} = {TABLE_HELPER}(", (
+            literal_code(edit, load.destination), literal_doc(edit, load.load)), ")"), inner))
+        arguments = [literal_doc(edit, list(load.source_uris)), table,
+                     f"job_config={from_api}{{{edit.literal('load')}: {configuration}}})"]
+    else:
+        config = literal_doc(edit, {"load": load.load}, f"job_config={from_api}")
+        arguments = [literal_doc(edit, list(load.source_uris)), literal_code(edit, load.destination),
+                     replace(config, close=config.close + ")")]
     arguments += [f"{k}={literal_code(edit, v)}" for k, v in (("project", load.project), ("location", load.location))
                   if v is not None]
     metadata = Group("metadata={", (f'"bigquery_job_id": {job}.job_id', f'"table": str({job}.destination)',
                                     f'"output_rows": {job}.output_rows'), "}")
     result = Group(f"yield {edit.dagster_name('MaterializeResult')}(", (f"asset_key={key}", metadata), ")")
-    return [f"with {KEY}.get_client() as {client}:",
+    return [*lines,
             edit.unit + edit.render(Group(f"{job} = {client}.load_table_from_uri(", tuple(arguments), ")"), inner),
             f"{edit.unit}{job}.result()  # raises when BigQuery fails the job, as the task fails",
             f"for {key} in context.selected_asset_keys:",

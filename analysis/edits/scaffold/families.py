@@ -61,6 +61,8 @@ SCAFFOLDED: dict[str, str] = {
     "DockerOperator": "pipes-docker",
     "KubernetesPodOperator": "pipes-k8s",
     "GKEStartPodOperator": "pipes-k8s",
+    "GKECreateClusterOperator": "gke-cluster",
+    "GKEDeleteClusterOperator": "gke-cluster",
     "SQLExecuteQueryOperator": "sql",
     "SqliteOperator": "sql",
     "PostgresOperator": "sql",

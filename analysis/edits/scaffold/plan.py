@@ -23,6 +23,7 @@ from analysis.edits.scaffold.plan_common import Plan, given_options, keywords_pr
 from analysis.edits.scaffold.plan_containers import CONTAINER_OPERATORS, IGNORED, container_plan
 from analysis.edits.scaffold.plan_dbt import bash_task_dbt_plan, dbt_plan, looks_like_dbt
 from analysis.edits.scaffold.plan_evaluated import evaluated_call
+from analysis.edits.scaffold.plan_gke import CLUSTER_IGNORED, CLUSTER_OPERATORS, cluster_plan
 from analysis.edits.scaffold.plan_gates import OPERATOR_GATES, TASKFLOW_GATES, gated
 from analysis.edits.scaffold.plan_pipes import PIPES_OPERATORS, pipes_plan
 from analysis.edits.scaffold.plan_ports import port_plan
@@ -34,7 +35,8 @@ from analysis.edits.scaffold.statements import DagFile, Unit, dag_file, is_airfl
 from analysis.facts import TaskFacts
 
 _PYTHON_TASKS = frozenset({"@task", "@task.python", BASH_TASK, *TASKFLOW_GATES})
-_BY_VALUES = frozenset({*CONTAINER_OPERATORS, *SQL_OPERATORS, *BIGQUERY_OPERATORS, *SENSOR_PLANS})
+_BY_VALUES = frozenset({*CONTAINER_OPERATORS, *SQL_OPERATORS, *BIGQUERY_OPERATORS, *CLUSTER_OPERATORS,
+                        *SENSOR_PLANS})
 """The operators whose scaffold reads the call's values, not its code: a task that a project
 factory makes can be planned from the values the model evaluates for it."""
 
@@ -98,7 +100,7 @@ def _read_plan(dag_text: str, task: TaskFacts, dag_path: str | None, read,
     return builder.python(options) if kind == "PythonOperator" else builder.bash(options)
 
 
-_IGNORED = {**IGNORED, **SENSORS_IGNORED, **BIGQUERY_IGNORED}
+_IGNORED = {**IGNORED, **SENSORS_IGNORED, **BIGQUERY_IGNORED, **CLUSTER_IGNORED}
 """Per operator, the options its family's plan does not read (``evaluated_call``)."""
 
 
@@ -132,6 +134,8 @@ def _family_plan(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit, 
         return sql_plan(dag, task, call, dag_unit, dag_path, read)
     if task.operator in BIGQUERY_OPERATORS:
         return bigquery_plan(dag, task, call)
+    if task.operator in CLUSTER_OPERATORS:
+        return cluster_plan(dag, task, call)
     return SENSOR_PLANS[task.operator](dag, task, call, dag_unit)
 
 

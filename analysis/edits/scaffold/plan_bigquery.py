@@ -24,12 +24,10 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from analysis.edits.scaffold.plan_common import EvaluatedCall, Plan, jinja, jinja_in_value, operator_call_problem
-from analysis.edits.scaffold.plan_containers import operator_options
-from analysis.edits.scaffold.plan_dag import rendering_problem
-from analysis.edits.scaffold.plan_values import NOT_STATIC, static_value
+from analysis.edits.scaffold.plan_common import Plan, operator_call_problem
+from analysis.edits.scaffold.plan_options import operator_options, read_values
 from analysis.edits.scaffold.statements import DagFile
-from analysis.edits.scaffold.variables import Rendered, refused_rendering, rendered_value
+from analysis.edits.scaffold.variables import Rendered
 from analysis.facts import TaskFacts
 
 BIGQUERY_OPERATORS = frozenset({"GCSToBigQueryOperator"})
@@ -90,34 +88,18 @@ def bigquery_plan(dag: DagFile, task: TaskFacts, call: ast.Call) -> Plan | str:
     given = operator_options(dag, dag_unit, call, name, _PARAMETERS)
     if isinstance(given, str):
         return given
-    values, variables = dict(_DEFAULTS), []
-    for option, (node, where) in given.items():
-        if option not in _PARAMETERS:
-            return f"{where} `{option}`, which GCSToBigQueryOperator does not take: scaffold it by hand"
-        if option in _IGNORED:
-            continue
-        value = static_value(dag, node)
-        if value is NOT_STATIC:
-            return (f"the `{option}` of {name} is not a literal or a module-level constant "
-                    f"(`{ast.unparse(node)}`): it cannot be read statically")
-        text = jinja_in_value(value) or jinja(node)
-        rendered = rendered_value(value) if text is not None and option in TEMPLATED \
-            and not isinstance(call, EvaluatedCall) else None
-        if text is not None and (rendered is None or not rendered[1]):
-            return f"the `{option}` of {name} uses Jinja ({text!r}), which only Airflow renders"
-        if rendered is not None:
-            value = rendered[0]
-            variables += [k for k in rendered[1] if k not in variables]
-        values[option] = value
-    if variables:
-        how = rendering_problem(dag, dag_unit, call) if dag_unit is not None else "is not created in the DAG file"
-        if how is not None:
-            return refused_rendering(f"the arguments of {name}", how)
+    read = read_values(dag, dag_unit, call, name, given, templated=TEMPLATED, ignored=_IGNORED, refused=(
+        lambda option, where: None if option in _PARAMETERS else
+        f"{where} `{option}`, which the scaffold does not carry (it reads GCSToBigQueryOperator as the Google "
+        "provider 10.x has it): scaffold it by hand"))
+    if isinstance(read, str):
+        return read
+    values, variables = {**_DEFAULTS, **read[0]}, read[1]
     load = _load(values, name)
     if isinstance(load, str):
         return load
     return Plan("BigQuery", task.operator, (), None, frozenset(), False, frozenset(), {}, frozenset(),
-                bigquery=load, variables=tuple(variables))
+                bigquery=load, variables=variables)
 
 
 def _load(values: dict, name: str) -> BigQueryLoad | str:
@@ -133,7 +115,7 @@ def _load(values: dict, name: str) -> BigQueryLoad | str:
         return f"the `source_objects` of {name} is neither a string nor a list of strings"
     source_format = values["source_format"].upper() if isinstance(values["source_format"], str) else None
     if source_format not in _FORMATS:
-        return f"the `source_format` of {name} ({values['source_format']!r}) is not one the provider loads"
+        return f"the `source_format` of {name} ({values['source_format']!r}) is not one the provider 10.x loads"
     bucket = values["bucket"]
     uris = tuple(_joined("gs://", bucket, "/", o) for o in objects)
     table = values["destination_project_dataset_table"]
@@ -152,7 +134,7 @@ def _load(values: dict, name: str) -> BigQueryLoad | str:
     if options:
         if not set(options) <= {"ALLOW_FIELD_ADDITION", "ALLOW_FIELD_RELAXATION"} or \
                 values["write_disposition"] not in ("WRITE_APPEND", "WRITE_TRUNCATE"):
-            return f"the `schema_update_options` of {name} are refused by the provider: scaffold it by hand"
+            return f"the `schema_update_options` of {name} are refused by the provider 10.x: scaffold it by hand"
         extra.append(("schemaUpdateOptions", list(options)))
     extra += [("maxBadRecords", values["max_bad_records"] or None),
               ("destinationEncryptionConfiguration", values["encryption_configuration"] or None)]
@@ -161,8 +143,8 @@ def _load(values: dict, name: str) -> BigQueryLoad | str:
     load.update((k, v) for k, v in extra if v)
     formats = values["src_fmt_configs"] or {}
     if not isinstance(formats, dict) or any(k not in _FORMATS[source_format] for k in formats):
-        return (f"the `src_fmt_configs` of {name} holds options that {source_format} does not take: "
-                "the provider raises on them")
+        return (f"the `src_fmt_configs` of {name} holds options that {source_format} does not take in the "
+                "provider 10.x, which raises on them: scaffold it by hand")
     formats = {**{k: values[o] for k, o in _BACKWARD.items() if k in _FORMATS[source_format]}, **formats}
     load.update((k, v) for k, v in formats.items() if v is not None)  # None: BigQuery's default
     if values["allow_jagged_rows"]:
@@ -196,12 +178,29 @@ def _joined(*parts: str) -> str:
 
 def _destination(table: str) -> str | None:
     """``[project.]dataset.table`` as BigQuery's client takes it, from the provider's
-    ``(project:|project.)dataset.table``; a ``Rendered`` one as it is; None when it is neither."""
+    ``(project:|project.)dataset.table``; a ``Rendered`` one as it is (``asset_bigquery`` reads it
+    when it runs, as below); None where the provider raises."""
     if isinstance(table, Rendered):
         return table
-    project, rest = table.rsplit(":", 1) if ":" in table else (None, table)
-    parts = rest.split(".")
-    if project == "" or not all(parts) or len(parts) != (2 if project is not None else len(parts)) \
-            or len(parts) not in (2, 3):
+    split = split_table(table)
+    return None if split is None else ".".join(p for p in split if p is not None)
+
+
+def split_table(table: str) -> tuple[str | None, str, str] | None:
+    """The project (None: the connection's), dataset and table of ``table`` as the Google
+    provider's ``split_tablename`` reads ``(project:|project.)dataset.table``; None where it raises
+    (or would send an empty name). ``asset_bigquery.TABLE_HELPER`` reads it the same way."""
+    if "." not in table or table.count(".") + table.count(":") > 3:
         return None
-    return ".".join(([project] if project else []) + parts)
+    project, rest = None, table
+    head, colon, tail = table.rpartition(":")
+    if colon and head.count(":") > 1:
+        return None
+    if colon and tail.count(".") != 2:
+        project, rest = head, tail
+    parts = rest.split(".")
+    if len(parts) == 3 and project is None:
+        project, parts = parts[0], parts[1:]
+    if len(parts) != 2 or not all(parts) or project == "":
+        return None
+    return project, parts[0], parts[1]

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from analysis.edits.scaffold.plan_bigquery import BigQueryLoad
     from analysis.edits.scaffold.plan_containers import ContainerPlan
     from analysis.edits.scaffold.plan_dbt import DbtPlan
+    from analysis.edits.scaffold.plan_gke import GkeClusterChange
     from analysis.edits.scaffold.plan_pipes import PipesPlan
     from analysis.edits.scaffold.plan_ports import PortPlan
     from analysis.edits.scaffold.plan_sensors import SensorPlan
@@ -42,7 +43,7 @@ class Plan:
 
     kind: str
     """"PythonOperator", "BashOperator", "@task", "@task.bash", "Pipes", "Container", "SQL",
-    "BigQuery", "Sensor", "dbt" or "Port"."""
+    "BigQuery", "GKE cluster", "Sensor", "dbt" or "Port"."""
     label: str
     """The operator as the docstring names it."""
     units: tuple[Unit, ...]
@@ -66,6 +67,8 @@ class Plan:
     """For "SQL": the connection and the statements."""
     bigquery: BigQueryLoad | None = None
     """For "BigQuery": the load job."""
+    gke_cluster: GkeClusterChange | None = None
+    """For "GKE cluster": the cluster created or deleted."""
     gate: str | None = None
     """"branch" or "short_circuit": the callable's return decides what is materialized."""
     downstream: tuple[str, ...] = ()

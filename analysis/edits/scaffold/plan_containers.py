@@ -22,35 +22,17 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from analysis.edits.scaffold.plan_common import (
-    EvaluatedCall,
-    Plan,
-    jinja,
-    jinja_in_value,
-    operator_call_problem,
-)
-from analysis.edits.scaffold.plan_dag import default_args, own_default_args, rendering_problem
 from analysis.edits.scaffold import plan_gke
+from analysis.edits.scaffold.plan_common import Plan, operator_call_problem
+from analysis.edits.scaffold.plan_options import operator_options, read_values
 from analysis.edits.scaffold.plan_values import NOT_STATIC, static_value
-from analysis.edits.scaffold.variables import refused_rendering, rendered_value
-from analysis.edits.scaffold.statements import DagFile, Unit
+from analysis.edits.scaffold.statements import DagFile
 from analysis.facts import TaskFacts
 
 CONTAINER_OPERATORS = {"DockerOperator": "docker", "KubernetesPodOperator": "k8s", "GKEStartPodOperator": "k8s"}
 """The container operators, to the Pipes client that runs them (``GKEStartPodOperator``: a
 ``KubernetesPodOperator`` in a GKE cluster, ``plan_gke``)."""
 
-BASE_OPERATOR = frozenset({
-    "task_id", "owner", "email", "email_on_retry", "email_on_failure", "retries", "retry_delay",
-    "retry_exponential_backoff", "max_retry_delay", "start_date", "end_date", "depends_on_past",
-    "wait_for_downstream", "dag", "params", "default_args", "priority_weight", "weight_rule",
-    "queue", "pool", "pool_slots", "sla", "execution_timeout", "on_execute_callback",
-    "on_failure_callback", "on_success_callback", "on_retry_callback", "on_skipped_callback",
-    "trigger_rule", "run_as_user", "task_concurrency", "max_active_tis_per_dag",
-    "max_active_tis_per_dagrun", "executor_config", "do_xcom_push", "inlets", "outlets",
-    "task_group", "doc", "doc_md", "doc_rst", "doc_json", "doc_yaml", "executor",
-    "ignore_first_depends_on_past", "wait_for_past_depends_before_skipping", "retry_on_exit_code"})
-"""What every operator takes: scheduling and bookkeeping that Dagster has its own way for."""
 
 _DOCKER = {"image": "image", "command": "command", "environment": "env",
            "private_environment": "env", "entrypoint": "container_kwargs",
@@ -141,39 +123,27 @@ def container_plan(dag: DagFile, task: TaskFacts, call: ast.Call) -> Plan | str:
     templated = TEMPLATED[client] | (plan_gke.TEMPLATED if gke else frozenset())
     if client == "k8s" and "resources" in given and _old_resources(static_value(dag, given["resources"][0])):
         templated = templated - _NOT_TEMPLATED_BEFORE_4  # the provider before 4.0: fewer template_fields
-    values: dict[str, object] = {}
-    variables: list[str] = []
-    for option, (node, where) in given.items():
+    def refused(option: str, where: str) -> str | None:
         if option not in known or known[option] == "refused":
             return f"{where} `{option}`, which the Pipes client does not carry: scaffold it by hand"
-        if known[option] is None:
-            continue
-        value = static_value(dag, node)
-        if value is NOT_STATIC:
-            return (f"the `{option}` of {name} is not a literal or a module-level constant "
-                    f"(`{ast.unparse(node)}`): it cannot be read statically")
+        return None
+
+    def checked(option: str, value: object) -> str | None:
         named = _template_file(value) if client == "docker" and option in templated else None
         if named is not None:
             return f"the `{option}` of {name} names a file ({named!r}) that Airflow reads as a Jinja template"
-        text = jinja_in_value(value) or jinja(node)
-        rendered = rendered_value(value) if text is not None and option in templated \
-            and not isinstance(call, EvaluatedCall) else None
-        if text is not None and (rendered is None or not rendered[1]):
-            if option not in templated and option != "config_file":  # sent as written (the file's path is templated)
-                return (f"the `{option}` of {name} holds Jinja ({text!r}), which Airflow does not render there "
-                        "(not one of the operator's template fields): scaffold it by hand")
-            return f"the `{option}` of {name} uses Jinja ({text!r}), which only Airflow renders"
-        if rendered is not None:
-            value = rendered[0]
-            variables += [k for k in rendered[1] if k not in variables]
-        values[option] = value
-    if variables:
-        how = rendering_problem(dag, dag_unit, call) if dag_unit is not None else "is not created in the DAG file"
-        if how is not None:
-            return refused_rendering(f"the arguments of {name}", how)
+        return None
+
+    read = read_values(dag, dag_unit, call, name, given, templated=templated, ignored=IGNORED[task.operator],
+                       refused=refused, checked=checked, rendered_elsewhere=("config_file",))  # the path is templated
+    if isinstance(read, str):
+        return read
+    values, variables = read
     if not isinstance(values.get("image"), str):
         return f"{name} has no `image` written out"
-    dropped = _dropped_resources(values) if client == "k8s" else None
+    dropped = _dropped_resources(values, name) if client == "k8s" else None
+    if isinstance(dropped, str):
+        return dropped
     run = _docker_run(values, name) if client == "docker" else _k8s_run(values, name)
     if isinstance(run, str):
         return run
@@ -194,25 +164,6 @@ def container_plan(dag: DagFile, task: TaskFacts, call: ast.Call) -> Plan | str:
     return Plan("Container", task.operator, (), None, frozenset(), False, frozenset(), {},
                 frozenset(), container=ContainerPlan(client, tuple(run), kubeconfig, dropped=dropped),
                 variables=tuple(variables))
-
-
-def operator_options(dag: DagFile, dag_unit: Unit | None, call: ast.Call, name: str,
-           parameters: frozenset[str]) -> dict[str, tuple[ast.expr, str]] | str:
-    """The operator's options as Airflow gives them: the ``default_args`` of its DAG, of the task
-    groups around it and of the call, of the arguments the operator takes, then the call's own
-    keywords (what every operator takes left out); each option to its value's node and how to say
-    where it is given ("task `t` uses"), or why they cannot be read."""
-    given: dict[str, tuple[ast.expr, str]] = {}
-    inherited = default_args(dag, dag_unit, call) if dag_unit is not None else None
-    for defaults, whose in ((inherited, f"the DAG of {name}"), (own_default_args(dag, call), name)):
-        if defaults is not None and defaults.get("default_args") is NOT_STATIC:
-            return (f"the `default_args` of {whose} cannot be read statically, and may give the "
-                    "operator's options: scaffold it by hand")
-        where = f"the `default_args` of {whose} give"
-        given.update({k: (v, where) for k, v in (defaults or {}).items()
-                      if k in parameters})
-    given.update({k.arg: (k.value, f"{name} uses") for k in call.keywords if k.arg not in BASE_OPERATOR})
-    return given
 
 
 def _docker_run(values: dict[str, object], name: str) -> list[tuple[str, object]] | str:
@@ -348,14 +299,20 @@ def _unread(value: object, model: str) -> str | None:
     return None
 
 
-def _dropped_resources(values: dict[str, object]) -> dict | None:
+def _dropped_resources(values: dict[str, object], name: str) -> dict | str | None:
     """What Kubernetes drops of a ``container_resources`` dict, taken out of it: the keys that are
     not fields of its resource requirements (gcp-public-datasets' ``{"memory": {"request": "16Gi"}}``).
-    The provider sends the dict as written and the API server drops unknown fields, so the pod ran
-    without them, as it runs without them in Dagster (whose client would raise on them)."""
+    The provider from 5.0 sends the dict as written and the API server drops unknown fields, so the
+    pod ran without them, as it runs without them in Dagster (whose client would raise on them);
+    4.x read the dict as its ``Resources`` and failed the DAG on any other key. A dict of those
+    keys (``request_memory``...) is refused: 4.x made them the pod's, later versions drop them."""
     given = values.get("container_resources")
     if not isinstance(given, dict):
         return None
+    if set(given) & set(_OLD_RESOURCES):
+        return (f"the `container_resources` of {name} uses the provider's own keys (`request_memory`...): the "
+                "cncf.kubernetes provider 4.x made them the pod's resources, later versions send them as written "
+                "and Kubernetes drops them: write them as `requests` and `limits`, or scaffold it by hand")
     unread = {k: v for k, v in given.items() if k not in ("requests", "limits", "claims")}
     if unread:
         values["container_resources"] = {k: v for k, v in given.items() if k not in unread} or None
@@ -390,6 +347,8 @@ def _resources(values: dict[str, object], name: str) -> dict | str | None:
             return (f"the `resources` of {name} is neither the pod's (the provider's before 4.0: "
                     f"{', '.join(f'`{k}`' for k in _OLD_RESOURCES)}) nor the operator's (`cpus`, `ram`, "
                     "`disk`, `gpus`): scaffold it by hand")
+    if isinstance(new, dict) and "claims" in new:
+        return f"the `{given}` of {name} gives `claims` (resource claims of the pod): scaffold it by hand"
     if new is not None and not (isinstance(new, dict) and set(new) <= {"requests", "limits"} and all(
             isinstance(v, dict) and all(isinstance(q, (str, int, float)) and not isinstance(q, bool)
                                         for q in v.values()) for v in new.values())):

@@ -21,7 +21,7 @@ from collections.abc import Collection
 from typing import Any
 
 from analysis.edits.scaffold.plan_common import EvaluatedCall
-from analysis.edits.scaffold.plan_containers import BASE_OPERATOR as CONTAINERS_BASE
+from analysis.edits.scaffold.plan_options import BASE_OPERATOR as CONTAINERS_BASE
 from analysis.facts import TaskFacts
 
 BASE_OPERATOR = CONTAINERS_BASE - {"retry_on_exit_code"} | frozenset({

@@ -17,7 +17,13 @@ cluster Airflow runs in, not in ``cluster_name``).
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
+
+from analysis.edits.scaffold.plan_common import Plan, operator_call_problem
+from analysis.edits.scaffold.plan_options import operator_options, read_values
+from analysis.edits.scaffold.statements import DagFile
+from analysis.facts import TaskFacts
 
 OPTIONS = {"project_id": "gke", "location": "gke", "cluster_name": "gke", "use_internal_ip": "gke",
            "use_dns_endpoint": "gke", "gcp_conn_id": "gke", "impersonation_chain": "gke",
@@ -27,7 +33,8 @@ read here; None: nothing to carry: ``regional`` chose gcloud's ``--region`` over
 the API takes either as the location)."""
 TEMPLATED = frozenset({"project_id", "location", "cluster_name", "use_internal_ip", "use_dns_endpoint",
                        "gcp_conn_id", "impersonation_chain"})
-"""Of those, what Airflow renders (the provider's ``template_fields``; 6.x renders the first three)."""
+"""Of those, what Airflow renders (the provider's ``template_fields``: up to 10.x the first three,
+from 19.x all seven)."""
 PARAMETERS = frozenset(OPTIONS) | {"on_finish_action", "is_delete_operator_pod"}
 """GKEStartPodOperator's arguments beside KubernetesPodOperator's (the Google provider 6.8 to 19.1)."""
 DEFAULT_CONNECTION = "google_cloud_default"
@@ -49,7 +56,7 @@ class GkeCluster:
 
 def gke_cluster(values: dict[str, object], name: str) -> GkeCluster | str:
     """The cluster of ``values`` (the task's options as Airflow gives them, read), or why it is refused."""
-    if "config_file" in values:
+    if values.get("config_file"):
         return f"{name} gives a `config_file`, which GKEStartPodOperator refuses: it reaches `cluster_name`'s"
     if values.get("in_cluster"):
         return (f"{name} sets `in_cluster`: with the Google provider before 10.0, the pod runs in the cluster "
@@ -76,3 +83,81 @@ def gke_cluster(values: dict[str, object], name: str) -> GkeCluster | str:
         return f"{name} sets both `use_internal_ip` and `use_dns_endpoint`: scaffold it by hand"
     endpoint = {"use_internal_ip": "internal", "use_dns_endpoint": "dns"}[endpoints[0]] if endpoints else "public"
     return GkeCluster(values["project_id"], values["location"], values["cluster_name"], endpoint)
+
+
+CLUSTER_OPERATORS = {"GKECreateClusterOperator": "create", "GKEDeleteClusterOperator": "delete"}
+"""The operators that create or delete a GKE cluster (public DAGs run their pods between the two)."""
+_CLUSTER_OPTIONS = {"project_id", "location", "gcp_conn_id", "impersonation_chain", "body", "name"}
+_CLUSTER_IGNORED = frozenset({"api_version", "deferrable", "poll_interval"})
+"""``api_version`` is passed to nothing (10.x); deferring and its polling change only how Airflow waits."""
+CLUSTER_IGNORED = dict.fromkeys(CLUSTER_OPERATORS, _CLUSTER_IGNORED)
+CLUSTER_TEMPLATED = frozenset({"project_id", "gcp_conn_id", "location", "api_version", "body", "name",
+                               "impersonation_chain"})
+CLUSTER_PARAMETERS = frozenset(_CLUSTER_OPTIONS | _CLUSTER_IGNORED)
+
+
+@dataclass(frozen=True, slots=True)
+class GkeClusterChange:
+    """A cluster created from ``body`` (a ``Cluster`` as a dict) or deleted by ``name``, in
+    ``project_id`` at ``location`` (strings, or ``variables.Rendered`` ones)."""
+
+    action: str
+    project_id: str
+    location: str
+    body: dict | None = None
+    name: str | None = None
+
+
+def cluster_plan(dag: DagFile, task: TaskFacts, call: ast.Call) -> Plan | str:
+    """The plan of a GKECreateClusterOperator or GKEDeleteClusterOperator task, or why it is refused."""
+    name = f"task `{task.task_id}`"
+    problem = operator_call_problem(dag, task, call)
+    if problem:
+        return problem
+    action = CLUSTER_OPERATORS[task.operator]
+    dag_unit = dag.unit_at(task.range.start.line + 1)
+    options = _CLUSTER_OPTIONS - ({"name"} if action == "create" else {"body"})
+    given = operator_options(dag, dag_unit, call, name, CLUSTER_PARAMETERS)
+    if isinstance(given, str):
+        return given
+    read = read_values(dag, dag_unit, call, name, given, templated=CLUSTER_TEMPLATED, ignored=_CLUSTER_IGNORED,
+                       refused=lambda option, where: None if option in options | _CLUSTER_IGNORED else
+                       f"{where} `{option}`, which {task.operator} does not take: scaffold it by hand")
+    if isinstance(read, str):
+        return read
+    change = cluster_change(action, read[0], name)
+    if isinstance(change, str):
+        return change
+    return Plan("GKE cluster", task.operator, (), None, frozenset(), False, frozenset(), {}, frozenset(),
+                gke_cluster=change, variables=read[1])
+
+
+def cluster_change(action: str, values: dict[str, object], name: str) -> GkeClusterChange | str:
+    """The change a GKECreateClusterOperator or GKEDeleteClusterOperator makes, or why it is refused
+    (as the provider's own checks refuse it, or what the scaffold does not carry)."""
+    refused = gke_cluster({**values, "cluster_name": "-"}, name)  # the same project, location and credentials
+    if isinstance(refused, str):
+        return refused
+    if action == "delete":
+        if not (isinstance(values.get("name"), str) and values["name"]):
+            return f"the `name` of {name} is not a string"
+        return GkeClusterChange("delete", values["project_id"], values["location"], name=values["name"])
+    body = values.get("body")
+    if not isinstance(body, dict):
+        return f"the `body` of {name} is not a dict (a `Cluster` as the GKE API takes it)"
+    problem = _body_problem(body)
+    if problem:
+        return f"the `body` of {name} {problem}: the provider refuses it"
+    return GkeClusterChange("create", values["project_id"], values["location"], body=body)
+
+
+def _body_problem(body: dict) -> str | None:
+    """What GKECreateClusterOperator's own check of a body finds wrong (``_validate_input``)."""
+    if not (isinstance(body.get("name"), str) and body["name"]):
+        return "has no `name`"
+    pools, nodes = body.get("node_pools"), body.get("initial_node_count") or body.get("node_config")
+    if pools and nodes:
+        return "gives `node_pools` with `initial_node_count` or `node_config`"
+    if not pools and not nodes:
+        return "gives none of `initial_node_count`, `node_config` and `node_pools`"
+    return None

@@ -21,7 +21,7 @@ import datetime
 from dataclasses import dataclass
 
 from analysis.edits.scaffold.plan_common import Plan, has_jinja, jinja_in_value, operator_call_problem
-from analysis.edits.scaffold.plan_containers import BASE_OPERATOR
+from analysis.edits.scaffold.plan_options import BASE_OPERATOR
 from analysis.edits.scaffold.plan_dag import default_args, own_default_args
 from analysis.edits.scaffold.plan_values import NOT_STATIC, static_value
 from analysis.edits.scaffold.plan_sql import SqlPlan, resource_key

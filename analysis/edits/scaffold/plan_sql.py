@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 
 from analysis.edits.scaffold.plan_common import Plan, has_jinja, jinja, jinja_in_value, operator_call_problem
-from analysis.edits.scaffold.plan_containers import BASE_OPERATOR
+from analysis.edits.scaffold.plan_options import BASE_OPERATOR
 from analysis.edits.scaffold.plan_values import NOT_STATIC, static_value
 from analysis.edits.scaffold.statements import DagFile, Unit
 from analysis.facts import TaskFacts

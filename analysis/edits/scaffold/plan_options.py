@@ -1,0 +1,100 @@
+"""An operator's options as Airflow gives them, read statically: for the scaffolds that carry a
+provider operator's values into Dagster (containers, BigQuery loads, GKE clusters).
+
+``operator_options`` gathers them: the ``default_args`` of the DAG, of the task groups around the
+task and of the call (only the arguments the operator takes, as Airflow gives them), then the
+call's own keywords. ``read_values`` reads each one's value: a literal or a constant
+(``plan_values``), with Airflow Variables in Jinja in the operator's template fields kept as
+``variables.Rendered`` strings the asset renders when it runs; any other Jinja, or Jinja where
+Airflow does not render it, is refused with the reason.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Collection
+
+from analysis.edits.scaffold.plan_common import EvaluatedCall, jinja, jinja_in_value
+from analysis.edits.scaffold.plan_dag import default_args, own_default_args, rendering_problem
+from analysis.edits.scaffold.plan_values import NOT_STATIC, static_value
+from analysis.edits.scaffold.statements import DagFile, Unit
+from analysis.edits.scaffold.variables import refused_rendering, rendered_value
+
+BASE_OPERATOR = frozenset({
+    "task_id", "owner", "email", "email_on_retry", "email_on_failure", "retries", "retry_delay",
+    "retry_exponential_backoff", "max_retry_delay", "start_date", "end_date", "depends_on_past",
+    "wait_for_downstream", "dag", "params", "default_args", "priority_weight", "weight_rule",
+    "queue", "pool", "pool_slots", "sla", "execution_timeout", "on_execute_callback",
+    "on_failure_callback", "on_success_callback", "on_retry_callback", "on_skipped_callback",
+    "trigger_rule", "run_as_user", "task_concurrency", "max_active_tis_per_dag",
+    "max_active_tis_per_dagrun", "executor_config", "do_xcom_push", "inlets", "outlets",
+    "task_group", "doc", "doc_md", "doc_rst", "doc_json", "doc_yaml", "executor",
+    "ignore_first_depends_on_past", "wait_for_past_depends_before_skipping", "retry_on_exit_code"})
+"""What every operator takes: scheduling and bookkeeping that Dagster has its own way for."""
+
+Given = dict[str, tuple[ast.expr, str]]
+"""Each option to its value's node and how to say where it is given ("task `t` uses")."""
+
+
+def operator_options(dag: DagFile, dag_unit: Unit | None, call: ast.Call, name: str,
+                     parameters: frozenset[str]) -> Given | str:
+    """The operator's options as Airflow gives them: the ``default_args`` of its DAG, of the task
+    groups around it and of the call, of the arguments the operator takes, then the call's own
+    keywords (what every operator takes left out), or why they cannot be read."""
+    given: Given = {}
+    inherited = default_args(dag, dag_unit, call) if dag_unit is not None else None
+    for defaults, whose in ((inherited, f"the DAG of {name}"), (own_default_args(dag, call), name)):
+        if defaults is not None and defaults.get("default_args") is NOT_STATIC:
+            return (f"the `default_args` of {whose} cannot be read statically, and may give the "
+                    "operator's options: scaffold it by hand")
+        where = f"the `default_args` of {whose} give"
+        given.update({k: (v, where) for k, v in (defaults or {}).items()
+                      if k in parameters})
+    given.update({k.arg: (k.value, f"{name} uses") for k in call.keywords if k.arg not in BASE_OPERATOR})
+    return given
+
+
+def read_values(dag: DagFile, dag_unit: Unit | None, call: ast.Call, name: str, given: Given, *,
+                templated: Collection[str], ignored: Collection[str] = (),
+                refused: Callable[[str, str], str | None] = lambda option, where: None,
+                checked: Callable[[str, object], str | None] = lambda option, value: None,
+                rendered_elsewhere: Collection[str] = ()) -> tuple[dict[str, object], tuple[str, ...]] | str:
+    """The value of each option of ``given`` but the ``ignored`` ones, and the Airflow Variables
+    the ``templated`` ones read in Jinja; or the first reason one cannot be carried: ``refused``
+    (an option the scaffold does not carry, said with where it is given), not static, ``checked``
+    (a value the family refuses before it is rendered), Jinja other than Variables, Jinja in an
+    option Airflow does not render (but ``rendered_elsewhere``: Airflow renders it by other means),
+    or Variables where the asset cannot render them (a factory's values, a DAG that renders
+    otherwise)."""
+    values: dict[str, object] = {}
+    variables: list[str] = []
+    for option, (node, where) in given.items():
+        problem = refused(option, where)
+        if problem:
+            return problem
+        if option in ignored:
+            continue
+        value = static_value(dag, node)
+        if value is NOT_STATIC:
+            return (f"the `{option}` of {name} is not a literal or a module-level constant "
+                    f"(`{ast.unparse(node)}`): it cannot be read statically")
+        problem = checked(option, value)
+        if problem:
+            return problem
+        text = jinja_in_value(value) or jinja(node)
+        rendered = rendered_value(value) if text is not None and option in templated \
+            and not isinstance(call, EvaluatedCall) else None
+        if text is not None and (rendered is None or not rendered[1]):
+            if option not in templated and option not in rendered_elsewhere:  # Airflow sends it as written
+                return (f"the `{option}` of {name} holds Jinja ({text!r}), which Airflow does not render there "
+                        "(not one of the operator's template fields): scaffold it by hand")
+            return f"the `{option}` of {name} uses Jinja ({text!r}), which only Airflow renders"
+        if rendered is not None:
+            value = rendered[0]
+            variables += [k for k in rendered[1] if k not in variables]
+        values[option] = value
+    if variables:
+        how = rendering_problem(dag, dag_unit, call) if dag_unit is not None else "is not created in the DAG file"
+        if how is not None:
+            return refused_rendering(f"the arguments of {name}", how)
+    return values, tuple(variables)
