@@ -211,8 +211,8 @@ def _isort_key(name: str) -> tuple[int, str]:
 
 
 def add_module_import(module: cst.Module, name: str) -> cst.Module:
-    """``import name`` among the module's plain ``import x`` lines, in sorted order; before its
-    first import when it has none (stdlib first, as isort does)."""
+    """``import name`` among the module's first block of plain ``import x`` (``import x.y``) lines,
+    in sorted order; before its first import when it has none (stdlib first, as isort does)."""
     body = list(module.body)
     imports = Imports(module)
     if name in imports.modules:
@@ -220,10 +220,11 @@ def add_module_import(module: cst.Module, name: str) -> cst.Module:
     plain = [i for i, s in enumerate(body) if _plain_import(s) is not None]
     new = cst.parse_statement(f"import {name}{module.default_newline}")
     if plain:
-        run = [plain[0]]
+        run = [plain[0]]  # the first block of them: a blank line starts another section
         for i in plain[1:]:
-            if i == run[-1] + 1:
-                run.append(i)
+            if i != run[-1] + 1 or body[i].leading_lines:
+                break
+            run.append(i)
         names = [_plain_import(body[i]) for i in run]
         index = next((i for i, n in zip(run, names) if n > name), None) \
             if names == sorted(names) else None

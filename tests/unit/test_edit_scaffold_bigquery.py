@@ -148,8 +148,9 @@ def test_a_table_the_provider_cannot_read_is_refused(table):
 
 TABLES = {"ds.t": (None, "ds", "t"), "p.ds.t": ("p", "ds", "t"), "p:ds.t": ("p", "ds", "t"),
           "a:b.c.d": ("a:b", "c", "d"), "example.com:p:ds.t": None, "ds.t$20240101": (None, "ds", "t$20240101"),
-          "p:a.b.c": ("p:a", "b", "c"), "ds": None, ":ds.t": None, "a.b.c.d": None, "ds..t": None}
-"""Tables as the Google provider's split_tablename reads them (project, dataset, table; None: it raises)."""
+          "p:a.b.c": ("p:a", "b", "c"), "p.x:d.t": None, "ds": None, ":ds.t": None, "a.b.c.d": None, "ds..t": None}
+"""Tables as the Google provider's split_tablename reads them (project, dataset, table; None: it
+raises, or gives an empty name or a project with a dot, which BigQuery's client reads otherwise)."""
 
 
 def test_a_table_read_when_the_asset_runs_is_read_as_the_provider_reads_it():

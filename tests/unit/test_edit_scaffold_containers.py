@@ -168,13 +168,13 @@ REFUSALS = {
     }.items()},
     **{f"GKECreateClusterOperator(task_id='t', {options})": reason for options, reason in {
         "project_id='p', location='l', body={'initial_node_count': 1}":
-            "the `body` of task `t` has no `name`: the provider refuses it",
+            "the `body` of task `t` has no `name`: the Google provider 10.x refuses it",
         "project_id='p', location='l', body={'name': 'c'}":
             "the `body` of task `t` gives none of `initial_node_count`, `node_config` and `node_pools`: the "
-            "provider refuses it",
+            "Google provider 10.x refuses it",
         "project_id='p', location='l', body={'name': 'c', 'initial_node_count': 1, 'node_pools': [{'name': 'a'}]}":
-            "the `body` of task `t` gives `node_pools` with `initial_node_count` or `node_config`: the provider "
-            "refuses it",
+            "the `body` of task `t` gives `node_pools` with `initial_node_count` or `node_config`: the Google "
+            "provider 10.x refuses it",
         "project_id='p', location='l', body=k8s.V1Pod()":
             "the `body` of task `t` is not a literal or a module-level constant (`k8s.V1Pod()`): it cannot be "
             "read statically",
@@ -182,13 +182,15 @@ REFUSALS = {
         "project_id='p', location='l', body={'name': 'c-{{ ds_nodash }}', 'initial_node_count': 1}":
             "the `body` of task `t` uses Jinja ('c-{{ ds_nodash }}'), which only Airflow renders",
         "project_id='p', location='l', body={'name': 'c', 'initial_node_count': 1}, name='c'":
-            "task `t` uses `name`, which GKECreateClusterOperator does not take: scaffold it by hand",
+            "task `t` uses `name`, which the scaffold does not carry (it reads GKECreateClusterOperator as the "
+            "Google provider 10.x to 19.x has it): scaffold it by hand",
     }.items()},
     **{f"GKEDeleteClusterOperator(task_id='t', {options})": reason for options, reason in {
         "project_id='p', location='l'": "the `name` of task `t` is not a string",
         "location='l', name='c'":
-            "task `t` has no `project_id`: the provider takes the project of connection `google_cloud_default`, "
-            "which the scaffold cannot know: write it in the task",
+            "task `t` has no `project_id`, which the Google provider 10.x asks of it: write it in the task",
+        "project_id='p', location='l', name='c', cluster_name='c'":
+            "task `t` gives both `name` and `cluster_name` (19.x's): scaffold it by hand",
         "project_id='p', location='l', name='c', gcp_conn_id='gcp_etl'":
             "task `t` reaches its cluster with Airflow connection 'gcp_etl': the scaffold uses Application Default "
             "Credentials, what `google_cloud_default` is on Cloud Composer",
@@ -366,11 +368,14 @@ def test_resources_kubernetes_does_not_read_are_left_out_and_said_so():
 
 
 def test_a_cluster_is_created_and_deleted_with_its_dags_default_args():
+    """Of the DAG's default_args, each operator takes its own (a create's `body` is not given to a
+    delete); 19.x's `cluster_name` names the cluster to delete; the endpoint options change nothing."""
     text = HEAD.replace('with DAG("d", start_date=pendulum.datetime(2024, 1, 1)):', (
         'with DAG("d", start_date=pendulum.datetime(2024, 1, 1), default_args={"project_id": "acme-data", '
-        '"location": "europe-west1", "deferrable": True}):')) + (
+        '"location": "europe-west1", "deferrable": True, "body": {"name": "only-the-create-takes-it", "initial_node_count": 1}}):')) + (
         "    GKECreateClusterOperator(task_id='t', body={'name': 'etl', 'node_pools': [{'name': 'p', "
-        "'initial_node_count': 2}]})\n    GKEDeleteClusterOperator(task_id='u', name='etl')\n")
+        "'initial_node_count': 2}]}, use_internal_ip=True)\n"
+        "    GKEDeleteClusterOperator(task_id='u', cluster_name='etl')\n")  # 19.x's name
     module = MODULE.read_text().replace('"render_report"', '"t"').replace('"train_model"', '"u"')
     module = module.replace('"containers"', '"d"')
     created = scaffold_task(text, "d.py", "d", "t", module)

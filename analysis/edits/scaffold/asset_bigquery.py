@@ -49,7 +49,7 @@ def _airflow_bigquery_table(table: str, load: dict) -> tuple[str, dict]:
     parts = rest.split(".")
     if len(parts) == 3 and project is None:
         project, parts = parts[0], parts[1:]
-    if len(parts) != 2 or not all(parts) or project == "":
+    if len(parts) != 2 or not all(parts) or project == "" or "." in (project or ""):
         raise wrong
     if "$" in table:
         load = {**load, "timePartitioning": {"type": "DAY", **load.get("timePartitioning", {})}}

@@ -6,7 +6,8 @@ Credentials, what Cloud Composer's ``google_cloud_default`` is.
 As the provider's ``GKEHook`` does: the body is read as the API's ``Cluster`` (``Cluster.from_json``,
 so a field it does not know fails the asset as it fails the task), the operation is waited for
 (every 15 s while pending or running), a cluster that already exists counts as created and one
-already gone as deleted. Two differences, said in the docstring: the cluster does not get the
+already gone as deleted (also while its deletion is waited for). Two differences, said in the
+docstring: the cluster does not get the
 ``airflow-version`` label the hook adds, and an operation that ends with an error fails the
 asset (the hook reads only its status). The client speaks the API's REST transport, where a
 cluster that exists is a 409 whose status says ``ALREADY_EXISTS`` (gRPC's ``AlreadyExists``).
@@ -38,7 +39,8 @@ def _airflow_gke_wait(client, operation, project_id: str, location: str):
     status = google.cloud.container_v1.Operation.Status
     while operation.status != status.DONE:
         if operation.status not in (status.PENDING, status.RUNNING):
-            raise RuntimeError(f"GKE operation {operation.name} ended {operation.status.name}")
+            ended = getattr(operation.status, "name", operation.status)  # a status newer than the client
+            raise RuntimeError(f"GKE operation {operation.name} ended {ended}")
         time.sleep(15)
         name = f"projects/{project_id}/locations/{location}/operations/{operation.name}"
         operation = client.get_operation(name=name)
@@ -58,7 +60,11 @@ def _airflow_gke_create_cluster(project_id: str, location: str, body: dict) -> s
     try:
         operation = client.create_cluster(parent=parent, cluster=cluster)
     except google.api_core.exceptions.Conflict as error:  # REST's 409: ALREADY_EXISTS or ABORTED
-        if error.response.json()["error"].get("status") != "ALREADY_EXISTS":
+        try:
+            status = error.response.json()["error"]["status"]
+        except (AttributeError, ValueError, TypeError, KeyError):
+            status = None
+        if status != "ALREADY_EXISTS":
             raise
         return client.get_cluster(name=f"{parent}/clusters/{cluster.name}").self_link
     return _airflow_gke_wait(client, operation, project_id, location).target_link
@@ -71,9 +77,9 @@ def _airflow_gke_delete_cluster(project_id: str, location: str, name: str) -> bo
     client = google.cloud.container_v1.ClusterManagerClient(transport="rest")
     try:
         operation = client.delete_cluster(name=f"projects/{project_id}/locations/{location}/clusters/{name}")
+        _airflow_gke_wait(client, operation, project_id, location)
     except google.api_core.exceptions.NotFound:
         return False
-    _airflow_gke_wait(client, operation, project_id, location)
     return True
 ''', _MODULES),
 }

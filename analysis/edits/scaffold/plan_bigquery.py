@@ -201,6 +201,6 @@ def split_table(table: str) -> tuple[str | None, str, str] | None:
     parts = rest.split(".")
     if len(parts) == 3 and project is None:
         project, parts = parts[0], parts[1:]
-    if len(parts) != 2 or not all(parts) or project == "":
-        return None
+    if len(parts) != 2 or not all(parts) or project == "" or "." in (project or ""):
+        return None  # an empty name, or a project BigQuery's client would read as part of the dataset
     return project, parts[0], parts[1]

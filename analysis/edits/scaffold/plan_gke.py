@@ -87,13 +87,16 @@ def gke_cluster(values: dict[str, object], name: str) -> GkeCluster | str:
 
 CLUSTER_OPERATORS = {"GKECreateClusterOperator": "create", "GKEDeleteClusterOperator": "delete"}
 """The operators that create or delete a GKE cluster (public DAGs run their pods between the two)."""
-_CLUSTER_OPTIONS = {"project_id", "location", "gcp_conn_id", "impersonation_chain", "body", "name"}
-_CLUSTER_IGNORED = frozenset({"api_version", "deferrable", "poll_interval"})
-"""``api_version`` is passed to nothing (10.x); deferring and its polling change only how Airflow waits."""
+_CLUSTER_OPTIONS = {"create": frozenset({"project_id", "location", "gcp_conn_id", "impersonation_chain", "body"}),
+                    "delete": frozenset({"project_id", "location", "gcp_conn_id", "impersonation_chain", "name",
+                                         "cluster_name"})}
+"""Per action, the options read (``cluster_name``: 19.x's name of the cluster to delete)."""
+_CLUSTER_IGNORED = frozenset({"api_version", "deferrable", "poll_interval", "use_internal_ip", "use_dns_endpoint"})
+"""``api_version`` is passed to nothing (10.x); deferring and its polling change only how Airflow
+waits; the endpoint options (19.x) only how it reaches a cluster, not how it creates or deletes one."""
 CLUSTER_IGNORED = dict.fromkeys(CLUSTER_OPERATORS, _CLUSTER_IGNORED)
 CLUSTER_TEMPLATED = frozenset({"project_id", "gcp_conn_id", "location", "api_version", "body", "name",
-                               "impersonation_chain"})
-CLUSTER_PARAMETERS = frozenset(_CLUSTER_OPTIONS | _CLUSTER_IGNORED)
+                               "cluster_name", "impersonation_chain"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,13 +119,14 @@ def cluster_plan(dag: DagFile, task: TaskFacts, call: ast.Call) -> Plan | str:
         return problem
     action = CLUSTER_OPERATORS[task.operator]
     dag_unit = dag.unit_at(task.range.start.line + 1)
-    options = _CLUSTER_OPTIONS - ({"name"} if action == "create" else {"body"})
-    given = operator_options(dag, dag_unit, call, name, CLUSTER_PARAMETERS)
+    options = _CLUSTER_OPTIONS[action]
+    given = operator_options(dag, dag_unit, call, name, options | _CLUSTER_IGNORED)
     if isinstance(given, str):
         return given
     read = read_values(dag, dag_unit, call, name, given, templated=CLUSTER_TEMPLATED, ignored=_CLUSTER_IGNORED,
                        refused=lambda option, where: None if option in options | _CLUSTER_IGNORED else
-                       f"{where} `{option}`, which {task.operator} does not take: scaffold it by hand")
+                       f"{where} `{option}`, which the scaffold does not carry (it reads {task.operator} as the "
+                       "Google provider 10.x to 19.x has it): scaffold it by hand")
     if isinstance(read, str):
         return read
     change = cluster_change(action, read[0], name)
@@ -135,19 +139,24 @@ def cluster_plan(dag: DagFile, task: TaskFacts, call: ast.Call) -> Plan | str:
 def cluster_change(action: str, values: dict[str, object], name: str) -> GkeClusterChange | str:
     """The change a GKECreateClusterOperator or GKEDeleteClusterOperator makes, or why it is refused
     (as the provider's own checks refuse it, or what the scaffold does not carry)."""
+    if values.get("project_id") is None:
+        return f"{name} has no `project_id`, which the Google provider 10.x asks of it: write it in the task"
     refused = gke_cluster({**values, "cluster_name": "-"}, name)  # the same project, location and credentials
     if isinstance(refused, str):
         return refused
     if action == "delete":
-        if not (isinstance(values.get("name"), str) and values["name"]):
+        if "name" in values and "cluster_name" in values:
+            return f"{name} gives both `name` and `cluster_name` (19.x's): scaffold it by hand"
+        cluster = values.get("name", values.get("cluster_name"))
+        if not (isinstance(cluster, str) and cluster):
             return f"the `name` of {name} is not a string"
-        return GkeClusterChange("delete", values["project_id"], values["location"], name=values["name"])
+        return GkeClusterChange("delete", values["project_id"], values["location"], name=cluster)
     body = values.get("body")
     if not isinstance(body, dict):
         return f"the `body` of {name} is not a dict (a `Cluster` as the GKE API takes it)"
     problem = _body_problem(body)
     if problem:
-        return f"the `body` of {name} {problem}: the provider refuses it"
+        return f"the `body` of {name} {problem}: the Google provider 10.x refuses it"
     return GkeClusterChange("create", values["project_id"], values["location"], body=body)
 
 
