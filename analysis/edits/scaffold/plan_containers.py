@@ -147,14 +147,10 @@ def container_plan(dag: DagFile, task: TaskFacts, call: ast.Call) -> Plan | str:
     run = _docker_run(values, name) if client == "docker" else _k8s_run(values, name)
     if isinstance(run, str):
         return run
-    if gke:
-        cluster = plan_gke.gke_cluster(values, name)
-        if isinstance(cluster, str):
-            return cluster
-        return Plan("Container", task.operator, (), None, frozenset(), False, frozenset(), {}, frozenset(),
-                    container=ContainerPlan(client, tuple(run), gke=cluster, dropped=dropped),
-                    variables=tuple(variables))
-    kubeconfig = values.get("config_file")
+    cluster = plan_gke.gke_cluster(values, name) if gke else None
+    if isinstance(cluster, str):
+        return cluster
+    kubeconfig = None if gke else values.get("config_file")
     if kubeconfig is not None and not (isinstance(kubeconfig, str) and kubeconfig):
         return f"the `config_file` of {name} is not a path"
     in_cluster = static_value(dag, given["in_cluster"][0]) if kubeconfig is not None and "in_cluster" in given else None
@@ -162,8 +158,8 @@ def container_plan(dag: DagFile, task: TaskFacts, call: ast.Call) -> Plan | str:
         return (f"{name} sets both `in_cluster` and `config_file`: the provider refuses them together "
                 "(from 4.0) or reads only the cluster Airflow runs in (before): scaffold it by hand")
     return Plan("Container", task.operator, (), None, frozenset(), False, frozenset(), {},
-                frozenset(), container=ContainerPlan(client, tuple(run), kubeconfig, dropped=dropped),
-                variables=tuple(variables))
+                frozenset(), container=ContainerPlan(client, tuple(run), kubeconfig, cluster, dropped),
+                variables=variables)
 
 
 def _docker_run(values: dict[str, object], name: str) -> list[tuple[str, object]] | str:

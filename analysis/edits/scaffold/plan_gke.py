@@ -54,13 +54,9 @@ class GkeCluster:
     (``use_dns_endpoint``)."""
 
 
-def gke_cluster(values: dict[str, object], name: str) -> GkeCluster | str:
-    """The cluster of ``values`` (the task's options as Airflow gives them, read), or why it is refused."""
-    if values.get("config_file"):
-        return f"{name} gives a `config_file`, which GKEStartPodOperator refuses: it reaches `cluster_name`'s"
-    if values.get("in_cluster"):
-        return (f"{name} sets `in_cluster`: with the Google provider before 10.0, the pod runs in the cluster "
-                "Airflow runs in (or the provider refuses it), not in `cluster_name`: scaffold it by hand")
+def _credentials_problem(values: dict[str, object], name: str) -> str | None:
+    """Why the task's cluster cannot be reached as the scaffold reaches it (Application Default
+    Credentials), or None."""
     connection = values.get("gcp_conn_id", DEFAULT_CONNECTION)
     if connection != DEFAULT_CONNECTION:
         return (f"{name} reaches its cluster with Airflow connection {connection!r}: the scaffold uses "
@@ -68,6 +64,19 @@ def gke_cluster(values: dict[str, object], name: str) -> GkeCluster | str:
     if values.get("impersonation_chain"):
         return (f"{name} impersonates {values['impersonation_chain']!r}: the scaffold reaches the cluster "
                 "with Application Default Credentials: scaffold it by hand")
+    return None
+
+
+def gke_cluster(values: dict[str, object], name: str) -> GkeCluster | str:
+    """The cluster of ``values`` (the task's options as Airflow gives them, read), or why it is refused."""
+    if values.get("config_file"):
+        return f"{name} gives a `config_file`, which GKEStartPodOperator refuses: it reaches `cluster_name`'s"
+    if values.get("in_cluster"):
+        return (f"{name} sets `in_cluster`: with the Google provider before 10.0, the pod runs in the cluster "
+                "Airflow runs in (or the provider refuses it), not in `cluster_name`: scaffold it by hand")
+    credentials = _credentials_problem(values, name)
+    if credentials:
+        return credentials
     for option in ("project_id", "location", "cluster_name"):
         value = values.get(option)
         if option == "project_id" and value is None:
@@ -141,9 +150,11 @@ def cluster_change(action: str, values: dict[str, object], name: str) -> GkeClus
     (as the provider's own checks refuse it, or what the scaffold does not carry)."""
     if values.get("project_id") is None:
         return f"{name} has no `project_id`, which the Google provider 10.x asks of it: write it in the task"
-    refused = gke_cluster({**values, "cluster_name": "-"}, name)  # the same project, location and credentials
-    if isinstance(refused, str):
+    refused = _credentials_problem(values, name)
+    if refused:
         return refused
+    if not (isinstance(values.get("location"), str) and values["location"]):
+        return f"the `location` of {name} is not a string"
     if action == "delete":
         if "name" in values and "cluster_name" in values:
             return f"{name} gives both `name` and `cluster_name` (19.x's): scaffold it by hand"
