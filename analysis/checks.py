@@ -14,6 +14,7 @@ from analysis.dagster.module import is_component_path
 from analysis.dagster.ports import PORTS
 from analysis.deployed import differences
 from analysis.describe import no_scaffold, nothing_to_migrate_in, runnable_tasks
+from analysis.edits.scaffold.families import no_scaffold_note
 from analysis.facts import Finding, Range, Related, Severity
 from analysis.project import DagEntry, Project
 
@@ -247,7 +248,7 @@ def _no_scaffolds(project: Project) -> Iterator[Finding]:
         for task in entry.dag.tasks:
             if no_scaffold(project, entry.dag_id, task, runnable):
                 yield Finding("no-scaffold", INFO,
-                              f"no scaffold for `{task.operator}`: port by hand (or port the class once: `{PORTS}`)",
+                              no_scaffold_note(task, PORTS),
                               entry.file.path, task.range)
 
 

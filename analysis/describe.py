@@ -11,7 +11,14 @@ from dataclasses import dataclass
 from enum import Enum
 
 from analysis.dagster.ports import PORTS
-from analysis.edits.scaffold.families import GATE_LABELS, gate_of, nothing_to_migrate, scaffold_family
+from analysis.edits.scaffold.families import (
+    GATE_LABELS,
+    derived_note,
+    gate_of,
+    runs_as,
+    task_family,
+    task_nothing_to_migrate,
+)
 from analysis.facts import TaskFacts
 from analysis.project import DagEntry, Project
 from analysis.wording import plural
@@ -142,7 +149,7 @@ def _readers_in_airflow(project: Project, entry: DagEntry, task: TaskFacts) -> t
 def nothing_to_migrate_in(project: Project, dag_id: str, task: TaskFacts) -> str | None:
     """Why ``task`` has nothing to migrate (its operator runs nothing), or None: it does work,
     or an executable Dagster definition is mapped to it (then proxying runs that)."""
-    why = nothing_to_migrate(task.operator)
+    why = task_nothing_to_migrate(task)
     if why is None or project.runnable_in_dagster(dag_id, task.task_id):
         return None
     return why
@@ -153,7 +160,7 @@ def no_scaffold(project: Project, dag_id: str, task: TaskFacts,
     """The task does work that no scaffold writes, and nothing executable is mapped to it yet:
     its Dagster implementation is to be ported by hand. ``runnable``: ``runnable_tasks(project)``,
     for a caller asking of every task."""
-    if scaffold_family(task.operator, project.ports) is not None or nothing_to_migrate(task.operator) is not None:
+    if task_family(task, project.ports) is not None or task_nothing_to_migrate(task) is not None:
         return False
     if runnable is not None:
         return (dag_id, task.task_id) not in runnable
@@ -215,6 +222,8 @@ def task_markdown(project: Project, entry: DagEntry, task: TaskFacts, *, markdow
                  + (f" — cannot go further: {why_not}" if why_not and status.stage is not Stage.PROXIED else ""))
     lines = [
         f"{bold('Task')} {code(task.task_id)} · {task.operator}" + (f" · {', '.join(flags)}" if flags else ""),
+        *([f"the project's {code(runs_as(task))}: its class only hands arguments on to it"]
+          if runs_as(task) != task.operator else []),
         f"DAG {code(entry.dag_id)}{FROM_AIRFLOW if entry.dag.source == 'airflow' else ''}{stage}",
         "",
         "upstream: " + (", ".join(code(u) for u in task.upstream) or "none"),
@@ -229,8 +238,10 @@ def task_markdown(project: Project, entry: DagEntry, task: TaskFacts, *, markdow
                      f"none, so {'it gets' if len(starved) == 1 else 'they get'} None at run time "
                      f"(proxy {'it' if len(starved) == 1 else 'them'} too, or roll this task back)")
     if no_scaffold(project, entry.dag_id, task):
-        lines.append(f"no scaffold: port by hand ({code(task.operator)} has no generated Dagster implementation; "
-                     f"port the class once in {code(PORTS)} and every task of it scaffolds)")
+        derived = derived_note(task)
+        lines.append(f"no scaffold: port by hand ({code(task.operator)} has no generated Dagster implementation"
+                     + (f": {derived}" if derived else "")
+                     + f"; port the class once in {code(PORTS)} and every task of it scaffolds)")
     elif task.operator in (ports := project.ports) and not project.runnable_in_dagster(entry.dag_id, task.task_id):
         lines.append(f"ported: {code(task.operator)} runs as {code(ports[task.operator])} ({code(PORTS)}): "
                      "Generate Dagster implementation writes its call")

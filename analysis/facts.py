@@ -158,6 +158,16 @@ class TaskFacts:
     closure: Closure | None = None
     """With ``arguments``: the function given as its ``python_callable`` when the function that
     made the task defines it (``analysis.dags.closures``)."""
+    derived_from: str | None = None
+    """For a task of a project class derived from an Airflow or provider operator class, that
+    class's dotted path (``airflow.providers.cncf.kubernetes.operators.pod.KubernetesPodOperator``)
+    (``analysis.dags.derived``)."""
+    derived_changes: tuple[str, ...] = ()
+    """What the project's classes change of how ``derived_from`` runs (``defines `execute```);
+    none: they only hand arguments on to its constructor, and the task runs Airflow's class."""
+    base_arguments: tuple[tuple[str, bool, Any], ...] | None = None
+    """With ``arguments``, for a ``derived_from`` task: the arguments Airflow's class's
+    constructor was given (``super().__init__``), as ``arguments`` are the project class's."""
 
     @property
     def certain(self) -> bool:

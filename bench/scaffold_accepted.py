@@ -36,7 +36,7 @@ sys.path.insert(0, str(REPO / "corpus"))
 import compare as corpus  # corpus/compare.py: the manifest, the checkouts, the entry's environment
 
 from analysis.edits.scaffold import can_scaffold, project_modules
-from analysis.edits.scaffold.families import nothing_to_migrate, scaffold_family
+from analysis.edits.scaffold.families import task_family, task_nothing_to_migrate
 from analysis.files import read_disk
 from analysis.project import Layout
 from server.indexing.batch import discover_cached
@@ -59,6 +59,14 @@ def environment(entry: dict) -> tuple[tuple[str, str], ...]:
     return tuple((name, value) for name, value in pairs)
 
 
+def project_of(entry: dict):
+    """The entry's project as the model reads it, from the checkout's facts cache (written nothing)."""
+    src = (corpus.SRC / entry["name"]).resolve()
+    layout = Layout(str(src), tuple(entry["dag_folders"]), None, tuple(entry.get("sys_path", [])),
+                    environment(entry), dagster_anywhere=False)
+    return discover_cached(layout, read_disk, read_only=True)
+
+
 PORT_FUNCTION = "_airlift_port"
 """The function every class is "ported" to under ``--ported`` (a name no DAG file binds)."""
 
@@ -66,20 +74,17 @@ PORT_FUNCTION = "_airlift_port"
 def measure_entry(entry: dict, ported: bool = False) -> dict[str, Counter]:
     """Per family: ``written`` and refusal reasons (masked), one count per task. ``ported``: every
     operator class without a scaffold that does work counts as ported."""
-    src = (corpus.SRC / entry["name"]).resolve()
-    layout = Layout(str(src), tuple(entry["dag_folders"]), None, tuple(entry.get("sys_path", [])),
-                    environment(entry), dagster_anywhere=False)
-    project = discover_cached(layout, read_disk, read_only=True)
+    project = project_of(entry)
     texts: dict[str, str | None] = {}
     modules = project_modules(project.code)  # where an imported @task is copied from, as the editor asks
     tally: dict[str, Counter] = defaultdict(Counter)
     seen = set()
     ports = {t.operator: PORT_FUNCTION for e in project.entries for t in e.dag.tasks
-             if ported and scaffold_family(t.operator) is None and nothing_to_migrate(t.operator) is None}
+             if ported and task_family(t) is None and task_nothing_to_migrate(t) is None}
     for dag_entry in project.entries:
         path = dag_entry.file.path
         for task in dag_entry.dag.tasks:
-            family = scaffold_family(task.operator, ports)
+            family = task_family(task, ports)
             key = (path, dag_entry.dag_id, task.task_id)
             if family is None or key in seen:
                 continue

@@ -6,8 +6,10 @@ For each entry of corpus/manifest.json checked out under .cache/corpus/src/<name
 corpus`; corpus/README.md), runs our static model over its DAG folders as corpus/compare.py does
 (``airlift-lsp dags <folders> --import-root ... --json`` from the checkout; ``--cached`` reads the
 output compare.py last saved in .cache/corpus/static/ instead) and sorts every task it reports by
-its operator, as ``TaskFacts.operator`` spells it, against analysis/edits/scaffold/families.py
-loaded now (so a family added there counts at the next run):
+its operator, as ``TaskFacts.operator`` spells it (or, for a project class that only hands
+arguments on to one of Airflow's operators, as that operator: ``families.runs_as``, read from the
+checkout's facts cache), against analysis/edits/scaffold/families.py loaded now (so a family added
+there counts at the next run):
 
 * a scaffold family (``SCAFFOLDED``: "Generate Dagster implementation" writes its asset);
 * nothing to migrate (``NOTHING_TO_MIGRATE``: ``EmptyOperator``..., left in Airflow);
@@ -67,10 +69,28 @@ def family_of(families: ModuleType, operator: str) -> str:
     return families.scaffold_family(operator) or NO_SCAFFOLD
 
 
-def operators_of(static: dict) -> Counter:
-    """Tasks per operator in one ``dags --json`` answer."""
-    return Counter(task["operator"] for file in static["files"] for dag in file.get("dags", [])
-                   for task in dag["tasks"])
+def operators_of(static: dict, runs_as: dict[str, str] | None = None) -> Counter:
+    """Tasks per operator in one ``dags --json`` answer; ``runs_as``: project classes that only hand
+    arguments on to one of Airflow's operators, to that operator (``derived_classes``)."""
+    runs_as = runs_as or {}
+    return Counter(runs_as.get(task["operator"], task["operator"]) for file in static["files"]
+                   for dag in file.get("dags", []) for task in dag["tasks"])
+
+
+def derived_classes(families: ModuleType, entry: dict) -> dict[str, str]:
+    """The entry's project classes that only hand arguments on to one of Airflow's or a provider's
+    operators with a scaffold (``families.runs_as``; ``analysis.dags.derived``), to that operator:
+    ``dags --json`` names a task's class, the model's facts also what it derives from. Read from
+    the checkout's facts cache, as bench/scaffold_accepted.py reads it."""
+    from scaffold_accepted import project_of  # the analysis package, only when measuring
+
+    found: dict[str, str] = {}
+    for dag_entry in project_of(entry).entries:
+        for task in dag_entry.dag.tasks:
+            seen = families.runs_as(task)
+            if seen != task.operator:
+                found[task.operator] = seen
+    return found
 
 
 _CLASS = re.compile(r"^[ \t]*class[ \t]+(\w+)[ \t]*[(:]", re.MULTILINE)
@@ -136,7 +156,7 @@ def measure(names: set[str], cached: bool, top: int) -> dict:
     for entry in present:
         print(f"[scaffold_share] {entry['name']}", file=sys.stderr, flush=True)
         try:
-            counts = operators_of(static_of(entry, cached))
+            counts = operators_of(static_of(entry, cached), derived_classes(families, entry))
         except (RuntimeError, OSError, ValueError) as error:  # one entry's failure is reported, not fatal
             errors[entry["name"]] = str(error)
             continue

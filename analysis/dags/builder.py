@@ -113,6 +113,11 @@ class TaskRecord:
     """With ``arguments``: the function given as its ``python_callable`` when a function defines
     it, the file being read and the parameters of the ``@dag`` functions around it
     (``analysis.dags.closures``)."""
+    derived: tuple[str, tuple[str, ...]] | None = None
+    """Made by a project class derived from an Airflow or provider operator class: that class and
+    what the project's classes change (``analysis.dags.derived``)."""
+    base_arguments: tuple[dict[str, Value], int, bool] | None = None
+    """With ``arguments``, for a ``derived`` task: what Airflow's class's constructor was given."""
 
     @property
     def conditional(self) -> bool:
@@ -143,6 +148,9 @@ class TaskRecord:
             operator_class=self.operator_class,
             callable_at=self.callable_at,
             closure=self._closure(),
+            derived_from=self.derived[0] if self.derived else None,
+            derived_changes=self.derived[1] if self.derived else (),
+            base_arguments=self._evaluated(self.base_arguments) if self.base_arguments is not None else None,
         )
 
     def _closure(self):
@@ -153,13 +161,14 @@ class TaskRecord:
 
         return closure_of(*self.closure)
 
-    def _evaluated(self):
-        """``arguments`` as literals (``analysis.dags.arguments``), when kept."""
-        if self.arguments is None:
+    def _evaluated(self, given: tuple[dict[str, Value], int, bool] | None = None):
+        """``arguments`` (or ``given``) as literals (``analysis.dags.arguments``), when kept."""
+        given = self.arguments if given is None else given
+        if given is None:
             return None
         from analysis.dags.arguments import evaluated  # it reads values, which read these records
 
-        return evaluated(*self.arguments)
+        return evaluated(*given)
 
     def _ancestors(self) -> tuple[str, ...]:
         """The tasks upstream of it, however far, in its DAG."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 
 from analysis.dags.builder import TaskRecord
+from analysis.dags.derived import derived
 from analysis.dags.classes import (
     BaseInit,
     BoundMethod,
@@ -105,9 +106,20 @@ class ObjectModel:
         self.spend(5)  # type: ignore[attr-defined]
         init = cls.lookup("__init__")
         if isinstance(init, Function):
-            self.run_method(init, node, [instance, *args], kwargs)
+            # An operator class of this file too makes its task where it is called, as another
+            # file's does (``run_method``): not at ``super().__init__``, which every task shares.
+            anchored = init.origin == self.path and self.lines.anchor is None \
+                and cls.airflow_base() == "operator"  # type: ignore[attr-defined]
+            if anchored:
+                self.lines.anchor = self.lines.index.range_of(node)  # type: ignore[attr-defined]
+            try:
+                self.run_method(init, node, [instance, *args], kwargs)
+            finally:
+                if anchored:
+                    self.lines.anchor = None  # type: ignore[attr-defined]
             self._template_field_edges(instance)
             if instance.task is not None and self.keep_arguments:  # type: ignore[attr-defined]
+                instance.task.base_arguments = instance.task.arguments  # what super().__init__ was given
                 instance.task.arguments = (dict(kwargs), len(args),  # the class's, not its base's
                                            node in self.unread_unpacks)  # type: ignore[attr-defined]
         elif cls.fields is not None:
@@ -156,6 +168,7 @@ class ObjectModel:
                                         sensor=sensor)
             if isinstance(made, TaskRef):
                 instance.task = made.task
+                made.task.derived = derived(instance.cls)
                 made.task.gate = instance.cls.gate() or made.task.gate or self._class_skips(instance.cls)
                 self._class_pulls(instance.cls, made.task)
         return Const(None)

@@ -40,7 +40,7 @@ from analysis.dagster.ports import PORTS
 from analysis.edits.acceptance_module import RETURNING_KINDS, WIDTH, quoted, render_module
 from analysis.edits.result import EditResult, check_output
 from analysis.edits.scaffold import ImportRoot, project_modules, scaffold_task
-from analysis.edits.scaffold.families import nothing_to_migrate
+from analysis.edits.scaffold.families import task_nothing_to_migrate
 from analysis.edits.scaffold.imported import virtual_task
 from analysis.edits.scaffold.places import HELPERS
 from analysis.edits.scaffold.plan import plan_task
@@ -110,7 +110,7 @@ def acceptance_test(dag_text: str, dag_path: str, dag_id: str, task_id: str, mod
                                  f"({function}): write its acceptance test by hand")
     upstream, skipped = [], []
     for before in _ancestors(dag, task):
-        if nothing_to_migrate(before.operator) is not None:
+        if task_nothing_to_migrate(before) is not None:
             continue
         name = "run_upstream_" + re.sub(r"[^A-Za-z0-9_]", "_", before.task_id)
         while name in {n for _, n, _ in upstream}:

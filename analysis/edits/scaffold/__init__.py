@@ -42,6 +42,9 @@ verbatim>], name="<dag_id>__<task_id>")`` defined just above the statement holdi
   ``analysis.dagster.ports``): a call of that port with the asset's context and the arguments the
   task's call gives the class, copied as written, or, for a task a project factory makes, the
   values the model evaluates for them, written out (``plan_ports``); before any family above;
+- a task of a project class derived from one of the operators above that only hands arguments on
+  to it (``class TeamPod(KubernetesPodOperator)`` giving defaults: ``families.runs_as``): planned
+  as that operator, from the arguments its constructor hands on (``derived``);
 - a ``BashOperator`` or ``@task.bash`` whose command is a static ``dbt run|build|seed|snapshot``:
   dagster-dbt's ``@dbt_assets`` on the same project and selection running the same command,
   in place of the task's specs (``plan_dbt``, ``asset_dbt``).
@@ -110,6 +113,7 @@ from analysis.edits.scaffold.asset import WHAT, ModuleEdit
 from analysis.edits.scaffold.asset_sensors import dag_asset_key
 from analysis.edits.scaffold.dag_source import DagSource
 from analysis.edits.scaffold.closures import defined_in_function
+from analysis.edits.scaffold.derived import derived_view
 from analysis.edits.scaffold.imported import (
     FACTORY_OPERATORS,
     ModuleSource,
@@ -154,6 +158,7 @@ def can_scaffold(dag_text: str, task: TaskFacts, module_source: ModuleSource | N
     if ports and task.operator in ports:
         plan = plan_task(dag_text, task, ports=ports, evaluate=evaluate)
         return plan if isinstance(plan, str) else None
+    task, evaluate, _ = derived_view(task, evaluate, ports or ())
     copied = _copied(dag_text, task, module_source, evaluate, code, dag_path)
     if isinstance(copied, str):
         return copied
@@ -243,6 +248,7 @@ def scaffold_task(dag_text: str, dag_path: str, dag_id: str, task_id: str, modul
         return EditResult.refuse(f"DAG `{dag_id}` has no task `{task_id}`")
     ports = dict(read_ports(module_text))
     evaluate = _evaluator(dag_path, dag_text, code, dag_id)  # before a copied @task changes dag_path
+    task, evaluate, derived_class = derived_view(task, evaluate, ports)  # a project class as Airflow's
     module = parse(module_text, WHAT)
     if isinstance(module, str):
         return EditResult.refuse(module)
@@ -269,6 +275,8 @@ def scaffold_task(dag_text: str, dag_path: str, dag_id: str, task_id: str, modul
             plan = with_upstream(plan, mapped, lambda dag_id: dag_asset_key(edit.module, dag_id))
         if isinstance(plan, str):
             return EditResult.refuse(plan)
+        if derived_class is not None:
+            plan = replace(plan, derived=derived_class)
         dag_module = parse(dag_text, "the DAG file")
         if isinstance(dag_module, str):
             return EditResult.refuse(dag_module)

@@ -240,6 +240,9 @@ class ModuleEdit:
             function, reads = plan.lifted
             given = f", given as keyword arguments what it reads from that function ({_names(reads)})" if reads else ""
             about += f" `{function}` is defined inside a function there: it is written at its top level{given}."
+        if plan.derived is not None:
+            about += (f" `{plan.derived}` is the project's `{plan.label}` with values of its own: these are the "
+                      f"arguments its class hands on to `{plan.label}`.")
         if plan.evaluated:
             about += (" Its values are those the operator is given when Airflow reads the DAG file (by "
                       "the project's code, or computed), written out: scaffold it again after they change.")

@@ -113,3 +113,44 @@ def scaffold_family(operator: str, ports: Container[str] = ()) -> str | None:
     ``ports``: the operator classes the project ported once (they come first: the team's own
     implementation of a class replaces the generic one)."""
     return PORT if operator in ports else SCAFFOLDED.get(operator)
+
+
+def runs_as(task: TaskFacts) -> str:
+    """The operator the registry knows ``task`` by: Airflow's or a provider's class that its
+    project class derives from when the project's classes only hand arguments on to it
+    (``TaskFacts.derived_changes`` empty: ``class TeamPodOperator(KubernetesPodOperator)`` giving
+    defaults), else ``task.operator``."""
+    if task.derived_from and not task.derived_changes:
+        base = task.derived_from.rsplit(".", 1)[-1]
+        if base in SCAFFOLDED or base in NOTHING_TO_MIGRATE:
+            return base
+    return task.operator
+
+
+def task_family(task: TaskFacts, ports: Container[str] = ()) -> str | None:
+    """``scaffold_family`` of a task: a port of its own class first, then the family of the
+    operator it runs as (``runs_as``)."""
+    return PORT if task.operator in ports else SCAFFOLDED.get(runs_as(task))
+
+
+def task_nothing_to_migrate(task: TaskFacts) -> str | None:
+    """``nothing_to_migrate`` of the operator ``task`` runs as (``runs_as``)."""
+    return NOTHING_TO_MIGRATE.get(runs_as(task))
+
+
+def derived_note(task: TaskFacts) -> str | None:
+    """For a task of a project class derived from an operator that has a scaffold or nothing to
+    migrate, but changing how it runs: what its classes change ("derived from
+    `KubernetesPodOperator`, but `TeamPod` defines `execute`"); else None."""
+    base = (task.derived_from or "").rsplit(".", 1)[-1]
+    if not task.derived_changes or (base not in SCAFFOLDED and base not in NOTHING_TO_MIGRATE):
+        return None
+    shown = "; ".join(task.derived_changes[:3]) + ("; ..." if len(task.derived_changes) > 3 else "")
+    return f"derived from `{base}`, but {shown}"
+
+
+def no_scaffold_note(task: TaskFacts, ports_name: str) -> str:
+    """The ``no-scaffold`` note of a task with no family: the operator, and ``derived_note``."""
+    derived = derived_note(task)
+    return (f"no scaffold for `{task.operator}`" + (f" ({derived})" if derived else "")
+            + f": port by hand (or port the class once: `{ports_name}`)")

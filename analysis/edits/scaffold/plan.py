@@ -14,6 +14,7 @@ import ast
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 
+from analysis.edits.scaffold.families import derived_note
 from analysis.edits.scaffold.imported import called_function, imported_function
 from analysis.edits.scaffold.plan_bigquery import BIGQUERY_OPERATORS, bigquery_plan
 from analysis.edits.scaffold.plan_bigquery import IGNORED as BIGQUERY_IGNORED
@@ -85,7 +86,9 @@ def _read_plan(dag_text: str, task: TaskFacts, dag_path: str | None, read,
     qualified = dag.qualified(call.func)
     kind = qualified.rsplit(".", 1)[-1] if qualified.startswith("airflow.") else ""
     if kind not in ("PythonOperator", "BashOperator", PYTHON_SENSOR, *OPERATOR_GATES):
-        return made_elsewhere(dag, task, call) or f"{label} uses `{task.operator}`, which has no scaffold: port it by hand"
+        derived = derived_note(task)
+        return made_elsewhere(dag, task, call) or (f"{label} uses `{task.operator}`, which has no scaffold"
+                                                   + (f" ({derived})" if derived else "") + ": port it by hand")
     problem = keywords_problem(label, call)
     if problem:
         return problem

@@ -93,6 +93,9 @@ class Plan:
     exception_names: tuple[tuple[str, str], ...] = ()
     """Names the copied code binds to Airflow's exceptions, each with the class
     (``exceptions.CLASSES``): the asset's body binds them to the Dagster module's classes."""
+    derived: str | None = None
+    """The project class the task is made by when it only hands arguments on to the operator
+    planned (``derived``): named in the docstring."""
     lifted: tuple[str, tuple[str, ...]] | None = None
     """The name of the task's function when a factory defines it inside itself, and the names it
     reads there: written at its module's top level with those as parameters (``closures``)."""
@@ -123,8 +126,8 @@ def made_elsewhere(dag: DagFile, task: TaskFacts, call: ast.Call) -> str | None:
     operator's but a helper's that makes it (a project factory: the operator call is in its code,
     given values only known as the helper runs), or None."""
     if task.operator.startswith("@") or isinstance(call, EvaluatedCall) \
-            or dag.qualified(call.func).rsplit(".", 1)[-1] == task.operator:
-        return None
+            or (dag.qualified(call.func) or ast.unparse(call.func)).rsplit(".", 1)[-1] == task.operator:
+        return None  # the class's own call (a class of the DAG file itself is qualified by no import)
     helper = ast.unparse(call.func)
     helper = helper if len(helper) <= 60 else helper[:57] + "..."
     return (f"task `{task.task_id}` is made inside `{helper}(...)`, not by a `{task.operator}(...)` "
