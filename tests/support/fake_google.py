@@ -1,6 +1,7 @@
 """A stand-in for Google's OAuth token endpoint, the GKE API and BigQuery's jobs (no cloud here),
 modelled on their documented flows, for the scaffolds of ``GKEStartPodOperator``
-(``_airflow_gke_kubeconfig``) and ``GCSToBigQueryOperator`` (google-cloud-bigquery's client).
+(``_airflow_gke_kubeconfig``), ``GCSToBigQueryOperator`` and ``BigQueryInsertJobOperator``
+(google-cloud-bigquery's client).
 
 - ``service_account_file(folder)`` writes a service account key (a new RSA key, made by
   ``openssl``) whose ``token_uri`` is this fake's: as ``GOOGLE_APPLICATION_CREDENTIALS``, it is
@@ -24,7 +25,8 @@ modelled on their documented flows, for the scaffolds of ``GKEStartPodOperator``
 - ``POST /bigquery/v2/projects/{project}/jobs`` (``jobs.insert``, a bearer token it issued): the
   job, kept in ``jobs`` as sent, answered ``RUNNING``; ``GET .../jobs/{jobId}`` (``jobs.get``):
   ``DONE``, with ``outputRows`` for a load (``load_rows``), or the ``errorResult`` that
-  ``failing`` gives for its destination table.
+  ``failing`` gives for its destination table (for a query: a key its SQL holds);
+  ``GET .../queries/{jobId}`` (``jobs.getQueryResults``): complete, no rows.
 
 Every request is kept in ``requests`` (method, path, and the JWT's claims for a token).
 """
@@ -211,16 +213,25 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(200, {**job, "id": job["jobReference"]["jobId"], "status": {"state": "RUNNING"}})
 
     def _get_job(self) -> None:
-        job_id = urlsplit(self.path).path.rsplit("/", 1)[-1]
+        path = urlsplit(self.path).path
+        job_id = path.rsplit("/", 1)[-1]
         job = next((j for j in self.google.jobs if j["jobReference"]["jobId"] == job_id), None)
         if job is None:
             return self._answer(404, {"error": {"code": 404, "message": f"Not found: Job {job_id}"}})
-        table = job["configuration"]["load"]["destinationTable"]
-        error = self.google.failing.get(f"{table['datasetId']}.{table['tableId']}")
+        if "/queries/" in path:  # jobs.getQueryResults of a done query: no rows
+            return self._answer(200, {"kind": "bigquery#getQueryResultsResponse", "jobReference": job["jobReference"],
+                                      "jobComplete": True, "totalRows": "0", "schema": {"fields": []}})
+        configuration = job["configuration"]
+        if "load" in configuration:
+            table = configuration["load"]["destinationTable"]
+            error = self.google.failing.get(f"{table['datasetId']}.{table['tableId']}")
+            statistics = {"load": {"outputRows": str(0 if error else self.google.load_rows)}}
+        else:  # a query: failing when its SQL holds a key of ``failing``
+            error = next((m for k, m in self.google.failing.items() if k in configuration["query"]["query"]), None)
+            statistics = {"query": {"statementType": "SELECT", "totalBytesProcessed": "0"}}
         status = {"state": "DONE", **({"errorResult": {"reason": "invalid", "message": error},
                                       "errors": [{"reason": "invalid", "message": error}]} if error else {})}
-        self._answer(200, {**job, "id": job_id, "status": status,
-                           "statistics": {"load": {"outputRows": str(0 if error else self.google.load_rows)}}})
+        self._answer(200, {**job, "id": job_id, "status": status, "statistics": statistics})
 
     def do_GET(self) -> None:
         self.google.requests.append({"method": "GET", "path": self.path})

@@ -22,6 +22,7 @@ from analysis.edits.layout import Group
 from analysis.edits.scaffold.asset_commands import fresh
 from analysis.edits.scaffold.asset_pipes import literal_code, literal_doc
 from analysis.edits.scaffold.plan import Plan
+from analysis.edits.scaffold.plan_bigquery_job import BigQueryQuery
 from analysis.edits.scaffold.variables import Rendered
 
 if TYPE_CHECKING:
@@ -66,11 +67,14 @@ def problem(plan: Plan) -> str | None:
 
 
 def helpers(plan: Plan) -> list[str]:
-    return [CONSTANT, *([TABLE_HELPER] if isinstance(plan.bigquery.destination, Rendered) else [])]
+    table = getattr(plan.bigquery, "destination", None)
+    return [CONSTANT, *([TABLE_HELPER] if isinstance(table, Rendered) else [])]
 
 
 def about(where: str, plan: Plan) -> str:
     load = plan.bigquery
+    if isinstance(load, BigQueryQuery):
+        return _about_query(where, plan, load)
     text = (f"Scaffolded by airlift-lsp from {where} ({plan.label}): the same load job into "
             f"{load.destination} with the configuration the Google provider 10.x sends, run in BigQuery "
             f"through the resource `{KEY}` (dagster-gcp's BigQueryResource: Application Default Credentials, "
@@ -96,8 +100,43 @@ def constant(edit: ModuleEdit, name: str, plan: Plan) -> str:
     return f"{name} = {edit.imported_name('dagster_gcp', 'BigQueryResource')}(){edit.newline}"
 
 
+def _about_query(where: str, plan: Plan, query: BigQueryQuery) -> str:
+    text = (f"Scaffolded by airlift-lsp from {where} ({plan.label}): the same query job, with the configuration "
+            "the Google provider 10.x sends (as written), run in BigQuery through the resource "
+            f"`{KEY}` (dagster-gcp's BigQueryResource: Application Default Credentials, what Cloud Composer's "
+            "google_cloud_default is; the job's project, when the task names none, is the client's). The provider "
+            "19.x also labels the job `airflow-dag` and `airflow-task`.")
+    if query.legacy_added:
+        text += (" `useLegacySql` is written out: the task gives none, so the provider sends none and BigQuery "
+                 "runs legacy SQL, its default, where google-cloud-bigquery's client would send false.")
+    return text
+
+
+def _query_tail(edit: ModuleEdit, plan: Plan, query: BigQueryQuery) -> list[str]:
+    inner = 2 * len(edit.unit)
+    client, job, key, configuration = (fresh(n, plan.mentioned) for n in ("client", "job", "key", "configuration"))
+    config_class = edit.imported_name("google.cloud.bigquery", "QueryJobConfig")
+    arguments = [f"{configuration}[{edit.literal('query')}][{edit.literal('query')}]",
+                 f"job_config={config_class}.from_api_repr({configuration})",
+                 *(f"{k}={literal_code(edit, v)}" for k, v in (("project", query.project), ("location", query.location))
+                   if v is not None),
+                 "job_retry=None"]  # the provider inserts the job once; BigQuery's failure fails the task
+    wait = f"timeout={literal_code(edit, query.timeout)}" if query.timeout is not None else ""
+    metadata = Group("metadata={", (f'"bigquery_job_id": {job}.job_id',), "}")
+    result = Group(f"yield {edit.dagster_name('MaterializeResult')}(", (f"asset_key={key}", metadata), ")")
+    written = literal_doc(edit, query.configuration, f"{configuration} = ")
+    return [edit.render(written, len(edit.unit)) if isinstance(written, Group) else written,
+            f"with {KEY}.get_client() as {client}:",
+            edit.unit + edit.render(Group(f"{job} = {client}.query(", tuple(arguments), ")"), inner),
+            f"{edit.unit}{job}.result({wait})  # raises when BigQuery fails the job, as the task fails",
+            f"for {key} in context.selected_asset_keys:",
+            edit.unit + edit.render(result, inner)]
+
+
 def tail(edit: ModuleEdit, plan: Plan, places=None) -> list[str]:
     load = plan.bigquery
+    if isinstance(load, BigQueryQuery):
+        return _query_tail(edit, plan, load)
     inner = 2 * len(edit.unit)
     client, job, key = (fresh(n, plan.mentioned) for n in ("client", "job", "key"))
     from_api = f"{edit.imported_name('google.cloud.bigquery', 'LoadJobConfig')}.from_api_repr("

@@ -74,6 +74,7 @@ SCAFFOLDED: dict[str, str] = {
     "VerticaOperator": "sql",
     "JdbcOperator": "sql",
     "GCSToBigQueryOperator": "bigquery-load",
+    "BigQueryInsertJobOperator": "bigquery-job",
     "BranchPythonOperator": "branch",
     "@task.branch": "branch",
     "ShortCircuitOperator": "short-circuit",

@@ -18,6 +18,8 @@ from analysis.edits.scaffold.families import derived_note
 from analysis.edits.scaffold.imported import called_function, imported_function
 from analysis.edits.scaffold.plan_bigquery import BIGQUERY_OPERATORS, bigquery_plan
 from analysis.edits.scaffold.plan_bigquery import IGNORED as BIGQUERY_IGNORED
+from analysis.edits.scaffold.plan_bigquery_job import IGNORED as JOB_IGNORED
+from analysis.edits.scaffold.plan_bigquery_job import JOB_OPERATORS, bigquery_job_plan
 from analysis.edits.scaffold.plan_bash import BASH_TASK, options_problem
 from analysis.edits.scaffold.plan_builder import PlanBuilder
 from analysis.edits.scaffold.plan_common import Plan, given_options, keywords_problem, made_elsewhere
@@ -36,8 +38,8 @@ from analysis.edits.scaffold.statements import DagFile, Unit, dag_file, is_airfl
 from analysis.facts import TaskFacts
 
 _PYTHON_TASKS = frozenset({"@task", "@task.python", BASH_TASK, *TASKFLOW_GATES})
-_BY_VALUES = frozenset({*CONTAINER_OPERATORS, *SQL_OPERATORS, *BIGQUERY_OPERATORS, *CLUSTER_OPERATORS,
-                        *SENSOR_PLANS})
+_BY_VALUES = frozenset({*CONTAINER_OPERATORS, *SQL_OPERATORS, *BIGQUERY_OPERATORS, *JOB_OPERATORS,
+                        *CLUSTER_OPERATORS, *SENSOR_PLANS})
 """The operators whose scaffold reads the call's values, not its code: a task that a project
 factory makes can be planned from the values the model evaluates for it."""
 
@@ -103,7 +105,7 @@ def _read_plan(dag_text: str, task: TaskFacts, dag_path: str | None, read,
     return builder.python(options) if kind == "PythonOperator" else builder.bash(options)
 
 
-_IGNORED = {**IGNORED, **SENSORS_IGNORED, **BIGQUERY_IGNORED, **CLUSTER_IGNORED}
+_IGNORED = {**IGNORED, **SENSORS_IGNORED, **BIGQUERY_IGNORED, **JOB_IGNORED, **CLUSTER_IGNORED}
 """Per operator, the options its family's plan does not read (``evaluated_call``)."""
 
 
@@ -137,6 +139,8 @@ def _family_plan(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit, 
         return sql_plan(dag, task, call, dag_unit, dag_path, read)
     if task.operator in BIGQUERY_OPERATORS:
         return bigquery_plan(dag, task, call)
+    if task.operator in JOB_OPERATORS:
+        return bigquery_job_plan(dag, task, call)
     if task.operator in CLUSTER_OPERATORS:
         return cluster_plan(dag, task, call)
     return SENSOR_PLANS[task.operator](dag, task, call, dag_unit)

@@ -15,6 +15,7 @@ from analysis.facts import TaskFacts
 
 if TYPE_CHECKING:
     from analysis.edits.scaffold.plan_bigquery import BigQueryLoad
+    from analysis.edits.scaffold.plan_bigquery_job import BigQueryQuery
     from analysis.edits.scaffold.plan_containers import ContainerPlan
     from analysis.edits.scaffold.plan_dbt import DbtPlan
     from analysis.edits.scaffold.plan_gke import GkeClusterChange
@@ -65,8 +66,8 @@ class Plan:
     """For "Container": the Pipes client and what its ``run`` is given."""
     sql: SqlPlan | None = None
     """For "SQL": the connection and the statements."""
-    bigquery: BigQueryLoad | None = None
-    """For "BigQuery": the load job."""
+    bigquery: BigQueryLoad | BigQueryQuery | None = None
+    """For "BigQuery": the load job, or the query job."""
     gke_cluster: GkeClusterChange | None = None
     """For "GKE cluster": the cluster created or deleted."""
     gate: str | None = None
