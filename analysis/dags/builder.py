@@ -113,9 +113,13 @@ class TaskRecord:
     """With ``arguments``: the function given as its ``python_callable`` when a function defines
     it, the file being read and the parameters of the ``@dag`` functions around it
     (``analysis.dags.closures``)."""
-    derived: tuple[str, tuple[str, ...]] | None = None
-    """Made by a project class derived from an Airflow or provider operator class: that class and
-    what the project's classes change (``analysis.dags.derived``)."""
+    made_by: Any = None
+    """The project class (a ``ClassValue``) whose constructor made it: what it derives from and
+    what its classes change are read once the file has run (``analysis.dags.derived``), so that a
+    method set on the class after the task is made counts."""
+    unread_defaults: tuple[str, ...] = ()
+    """Parameters of its project class's constructor that ``default_args`` the model could not
+    read may give (Airflow fills them from there)."""
     base_arguments: tuple[dict[str, Value], int, bool] | None = None
     """With ``arguments``, for a ``derived`` task: what Airflow's class's constructor was given."""
 
@@ -124,6 +128,7 @@ class TaskRecord:
         return self.level > 0
 
     def freeze(self) -> TaskFacts:
+        derived = self._derived()
         return TaskFacts(
             task_id=self.task_id,
             operator=self.operator,
@@ -148,10 +153,22 @@ class TaskRecord:
             operator_class=self.operator_class,
             callable_at=self.callable_at,
             closure=self._closure(),
-            derived_from=self.derived[0] if self.derived else None,
-            derived_changes=self.derived[1] if self.derived else (),
+            derived_from=derived[0] if derived else None,
+            derived_changes=derived[1] if derived else (),
             base_arguments=self._evaluated(self.base_arguments) if self.base_arguments is not None else None,
         )
+
+    def _derived(self) -> tuple[str, tuple[str, ...]] | None:
+        if self.made_by is None:
+            return None
+        from analysis.dags.derived import derived  # it reads classes, which read these records
+
+        found = derived(self.made_by)
+        if found is None or not self.unread_defaults:
+            return found
+        names = ", ".join(f"`{n}`" for n in self.unread_defaults)
+        return found[0], (*found[1], f"`default_args` that cannot be read may give {names} of "
+                                     f"`{self.made_by.name}.__init__` (Airflow fills them from there)")
 
     def _closure(self):
         """``closure`` read once the file is, as Python reads a closure's names when it runs."""

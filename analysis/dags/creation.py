@@ -137,14 +137,15 @@ class Creation:
                         kwarg_nodes: dict[str, ast.expr], *, mapped: bool = False,
                         context: tuple[DagRecord | None, GroupRecord | None] | None = None,
                         guessed: bool = False, sensor: bool | None = None,
-                        qualified: str | None = None) -> Value:
+                        qualified: str | None = None, positional: int | None = None) -> Value:
         dag, group = context or self.current_context(kwargs)
         if dag is None:
             dag = self.collector.limbo  # no DAG yet: `op.dag = ...` or `op >> task_in_dag` adopts it
         task = self.create_task(dag, group, kwargs["task_id"], spelled.rsplit(".", 1)[-1], node,
                                 kwarg_nodes.get("task_id"), unique=False, mapped=mapped, guessed=guessed)
         if self.keep_arguments:  # type: ignore[attr-defined]
-            task.arguments = (dict(kwargs), len(node.args), node in self.unread_unpacks)  # type: ignore[attr-defined]
+            given = len(node.args) if positional is None else positional  # a base's: the values it was given
+            task.arguments = (dict(kwargs), given, node in self.unread_unpacks)  # type: ignore[attr-defined]
             task.operator_class = qualified if qualified and qualified.startswith("airflow.") else None
             function = kwargs.get("python_callable")
             if isinstance(function, Function) and function.owner is None and function.kind == "plain" \

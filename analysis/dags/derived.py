@@ -23,11 +23,13 @@ changes are each a short phrase (``defines `execute```); none means the project'
 hand arguments on."""
 
 _COSMETIC = frozenset({
-    "ui_color", "ui_fgcolor", "custom_operator_name", "operator_extra_links", "template_fields_renderers",
+    "ui_color", "ui_fgcolor", "custom_operator_name", "template_fields_renderers",
     "__doc__", "__module__", "__qualname__", "__annotations__", "__firstlineno__", "__static_attributes__",
     "__classcell__", "__orig_bases__", "__slots__",
 })
-"""Class attributes that change how the Airflow UI shows a task, not what it runs."""
+"""Class attributes that change how the Airflow UI shows a task, not what it runs
+(``operator_extra_links`` is not one: Airflow 3 calls each link's ``get_link`` when the task
+ends, and pushes what it returns to XCom)."""
 
 _HARMLESS_BASES = frozenset({"builtins.object", "abc.ABC", "typing.Generic",
                              "airflow.utils.log.logging_mixin.LoggingMixin"})
@@ -62,12 +64,14 @@ def derived(cls: ClassValue) -> Derived | None:
 
 
 def _class_changes(cls: ClassValue) -> list[str]:
-    found = []
+    found = [f"`{cls.name}` is made by `@{ast.unparse(d)}`" for d in cls.node.decorator_list]
+    found += [f"`{cls.name}` is made with `{k.arg}={ast.unparse(k.value)}`" if k.arg else
+              f"`{cls.name}` is made with `**{ast.unparse(k.value)}`" for k in cls.node.keywords]
     for name, value in cls.attrs.items():
         if name in _COSMETIC:
             continue
         if name == "__init__" and isinstance(value, Function):
-            touched = _self_uses(value.node)
+            touched = _self_uses(value.node, {ast.unparse(b) for b in cls.node.bases})
             if touched:
                 found.append(f"`{cls.name}.__init__` {touched}")
         elif isinstance(value, Function) or name.startswith("__"):
@@ -77,20 +81,28 @@ def _class_changes(cls: ClassValue) -> list[str]:
     return found
 
 
-def _self_uses(function: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
+def _self_uses(function: ast.FunctionDef | ast.AsyncFunctionDef, bases: set[str]) -> str | None:
     """How ``__init__`` changes or reads the instance besides handing arguments to its base's
-    constructor (``super().__init__(...)``, ``Base.__init__(self, ...)``), or None."""
+    constructor (``super().__init__(...)``, ``Base.__init__(self, ...)`` of one of ``bases``, the
+    class's bases as written), or None."""
     params = function.args.posonlyargs + function.args.args
     if not params:
         return "takes no `self`"
     me = params[0].arg
     allowed: set[int] = set()
     for node in ast.walk(function):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "super":
-            allowed.update(id(a) for a in node.args if isinstance(a, ast.Name) and a.id == me)
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Call) \
+                and isinstance(node.value.func, ast.Name) and node.value.func.id == "super":
+            if node.attr != "__init__":  # super().__setattr__(...) changes the instance as self.x = ... does
+                return f"uses `super().{node.attr}`"
+            allowed.update(id(a) for a in node.value.args if isinstance(a, ast.Name) and a.id == me)
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "__init__" \
+                and ast.unparse(node.func.value) in bases \
                 and node.args and isinstance(node.args[0], ast.Name) and node.args[0].id == me:
             allowed.add(id(node.args[0]))
+    effect = _side_effect(function, allowed)
+    if effect is not None:
+        return effect
     for node in ast.walk(function):
         if isinstance(node, ast.Name) and node.id == me and id(node) not in allowed:
             parent = _attribute_of(function, node)
@@ -98,6 +110,59 @@ def _self_uses(function: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
                 return f"sets `{me}.{parent.attr}`"
             return f"uses `{me}`" + (f" (`{me}.{parent.attr}`)" if parent is not None else "")
     return None
+
+
+def _side_effect(function: ast.FunctionDef | ast.AsyncFunctionDef, allowed: set[int]) -> str | None:
+    """A statement of ``__init__`` that may change something besides its own local names: a call
+    made for its effect (``os.makedirs(...)``; the base's constructor excepted), a store into
+    something not local (``os.environ["A"] = ...``), ``global``/``nonlocal``. Airflow runs it
+    whenever it reads the DAG file, the task's own run too; a scaffold would not."""
+    local = {a.arg for a in ast.walk(function.args) if isinstance(a, ast.arg)} | {
+        n.id for n in ast.walk(function) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    for node in ast.walk(function):
+        if isinstance(node, (ast.Global, ast.Nonlocal)):
+            return f"declares `{' '.join(node.names)}` {type(node).__name__.lower()}"
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) and not _base_init(node.value, allowed) \
+                and not _local_method(node.value, local):
+            return f"calls `{_short_text(node.value.func)}(...)`"
+        targets = node.targets if isinstance(node, ast.Assign) else \
+            [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else []
+        for target in targets:
+            stored = [t for t in ast.walk(target) if isinstance(t, (ast.Subscript, ast.Attribute))
+                      and _root(t) not in local]  # `kwargs["env"] = ...`: the model evaluates it
+            if stored:
+                return f"stores into `{_short_text(stored[0])}`"
+    return None
+
+
+def _root(node: ast.expr) -> str | None:
+    """The name an attribute, subscript or method chain starts from (``env`` of ``env["A"].x``,
+    ``kwargs`` of ``kwargs.setdefault("env", {})["A"]``)."""
+    while isinstance(node, (ast.Subscript, ast.Attribute, ast.Call)):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _local_method(call: ast.Call, local: set[str]) -> bool:
+    """``kwargs.setdefault(...)``: a method of a parameter or a local name (the model evaluates
+    what it does to the arguments handed on). ``self`` is not one: its uses are read apart."""
+    func = call.func
+    return isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in local
+
+
+def _base_init(call: ast.Call, allowed: set[int]) -> bool:
+    """``super().__init__(...)`` or ``Base.__init__(self, ...)`` (its ``self`` in ``allowed``)."""
+    func = call.func
+    if not isinstance(func, ast.Attribute) or func.attr != "__init__":
+        return False
+    if isinstance(func.value, ast.Call) and isinstance(func.value.func, ast.Name) and func.value.func.id == "super":
+        return True
+    return bool(call.args) and id(call.args[0]) in allowed
+
+
+def _short_text(node: ast.AST) -> str:
+    text = ast.unparse(node)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _attribute_of(function: ast.AST, name: ast.Name) -> ast.Attribute | None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import ast
 
 from analysis.dags.builder import TaskRecord
-from analysis.dags.derived import derived
 from analysis.dags.classes import (
     BaseInit,
     BoundMethod,
@@ -32,7 +31,7 @@ from analysis.dags.classes import (
 )
 from analysis.dags.named_tuples import FACTORIES, class_fields, is_named_tuple_base, named_tuple_class
 from analysis.dags.scope import Scope
-from analysis.dags.self_skips import is_sensor, names_skip
+from analysis.dags.self_skips import defaults_of, is_sensor, names_skip
 from analysis.dags.xcom_pulls import function_pulls
 from analysis.dags.values import (
     Const,
@@ -46,6 +45,7 @@ from analysis.dags.values import (
     TaskRef,
     Unknown,
     Value,
+    unwrap,
     xcom_sources,
 )
 
@@ -106,17 +106,17 @@ class ObjectModel:
         self.spend(5)  # type: ignore[attr-defined]
         init = cls.lookup("__init__")
         if isinstance(init, Function):
-            # An operator class of this file too makes its task where it is called, as another
-            # file's does (``run_method``): not at ``super().__init__``, which every task shares.
-            anchored = init.origin == self.path and self.lines.anchor is None \
-                and cls.airflow_base() == "operator"  # type: ignore[attr-defined]
-            if anchored:
-                self.lines.anchor = self.lines.index.range_of(node)  # type: ignore[attr-defined]
-            try:
-                self.run_method(init, node, [instance, *args], kwargs)
-            finally:
-                if anchored:
-                    self.lines.anchor = None  # type: ignore[attr-defined]
+            operator = cls.airflow_base() == "operator"
+            given, unread = with_defaults(self, init, len(args), kwargs) if operator else (kwargs, ())
+            self.run_method(init, node, [instance, *args], given)
+            if instance.task is not None and operator:
+                instance.task.unread_defaults = unread
+                if init.origin == self.path and self.lines.anchor is None:  # type: ignore[attr-defined]
+                    # an operator class of this file makes its task where the file calls it, as
+                    # another file's does (``run_method``): not at ``super().__init__``, shared by all
+                    instance.task.range = self.lines.index.range_of(node)  # type: ignore[attr-defined]
+                    id_node = kwarg_nodes.get("task_id")
+                    instance.task.id_range = self.lines.index.range_of(id_node if id_node is not None else node)  # type: ignore[attr-defined]
             self._template_field_edges(instance)
             if instance.task is not None and self.keep_arguments:  # type: ignore[attr-defined]
                 instance.task.base_arguments = instance.task.arguments  # what super().__init__ was given
@@ -165,10 +165,10 @@ class ObjectModel:
         elif kind == "operator" and instance.task is None and "task_id" in kwargs:
             sensor = any(is_sensor(getattr(c, "name", "")) for c in instance.cls.mro())
             made = self.create_operator(instance.cls.name, node, kwargs, kwarg_nodes,  # type: ignore[attr-defined]
-                                        sensor=sensor)
+                                        sensor=sensor, positional=len(args))
             if isinstance(made, TaskRef):
                 instance.task = made.task
-                made.task.derived = derived(instance.cls)
+                made.task.made_by = instance.cls
                 made.task.gate = instance.cls.gate() or made.task.gate or self._class_skips(instance.cls)
                 self._class_pulls(instance.cls, made.task)
         return Const(None)
@@ -341,6 +341,29 @@ class ObjectModel:
             if isinstance(method, Function):
                 return self.run_method(method, node, [right, left], {})  # type: ignore[arg-type]
         return None
+
+
+def with_defaults(interpreter, init: Function, positional: int,
+                  kwargs: dict[str, Value]) -> tuple[dict[str, Value], tuple[str, ...]]:
+    """``kwargs`` as Airflow gives them to a project operator class's ``__init__``: each of its
+    parameters not given filled from the ``default_args`` of the call, its task groups and its DAG
+    (``apply_defaults``), and the parameters ``default_args`` the model cannot read may give."""
+    dag, group = interpreter.current_context(kwargs)
+    defaults = [unwrap(d) for d in defaults_of(dag, group, kwargs)]
+    arguments = init.node.args
+    names = [a.arg for a in [*arguments.posonlyargs, *arguments.args][1 + positional:] + arguments.kwonlyargs]
+    given, unread = dict(kwargs), []
+    for name in names:
+        if name in given or name in ("default_args", "params"):
+            continue
+        for held in defaults:
+            if not isinstance(held, Mapping) or held.default is not None:
+                unread.append(name)  # these default_args may hold it: the model cannot say
+                break
+            if name in held.items:
+                given[name] = held.items[name]
+                break
+    return given, tuple(unread)
 
 
 def _project_classes(cls: ClassValue) -> list[ast.ClassDef]:

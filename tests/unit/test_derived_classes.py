@@ -81,7 +81,7 @@ def test_what_a_class_changes_is_named_methods_first():
         """)
     assert found["n"].derived_changes == ("`Noisy` defines `execute`", "`Noisy.__init__` sets `self.env`",
                                           "`Noisy` sets `template_fields`")
-    assert found["r"].derived_changes == ("`Reads.__init__` uses `self` (`self.log`)",)
+    assert found["r"].derived_changes == ("`Reads.__init__` calls `self.log.info(...)`",)
     assert found["m"].derived_changes == ("derives from `SomeMixin`, which is not read",)
     assert all(runs_as(found[t]) == found[t].operator and task_family(found[t]) is None for t in "nrmo")
     assert no_scaffold_note(found["n"], "PORTS") == (
@@ -178,3 +178,152 @@ def test_hover_and_check_say_which_class_a_task_runs(tmp_path: Path):
     notes = [f.message for f in check_project(project) if f.code == "no-scaffold"]
     assert notes == ["no scaffold for `Audited` (derived from `KubernetesPodOperator`, but `Audited` defines "
                      "`execute`): port by hand (or port the class once: `AIRFLOW_OPERATOR_PORTS`)"]
+
+
+def test_what_else_changes_how_a_class_runs():
+    """Each a way the review found a class could run otherwise than the arguments it hands on."""
+    found = tasks("""
+        import os
+
+        def audited(cls):
+            return cls
+
+        class Meta(type):
+            pass
+
+        class Decorated(BashOperator):
+            pass
+        Decorated = audited(Decorated)
+
+        @audited
+        class Wrapped(BashOperator):
+            pass
+
+        class WithMeta(BashOperator, metaclass=Meta):
+            pass
+
+        class Late(BashOperator):
+            pass
+
+        class Sneaky(BashOperator):
+            def __init__(self, **kwargs):
+                super().__init__(**kwargs)
+                super().__setattr__("cwd", "/srv/sneaky")
+
+        class Configurer:
+            def __init__(self):
+                pass
+
+        class Other(BashOperator):
+            def __init__(self, **kwargs):
+                Configurer.__init__(self)
+                super().__init__(**kwargs)
+
+        class Side(BashOperator):
+            def __init__(self, **kwargs):
+                os.environ["TEAM"] = "data"
+                super().__init__(**kwargs)
+
+        class Links(BashOperator):
+            operator_extra_links = ()
+
+        class Fine(BashOperator):
+            def __init__(self, *args, stage="test", **kwargs):
+                kwargs.setdefault("env", {})["STAGE"] = stage
+                super().__init__(*args, **kwargs)
+
+        with DAG('d'):
+            Wrapped(task_id='w', bash_command='x')
+            WithMeta(task_id='m', bash_command='x')
+            Late(task_id='late', bash_command='x')
+            Sneaky(task_id='s', bash_command='x')
+            Other(task_id='o', bash_command='x')
+            Side(task_id='side', bash_command='x')
+            Links(task_id='links', bash_command='x')
+            Fine(task_id='fine', bash_command='x')
+
+        def _execute(self, context):
+            return "patched"
+        Late.execute = _execute
+        """, True)
+    assert found["w"].derived_changes == ("`Wrapped` is made by `@audited`",)
+    assert found["m"].derived_changes == ("`WithMeta` is made with `metaclass=Meta`",)
+    assert found["late"].derived_changes == ("`Late` defines `execute`",)  # set on the class after the task
+    assert found["s"].derived_changes == ("`Sneaky.__init__` uses `super().__setattr__`",)
+    assert found["o"].derived_changes == ("`Other.__init__` calls `Configurer.__init__(...)`",)
+    assert found["side"].derived_changes == ("`Side.__init__` stores into `os.environ['TEAM']`",)
+    assert found["links"].derived_changes == ("`Links` sets `operator_extra_links`",)  # Airflow 3 runs them
+    # a method of its own arguments and `*args` of nothing: handed on, as evaluated
+    assert found["fine"].derived_changes == () and runs_as(found["fine"]) == "BashOperator"
+    assert dict((n, v) for n, _, v in found["fine"].base_arguments)["env"] == {"STAGE": "test"}
+    assert not any(n == "*" for n, _, _ in found["fine"].base_arguments)
+
+
+def test_default_args_fill_the_classs_own_parameters_as_airflow_does():
+    found = tasks("""
+        class TeamBash(BashOperator):
+            def __init__(self, *, cwd="/tmp/team", stage="dev", **kwargs):
+                super().__init__(cwd=cwd, env={"STAGE": stage}, **kwargs)
+
+        with DAG('d', default_args={"cwd": "/srv/prod"}):
+            TeamBash(task_id='dag', bash_command='pwd')
+            TeamBash(task_id='own', bash_command='pwd', default_args={"stage": "prod"})
+            TeamBash(task_id='given', bash_command='pwd', cwd="/given")
+        with DAG('unread', default_args=make_defaults()):
+            TeamBash(task_id='unread', bash_command='pwd')
+        """, True)
+    handed = {t: dict((n, v) for n, _, v in found[t].base_arguments) for t in ("dag", "own", "given")}
+    assert (handed["dag"]["cwd"], handed["dag"]["env"]) == ("/srv/prod", {"STAGE": "dev"})
+    assert (handed["own"]["cwd"], handed["own"]["env"]) == ("/srv/prod", {"STAGE": "prod"})
+    assert handed["given"]["cwd"] == "/given"
+    assert found["unread"].derived_changes == (
+        "`default_args` that cannot be read may give `cwd`, `stage` of `TeamBash.__init__` (Airflow fills them "
+        "from there)",)
+
+
+def test_a_class_choosing_its_arguments_at_run_time_is_refused(tmp_path: Path):
+    text = HEAD + textwrap.dedent("""
+        import os
+
+        class EnvDep(BashOperator):
+            def __init__(self, **kwargs):
+                if os.environ.get("STAGE") == "prod":
+                    super().__init__(cwd="/prod", **kwargs)
+                else:
+                    super().__init__(cwd="/dev", **kwargs)
+
+        with DAG("d", schedule=None):
+            EnvDep(task_id="pod", bash_command="pwd")
+        """)
+    dag = tmp_path / "dag.py"
+    dag.write_text(text)
+    result = scaffold_task(text, str(dag), "d", "pod", MODULE)
+    assert result.reason.startswith("task `pod` is made under a condition only known when Airflow runs the file")
+    assert "the values it is given may differ on the other branch" in result.reason
+
+
+def test_a_class_of_an_operator_scaffolded_from_its_call_only_keeps_its_note():
+    from analysis.edits.scaffold.families import derived_note
+
+    found = tasks("""
+        from airflow.operators.python import BranchPythonOperator
+        class TeamBranch(BranchPythonOperator):
+            pass
+        with DAG('d'):
+            TeamBranch(task_id='b', python_callable=len)
+        """)
+    assert runs_as(found["b"]) == "TeamBranch" and task_family(found["b"]) is None
+    assert derived_note(found["b"]) == ("derived from `BranchPythonOperator`, whose scaffold copies a call written "
+                                        "in the DAG file")
+
+
+def test_a_class_making_another_task_keeps_that_tasks_place():
+    body = ("class WithPre(BashOperator):\n    def __init__(self, *, task_id, **kwargs):\n"
+            "        BashOperator(task_id=f'{task_id}_pre', bash_command='echo pre')\n"
+            "        super().__init__(task_id=task_id, **kwargs)\n"
+            "with DAG('d'):\n    WithPre(task_id='main', bash_command='echo main')\n")
+    found = tasks(body)
+    lines = (HEAD + body).splitlines()
+    assert lines[found["main"].range.start.line].strip() == "WithPre(task_id='main', bash_command='echo main')"
+    assert lines[found["main_pre"].range.start.line].strip().startswith("BashOperator(task_id=f'{task_id}_pre'")
+    assert found["main"].derived_changes == ("`WithPre.__init__` calls `BashOperator(...)`",)

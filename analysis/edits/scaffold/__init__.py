@@ -124,6 +124,7 @@ from analysis.edits.scaffold.imported import (
 from analysis.edits.scaffold.places import ImportRoot, Places
 from analysis.edits.scaffold.plan import plan_task
 from analysis.edits.scaffold.plan_common import made_elsewhere
+from analysis.edits.scaffold.plan_options import BASH_PARAMETERS, PYTHON_PARAMETERS, defaults_problem
 from analysis.edits.scaffold.plan_sensors import with_upstream
 from analysis.edits.scaffold.statements import bindings, dag_file
 from analysis.facts import FileFacts, TaskFacts
@@ -189,6 +190,12 @@ def _copied(dag_text: str, task: TaskFacts, module_source: ModuleSource | None,
             return None
     else:
         evaluated = evaluate(task)
+    own = dict((n, v) for n, known, v in evaluated.arguments or () if known).get("default_args")
+    problem = defaults_problem(dag, dag.unit_at(task.range.start.line + 1), call, f"task `{task.task_id}`",
+                               BASH_PARAMETERS if task.operator == "BashOperator" else PYTHON_PARAMETERS,
+                               own if isinstance(own, dict) else {}, {n for n, _, _ in evaluated.arguments or ()})
+    if problem:  # what the factory's or the class's operator is given there, not written out
+        return problem
     read = code.text if code is not None else _read_text
     # the DAG file as the editor holds it (unsaved), where a closure of its own factory is lifted from
     return factory_task(evaluated, lambda path: dag_text if path == dag_path else read(path), dag_path or "")

@@ -8,6 +8,7 @@ class after import resolution (``BashOperator``) or the TaskFlow decorator (``@t
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Container
 
 from analysis.dags.classes import GATE_CLASSES
@@ -123,9 +124,22 @@ def runs_as(task: TaskFacts) -> str:
     defaults), else ``task.operator``."""
     if task.derived_from and not task.derived_changes:
         base = task.derived_from.rsplit(".", 1)[-1]
-        if base in SCAFFOLDED or base in NOTHING_TO_MIGRATE:
+        if base in NOTHING_TO_MIGRATE or base in planned_from_values():
             return base
     return task.operator
+
+
+@functools.cache
+def planned_from_values() -> frozenset[str]:
+    """The operators whose scaffold can plan a task from the arguments the model evaluates for
+    its constructor (a factory's, or those a project class hands on): the ones it reads values of
+    (``plan.BY_VALUES``), and a ``PythonOperator`` or ``BashOperator`` written out
+    (``imported.FACTORY_OPERATORS``). A branch, a short-circuit, a ``PythonSensor`` or a virtualenv
+    is planned from the call as written only."""
+    from analysis.edits.scaffold.imported import FACTORY_OPERATORS  # the planners read this registry
+    from analysis.edits.scaffold.plan import BY_VALUES
+
+    return frozenset({*BY_VALUES, *FACTORY_OPERATORS})
 
 
 def task_family(task: TaskFacts, ports: Container[str] = ()) -> str | None:
@@ -141,13 +155,18 @@ def task_nothing_to_migrate(task: TaskFacts) -> str | None:
 
 def derived_note(task: TaskFacts) -> str | None:
     """For a task of a project class derived from an operator that has a scaffold or nothing to
-    migrate, but changing how it runs: what its classes change ("derived from
-    `KubernetesPodOperator`, but `TeamPod` defines `execute`"); else None."""
+    migrate, why it is no such task: what its classes change ("derived from
+    `KubernetesPodOperator`, but `TeamPod` defines `execute`"), or that the operator's scaffold
+    reads a call of the DAG file only; else None."""
     base = (task.derived_from or "").rsplit(".", 1)[-1]
-    if not task.derived_changes or (base not in SCAFFOLDED and base not in NOTHING_TO_MIGRATE):
+    if base not in SCAFFOLDED and base not in NOTHING_TO_MIGRATE:
         return None
-    shown = "; ".join(task.derived_changes[:3]) + ("; ..." if len(task.derived_changes) > 3 else "")
-    return f"derived from `{base}`, but {shown}"
+    if task.derived_changes:
+        shown = "; ".join(task.derived_changes[:3]) + ("; ..." if len(task.derived_changes) > 3 else "")
+        return f"derived from `{base}`, but {shown}"
+    if base not in planned_from_values() and base not in NOTHING_TO_MIGRATE:
+        return f"derived from `{base}`, whose scaffold copies a call written in the DAG file"
+    return None
 
 
 def no_scaffold_note(task: TaskFacts, ports_name: str) -> str:

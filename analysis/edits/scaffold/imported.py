@@ -22,7 +22,7 @@ from pprint import pformat
 from analysis.dags.dagfile import extract_file
 from analysis.edits.scaffold.closures import lifted
 from analysis.edits.scaffold.plan_values import single_assignment, static_value
-from analysis.edits.scaffold.plan_evaluated import BASE_OPERATOR, literal_arguments
+from analysis.edits.scaffold.plan_evaluated import BASE_OPERATOR, conditional_problem, literal_arguments
 from analysis.edits.scaffold.statements import DagFile, dag_file
 from analysis.facts import TaskFacts
 
@@ -115,6 +115,8 @@ def factory_task(task: TaskFacts, read: Callable[[str], str | None],
     module = FACTORY_OPERATORS.get(task.operator)
     if module is None or task.arguments is None or not (task.operator_class or "").startswith("airflow."):
         return None
+    if task.conditional:
+        return conditional_problem(task)
     closure_values: dict[str, object] = {}
     if task.operator == "PythonOperator":
         if task.callable_at is not None:

@@ -26,6 +26,7 @@ from analysis.edits.scaffold.plan_common import Plan, given_options, keywords_pr
 from analysis.edits.scaffold.plan_containers import CONTAINER_OPERATORS, IGNORED, container_plan
 from analysis.edits.scaffold.plan_dbt import bash_task_dbt_plan, dbt_plan, looks_like_dbt
 from analysis.edits.scaffold.plan_evaluated import evaluated_call
+from analysis.edits.scaffold.plan_options import BASH_PARAMETERS, PIPES_PARAMETERS, PYTHON_PARAMETERS, defaults_problem
 from analysis.edits.scaffold.plan_gke import CLUSTER_IGNORED, CLUSTER_OPERATORS, cluster_plan
 from analysis.edits.scaffold.plan_gates import OPERATOR_GATES, TASKFLOW_GATES, gated
 from analysis.edits.scaffold.plan_pipes import PIPES_OPERATORS, pipes_plan
@@ -38,7 +39,7 @@ from analysis.edits.scaffold.statements import DagFile, Unit, dag_file, is_airfl
 from analysis.facts import TaskFacts
 
 _PYTHON_TASKS = frozenset({"@task", "@task.python", BASH_TASK, *TASKFLOW_GATES})
-_BY_VALUES = frozenset({*CONTAINER_OPERATORS, *SQL_OPERATORS, *BIGQUERY_OPERATORS, *JOB_OPERATORS,
+BY_VALUES = frozenset({*CONTAINER_OPERATORS, *SQL_OPERATORS, *BIGQUERY_OPERATORS, *JOB_OPERATORS,
                         *CLUSTER_OPERATORS, *SENSOR_PLANS})
 """The operators whose scaffold reads the call's values, not its code: a task that a project
 factory makes can be planned from the values the model evaluates for it."""
@@ -77,7 +78,7 @@ def _read_plan(dag_text: str, task: TaskFacts, dag_path: str | None, read,
         return f"the call that creates {label} was not found"
     if task.operator in ports:  # the team's own implementation of the class comes first
         return port_plan(dag, task, call, dag_unit, ports[task.operator], evaluate)
-    if task.operator in _BY_VALUES:
+    if task.operator in BY_VALUES:
         return _by_values(dag, task, call, dag_unit, dag_path, read, evaluate)
     if task.operator in _PYTHON_TASKS:
         return _taskflow_plan(dag, task, call, dag_unit, downstream, read)
@@ -91,7 +92,8 @@ def _read_plan(dag_text: str, task: TaskFacts, dag_path: str | None, read,
         derived = derived_note(task)
         return made_elsewhere(dag, task, call) or (f"{label} uses `{task.operator}`, which has no scaffold"
                                                    + (f" ({derived})" if derived else "") + ": port it by hand")
-    problem = keywords_problem(label, call)
+    problem = keywords_problem(label, call) or defaults_problem(
+        dag, dag_unit, call, label, BASH_PARAMETERS if kind == "BashOperator" else PYTHON_PARAMETERS)
     if problem:
         return problem
     options = given_options(call.keywords)
@@ -111,7 +113,7 @@ _IGNORED = {**IGNORED, **SENSORS_IGNORED, **BIGQUERY_IGNORED, **JOB_IGNORED, **C
 
 def _by_values(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit, dag_path: str | None,
                read, evaluate) -> Plan | str:
-    """The plan of a task whose scaffold reads its call's values (``_BY_VALUES``): from the call
+    """The plan of a task whose scaffold reads its call's values (``BY_VALUES``): from the call
     as written, else from the values the model evaluates for it (a project factory's, or
     what the file computes: ``60 * 5``), when ``evaluate`` can read them. The refusal is the
     call's, unless a factory makes the task (its call cannot be read at all)."""
@@ -171,6 +173,11 @@ def _function_elsewhere(dag: DagFile, task: TaskFacts, call: ast.Call) -> str | 
 
 
 def _pipes_plan(dag: DagFile, task: TaskFacts, call: ast.Call) -> Plan | str:
+    problem = defaults_problem(dag, dag.unit_at(task.range.start.line + 1), call, f"task `{task.task_id}`",
+                               PIPES_PARAMETERS - {"python_callable", "op_args", "op_kwargs"}
+                               if task.operator.startswith("@") else PIPES_PARAMETERS)
+    if problem:
+        return problem
     if not task.operator.startswith("@"):
         return pipes_plan(dag, task, call, None, None)
     function = _task_function(dag, task)
@@ -190,6 +197,10 @@ def _taskflow_plan(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit
         return _function_elsewhere(dag, task, call) or f"the function of {label} was not found"
     if isinstance(function, ast.AsyncFunctionDef):
         return f"{label} is an `async` function: scaffold it by hand"
+    if task.operator == BASH_TASK:  # the decorator's operator is a BashOperator: default_args reach it
+        problem = defaults_problem(dag, dag_unit, call, label, BASH_PARAMETERS - {"bash_command"})
+        if problem:
+            return problem
     dbt = bash_task_dbt_plan(dag, task, function, call, read) if task.operator == BASH_TASK else None
     if dbt is not None:
         return dbt

@@ -49,6 +49,14 @@ def literal_arguments(task: TaskFacts, skipped: Collection[str], needs: str) -> 
     return found
 
 
+def conditional_problem(task: TaskFacts) -> str:
+    """Why a task made under a runtime condition cannot be planned from its evaluated values: a
+    factory or a class may give it other values on the other branch."""
+    where = f" ({task.condition})" if task.condition else ""
+    return (f"task `{task.task_id}` is made under a condition only known when Airflow runs the file{where}: "
+            "the values it is given may differ on the other branch; scaffold it by hand")
+
+
 def evaluated_call(task: TaskFacts, call: ast.Call, ignored: Collection[str] = (),
                    refused: Collection[str] = ()) -> EvaluatedCall | str:
     """The call of ``task.operator_class`` with the task's evaluated arguments as literals, placed
@@ -61,6 +69,8 @@ def evaluated_call(task: TaskFacts, call: ast.Call, ignored: Collection[str] = (
     label = f"task `{task.task_id}`"
     if task.arguments is None:
         return f"the arguments of {label} could not be read"
+    if task.conditional:
+        return conditional_problem(task)
     if not task.operator_class:
         return (f"{label} is made inside a project factory with a `{task.operator}` that is not "
                 "Airflow's or a provider's: port it by hand")

@@ -98,3 +98,34 @@ def read_values(dag: DagFile, dag_unit: Unit | None, call: ast.Call, name: str, 
         if how is not None:
             return refused_rendering(f"the arguments of {name}", how)
     return values, tuple(variables)
+
+
+BASH_PARAMETERS = frozenset({"bash_command", "env", "append_env", "cwd", "output_encoding", "skip_exit_code",
+                             "skip_on_exit_code", "output_processor"})
+"""BashOperator's own parameters (Airflow 2.11 and 3), which ``default_args`` may give it."""
+PYTHON_PARAMETERS = frozenset({"python_callable", "op_args", "op_kwargs", "templates_dict", "templates_exts"})
+"""PythonOperator's own parameters that change what it runs."""
+PIPES_PARAMETERS = PYTHON_PARAMETERS | frozenset({
+    "requirements", "python_version", "system_site_packages", "pip_install_options", "index_urls",
+    "venv_cache_path", "python", "serializer", "use_dill", "expect_airflow", "expect_pendulum",
+    "string_args", "skip_on_exit_code", "env_vars", "inherit_env", "use_airflow_context"})
+"""PythonVirtualenvOperator's and ExternalPythonOperator's own parameters."""
+
+
+def defaults_problem(dag: DagFile, dag_unit: Unit | None, call: ast.Call, name: str,
+                     parameters: Collection[str], own: dict[str, object] | None = None,
+                     given: Collection[str] | None = None) -> str | None:
+    """Why a task whose scaffold reads its call's own arguments cannot be scaffolded: the
+    ``default_args`` of its DAG, its task groups or its call (``own``: the call's, as evaluated)
+    give one of the operator's ``parameters`` the call does not (``given``: the arguments the operator is
+    given, when they are not the call's), which Airflow gives the operator
+    (``apply_defaults``) and the call does not show. ``default_args`` that cannot be read are
+    not guessed at (the scaffolds read them where they need their values)."""
+    inherited = (default_args(dag, dag_unit, call) if dag_unit is not None else None) or {}
+    merged = {**inherited, **(own if own is not None else (own_default_args(dag, call) or {}))}
+    given = {k.arg for k in call.keywords} if given is None else set(given)
+    found = sorted(k for k in merged if k in parameters and k not in given)
+    if not found:
+        return None
+    return (f"the `default_args` of {name} or of its DAG give it `{found[0]}`, which Airflow passes to the "
+            "operator and the scaffold does not read from there: give it to the task itself, or scaffold it by hand")

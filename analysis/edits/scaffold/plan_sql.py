@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 
 from analysis.edits.scaffold.plan_common import Plan, has_jinja, jinja, jinja_in_value, operator_call_problem
-from analysis.edits.scaffold.plan_options import BASE_OPERATOR
+from analysis.edits.scaffold.plan_options import BASE_OPERATOR, defaults_problem
 from analysis.edits.scaffold.plan_values import NOT_STATIC, static_value
 from analysis.edits.scaffold.statements import DagFile, Unit
 from analysis.facts import TaskFacts
@@ -60,7 +60,8 @@ def sql_plan(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit,
     ``dag_path``) a task whose SQL is a file is refused."""
     name = f"task `{task.task_id}`"
     option, default = SQL_OPERATORS[task.operator]
-    problem = operator_call_problem(dag, task, call)
+    problem = operator_call_problem(dag, task, call) or defaults_problem(
+        dag, dag_unit, call, name, _CARRIED | {option} | {"hook_params"})
     if problem:
         return problem
     values: dict[str, object] = {}
