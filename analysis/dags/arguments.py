@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from analysis.dags.classes import EnumMember, Instance
+from analysis.dags.k8s_secrets import K8sSecret
 from analysis.dags.values import Const, Function, Mapping, Maybe, Qualified, Seq, TaskRef, Unknown, Value
 
 Argument = tuple[str, bool, Any]
@@ -45,6 +46,8 @@ def _literal(value: Value, depth: int) -> Any:
     if depth > _DEPTH:
         raise _NotLiteral("nested too deeply to write out")
     if isinstance(value, Const):
+        if isinstance(value.value, K8sSecret):  # a record of names, written out as one (plan_evaluated)
+            return value.value
         if isinstance(value.value, EnumMember) or not isinstance(value.value, _SCALARS):
             raise _NotLiteral(f"a `{type(value.value).__name__}` object, not a literal")
         return value.value

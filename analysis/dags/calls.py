@@ -16,6 +16,7 @@ from analysis.dags.folding import (
     PATH_CALLS,
     builtin,
 )
+from analysis.dags.k8s_secrets import SECRET_CLASSES, K8sSecret, make_secret
 from analysis.dags.names import classify, dotted_name
 from analysis.dags.scope import Scope
 from analysis.dags.stdlib import Digest, digest_method, stdlib_call
@@ -31,6 +32,10 @@ from analysis.dags.values import (
     Unknown,
     Value,
 )
+
+
+_UNREAD = object()
+"""A value that is no constant, among a call's arguments."""
 
 
 class Calls:
@@ -78,6 +83,11 @@ class Calls:
                 return args[1]  # `cast(T, value)` is `value` at run time
             if callee.name.startswith("airflow.") and callee.name.endswith(".Variable.get"):
                 return self.airflow_variable(args, kwargs, node)
+            if callee.name in SECRET_CLASSES:  # a record of names: what a pod operator is given
+                plain = [a.value if isinstance(a, Const) else _UNREAD for a in args]
+                named = {k: v.value if isinstance(v, Const) else _UNREAD for k, v in kwargs.items()}
+                made = make_secret(plain, named) if _UNREAD not in [*plain, *named.values()] else None
+                return Const(made) if isinstance(made, K8sSecret) else Unknown(node)
             pure = stdlib_call(callee.name, args, kwargs, node)
             if pure is not None:
                 return pure

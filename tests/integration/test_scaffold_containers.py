@@ -116,14 +116,14 @@ def test_a_pod_reading_airflow_variables_gets_their_values(calls):
                                 {"name": "TARGET", "value": "data/composer-eu/out.csv"}]
 
 
-def provider_pod(task_id: str, tmp_path: Path) -> dict:
+def provider_pod(task_id: str, tmp_path: Path, dag: Path = FIXTURES / "containers_dag.py") -> dict:
     """The pod and kube config of a task as the cncf.kubernetes provider 3.1.2 makes them (Airflow
     2.2.5, ``make airflow-cncf3``; tests/support/provider_pod.py)."""
     python = os.environ.get("AIRFLOW_CNCF3_PYTHON") or str(REPO / ".cache" / "airflow-cncf3" / "bin" / "python")
     if not Path(python).exists():
         pytest.fail(f"the provider's venv is missing at {python}: run `make airflow-cncf3` (make test does it)")
     result = subprocess.run([python, "-W", "ignore", str(REPO / "tests" / "support" / "provider_pod.py"),
-                             str(FIXTURES / "containers_dag.py"), task_id], capture_output=True, text=True,
+                             str(dag), task_id], capture_output=True, text=True,
                             timeout=300, env={**os.environ, "AIRFLOW_HOME": str(tmp_path)})
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout)

@@ -445,8 +445,8 @@ with DAG("bound", start_date=START, schedule=None):
 
 def test_the_values_of_a_pod_keep_the_dags_default_args(tmp_path: Path):
     """The values the model evaluates are the call's own: the DAG's `default_args` apply to them too
-    (a kube config there is the pod's cluster; a secret there, which the client does not carry,
-    refuses the task whichever way it is read)."""
+    (a kube config there is the pod's cluster; tolerations there, which the client does not carry,
+    refuse the task whichever way it is read)."""
     dag = textwrap.dedent('''\
         import pendulum
         from airflow import DAG
@@ -467,11 +467,11 @@ def test_the_values_of_a_pod_keep_the_dags_default_args(tmp_path: Path):
     result = scaffold_task(dag, path, "pods", "t", module, code=project.code)
     assert result.changed, result.reason
     assert "pipes_k8s_client_kube_config.run(" in result.text and 'image="app:2"' in result.text
-    secret = dag.replace('"owner": "data"', '"owner": "data", "secrets": []')
+    secret = dag.replace('"owner": "data"', '"owner": "data", "tolerations": []')
     (tmp_path / "dags" / "pods.py").write_text(secret)
     task = discover(Layout(str(tmp_path), ("dags",), None)).entry("pods").dag.task("t")
     assert can_scaffold(secret, task, dag_path=path, code=project.code) == (
-        "the `default_args` of the DAG of task `t` give `secrets`, which the Pipes client does not carry: "
+        "the `default_args` of the DAG of task `t` give `tolerations`, which the Pipes client does not carry: "
         "scaffold it by hand")
 
 

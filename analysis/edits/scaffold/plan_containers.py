@@ -22,6 +22,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
+from analysis.dags.k8s_secrets import K8sSecret
 from analysis.edits.scaffold import plan_gke
 from analysis.edits.scaffold.plan_common import Plan, operator_call_problem
 from analysis.edits.scaffold.plan_options import operator_options, read_values
@@ -54,7 +55,7 @@ _K8S = {"image": "image", "cmds": "command", "arguments": "args", "env_vars": "e
         "get_logs": None, "log_events_on_failure": None, "startup_timeout_seconds": None,
         "is_delete_operator_pod": None, "on_finish_action": None, "reattach_on_restart": None,
         "in_cluster": None, "image_pull_secrets": "refused", "resources": "resources",
-        "affinity": "spec", "config_file": "client"}
+        "affinity": "spec", "config_file": "client", "secrets": "container"}
 TEMPLATED = {"docker": frozenset({"image", "command", "environment"}),
              "k8s": frozenset({"image", "cmds", "arguments", "env_vars", "namespace", "container_resources",
                                "labels", "annotations", "node_selector"})}
@@ -210,11 +211,16 @@ def _k8s_run(values: dict[str, object], name: str) -> list[tuple[str, object]] |
     if values.get("namespace") is not None:
         run.append(("namespace", values["namespace"]))
     env = values.get("env_vars")
-    if env:
-        if not (isinstance(env, dict) or all(isinstance(e, tuple) for e in env)):
-            return f"the `env_vars` of {name} is neither a dict nor a list of V1EnvVar"
+    if env and not (isinstance(env, dict) or all(isinstance(e, tuple) for e in env)):
+        return f"the `env_vars` of {name} is neither a dict nor a list of V1EnvVar"
+    secrets = _secrets(values.get("secrets") or [], name)
+    if isinstance(secrets, str):
+        return secrets
+    container, volumes = secrets
+    if env and "env" in container:  # the pod's own first, then the secrets' (as the provider attaches them)
+        container["env"] = [{"name": k, "value": v} for k, v in dict(env).items()] + container["env"]
+    elif env:
         run.append(("env", dict(env)))
-    container = {}
     if values.get("arguments"):  # the container's args: the image's entrypoint stays
         container["args"] = list(values["arguments"])
     resources = _resources(values, name)
@@ -231,6 +237,8 @@ def _k8s_run(values: dict[str, object], name: str) -> list[tuple[str, object]] |
                 "Kubernetes' affinity, Dagster's client would not")
     meta = {k: values[k] for k in ("labels", "annotations") if values.get(k)}
     spec = {k: values[k] for k in ("service_account_name", "node_selector", "affinity") if values.get(k)}
+    if volumes:
+        spec["volumes"] = volumes
     if container:
         spec["containers"] = [container]
     if meta:
@@ -238,6 +246,29 @@ def _k8s_run(values: dict[str, object], name: str) -> list[tuple[str, object]] |
     if spec:
         run.append(("base_pod_spec", spec))
     return run
+
+
+def _secrets(given: object, name: str) -> tuple[dict, list] | str:
+    """The container's ``env`` (``value_from`` a secret's key), ``env_from`` (a whole secret) and
+    ``volume_mounts``, and the pod's ``volumes``, as the provider's ``Secret.attach_to_pod`` adds
+    them, in order; or why not. A volume is named ``secretvol<n>`` (the provider's is
+    ``secretvol<uuid4>``, a name of its own each time)."""
+    if not isinstance(given, list) or not all(isinstance(s, K8sSecret) for s in given):
+        return f"the `secrets` of {name} are not a list of the provider's `Secret`s written out"
+    container: dict[str, list] = {}
+    volumes = []
+    for index, secret in enumerate(given):
+        if secret.deploy_type == "volume":
+            volume = f"secretvol{index}"
+            volumes.append({"name": volume, "secret": {"secret_name": secret.secret}})
+            container.setdefault("volume_mounts", []).append(
+                {"mount_path": secret.deploy_target, "name": volume, "read_only": True})
+        elif secret.key is not None:
+            container.setdefault("env", []).append({"name": secret.deploy_target, "value_from": {
+                "secret_key_ref": {"name": secret.secret, "key": secret.key}}})
+        else:
+            container.setdefault("env_from", []).append({"secret_ref": {"name": secret.secret}})
+    return container, volumes
 
 
 _OLD_RESOURCES = {"request_memory": ("requests", "memory"), "request_cpu": ("requests", "cpu"),

@@ -1,11 +1,13 @@
 """Values read statically from a DAG file's ``ast``: a literal's, a name's that the file binds
-once above its use, f-strings and ``+`` of static strings, and Kubernetes models read as what they
-stand for (the container, SQL, sensor, dbt and factory scaffolds read an operator's values so)."""
+once above its use, f-strings and ``+`` of static strings, and Kubernetes models and the
+provider's ``Secret`` read as what they stand for (the container, SQL, sensor, dbt and factory
+scaffolds read an operator's values so)."""
 
 from __future__ import annotations
 
 import ast
 
+from analysis.dags.k8s_secrets import SECRET_CLASSES, WRITTEN, K8sSecret, make_secret
 from analysis.edits.scaffold.statements import DagFile
 
 __all__ = ["NOT_STATIC", "single_assignment", "static_value"]
@@ -46,6 +48,14 @@ def static_value(dag: DagFile, node: ast.expr, depth: int = 0) -> object:
         pairs = [(static_value(dag, k, depth + 1), static_value(dag, v, depth + 1))
                  for k, v in zip(node.keys, node.values)]
         return NOT_STATIC if any(NOT_STATIC in p for p in pairs) else dict(pairs)
+    if isinstance(node, ast.Call) and (dag.qualified(node.func) in SECRET_CLASSES or (
+            isinstance(node.func, ast.Name) and node.func.id == WRITTEN)):  # a pod's Secret, as written out
+        args = [static_value(dag, a, depth + 1) for a in node.args]
+        kwargs = {k.arg: static_value(dag, k.value, depth + 1) for k in node.keywords}
+        if None in kwargs or NOT_STATIC in args or NOT_STATIC in kwargs.values():
+            return NOT_STATIC
+        made = make_secret(args, kwargs)  # type: ignore[arg-type]
+        return made if isinstance(made, K8sSecret) else NOT_STATIC
     if isinstance(node, ast.Call) and not node.args:
         model = dag.qualified(node.func).rsplit(".", 1)[-1]
         if model in _K8S_MODELS and dag.qualified(node.func).startswith("kubernetes."):
