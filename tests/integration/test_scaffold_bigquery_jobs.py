@@ -7,8 +7,8 @@ BigQuery's ``jobs.insert``/``jobs.get``/``jobs.getQueryResults`` and Google's OA
 modelled on their documented flows); the generated module is not altered. What the provider sends
 is computed with the real google-cloud-bigquery as the provider 10.10's ``BigQueryHook.insert_job``
 builds it (read from its source): ``QueryJob.from_api_repr({"configuration": ..., "jobReference":
-...}, client)``, whose ``_begin`` posts ``to_api_repr()``. The one difference the scaffold makes,
-``useLegacySql`` written out where the task gives none, is asserted as such.
+...}, client)``, whose ``_begin`` posts ``to_api_repr()``: the two must be equal (a task that gives
+no ``useLegacySql``, where they would differ, is refused: tests/unit/test_edit_scaffold_bigquery_jobs.py).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ WRITTEN = {  # each task's configuration as Airflow renders it (its Variables pu
                                                     "tableId": "totals"},
                                "writeDisposition": "WRITE_TRUNCATE", "createDisposition": "CREATE_IF_NEEDED"},
                      "labels": {"team": "growth"}},
-    "legacy_count": {"query": {"query": "SELECT COUNT(*) FROM [acme-data:sales.orders]"}},
+    "legacy_count": {"query": {"query": "SELECT COUNT(*) FROM [acme-data:sales.orders]", "useLegacySql": True}},
 }
 PROVIDER = """
 import json, sys
@@ -84,12 +84,7 @@ def test_each_task_starts_the_query_job_the_provider_starts(ran):
     for run in runs.values():
         assert run["success"], "\n".join(run["errors"])
     sent = {task: job["configuration"] for task, job in zip(TASKS, google.jobs)}
-    provider = provider_sends()
-    assert sent["add_user_geom"] == provider["add_user_geom"] == WRITTEN["add_user_geom"]
-    assert sent["daily_totals"] == provider["daily_totals"] == WRITTEN["daily_totals"]
-    # the provider sends no useLegacySql (BigQuery then runs legacy SQL): the scaffold says so, as true
-    assert "useLegacySql" not in provider["legacy_count"]["query"]
-    assert sent["legacy_count"] == {"query": {**provider["legacy_count"]["query"], "useLegacySql": True}}
+    assert sent == provider_sends() == WRITTEN
     # each in its project (the task's, else the client's: the service account's) and location
     assert [(j["jobReference"]["projectId"], j["jobReference"].get("location")) for j in google.jobs] == [
         ("acme-data", "US"), ("analytics-prod", None), ("acme-data", None)]

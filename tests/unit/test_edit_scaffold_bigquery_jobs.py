@@ -59,14 +59,13 @@ def test_the_configuration_is_sent_as_written():
                  "deferrable=True, job_id='nightly', cancel_on_kill=False, poll_interval=10")
     assert 'configuration = {"query": {"query": "SELECT 1", "useLegacySql": False}}' in body
     assert 'project="p",' in body and 'location="EU",' in body and "job.result(timeout=60.5)" in body
-    assert "job_retry=None," in body and "useLegacySql` is written out" not in body
+    assert "job_retry=None," in body
 
 
-def test_no_use_legacy_sql_is_written_as_true_and_said():
-    body = _body("configuration={'query': {'query': 'SELECT 1'}, 'dryRun': True}")
-    assert "configuration = {'query': {'query': 'SELECT 1', 'useLegacySql': True}, 'dryRun': True}" in \
-        body.replace('"', "'")
-    assert "`useLegacySql` is written out" in body
+def test_the_dialect_given_is_sent_as_written():
+    body = _body("configuration={'query': {'query': '#legacySQL\\nSELECT 1', 'useLegacySql': True}, 'dryRun': True}")
+    assert "configuration = { 'query': {'query': '#legacySQL\\nSELECT 1', 'useLegacySql': True}, 'dryRun': True, }" \
+        in " ".join(body.replace('"', "'").split())
 
 
 def test_default_args_give_the_operators_options():
@@ -97,6 +96,15 @@ def test_default_args_give_the_operators_options():
      "task `t` uses `nowait`, which the scaffold does not carry (it reads BigQueryInsertJobOperator as the Google "
      "provider 10.x has it)"),
     (f"configuration={QUERY}, result_timeout='soon'", "the `result_timeout` of task `t` is not a number of seconds"),
+    ("configuration={'query': {'query': '#standardSQL\\nSELECT 1'}}",
+     "the `configuration` of task `t` gives no `useLegacySql`: the provider sends none, and BigQuery then chooses "
+     "the dialect (a `#standardSQL` first line, the project's default SQL dialect, else legacy SQL)"),
+    ("configuration={'query': {'query': 'SELECT 1', 'useLegacySql': None}}",
+     "the `configuration` of task `t` gives no `useLegacySql`"),
+    (f"configuration={QUERY}, project_id=''",
+     "the `project_id` of task `t` is empty: the provider takes its connection's project"),
+    ("configuration={'query': {'query': 'SELECT 1 -- x.sql', 'useLegacySql': False}}",
+     "the `configuration` of task `t` holds 'SELECT 1 -- x.sql', which ends in `sql`: Airflow reads and renders"),
 ])
 def test_refusals_say_why(options, reason):
     result = _scaffold(options)

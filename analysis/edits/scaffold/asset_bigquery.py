@@ -106,9 +106,6 @@ def _about_query(where: str, plan: Plan, query: BigQueryQuery) -> str:
             f"`{KEY}` (dagster-gcp's BigQueryResource: Application Default Credentials, what Cloud Composer's "
             "google_cloud_default is; the job's project, when the task names none, is the client's). The provider "
             "19.x also labels the job `airflow-dag` and `airflow-task`.")
-    if query.legacy_added:
-        text += (" `useLegacySql` is written out: the task gives none, so the provider sends none and BigQuery "
-                 "runs legacy SQL, its default, where google-cloud-bigquery's client would send false.")
     return text
 
 

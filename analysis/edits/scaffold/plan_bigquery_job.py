@@ -5,15 +5,17 @@ The provider 10.x sends the task's ``configuration`` as written (``QueryJob.from
 ``_begin``, read from its source), in the job's project (``project_id``, else its connection's)
 and ``location``, then waits for the job (``result_timeout``) and fails when BigQuery fails it.
 The scaffold sends the same configuration through the client's ``query``, which reads it as
-``QueryJobConfig.from_api_repr`` does. One difference is made explicit: google-cloud-bigquery's
-``QueryJob`` sets ``useLegacySql: false`` when the configuration gives none, where the provider
-sends none and BigQuery then runs legacy SQL (its documented default); so a configuration without
-``useLegacySql`` is written with ``"useLegacySql": True``, said in the docstring. Airflow
-Variables in the templated options (``configuration``, ``project_id``) are rendered when the asset
-runs (``variables``).
+``QueryJobConfig.from_api_repr`` does and sends it as written, but for one field:
+google-cloud-bigquery's ``QueryJob`` sets ``useLegacySql: false`` when the configuration gives
+none, where the provider sends none and BigQuery then chooses the dialect itself (a
+``#standardSQL`` first line, the project's default SQL dialect, else legacy SQL). So a
+configuration without ``useLegacySql`` is refused with that said: the user writes the dialect
+the task runs. Airflow Variables in the templated options (``configuration``, ``project_id``)
+are rendered when the asset runs (``variables``).
 
 Refused with the reason: values that cannot be read statically, other Jinja, a configuration that
-is no query job (a load, copy or extract), a string of it ending in the operator's
+is no query job (a load, copy or extract) or gives no ``useLegacySql``, an empty
+``project_id``, a string of it ending in the operator's
 ``template_ext`` (``.sql``, ``.json``: Airflow renders that file), ``force_rerun=False`` (Airflow
 runs the job once per logical date, which a Dagster run does not have), another connection than
 ``google_cloud_default``, and impersonation.
@@ -48,12 +50,10 @@ _OTHER_JOBS = ("load", "copy", "extract")
 
 @dataclass(frozen=True, slots=True)
 class BigQueryQuery:
-    """A query job: its ``configuration`` as the provider sends it (``useLegacySql`` written out),
-    whether ``useLegacySql`` was added, and the job's project, location and wait (None: the
-    client's, BigQuery's, none)."""
+    """A query job: its ``configuration`` as the provider sends it, and the job's project, location
+    and wait (None: the client's, BigQuery's, none)."""
 
     configuration: dict
-    legacy_added: bool
     project: object = None
     location: object = None
     timeout: object = None
@@ -101,13 +101,17 @@ def _query(values: dict, name: str) -> BigQueryQuery | str:
     query = configuration.get("query")
     if not isinstance(query, dict) or not isinstance(query.get("query"), str) or not query["query"].strip():
         return f"the `configuration` of {name} holds no `query.query` SQL: the provider raises on it"
-    legacy_added = "useLegacySql" not in query
-    if legacy_added:  # what BigQuery runs when it is sent none, as the provider sends it
-        configuration = {**configuration, "query": {**query, "useLegacySql": True}}
+    if not isinstance(query.get("useLegacySql"), bool):
+        return (f"the `configuration` of {name} gives no `useLegacySql`: the provider sends none, and BigQuery "
+                "then chooses the dialect (a `#standardSQL` first line, the project's default SQL dialect, else "
+                "legacy SQL), where google-cloud-bigquery's client sends false; write `useLegacySql` in the "
+                "task's configuration and scaffold again")
+    if values["project_id"] == "":
+        return f"the `project_id` of {name} is empty: the provider takes its connection's project; leave it out"
     timeout = values["result_timeout"]
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))):
         return f"the `result_timeout` of {name} is not a number of seconds"
-    return BigQueryQuery(configuration, legacy_added, values["project_id"], values["location"], timeout)
+    return BigQueryQuery(configuration, values["project_id"], values["location"], timeout)
 
 
 def _template_file(name: str, option: str, value: object) -> str | None:
@@ -124,6 +128,6 @@ def _template_file(name: str, option: str, value: object) -> str | None:
 
 def _ending(value: object) -> str | None:
     if isinstance(value, str):
-        return value if value.strip().endswith(_TEMPLATE_EXT) else None
+        return value if value.endswith(_TEMPLATE_EXT) else None  # as Airflow reads it: no strip
     items = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else ()
     return next((found for found in map(_ending, items) if found is not None), None)
