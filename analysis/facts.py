@@ -158,6 +158,10 @@ class TaskFacts:
     closure: Closure | None = None
     """With ``arguments``: the function given as its ``python_callable`` when the function that
     made the task defines it (``analysis.dags.closures``)."""
+    default_keys: tuple[str, ...] | None = ()
+    """The keys of the ``default_args`` Airflow merges for it (its DAG's, its task groups', its
+    call's), as the model evaluates them, sorted: Airflow gives it those of its parameters. None
+    when some of them cannot be read."""
     derived_from: str | None = None
     """For a task of a project class derived from an Airflow or provider operator class, that
     class's dotted path (``airflow.providers.cncf.kubernetes.operators.pod.KubernetesPodOperator``)

@@ -113,6 +113,8 @@ class TaskRecord:
     """With ``arguments``: the function given as its ``python_callable`` when a function defines
     it, the file being read and the parameters of the ``@dag`` functions around it
     (``analysis.dags.closures``)."""
+    default_keys: tuple[str, ...] | None = ()
+    """The keys of the ``default_args`` Airflow merges for it; None: some cannot be read."""
     made_by: Any = None
     """The project class (a ``ClassValue``) whose constructor made it: what it derives from and
     what its classes change are read once the file has run (``analysis.dags.derived``), so that a
@@ -153,6 +155,7 @@ class TaskRecord:
             operator_class=self.operator_class,
             callable_at=self.callable_at,
             closure=self._closure(),
+            default_keys=self.default_keys,
             derived_from=derived[0] if derived else None,
             derived_changes=derived[1] if derived else (),
             base_arguments=self._evaluated(self.base_arguments) if self.base_arguments is not None else None,

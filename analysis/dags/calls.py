@@ -10,7 +10,7 @@ import os
 from collections.abc import Iterable
 from pathlib import PurePath
 
-from analysis.dags.classes import Instance
+from analysis.dags.classes import ClassValue, Instance
 from analysis.dags.data_files import DirEntry, FileValue, to_value
 from analysis.dags.folding import (
     PATH_CALLS,
@@ -66,6 +66,13 @@ class Calls:
     def call(self, node: ast.Call, callee: Value, args: list[Value], kwargs: dict[str, Value],
              kwarg_nodes: dict[str, ast.expr], scope: Scope) -> Value:
         callee = self.unwrap_item(callee)  # a function chosen under a condition: what it makes is too
+        if len(args) == 3 and isinstance(args[0], ClassValue) and isinstance(node.func, ast.Name) \
+                and node.func.id == "setattr" and not isinstance(callee, (Function, ClassValue)):
+            # `setattr(Operator, "execute", f)`: the class is changed as by `Operator.execute = f`
+            name = args[1].value if isinstance(args[1], Const) and isinstance(args[1].value, str) \
+                else f"<{ast.unparse(node.args[1])}>"
+            args[0].attrs[name] = args[2]
+            return Const(None)
         made = self.call_object(callee, node, args, kwargs, kwarg_nodes, scope)
         if made is not None:
             return made

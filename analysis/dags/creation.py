@@ -22,7 +22,7 @@ from analysis.dags.values import (
     short_text,
     xcom_sources,
 )
-from analysis.dags.self_skips import defaults_of, is_sensor, skip_gate
+from analysis.dags.self_skips import default_keys, defaults_of, is_sensor, skip_gate
 from analysis.dags.xcom_pulls import add_pulls
 
 _NOT_DATA = frozenset({"dag", "task_group", "task_id"})
@@ -163,6 +163,7 @@ class Creation:
                     self.collector.add_edge(source, task, self.uncertain > 0, data=True)
                 add_pulls(value, self.pulled, task.pulls,  # type: ignore[attr-defined]
                           self.may_pull)  # type: ignore[attr-defined]
+        task.default_keys = default_keys(defaults_of(dag, group, kwargs))
         sensor = is_sensor(spelled) if sensor is None else sensor  # default_args' soft_fail reaches sensors only
         task.gate = skip_gate(kwargs, kwargs.get("python_callable"), self.skip_read,  # type: ignore[attr-defined]
                               self.may_skip,  # type: ignore[attr-defined]
@@ -197,6 +198,7 @@ class Creation:
             for source in xcom_sources(value):
                 self.collector.add_edge(source, task, self.uncertain > 0, data=True)
             add_pulls(value, self.pulled, task.pulls, self.may_pull)  # type: ignore[attr-defined]
+        task.default_keys = default_keys(defaults_of(dag, group, function.options))
         sensor = function.label == "@task.sensor"
         task.gate = skip_gate(function.options, function, self.skip_read, self.may_skip,  # type: ignore[attr-defined]
                               defaults=defaults_of(dag, group, function.options) if sensor else ())

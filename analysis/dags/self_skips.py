@@ -42,6 +42,19 @@ def defaults_of(dag: DagRecord | None, group: GroupRecord | None, kwargs: dict[s
     return tuple(v for v in found if v is not None)
 
 
+def default_keys(defaults: tuple[Value, ...]) -> tuple[str, ...] | None:
+    """The keys of the ``default_args`` Airflow merges for an operator (``defaults_of``), sorted;
+    None when one of them is not a dict the model knows every key of."""
+    keys: set[str] = set()
+    for held in map(unwrap, defaults):
+        if isinstance(held, Const) and held.value is None:  # `default_args=None`: none
+            continue
+        if not isinstance(held, Mapping) or held.default is not None:
+            return None
+        keys.update(str(k) for k in held.items)
+    return tuple(sorted(keys))
+
+
 def _soft(kwargs: dict[str, Value], defaults: tuple[Value, ...]) -> bool:
     """Whether ``soft_fail`` or ``never_fail`` is True, given or from the nearest ``default_args``
     that holds it (a dict of unknown keys is not guessed at)."""

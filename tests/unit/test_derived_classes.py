@@ -242,13 +242,21 @@ def test_what_else_changes_how_a_class_runs():
             Links(task_id='links', bash_command='x')
             Fine(task_id='fine', bash_command='x')
 
+        class Set(BashOperator):
+            pass
+
+        with DAG('e'):
+            Set(task_id='set', bash_command='x')
+
         def _execute(self, context):
             return "patched"
         Late.execute = _execute
+        setattr(Set, "execute", _execute)
         """, True)
     assert found["w"].derived_changes == ("`Wrapped` is made by `@audited`",)
     assert found["m"].derived_changes == ("`WithMeta` is made with `metaclass=Meta`",)
     assert found["late"].derived_changes == ("`Late` defines `execute`",)  # set on the class after the task
+    assert found["set"].derived_changes == ("`Set` defines `execute`",)  # and by setattr
     assert found["s"].derived_changes == ("`Sneaky.__init__` uses `super().__setattr__`",)
     assert found["o"].derived_changes == ("`Other.__init__` calls `Configurer.__init__(...)`",)
     assert found["side"].derived_changes == ("`Side.__init__` stores into `os.environ['TEAM']`",)

@@ -21,14 +21,14 @@ MODULE = textwrap.dedent('''\
 
 
 def _scaffold(task: str, dag_defaults: str = "None", imports: str = ""):
-    text = textwrap.dedent(f'''\
+    text = textwrap.dedent('''\
         import pendulum
         from airflow import DAG
         from airflow.operators.bash import BashOperator
         from airflow.operators.python import PythonOperator
         from airflow.providers.postgres.operators.postgres import PostgresOperator
         from airflow.decorators import task
-        {imports}
+        ''') + imports + textwrap.dedent(f'''
 
         def f():
             return 1
@@ -42,14 +42,17 @@ def _scaffold(task: str, dag_defaults: str = "None", imports: str = ""):
     ("BashOperator(task_id='t', bash_command='pwd')\n", '{"cwd": "/srv/prod"}', "cwd"),
     ("BashOperator(task_id='t', bash_command='pwd', default_args={'env': {'A': '1'}})\n", "None", "env"),
     ("PythonOperator(task_id='t', python_callable=f)\n", '{"op_kwargs": {"a": 1}}', "op_kwargs"),
-    ("PostgresOperator(task_id='t', sql='SELECT 1')\n", '{"postgres_conn_id": "warehouse"}', "postgres_conn_id"),
+    ("PostgresOperator(task_id='t', sql='SELECT 1')\n", '{"runtime_parameters": {"statement_timeout": "5s"}}',
+     "runtime_parameters"),
     ("@task.bash(task_id='t')\ndef t():\n    return 'pwd'\nt()\n", '{"cwd": "/srv/prod"}', "cwd"),
 ])
 def test_an_option_default_args_give_is_named(task, dag_defaults, option):
     result = _scaffold(task, dag_defaults)
     assert not result.changed
-    assert result.reason.startswith(f"the `default_args` of task `t` or of its DAG give it `{option}`, which Airflow "
-                                    "passes to the operator and the scaffold does not read from there"), result.reason
+    assert result.reason.startswith((  # the SQL scaffold reads default_args itself, and says where
+        f"the `default_args` of task `t` or of its DAG give it `{option}`, which Airflow passes to the operator "
+        "and the scaffold does not read from there",
+        f"the `default_args` of the DAG of task `t` give `{option}`, which the scaffold does not carry")), result.reason
 
 
 @pytest.mark.parametrize("task", [
@@ -59,3 +62,20 @@ def test_an_option_default_args_give_is_named(task, dag_defaults, option):
 def test_options_the_call_gives_itself_or_airflows_own_are_read(task):
     result = _scaffold(task, '{"cwd": "/srv/prod", "postgres_conn_id": "other", "retries": 3, "owner": "data"}')
     assert result.changed, result.reason
+
+
+def test_the_connection_default_args_give_is_read():
+    """The pattern of the providers' example DAGs: `default_args={"conn_id": ...}` for every SQL task."""
+    result = _scaffold("PostgresOperator(task_id='t', sql='SELECT 1')\n", '{"postgres_conn_id": "warehouse"}')
+    assert result.changed, result.reason
+    assert 'AirflowConnection(conn_id="warehouse")' in result.text
+
+
+def test_default_args_the_model_reads_beyond_the_file_count():
+    """A dict merged from another, changed after, or a task group's: the model's keys, not the syntax."""
+    result = _scaffold("BashOperator(task_id='t', bash_command='pwd')\n", "ARGS",
+                       imports='BASE = {"owner": "data"}\nARGS = {**BASE}\nARGS["cwd"] = "/srv"\n')
+    assert result.reason.startswith("the `default_args` of task `t` or of its DAG give it `cwd`"), result.reason
+    unread = _scaffold("BashOperator(task_id='t', bash_command='pwd')\n", "make_defaults()",
+                       imports="from team import make_defaults\n")
+    assert unread.reason.startswith("the `default_args` of task `t` or of its DAG cannot be read statically")

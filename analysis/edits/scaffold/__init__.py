@@ -190,10 +190,9 @@ def _copied(dag_text: str, task: TaskFacts, module_source: ModuleSource | None,
             return None
     else:
         evaluated = evaluate(task)
-    own = dict((n, v) for n, known, v in evaluated.arguments or () if known).get("default_args")
-    problem = defaults_problem(dag, dag.unit_at(task.range.start.line + 1), call, f"task `{task.task_id}`",
+    problem = defaults_problem(evaluated, call, f"task `{task.task_id}`",
                                BASH_PARAMETERS if task.operator == "BashOperator" else PYTHON_PARAMETERS,
-                               own if isinstance(own, dict) else {}, {n for n, _, _ in evaluated.arguments or ()})
+                               {n for n, _, _ in evaluated.arguments or ()})
     if problem:  # what the factory's or the class's operator is given there, not written out
         return problem
     read = code.text if code is not None else _read_text

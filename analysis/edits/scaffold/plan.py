@@ -93,7 +93,7 @@ def _read_plan(dag_text: str, task: TaskFacts, dag_path: str | None, read,
         return made_elsewhere(dag, task, call) or (f"{label} uses `{task.operator}`, which has no scaffold"
                                                    + (f" ({derived})" if derived else "") + ": port it by hand")
     problem = keywords_problem(label, call) or defaults_problem(
-        dag, dag_unit, call, label, BASH_PARAMETERS if kind == "BashOperator" else PYTHON_PARAMETERS)
+        task, call, label, BASH_PARAMETERS if kind == "BashOperator" else PYTHON_PARAMETERS)
     if problem:
         return problem
     options = given_options(call.keywords)
@@ -173,7 +173,7 @@ def _function_elsewhere(dag: DagFile, task: TaskFacts, call: ast.Call) -> str | 
 
 
 def _pipes_plan(dag: DagFile, task: TaskFacts, call: ast.Call) -> Plan | str:
-    problem = defaults_problem(dag, dag.unit_at(task.range.start.line + 1), call, f"task `{task.task_id}`",
+    problem = defaults_problem(task, call, f"task `{task.task_id}`",
                                PIPES_PARAMETERS - {"python_callable", "op_args", "op_kwargs"}
                                if task.operator.startswith("@") else PIPES_PARAMETERS)
     if problem:
@@ -198,7 +198,7 @@ def _taskflow_plan(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit
     if isinstance(function, ast.AsyncFunctionDef):
         return f"{label} is an `async` function: scaffold it by hand"
     if task.operator == BASH_TASK:  # the decorator's operator is a BashOperator: default_args reach it
-        problem = defaults_problem(dag, dag_unit, call, label, BASH_PARAMETERS - {"bash_command"})
+        problem = defaults_problem(task, call, label, BASH_PARAMETERS - {"bash_command"})
         if problem:
             return problem
     dbt = bash_task_dbt_plan(dag, task, function, call, read) if task.operator == BASH_TASK else None

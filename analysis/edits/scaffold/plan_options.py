@@ -19,6 +19,7 @@ from analysis.edits.scaffold.plan_dag import default_args, own_default_args, ren
 from analysis.edits.scaffold.plan_values import NOT_STATIC, static_value
 from analysis.edits.scaffold.statements import DagFile, Unit
 from analysis.edits.scaffold.variables import refused_rendering, rendered_value
+from analysis.facts import TaskFacts
 
 BASE_OPERATOR = frozenset({
     "task_id", "owner", "email", "email_on_retry", "email_on_failure", "retries", "retry_delay",
@@ -112,19 +113,19 @@ PIPES_PARAMETERS = PYTHON_PARAMETERS | frozenset({
 """PythonVirtualenvOperator's and ExternalPythonOperator's own parameters."""
 
 
-def defaults_problem(dag: DagFile, dag_unit: Unit | None, call: ast.Call, name: str,
-                     parameters: Collection[str], own: dict[str, object] | None = None,
+def defaults_problem(task: TaskFacts, call: ast.Call, name: str, parameters: Collection[str],
                      given: Collection[str] | None = None) -> str | None:
     """Why a task whose scaffold reads its call's own arguments cannot be scaffolded: the
-    ``default_args`` of its DAG, its task groups or its call (``own``: the call's, as evaluated)
-    give one of the operator's ``parameters`` the call does not (``given``: the arguments the operator is
-    given, when they are not the call's), which Airflow gives the operator
-    (``apply_defaults``) and the call does not show. ``default_args`` that cannot be read are
-    not guessed at (the scaffolds read them where they need their values)."""
-    inherited = (default_args(dag, dag_unit, call) if dag_unit is not None else None) or {}
-    merged = {**inherited, **(own if own is not None else (own_default_args(dag, call) or {}))}
+    ``default_args`` Airflow merges for it (its DAG's, its task groups', its call's: the keys the
+    model evaluates, ``TaskFacts.default_keys``) give one of the operator's ``parameters`` that the
+    call does not (``given``: the arguments the operator is given, when they are not the call's),
+    which Airflow passes to the operator (``apply_defaults``) and the call does not show; or they
+    cannot be read, and may."""
+    if task.default_keys is None:
+        return (f"the `default_args` of {name} or of its DAG cannot be read statically, and may give the "
+                "operator its options: scaffold it by hand")
     given = {k.arg for k in call.keywords} if given is None else set(given)
-    found = sorted(k for k in merged if k in parameters and k not in given)
+    found = [k for k in task.default_keys if k in parameters and k not in given]
     if not found:
         return None
     return (f"the `default_args` of {name} or of its DAG give it `{found[0]}`, which Airflow passes to the "

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 
 from analysis.edits.scaffold.plan_common import Plan, has_jinja, jinja, jinja_in_value, operator_call_problem
-from analysis.edits.scaffold.plan_options import BASE_OPERATOR, defaults_problem
+from analysis.edits.scaffold.plan_options import defaults_problem, operator_options
 from analysis.edits.scaffold.plan_values import NOT_STATIC, static_value
 from analysis.edits.scaffold.statements import DagFile, Unit
 from analysis.facts import TaskFacts
@@ -37,6 +37,17 @@ SQL_OPERATORS = {
     "JdbcOperator": ("jdbc_conn_id", "jdbc_default"),
 }
 """The SQL operators: the option naming their connection, and its default."""
+_SQL_PARAMETERS = frozenset({"conn_id", "database", "hook_params", "retry_on_failure", "sql", "autocommit",
+                             "parameters", "handler", "output_processor", "split_statements", "return_last",
+                             "show_return_value_in_logs", "requires_result_fetch"})
+"""``SQLExecuteQueryOperator``'s own parameters and its ``BaseSQLOperator``'s (common.sql 1.x)."""
+_OWN_PARAMETERS = {
+    "PostgresOperator": frozenset({"runtime_parameters"}),
+    "SnowflakeOperator": frozenset({"warehouse", "role", "schema", "authenticator", "session_parameters"}),
+    "JdbcOperator": frozenset({"driver_path", "driver_class"}),
+}
+"""Parameters of the provider operators' own besides their connection's (which ``default_args``
+may give them, as any other)."""
 _CARRIED = {"sql", "parameters", "autocommit", "split_statements", "return_last", "database",
             "show_return_value_in_logs", "hook_params"}
 
@@ -60,24 +71,28 @@ def sql_plan(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit,
     ``dag_path``) a task whose SQL is a file is refused."""
     name = f"task `{task.task_id}`"
     option, default = SQL_OPERATORS[task.operator]
-    problem = operator_call_problem(dag, task, call) or defaults_problem(
-        dag, dag_unit, call, name, _CARRIED | {option} | {"hook_params"})
+    problem = operator_call_problem(dag, task, call)
+    if problem:
+        return problem
+    parameters = _SQL_PARAMETERS | _OWN_PARAMETERS.get(task.operator, frozenset()) | {option}
+    given = operator_options(dag, dag_unit, call, name, parameters)  # the call's, and default_args'
+    if isinstance(given, str):
+        return given
+    problem = defaults_problem(task, call, name, parameters, given=given)  # keys only the model sees
     if problem:
         return problem
     values: dict[str, object] = {}
-    for keyword in call.keywords:
-        if keyword.arg in BASE_OPERATOR:
-            continue
-        if keyword.arg not in _CARRIED and keyword.arg != option:
-            return f"{name} uses `{keyword.arg}`, which the scaffold does not carry: scaffold it by hand"
-        value = static_value(dag, keyword.value)
+    for argument, (node, where) in given.items():
+        if argument not in _CARRIED and argument != option:
+            return f"{where} `{argument}`, which the scaffold does not carry: scaffold it by hand"
+        value = static_value(dag, node)
         if value is NOT_STATIC:
-            return (f"the `{keyword.arg}` of {name} is not a literal or a module-level constant "
-                    f"(`{ast.unparse(keyword.value)}`): it cannot be read statically")
-        text = jinja(keyword.value) or jinja_in_value(value)
+            return (f"the `{argument}` of {name} is not a literal or a module-level constant "
+                    f"(`{ast.unparse(node)}`): it cannot be read statically")
+        text = jinja(node) or jinja_in_value(value)
         if text is not None:
-            return f"the `{keyword.arg}` of {name} uses Jinja ({text!r}), which only Airflow renders"
-        values[keyword.arg] = value
+            return f"the `{argument}` of {name} uses Jinja ({text!r}), which only Airflow renders"
+        values[argument] = value
     conn_id = values.get(option, default)
     if not isinstance(conn_id, str) or not conn_id:
         return f"{name} has no `{option}`: which connection it uses is unknown"
