@@ -21,13 +21,16 @@ from analysis.dags.values import (
 class Decorators:
     """Mixed into the interpreter: what a ``def`` binds, and what calling it makes."""
 
-    def make_function(self, node: ast.FunctionDef | ast.AsyncFunctionDef, scope: Scope) -> Value:
+    def make_function(self, node: ast.FunctionDef | ast.AsyncFunctionDef, scope: Scope,
+                      where: Scope | None = None) -> Value:
         """The function a ``def`` binds, through its decorators from the bottom up: Airflow's
         (``@task``, ``@dag``, ``@task_group``, ``@asset``) give it its Airflow meaning; a
-        project's own decorator runs on it, as Python would."""
+        project's own decorator runs on it, as Python would. Its parameters' defaults are
+        evaluated now, in ``where`` (the ``def``'s own scope: a class body's for a method)."""
         frames = self.frames  # type: ignore[attr-defined]
         # a `def` run inside a function is in that function's file (a closure a helper of another file makes)
-        value: Value = Function(node, scope, origin=frames[-1][0].origin or self.path if frames else self.path)
+        value: Value = Function(node, scope, origin=frames[-1][0].origin or self.path if frames else self.path,
+                                defaults=self.default_values(node, where or scope))  # type: ignore[attr-defined]
         for decorator in reversed(node.decorator_list):
             value = self.decorate(value, node, decorator, scope)
         return value

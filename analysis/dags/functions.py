@@ -120,7 +120,7 @@ class Functions:
             self.hops += 1
             self.spend(HOP_COST)
         scope = Scope(function.scope)
-        self.bind_parameters(function.node, args, kwargs, scope)
+        self.bind_parameters(function.node, args, kwargs, scope, function.defaults)
         self.depth += 1
         nesting, self.nesting = self.nesting, 0  # the callee's expressions nest from its own body
         self.frames.append((function, scope))
@@ -153,8 +153,17 @@ class Functions:
             return Maybe(result, *end)
         return result
 
+    def default_values(self, node: ast.FunctionDef | ast.AsyncFunctionDef, scope: Scope) -> dict[str, Value]:
+        """The values of ``node``'s parameter defaults, evaluated in ``scope`` (when its ``def`` runs)."""
+        spec = node.args
+        positional = [*spec.posonlyargs, *spec.args]
+        pairs = [*zip(positional[len(positional) - len(spec.defaults):], spec.defaults),
+                 *((p, d) for p, d in zip(spec.kwonlyargs, spec.kw_defaults) if d is not None)]
+        return {param.arg: self.eval(default, scope) for param, default in pairs}
+
     def bind_parameters(self, node: ast.FunctionDef | ast.AsyncFunctionDef, args: list[Value],
-                        kwargs: dict[str, Value], scope: Scope) -> None:
+                        kwargs: dict[str, Value], scope: Scope, bound: dict[str, Value] | None = None) -> None:
+        """``bound``: the defaults' values when the ``def`` ran; without them, evaluated now."""
         spec = node.args
         positional = [*spec.posonlyargs, *spec.args]
         defaults: dict[str, ast.expr] = {}
@@ -169,14 +178,16 @@ class Functions:
             elif param.arg in kwargs:
                 scope.vars[param.arg] = kwargs[param.arg]
             elif param.arg in defaults:
-                scope.vars[param.arg] = self.eval(defaults[param.arg], scope.parent or scope)
+                scope.vars[param.arg] = bound[param.arg] if bound is not None and param.arg in bound \
+                    else self.eval(defaults[param.arg], scope.parent or scope)
             else:
                 scope.vars[param.arg] = Unknown(param.arg)
         for param in spec.kwonlyargs:
             if param.arg in kwargs:
                 scope.vars[param.arg] = kwargs[param.arg]
             elif param.arg in defaults:
-                scope.vars[param.arg] = self.eval(defaults[param.arg], scope.parent or scope)
+                scope.vars[param.arg] = bound[param.arg] if bound is not None and param.arg in bound \
+                    else self.eval(defaults[param.arg], scope.parent or scope)
             else:
                 scope.vars[param.arg] = Unknown(param.arg)
         if spec.vararg:

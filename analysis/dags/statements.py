@@ -34,7 +34,7 @@ class Statements:
     def _exec_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef, scope: Scope) -> None:
         owner = scope.vars.get("__class_scope__")
         # A method closes over the scope around its class, not over the class body.
-        function = self.make_function(node, scope.parent if owner is not None and scope.parent else scope)
+        function = self.make_function(node, scope.parent if owner is not None and scope.parent else scope, scope)
         if owner is not None and isinstance(function, Function):
             function.owner = owner
         self.assign(scope, node.name, function)

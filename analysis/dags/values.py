@@ -131,6 +131,9 @@ class Function(Value):
     """"property", "static" or "class" under those decorators."""
     wraps: ast.FunctionDef | ast.AsyncFunctionDef | None = None
     """``@functools.wraps(f)``: the function it stands for (its name, where it is defined)."""
+    defaults: dict[str, Value] | None = None
+    """Its parameters' default values, evaluated when its ``def`` ran, as Python does (a name
+    rebound after it does not change them); None: evaluated at each call."""
 
     @property
     def named(self) -> ast.FunctionDef | ast.AsyncFunctionDef:

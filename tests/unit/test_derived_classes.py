@@ -335,3 +335,18 @@ def test_a_class_making_another_task_keeps_that_tasks_place():
     assert lines[found["main"].range.start.line].strip() == "WithPre(task_id='main', bash_command='echo main')"
     assert lines[found["main_pre"].range.start.line].strip().startswith("BashOperator(task_id=f'{task_id}_pre'")
     assert found["main"].derived_changes == ("`WithPre.__init__` calls `BashOperator(...)`",)
+
+
+def test_a_default_is_the_value_it_had_when_the_def_ran():
+    """Python evaluates a parameter's default once, when the `def` runs: a name rebound later does
+    not change it (the model did, evaluating it at each call)."""
+    found = tasks("""
+        CWD = "/a"
+        class Team(BashOperator):
+            def __init__(self, *, cwd=CWD, **kwargs):
+                super().__init__(cwd=cwd, **kwargs)
+        CWD = "/b"
+        with DAG('d'):
+            Team(task_id='t', bash_command='pwd')
+        """, True)
+    assert dict((n, v) for n, _, v in found["t"].base_arguments)["cwd"] == "/a"
