@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 
 from analysis.dags.builder import DagRecord, GroupRecord, TaskRecord
-from analysis.dags.classes import as_airflow
+from analysis.dags.classes import as_airflow, copied
 from analysis.dags.closures import dag_parameters, is_closure
 from analysis.dags.names import attribute_chain
 from analysis.dags.values import (
@@ -61,7 +61,8 @@ class Creation:
             id_dynamic=dynamic,
             level=self.uncertain,
             condition=self.reason,
-            default_args=default_args,
+            # DAG() deep-copies them: a change to the caller's dict after it does not reach the DAG
+            default_args=copied(default_args, deep=True) if default_args is not None else None,
         )
         self.collector.dags.append(dag)
         self.created += 1
@@ -215,7 +216,8 @@ class Creation:
         label, dynamic = id_text(label_value)
         group = GroupRecord(label=label, dag=dag, parent=parent, range=self.lines.range_of(node),
                             dynamic=dynamic)
-        group.default_args = kwargs.get("default_args")
+        given = kwargs.get("default_args")
+        group.default_args = copied(given, deep=True) if given is not None else None  # TaskGroup() copies them too
         prefix = kwargs.get("prefix_group_id")
         if isinstance(prefix, Const):
             group.prefix_group_id = bool(prefix.value)

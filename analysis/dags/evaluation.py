@@ -158,6 +158,11 @@ class Evaluator(Comprehensions, Calls, DataFiles, Containers, Logic, airflow_cal
             return TaskRef(base.task, xcom=True)
         if isinstance(base, DagRef) and node.attr == "dag_id" and not base.dag.id_dynamic:
             return Const(base.dag.dag_id)  # `parent_dag_name=dag.dag_id` (a SubDAG's id)
+        if isinstance(base, DagRef) and node.attr == "default_args":  # the DAG's own: changed in place
+            held = base.dag.default_args
+            if held is None or (isinstance(held, Const) and held.value is None):
+                held = base.dag.default_args = Mapping({})  # Airflow's `default_args or {}`
+            return held
         if isinstance(base, (TaskRef, Function, Seq, Const, Mapping, PartialOperator, DagRef, GroupRef)):
             return Method(base, node.attr)
         return Unknown(node)
@@ -342,7 +347,8 @@ class Evaluator(Comprehensions, Calls, DataFiles, Containers, Logic, airflow_cal
                                      returns=None, type_params=[])
         ast.copy_location(body, node.body)
         ast.copy_location(definition, node)
-        return Function(definition, scope, origin=self.path)
+        # its defaults are evaluated where the lambda is, as Python does (`lambda n=name: ...` in a loop)
+        return Function(definition, scope, origin=self.path, defaults=self.default_values(definition, scope))
 
     def _eval_Yield(self, node: ast.Yield, scope: Scope) -> Value:
         value = self.eval(node.value, scope) if node.value is not None else Const(None)

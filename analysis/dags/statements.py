@@ -9,6 +9,7 @@ from typing import Any
 
 from analysis.dags.classes import ClassValue, as_airflow, key_value
 from analysis.dags.conditions import Break, Continue, Return, condition_text
+from analysis.dags.k8s_secrets import K8sSecret
 from analysis.dags.named_tuples import tuple_items
 from analysis.dags.scope import Scope
 from analysis.dags.values import (
@@ -221,7 +222,11 @@ class Statements:
         elif isinstance(target, ast.Starred):
             self.bind(target.value, value, scope)
         elif isinstance(target, ast.Attribute):
-            self.set_attribute(self.eval(target.value, scope), target.attr, value)
+            base = self.eval(target.value, scope)
+            if isinstance(base, Const) and isinstance(base.value, K8sSecret) and isinstance(target.value, ast.Name):
+                # a record held by value here, changed there: the name now holds what no reading can say
+                self.assign(scope, target.value.id, Unknown(target.value))
+            self.set_attribute(base, target.attr, value)
         elif isinstance(target, ast.Subscript):
             self.set_item(self.eval(target.value, scope), self.eval(target.slice, scope), value)
         else:

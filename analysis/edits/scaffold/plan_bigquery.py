@@ -85,7 +85,7 @@ def bigquery_plan(dag: DagFile, task: TaskFacts, call: ast.Call) -> Plan | str:
     if problem:
         return problem
     dag_unit = dag.unit_at(task.range.start.line + 1)
-    given = operator_options(dag, dag_unit, call, name, _PARAMETERS)
+    given = operator_options(dag, dag_unit, call, name, _PARAMETERS, task)
     if isinstance(given, str):
         return given
     read = read_values(dag, dag_unit, call, name, given, templated=TEMPLATED, ignored=_IGNORED, refused=(

@@ -118,7 +118,8 @@ def container_plan(dag: DagFile, task: TaskFacts, call: ast.Call) -> Plan | str:
     known = _OPTIONS[task.operator]
     gke = task.operator == "GKEStartPodOperator"
     dag_unit = dag.unit_at(task.range.start.line + 1)
-    given = operator_options(dag, dag_unit, call, name, _PARAMETERS[client] | (plan_gke.PARAMETERS if gke else frozenset()))
+    given = operator_options(dag, dag_unit, call, name,
+                             _PARAMETERS[client] | (plan_gke.PARAMETERS if gke else frozenset()), task)
     if isinstance(given, str):
         return given
     templated = TEMPLATED[client] | (plan_gke.TEMPLATED if gke else frozenset())

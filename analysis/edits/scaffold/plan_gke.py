@@ -129,7 +129,7 @@ def cluster_plan(dag: DagFile, task: TaskFacts, call: ast.Call) -> Plan | str:
     action = CLUSTER_OPERATORS[task.operator]
     dag_unit = dag.unit_at(task.range.start.line + 1)
     options = _CLUSTER_OPTIONS[action]
-    given = operator_options(dag, dag_unit, call, name, options | _CLUSTER_IGNORED)
+    given = operator_options(dag, dag_unit, call, name, options | _CLUSTER_IGNORED, task)
     if isinstance(given, str):
         return given
     read = read_values(dag, dag_unit, call, name, given, templated=CLUSTER_TEMPLATED, ignored=_CLUSTER_IGNORED,

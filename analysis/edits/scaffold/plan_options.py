@@ -38,7 +38,7 @@ Given = dict[str, tuple[ast.expr, str]]
 
 
 def operator_options(dag: DagFile, dag_unit: Unit | None, call: ast.Call, name: str,
-                     parameters: frozenset[str]) -> Given | str:
+                     parameters: frozenset[str], task: TaskFacts | None = None) -> Given | str:
     """The operator's options as Airflow gives them: the ``default_args`` of its DAG, of the task
     groups around it and of the call, of the arguments the operator takes, then the call's own
     keywords (what every operator takes left out), or why they cannot be read."""
@@ -52,6 +52,10 @@ def operator_options(dag: DagFile, dag_unit: Unit | None, call: ast.Call, name: 
         given.update({k: (v, where) for k, v in (defaults or {}).items()
                       if k in parameters})
     given.update({k.arg: (k.value, f"{name} uses") for k in call.keywords if k.arg not in BASE_OPERATOR})
+    if task is not None:  # what the model sees the default_args give (a dict changed, a group's...)
+        problem = defaults_problem(task, call, name, parameters, given=given)
+        if problem:
+            return problem
     return given
 
 

@@ -21,7 +21,7 @@ import datetime
 from dataclasses import dataclass
 
 from analysis.edits.scaffold.plan_common import Plan, has_jinja, jinja_in_value, operator_call_problem
-from analysis.edits.scaffold.plan_options import BASE_OPERATOR
+from analysis.edits.scaffold.plan_options import BASE_OPERATOR, defaults_problem
 from analysis.edits.scaffold.plan_dag import default_args, own_default_args
 from analysis.edits.scaffold.plan_values import NOT_STATIC, static_value
 from analysis.edits.scaffold.plan_sql import SqlPlan, resource_key
@@ -288,6 +288,12 @@ def _waiting(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit,
         if keyword.arg not in _WAITING:
             return f"{name} uses `{keyword.arg}`, which the scaffold does not carry: scaffold it by hand"
         given[keyword.arg] = keyword.value
+    # the sensor's own options are read from its call only, and how it waits from what the file shows:
+    # default_args the model sees giving either otherwise are refused
+    problem = defaults_problem(task, call, name, own) or defaults_problem(
+        task, call, name, _WAITING, given={*given, *(k.arg for k in call.keywords)})
+    if problem:
+        return problem
     values = {}
     for option, node in given.items():
         value = _seconds(dag, node) if option in ("poke_interval", "timeout", "max_wait") else \

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 
 from analysis.edits.scaffold.plan_common import Plan, has_jinja, jinja, jinja_in_value, operator_call_problem
-from analysis.edits.scaffold.plan_options import defaults_problem, operator_options
+from analysis.edits.scaffold.plan_options import operator_options
 from analysis.edits.scaffold.plan_values import NOT_STATIC, static_value
 from analysis.edits.scaffold.statements import DagFile, Unit
 from analysis.facts import TaskFacts
@@ -75,12 +75,9 @@ def sql_plan(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit,
     if problem:
         return problem
     parameters = _SQL_PARAMETERS | _OWN_PARAMETERS.get(task.operator, frozenset()) | {option}
-    given = operator_options(dag, dag_unit, call, name, parameters)  # the call's, and default_args'
+    given = operator_options(dag, dag_unit, call, name, parameters, task)  # the call's, and default_args'
     if isinstance(given, str):
         return given
-    problem = defaults_problem(task, call, name, parameters, given=given)  # keys only the model sees
-    if problem:
-        return problem
     values: dict[str, object] = {}
     for argument, (node, where) in given.items():
         if argument not in _CARRIED and argument != option:

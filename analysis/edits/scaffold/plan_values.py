@@ -86,11 +86,39 @@ def single_assignment(dag: DagFile, name: ast.Name) -> ast.expr | None:
             if found is not None:
                 return None
             found = node
-    if found is None or not isinstance(found, ast.Name):
+    if found is None or not isinstance(found, ast.Name) or _changed_in_place(dag, name.id):
         return None
     assignment = next((n for n in ast.walk(dag.tree) if isinstance(n, ast.Assign)
                        and len(n.targets) == 1 and n.targets[0] is found), None)
     if assignment is None or assignment.lineno >= name.lineno:
         return None
     return assignment.value
+
+
+_MUTATORS = frozenset({"append", "extend", "insert", "update", "setdefault", "pop", "popitem", "clear",
+                       "remove", "discard", "add", "sort", "reverse", "__setitem__", "__delitem__"})
+"""Methods that change a list, dict or set in place."""
+
+
+def _changed_in_place(dag: DagFile, name: str) -> bool:
+    """Whether the file changes what ``name`` holds without binding it again: a store into an item
+    or an attribute of it (``ENV["B"] = ...``, ``S.key = ...``, ``del L[0]``), or a method that
+    changes it (``CMDS.append(...)``): its value as bound is then not what the task is given."""
+    if dag.changed_in_place is None:
+        found: set[str] = set()
+        for node in ast.walk(dag.tree):
+            targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else \
+                [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else []
+            found.update(_root_name(part) or "" for target in targets for part in ast.walk(target)
+                         if isinstance(part, (ast.Subscript, ast.Attribute)))
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _MUTATORS:
+                found.add(_root_name(node.func.value) or "")
+        dag.changed_in_place = frozenset(found)
+    return name in dag.changed_in_place
+
+
+def _root_name(node: ast.expr) -> str | None:
+    while isinstance(node, (ast.Subscript, ast.Attribute)):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
 

@@ -49,6 +49,8 @@ class DagFile:
         self.units = _units(self.tree.body)
         self.imports = AstImports()
         self.star_lines: list[int] = []
+        self.changed_in_place: frozenset[str] | None = None
+        """Names whose value the file changes without binding them again (``plan_values``), once read."""
         for unit in self.units:
             for statement in unit.statements:
                 for node in _module_level(statement):
