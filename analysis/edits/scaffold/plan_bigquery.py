@@ -24,8 +24,8 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from analysis.edits.scaffold.plan_common import Plan, operator_call_problem
-from analysis.edits.scaffold.plan_options import operator_options, read_values
+from analysis.edits.scaffold.plan_common import Plan
+from analysis.edits.scaffold.plan_options import provider_values
 from analysis.edits.scaffold.statements import DagFile
 from analysis.edits.scaffold.variables import Rendered
 from analysis.facts import TaskFacts
@@ -81,20 +81,11 @@ class BigQueryLoad:
 
 def bigquery_plan(dag: DagFile, task: TaskFacts, call: ast.Call) -> Plan | str:
     name = f"task `{task.task_id}`"
-    problem = operator_call_problem(dag, task, call)
-    if problem:
-        return problem
-    dag_unit = dag.unit_at(task.range.start.line + 1)
-    given = operator_options(dag, dag_unit, call, name, _PARAMETERS, task)
-    if isinstance(given, str):
-        return given
-    read = read_values(dag, dag_unit, call, name, given, templated=TEMPLATED, ignored=_IGNORED, refused=(
-        lambda option, where: None if option in _PARAMETERS else
-        f"{where} `{option}`, which the scaffold does not carry (it reads GCSToBigQueryOperator as the Google "
-        "provider 10.x has it): scaffold it by hand"))
+    read = provider_values(dag, task, call, _PARAMETERS, _DEFAULTS, "GCSToBigQueryOperator as the Google "
+                           "provider 10.x has it", templated=TEMPLATED, ignored=_IGNORED)
     if isinstance(read, str):
         return read
-    values, variables = {**_DEFAULTS, **read[0]}, read[1]
+    values, variables = read
     load = _load(values, name)
     if isinstance(load, str):
         return load

@@ -14,7 +14,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable, Collection
 
-from analysis.edits.scaffold.plan_common import EvaluatedCall, jinja, jinja_in_value
+from analysis.edits.scaffold.plan_common import EvaluatedCall, jinja, jinja_in_value, operator_call_problem
 from analysis.edits.scaffold.plan_dag import default_args, own_default_args, rendering_problem
 from analysis.edits.scaffold.plan_values import NOT_STATIC, static_value
 from analysis.edits.scaffold.statements import DagFile, Unit
@@ -57,6 +57,31 @@ def operator_options(dag: DagFile, dag_unit: Unit | None, call: ast.Call, name: 
         if problem:
             return problem
     return given
+
+
+def provider_values(dag: DagFile, task: TaskFacts, call: ast.Call, parameters: frozenset[str],
+                    defaults: dict[str, object], reads: str, *, templated: Collection[str],
+                    ignored: Collection[str], checked: Callable[[str, object], str | None] = lambda o, v: None
+                    ) -> tuple[dict[str, object], tuple[str, ...]] | str:
+    """A provider operator's options as Airflow gives them (``operator_options``), read
+    (``read_values``) over its ``defaults``, with the Airflow Variables they read; or why not. An
+    option not among ``parameters`` is refused, saying the scaffold ``reads`` the operator so
+    ("GCSToBigQueryOperator as the Google provider 10.x has it")."""
+    name = f"task `{task.task_id}`"
+    problem = operator_call_problem(dag, task, call)
+    if problem:
+        return problem
+    dag_unit = dag.unit_at(task.range.start.line + 1)
+    given = operator_options(dag, dag_unit, call, name, parameters, task)
+    if isinstance(given, str):
+        return given
+    read = read_values(dag, dag_unit, call, name, given, templated=templated, ignored=ignored, refused=(
+        lambda option, where: None if option in parameters else
+        f"{where} `{option}`, which the scaffold does not carry (it reads {reads}): scaffold it by hand"),
+        checked=checked)
+    if isinstance(read, str):
+        return read
+    return {**defaults, **read[0]}, read[1]
 
 
 def read_values(dag: DagFile, dag_unit: Unit | None, call: ast.Call, name: str, given: Given, *,
