@@ -21,7 +21,7 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING
 
-from analysis.dags.builder import Collector
+from analysis.dags.collector import Collector
 from analysis.facts import Finding, Range, Severity
 
 if TYPE_CHECKING:

@@ -21,7 +21,8 @@ import ast
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from analysis.dags.builder import Collector, TaskRecord
+from analysis.dags.builder import TaskRecord
+from analysis.dags.collector import Collector
 from analysis.dags.scope import Certainty, Scope
 from analysis.dags.values import Const, Maybe, Seq, TaskRef, Value, short_text
 

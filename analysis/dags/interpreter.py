@@ -12,8 +12,9 @@ from __future__ import annotations
 import ast
 
 from analysis.dags.budget import Budget, OutOfBudget
-from analysis.dags.builder import Collector, DagRecord, GroupRecord
+from analysis.dags.builder import DagRecord, GroupRecord
 from analysis.dags.classes import as_airflow
+from analysis.dags.collector import Collector
 from analysis.dags.conditions import Break, Conditions, Continue, Return
 from analysis.dags.evaluation import Evaluator
 from analysis.dags.functions import Functions
