@@ -40,4 +40,9 @@ def derived_view(task: TaskFacts, evaluate: Evaluate | None,
         return task, evaluate, None
     if evaluate is None:
         return seen, None, task.operator
-    return seen, lambda asked: as_base(evaluate(asked)) or evaluate(asked), task.operator
+
+    def evaluated(asked: TaskFacts) -> TaskFacts:
+        found = evaluate(asked)
+        return as_base(found) or found
+
+    return seen, evaluated, task.operator
