@@ -5,7 +5,7 @@ a final newline) and a `@task`'s arguments. Each task, scaffolded with the CLI a
 passes those arguments through the module's `_airflow_render`; the assets materialize in real
 Dagster and Airflow 2.11 runs the same tasks (`airflow tasks test`), both given the Variables as
 Airflow reads them from the environment (AIRFLOW_VAR_<KEY>): they must write the same files. A
-task that also reads `{{ ds }}` is refused in one line; a Variable Dagster is not given fails the
+task that also reads `{{ next_ds }}` is refused in one line; a Variable Dagster is not given fails the
 asset with its name. `checked` fails with Airflow's exceptions, bound to the module's classes.
 """
 
@@ -74,7 +74,7 @@ def test_the_module_renders_the_templated_arguments(project):
 def test_a_task_with_other_jinja_is_refused_in_one_line(project):
     refused = run_cli("scaffold", "configured", "dated", cwd=project)
     assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
-    assert "use Jinja ('echo {{ var.value.greeting }} on {{ ds }}" in refused.stderr
+    assert "use Jinja ('echo {{ var.value.greeting }} on {{ next_ds }}" in refused.stderr
     assert "which only Airflow renders" in refused.stderr
 
 

@@ -322,14 +322,14 @@ REFUSALS = {
               "task context (ti, ds, ...): Dagster has none",
     "with_ti": "the function of task `with_ti` takes `ti` from the Airflow task context, which "
                "Dagster does not have",
-    "jinja_kwargs": "the arguments of task `jinja_kwargs` use Jinja ('{{ ds }}'), which only "
+    "jinja_kwargs": "the arguments of task `jinja_kwargs` use Jinja ('{{ next_ds }}'), which only "
                     "Airflow renders",
-    "templated": "the arguments of task `templated` use Jinja ('{{ ds }}'), which only Airflow "
+    "templated": "the arguments of task `templated` use Jinja ('{{ next_ds }}'), which only Airflow "
                  "renders",
     "jinja_constant": "task `jinja_constant` uses a module-level value with Jinja ('{{ ds }}'), "
                       "which only Airflow renders",
     "jinja_command": "the command, environment or folder of task `jinja_command` use Jinja "
-                     "('echo {{ ds }} '), which only Airflow renders",
+                     "('echo {{ next_ds }} '), which only Airflow renders",
     "sh_script": "the bash command of task `sh_script` names a script ('scripts/run.sh') that "
                  "Airflow reads as a Jinja template",
     "templates": "task `templates` uses `templates_dict`, which only Airflow renders",

@@ -120,8 +120,8 @@ REFUSALS = {
     "schema_fields=[{'name': '{{ ds }}', 'type': 'STRING'}]":
         "the `schema_fields` of task `t` holds Jinja ('{{ ds }}'), which Airflow does not render there (not one of "
         "the operator's template fields): scaffold it by hand",
-    "source_objects=['{{ ds }}/a.csv']":
-        "the `source_objects` of task `t` uses Jinja ('{{ ds }}/a.csv'), which only Airflow renders",
+    "source_objects=['{{ next_ds }}/a.csv']":
+        "the `source_objects` of task `t` uses Jinja ('{{ next_ds }}/a.csv'), which only Airflow renders",
     "labels=LABELS": "the `labels` of task `t` is not a literal or a module-level constant (`LABELS`): it cannot "
                      "be read statically",
     "force_delete=True": "task `t` uses `force_delete`, which the scaffold does not carry (it reads "

@@ -56,8 +56,8 @@ with DAG("d", start_date=pendulum.datetime(2024, 1, 1)):
      "(ti, ds, ...): Dagster has none")),
     ("ShortCircuitOperator(task_id='t', python_callable=lambda ti: ti)",
      "the callable of task `t` takes `ti` from the Airflow task context, which Dagster does not have"),
-    ("@task.branch\n    def t(run):\n        return 'a'\n    t('{{ run_id }}')",
-     "the arguments of task `t` use Jinja ('{{ run_id }}'), which only Airflow renders"),
+    ("@task.branch\n    def t(run):\n        return 'a'\n    t('{{ ti.run_id }}')",
+     "the arguments of task `t` use Jinja ('{{ ti.run_id }}'), which only Airflow renders"),
 ])
 def test_a_gate_that_needs_airflow_is_refused_as_its_python_task_would_be(code, reason):
     text = HEAD + "    " + code + "\n"

@@ -70,10 +70,10 @@ REFUSALS = {
         "the operator's template fields): scaffold it by hand",
     "KubernetesPodOperator(task_id='t', image='app', env_vars={'{{ var.value.name }}': 'v'})":
         "the `env_vars` of task `t` uses Jinja ('{{ var.value.name }}'), which only Airflow renders",
-    "DockerOperator(task_id='t', image='app', command='run {{ ds }}')":
-        "the `command` of task `t` uses Jinja ('run {{ ds }}'), which only Airflow renders",
-    "DockerOperator(task_id='t', image='app', environment={'DAY': '{{ ds }}'})":
-        "the `environment` of task `t` uses Jinja ('{{ ds }}'), which only Airflow renders",
+    "DockerOperator(task_id='t', image='app', command='run {{ next_ds }}')":
+        "the `command` of task `t` uses Jinja ('run {{ next_ds }}'), which only Airflow renders",
+    "DockerOperator(task_id='t', image='app', environment={'DAY': '{{ next_ds }}'})":
+        "the `environment` of task `t` uses Jinja ('{{ next_ds }}'), which only Airflow renders",
     "DockerOperator(task_id='t', image=os.environ['IMAGE'])":
         "the `image` of task `t` is not a literal or a module-level constant "
         "(`os.environ['IMAGE']`): it cannot be read statically",
@@ -104,8 +104,8 @@ REFUSALS = {
     "KubernetesPodOperator(task_id='t', image='app', env_vars=[k8s.V1EnvVar(name='A', value_from=x)])":
         "the `env_vars` of task `t` is not a literal or a module-level constant "
         "(`[k8s.V1EnvVar(name='A', value_from=x)]`): it cannot be read statically",
-    "KubernetesPodOperator(task_id='t', image='app', arguments=['{{ ds }}'])":
-        "the `arguments` of task `t` uses Jinja ('{{ ds }}'), which only Airflow renders",
+    "KubernetesPodOperator(task_id='t', image='app', arguments=['{{ next_ds }}'])":
+        "the `arguments` of task `t` uses Jinja ('{{ next_ds }}'), which only Airflow renders",
     "KubernetesPodOperator(task_id='t', image='app', resources={'request_cpu': '1', 'ram': 2})":
         "the `resources` of task `t` is neither the pod's (the provider's before 4.0: `request_memory`, "
         "`request_cpu`, `request_ephemeral_storage`, `limit_memory`, `limit_cpu`, `limit_gpu`, "
@@ -161,8 +161,8 @@ REFUSALS = {
             "task `t` sets both `use_internal_ip` and `use_dns_endpoint`: scaffold it by hand",
         "project_id='p', location='l', cluster_name='c', use_internal_ip='{{ var.value.internal }}'":
             "the `use_internal_ip` of task `t` is not True or False",
-        "project_id='p', location='l', cluster_name='c-{{ ds_nodash }}'":
-            "the `cluster_name` of task `t` uses Jinja ('c-{{ ds_nodash }}'), which only Airflow renders",
+        "project_id='p', location='l', cluster_name='c-{{ next_ds_nodash }}'":
+            "the `cluster_name` of task `t` uses Jinja ('c-{{ next_ds_nodash }}'), which only Airflow renders",
         "project_id='p', location='l', cluster_name='c', cluster_context='gke'":
             "task `t` uses `cluster_context`, which the Pipes client does not carry: scaffold it by hand",
     }.items()},
@@ -179,8 +179,8 @@ REFUSALS = {
             "the `body` of task `t` is not a literal or a module-level constant (`k8s.V1Pod()`): it cannot be "
             "read statically",
         "project_id='p', body={'name': 'c', 'initial_node_count': 1}": "the `location` of task `t` is not a string",
-        "project_id='p', location='l', body={'name': 'c-{{ ds_nodash }}', 'initial_node_count': 1}":
-            "the `body` of task `t` uses Jinja ('c-{{ ds_nodash }}'), which only Airflow renders",
+        "project_id='p', location='l', body={'name': 'c-{{ next_ds_nodash }}', 'initial_node_count': 1}":
+            "the `body` of task `t` uses Jinja ('c-{{ next_ds_nodash }}'), which only Airflow renders",
         "project_id='p', location='l', body={'name': 'c', 'initial_node_count': 1}, name='c'":
             "task `t` uses `name`, which the scaffold does not carry (it reads GKECreateClusterOperator as the "
             "Google provider 10.x to 19.x has it): scaffold it by hand",

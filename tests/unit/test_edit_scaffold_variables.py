@@ -28,7 +28,7 @@ from analysis.edits.scaffold.variables import DEFINITION, rendered_value, variab
     ("{{ var.json.cfg.items }}", None),  # a dict's method, as Jinja reads it first
     ("{{ var.value.get('x', 'y') }}", None),
     ("{{ var.value.x | lower }}", None),
-    ("{{ var.value.x }} on {{ ds }}", None),
+    ("{{ var.value.x }} on {{ next_ds }}", None),
     ("{% if true %}{{ var.value.x }}{% endif %}", None),
     ("{{- var.value.x -}}", None),
     ("{{{ var.value.x }}}", None),  # Jinja: a syntax error

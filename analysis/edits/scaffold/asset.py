@@ -39,6 +39,7 @@ from analysis.edits.scaffold import (
     asset_pipes,
     asset_sensors,
     asset_sql,
+    run_values,
 )
 from analysis.edits.scaffold.asset_commands import command_tail, fresh, star, top_level_names
 from analysis.edits.scaffold.asset_gates import gate_specs, gate_tail
@@ -62,7 +63,8 @@ from analysis.edits.scaffold.variables import DEFINITION as RENDER_DEFINITION
 from analysis.edits.scaffold.variables import HELPER as RENDER_HELPER
 
 _DEFINITIONS = {**{name: (text, ("os", "sys")) for name, text in HELPERS.items()},
-                RENDER_HELPER: RENDER_DEFINITION, VARIABLE_CLASS: VARIABLE_DEFINITION, **EXCEPTION_DEFINITIONS}
+                RENDER_HELPER: RENDER_DEFINITION, VARIABLE_CLASS: VARIABLE_DEFINITION, **EXCEPTION_DEFINITIONS,
+                run_values.HELPER: run_values.HELPER_DEFINITION, run_values.RENDER: run_values.RENDER_DEFINITION}
 """The module-level definitions no family writer owns (``places``, ``variables``, ``exceptions``):
 their text and the modules it uses."""
 
@@ -138,13 +140,22 @@ class ModuleEdit:
             helpers += asset_sensors.helpers(plan)
         if plan.variables:  # templated arguments reading Airflow Variables, rendered as Airflow does
             helpers.append(RENDER_HELPER)
+        if plan.reads_run:  # and the Airflow run's values, read from the run that launched this one
+            instances = [n for n, _ in asset_sensors.airflow_instances(self.module)]
+            if len(instances) != 1:
+                return EditResult.refuse(
+                    "the Dagster module does not bind one AirflowInstance to a name at its top (`airflow_instance = "
+                    f"AirflowInstance(...)`), through which the asset of {self.label} would read the Airflow run's "
+                    "values its templates use (`{{ ds }}`...)")
+            helpers += [run_values.HELPER, run_values.RENDER]
+            header.append(f"{run_values.VALUES} = {run_values.HELPER}({instances[0]}, context)")
         if plan.variable_names:  # `Variable.get` in the copied code, read from the environment
             helpers.append(VARIABLE_CLASS)
             header += [f"{name} = {VARIABLE_CLASS}" for name in plan.variable_names]
         if plan.exception_names:  # Airflow's exceptions raised or caught by the copied code
             helpers += exception_definitions([cls for _, cls in plan.exception_names])
             header += [f"{name} = {EXCEPTION_CLASSES[cls]}" for name, cls in plan.exception_names]
-        for helper in helpers:
+        for helper in helpers + ([run_values.VALUES] if plan.reads_run else []):
             if helper in plan.bound:
                 return EditResult.refuse(f"the DAG file's `{helper}` would hide {WHAT}'s helper")
         tail = self._tail(plan, source, file_name, places)
@@ -252,18 +263,23 @@ class ModuleEdit:
         if plan.exception_names:
             about += (f" Its code's `{plan.exception_names[0][0]}` is a class of this module that stands for "
                       "Airflow's: raised, it fails the asset, and so the proxied task, which Airflow retries.")
-        if plan.variables:
-            names = ", ".join(f"`{k}` (AIRFLOW_VAR_{k.upper()})" for k in plan.variables)
+        if plan.variable_keys:
+            names = ", ".join(f"`{k}` (AIRFLOW_VAR_{k.upper()})" for k in plan.variable_keys)
             about += (f" Its templated arguments read Airflow Variables in Jinja: {names}, read here as Airflow "
                       "reads them from the environment; set them in Dagster's.")
+        if plan.reads_run:
+            about += (" Its templated arguments read the Airflow run's values in Jinja (`{{ ds }}`...): rendered "
+                      "here from the Airflow run whose proxied task launched this one, read through this "
+                      "module's AirflowInstance; materialized otherwise, the asset fails.")
         summary = f"Task `{self.task_id}` of Airflow DAG `{self.dag_id}`, run by Dagster."
         doc = [*_wrap(_in_docstring(summary), u + '"""', u), "", *_wrap(_in_docstring(about), u, u), f'{u}"""']
         copied = self._copied(plan, source, file_name)
         marker = [u + _MARK, ""] if copied else []
         writer = _WRITERS.get(plan.kind)
         signature = writer.signature(self, plan) if writer else "() -> None"
-        if plan.gate is not None or plan.port is not None:
-            signature = f"(context: {self.dagster_name('AssetExecutionContext')})"
+        if plan.gate is not None or plan.port is not None or (plan.reads_run and not signature.startswith("(context")):
+            signature = f"(context: {self.dagster_name('AssetExecutionContext')})" + \
+                (signature[2:] if signature.startswith("()") and plan.gate is None and plan.port is None else "")
         lines = [self._decorator(name, mapping, plan), f"def {name}{signature}:", *doc,
                  *(u + line for line in header), *marker, *(u + line for line in tail)]
         function = cst.parse_statement(self.newline.join(lines) + self.newline,

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from analysis.edits.layout import Group
+from analysis.edits.scaffold import run_values
 from analysis.edits.scaffold.dag_source import DagSource
 from analysis.edits.scaffold.plan import Plan
 from analysis.edits.scaffold.plan_bash import BASH_TASK
@@ -35,6 +36,8 @@ def command_tail(edit: ModuleEdit, plan: Plan, source: DagSource,
         Airflow Variables (what the plan checked)."""
         text = code(node, indent)
         # every templated argument once the task renders any, as Airflow renders all their strings
+        if plan.reads_run:  # the Airflow run's values too, read once in the asset's header
+            return f"{run_values.RENDER}({text}, {run_values.VALUES})"
         return f"{RENDER}({text})" if plan.variables else text
 
     if plan.kind == "Port":  # the class's port, given what the task's call gives the class

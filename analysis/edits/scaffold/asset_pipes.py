@@ -27,10 +27,11 @@ import builtins
 from typing import TYPE_CHECKING
 
 from analysis.edits.layout import Group
+from analysis.edits.scaffold import run_values
 from analysis.edits.scaffold.asset_commands import fresh
 from analysis.edits.scaffold.plan import Plan
 from analysis.edits.scaffold.variables import HELPER as RENDER
-from analysis.edits.scaffold.variables import Rendered
+from analysis.edits.scaffold.variables import Rendered, RenderedInRun
 
 if TYPE_CHECKING:
     from analysis.edits.scaffold.asset import ModuleEdit
@@ -195,6 +196,8 @@ def literal_doc(edit: ModuleEdit, value: object, prefix: str = "") -> str | Grou
 def literal_code(edit: ModuleEdit, value: object) -> str:
     """A literal's code, its strings quoted as the module quotes them (one holding Airflow
     Variables in Jinja, rendered: ``variables``)."""
+    if isinstance(value, RenderedInRun):  # read once in the asset's header
+        return f"{run_values.RENDER}({edit.literal(value)}, {run_values.VALUES})"
     if isinstance(value, Rendered):
         return f"{RENDER}({edit.literal(value)})"
     if isinstance(value, str):

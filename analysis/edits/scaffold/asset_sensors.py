@@ -262,7 +262,7 @@ def wait(edit: ModuleEdit, plan: Plan, poke: str) -> list[str]:
     return [edit.render(Group(f"{WAIT}(", options, ")"), len(edit.unit))]
 
 
-def _airflow_instances(module: cst.Module) -> list[tuple[str, str | None]]:
+def airflow_instances(module: cst.Module) -> list[tuple[str, str | None]]:
     """The module's top-level ``name = AirflowInstance(...)``: each name and its ``name=`` text."""
     found = []
     for statement in module.body:
@@ -278,7 +278,7 @@ def _airflow_instances(module: cst.Module) -> list[tuple[str, str | None]]:
 def dag_asset_key(module: cst.Module, dag_id: str) -> str | None:
     """The key dagster-airlift gives the asset of DAG ``dag_id``'s successful runs,
     ``<instance name>/dag/<dag_id>``, when the module names one AirflowInstance; else None."""
-    instances = _airflow_instances(module)
+    instances = airflow_instances(module)
     if len(instances) != 1 or not isinstance(instances[0][1], str):
         return None
     return f"{instances[0][1]}/dag/{re.sub(r'[^A-Za-z0-9_]', lambda m: '__' if m[0] == '/' else '_', dag_id)}"
@@ -286,7 +286,7 @@ def dag_asset_key(module: cst.Module, dag_id: str) -> str | None:
 
 def _trigger(edit: ModuleEdit, plan: Plan) -> list[str] | str:
     sensor = plan.sensor
-    instances = [name for name, _ in _airflow_instances(edit.module)]
+    instances = [name for name, _ in airflow_instances(edit.module)]
     if len(instances) != 1:
         return ("the Dagster module does not bind one AirflowInstance to a name at its top (`airflow_instance "
                 f"= AirflowInstance(...)`), through which the asset would trigger `{sensor.trigger}`")

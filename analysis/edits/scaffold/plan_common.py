@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from analysis.edits.scaffold.run_values import RUN
 from analysis.edits.scaffold.statements import DagFile, Unit
 from analysis.facts import TaskFacts
 
@@ -87,7 +88,8 @@ class Plan:
     variables: tuple[str, ...] = ()
     """The Airflow Variables that the task's templated arguments read in Jinja: those arguments
     are passed through ``_airflow_render``, which reads them from ``AIRFLOW_VAR_<KEY>``
-    (``variables``)."""
+    (``variables``); with ``run_values.RUN`` when they read the Airflow run's values too, then
+    through ``_airflow_render_run`` (``reads_run``)."""
     variable_names: tuple[str, ...] = ()
     """Names by which the copied code reads Airflow's ``Variable`` (its ``get`` only): bound in the
     asset's body to the module's ``_AirflowVariable``, which reads ``AIRFLOW_VAR_<KEY>``."""
@@ -100,6 +102,16 @@ class Plan:
     lifted: tuple[str, tuple[str, ...]] | None = None
     """The name of the task's function when a factory defines it inside itself, and the names it
     reads there: written at its module's top level with those as parameters (``closures``)."""
+
+    @property
+    def reads_run(self) -> bool:
+        """Whether the templated arguments read the Airflow run's values (``run_values``)."""
+        return RUN in self.variables
+
+    @property
+    def variable_keys(self) -> tuple[str, ...]:
+        """The Airflow Variables the templated arguments read."""
+        return tuple(k for k in self.variables if k != RUN)
 
 
 class EvaluatedCall(ast.Call):

@@ -126,7 +126,7 @@ def read_values(dag: DagFile, dag_unit: Unit | None, call: ast.Call, name: str, 
     if variables:
         how = rendering_problem(dag, dag_unit, call) if dag_unit is not None else "is not created in the DAG file"
         if how is not None:
-            return refused_rendering(f"the arguments of {name}", how)
+            return refused_rendering(f"the arguments of {name}", how, variables)
     return values, tuple(variables)
 
 

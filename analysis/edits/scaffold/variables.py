@@ -34,6 +34,7 @@ import re
 from collections.abc import Callable
 
 from analysis.edits.scaffold.plan_common import has_jinja
+from analysis.edits.scaffold.run_values import RUN, run_expressions
 from analysis.edits.scaffold.statements import sole_import
 
 HELPER = "_airflow_render"
@@ -107,11 +108,13 @@ _ACCESSOR = frozenset({"get"})
 
 
 def variables_in(text: str) -> tuple[str, ...] | None:
-    """The keys of the Variables that ``text``'s Jinja reads, when it reads nothing else (``()``
-    when it has no Jinja); None when it has other Jinja."""
+    """The keys of the Variables that ``text``'s Jinja reads, with ``run_values.RUN`` when it
+    reads the run's values (``{{ ds }}``...), when it reads nothing else (``()`` when it has no
+    Jinja); None when it has other Jinja."""
+    text, runs = run_expressions(text)
     if has_jinja(_VARIABLE.sub("", text)):
         return None
-    keys = []
+    keys = [RUN] if runs else []
     for kind, key, path in _VARIABLE.findall(text):
         fields = path.split(".")[1:]
         if (kind == "value" and fields) or key in _ACCESSOR or key.startswith("__") \
@@ -144,17 +147,25 @@ def variables_problem(tree: ast.Module, nodes: list[ast.AST | None], what: str,
                 return f"{what} use Jinja ({child.value!r}), which only Airflow renders"
             keys += [k for k in found if k not in keys]
     if keys and written_out(tree):
-        return (f"{what} use Airflow Variables in Jinja, which the scaffold renders only in a call written in "
+        return (f"{what} use {_read(keys)} in Jinja, which the scaffold renders only in a call written in "
                 "the DAG file (not in values written out from elsewhere): scaffold it by hand")
     how = rendering() if keys else None
-    return tuple(keys) if how is None else refused_rendering(what, how)
+    return tuple(keys) if how is None else refused_rendering(what, how, keys)
 
 
-def refused_rendering(what: str, how: str) -> str:
-    """Why Variables in ``what`` (the arguments of a task) are refused when its DAG renders
-    otherwise, or cannot be read (``how``: ``plan_dag.rendering_problem``)."""
-    return (f"{what} use Airflow Variables in Jinja, and the DAG {how}, which may change how Airflow "
+def refused_rendering(what: str, how: str, keys: list[str] | tuple[str, ...] = ()) -> str:
+    """Why Variables or the run's values (``keys``) in ``what`` (the arguments of a task) are
+    refused when its DAG renders otherwise, or cannot be read (``how``:
+    ``plan_dag.rendering_problem``)."""
+    return (f"{what} use {_read(keys)} in Jinja, and the DAG {how}, which may change how Airflow "
             "renders them: scaffold it by hand")
+
+
+def _read(keys: list[str] | tuple[str, ...]) -> str:
+    """What Jinja reading ``keys`` reads, in words."""
+    if RUN not in keys:
+        return "Airflow Variables"
+    return "the Airflow run's values" if len(keys) == 1 else "Airflow Variables and the Airflow run's values"
 
 
 def written_out(tree: ast.Module) -> bool:
@@ -170,6 +181,11 @@ class Rendered(str):
     ``_airflow_render("...")`` (``asset_pipes.literal_code``)."""
 
 
+class RenderedInRun(Rendered):
+    """A string value with the Airflow run's values in Jinja (and maybe Variables), which the
+    scaffold writes as ``_airflow_render_run("...", _airflow_run_values)`` (``run_values``)."""
+
+
 def rendered_value(value: object) -> tuple[object, tuple[str, ...]] | None:
     """A value read statically (a string, list, tuple or dict) with its strings that hold Airflow
     Variables in Jinja made ``Rendered``, and the Variables' keys; None when it holds other Jinja,
@@ -182,7 +198,7 @@ def rendered_value(value: object) -> tuple[object, tuple[str, ...]] | None:
             if found is None:
                 raise ValueError(item)
             keys.extend(k for k in found if k not in keys)
-            return Rendered(item) if found else item
+            return (RenderedInRun if RUN in found else Rendered)(item) if found else item
         if isinstance(item, dict):
             if any(isinstance(k, str) and has_jinja(k) for k in item):
                 raise ValueError(item)

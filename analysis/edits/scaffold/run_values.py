@@ -1,0 +1,146 @@
+"""The Airflow run's values in what a scaffold copies: ``{{ ds }}``, ``{{ ts_nodash }}``,
+``{{ run_id }}``, ``{{ data_interval_start.strftime("%Y%m%d") }}``, ``{{ dag_run.data_interval_end
+| ts }}``... in a task's templated arguments, the most common Jinja of real DAGs.
+
+A proxied task launches its Dagster run with tags that name its Airflow DAG and DAG run
+(dagster-airlift's ``DAG_ID_TAG_KEY``, ``DAG_RUN_ID_TAG_KEY``). The scaffolded asset reads that
+run through the Dagster module's ``AirflowInstance`` (``get_dag_run``: Airflow's REST API) and
+renders these expressions from its logical date, data interval and run id, as Airflow's task
+context gives them: ``ds`` is the logical date's ``%Y-%m-%d``, ``ts`` its ``isoformat()``, in UTC;
+so whatever the timetable, the Airflow version, a manual or a cleared run, the asset gets the values
+the task would have got. A Dagster run that no Airflow run launched fails the asset with why.
+
+Carried (``RUN_PATTERN``, checked by ``run_expression_problem``): the strings ``ds``, ``ds_nodash``,
+``ts``, ``ts_nodash``, ``run_id`` (``dag_run.run_id`` too); the moments ``logical_date``,
+``data_interval_start``, ``data_interval_end`` formatted by ``.strftime("...")`` or Airflow's
+filters ``| ds``, ``| ds_nodash``, ``| ts``, ``| ts_nodash``; pendulum's ``.to_date_string()`` and
+``.to_datetime_string()`` on the context's moments (pendulum ``DateTime``s), not on
+``dag_run``'s (a database row's plain ``datetime``, which has no such method: the task fails).
+A moment put in bare (its ``str()``, which differs between those two types) and anything else
+(``next_ds``, ``macros``, ``params``, ``ti``, conditions) stay refused: only Airflow renders them.
+"""
+
+from __future__ import annotations
+
+import re
+
+RUN = "{{ the Airflow run }}"
+"""The key that stands, among a plan's Variables (``Plan.variables``), for the run's values: no
+Variable can have it."""
+HELPER = "_airflow_run"
+RENDER = "_airflow_render_run"
+VALUES = "_airflow_run_values"
+"""The asset body's name for what ``_airflow_run`` read."""
+_MOMENT = r"(?:dag_run\.)?(?:logical_date|data_interval_start|data_interval_end)"
+RUN_PATTERN = (
+    r"(?<!\{)\{\{\s*(?:(?P<name>(?:dag_run\.)?run_id|ds_nodash|ds|ts_nodash|ts)"
+    r"|(?P<open>\()?(?P<moment>" + _MOMENT + r")(?(open)\))"
+    r"(?:\.strftime\(\s*(?P<quote>['\"])(?P<format>[^'\"\\{}]*)(?P=quote)\s*\)"
+    r"|\.(?P<method>to_date_string|to_datetime_string)\(\s*\)"
+    r"|\s*\|\s*(?P<filter>ds_nodash|ds|ts_nodash|ts)\b)?)\s*\}\}(?!\})")
+_RUN = re.compile(RUN_PATTERN)
+
+
+def run_expression_problem(match: re.Match) -> str | None:
+    """Why a ``RUN_PATTERN`` match is not carried, or None."""
+    moment = match["moment"]
+    if moment is None:
+        return None
+    if match["format"] is None and match["method"] is None and match["filter"] is None:
+        return f"`{moment}` put in as it is (its text differs between Airflow's date types)"
+    if match["method"] is not None and moment.startswith("dag_run."):
+        return f"`{moment}` is a plain datetime, which has no `{match['method']}()`: the task fails in Airflow"
+    return None
+
+
+def run_expressions(text: str) -> tuple[str, list[re.Match]]:
+    """``text`` with the run's expressions it carries taken out, and those expressions; an
+    expression it does not carry (``run_expression_problem``) is left in."""
+    found = [m for m in _RUN.finditer(text) if run_expression_problem(m) is None]
+    kept = {m.span() for m in found}
+    return _RUN.sub(lambda m: "" if m.span() in kept else m[0], text), found
+
+
+HELPER_DEFINITION = ('''\
+def _airflow_run(airflow, context):
+    """What Airflow's templates read of the Airflow DAG run whose proxied task launched this
+    Dagster run (its tags name it), read through dagster-airlift's AirflowInstance `airflow`:
+    run_id, logical_date, data_interval_start, data_interval_end (UTC), and from the logical date
+    ds, ds_nodash, ts, ts_nodash, as Airflow's task context gives them."""
+    tags = context.run.tags
+    dag_id = tags.get("dagster-airlift/airflow-dag-id")  # dagster_airlift.constants.DAG_ID_TAG_KEY
+    run_id = tags.get("dagster-airlift/airflow-dag-run-id")  # DAG_RUN_ID_TAG_KEY
+    if not dag_id or not run_id:
+        raise dagster.Failure(
+            "this asset renders the values of the Airflow run that launched it, and no Airflow run "
+            "launched this one: materialize it through its proxied task")
+    found = airflow.get_dag_run(dag_id, run_id).metadata
+
+    def moment(key):
+        text = found.get(key)
+        if text is None:
+            return None
+        return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(datetime.timezone.utc)
+
+    run = {"run_id": run_id, "logical_date": moment("logical_date"),
+           "data_interval_start": moment("data_interval_start"), "data_interval_end": moment("data_interval_end")}
+    logical = run["logical_date"]
+    if logical is not None:  # Airflow 3 gives a run without a logical date none of these
+        run.update(ds=logical.strftime("%Y-%m-%d"), ds_nodash=logical.strftime("%Y%m%d"),
+                   ts=logical.isoformat(), ts_nodash=logical.strftime("%Y%m%dT%H%M%S"))
+    return run
+''', ("dagster", "datetime"))
+"""The helper's text and the modules it uses."""
+
+RENDER_DEFINITION = (r'''
+def _airflow_render_run(value, run):
+    """`value` as Airflow renders a templated argument in the Airflow run `run` (`_airflow_run`):
+    in each of its strings (in lists, tuples, sets and dict values too), `{{ ds }}`, `{{ ds_nodash }}`,
+    `{{ ts }}`, `{{ ts_nodash }}`, `{{ run_id }}` and the run's logical date and data interval
+    formatted (`.strftime(...)`, `.to_date_string()`, `.to_datetime_string()`, `| ds`, `| ts`...)
+    put in, and Airflow Variables as `_airflow_render` puts them in. Line ends become newlines
+    and one final newline is dropped, as in Jinja. Other Jinja is refused: only Airflow renders it."""
+    if isinstance(value, tuple):  # a named tuple stays one, as Airflow renders it
+        items = [_airflow_render_run(item, run) for item in value]
+        return tuple(items) if type(value) is tuple else type(value)(*items)
+    if isinstance(value, (list, set)):
+        return (list if isinstance(value, list) else set)(_airflow_render_run(item, run) for item in value)
+    if isinstance(value, dict):
+        return {key: _airflow_render_run(item, run) for key, item in value.items()}
+    if not isinstance(value, str):
+        return value
+    variable = r"(?<!\{)\{\{\s*var\.(?:value|json)\.[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*\s*\}\}(?!\})"
+    pattern = re.compile(RUN_PATTERN + f"|(?P<variable>{variable})")
+
+    def carried(match):  # a moment put in bare, or dag_run's plain datetime given pendulum's methods: no
+        if match["variable"] is not None or match["moment"] is None:
+            return True
+        if match["format"] is None and match["method"] is None and match["filter"] is None:
+            return False
+        return not (match["method"] and match["moment"].startswith("dag_run."))
+
+    def put(match):
+        if match["variable"] is not None:
+            return _airflow_render(match["variable"])
+        key = (match["name"] or match["moment"]).removeprefix("dag_run.")
+        found = run.get(key)
+        if found is None:
+            raise dagster.Failure(f"the Airflow run {run['run_id']} has no {key}, which {value!r} reads")
+        if match["name"] is not None:
+            return found
+        if match["format"] is not None:
+            return found.strftime(match["format"])
+        how = match["method"] or match["filter"]
+        if how == "ts":
+            return found.isoformat()
+        return found.strftime({"ds": "%Y-%m-%d", "to_date_string": "%Y-%m-%d", "ds_nodash": "%Y%m%d",
+                               "ts_nodash": "%Y%m%dT%H%M%S", "to_datetime_string": "%Y-%m-%d %H:%M:%S"}[how])
+
+    text = re.sub(r"\r\n|\r", "\n", value)
+    text = text[:-1] if text.endswith("\n") else text
+    if re.search(r"\{\{|\{%|\{#", pattern.sub(lambda m: "" if carried(m) else m[0], text)):
+        raise ValueError(f"only Airflow renders this Jinja: {value!r}")
+    return pattern.sub(put, text)
+'''.replace("RUN_PATTERN", f'r"{RUN_PATTERN}"', 1), ("dagster", "re"))
+"""The renderer's text (the pattern written in) and the modules it uses; it calls
+``variables.HELPER`` for the Variables."""

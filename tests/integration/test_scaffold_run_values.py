@@ -1,0 +1,156 @@
+"""The Airflow run's values in templates, scaffolded and run for real: the `partitioned` DAG of
+tests/fixtures/scaffold/run_values reads `{{ ds }}`, `{{ ts_nodash }}`, `{{ run_id }}`, its data
+interval through `strftime`, Airflow's filters and pendulum's methods, in a BashOperator's command
+and folder, a PythonOperator's `op_kwargs` (with CRLF and a final newline) and a `@task`'s
+arguments. Each task is scaffolded with the CLI as a user runs it.
+
+A real Airflow 2.11 holds two runs of the DAG, made through its REST API as a user or the
+scheduler makes them: one at midnight (its data interval, inferred by the `@daily` timetable, is
+the day before) and one at 13:45:30.123456. For each run, Airflow runs the tasks
+(`airflow tasks test DAG TASK RUN_ID`), and Dagster materializes the assets in a run tagged as
+dagster-airlift's proxy operator tags it (the DAG's id, the run's id), the module's own
+AirflowInstance pointed at that Airflow: they must write the same files. A Dagster run no Airflow
+run launched fails the asset with why; a task reading `{{ next_ds }}` is refused in one line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli
+from tests.support.airflow2_server import Airflow2Server
+from tests.support.airflow_server import time_limit
+from tests.support.scaffold_runs import dagster_python, scaffolded_project
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = REPO / "tests" / "fixtures" / "scaffold" / "run_values"
+TASKS = {"export": "export", "describe": "description", "record": "record"}
+RUNS = {"midnight": "2024-03-05T00:00:00+00:00", "afternoon": "2024-03-07T13:45:30.123456+00:00"}
+MATERIALIZE = """
+import importlib.util, json, sys, warnings
+warnings.simplefilter("ignore")
+import dagster as dg
+spec = importlib.util.spec_from_file_location("definitions", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+job = module.defs.resolve_implicit_global_asset_job_def()
+tags = json.loads(sys.argv[2])
+runs = {}
+with dg.DagsterInstance.ephemeral() as instance:
+    for key in sys.argv[3:]:
+        result = job.execute_in_process(asset_selection=[dg.AssetKey(key)], instance=instance,
+                                        raise_on_error=False, tags=tags)
+        runs[key] = {"success": result.success,
+                     "errors": [str(e.event_specific_data.error) for e in result.get_step_failure_events()]}
+print(json.dumps(runs))
+"""
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    return scaffolded_project(tmp_path_factory.mktemp("run_values"), FIXTURES / "run_values_dag.py",
+                              FIXTURES / "run_values_module.py", "partitioned", TASKS)
+
+
+@pytest.fixture(scope="module")
+def airflow2(project):
+    server = Airflow2Server(project / "dags")
+    try:
+        with time_limit(300, "starting Airflow 2"):
+            server.start()
+        server.wait_for_task_classes("partitioned", {"export": "BashOperator", "describe": "PythonOperator",
+                                                     "record": "_PythonDecoratedOperator", "ahead": "BashOperator"},
+                                     timeout=120)
+        for run_id, logical_date in RUNS.items():  # the DAG stays paused: nothing runs them but the tests
+            response = server.api("POST", "/dags/partitioned/dagRuns",
+                                  json={"dag_run_id": run_id, "logical_date": logical_date})
+            assert response.status_code == 200, response.text
+        yield server
+    finally:
+        server.stop()
+
+
+def materialize(project: Path, airflow2: Airflow2Server, out: Path, tags: dict[str, str]) -> dict:
+    module = project / "definitions.py"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "DAGSTER"))}
+    result = subprocess.run([dagster_python(), "-c", MATERIALIZE, str(module), json.dumps(tags), *TASKS.values()],
+                            capture_output=True, text=True, timeout=600, cwd=out, check=False,
+                            env={**env, "DAGSTER_HOME": str(out), "AIRFLOW_VAR_OUT_DIR": str(out)})
+    assert result.returncode == 0, result.stderr[-4000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def outputs(project, airflow2) -> dict[str, tuple[Path, Path]]:
+    module = project / "definitions.py"
+    module.write_text(module.read_text().replace("http://localhost:8080", airflow2.url))
+    found = {}
+    for run_id in RUNS:
+        airflow_out, dagster_out = project / "airflow_out" / run_id, project / "dagster_out" / run_id
+        airflow_out.mkdir(parents=True)
+        dagster_out.mkdir(parents=True)
+        for task_id in TASKS:
+            result = subprocess.run([airflow2.python, "-m", "airflow", "tasks", "test", "partitioned", task_id, run_id],
+                                    env={**airflow2.environment(), "AIRFLOW_VAR_OUT_DIR": str(airflow_out)},
+                                    cwd=airflow_out, capture_output=True, text=True, timeout=300, check=False)
+            assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        runs = materialize(project, airflow2, dagster_out, {"dagster-airlift/airflow-dag-id": "partitioned",
+                                                            "dagster-airlift/airflow-dag-run-id": run_id})
+        for key, run in runs.items():
+            assert run["success"], f"{run_id} {key}: " + "\n".join(run["errors"])
+        found[run_id] = (airflow_out, dagster_out)
+    return found
+
+
+@pytest.mark.airflow
+@pytest.mark.slow
+def test_dagster_renders_what_airflow_renders_for_each_run(outputs):
+    for run_id, (airflow_out, dagster_out) in outputs.items():
+        written = sorted(p.name for p in airflow_out.iterdir() if p.suffix in (".txt", ".json"))
+        assert written == sorted(p.name for p in dagster_out.iterdir() if p.suffix in (".txt", ".json")), run_id
+        assert len(written) == 3, written
+        for name in written:
+            assert (dagster_out / name).read_bytes() == (airflow_out / name).read_bytes(), (run_id, name)
+    midnight, _ = outputs["midnight"]
+    assert (midnight / "export_20240305.txt").read_text() == (
+        "2024-03-05 20240305 2024-03-05T00:00:00+00:00 20240305T000000 midnight midnight\n")
+    # the @daily timetable infers the day before as the data interval of a run at midnight
+    assert "'2024/03/04 00:00'" in (midnight / "describe_2024-03-05.txt").read_text()
+    afternoon, _ = outputs["afternoon"]
+    assert "2024-03-07T13:45:30.123456+00:00" in (afternoon / "export_20240307.txt").read_text()
+
+
+@pytest.mark.airflow
+@pytest.mark.slow
+def test_a_dagster_run_no_airflow_run_launched_fails_with_why(project, airflow2, outputs, tmp_path):
+    runs = materialize(project, airflow2, tmp_path, {})
+    assert not any(run["success"] for run in runs.values())
+    for run in runs.values():
+        assert "no Airflow run launched this one: materialize it through its proxied task" in "\n".join(run["errors"])
+    assert not list(tmp_path.glob("*.txt"))
+
+
+def test_a_task_reading_what_only_airflow_renders_is_refused_in_one_line(project):
+    refused = run_cli("scaffold", "partitioned", "ahead", cwd=project)
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
+    assert "use Jinja ('echo {{ next_ds }}'), which only Airflow renders" in refused.stderr
+
+
+def test_a_module_without_an_airflow_instance_is_refused_with_why(tmp_path):
+    (tmp_path / "dags").mkdir()
+    shutil.copy(FIXTURES / "run_values_dag.py", tmp_path / "dags")
+    module = (FIXTURES / "run_values_module.py").read_text()
+    start = module.index("airflow_instance = AirflowInstance(")
+    end = module.index("\n)\n", start) + 3
+    (tmp_path / "definitions.py").write_text(module[:start] + "airflow_instance = None\n" + module[end:])
+    (tmp_path / "pyproject.toml").write_text('[tool.airlift-lsp]\ndagFolders = ["dags"]\n')
+    refused = run_cli("scaffold", "partitioned", "export", cwd=tmp_path)
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
+    assert "does not bind one AirflowInstance" in refused.stderr
+    assert "the Airflow run's values its templates use" in refused.stderr

@@ -1,0 +1,160 @@
+"""The Airflow run's values in templates (``run_values``): which expressions are carried, the
+generated renderer against Airflow's own definitions of them, and the scaffolds that use it
+(a pod's environment, a factory's values refused). tests/integration/test_scaffold_run_values.py
+compares the rendering with Airflow 2.11's for real runs."""
+
+from __future__ import annotations
+
+import datetime
+import re
+from pathlib import Path
+
+import pytest
+
+from analysis.edits.scaffold import scaffold_task
+from analysis.edits.scaffold.run_values import HELPER_DEFINITION, RENDER_DEFINITION, RUN
+from analysis.edits.scaffold.variables import DEFINITION, RenderedInRun, rendered_value, variables_in
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "scaffold" / "run_values"
+
+
+@pytest.mark.parametrize(("text", "keys"), [
+    ("{{ ds }}", (RUN,)),
+    ("{{ds_nodash}}/{{ ts }}/{{ ts_nodash }}/{{ run_id }}/{{ dag_run.run_id }}", (RUN,)),
+    ("{{ data_interval_start.strftime('%Y-%m-%dT%H:00:00') }}", (RUN,)),
+    ('{{ (data_interval_start).strftime("%Y%m%d") }}', (RUN,)),
+    ("{{  dag_run.data_interval_end | ts  }} {{ dag_run.data_interval_start | ds }}", (RUN,)),
+    ("{{ logical_date.to_datetime_string() }} {{ data_interval_end.to_date_string() }}", (RUN,)),
+    ("{{ dag_run.logical_date.strftime('%j') }}", (RUN,)),
+    ("{{ var.value.bucket }}/{{ ds }}", (RUN, "bucket")),
+    ("{{ data_interval_start }}", None),  # bare: its text differs between pendulum's and datetime's
+    ("{{ dag_run.logical_date.to_date_string() }}", None),  # a row's plain datetime has no such method
+    ("{{ next_ds }}", None),
+    ("{{ ds | upper }}", None),
+    ("{{ macros.ds_add(ds, 1) }}", None),
+    ("{{ ds if run_id.startswith('scheduled_') else params.day }}", None),
+    ("{{ ti.xcom_pull('a') }}", None),
+    ("{{ data_interval_start.strftime(fmt) }}", None),
+    ("{% if ds %}x{% endif %}", None),
+])
+def test_only_the_runs_values_airflow_gives_alike_are_carried(text, keys):
+    assert variables_in(text) == keys
+
+
+def test_values_holding_them_are_rendered_in_the_run():
+    value, keys = rendered_value({"DAY": "{{ ds }}", "BUCKET": "{{ var.value.b }}", "N": 3})
+    assert keys == (RUN, "b")
+    assert isinstance(value["DAY"], RenderedInRun) and not isinstance(value["BUCKET"], RenderedInRun)
+
+
+def context_values(logical: datetime.datetime, start: datetime.datetime, end: datetime.datetime) -> dict:
+    """Airflow 2.11's definitions (TaskInstance.get_template_context; airflow.templates' filters),
+    restated to compare with: ds, ts... from the logical date in UTC."""
+    return {"ds": logical.strftime("%Y-%m-%d"), "ds_nodash": logical.strftime("%Y-%m-%d").replace("-", ""),
+            "ts": logical.isoformat(), "ts_nodash": logical.strftime("%Y%m%dT%H%M%S"),
+            "start_ds": start.strftime("%Y-%m-%d"), "end_ts": end.isoformat()}
+
+
+class FakeInstance:
+    """dagster-airlift's AirflowInstance as the helper uses it: ``get_dag_run(...).metadata``,
+    the REST API's answer (Airflow 2's offsets or Airflow 3's ``Z``)."""
+
+    def __init__(self, metadata: dict) -> None:
+        self.metadata, self.asked = metadata, []
+
+    def get_dag_run(self, dag_id: str, run_id: str):
+        self.asked.append((dag_id, run_id))
+        return self
+
+
+class FakeRun:
+    def __init__(self, tags: dict) -> None:
+        self.run = type("Run", (), {"tags": tags})()
+
+
+@pytest.fixture()
+def helpers():
+    import types
+
+    namespace = {"re": re, "datetime": datetime, "os": __import__("os"), "json": __import__("json"),
+                 "dagster": types.SimpleNamespace(Failure=type("Failure", (Exception,), {}))}
+    for definition in (DEFINITION, HELPER_DEFINITION, RENDER_DEFINITION):
+        exec(definition[0], namespace)  # noqa: S102 - our own generated code, run as the module runs it
+    return namespace
+
+
+@pytest.mark.parametrize("metadata", [
+    {"logical_date": "2024-03-07T13:45:30.123456+00:00", "data_interval_start": "2024-03-06T00:00:00+00:00",
+     "data_interval_end": "2024-03-07T00:00:00+00:00"},
+    {"logical_date": "2024-03-07T13:45:30.123456Z", "data_interval_start": "2024-03-06T00:00:00Z",
+     "data_interval_end": "2024-03-07T00:00:00Z", "run_after": "2024-03-07T13:45:30.123456Z"},
+])
+def test_the_helpers_render_what_airflows_context_gives(helpers, metadata):
+    instance = FakeInstance(metadata)
+    run = helpers["_airflow_run"](instance, FakeRun({"dagster-airlift/airflow-dag-id": "d",
+                                                     "dagster-airlift/airflow-dag-run-id": "manual__x"}))
+    assert instance.asked == [("d", "manual__x")]
+    utc = datetime.timezone.utc
+    expected = context_values(datetime.datetime(2024, 3, 7, 13, 45, 30, 123456, tzinfo=utc),
+                              datetime.datetime(2024, 3, 6, tzinfo=utc), datetime.datetime(2024, 3, 7, tzinfo=utc))
+    render = helpers["_airflow_render_run"]
+    assert render("{{ ds }} {{ds_nodash}} {{ ts }} {{ ts_nodash }}", run) == \
+        f"{expected['ds']} {expected['ds_nodash']} {expected['ts']} {expected['ts_nodash']}"
+    assert render(["{{ dag_run.data_interval_start | ds }}", ("{{ data_interval_end|ts }}",), 3], run) == \
+        [expected["start_ds"], (expected["end_ts"],), 3]
+    assert render({"k": "{{ run_id }}\r\n"}, run) == {"k": "manual__x"}
+    assert render("{{ logical_date.to_datetime_string() }}|{{ (data_interval_start).strftime('%H') }}", run) == \
+        "2024-03-07 13:45:30|00"
+
+
+def test_the_helpers_fail_where_airflow_fails_or_nothing_launched_the_run(helpers, monkeypatch):
+    failure = helpers["dagster"].Failure
+    with pytest.raises(failure, match="no Airflow run launched this one"):
+        helpers["_airflow_run"](FakeInstance({}), FakeRun({}))
+    run = helpers["_airflow_run"](FakeInstance({"logical_date": None, "data_interval_start": None}),
+                                  FakeRun({"dagster-airlift/airflow-dag-id": "d",
+                                           "dagster-airlift/airflow-dag-run-id": "asset_triggered"}))
+    with pytest.raises(failure, match="the Airflow run asset_triggered has no ds"):  # Airflow 3: no logical date
+        helpers["_airflow_render_run"]("{{ ds }}", run)
+    assert helpers["_airflow_render_run"]("{{ run_id }}", run) == "asset_triggered"
+    with pytest.raises(ValueError, match="only Airflow renders this Jinja"):
+        helpers["_airflow_render_run"]("{{ data_interval_start }}", run)
+    monkeypatch.setenv("AIRFLOW_VAR_B", "bucket")
+    assert helpers["_airflow_render_run"]("{{ var.value.b }}/{{ run_id }}", run) == "bucket/asset_triggered"
+
+
+POD_DAG = '''\
+import pendulum
+from airflow import DAG
+from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+
+with DAG("partitioned", start_date=pendulum.datetime(2024, 1, 1), schedule="@daily"):
+    KubernetesPodOperator(task_id="export", name="export", image="exporter:1.2", cmds=["export"],
+                          arguments=["--day", "{{ ds }}"], env_vars={"RUN": "{{ run_id }}", "N": "3"})
+'''
+
+
+def test_a_pods_templated_values_are_rendered_in_the_run():
+    module = (FIXTURES / "run_values_module.py").read_text()
+    result = scaffold_task(POD_DAG, "/p/dags/pod.py", "partitioned", "export", module)
+    assert result.changed, result.reason
+    text = result.text
+    assert "def partitioned__export(context: dg.AssetExecutionContext, " in text
+    assert "    _airflow_run_values = _airflow_run(airflow_instance, context)\n" in text
+    assert '_airflow_render_run("{{ ds }}", _airflow_run_values)' in text
+    assert '"RUN": _airflow_render_run("{{ run_id }}", _airflow_run_values)' in text
+    assert text.count("def _airflow_run(") == 1 and text.count("def _airflow_render(") == 1
+
+
+def test_values_written_out_from_a_factory_are_refused(tmp_path):
+    """A factory's values are written out where no call of the DAG file holds them: the scaffold
+    cannot see whether Airflow renders them (a closure's cell is not), so the run's values there
+    stay refused, as Variables do."""
+    from tests.unit.test_edit_scaffold_evaluated import DAG, scaffold
+
+    dag = DAG.read_text().replace('echo "$STAGE" > "$EXPORT_DIR/done.txt"',
+                                  'echo "{{ ds }}" > "$EXPORT_DIR/done.txt"')
+    result = scaffold(tmp_path, "shell_done", dag=dag)
+    assert not result.changed
+    assert "use the Airflow run's values in Jinja, which the scaffold renders only in a call written in the DAG " \
+        "file" in result.reason, result.reason
