@@ -67,9 +67,14 @@ DAG can sit deep below its DAGs folder): the caller passes them, each with the m
 one of its modules. Paths are written relative to the Dagster module (``module_path``), so the
 project can move as a whole.
 
+Templated arguments whose Jinja reads Airflow Variables or the Airflow run's values
+(``{{ ds }}``, ``{{ run_id }}``, the data interval formatted) are rendered by the asset as
+Airflow renders them (``variables``, ``run_values``: the run is the Airflow run that launched the
+asset's Dagster run, read through the module's ``AirflowInstance``).
+
 Anything else is refused with a one-line reason, never scaffolded as a stub: other operators,
 mapped tasks, XCom inputs, names defined inside the DAG or only after it, code that needs
-Airflow, Jinja (only Airflow renders it), the task context (``ti``, ``ds``, ``**kwargs`` that
+Airflow, other Jinja (only Airflow renders it), the task context (``ti``, ``ds``, ``**kwargs`` that
 the code reads), tasks a project factory makes with a callable it defines inside itself,
 ``global`` declarations, relative imports. A factory's task whose
 scaffold only reads values (containers, SQL, sensors) is planned from the values the model
