@@ -158,3 +158,21 @@ def test_values_written_out_from_a_factory_are_refused(tmp_path):
     assert not result.changed
     assert "use the Airflow run's values in Jinja, which the scaffold renders only in a call written in the DAG " \
         "file" in result.reason, result.reason
+
+
+def test_a_pod_a_factory_makes_gets_its_templated_values_rendered_in_the_run(tmp_path):
+    """A factory's values are the operator's arguments, which Airflow renders: a pod's arguments
+    and environment read from the run, as the call's would be (dea's reporting pods)."""
+    from tests.unit.test_edit_scaffold_evaluated import DAG, MODULE, POD_FACTORY, STEPS, scaffold
+
+    dag = DAG.read_text().replace("from dataplat.steps import", "from dataplat.steps import run_job,", 1).replace(
+        "    orders >> ready >> totals >> exported >> done\n",
+        '    job = run_job("rebuild", "1.4.2", "--day", "{{ ds }}")\n    orders >> ready >> totals >> job\n', 1)
+    module = MODULE.read_text().replace('        "load_returns":', '        "job_rebuild": [dg.AssetSpec(key="rebuilt")],\n'
+                                                                 '        "load_returns":', 1)
+    factory = POD_FACTORY.replace('"STAGE": "prod"', '"STAGE": "prod", "RUN": "{{ run_id }}"')
+    result = scaffold(tmp_path, "job_rebuild", module, steps=STEPS.read_text() + factory, dag=dag)
+    assert result.changed, result.reason
+    assert "    _airflow_run_values = _airflow_run(airflow_instance, context)\n" in result.text
+    assert '"RUN": _airflow_render_run("{{ run_id }}", _airflow_run_values)' in result.text
+    assert '"args": ["--day", _airflow_render_run("{{ ds }}", _airflow_run_values)]' in result.text

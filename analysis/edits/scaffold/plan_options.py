@@ -14,7 +14,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable, Collection
 
-from analysis.edits.scaffold.plan_common import EvaluatedCall, jinja, jinja_in_value, operator_call_problem
+from analysis.edits.scaffold.plan_common import jinja, jinja_in_value, operator_call_problem
 from analysis.edits.scaffold.plan_dag import default_args, own_default_args, rendering_problem
 from analysis.edits.scaffold.plan_values import NOT_STATIC, static_value
 from analysis.edits.scaffold.statements import DagFile, Unit
@@ -94,8 +94,8 @@ def read_values(dag: DagFile, dag_unit: Unit | None, call: ast.Call, name: str, 
     (an option the scaffold does not carry, said with where it is given), not static, ``checked``
     (a value the family refuses before it is rendered), Jinja other than Variables, Jinja in an
     option Airflow does not render (but ``rendered_elsewhere``: Airflow renders it by other means),
-    or Variables where the asset cannot render them (a factory's values, a DAG that renders
-    otherwise)."""
+    or Variables (or the run's values) where the asset cannot render them (a DAG that renders
+    otherwise, or that cannot be found)."""
     values: dict[str, object] = {}
     variables: list[str] = []
     for option, (node, where) in given.items():
@@ -112,8 +112,9 @@ def read_values(dag: DagFile, dag_unit: Unit | None, call: ast.Call, name: str, 
         if problem:
             return problem
         text = jinja_in_value(value) or jinja(node)
-        rendered = rendered_value(value) if text is not None and option in templated \
-            and not isinstance(call, EvaluatedCall) else None
+        # a factory's values too (an EvaluatedCall's): they are the operator's arguments, which
+        # Airflow renders as it renders a call's
+        rendered = rendered_value(value) if text is not None and option in templated else None
         if text is not None and (rendered is None or not rendered[1]):
             if option not in templated and option not in rendered_elsewhere:  # Airflow sends it as written
                 return (f"the `{option}` of {name} holds Jinja ({text!r}), which Airflow does not render there "
