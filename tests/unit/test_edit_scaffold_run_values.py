@@ -36,6 +36,9 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "scaffold" / "run_
     ("{{ ti.xcom_pull('a') }}", None),
     ("{{ data_interval_start.strftime(fmt) }}", None),
     ("{% if ds %}x{% endif %}", None),
+    ("{{ data_interval_end.strftime('%s') }}", None),  # the process's time zone
+    ("{{ logical_date.strftime('%A %d %B') }}", None),  # its locale
+    ("{{ logical_date.strftime('%Y-%m-%dT%H:%M:%S%z %Z') }}", (RUN,)),
 ])
 def test_only_the_runs_values_airflow_gives_alike_are_carried(text, keys):
     assert variables_in(text) == keys
@@ -76,7 +79,8 @@ class FakeRun:
 def helpers():
     import types
 
-    namespace = {"re": re, "datetime": datetime, "os": __import__("os"), "json": __import__("json"),
+    # `datetime` bound to the class, as a Dagster module's `from datetime import datetime` binds it
+    namespace = {"re": re, "datetime": datetime.datetime, "os": __import__("os"), "json": __import__("json"),
                  "dagster": types.SimpleNamespace(Failure=type("Failure", (Exception,), {}))}
     for definition in (DEFINITION, HELPER_DEFINITION, RENDER_DEFINITION):
         exec(definition[0], namespace)  # noqa: S102 - our own generated code, run as the module runs it
@@ -176,3 +180,41 @@ def test_a_pod_a_factory_makes_gets_its_templated_values_rendered_in_the_run(tmp
     assert "    _airflow_run_values = _airflow_run(airflow_instance, context)\n" in result.text
     assert '"RUN": _airflow_render_run("{{ run_id }}", _airflow_run_values)' in result.text
     assert '"args": ["--day", _airflow_render_run("{{ ds }}", _airflow_run_values)]' in result.text
+
+
+def test_a_load_from_files_named_by_the_run_reads_them_in_the_run():
+    dag = POD_DAG.replace("from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator",
+                          "from airflow.providers.google.cloud.transfers.gcs_to_bigquery import GCSToBigQueryOperator")
+    dag = dag[:dag.index("    KubernetesPodOperator(")] + (
+        "    GCSToBigQueryOperator(task_id='export', bucket='b-{{ ds_nodash }}', source_objects=['{{ ds }}/a.csv'],\n"
+        "                          destination_project_dataset_table='ds.t${{ ds_nodash }}', autodetect=True)\n")
+    result = scaffold_task(dag, "/p/dags/load.py", "partitioned", "export", (FIXTURES / "run_values_module.py").read_text())
+    assert result.changed, result.reason
+    assert '_airflow_render_run("gs://b-{{ ds_nodash }}/{{ ds }}/a.csv", _airflow_run_values)' in result.text
+    assert '_airflow_render_run("ds.t${{ ds_nodash }}", _airflow_run_values)' in result.text
+    assert "_airflow_render(" not in result.text.split("def partitioned__export")[1]
+
+
+@pytest.mark.parametrize("change", ["export.template_fields = ()", "setattr(export, 'template_fields', ())",
+                                    "export.template_ext = ('.sh',)"])
+def test_a_task_whose_file_changes_what_airflow_renders_is_refused(change):
+    dag = POD_DAG.replace("    KubernetesPodOperator(", "    export = KubernetesPodOperator(") + f"    {change}\n"
+    result = scaffold_task(dag, "/p/dags/pod.py", "partitioned", "export", (FIXTURES / "run_values_module.py").read_text())
+    assert not result.changed
+    assert "the DAG sets `template_" in result.reason and "may change how Airflow renders them" in result.reason, result.reason
+
+
+def test_a_factory_that_changes_what_airflow_renders_is_refused(tmp_path):
+    from tests.unit.test_edit_scaffold_evaluated import DAG, MODULE, POD_FACTORY, STEPS, scaffold
+
+    dag = DAG.read_text().replace("from dataplat.steps import", "from dataplat.steps import run_job,", 1).replace(
+        "    orders >> ready >> totals >> exported >> done\n",
+        '    job = run_job("rebuild", "1.4.2", "--day", "{{ ds }}")\n    orders >> ready >> totals >> job\n', 1)
+    module = MODULE.read_text().replace('        "load_returns":', '        "job_rebuild": [dg.AssetSpec(key="rebuilt")],\n'
+                                                                 '        "load_returns":', 1)
+    factory = POD_FACTORY.replace("    return KubernetesPodOperator(", "    op = KubernetesPodOperator(") + \
+        '    op.template_fields = ("image",)\n    return op\n'
+    result = scaffold(tmp_path, "job_rebuild", module, steps=STEPS.read_text() + factory, dag=dag)
+    assert not result.changed
+    assert result.reason == ("the Jinja in the arguments of task `job_rebuild` is rendered by Airflow only in the "
+                             "arguments it chooses, and steps.py sets `template_fields` on a task: scaffold it by hand")

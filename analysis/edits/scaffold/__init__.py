@@ -105,6 +105,7 @@ scaffold.
 
 from __future__ import annotations
 
+import ast
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -128,7 +129,8 @@ from analysis.edits.scaffold.imported import (
 )
 from analysis.edits.scaffold.places import ImportRoot, Places
 from analysis.edits.scaffold.plan import plan_task
-from analysis.edits.scaffold.plan_common import made_elsewhere
+from analysis.edits.scaffold.plan_common import Plan, made_elsewhere
+from analysis.edits.scaffold.plan_dag import TEMPLATES, changes_templates
 from analysis.edits.scaffold.plan_options import BASH_PARAMETERS, PYTHON_PARAMETERS, defaults_problem
 from analysis.edits.scaffold.plan_sensors import with_upstream
 from analysis.edits.scaffold.statements import bindings, dag_file
@@ -169,7 +171,29 @@ def can_scaffold(dag_text: str, task: TaskFacts, module_source: ModuleSource | N
     if isinstance(copied, str):
         return copied
     plan = plan_task(*copied[1:]) if copied is not None else plan_task(dag_text, task, evaluate=evaluate)
-    return plan if isinstance(plan, str) else None
+    return plan if isinstance(plan, str) else _templates_problem(plan, task, dag_path, code)
+
+
+def _templates_problem(plan: Plan, task: TaskFacts, dag_path: str | None, code: ProjectCode | None) -> str | None:
+    """Why the Jinja that ``plan`` renders (Variables, the run's values) in values a project
+    factory gives cannot be rendered: the project's code the DAG file reads sets a task's
+    ``template_fields`` or ``template_ext`` (which arguments Airflow renders then is its
+    choice); or None. The DAG file's own are ``plan_dag.rendering_problem``'s."""
+    if not plan.variables or not plan.evaluated or dag_path is None:
+        return None
+    cached = _evaluated.get(dag_path)
+    read = code.text if code is not None else _read_text
+    for path, _ in cached[2].dependencies if cached is not None else ():
+        text = read(path) if path.endswith(".py") else None
+        try:
+            changed = changes_templates(ast.parse(text)) if text and any(t in text for t in TEMPLATES) else None
+        except SyntaxError:
+            changed = "template_fields"
+        if changed:
+            return (f"the Jinja in the arguments of task `{task.task_id}` is rendered by Airflow only in the "
+                    f"arguments it chooses, and {os.path.basename(path)} sets `{changed}` on a task: "
+                    "scaffold it by hand")
+    return None
 
 
 def _copied(dag_text: str, task: TaskFacts, module_source: ModuleSource | None,
@@ -272,7 +296,7 @@ def scaffold_task(dag_text: str, dag_path: str, dag_id: str, task_id: str, modul
         copied = _copied(dag_text, task, project_modules(code), evaluate, code, dag_path)
         if isinstance(copied, str):
             return EditResult.refuse(copied)
-        made_by = task
+        made_by, origin = task, dag_path
         if copied is not None:  # planned, and copied, from the module that defines its function
             dag_path, dag_text, task = copied
         plan = plan_task(dag_text, task, dag_path, _read_text, downstream, ports, evaluate)
@@ -286,6 +310,9 @@ def scaffold_task(dag_text: str, dag_path: str, dag_id: str, task_id: str, modul
             plan = with_upstream(plan, mapped, lambda dag_id: dag_asset_key(edit.module, dag_id))
         if isinstance(plan, str):
             return EditResult.refuse(plan)
+        problem = _templates_problem(plan, made_by, origin, code)
+        if problem:
+            return EditResult.refuse(problem)
         if derived_class is not None:
             plan = replace(plan, derived=derived_class)
         dag_module = parse(dag_text, "the DAG file")

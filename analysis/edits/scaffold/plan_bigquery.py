@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from analysis.edits.scaffold.plan_common import Plan
 from analysis.edits.scaffold.plan_options import provider_values
 from analysis.edits.scaffold.statements import DagFile
-from analysis.edits.scaffold.variables import Rendered
+from analysis.edits.scaffold.variables import Rendered, RenderedInRun
 from analysis.facts import TaskFacts
 
 BIGQUERY_OPERATORS = frozenset({"GCSToBigQueryOperator"})
@@ -162,8 +162,11 @@ def _refused(values: dict, name: str) -> str | None:
 
 
 def _joined(*parts: str) -> str:
-    """Strings joined, a ``Rendered`` one when a part reads Variables."""
+    """Strings joined, a ``Rendered`` one when a part reads Variables (``RenderedInRun`` when one
+    reads the run's values)."""
     text = "".join(parts)
+    if any(isinstance(p, RenderedInRun) for p in parts):
+        return RenderedInRun(text)
     return Rendered(text) if any(isinstance(p, Rendered) for p in parts) else text
 
 

@@ -67,7 +67,26 @@ def rendering_problem(dag: DagFile, dag_unit: Unit, call: ast.Call | None = None
     if option is None:  # set on the DAG object afterwards: `dag.user_defined_macros = {...}`
         option = next((n.attr for n in ast.walk(dag.tree) if isinstance(n, ast.Attribute)
                        and isinstance(n.ctx, ast.Store) and n.attr in _RENDERING), None)
+    if option is None:  # or which arguments a task renders: `task.template_fields = ()`
+        option = changes_templates(dag.tree)
     return None if option is None else f"sets `{option}`"
+
+
+TEMPLATES = ("template_fields", "template_ext")
+"""A task's own choice of the arguments Airflow renders, and of the files it reads as templates."""
+
+
+def changes_templates(tree: ast.AST) -> str | None:
+    """Which of ``TEMPLATES`` ``tree`` sets on an object (``op.template_fields = ()``,
+    ``setattr(op, "template_fields", ...)``), if any: the task then renders other arguments than
+    its class's."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.ctx, (ast.Store, ast.Del)) and node.attr in TEMPLATES:
+            return node.attr
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("setattr", "delattr") \
+                and len(node.args) > 1 and isinstance(node.args[1], ast.Constant) and node.args[1].value in TEMPLATES:
+            return node.args[1].value
+    return None
 
 
 def default_args(dag: DagFile, dag_unit: Unit, call: ast.Call | None = None) -> dict[str, ast.expr] | None:

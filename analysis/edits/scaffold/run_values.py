@@ -7,8 +7,11 @@ A proxied task launches its Dagster run with tags that name its Airflow DAG and 
 run through the Dagster module's ``AirflowInstance`` (``get_dag_run``: Airflow's REST API) and
 renders these expressions from its logical date, data interval and run id, as Airflow's task
 context gives them: ``ds`` is the logical date's ``%Y-%m-%d``, ``ts`` its ``isoformat()``, in UTC;
-so whatever the timetable, the Airflow version, a manual or a cleared run, the asset gets the values
-the task would have got. A Dagster run that no Airflow run launched fails the asset with why.
+so whatever the timetable, a scheduled, manual or cleared run, the asset gets the values the task
+would have got. A Dagster run that no Airflow run launched fails the asset with why. (dagster-airlift
+0.29's ``AirflowInstance`` reads the REST API v1, which Airflow 3 removed: there the asset fails with
+the API's answer; Airflow 3's ``Z`` times and runs without a logical date are read for when it
+reads ``/api/v2``.)
 
 Carried (``RUN_PATTERN``, checked by ``run_expression_problem``): the strings ``ds``, ``ds_nodash``,
 ``ts``, ``ts_nodash``, ``run_id`` (``dag_run.run_id`` too); the moments ``logical_date``,
@@ -17,7 +20,8 @@ filters ``| ds``, ``| ds_nodash``, ``| ts``, ``| ts_nodash``; pendulum's ``.to_d
 ``.to_datetime_string()`` on the context's moments (pendulum ``DateTime``s), not on
 ``dag_run``'s (a database row's plain ``datetime``, which has no such method: the task fails).
 A moment put in bare (its ``str()``, which differs between those two types) and anything else
-(``next_ds``, ``macros``, ``params``, ``ti``, conditions) stay refused: only Airflow renders them.
+(``next_ds``, ``macros``, ``params``, ``ti``, conditions), and ``strftime`` codes whose text
+depends on the process (``%s`` on its time zone, names on its locale) stay refused.
 """
 
 from __future__ import annotations
@@ -39,6 +43,9 @@ RUN_PATTERN = (
     r"|\.(?P<method>to_date_string|to_datetime_string)\(\s*\)"
     r"|\s*\|\s*(?P<filter>ds_nodash|ds|ts_nodash|ts)\b)?)\s*\}\}(?!\})")
 _RUN = re.compile(RUN_PATTERN)
+_PROCESS_FORMATS = r"%[-_0^#]*[scxXaAbBhpPrEO+]"
+"""strftime codes whose text depends on the process (``%s`` on its time zone, names and ``%c``
+on its locale): refused, where the date's own fields are not."""
 
 
 def run_expression_problem(match: re.Match) -> str | None:
@@ -50,6 +57,8 @@ def run_expression_problem(match: re.Match) -> str | None:
         return f"`{moment}` put in as it is (its text differs between Airflow's date types)"
     if match["method"] is not None and moment.startswith("dag_run."):
         return f"`{moment}` is a plain datetime, which has no `{match['method']}()`: the task fails in Airflow"
+    if match["format"] is not None and re.search(_PROCESS_FORMATS, match["format"]):
+        return f"`{match['format']}` depends on the process's time zone or locale, which Airflow's workers and Dagster's may not share"
     return None
 
 
@@ -75,12 +84,13 @@ def _airflow_run(airflow, context):
             "this asset renders the values of the Airflow run that launched it, and no Airflow run "
             "launched this one: materialize it through its proxied task")
     found = airflow.get_dag_run(dag_id, run_id).metadata
+    from datetime import datetime as _datetime, timezone as _timezone  # whatever the module binds `datetime` to
 
     def moment(key):
         text = found.get(key)
         if text is None:
             return None
-        return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(datetime.timezone.utc)
+        return _datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(_timezone.utc)
 
     run = {"run_id": run_id, "logical_date": moment("logical_date"),
            "data_interval_start": moment("data_interval_start"), "data_interval_end": moment("data_interval_end")}
@@ -89,7 +99,7 @@ def _airflow_run(airflow, context):
         run.update(ds=logical.strftime("%Y-%m-%d"), ds_nodash=logical.strftime("%Y%m%d"),
                    ts=logical.isoformat(), ts_nodash=logical.strftime("%Y%m%dT%H%M%S"))
     return run
-''', ("dagster", "datetime"))
+''', ("dagster",))
 """The helper's text and the modules it uses."""
 
 RENDER_DEFINITION = (r'''
@@ -112,10 +122,12 @@ def _airflow_render_run(value, run):
     variable = r"(?<!\{)\{\{\s*var\.(?:value|json)\.[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*\s*\}\}(?!\})"
     pattern = re.compile(RUN_PATTERN + f"|(?P<variable>{variable})")
 
-    def carried(match):  # a moment put in bare, or dag_run's plain datetime given pendulum's methods: no
-        if match["variable"] is not None or match["moment"] is None:
+    def carried(match):  # a moment put in bare, dag_run's plain datetime given pendulum's methods,
+        if match["variable"] is not None or match["moment"] is None:  # or a format of the process's: no
             return True
         if match["format"] is None and match["method"] is None and match["filter"] is None:
+            return False
+        if match["format"] is not None and re.search(PROCESS_FORMATS, match["format"]):
             return False
         return not (match["method"] and match["moment"].startswith("dag_run."))
 
@@ -141,6 +153,7 @@ def _airflow_render_run(value, run):
     if re.search(r"\{\{|\{%|\{#", pattern.sub(lambda m: "" if carried(m) else m[0], text)):
         raise ValueError(f"only Airflow renders this Jinja: {value!r}")
     return pattern.sub(put, text)
-'''.replace("RUN_PATTERN", f'r"{RUN_PATTERN}"', 1), ("dagster", "re"))
+'''.replace("RUN_PATTERN", f'r"{RUN_PATTERN}"', 1).replace(
+    "PROCESS_FORMATS", f'r"{_PROCESS_FORMATS}"', 1), ("dagster", "re"))
 """The renderer's text (the pattern written in) and the modules it uses; it calls
 ``variables.HELPER`` for the Variables."""
