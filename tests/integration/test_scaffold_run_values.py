@@ -26,30 +26,12 @@ import pytest
 from tests.conftest import run_cli
 from tests.support.airflow2_server import Airflow2Server
 from tests.support.airflow_server import time_limit
-from tests.support.scaffold_runs import dagster_python, scaffolded_project
+from tests.support.scaffold_runs import MATERIALIZE_LIVE, dagster_python, scaffolded_project
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "scaffold" / "run_values"
 TASKS = {"export": "export", "describe": "description", "record": "record"}
 RUNS = {"midnight": "2024-03-05T00:00:00+00:00", "afternoon": "2024-03-07T13:45:30.123456+00:00"}
-MATERIALIZE = """
-import importlib.util, json, sys, warnings
-warnings.simplefilter("ignore")
-import dagster as dg
-spec = importlib.util.spec_from_file_location("definitions", sys.argv[1])
-module = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(module)
-job = module.defs.resolve_implicit_global_asset_job_def()
-tags = json.loads(sys.argv[2])
-runs = {}
-with dg.DagsterInstance.ephemeral() as instance:
-    for key in sys.argv[3:]:
-        result = job.execute_in_process(asset_selection=[dg.AssetKey(key)], instance=instance,
-                                        raise_on_error=False, tags=tags)
-        runs[key] = {"success": result.success,
-                     "errors": [str(e.event_specific_data.error) for e in result.get_step_failure_events()]}
-print(json.dumps(runs))
-"""
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +61,7 @@ def airflow2(project):
 def materialize(project: Path, airflow2: Airflow2Server, out: Path, tags: dict[str, str]) -> dict:
     module = project / "definitions.py"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "DAGSTER"))}
-    result = subprocess.run([dagster_python(), "-c", MATERIALIZE, str(module), json.dumps(tags), *TASKS.values()],
+    result = subprocess.run([dagster_python(), "-c", MATERIALIZE_LIVE, str(module), json.dumps(tags), *TASKS.values()],
                             capture_output=True, text=True, timeout=600, cwd=out, check=False,
                             env={**env, "DAGSTER_HOME": str(out), "AIRFLOW_VAR_OUT_DIR": str(out)})
     assert result.returncode == 0, result.stderr[-4000:]

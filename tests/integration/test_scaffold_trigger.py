@@ -19,28 +19,11 @@ import pytest
 from tests.support.airflow2_server import Airflow2Server
 from tests.support.airflow_server import time_limit
 from tests.support.scaffold_fixture import scaffold_every_task
-from tests.support.scaffold_runs import dagster_python
+from tests.support.scaffold_runs import MATERIALIZE_LIVE, dagster_python
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "scaffold" / "sensors"
 TASKS = {"kick": "target_started", "kick_failing": "failing_target_started"}
-MATERIALIZE = """
-import importlib.util, json, sys, warnings
-warnings.simplefilter("ignore")
-import dagster as dg
-spec = importlib.util.spec_from_file_location("definitions", sys.argv[1])
-module = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(module)
-job = module.defs.resolve_implicit_global_asset_job_def()
-runs = {}
-with dg.DagsterInstance.ephemeral() as instance:
-    for key in sys.argv[2:]:
-        result = job.execute_in_process(asset_selection=[dg.AssetKey(key)], instance=instance,
-                                        raise_on_error=False)
-        runs[key] = {"success": result.success,
-                     "errors": [str(e.event_specific_data.error) for e in result.get_step_failure_events()]}
-print(json.dumps(runs))
-"""
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +51,7 @@ def test_the_scaffolded_trigger_starts_the_dag_in_airflow_and_waits_for_its_run(
                                (FIXTURES / "trigger_module.py").read_text(), module)
     module.write_text(text.replace("http://localhost:8080", airflow2.url))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "DAGSTER"))}
-    result = subprocess.run([dagster_python(), "-c", MATERIALIZE, str(module), *TASKS.values()],
+    result = subprocess.run([dagster_python(), "-c", MATERIALIZE_LIVE, str(module), "{}", *TASKS.values()],
                             capture_output=True, text=True, timeout=400, cwd=tmp_path,
                             env={**env, "DAGSTER_HOME": str(tmp_path)}, check=False)
     assert result.returncode == 0, result.stderr[-4000:]

@@ -18,6 +18,27 @@ from tests.conftest import airflow2_python, run_cli
 
 REPO = Path(__file__).resolve().parents[2]
 MATERIALIZE = REPO / "tests" / "support" / "dagster_materialize.py"
+MATERIALIZE_LIVE = """
+import importlib.util, json, sys, warnings
+warnings.simplefilter("ignore")
+import dagster as dg
+spec = importlib.util.spec_from_file_location("definitions", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+job = module.defs.resolve_implicit_global_asset_job_def()
+tags = json.loads(sys.argv[2])
+runs = {}
+with dg.DagsterInstance.ephemeral() as instance:
+    for key in sys.argv[3:]:
+        result = job.execute_in_process(asset_selection=[dg.AssetKey(key)], instance=instance,
+                                        raise_on_error=False, tags=tags)
+        runs[key] = {"success": result.success,
+                     "errors": [str(e.event_specific_data.error) for e in result.get_step_failure_events()]}
+print(json.dumps(runs))
+"""
+"""Run with ``-c`` by the Dagster venv's python: ``MODULE TAGS_JSON KEY...``, each key materialized in its
+own run tagged with ``TAGS_JSON``, the module loaded as it is, its AirflowInstance talking to a real
+Airflow (dagster_materialize.py fakes it). Prints ``{key: {"success": bool, "errors": [str]}}``."""
 
 
 def dagster_python() -> str:
