@@ -101,8 +101,8 @@ def test_scaffold_accepted_asks_each_task_what_the_editor_asks(accepted, tmp_pat
     (tmp_path / "src" / "mini" / "dags" / "more.py").write_text(
         "from airflow import DAG\nfrom airflow.operators.bash import BashOperator\n\n"
         "with DAG(dag_id='more') as dag:\n"
-        "    BashOperator(task_id='templated', bash_command='echo {{ ds }}')\n"
-        "    BashOperator(task_id='other', bash_command='echo {{ ds_nodash }}')\n")
+        "    BashOperator(task_id='templated', bash_command='echo {{ next_ds }}')\n"
+        "    BashOperator(task_id='other', bash_command='echo {{ next_ds_nodash }}')\n")
     result = accepted.measure(set(), top=5)
     assert (result["tasks"], result["written"]) == (3, 1)  # `run` of mini.py; the two Jinja commands refused
     assert result["families"] == {"bash": {"tasks": 3, "written": 1}}
