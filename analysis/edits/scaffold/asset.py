@@ -277,9 +277,10 @@ class ModuleEdit:
         marker = [u + _MARK, ""] if copied else []
         writer = _WRITERS.get(plan.kind)
         signature = writer.signature(self, plan) if writer else "() -> None"
-        if plan.gate is not None or plan.port is not None or (plan.reads_run and not signature.startswith("(context")):
-            signature = f"(context: {self.dagster_name('AssetExecutionContext')})" + \
-                (signature[2:] if signature.startswith("()") and plan.gate is None and plan.port is None else "")
+        if plan.gate is not None or plan.port is not None:
+            signature = f"(context: {self.dagster_name('AssetExecutionContext')})"
+        elif plan.reads_run and signature.startswith("()"):  # the run is read through the context
+            signature = f"(context: {self.dagster_name('AssetExecutionContext')}){signature[2:]}"
         lines = [self._decorator(name, mapping, plan), f"def {name}{signature}:", *doc,
                  *(u + line for line in header), *marker, *(u + line for line in tail)]
         function = cst.parse_statement(self.newline.join(lines) + self.newline,

@@ -13,7 +13,7 @@ would have got. A Dagster run that no Airflow run launched fails the asset with 
 the API's answer; Airflow 3's ``Z`` times and runs without a logical date are read for when it
 reads ``/api/v2``.)
 
-Carried (``RUN_PATTERN``, checked by ``run_expression_problem``): the strings ``ds``, ``ds_nodash``,
+Carried (``RUN_PATTERN``, checked by ``_carried``): the strings ``ds``, ``ds_nodash``,
 ``ts``, ``ts_nodash``, ``run_id`` (``dag_run.run_id`` too); the moments ``logical_date``,
 ``data_interval_start``, ``data_interval_end`` formatted by ``.strftime("...")`` or Airflow's
 filters ``| ds``, ``| ds_nodash``, ``| ts``, ``| ts_nodash``; pendulum's ``.to_date_string()`` and
@@ -48,24 +48,25 @@ _PROCESS_FORMATS = r"%[-_0^#]*[scxXaAbBhpPrEO+]"
 on its locale): refused, where the date's own fields are not."""
 
 
-def run_expression_problem(match: re.Match) -> str | None:
-    """Why a ``RUN_PATTERN`` match is not carried, or None."""
+def _carried(match: re.Match) -> bool:
+    """Whether a ``RUN_PATTERN`` match is carried: not a moment put in bare (its text differs
+    between Airflow's date types), pendulum's methods on ``dag_run``'s plain datetimes (the task
+    fails in Airflow), or a format whose text depends on the process. The generated renderer's
+    ``carried`` makes the same choice when the asset runs."""
     moment = match["moment"]
     if moment is None:
-        return None
+        return True
     if match["format"] is None and match["method"] is None and match["filter"] is None:
-        return f"`{moment}` put in as it is (its text differs between Airflow's date types)"
-    if match["method"] is not None and moment.startswith("dag_run."):
-        return f"`{moment}` is a plain datetime, which has no `{match['method']}()`: the task fails in Airflow"
+        return False
     if match["format"] is not None and re.search(_PROCESS_FORMATS, match["format"]):
-        return f"`{match['format']}` depends on the process's time zone or locale, which Airflow's workers and Dagster's may not share"
-    return None
+        return False
+    return not (match["method"] is not None and moment.startswith("dag_run."))
 
 
 def run_expressions(text: str) -> tuple[str, list[re.Match]]:
     """``text`` with the run's expressions it carries taken out, and those expressions; an
-    expression it does not carry (``run_expression_problem``) is left in."""
-    found = [m for m in _RUN.finditer(text) if run_expression_problem(m) is None]
+    expression it does not carry (``_carried``) is left in."""
+    found = [m for m in _RUN.finditer(text) if _carried(m)]
     kept = {m.span() for m in found}
     return _RUN.sub(lambda m: "" if m.span() in kept else m[0], text), found
 
