@@ -82,6 +82,8 @@ def derived_classes(families: ModuleType, entry: dict) -> dict[str, str]:
     operators with a scaffold (``families.runs_as``; ``analysis.dags.derived``), to that operator:
     ``dags --json`` names a task's class, the model's facts also what it derives from. Read from
     the checkout's facts cache, as bench/scaffold_accepted.py reads it."""
+    if str(REPO / "bench") not in sys.path:  # loaded by path (the tests), not run from bench/
+        sys.path.insert(0, str(REPO / "bench"))
     from scaffold_accepted import project_of  # the analysis package, only when measuring
 
     found: dict[str, str] = {}
