@@ -48,11 +48,13 @@ $(DAGSTER_VENV)/.pytest: $(DAGSTER_VENV)/.installed
 	VIRTUAL_ENV=$(DAGSTER_VENV) $(UV) pip install --quiet $(call pin,dagster) "pytest>=8"
 	touch $@
 
-# dagster-docker, dagster-k8s, dagster-gcp (and google-cloud-container) of the installed Dagster: the container,
-# BigQuery and GKE cluster scaffolds' generated code
-# imports them (tests/integration/test_scaffold_containers.py loads it; no Docker or cluster runs).
+# dagster-docker, dagster-k8s, dagster-gcp (and google-cloud-container), dagster-aws of the installed Dagster: the
+# container, BigQuery, GKE cluster and Athena scaffolds' generated code imports them
+# (tests/integration/test_scaffold_containers.py loads it; no Docker or cluster runs); moto's server is
+# the Athena of tests/integration/test_scaffold_athena.py (botocore below 1.44.18: see the Amazon provider).
 $(DAGSTER_VENV)/.pipes: $(DAGSTER_VENV)/.installed
 	VIRTUAL_ENV=$(DAGSTER_VENV) $(UV) pip install --quiet $(call pin,dagster) "dagster-docker==0.29.*" "dagster-k8s==0.29.*" "dagster-gcp==0.29.*" "google-cloud-container>=2.17" \
+		"dagster-aws==0.29.*" "moto[server]>=5.1" "botocore<1.44.18" \
 		"dagster==$$($(DAGSTER_VENV)/bin/python -c 'import dagster; print(dagster.__version__)')"
 	touch $@
 
@@ -83,7 +85,15 @@ $(AIRFLOW2_VENV)/.virtualenv: $(AIRFLOW2_VENV)/.installed
 	VIRTUAL_ENV=$(AIRFLOW2_VENV) $(UV) pip install --quiet $(call pin,airflow2) "virtualenv>=20.26"
 	touch $@
 
-airflow2: $(AIRFLOW2_VENV)/.installed $(AIRFLOW2_VENV)/.virtualenv
+# The Amazon provider: tests/integration/test_scaffold_athena.py runs its AthenaOperator. botocore
+# below 1.44.18, which moved Athena to REST JSON: moto 5.2's server (that test's Athena, in the
+# Dagster venv) routes Athena's JSON protocol only.
+$(AIRFLOW2_VENV)/.amazon: $(AIRFLOW2_VENV)/.installed
+	VIRTUAL_ENV=$(AIRFLOW2_VENV) $(UV) pip install --quiet $(call pin,airflow2) "apache-airflow==2.11.2" \
+		"apache-airflow-providers-amazon>=9.0" "botocore<1.44.18"
+	touch $@
+
+airflow2: $(AIRFLOW2_VENV)/.installed $(AIRFLOW2_VENV)/.virtualenv $(AIRFLOW2_VENV)/.amazon
 
 # Airflow 3 with dagster-airlift's in-Airflow side, on Python 3.13 (dagster-airlift's own `test` extra
 # runs Airflow 3 on Python >= 3.13): the Airflow 3 round trip (tests/integration/test_round_trip_airflow3.py).

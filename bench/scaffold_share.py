@@ -28,6 +28,7 @@ line (and ``{"skipped": ...}`` in JSON), when no entry is checked out. Exits 0 (
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib.util
 import json
 import re
@@ -102,15 +103,40 @@ def project_classes(entry: dict) -> set[str]:
     """Names of the classes the entry's checkout defines in its own Python files: a task of one
     of them runs the project's own operator, which no scaffold can know."""
     names: set[str] = set()
+    texts = []
     root = corpus.SRC / entry["name"]
     for path in root.rglob("*.py"):
         if ".cache" in path.relative_to(root).parts:
             continue
         try:
-            names.update(_CLASS.findall(path.read_text(encoding="utf-8", errors="replace")))
+            texts.append(path.read_text(encoding="utf-8", errors="replace"))
         except OSError:
             continue
+        names.update(_CLASS.findall(texts[-1]))
+    for text in texts:  # `MessageOperator = (LogMessageOperator if dev else SlackMessageOperator)`: theirs too
+        names.update(_aliases(text, names))
     return names
+
+
+_ALIAS = re.compile(r"^([A-Za-z_]\w*)[ \t]*=", re.MULTILINE)
+
+
+def _aliases(text: str, classes: set[str]) -> set[str]:
+    """Module-level names bound to one of ``classes``, or to a conditional choice between them."""
+    if not _ALIAS.search(text) or not any(c in text for c in classes):
+        return set()
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return set()
+
+    def chosen(node: ast.expr) -> bool:
+        if isinstance(node, ast.IfExp):
+            return chosen(node.body) and chosen(node.orelse)
+        return isinstance(node, ast.Name) and node.id in classes
+
+    return {s.targets[0].id for s in tree.body if isinstance(s, ast.Assign) and len(s.targets) == 1
+            and isinstance(s.targets[0], ast.Name) and chosen(s.value)}
 
 
 def static_of(entry: dict, cached: bool) -> dict:

@@ -87,6 +87,18 @@ def test_tasks_of_a_projects_own_operator_class_are_counted_apart(bench, tmp_pat
     assert result["share_of_airflow_operators"] == 0.5  # 2 of the 4 tasks of Airflow's operators
 
 
+def test_a_name_bound_to_a_choice_of_the_projects_classes_is_theirs_too(bench, tmp_path: Path) -> None:
+    """amsterdam-dataservices' ``MessageOperator = (LogMessageOperator if dev else SlackMessageOperator)``."""
+    (tmp_path / "src" / "mini" / "plugins").mkdir()
+    (tmp_path / "src" / "mini" / "plugins" / "ops.py").write_text(
+        "import os\nfrom airflow.models import BaseOperator\n\n\nclass LogOperator(BaseOperator):\n    pass\n\n\n"
+        "class SlackOperator(BaseOperator):\n    pass\n\n\n"
+        "MessageOperator = (\n    LogOperator if os.environ.get('ENV') == 'dev' else SlackOperator\n)\n"
+        "Other = LogOperator if os.environ.get('ENV') else os.getenv\n")
+    assert {"MessageOperator", "LogOperator", "SlackOperator"} <= bench.project_classes({"name": "mini"})
+    assert "Other" not in bench.project_classes({"name": "mini"})
+
+
 @pytest.fixture
 def accepted(bench, tmp_path: Path):
     spec = importlib.util.spec_from_file_location("scaffold_accepted_under_test", REPO / "bench" / "scaffold_accepted.py")

@@ -27,6 +27,9 @@ verbatim>], name="<dag_id>__<task_id>")`` defined just above the statement holdi
   command, environment and what else of the container or pod can be read (``asset_containers``);
 - ``SQLExecuteQueryOperator`` and its provider subclasses: the same SQL through a resource keyed
   by the connection id, by default one reading the connection as Airflow does (``asset_sql``);
+- ``AthenaOperator`` (and its old name ``AWSAthenaOperator``): the same Athena query through
+  dagster-aws's ``AthenaClientResource`` keyed by the connection id, waited for as the provider
+  waits (``plan_athena``, ``asset_athena``);
 - branch and short-circuit tasks: their callable's call, then only the assets it chooses
   materialized, the others declared ``skippable`` (``plan_gates``, ``asset_gates``);
 - ``FileSensor`` / ``PythonSensor``: the same poke (the file pattern below the connection's base
@@ -98,7 +101,7 @@ family shares. ``dag_source`` finds the same code in libcst, to copy it as writt
 writes the ``@multi_asset`` into the Dagster module at the task's mapping (``asset_mapping``),
 its body ending as ``asset_commands`` (the
 call, the command or the port's call), ``asset_gates``, ``asset_pipes``, ``asset_containers``,
-``asset_sql``, ``asset_sensors`` or ``asset_dbt`` write it, with the helpers of ``places`` where
+``asset_sql``, ``asset_athena``, ``asset_sensors`` or ``asset_dbt`` write it, with the helpers of ``places`` where
 the copied code needs the DAG file's place. ``families`` lists the operators that have a
 scaffold.
 """
@@ -106,6 +109,7 @@ scaffold.
 from __future__ import annotations
 
 import ast
+import functools
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -130,10 +134,11 @@ from analysis.edits.scaffold.imported import (
 from analysis.edits.scaffold.places import ImportRoot, Places
 from analysis.edits.scaffold.plan import plan_task
 from analysis.edits.scaffold.plan_common import Plan, made_elsewhere
-from analysis.edits.scaffold.plan_dag import TEMPLATES, changes_templates
+from analysis.edits.scaffold.plan_dag import MADE_ELSEWHERE, TEMPLATES, changes_templates, made_dag_rendering
 from analysis.edits.scaffold.plan_options import BASH_PARAMETERS, PYTHON_PARAMETERS, defaults_problem
 from analysis.edits.scaffold.plan_sensors import with_upstream
 from analysis.edits.scaffold.statements import bindings, dag_file
+from analysis.edits.scaffold.variables import refused_rendering
 from analysis.facts import FileFacts, TaskFacts
 
 if TYPE_CHECKING:
@@ -171,29 +176,55 @@ def can_scaffold(dag_text: str, task: TaskFacts, module_source: ModuleSource | N
     if isinstance(copied, str):
         return copied
     plan = plan_task(*copied[1:]) if copied is not None else plan_task(dag_text, task, evaluate=evaluate)
-    return plan if isinstance(plan, str) else _templates_problem(plan, task, dag_path, code)
+    return plan if isinstance(plan, str) else _templates_problem(plan, task, dag_path, code, evaluate)
 
 
-def _templates_problem(plan: Plan, task: TaskFacts, dag_path: str | None, code: ProjectCode | None) -> str | None:
-    """Why the Jinja that ``plan`` renders (Variables, the run's values) in values a project
-    factory gives cannot be rendered: the project's code the DAG file reads sets a task's
-    ``template_fields`` or ``template_ext`` (which arguments Airflow renders then is its
-    choice); or None. The DAG file's own are ``plan_dag.rendering_problem``'s."""
-    if not plan.variables or not plan.evaluated or dag_path is None:
+def _templates_problem(plan: Plan, task: TaskFacts, dag_path: str | None, code: ProjectCode | None,
+                       evaluate: Callable[[TaskFacts], TaskFacts] | None = None) -> str | None:
+    """Why the Jinja that ``plan`` renders (Variables, the run's values) cannot be rendered as
+    Airflow does, judged on the project's code the DAG file runs; or None. For values a project
+    factory gives: that code sets a task's ``template_fields`` or ``template_ext`` (which arguments
+    Airflow renders then is its choice). For a DAG that the project's code creates
+    (``Plan.made_elsewhere``): that code may render otherwise (``plan_dag.made_dag_rendering``),
+    or cannot be read. The DAG file's own are ``plan_dag.rendering_problem``'s."""
+    if not plan.variables or not (plan.evaluated or plan.made_elsewhere):
+        return None
+    what = f"the arguments of task `{task.task_id}`"
+    if plan.made_elsewhere:
+        if dag_path is None or evaluate is None:
+            return refused_rendering(what, MADE_ELSEWHERE, plan.variables)
+        evaluate(task)  # the DAG file read with the project's code: the modules it runs
+    elif dag_path is None:
         return None
     cached = _evaluated.get(dag_path)
     read = code.text if code is not None else _read_text
+    modules = []
     for path, _ in cached[2].dependencies if cached is not None else ():
         text = read(path) if path.endswith(".py") else None
-        try:
-            changed = changes_templates(ast.parse(text)) if text and any(t in text for t in TEMPLATES) else None
-        except SyntaxError:
-            changed = "template_fields"
-        if changed:
-            return (f"the Jinja in the arguments of task `{task.task_id}` is rendered by Airflow only in the "
-                    f"arguments it chooses, and {os.path.basename(path)} sets `{changed}` on a task: "
-                    "scaffold it by hand")
+        if not text or not (plan.made_elsewhere or any(t in text for t in TEMPLATES)):
+            continue
+        tree = _parsed(text)
+        if tree is None:
+            return f"{what} use Jinja, and {os.path.basename(path)}, which the DAG file runs, cannot be parsed"
+        modules.append((os.path.basename(path), tree))
+    if plan.made_elsewhere:
+        dag_tree = _parsed(cached[0]) if cached is not None else None
+        how = "cannot be read" if dag_tree is None else made_dag_rendering(dag_tree, modules)
+        return None if how is None else refused_rendering(what, how, plan.variables)
+    changed = next(((name, c) for name, tree in modules if (c := changes_templates(tree))), None)
+    if changed:
+        return (f"the Jinja in {what} is rendered by Airflow only in the arguments it chooses, and {changed[0]} "
+                f"sets `{changed[1]}` on a task: scaffold it by hand")
     return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed(text: str) -> ast.Module | None:
+    """A module's syntax tree, once per text; None when it does not parse."""
+    try:
+        return ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError):
+        return None
 
 
 def _copied(dag_text: str, task: TaskFacts, module_source: ModuleSource | None,
@@ -310,7 +341,7 @@ def scaffold_task(dag_text: str, dag_path: str, dag_id: str, task_id: str, modul
             plan = with_upstream(plan, mapped, lambda dag_id: dag_asset_key(edit.module, dag_id))
         if isinstance(plan, str):
             return EditResult.refuse(plan)
-        problem = _templates_problem(plan, made_by, origin, code)
+        problem = _templates_problem(plan, made_by, origin, code, evaluate)
         if problem:
             return EditResult.refuse(problem)
         if derived_class is not None:

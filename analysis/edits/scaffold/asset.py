@@ -32,6 +32,7 @@ from analysis.edits.layout import (
 )
 from analysis.edits.result import EditResult, check_output
 from analysis.edits.scaffold import (
+    asset_athena,
     asset_bigquery,
     asset_containers,
     asset_dbt,
@@ -68,8 +69,8 @@ _DEFINITIONS = {**{name: (text, ("os", "sys")) for name, text in HELPERS.items()
 """The module-level definitions no family writer owns (``places``, ``variables``, ``exceptions``):
 their text and the modules it uses."""
 
-_WRITERS = {"Pipes": asset_pipes, "Container": asset_containers, "SQL": asset_sql,
-            "BigQuery": asset_bigquery, "GKE cluster": asset_gke, "Sensor": asset_sensors, "dbt": asset_dbt}
+_WRITERS = {"Pipes": asset_pipes, "Container": asset_containers, "SQL": asset_sql, "BigQuery": asset_bigquery,
+            "Athena": asset_athena, "GKE cluster": asset_gke, "Sensor": asset_sensors, "dbt": asset_dbt}
 """The families whose asset takes resources, by ``Plan.kind``: the end of the body, the
 signature, the decorator's options and the module-level definitions they need."""
 

@@ -76,6 +76,8 @@ SCAFFOLDED: dict[str, str] = {
     "JdbcOperator": "sql",
     "GCSToBigQueryOperator": "bigquery-load",
     "BigQueryInsertJobOperator": "bigquery-job",
+    "AthenaOperator": "athena",
+    "AWSAthenaOperator": "athena",
     "BranchPythonOperator": "branch",
     "@task.branch": "branch",
     "ShortCircuitOperator": "short-circuit",

@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 from analysis.edits.scaffold.families import derived_note
+from analysis.edits.scaffold.plan_athena import ATHENA_OPERATORS, athena_plan
+from analysis.edits.scaffold.plan_athena import IGNORED as ATHENA_IGNORED
 from analysis.edits.scaffold.imported import called_function, imported_function
 from analysis.edits.scaffold.plan_bigquery import BIGQUERY_OPERATORS, bigquery_plan
 from analysis.edits.scaffold.plan_bigquery import IGNORED as BIGQUERY_IGNORED
@@ -40,7 +42,7 @@ from analysis.facts import TaskFacts
 
 _PYTHON_TASKS = frozenset({"@task", "@task.python", BASH_TASK, *TASKFLOW_GATES})
 BY_VALUES = frozenset({*CONTAINER_OPERATORS, *SQL_OPERATORS, *BIGQUERY_OPERATORS, *JOB_OPERATORS,
-                        *CLUSTER_OPERATORS, *SENSOR_PLANS})
+                        *CLUSTER_OPERATORS, *ATHENA_OPERATORS, *SENSOR_PLANS})
 """The operators whose scaffold reads the call's values, not its code: a task that a project
 factory makes can be planned from the values the model evaluates for it."""
 
@@ -107,7 +109,7 @@ def _read_plan(dag_text: str, task: TaskFacts, dag_path: str | None, read,
     return builder.python(options) if kind == "PythonOperator" else builder.bash(options)
 
 
-_IGNORED = {**IGNORED, **SENSORS_IGNORED, **BIGQUERY_IGNORED, **JOB_IGNORED, **CLUSTER_IGNORED}
+_IGNORED = {**IGNORED, **SENSORS_IGNORED, **BIGQUERY_IGNORED, **JOB_IGNORED, **CLUSTER_IGNORED, **ATHENA_IGNORED}
 """Per operator, the options its family's plan does not read (``evaluated_call``)."""
 
 
@@ -145,6 +147,8 @@ def _family_plan(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit, 
         return bigquery_job_plan(dag, task, call)
     if task.operator in CLUSTER_OPERATORS:
         return cluster_plan(dag, task, call)
+    if task.operator in ATHENA_OPERATORS:
+        return athena_plan(dag, task, call)
     return SENSOR_PLANS[task.operator](dag, task, call, dag_unit)
 
 

@@ -10,11 +10,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from analysis.edits.scaffold.plan_dag import AS_MADE
 from analysis.edits.scaffold.run_values import RUN
 from analysis.edits.scaffold.statements import DagFile, Unit
 from analysis.facts import TaskFacts
 
 if TYPE_CHECKING:
+    from analysis.edits.scaffold.plan_athena import AthenaQuery
     from analysis.edits.scaffold.plan_bigquery import BigQueryLoad
     from analysis.edits.scaffold.plan_bigquery_job import BigQueryQuery
     from analysis.edits.scaffold.plan_containers import ContainerPlan
@@ -45,7 +47,7 @@ class Plan:
 
     kind: str
     """"PythonOperator", "BashOperator", "@task", "@task.bash", "Pipes", "Container", "SQL",
-    "BigQuery", "GKE cluster", "Sensor", "dbt" or "Port"."""
+    "BigQuery", "Athena", "GKE cluster", "Sensor", "dbt" or "Port"."""
     label: str
     """The operator as the docstring names it."""
     units: tuple[Unit, ...]
@@ -69,6 +71,8 @@ class Plan:
     """For "SQL": the connection and the statements."""
     bigquery: BigQueryLoad | BigQueryQuery | None = None
     """For "BigQuery": the load job, or the query job."""
+    athena: AthenaQuery | None = None
+    """For "Athena": the query and the options it is started with."""
     gke_cluster: GkeClusterChange | None = None
     """For "GKE cluster": the cluster created or deleted."""
     gate: str | None = None
@@ -111,7 +115,13 @@ class Plan:
     @property
     def variable_keys(self) -> tuple[str, ...]:
         """The Airflow Variables the templated arguments read."""
-        return tuple(k for k in self.variables if k != RUN)
+        return tuple(k for k in self.variables if k not in (RUN, AS_MADE))
+
+    @property
+    def made_elsewhere(self) -> bool:
+        """Whether the templated arguments render in a DAG that the project's code creates
+        (``plan_dag.AS_MADE``): judged on that code before the plan is used."""
+        return AS_MADE in self.variables
 
 
 class EvaluatedCall(ast.Call):

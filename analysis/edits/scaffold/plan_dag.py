@@ -27,6 +27,14 @@ the DAG's own, another Jinja environment, an undefined value rendered empty)."""
 
 
 _BY_POSITION = "is given arguments by position or `**`"
+MADE_ELSEWHERE = "is not created by one `DAG(...)` or `@dag(...)` call in the DAG file"
+"""Why the DAG's options cannot be read in its file: the project's code creates it (a class or
+factory the file calls), or the file creates it in a way that cannot be followed."""
+AS_MADE = "{{ as the DAG's maker renders }}"
+"""The key that stands, among a plan's Variables (``Plan.variables``), for Jinja rendered in a DAG
+that ``MADE_ELSEWHERE`` says is not created in its file: whether that DAG renders as Airflow's
+defaults do is judged on the project's code it runs (``made_dag_rendering``), where the project
+is known; refused where it is not."""
 
 
 def dag_creation(dag: DagFile, dag_unit: Unit, call: ast.Call | None = None) -> ast.Call | str:
@@ -50,7 +58,7 @@ def dag_creation(dag: DagFile, dag_unit: Unit, call: ast.Call | None = None) -> 
                 calls.append(value)
                 break
     if len(calls) != 1:
-        return "is not created by one `DAG(...)` or `@dag(...)` call in the DAG file"
+        return MADE_ELSEWHERE
     if len(calls[0].args) > 1 or any(k.arg is None for k in calls[0].keywords):  # the id alone may come first
         return _BY_POSITION
     return calls[0]
@@ -70,6 +78,35 @@ def rendering_problem(dag: DagFile, dag_unit: Unit, call: ast.Call | None = None
     if option is None:  # or which arguments a task renders: `task.template_fields = ()`
         option = changes_templates(dag.tree)
     return None if option is None else f"sets `{option}`"
+
+
+def made_dag_rendering(dag_tree: ast.Module, modules: list[tuple[str, ast.Module]]) -> str | None:
+    """For a DAG that the project's code creates (``MADE_ELSEWHERE``), how it may render templates
+    otherwise than Airflow's defaults, judged on the DAG file's ``dag_tree`` and the project's
+    ``modules`` that reading it runs (``(name, tree)``); None when it renders them so. Read
+    conservatively: a rendering option given to any call or set on any object, ``**`` given to a
+    ``DAG(...)`` call, a task's ``template_fields`` set, or no ``DAG(...)`` call among the modules
+    (the DAG is made where the model does not read)."""
+    creations = 0
+    for name, tree in [("the DAG file", dag_tree), *modules]:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                callee = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+                given = next((k.arg for k in node.keywords if k.arg in _RENDERING), None)
+                if given is not None:
+                    return f"is made by the project's code, and {name} gives `{given}`"
+                if callee in ("DAG", "dag"):
+                    creations += 1
+                    if any(k.arg is None for k in node.keywords):
+                        return f"is made by the project's code, and {name} gives a `DAG(...)` `**` arguments"
+            elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store) and node.attr in _RENDERING:
+                return f"is made by the project's code, and {name} sets `{node.attr}`"
+        changed = changes_templates(tree)
+        if changed:
+            return f"is made by the project's code, and {name} sets `{changed}` on a task"
+    if not creations:
+        return "is made by code the scaffold does not read (no `DAG(...)` call in the project's modules)"
+    return None
 
 
 TEMPLATES = ("template_fields", "template_ext")

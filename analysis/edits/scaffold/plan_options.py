@@ -18,7 +18,7 @@ from analysis.edits.scaffold.plan_common import jinja, jinja_in_value, operator_
 from analysis.edits.scaffold.plan_dag import default_args, own_default_args, rendering_problem
 from analysis.edits.scaffold.plan_values import NOT_STATIC, static_value
 from analysis.edits.scaffold.statements import DagFile, Unit
-from analysis.edits.scaffold.variables import refused_rendering, rendered_value
+from analysis.edits.scaffold.variables import judged_rendering, rendered_value
 from analysis.facts import TaskFacts
 
 BASE_OPERATOR = frozenset({
@@ -126,9 +126,9 @@ def read_values(dag: DagFile, dag_unit: Unit | None, call: ast.Call, name: str, 
         values[option] = value
     if variables:
         how = rendering_problem(dag, dag_unit, call) if dag_unit is not None else "is not created in the DAG file"
-        if how is not None:
-            return refused_rendering(f"the arguments of {name}", how, variables)
-    return values, tuple(variables)
+        keys = judged_rendering(f"the arguments of {name}", how, variables)
+        return keys if isinstance(keys, str) else (values, keys)
+    return values, ()
 
 
 BASH_PARAMETERS = frozenset({"bash_command", "env", "append_env", "cwd", "output_encoding", "skip_exit_code",

@@ -34,6 +34,7 @@ import re
 from collections.abc import Callable
 
 from analysis.edits.scaffold.plan_common import has_jinja
+from analysis.edits.scaffold.plan_dag import AS_MADE, MADE_ELSEWHERE
 from analysis.edits.scaffold.run_values import RUN, run_expressions
 from analysis.edits.scaffold.statements import sole_import
 
@@ -149,8 +150,17 @@ def variables_problem(tree: ast.Module, nodes: list[ast.AST | None], what: str,
     if keys and written_out(tree):
         return (f"{what} use {_read(keys)} in Jinja, which the scaffold renders only in a call written in "
                 "the DAG file (not in values written out from elsewhere): scaffold it by hand")
-    how = rendering() if keys else None
-    return tuple(keys) if how is None else refused_rendering(what, how, keys)
+    return judged_rendering(what, rendering() if keys else None, keys)
+
+
+def judged_rendering(what: str, how: str | None, keys: list[str] | tuple[str, ...]) -> tuple[str, ...] | str:
+    """``keys`` when the DAG renders as Airflow's defaults do (``how`` None), with ``AS_MADE`` when
+    the project's code makes it (judged where the project is known), else why they are refused."""
+    if how is None:
+        return tuple(keys)
+    if how == MADE_ELSEWHERE:
+        return (*keys, AS_MADE)
+    return refused_rendering(what, how, keys)
 
 
 def refused_rendering(what: str, how: str, keys: list[str] | tuple[str, ...] = ()) -> str:
@@ -163,6 +173,7 @@ def refused_rendering(what: str, how: str, keys: list[str] | tuple[str, ...] = (
 
 def _read(keys: list[str] | tuple[str, ...]) -> str:
     """What Jinja reading ``keys`` reads, in words."""
+    keys = [k for k in keys if k != AS_MADE]
     if RUN not in keys:
         return "Airflow Variables"
     return "the Airflow run's values" if len(keys) == 1 else "Airflow Variables and the Airflow run's values"
