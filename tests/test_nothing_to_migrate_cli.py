@@ -46,7 +46,7 @@ def test_proxy_leaves_them_in_airflow_and_progress_counts_them_done(warehouse: P
     proxied = run_cli("proxy", "warehouse", cwd=warehouse)
     assert proxied.returncode == 0, proxied.stderr
     assert "with nothing to migrate: `start` (EmptyOperator), `latest_only` (LatestOnlyOperator), " \
-           "`done` (DummyOperator)" in proxied.stderr
+           "`done` (DummyOperator), `mark_reports` (ExternalTaskMarker)" in proxied.stderr
     state = (warehouse / "airflow_dags" / "proxied_state" / "warehouse.yaml").read_text()
     assert "  - id: start\n    proxied: false\n" in state and "  - id: load\n    proxied: true\n" in state
 
@@ -55,7 +55,7 @@ def test_proxy_leaves_them_in_airflow_and_progress_counts_them_done(warehouse: P
     assert dag["stage"] == "proxied"  # the tasks with nothing to migrate hold it back no more
     assert {t["task_id"]: t["stage"] for t in dag["tasks"]}["start"] == "observed"
     status = run_cli("status", cwd=warehouse)
-    assert "warehouse  6/6 tasks mapped · 6 proxied · 3 of these: nothing to migrate" in status.stdout
+    assert "warehouse  7/7 tasks mapped · 7 proxied · 4 of these: nothing to migrate" in status.stdout
     assert "    done  nothing to migrate" in status.stdout.splitlines()
     report = json.loads(run_cli("status", "--json", cwd=warehouse).stdout)
     tasks = {t["task_id"]: t["proxied"] for t in report["dags"][0]["tasks"]}

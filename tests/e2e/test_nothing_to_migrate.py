@@ -65,4 +65,4 @@ async def test_note_hover_lens_and_report(client: LanguageClient):
     report = await client.workspace_execute_command_async(types.ExecuteCommandParams(
         command="airlift.migrationReport", arguments=[]))
     [row] = report["dags"]
-    assert (row["tasks"], row["mapped"], row["proxied"]) == (6, 3, 3)
+    assert (row["tasks"], row["mapped"], row["proxied"]) == (7, 4, 4)

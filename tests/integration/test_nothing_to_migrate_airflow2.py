@@ -23,11 +23,14 @@ def test_the_empty_tasks_stay_airflow_operators_while_the_others_are_proxied(tmp
     bag = dagbag_of(airflow2_python(), root / "airflow_dags")
     assert bag["import_errors"] == {}
     assert bag["states"]["proxied_state"]["warehouse"]["tasks"] == {
-        "count": True, "done": False, "extract": True, "latest_only": False, "load": True, "start": False}
+        "count": True, "done": False, "extract": True, "latest_only": False, "load": True, "start": False,
+        "mark_reports": False}
     dag = bag["dags"]["warehouse"]
     classes = dag["classes"]
     assert {task: classes[task] for task in ("extract", "count", "load")} == dict.fromkeys(
         ("extract", "count", "load"), PROXY_OPERATOR)
     assert classes["start"] == "EmptyOperator" and classes["latest_only"] == "LatestOnlyOperator"
+    assert classes["mark_reports"] == "ExternalTaskMarker"
     assert classes["done"] in ("DummyOperator", "EmptyOperator")  # Airflow 2's DummyOperator is an alias
     assert dag["tasks"]["extract"] == ["latest_only"] and dag["tasks"]["done"] == ["load"]
+    assert dag["tasks"]["mark_reports"] == ["done"]

@@ -21,7 +21,7 @@ from tests.support.plans import apply, read
 NOTE = "no scaffold for `LoadWarehouseOperator`: port by hand (or port the class once: `AIRFLOW_OPERATOR_PORTS`)"
 
 WAREHOUSE = FIXTURES / "nothing_to_migrate"
-IDLE = ["start", "latest_only", "done"]  # EmptyOperator, LatestOnlyOperator, DummyOperator
+IDLE = ["start", "latest_only", "done", "mark_reports"]  # Empty, LatestOnly, Dummy, ExternalTaskMarker
 HAND_PORT = '''
 
 @asset(key=["warehouse", "load"])
@@ -96,17 +96,17 @@ def test_tasks_with_nothing_to_migrate_count_as_done(root: Path) -> None:
     assert start.stage is Stage.UNMAPPED and start.done and start.label == "nothing to migrate"
     assert not task_status(found, entry, entry.dag.task("extract")).done
     status = dag_status(found, entry)
-    assert (status.total, status.mapped, status.proxied, status.nothing) == (6, 3, 3, 3)
-    assert status.label == "3/6 tasks mapped · 3 proxied · 3 of these: nothing to migrate"  # no "hook missing"
+    assert (status.total, status.mapped, status.proxied, status.nothing) == (7, 4, 4, 4)
+    assert status.label == "4/7 tasks mapped · 4 proxied · 4 of these: nothing to migrate"  # no "hook missing"
 
     apply(plan_map(found, read, "warehouse"))
     apply(plan_proxy(project(root), read, "warehouse"))
     found, entry = entry_of(root)
     status = dag_status(found, entry)
-    assert (status.mapped, status.proxied, status.nothing) == (6, 6, 3)
+    assert (status.mapped, status.proxied, status.nothing) == (7, 7, 4)
     assert [task_status(found, entry, t).label for t in entry.dag.tasks] == [
         "nothing to migrate", "nothing to migrate", "proxied → Dagster", "proxied → Dagster",
-        "proxied → Dagster", "nothing to migrate"]
+        "proxied → Dagster", "nothing to migrate", "nothing to migrate"]
     # Unmapped-task notes are for tasks that do work.
     (root / "definitions.py").unlink()
     apply(plan_map(project(root), read, "warehouse", ["extract"]))
@@ -130,14 +130,15 @@ def test_proxying_the_dag_leaves_them_unproxied_in_the_state_file(root: Path) ->
     apply(plan_map(project(root), read, "warehouse"))
     plan = plan_proxy(project(root), read, "warehouse")
     assert ("left in Airflow (`proxied: false`), with nothing to migrate: `start` (EmptyOperator), "
-            "`latest_only` (LatestOnlyOperator), `done` (DummyOperator)") in plan.notes
+            "`latest_only` (LatestOnlyOperator), `done` (DummyOperator), `mark_reports` (ExternalTaskMarker)") in plan.notes
     assert any("port `load` by hand (no scaffold for `LoadWarehouseOperator`)" in n for n in plan.notes)
     assert plan.title == "Proxy 3 tasks of warehouse to Dagster"
     apply(plan)
     path = root / "airflow_dags" / "proxied_state" / "warehouse.yaml"
     state = parse_state_file(str(path), path.read_text())
     assert {t.task_id: t.proxied for t in state.tasks} == {
-        "count": True, "done": False, "extract": True, "latest_only": False, "load": True, "start": False}
+        "count": True, "done": False, "extract": True, "latest_only": False, "load": True, "start": False,
+        "mark_reports": False}
     again = plan_proxy(project(root), read, "warehouse")
     assert again.empty
 

@@ -19,6 +19,9 @@ NOTHING_TO_MIGRATE: dict[str, str] = {
     "DummyOperator": "a `DummyOperator` runs nothing: there is nothing to move to Dagster",
     "LatestOnlyOperator": ("a `LatestOnlyOperator` only skips its downstream tasks on runs "
                            "that are not the latest: Dagster schedules run the latest only"),
+    "ExternalTaskMarker": ("an `ExternalTaskMarker` runs nothing (it is an `EmptyOperator`): it only "
+                           "makes clearing it in Airflow clear the task it marks in another DAG, "
+                           "which it keeps doing in Airflow"),
 }
 """Operators whose task does no work of its own, with why, as hover and progress say it."""
 
