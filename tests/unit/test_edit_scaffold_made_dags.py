@@ -93,7 +93,15 @@ def test_a_dag_the_teams_class_makes_renders_the_runs_values_and_variables(tmp_p
     (lambda m: m.replace("tags=tags or [])", "**{'render_template_as_native_obj': True})"),
      "the DAG is made by the project's code, and dags.py gives a `DAG(...)` `**` arguments"),
     (lambda m: m + "        self.airflow_dag.template_undefined = object\n",
-     "the DAG is made by the project's code, and dags.py sets `template_undefined`"),
+     "the DAG is made by the project's code, and dags.py uses `template_undefined`"),
+    (lambda m: m + "        setattr(self.airflow_dag, 'user_defined_macros', {})\n",
+     "the DAG is made by the project's code, and dags.py names `user_defined_macros`"),
+    (lambda m: m + "        self.airflow_dag.__dict__.update({'user_defined_filters': {}})\n",
+     "the DAG is made by the project's code, and dags.py names `user_defined_filters`"),
+    (lambda m: m + "        __import__('importlib').import_module('team.render').customize(self.airflow_dag)\n",
+     "the DAG is made by the project's code, and dags.py calls `import_module` (code the scaffold cannot follow)"),
+    (lambda m: m.replace("class TeamDag:", "class TeamDag(DAG):"),
+     "the DAG is made by the project's code, and dags.py derives `TeamDag` from `DAG`"),
     (lambda m: m.replace("from airflow import DAG", "from airflow import DAG as Maker").replace("DAG(", "Maker(")
      .replace("import pendulum", "import pendulum\nfrom elsewhere import make"),
      "the DAG is made by code the scaffold does not read (no `DAG(...)` call in the project's modules)"),
@@ -117,3 +125,12 @@ def test_without_the_project_a_dag_made_elsewhere_is_refused(tmp_path: Path):
     assert can_scaffold(DAG, task) == textwrap.dedent("""\
         the arguments of task `export` use Airflow Variables in Jinja, and the DAG is not created by one \
 `DAG(...)` or `@dag(...)` call in the DAG file, which may change how Airflow renders them: scaffold it by hand""")
+
+
+def test_a_sibling_dag_of_the_file_is_not_the_makers_creation(tmp_path: Path):
+    """The `DAG(...)` the judgement needs is among the project's modules: one the DAG file writes
+    for another DAG does not make the maker's readable."""
+    maker = MAKER.replace("from airflow import DAG", "from airflow import DAG as Maker").replace("DAG(", "Maker(")
+    dag = DAG.replace("team = TeamDag", "from airflow import DAG\n\nwith DAG('archive'):\n    pass\n\nteam = TeamDag")
+    found = judged(tmp_path, "repair_events", maker=maker, dag=dag)
+    assert found is not None and "no `DAG(...)` call in the project's modules" in found, found

@@ -2,15 +2,17 @@
 through dagster-aws's ``AthenaClientResource`` (a dependency of the generated code: dagster-aws
 of the Dagster release, 0.29 for Dagster 1.13, with boto3).
 
-The resource is keyed by the task's connection id (``aws_default`` -> ``aws_default``; ``aws``
-when the task gives ``aws_conn_id=None``) and declared on the asset with ``resource_defs`` as the
-module-level ``ATHENA_<KEY>`` = ``AthenaClientResource()`` that every Athena asset of that
-connection shares: its boto3 client finds credentials and region as boto3 does (``AWS_*``
+The resource is keyed by the task's connection id, in a namespace of its own so that a SQL
+scaffold's resource for the same id does not clash (``aws_default`` -> ``athena_aws_default``;
+``athena`` when the task gives ``aws_conn_id=None``) and declared on the asset with
+``resource_defs`` as the module-level ``AIRFLOW_<KEY>`` = ``AthenaClientResource()`` that
+every Athena asset of that connection shares: its boto3 client finds credentials and region as boto3 does (``AWS_*``
 variables, a profile, the instance's role), which is what an Airflow connection without keys
 is, as MWAA's ``aws_default`` is. Give it the connection's keys, or bind your own resource under
 the key (and drop ``resource_defs``). The body starts the query with the options given and waits
 for it as the operator does (``_airflow_athena_query``, written once into the module); each
-asset is materialized with the query execution id (the task's XCom) as metadata.
+asset is materialized with the query execution id (the task's XCom) as metadata. A run stopped
+while the query runs stops it, as the operator's ``on_kill`` does.
 '''
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ if TYPE_CHECKING:
     from analysis.edits.scaffold.asset import ModuleEdit
 
 RUN_QUERY = "_airflow_athena_query"
-_PREFIX = "ATHENA_"
+_PREFIX = "AIRFLOW_ATHENA"
 DEFINITIONS = {RUN_QUERY: ('''\
 def _airflow_athena_query(context: dagster.AssetExecutionContext, client, query, database=None,
                           catalog="AwsDataCatalog", output_location=None, workgroup="primary",
@@ -47,15 +49,21 @@ def _airflow_athena_query(context: dagster.AssetExecutionContext, client, query,
                "ResultConfiguration": result, "WorkGroup": workgroup}
     if client_request_token:
         request["ClientRequestToken"] = client_request_token
+    from time import sleep as _sleep  # here: the module may bind `time` to something else
+
     execution_id = client.start_query_execution(**request)["QueryExecutionId"]
     context.log.info(f"Athena query execution id: {execution_id}")
     status = {}
-    for attempt in range(max_polling_attempts or 999999):
-        if attempt:
-            time.sleep(30 if sleep_time is None else sleep_time)
-        status = client.get_query_execution(QueryExecutionId=execution_id)["QueryExecution"]["Status"]
-        if status.get("State") not in ("QUEUED", "RUNNING"):
-            break
+    try:
+        for attempt in range(max_polling_attempts or 999999):
+            if attempt:
+                _sleep(30 if sleep_time is None else sleep_time)
+            status = client.get_query_execution(QueryExecutionId=execution_id)["QueryExecution"]["Status"]
+            if status.get("State") not in ("QUEUED", "RUNNING"):
+                break
+    except BaseException:  # the run stopped while the query runs: stop it, as Airflow's on_kill does
+        client.stop_query_execution(QueryExecutionId=execution_id)
+        raise
     state = status.get("State")
     if state in ("FAILED", "CANCELLED"):
         reason = f"query_execution_id is {execution_id}. Error: {status.get('StateChangeReason')}"
@@ -65,7 +73,7 @@ def _airflow_athena_query(context: dagster.AssetExecutionContext, client, query,
         raise dagster.Failure(f"Final state of Athena job is {state}. {reason}")
     for key in context.selected_asset_keys:
         yield dagster.MaterializeResult(asset_key=key, metadata={"query_execution_id": execution_id})
-''', ("dagster", "time"))}
+''', ("dagster",))}
 
 
 def owns(name: str) -> bool:
@@ -73,7 +81,8 @@ def owns(name: str) -> bool:
 
 
 def _constant_name(plan: Plan) -> str:
-    return _PREFIX + plan.athena.resource_key.upper()
+    """``AIRFLOW_ATHENA_AWS_DEFAULT`` for the key ``athena_aws_default``."""
+    return "AIRFLOW_" + plan.athena.resource_key.upper()
 
 
 def problem(plan: Plan) -> str | None:

@@ -14,13 +14,14 @@ helper merges them as the operator does, once Variables or the run's values are 
 Refused with the reason: values that cannot be read statically, Jinja other than Variables and
 the run's values, a ``query`` that ends in ``.sql`` (the operator's ``template_ext``: Airflow
 reads and renders that file), a ``region_name``, ``verify`` or ``botocore_config`` (dagster-aws's
-resource takes them from boto3's environment), and options the scaffold does not carry.
+resource takes them from boto3's environment), an ``execution_timeout`` (Airflow stops the query
+when it passes), and options the scaffold does not carry. A templated string without Jinja is
+sent as Airflow renders it all the same (line ends made newlines, one final newline dropped).
 """
 
 from __future__ import annotations
 
 import ast
-import keyword
 from dataclasses import dataclass
 
 from analysis.edits.scaffold.plan_common import Plan
@@ -66,15 +67,18 @@ def athena_plan(dag: DagFile, task: TaskFacts, call: ast.Call) -> Plan | str:
     if isinstance(read, str):
         return read
     values, variables = read
+    given = {k.arg for k in call.keywords} | {n for n, _, _ in task.arguments or ()} | set(task.default_keys or ())
+    if "execution_timeout" in given:  # the operator's own docstring sends users there
+        return (f"{name} has an `execution_timeout`: Airflow stops its query when it passes (the operator's "
+                "`on_kill`), which the scaffold does not carry: scaffold it by hand")
+    values = {k: _as_rendered(v) if k in TEMPLATED else v for k, v in values.items()}
     query = values.get("query")
     if not isinstance(query, str) or not query.strip():
         return f"{name} has no `query` written out (a string)"
     conn_id = values["aws_conn_id"]
     if conn_id is not None and (not isinstance(conn_id, str) or "{{" in conn_id):
         return f"the `aws_conn_id` of {name} is not a connection id written out"
-    key = resource_key(conn_id) if conn_id else "aws"
-    if keyword.iskeyword(key):
-        return f"the `aws_conn_id` of {name} ({conn_id!r}) is a Python keyword: name its resource by hand"
+    key = "athena_" + resource_key(conn_id) if conn_id else "athena"
     options = tuple((option, values[option]) for option in HELPER_OPTIONS if values[option] != _DEFAULTS[option])
     return Plan("Athena", task.operator, (), None, frozenset(), False, frozenset(), {}, frozenset(),
                 athena=AthenaQuery(conn_id, key, query, options), variables=variables)
@@ -85,16 +89,28 @@ def _checked(name: str, option: str, value: object) -> str | None:
     if option in _ENVIRONMENT and value is not None:
         return (f"{name} sets `{option}`: dagster-aws's AthenaClientResource takes the region and TLS "
                 "settings from boto3's environment (AWS_DEFAULT_REGION, AWS_CA_BUNDLE): scaffold it by hand")
-    if option == "query" and isinstance(value, str) and value.endswith(".sql"):  # as Airflow reads it: no strip
-        return (f"the `query` of {name} is {value!r}, which ends in `.sql`: Airflow reads and renders that file "
+    if option in TEMPLATED and isinstance(value, str) and value.endswith(".sql"):  # as Airflow reads it: no strip
+        return (f"the `{option}` of {name} is {value!r}, which ends in `.sql`: Airflow reads and renders that file "
                 "(the operator's template_ext): scaffold it by hand")
     if option in ("query_execution_context", "result_configuration") and value is not None \
             and not isinstance(value, dict):
         return f"the `{option}` of {name} is not a dict (Athena's {_API_NAMES[option]})"
-    if option in ("sleep_time", "max_polling_attempts") and value is not None \
+    if option == "sleep_time" and value is not None \
             and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
-        return f"the `{option}` of {name} is not a number of {'seconds' if option == 'sleep_time' else 'polls'}"
+        return f"the `sleep_time` of {name} is not a number of seconds"
+    if option == "max_polling_attempts" and value is not None \
+            and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        return f"the `max_polling_attempts` of {name} is not a whole number of polls"
     return None
+
+
+def _as_rendered(value: object) -> object:
+    """A templated string without Jinja as Airflow renders it all the same: Jinja makes its line
+    ends newlines and drops one final newline (``keep_trailing_newline`` is off)."""
+    if type(value) is not str:  # Rendered ones are rendered, so, when the asset runs
+        return value
+    text = value.replace("\r\n", "\n").replace("\r", "\n")
+    return text[:-1] if text.endswith("\n") else text
 
 
 _API_NAMES = {"query_execution_context": "QueryExecutionContext", "result_configuration": "ResultConfiguration"}

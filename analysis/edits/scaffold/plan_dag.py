@@ -84,29 +84,51 @@ def made_dag_rendering(dag_tree: ast.Module, modules: list[tuple[str, ast.Module
     """For a DAG that the project's code creates (``MADE_ELSEWHERE``), how it may render templates
     otherwise than Airflow's defaults, judged on the DAG file's ``dag_tree`` and the project's
     ``modules`` that reading it runs (``(name, tree)``); None when it renders them so. Read
-    conservatively: a rendering option given to any call or set on any object, ``**`` given to a
-    ``DAG(...)`` call, a task's ``template_fields`` set, or no ``DAG(...)`` call among the modules
-    (the DAG is made where the model does not read)."""
+    conservatively, anywhere in them: a rendering option named (a keyword, a string such as a dict
+    key or ``setattr``'s, an attribute), ``**`` given to a ``DAG(...)`` call, a class derived from
+    ``DAG``, a module imported by name at run time, a task's ``template_fields`` set; or no
+    ``DAG(...)`` call among the modules (the DAG is made where the scaffold does not read)."""
     creations = 0
     for name, tree in [("the DAG file", dag_tree), *modules]:
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Call):
-                callee = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
-                given = next((k.arg for k in node.keywords if k.arg in _RENDERING), None)
-                if given is not None:
-                    return f"is made by the project's code, and {name} gives `{given}`"
-                if callee in ("DAG", "dag"):
-                    creations += 1
-                    if any(k.arg is None for k in node.keywords):
-                        return f"is made by the project's code, and {name} gives a `DAG(...)` `**` arguments"
-            elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store) and node.attr in _RENDERING:
-                return f"is made by the project's code, and {name} sets `{node.attr}`"
-        changed = changes_templates(tree)
-        if changed:
-            return f"is made by the project's code, and {name} sets `{changed}` on a task"
+        found = _renders_otherwise(tree)
+        if isinstance(found, str):
+            return f"is made by the project's code, and {name} {found}"
+        creations += found if name != "the DAG file" else 0
     if not creations:
         return "is made by code the scaffold does not read (no `DAG(...)` call in the project's modules)"
     return None
+
+
+_RENDERING_NAMES = frozenset({*_RENDERING, "get_template_env"})
+_BY_NAME = frozenset({"import_module", "__import__"})
+
+
+def _renders_otherwise(tree: ast.Module) -> str | int:
+    """What in ``tree`` may change how a DAG renders templates, or how many ``DAG(...)`` calls it has."""
+    creations = 0
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            callee = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            given = next((k.arg for k in node.keywords if k.arg in _RENDERING_NAMES), None)
+            if given is not None:
+                return f"gives `{given}`"
+            if callee in _BY_NAME:
+                return f"calls `{callee}` (code the scaffold cannot follow)"
+            if callee in ("DAG", "dag"):
+                creations += 1
+                if any(k.arg is None for k in node.keywords) or any(isinstance(a, ast.Starred) for a in node.args):
+                    return "gives a `DAG(...)` `**` arguments"
+        elif isinstance(node, ast.Constant) and node.value in _RENDERING_NAMES:
+            return f"names `{node.value}`"
+        elif isinstance(node, ast.Attribute) and node.attr in _RENDERING_NAMES:
+            return f"uses `{node.attr}`"
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in _RENDERING_NAMES:
+            return f"defines `{node.name}`"
+        elif isinstance(node, ast.ClassDef) and any(
+                (b.attr if isinstance(b, ast.Attribute) else getattr(b, "id", "")) == "DAG" for b in node.bases):
+            return f"derives `{node.name}` from `DAG`"
+    changed = changes_templates(tree)
+    return f"sets `{changed}` on a task" if changed else creations
 
 
 TEMPLATES = ("template_fields", "template_ext")
