@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from analysis.edits.layout import Group
 from analysis.edits.scaffold.asset_pipes import literal_doc
+from analysis.edits.scaffold import asset_sql
 from analysis.edits.scaffold.asset_sql import sql_literal
 from analysis.edits.scaffold.plan import Plan
 
@@ -103,13 +104,11 @@ def about(where: str, plan: Plan) -> str:
             "region are boto3's: give it the connection's keys if it has its own).")
 
 
-def signature(edit: ModuleEdit, plan: Plan) -> str:
-    return f"(context: {edit.dagster_name('AssetExecutionContext')})"
+signature = asset_sql.signature  # the context only: the resource is read from it
 
 
 def decorator_options(edit: ModuleEdit, plan: Plan) -> tuple[str, ...]:
-    key = edit.literal(plan.athena.resource_key)
-    return (f"required_resource_keys={{{key}}}", f"resource_defs={{{key}: {_constant_name(plan)}}}")
+    return asset_sql.keyed_resource(edit, plan.athena.resource_key, _constant_name(plan))
 
 
 def constant(edit: ModuleEdit, name: str, plan: Plan) -> str:

@@ -135,8 +135,14 @@ def signature(edit: ModuleEdit, plan: Plan) -> str:
 
 
 def decorator_options(edit: ModuleEdit, plan: Plan) -> tuple[str, ...]:
-    key = edit.literal(plan.sql.resource_key)
-    return (f"required_resource_keys={{{key}}}", f"resource_defs={{{key}: {_constant_name(plan)}}}")
+    return keyed_resource(edit, plan.sql.resource_key, _constant_name(plan))
+
+
+def keyed_resource(edit: ModuleEdit, key: str, constant_name: str) -> tuple[str, ...]:
+    """The decorator's options of an asset that reads resource ``key`` from its context, bound by
+    default to the module-level ``constant_name`` (the user may bind another under the key)."""
+    literal = edit.literal(key)
+    return (f"required_resource_keys={{{literal}}}", f"resource_defs={{{literal}: {constant_name}}}")
 
 
 def constant(edit: ModuleEdit, name: str, plan: Plan) -> str:
