@@ -134,7 +134,13 @@ from analysis.edits.scaffold.imported import (
 from analysis.edits.scaffold.places import ImportRoot, Places
 from analysis.edits.scaffold.plan import plan_task
 from analysis.edits.scaffold.plan_common import Plan, made_elsewhere
-from analysis.edits.scaffold.plan_dag import MADE_ELSEWHERE, TEMPLATES, changes_templates, made_dag_rendering
+from analysis.edits.scaffold.plan_dag import (
+    MADE_ELSEWHERE,
+    TEMPLATES,
+    changes_templates,
+    made_dag_rendering,
+    renders_otherwise,
+)
 from analysis.edits.scaffold.plan_options import BASH_PARAMETERS, PYTHON_PARAMETERS, defaults_problem
 from analysis.edits.scaffold.plan_sensors import with_upstream
 from analysis.edits.scaffold.statements import bindings, dag_file
@@ -198,33 +204,36 @@ def _templates_problem(plan: Plan, task: TaskFacts, dag_path: str | None, code: 
         return None
     cached = _evaluated.get(dag_path)
     read = code.text if code is not None else _read_text
-    modules = []
+    modules = []  # (name, what plan_dag.renders_otherwise says of it, the task attribute it sets)
     for path, _ in cached[2].dependencies if cached is not None else ():
         text = read(path) if path.endswith(".py") else None
         if not text or not (plan.made_elsewhere or any(t in text for t in TEMPLATES)):
             continue
-        tree = _parsed(text)
-        if tree is None:
+        judged = _judged(text)
+        if judged is None:
             return f"{what} use Jinja, and {os.path.basename(path)}, which the DAG file runs, cannot be parsed"
-        modules.append((os.path.basename(path), tree))
+        modules.append((os.path.basename(path), *judged))
     if plan.made_elsewhere:
-        dag_tree = _parsed(cached[0]) if cached is not None else None
-        how = "cannot be read" if dag_tree is None else made_dag_rendering(dag_tree, modules)
+        dag_file_judged = _judged(cached[0]) if cached is not None else None
+        how = "cannot be read" if dag_file_judged is None else made_dag_rendering(
+            [("the DAG file", dag_file_judged[0]), *((name, found) for name, found, _ in modules)])
         return None if how is None else refused_rendering(what, how, plan.variables)
-    changed = next(((name, c) for name, tree in modules if (c := changes_templates(tree))), None)
+    changed = next(((name, c) for name, _, c in modules if c), None)
     if changed:
         return (f"the Jinja in {what} is rendered by Airflow only in the arguments it chooses, and {changed[0]} "
                 f"sets `{changed[1]}` on a task: scaffold it by hand")
     return None
 
 
-@functools.lru_cache(maxsize=1024)
-def _parsed(text: str) -> ast.Module | None:
-    """A module's syntax tree, once per text; None when it does not parse."""
+@functools.lru_cache(maxsize=4096)
+def _judged(text: str) -> tuple[str | int, str | None] | None:
+    """What ``plan_dag.renders_otherwise`` and ``changes_templates`` say of a module, once per
+    text (the answers are kept, not the syntax trees); None when it does not parse."""
     try:
-        return ast.parse(text)
+        tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError):
         return None
+    return renders_otherwise(tree), changes_templates(tree)
 
 
 def _copied(dag_text: str, task: TaskFacts, module_source: ModuleSource | None,

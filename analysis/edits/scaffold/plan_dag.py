@@ -80,17 +80,14 @@ def rendering_problem(dag: DagFile, dag_unit: Unit, call: ast.Call | None = None
     return None if option is None else f"sets `{option}`"
 
 
-def made_dag_rendering(dag_tree: ast.Module, modules: list[tuple[str, ast.Module]]) -> str | None:
+def made_dag_rendering(judged: list[tuple[str, str | int]]) -> str | None:
     """For a DAG that the project's code creates (``MADE_ELSEWHERE``), how it may render templates
-    otherwise than Airflow's defaults, judged on the DAG file's ``dag_tree`` and the project's
-    ``modules`` that reading it runs (``(name, tree)``); None when it renders them so. Read
-    conservatively, anywhere in them: a rendering option named (a keyword, a string such as a dict
-    key or ``setattr``'s, an attribute), ``**`` given to a ``DAG(...)`` call, a class derived from
-    ``DAG``, a module imported by name at run time, a task's ``template_fields`` set; or no
-    ``DAG(...)`` call among the modules (the DAG is made where the scaffold does not read)."""
+    otherwise than Airflow's defaults, from what ``renders_otherwise`` says of the DAG file (named
+    "the DAG file", first) and of each of the project's modules that reading it runs (``(name,
+    answer)``); None when it renders them so: nothing in them may change it, and one of the
+    modules calls ``DAG(...)`` (else the DAG is made where the scaffold does not read)."""
     creations = 0
-    for name, tree in [("the DAG file", dag_tree), *modules]:
-        found = _renders_otherwise(tree)
+    for name, found in judged:
         if isinstance(found, str):
             return f"is made by the project's code, and {name} {found}"
         creations += found if name != "the DAG file" else 0
@@ -103,8 +100,12 @@ _RENDERING_NAMES = frozenset({*_RENDERING, "get_template_env"})
 _BY_NAME = frozenset({"import_module", "__import__"})
 
 
-def _renders_otherwise(tree: ast.Module) -> str | int:
-    """What in ``tree`` may change how a DAG renders templates, or how many ``DAG(...)`` calls it has."""
+def renders_otherwise(tree: ast.Module) -> str | int:
+    """What in a module may change how a DAG renders templates, read conservatively, anywhere in
+    it: a rendering option named (a keyword, a string such as a dict key or ``setattr``'s, an
+    attribute), ``*``/``**`` given to a ``DAG(...)`` call, a class derived from ``DAG``, a module
+    imported by name at run time, a task's ``template_fields`` set; else how many ``DAG(...)``
+    calls it has."""
     creations = 0
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
