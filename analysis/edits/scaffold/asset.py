@@ -31,20 +31,11 @@ from analysis.edits.layout import (
     string_literal,
 )
 from analysis.edits.result import EditResult, check_output
-from analysis.edits.scaffold import (
-    asset_athena,
-    asset_bigquery,
-    asset_containers,
-    asset_dbt,
-    asset_gke,
-    asset_pipes,
-    asset_sensors,
-    asset_sql,
-    run_values,
-)
+from analysis.edits.scaffold import asset_sensors, run_values
 from analysis.edits.scaffold.asset_commands import command_tail, fresh, star, top_level_names
 from analysis.edits.scaffold.asset_gates import gate_specs, gate_tail
 from analysis.edits.scaffold.asset_mapping import WHAT, Mapping, find_mapping
+from analysis.edits.scaffold.asset_writers import DEFINITIONS, WRITERS, is_helper, owner
 from analysis.edits.scaffold.dag_source import (
     DagSource,
     Transplant,
@@ -53,32 +44,12 @@ from analysis.edits.scaffold.dag_source import (
     line_offsets,
 )
 from analysis.edits.scaffold.exceptions import CLASSES as EXCEPTION_CLASSES
-from analysis.edits.scaffold.exceptions import DEFINITIONS as EXCEPTION_DEFINITIONS
 from analysis.edits.scaffold.exceptions import definitions as exception_definitions
-from analysis.edits.scaffold.places import DAG_FILE_HELPER, HELPERS, IMPORT_ROOTS_HELPER, Places
+from analysis.edits.scaffold.places import DAG_FILE_HELPER, IMPORT_ROOTS_HELPER, Places
 from analysis.edits.scaffold.plan import Plan
 from analysis.edits.scaffold.statements import is_import
 from analysis.edits.scaffold.variables import CLASS as VARIABLE_CLASS
-from analysis.edits.scaffold.variables import CLASS_DEFINITION as VARIABLE_DEFINITION
-from analysis.edits.scaffold.variables import DEFINITION as RENDER_DEFINITION
 from analysis.edits.scaffold.variables import HELPER as RENDER_HELPER
-
-_DEFINITIONS = {**{name: (text, ("os", "sys")) for name, text in HELPERS.items()},
-                RENDER_HELPER: RENDER_DEFINITION, VARIABLE_CLASS: VARIABLE_DEFINITION, **EXCEPTION_DEFINITIONS,
-                run_values.HELPER: run_values.HELPER_DEFINITION, run_values.RENDER: run_values.RENDER_DEFINITION}
-"""The module-level definitions no family writer owns (``places``, ``variables``, ``exceptions``):
-their text and the modules it uses."""
-
-_WRITERS = {"Pipes": asset_pipes, "Container": asset_containers, "SQL": asset_sql, "BigQuery": asset_bigquery,
-            "Athena": asset_athena, "GKE cluster": asset_gke, "Sensor": asset_sensors, "dbt": asset_dbt}
-"""The families whose asset takes resources, by ``Plan.kind``: the end of the body, the
-signature, the decorator's options and the module-level definitions they need."""
-
-
-def _is_helper(name: str) -> bool:
-    """Whether a top-level name is one of the definitions scaffolds add to the module."""
-    return name in _DEFINITIONS or any(w.owns(name) for w in _WRITERS.values())
-
 
 class ModuleEdit:
     """The scaffold of one task in the Dagster module: ``find_mapping``, then ``apply``."""
@@ -131,7 +102,7 @@ class ModuleEdit:
             file_name = fresh("dag_file", plan.mentioned)
             header.append(f"{file_name} = {DAG_FILE_HELPER}({self.literal(relative)})")
             helpers.append(DAG_FILE_HELPER)
-        writer = _WRITERS.get(plan.kind)
+        writer = WRITERS.get(plan.kind)
         if writer is not None:
             problem = writer.problem(plan) or (writer.conflict(self, plan) if hasattr(writer, "conflict") else None)
             if problem:
@@ -182,7 +153,7 @@ class ModuleEdit:
                                  target.with_changes(leading_lines=blank + kept)]
         # helpers stay together: after those the module has, else before the new asset
         existing = [i for i, s in enumerate(body)
-                    if any(map(_is_helper, top_level_names(cst.Module(body=[s]))))]
+                    if any(map(is_helper, top_level_names(cst.Module(body=[s]))))]
         at = existing[-1] + 1 if existing else index
         body[at:at] = [self._helper(h, plan).with_changes(leading_lines=blank) for h in helpers
                        if not self._defines(h)]
@@ -197,8 +168,8 @@ class ModuleEdit:
         """The statements after the copied code: the call, the command, or the Pipes run."""
         if source.call is None:
             return "the call that creates the task was not found in the DAG file's syntax tree"
-        if plan.kind in _WRITERS:
-            lines = _WRITERS[plan.kind].tail(self, plan, places)
+        if plan.kind in WRITERS:
+            lines = WRITERS[plan.kind].tail(self, plan, places)
         else:
             lines = command_tail(self, plan, source, file_name)
             if plan.gate is not None and not isinstance(lines, str):
@@ -241,8 +212,8 @@ class ModuleEdit:
         operator = f"{plan.label} function" if plan.function is not None else plan.label
         about = (f"Scaffolded by airlift-lsp from {where} ({operator}), with the module-level "
                  "code it needs, imported here so that these definitions load without it.")
-        if plan.kind in _WRITERS or plan.sensor is not None:
-            about = _WRITERS.get(plan.kind, asset_sensors).about(where, plan)
+        if plan.kind in WRITERS or plan.sensor is not None:
+            about = WRITERS.get(plan.kind, asset_sensors).about(where, plan)
         if plan.port is not None:
             given = ("the values its arguments have when Airflow reads the DAG file, written out" if plan.port.literals
                      is not None else "the task's arguments, with the module-level code they need")
@@ -276,7 +247,7 @@ class ModuleEdit:
         doc = [*_wrap(_in_docstring(summary), u + '"""', u), "", *_wrap(_in_docstring(about), u, u), f'{u}"""']
         copied = self._copied(plan, source, file_name)
         marker = [u + _MARK, ""] if copied else []
-        writer = _WRITERS.get(plan.kind)
+        writer = WRITERS.get(plan.kind)
         signature = writer.signature(self, plan) if writer else "() -> None"
         if plan.gate is not None or plan.port is not None:
             signature = f"(context: {self.dagster_name('AssetExecutionContext')})"
@@ -295,8 +266,8 @@ class ModuleEdit:
 
     def _decorator(self, name: str, mapping: Mapping, plan: Plan) -> str:
         """``@multi_asset(specs=[...], name=...)``, the specs' code moved as it is written."""
-        if hasattr(_WRITERS.get(plan.kind), "decorator"):  # dbt's: its keys are dbt's
-            return _WRITERS[plan.kind].decorator(self, plan, name)
+        if hasattr(WRITERS.get(plan.kind), "decorator"):  # dbt's: its keys are dbt's
+            return WRITERS[plan.kind].decorator(self, plan, name)
         specs = tuple(star(e) + expression_code(self.text, self.offsets, self.spans[e.value],
                                                   2 * len(self.unit), self.newline)
                       for e in mapping.specs)
@@ -306,8 +277,8 @@ class ModuleEdit:
         if plan.sensor is not None and plan.sensor.upstream:
             specs = asset_sensors.upstream_specs(self, plan, specs)
         options = (Group("specs=[", specs, "]", broken), f"name={self.literal(name)}")
-        if plan.kind in _WRITERS:
-            options += _WRITERS[plan.kind].decorator_options(self, plan)
+        if plan.kind in WRITERS:
+            options += WRITERS[plan.kind].decorator_options(self, plan)
         return render(Group(f"@{self._name('dagster', 'multi_asset')}(", options, ")", broken),
                       "", self.unit, self.newline)
 
@@ -353,11 +324,11 @@ class ModuleEdit:
         return name in top_level_names(self.module)
 
     def _helper(self, name: str, plan: Plan) -> cst.BaseStatement:
-        writer = next((w for w in _WRITERS.values() if w.owns(name)), None)
+        writer = owner(name)
         if writer is not None and name not in writer.DEFINITIONS:
             return cst.parse_statement(writer.constant(self, name, plan),
                                        config=self.module.config_for_parsing)
-        text, modules = writer.DEFINITIONS[name] if writer else _DEFINITIONS[name]
+        text, modules = writer.DEFINITIONS[name] if writer else DEFINITIONS[name]
         for module in modules:
             used = re.compile(rf"(?<![\w.]){re.escape(module)}\.")
             if used.search(text):

@@ -15,9 +15,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 from analysis.edits.scaffold.families import derived_note
+from analysis.edits.scaffold.imported import called_function, imported_function
 from analysis.edits.scaffold.plan_athena import ATHENA_OPERATORS, athena_plan
 from analysis.edits.scaffold.plan_athena import IGNORED as ATHENA_IGNORED
-from analysis.edits.scaffold.imported import called_function, imported_function
 from analysis.edits.scaffold.plan_bigquery import BIGQUERY_OPERATORS, bigquery_plan
 from analysis.edits.scaffold.plan_bigquery import IGNORED as BIGQUERY_IGNORED
 from analysis.edits.scaffold.plan_bigquery_job import IGNORED as JOB_IGNORED
