@@ -42,6 +42,8 @@ class FakeAthena:
     started: list[dict] = field(default_factory=list)
     failed_ids: dict[str, str] = field(default_factory=dict)
     ids: list[str] = field(default_factory=list)
+    answered: dict[str, list[str]] = field(default_factory=dict)
+    """The states ``GetQueryExecution`` answered for each query, in order: how it was waited for."""
 
     def start(self, workgroups: tuple[str, ...] = ()) -> FakeAthena:
         self.moto_port = free_port()
@@ -68,11 +70,6 @@ class FakeAthena:
         """What boto3 is given, in Airflow's process and Dagster's alike."""
         return {**CREDENTIALS, "AWS_ENDPOINT_URL": self.url}
 
-    def executions(self) -> list[dict]:
-        """``GetQueryExecution`` of each query started, in order, as moto answers it."""
-        return [self._athena("GetQueryExecution", {"QueryExecutionId": i})["QueryExecution"]
-                for i in self.ids]
-
     # -- the proxy ----------------------------------------------------------------------
 
     def _handler(self):
@@ -92,7 +89,10 @@ class FakeAthena:
                     if reason is not None:
                         fake.failed_ids[execution_id] = reason
                 elif target == "GetQueryExecution" and status == 200:
-                    answer = fake._failed(json.loads(body)["QueryExecutionId"], answer)
+                    execution_id = json.loads(body)["QueryExecutionId"]
+                    answer = fake._failed(execution_id, answer)
+                    state = json.loads(answer)["QueryExecution"]["Status"]["State"]
+                    fake.answered.setdefault(execution_id, []).append(state)
                 self.send_response(status)
                 for name, value in headers:
                     if name.lower() not in ("content-length", "transfer-encoding", "connection", "date", "server"):
