@@ -2,7 +2,8 @@
 tests/fixtures/scaffold/run_values reads `{{ ds }}`, `{{ ts_nodash }}`, `{{ run_id }}`, its data
 interval through `strftime`, Airflow's filters and pendulum's methods, in a BashOperator's command
 and folder, a PythonOperator's `op_kwargs` (with CRLF and a final newline) and a `@task`'s
-arguments. Each task is scaffolded with the CLI as a user runs it.
+arguments; and callables that take the run's strings from Airflow's task context (by parameter,
+and by key through `**context`). Each task is scaffolded with the CLI as a user runs it.
 
 A real Airflow 2.11 holds two runs of the DAG, made through its REST API as a user or the
 scheduler makes them: one at midnight (its data interval, inferred by the `@daily` timetable, is
@@ -30,7 +31,7 @@ from tests.support.scaffold_runs import MATERIALIZE_LIVE, dagster_python, scaffo
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "scaffold" / "run_values"
-TASKS = {"export": "export", "describe": "description", "record": "record"}
+TASKS = {"export": "export", "describe": "description", "record": "record", "stamp": "stamp", "window": "window"}
 RUNS = {"midnight": "2024-03-05T00:00:00+00:00", "afternoon": "2024-03-07T13:45:30.123456+00:00"}
 
 
@@ -47,7 +48,9 @@ def airflow2(project):
         with time_limit(300, "starting Airflow 2"):
             server.start()
         server.wait_for_task_classes("partitioned", {"export": "BashOperator", "describe": "PythonOperator",
-                                                     "record": "_PythonDecoratedOperator", "ahead": "BashOperator"},
+                                                     "record": "_PythonDecoratedOperator", "ahead": "BashOperator",
+                                                     "stamp": "PythonOperator", "window": "_PythonDecoratedOperator",
+                                                     "pull": "PythonOperator"},
                                      timeout=120)
         for run_id, logical_date in RUNS.items():  # the DAG stays paused: nothing runs them but the tests
             response = server.api("POST", "/dags/partitioned/dagRuns",
@@ -96,7 +99,7 @@ def test_dagster_renders_what_airflow_renders_for_each_run(outputs):
     for run_id, (airflow_out, dagster_out) in outputs.items():
         written = sorted(p.name for p in airflow_out.iterdir() if p.suffix in (".txt", ".json"))
         assert written == sorted(p.name for p in dagster_out.iterdir() if p.suffix in (".txt", ".json")), run_id
-        assert len(written) == 3, written
+        assert len(written) == 5, written
         for name in written:
             assert (dagster_out / name).read_bytes() == (airflow_out / name).read_bytes(), (run_id, name)
     midnight, _ = outputs["midnight"]
@@ -104,8 +107,12 @@ def test_dagster_renders_what_airflow_renders_for_each_run(outputs):
         "2024-03-05 20240305 2024-03-05T00:00:00+00:00 20240305T000000 midnight midnight\n")
     # the @daily timetable infers the day before as the data interval of a run at midnight
     assert "'2024/03/04 00:00'" in (midnight / "describe_2024-03-05.txt").read_text()
+    assert (midnight / "stamp.txt").read_text() == \
+        "'2024-03-05' 'midnight' '20240305T000000' '20240305' 'daily' 'absent'\n"
     afternoon, _ = outputs["afternoon"]
     assert "2024-03-07T13:45:30.123456+00:00" in (afternoon / "export_20240307.txt").read_text()
+    assert json.loads((afternoon / "window.json").read_text()) == {
+        "ts_nodash": "20240307T134530", "ts": "2024-03-07T13:45:30.123456+00:00", "day": "2024-03-07"}
 
 
 @pytest.mark.airflow
@@ -124,6 +131,12 @@ def test_a_task_reading_what_only_airflow_renders_is_refused_in_one_line(project
     assert "use Jinja ('echo {{ next_ds }}'), which only Airflow renders" in refused.stderr
 
 
+def test_a_callable_reading_the_task_instance_from_the_context_is_refused_in_one_line(project):
+    refused = run_cli("scaffold", "partitioned", "pull", cwd=project)
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
+    assert "reads `ti` of the Airflow task context (through `**context`), which Dagster does not have" in refused.stderr
+
+
 def test_a_module_without_an_airflow_instance_is_refused_with_why(tmp_path):
     (tmp_path / "dags").mkdir()
     shutil.copy(FIXTURES / "run_values_dag.py", tmp_path / "dags")
@@ -135,4 +148,4 @@ def test_a_module_without_an_airflow_instance_is_refused_with_why(tmp_path):
     refused = run_cli("scaffold", "partitioned", "export", cwd=tmp_path)
     assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
     assert "does not bind one AirflowInstance" in refused.stderr
-    assert "the Airflow run's values its templates use" in refused.stderr
+    assert "the Airflow run's values its templates or its code use" in refused.stderr

@@ -631,7 +631,10 @@ _READS_KWARGS = ("the callable of task `t` takes `**kwargs`, through which Airfl
 
 @pytest.mark.parametrize("body, reason", [
     ("return 1", None),  # reads none of the context: called without one, it returns the same
-    ("return kwargs['ds']", _READS_KWARGS),
+    ("return kwargs['ds']", None),  # the run's `ds`, given from the Airflow run (test_edit_scaffold_context_values.py)
+    ("return kwargs['ti']", "the callable of task `t` reads `ti` of the Airflow task context (through `**kwargs`), "
+                            "which Dagster does not have"),
+    ("return kwargs", _READS_KWARGS),
     ("return len(locals())", _READS_KWARGS),
     ("def inner():\n        return kwargs\n    return inner()", _READS_KWARGS),
 ])

@@ -124,7 +124,7 @@ with DAG("d", start_date=pendulum.datetime(2024, 1, 1)):
      "the arguments of task `t` use Jinja ('{{ ti.run_id }}'), which only Airflow renders"),
     ("@task.bash\ndef t(ti=None):\n    return f'echo {ti}'\nt()",
      "the function of task `t` takes `ti` from the Airflow task context, which Dagster does not have"),
-    ("@task.bash\ndef t(**context):\n    return f'echo {context[\"ds\"]}'\nt()",
+    ("@task.bash\ndef t(**context):\n    return f'echo {context}'\nt()",
      ("the function of task `t` takes `**context`, through which Airflow passes the task context "
       "(ti, ds, ...): Dagster has none")),
     ("@task\ndef first():\n    return 'a'\n@task.bash\ndef t(x):\n    return f'echo {x}'\nt(first())",

@@ -52,8 +52,8 @@ with DAG("d", start_date=pendulum.datetime(2024, 1, 1)):
 
 @pytest.mark.parametrize("code, reason", [
     ("BranchPythonOperator(task_id='t', python_callable=choose)",
-     ("the callable of task `t` takes `**context`, through which Airflow passes the task context "
-     "(ti, ds, ...): Dagster has none")),
+     ("the callable of task `t` reads `logical_date` of the Airflow task context (through `**context`), "
+      "which Dagster does not have")),
     ("ShortCircuitOperator(task_id='t', python_callable=lambda ti: ti)",
      "the callable of task `t` takes `ti` from the Airflow task context, which Dagster does not have"),
     ("@task.branch\n    def t(run):\n        return 'a'\n    t('{{ ti.run_id }}')",

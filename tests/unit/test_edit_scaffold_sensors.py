@@ -124,7 +124,7 @@ REFUSALS = {
     "SqlSensor(task_id='t', sql='SELECT 1')": "task `t` has no `conn_id`: which connection it uses is unknown",
     "SqlSensor(task_id='t', conn_id='db', sql='SELECT {{ ds }}')":
         "task `t` uses Jinja ('SELECT {{ ds }}'), which only Airflow renders",
-    "PythonSensor(task_id='t', python_callable=lambda **context: context['ds'] > '2024')":
+    "PythonSensor(task_id='t', python_callable=lambda **context: len(context) > 0)":
         "the callable of task `t` takes `**context`, through which Airflow passes the task "
         "context (ti, ds, ...): Dagster has none",
 }

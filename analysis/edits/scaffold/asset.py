@@ -118,8 +118,8 @@ class ModuleEdit:
                 return EditResult.refuse(
                     "the Dagster module does not bind one AirflowInstance to a name at its top (`airflow_instance = "
                     f"AirflowInstance(...)`), through which the asset of {self.label} would read the Airflow run's "
-                    "values its templates use (`{{ ds }}`...)")
-            helpers += [run_values.HELPER, run_values.RENDER]
+                    "values its templates or its code use (`{{ ds }}`, `ds`...)")
+            helpers += [run_values.HELPER] + ([run_values.RENDER] if plan.renders_run else [])
             header.append(f"{run_values.VALUES} = {run_values.HELPER}({instances[0]}, context)")
         if plan.variable_names:  # `Variable.get` in the copied code, read from the environment
             helpers.append(VARIABLE_CLASS)
@@ -239,10 +239,17 @@ class ModuleEdit:
             names = ", ".join(f"`{k}` (AIRFLOW_VAR_{k.upper()})" for k in plan.variable_keys)
             about += (f" Its templated arguments read Airflow Variables in Jinja: {names}, read here as Airflow "
                       "reads them from the environment; set them in Dagster's.")
-        if plan.reads_run:
+        if plan.renders_run:
             about += (" Its templated arguments read the Airflow run's values in Jinja (`{{ ds }}`...): rendered "
                       "here from the Airflow run whose proxied task launched this one, read through this "
                       "module's AirflowInstance; materialized otherwise, the asset fails.")
+        if plan.context_values:
+            names = ", ".join(f"`{k}`" for k in plan.context_values)
+            again = "too" if plan.renders_run else ("from the Airflow run whose proxied task launched this one, "
+                                                    "read through this module's AirflowInstance; materialized "
+                                                    "otherwise, the asset fails")
+            about += (f" Its code takes {names} from Airflow's task context: given here as Airflow gives them, "
+                      f"{again}.")
         summary = f"Task `{self.task_id}` of Airflow DAG `{self.dag_id}`, run by Dagster."
         doc = [*_wrap(_in_docstring(summary), u + '"""', u), "", *_wrap(_in_docstring(about), u, u), f'{u}"""']
         copied = self._copied(plan, source, file_name)

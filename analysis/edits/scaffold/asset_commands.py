@@ -36,7 +36,7 @@ def command_tail(edit: ModuleEdit, plan: Plan, source: DagSource,
         Airflow Variables (what the plan checked)."""
         text = code(node, indent)
         # every templated argument once the task renders any, as Airflow renders all their strings
-        if plan.reads_run:  # the Airflow run's values too, read once in the asset's header
+        if plan.renders_run:  # the Airflow run's values too, read once in the asset's header
             return f"{run_values.RENDER}({text}, {run_values.VALUES})"
         return f"{RENDER}({text})" if plan.variables else text
 
@@ -53,11 +53,11 @@ def command_tail(edit: ModuleEdit, plan: Plan, source: DagSource,
         callee = code(function, unit)
         if not isinstance(function, (cst.Name, cst.Attribute, cst.Call, cst.Subscript)):
             callee = f"({callee})"
-        items = _python_arguments(args.get("op_args"), args.get("op_kwargs"), value)
+        items = _python_arguments(args.get("op_args"), args.get("op_kwargs"), value) + _context(edit, plan)
         return [edit.render(Group(callee + "(", tuple(items), ")"), unit)]
     if plan.kind in ("@task", BASH_TASK):
         items = [star(a) + (f"{a.keyword.value}=" if a.keyword else "") + value(a.value)
-                 for a in source.call.args]
+                 for a in source.call.args] + _context(edit, plan)
         call = edit.render(Group(plan.function.name + "(", tuple(items), ")"), unit)
         if plan.kind == "@task":
             return [call]
@@ -140,6 +140,12 @@ def _python_arguments(op_args, op_kwargs, code) -> list[str]:
     elif op_kwargs is not None:
         items.append("**" + code(op_kwargs))
     return items
+
+
+def _context(edit: ModuleEdit, plan: Plan) -> list[str]:
+    """The run's strings the callable takes from the task context, given by name as Airflow gives
+    them (from ``_airflow_run``'s values)."""
+    return [f"{key}={run_values.VALUES}[{edit.literal(key)}]" for key in plan.context_values]
 
 
 def star(node: cst.Arg | cst.BaseElement) -> str:

@@ -76,6 +76,8 @@ class PlanBuilder:
                        "module": dag_unit.binds}
         """Per role, the names that the DAG's own code binds where they are read: the call's
         arguments are read when the DAG is built, functions' globals when the task runs."""
+        self.context_values: list[str] = []
+        """The run's strings the task's callable takes from the task context (``Plan.context_values``)."""
         self.uses_file = False
         self._dag_names: set[str] | None = None
 
@@ -188,7 +190,10 @@ class PlanBuilder:
     def _signature(self, args: ast.arguments, positional: Sequence[ast.expr],
                    keywords: Sequence[ast.keyword], what: str,
                    function: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | None = None) -> str | None:
-        return signature_problem(self.name, args, positional, keywords, what, function)
+        taken: list[str] = []
+        problem = signature_problem(self.name, args, positional, keywords, what, function, taken)
+        self.context_values += [k for k in taken if k not in self.context_values]
+        return problem
 
     def _module_function(self, name: str) -> ast.FunctionDef | None:
         """The last module-level ``def name`` before the DAG."""
@@ -351,4 +356,5 @@ class PlanBuilder:
                      frozenset(imported), {k: frozenset(v) for k, v in bound.items()},
                      frozenset(mentioned), append_env, variables=tuple(self.variables),
                      variable_names=tuple(sorted(self.variable_names)),
-                     exception_names=tuple(sorted(self.exception_names.items())))
+                     exception_names=tuple(sorted(self.exception_names.items())),
+                     context_values=tuple(self.context_values))

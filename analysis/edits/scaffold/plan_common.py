@@ -38,6 +38,10 @@ CONTEXT_KEYS = frozenset({
     "tomorrow_ds", "tomorrow_ds_nodash", "triggering_asset_events", "triggering_dataset_events",
     "ts", "ts_nodash", "ts_nodash_with_tz", "var", "yesterday_ds", "yesterday_ds_nodash"})
 """What Airflow passes a python callable for a parameter of that name (or ``**kwargs``)."""
+RUN_CONTEXT = ("ds", "ds_nodash", "ts", "ts_nodash", "run_id")
+"""The task context's strings a callable can be given from the Airflow run that launched the
+Dagster run (``run_values``), the same text as Airflow's: its moments are pendulum ``DateTime``s
+there, whose ``str()`` and methods a plain ``datetime`` does not share."""
 _JINJA = ("{{", "{%", "{#")
 
 
@@ -103,13 +107,22 @@ class Plan:
     derived: str | None = None
     """The project class the task is made by when it only hands arguments on to the operator
     planned (``derived``): named in the docstring."""
+    context_values: tuple[str, ...] = ()
+    """The task context's strings (``RUN_CONTEXT``) the callable takes, by parameter or through the
+    ``**kwargs`` it reads them from: given by name from the Airflow run (``reads_run``)."""
     lifted: tuple[str, tuple[str, ...]] | None = None
     """The name of the task's function when a factory defines it inside itself, and the names it
     reads there: written at its module's top level with those as parameters (``closures``)."""
 
     @property
     def reads_run(self) -> bool:
-        """Whether the templated arguments read the Airflow run's values (``run_values``)."""
+        """Whether the asset reads the Airflow run's values (``run_values``): its templated
+        arguments render them (``renders_run``), or its callable takes them (``context_values``)."""
+        return self.renders_run or bool(self.context_values)
+
+    @property
+    def renders_run(self) -> bool:
+        """Whether the templated arguments read the Airflow run's values in Jinja."""
         return RUN in self.variables
 
     @property
@@ -172,36 +185,114 @@ def given_options(keywords: Sequence[ast.keyword]) -> dict[str, ast.expr]:
 
 def signature_problem(name: str, args: ast.arguments, positional: Sequence[ast.expr],
                       keywords: Sequence[ast.keyword], what: str,
-                      function: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | None = None) -> str | None:
+                      function: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | None = None,
+                      taken: list[str] | None = None) -> str | None:
     """Refuse what Airflow would fill from the task context: ``**kwargs`` that the body reads
     (``function``, when known: unread, called without a context it behaves the same), or
-    parameters named like context variables that the call does not pass (``name``: "task `t`")."""
+    parameters named like context variables that the call does not pass (``name``: "task `t`").
+
+    With ``taken`` (a list the asset can give the run's values for), the run's strings
+    (``RUN_CONTEXT``) are not refused but added to it: parameters of their names the call does
+    not give, and the keys a ``**kwargs`` that is only read by literal key (``kwargs["ds"]``,
+    ``kwargs.get("ds")``) reads; its keys that are no context variable are the call's, or absent
+    in both."""
+    unknown = any(isinstance(a, ast.Starred) for a in positional) or any(k.arg is None for k in keywords)
+    given = {k.arg for k in keywords}
+    wanted: list[str] = []  # the parameters' first, then the keys read through `**kwargs`
+    through: list[str] = []
     if args.kwarg is not None and (function is None or reads_name(function, args.kwarg.arg)):
-        return (f"the {what} of {name} takes `**{args.kwarg.arg}`, through which Airflow "
-                "passes the task context (ti, ds, ...): Dagster has none")
+        keys = context_reads(function, args.kwarg.arg) if function is not None and taken is not None else None
+        read = [k for k in keys or () if k in CONTEXT_KEYS and k not in given]
+        other = next((k for k in read if k not in RUN_CONTEXT), None)
+        if keys is None:
+            return (f"the {what} of {name} takes `**{args.kwarg.arg}`, through which Airflow "
+                    "passes the task context (ti, ds, ...): Dagster has none")
+        if other is not None:
+            return (f"the {what} of {name} reads `{other}` of the Airflow task context (through "
+                    f"`**{args.kwarg.arg}`), which Dagster does not have")
+        if read and unknown:
+            return (f"the {what} of {name} reads `{read[0]}` through `**{args.kwarg.arg}`, which Airflow fills "
+                    "from the task context unless the arguments unpacked into it give it: which they do is only "
+                    "known when it runs")
+        through = read
     params = [*args.posonlyargs, *args.args]
     context = next((p.arg for p in [*params, *args.kwonlyargs] if p.arg in CONTEXT_KEYS), None)
-    if any(isinstance(a, ast.Starred) for a in positional) or any(k.arg is None for k in keywords):
+    if unknown:
         if context is not None:  # Airflow fills it unless the unpacked arguments do
             return (f"the {what} of {name} takes `{context}`, which Airflow fills from the task context unless "
                     "the arguments unpacked into it give it: which they do is only known when it runs")
-        return None  # unpacked arguments: which parameters they fill is not known
-    taken = next((p.arg for p in params[:len(positional)] if p.arg in CONTEXT_KEYS), None)
-    if taken is not None:
-        return (f"the {what} of {name} is given `{taken}` by position, which Airflow refuses (a name of the "
-                "task context): the task fails in Airflow")
-    given = {p.arg for p in params[:len(positional)]} | {k.arg for k in keywords}
+        return _take(taken, through)  # unpacked arguments: which parameters they fill is not known
+    taken_by_position = next((p.arg for p in params[:len(positional)] if p.arg in CONTEXT_KEYS), None)
+    if taken_by_position is not None:
+        return (f"the {what} of {name} is given `{taken_by_position}` by position, which Airflow refuses (a "
+                "name of the task context): the task fails in Airflow")
+    given |= {p.arg for p in params[:len(positional)]}
     defaults = {p.arg for p in params[len(params) - len(args.defaults):]} if args.defaults else set()
     defaults |= {p.arg for p, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None}
     for param in [*params, *args.kwonlyargs]:
         if param.arg in given:
             continue
         if param.arg in CONTEXT_KEYS:
+            if taken is not None and param.arg in RUN_CONTEXT and param not in args.posonlyargs:
+                wanted.append(param.arg)
+                continue
             return (f"the {what} of {name} takes `{param.arg}` from the Airflow task "
                     "context, which Dagster does not have")
         if param.arg not in defaults:
             return f"the {what} of {name} gets no value for parameter `{param.arg}`"
+    return _take(taken, wanted + through)
+
+
+def _take(taken: list[str] | None, wanted: list[str]) -> None:
+    if taken is not None:
+        taken.extend(k for k in dict.fromkeys(wanted) if k not in taken)
     return None
+
+
+def context_reads(function: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, name: str) -> list[str] | None:
+    """The keys ``function``'s body reads from its ``**name`` when it only reads it by literal
+    key (``name["k"]``, ``name.get("k")``, ``name.get("k", default)``), in order; None when it
+    uses ``name`` otherwise (passes it on, iterates it, changes or rebinds it), or may
+    (``locals()``...)."""
+    body = function.body if isinstance(function.body, list) else [function.body]
+    parents: dict[ast.AST, ast.AST] = {}
+    for statement in body:
+        for node in ast.walk(statement):
+            for child in ast.iter_child_nodes(node):
+                parents[child] = node
+    keys: list[str] = []
+    for statement in body:
+        for node in ast.walk(statement):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)) \
+                    and name in _bound_in(node):
+                return None  # a nested scope of its own `name`: which reads are whose is not followed
+            if isinstance(node, ast.Name) and node.id in ("locals", "vars", "eval", "exec"):
+                return None
+            if not (isinstance(node, ast.Name) and node.id == name):
+                continue
+            parent = parents.get(node)
+            if isinstance(parent, ast.Subscript) and parent.value is node and isinstance(parent.ctx, ast.Load) \
+                    and isinstance(parent.slice, ast.Constant) and isinstance(parent.slice.value, str):
+                keys.append(parent.slice.value)
+                continue
+            call = parents.get(parent) if parent is not None else None
+            if isinstance(parent, ast.Attribute) and parent.attr == "get" and isinstance(call, ast.Call) \
+                    and call.func is parent and 1 <= len(call.args) <= 2 and not call.keywords \
+                    and isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str):
+                keys.append(call.args[0].value)
+                continue
+            return None
+    return list(dict.fromkeys(keys))
+
+
+def _bound_in(scope: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef) -> set[str]:
+    """The names a nested scope binds as parameters (a class: none it shadows for its methods)."""
+    if isinstance(scope, ast.ClassDef):
+        return set()
+    args = scope.args
+    names = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]}
+    names |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
+    return names
 
 
 def reads_name(function: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, name: str) -> bool:
