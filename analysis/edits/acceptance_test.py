@@ -213,8 +213,10 @@ class _CopiedCode:
         if plan.kind not in _COPIED_KINDS:  # its scaffold runs through Dagster (Pipes, resources)
             return (f"a `{plan.label}` task is scaffolded as a Dagster run (Pipes, a resource), not "
                     "as a copy of its code, so there is no Airflow side to compare with yet")
-        if plan.reads_run:  # its templates read the run that launched it, which a test has not got
-            return (f"the templates of a `{plan.label}` task read the Airflow run's values (`{{{{ ds }}}}`...), "
+        if plan.reads_run:  # it reads the run that launched it, which a test has not got
+            read = "templates of a `{}` task read the Airflow run's values (`{{{{ ds }}}}`...)" if plan.renders_run \
+                else "code of a `{}` task takes the Airflow run's values from the task context (`ds`...)"
+            return (f"the {read.format(plan.label)}, "
                     "which its asset reads from the Airflow run that launched it: compare the asset's "
                     "output with `airflow tasks test` for that run")
         if plan.gate is not None:  # its asset yields only the chosen outputs: a choice, not files

@@ -141,3 +141,19 @@ def test_context_reads(source, keys):
 
     function = ast.parse(source).body[0]
     assert context_reads(function, "c") == keys
+
+
+def test_its_acceptance_test_is_refused_with_why():
+    from analysis.edits.acceptance_test import acceptance_test
+
+    functions = "def f(ds):\n    return ds\n"
+    task_call = 'PythonOperator(task_id="export", python_callable=f)'
+    scaffolded = scaffold(functions, task_call)
+    assert scaffolded.changed, scaffolded.reason
+    dag = (HEAD + functions + '\nwith DAG("partitioned", start_date=pendulum.datetime(2024, 1, 1), schedule="@daily"):\n'
+           f"    {task_call}\n")
+    result = acceptance_test(dag, "/p/dags/partitioned.py", "partitioned", "export", scaffolded.text,
+                             "/p/definitions.py", "/p/tests/test_partitioned__export.py")
+    assert not result.changed
+    assert ("(the code of a `PythonOperator` task takes the Airflow run's values from the task context (`ds`...), "
+            "which its asset reads from the Airflow run that launched it") in result.reason, result.reason
