@@ -44,14 +44,13 @@ from analysis.edits.scaffold.families import task_nothing_to_migrate
 from analysis.edits.scaffold.imported import virtual_task
 from analysis.edits.scaffold.places import HELPERS
 from analysis.edits.scaffold.plan import plan_task
+from analysis.edits.scaffold.plan_common import COPIED_KINDS
 from analysis.facts import DagFacts, TaskFacts
 
 if TYPE_CHECKING:
     from analysis.dags.modules import ProjectCode
 
 TEST_FOLDER = "tests"
-_COPIED_KINDS = frozenset({"PythonOperator", "BashOperator", "@task", "@task.bash"})
-"""The scaffolds whose body is the DAG file's code as Airflow runs it."""
 _FOLDER_VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*_(DIR|DIRECTORY|FOLDER)$")
 _THROWAWAY_KEY = "airflow_task"
 
@@ -210,7 +209,7 @@ class _CopiedCode:
             return (f"a `{plan.label}` task waits for something and writes nothing: the acceptance "
                     "test compares files, output and values; materialize its asset with and "
                     "without what it waits for")
-        if plan.kind not in _COPIED_KINDS:  # its scaffold runs through Dagster (Pipes, resources)
+        if plan.kind not in COPIED_KINDS:  # its scaffold runs through Dagster (Pipes, resources)
             return (f"a `{plan.label}` task is scaffolded as a Dagster run (Pipes, a resource), not "
                     "as a copy of its code, so there is no Airflow side to compare with yet")
         if plan.reads_run:  # it reads the run that launched it, which a test has not got

@@ -28,9 +28,9 @@ from tests.support.scaffold_runs import (
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "scaffold" / "variables"
 TASKS = {"greet": "greeting", "describe": "description", "record": "record", "settings": "settings",
-         "checked": "checked"}
+         "checked": "checked", "kept": "kept"}
 DAG_TASKS = {"configured": [*TASKS, "dated"]}
-FILES = ("greeting.txt", "describe.txt", "record.json", "settings.json", "checked.txt")
+FILES = ("greeting.txt", "describe.txt", "record.json", "settings.json", "checked.txt", "kept.txt")
 
 
 def variables(out_dir: Path) -> dict[str, str]:
@@ -95,6 +95,9 @@ def test_dagster_writes_what_airflow_writes(project, dagster_runs, airflow_runs)
     # Jinja's way: str() of JSON values, line ends made \n, the final newline dropped
     assert (project / "dagster_out" / "describe.txt").read_text() == (
         "'gs://team-exports/exports'\n['3', \"{'cpu': 2}\", 3]\n'first line\\nsecond line: hello'\n")
+    # and so even with no Jinja in them
+    assert (project / "dagster_out" / "kept.txt").read_text() == (
+        "'no Jinja here'\n['one\\ntwo', ('three',), {'k': 'v'}, 4]\n")
 
 
 def test_a_variable_dagster_is_not_given_fails_with_its_name(project, dagster_runs, tmp_path):

@@ -110,7 +110,7 @@ class ModuleEdit:
             helpers += writer.helpers(plan)
         elif plan.sensor is not None:  # a PythonSensor: its callable's call, waited for
             helpers += asset_sensors.helpers(plan)
-        if plan.variables:  # templated arguments reading Airflow Variables, rendered as Airflow does
+        if plan.renders_text or plan.renders_run:  # templated arguments rendered as Airflow does
             helpers.append(RENDER_HELPER)
         if plan.reads_run:  # and the Airflow run's values, read from the run that launched this one
             instances = [n for n, _ in asset_sensors.airflow_instances(self.module)]

@@ -38,7 +38,7 @@ def command_tail(edit: ModuleEdit, plan: Plan, source: DagSource,
         # every templated argument once the task renders any, as Airflow renders all their strings
         if plan.renders_run:  # the Airflow run's values too, read once in the asset's header
             return f"{run_values.RENDER}({text}, {run_values.VALUES})"
-        return f"{RENDER}({text})" if plan.variables else text
+        return f"{RENDER}({text})" if plan.renders_text else text
 
     if plan.kind == "Port":  # the class's port, given what the task's call gives the class
         if plan.port.literals is not None:  # or, for a task a factory makes, the values it gets

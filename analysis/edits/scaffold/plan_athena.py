@@ -71,7 +71,6 @@ def athena_plan(dag: DagFile, task: TaskFacts, call: ast.Call) -> Plan | str:
     if "execution_timeout" in given:  # the operator's own docstring sends users there
         return (f"{name} has an `execution_timeout`: Airflow stops its query when it passes (the operator's "
                 "`on_kill`), which the scaffold does not carry: scaffold it by hand")
-    values = {k: _as_rendered(v) if k in TEMPLATED else v for k, v in values.items()}
     query = values.get("query")
     if not isinstance(query, str) or not query.strip():
         return f"{name} has no `query` written out (a string)"
@@ -102,15 +101,6 @@ def _checked(name: str, option: str, value: object) -> str | None:
             and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
         return f"the `max_polling_attempts` of {name} is not a whole number of polls"
     return None
-
-
-def _as_rendered(value: object) -> object:
-    """A templated string without Jinja as Airflow renders it all the same: Jinja makes its line
-    ends newlines and drops one final newline (``keep_trailing_newline`` is off)."""
-    if type(value) is not str:  # Rendered ones are rendered, so, when the asset runs
-        return value
-    text = value.replace("\r\n", "\n").replace("\r", "\n")
-    return text[:-1] if text.endswith("\n") else text
 
 
 _API_NAMES = {"query_execution_context": "QueryExecutionContext", "result_configuration": "ResultConfiguration"}

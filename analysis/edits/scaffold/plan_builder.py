@@ -26,9 +26,15 @@ from analysis.edits.scaffold.plan_common import (
     jinja,
     signature_problem,
 )
-from analysis.edits.scaffold.plan_dag import rendering_problem
+from analysis.edits.scaffold.plan_dag import TEXT, changed_by_jinja, rendering_problem
+from analysis.edits.scaffold.plan_values import NOT_STATIC, static_value
 from analysis.edits.scaffold.exceptions import caught_exception, imports_exception
-from analysis.edits.scaffold.variables import imports_variable, variable_uses_problem, variables_problem
+from analysis.edits.scaffold.variables import (
+    imports_variable,
+    judged_rendering,
+    variable_uses_problem,
+    variables_problem,
+)
 from analysis.edits.scaffold.statements import (
     DagFile,
     Unit,
@@ -157,13 +163,38 @@ class PlanBuilder:
         if not rendered:
             text = next((t for t in map(jinja, nodes) if t is not None), None)
             return None if text is None else f"{what} of {self.name} use Jinja ({text!r}), which only Airflow renders"
-        found = variables_problem(self.dag.tree, list(nodes), f"{what} of {self.name}",
+        nodes = list(nodes)
+        found = variables_problem(self.dag.tree, nodes, f"{what} of {self.name}",
                                   lambda: rendering_problem(self.dag, self.dag_unit, self.call),
                                   _TEMPLATE_EXT.get(self.kind, ()))
+        if not found and any(self._changed_text(n) for n in nodes if n is not None):
+            found = judged_rendering(f"{what} of {self.name}", rendering_problem(self.dag, self.dag_unit, self.call),
+                                     [TEXT])  # rendered through `_airflow_render`, which does what Jinja does
         if isinstance(found, str):
             return found
         self.variables += [k for k in found if k not in self.variables]
         return None
+
+    def _changed_text(self, node: ast.AST) -> bool:
+        """Whether a templated argument holds a plain string that Jinja changes all the same
+        (``plan_dag.changed_by_jinja``): its value when it is read statically, else the strings
+        written where its value's structure holds them (a list's items, a dict's values, an
+        f-string's end, a module-level constant); a string computed otherwise is not seen."""
+        value = static_value(self.dag, node)
+        if value is not NOT_STATIC:
+            return changed_by_jinja(value)
+        if isinstance(node, ast.JoinedStr):
+            parts = [p for p in node.values if isinstance(p, ast.Constant)]
+            last = node.values[-1] if node.values else None
+            return any("\r" in p.value for p in parts) or \
+                (isinstance(last, ast.Constant) and last.value.endswith("\n"))
+        if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+            return any(self._changed_text(e.value if isinstance(e, ast.Starred) else e) for e in node.elts)
+        if isinstance(node, ast.Dict):
+            return any(self._changed_text(v) for v in node.values)
+        if isinstance(node, ast.keyword):
+            return self._changed_text(node.value)
+        return False
 
     def _callable_signature(self, function: ast.expr, op_args: ast.expr | None,
                             op_kwargs: ast.expr | None) -> str | None:

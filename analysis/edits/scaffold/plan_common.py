@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from analysis.edits.scaffold.plan_dag import AS_MADE
+from analysis.edits.scaffold.plan_dag import AS_MADE, TEXT
 from analysis.edits.scaffold.run_values import RUN
 from analysis.edits.scaffold.statements import DagFile, Unit
 from analysis.facts import TaskFacts
@@ -38,6 +38,9 @@ CONTEXT_KEYS = frozenset({
     "tomorrow_ds", "tomorrow_ds_nodash", "triggering_asset_events", "triggering_dataset_events",
     "ts", "ts_nodash", "ts_nodash_with_tz", "var", "yesterday_ds", "yesterday_ds_nodash"})
 """What Airflow passes a python callable for a parameter of that name (or ``**kwargs``)."""
+COPIED_KINDS = frozenset({"PythonOperator", "BashOperator", "@task", "@task.bash"})
+"""The plans whose asset's body is the DAG file's code as Airflow runs it, its templated
+arguments written as they are in the call."""
 RUN_CONTEXT = ("ds", "ds_nodash", "ts", "ts_nodash", "run_id")
 """The task context's strings a callable can be given from the Airflow run that launched the
 Dagster run (``run_values``), the same text as Airflow's: its moments are pendulum ``DateTime``s
@@ -121,6 +124,12 @@ class Plan:
         return self.renders_run or bool(self.context_values)
 
     @property
+    def renders_text(self) -> bool:
+        """Whether the asset passes the templated arguments through ``_airflow_render``: they read
+        Airflow Variables, or, in a copied call, hold plain strings Jinja changes (``TEXT``)."""
+        return bool(self.variable_keys) or (TEXT in self.variables and self.kind in COPIED_KINDS)
+
+    @property
     def renders_run(self) -> bool:
         """Whether the templated arguments read the Airflow run's values in Jinja."""
         return RUN in self.variables
@@ -128,7 +137,7 @@ class Plan:
     @property
     def variable_keys(self) -> tuple[str, ...]:
         """The Airflow Variables the templated arguments read."""
-        return tuple(k for k in self.variables if k not in (RUN, AS_MADE))
+        return tuple(k for k in self.variables if k not in (RUN, AS_MADE, TEXT))
 
     @property
     def made_elsewhere(self) -> bool:

@@ -37,6 +37,26 @@ defaults do is judged on the project's code it runs (``made_dag_rendering``), wh
 is known; refused where it is not."""
 
 
+TEXT = "{{ Jinja's text }}"
+"""The key that stands, among a plan's Variables (``Plan.variables``), for plain templated strings
+that Jinja changes all the same (``changed_by_jinja``: line ends made newlines, one final newline
+dropped), which the DAG's rendering options could change otherwise: a copied call renders them
+through ``_airflow_render``, the other families write them rendered (``plan_options.as_rendered``)."""
+
+
+def changed_by_jinja(value: object) -> bool:
+    """Whether Jinja changes a plain string of a templated value (in lists, tuples, sets and dict
+    values too, as Airflow renders those): a line end other than a newline, or a final newline.
+    Strings with Jinja (``variables.Rendered``) are rendered when the asset runs."""
+    if type(value) is str:
+        return "\r" in value or value.endswith("\n")
+    if type(value) in (list, tuple, set):
+        return any(changed_by_jinja(item) for item in value)
+    if type(value) is dict:
+        return any(changed_by_jinja(item) for item in value.values())
+    return False
+
+
 def dag_creation(dag: DagFile, dag_unit: Unit, call: ast.Call | None = None) -> ast.Call | str:
     """The call that creates the DAG of the task ``call`` makes in ``dag_unit`` (a bare ``@dag`` as
     a call of no arguments), or why there is not one that can be read."""

@@ -5,8 +5,9 @@ provider operator's values into Dagster (containers, BigQuery loads, GKE cluster
 task and of the call (only the arguments the operator takes, as Airflow gives them), then the
 call's own keywords. ``read_values`` reads each one's value: a literal or a constant
 (``plan_values``), with Airflow Variables in Jinja in the operator's template fields kept as
-``variables.Rendered`` strings the asset renders when it runs; any other Jinja, or Jinja where
-Airflow does not render it, is refused with the reason.
+``variables.Rendered`` strings the asset renders when it runs, and their plain strings written as
+Jinja renders them all the same (``as_rendered``); any other Jinja, or Jinja where Airflow does not
+render it, is refused with the reason.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import ast
 from collections.abc import Callable, Collection
 
 from analysis.edits.scaffold.plan_common import jinja, jinja_in_value, operator_call_problem
-from analysis.edits.scaffold.plan_dag import default_args, own_default_args, rendering_problem
+from analysis.edits.scaffold.plan_dag import TEXT, changed_by_jinja, default_args, own_default_args, rendering_problem
 from analysis.edits.scaffold.plan_values import NOT_STATIC, static_value
 from analysis.edits.scaffold.statements import DagFile, Unit
 from analysis.edits.scaffold.variables import judged_rendering, rendered_value
@@ -123,12 +124,32 @@ def read_values(dag: DagFile, dag_unit: Unit | None, call: ast.Call, name: str, 
         if rendered is not None:
             value = rendered[0]
             variables += [k for k in rendered[1] if k not in variables]
+        if option in templated and changed_by_jinja(value):
+            variables += [TEXT] if TEXT not in variables else []
+            value = as_rendered(value)
         values[option] = value
     if variables:
         how = rendering_problem(dag, dag_unit, call) if dag_unit is not None else "is not created in the DAG file"
         keys = judged_rendering(f"the arguments of {name}", how, variables)
         return keys if isinstance(keys, str) else (values, keys)
     return values, ()
+
+
+def as_rendered(value: object) -> object:
+    """A templated value's plain strings as Airflow renders them all the same, Jinja or not (in
+    lists, tuples, sets and dict values too, as Airflow renders those): Jinja makes their line
+    ends newlines and drops one final newline (``keep_trailing_newline`` is off). Strings with
+    Jinja (``variables.Rendered``) are rendered, so, when the asset runs."""
+    if type(value) is str:
+        text = value.replace("\r\n", "\n").replace("\r", "\n")
+        return text[:-1] if text.endswith("\n") else text
+    if type(value) in (list, set):
+        return type(value)(as_rendered(item) for item in value)
+    if type(value) is tuple:
+        return tuple(as_rendered(item) for item in value)
+    if type(value) is dict:
+        return {key: as_rendered(item) for key, item in value.items()}
+    return value
 
 
 BASH_PARAMETERS = frozenset({"bash_command", "env", "append_env", "cwd", "output_encoding", "skip_exit_code",

@@ -34,7 +34,7 @@ import re
 from collections.abc import Callable
 
 from analysis.edits.scaffold.plan_common import has_jinja
-from analysis.edits.scaffold.plan_dag import AS_MADE, MADE_ELSEWHERE
+from analysis.edits.scaffold.plan_dag import AS_MADE, MADE_ELSEWHERE, TEXT
 from analysis.edits.scaffold.run_values import RUN, run_expressions
 from analysis.edits.scaffold.statements import sole_import
 
@@ -167,13 +167,16 @@ def refused_rendering(what: str, how: str, keys: list[str] | tuple[str, ...] = (
     """Why Variables or the run's values (``keys``) in ``what`` (the arguments of a task) are
     refused when its DAG renders otherwise, or cannot be read (``how``:
     ``plan_dag.rendering_problem``)."""
+    if not [k for k in keys if k not in (AS_MADE, TEXT)]:  # plain strings Jinja changes all the same
+        return (f"{what} hold strings that Jinja changes (their line ends, a final newline), and the DAG {how}, "
+                "which may change how Airflow renders them: scaffold it by hand")
     return (f"{what} use {_read(keys)} in Jinja, and the DAG {how}, which may change how Airflow "
             "renders them: scaffold it by hand")
 
 
 def _read(keys: list[str] | tuple[str, ...]) -> str:
     """What Jinja reading ``keys`` reads, in words."""
-    keys = [k for k in keys if k != AS_MADE]
+    keys = [k for k in keys if k not in (AS_MADE, TEXT)]
     if RUN not in keys:
         return "Airflow Variables"
     return "the Airflow run's values" if len(keys) == 1 else "Airflow Variables and the Airflow run's values"

@@ -1,0 +1,117 @@
+"""Templated strings with no Jinja in them, which Airflow renders all the same: Jinja makes their
+line ends newlines and drops one final newline (``plan_dag.TEXT``). A copied call passes them
+through ``_airflow_render``; the other families write them rendered (``plan_options.as_rendered``);
+a DAG whose rendering options could change that is refused. tests/integration/
+test_scaffold_variables.py compares such a task's output with Airflow 2.11's."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from analysis.edits.scaffold import can_scaffold, scaffold_task
+from analysis.edits.scaffold.plan_dag import changed_by_jinja
+from analysis.edits.scaffold.plan_options import as_rendered
+from tests.unit.test_edit_scaffold_made_dags import DAG as MADE_DAG
+from tests.unit.test_edit_scaffold_made_dags import workspace
+
+MODULE = (Path(__file__).resolve().parents[1] / "fixtures" / "scaffold" / "run_values" /
+          "run_values_module.py").read_text()
+HEAD = '''import pendulum
+from airflow import DAG
+from airflow.decorators import task
+from airflow.operators.bash import BashOperator
+from airflow.operators.python import PythonOperator
+from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+
+TEXT = "from a constant\\n"
+
+
+def keep(text, lines=None):
+    return text, lines
+
+'''
+
+
+def scaffold(task_call: str, options: str = ""):
+    dag = (HEAD + f'with DAG("partitioned", start_date=pendulum.datetime(2024, 1, 1), schedule=None{options}):\n'
+           + textwrap.indent(task_call, "    ") + "\n")
+    return scaffold_task(dag, "/p/dags/partitioned.py", "partitioned", "export", MODULE)
+
+
+def body(text: str) -> str:
+    return text.split("def partitioned__export", 1)[1].split("\npartitioned_assets", 1)[0]
+
+
+@pytest.mark.parametrize(("value", "changed", "rendered"), [
+    ("plain", False, "plain"),
+    ("a\n", True, "a"),
+    ("a\n\n", True, "a\n"),
+    ("one\r\ntwo\rthree", True, "one\ntwo\nthree"),
+    (["x\n", ("y\n",), {"k\n": "v\n"}, {"s\n"}, 3], True, ["x", ("y",), {"k\n": "v"}, {"s"}, 3]),
+    ({"k\n": "v"}, False, {"k\n": "v"}),  # dict keys are not rendered
+])
+def test_what_jinja_changes_in_a_plain_value(value, changed, rendered):
+    assert changed_by_jinja(value) is changed
+    assert as_rendered(value) == rendered
+
+
+@pytest.mark.parametrize("task_call", [
+    'PythonOperator(task_id="export", python_callable=keep, op_kwargs={"text": "kept\\n"})',
+    'PythonOperator(task_id="export", python_callable=keep, op_args=["a", ["b\\r\\nc"]])',
+    'PythonOperator(task_id="export", python_callable=keep, op_kwargs={"text": TEXT})',
+    'PythonOperator(task_id="export", python_callable=keep, op_kwargs={"text": f"{pendulum.__name__}\\n"})',
+    'BashOperator(task_id="export", bash_command="""\\n  set -e\\n  echo done\\n""")',
+    '@task(task_id="export")\ndef f(text):\n    return text\nf("kept\\n")',
+])
+def test_a_copied_call_renders_them_as_jinja_does(task_call):
+    result = scaffold(task_call)
+    assert result.changed, result.reason
+    assert "_airflow_render(" in body(result.text) and result.text.count("def _airflow_render(") == 1
+    assert "AIRFLOW_VAR" not in body(result.text)  # no Variables read: nothing to set
+
+
+def test_a_copied_call_without_such_strings_is_written_as_it_is():
+    result = scaffold('PythonOperator(task_id="export", python_callable=keep, op_kwargs={"text": "kept"})')
+    assert result.changed, result.reason
+    assert '    keep(text="kept")\n' in body(result.text) and "_airflow_render" not in result.text
+
+
+def test_a_pods_plain_strings_are_written_rendered():
+    result = scaffold('KubernetesPodOperator(task_id="export", name="export", image="exporter:1.2",\n'
+                      '                      cmds=["sh", "-c"], arguments=["echo one\\necho two\\n"],\n'
+                      '                      env_vars={"NOTE": "a\\r\\nb"})')
+    assert result.changed, result.reason
+    text = body(result.text)
+    assert '"echo one\\necho two"' in text and '"a\\nb"' in text
+    assert "_airflow_render" not in result.text
+
+
+@pytest.mark.parametrize(("options", "option"), [
+    (', jinja_environment_kwargs={"keep_trailing_newline": True}', "jinja_environment_kwargs"),
+    (", render_template_as_native_obj=True", "render_template_as_native_obj"),
+])
+@pytest.mark.parametrize("task_call", [
+    'PythonOperator(task_id="export", python_callable=keep, op_kwargs={"text": "kept\\n"})',
+    'KubernetesPodOperator(task_id="export", name="export", image="exporter:1.2", arguments=["a\\n"])',
+])
+def test_a_dag_whose_options_could_render_them_otherwise_is_refused(options, option, task_call):
+    result = scaffold(task_call, options)
+    assert not result.changed
+    assert result.reason == (
+        "the arguments of task `export` hold strings that Jinja changes (their line ends, a final newline), and "
+        f"the DAG sets `{option}`, which may change how Airflow renders them: scaffold it by hand"), result.reason
+
+
+def test_in_a_dag_the_projects_code_makes_they_are_judged_on_that_code(tmp_path: Path):
+    dag = MADE_DAG.replace('bash_command="export.sh {{ var.value.bucket }}"', 'bash_command="echo done\\n"')
+    project = workspace(tmp_path, dag=dag)
+    task = project.entry("made").dag.task("export")
+    assert can_scaffold(dag, task, dag_path=str(tmp_path / "dags" / "made_dag.py"), code=project.code,
+                        dag_id="made") is None
+    assert can_scaffold(dag, task) == (
+        "the arguments of task `export` hold strings that Jinja changes (their line ends, a final newline), and "
+        "the DAG is not created by one `DAG(...)` or `@dag(...)` call in the DAG file, which may change how "
+        "Airflow renders them: scaffold it by hand")
