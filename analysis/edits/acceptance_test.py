@@ -43,6 +43,8 @@ from analysis.edits.scaffold import ImportRoot, project_modules, scaffold_task
 from analysis.edits.scaffold.families import task_nothing_to_migrate
 from analysis.edits.scaffold.imported import virtual_task
 from analysis.edits.scaffold.places import HELPERS
+from analysis.edits.scaffold.variables import CLASS as VARIABLE_CLASS
+from analysis.edits.scaffold.variables import HELPER as RENDER_HELPER
 from analysis.edits.scaffold.plan import plan_task
 from analysis.edits.scaffold.plan_common import COPIED_KINDS
 from analysis.facts import DagFacts, TaskFacts
@@ -178,6 +180,12 @@ def _relative(path: str, test_file: str) -> str:
 # -- the Airflow side, as the scaffold copies it ------------------------------------------------
 
 
+_COPIED_HELPERS = frozenset({*HELPERS, RENDER_HELPER, VARIABLE_CLASS})
+"""The scaffold's helpers that copied code calls, written once into the test: the import roots,
+the DAG file's path, the renderer of templated arguments and Airflow's ``Variable`` read from the
+environment (as the asset reads them)."""
+
+
 @dataclass(frozen=True, slots=True)
 class _Code:
     text: str
@@ -233,7 +241,7 @@ class _CopiedCode:
         scaffolded = cst.parse_module(result.text)
         function = None
         for statement in scaffolded.body:
-            if isinstance(statement, cst.FunctionDef) and statement.name.value in HELPERS:
+            if isinstance(statement, (cst.FunctionDef, cst.ClassDef)) and statement.name.value in _COPIED_HELPERS:
                 self.helpers[statement.name.value] = scaffolded.code_for_node(
                     statement.with_changes(leading_lines=())).strip()
             elif isinstance(statement, cst.FunctionDef):

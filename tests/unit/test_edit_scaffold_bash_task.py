@@ -41,7 +41,7 @@ def test_the_command_is_the_functions_return_run_as_the_bash_operator_runs_one()
             """append_env: the process's environment (OUTPUT_DIR) and REGION."""
             return f'echo "$REGION: {count} {suffix}" > "$OUTPUT_DIR/orders.txt"'
 
-        bash_command = count_orders(3, suffix="paid orders")
+        bash_command = _airflow_render(count_orders(3, suffix="paid orders"))
         if not isinstance(bash_command, str) or not bash_command.strip():
             raise TypeError("count_orders must return a bash command")
         with tempfile.TemporaryDirectory(prefix="airflowtmp") as tmp_dir:
@@ -61,7 +61,7 @@ def test_cwd_and_override_options_are_carried():
     assert 'subprocess.run(["bash", "-c", bash_command], check=True, cwd=OUTPUT_DIR)' in text
     # .override(task_id="greet", env=...): env without append_env replaces the environment
     assert "            env={\"GREETING\": \"hello\"},\n" in text
-    assert 'bash_command = where_and_who("Ada")' in text
+    assert 'bash_command = _airflow_render(where_and_who("Ada"))' in text
 
 
 def test_scaffolding_again_changes_nothing():
@@ -183,7 +183,7 @@ def test_its_acceptance_test_runs_the_copied_function_and_command_as_the_airflow
         def t(name):
             return f"echo {name} > hi.txt"
 
-        bash_command = t("hi")
+        bash_command = _airflow_render(t("hi"))
         if not isinstance(bash_command, str) or not bash_command.strip():
             raise TypeError("t must return a bash command")
         subprocess.run(["bash", "-c", bash_command], check=True, cwd=OUT)

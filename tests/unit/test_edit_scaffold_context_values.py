@@ -157,3 +157,28 @@ def test_its_acceptance_test_is_refused_with_why():
     assert not result.changed
     assert ("(the code of a `PythonOperator` task takes the Airflow run's values from the task context (`ds`...), "
             "which its asset reads from the Airflow run that launched it") in result.reason, result.reason
+
+
+def test_a_context_name_the_positional_arguments_reach_past_star_args_is_refused_as_airflow_refuses_it():
+    """Airflow checks the first names of the whole signature, ``*args`` and keyword-only ones
+    included, as many as the positional arguments: ``ds`` is reserved there, and the task fails."""
+    result = scaffold("def f(*paths, ds):\n    return paths, ds\n",
+                      'PythonOperator(task_id="export", python_callable=f, op_args=["a", "b"])')
+    assert not result.changed
+    assert "is given `ds` by position, which Airflow refuses" in result.reason, result.reason
+
+
+def test_a_dag_file_binding_the_modules_airflow_instance_name_is_refused():
+    result = scaffold("airflow_instance = 'prod'\n\ndef f(ds):\n    return airflow_instance, ds\n",
+                      'PythonOperator(task_id="export", python_callable=f)')
+    assert not result.changed
+    assert "the DAG file's `airflow_instance` would hide" in result.reason, result.reason
+
+
+def test_a_decorated_callable_taking_them_is_refused():
+    """Airflow reads the decorated function's signature (a wrapper's `*args, **kwargs` get the
+    whole context), which the scaffold does not read."""
+    result = scaffold("def logged(function):\n    return function\n\n@logged\ndef f(ds):\n    return ds\n",
+                      'PythonOperator(task_id="export", python_callable=f)')
+    assert not result.changed
+    assert "takes `ds` from the task context and is decorated" in result.reason, result.reason

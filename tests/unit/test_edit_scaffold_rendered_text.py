@@ -94,15 +94,52 @@ def test_a_pods_plain_strings_are_written_rendered():
     (", render_template_as_native_obj=True", "render_template_as_native_obj"),
 ])
 @pytest.mark.parametrize("task_call", [
-    'PythonOperator(task_id="export", python_callable=keep, op_kwargs={"text": "kept\\n"})',
-    'KubernetesPodOperator(task_id="export", name="export", image="exporter:1.2", arguments=["a\\n"])',
+    'PythonOperator(task_id="export", python_callable=keep, op_kwargs={"text": "5"})',  # native: 5, an int
+    'PythonOperator(task_id="export", python_callable=keep, op_kwargs={"text": "\'quoted\'\\n"})',
+    'PythonOperator(task_id="export", python_callable=keep, op_kwargs={"text": ""})',  # native: None
+    'PythonOperator(task_id="export", python_callable=keep, op_kwargs={"text": str(5)})',  # computed
+    'KubernetesPodOperator(task_id="export", name="export", image="exporter:1.2", arguments=["[1, 2]"])',
 ])
 def test_a_dag_whose_options_could_render_them_otherwise_is_refused(options, option, task_call):
     result = scaffold(task_call, options)
     assert not result.changed
     assert result.reason == (
-        "the arguments of task `export` hold strings that Jinja changes (their line ends, a final newline), and "
-        f"the DAG sets `{option}`, which may change how Airflow renders them: scaffold it by hand"), result.reason
+        "the arguments of task `export` hold strings, which Airflow renders even without Jinja, and "
+        f"the DAG sets `{option}`, which may change what they become: scaffold it by hand"), result.reason
+
+
+@pytest.mark.parametrize("task_call", [
+    'PythonOperator(task_id="export", python_callable=keep, op_kwargs={"text": 5, "lines": [1.5, None]})',
+    'PythonOperator(task_id="export", python_callable=keep, op_kwargs={"text": keep})',  # a function
+])
+def test_values_without_strings_are_not_rendered_natively(task_call):
+    result = scaffold(task_call, ", render_template_as_native_obj=True")
+    assert result.changed, result.reason
+
+
+@pytest.mark.parametrize("task_call", [
+    'PythonOperator(task_id="export", python_callable=keep, op_kwargs={"text": "kept\\n", "lines": [" 5", "a b"]})',
+    'KubernetesPodOperator(task_id="export", name="export", image="exporter:1.2", arguments=["a\\n", "--n=5"])',
+])
+def test_strings_python_does_not_read_as_literals_stay_text_when_rendered_natively(task_call):
+    result = scaffold(task_call, ", render_template_as_native_obj=True")
+    assert result.changed, result.reason
+
+
+@pytest.mark.parametrize("task_call", [
+    'PythonOperator(task_id="export", python_callable=keep, op_kwargs={"text": "kept\\n"})',
+    'KubernetesPodOperator(task_id="export", name="export", image="exporter:1.2", arguments=["a"])',
+])
+def test_any_string_is_refused_in_another_jinja_environment(task_call):
+    result = scaffold(task_call, ', jinja_environment_kwargs={"newline_sequence": "\\r\\n"}')
+    assert not result.changed
+    assert "the DAG sets `jinja_environment_kwargs`, which may change what they become" in result.reason
+
+
+def test_plain_strings_are_not_rendered_otherwise_by_the_dags_macros():
+    result = scaffold('PythonOperator(task_id="export", python_callable=keep, op_kwargs={"text": "5"})',
+                      ', user_defined_macros={"five": 5}')
+    assert result.changed, result.reason
 
 
 def test_in_a_dag_the_projects_code_makes_they_are_judged_on_that_code(tmp_path: Path):
@@ -112,6 +149,36 @@ def test_in_a_dag_the_projects_code_makes_they_are_judged_on_that_code(tmp_path:
     assert can_scaffold(dag, task, dag_path=str(tmp_path / "dags" / "made_dag.py"), code=project.code,
                         dag_id="made") is None
     assert can_scaffold(dag, task) == (
-        "the arguments of task `export` hold strings that Jinja changes (their line ends, a final newline), and "
-        "the DAG is not created by one `DAG(...)` or `@dag(...)` call in the DAG file, which may change how "
-        "Airflow renders them: scaffold it by hand")
+        "the arguments of task `export` hold strings, which Airflow renders even without Jinja, and the DAG is "
+        "not created by one `DAG(...)` or `@dag(...)` call in the DAG file, which may change what they become: "
+        "scaffold it by hand")
+
+
+@pytest.mark.parametrize(("option", "refused"), [("user_defined_filters", False), ("jinja_environment_kwargs", True),
+                                                 ("render_template_as_native_obj", True)])
+def test_a_makers_options_are_judged_for_strings_without_jinja_by_what_changes_them(tmp_path: Path, option, refused):
+    from tests.unit.test_edit_scaffold_made_dags import MAKER
+
+    dag = MADE_DAG.replace('bash_command="export.sh {{ var.value.bucket }}"', 'bash_command="echo done"')
+    maker = MAKER.replace("tags=tags or [])", f"tags=tags or [], {option}={{}})")
+    project = workspace(tmp_path, maker=maker, dag=dag)
+    found = can_scaffold(dag, project.entry("made").dag.task("export"), dag_path=str(tmp_path / "dags" / "made_dag.py"),
+                         code=project.code, dag_id="made")
+    assert (found is not None) is refused, found
+    if refused:
+        assert f"dags.py gives `{option}`, which may change what they become" in found, found
+
+
+def test_the_acceptance_test_of_a_copied_call_rendering_them_holds_the_renderer():
+    from analysis.edits.acceptance_test import acceptance_test
+
+    task_call = 'PythonOperator(task_id="export", python_callable=keep, op_kwargs={"text": "kept\\n"})'
+    scaffolded = scaffold(task_call)
+    dag = (HEAD + 'with DAG("partitioned", start_date=pendulum.datetime(2024, 1, 1), schedule=None):\n'
+           + textwrap.indent(task_call, "    ") + "\n")
+    result = acceptance_test(dag, "/p/dags/partitioned.py", "partitioned", "export", scaffolded.text,
+                             "/p/definitions.py", "/p/tests/test_partitioned__export.py")
+    assert result.changed, result.reason
+    assert "_airflow_render(" in result.text and result.text.count("def _airflow_render(") == 1
+    assert "\nimport re\n" in result.text
+    compile(result.text, "test_partitioned__export.py", "exec")

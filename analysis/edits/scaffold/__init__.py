@@ -204,17 +204,18 @@ def _templates_problem(plan: Plan, task: TaskFacts, dag_path: str | None, code: 
         return None
     cached = _evaluated.get(dag_path)
     read = code.text if code is not None else _read_text
+    plain = not plan.variable_keys and not plan.renders_run  # strings without Jinja only
     modules = []  # (name, what plan_dag.renders_otherwise says of it, the task attribute it sets)
     for path, _ in cached[2].dependencies if cached is not None else ():
         text = read(path) if path.endswith(".py") else None
         if not text or not (plan.made_elsewhere or any(t in text for t in TEMPLATES)):
             continue
-        judged = _judged(text)
+        judged = _judged(text, plain)
         if judged is None:
             return f"{what} use Jinja, and {os.path.basename(path)}, which the DAG file runs, cannot be parsed"
         modules.append((os.path.basename(path), *judged))
     if plan.made_elsewhere:
-        dag_file_judged = _judged(cached[0]) if cached is not None else None
+        dag_file_judged = _judged(cached[0], plain) if cached is not None else None
         how = "cannot be read" if dag_file_judged is None else made_dag_rendering(
             [("the DAG file", dag_file_judged[0]), *((name, found) for name, found, _ in modules)])
         return None if how is None else refused_rendering(what, how, plan.variables)
@@ -226,14 +227,15 @@ def _templates_problem(plan: Plan, task: TaskFacts, dag_path: str | None, code: 
 
 
 @functools.lru_cache(maxsize=4096)
-def _judged(text: str) -> tuple[str | int, str | None] | None:
-    """What ``plan_dag.renders_otherwise`` and ``changes_templates`` say of a module, once per
-    text (the answers are kept, not the syntax trees); None when it does not parse."""
+def _judged(text: str, plain: bool = False) -> tuple[str | int, str | None] | None:
+    """What ``plan_dag.renders_otherwise`` (``plain``: for strings without Jinja) and
+    ``changes_templates`` say of a module, once per text (the answers are kept, not the syntax
+    trees); None when it does not parse."""
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError):
         return None
-    return renders_otherwise(tree), changes_templates(tree)
+    return renders_otherwise(tree, plain), changes_templates(tree)
 
 
 def _copied(dag_text: str, task: TaskFacts, module_source: ModuleSource | None,

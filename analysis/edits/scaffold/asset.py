@@ -45,6 +45,7 @@ from analysis.edits.scaffold.dag_source import (
 )
 from analysis.edits.scaffold.exceptions import CLASSES as EXCEPTION_CLASSES
 from analysis.edits.scaffold.exceptions import definitions as exception_definitions
+from analysis.edits.scaffold.plan_bash import BASH_TASK
 from analysis.edits.scaffold.places import DAG_FILE_HELPER, IMPORT_ROOTS_HELPER, Places
 from analysis.edits.scaffold.plan import Plan
 from analysis.edits.scaffold.statements import is_import
@@ -110,7 +111,8 @@ class ModuleEdit:
             helpers += writer.helpers(plan)
         elif plan.sensor is not None:  # a PythonSensor: its callable's call, waited for
             helpers += asset_sensors.helpers(plan)
-        if plan.renders_text or plan.renders_run:  # templated arguments rendered as Airflow does
+        # templated arguments rendered as Airflow does, and the command a `@task.bash` returns
+        if plan.renders_text or plan.renders_run or plan.kind == BASH_TASK:
             helpers.append(RENDER_HELPER)
         if plan.reads_run:  # and the Airflow run's values, read from the run that launched this one
             instances = [n for n, _ in asset_sensors.airflow_instances(self.module)]
@@ -119,6 +121,9 @@ class ModuleEdit:
                     "the Dagster module does not bind one AirflowInstance to a name at its top (`airflow_instance = "
                     f"AirflowInstance(...)`), through which the asset of {self.label} would read the Airflow run's "
                     "values its templates or its code use (`{{ ds }}`, `ds`...)")
+            if instances[0] in plan.bound:  # the copied code would rebind it in the asset's body
+                return EditResult.refuse(f"the DAG file's `{instances[0]}` would hide {WHAT}'s AirflowInstance, "
+                                         f"through which the asset of {self.label} reads the Airflow run")
             helpers += [run_values.HELPER] + ([run_values.RENDER] if plan.renders_run else [])
             header.append(f"{run_values.VALUES} = {run_values.HELPER}({instances[0]}, context)")
         if plan.variable_names:  # `Variable.get` in the copied code, read from the environment

@@ -76,7 +76,8 @@ def _bash(edit: ModuleEdit, plan: Plan, command_code: str, args: dict[str, cst.B
     run = edit.module_reference("subprocess", plan)
     command = fresh("bash_command", plan.mentioned)
     lines = [f"{command} = {command_code}"]
-    if returned_by is not None:  # Airflow runs only a non-empty string
+    if returned_by is not None:  # Airflow renders what it returns (line ends...), then runs only a non-empty string
+        lines = [f"{command} = {RENDER}({command_code})"]
         lines += [f"if not isinstance({command}, str) or not {command}.strip():",
                   edit.unit + f"raise TypeError({edit.literal(f'{returned_by} must return a bash command')})"]
     options = [f"[{edit.literal('bash')}, {edit.literal('-c')}, {command}]", "check=True"]

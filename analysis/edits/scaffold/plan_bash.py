@@ -108,8 +108,9 @@ def append_env(options: dict[str, ast.expr]) -> bool:
 
 def returned_problem(name: str, function: ast.FunctionDef) -> str | None:
     """What the function's code shows of a command Airflow alone can run: Jinja in its strings
-    (Airflow 3 renders the returned command), a returned script name; None when the command is
-    only known when it runs."""
+    (Airflow 2.11 and 3 render the returned command: the asset renders it through
+    ``_airflow_render``, which refuses Jinja when it runs), a returned script name; None when the
+    command is only known when it runs."""
     body = function.body
     if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) and \
             isinstance(body[0].value.value, str):

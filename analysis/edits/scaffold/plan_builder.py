@@ -26,8 +26,9 @@ from analysis.edits.scaffold.plan_common import (
     jinja,
     signature_problem,
 )
-from analysis.edits.scaffold.plan_dag import TEXT, changed_by_jinja, rendering_problem
-from analysis.edits.scaffold.plan_values import NOT_STATIC, static_value
+from analysis.edits.scaffold.plain_text import CHANGED, native_kept, plain_text
+from analysis.edits.scaffold.plan_dag import TEXT, rendering_problem
+from analysis.edits.scaffold.plan_options import plain_rendering
 from analysis.edits.scaffold.exceptions import caught_exception, imports_exception
 from analysis.edits.scaffold.variables import (
     imports_variable,
@@ -167,34 +168,19 @@ class PlanBuilder:
         found = variables_problem(self.dag.tree, nodes, f"{what} of {self.name}",
                                   lambda: rendering_problem(self.dag, self.dag_unit, self.call),
                                   _TEMPLATE_EXT.get(self.kind, ()))
-        if not found and any(self._changed_text(n) for n in nodes if n is not None):
-            found = judged_rendering(f"{what} of {self.name}", rendering_problem(self.dag, self.dag_unit, self.call),
-                                     [TEXT])  # rendered through `_airflow_render`, which does what Jinja does
         if isinstance(found, str):
             return found
+        present = [n for n in nodes if n is not None]
+        texts = {plain_text(self.dag, n) for n in present} - {None}
+        if not found and texts:  # strings without Jinja, which Airflow renders all the same
+            how = plain_rendering(self.dag, self.dag_unit, self.call,
+                                  not all(native_kept(self.dag, n) for n in present))
+            # those Jinja changes go through `_airflow_render`, which does what Jinja does
+            found = judged_rendering(f"{what} of {self.name}", how, [TEXT] if CHANGED in texts else [])
+            if isinstance(found, str):
+                return found
         self.variables += [k for k in found if k not in self.variables]
         return None
-
-    def _changed_text(self, node: ast.AST) -> bool:
-        """Whether a templated argument holds a plain string that Jinja changes all the same
-        (``plan_dag.changed_by_jinja``): its value when it is read statically, else the strings
-        written where its value's structure holds them (a list's items, a dict's values, an
-        f-string's end, a module-level constant); a string computed otherwise is not seen."""
-        value = static_value(self.dag, node)
-        if value is not NOT_STATIC:
-            return changed_by_jinja(value)
-        if isinstance(node, ast.JoinedStr):
-            parts = [p for p in node.values if isinstance(p, ast.Constant)]
-            last = node.values[-1] if node.values else None
-            return any("\r" in p.value for p in parts) or \
-                (isinstance(last, ast.Constant) and last.value.endswith("\n"))
-        if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
-            return any(self._changed_text(e.value if isinstance(e, ast.Starred) else e) for e in node.elts)
-        if isinstance(node, ast.Dict):
-            return any(self._changed_text(v) for v in node.values)
-        if isinstance(node, ast.keyword):
-            return self._changed_text(node.value)
-        return False
 
     def _callable_signature(self, function: ast.expr, op_args: ast.expr | None,
                             op_kwargs: ast.expr | None) -> str | None:
@@ -215,8 +201,15 @@ class PlanBuilder:
             keywords = [ast.keyword(arg=str(k.value), value=v)
                         for k, v in zip(op_kwargs.keys, op_kwargs.values)]
         if positional is None or keywords is None:
-            return self._signature(args, [ast.Starred()], [ast.keyword(arg=None)], "callable", definition)
-        return self._signature(args, positional, keywords, "callable", definition)
+            problem = self._signature(args, [ast.Starred()], [ast.keyword(arg=None)], "callable", definition)
+        else:
+            problem = self._signature(args, positional, keywords, "callable", definition)
+        if problem is None and self.context_values and isinstance(definition, ast.FunctionDef) \
+                and definition.decorator_list:
+            return (f"the callable of {self.name} takes `{self.context_values[0]}` from the task context and is "
+                    "decorated: Airflow gives it what the decorated function's signature asks for, which the "
+                    "scaffold does not read")
+        return problem
 
     def _signature(self, args: ast.arguments, positional: Sequence[ast.expr],
                    keywords: Sequence[ast.keyword], what: str,

@@ -231,7 +231,9 @@ def signature_problem(name: str, args: ast.arguments, positional: Sequence[ast.e
             return (f"the {what} of {name} takes `{context}`, which Airflow fills from the task context unless "
                     "the arguments unpacked into it give it: which they do is only known when it runs")
         return _take(taken, through)  # unpacked arguments: which parameters they fill is not known
-    taken_by_position = next((p.arg for p in params[:len(positional)] if p.arg in CONTEXT_KEYS), None)
+    # Airflow checks the first names of the whole signature, as many as the positional arguments
+    ordered = [*params, *([args.vararg] if args.vararg else []), *args.kwonlyargs, *([args.kwarg] if args.kwarg else [])]
+    taken_by_position = next((p.arg for p in ordered[:len(positional)] if p.arg in CONTEXT_KEYS), None)
     if taken_by_position is not None:
         return (f"the {what} of {name} is given `{taken_by_position}` by position, which Airflow refuses (a "
                 "name of the task context): the task fails in Airflow")

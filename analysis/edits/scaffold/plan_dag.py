@@ -24,6 +24,11 @@ _RENDERING = ("render_template_as_native_obj", "user_defined_macros", "user_defi
               "jinja_environment_kwargs", "template_undefined")
 """The DAG options that change what Airflow renders a template to (native objects, a ``var`` of
 the DAG's own, another Jinja environment, an undefined value rendered empty)."""
+ENVIRONMENT = ("jinja_environment_kwargs",)
+"""The option that may change what any string renders to, Jinja or not (other line ends...)."""
+NATIVE = ("render_template_as_native_obj",)
+"""The option that changes what a string without Jinja renders to when Python reads it as a
+literal ("5" to 5: ``native_changes``)."""
 
 
 _BY_POSITION = "is given arguments by position or `**`"
@@ -38,10 +43,38 @@ is known; refused where it is not."""
 
 
 TEXT = "{{ Jinja's text }}"
-"""The key that stands, among a plan's Variables (``Plan.variables``), for plain templated strings
-that Jinja changes all the same (``changed_by_jinja``: line ends made newlines, one final newline
-dropped), which the DAG's rendering options could change otherwise: a copied call renders them
-through ``_airflow_render``, the other families write them rendered (``plan_options.as_rendered``)."""
+"""The key that stands, among a plan's Variables (``Plan.variables``), for templated strings
+without Jinja that Jinja changes all the same (``changed_by_jinja``: line ends made newlines, one
+final newline dropped): a copied call renders them through ``_airflow_render``, the other
+families write them rendered (``plan_options.as_rendered``)."""
+
+
+def jinja_text(text: str) -> str:
+    """A string without Jinja as Jinja renders it: line ends made newlines, one final newline
+    dropped (``keep_trailing_newline`` is off)."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text[:-1] if text.endswith("\n") else text
+
+
+def native_changes(value: object) -> bool:
+    """Whether a DAG that renders native objects turns a string without Jinja of ``value`` (in
+    lists, tuples, sets and dict values too) into something else than its text: Jinja's
+    ``native_concat`` gives what Python reads as a literal ("5", "[1, 2]", "'a'"), and None for an
+    empty one."""
+    if type(value) is str:
+        text = jinja_text(value)
+        if not text:
+            return True
+        try:
+            ast.literal_eval(ast.parse(text, mode="eval"))  # as native_concat reads it: spaces kept
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            return False
+        return True
+    if type(value) in (list, tuple, set):
+        return any(native_changes(item) for item in value)
+    if type(value) is dict:
+        return any(native_changes(item) for item in value.values())
+    return False
 
 
 def changed_by_jinja(value: object) -> bool:
@@ -84,17 +117,19 @@ def dag_creation(dag: DagFile, dag_unit: Unit, call: ast.Call | None = None) -> 
     return calls[0]
 
 
-def rendering_problem(dag: DagFile, dag_unit: Unit, call: ast.Call | None = None) -> str | None:
+def rendering_problem(dag: DagFile, dag_unit: Unit, call: ast.Call | None = None,
+                      options: tuple[str, ...] = _RENDERING) -> str | None:
     """How the DAG of the task ``call`` makes may render templates otherwise than Airflow's
     defaults ("sets `render_template_as_native_obj`"), or why that cannot be known; None when it
-    renders them so."""
+    renders them so. ``options``: the DAG options that matter (for strings without Jinja,
+    ``ENVIRONMENT``, then ``NATIVE``)."""
     creation = dag_creation(dag, dag_unit, call)
     if isinstance(creation, str):
         return creation
-    option = next((k.arg for k in creation.keywords if k.arg in _RENDERING), None)
+    option = next((k.arg for k in creation.keywords if k.arg in options), None)
     if option is None:  # set on the DAG object afterwards: `dag.user_defined_macros = {...}`
         option = next((n.attr for n in ast.walk(dag.tree) if isinstance(n, ast.Attribute)
-                       and isinstance(n.ctx, ast.Store) and n.attr in _RENDERING), None)
+                       and isinstance(n.ctx, ast.Store) and n.attr in options), None)
     if option is None:  # or which arguments a task renders: `task.template_fields = ()`
         option = changes_templates(dag.tree)
     return None if option is None else f"sets `{option}`"
@@ -117,20 +152,22 @@ def made_dag_rendering(judged: list[tuple[str, str | int]]) -> str | None:
 
 
 _RENDERING_NAMES = frozenset({*_RENDERING, "get_template_env"})
+_PLAIN_NAMES = frozenset({*ENVIRONMENT, *NATIVE, "get_template_env"})
 _BY_NAME = frozenset({"import_module", "__import__"})
 
 
-def renders_otherwise(tree: ast.Module) -> str | int:
+def renders_otherwise(tree: ast.Module, plain: bool = False) -> str | int:
     """What in a module may change how a DAG renders templates, read conservatively, anywhere in
     it: a rendering option named (a keyword, a string such as a dict key or ``setattr``'s, an
-    attribute), ``*``/``**`` given to a ``DAG(...)`` call, a class derived from ``DAG``, a module
-    imported by name at run time, a task's ``template_fields`` set; else how many ``DAG(...)``
-    calls it has."""
+    attribute; ``plain``: for strings without Jinja, only ``ENVIRONMENT``'s and ``NATIVE``'s),
+    ``*``/``**`` given to a ``DAG(...)`` call, a class derived from ``DAG``, a module imported by
+    name at run time, a task's ``template_fields`` set; else how many ``DAG(...)`` calls it has."""
+    names = _PLAIN_NAMES if plain else _RENDERING_NAMES
     creations = 0
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             callee = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
-            given = next((k.arg for k in node.keywords if k.arg in _RENDERING_NAMES), None)
+            given = next((k.arg for k in node.keywords if k.arg in names), None)
             if given is not None:
                 return f"gives `{given}`"
             if callee in _BY_NAME:
@@ -139,11 +176,11 @@ def renders_otherwise(tree: ast.Module) -> str | int:
                 creations += 1
                 if any(k.arg is None for k in node.keywords) or any(isinstance(a, ast.Starred) for a in node.args):
                     return "gives a `DAG(...)` `**` arguments"
-        elif isinstance(node, ast.Constant) and node.value in _RENDERING_NAMES:
+        elif isinstance(node, ast.Constant) and node.value in names:
             return f"names `{node.value}`"
-        elif isinstance(node, ast.Attribute) and node.attr in _RENDERING_NAMES:
+        elif isinstance(node, ast.Attribute) and node.attr in names:
             return f"uses `{node.attr}`"
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in _RENDERING_NAMES:
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in names:
             return f"defines `{node.name}`"
         elif isinstance(node, ast.ClassDef) and any(
                 (b.attr if isinstance(b, ast.Attribute) else getattr(b, "id", "")) == "DAG" for b in node.bases):

@@ -16,7 +16,17 @@ import ast
 from collections.abc import Callable, Collection
 
 from analysis.edits.scaffold.plan_common import jinja, jinja_in_value, operator_call_problem
-from analysis.edits.scaffold.plan_dag import TEXT, changed_by_jinja, default_args, own_default_args, rendering_problem
+from analysis.edits.scaffold.plan_dag import (
+    ENVIRONMENT,
+    NATIVE,
+    TEXT,
+    changed_by_jinja,
+    default_args,
+    jinja_text,
+    native_changes,
+    own_default_args,
+    rendering_problem,
+)
 from analysis.edits.scaffold.plan_values import NOT_STATIC, static_value
 from analysis.edits.scaffold.statements import DagFile, Unit
 from analysis.edits.scaffold.variables import judged_rendering, rendered_value
@@ -99,6 +109,7 @@ def read_values(dag: DagFile, dag_unit: Unit | None, call: ast.Call, name: str, 
     otherwise, or that cannot be found)."""
     values: dict[str, object] = {}
     variables: list[str] = []
+    plain = native = False  # templated strings without Jinja, which Airflow renders all the same
     for option, (node, where) in given.items():
         problem = refused(option, where)
         if problem:
@@ -127,12 +138,38 @@ def read_values(dag: DagFile, dag_unit: Unit | None, call: ast.Call, name: str, 
         if option in templated and changed_by_jinja(value):
             variables += [TEXT] if TEXT not in variables else []
             value = as_rendered(value)
+        plain = plain or (option in templated and holds_string(value))
+        native = native or (option in templated and native_changes(value))
         values[option] = value
-    if variables:
-        how = rendering_problem(dag, dag_unit, call) if dag_unit is not None else "is not created in the DAG file"
+    if variables or plain:
+        if dag_unit is None:
+            how = "is not created in the DAG file"
+        elif [k for k in variables if k != TEXT]:  # Jinja: any rendering option matters
+            how = rendering_problem(dag, dag_unit, call)
+        else:
+            how = plain_rendering(dag, dag_unit, call, native)
         keys = judged_rendering(f"the arguments of {name}", how, variables)
         return keys if isinstance(keys, str) else (values, keys)
     return values, ()
+
+
+def plain_rendering(dag: DagFile, dag_unit: Unit, call: ast.Call, native: bool) -> str | None:
+    """How the DAG of the task ``call`` makes may render its templated strings without Jinja
+    otherwise than Airflow's defaults (``plan_dag.rendering_problem``): another Jinja
+    environment, or, when one reads as a Python literal (``native``: ``plan_dag.native_changes``,
+    or not known), native objects."""
+    how = rendering_problem(dag, dag_unit, call, ENVIRONMENT)
+    return how if how is not None or not native else rendering_problem(dag, dag_unit, call, NATIVE)
+
+
+def holds_string(value: object) -> bool:
+    """Whether a value holds a string where Airflow renders it (in lists, tuples, sets and dict
+    values too)."""
+    if isinstance(value, str):
+        return True
+    if isinstance(value, (list, tuple, set)):
+        return any(holds_string(item) for item in value)
+    return isinstance(value, dict) and any(holds_string(item) for item in value.values())
 
 
 def as_rendered(value: object) -> object:
@@ -141,8 +178,7 @@ def as_rendered(value: object) -> object:
     ends newlines and drops one final newline (``keep_trailing_newline`` is off). Strings with
     Jinja (``variables.Rendered``) are rendered, so, when the asset runs."""
     if type(value) is str:
-        text = value.replace("\r\n", "\n").replace("\r", "\n")
-        return text[:-1] if text.endswith("\n") else text
+        return jinja_text(value)
     if type(value) in (list, set):
         return type(value)(as_rendered(item) for item in value)
     if type(value) is tuple:

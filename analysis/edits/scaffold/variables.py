@@ -168,8 +168,8 @@ def refused_rendering(what: str, how: str, keys: list[str] | tuple[str, ...] = (
     refused when its DAG renders otherwise, or cannot be read (``how``:
     ``plan_dag.rendering_problem``)."""
     if not [k for k in keys if k not in (AS_MADE, TEXT)]:  # plain strings Jinja changes all the same
-        return (f"{what} hold strings that Jinja changes (their line ends, a final newline), and the DAG {how}, "
-                "which may change how Airflow renders them: scaffold it by hand")
+        return (f"{what} hold strings, which Airflow renders even without Jinja, and the DAG {how}, which may "
+                "change what they become: scaffold it by hand")
     return (f"{what} use {_read(keys)} in Jinja, and the DAG {how}, which may change how Airflow "
             "renders them: scaffold it by hand")
 
