@@ -115,6 +115,7 @@ def run_side(folder, monkeypatch, capfd, run):
     with monkeypatch.context() as scope:
         scope.chdir(folder)
         for variable in FOLDER_VARIABLES:
+            (folder / variable.lower()).mkdir()  # made, as the folder the task was given in Airflow is
             scope.setenv(variable, str(folder / variable.lower()))
         run_upstream()
         inputs = files_in(folder)

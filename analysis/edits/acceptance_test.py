@@ -42,9 +42,7 @@ from analysis.edits.result import EditResult, check_output
 from analysis.edits.scaffold import ImportRoot, project_modules, scaffold_task
 from analysis.edits.scaffold.families import task_nothing_to_migrate
 from analysis.edits.scaffold.imported import virtual_task
-from analysis.edits.scaffold.places import HELPERS
-from analysis.edits.scaffold.variables import CLASS as VARIABLE_CLASS
-from analysis.edits.scaffold.variables import HELPER as RENDER_HELPER
+from analysis.edits.scaffold.asset_writers import DEFINITIONS
 from analysis.edits.scaffold.plan import plan_task
 from analysis.edits.scaffold.plan_common import COPIED_KINDS
 from analysis.facts import DagFacts, TaskFacts
@@ -140,10 +138,27 @@ def folder_variables(texts: Iterable[str]) -> list[str]:
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue
         for node in ast.walk(tree):
-            name = _environment_read(node)
+            name = _environment_read(node) or _variable_read(node)
             if name is not None and _FOLDER_VARIABLE.match(name):
                 names.add(name)
     return sorted(names)
+
+
+_TEMPLATE_VARIABLE = re.compile(r"\{\{\s*var\.(?:value|json)\.([A-Za-z_]\w*)")
+
+
+def _variable_read(node: ast.AST) -> str | None:
+    """``AIRFLOW_VAR_<KEY>``, where the copied code reads Airflow Variable ``key`` (the scaffold
+    reads it from there): ``Variable.get("key")`` (any name bound to the module's
+    ``_AirflowVariable``, read by its method), or ``{{ var.value.key }}`` in a templated string."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get" \
+            and isinstance(node.func.value, ast.Name) and "variable" in node.func.value.id.lower() \
+            and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+        return f"AIRFLOW_VAR_{node.args[0].value.upper()}"
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        found = _TEMPLATE_VARIABLE.search(node.value)
+        return f"AIRFLOW_VAR_{found[1].upper()}" if found else None
+    return None
 
 
 def _environment_read(node: ast.AST) -> str | None:
@@ -180,10 +195,10 @@ def _relative(path: str, test_file: str) -> str:
 # -- the Airflow side, as the scaffold copies it ------------------------------------------------
 
 
-_COPIED_HELPERS = frozenset({*HELPERS, RENDER_HELPER, VARIABLE_CLASS})
-"""The scaffold's helpers that copied code calls, written once into the test: the import roots,
-the DAG file's path, the renderer of templated arguments and Airflow's ``Variable`` read from the
-environment (as the asset reads them)."""
+_COPIED_HELPERS = frozenset(DEFINITIONS)
+"""The scaffold's definitions that copied code calls, written once into the test as the Dagster
+module has them: the import roots, the DAG file's path, the renderer of templated arguments,
+Airflow's ``Variable`` read from the environment and its exceptions."""
 
 
 @dataclass(frozen=True, slots=True)
