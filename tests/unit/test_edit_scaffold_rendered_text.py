@@ -111,17 +111,11 @@ def test_a_dag_whose_options_could_render_them_otherwise_is_refused(options, opt
 @pytest.mark.parametrize("task_call", [
     'PythonOperator(task_id="export", python_callable=keep, op_kwargs={"text": 5, "lines": [1.5, None]})',
     'PythonOperator(task_id="export", python_callable=keep, op_kwargs={"text": keep})',  # a function
-])
-def test_values_without_strings_are_not_rendered_natively(task_call):
-    result = scaffold(task_call, ", render_template_as_native_obj=True")
-    assert result.changed, result.reason
-
-
-@pytest.mark.parametrize("task_call", [
+    # strings Python does not read as literals stay text
     'PythonOperator(task_id="export", python_callable=keep, op_kwargs={"text": "kept\\n", "lines": [" 5", "a b"]})',
     'KubernetesPodOperator(task_id="export", name="export", image="exporter:1.2", arguments=["a\\n", "--n=5"])',
 ])
-def test_strings_python_does_not_read_as_literals_stay_text_when_rendered_natively(task_call):
+def test_what_native_rendering_leaves_as_it_is_is_accepted(task_call):
     result = scaffold(task_call, ", render_template_as_native_obj=True")
     assert result.changed, result.reason
 
