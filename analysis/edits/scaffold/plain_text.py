@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import ast
 
-from analysis.edits.scaffold.plan_dag import changed_by_jinja, native_changes
-from analysis.edits.scaffold.plan_options import holds_string
+from analysis.edits.scaffold.plan_dag import changed_by_jinja, holds_string, native_changes
 from analysis.edits.scaffold.plan_values import NOT_STATIC, static_value
 from analysis.edits.scaffold.statements import DagFile, bindings
 
@@ -27,10 +26,8 @@ def plain_text(dag: DagFile, node: ast.AST) -> str | None:
     value = static_value(dag, node)
     if value is not NOT_STATIC:
         return CHANGED if changed_by_jinja(value) else KEPT if holds_string(value) else None
-    if isinstance(node, (ast.List, ast.Tuple, ast.Set, ast.Dict)):
-        items = node.values if isinstance(node, ast.Dict) else \
-            [e.value if isinstance(e, ast.Starred) else e for e in node.elts]
-        found = {plain_text(dag, item) for item in items}
+    if isinstance(node, _COLLECTIONS):
+        found = {plain_text(dag, item) for item in _items(node)}
         return CHANGED if CHANGED in found else KEPT if KEPT in found else None
     if isinstance(node, ast.JoinedStr):
         parts = [p.value for p in node.values if isinstance(p, ast.Constant)]
@@ -48,11 +45,20 @@ def native_kept(dag: DagFile, node: ast.AST) -> bool:
     value = static_value(dag, node)
     if value is not NOT_STATIC:
         return not native_changes(value)
-    if isinstance(node, (ast.List, ast.Tuple, ast.Set, ast.Dict)):
-        items = node.values if isinstance(node, ast.Dict) else \
-            [e.value if isinstance(e, ast.Starred) else e for e in node.elts]
-        return all(native_kept(dag, item) for item in items)
+    if isinstance(node, _COLLECTIONS):
+        return all(native_kept(dag, item) for item in _items(node))
     return isinstance(node, ast.Lambda) or (isinstance(node, ast.Name) and _defines(dag, node.id))
+
+
+_COLLECTIONS = (ast.List, ast.Tuple, ast.Set, ast.Dict)
+
+
+def _items(node: ast.List | ast.Tuple | ast.Set | ast.Dict) -> list[ast.expr]:
+    """What Airflow renders in a collection written out: its items (unpacked ones' values), a
+    dict's values."""
+    if isinstance(node, ast.Dict):
+        return list(node.values)
+    return [e.value if isinstance(e, ast.Starred) else e for e in node.elts]
 
 
 def _defines(dag: DagFile, name: str) -> bool:

@@ -13,6 +13,7 @@ DAG whose options cannot be read, said as such.
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 
 from analysis.edits.scaffold.plan_values import NOT_STATIC, single_assignment
 from analysis.edits.scaffold.statements import DagFile, Unit
@@ -56,38 +57,46 @@ def jinja_text(text: str) -> str:
     return text[:-1] if text.endswith("\n") else text
 
 
-def native_changes(value: object) -> bool:
-    """Whether a DAG that renders native objects turns a string without Jinja of ``value`` (in
-    lists, tuples, sets and dict values too) into something else than its text: Jinja's
-    ``native_concat`` gives what Python reads as a literal ("5", "[1, 2]", "'a'"), and None for an
-    empty one."""
+def plain_strings(value: object) -> Iterator[str]:
+    """The strings without Jinja of a templated value where Airflow renders them: the value, the
+    items of its lists, tuples and sets, its dict's values (not keys). Strings with Jinja
+    (``variables.Rendered``) are rendered when the asset runs."""
     if type(value) is str:
-        text = jinja_text(value)
-        if not text:
-            return True
-        try:
-            ast.literal_eval(ast.parse(text, mode="eval"))  # as native_concat reads it: spaces kept
-        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-            return False
+        yield value
+    elif isinstance(value, (list, tuple, set)):
+        for item in value:
+            yield from plain_strings(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from plain_strings(item)
+
+
+def holds_string(value: object) -> bool:
+    """Whether a templated value holds a string without Jinja (``plain_strings``), empty ones too."""
+    return next(plain_strings(value), None) is not None
+
+
+def native_changes(value: object) -> bool:
+    """Whether a DAG that renders native objects turns a string without Jinja of ``value`` into
+    something else than its text: Jinja's ``native_concat`` gives what Python reads as a literal
+    ("5", "[1, 2]", "'a'"), and None for an empty one."""
+    return any(_native_literal(jinja_text(text)) for text in plain_strings(value))
+
+
+def _native_literal(text: str) -> bool:
+    if not text:
         return True
-    if type(value) in (list, tuple, set):
-        return any(native_changes(item) for item in value)
-    if type(value) is dict:
-        return any(native_changes(item) for item in value.values())
-    return False
+    try:
+        ast.literal_eval(ast.parse(text, mode="eval"))  # as native_concat reads it: spaces kept
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return False
+    return True
 
 
 def changed_by_jinja(value: object) -> bool:
-    """Whether Jinja changes a plain string of a templated value (in lists, tuples, sets and dict
-    values too, as Airflow renders those): a line end other than a newline, or a final newline.
-    Strings with Jinja (``variables.Rendered``) are rendered when the asset runs."""
-    if type(value) is str:
-        return "\r" in value or value.endswith("\n")
-    if type(value) in (list, tuple, set):
-        return any(changed_by_jinja(item) for item in value)
-    if type(value) is dict:
-        return any(changed_by_jinja(item) for item in value.values())
-    return False
+    """Whether Jinja changes a string without Jinja of a templated value: a line end other than a
+    newline, or a final newline."""
+    return any("\r" in text or text.endswith("\n") for text in plain_strings(value))
 
 
 def dag_creation(dag: DagFile, dag_unit: Unit, call: ast.Call | None = None) -> ast.Call | str:

@@ -24,6 +24,7 @@ from analysis.edits.scaffold.plan_dag import (
     default_args,
     jinja_text,
     native_changes,
+    holds_string,
     own_default_args,
     rendering_problem,
 )
@@ -160,16 +161,6 @@ def plain_rendering(dag: DagFile, dag_unit: Unit, call: ast.Call, native: bool) 
     or not known), native objects."""
     how = rendering_problem(dag, dag_unit, call, ENVIRONMENT)
     return how if how is not None or not native else rendering_problem(dag, dag_unit, call, NATIVE)
-
-
-def holds_string(value: object) -> bool:
-    """Whether a value holds a string where Airflow renders it (in lists, tuples, sets and dict
-    values too)."""
-    if isinstance(value, str):
-        return True
-    if isinstance(value, (list, tuple, set)):
-        return any(holds_string(item) for item in value)
-    return isinstance(value, dict) and any(holds_string(item) for item in value.values())
 
 
 def as_rendered(value: object) -> object:
