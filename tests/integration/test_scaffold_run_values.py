@@ -3,7 +3,8 @@ tests/fixtures/scaffold/run_values reads `{{ ds }}`, `{{ ts_nodash }}`, `{{ run_
 interval through `strftime`, Airflow's filters and pendulum's methods, in a BashOperator's command
 and folder, a PythonOperator's `op_kwargs` (with CRLF and a final newline) and a `@task`'s
 arguments; and callables that take the run's strings from Airflow's task context (by parameter,
-and by key through `**context`). Each task is scaffolded with the CLI as a user runs it.
+and by key through `**context`); the DAG's params, in a command and a callable's `params`, with a
+run triggered with a conf that overrides them. Each task is scaffolded with the CLI as a user runs it.
 
 A real Airflow 2.11 holds two runs of the DAG, made through its REST API as a user or the
 scheduler makes them: one at midnight (its data interval, inferred by the `@daily` timetable, is
@@ -31,8 +32,11 @@ from tests.support.scaffold_runs import MATERIALIZE_LIVE, dagster_python, scaffo
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "scaffold" / "run_values"
-TASKS = {"export": "export", "describe": "description", "record": "record", "stamp": "stamp", "window": "window"}
+TASKS = {"export": "export", "describe": "description", "record": "record", "stamp": "stamp", "window": "window",
+         "tagged": "tagged", "settings": "settings"}
 RUNS = {"midnight": "2024-03-05T00:00:00+00:00", "afternoon": "2024-03-07T13:45:30.123456+00:00"}
+CONF = {"afternoon": {"region": "us", "added": 1}}
+"""What a user triggers a run with: it overrides the DAG's params, as `dag_run_conf_overrides_params` says."""
 
 
 @pytest.fixture(scope="module")
@@ -50,11 +54,13 @@ def airflow2(project):
         server.wait_for_task_classes("partitioned", {"export": "BashOperator", "describe": "PythonOperator",
                                                      "record": "_PythonDecoratedOperator", "ahead": "BashOperator",
                                                      "stamp": "PythonOperator", "window": "_PythonDecoratedOperator",
-                                                     "pull": "PythonOperator"},
+                                                     "pull": "PythonOperator", "tagged": "BashOperator",
+                                                     "settings": "PythonOperator"},
                                      timeout=120)
         for run_id, logical_date in RUNS.items():  # the DAG stays paused: nothing runs them but the tests
             response = server.api("POST", "/dags/partitioned/dagRuns",
-                                  json={"dag_run_id": run_id, "logical_date": logical_date})
+                                  json={"dag_run_id": run_id, "logical_date": logical_date,
+                                        "conf": CONF.get(run_id, {})})
             assert response.status_code == 200, response.text
         yield server
     finally:
@@ -99,7 +105,7 @@ def test_dagster_renders_what_airflow_renders_for_each_run(outputs):
     for run_id, (airflow_out, dagster_out) in outputs.items():
         written = sorted(p.name for p in airflow_out.iterdir() if p.suffix in (".txt", ".json"))
         assert written == sorted(p.name for p in dagster_out.iterdir() if p.suffix in (".txt", ".json")), run_id
-        assert len(written) == 5, written
+        assert len(written) == 7, written
         for name in written:
             assert (dagster_out / name).read_bytes() == (airflow_out / name).read_bytes(), (run_id, name)
     midnight, _ = outputs["midnight"]
@@ -109,7 +115,13 @@ def test_dagster_renders_what_airflow_renders_for_each_run(outputs):
     assert "'2024/03/04 00:00'" in (midnight / "describe_2024-03-05.txt").read_text()
     assert (midnight / "stamp.txt").read_text() == \
         "'2024-03-05' 'midnight' '20240305T000000' '20240305' 'daily' 'absent'\n"
+    # the DAG's params, its default_args' and the task's own; the run's conf overrides them
+    assert (midnight / "params_20240305.txt").read_text() == "eu 5 {on: [1, None]} data task\n"  # bash took the quotes
+    assert json.loads((midnight / "settings.json").read_text()) == {
+        "flags": {"on": [1, None]}, "limit": 5, "region": "eu", "team": "data"}
     afternoon, _ = outputs["afternoon"]
+    assert (afternoon / "params_20240307.txt").read_text() == "us 5 {on: [1, None]} data task\n"
+    assert json.loads((afternoon / "settings.json").read_text())["added"] == 1
     assert "2024-03-07T13:45:30.123456+00:00" in (afternoon / "export_20240307.txt").read_text()
     assert json.loads((afternoon / "window.json").read_text()) == {
         "ts_nodash": "20240307T134530", "ts": "2024-03-07T13:45:30.123456+00:00", "day": "2024-03-07"}

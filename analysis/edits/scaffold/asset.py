@@ -125,7 +125,19 @@ class ModuleEdit:
                 return EditResult.refuse(f"the DAG file's `{instances[0]}` would hide {WHAT}'s AirflowInstance, "
                                          f"through which the asset of {self.label} reads the Airflow run")
             helpers += [run_values.HELPER] + ([run_values.RENDER] if plan.renders_run else [])
-            header.append(f"{run_values.VALUES} = {run_values.HELPER}({instances[0]}, context)")
+            if plan.params is not None:  # as the DAG file gives them: the helper adds the run's conf
+                outdated = next((h for h in helpers if h in run_values.TAKING_PARAMS and self._defines(h)
+                                 and run_values.TAKING_PARAMS[h] not in self._definition(h)), None)
+                if outdated is not None:
+                    return EditResult.refuse(
+                        f"{WHAT}'s `{outdated}` was written by an earlier airlift-lsp and does not read the DAG's "
+                        f"params, which {self.label} reads: delete it, and scaffold again to write the current one")
+                from analysis.edits.scaffold.asset_pipes import literal_doc  # which imports this module
+
+                header.append(self.render(Group(f"{run_values.VALUES} = {run_values.HELPER}(", (
+                    instances[0], "context", literal_doc(self, plan.params)), ")"), len(self.unit)))
+            else:
+                header.append(f"{run_values.VALUES} = {run_values.HELPER}({instances[0]}, context)")
         if plan.variable_names:  # `Variable.get` in the copied code, read from the environment
             helpers.append(VARIABLE_CLASS)
             header += [f"{name} = {VARIABLE_CLASS}" for name in plan.variable_names]
@@ -255,6 +267,9 @@ class ModuleEdit:
                                                     "otherwise, the asset fails")
             about += (f" Its code takes {names} from Airflow's task context: given here as Airflow gives them, "
                       f"{again}.")
+        if plan.params is not None:
+            about += (" Its params are the DAG file's, updated with the Airflow run's conf as Airflow updates them "
+                      "(`[core] dag_run_conf_overrides_params`, on unless changed).")
         summary = f"Task `{self.task_id}` of Airflow DAG `{self.dag_id}`, run by Dagster."
         doc = [*_wrap(_in_docstring(summary), u + '"""', u), "", *_wrap(_in_docstring(about), u, u), f'{u}"""']
         copied = self._copied(plan, source, file_name)
@@ -334,6 +349,11 @@ class ModuleEdit:
     def _defines(self, name: str) -> bool:
         """Whether the module defines ``name`` at its top (a helper added before)."""
         return name in top_level_names(self.module)
+
+    def _definition(self, name: str) -> str:
+        """The code of the module's top-level function ``name``."""
+        return next((self.module.code_for_node(s) for s in self.module.body
+                     if isinstance(s, cst.FunctionDef) and s.name.value == name), "")
 
     def _helper(self, name: str, plan: Plan) -> cst.BaseStatement:
         writer = owner(name)

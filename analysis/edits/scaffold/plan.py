@@ -16,6 +16,7 @@ from dataclasses import replace
 
 from analysis.edits.scaffold.families import derived_note
 from analysis.edits.scaffold.imported import called_function, imported_function
+from analysis.edits.scaffold.params import task_params
 from analysis.edits.scaffold.plan_athena import ATHENA_OPERATORS, athena_plan
 from analysis.edits.scaffold.plan_athena import IGNORED as ATHENA_IGNORED
 from analysis.edits.scaffold.plan_bigquery import BIGQUERY_OPERATORS, bigquery_plan
@@ -78,6 +79,13 @@ def _read_plan(dag_text: str, task: TaskFacts, dag_path: str | None, read,
     dag_unit = dag.unit_at(task.range.start.line + 1)
     if call is None or dag_unit is None:
         return f"the call that creates {label} was not found"
+    plan = _planned(dag, task, call, dag_unit, dag_path, read, downstream, ports, evaluate)
+    return _with_params(plan, dag, dag_unit, call, label) if isinstance(plan, Plan) and plan.reads_params else plan
+
+
+def _planned(dag: DagFile, task: TaskFacts, call: ast.Call, dag_unit: Unit, dag_path: str | None, read,
+             downstream: tuple[str, ...], ports: Mapping[str, str], evaluate) -> Plan | str:
+    label = f"task `{task.task_id}`"
     if task.operator in ports:  # the team's own implementation of the class comes first
         return port_plan(dag, task, call, dag_unit, ports[task.operator], evaluate)
     if task.operator in BY_VALUES:
@@ -107,6 +115,23 @@ def _read_plan(dag_text: str, task: TaskFacts, dag_path: str | None, read,
         return poked(gated(builder.python(options), task, downstream), dag, task, call, dag_unit)
     builder = PlanBuilder(dag, task, call, dag_unit, kind, kind)
     return builder.python(options) if kind == "PythonOperator" else builder.bash(options)
+
+
+def _with_params(plan: Plan, dag: DagFile, dag_unit: Unit, call: ast.Call, label: str) -> Plan | str:
+    """``plan`` given the task's params as the DAG file gives them (``params.task_params``), which
+    its templates or callable read; or why they cannot be read."""
+    if plan.evaluated or plan.kind == "Port":
+        return f"{label} reads the DAG's params, which the scaffold reads only for a task written in the DAG file"
+    keywords = list(call.keywords)
+    if plan.function is not None and plan.kind in ("@task", BASH_TASK):  # `@task(params=...)`, `.override(...)`
+        decorators = [d for d in plan.function.decorator_list if isinstance(d, ast.Call)]
+        if decorators and not any(node is plan.function for node in ast.walk(dag.tree)):
+            return f"{label} reads the DAG's params, and its function is decorated in another module"
+        keywords = [k for d in decorators for k in d.keywords]
+        if isinstance(call.func, ast.Call):
+            keywords += call.func.keywords
+    found = task_params(dag, dag_unit, call, keywords, label)
+    return found if isinstance(found, str) else replace(plan, params=found)
 
 
 _IGNORED = {**IGNORED, **SENSORS_IGNORED, **BIGQUERY_IGNORED, **JOB_IGNORED, **CLUSTER_IGNORED, **ATHENA_IGNORED}

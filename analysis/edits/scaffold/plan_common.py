@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from analysis.edits.scaffold.plan_dag import AS_MADE, TEXT
+from analysis.edits.scaffold.params import CONTEXT_KEY as PARAMS_KEY
+from analysis.edits.scaffold.params import MARKER as PARAMS
 from analysis.edits.scaffold.run_values import RUN
 from analysis.edits.scaffold.statements import DagFile, Unit
 from analysis.facts import TaskFacts
@@ -45,6 +47,9 @@ RUN_CONTEXT = ("ds", "ds_nodash", "ts", "ts_nodash", "run_id")
 """The task context's strings a callable can be given from the Airflow run that launched the
 Dagster run (``run_values``), the same text as Airflow's: its moments are pendulum ``DateTime``s
 there, whose ``str()`` and methods a plain ``datetime`` does not share."""
+CONTEXT_VALUES = (*RUN_CONTEXT, PARAMS_KEY)
+"""The task context's values a callable can be given: the run's strings, and the params (a plain
+dict in Airflow too, ``params``)."""
 _JINJA = ("{{", "{%", "{#")
 
 
@@ -111,8 +116,11 @@ class Plan:
     """The project class the task is made by when it only hands arguments on to the operator
     planned (``derived``): named in the docstring."""
     context_values: tuple[str, ...] = ()
-    """The task context's strings (``RUN_CONTEXT``) the callable takes, by parameter or through the
+    """The task context's values (``CONTEXT_VALUES``) the callable takes, by parameter or through the
     ``**kwargs`` it reads them from: given by name from the Airflow run (``reads_run``)."""
+    params: dict[str, object] | None = None
+    """The task's params as its DAG file gives them (``params.task_params``), when its templates or
+    its callable read them (``reads_params``): the asset updates them with the run's conf."""
     lifted: tuple[str, tuple[str, ...]] | None = None
     """The name of the task's function when a factory defines it inside itself, and the names it
     reads there: written at its module's top level with those as parameters (``closures``)."""
@@ -122,6 +130,11 @@ class Plan:
         """Whether the asset reads the Airflow run's values (``run_values``): its templated
         arguments render them (``renders_run``), or its callable takes them (``context_values``)."""
         return self.renders_run or bool(self.context_values)
+
+    @property
+    def reads_params(self) -> bool:
+        """Whether the templated arguments (``{{ params.x }}``) or the callable read the params."""
+        return PARAMS in self.variables or PARAMS_KEY in self.context_values
 
     @property
     def renders_text(self) -> bool:
@@ -137,7 +150,7 @@ class Plan:
     @property
     def variable_keys(self) -> tuple[str, ...]:
         """The Airflow Variables the templated arguments read."""
-        return tuple(k for k in self.variables if k not in (RUN, AS_MADE, TEXT))
+        return tuple(k for k in self.variables if k not in (RUN, AS_MADE, TEXT, PARAMS))
 
     @property
     def made_elsewhere(self) -> bool:
@@ -200,8 +213,8 @@ def signature_problem(name: str, args: ast.arguments, positional: Sequence[ast.e
     (``function``, when known: unread, called without a context it behaves the same), or
     parameters named like context variables that the call does not pass (``name``: "task `t`").
 
-    With ``taken`` (a list the asset can give the run's values for), the run's strings
-    (``RUN_CONTEXT``) are not refused but added to it: parameters of their names the call does
+    With ``taken`` (a list the asset can give the run's values for), the run's strings and the
+    params (``CONTEXT_VALUES``) are not refused but added to it: parameters of their names the call does
     not give, and the keys a ``**kwargs`` that is only read by literal key (``kwargs["ds"]``,
     ``kwargs.get("ds")``) reads; its keys that are no context variable are the call's, or absent
     in both."""
@@ -212,7 +225,7 @@ def signature_problem(name: str, args: ast.arguments, positional: Sequence[ast.e
     if args.kwarg is not None and (function is None or reads_name(function, args.kwarg.arg)):
         keys = context_reads(function, args.kwarg.arg) if function is not None and taken is not None else None
         read = [k for k in keys or () if k in CONTEXT_KEYS and k not in given]
-        other = next((k for k in read if k not in RUN_CONTEXT), None)
+        other = next((k for k in read if k not in CONTEXT_VALUES), None)
         if keys is None:
             return (f"the {what} of {name} takes `**{args.kwarg.arg}`, through which Airflow "
                     "passes the task context (ti, ds, ...): Dagster has none")
@@ -244,7 +257,7 @@ def signature_problem(name: str, args: ast.arguments, positional: Sequence[ast.e
         if param.arg in given:
             continue
         if param.arg in CONTEXT_KEYS:
-            if taken is not None and param.arg in RUN_CONTEXT and param not in args.posonlyargs:
+            if taken is not None and param.arg in CONTEXT_VALUES and param not in args.posonlyargs:
                 wanted.append(param.arg)
                 continue
             return (f"the {what} of {name} takes `{param.arg}` from the Airflow task "

@@ -225,14 +225,14 @@ def default_args(dag: DagFile, dag_unit: Unit, call: ast.Call | None = None) -> 
     if isinstance(creation, str):
         return {"default_args": NOT_STATIC} if creation == _BY_POSITION else None
     merged = own_default_args(dag, creation) or {}
-    for group in _task_groups(dag, dag_unit, call):
+    for group in task_groups(dag, dag_unit, call):
         if len(group.args) > 1 or any(k.arg is None for k in group.keywords):  # its id may come first
             return {"default_args": NOT_STATIC}
         merged = {**merged, **(own_default_args(dag, group) or {})}  # an unreadable one's marker stays
     return merged or None
 
 
-def _task_groups(dag: DagFile, dag_unit: Unit, call: ast.Call | None) -> list[ast.Call]:
+def task_groups(dag: DagFile, dag_unit: Unit, call: ast.Call | None) -> list[ast.Call]:
     """The ``TaskGroup(...)`` calls of the ``with`` blocks around ``call`` (found by where it is
     written: the values a factory's task is planned from stand where the factory is called),
     outermost first."""

@@ -19,8 +19,10 @@ Carried (``RUN_PATTERN``, checked by ``_carried``): the strings ``ds``, ``ds_nod
 filters ``| ds``, ``| ds_nodash``, ``| ts``, ``| ts_nodash``; pendulum's ``.to_date_string()`` and
 ``.to_datetime_string()`` on the context's moments (pendulum ``DateTime``s), not on
 ``dag_run``'s (a database row's plain ``datetime``, which has no such method: the task fails).
-A moment put in bare (its ``str()``, which differs between those two types) and anything else
-(``next_ds``, ``macros``, ``params``, ``ti``, conditions), and ``strftime`` codes whose text
+The task's params, ``{{ params.name }}`` and ``{{ params["name"] }}``, printed as Jinja prints
+them (``str()``): the values the DAG file gives (``params``) updated with the run's conf. A moment
+put in bare (its ``str()``, which differs between those two types) and anything else (``next_ds``,
+``macros``, ``params.items`` (the dict's method), ``params.a.b``, ``ti``, conditions), and ``strftime`` codes whose text
 depends on the process (``%s`` on its time zone, names on its locale) stay refused.
 """
 
@@ -33,6 +35,9 @@ RUN = "{{ the Airflow run }}"
 Variable can have it."""
 HELPER = "_airflow_run"
 RENDER = "_airflow_render_run"
+TAKING_PARAMS = {HELPER: "params=None", RENDER: 'run["params"]'}
+"""The helpers that read the params, each with what its code has since it does (an earlier
+airlift-lsp wrote them without)."""
 VALUES = "_airflow_run_values"
 """The asset body's name for what ``_airflow_run`` read."""
 _MOMENT = r"(?:dag_run\.)?(?:logical_date|data_interval_start|data_interval_end)"
@@ -41,8 +46,10 @@ RUN_PATTERN = (
     r"|(?P<open>\()?(?P<moment>" + _MOMENT + r")(?(open)\))"
     r"(?:\.strftime\(\s*(?P<quote>['\"])(?P<format>[^'\"\\{}]*)(?P=quote)\s*\)"
     r"|\.(?P<method>to_date_string|to_datetime_string)\(\s*\)"
-    r"|\s*\|\s*(?P<filter>ds_nodash|ds|ts_nodash|ts)\b)?)\s*\}\}(?!\})")
+    r"|\s*\|\s*(?P<filter>ds_nodash|ds|ts_nodash|ts)\b)?"
+    r"|params\.(?P<param>[A-Za-z_]\w*)|params\[\s*(?P<pquote>['\"])(?P<key>[^'\"\\{}]*)(?P=pquote)\s*\])\s*\}\}(?!\})")
 _RUN = re.compile(RUN_PATTERN)
+_DICT_ATTRIBUTES = frozenset(dir(dict))
 _PROCESS_FORMATS = r"%[-_0^#]*[scxXaAbBhpPrEO+]"
 """strftime codes whose text depends on the process (``%s`` on its time zone, names and ``%c``
 on its locale): refused, where the date's own fields are not."""
@@ -53,6 +60,8 @@ def _carried(match: re.Match) -> bool:
     between Airflow's date types), pendulum's methods on ``dag_run``'s plain datetimes (the task
     fails in Airflow), or a format whose text depends on the process. The generated renderer's
     ``carried`` makes the same choice when the asset runs."""
+    if match["param"] is not None:  # Jinja reads `params.items` as the dict's method, not a param
+        return match["param"] not in _DICT_ATTRIBUTES and not match["param"].startswith("_")
     moment = match["moment"]
     if moment is None:
         return True
@@ -72,11 +81,12 @@ def run_expressions(text: str) -> tuple[str, list[re.Match]]:
 
 
 HELPER_DEFINITION = ('''\
-def _airflow_run(airflow, context):
+def _airflow_run(airflow, context, params=None):
     """What Airflow's templates read of the Airflow DAG run whose proxied task launched this
     Dagster run (its tags name it), read through dagster-airlift's AirflowInstance `airflow`:
     run_id, logical_date, data_interval_start, data_interval_end (UTC), and from the logical date
-    ds, ds_nodash, ts, ts_nodash, as Airflow's task context gives them."""
+    ds, ds_nodash, ts, ts_nodash, as Airflow's task context gives them; with the task's `params`
+    (as its DAG file gives them), the params updated with the run's conf, as Airflow does."""
     tags = context.run.tags
     dag_id = tags.get("dagster-airlift/airflow-dag-id")  # dagster_airlift.constants.DAG_ID_TAG_KEY
     run_id = tags.get("dagster-airlift/airflow-dag-run-id")  # DAG_RUN_ID_TAG_KEY
@@ -99,6 +109,8 @@ def _airflow_run(airflow, context):
     if logical is not None:  # Airflow 3 gives a run without a logical date none of these
         run.update(ds=logical.strftime("%Y-%m-%d"), ds_nodash=logical.strftime("%Y%m%d"),
                    ts=logical.isoformat(), ts_nodash=logical.strftime("%Y%m%dT%H%M%S"))
+    if params is not None:  # Airflow's [core] dag_run_conf_overrides_params, on unless changed
+        run["params"] = {**params, **(found.get("conf") or {})}
     return run
 ''', ("dagster",))
 """The helper's text and the modules it uses."""
@@ -109,7 +121,7 @@ def _airflow_render_run(value, run):
     in each of its strings (in lists, tuples, sets and dict values too), `{{ ds }}`, `{{ ds_nodash }}`,
     `{{ ts }}`, `{{ ts_nodash }}`, `{{ run_id }}` and the run's logical date and data interval
     formatted (`.strftime(...)`, `.to_date_string()`, `.to_datetime_string()`, `| ds`, `| ts`...)
-    put in, and Airflow Variables as `_airflow_render` puts them in. Line ends become newlines
+    put in, the task's params (`{{ params.name }}`, `{{ params["name"] }}`), and Airflow Variables as `_airflow_render` puts them in. Line ends become newlines
     and one final newline is dropped, as in Jinja. Other Jinja is refused: only Airflow renders it."""
     if isinstance(value, tuple):  # a named tuple stays one, as Airflow renders it
         items = [_airflow_render_run(item, run) for item in value]
@@ -124,7 +136,9 @@ def _airflow_render_run(value, run):
     pattern = re.compile(RUN_PATTERN + f"|(?P<variable>{variable})")
 
     def carried(match):  # a moment put in bare, dag_run's plain datetime given pendulum's methods,
-        if match["variable"] is not None or match["moment"] is None:  # or a format of the process's: no
+        if match["param"] is not None:  # a format of the process's, a dict's attribute: no
+            return match["param"] not in dir(dict) and not match["param"].startswith("_")
+        if match["variable"] is not None or match["moment"] is None:
             return True
         if match["format"] is None and match["method"] is None and match["filter"] is None:
             return False
@@ -135,6 +149,11 @@ def _airflow_render_run(value, run):
     def put(match):
         if match["variable"] is not None:
             return _airflow_render(match["variable"])
+        if match["param"] is not None or match["key"] is not None:  # as Jinja prints it
+            param = match["param"] if match["param"] is not None else match["key"]
+            if param not in run.get("params", {}):
+                raise dagster.Failure(f"the Airflow run {run['run_id']} gives no param {param!r}, which {value!r} reads")
+            return str(run["params"][param])
         key = (match["name"] or match["moment"]).removeprefix("dag_run.")
         found = run.get(key)
         if found is None:

@@ -35,6 +35,7 @@ from collections.abc import Callable
 
 from analysis.edits.scaffold.plan_common import has_jinja
 from analysis.edits.scaffold.plan_dag import AS_MADE, MADE_ELSEWHERE, TEXT
+from analysis.edits.scaffold.params import MARKER as PARAMS
 from analysis.edits.scaffold.run_values import RUN, run_expressions
 from analysis.edits.scaffold.statements import sole_import
 
@@ -116,6 +117,8 @@ def variables_in(text: str) -> tuple[str, ...] | None:
     if has_jinja(_VARIABLE.sub("", text)):
         return None
     keys = [RUN] if runs else []
+    if any(m["param"] is not None or m["key"] is not None for m in runs):  # given from the DAG file
+        keys.append(PARAMS)
     for kind, key, path in _VARIABLE.findall(text):
         fields = path.split(".")[1:]
         if (kind == "value" and fields) or key in _ACCESSOR or key.startswith("__") \
@@ -176,7 +179,7 @@ def refused_rendering(what: str, how: str, keys: list[str] | tuple[str, ...] = (
 
 def _read(keys: list[str] | tuple[str, ...]) -> str:
     """What Jinja reading ``keys`` reads, in words."""
-    keys = [k for k in keys if k not in (AS_MADE, TEXT)]
+    keys = [k for k in keys if k not in (AS_MADE, TEXT, PARAMS)]
     if RUN not in keys:
         return "Airflow Variables"
     return "the Airflow run's values" if len(keys) == 1 else "Airflow Variables and the Airflow run's values"
