@@ -134,3 +134,42 @@ def test_a_sibling_dag_of_the_file_is_not_the_makers_creation(tmp_path: Path):
     dag = DAG.replace("team = TeamDag", "from airflow import DAG\n\nwith DAG('archive'):\n    pass\n\nteam = TeamDag")
     found = judged(tmp_path, "repair_events", maker=maker, dag=dag)
     assert found is not None and "no `DAG(...)` call in the project's modules" in found, found
+
+
+FACTORY = '''\
+from airflow.providers.amazon.aws.operators.athena import AthenaOperator
+
+
+def repair(dag, table):
+    return AthenaOperator(task_id=f"repair_{table}", dag=dag, database="analytics", output_location="s3://r/out",
+                          query=f"MSCK REPAIR TABLE {table}")
+'''
+FACTORY_DAG = '''\
+import pendulum
+from airflow import DAG
+
+from team.tasks import repair
+
+adag = DAG("made", start_date=pendulum.datetime(2024, 1, 1), schedule=None{options})
+repair(adag, "events")
+'''
+
+
+@pytest.mark.parametrize(("options", "reason"), [
+    (', user_defined_filters={"f": str}', None),  # no Jinja in the query: filters change nothing
+    (', jinja_environment_kwargs={"keep_trailing_newline": True}', "the DAG file gives `jinja_environment_kwargs`"),
+])
+def test_a_factory_task_is_tied_to_the_dag_files_one_dag_of_its_id(tmp_path: Path, options, reason):
+    """A project factory given the DAG object (stellar-etl's `build_..._task(dag, ...)`): its task's
+    DAG is the file's one `DAG(...)` call with the task's DAG id, judged for strings without Jinja."""
+    maker = MAKER  # the project's package, beside the factory
+    project = workspace(tmp_path, maker, FACTORY_DAG.format(options=options))
+    (tmp_path / "dags" / "team" / "tasks.py").write_text(FACTORY)
+    project = discover(Layout(str(tmp_path), ("dags",), "definitions.py"))
+    path = str(tmp_path / "dags" / "made_dag.py")
+    found = can_scaffold(FACTORY_DAG.format(options=options), project.entry("made").dag.task("repair_events"),
+                         dag_path=path, code=project.code, dag_id="made")
+    assert found == reason or (reason is not None and found is not None and reason in found), found
+    other = FACTORY_DAG.format(options=options).replace('DAG("made"', 'DAG(dag_id=ID')
+    assert can_scaffold(other, project.entry("made").dag.task("repair_events"), dag_path=path, code=project.code,
+                        dag_id="made") is not None  # an id not written out ties nothing

@@ -170,3 +170,18 @@ def test_the_helpers_update_the_params_with_the_runs_conf(helpers):  # noqa: F81
     assert "params" not in plain  # a task that reads none is given none
     assert helpers["_airflow_run"](FakeInstance({"logical_date": None, "conf": None}), tags, {"a": 1})["params"] == \
         {"a": 1}
+
+
+def test_a_dag_functions_parameters_are_params_after_the_dags():
+    dag = HEAD + ('from airflow.decorators import dag\n\n\n'
+                  '@dag(start_date=pendulum.datetime(2024, 1, 1), schedule=None, params={"region": "eu", "n": 1})\n'
+                  'def partitioned(region="us", *, flag=True):\n'
+                  '    BashOperator(task_id="export", bash_command="echo {{ params.region }} {{ params.flag }}")\n\n\n'
+                  'partitioned()\n')
+    result = scaffold_task(dag, "/p/dags/partitioned.py", "partitioned", "export", MODULE)
+    assert result.changed, result.reason
+    assert '{"region": "us", "n": 1, "flag": True}' in header(result.text)
+    called = scaffold_task(dag.replace("partitioned()\n", 'partitioned("it")\n'), "/p/dags/partitioned.py",
+                           "partitioned", "export", MODULE)
+    assert called.reason == ("task `export` reads the DAG's params, which the call of `partitioned(...)` gives: "
+                             "scaffold it by hand")

@@ -138,6 +138,7 @@ from analysis.edits.scaffold.plan_dag import (
     MADE_ELSEWHERE,
     TEMPLATES,
     changes_templates,
+    creates_dag,
     made_dag_rendering,
     renders_otherwise,
 )
@@ -182,11 +183,12 @@ def can_scaffold(dag_text: str, task: TaskFacts, module_source: ModuleSource | N
     if isinstance(copied, str):
         return copied
     plan = plan_task(*copied[1:]) if copied is not None else plan_task(dag_text, task, evaluate=evaluate)
-    return plan if isinstance(plan, str) else _templates_problem(plan, task, dag_path, code, evaluate)
+    return plan if isinstance(plan, str) else _templates_problem(plan, task, dag_path, code, evaluate, dag_id)
 
 
 def _templates_problem(plan: Plan, task: TaskFacts, dag_path: str | None, code: ProjectCode | None,
-                       evaluate: Callable[[TaskFacts], TaskFacts] | None = None) -> str | None:
+                       evaluate: Callable[[TaskFacts], TaskFacts] | None = None,
+                       dag_id: str | None = None) -> str | None:
     """Why the Jinja that ``plan`` renders (Variables, the run's values) cannot be rendered as
     Airflow does, judged on the project's code the DAG file runs; or None. For values a project
     factory gives: that code sets a task's ``template_fields`` or ``template_ext`` (which arguments
@@ -217,13 +219,23 @@ def _templates_problem(plan: Plan, task: TaskFacts, dag_path: str | None, code: 
     if plan.made_elsewhere:
         dag_file_judged = _judged(cached[0], plain) if cached is not None else None
         how = "cannot be read" if dag_file_judged is None else made_dag_rendering(
-            [("the DAG file", dag_file_judged[0]), *((name, found) for name, found, _ in modules)])
+            [("the DAG file", dag_file_judged[0]), *((name, found) for name, found, _ in modules)],
+            dag_id is not None and _ties(cached[0], dag_id))
         return None if how is None else refused_rendering(what, how, plan.variables)
     changed = next(((name, c) for name, _, c in modules if c), None)
     if changed:
         return (f"the Jinja in {what} is rendered by Airflow only in the arguments it chooses, and {changed[0]} "
                 f"sets `{changed[1]}` on a task: scaffold it by hand")
     return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _ties(text: str, dag_id: str) -> bool:
+    """Whether the DAG file's one ``DAG(...)`` call creates ``dag_id`` (``plan_dag.creates_dag``)."""
+    try:
+        return creates_dag(ast.parse(text), dag_id)
+    except (SyntaxError, ValueError, RecursionError):
+        return False
 
 
 @functools.lru_cache(maxsize=4096)
@@ -352,7 +364,7 @@ def scaffold_task(dag_text: str, dag_path: str, dag_id: str, task_id: str, modul
             plan = with_upstream(plan, mapped, lambda dag_id: dag_asset_key(edit.module, dag_id))
         if isinstance(plan, str):
             return EditResult.refuse(plan)
-        problem = _templates_problem(plan, made_by, origin, code, evaluate)
+        problem = _templates_problem(plan, made_by, origin, code, evaluate, dag_id)
         if problem:
             return EditResult.refuse(problem)
         if derived_class is not None:

@@ -68,6 +68,11 @@ def task_params(dag: DagFile, dag_unit: Unit, call: ast.Call, task_keywords: lis
             return f"{label} reads the DAG's params, and its `default_args`, which may give some, cannot be read"
         sources.append((f"the `params` of the `default_args` of {label}", (given or {}).get("params")))
     for what, node in sources:
+        if what == f"the `params` of {label}":  # a `@dag` function's parameters are params, after the DAG's
+            found = _function_params(dag, dag_unit, creation, label)
+            if isinstance(found, str):
+                return found
+            merged.update(found)
         if node is None or (isinstance(node, ast.Constant) and node.value is None):
             continue
         value = _mapping(dag, node)
@@ -77,6 +82,33 @@ def task_params(dag: DagFile, dag_unit: Unit, call: ast.Call, task_keywords: lis
         for key in (k for k, v in value.items() if v is _NO_DEFAULT):
             merged.pop(key, None)
     return merged
+
+
+def _function_params(dag: DagFile, dag_unit: Unit, creation: ast.Call, label: str) -> dict[str, object] | str:
+    """The params a ``@dag`` function's parameters give (``DAG.param``: each default, set on the DAG
+    after its ``params``), or why they cannot be read; none for a ``DAG(...)`` call."""
+    function = next((n for statement in dag_unit.statements for n in ast.walk(statement)
+                     if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+                     and any(d is creation or d is creation.func for d in n.decorator_list)), None)
+    if function is None:
+        return {}
+    args = function.args
+    named = [*args.posonlyargs, *args.args, *args.kwonlyargs]
+    if not named:
+        return {}
+    if any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == function.name
+           and (n.args or n.keywords) for n in ast.walk(dag.tree)):
+        return f"{label} reads the DAG's params, which the call of `{function.name}(...)` gives: scaffold it by hand"
+    defaults = dict(zip([a.arg for a in [*args.posonlyargs, *args.args]][::-1], args.defaults[::-1]))
+    defaults |= {a.arg: d for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None}
+    found = {}
+    for name in (a.arg for a in named if a.arg in defaults):
+        value = _value(dag, defaults[name])
+        if value is NOT_STATIC or value is _NO_DEFAULT:
+            return (f"the parameter `{name}` of `{function.name}`, a param of its DAG, is not a literal of JSON's "
+                    f"kinds: the scaffold needs the values that {label} reads")
+        found[name] = value
+    return found
 
 
 def _keyword(keywords: list[ast.keyword], name: str) -> ast.expr | None:

@@ -144,7 +144,7 @@ def rendering_problem(dag: DagFile, dag_unit: Unit, call: ast.Call | None = None
     return None if option is None else f"sets `{option}`"
 
 
-def made_dag_rendering(judged: list[tuple[str, str | int]]) -> str | None:
+def made_dag_rendering(judged: list[tuple[str, str | int]], tied: bool = False) -> str | None:
     """For a DAG that the project's code creates (``MADE_ELSEWHERE``), how it may render templates
     otherwise than Airflow's defaults, from what ``renders_otherwise`` says of the DAG file (named
     "the DAG file", first) and of each of the project's modules that reading it runs (``(name,
@@ -154,10 +154,24 @@ def made_dag_rendering(judged: list[tuple[str, str | int]]) -> str | None:
     for name, found in judged:
         if isinstance(found, str):
             return f"is made by the project's code, and {name} {found}"
-        creations += found if name != "the DAG file" else 0
+        creations += found if name != "the DAG file" or tied else 0
     if not creations:
         return "is made by code the scaffold does not read (no `DAG(...)` call in the project's modules)"
     return None
+
+
+def creates_dag(tree: ast.Module, dag_id: str) -> bool:
+    """Whether the DAG of id ``dag_id`` is created by the file's one DAG creation, a ``DAG(...)`` call
+    given that id as written (first, or as ``dag_id=``): a task a project factory makes for it, given
+    the DAG object, is tied to that call."""
+    calls = [(n, n.func.attr if isinstance(n.func, ast.Attribute) else getattr(n.func, "id", ""))
+             for n in ast.walk(tree) if isinstance(n, ast.Call)]
+    calls = [(n, callee) for n, callee in calls if callee in ("DAG", "dag")]
+    if len(calls) != 1 or calls[0][1] != "DAG" or len(calls[0][0].args) > 1:
+        return False
+    call = calls[0][0]
+    given = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "dag_id"), None)
+    return isinstance(given, ast.Constant) and given.value == dag_id
 
 
 _RENDERING_NAMES = frozenset({*_RENDERING, "get_template_env"})
