@@ -113,6 +113,8 @@ def test_dagster_renders_what_airflow_renders_for_each_run(outputs):
         "2024-03-05 20240305 2024-03-05T00:00:00+00:00 20240305T000000 midnight midnight\n")
     # the @daily timetable infers the day before as the data interval of a run at midnight
     assert "'2024/03/04 00:00'" in (midnight / "describe_2024-03-05.txt").read_text()
+    # moved by `macros.timedelta` first: the day before the interval's start, two hours earlier
+    assert "'2024030222'" in (midnight / "describe_2024-03-05.txt").read_text()
     assert (midnight / "stamp.txt").read_text() == \
         "'2024-03-05' 'midnight' '20240305T000000' '20240305' 'daily' 'absent'\n"
     # the DAG's params, its default_args' and the task's own; the run's conf overrides them

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from analysis.edits.scaffold import scaffold_task
-from analysis.edits.scaffold.run_values import HELPER_DEFINITION, RENDER_DEFINITION, RUN
+from analysis.edits.scaffold.run_values import HELPER_DEFINITION, MOVED, RENDER_DEFINITION, RUN
 from analysis.edits.scaffold.variables import DEFINITION, RenderedInRun, rendered_value, variables_in
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "scaffold" / "run_values"
@@ -39,6 +39,15 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "scaffold" / "run_
     ("{{ data_interval_end.strftime('%s') }}", None),  # the process's time zone
     ("{{ logical_date.strftime('%A %d %B') }}", None),  # its locale
     ("{{ logical_date.strftime('%Y-%m-%dT%H:%M:%S%z %Z') }}", (RUN,)),
+    ("{{ (data_interval_start + macros.timedelta(hours=1)).strftime('%Y-%m-%dT%H') }}", (RUN, MOVED)),
+    ("{{(dag_run.logical_date - macros.timedelta(days=-1, minutes=30)) | ts}}", (RUN, MOVED)),
+    ("{{ (data_interval_end + macros.timedelta(weeks=1)).to_date_string() }}", (RUN, MOVED)),
+    ("{{ data_interval_start + macros.timedelta(hours=1).strftime('%Y') }}", None),  # formats the timedelta
+    ("{{ (logical_date + macros.timedelta(months=1)).strftime('%Y') }}", None),  # no such keyword
+    ("{{ (logical_date + macros.timedelta(days=1, days=2)).strftime('%Y') }}", None),
+    ("{{ (logical_date + macros.timedelta(days=n)).strftime('%Y') }}", None),
+    ("{{ (logical_date + macros.timedelta(days=1)) }}", None),  # bare
+    ("{{ (dag_run.logical_date + macros.timedelta(days=1)).to_date_string() }}", None),
 ])
 def test_only_the_runs_values_airflow_gives_alike_are_carried(text, keys):
     assert variables_in(text) == keys
@@ -109,6 +118,10 @@ def test_the_helpers_render_what_airflows_context_gives(helpers, metadata):
     assert render({"k": "{{ run_id }}\r\n"}, run) == {"k": "manual__x"}
     assert render("{{ logical_date.to_datetime_string() }}|{{ (data_interval_start).strftime('%H') }}", run) == \
         "2024-03-07 13:45:30|00"
+    assert render("{{ (data_interval_start - macros.timedelta(days=1, hours=2)).strftime('%Y%m%d%H') }}|"
+                  "{{(logical_date + macros.timedelta(minutes=-45)) | ts}}|"
+                  "{{ (data_interval_end + macros.timedelta(weeks=1)).to_date_string() }}", run) == \
+        "2024030422|2024-03-07T13:00:30.123456+00:00|2024-03-14"
 
 
 def test_the_helpers_fail_where_airflow_fails_or_nothing_launched_the_run(helpers, monkeypatch):

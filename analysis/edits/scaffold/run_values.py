@@ -35,21 +35,25 @@ RUN = "{{ the Airflow run }}"
 Variable can have it."""
 HELPER = "_airflow_run"
 RENDER = "_airflow_render_run"
-TAKING_PARAMS = {HELPER: "params=None", RENDER: 'run["params"]'}
-"""The helpers that read the params, each with what its code has since it does (an earlier
-airlift-lsp wrote them without)."""
+MOVED = "{{ a moment moved by macros.timedelta }}"
+"""The key that stands, among a plan's Variables (``Plan.variables``), for a moment its Jinja moves
+by ``macros.timedelta(...)`` before formatting it."""
 VALUES = "_airflow_run_values"
 """The asset body's name for what ``_airflow_run`` read."""
 _MOMENT = r"(?:dag_run\.)?(?:logical_date|data_interval_start|data_interval_end)"
 RUN_PATTERN = (
     r"(?<!\{)\{\{\s*(?:(?P<name>(?:dag_run\.)?run_id|ds_nodash|ds|ts_nodash|ts)"
-    r"|(?P<open>\()?(?P<moment>" + _MOMENT + r")(?(open)\))"
+    r"|(?P<open>\()?(?P<moment>" + _MOMENT + r")"
+    r"(?:\s*(?P<sign>[-+])\s*macros\.timedelta\((?P<delta>\s*\w+\s*=\s*-?\d+\s*(?:,\s*\w+\s*=\s*-?\d+\s*)*)\))?"
+    r"(?(open)\s*\))"
     r"(?:\.strftime\(\s*(?P<quote>['\"])(?P<format>[^'\"\\{}]*)(?P=quote)\s*\)"
     r"|\.(?P<method>to_date_string|to_datetime_string)\(\s*\)"
     r"|\s*\|\s*(?P<filter>ds_nodash|ds|ts_nodash|ts)\b)?"
     r"|params\.(?P<param>[A-Za-z_]\w*)|params\[\s*(?P<pquote>['\"])(?P<key>[^'\"\\{}]*)(?P=pquote)\s*\])\s*\}\}(?!\})")
 _RUN = re.compile(RUN_PATTERN)
 _DICT_ATTRIBUTES = frozenset(dir(dict))
+_DELTA_UNITS = ("weeks", "days", "hours", "minutes", "seconds", "milliseconds", "microseconds")
+"""What ``macros.timedelta(...)`` (Python's ``timedelta``) is given, by keyword."""
 _PROCESS_FORMATS = r"%[-_0^#]*[scxXaAbBhpPrEO+]"
 """strftime codes whose text depends on the process (``%s`` on its time zone, names and ``%c``
 on its locale): refused, where the date's own fields are not."""
@@ -67,9 +71,17 @@ def _carried(match: re.Match) -> bool:
         return True
     if match["format"] is None and match["method"] is None and match["filter"] is None:
         return False
+    if match["delta"] is not None and (match["open"] is None or not _units_known(match["delta"])):
+        return False  # `moment + macros.timedelta(...).strftime(...)` formats the timedelta: Airflow fails
     if match["format"] is not None and re.search(_PROCESS_FORMATS, match["format"]):
         return False
     return not (match["method"] is not None and moment.startswith("dag_run."))
+
+
+def _units_known(delta: str) -> bool:
+    """Whether each keyword of a ``macros.timedelta(...)`` is one ``timedelta`` takes, once."""
+    names = [part.split("=")[0].strip() for part in delta.split(",")]
+    return all(n in _DELTA_UNITS for n in names) and len(set(names)) == len(names)
 
 
 def run_expressions(text: str) -> tuple[str, list[re.Match]]:
@@ -120,7 +132,8 @@ def _airflow_render_run(value, run):
     """`value` as Airflow renders a templated argument in the Airflow run `run` (`_airflow_run`):
     in each of its strings (in lists, tuples, sets and dict values too), `{{ ds }}`, `{{ ds_nodash }}`,
     `{{ ts }}`, `{{ ts_nodash }}`, `{{ run_id }}` and the run's logical date and data interval
-    formatted (`.strftime(...)`, `.to_date_string()`, `.to_datetime_string()`, `| ds`, `| ts`...)
+    formatted (`.strftime(...)`, `.to_date_string()`, `.to_datetime_string()`, `| ds`, `| ts`...),
+    moved first by `macros.timedelta(...)` when written so (`(data_interval_start - macros.timedelta(days=1))`),
     put in, the task's params (`{{ params.name }}`, `{{ params["name"] }}`), and Airflow Variables as `_airflow_render` puts them in. Line ends become newlines
     and one final newline is dropped, as in Jinja. Other Jinja is refused: only Airflow renders it."""
     if isinstance(value, tuple):  # a named tuple stays one, as Airflow renders it
@@ -144,6 +157,11 @@ def _airflow_render_run(value, run):
             return False
         if match["format"] is not None and re.search(PROCESS_FORMATS, match["format"]):
             return False
+        if match["delta"] is not None:  # parenthesized, each keyword one timedelta takes, once
+            names = [part.split("=")[0].strip() for part in match["delta"].split(",")]
+            if match["open"] is None or len(set(names)) != len(names) or not set(names) <= {
+                    "weeks", "days", "hours", "minutes", "seconds", "milliseconds", "microseconds"}:
+                return False
         return not (match["method"] and match["moment"].startswith("dag_run."))
 
     def put(match):
@@ -160,6 +178,11 @@ def _airflow_render_run(value, run):
             raise dagster.Failure(f"the Airflow run {run['run_id']} has no {key}, which {value!r} reads")
         if match["name"] is not None:
             return found
+        if match["delta"] is not None:  # the moment moved by `macros.timedelta(...)`, in UTC as Airflow's
+            from datetime import timedelta as _timedelta
+
+            delta = _timedelta(**{k.strip(): int(v) for k, v in (p.split("=") for p in match["delta"].split(","))})
+            found = found + delta if match["sign"] == "+" else found - delta
         if match["format"] is not None:
             return found.strftime(match["format"])
         how = match["method"] or match["filter"]
