@@ -31,7 +31,7 @@ from airflow.operators.python import PythonOperator
 from airflow.utils.task_group import TaskGroup
 
 '''
-DAG_PARAMS = ', params={"region": "eu", "limit": Param(5, type="integer"), "asked": Param(type="string")}'
+DAG_PARAMS = ', params={"region": "eu", "limit": Param(5, type="integer")}'
 
 
 def scaffold(task_call: str, dag_options: str = DAG_PARAMS, before: str = "", task_id: str = "export"):
@@ -71,8 +71,7 @@ def test_a_command_reading_params_is_given_them_merged_as_airflow_merges_them():
                       '             params={"limit": 7, "task": True}, default_args={"params": {"task": None}})',
                       DAG_PARAMS + ', default_args={"params": {"region": "us", "team": [1, {"a": -2.5}]}}')
     assert result.changed, result.reason
-    # the DAG's, then its default_args', the task's own, then the task's default_args'; a Param's default,
-    # none for a Param without one (the run's conf gives it, or Airflow refuses the run)
+    # the DAG's, then its default_args', the task's own, then the task's default_args'; a Param's default
     assert header(result.text) == ('_airflow_run_values = _airflow_run( airflow_instance, context, {"region": "us", '
                                    '"limit": 7, "team": [1, {"a": -2.5}], "task": None}, )')
     assert '_airflow_render_run("echo {{ params.region }} {{ params.limit }}", _airflow_run_values)' in result.text
@@ -100,11 +99,16 @@ def test_params_the_call_gives_are_not_taken_from_the_context():
     assert "_airflow_run" not in body(result.text)
 
 
-def test_an_override_replaces_the_decorators_params():
-    result = scaffold('f.override(task_id="export", params={"y": 2})("{{ params.x }} {{ params.y }}")',
+@pytest.mark.parametrize(("called", "given"), [
+    ('f.override(task_id="export", params={"y": 2})', '"y": 2'),
+    ('f.override(task_id="export", params={"y": 3}).override(retries=1)', '"y": 3'),  # the last one's win
+    ('f.override(params={"y": 3}).override(task_id="export", params={"z": 4})', '"z": 4'),
+])
+def test_an_override_replaces_the_decorators_params(called, given):
+    result = scaffold(called + '("{{ params.x }} {{ params.y }}")',
                       before="@task(task_id='f', params={'x': 1})\ndef f(text):\n    print(text)\n")
     assert result.changed, result.reason
-    assert '{"region": "eu", "limit": 5, "y": 2}' in header(result.text)
+    assert '{"region": "eu", "limit": 5, ' + given + '}' in header(result.text)
 
 
 @pytest.mark.parametrize(("task_call", "dag_options", "before", "reason"), [
@@ -112,6 +116,14 @@ def test_an_override_replaces_the_decorators_params():
      "the DAG's `params` gives `r` a value that is not a literal of JSON's kinds or a `Param` of one"),
     ('BashOperator(task_id="export", bash_command="echo {{ params.r }}")', ", params=make()", "",
      "the DAG's `params` is not a dict written out (`make()`)"),
+    ('BashOperator(task_id="export", bash_command="echo {{ params.r }}")', ', params={"r": Param(type="string")}',
+     "", "the DAG's `params` gives `r` a `Param` without a default, which only the run's conf gives"),
+    ('BashOperator(task_id="export", bash_command="echo {{ params.r }}", params={"r": Param("x", type="string")})',
+     "", "", "the `params` of task `export` gives `r` a `Param`, which Airflow checks against the run's conf only"),
+    ('BashOperator(task_id="export", bash_command="echo {{ params.r }}")', ", params=P",
+     'P = {"r": 1}\nQ = P\nQ["r"] = 2\n', "the DAG's `params` names a value the file uses elsewhere too"),
+    ('BashOperator(task_id="export", bash_command="echo {{ params.r }}")', ', params={"r": 1e999}', "",
+     "the DAG's `params` gives `r` a value that is not a literal of JSON's kinds"),
     ('BashOperator(task_id="export", bash_command="echo {{ params.r }}", params={"r": os.getcwd()})', "", "",
      "the `params` of task `export` gives `r` a value that is not a literal"),
     ('BashOperator(task_id="export", bash_command="echo {{ params.r }}")', ", default_args=ARGS()", "",
@@ -181,7 +193,12 @@ def test_a_dag_functions_parameters_are_params_after_the_dags():
     result = scaffold_task(dag, "/p/dags/partitioned.py", "partitioned", "export", MODULE)
     assert result.changed, result.reason
     assert '{"region": "us", "n": 1, "flag": True}' in header(result.text)
-    called = scaffold_task(dag.replace("partitioned()\n", 'partitioned("it")\n'), "/p/dags/partitioned.py",
-                           "partitioned", "export", MODULE)
-    assert called.reason == ("task `export` reads the DAG's params, which the call of `partitioned(...)` gives: "
-                             "scaffold it by hand")
+    for other in ('partitioned("it")\n', 'build = partitioned\nbuild("it")\n'):
+        called = scaffold_task(dag.replace("partitioned()\n", other), "/p/dags/partitioned.py", "partitioned",
+                               "export", MODULE)
+        assert called.reason == ("task `export` reads the DAG's params, which `partitioned`'s parameters give, and "
+                                 "the file calls it with arguments or by another name: scaffold it by hand")
+    rest = scaffold_task(dag.replace("*, flag=True", "*rest, flag=True"), "/p/dags/partitioned.py", "partitioned",
+                         "export", MODULE)
+    assert rest.reason == ("task `export` reads the DAG's params, and `partitioned` takes `*rest`, which Airflow "
+                           "makes one: scaffold it by hand")

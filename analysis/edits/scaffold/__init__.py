@@ -233,7 +233,8 @@ def _templates_problem(plan: Plan, task: TaskFacts, dag_path: str | None, code: 
 def _ties(text: str, dag_id: str) -> bool:
     """Whether the DAG file's one ``DAG(...)`` call creates ``dag_id`` (``plan_dag.creates_dag``)."""
     try:
-        return creates_dag(ast.parse(text), dag_id)
+        dag = dag_file(text)
+        return not isinstance(dag, str) and creates_dag(dag, dag_id)
     except (SyntaxError, ValueError, RecursionError):
         return False
 

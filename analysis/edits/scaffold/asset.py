@@ -47,7 +47,6 @@ from analysis.edits.scaffold.exceptions import CLASSES as EXCEPTION_CLASSES
 from analysis.edits.scaffold.exceptions import definitions as exception_definitions
 from analysis.edits.scaffold.plan_bash import BASH_TASK
 from analysis.edits.scaffold.places import DAG_FILE_HELPER, IMPORT_ROOTS_HELPER, Places
-from analysis.edits.scaffold.params import MARKER as PARAMS
 from analysis.edits.scaffold.plan import Plan
 from analysis.edits.scaffold.statements import is_import
 from analysis.edits.scaffold.variables import CLASS as VARIABLE_CLASS
@@ -126,7 +125,8 @@ class ModuleEdit:
                 return EditResult.refuse(f"the DAG file's `{instances[0]}` would hide {WHAT}'s AirflowInstance, "
                                          f"through which the asset of {self.label} reads the Airflow run")
             helpers += [run_values.HELPER] + ([run_values.RENDER] if plan.renders_run else [])
-            outdated = self._outdated(plan)
+            outdated = run_values.outdated(plan.variables, plan.params is not None, self._definition,
+                                           f"{WHAT}'s", self.label)
             if outdated is not None:
                 return EditResult.refuse(outdated)
             if plan.params is not None:  # as the DAG file gives them: the helper adds the run's conf
@@ -348,24 +348,10 @@ class ModuleEdit:
         """Whether the module defines ``name`` at its top (a helper added before)."""
         return name in top_level_names(self.module)
 
-    def _outdated(self, plan: Plan) -> str | None:
-        """Why a run helper the module already defines cannot serve ``plan``: an earlier airlift-lsp
-        wrote it before it read the DAG's params or moved moments by ``macros.timedelta``."""
-        needs = [(run_values.HELPER, "params=None", "the DAG's params")] if plan.params is not None else []
-        if PARAMS in plan.variables:
-            needs.append((run_values.RENDER, 'run["params"]', "the DAG's params"))
-        if run_values.MOVED in plan.variables:
-            needs.append((run_values.RENDER, "_timedelta", "a moment moved by `macros.timedelta`"))
-        for helper, text, what in needs:
-            if self._defines(helper) and text not in self._definition(helper):
-                return (f"{WHAT}'s `{helper}` was written by an earlier airlift-lsp and does not read {what}, which "
-                        f"{self.label} reads: delete it, and scaffold again to write the current one")
-        return None
-
-    def _definition(self, name: str) -> str:
-        """The code of the module's top-level function ``name``."""
+    def _definition(self, name: str) -> str | None:
+        """The code of the module's top-level function ``name``, if it defines one."""
         return next((self.module.code_for_node(s) for s in self.module.body
-                     if isinstance(s, cst.FunctionDef) and s.name.value == name), "")
+                     if isinstance(s, cst.FunctionDef) and s.name.value == name), None)
 
     def _helper(self, name: str, plan: Plan) -> cst.BaseStatement:
         writer = owner(name)

@@ -10,18 +10,22 @@ is validated against the DAG's ``Param`` schemas when Airflow creates the run, s
 the values written in the DAG file (``task_params``) and updates them with the conf of the Airflow
 run that launched it (``run_values``), as Airflow does.
 
-Read statically: a dict literal, ``dict(...)`` or a name bound once to one, whose values are JSON's
-kinds (strings, numbers, booleans, None, lists and dicts of them) or a ``Param(default, ...)`` of
-one; a ``Param`` without a default gives no value (the run's conf must, or Airflow refuses the run).
+Read statically: a dict literal, ``dict(...)`` or a name bound once to one (and read nowhere else,
+where it might be changed through another name), whose values are JSON's kinds (strings, finite
+numbers, booleans, None, lists and dicts of them) or, for the DAG's, a ``Param(default, ...)`` of
+one; a ``@dag`` function's parameters with their defaults, when the file only calls it bare.
 Refused, with why: anything else (a tuple, whose text differs from the list a conf would give; a
-value computed when Airflow reads the file), a DAG whose creation cannot be read, a task group's
-``default_args`` giving params, params changed after creation (``dag.params[...] = ...``), and a
-task that a factory makes.
+value computed when Airflow reads the file), a ``Param`` without a default (only the conf gives
+it, and its place among the params), a task's own ``Param`` (Airflow checks the conf against it
+only when the task runs), a DAG whose creation cannot be read, a ``@dag`` function taking
+``*args``/``**kwargs`` or called with arguments, a task group's ``default_args`` giving params,
+params changed after creation (``dag.params[...] = ...``), and a task that a factory makes.
 """
 
 from __future__ import annotations
 
 import ast
+import math
 
 from analysis.edits.scaffold.plan_dag import dag_creation, own_default_args, task_groups
 from analysis.edits.scaffold.plan_values import NOT_STATIC, single_assignment, static_value
@@ -35,7 +39,7 @@ CONTEXT_KEY = "params"
 _PARAM_CLASSES = frozenset({"airflow.models.param.Param", "airflow.models.Param", "airflow.sdk.Param",
                             "airflow.sdk.definitions.param.Param"})
 _NO_DEFAULT = object()
-"""A ``Param`` without a default: it gives no value (the run's conf gives it)."""
+"""A ``Param`` without a default: only the run's conf gives its value."""
 
 
 def task_params(dag: DagFile, dag_unit: Unit, call: ast.Call, task_keywords: list[ast.keyword],
@@ -67,20 +71,18 @@ def task_params(dag: DagFile, dag_unit: Unit, call: ast.Call, task_keywords: lis
         if (given or {}).get("default_args") is NOT_STATIC:
             return f"{label} reads the DAG's params, and its `default_args`, which may give some, cannot be read"
         sources.append((f"the `params` of the `default_args` of {label}", (given or {}).get("params")))
-    for what, node in sources:
-        if what == f"the `params` of {label}":  # a `@dag` function's parameters are params, after the DAG's
+    for index, (what, node) in enumerate(sources):
+        if index == 2:  # a `@dag` function's parameters are params, after the DAG's
             found = _function_params(dag, dag_unit, creation, label)
             if isinstance(found, str):
                 return found
             merged.update(found)
         if node is None or (isinstance(node, ast.Constant) and node.value is None):
             continue
-        value = _mapping(dag, node)
+        value = _mapping(dag, node, task_level=index >= 2)
         if isinstance(value, str):
             return (f"{what} {value} (`{_short(node)}`): the scaffold needs the values that {label} reads")
-        merged.update({k: v for k, v in value.items() if v is not _NO_DEFAULT})
-        for key in (k for k, v in value.items() if v is _NO_DEFAULT):
-            merged.pop(key, None)
+        merged.update(value)
     return merged
 
 
@@ -94,11 +96,17 @@ def _function_params(dag: DagFile, dag_unit: Unit, creation: ast.Call, label: st
         return {}
     args = function.args
     named = [*args.posonlyargs, *args.args, *args.kwonlyargs]
+    if args.vararg is not None or args.kwarg is not None:
+        extra = f"*{args.vararg.arg}" if args.vararg is not None else f"**{args.kwarg.arg}"
+        return f"{label} reads the DAG's params, and `{function.name}` takes `{extra}`, which Airflow makes one: " \
+               "scaffold it by hand"
     if not named:
         return {}
-    if any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == function.name
-           and (n.args or n.keywords) for n in ast.walk(dag.tree)):
-        return f"{label} reads the DAG's params, which the call of `{function.name}(...)` gives: scaffold it by hand"
+    calls = {id(n.func) for n in ast.walk(dag.tree) if isinstance(n, ast.Call) and not n.args and not n.keywords}
+    if any(isinstance(n, ast.Name) and n.id == function.name and isinstance(n.ctx, ast.Load) and id(n) not in calls
+           for n in ast.walk(dag.tree)):
+        return (f"{label} reads the DAG's params, which `{function.name}`'s parameters give, and the file calls it "
+                "with arguments or by another name: scaffold it by hand")
     defaults = dict(zip([a.arg for a in [*args.posonlyargs, *args.args]][::-1], args.defaults[::-1]))
     defaults |= {a.arg: d for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None}
     found = {}
@@ -120,11 +128,16 @@ def _short(node: ast.expr) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _mapping(dag: DagFile, node: ast.expr, depth: int = 0) -> dict[str, object] | str:
-    """The params a dict literal, ``dict(...)`` or a name bound once to one gives, or why not."""
+def _mapping(dag: DagFile, node: ast.expr, depth: int = 0, task_level: bool = False) -> dict[str, object] | str:
+    """The params a dict literal, ``dict(...)`` or a name bound once to one gives, or why not
+    (``task_level``: a task's, whose ``Param``s Airflow checks only when the task runs)."""
     if isinstance(node, ast.Name) and depth < 8:
         assigned = single_assignment(dag, node)
-        return "is not bound once to a dict" if assigned is None else _mapping(dag, assigned, depth + 1)
+        if assigned is None:
+            return "is not bound once to a dict"
+        if _shared(dag, node.id, assigned):
+            return f"names a value the file uses elsewhere too, where it may be changed"
+        return _mapping(dag, assigned, depth + 1, task_level)
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dict" and not node.args \
             and all(k.arg is not None for k in node.keywords):
         pairs = [(k.arg, k.value) for k in node.keywords]
@@ -135,11 +148,30 @@ def _mapping(dag: DagFile, node: ast.expr, depth: int = 0) -> dict[str, object] 
         return "is not a dict written out"
     found = {}
     for key, item in pairs:
+        if task_level and _is_param(dag, item):
+            return (f"gives `{key}` a `Param`, which Airflow checks against the run's conf only when the task "
+                    "runs")
         value = _value(dag, item)
+        if value is _NO_DEFAULT:  # the run's conf gives it, in this place among the others
+            return f"gives `{key}` a `Param` without a default, which only the run's conf gives"
         if value is NOT_STATIC:
             return f"gives `{key}` a value that is not a literal of JSON's kinds or a `Param` of one"
         found[key] = value
     return found
+
+
+def _is_param(dag: DagFile, node: ast.expr) -> bool:
+    return isinstance(node, ast.Call) and dag.qualified(node.func) in _PARAM_CLASSES
+
+
+def _shared(dag: DagFile, name: str, value: ast.expr) -> bool:
+    """Whether ``name``, bound to a mutable ``value`` (a dict or list), is read more than once in
+    the file: through another name or a function it may be changed where the scaffold does not
+    look (``Q = P; Q["r"] = 2``)."""
+    if not isinstance(value, (ast.Dict, ast.List, ast.Call)):
+        return False
+    return sum(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)
+               for n in ast.walk(dag.tree)) > 1
 
 
 def _value(dag: DagFile, node: ast.expr, depth: int = 0) -> object:
@@ -149,8 +181,8 @@ def _value(dag: DagFile, node: ast.expr, depth: int = 0) -> object:
         return NOT_STATIC
     if isinstance(node, ast.Name):
         assigned = single_assignment(dag, node)
-        return NOT_STATIC if assigned is None else _value(dag, assigned, depth + 1)
-    if isinstance(node, ast.Call) and dag.qualified(node.func) in _PARAM_CLASSES:
+        return NOT_STATIC if assigned is None or _shared(dag, node.id, assigned) else _value(dag, assigned, depth + 1)
+    if _is_param(dag, node):
         if len(node.args) > 1 or any(k.arg is None for k in node.keywords) \
                 or any(isinstance(a, ast.Starred) for a in node.args):
             return NOT_STATIC
@@ -168,6 +200,8 @@ def _value(dag: DagFile, node: ast.expr, depth: int = 0) -> object:
     if isinstance(node, (ast.Constant, ast.JoinedStr, ast.BinOp, ast.UnaryOp)):
         value = ast.literal_eval(node) if isinstance(node, (ast.Constant, ast.UnaryOp)) and _literal(node) \
             else static_value(dag, node)
+        if isinstance(value, float) and not math.isfinite(value):  # `inf` is no literal to write
+            return NOT_STATIC
         return value if isinstance(value, (str, int, float, bool, type(None))) else NOT_STATIC
     return NOT_STATIC
 

@@ -128,8 +128,12 @@ def _with_params(plan: Plan, dag: DagFile, dag_unit: Unit, call: ast.Call, label
         if decorators and not any(node is plan.function for node in ast.walk(dag.tree)):
             return f"{label} reads the DAG's params, and its function is decorated in another module"
         keywords = [k for d in decorators for k in d.keywords]
-        if isinstance(call.func, ast.Call):
-            keywords += call.func.keywords
+        overrides, called = [], call.func  # `f.override(a=1).override(b=2)(...)`: the last one's win
+        while isinstance(called, ast.Call) and isinstance(called.func, ast.Attribute) \
+                and called.func.attr == "override":
+            overrides.append(called)
+            called = called.func.value
+        keywords += [k for override in reversed(overrides) for k in override.keywords]
     found = task_params(dag, dag_unit, call, keywords, label)
     return found if isinstance(found, str) else replace(plan, params=found)
 

@@ -160,17 +160,16 @@ def made_dag_rendering(judged: list[tuple[str, str | int]], tied: bool = False) 
     return None
 
 
-def creates_dag(tree: ast.Module, dag_id: str) -> bool:
-    """Whether the DAG of id ``dag_id`` is created by the file's one DAG creation, a ``DAG(...)`` call
-    given that id as written (first, or as ``dag_id=``): a task a project factory makes for it, given
-    the DAG object, is tied to that call."""
-    calls = [(n, n.func.attr if isinstance(n.func, ast.Attribute) else getattr(n.func, "id", ""))
-             for n in ast.walk(tree) if isinstance(n, ast.Call)]
-    calls = [(n, callee) for n, callee in calls if callee in ("DAG", "dag")]
-    if len(calls) != 1 or calls[0][1] != "DAG" or len(calls[0][0].args) > 1:
+def creates_dag(dag: DagFile, dag_id: str) -> bool:
+    """Whether the DAG of id ``dag_id`` is created by the file's one DAG creation, Airflow's
+    ``DAG(...)`` given that id as written (first, or as ``dag_id=``): a task a project factory makes
+    for it, given the DAG object, is tied to that call."""
+    calls = [n for n in ast.walk(dag.tree) if isinstance(n, ast.Call) and (
+        n.func.attr if isinstance(n.func, ast.Attribute) else getattr(n.func, "id", "")) in ("DAG", "dag")]
+    if len(calls) != 1 or dag.qualified(calls[0].func) not in _DAG_CLASSES or len(calls[0].args) > 1:
         return False
-    call = calls[0][0]
-    given = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "dag_id"), None)
+    given = calls[0].args[0] if calls[0].args else next((k.value for k in calls[0].keywords if k.arg == "dag_id"),
+                                                        None)
     return isinstance(given, ast.Constant) and given.value == dag_id
 
 

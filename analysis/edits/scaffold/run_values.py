@@ -29,6 +29,9 @@ depends on the process (``%s`` on its time zone, names on its locale) stay refus
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+
+from analysis.edits.scaffold.params import MARKER as PARAMS
 
 RUN = "{{ the Airflow run }}"
 """The key that stands, among a plan's Variables (``Plan.variables``), for the run's values: no
@@ -76,6 +79,25 @@ def _carried(match: re.Match) -> bool:
     if match["format"] is not None and re.search(_PROCESS_FORMATS, match["format"]):
         return False
     return not (match["method"] is not None and moment.startswith("dag_run."))
+
+
+def outdated(variables: tuple[str, ...], given_params: bool, definition: Callable[[str], str | None],
+             where: str, label: str) -> str | None:
+    """Why a run helper a Dagster module already defines (``definition(name)``: its code, None when
+    it has none) cannot serve a plan whose templates read ``variables`` (``given_params``: its asset
+    passes the task's params): an earlier airlift-lsp wrote it before it read the DAG's params or
+    moved moments by ``macros.timedelta``. ``where``: "the Dagster module's"; ``label``: the task."""
+    needs = [(HELPER, "params=None", "the DAG's params")] if given_params else []
+    if PARAMS in variables:
+        needs.append((RENDER, 'run["params"]', "the DAG's params"))
+    if MOVED in variables:
+        needs.append((RENDER, "_timedelta", "a moment moved by `macros.timedelta`"))
+    for helper, text, what in needs:
+        code = definition(helper)
+        if code is not None and text not in code:
+            return (f"{where} `{helper}` was written by an earlier airlift-lsp and does not read {what}, which "
+                    f"{label} reads: delete it, and scaffold again to write the current one")
+    return None
 
 
 def _units_known(delta: str) -> bool:
