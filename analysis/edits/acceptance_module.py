@@ -19,7 +19,11 @@ def quoted(value: str) -> str:
 
 def render_module(dag_id: str, task_id: str, kind: str, dag_file: str, module_file: str, keys: list[str],
                   variables: list[str], imports: list[str], helpers: list[str], function: str,
-                  upstream: list[tuple[str, str, str]], skipped: list[str]) -> str:
+                  upstream: list[tuple[str, str, str]], skipped: list[str], reading_run: set[str] = frozenset()
+                  ) -> str:
+    """The module's text. ``reading_run``: the functions among ``run_airflow_task`` and the
+    upstream ones that read the Airflow run (``{{ ds }}``, ``ds``, params): both sides are then
+    given ``AIRFLOW_RUN``."""
     lines = [(f"Acceptance test of task `{task_id}` of Airflow DAG `{dag_id}`: run it before you proxy "
              "the task to Dagster (`proxied: true`), with the Python that runs your Dagster code "
              "(`pytest path/to/this_file.py`)."), "",
@@ -45,7 +49,14 @@ def render_module(dag_id: str, task_id: str, kind: str, dag_file: str, module_fi
                      "asset returns one (a scaffolded asset returns none: it is compared once you make "
                      "it return its data);")
     lines += [("and it fails when the Airflow side wrote no file and printed nothing (nothing to "
-              "compare)."), "",
+              "compare)."), ""]
+    if reading_run:
+        lines += [("The task reads the Airflow run's values (`{{ ds }}`, `ds`, its params...): both sides are given "
+                   "the run AIRFLOW_RUN, as Airflow's REST API shows a DAG run (the Dagster side through the "
+                   "module's AirflowInstance, whose `get_dag_run` answers it: no Airflow is asked, and the "
+                   "Dagster run is tagged as a proxied task tags it). Change AIRFLOW_RUN to compare "
+                   "another run: a run given a `conf`, one at another hour."), ""]
+    lines += [
               ("What it cannot compare: files written outside the temporary folders (absolute paths in "
               "the code, folder variables it did not find: add them to FOLDER_VARIABLES), tables, "
               "services and anything else outside this process; Airflow's own part (templating, the "
@@ -60,15 +71,64 @@ def render_module(dag_id: str, task_id: str, kind: str, dag_file: str, module_fi
     doc = '"""' + "\n".join(_wrapped(lines)) + '\n"""'
     wanted = {"import importlib", "import os", "import sys", *imports}
     standard = sorted(wanted, key=lambda line: line.split()[1])
-    calls = "".join(f"\n    {name}()" for _, name, _ in upstream) or "\n    pass"
+    calls = "".join(f"\n    {name}({'AIRFLOW_CONTEXT' if name in reading_run else ''})"
+                    for _, name, _ in upstream) or "\n    pass"
     body = _BODY.format(module=module_file, keys=", ".join(quoted(k) for k in keys),
                         variables=", ".join(quoted(v) for v in variables),
                         test=re.sub(r"[^A-Za-z0-9_]", "_", f"{dag_id}__{task_id}"),
                         upstream=calls)
+    if reading_run:
+        wanted.add("import types")
+        standard = sorted(wanted, key=lambda line: line.split()[1])
+        body = _with_run(body, dag_id, "run_airflow_task" in reading_run)
     parts = [doc + "\n\n" + "\n".join(standard) + "\nfrom pathlib import Path\n\nimport dagster as dg\n"
              "import dagster_airlift.core\nimport pytest\n", body, *helpers, function,
              *(code for _, _, code in upstream), _RUNNERS]
     return "\n\n\n".join(p.strip("\n") for p in parts) + "\n"
+
+
+RUN_INSTANCE = "airflow_instance"
+"""The name by which the copied code reads the Airflow run: the test binds it to ``AIRFLOW_RUN``'s."""
+_RUN = '''
+AIRFLOW_RUN = {{
+    "dag_id": {dag_id},
+    "dag_run_id": "manual__2024-01-02T00:00:00+00:00",
+    "logical_date": "2024-01-02T00:00:00+00:00",
+    "data_interval_start": "2024-01-01T00:00:00+00:00",
+    "data_interval_end": "2024-01-02T00:00:00+00:00",
+    "conf": {{}},
+}}
+"""The Airflow DAG run both sides render the task for, as Airflow's REST API shows it."""
+RUN_TAGS = {{"dagster-airlift/airflow-dag-id": AIRFLOW_RUN["dag_id"],
+            "dagster-airlift/airflow-dag-run-id": AIRFLOW_RUN["dag_run_id"]}}
+"""The tags dagster-airlift's proxy operator gives the Dagster run it launches for that run."""
+AIRFLOW_CONTEXT = types.SimpleNamespace(run=types.SimpleNamespace(tags=RUN_TAGS))
+"""What the copied code reads of its context on the Airflow side: the run's tags."""
+
+
+def answer_run(self, dag_id, run_id):
+    """AirflowInstance.get_dag_run, answering AIRFLOW_RUN for its DAG and run."""
+    assert (dag_id, run_id) == (AIRFLOW_RUN["dag_id"], AIRFLOW_RUN["dag_run_id"]), (dag_id, run_id)
+    return types.SimpleNamespace(metadata=AIRFLOW_RUN)
+
+
+{instance} = types.SimpleNamespace(
+    get_dag_run=lambda dag_id, run_id: answer_run(None, dag_id, run_id))
+"""The Airflow side's AirflowInstance: it answers AIRFLOW_RUN."""'''
+
+
+def _with_run(body: str, dag_id: str, task_reads: bool) -> str:
+    """The test's body given ``AIRFLOW_RUN``: the Dagster module's AirflowInstance answers it, the
+    Dagster run is tagged for it, and the Airflow side's functions get ``AIRFLOW_CONTEXT``."""
+    body = body.replace("\n\n\ndef test_", _RUN.format(dag_id=quoted(dag_id), instance=RUN_INSTANCE)
+                        + "\n\n\ndef test_", 1)
+    body = body.replace("    definitions = load_definitions(monkeypatch)\n",
+                        "    monkeypatch.setattr(dagster_airlift.core.AirflowInstance, \"get_dag_run\", answer_run)\n"
+                        "    definitions = load_definitions(monkeypatch)\n", 1)
+    body = body.replace("lambda: materialize(definitions))", "lambda: materialize(definitions, RUN_TAGS))", 1)
+    if task_reads:
+        body = body.replace("capfd, run_airflow_task)", "capfd, lambda: run_airflow_task(AIRFLOW_CONTEXT))", 1)
+    return body
 
 
 def _wrapped(lines: list[str]) -> list[str]:
@@ -150,13 +210,14 @@ def load_definitions(monkeypatch):
     return next(iter(found.values()))
 
 
-def materialize(definitions):
-    """Materialize the task's assets; the value each returns, for those that return one."""
+def materialize(definitions, tags=None):
+    """Materialize the task's assets (in a run with ``tags``); the value each returns, for those
+    that return one."""
     assets = {}
     for key in ASSET_KEYS:
         asset = definitions.resolve_assets_def(dg.AssetKey.from_user_string(key))
         assets[id(asset)] = asset
-    result = dg.materialize(list(assets.values()), resources=definitions.resources)
+    result = dg.materialize(list(assets.values()), resources=definitions.resources, tags=tags)
     done = {event.asset_key.to_user_string() for event in result.get_asset_materialization_events()}
     assert done >= set(ASSET_KEYS), f"materialized {sorted(done)}, not {ASSET_KEYS}"
     returned = {}

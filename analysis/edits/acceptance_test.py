@@ -37,7 +37,7 @@ import libcst.helpers
 from analysis.dags.dagfile import extract_file
 from analysis.dagster.module import parse_dagster_module
 from analysis.dagster.ports import PORTS
-from analysis.edits.acceptance_module import RETURNING_KINDS, WIDTH, quoted, render_module
+from analysis.edits.acceptance_module import RETURNING_KINDS, RUN_INSTANCE, WIDTH, quoted, render_module
 from analysis.edits.result import EditResult, check_output
 from analysis.edits.scaffold import ImportRoot, project_modules, scaffold_task
 from analysis.edits.scaffold.families import task_nothing_to_migrate
@@ -123,7 +123,7 @@ def acceptance_test(dag_text: str, dag_path: str, dag_id: str, task_id: str, mod
     variables = folder_variables([function.text, *(c for _, _, c in upstream), *imported_texts])
     text = render_module(dag_id, task_id, side.kinds[task_id], _relative(dag_path, test_file),
                          _relative(module_path, test_file), keys, variables, sorted(side.imports),
-                         list(side.helpers.values()), function.text, upstream, skipped)
+                         list(side.helpers.values()), function.text, upstream, skipped, side.reading_run)
     return check_output(text, "the acceptance test")
 
 
@@ -219,6 +219,8 @@ class _CopiedCode:
         self.imports: set[str] = set()
         self.helpers: dict[str, str] = {}
         self.kinds: dict[str, str] = {}
+        self.reading_run: set[str] = set()
+        """The functions that read the Airflow run (``run_values``): called with the test's context."""
 
     def function(self, task: TaskFacts, name: str) -> _Code | str:
         """The function ``name`` running ``task``'s code, or why it cannot be copied (one line)."""
@@ -235,12 +237,6 @@ class _CopiedCode:
         if plan.kind not in COPIED_KINDS:  # its scaffold runs through Dagster (Pipes, resources)
             return (f"a `{plan.label}` task is scaffolded as a Dagster run (Pipes, a resource), not "
                     "as a copy of its code, so there is no Airflow side to compare with yet")
-        if plan.reads_run:  # it reads the run that launched it, which a test has not got
-            read = "templates of a `{}` task read the Airflow run's values (`{{{{ ds }}}}`...)" if plan.renders_run \
-                else "code of a `{}` task takes the Airflow run's values from the task context (`ds`...)"
-            return (f"the {read.format(plan.label)}, "
-                    "which its asset reads from the Airflow run that launched it: compare the asset's "
-                    "output with `airflow tasks test` for that run")
         if plan.gate is not None:  # its asset yields only the chosen outputs: a choice, not files
             return (f"a `{plan.label}` task chooses which tasks run after it: the acceptance test"
                     " compares files, output and values, not that choice; check which "
@@ -249,6 +245,9 @@ class _CopiedCode:
                      "from dagster_airlift.core import assets_with_task_mappings\n\n"
                      f"MAPPED = assets_with_task_mappings(dag_id={quoted(self.dag_id)}, task_mappings="
                      f"{{{quoted(task.task_id)}: [AssetSpec({quoted(_THROWAWAY_KEY)})]}})\n")
+        if plan.reads_run:  # it reads the run that launched it: the test's `airflow_instance` gives AIRFLOW_RUN
+            throwaway += (f"\n{RUN_INSTANCE} = AirflowInstance(auth_backend=None, name={quoted(_THROWAWAY_KEY)})\n")
+            self.reading_run.add(name)
         result = scaffold_task(self.dag_text, self.dag_path, self.dag_id, task.task_id, throwaway,
                                module_path=self.test_file, import_roots=self.import_roots, code=self.code)
         if result.text is None or not result.changed:
@@ -314,5 +313,7 @@ def _renamed(function: cst.FunctionDef, name: str, returns: bool, task_id: str, 
     if returns and isinstance(last, cst.SimpleStatementLine) and len(last.body) == 1 and \
             isinstance(last.body[0], cst.Expr):
         body[-1] = last.with_changes(body=[cst.Return(value=last.body[0].value)])
-    return function.with_changes(name=cst.Name(name), decorators=(), returns=None,
+    params = function.params.with_changes(  # `context` (the run's tags), without Dagster's annotation
+        params=[p.with_changes(annotation=None) for p in function.params.params])
+    return function.with_changes(name=cst.Name(name), decorators=(), returns=None, params=params,
                                  leading_lines=(), body=function.body.with_changes(body=body))

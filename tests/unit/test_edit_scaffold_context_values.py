@@ -143,10 +143,10 @@ def test_context_reads(source, keys):
     assert context_reads(function, "c") == keys
 
 
-def test_its_acceptance_test_is_refused_with_why():
+def test_its_acceptance_test_gives_both_sides_one_airflow_run():
     from analysis.edits.acceptance_test import acceptance_test
 
-    functions = "def f(ds):\n    return ds\n"
+    functions = "def f(ds):\n    print(ds)\n"
     task_call = 'PythonOperator(task_id="export", python_callable=f)'
     scaffolded = scaffold(functions, task_call)
     assert scaffolded.changed, scaffolded.reason
@@ -154,9 +154,15 @@ def test_its_acceptance_test_is_refused_with_why():
            f"    {task_call}\n")
     result = acceptance_test(dag, "/p/dags/partitioned.py", "partitioned", "export", scaffolded.text,
                              "/p/definitions.py", "/p/tests/test_partitioned__export.py")
-    assert not result.changed
-    assert ("(the code of a `PythonOperator` task takes the Airflow run's values from the task context (`ds`...), "
-            "which its asset reads from the Airflow run that launched it") in result.reason, result.reason
+    assert result.changed, result.reason
+    text = result.text
+    assert '    "logical_date": "2024-01-02T00:00:00+00:00",\n' in text
+    assert "def run_airflow_task(context):\n" in text  # the run's tags, without Dagster's annotation
+    assert "lambda: run_airflow_task(AIRFLOW_CONTEXT))" in text
+    assert 'monkeypatch.setattr(dagster_airlift.core.AirflowInstance, "get_dag_run", answer_run)' in text
+    assert "lambda: materialize(definitions, RUN_TAGS))" in text
+    assert text.count("def _airflow_run(") == 1
+    compile(text, "test.py", "exec")
 
 
 def test_a_context_name_the_positional_arguments_reach_past_star_args_is_refused_as_airflow_refuses_it():

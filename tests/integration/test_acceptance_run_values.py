@@ -1,0 +1,95 @@
+"""Generated acceptance tests of tasks that read the Airflow run: the `partitioned` DAG of
+tests/fixtures/scaffold/run_values (`{{ ds }}` and the data interval in templates, `ds` and
+`run_id` from the task context, the DAG's params in a command and a callable), every task
+scaffolded with the CLI, then "Generate acceptance test" for each. Run with pytest in the Dagster
+venv as a user runs them: both sides are given the test's AIRFLOW_RUN (the Dagster module's
+AirflowInstance answers it, the Dagster run is tagged as a proxied task tags it), and they pass;
+changed to render something else, or given another run on one side only, they fail. No Airflow
+runs: the generated tests never ask one."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from analysis.files import read_disk
+from analysis.plans.acceptance import plan_acceptance_test
+from analysis.project import Layout, discover
+from tests.support.scaffold_runs import dagster_python, scaffolded_project
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = REPO / "tests" / "fixtures" / "scaffold" / "run_values"
+TESTED = ["export", "describe", "stamp", "window", "tagged", "settings"]
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    root = scaffolded_project(tmp_path_factory.mktemp("acceptance_run_values"), FIXTURES / "run_values_dag.py",
+                              FIXTURES / "run_values_module.py", "partitioned", TESTED)
+    layout = Layout(str(root), ("dags",), "definitions.py")
+    for task_id in TESTED:
+        [change] = plan_acceptance_test(discover(layout), read, "partitioned", task_id).changes
+        Path(change.path).parent.mkdir(exist_ok=True)
+        Path(change.path).write_text(change.new_text, encoding="utf-8")
+    return root
+
+
+def read(path: str) -> str | None:
+    return read_disk(path).text if os.path.exists(path) else None
+
+
+def run_pytest(root: Path, out: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH" and not k.startswith(("AIRFLOW", "DAGSTER"))}
+    out.mkdir(exist_ok=True)
+    return subprocess.run([dagster_python(), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rA", "tests"],
+                          cwd=root, capture_output=True, text=True, timeout=600, check=False,
+                          env={**env, "AIRFLOW_VAR_OUT_DIR": str(out), "DAGSTER_HOME": str(root)})
+
+
+def outcomes(result: subprocess.CompletedProcess) -> dict[str, str]:
+    return {task_id: next((word for word in ("PASSED", "FAILED", "ERROR")
+                           if f"{word} tests/test_acceptance_partitioned__{task_id}.py::" in result.stdout), "?")
+            for task_id in TESTED}
+
+
+@pytest.mark.slow
+def test_the_generated_tests_pass_for_one_airflow_run(project):
+    result = run_pytest(project, project / "out")
+    assert outcomes(result) == dict.fromkeys(TESTED, "PASSED"), result.stdout[-4000:] + result.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_they_fail_when_the_asset_renders_something_else(project, tmp_path):
+    module = project / "definitions.py"
+    original = module.read_text(encoding="utf-8")
+    assert original.count('{{ params.region }}') == 1 and original.count('params=_airflow_run_values["params"]') == 1
+    changed = original.replace("{{ params.region }}", "{{ params.team }}").replace(
+        'params=_airflow_run_values["params"]', 'params={**_airflow_run_values["params"], "region": "us"}')
+    try:
+        module.write_text(changed, encoding="utf-8")
+        result = run_pytest(project, tmp_path / "out")
+    finally:
+        module.write_text(original, encoding="utf-8")
+    assert outcomes(result) == {**dict.fromkeys(TESTED, "PASSED"), "tagged": "FAILED", "settings": "FAILED"}, \
+        result.stdout[-4000:]
+
+
+@pytest.mark.slow
+def test_they_fail_when_the_dagster_side_reads_another_run(project, tmp_path):
+    """The Dagster side reads the run through the module's AirflowInstance: an asset that ignored
+    it (here, one whose helper writes `ts` otherwise) is caught."""
+    module = project / "definitions.py"
+    original = module.read_text(encoding="utf-8")
+    marker = 'ts=logical.isoformat(), ts_nodash=logical.strftime("%Y%m%dT%H%M%S"))'
+    assert original.count(marker) == 1
+    changed = original.replace(marker, marker.replace("ts=logical.isoformat()", "ts=logical.isoformat() + 'x'"))
+    try:
+        module.write_text(changed, encoding="utf-8")
+        result = run_pytest(project, tmp_path / "out")
+    finally:
+        module.write_text(original, encoding="utf-8")
+    found = outcomes(result)
+    assert found["export"] == "FAILED" and found["window"] == "FAILED", result.stdout[-4000:]
