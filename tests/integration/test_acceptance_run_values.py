@@ -9,16 +9,12 @@ runs: the generated tests never ask one."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from analysis.files import read_disk
-from analysis.plans.acceptance import plan_acceptance_test
-from analysis.project import Layout, discover
-from tests.support.scaffold_runs import dagster_python, scaffolded_project
+from tests.support.acceptance_runs import run_generated, with_acceptance_tests
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "scaffold" / "run_values"
@@ -27,26 +23,8 @@ TESTED = ["export", "describe", "stamp", "window", "tagged", "settings"]
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
-    root = scaffolded_project(tmp_path_factory.mktemp("acceptance_run_values"), FIXTURES / "run_values_dag.py",
-                              FIXTURES / "run_values_module.py", "partitioned", TESTED)
-    layout = Layout(str(root), ("dags",), "definitions.py")
-    for task_id in TESTED:
-        [change] = plan_acceptance_test(discover(layout), read, "partitioned", task_id).changes
-        Path(change.path).parent.mkdir(exist_ok=True)
-        Path(change.path).write_text(change.new_text, encoding="utf-8")
-    return root
-
-
-def read(path: str) -> str | None:
-    return read_disk(path).text if os.path.exists(path) else None
-
-
-def run_pytest(root: Path, out: Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH" and not k.startswith(("AIRFLOW", "DAGSTER"))}
-    out.mkdir(exist_ok=True)
-    return subprocess.run([dagster_python(), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rA", "tests"],
-                          cwd=root, capture_output=True, text=True, timeout=600, check=False,
-                          env={**env, "AIRFLOW_VAR_OUT_DIR": str(out), "DAGSTER_HOME": str(root)})
+    return with_acceptance_tests(tmp_path_factory.mktemp("acceptance_run_values"), FIXTURES / "run_values_dag.py",
+                          FIXTURES / "run_values_module.py", "partitioned", TESTED, TESTED)
 
 
 def outcomes(result: subprocess.CompletedProcess) -> dict[str, str]:
@@ -57,7 +35,7 @@ def outcomes(result: subprocess.CompletedProcess) -> dict[str, str]:
 
 @pytest.mark.slow
 def test_the_generated_tests_pass_for_one_airflow_run(project):
-    result = run_pytest(project, project / "out")
+    result = run_generated(project, project / "out")
     assert outcomes(result) == dict.fromkeys(TESTED, "PASSED"), result.stdout[-4000:] + result.stderr[-2000:]
 
 
@@ -70,7 +48,7 @@ def test_they_fail_when_the_asset_renders_something_else(project, tmp_path):
         'params=_airflow_run_values["params"]', 'params={**_airflow_run_values["params"], "region": "us"}')
     try:
         module.write_text(changed, encoding="utf-8")
-        result = run_pytest(project, tmp_path / "out")
+        result = run_generated(project, tmp_path / "out")
     finally:
         module.write_text(original, encoding="utf-8")
     assert outcomes(result) == {**dict.fromkeys(TESTED, "PASSED"), "tagged": "FAILED", "settings": "FAILED"}, \
@@ -88,7 +66,7 @@ def test_they_fail_when_the_dagster_side_reads_another_run(project, tmp_path):
     changed = original.replace(marker, marker.replace("ts=logical.isoformat()", "ts=logical.isoformat() + 'x'"))
     try:
         module.write_text(changed, encoding="utf-8")
-        result = run_pytest(project, tmp_path / "out")
+        result = run_generated(project, tmp_path / "out")
     finally:
         module.write_text(original, encoding="utf-8")
     found = outcomes(result)

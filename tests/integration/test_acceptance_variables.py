@@ -10,16 +10,12 @@ No Airflow runs: the generated tests never ask one."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from analysis.files import read_disk
-from analysis.plans.acceptance import plan_acceptance_test
-from analysis.project import Layout, discover
-from tests.support.scaffold_runs import dagster_python, scaffolded_project
+from tests.support.acceptance_runs import run_generated, with_acceptance_tests
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "scaffold" / "variables"
@@ -31,26 +27,12 @@ VARIABLES = {"AIRFLOW_VAR_GREETING": "hello", "AIRFLOW_VAR_BUCKET": "team-export
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
-    root = scaffolded_project(tmp_path_factory.mktemp("acceptance_variables"), FIXTURES / "variables_dag.py",
-                              FIXTURES / "variables_module.py", "configured", SCAFFOLDED)
-    layout = Layout(str(root), ("dags",), "definitions.py")
-    for task_id in TESTED:
-        [change] = plan_acceptance_test(discover(layout), read, "configured", task_id).changes
-        Path(change.path).parent.mkdir(exist_ok=True)
-        Path(change.path).write_text(change.new_text, encoding="utf-8")
-    return root
-
-
-def read(path: str) -> str | None:
-    return read_disk(path).text if os.path.exists(path) else None
+    return with_acceptance_tests(tmp_path_factory.mktemp("acceptance_variables"), FIXTURES / "variables_dag.py",
+                          FIXTURES / "variables_module.py", "configured", SCAFFOLDED, TESTED)
 
 
 def run_pytest(root: Path, out: Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH" and not k.startswith("AIRFLOW")}
-    out.mkdir(exist_ok=True)
-    return subprocess.run([dagster_python(), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rA", "tests"],
-                          cwd=root, capture_output=True, text=True, timeout=600, check=False,
-                          env={**env, **VARIABLES, "AIRFLOW_VAR_OUT_DIR": str(out), "DAGSTER_HOME": str(root)})
+    return run_generated(root, out, VARIABLES)
 
 
 @pytest.mark.slow
