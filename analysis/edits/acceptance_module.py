@@ -51,11 +51,11 @@ def render_module(dag_id: str, task_id: str, kind: str, dag_file: str, module_fi
     lines += [("and it fails when the Airflow side wrote no file and printed nothing (nothing to "
               "compare)."), ""]
     if reading_run:
-        lines += [("The task reads the Airflow run's values (`{{ ds }}`, `ds`, its params...): both sides are given "
-                   "the run AIRFLOW_RUN, as Airflow's REST API shows a DAG run (the Dagster side through the "
-                   "module's AirflowInstance, whose `get_dag_run` answers it: no Airflow is asked, and the "
-                   "Dagster run is tagged as a proxied task tags it). Change AIRFLOW_RUN to compare "
-                   "another run: a run given a `conf`, one at another hour."), ""]
+        lines += [("The task reads the Airflow run's values (`{{ ds }}`, `ds`, its params...): the test runs once "
+                   "for each run of AIRFLOW_RUNS, DAG runs as Airflow's REST API shows them, which both sides "
+                   "are given (the Dagster side through the module's AirflowInstance, whose `get_dag_run` "
+                   "answers it: no Airflow is asked, and the Dagster run is tagged as a proxied task tags "
+                   "it). Add a run to AIRFLOW_RUNS to compare it too: one given a `conf`."), ""]
     lines += [
               ("What it cannot compare: files written outside the temporary folders (absolute paths in "
               "the code, folder variables it did not find: add them to FOLDER_VARIABLES), tables, "
@@ -77,55 +77,76 @@ def render_module(dag_id: str, task_id: str, kind: str, dag_file: str, module_fi
                         variables=", ".join(quoted(v) for v in variables),
                         test=re.sub(r"[^A-Za-z0-9_]", "_", f"{dag_id}__{task_id}"),
                         upstream=calls)
+    dagster = "import dagster as dg\n"
     if reading_run:
         wanted.add("import types")
         standard = sorted(wanted, key=lambda line: line.split()[1])
-        body = _with_run(body, dag_id, "run_airflow_task" in reading_run)
-    parts = [doc + "\n\n" + "\n".join(standard) + "\nfrom pathlib import Path\n\nimport dagster as dg\n"
+        body = _with_run(body, dag_id, task_id, "run_airflow_task" in reading_run)
+        dagster = "import dagster\nimport dagster as dg\n"  # the run's helpers fail with `dagster.Failure`
+    parts = [doc + "\n\n" + "\n".join(standard) + "\nfrom pathlib import Path\n\n" + dagster +
              "import dagster_airlift.core\nimport pytest\n", body, *helpers, function,
              *(code for _, _, code in upstream), _RUNNERS]
     return "\n\n\n".join(p.strip("\n") for p in parts) + "\n"
 
 
 RUN_INSTANCE = "airflow_instance"
-"""The name by which the copied code reads the Airflow run: the test binds it to ``AIRFLOW_RUN``'s."""
+"""The name by which the copied code reads the Airflow run: the test binds it to one that answers
+the run under test."""
 _RUN = '''
-AIRFLOW_RUN = {{
-    "dag_id": {dag_id},
-    "dag_run_id": "manual__2024-01-02T00:00:00+00:00",
-    "logical_date": "2024-01-02T00:00:00+00:00",
-    "data_interval_start": "2024-01-01T00:00:00+00:00",
-    "data_interval_end": "2024-01-02T00:00:00+00:00",
-    "conf": {{}},
+AIRFLOW_RUNS = {{
+    "scheduled": {{
+        "dag_id": {dag_id},
+        "dag_run_id": "scheduled__2024-01-01T00:00:00+00:00",
+        "logical_date": "2024-01-01T00:00:00+00:00",
+        "data_interval_start": "2024-01-01T00:00:00+00:00",
+        "data_interval_end": "2024-01-02T00:00:00+00:00",
+        "conf": {{}},
+    }},
+    "manual": {{
+        "dag_id": {dag_id},
+        "dag_run_id": "manual__2024-01-05T13:45:30.123456+00:00",
+        "logical_date": "2024-01-05T13:45:30.123456+00:00",
+        "data_interval_start": "2024-01-03T00:00:00+00:00",
+        "data_interval_end": "2024-01-04T00:00:00+00:00",
+        "conf": {{}},
+    }},
 }}
-"""The Airflow DAG run both sides render the task for, as Airflow's REST API shows it."""
-RUN_TAGS = {{"dagster-airlift/airflow-dag-id": AIRFLOW_RUN["dag_id"],
-            "dagster-airlift/airflow-dag-run-id": AIRFLOW_RUN["dag_run_id"]}}
-"""The tags dagster-airlift's proxy operator gives the Dagster run it launches for that run."""
-AIRFLOW_CONTEXT = types.SimpleNamespace(run=types.SimpleNamespace(tags=RUN_TAGS))
-"""What the copied code reads of its context on the Airflow side: the run's tags."""
+"""The Airflow DAG runs both sides render the task for, as Airflow's REST API shows them: one as the
+scheduler makes it, one triggered by hand at another hour (its dates apart, so that a date read
+from the wrong one shows). Add one with a `conf` to compare the params it gives."""
+AIRFLOW_CONTEXT = types.SimpleNamespace(run=types.SimpleNamespace(tags={{}}))
+"""What the copied code reads of its context on the Airflow side: the tags of the run under test."""
+
+
+def run_tags(run):
+    """The tags dagster-airlift's proxy operator gives the Dagster run it launches for ``run``."""
+    return {{"dagster-airlift/airflow-dag-id": run["dag_id"], "dagster-airlift/airflow-dag-run-id": run["dag_run_id"],
+            "dagster-airlift/airflow-task-id": {task_id}}}
 
 
 def answer_run(self, dag_id, run_id):
-    """AirflowInstance.get_dag_run, answering AIRFLOW_RUN for its DAG and run."""
-    assert (dag_id, run_id) == (AIRFLOW_RUN["dag_id"], AIRFLOW_RUN["dag_run_id"]), (dag_id, run_id)
-    return types.SimpleNamespace(metadata=AIRFLOW_RUN)
+    """AirflowInstance.get_dag_run, answering the run of AIRFLOW_RUNS it is asked for."""
+    found = [run for run in AIRFLOW_RUNS.values() if (run["dag_id"], run["dag_run_id"]) == (dag_id, run_id)]
+    assert found, f"no run {{run_id}} of DAG {{dag_id}} in AIRFLOW_RUNS"
+    return types.SimpleNamespace(metadata=found[0])
 
 
 {instance} = types.SimpleNamespace(
     get_dag_run=lambda dag_id, run_id: answer_run(None, dag_id, run_id))
-"""The Airflow side's AirflowInstance: it answers AIRFLOW_RUN."""'''
+"""The Airflow side's AirflowInstance: it answers the runs of AIRFLOW_RUNS."""'''
 
 
-def _with_run(body: str, dag_id: str, task_reads: bool) -> str:
-    """The test's body given ``AIRFLOW_RUN``: the Dagster module's AirflowInstance answers it, the
-    Dagster run is tagged for it, and the Airflow side's functions get ``AIRFLOW_CONTEXT``."""
-    body = body.replace("\n\n\ndef test_", _RUN.format(dag_id=quoted(dag_id), instance=RUN_INSTANCE)
-                        + "\n\n\ndef test_", 1)
-    body = body.replace("    definitions = load_definitions(monkeypatch)\n",
-                        "    monkeypatch.setattr(dagster_airlift.core.AirflowInstance, \"get_dag_run\", answer_run)\n"
-                        "    definitions = load_definitions(monkeypatch)\n", 1)
-    body = body.replace("lambda: materialize(definitions))", "lambda: materialize(definitions, RUN_TAGS))", 1)
+def _with_run(body: str, dag_id: str, task_id: str, task_reads: bool) -> str:
+    """The test's body run once per run of ``AIRFLOW_RUNS``: the Dagster module's AirflowInstance
+    answers it, the Dagster run is tagged for it, and the Airflow side's functions get its tags."""
+    body = body.replace("\n\n\ndef test_", _RUN.format(dag_id=quoted(dag_id), task_id=quoted(task_id),
+                                                     instance=RUN_INSTANCE)
+                        + "\n\n\n@pytest.mark.parametrize(\"run\", list(AIRFLOW_RUNS))\ndef test_", 1)
+    body = body.replace("        tmp_path, monkeypatch, capfd):\n", "        run, tmp_path, monkeypatch, capfd):\n"
+                        "    run = AIRFLOW_RUNS[run]\n"
+                        "    monkeypatch.setattr(AIRFLOW_CONTEXT.run, \"tags\", run_tags(run))\n"
+                        "    monkeypatch.setattr(dagster_airlift.core.AirflowInstance, \"get_dag_run\", answer_run)\n", 1)
+    body = body.replace("lambda: materialize(definitions))", "lambda: materialize(definitions, run_tags(run)))", 1)
     if task_reads:
         body = body.replace("capfd, run_airflow_task)", "capfd, lambda: run_airflow_task(AIRFLOW_CONTEXT))", 1)
     return body

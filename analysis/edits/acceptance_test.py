@@ -245,9 +245,8 @@ class _CopiedCode:
                      "from dagster_airlift.core import assets_with_task_mappings\n\n"
                      f"MAPPED = assets_with_task_mappings(dag_id={quoted(self.dag_id)}, task_mappings="
                      f"{{{quoted(task.task_id)}: [AssetSpec({quoted(_THROWAWAY_KEY)})]}})\n")
-        if plan.reads_run:  # it reads the run that launched it: the test's `airflow_instance` gives AIRFLOW_RUN
+        if plan.reads_run:  # it reads the run that launched it: the test's `airflow_instance` answers the run
             throwaway += (f"\n{RUN_INSTANCE} = AirflowInstance(auth_backend=None, name={quoted(_THROWAWAY_KEY)})\n")
-            self.reading_run.add(name)
         result = scaffold_task(self.dag_text, self.dag_path, self.dag_id, task.task_id, throwaway,
                                module_path=self.test_file, import_roots=self.import_roots, code=self.code)
         if result.text is None or not result.changed:
@@ -266,6 +265,8 @@ class _CopiedCode:
         if function is None:
             return "the scaffold wrote no function"
         self.kinds[task.task_id] = plan.kind
+        if plan.reads_run:  # called with the context the test gives the Airflow side
+            self.reading_run.add(name)
         return _Code(scaffolded.code_for_node(function).strip(), plan.imported)
 
 

@@ -2,10 +2,11 @@
 tests/fixtures/scaffold/run_values (`{{ ds }}` and the data interval in templates, `ds` and
 `run_id` from the task context, the DAG's params in a command and a callable), every task
 scaffolded with the CLI, then "Generate acceptance test" for each. Run with pytest in the Dagster
-venv as a user runs them: both sides are given the test's AIRFLOW_RUN (the Dagster module's
+venv as a user runs them: each runs once per run of its AIRFLOW_RUNS (a scheduled one, one
+triggered by hand at another hour), which both sides are given (the Dagster module's
 AirflowInstance answers it, the Dagster run is tagged as a proxied task tags it), and they pass;
-changed to render something else, or given another run on one side only, they fail. No Airflow
-runs: the generated tests never ask one."""
+changed to render other params, another `ts`, or the date of the wrong moment, they fail. No
+Airflow runs: the generated tests never ask one."""
 
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ def project(tmp_path_factory) -> Path:
 
 
 def outcomes(result: subprocess.CompletedProcess) -> dict[str, str]:
-    return {task_id: next((word for word in ("PASSED", "FAILED", "ERROR")
+    """Each task's test, over its runs: FAILED or ERROR when one run did, else PASSED."""
+    return {task_id: next((word for word in ("FAILED", "ERROR", "PASSED")
                            if f"{word} tests/test_acceptance_partitioned__{task_id}.py::" in result.stdout), "?")
             for task_id in TESTED}
 
@@ -71,3 +73,20 @@ def test_they_fail_when_the_dagster_side_reads_another_run(project, tmp_path):
         module.write_text(original, encoding="utf-8")
     found = outcomes(result)
     assert found["export"] == "FAILED" and found["window"] == "FAILED", result.stdout[-4000:]
+
+
+@pytest.mark.slow
+def test_they_fail_when_the_asset_reads_a_date_of_the_wrong_moment(project, tmp_path):
+    """`ds` is the logical date's: the data interval's end gives the same day for a run triggered
+    by hand, and the day after for a scheduled one, which the scheduled run of AIRFLOW_RUNS shows."""
+    module = project / "definitions.py"
+    original = module.read_text(encoding="utf-8")
+    assert original.count("echo {{ ds }} ") == 1
+    try:
+        module.write_text(original.replace("echo {{ ds }} ", "echo {{ data_interval_end | ds }} "), encoding="utf-8")
+        result = run_generated(project, tmp_path / "out")
+    finally:
+        module.write_text(original, encoding="utf-8")
+    assert "FAILED tests/test_acceptance_partitioned__export.py::test_partitioned__export_does_what_the_airflow_" \
+           "task_did[scheduled]" in result.stdout, result.stdout[-4000:]
+    assert outcomes(result) == {**dict.fromkeys(TESTED, "PASSED"), "export": "FAILED"}, result.stdout[-4000:]

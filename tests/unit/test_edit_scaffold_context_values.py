@@ -156,11 +156,13 @@ def test_its_acceptance_test_gives_both_sides_one_airflow_run():
                              "/p/definitions.py", "/p/tests/test_partitioned__export.py")
     assert result.changed, result.reason
     text = result.text
-    assert '    "logical_date": "2024-01-02T00:00:00+00:00",\n' in text
+    assert '        "logical_date": "2024-01-05T13:45:30.123456+00:00",\n' in text
+    assert '@pytest.mark.parametrize("run", list(AIRFLOW_RUNS))\ndef test_partitioned__export_' in text
     assert "def run_airflow_task(context):\n" in text  # the run's tags, without Dagster's annotation
     assert "lambda: run_airflow_task(AIRFLOW_CONTEXT))" in text
     assert 'monkeypatch.setattr(dagster_airlift.core.AirflowInstance, "get_dag_run", answer_run)' in text
-    assert "lambda: materialize(definitions, RUN_TAGS))" in text
+    assert "lambda: materialize(definitions, run_tags(run)))" in text
+    assert "\nimport dagster\nimport dagster as dg\n" in text  # the helpers fail with `dagster.Failure`
     assert text.count("def _airflow_run(") == 1
     compile(text, "test.py", "exec")
 

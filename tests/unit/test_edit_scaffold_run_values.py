@@ -46,6 +46,10 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "scaffold" / "run_
     ("{{ (logical_date + macros.timedelta(months=1)).strftime('%Y') }}", None),  # no such keyword
     ("{{ (logical_date + macros.timedelta(days=1, days=2)).strftime('%Y') }}", None),
     ("{{ (logical_date + macros.timedelta(days=n)).strftime('%Y') }}", None),
+    ("{{ (logical_date + macros.timedelta(days=01)).strftime('%Y') }}", None),  # Jinja's syntax error
+    ("{{ (logical_date + macros.timedelta(days=\u0661)).strftime('%Y') }}", None),  # a digit Jinja refuses
+    ("{{ (data_interval_start ).strftime('%Y') }}", None),  # as an earlier renderer read it: refused
+    ("{{ (data_interval_start + macros.timedelta(days=1) ).strftime('%Y') }}", (RUN, MOVED)),
     ("{{ (logical_date + macros.timedelta(days=1)) }}", None),  # bare
     ("{{ (dag_run.logical_date + macros.timedelta(days=1)).to_date_string() }}", None),
 ])
