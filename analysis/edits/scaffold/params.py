@@ -46,8 +46,10 @@ def task_params(dag: DagFile, dag_unit: Unit, call: ast.Call, task_keywords: lis
                 label: str) -> dict[str, object] | str:
     """The params Airflow gives the task ``call`` makes (``task_keywords``: where its own
     ``params=`` and ``default_args=`` are given: the operator's call, or the ``@task(...)``
-    decorator and ``.override(...)``), merged as Airflow merges them before the run's conf, each
-    ``Param`` resolved to its default; or why they cannot be read (``label``: "task `t`")."""
+    decorator and its ``.override(...)``s, the last one's winning), merged as Airflow merges them
+    before the run's conf (the DAG's, its ``default_args``', a ``@dag`` function's parameters, the
+    task's own, its ``default_args``'), each ``Param`` resolved to its default; or why they cannot
+    be read (``label``: "task `t`")."""
     creation = dag_creation(dag, dag_unit, call)
     if isinstance(creation, str):
         return f"{label} reads the DAG's params, and its DAG {creation}: the scaffold needs their values"
@@ -66,7 +68,7 @@ def task_params(dag: DagFile, dag_unit: Unit, call: ast.Call, task_keywords: lis
                (f"the `params` of {label}", _keyword(task_keywords[::-1], "params"))]
     task_defaults = _keyword(task_keywords[::-1], "default_args")  # `.override(...)`'s replace the decorator's
     if task_defaults is not None:
-        given = own_default_args(dag, ast.Call(func=ast.Name("dict"), args=[],
+        given = own_default_args(dag, ast.Call(func=ast.Name("dict"), args=[],  # read as a call's
                                                keywords=[ast.keyword("default_args", task_defaults)]))
         if (given or {}).get("default_args") is NOT_STATIC:
             return f"{label} reads the DAG's params, and its `default_args`, which may give some, cannot be read"
@@ -136,7 +138,7 @@ def _mapping(dag: DagFile, node: ast.expr, depth: int = 0, task_level: bool = Fa
         if assigned is None:
             return "is not bound once to a dict"
         if _shared(dag, node.id, assigned):
-            return f"names a value the file uses elsewhere too, where it may be changed"
+            return "names a value the file uses elsewhere too, where it may be changed"
         return _mapping(dag, assigned, depth + 1, task_level)
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dict" and not node.args \
             and all(k.arg is not None for k in node.keywords):
