@@ -32,7 +32,7 @@ from analysis.edits.layout import (
 )
 from analysis.edits.result import EditResult, check_output
 from analysis.edits.scaffold import asset_sensors, run_values
-from analysis.edits.scaffold.asset_commands import command_tail, fresh, star, top_level_names
+from analysis.edits.scaffold.asset_commands import command_tail, fresh, run_reading, star, top_level_names
 from analysis.edits.scaffold.asset_gates import gate_specs, gate_tail
 from analysis.edits.scaffold.asset_mapping import WHAT, Mapping, find_mapping
 from analysis.edits.scaffold.asset_writers import DEFINITIONS, WRITERS, is_helper, owner
@@ -115,27 +115,11 @@ class ModuleEdit:
         if plan.renders_text or plan.renders_run or plan.kind == BASH_TASK:
             helpers.append(RENDER_HELPER)
         if plan.reads_run:  # and the Airflow run's values, read from the run that launched this one
-            instances = [n for n, _ in asset_sensors.airflow_instances(self.module)]
-            if len(instances) != 1:
-                return EditResult.refuse(
-                    "the Dagster module does not bind one AirflowInstance to a name at its top (`airflow_instance = "
-                    f"AirflowInstance(...)`), through which the asset of {self.label} would read the Airflow run's "
-                    "values its templates or its code use (`{{ ds }}`, `ds`...)")
-            if instances[0] in plan.bound:  # the copied code would rebind it in the asset's body
-                return EditResult.refuse(f"the DAG file's `{instances[0]}` would hide {WHAT}'s AirflowInstance, "
-                                         f"through which the asset of {self.label} reads the Airflow run")
-            helpers += [run_values.HELPER] + ([run_values.RENDER] if plan.renders_run else [])
-            outdated = run_values.outdated(plan.variables, plan.params is not None, self._definition,
-                                           f"{WHAT}'s", self.label)
-            if outdated is not None:
-                return EditResult.refuse(outdated)
-            if plan.params is not None:  # as the DAG file gives them: the helper adds the run's conf
-                from analysis.edits.scaffold.asset_pipes import literal_doc  # which imports this module
-
-                header.append(self.render(Group(f"{run_values.VALUES} = {run_values.HELPER}(", (
-                    instances[0], "context", literal_doc(self, plan.params)), ")"), len(self.unit)))
-            else:
-                header.append(f"{run_values.VALUES} = {run_values.HELPER}({instances[0]}, context)")
+            reading = run_reading(self, plan)
+            if isinstance(reading, str):
+                return EditResult.refuse(reading)
+            helpers += reading[0]
+            header.append(reading[1])
         if plan.variable_names:  # `Variable.get` in the copied code, read from the environment
             helpers.append(VARIABLE_CLASS)
             header += [f"{name} = {VARIABLE_CLASS}" for name in plan.variable_names]
@@ -348,7 +332,7 @@ class ModuleEdit:
         """Whether the module defines ``name`` at its top (a helper added before)."""
         return name in top_level_names(self.module)
 
-    def _definition(self, name: str) -> str | None:
+    def definition(self, name: str) -> str | None:
         """The code of the module's top-level function ``name``, if it defines one."""
         return next((self.module.code_for_node(s) for s in self.module.body
                      if isinstance(s, cst.FunctionDef) and s.name.value == name), None)

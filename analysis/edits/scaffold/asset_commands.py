@@ -189,3 +189,30 @@ def top_level_names(module: cst.Module) -> set[str]:
             names.update(t.target.value for s in statement.body if isinstance(s, cst.Assign)
                          for t in s.targets if isinstance(t.target, cst.Name))
     return names
+
+
+def run_reading(edit: ModuleEdit, plan: Plan) -> tuple[list[str], str] | str:
+    """What an asset that reads the Airflow run needs: the run helpers, and the header statement
+    that reads the run through the module's one AirflowInstance (given the task's params when it
+    reads them); or why the module cannot give it."""
+    from analysis.edits.scaffold.asset_mapping import WHAT
+    from analysis.edits.scaffold.asset_pipes import literal_doc  # which imports this module
+    from analysis.edits.scaffold.asset_sensors import airflow_instances
+
+    instances = [n for n, _ in airflow_instances(edit.module)]
+    if len(instances) != 1:
+        return ("the Dagster module does not bind one AirflowInstance to a name at its top (`airflow_instance = "
+                f"AirflowInstance(...)`), through which the asset of {edit.label} would read the Airflow run's "
+                "values its templates or its code use (`{{ ds }}`, `ds`...)")
+    if instances[0] in plan.bound:  # the copied code would rebind it in the asset's body
+        return (f"the DAG file's `{instances[0]}` would hide {WHAT}'s AirflowInstance, "
+                f"through which the asset of {edit.label} reads the Airflow run")
+    outdated = run_values.outdated(plan.variables, plan.params is not None, edit.definition, f"{WHAT}'s", edit.label)
+    if outdated is not None:
+        return outdated
+    helpers = [run_values.HELPER] + ([run_values.RENDER] if plan.renders_run else [])
+    if plan.params is None:
+        return helpers, f"{run_values.VALUES} = {run_values.HELPER}({instances[0]}, context)"
+    # as the DAG file gives them: the helper adds the run's conf
+    return helpers, edit.render(Group(f"{run_values.VALUES} = {run_values.HELPER}(", (
+        instances[0], "context", literal_doc(edit, plan.params)), ")"), len(edit.unit))
