@@ -119,6 +119,7 @@ from analysis.dags.dagfile import extract_file
 from analysis.dagster.module import AssetRef, parse_dagster_module
 from analysis.dagster.ports import read_ports
 from analysis.edits.result import EditResult, parse
+from analysis.edits.scaffold.airflow_imports import airflow_problem
 from analysis.edits.scaffold.asset import WHAT, ModuleEdit
 from analysis.edits.scaffold.asset_sensors import dag_asset_key
 from analysis.edits.scaffold.dag_source import DagSource
@@ -175,15 +176,17 @@ def can_scaffold(dag_text: str, task: TaskFacts, module_source: ModuleSource | N
     reads values: ``plan_evaluated``); ``dag_id``: the task's DAG, whose values those are (a DAG
     a loop makes has its own)."""
     evaluate = _evaluator(dag_path, dag_text, code, dag_id)
+    label = f"task `{task.task_id}`"
     if ports and task.operator in ports:
         plan = plan_task(dag_text, task, ports=ports, evaluate=evaluate)
-        return plan if isinstance(plan, str) else None
+        return plan if isinstance(plan, str) else airflow_problem(plan, label, code)
     task, evaluate, _ = derived_view(task, evaluate, ports or ())
     copied = _copied(dag_text, task, module_source, evaluate, code, dag_path)
     if isinstance(copied, str):
         return copied
     plan = plan_task(*copied[1:]) if copied is not None else plan_task(dag_text, task, evaluate=evaluate)
-    return plan if isinstance(plan, str) else _templates_problem(plan, task, dag_path, code, evaluate, dag_id)
+    return plan if isinstance(plan, str) else (
+        airflow_problem(plan, label, code) or _templates_problem(plan, task, dag_path, code, evaluate, dag_id))
 
 
 def _templates_problem(plan: Plan, task: TaskFacts, dag_path: str | None, code: ProjectCode | None,
@@ -365,7 +368,8 @@ def scaffold_task(dag_text: str, dag_path: str, dag_id: str, task_id: str, modul
             plan = with_upstream(plan, mapped, lambda dag_id: dag_asset_key(edit.module, dag_id))
         if isinstance(plan, str):
             return EditResult.refuse(plan)
-        problem = _templates_problem(plan, made_by, origin, code, evaluate, dag_id)
+        problem = airflow_problem(plan, f"task `{task_id}`", code) or \
+            _templates_problem(plan, made_by, origin, code, evaluate, dag_id)
         if problem:
             return EditResult.refuse(problem)
         if derived_class is not None:

@@ -1,0 +1,258 @@
+"""Real Dagster judges the scaffolds (issue 16): over the corpus, write every asset "Generate Dagster
+implementation" accepts, as a user would, and load the Dagster modules in real Dagster.
+
+    .venv/bin/python corpus/scaffold_judge.py [--per-module N] [--max-tasks N] [NAME...]
+
+For every checked-out manifest entry (.cache/corpus/src/<name>/, ``make corpus``), the model is
+read as bench/scaffold_accepted.py reads it (the entry's DAG folders, ``sys.path`` and
+environment, from its facts cache). Every task that ``can_scaffold`` accepts (what the code lens
+offers) is taken through the editor's own plans, in DAG file order: ``plan_map`` maps the DAG's
+accepted tasks, then ``plan_scaffold`` writes each one's asset into the same Dagster module, up
+to ``--per-module`` tasks (default 40) per module, so that assets scaffolded from different DAG
+files share a module as they do in a team's ``definitions.py``. The modules are written under
+.cache/corpus/scaffold/<name>/<k>/definitions.py (the checkout is never modified) and loaded by
+corpus/scaffold_load.py in the Dagster venv (``DAGSTER_PYTHON``, else .cache/dagster; ``make
+dagster``): imported, validated as ``dagster definitions validate`` does, and every scaffolded
+asset looked up (present and executable). The project's third-party packages are stubbed as in
+corpus/dagbag_truth.py; Airflow is not, so a module that needs Airflow fails.
+
+Verdicts, per task: ``loaded`` (its module loaded and its asset is there, executable, the
+imports written in its function run and every global name it reads is bound); ``fails-when-run``
+(the module loads, but an import inside the asset's function fails, Airflow's for one, or it
+reads a name nothing binds: the asset would fail when it runs); ``asset-missing``;
+``refused-after-accept`` (``plan_scaffold`` refused a task ``can_scaffold`` accepted: the lens
+would offer what the action refuses); ``crash`` (an exception in a plan); ``module-failed`` (its
+module does not load, the error given per module). Prints the figures and each failure; exits 0
+(a report), 1 with ``--strict`` when anything failed. Writes .cache/corpus/scaffold/report.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import traceback
+from collections import Counter, defaultdict
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT / "corpus"))
+import compare as corpus  # noqa: E402 - the manifest and the checkouts
+from scaffold_accepted import project_of  # noqa: E402 - the model as the bench reads it
+
+from analysis.dagster.module import parse_dagster_module  # noqa: E402
+from analysis.edits.scaffold import can_scaffold, project_modules  # noqa: E402
+from analysis.edits.scaffold.families import task_family  # noqa: E402
+from analysis.files import read_disk  # noqa: E402
+from analysis.plans import Refused, plan_map, plan_scaffold  # noqa: E402
+
+OUT = ROOT / ".cache" / "corpus" / "scaffold"
+
+
+def dagster_python() -> str:
+    python = os.environ.get("DAGSTER_PYTHON") or str(ROOT / ".cache" / "dagster" / "bin" / "python")
+    if not Path(python).exists():
+        raise SystemExit(f"scaffold judge: no Dagster venv at {python}: run `make dagster` or set DAGSTER_PYTHON")
+    return os.path.abspath(python)
+
+
+def accepted_tasks(project, max_tasks: int | None) -> list[tuple[str, str, list[str]]]:
+    """(DAG file, dag_id, [task ids]) of the tasks the scaffold accepts, in DAG file order."""
+    modules = project_modules(project.code)
+    ids = Counter(e.dag_id for e in project.entries)
+    found, total = [], 0
+    for entry in sorted(project.entries, key=lambda e: (e.file.path, e.dag_id)):
+        if ids[entry.dag_id] > 1:
+            continue  # a DAG id in two files: Airflow keeps one, and every plan refuses it
+        text = read_disk(entry.file.path).text
+        if text is None:
+            continue
+        tasks = [t.task_id for t in entry.dag.tasks if t.certain and task_family(t) is not None and can_scaffold(
+            text, t, modules, {}, dag_path=entry.file.path, code=project.code, dag_id=entry.dag_id) is None]
+        if tasks and (max_tasks is None or total < max_tasks):
+            found.append((entry.file.path, entry.dag_id, tasks))
+            total += len(tasks)
+    return found
+
+
+def write_modules(project, work: list[tuple[str, str, list[str]]], folder: Path, per_module: int):
+    """Map and scaffold ``work`` through the plans into modules of at most ``per_module`` tasks.
+    Returns the modules ({path, airflow, assets, tasks}) and the per-task verdicts so far."""
+    modules, verdicts = [], {}
+    chunks: list[list[tuple[str, str, list[str]]]] = [[]]
+    for item in work:
+        if chunks[-1] and sum(len(t) for _, _, t in chunks[-1]) + len(item[2]) > per_module:
+            chunks.append([])
+        chunks[-1].append(item)
+    for number, chunk in enumerate(c for c in chunks if c):
+        path = folder / str(number) / "definitions.py"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        overlay: dict[str, str] = {}
+
+        def read(p: str) -> str | None:
+            return overlay[p] if p in overlay else read_disk(p).text
+
+        current = replace(project, layout=replace(project.layout, dagster_module=str(path)),
+                          dagster_modules={}, _mapped=None)
+
+        def apply(plan):
+            nonlocal current
+            for change in plan.changes:
+                overlay[change.path] = change.new_text
+            if str(path) in overlay:
+                current = replace(current, dagster_modules={str(path): parse_dagster_module(str(path), overlay[str(path)])},
+                                  _mapped=None)
+
+        airflow, written = {}, []
+        for _, dag_id, task_ids in chunk:
+            entry = current.entry(dag_id)
+            airflow[dag_id] = [t.task_id for t in entry.dag.tasks if t.certain]
+            try:
+                apply(plan_map(current, read, dag_id, task_ids))
+            except Refused as refusal:
+                for task_id in task_ids:
+                    verdicts[(dag_id, task_id)] = ("refused-after-accept", f"map: {refusal}")
+                continue
+            for task_id in task_ids:
+                try:
+                    apply(plan_scaffold(current, read, dag_id, task_id))
+                    written.append((dag_id, task_id))
+                except Refused as refusal:
+                    verdicts[(dag_id, task_id)] = ("refused-after-accept", str(refusal))
+                except Exception:  # noqa: BLE001 - a crash is a finding
+                    verdicts[(dag_id, task_id)] = ("crash", traceback.format_exc(limit=-3)[-1200:])
+        if str(path) not in overlay:
+            continue
+        path.write_text(overlay[str(path)], encoding="utf-8")
+        module = current.dagster_modules[str(path)]
+        assets = {}
+        for dag_id, task_id in written:
+            assets[(dag_id, task_id)] = [key_parts(key) for key in module.named_keys(dag_id, task_id)]
+        modules.append({"path": str(path), "airflow": airflow, "tasks": written,
+                        "assets": [key for keys in assets.values() for key in keys], "by_task": assets})
+    return modules, verdicts
+
+
+def asset_functions(text: str) -> dict[str, set[tuple[str, ...]]]:
+    """The module's top-level functions that define assets, with the keys their decorators'
+    ``AssetSpec(key=[...])`` (or ``key=...`` of ``@asset``) write."""
+    import ast
+
+    found: dict[str, set[tuple[str, ...]]] = {}
+    for node in ast.parse(text).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.decorator_list:
+            keys = set()
+            for decorator in node.decorator_list:
+                for call in ast.walk(decorator):
+                    for keyword in getattr(call, "keywords", ()):
+                        if keyword.arg == "key":
+                            try:
+                                value = ast.literal_eval(keyword.value)
+                            except ValueError:
+                                continue
+                            keys.add(tuple(value) if isinstance(value, (list, tuple)) else tuple(key_parts(value)))
+            if keys:
+                found[node.name] = keys
+    return found
+
+
+def key_parts(key: str) -> list[str]:
+    """``a/b`` (Dagster's user string, ``\\/`` a slash inside a part) as the key's parts."""
+    return [part.replace("\\/", "/") for part in re.split(r"(?<!\\)/", key)]
+
+
+def judge_entry(entry: dict, per_module: int, max_tasks: int | None) -> dict:
+    began = time.monotonic()
+    project = project_of(entry)
+    folder = OUT / entry["name"]
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    work = accepted_tasks(project, max_tasks)
+    modules, verdicts = write_modules(project, work, folder, per_module)
+    job = {"entry": entry, "root": str((corpus.SRC / entry["name"]).resolve()),
+           "code_roots": project.layout.code_roots(),
+           "modules": [{k: m[k] for k in ("path", "airflow", "assets")} for m in modules]}
+    (folder / "job.json").write_text(json.dumps(job), encoding="utf-8")
+    loaded = subprocess.run([dagster_python(), str(ROOT / "corpus" / "scaffold_load.py"), str(folder / "job.json")],
+                            capture_output=True, text=True, check=False)
+    results = {r["path"]: r for r in (json.loads(line) for line in loaded.stdout.splitlines() if line.startswith("{"))}
+    failures = []
+    for module in modules:
+        result = results.get(module["path"]) or {"ok": False, "error": f"not loaded: {loaded.stderr.strip()[-800:]}",
+                                                  "missing": [], "not_executable": []}
+        if result.get("error"):
+            failures.append({"module": module["path"], "error": result["error"], "tasks": len(module["tasks"])})
+        bad = {tuple(k) for k in result.get("missing", []) + result.get("not_executable", [])}
+        keys_of = asset_functions(Path(module["path"]).read_text(encoding="utf-8"))
+        at_run: dict[tuple, list[str]] = defaultdict(list)  # asset key: what fails when it runs
+        for problem in result.get("imports", []) + result.get("undefined", []):
+            what = (f"line {problem['line']}: {problem['error']}" if "error" in problem
+                    else f"NameError: `{problem['name']}` is not defined")
+            function_keys = keys_of.get(problem["function"])
+            if function_keys is None:  # a helper of the module: every asset may call it
+                failures.append({"module": module["path"], "error": f"{problem['function']}: {what}", "tasks": 0})
+            for key in function_keys or ():
+                at_run[key].append(what)
+        for task, keys in module["by_task"].items():
+            problems = [p for k in keys for p in at_run.get(tuple(k), [])]
+            if result.get("error"):
+                verdicts[task] = ("module-failed", result["error"].splitlines()[-1][:300])
+            elif not keys or any(tuple(k) in bad for k in keys):
+                verdicts[task] = ("asset-missing", f"asset {keys} missing or not executable")
+            elif problems:
+                verdicts[task] = ("fails-when-run", "; ".join(dict.fromkeys(problems))[:400])
+            else:
+                verdicts[task] = ("loaded", None)
+    counts = Counter(v for v, _ in verdicts.values())
+    return {"entry": entry["name"], "accepted": sum(len(t) for _, _, t in work), "modules": len(modules),
+            "verdicts": dict(counts), "module_failures": failures,
+            "task_failures": [{"dag_id": d, "task_id": t, "verdict": v, "why": w}
+                              for (d, t), (v, w) in sorted(verdicts.items()) if v != "loaded"],
+            "seconds": round(time.monotonic() - began, 1)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("names", nargs="*", metavar="NAME")
+    parser.add_argument("--per-module", type=int, default=40, help="tasks scaffolded into one module (default 40)")
+    parser.add_argument("--max-tasks", type=int, default=None, help="at most this many tasks per entry")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a task fails")
+    args = parser.parse_args()
+    dagster_python()
+    manifest = json.loads(corpus.MANIFEST.read_text())
+    entries = [e for e in manifest if (not args.names or e["name"] in args.names) and (corpus.SRC / e["name"]).is_dir()]
+    if not entries:
+        print("scaffold judge: no manifest entry is checked out under .cache/corpus/src/ (`make corpus`)")
+        return 0
+    reports, totals = [], Counter()
+    for entry in entries:
+        print(f"[scaffold_judge] {entry['name']}", file=sys.stderr, flush=True)
+        report = judge_entry(entry, args.per_module, args.max_tasks)
+        reports.append(report)
+        totals.update(report["verdicts"])
+        print(f"{report['entry']}: {report['accepted']} accepted, {report['modules']} modules, "
+              f"{report['verdicts']} ({report['seconds']} s)", flush=True)
+        for failure in report["module_failures"]:
+            print(f"  module {failure['module']} ({failure['tasks']} tasks) fails:\n    "
+                  + failure["error"].replace("\n", "\n    "), flush=True)
+        for failure in report["task_failures"]:
+            if failure["verdict"] != "module-failed":
+                print(f"  {failure['verdict']}: {failure['dag_id']}.{failure['task_id']}: {failure['why']}", flush=True)
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "report.json").write_text(json.dumps(reports, indent=1), encoding="utf-8")
+    accepted = sum(r["accepted"] for r in reports)
+    print(f"\noverall: {accepted:,} tasks accepted by the scaffold; {dict(totals)}")
+    failed = accepted - totals["loaded"]
+    return 1 if args.strict and failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

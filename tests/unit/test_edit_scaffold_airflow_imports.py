@@ -1,0 +1,95 @@
+"""Which imports of the copied code reach Airflow through the project's modules
+(``airflow_imports``), read from module texts as the project's code gives them."""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+
+import pytest
+
+from analysis.edits.scaffold.airflow_imports import AirflowImport, airflow_reached, copied_imports
+
+
+def source(modules: dict[str, str]):
+    """A ModuleSource over ``{dotted: text}`` (a name ending in ``/`` is a package's __init__)."""
+    def read(dotted: str):
+        if dotted + "/" in modules:
+            return f"/p/{dotted.replace('.', '/')}/__init__.py", textwrap.dedent(modules[dotted + "/"])
+        if dotted in modules:
+            return f"/p/{dotted.replace('.', '/')}.py", textwrap.dedent(modules[dotted])
+        return None
+    return read
+
+
+TEAM = {
+    "team/": "",
+    "team.formats": "import json\n",
+    "team.settings": "import os\nfrom airflow.models import Variable\n",
+    "team.tied": "from .settings import REGION\n",
+    "team.deep": "from team import tied\n",
+    "team.guarded": """
+        from typing import TYPE_CHECKING
+        if TYPE_CHECKING:
+            from airflow.models import TaskInstance
+        try:
+            from airflow.models import Variable
+        except (ImportError, AttributeError):
+            Variable = None
+        def later():
+            import airflow
+    """,
+    "team.unguarded": """
+        try:
+            import airflow
+        except KeyError:
+            pass
+    """,
+    "team.classy": "class Settings:\n    from airflow.configuration import conf\n",
+    "heavy/": "from airflow.hooks.base import BaseHook\n",
+    "heavy.light": "X = 1\n",
+}
+
+
+@pytest.mark.parametrize("imported, expected", [
+    (["team.formats"], None),
+    (["team.settings"], AirflowImport("team.settings", "team.settings", 2, "airflow.models")),
+    (["team.tied"], AirflowImport("team.tied", "team.settings", 2, "airflow.models")),
+    (["team.deep"], AirflowImport("team.deep", "team.settings", 2, "airflow.models")),
+    (["team.guarded"], None),
+    (["team.unguarded"], AirflowImport("team.unguarded", "team.unguarded", 3, "airflow")),
+    (["team.classy"], AirflowImport("team.classy", "team.classy", 2, "airflow.configuration")),
+    (["heavy.light"], AirflowImport("heavy.light", "heavy", 1, "airflow.hooks.base")),  # its package runs first
+    (["json", "pandas"], None),  # not the project's
+    (["airflow.models"], None),  # Airflow itself: refused where the copy names it
+], ids=["plain", "top", "relative", "chain", "guarded", "other-exception", "class-body", "package", "third-party",
+        "airflow"])
+def test_what_importing_runs(imported, expected):
+    assert airflow_reached(source(TEAM), imported) == expected
+
+
+def test_the_reason_names_the_module_the_copy_needs_and_where_airflow_comes_in():
+    reached = airflow_reached(source(TEAM), ["team.deep"])
+    assert reached.reason("task `load`") == (
+        "task `load` needs `team.deep`, which imports Airflow through `team.settings` (`airflow.models` on "
+        "line 2 of `team.settings`): Dagster, without Airflow, cannot import it")
+
+
+def test_without_project_code_nothing_is_asked():
+    assert airflow_reached(None, ["team.settings"]) is None
+
+
+def test_copied_imports_reads_the_whole_copy_and_from_imports_as_possible_modules():
+    copy = ast.parse(textwrap.dedent("""
+        import os, team.formats
+        from team import tied
+        from . import sibling
+        def f():
+            from team.deep import g
+    """))
+    assert copied_imports([copy]) == ["os", "team.formats", "team", "team.tied", "team.deep", "team.deep.g"]
+
+
+def test_an_import_cycle_ends():
+    cycle = {"a": "import b\n", "b": "import a\nimport c\n", "c": "X = 1\n"}
+    assert airflow_reached(source(cycle), ["a"]) is None
