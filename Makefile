@@ -221,3 +221,12 @@ corpus: venv airflow2 airflow3
 corpus-migrate: venv airflow2
 	$(PY) corpus/materialize.py $(CORPUS)
 	$(PY) corpus/migrate_all.py $(MIGRATE_FLAGS) $(CORPUS)
+
+# Real Dagster judges the scaffolds (issue 16; corpus/README.md): write every asset "Generate
+# Dagster implementation" accepts on the corpus, through the editor's plans, and load the modules
+# in the Dagster venv (imports run, names bound; third-party packages stubbed, Airflow not). A
+# report; JUDGE_FLAGS="--strict" fails when an accepted scaffold does not load or would fail to run.
+.PHONY: corpus-scaffold
+corpus-scaffold: venv dagster
+	$(PY) corpus/materialize.py $(CORPUS)
+	DAGSTER_PYTHON=$(DAGSTER_VENV)/bin/python $(PY) corpus/scaffold_judge.py $(JUDGE_FLAGS) $(CORPUS)

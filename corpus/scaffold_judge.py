@@ -8,8 +8,11 @@ read as bench/scaffold_accepted.py reads it (the entry's DAG folders, ``sys.path
 environment, from its facts cache). Every task that ``can_scaffold`` accepts (what the code lens
 offers) is taken through the editor's own plans, in DAG file order: ``plan_map`` maps the DAG's
 accepted tasks, then ``plan_scaffold`` writes each one's asset into the same Dagster module, up
-to ``--per-module`` tasks (default 40) per module, so that assets scaffolded from different DAG
-files share a module as they do in a team's ``definitions.py``. The modules are written under
+to ``--per-module`` tasks (default 6) per module, so that assets scaffolded from different DAG
+files share a module as they do in a team's ``definitions.py``. Each scaffold reparses the module
+(libcst), so a whole entry takes long (ttd's 382 tasks: hours): by default an entry gives a sample
+of ``--max-tasks`` tasks (150), one task of each family in turn, within a family one DAG file in
+turn; ``--max-tasks 0`` takes them all. The modules are written under
 .cache/corpus/scaffold/<name>/<k>/definitions.py (the checkout is never modified) and loaded by
 corpus/scaffold_load.py in the Dagster venv (``DAGSTER_PYTHON``, else .cache/dagster; ``make
 dagster``): imported, validated as ``dagster definitions validate`` does, and every scaffolded
@@ -21,7 +24,10 @@ imports written in its function run and every global name it reads is bound); ``
 (the module loads, but an import inside the asset's function fails, Airflow's for one, or it
 reads a name nothing binds: the asset would fail when it runs); ``asset-missing``;
 ``refused-after-accept`` (``plan_scaffold`` refused a task ``can_scaffold`` accepted: the lens
-would offer what the action refuses); ``crash`` (an exception in a plan); ``module-failed`` (its
+would offer what the action refuses); ``waits-for-unmapped`` (an ``ExternalTaskSensor`` whose
+upstream task is not in the project, so that it cannot be mapped first: its refusal says so; when
+the upstream's DAG is in the project, it is mapped first, as the refusal asks, and the sensor
+scaffolded); ``crash`` (an exception in a plan); ``module-failed`` (its
 module does not load, the error given per module). Prints the figures and each failure; exits 0
 (a report), 1 with ``--strict`` when anything failed. Writes .cache/corpus/scaffold/report.json.
 """
@@ -37,7 +43,7 @@ import subprocess
 import sys
 import time
 import traceback
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from dataclasses import replace
 from pathlib import Path
 
@@ -65,22 +71,57 @@ def dagster_python() -> str:
 
 
 def accepted_tasks(project, max_tasks: int | None) -> list[tuple[str, str, list[str]]]:
-    """(DAG file, dag_id, [task ids]) of the tasks the scaffold accepts, in DAG file order."""
+    """(DAG file, dag_id, [task ids]) of the tasks the scaffold accepts, in DAG file order; with
+    ``max_tasks``, a sample of that many, taken in turn from each family and, within a family,
+    from each DAG file, so that the sample holds every family and as many files as it can."""
     modules = project_modules(project.code)
     ids = Counter(e.dag_id for e in project.entries)
-    found, total = [], 0
+    by_family: dict[str, dict[tuple[str, str], list[str]]] = defaultdict(lambda: defaultdict(list))
+    order: list[tuple[str, str]] = []
     for entry in sorted(project.entries, key=lambda e: (e.file.path, e.dag_id)):
         if ids[entry.dag_id] > 1:
             continue  # a DAG id in two files: Airflow keeps one, and every plan refuses it
         text = read_disk(entry.file.path).text
         if text is None:
             continue
-        tasks = [t.task_id for t in entry.dag.tasks if t.certain and task_family(t) is not None and can_scaffold(
-            text, t, modules, {}, dag_path=entry.file.path, code=project.code, dag_id=entry.dag_id) is None]
-        if tasks and (max_tasks is None or total < max_tasks):
-            found.append((entry.file.path, entry.dag_id, tasks))
-            total += len(tasks)
-    return found
+        order.append((entry.file.path, entry.dag_id))
+        for task in entry.dag.tasks:
+            family = task_family(task) if task.certain else None
+            if family is not None and can_scaffold(text, task, modules, {}, dag_path=entry.file.path,
+                                                   code=project.code, dag_id=entry.dag_id) is None:
+                by_family[family][(entry.file.path, entry.dag_id)].append(task.task_id)
+    chosen: dict[tuple[str, str], list[str]] = defaultdict(list)
+    queues = [deque((dag, list(tasks)) for dag, tasks in dags.items()) for _, dags in sorted(by_family.items())]
+    left = sum(len(tasks) for queue in queues for _, tasks in queue)
+    limit = min(left, max_tasks) if max_tasks is not None else left
+    taken = 0
+    while taken < limit:
+        for queue in queues:  # one task of each family in turn; within it, one DAG in turn
+            if queue and taken < limit:
+                dag, tasks = queue.popleft()
+                chosen[dag].append(tasks.pop(0))
+                taken += 1
+                if tasks:
+                    queue.append((dag, tasks))
+    return [(path, dag_id, chosen[(path, dag_id)]) for path, dag_id in order if chosen.get((path, dag_id))]
+
+
+_WAITS = re.compile(r"^map `(.+)` first: ExternalTaskSensor waits for it")
+
+
+def waited_for(project, refusal: str) -> tuple[str, list[str]] | None:
+    """(dag_id, [task_id]) of the task a sensor's scaffold asks to map first, when the project
+    has its DAG (once in one file); None otherwise."""
+    found = _WAITS.search(refusal)
+    if found is None:
+        return None
+    handle = found.group(1)
+    for cut in (i for i, c in enumerate(handle) if c == "."):
+        dag_id, task_id = handle[:cut], handle[cut + 1:]
+        entries = project.entries_for(dag_id)
+        if len(entries) == 1 and entries[0].dag.task(task_id) is not None:
+            return dag_id, [task_id]
+    return None
 
 
 def write_modules(project, work: list[tuple[str, str, list[str]]], folder: Path, per_module: int):
@@ -96,6 +137,8 @@ def write_modules(project, work: list[tuple[str, str, list[str]]], folder: Path,
         path = folder / str(number) / "definitions.py"
         path.parent.mkdir(parents=True, exist_ok=True)
         overlay: dict[str, str] = {}
+        # the texts the facts came from (the DAG files', read at discovery; the module's): the plans reuse them
+        sources: dict[str, str] = {dag_path: read_disk(dag_path).text for dag_path, _, _ in chunk}
 
         def read(p: str) -> str | None:
             return overlay[p] if p in overlay else read_disk(p).text
@@ -107,7 +150,8 @@ def write_modules(project, work: list[tuple[str, str, list[str]]], folder: Path,
             nonlocal current
             for change in plan.changes:
                 overlay[change.path] = change.new_text
-            if str(path) in overlay:
+            if str(path) in overlay and sources.get(str(path)) != overlay[str(path)]:
+                sources[str(path)] = overlay[str(path)]
                 current = replace(current, dagster_modules={str(path): parse_dagster_module(str(path), overlay[str(path)])},
                                   _mapped=None)
 
@@ -116,17 +160,28 @@ def write_modules(project, work: list[tuple[str, str, list[str]]], folder: Path,
             entry = current.entry(dag_id)
             airflow[dag_id] = [t.task_id for t in entry.dag.tasks if t.certain]
             try:
-                apply(plan_map(current, read, dag_id, task_ids))
+                apply(plan_map(current, read, dag_id, task_ids, sources=sources))
             except Refused as refusal:
                 for task_id in task_ids:
                     verdicts[(dag_id, task_id)] = ("refused-after-accept", f"map: {refusal}")
                 continue
             for task_id in task_ids:
                 try:
-                    apply(plan_scaffold(current, read, dag_id, task_id))
+                    try:
+                        apply(plan_scaffold(current, read, dag_id, task_id, sources=sources))
+                    except Refused as refusal:
+                        upstream = waited_for(current, str(refusal))
+                        if upstream is None:
+                            raise
+                        # a sensor's upstream task, mapped first as its refusal asks (a user would)
+                        apply(plan_map(current, read, *upstream, sources=sources))
+                        airflow.setdefault(upstream[0], [t.task_id for t in current.entry(upstream[0]).dag.tasks
+                                                         if t.certain])
+                        apply(plan_scaffold(current, read, dag_id, task_id, sources=sources))
                     written.append((dag_id, task_id))
                 except Refused as refusal:
-                    verdicts[(dag_id, task_id)] = ("refused-after-accept", str(refusal))
+                    verdict = "waits-for-unmapped" if _WAITS.search(str(refusal)) else "refused-after-accept"
+                    verdicts[(dag_id, task_id)] = (verdict, str(refusal))
                 except Exception:  # noqa: BLE001 - a crash is a finding
                     verdicts[(dag_id, task_id)] = ("crash", traceback.format_exc(limit=-3)[-1200:])
         if str(path) not in overlay:
@@ -222,8 +277,9 @@ def judge_entry(entry: dict, per_module: int, max_tasks: int | None) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("names", nargs="*", metavar="NAME")
-    parser.add_argument("--per-module", type=int, default=40, help="tasks scaffolded into one module (default 40)")
-    parser.add_argument("--max-tasks", type=int, default=None, help="at most this many tasks per entry")
+    parser.add_argument("--per-module", type=int, default=6, help="tasks scaffolded into one module (default 6)")
+    parser.add_argument("--max-tasks", type=int, default=150,
+                        help="a sample of at most this many tasks per entry, across families and files (default 150; 0: all)")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a task fails")
     args = parser.parse_args()
     dagster_python()
@@ -235,7 +291,7 @@ def main() -> int:
     reports, totals = [], Counter()
     for entry in entries:
         print(f"[scaffold_judge] {entry['name']}", file=sys.stderr, flush=True)
-        report = judge_entry(entry, args.per_module, args.max_tasks)
+        report = judge_entry(entry, args.per_module, args.max_tasks or None)
         reports.append(report)
         totals.update(report["verdicts"])
         print(f"{report['entry']}: {report['accepted']} accepted, {report['modules']} modules, "
