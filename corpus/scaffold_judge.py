@@ -241,7 +241,7 @@ def judge_entry(entry: dict, per_module: int, max_tasks: int | None) -> dict:
     results = {r["path"]: r for r in (json.loads(line) for line in loaded.stdout.splitlines() if line.startswith("{"))}
     failures = []
     for module in modules:
-        result = results.get(module["path"]) or {"ok": False, "error": f"not loaded: {loaded.stderr.strip()[-800:]}",
+        result = results.get(str(Path(module["path"]).resolve())) or {"ok": False, "error": f"not loaded: {loaded.stderr.strip()[-800:]}",
                                                   "missing": [], "not_executable": []}
         if result.get("error"):
             failures.append({"module": module["path"], "error": result["error"], "tasks": len(module["tasks"])})
