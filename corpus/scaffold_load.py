@@ -92,7 +92,7 @@ def undefined_names(text: str, filename: str, namespace: dict) -> list[dict]:
 
     def visit(table, owner):
         for child in table.get_children():
-            name = owner if table.get_type() == "function" else child.get_name()
+            name = owner or child.get_name()  # a nested function's or a method's: its top-level owner's
             if child.get_type() == "function":
                 for symbol in child.get_symbols():
                     if symbol.is_global() and symbol.is_referenced() and not symbol.is_assigned() \
@@ -106,11 +106,19 @@ def undefined_names(text: str, filename: str, namespace: dict) -> list[dict]:
 
 def body_imports(text: str, filename: str, namespace: dict) -> list[dict]:
     """Run each import statement written inside the module's functions (the scaffolds import
-    what they need when the asset runs), outside a ``try``: each must succeed with the stubs."""
+    what they need when the asset runs), but in a ``try`` that catches ``ImportError``: each must
+    succeed with the stubs."""
     import ast
 
     tree = ast.parse(text, filename)
-    guarded = {id(node) for t in ast.walk(tree) if isinstance(t, ast.Try) for node in ast.walk(t)}
+    catching = {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"}
+
+    def catches(handler) -> bool:
+        names = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+        return handler.type is None or any(getattr(n, "id", getattr(n, "attr", None)) in catching for n in names)
+
+    guarded = {id(node) for t in ast.walk(tree) if isinstance(t, ast.Try) and any(catches(h) for h in t.handlers)
+               for statement in t.body for node in ast.walk(statement)}
     failures = []
     for function in tree.body:
         if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):

@@ -46,6 +46,35 @@ TEAM = {
             pass
     """,
     "team.classy": "class Settings:\n    from airflow.configuration import conf\n",
+    "team.called": """
+        def _conf():
+            from airflow.configuration import conf
+            return conf
+        CONF = _conf()
+    """,
+    "team.decorated": """
+        def registered(function):
+            import airflow.plugins_manager
+            return function
+        @registered
+        def run():
+            pass
+    """,
+    "team.lazy": "def run():\n    from airflow.models import Variable\n    return Variable\n",
+    "team.main": 'if __name__ == "__main__":\n    import airflow\n',
+    "team.fallback": """
+        try:
+            import fancy_json as json
+        except ImportError:
+            from airflow.utils import json
+    """,
+    "team.reraised": """
+        try:
+            from airflow.models import Variable
+        except ImportError:
+            raise
+    """,
+    "team.matched": "match 1:\n    case 1:\n        import airflow\n",
     "heavy/": "from airflow.hooks.base import BaseHook\n",
     "heavy.light": "X = 1\n",
 }
@@ -62,8 +91,15 @@ TEAM = {
     (["heavy.light"], AirflowImport("heavy.light", "heavy", 1, "airflow.hooks.base")),  # its package runs first
     (["json", "pandas"], None),  # not the project's
     (["airflow.models"], None),  # Airflow itself: refused where the copy names it
+    (["team.called"], AirflowImport("team.called", "team.called", 3, "airflow.configuration")),
+    (["team.decorated"], AirflowImport("team.decorated", "team.decorated", 3, "airflow.plugins_manager")),
+    (["team.lazy"], None),  # only when the task calls it: the asset fails then, not on import
+    (["team.main"], None),
+    (["team.fallback"], AirflowImport("team.fallback", "team.fallback", 5, "airflow.utils")),
+    (["team.reraised"], AirflowImport("team.reraised", "team.reraised", 3, "airflow.models")),
+    (["team.matched"], AirflowImport("team.matched", "team.matched", 3, "airflow")),
 ], ids=["plain", "top", "relative", "chain", "guarded", "other-exception", "class-body", "package", "third-party",
-        "airflow"])
+        "airflow", "called-at-import", "decorator", "called-later", "main", "handler", "re-raised", "match"])
 def test_what_importing_runs(imported, expected):
     assert airflow_reached(source(TEAM), imported) == expected
 
@@ -88,6 +124,21 @@ def test_copied_imports_reads_the_whole_copy_and_from_imports_as_possible_module
             from team.deep import g
     """))
     assert copied_imports([copy]) == ["os", "team.formats", "team", "team.tied", "team.deep", "team.deep.g"]
+
+
+def test_the_copys_own_guarded_imports_are_not_followed():
+    copy = ast.parse(textwrap.dedent("""
+        from typing import TYPE_CHECKING
+        if TYPE_CHECKING:
+            from team.settings import Settings
+        try:
+            from team.settings import REGION
+        except ImportError:
+            REGION = "eu"
+        def f():
+            from team.formats import line
+    """))
+    assert copied_imports([copy]) == ["typing", "typing.TYPE_CHECKING", "team.formats", "team.formats.line"]
 
 
 def test_an_import_cycle_ends():

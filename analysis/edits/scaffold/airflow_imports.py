@@ -8,9 +8,13 @@ imports of the copied code into the project's modules (``ModuleSource``: those f
 folders and import roots), and from there every import their module-level code runs, including
 each parent package's ``__init__``, and says where the first import of Airflow is.
 
-Not followed: imports inside functions of those modules (they run only when called), under
-``if TYPE_CHECKING:``, or in a ``try`` whose handlers catch ``ImportError``; relative imports of the copied
-code itself (its module is not known here).
+Also followed: the module's own functions that its top-level code calls (``CONF = _conf()``, a
+decorator), and the handlers of a ``try`` (they run when it fails). Not followed: imports inside
+functions that nothing calls when the module is imported (a helper that imports Airflow when the
+task calls it fails the asset only when it runs), under ``if TYPE_CHECKING:`` or
+``if __name__ == "__main__":``, or in a ``try`` whose handlers catch ``ImportError`` (and do not
+raise it again); both branches of an ``if`` on ``sys.version_info`` are followed; relative imports
+of the copied code itself (its module is not known here).
 """
 
 from __future__ import annotations
@@ -57,16 +61,32 @@ def airflow_problem(plan, label: str, code) -> str | None:
 
 def copied_imports(nodes: Iterable[ast.AST]) -> list[str]:
     """The absolute modules the copied code imports, anywhere in it (a function's imports run
-    when the asset calls it); ``from a import b`` gives ``a`` and ``a.b`` (``b`` may be a module)."""
+    when the asset calls it) but where a failure is caught (a ``try`` catching ``ImportError``)
+    or that never runs (``if TYPE_CHECKING:``); ``from a import b`` gives ``a`` and ``a.b`` (``b``
+    may be a module)."""
     found: list[str] = []
     for root in nodes:
-        for node in ast.walk(root):
+        for node in _unguarded(root):
             if isinstance(node, ast.Import):
                 found.extend(alias.name for alias in node.names)
             elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
                 found.append(node.module)
                 found.extend(f"{node.module}.{alias.name}" for alias in node.names if alias.name != "*")
     return list(dict.fromkeys(found))
+
+
+def _unguarded(node: ast.AST) -> Iterable[ast.AST]:
+    """``ast.walk``, but not into the body of a ``try`` whose handlers catch a failed import (its
+    handlers, ``else`` and ``finally`` are walked) nor of ``if TYPE_CHECKING:``."""
+    yield node
+    if isinstance(node, ast.Try) or type(node).__name__ == "TryStar":
+        parts = [*([] if _catches(node) else node.body), *node.handlers, *node.orelse, *node.finalbody]
+    elif isinstance(node, ast.If) and _type_checking(node.test):
+        parts = [node.test, *node.orelse]
+    else:
+        parts = list(ast.iter_child_nodes(node))
+    for child in parts:
+        yield from _unguarded(child)
 
 
 def airflow_reached(read: ModuleSource | None, modules: Iterable[str]) -> AirflowImport | None:
@@ -80,7 +100,8 @@ def airflow_reached(read: ModuleSource | None, modules: Iterable[str]) -> Airflo
     for dotted in modules:
         if not is_airflow(dotted):
             queue.extend((prefix, dotted) for prefix in _packages(dotted))
-    while queue and len(seen) < _LIMIT:
+    read_modules = 0
+    while queue and read_modules < _LIMIT:
         dotted, needed = queue.pop(0)
         if dotted in seen:
             continue
@@ -88,6 +109,7 @@ def airflow_reached(read: ModuleSource | None, modules: Iterable[str]) -> Airflo
         source = read(dotted)
         if source is None:
             continue
+        read_modules += 1
         path, text = source
         package = dotted if path.endswith("__init__.py") else dotted.rpartition(".")[0]
         for line, imported in _top_level_imports(text, package):
@@ -113,7 +135,7 @@ def _top_level_imports(text: str, package: str) -> tuple[tuple[int, str], ...]:
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return ()
     found: list[tuple[int, str]] = []
-    for node in _runs_at_import(tree.body):
+    for node in _import_time_nodes(tree.body):
         if isinstance(node, ast.Import):
             found.extend((node.lineno, alias.name) for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -123,6 +145,51 @@ def _top_level_imports(text: str, package: str) -> tuple[tuple[int, str], ...]:
             found.append((node.lineno, base))
             found.extend((node.lineno, f"{base}.{alias.name}") for alias in node.names if alias.name != "*")
     return tuple(found)
+
+
+def _import_time_nodes(body: list[ast.stmt]) -> list[ast.stmt]:
+    """The statements a module runs when imported (``_runs_at_import``), and those of its own
+    functions that they call (``CONF = _conf()``, a decorator), transitively."""
+    statements = list(_runs_at_import(body))
+    functions = {s.name: s for s in body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    called = [n for s in statements for header in _headers(s) for n in _called_names(header)]
+    called += [d.id for s in statements if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+               for d in s.decorator_list if isinstance(d, ast.Name)]  # `@registered`: called with the function
+    seen: set[str] = set()
+    while called:
+        name = called.pop()
+        if name in seen or name not in functions:
+            continue
+        seen.add(name)
+        for node in _unguarded(functions[name]):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                statements.append(node)
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                called.append(node.func.id)
+    return statements
+
+
+def _headers(statement: ast.stmt) -> list[ast.AST]:
+    """What of a statement runs where it stands (a compound statement's body is yielded apart)."""
+    if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return [*statement.decorator_list, *statement.args.defaults, *(d for d in statement.args.kw_defaults if d)]
+    if isinstance(statement, ast.ClassDef):
+        return [*statement.decorator_list, *statement.bases, *(k.value for k in statement.keywords)]
+    if isinstance(statement, (ast.If, ast.While)):
+        return [statement.test]
+    if isinstance(statement, (ast.For, ast.AsyncFor)):
+        return [statement.iter]
+    if isinstance(statement, (ast.With, ast.AsyncWith)):
+        return [item.context_expr for item in statement.items]
+    if isinstance(statement, ast.Match):
+        return [statement.subject]
+    if isinstance(statement, ast.Try) or type(statement).__name__ == "TryStar":
+        return []
+    return [statement]
+
+
+def _called_names(node: ast.AST) -> list[str]:
+    return [n.func.id for n in ast.walk(node) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)]
 
 
 def _absolute(node: ast.ImportFrom, package: str) -> str | None:
@@ -137,7 +204,8 @@ def _absolute(node: ast.ImportFrom, package: str) -> str | None:
 
 def _runs_at_import(body: list[ast.stmt]) -> Iterable[ast.stmt]:
     """Statements run when the module is imported: not in functions, not under
-    ``if TYPE_CHECKING:``, not in a ``try`` whose handlers catch the failure; class bodies run."""
+    ``if TYPE_CHECKING:`` or ``if __name__ == "__main__":``, not in a ``try`` whose handlers catch
+    the failure (the handlers are, as they run when it fails); class bodies and ``match`` cases run."""
     for statement in body:
         yield statement
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -145,17 +213,35 @@ def _runs_at_import(body: list[ast.stmt]) -> Iterable[ast.stmt]:
         if isinstance(statement, ast.ClassDef):
             yield from _runs_at_import(statement.body)
         elif isinstance(statement, ast.If):
-            if not _type_checking(statement.test):
+            if not _type_checking(statement.test) and not _main(statement.test):
                 yield from _runs_at_import(statement.body)
             yield from _runs_at_import(statement.orelse)
         elif isinstance(statement, ast.Try) or type(statement).__name__ == "TryStar":
-            if not any(_catches_import_error(h.type) for h in statement.handlers):
+            if not _catches(statement):
                 yield from _runs_at_import(statement.body)
+            for handler in statement.handlers:
+                yield from _runs_at_import(handler.body)
             yield from _runs_at_import(statement.orelse)
             yield from _runs_at_import(statement.finalbody)
         elif isinstance(statement, (ast.With, ast.AsyncWith, ast.For, ast.AsyncFor, ast.While)):
             yield from _runs_at_import(statement.body)
             yield from _runs_at_import(getattr(statement, "orelse", []))
+        elif isinstance(statement, ast.Match):
+            for case in statement.cases:
+                yield from _runs_at_import(case.body)
+
+
+def _catches(statement: ast.stmt) -> bool:
+    """A ``try`` one of whose handlers catches a failed import and does not raise it again."""
+    return any(_catches_import_error(h.type) and not any(isinstance(n, ast.Raise) for n in ast.walk(h))
+               for h in statement.handlers)
+
+
+def _main(test: ast.expr) -> bool:
+    """``__name__ == "__main__"``: false when the module is imported."""
+    return (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)
+            and {ast.dump(test.left), ast.dump(test.comparators[0])}
+            == {ast.dump(ast.Name("__name__", ast.Load())), ast.dump(ast.Constant("__main__"))})
 
 
 _CATCHING = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
