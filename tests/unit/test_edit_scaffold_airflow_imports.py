@@ -144,3 +144,12 @@ def test_the_copys_own_guarded_imports_are_not_followed():
 def test_an_import_cycle_ends():
     cycle = {"a": "import b\n", "b": "import a\nimport c\n", "c": "X = 1\n"}
     assert airflow_reached(source(cycle), ["a"]) is None
+
+
+def test_code_nested_as_deep_as_python_parses_it_is_read():
+    """A long chain of `+` nests as deep as it is long: read without recursion."""
+    chain = " + ".join(["'a'"] * 990)
+    assert copied_imports([ast.parse(f"x = {chain}\nimport team.formats\n")]) == ["team.formats"]
+    called = {"team.deep_call": f"def f():\n    import airflow\n    return {chain}\nX = f()\n"}
+    assert airflow_reached(source(called), ["team.deep_call"]) == AirflowImport(
+        "team.deep_call", "team.deep_call", 2, "airflow")

@@ -77,16 +77,19 @@ def copied_imports(nodes: Iterable[ast.AST]) -> list[str]:
 
 def _unguarded(node: ast.AST) -> Iterable[ast.AST]:
     """``ast.walk``, but not into the body of a ``try`` whose handlers catch a failed import (its
-    handlers, ``else`` and ``finally`` are walked) nor of ``if TYPE_CHECKING:``."""
-    yield node
-    if isinstance(node, ast.Try) or type(node).__name__ == "TryStar":
-        parts = [*([] if _catches(node) else node.body), *node.handlers, *node.orelse, *node.finalbody]
-    elif isinstance(node, ast.If) and _type_checking(node.test):
-        parts = [node.test, *node.orelse]
-    else:
-        parts = list(ast.iter_child_nodes(node))
-    for child in parts:
-        yield from _unguarded(child)
+    handlers, ``else`` and ``finally`` are walked) nor of ``if TYPE_CHECKING:``. Without recursion,
+    as ``ast.walk``: a long chain of ``+`` nests as deep as it is long."""
+    pending = [node]
+    while pending:
+        node = pending.pop()
+        yield node
+        if isinstance(node, ast.Try) or type(node).__name__ == "TryStar":
+            parts = [*([] if _catches(node) else node.body), *node.handlers, *node.orelse, *node.finalbody]
+        elif isinstance(node, ast.If) and _type_checking(node.test):
+            parts = [node.test, *node.orelse]
+        else:
+            parts = list(ast.iter_child_nodes(node))
+        pending.extend(reversed(parts))  # in the order written
 
 
 def airflow_reached(read: ModuleSource | None, modules: Iterable[str]) -> AirflowImport | None:
