@@ -54,6 +54,7 @@ SCRIPTS = {
     "scaffold_share": ([], 3600.0),  # runs the static model over the corpus, when it is checked out
     "scaffold_accepted": ([], 3600.0),  # asks each such task's scaffold, from the checkouts' facts caches
     "speed": ([], 2400.0),
+    "dagster_module": ([], 1200.0),  # a Dagster module grown to 60 scaffolded assets, ~5 min
     "latency": ([], 1800.0),
     "poll": ([], 5400.0),  # poll.py's own --budget is 3600 s, then it stops its servers
     "dagster_poll": ([], 900.0),  # a dagster-webserver start (up to 3 min) and ~2 min of polls
@@ -356,6 +357,31 @@ def add_scaffold_accepted(table: Table, result: dict) -> None:
             f"{t['reason'][:90]} ({t['tasks']:,})" for t in top) + " (bench/scaffold_accepted.py lists more)")
 
 
+def add_dagster_module(table: Table, result: dict) -> None:
+    """A growing Dagster module: its read and the edits' cost (bench/dagster_module.py)."""
+    table.section("A growing Dagster module (scaffolded PythonOperator tasks; best of 2)")
+    if "error" in result:
+        table.not_measured("bench/dagster_module.py", result["error"], "read <= 0.5 s")
+        return
+    rows = result["rows"]
+    for row in rows:
+        size = f"{row['assets']} assets, {row['lines']:,} lines"
+        last = row is rows[-1]
+        if last:
+            table.at_most(f"read of the module, {size}", row["read_s"], result["read_target_s"], seconds)
+        else:
+            table.add(f"read of the module, {size}", seconds(row["read_s"]))
+        table.add(f"read of the whole text (bodies not set aside), {size}", seconds(row["read_whole_s"]))
+        if last:
+            table.at_most(f"map one more task, {size}", row["map_s"], result["map_target_s"], seconds)
+        else:
+            table.add(f"map one more task, {size}", seconds(row["map_s"]))
+        if last:
+            table.at_most(f"scaffold one more task, {size}", row["scaffold_s"], result["scaffold_target_s"], seconds)
+        else:
+            table.add(f"scaffold one more task, {size}", seconds(row["scaffold_s"]))
+
+
 def add_latency(table: Table, latency: dict) -> None:
     table.section("LSP latency over stdio (real client, wire time p50 / p95; VS Code capabilities)")
     if "error" in latency:
@@ -595,6 +621,8 @@ def build_table(figures: dict) -> Table:
     if "scaffold_accepted" in figures:
         add_scaffold_accepted(table, figures["scaffold_accepted"])
     add_latency(table, latency)
+    if "dagster_module" in figures:
+        add_dagster_module(table, figures["dagster_module"])
     add_memory(table, speed, latency)
     if "poll" in figures:
         add_poll(table, figures["poll"])
@@ -669,7 +697,7 @@ def main() -> int:
         began = time.monotonic()
         figures = {"started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                    "python": sys.version.split()[0], "cpus": os.cpu_count()}
-        for name in ("accuracy", "scaffold_share", "scaffold_accepted", "speed", "latency"):
+        for name in ("accuracy", "scaffold_share", "scaffold_accepted", "speed", "latency", "dagster_module"):
             figures[name] = run_script(name)
         figures["poll"] = poll_figures(args.poll, args.poll_file)
         figures["dagster_poll"] = poll_figures(args.poll, args.poll_file.with_name(DAGSTER_POLL_FILE.name), "dagster_poll")

@@ -116,8 +116,10 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from analysis.dags.dagfile import extract_file
+from analysis.dagster.bodies import set_aside_except
 from analysis.dagster.module import AssetRef, parse_dagster_module
 from analysis.dagster.ports import read_ports
+from analysis.edits.bodies_aside import edit_with_bodies_aside
 from analysis.edits.result import EditResult, parse
 from analysis.edits.scaffold.airflow_imports import airflow_problem
 from analysis.edits.scaffold.asset import WHAT, ModuleEdit
@@ -287,6 +289,18 @@ def _copied(dag_text: str, task: TaskFacts, module_source: ModuleSource | None,
     return factory_task(evaluated, lambda path: dag_text if path == dag_path else read(path), dag_path or "")
 
 
+def _needed_lines(plan: Plan, task: TaskFacts) -> list[tuple[int, int]]:
+    """The DAG file's lines (1-based, inclusive) the asset copies: its statements, the task's
+    function and the task's call."""
+    needed = [(unit.first_line, unit.last_line) for unit in plan.units]
+    if plan.function is not None:
+        function = plan.function
+        needed.append((min([function.lineno, *(d.lineno for d in function.decorator_list)]),
+                       function.end_lineno or function.lineno))
+    needed.append((task.range.start.line + 1, task.range.end.line + 1))
+    return needed
+
+
 def _evaluator(dag_path: str | None, dag_text: str, code: ProjectCode | None,
                dag_id: str | None = None) -> Callable[[TaskFacts], TaskFacts] | None:
     """``plan_task``'s ``evaluate``: the DAG file read again with its tasks' arguments, once."""
@@ -328,6 +342,15 @@ def scaffold_task(dag_text: str, dag_path: str, dag_id: str, task_id: str, modul
     ``code``: the project's importable code, which the DAG file's imports are followed into (as
     the index reads it) and where a ``@task`` the DAG file imports is copied from.
     """
+    return edit_with_bodies_aside(module_text, lambda text: _scaffold_task(
+        dag_text, dag_path, dag_id, task_id, text, module_path=module_path, import_roots=import_roots,
+        mapped_assets=mapped_assets, code=code), WHAT)
+
+
+def _scaffold_task(dag_text: str, dag_path: str, dag_id: str, task_id: str, module_text: str | None,
+                   *, module_path: str | None, import_roots: Sequence[ImportRoot],
+                   mapped_assets: Callable[[str, str], Sequence[AssetRef]] | None,
+                   code: ProjectCode | None) -> EditResult:
     if module_text is None:
         return EditResult.refuse(f"{WHAT} does not exist yet: map task `{task_id}` first")
     facts = extract_file(dag_path, dag_text, code)
@@ -374,10 +397,13 @@ def scaffold_task(dag_text: str, dag_path: str, dag_id: str, task_id: str, modul
             return EditResult.refuse(problem)
         if derived_class is not None:
             plan = replace(plan, derived=derived_class)
-        dag_module = parse(dag_text, "the DAG file")
+        # the functions the asset does not copy set aside: a large DAG file is read in a fraction of the time
+        aside = set_aside_except(dag_text, _needed_lines(plan, task))
+        dag_code = aside.text if aside is not None else dag_text
+        dag_module = parse(dag_code, "the DAG file")
         if isinstance(dag_module, str):
             return EditResult.refuse(dag_module)
-        source = DagSource(dag_text, dag_module, task)
+        source = DagSource(dag_code, dag_module, task)
         return edit.apply(found, plan, source, Places(dag_path, module_path, import_roots))
     except RecursionError:
         return EditResult.refuse("the DAG file or the Dagster module nests too deeply to scaffold")
