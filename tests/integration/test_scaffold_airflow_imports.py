@@ -44,7 +44,7 @@ def test_the_task_whose_module_imports_airflow_is_refused_in_one_line(project):
     assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
     assert refused.stderr == (
         "airlift-lsp: task `tied` needs `helpers.tied`, which imports Airflow through `helpers.settings` "
-        "(`airflow.models` on line 3 of `helpers.settings`): Dagster, without Airflow, cannot import it\n")
+        "(`airflow.models` on line 3 of `helpers/settings.py`): Dagster, without Airflow, cannot import it\n")
     assert (project / "definitions.py").read_text() == before
 
 

@@ -88,7 +88,7 @@ TEAM = {
     (["team.guarded"], None),
     (["team.unguarded"], AirflowImport("team.unguarded", "team.unguarded", 3, "airflow")),
     (["team.classy"], AirflowImport("team.classy", "team.classy", 2, "airflow.configuration")),
-    (["heavy.light"], AirflowImport("heavy.light", "heavy", 1, "airflow.hooks.base")),  # its package runs first
+    (["heavy.light"], AirflowImport("heavy.light", "heavy", 1, "airflow.hooks.base", True)),  # its package runs first
     (["json", "pandas"], None),  # not the project's
     (["airflow.models"], None),  # Airflow itself: refused where the copy names it
     (["team.called"], AirflowImport("team.called", "team.called", 3, "airflow.configuration")),
@@ -108,7 +108,13 @@ def test_the_reason_names_the_module_the_copy_needs_and_where_airflow_comes_in()
     reached = airflow_reached(source(TEAM), ["team.deep"])
     assert reached.reason("task `load`") == (
         "task `load` needs `team.deep`, which imports Airflow through `team.settings` (`airflow.models` on "
-        "line 2 of `team.settings`): Dagster, without Airflow, cannot import it")
+        "line 2 of `team/settings.py`): Dagster, without Airflow, cannot import it")
+
+
+def test_the_reason_names_a_package_s_init_file():
+    reached = airflow_reached(source(TEAM), ["heavy.light"])
+    assert reached.reason("task `load`").endswith(
+        "(`airflow.hooks.base` on line 1 of `heavy/__init__.py`): Dagster, without Airflow, cannot import it")
 
 
 def test_without_project_code_nothing_is_asked():

@@ -41,11 +41,18 @@ class AirflowImport:
     line: int
     airflow: str
     """What that line imports (``airflow.providers...``)."""
+    package: bool = False
+    """``module`` is a package: the line is in its ``__init__.py``."""
+
+    @property
+    def file(self) -> str:
+        """The file of ``module``, from the folder it is imported from (``team/settings.py``)."""
+        return self.module.replace(".", "/") + ("/__init__.py" if self.package else ".py")
 
     def reason(self, label: str) -> str:
         through = f" through `{self.module}`" if self.module != self.needed else ""
         return (f"{label} needs `{self.needed}`, which imports Airflow{through} (`{self.airflow}` on line "
-                f"{self.line} of `{self.module}`): Dagster, without Airflow, cannot import it")
+                f"{self.line} of `{self.file}`): Dagster, without Airflow, cannot import it")
 
 
 def airflow_problem(plan, label: str, code) -> str | None:
@@ -117,7 +124,7 @@ def airflow_reached(read: ModuleSource | None, modules: Iterable[str]) -> Airflo
         package = dotted if path.endswith("__init__.py") else dotted.rpartition(".")[0]
         for line, imported in _top_level_imports(text, package):
             if is_airflow(imported):
-                return AirflowImport(needed, dotted, line, imported)
+                return AirflowImport(needed, dotted, line, imported, path.endswith("__init__.py"))
             queue.extend((prefix, needed) for prefix in _packages(imported) if prefix not in seen)
     return None
 
