@@ -104,20 +104,28 @@ def undefined_names(text: str, filename: str, namespace: dict) -> list[dict]:
     return missing
 
 
+def _import_guards():
+    """analysis/import_guards.py (standard library only), the scaffold check's rule of a caught
+    import, loaded by its path: the repository's ``analysis`` package stays off ``sys.path``,
+    where a project's own ``analysis`` would meet it."""
+    import importlib.util
+
+    path = ROOT / "analysis" / "import_guards.py"
+    spec = importlib.util.spec_from_file_location("_airlift_import_guards", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def body_imports(text: str, filename: str, namespace: dict) -> list[dict]:
     """Run each import statement written inside the module's functions (the scaffolds import
-    what they need when the asset runs), but in a ``try`` that catches ``ImportError``: each must
-    succeed with the stubs."""
+    what they need when the asset runs), but in a ``try`` that catches ``ImportError`` (and does
+    not raise it again): each must succeed with the stubs."""
     import ast
 
     tree = ast.parse(text, filename)
-    catching = {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"}
-
-    def catches(handler) -> bool:
-        names = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
-        return handler.type is None or any(getattr(n, "id", getattr(n, "attr", None)) in catching for n in names)
-
-    guarded = {id(node) for t in ast.walk(tree) if isinstance(t, ast.Try) and any(catches(h) for h in t.handlers)
+    guards = _import_guards()
+    guarded = {id(node) for t in ast.walk(tree) if isinstance(t, ast.Try) and guards.guards_imports(t)
                for statement in t.body for node in ast.walk(statement)}
     failures = []
     for function in tree.body:

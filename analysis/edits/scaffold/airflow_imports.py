@@ -27,6 +27,7 @@ from functools import lru_cache
 
 from analysis.edits.scaffold.imported import ModuleSource, project_modules
 from analysis.edits.scaffold.statements import is_airflow
+from analysis.import_guards import guards_imports
 
 _LIMIT = 400
 """Project modules followed at most, per question."""
@@ -91,7 +92,7 @@ def _unguarded(node: ast.AST) -> Iterable[ast.AST]:
         node = pending.pop()
         yield node
         if isinstance(node, ast.Try) or type(node).__name__ == "TryStar":
-            parts = [*([] if _catches(node) else node.body), *node.handlers, *node.orelse, *node.finalbody]
+            parts = [*([] if guards_imports(node) else node.body), *node.handlers, *node.orelse, *node.finalbody]
         elif isinstance(node, ast.If) and _type_checking(node.test):
             parts = [node.test, *node.orelse]
         else:
@@ -227,7 +228,7 @@ def _runs_at_import(body: list[ast.stmt]) -> Iterable[ast.stmt]:
                 yield from _runs_at_import(statement.body)
             yield from _runs_at_import(statement.orelse)
         elif isinstance(statement, ast.Try) or type(statement).__name__ == "TryStar":
-            if not _catches(statement):
+            if not guards_imports(statement):
                 yield from _runs_at_import(statement.body)
             for handler in statement.handlers:
                 yield from _runs_at_import(handler.body)
@@ -241,28 +242,12 @@ def _runs_at_import(body: list[ast.stmt]) -> Iterable[ast.stmt]:
                 yield from _runs_at_import(case.body)
 
 
-def _catches(statement: ast.stmt) -> bool:
-    """A ``try`` one of whose handlers catches a failed import and does not raise it again."""
-    return any(_catches_import_error(h.type) and not any(isinstance(n, ast.Raise) for n in ast.walk(h))
-               for h in statement.handlers)
-
 
 def _main(test: ast.expr) -> bool:
     """``__name__ == "__main__"``: false when the module is imported."""
     return (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)
             and {ast.dump(test.left), ast.dump(test.comparators[0])}
             == {ast.dump(ast.Name("__name__", ast.Load())), ast.dump(ast.Constant("__main__"))})
-
-
-_CATCHING = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
-
-
-def _catches_import_error(caught: ast.expr | None) -> bool:
-    """A handler that catches a failed import (bare ``except:`` too)."""
-    if caught is None:
-        return True
-    names = caught.elts if isinstance(caught, ast.Tuple) else [caught]
-    return any((n.id if isinstance(n, ast.Name) else getattr(n, "attr", None)) in _CATCHING for n in names)
 
 
 def _type_checking(test: ast.expr) -> bool:
