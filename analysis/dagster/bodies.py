@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import ast
 import builtins
+import io
 import re
 import symtable
+import tokenize
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -62,12 +64,15 @@ class SetAside:
         return edited
 
 
-def set_aside(text: str, *, for_edit: bool = False) -> SetAside | None:
+def set_aside(text: str, *, for_edit: bool = False, words: Sequence[str] = ()) -> SetAside | None:
     """The text with its asset functions' bodies set aside (``without_bodies``), or None.
 
     ``for_edit``: the text is to be edited, and a body is set aside only when every global name
     it reads is one the module binds at its top level or a builtin. An edit that adds an import
-    asks whether the module reads that name without binding it; such reads stay in view."""
+    asks whether the module reads that name without binding it; such reads stay in view. And the
+    one-line strings of a body set aside still count for the quote new code is written in.
+    ``words``: a body with a word that starts with one of them (in code, strings or comments:
+    a string annotation reads a name too) is kept, for the names an edit imports or aliases."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -81,14 +86,19 @@ def set_aside(text: str, *, for_edit: bool = False) -> SetAside | None:
     spans = [(node, span) for node in tree.body if (span := _body_span(node, lines)) is not None]
     if not spans:
         return None
-    keep = re.compile(r"\b(?:%s)\b" % "|".join(map(re.escape, _KEEP_WORDS + _airlift_names(tree))))
-    closed = _closed_functions(table) if table is not None else None
+    keep = re.compile(r"\b(?:%s)\b" % "|".join(map(re.escape, _KEEP_WORDS + _airlift_names(tree)))
+                      + "".join(r"|\b%s\w*" % re.escape(word) for word in words))
+    star = any(isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names) for n in ast.walk(tree))
+    closed = (set() if star else _closed_functions(table)) if table is not None else None
+    quotes = _string_quotes(text) if for_edit else None
     bodies = []
     for node, (first, last) in spans:  # 0-based, inclusive
         body = "".join(lines[first:last + 1])
         if keep.search(body) or (closed is not None and (node.name, node.lineno) not in closed):
             continue
-        placeholder = _placeholder(lines[first:last + 1], len(bodies))
+        # an edit writes its strings in the quote most of the module's use: the body's still count
+        counted = [quote for line, quote in quotes if first <= line <= last] if quotes is not None else []
+        placeholder = _placeholder(lines[first:last + 1], len(bodies), counted)
         lines[first:last + 1] = placeholder
         bodies.append(("".join(placeholder), body))
     return SetAside("".join(lines), tuple(bodies)) if bodies else None
@@ -123,10 +133,9 @@ def set_aside_except(text: str, needed: Sequence[tuple[int, int]]) -> SetAside |
 
 def _closed_functions(table: symtable.SymbolTable) -> set[tuple[str, int]]:
     """The top-level functions (name, line of ``def``) whose code reads no global name but those
-    the module binds at its top level and the builtins (a star import binds unknown names)."""
+    the module binds at its top level and the builtins (with a star import, none: it binds
+    names nobody knows here)."""
     bound = {s.get_name() for s in table.get_symbols() if s.is_assigned() or s.is_imported()}
-    if any(s.get_name() == "*" for s in table.get_symbols()):
-        return set()
     known = bound | _BUILTINS
     return {(child.get_name(), child.get_lineno()) for child in table.get_children()
             if child.get_type() == "function" and _reads_only(child, known)}
@@ -159,13 +168,32 @@ def _body_span(node: ast.stmt, lines: list[str], decorated: bool = True) -> tupl
     return first, last
 
 
-def _placeholder(lines: list[str], number: int) -> list[str]:
+def _placeholder(lines: list[str], number: int, quotes: Sequence[str] = ()) -> list[str]:
     """One expression statement over as many lines: a triple-quoted string holding a mark and
-    line breaks, at the body's indentation (the first line's own, tabs included)."""
+    line breaks, at the body's indentation (the first line's own, tabs included), then one empty
+    string in each of ``quotes`` (the body's one-line strings' quotes, which edits count)."""
     first = lines[0]
     indent = first[:len(first) - len(first.lstrip(" \t\f"))]
     endings = [line[len(line.rstrip("\r\n")):] for line in lines]
-    return [f'{indent}"""{_MARK} {number}{endings[0]}', *endings[1:-1], f'"""{endings[-1]}']
+    tail = "".join(f" {quote}{quote}" for quote in quotes)
+    return [f'{indent}"""{_MARK} {number}{endings[0]}', *endings[1:-1], f'"""{tail}{endings[-1]}']
+
+
+def _string_quotes(text: str) -> list[tuple[int, str]]:
+    """(0-based line, quote) of each one-line string literal that is not an f-string, as libcst's
+    ``SimpleString.quote`` gives it (``"`` or ``'``)."""
+    found = []
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type != tokenize.STRING:
+                continue
+            prefix = token.string[:len(token.string) - len(token.string.lstrip("rRbBuUfF"))]
+            body = token.string[len(prefix):]
+            if "f" not in prefix.lower() and not body.startswith(('"""', "'''")):
+                found.append((token.start[0] - 1, body[0]))
+    except (tokenize.TokenError, SyntaxError):
+        return []
+    return found
 
 
 def _airlift_names(tree: ast.Module) -> tuple[str, ...]:

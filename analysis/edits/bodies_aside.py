@@ -10,16 +10,18 @@ the edit did not keep every set-aside body's place exactly once, it runs again o
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from analysis.dagster.bodies import set_aside
 from analysis.edits.result import EditResult, check_output
 
 
 def edit_with_bodies_aside(text: str | None, edit: Callable[[str | None], EditResult],
-                           what: str) -> EditResult:
-    """``edit(text)``, made on ``text`` (``what``, for messages) with its bodies set aside."""
-    aside = set_aside(text, for_edit=True) if text is not None else None
+                           what: str, words: Sequence[str] = ()) -> EditResult:
+    """``edit(text)``, made on ``text`` (``what``, for messages) with its bodies set aside; a body
+    with a word starting with one of ``words`` (the names the edit may import, and their aliases)
+    stays, so that the edit sees every use of them."""
+    aside = set_aside(text, for_edit=True, words=words) if text is not None else None
     if aside is None:
         return edit(text)
     result = edit(aside.text)

@@ -46,6 +46,9 @@ from analysis.edits.result import EditResult, check_output, parse
 WHAT = "the Dagster module"
 _DAGSTER = ("dagster",)
 _AIRLIFT_CORE = ("dagster_airlift.core",)
+_IMPORTED = ("AssetSpec", "Definitions", "DagsterAssetSpec", "DagsterDefinitions", "airlift_")
+"""The names these edits may import (``_references``) and the aliases ``alias_for`` gives them:
+a body using one stays in view of the edit (dagster-airlift's functions always do)."""
 
 
 def add_task_mappings(module_text: str | None, dag_id: str,
@@ -68,7 +71,8 @@ def add_task_mappings(module_text: str | None, dag_id: str,
     if module_text is None:
         return _add_mappings(new_module_text(), dag_id, mappings)
     # the assets' bodies set aside: a large module is edited in a fraction of the time
-    return edit_with_bodies_aside(module_text, lambda text: _add_mappings(text, dag_id, mappings), WHAT)
+    return edit_with_bodies_aside(module_text, lambda text: _add_mappings(text, dag_id, mappings), WHAT,
+                                  _IMPORTED)
 
 
 def _add_mappings(text: str, dag_id: str, mappings: Sequence[NewMapping],
@@ -94,7 +98,7 @@ def add_dag_mapping(module_text: str | None, dag_id: str, asset_key: tuple[str, 
     if module_text is None:
         return _add_mappings(new_module_text(), dag_id, [mapping], dag_level=True)
     return edit_with_bodies_aside(
-        module_text, lambda text: _add_mappings(text, dag_id, [mapping], dag_level=True), WHAT)
+        module_text, lambda text: _add_mappings(text, dag_id, [mapping], dag_level=True), WHAT, _IMPORTED)
 
 
 def _invalid_request(dag_id: object, mappings: Sequence[NewMapping]) -> str | None:

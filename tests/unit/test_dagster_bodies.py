@@ -297,3 +297,49 @@ def test_the_dag_file_s_functions_the_asset_does_not_copy_are_set_aside(monkeypa
     assert "tripled" not in seen[0].text and "doubled" in seen[0].text and "print(value)" in seen[0].text
     monkeypatch.setattr(scaffold, "set_aside_except", lambda text, needed: None)
     assert scaffold_t0() == done
+
+
+ANNOTATED = '''{future}from dagster import Definitions, multi_asset
+from dagster_airlift.core import build_defs_from_airflow_instance
+
+
+@multi_asset(specs=[], name="old")
+def old():
+    {line}
+    print('a')
+    return None
+
+
+defs = build_defs_from_airflow_instance(airflow_instance=None, defs=Definitions(assets=[old]))
+'''
+
+
+@pytest.mark.parametrize("future, line", [
+    ("", 'spec: "AssetSpec" = None'),  # a string annotation reads `AssetSpec` too
+    ("from __future__ import annotations\n", "spec: AssetSpec = None"),
+    ("import typing\n", 'spec = typing.cast("AssetSpec", None)'),
+    ("", "spec = AssetSpec"),
+    ("", "DagsterAssetSpec = 1"),  # the alias a new import would take
+])
+def test_a_body_using_a_name_the_mapping_imports_stays_in_view(future, line, monkeypatch) -> None:
+    text = ANNOTATED.format(future=future, line=line)
+
+    def map_one():
+        return add_task_mappings(text, "d", [NewMapping("t", ("d", "t"))])
+
+    assert map_one() == whole(monkeypatch, map_one)
+
+
+def test_new_code_takes_the_quote_of_the_bodies_set_aside_too(monkeypatch) -> None:
+    # the bodies use single quotes, the rest of the module double ones: the whole text says single
+    body = "    x = 'a'\n    y = 'b'\n    z = 'c'\n    return [x, y, z]\n"
+    text = (HEAD + '@dg.asset(name="one")\ndef one():\n' + body + "\n\n"
+            + '@dg.asset(name="two")\ndef two():\n' + body + "\n\n"
+            + 'defs = build_defs_from_airflow_instance(airflow_instance=None, defs=dg.Definitions(assets=[one, two]))\n')
+    assert set_aside(text, for_edit=True) is not None
+
+    def map_one():
+        return add_task_mappings(text, "d", [NewMapping("t", ("d", "t"))])
+
+    done = map_one()
+    assert done == whole(monkeypatch, map_one) and "dag_id='d'" in done.text

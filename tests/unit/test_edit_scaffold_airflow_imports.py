@@ -111,6 +111,37 @@ def test_the_reason_names_the_module_the_copy_needs_and_where_airflow_comes_in()
         "line 2 of `team/settings.py`): Dagster, without Airflow, cannot import it")
 
 
+SHADOWED = {
+    "jobs/": """
+        def load(table):
+            return table
+
+        class Registry:
+            def export(self):
+                pass
+    """,
+    "jobs.load": "from airflow.hooks.base import BaseHook\n",
+    "jobs.export": "from airflow.hooks.base import BaseHook\n",
+}
+
+
+@pytest.mark.parametrize("copied, refused", [
+    ("from jobs import load", False),  # the package's function: jobs/load.py is never imported
+    ("from jobs.load import BaseHook", True),  # the module itself
+    ("import jobs.load", True),
+    ("from jobs import export", True),  # a method of a class in the package binds no module name
+])
+def test_from_a_package_import_a_name_it_binds_imports_no_module(copied, refused):
+    reached = airflow_reached(source(SHADOWED), _imports_of(copied))
+    assert (reached is not None) is refused
+
+
+def _imports_of(code: str):
+    from analysis.edits.scaffold.airflow_imports import _imports
+
+    return _imports([ast.parse(code)])
+
+
 def test_the_reason_names_a_package_s_init_file():
     reached = airflow_reached(source(TEAM), ["heavy.light"])
     assert reached.reason("task `load`").endswith(

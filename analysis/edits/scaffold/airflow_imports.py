@@ -63,7 +63,7 @@ def airflow_problem(plan, label: str, code) -> str | None:
     if code is None or plan.pipes is not None:
         return None
     copied = [s for unit in plan.units for s in unit.statements] + ([plan.function] if plan.function else [])
-    reached = airflow_reached(project_modules(code), copied_imports(copied))
+    reached = airflow_reached(project_modules(code), _imports(copied))
     return reached.reason(label) if reached is not None else None
 
 
@@ -72,14 +72,20 @@ def copied_imports(nodes: Iterable[ast.AST]) -> list[str]:
     when the asset calls it) but where a failure is caught (a ``try`` catching ``ImportError``)
     or that never runs (``if TYPE_CHECKING:``); ``from a import b`` gives ``a`` and ``a.b`` (``b``
     may be a module)."""
-    found: list[str] = []
+    return list(dict.fromkeys(dotted for dotted, _ in _imports(nodes)))
+
+
+def _imports(nodes: Iterable[ast.AST]) -> list[tuple[str, bool]]:
+    """``copied_imports``, each with whether it is only possibly a module: ``from a import b``
+    imports ``a.b`` only when ``a`` does not bind ``b`` itself."""
+    found: list[tuple[str, bool]] = []
     for root in nodes:
         for node in _unguarded(root):
             if isinstance(node, ast.Import):
-                found.extend(alias.name for alias in node.names)
+                found.extend((alias.name, False) for alias in node.names)
             elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
-                found.append(node.module)
-                found.extend(f"{node.module}.{alias.name}" for alias in node.names if alias.name != "*")
+                found.append((node.module, False))
+                found.extend((f"{node.module}.{alias.name}", True) for alias in node.names if alias.name != "*")
     return list(dict.fromkeys(found))
 
 
@@ -100,21 +106,25 @@ def _unguarded(node: ast.AST) -> Iterable[ast.AST]:
         pending.extend(reversed(parts))  # in the order written
 
 
-def airflow_reached(read: ModuleSource | None, modules: Iterable[str]) -> AirflowImport | None:
+def airflow_reached(read: ModuleSource | None,
+                    modules: Iterable[str | tuple[str, bool]]) -> AirflowImport | None:
     """The first import of Airflow that importing ``modules`` runs through the project's modules
     (None when there is none, or no project code is known). Airflow's own modules among
-    ``modules`` are not this question (the scaffold refuses them where they are written)."""
+    ``modules`` are not this question (the scaffold refuses them where they are written).
+    A module given as (dotted, True) is only possibly one (``from a import b``): not read when
+    its package binds the name itself (a function ``b`` of ``a/__init__.py``)."""
     if read is None:
         return None
     seen: set[str] = set()
-    queue: list[tuple[str, str]] = []  # (module to read, the copied code's module it is needed for)
-    for dotted in modules:
+    queue: list[tuple[str, str, bool]] = []  # (module to read, the copy's module it is needed for, possibly)
+    for given in modules:
+        dotted, possibly = (given, False) if isinstance(given, str) else given
         if not is_airflow(dotted):
-            queue.extend((prefix, dotted) for prefix in _packages(dotted))
+            queue.extend(_queued(dotted, dotted, possibly))
     read_modules = 0
     while queue and read_modules < _LIMIT:
-        dotted, needed = queue.pop(0)
-        if dotted in seen:
+        dotted, needed, possibly = queue.pop(0)
+        if dotted in seen or possibly and _bound_by_package(read, dotted):
             continue
         seen.add(dotted)
         source = read(dotted)
@@ -123,11 +133,49 @@ def airflow_reached(read: ModuleSource | None, modules: Iterable[str]) -> Airflo
         read_modules += 1
         path, text = source
         package = dotted if path.endswith("__init__.py") else dotted.rpartition(".")[0]
-        for line, imported in _top_level_imports(text, package):
+        for line, imported, maybe in _top_level_imports(text, package):
             if is_airflow(imported):
                 return AirflowImport(needed, dotted, line, imported, path.endswith("__init__.py"))
-            queue.extend((prefix, needed) for prefix in _packages(imported) if prefix not in seen)
+            queue.extend(q for q in _queued(imported, needed, maybe) if q[0] not in seen)
     return None
+
+
+def _queued(dotted: str, needed: str, possibly: bool) -> list[tuple[str, str, bool]]:
+    """``dotted``'s packages then itself, to read (only ``dotted`` may be only possibly a module)."""
+    packages = _packages(dotted)
+    return [(prefix, needed, possibly and prefix == dotted) for prefix in packages]
+
+
+def _bound_by_package(read: ModuleSource, dotted: str) -> bool:
+    """``a.b`` is a name ``a/__init__.py`` binds without importing it (``def b``, ``b = ...``):
+    ``from a import b`` takes that and imports no module ``a.b``."""
+    package, _, name = dotted.rpartition(".")
+    source = read(package) if package else None
+    return source is not None and source[0].endswith("__init__.py") and name in _own_names(source[1])
+
+
+@lru_cache(maxsize=512)
+def _own_names(text: str) -> frozenset[str]:
+    """The names a module's top-level code binds itself: functions, classes, assignments."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return frozenset()
+    names: set[str] = set()
+    pending = list(tree.body)
+    while pending:  # the module's own level: a class's body binds the class's names, not the module's
+        node = pending.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names.update(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
+        else:
+            for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+                pending.extend(getattr(node, field, None) or ())
+    return frozenset(names)
 
 
 def _packages(dotted: str) -> list[str]:
@@ -137,24 +185,25 @@ def _packages(dotted: str) -> list[str]:
 
 
 @lru_cache(maxsize=2048)
-def _top_level_imports(text: str, package: str) -> tuple[tuple[int, str], ...]:
-    """(line, absolute module) of each import a module runs when it is imported."""
+def _top_level_imports(text: str, package: str) -> tuple[tuple[int, str, bool], ...]:
+    """(line, absolute module, only possibly a module) of each import a module runs when it is
+    imported (``from a import b``: ``a``, then possibly ``a.b``)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return ()
-    found: list[tuple[int, str]] = []
+    found: list[tuple[int, str, bool]] = []
     for node in _import_time_nodes(tree.body):
         if isinstance(node, ast.Import):
-            found.extend((node.lineno, alias.name) for alias in node.names)
+            found.extend((node.lineno, alias.name, False) for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             base = _absolute(node, package)
             if base is None:
                 continue
-            found.append((node.lineno, base))
-            found.extend((node.lineno, f"{base}.{alias.name}") for alias in node.names if alias.name != "*")
+            found.append((node.lineno, base, False))
+            found.extend((node.lineno, f"{base}.{alias.name}", True) for alias in node.names if alias.name != "*")
     return tuple(found)
 
 
