@@ -90,18 +90,19 @@ def set_aside(text: str, *, for_edit: bool = False, words: Sequence[str] = ()) -
                       + "".join(r"|\b%s\w*" % re.escape(word) for word in words))
     star = any(isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names) for n in ast.walk(tree))
     closed = (set() if star else _closed_functions(table)) if table is not None else None
-    quotes = _string_quotes(text) if for_edit else None
+    chosen = [(first, last) for node, (first, last) in spans
+              if not keep.search("".join(lines[first:last + 1]))
+              and (closed is None or (node.name, node.lineno) in closed)]
+    if not chosen:
+        return None
+    tail = _quote_tail(_string_quotes(text), chosen) if for_edit else ""
     bodies = []
-    for node, (first, last) in spans:  # 0-based, inclusive
+    for first, last in chosen:  # 0-based, inclusive
         body = "".join(lines[first:last + 1])
-        if keep.search(body) or (closed is not None and (node.name, node.lineno) not in closed):
-            continue
-        # an edit writes its strings in the quote most of the module's use: the body's still count
-        counted = [quote for line, quote in quotes if first <= line <= last] if quotes is not None else []
-        placeholder = _placeholder(lines[first:last + 1], len(bodies), counted)
+        placeholder = _placeholder(lines[first:last + 1], len(bodies), "" if bodies else tail)
         lines[first:last + 1] = placeholder
         bodies.append(("".join(placeholder), body))
-    return SetAside("".join(lines), tuple(bodies)) if bodies else None
+    return SetAside("".join(lines), tuple(bodies))
 
 
 def set_aside_except(text: str, needed: Sequence[tuple[int, int]]) -> SetAside | None:
@@ -168,15 +169,27 @@ def _body_span(node: ast.stmt, lines: list[str], decorated: bool = True) -> tupl
     return first, last
 
 
-def _placeholder(lines: list[str], number: int, quotes: Sequence[str] = ()) -> list[str]:
+def _placeholder(lines: list[str], number: int, quotes: str = "") -> list[str]:
     """One expression statement over as many lines: a triple-quoted string holding a mark and
-    line breaks, at the body's indentation (the first line's own, tabs included), then one empty
-    string in each of ``quotes`` (the body's one-line strings' quotes, which edits count)."""
+    line breaks, at the body's indentation (the first line's own, tabs included), then in a flat
+    tuple one empty string in each of ``quotes`` (the quotes that edits count)."""
     first = lines[0]
     indent = first[:len(first) - len(first.lstrip(" \t\f"))]
     endings = [line[len(line.rstrip("\r\n")):] for line in lines]
-    tail = "".join(f" {quote}{quote}" for quote in quotes)
+    tail = "".join(f", {quote}{quote}" for quote in quotes)
     return [f'{indent}"""{_MARK} {number}{endings[0]}', *endings[1:-1], f'"""{tail}{endings[-1]}']
+
+
+def _quote_tail(quotes: list[tuple[int, str]], chosen: list[tuple[int, int]]) -> str:
+    """The fewest empty strings that keep the quote an edit writes its strings in: the one most
+    of the module's one-line strings use (single only when more do), bodies set aside included."""
+    inside = {"'": 0, '"': 0}
+    outside = {"'": 0, '"': 0}
+    for line, quote in quotes:
+        (inside if any(first <= line <= last for first, last in chosen) else outside)[quote] += 1
+    if outside["'"] + inside["'"] > outside['"'] + inside['"']:  # the whole text says single
+        return "'" * max(0, outside['"'] - outside["'"] + 1)
+    return '"' * max(0, outside["'"] - outside['"'])
 
 
 def _string_quotes(text: str) -> list[tuple[int, str]]:
