@@ -20,18 +20,10 @@ from libcst.metadata import MetadataWrapper, PositionProvider, ScopeProvider
 
 from analysis.dagster.cst_values import arguments
 from analysis.dagster.module import key_string, read_mappings
+from analysis.edits.bodies_aside import edit_with_bodies_aside
+from analysis.edits.containers import ContainerWriter
 from analysis.edits.imports import Imports, add_imports, alias_for, other_uses
-from analysis.edits.layout import (
-    LINE_WIDTH,
-    Group,
-    NewCode,
-    closing_whitespace,
-    flat,
-    has_multiline_string,
-    insert_elements,
-    quote_of,
-    render,
-)
+from analysis.edits.layout import Group, NewCode, has_multiline_string, quote_of
 from analysis.edits.mapping_code import (
     NewMapping,
     call_doc,
@@ -40,7 +32,6 @@ from analysis.edits.mapping_code import (
     new_module_text,
 )
 from analysis.edits.module_calls import ModuleCalls
-from analysis.edits.bodies_aside import edit_with_bodies_aside
 from analysis.edits.result import EditResult, check_output, parse
 
 WHAT = "the Dagster module"
@@ -143,6 +134,7 @@ class _Edit:
         self.unit = self.module.default_indent
         self.newline = self.module.default_newline
         self.new_code = NewCode(text)
+        self.writer = ContainerWriter(module, self.positions, self.lines, self.new_code)
         self.needed_imports: list[tuple[str, str, str]] = []
 
     # -- deciding -------------------------------------------------------------------------------
@@ -179,7 +171,7 @@ class _Edit:
         entries = [entry_doc(task, specs, names["AssetSpec"], self.quote)
                    for task, specs in new.items()]
         if target.kind == "dict":
-            updated = self._insert(target.node, entries, "dict")
+            updated = self.writer.insert(target.node, entries, "dict")
         else:
             call = call_doc(names[self.function], None if self.dag_level else self.dag_id, entries, self.quote)
             updated = self._insert_call(target, call, names.get("Definitions"))
@@ -297,106 +289,19 @@ class _Edit:
 
     def _insert_call(self, target: _Target, call: Group, definitions: str | None) -> cst.CSTNode:
         if target.kind == "list":
-            return self._insert(target.node, [call], "list")
+            return self.writer.insert(target.node, [call], "list")
         if target.kind == "wrap":  # `assets=load_assets(...)` -> `assets=[*load_assets(...), *...]`
             code = self.module.code_for_node(target.node)
             # one level deeper, as an element of the new list (safe: no multi-line string)
             lines = re.split(r"(\r\n|\r|\n)", code)
             code = "".join(self.unit + part if i and i % 2 == 0 and part.strip() else part
                            for i, part in enumerate(lines))
-            return self._expression_at(Group("[", ("*" + code, call), "]", broken=True), target.node)
+            return self.writer.expression_at(Group("[", ("*" + code, call), "]", broken=True), target.node)
         assets = Group("assets=[", (call,), "]", broken=True)
         if target.kind == "call-assets":
-            return self._insert(target.node, [assets], "call")
+            return self.writer.insert(target.node, [assets], "call")
         definitions = Group(f"defs={definitions}(", (assets,), ")", broken=True)
-        return self._insert(target.node, [definitions], "call")
-
-    def _insert(self, node: cst.CSTNode, docs: list, kind: str) -> cst.CSTNode:
-        """``node`` (a dict, a list or a call) with ``docs`` appended in its layout."""
-        elements = list(node.args if kind == "call" else node.elements)
-        start, end = self.positions[node].start, self.positions[node].end
-        if not elements:
-            return self._rebuild(node, elements, docs, kind)
-        if start.line == end.line:  # stays on one line if it fits and nothing asks for more
-            added = sum(len(", " + flat(doc)) for doc in docs)
-            if len(self.lines[end.line - 1]) + added <= LINE_WIDTH and \
-                    not any(isinstance(doc, Group) and doc.broken for doc in docs):
-                news = [self.new_code.element(flat(doc), kind) for doc in docs]
-                return self._put(node, elements, news, kind, multiline=False)
-            return self._rebuild(node, elements, docs, kind)
-        first = self.positions[elements[0]].start
-        prefix = self.lines[first.line - 1][:first.column]
-        indent = prefix if not prefix.strip() else " " * first.column
-        news = [self.new_code.element(render(doc, indent, self.unit, self.newline, ","), kind)
-                for doc in docs]
-        line_start = None
-        if not isinstance(self._opening(node, kind), cst.ParenthesizedWhitespace):
-            line_start = cst.ParenthesizedWhitespace(indent=False, last_line=cst.SimpleWhitespace(indent))
-        return self._put(node, elements, news, kind, multiline=True, line_start=line_start)
-
-    def _put(self, node, elements, news, kind, *, multiline, line_start=None) -> cst.CSTNode:
-        last = elements[-1]
-        if kind == "call":
-            closing = closing_whitespace(last, last.whitespace_after_arg)
-            elements[-1] = last.with_changes(whitespace_after_arg=cst.SimpleWhitespace(""))
-        else:
-            closing = closing_whitespace(last, self._closing(node, kind))
-        opening, elements, closing = insert_elements(
-            self._opening(node, kind), elements, closing, len(elements), news, multiline=multiline,
-            line_start=line_start,
-            # black's layout: a closing bracket on its own line follows a trailing comma
-            trailing_comma=True if isinstance(closing, cst.ParenthesizedWhitespace) else None)
-        if kind == "dict":
-            return node.with_changes(elements=elements,
-                                     lbrace=node.lbrace.with_changes(whitespace_after=opening),
-                                     rbrace=node.rbrace.with_changes(whitespace_before=closing))
-        if kind == "list":
-            return node.with_changes(elements=elements,
-                                     lbracket=node.lbracket.with_changes(whitespace_after=opening),
-                                     rbracket=node.rbracket.with_changes(whitespace_before=closing))
-        last = elements[-1]
-        elements[-1] = (last.with_changes(comma=last.comma.with_changes(whitespace_after=closing))
-                        if isinstance(last.comma, cst.Comma)
-                        else last.with_changes(whitespace_after_arg=closing))
-        return node.with_changes(args=elements, whitespace_before_args=opening)
-
-    def _rebuild(self, node, elements, docs, kind) -> cst.CSTNode:
-        """Lay ``node`` out anew, one element per line: an empty container, or a one-line one
-        that the new elements would make too long."""
-        existing = [self.module.code_for_node(_without_comma(e, kind)) for e in elements]
-        if kind == "call":
-            head = self.module.code_for_node(node.func) + "("
-        else:
-            head = "{" if kind == "dict" else "["
-        close = {"dict": "}", "list": "]", "call": ")"}[kind]
-        doc = Group(head, (*existing, *docs), close, broken=True)
-        return self._expression_at(doc, node)
-
-    def _expression_at(self, doc: Group, node: cst.CSTNode) -> cst.CSTNode:
-        """``doc`` as an expression to put in place of ``node`` (in its parentheses), laid out
-        from the indentation of the line where ``node`` starts."""
-        line = self.lines[self.positions[node].start.line - 1]
-        indent = line[:len(line) - len(line.lstrip())]
-        return self.new_code.expression(render(doc, indent, self.unit, self.newline), node)
-
-    @staticmethod
-    def _opening(node, kind):
-        if kind == "dict":
-            return node.lbrace.whitespace_after
-        if kind == "list":
-            return node.lbracket.whitespace_after
-        return node.whitespace_before_args
-
-    @staticmethod
-    def _closing(node, kind):
-        return node.rbrace.whitespace_before if kind == "dict" else node.rbracket.whitespace_before
+        return self.writer.insert(target.node, [definitions], "call")
 
     def _line(self, node: cst.CSTNode) -> int:
         return self.positions[node].start.line
-
-
-def _without_comma(element: cst.CSTNode, kind: str) -> cst.CSTNode:
-    element = element.with_changes(comma=cst.MaybeSentinel.DEFAULT)
-    if kind == "call":
-        element = element.with_changes(whitespace_after_arg=cst.SimpleWhitespace(""))
-    return element
