@@ -124,9 +124,10 @@ from analysis.edits.result import EditResult, parse
 from analysis.edits.scaffold.airflow_imports import airflow_problem
 from analysis.edits.scaffold.asset import WHAT, ModuleEdit
 from analysis.edits.scaffold.asset_sensors import dag_asset_key
-from analysis.edits.scaffold.dag_source import DagSource
+from analysis.edits.scaffold.dag_source import DagSource, copied_lines
 from analysis.edits.scaffold.closures import defined_in_function
 from analysis.edits.scaffold.derived import derived_view
+from analysis.edits.scaffold.evaluated_task import evaluator, last_read
 from analysis.edits.scaffold.imported import (
     FACTORY_OPERATORS,
     ModuleSource,
@@ -149,7 +150,7 @@ from analysis.edits.scaffold.plan_options import BASH_PARAMETERS, PYTHON_PARAMET
 from analysis.edits.scaffold.plan_sensors import with_upstream
 from analysis.edits.scaffold.statements import bindings, dag_file
 from analysis.edits.scaffold.variables import refused_rendering
-from analysis.facts import FileFacts, TaskFacts
+from analysis.facts import TaskFacts
 
 if TYPE_CHECKING:
     from analysis.dags.modules import ProjectCode
@@ -177,7 +178,7 @@ def can_scaffold(dag_text: str, task: TaskFacts, module_source: ModuleSource | N
     is judged on the values the model evaluates for it (a ported class's, or one whose scaffold
     reads values: ``plan_evaluated``); ``dag_id``: the task's DAG, whose values those are (a DAG
     a loop makes has its own)."""
-    evaluate = _evaluator(dag_path, dag_text, code, dag_id)
+    evaluate = evaluator(dag_path, dag_text, code, dag_id)
     label = f"task `{task.task_id}`"
     if ports and task.operator in ports:
         plan = plan_task(dag_text, task, ports=ports, evaluate=evaluate)
@@ -209,11 +210,11 @@ def _templates_problem(plan: Plan, task: TaskFacts, dag_path: str | None, code: 
         evaluate(task)  # the DAG file read with the project's code: the modules it runs
     elif dag_path is None:
         return None
-    cached = _evaluated.get(dag_path)
+    read_last = last_read(dag_path)
     read = code.text if code is not None else _read_text
     plain = not plan.variable_keys and not plan.renders_run  # strings without Jinja only
     modules = []  # (name, what plan_dag.renders_otherwise says of it, the task attribute it sets)
-    for path, _ in cached[2].dependencies if cached is not None else ():
+    for path, _ in read_last[1].dependencies if read_last is not None else ():
         text = read(path) if path.endswith(".py") else None
         if not text or not (plan.made_elsewhere or any(t in text for t in TEMPLATES)):
             continue
@@ -222,10 +223,10 @@ def _templates_problem(plan: Plan, task: TaskFacts, dag_path: str | None, code: 
             return f"{what} use Jinja, and {os.path.basename(path)}, which the DAG file runs, cannot be parsed"
         modules.append((os.path.basename(path), *judged))
     if plan.made_elsewhere:
-        dag_file_judged = _judged(cached[0], plain) if cached is not None else None
+        dag_file_judged = _judged(read_last[0], plain) if read_last is not None else None
         how = "cannot be read" if dag_file_judged is None else made_dag_rendering(
             [("the DAG file", dag_file_judged[0]), *((name, found) for name, found, _ in modules)],
-            dag_id is not None and _ties(cached[0], dag_id))
+            dag_id is not None and _ties(read_last[0], dag_id))
         return None if how is None else refused_rendering(what, how, plan.variables)
     changed = next(((name, c) for name, _, c in modules if c), None)
     if changed:
@@ -289,43 +290,6 @@ def _copied(dag_text: str, task: TaskFacts, module_source: ModuleSource | None,
     return factory_task(evaluated, lambda path: dag_text if path == dag_path else read(path), dag_path or "")
 
 
-def _needed_lines(plan: Plan, task: TaskFacts) -> list[tuple[int, int]]:
-    """The DAG file's lines (1-based, inclusive) the asset copies: its statements, the task's
-    function and the task's call."""
-    needed = [(unit.first_line, unit.last_line) for unit in plan.units]
-    if plan.function is not None:
-        function = plan.function
-        needed.append((min([function.lineno, *(d.lineno for d in function.decorator_list)]),
-                       function.end_lineno or function.lineno))
-    needed.append((task.range.start.line + 1, task.range.end.line + 1))
-    return needed
-
-
-def _evaluator(dag_path: str | None, dag_text: str, code: ProjectCode | None,
-               dag_id: str | None = None) -> Callable[[TaskFacts], TaskFacts] | None:
-    """``plan_task``'s ``evaluate``: the DAG file read again with its tasks' arguments, once."""
-    if dag_path is None:
-        return None
-    return lambda task: with_arguments(dag_path, dag_text, code, task, dag_id)
-
-
-_evaluated: dict[str, tuple[str, object, FileFacts]] = {}
-"""The last DAG file read with its tasks' arguments, by path: lenses ask task after task."""
-
-
-def with_arguments(dag_path: str, dag_text: str, code: ProjectCode | None, task: TaskFacts,
-                   dag_id: str | None = None) -> TaskFacts:
-    """``task`` (of DAG ``dag_id``: the DAGs a loop makes share their tasks' ranges) as read with
-    the arguments its constructor is given (``TaskFacts.arguments``)."""
-    cached = _evaluated.get(dag_path)
-    if cached is None or cached[0] != dag_text or cached[1] is not code:
-        _evaluated.clear()
-        cached = _evaluated[dag_path] = (dag_text, code, extract_file(dag_path, dag_text, code, arguments=True))
-    found = next((t for d in cached[2].dags if dag_id is None or d.dag_id == dag_id
-                  for t in d.tasks if t.task_id == task.task_id and t.range == task.range), None)
-    return found or task
-
-
 def scaffold_task(dag_text: str, dag_path: str, dag_id: str, task_id: str, module_text: str | None,
                   *, module_path: str | None = None,
                   import_roots: Sequence[ImportRoot] = (),
@@ -363,7 +327,7 @@ def _scaffold_task(dag_text: str, dag_path: str, dag_id: str, task_id: str, modu
     if task is None:
         return EditResult.refuse(f"DAG `{dag_id}` has no task `{task_id}`")
     ports = dict(read_ports(module_text))
-    evaluate = _evaluator(dag_path, dag_text, code, dag_id)  # before a copied @task changes dag_path
+    evaluate = evaluator(dag_path, dag_text, code, dag_id)  # before a copied @task changes dag_path
     task, evaluate, derived_class = derived_view(task, evaluate, ports)  # a project class as Airflow's
     module = parse(module_text, WHAT)
     if isinstance(module, str):
@@ -398,7 +362,7 @@ def _scaffold_task(dag_text: str, dag_path: str, dag_id: str, task_id: str, modu
         if derived_class is not None:
             plan = replace(plan, derived=derived_class)
         # the functions the asset does not copy set aside: a large DAG file is read in a fraction of the time
-        aside = set_aside_except(dag_text, _needed_lines(plan, task))
+        aside = set_aside_except(dag_text, copied_lines(plan, task))
         dag_code = aside.text if aside is not None else dag_text
         dag_module = parse(dag_code, "the DAG file")
         if isinstance(dag_module, str):

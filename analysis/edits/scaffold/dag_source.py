@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider, WhitespaceInclusivePositionProvider
 
+from analysis.edits.scaffold.plan_common import Plan
 from analysis.edits.scaffold.statements import Unit
 from analysis.facts import TaskFacts
 
@@ -49,6 +50,18 @@ class DagSource:
         renames = [(self.positions[n].start, "__file__", file_name)
                    for n in _file_names(node)] if file_name is not None else []
         return expression_code(self.text, self.offsets, self.spans[node], indent, newline, renames)
+
+
+def copied_lines(plan: Plan, task: TaskFacts) -> list[tuple[int, int]]:
+    """The DAG file's lines (1-based, inclusive) the asset copies: its statements, the task's
+    function and the task's call."""
+    needed = [(unit.first_line, unit.last_line) for unit in plan.units]
+    if plan.function is not None:
+        function = plan.function
+        needed.append((min([function.lineno, *(d.lineno for d in function.decorator_list)]),
+                       function.end_lineno or function.lineno))
+    needed.append((task.range.start.line + 1, task.range.end.line + 1))
+    return needed
 
 
 def line_offsets(text: str) -> list[int]:
