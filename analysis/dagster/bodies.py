@@ -73,16 +73,10 @@ def set_aside(text: str, *, for_edit: bool = False, words: Sequence[str] = ()) -
     one-line strings of a body set aside still count for the quote new code is written in.
     ``words``: a body with a word that starts with one of them (in code, strings or comments:
     a string annotation reads a name too) is kept, for the names an edit imports or aliases."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            tree = ast.parse(text)
-            table = symtable.symtable(text, "<dagster module>", "exec") if for_edit else None
-    except (SyntaxError, ValueError, MemoryError, RecursionError):
+    parsed = _parsed(text, for_edit)
+    if parsed is None:
         return None
-    if _MARK in text:
-        return None
-    lines = _LINES.findall(text)  # with their breaks; \n, \r\n or \r only, as ast counts
+    tree, table, lines = parsed
     spans = [(node, span) for node in tree.body if (span := _body_span(node, lines)) is not None]
     if not spans:
         return None
@@ -109,15 +103,10 @@ def set_aside_except(text: str, needed: Sequence[tuple[int, int]]) -> SetAside |
     """The DAG file for a scaffold: every top-level function's body set aside but those of the
     functions that overlap the ``needed`` lines (1-based, inclusive: the statements the asset
     copies, the task's call). The positions of what is needed are those of the whole text."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            tree = ast.parse(text)
-    except (SyntaxError, ValueError, MemoryError, RecursionError):
+    parsed = _parsed(text)
+    if parsed is None:
         return None
-    if _MARK in text:
-        return None
-    lines = _LINES.findall(text)
+    tree, _, lines = parsed
     bodies = []
     for node in tree.body:
         span = _body_span(node, lines, decorated=False)
@@ -130,6 +119,22 @@ def set_aside_except(text: str, needed: Sequence[tuple[int, int]]) -> SetAside |
         bodies.append(("".join(placeholder), "".join(lines[first:last + 1])))
         lines[first:last + 1] = placeholder
     return SetAside("".join(lines), tuple(bodies)) if bodies else None
+
+
+def _parsed(text: str, scopes: bool = False):
+    """(ast tree, its symtable when ``scopes``, lines with their breaks: ``\\n``, ``\\r\\n`` or
+    ``\\r`` only, as ast counts), or None when Python cannot parse the text or it holds the mark
+    of a body set aside already."""
+    if _MARK in text:
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text)
+            table = symtable.symtable(text, "<dagster module>", "exec") if scopes else None
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return None
+    return tree, table, _LINES.findall(text)
 
 
 def _closed_functions(table: symtable.SymbolTable) -> set[tuple[str, int]]:
