@@ -364,22 +364,20 @@ def add_dagster_module(table: Table, result: dict) -> None:
         table.not_measured("bench/dagster_module.py", result["error"], "read <= 0.5 s")
         return
     rows = result["rows"]
+    measures = (("read_s", "read", "read of the module"), ("read_whole_s", None,
+                "read of the whole text (bodies not set aside)"), ("map_s", "map", "map one more task"),
+                ("scaffold_s", "scaffold", "scaffold one more task"),
+                ("deps_s", "deps", "bring a spec's deps in step with the DAG"),
+                ("decommission_s", "decommission", "decommission the DAG (mappings out, a job in)"))
     for row in rows:
         size = f"{row['assets']} assets, {row['lines']:,} lines"
-        last = row is rows[-1]
-        if last:
-            table.at_most(f"read of the module, {size}", row["read_s"], result["read_target_s"], seconds)
-        else:
-            table.add(f"read of the module, {size}", seconds(row["read_s"]))
-        table.add(f"read of the whole text (bodies not set aside), {size}", seconds(row["read_whole_s"]))
-        if last:
-            table.at_most(f"map one more task, {size}", row["map_s"], result["map_target_s"], seconds)
-        else:
-            table.add(f"map one more task, {size}", seconds(row["map_s"]))
-        if last:
-            table.at_most(f"scaffold one more task, {size}", row["scaffold_s"], result["scaffold_target_s"], seconds)
-        else:
-            table.add(f"scaffold one more task, {size}", seconds(row["scaffold_s"]))
+        for key, target, label in measures:
+            if key not in row:  # figures saved before the measure was added
+                continue
+            if row is rows[-1] and target is not None:
+                table.at_most(f"{label}, {size}", row[key], result[f"{target}_target_s"], seconds)
+            else:
+                table.add(f"{label}, {size}", seconds(row[key]))
 
 
 def add_latency(table: Table, latency: dict) -> None:

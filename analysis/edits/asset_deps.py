@@ -17,6 +17,7 @@ from libcst.metadata import MetadataWrapper
 
 from analysis.dagster.cst_values import StaticReader, arguments
 from analysis.dagster.module import key_string
+from analysis.edits.bodies_aside import edit_with_bodies_aside
 from analysis.edits.layout import string_literal
 from analysis.edits.result import EditResult, check_output, parse
 
@@ -74,7 +75,13 @@ class _Specs(StaticReader):
 
 
 def set_asset_deps(module_text: str, dag_id: str, deps: Mapping[tuple[str, str], Sequence[Key]]) -> EditResult:
-    """Set the ``deps=`` of the specs named by (task id, asset key string) to these keys."""
+    """Set the ``deps=`` of the specs named by (task id, asset key string) to these keys; made with
+    the assets' bodies set aside (``edit_with_bodies_aside``: the specs are in the mappings, and
+    the keys written import nothing)."""
+    return edit_with_bodies_aside(module_text, lambda text: _set_deps(text, dag_id, deps), WHAT)
+
+
+def _set_deps(module_text: str, dag_id: str, deps: Mapping[tuple[str, str], Sequence[Key]]) -> EditResult:
     module = parse(module_text, WHAT)
     if isinstance(module, str):
         return EditResult.refuse(module)

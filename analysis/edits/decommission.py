@@ -19,6 +19,7 @@ from libcst.codemod.visitors import RemoveImportsVisitor
 from libcst.metadata import MetadataWrapper, ParentNodeProvider
 
 from analysis.dagster.cst_values import StaticReader, arguments
+from analysis.edits.bodies_aside import edit_with_bodies_aside
 from analysis.edits.imports import Imports, add_imports, alias_for
 from analysis.edits.layout import LINE_WIDTH, closing_whitespace, insert_elements, string_literal
 from analysis.edits.pause_dag import append_keyword
@@ -26,6 +27,10 @@ from analysis.edits.result import EditResult, check_output, parse
 
 WHAT = "the Dagster module"
 _NOT_NAME = re.compile(r"[^A-Za-z0-9_]")
+_IMPORTED = ("AssetKey", "define_asset_job", "RetryPolicy", "ScheduleDefinition", "DagsterAssetKey",
+             "dagster_define_asset_job", "DagsterRetryPolicy", "DagsterScheduleDefinition")
+"""The names the job's code may import, and the aliases ``alias_for`` gives them: a body using
+one stays in view of the edit."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +61,15 @@ def names_for(dag_id: str, text: str) -> tuple[str, str]:
 
 
 def decommission_dag(text: str, job: NewJob) -> EditResult:
-    """The module without the DAG's mappings, its assets kept, and the job (and schedule) added."""
+    """The module without the DAG's mappings, its assets kept, and the job (and schedule) added;
+    made with the assets' bodies set aside (``edit_with_bodies_aside``): a body naming the job's
+    or the schedule's name stays in view, as one naming what the job's code imports."""
+    job_name, schedule_name = names_for(job.dag_id, "")
+    return edit_with_bodies_aside(text, lambda aside: _decommission(aside, job), WHAT,
+                                  (*_IMPORTED, job_name, schedule_name))
+
+
+def _decommission(text: str, job: NewJob) -> EditResult:
     module = parse(text, WHAT)
     if isinstance(module, str):
         return EditResult.refuse(module)

@@ -1,0 +1,89 @@
+"""The deps and decommission edits of a Dagster module, made with its assets' bodies set aside,
+write the bytes they write on the whole text (analysis.edits.bodies_aside)."""
+
+from __future__ import annotations
+
+import pytest
+
+import analysis.edits.bodies_aside as bodies_aside
+from analysis.dagster.bodies import set_aside
+from analysis.edits import NewMapping, add_task_mappings
+from analysis.edits.asset_deps import set_asset_deps
+from analysis.edits.decommission import NewJob, decommission_dag
+from analysis.edits.scaffold import scaffold_task
+
+DAG = '''import json
+from datetime import datetime
+
+from airflow import DAG
+from airflow.operators.python import PythonOperator
+
+
+def step(part):
+    rows = [{"part": part, "n": n} for n in range(3)]
+    print(json.dumps(rows))
+    return len(rows)
+
+
+with DAG("growing", start_date=datetime(2024, 1, 1), schedule=None) as dag:
+''' + "".join(f'    t{n} = PythonOperator(task_id="t{n}", python_callable=step, op_args=[{n}])\n' for n in range(4))
+
+JOB = NewJob("growing", tuple(("growing", f"t{n}") for n in range(4)), "0 6 * * *", retries=2, retry_delay=300.0,
+             comment="takes over the DAG growing")
+DEPS = {("t3", "growing/t3"): [("growing", "t2"), ("raw", "orders")]}
+
+
+def grown(scaffolded: int = 3) -> str:
+    """The module with the four tasks mapped and the first ``scaffolded`` scaffolded (t3 stays a spec)."""
+    text = add_task_mappings(None, "growing", [NewMapping(f"t{n}", ("growing", f"t{n}")) for n in range(4)]).text
+    for n in range(scaffolded):
+        text = scaffold_task(DAG, "/p/dags/growing.py", "growing", f"t{n}", text, module_path="/p/definitions.py").text
+    return text
+
+
+def whole(monkeypatch: pytest.MonkeyPatch, edit):
+    with monkeypatch.context() as patch:
+        patch.setattr(bodies_aside, "set_aside", lambda *args, **kwargs: None)
+        return edit()
+
+
+def edits(text: str):
+    return {"deps": lambda: set_asset_deps(text, "growing", DEPS), "decommission": lambda: decommission_dag(text, JOB)}
+
+
+@pytest.mark.parametrize("name", ["deps", "decommission"])
+def test_the_edit_writes_the_same_bytes_as_on_the_whole_text(name: str, monkeypatch) -> None:
+    text = grown()
+    assert set_aside(text, for_edit=True) is not None
+    edit = edits(text)[name]
+    done = edit()
+    assert done.changed and done == whole(monkeypatch, edit)
+    if name == "decommission":
+        assert "growing_job = define_asset_job(" in done.text and "assets_with_task_mappings" not in done.text
+    else:
+        assert 'deps=["growing/t2"' not in done.text and 'deps=[["growing", "t2"], ["raw", "orders"]]' in done.text
+
+
+@pytest.mark.parametrize("line, written", [
+    ("AssetKey = tuple", "DagsterAssetKey(["),  # the whole text imports `AssetKey` under an alias
+    ("define_asset_job = print", "= dagster_define_asset_job("),
+    ("growing_job = 1", "growing_job_2 = "),  # the job's name is taken
+    ("growing_schedule = 1", "growing_schedule_2 = "),
+    ("AssetKey = DagsterAssetKey = tuple", "DagsterAssetKey_2(["),  # the alias is taken too
+    ("ScheduleDefinition = DagsterScheduleDefinition = 1", "DagsterScheduleDefinition_2("),
+])
+def test_a_body_naming_what_the_decommission_writes_stays_in_view(line: str, written: str, monkeypatch) -> None:
+    text = grown()
+    text = text.replace("\n    step(0)\n", f"\n    {line}\n    step(0)\n", 1)
+    assert text.count(line) == 1
+    done = decommission_dag(text, JOB)
+    assert done.changed and done == whole(monkeypatch, lambda: decommission_dag(text, JOB))
+    assert written in done.text
+
+
+def test_nothing_to_do_is_said_of_the_text_given(monkeypatch) -> None:
+    text = grown()
+    once = set_asset_deps(text, "growing", DEPS).text
+    again = set_asset_deps(once, "growing", DEPS)
+    assert not again.changed and again.text == once and again == whole(
+        monkeypatch, lambda: set_asset_deps(once, "growing", DEPS))
