@@ -15,8 +15,10 @@ then scaffolded one after the other with the editor's own edits (``add_task_mapp
   its mappings out, its assets run by a new job).
 
 Targets at the last checkpoint (60 assets, about 2,700 lines): the read <= 0.5 s, mapping one
-more task <= 1 s, scaffolding one more <= 1 s, the deps <= 1 s, the decommission <= 2 s. Prints a table; ``--json`` prints the figures;
-``--strict`` exits 1 when a target is missed. About 5 minutes.
+more task <= 1 s, scaffolding one more <= 1 s, the deps <= 1 s, the decommission <= 2 s. Once,
+on the DAG file itself (61 callables, about 1,650 lines): adding the proxying hook
+(``add_proxying_hook``, its functions' bodies set aside) <= 0.5 s. Prints a table;
+``--json`` prints the figures; ``--strict`` exits 1 when a target is missed. About 1-5 minutes.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import analysis.dagster.module as module_reader  # noqa: E402
 from analysis.edits import NewMapping, add_task_mappings  # noqa: E402
 from analysis.edits.asset_deps import set_asset_deps  # noqa: E402
 from analysis.edits.decommission import NewJob, decommission_dag  # noqa: E402
+from analysis.edits.proxying_hook import add_proxying_hook  # noqa: E402
 from analysis.edits.scaffold import scaffold_task  # noqa: E402
 
 MAX_READ_S = 0.5
@@ -40,6 +43,7 @@ MAX_MAP_S = 1.0
 MAX_SCAFFOLD_S = 1.0
 MAX_DEPS_S = 1.0
 MAX_DECOMMISSION_S = 2.0
+MAX_HOOK_S = 0.5
 DAG_ID = "generated_sales"
 DAG_PATH = "/bench/dags/generated_sales.py"
 MODULE_PATH = "/bench/definitions.py"
@@ -157,13 +161,19 @@ def main() -> int:
     args = parser.parse_args()
     checkpoints = sorted({min(int(x), args.tasks) for x in args.at.split(",")})
     rows = measure(args.tasks, checkpoints, args.runs)
+    dag = dag_text(args.tasks + 1)
+    hook_s, hooked = best(args.runs, lambda: add_proxying_hook(dag))
+    if not hooked.changed:
+        raise SystemExit(f"the proxying hook changed nothing: {hooked.reason}")
     last = rows[-1]
     result = {"rows": rows, "read_target_s": MAX_READ_S, "map_target_s": MAX_MAP_S,
               "scaffold_target_s": MAX_SCAFFOLD_S, "deps_target_s": MAX_DEPS_S,
               "decommission_target_s": MAX_DECOMMISSION_S, "read_pass": last["read_s"] <= MAX_READ_S,
               "map_pass": last["map_s"] <= MAX_MAP_S, "scaffold_pass": last["scaffold_s"] <= MAX_SCAFFOLD_S,
               "deps_pass": last["deps_s"] <= MAX_DEPS_S,
-              "decommission_pass": last["decommission_s"] <= MAX_DECOMMISSION_S}
+              "decommission_pass": last["decommission_s"] <= MAX_DECOMMISSION_S,
+              "hook_s": hook_s, "hook_lines": dag.count("\n"), "hook_target_s": MAX_HOOK_S,
+              "hook_pass": hook_s <= MAX_HOOK_S}
     if args.json:
         print(json.dumps(result, indent=2))
     else:
@@ -186,7 +196,9 @@ def main() -> int:
         for name, target in (("deps", MAX_DEPS_S), ("decommission", MAX_DECOMMISSION_S)):
             print(f"{name} at {last['assets']} assets: {last[name + '_s']:.3f} s; target <= {target} s: "
                   f"{'PASS' if result[name + '_pass'] else 'MISS'}")
-    met = all(result[f"{name}_pass"] for name in ("read", "map", "scaffold", "deps", "decommission"))
+        print(f"proxying hook on the DAG file ({result['hook_lines']:,} lines): {hook_s:.3f} s; "
+              f"target <= {MAX_HOOK_S} s: {'PASS' if result['hook_pass'] else 'MISS'}")
+    met = all(result[f"{name}_pass"] for name in ("read", "map", "scaffold", "deps", "decommission", "hook"))
     return 1 if args.strict and not met else 0
 
 

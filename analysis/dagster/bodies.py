@@ -64,7 +64,8 @@ class SetAside:
         return edited
 
 
-def set_aside(text: str, *, for_edit: bool = False, words: Sequence[str] = ()) -> SetAside | None:
+def set_aside(text: str, *, for_edit: bool = False, words: Sequence[str] = (),
+              every_function: bool = False) -> SetAside | None:
     """The text with its asset functions' bodies set aside (``without_bodies``), or None.
 
     ``for_edit``: the text is to be edited, and a body is set aside only when every global name
@@ -72,12 +73,15 @@ def set_aside(text: str, *, for_edit: bool = False, words: Sequence[str] = ()) -
     asks whether the module reads that name without binding it; such reads stay in view. And the
     one-line strings of a body set aside still count for the quote new code is written in.
     ``words``: a body with a word that starts with one of them (in code, strings or comments:
-    a string annotation reads a name too) is kept, for the names an edit imports or aliases."""
+    a string annotation reads a name too) is kept, for the names an edit imports or aliases.
+    ``every_function``: undecorated functions too (a DAG file's callables, for an edit that
+    touches only its module-level code)."""
     parsed = _parsed(text, for_edit)
     if parsed is None:
         return None
     tree, table, lines = parsed
-    spans = [(node, span) for node in tree.body if (span := _body_span(node, lines)) is not None]
+    spans = [(node, span) for node in tree.body
+             if (span := _body_span(node, lines, decorated=not every_function)) is not None]
     if not spans:
         return None
     keep = re.compile(r"\b(?:%s)\b" % "|".join(map(re.escape, _KEEP_WORDS + _airlift_names(tree)))

@@ -151,7 +151,24 @@ def add_imports(module: cst.Module, needed: Sequence[tuple[str, str] | tuple[str
         else:
             AddImportsVisitor.add_needed_import(context, source, name, None if local == name else local)
             pending = True
-    return AddImportsVisitor(context).transform_module(module) if pending else module
+    if not pending:
+        return module
+    # The visitor reads and rewrites only the module's first statements: it runs on those alone, and
+    # not over every node of a long module (seconds in a DAG file of thousands of lines).
+    head = _import_head(module.body)
+    added = AddImportsVisitor(context).transform_module(module.with_changes(body=module.body[:head]))
+    return added.with_changes(body=[*added.body, *module.body[head:]])
+
+
+def _import_head(body: Sequence[cst.BaseStatement]) -> int:
+    """How many first statements ``AddImportsVisitor`` reads and rewrites, or more: a first simple
+    statement (a docstring), the one-import lines after it (it adds new imports after them and
+    merges into them), and the statement after those (it gets a blank line above it)."""
+    index = 1 if body and isinstance(body[0], cst.SimpleStatementLine) else 0
+    while index < len(body) and isinstance(body[index], cst.SimpleStatementLine) \
+            and len(body[index].body) == 1 and isinstance(body[index].body[0], (cst.Import, cst.ImportFrom)):
+        index += 1
+    return min(len(body), index + 1)
 
 
 def _replace_top_level(module: cst.Module, old: cst.BaseSmallStatement,

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import libcst as cst
 from libcst.metadata import GlobalScope, MetadataWrapper, QualifiedNameProvider, ScopeProvider
 
+from analysis.edits.bodies_aside import edit_with_bodies_aside
 from analysis.edits.imports import Imports, add_imports
 from analysis.edits.layout import (
     Group,
@@ -27,6 +28,10 @@ from analysis.edits.result import EditResult, check_output, parse
 WHAT = "the DAG file"
 _HOOK_SOURCES = ("dagster_airlift.in_airflow",)
 _LOADER_SOURCES = ("dagster_airlift.in_airflow.proxied_state", "dagster_airlift.in_airflow")
+_WORDS = ("proxying_to_dagster",)
+"""A body naming the hook stays in view of the edit. What the hook imports needs no word: the
+imports are read and added at the top of the file only (``Imports``, libcst's
+``AddImportsVisitor``), and a body that reads a name the file does not bind stays anyway."""
 
 
 def add_proxying_hook(dag_text: str, state_dir: str = "proxied_state") -> EditResult:
@@ -36,10 +41,19 @@ def add_proxying_hook(dag_text: str, state_dir: str = "proxied_state") -> EditRe
     an existing hook on keeps the folder it reads; ``state_dir`` is for a new hook."""
     if not isinstance(state_dir, str) or not state_dir:
         return EditResult.refuse("the proxied-state folder must be a non-empty path")
+    # the file's functions' bodies set aside: the hook is module-level code (seconds saved in a
+    # DAG file of thousands of lines)
+    return edit_with_bodies_aside(dag_text, lambda text: _add_hook(text, state_dir), WHAT, _WORDS,
+                                  every_function=True)
+
+
+def _add_hook(dag_text: str, state_dir: str) -> EditResult:
     module = parse(dag_text, WHAT)
     if isinstance(module, str):
         return EditResult.refuse(module)
     try:
+        if "proxying_to_dagster" not in dag_text:  # no call names the hook: no name needs resolving
+            return _append_hook(module, state_dir)
         wrapper = MetadataWrapper(module)
         names = _Names()
         with names.resolve(wrapper):

@@ -1,0 +1,79 @@
+"""The proxying hook is added with the DAG file's function bodies set aside, and writes the bytes
+it writes on the whole text (analysis.edits.bodies_aside, ``every_function``)."""
+
+from __future__ import annotations
+
+import pytest
+
+import analysis.edits.bodies_aside as bodies_aside
+from analysis.dagster.bodies import set_aside
+from analysis.edits.proxying_hook import add_proxying_hook
+
+CALLABLE = '''
+
+def step_{n}(**context):
+    """Step {n}."""
+    rows = [{{"part": {n}, "n": n}} for n in range(3)]
+    print(json.dumps(rows))
+    return len(rows)
+'''
+
+HEAD = "import json\nfrom datetime import datetime\n\nfrom airflow import DAG\nfrom airflow.operators.python import PythonOperator\n"
+
+
+def dag_file(callables: str = "", head: str = HEAD, tasks: int = 3) -> str:
+    body = "".join(CALLABLE.format(n=n) for n in range(tasks)) + callables
+    return head + body + '\n\nwith DAG("d", start_date=datetime(2024, 1, 1), schedule=None) as dag:\n' + "".join(
+        f'    t{n} = PythonOperator(task_id="t{n}", python_callable=step_{n})\n' for n in range(tasks))
+
+
+def whole(monkeypatch: pytest.MonkeyPatch, text: str):
+    with monkeypatch.context() as patch:
+        patch.setattr(bodies_aside, "set_aside", lambda *args, **kwargs: None)
+        return add_proxying_hook(text)
+
+
+def test_the_callables_are_set_aside_and_the_hook_is_the_same(monkeypatch) -> None:
+    text = dag_file(tasks=12)
+    assert set_aside(text, for_edit=True) is None  # undecorated: not an asset of a Dagster module
+    aside = set_aside(text, for_edit=True, every_function=True)
+    assert aside is not None and len(aside.bodies) == 12
+    done = add_proxying_hook(text)
+    assert done.changed and done == whole(monkeypatch, text)
+    assert "PythonOperator\nfrom dagster_airlift.in_airflow import proxying_to_dagster\n" in done.text
+    assert done.text.endswith('load_proxied_state_from_yaml(Path(__file__).parent / "proxied_state"),\n)\n')
+    assert all(f"def step_{n}(**context):\n    \"\"\"Step {n}.\"\"\"" in done.text for n in range(12))
+
+
+@pytest.mark.parametrize("case, callables, head", [
+    ("single quotes in the bodies: the folder is written 'proxied_state'",
+     "\n\ndef quoted():\n    a = ['a', 'b', 'c', 'd']\n    b = ['e', 'f', 'g', 'h']\n    c = ['i', 'j', 'k', 'l']\n"
+     "    return a + b + c\n", HEAD),
+    ("a body importing Path itself", "\n\ndef local():\n    from pathlib import Path\n    p = Path('.')\n    return p\n",
+     HEAD),
+    ("a body reading Path, never imported", "\n\ndef unbound():\n    p = Path('.')\n    q = p / 'x'\n    return q\n",
+     HEAD),
+    ("a body binding a global", "\n\ndef switch():\n    global PROXYING\n    PROXYING = True\n    return PROXYING\n",
+     HEAD),
+    ("a hook called in a function", "\n\ndef hook():\n    from dagster_airlift.in_airflow import proxying_to_dagster\n"
+     "    proxying_to_dagster(global_vars=globals(), proxied_state={})\n    return None\n", HEAD),
+    ("CRLF", "", HEAD),
+])
+def test_the_hook_is_the_same_as_on_the_whole_text(case: str, callables: str, head: str, monkeypatch) -> None:
+    text = dag_file(callables, head)
+    if case == "CRLF":
+        text = text.replace("\n", "\r\n")
+    done = add_proxying_hook(text)
+    assert done.changed and done == whole(monkeypatch, text)
+    assert ("'proxied_state'" in done.text) == ("'proxied_state'" in case)
+    again = add_proxying_hook(done.text)
+    assert not again.changed and again == whole(monkeypatch, done.text)
+
+
+def test_a_switched_off_hook_is_switched_on_as_on_the_whole_text(monkeypatch) -> None:
+    text = dag_file(head=HEAD + "from pathlib import Path\n\nfrom dagster_airlift.in_airflow import "
+                    "proxying_to_dagster, load_proxied_state_from_yaml\n\nPROXYING = False\n") + (
+        "\nif PROXYING:\n    proxying_to_dagster(global_vars=globals(), "
+        "proxied_state=load_proxied_state_from_yaml(Path(__file__).parent / 'proxied_state'))\n")
+    done = add_proxying_hook(text)
+    assert done.changed and "PROXYING = True\n" in done.text and done == whole(monkeypatch, text)
