@@ -26,6 +26,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider, ScopeProvider
 
 from analysis.dagster.cst_values import StaticReader, arguments
+from analysis.edits.bodies_aside import edit_with_bodies_aside
 from analysis.edits.imports import Imports, add_imports, add_module_import, alias_for, other_uses
 from analysis.edits.layout import has_multiline_string, quote_of
 from analysis.edits.peer_code import (
@@ -42,6 +43,12 @@ from analysis.edits.result import EditResult, check_output, parse
 WHAT = "the Dagster module"
 _CORE = "dagster_airlift.core"
 _MAPPINGS = ("assets_with_task_mappings", "assets_with_dag_mappings", "assets_with_multiple_task_mappings")
+_WORDS = ("Definitions", "AirflowInstance", "DagsterAirlift", "DagsterDefinitions", "airlift_", "airflow_instance",
+          "defs")
+"""A body naming what the peering reads (a ``Definitions(...)`` built in a ``@definitions``
+function), the aliases it may import its names as, or the names it gives new variables, stays in
+view of the edit. (Its imports are read at the top level, and a body reading a name the module
+does not bind stays anyway.)"""
 
 
 def peer_module(text: str | None, peer: Peer) -> EditResult:
@@ -51,6 +58,11 @@ def peer_module(text: str | None, peer: Peer) -> EditResult:
         return EditResult.refuse(problem)
     if text is None or not text.strip():
         return EditResult.done(new_peer_module(peer))
+    # the assets' bodies set aside: a team's existing Dagster module can be thousands of lines
+    return edit_with_bodies_aside(text, lambda aside: _peer(aside, peer), WHAT, _WORDS)
+
+
+def _peer(text: str, peer: Peer) -> EditResult:
     module = parse(text, WHAT)
     if isinstance(module, str):
         return EditResult.refuse(module)

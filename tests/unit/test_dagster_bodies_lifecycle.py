@@ -1,4 +1,4 @@
-"""The deps and decommission edits of a Dagster module, made with its assets' bodies set aside,
+"""The deps, decommission and peering edits of a Dagster module, made with its assets' bodies set aside,
 write the bytes they write on the whole text (analysis.edits.bodies_aside)."""
 
 from __future__ import annotations
@@ -87,3 +87,52 @@ def test_nothing_to_do_is_said_of_the_text_given(monkeypatch) -> None:
     again = set_asset_deps(once, "growing", DEPS)
     assert not again.changed and again.text == once and again == whole(
         monkeypatch, lambda: set_asset_deps(once, "growing", DEPS))
+
+
+# -- peering a team's existing Dagster module -----------------------------------------------------
+
+from analysis.edits.peer_code import Peer  # noqa: E402
+from analysis.edits.peering import peer_module  # noqa: E402
+
+ASSET = '''
+
+@asset
+def step_{n}(context):
+    rows = [{{"part": {n}, "n": n}} for n in range(3)]
+    Path("/tmp/out").write_text(json.dumps(rows))
+    return len(rows)
+'''
+EXISTING = ("import json\nfrom pathlib import Path\n\nfrom dagster import Definitions, asset\n"
+            + "".join(ASSET.format(n=n) for n in range(4)) + "\n\ndefs = Definitions(assets=[step_0, step_1, step_2, step_3])\n")
+PEER = Peer("http://localhost:8080")
+
+
+@pytest.mark.parametrize("line, written", [
+    ("", "airflow_instance = AirflowInstance("),
+    ("airflow_instance = 1", "airflow_instance_2 = AirflowInstance("),  # the variable's name is taken
+    ("defs = 2", None),
+    ("DagsterAirliftAirflowInstance = 3", None),
+    ("quoted = " + repr(list("abcdefghijklmnop")), "os.environ.get('AIRFLOW_URL', 'http://localhost:8080')"),
+])
+def test_peering_writes_the_same_bytes_as_on_the_whole_text(line: str, written: str | None, monkeypatch) -> None:
+    text = EXISTING.replace("    return len(rows)\n", f"    {line}\n    return len(rows)\n", 1) if line else EXISTING
+    assert set_aside(text, for_edit=True) is not None or line.startswith(("airflow_instance", "defs", "Dagster"))
+    done = peer_module(text, PEER)
+    assert done.changed and done == whole(monkeypatch, lambda: peer_module(text, PEER))
+    assert written is None or written in done.text
+
+
+def test_a_definitions_built_in_a_decorated_function_stays_in_view(monkeypatch) -> None:
+    text = EXISTING.replace("from dagster import Definitions, asset", "from dagster import Definitions, asset, definitions")
+    text = text.replace("\n\ndefs = Definitions(assets=[step_0, step_1, step_2, step_3])\n",
+                        "\n\n@definitions\ndef defs():\n    assets = [step_0, step_1, step_2, step_3]\n"
+                        "    checked = list(assets)\n    return Definitions(assets=checked)\n")
+    done = peer_module(text, PEER)
+    assert done == whole(monkeypatch, lambda: peer_module(text, PEER))
+
+
+def test_a_body_naming_the_new_definitions_variable_stays_in_view(monkeypatch) -> None:
+    text = EXISTING.split("\n\ndefs = ")[0].replace("    return len(rows)\n", "    defs = 2\n    return len(rows)\n", 1) + "\n"
+    done = peer_module(text, PEER)
+    assert done.changed and done == whole(monkeypatch, lambda: peer_module(text, PEER))
+    assert "\ndefs_2 = build_defs_from_airflow_instance(" in done.text
