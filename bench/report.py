@@ -381,6 +381,9 @@ def add_dagster_module(table: Table, result: dict) -> None:
     if "hook_s" in result:
         label = f"add the proxying hook to the DAG file ({result['hook_lines']:,} lines of callables and tasks)"
         table.at_most(label, result["hook_s"], result["hook_target_s"], seconds)
+    if "peer_s" in result:
+        label = f"peer a team's existing Dagster module with Airflow ({result['peer_lines']:,} lines of assets)"
+        table.at_most(label, result["peer_s"], result["peer_target_s"], seconds)
 
 
 def add_latency(table: Table, latency: dict) -> None:
