@@ -65,7 +65,7 @@ class SetAside:
 
 
 def set_aside(text: str, *, for_edit: bool = False, words: Sequence[str] = (),
-              every_function: bool = False) -> SetAside | None:
+              every_function: bool = False, keep_lines: Sequence[int] = ()) -> SetAside | None:
     """The text with its asset functions' bodies set aside (``without_bodies``), or None.
 
     ``for_edit``: the text is to be edited, and a body is set aside only when every global name
@@ -75,7 +75,8 @@ def set_aside(text: str, *, for_edit: bool = False, words: Sequence[str] = (),
     ``words``: a body with a word that starts with one of them (in code, strings or comments:
     a string annotation reads a name too) is kept, for the names an edit imports or aliases.
     ``every_function``: undecorated functions too (a DAG file's callables, for an edit that
-    touches only its module-level code)."""
+    touches only its module-level code). ``keep_lines`` (0-based): a body holding one of them
+    stays (the call an edit rewrites there)."""
     parsed = _parsed(text, for_edit)
     if parsed is None:
         return None
@@ -89,7 +90,8 @@ def set_aside(text: str, *, for_edit: bool = False, words: Sequence[str] = (),
     star = any(isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names) for n in ast.walk(tree))
     closed = (set() if star else _closed_functions(table)) if table is not None else None
     chosen = [(first, last) for node, (first, last) in spans
-              if not keep.search("".join(lines[first:last + 1]))
+              if not any(first <= line <= last for line in keep_lines)
+              and not keep.search("".join(lines[first:last + 1]))
               and (closed is None or (node.name, node.lineno) in closed)]
     if not chosen:
         return None

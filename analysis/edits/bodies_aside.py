@@ -17,13 +17,14 @@ from analysis.edits.result import EditResult, check_output
 
 
 def edit_with_bodies_aside(text: str | None, edit: Callable[[str | None], EditResult],
-                           what: str, words: Sequence[str] = (), every_function: bool = False) -> EditResult:
+                           what: str, words: Sequence[str] = (), every_function: bool = False,
+                           keep_lines: Sequence[int] = ()) -> EditResult:
     """``edit(text)``, made on ``text`` (``what``, for messages) with its bodies set aside; a body
     with a word starting with one of ``words`` (the names the edit may import, and their aliases)
     stays, so that the edit sees every use of them. ``every_function``: the bodies of undecorated
-    functions too (a DAG file's callables)."""
-    aside = set_aside(text, for_edit=True, words=words, every_function=every_function) \
-        if text is not None else None
+    functions too (a DAG file's callables); ``keep_lines`` (0-based): a body holding one stays."""
+    aside = set_aside(text, for_edit=True, words=words, every_function=every_function,
+                      keep_lines=keep_lines) if text is not None else None
     if aside is None:
         return edit(text)
     result = edit(aside.text)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
+from analysis.edits.bodies_aside import edit_with_bodies_aside
 from analysis.edits.result import EditResult
 
 _NOT_NAME = re.compile(r"\W")
@@ -42,6 +43,11 @@ def bind_dags(text: str, bindings: Sequence[Binding]) -> EditResult:
     statement is no longer what it says changes nothing."""
     if not bindings:
         return EditResult(text, False, "every DAG is already bound to a module-level name")
+    # the statements bound are module-level: the file's function bodies are set aside
+    return edit_with_bodies_aside(text, lambda aside: _bind(aside, bindings), "the DAG file", every_function=True)
+
+
+def _bind(text: str, bindings: Sequence[Binding]) -> EditResult:
     try:
         wrapper = MetadataWrapper(cst.parse_module(text))
     except cst.ParserSyntaxError as error:

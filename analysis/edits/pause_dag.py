@@ -9,6 +9,7 @@ from __future__ import annotations
 import libcst as cst
 from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
 
+from analysis.edits.bodies_aside import edit_with_bodies_aside
 from analysis.edits.layout import closing_whitespace, insert_elements
 from analysis.edits.result import EditResult, check_output, parse
 
@@ -17,7 +18,13 @@ KEYWORD = "is_paused_upon_creation"
 
 def pause_dag(text: str, line: int, character: int, comment: str) -> EditResult:
     """Pause the DAG whose creating call starts at ``line``/``character`` (0-based; for ``@dag``:
-    the ``def`` line of the decorated function)."""
+    the ``def`` line of the decorated function). Made with the file's function bodies set aside,
+    but the one holding that line (a DAG made in a function)."""
+    return edit_with_bodies_aside(text, lambda aside: _pause(aside, line, character, comment), "the DAG file",
+                                  every_function=True, keep_lines=(line,))
+
+
+def _pause(text: str, line: int, character: int, comment: str) -> EditResult:
     module = parse(text, "the DAG file")
     if isinstance(module, str):
         return EditResult.refuse(module)

@@ -1,5 +1,6 @@
-"""The proxying hook is added with the DAG file's function bodies set aside, and writes the bytes
-it writes on the whole text (analysis.edits.bodies_aside, ``every_function``)."""
+"""The DAG file's edits (the proxying hook, pausing a DAG, binding DAGs to names) are made with the
+file's function bodies set aside, and write the bytes they write on the whole text
+(analysis.edits.bodies_aside, ``every_function``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import pytest
 
 import analysis.edits.bodies_aside as bodies_aside
 from analysis.dagster.bodies import set_aside
+from analysis.edits.dag_globals import bind_dags
+from analysis.edits.pause_dag import pause_dag
 from analysis.edits.proxying_hook import add_proxying_hook
 
 CALLABLE = '''
@@ -27,10 +30,10 @@ def dag_file(callables: str = "", head: str = HEAD, tasks: int = 3) -> str:
         f'    t{n} = PythonOperator(task_id="t{n}", python_callable=step_{n})\n' for n in range(tasks))
 
 
-def whole(monkeypatch: pytest.MonkeyPatch, text: str):
+def whole(monkeypatch: pytest.MonkeyPatch, text: str, edit=add_proxying_hook):
     with monkeypatch.context() as patch:
         patch.setattr(bodies_aside, "set_aside", lambda *args, **kwargs: None)
-        return add_proxying_hook(text)
+        return edit(text)
 
 
 def test_the_callables_are_set_aside_and_the_hook_is_the_same(monkeypatch) -> None:
@@ -77,3 +80,55 @@ def test_a_switched_off_hook_is_switched_on_as_on_the_whole_text(monkeypatch) ->
         "proxied_state=load_proxied_state_from_yaml(Path(__file__).parent / 'proxied_state'))\n")
     done = add_proxying_hook(text)
     assert done.changed and "PROXYING = True\n" in done.text and done == whole(monkeypatch, text)
+
+
+FACTORY = dag_file(tasks=6) + '''
+
+def make(name):
+    """A DAG made in a function: its body holds the call that is paused."""
+    with DAG(name, start_date=datetime(2024, 1, 1), schedule=None) as made:
+        PythonOperator(task_id="only", python_callable=step_0)
+    return made
+
+
+@dag(schedule=None, start_date=datetime(2024, 1, 1))
+def decorated():
+    """A DAG made by @dag: its decorator is paused."""
+    rows = step_1()
+    return rows
+
+
+made = make("made")
+decorated()
+'''
+
+
+@pytest.mark.parametrize("target", ['with DAG("d"', "    with DAG(name", "def decorated"])
+def test_pausing_a_dag_is_the_same_as_on_the_whole_text(target: str, monkeypatch) -> None:
+    line = next(n for n, text in enumerate(FACTORY.splitlines()) if text.startswith(target))
+    character = FACTORY.splitlines()[line].index("DAG(") if "DAG(" in target else 0
+    assert set_aside(FACTORY, for_edit=True, every_function=True) is not None
+
+    def pause(text: str):
+        return pause_dag(text, line, character, "decommissioned: Dagster runs it now")
+
+    done = pause(FACTORY)
+    assert done.changed and done == whole(monkeypatch, FACTORY, pause)
+    assert "is_paused_upon_creation=True" in done.text.splitlines()[line + 1 if target != "def decorated" else line]
+    again = pause(done.text)
+    assert not again.changed and again == whole(monkeypatch, done.text, pause)
+
+
+def test_binding_dags_to_names_is_the_same_as_on_the_whole_text(monkeypatch) -> None:
+    text = FACTORY.replace(") as dag:\n", "):\n", 1)
+    lines = text.splitlines()
+    bindings = [("with", lines.index(next(t for t in lines if t.startswith('with DAG("d"'))), 0, "d_dag"),
+                ("call", lines.index("decorated()"), None, "decorated_dag"),
+                ("alias", lines.index('made = make("made")'), "made", "made_dag")]
+
+    def bind(text: str):
+        return bind_dags(text, bindings)
+
+    done = bind(text)
+    assert done.changed and done == whole(monkeypatch, text, bind)
+    assert 'as d_dag:' in done.text and "decorated_dag = decorated()" in done.text and "made_dag = made\n" in done.text
