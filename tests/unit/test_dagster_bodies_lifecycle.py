@@ -11,22 +11,9 @@ from analysis.edits import NewMapping, add_task_mappings
 from analysis.edits.asset_deps import set_asset_deps
 from analysis.edits.decommission import NewJob, decommission_dag
 from analysis.edits.scaffold import scaffold_task
+from tests.unit.test_dagster_bodies import GROWING_DAG
 
-DAG = '''import json
-from datetime import datetime
-
-from airflow import DAG
-from airflow.operators.python import PythonOperator
-
-
-def step(part):
-    rows = [{"part": part, "n": n} for n in range(3)]
-    print(json.dumps(rows))
-    return len(rows)
-
-
-with DAG("growing", start_date=datetime(2024, 1, 1), schedule=None) as dag:
-''' + "".join(f'    t{n} = PythonOperator(task_id="t{n}", python_callable=step, op_args=[{n}])\n' for n in range(4))
+DAG = GROWING_DAG  # four PythonOperator tasks t0..t3 of DAG `growing`, one callable
 
 JOB = NewJob("growing", tuple(("growing", f"t{n}") for n in range(4)), "0 6 * * *", retries=2, retry_delay=300.0,
              comment="takes over the DAG growing")
