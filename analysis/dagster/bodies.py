@@ -28,6 +28,8 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import libcst as cst
+
 _AIRLIFT_FUNCTIONS = ("assets_with_task_mappings", "assets_with_dag_mappings",
                       "assets_with_multiple_task_mappings", "build_defs_from_airflow_instance")
 _KEEP_WORDS = ("dagster_airlift", "global", "nonlocal", *_AIRLIFT_FUNCTIONS)
@@ -92,7 +94,7 @@ def set_aside(text: str, *, for_edit: bool = False, words: Sequence[str] = (),
     chosen = [(first, last) for node, (first, last) in spans
               if not any(first <= line <= last for line in keep_lines)
               and not keep.search("".join(lines[first:last + 1]))
-              and (closed is None or (node.name, node.lineno) in closed)]
+              and (closed is None or (node.name, node.lineno) in closed and not _reads_libcst_sees(node))]
     if not chosen:
         return None
     tail = _quote_tail(_string_quotes(text), chosen) if for_edit else ""
@@ -204,32 +206,85 @@ def _quote_tail(quotes: list[tuple[int, str]], chosen: list[tuple[int, int]]) ->
 
 
 def _string_quotes(text: str) -> list[tuple[int, str]]:
-    """(0-based line, quote) of each one-line string literal that is not an f-string, as libcst's
-    ``SimpleString.quote`` gives it (``"`` or ``'``)."""
+    """(0-based line, quote) of each one-line string literal, as libcst's ``SimpleString.quote``
+    gives it (``"`` or ``'``): not an f-string itself, but the strings in its expressions count
+    (``f"{row['id']}"``; Python 3.12's tokenizer gives them as tokens of their own). Lines break
+    at ``\\n``, ``\\r\\n`` and ``\\r``, as ast counts them."""
     found = []
     try:
-        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+        for token in tokenize.generate_tokens(io.StringIO(text, newline=None).readline):
             if token.type != tokenize.STRING:
                 continue
             prefix = token.string[:len(token.string) - len(token.string.lstrip("rRbBuUfF"))]
             body = token.string[len(prefix):]
-            if "f" not in prefix.lower() and not body.startswith(('"""', "'''")):
+            if "f" in prefix.lower():
+                found += [(token.start[0] - 1, quote) for quote in _nested_quotes(token.string)]
+            elif not body.startswith(('"""', "'''")):
                 found.append((token.start[0] - 1, body[0]))
     except (tokenize.TokenError, SyntaxError):
         return []
     return found
 
 
+def _nested_quotes(fstring: str) -> list[str]:
+    """The quotes of the one-line strings in an f-string's expressions, as libcst counts them."""
+    try:
+        expression = cst.parse_expression(fstring)
+    except (cst.ParserSyntaxError, RecursionError, MemoryError):
+        return []
+    quotes: list[str] = []
+
+    class Strings(cst.CSTVisitor):
+        def visit_SimpleString(self, node: cst.SimpleString) -> None:
+            if node.quote in ('"', "'"):
+                quotes.append(node.quote)
+
+    expression.visit(Strings())
+    return quotes
+
+
 def _airlift_names(tree: ast.Module) -> tuple[str, ...]:
     """The other names the module binds to ``dagster_airlift``'s mapping functions or modules:
     ``from dagster_airlift.core import assets_with_task_mappings as tasks``, ``import
-    dagster_airlift.core as airlift``, ``from dagster_airlift import core``."""
+    dagster_airlift.core as airlift``, ``from dagster_airlift import core``; to its classes under
+    another name (``AirflowInstance as AI``: a class's own name is a word of the scaffolds'
+    docstrings); and to ``dagster.Definitions`` under another name (``Definitions as Defs``)."""
     names = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "dagster_airlift":
-            names += [a.asname or a.name for a in node.names
-                      if a.name != "*" and (a.name in _AIRLIFT_FUNCTIONS or a.name[:1].islower())]
+        package = (node.module or "").split(".")[0] if isinstance(node, ast.ImportFrom) else None
+        if package == "dagster_airlift":
+            names += [a.asname or a.name for a in node.names if a.name != "*" and (
+                a.name in _AIRLIFT_FUNCTIONS or a.name[:1].islower() or a.asname)]
+        elif package == "dagster":
+            names += [a.asname for a in node.names if a.name == "Definitions" and a.asname]
         elif isinstance(node, ast.Import):
             names += [a.asname for a in node.names
                       if a.asname and a.name.split(".")[0] == "dagster_airlift"]
     return tuple(dict.fromkeys(names))
+
+
+_NAMING_CALLS = frozenset({"cast", "TypeVar", "NewType", "NamedTuple", "TypedDict"})
+
+
+def _reads_libcst_sees(function: ast.stmt) -> bool:
+    """The body reads names in ways libcst's scopes count and symtable's do not: a string
+    annotation (``"os.PathLike"``, ``cast("AssetSpec", x)``), or a ``del`` or a ``match`` capture
+    of a name. An edit that asks libcst whether the module uses a name sees the whole body."""
+    for node in (n for statement in getattr(function, "body", ()) for n in ast.walk(statement)):
+        if isinstance(node, (ast.Delete, ast.Match)):
+            return True
+        if isinstance(node, ast.arg):
+            annotation = node.annotation
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            annotation = node.returns
+        elif isinstance(node, ast.AnnAssign):
+            annotation = node.annotation
+        elif isinstance(node, ast.Call) and (getattr(node.func, "id", None) or getattr(node.func, "attr", None)) \
+                in _NAMING_CALLS:
+            annotation = node
+        else:
+            continue
+        if annotation is not None and any(isinstance(n, ast.Constant) and isinstance(n.value, str)
+                                          for n in ast.walk(annotation)):
+            return True
+    return False

@@ -60,7 +60,11 @@ def parse(text: str, what: str) -> cst.Module | str:
     except (ValueError, MemoryError, RecursionError) as error:
         return f"{what} cannot be parsed ({error}): fix it first"
     try:
-        return cst.parse_module(text)
+        module = cst.parse_module(text)
+        module.config_for_parsing  # noqa: B018 -- raises where no new code could be parsed beside it
+        return module
+    except ValueError as error:  # its first indented line starts with a form feed
+        return f"{what} cannot be edited: libcst reads its indentation as invalid ({error}); remove the form feed"
     except cst.ParserSyntaxError as error:
         return f"{what} cannot be parsed by libcst (line {error.raw_line}: {error.message})"
     except (MemoryError, RecursionError):

@@ -132,3 +132,60 @@ def test_binding_dags_to_names_is_the_same_as_on_the_whole_text(monkeypatch) -> 
     done = bind(text)
     assert done.changed and done == whole(monkeypatch, text, bind)
     assert 'as d_dag:' in done.text and "decorated_dag = decorated()" in done.text and "made_dag = made\n" in done.text
+
+
+# -- the review's cases (stop 38) ------------------------------------------------------------------
+
+QUOTES_IN_FSTRINGS = '''from airflow import DAG
+
+
+def step(x):
+    a = f"{x['a']}"
+    b = f"{x['b']}"
+    c = f"{x['c']}"
+    return "z"
+
+
+with DAG("d") as dag:
+    pass
+'''
+SINGLE_QUOTED_BODY = '''from airflow import DAG
+
+
+def step(x):
+    a = ['a', 'b']
+    b = ['c', 'd']
+    return a
+
+
+with DAG("d") as dag:
+    pass
+'''
+
+
+@pytest.mark.parametrize("case, text", [
+    ("strings inside f-strings count, as libcst counts them", QUOTES_IN_FSTRINGS),
+    ("CR-only line breaks", SINGLE_QUOTED_BODY.replace("\n", "\r")),
+    ("a lone CR on the first line", SINGLE_QUOTED_BODY.replace("\n", "\r", 1)),
+])
+def test_the_quote_of_the_bodies_set_aside_still_counts(case: str, text: str, monkeypatch) -> None:
+    done = add_proxying_hook(text)
+    assert done.changed and done == whole(monkeypatch, text)
+    assert "'proxied_state'" in done.text
+
+
+def test_a_form_feed_that_libcst_cannot_indent_with_is_refused_in_a_sentence() -> None:
+    done = add_proxying_hook("from airflow import DAG\n\n\nwith DAG('d') as dag:\n\f    pass\n")
+    assert done.text is None and not done.changed
+    assert done.reason.startswith("the DAG file cannot be edited: libcst reads its indentation as invalid")
+    assert done.reason.endswith("remove the form feed")
+
+
+def test_a_body_too_deep_for_libcst_no_longer_stops_the_hook(monkeypatch) -> None:
+    # Known difference: the whole text refuses ("nests too deeply"); set aside, the body is copied back
+    # as it was and the hook is added.
+    text = "from airflow import DAG\n\n\ndef step(x):\n    a = 1\n    y = " + " + ".join(["x"] * 1000) + \
+        "\n    return y\n\n\nwith DAG('d') as dag:\n    pass\n"
+    assert whole(monkeypatch, text).reason == "the DAG file nests too deeply to edit"
+    done = add_proxying_hook(text)
+    assert done.changed and done.text.startswith("from airflow import DAG\n") and " + ".join(["x"] * 1000) in done.text

@@ -123,3 +123,64 @@ def test_a_body_naming_the_new_definitions_variable_stays_in_view(monkeypatch) -
     done = peer_module(text, PEER)
     assert done.changed and done == whole(monkeypatch, lambda: peer_module(text, PEER))
     assert "\ndefs_2 = build_defs_from_airflow_instance(" in done.text
+
+
+# -- the review's cases (stop 38) ------------------------------------------------------------------
+
+TWO_DEFINITIONS = '''from dagster import Definitions, asset, definitions
+from dagster_airlift.core import assets_with_task_mappings
+
+
+@asset
+def a():
+    return 1
+
+
+orders = [*assets_with_task_mappings(dag_id="growing", task_mappings={"t0": [a]})]
+legacy = Definitions(assets=[])
+
+
+@definitions
+def defs():
+    assets = [*orders]
+    checked = list(assets)
+    return Definitions(assets=checked)
+'''
+
+
+def test_a_definitions_built_in_a_body_keeps_the_decommission_from_choosing_another(monkeypatch) -> None:
+    job = NewJob("growing", (("a",),), "0 6 * * *")
+    done = decommission_dag(TWO_DEFINITIONS, job)
+    assert done == whole(monkeypatch, lambda: decommission_dag(TWO_DEFINITIONS, job))
+    assert done.text is None and "no single Definitions(...)" in done.reason
+
+
+ALIASED = '''from dagster import Definitions{alias}, asset{more}
+
+
+@asset
+def a():
+{body}
+    x = 1
+    return x
+
+
+{tail}'''
+
+
+@pytest.mark.parametrize("case, text", [
+    ("Definitions imported as Defs, built in a @definitions function", ALIASED.format(
+        alias=" as Defs", more=", definitions", body="    pass",
+        tail="@definitions\ndef defs():\n    assets = [a]\n    checked = list(assets)\n    return Defs(assets=checked)\n")),
+    ("AirflowInstance imported as AI, built in an asset", ALIASED.format(
+        alias="", more="\nfrom dagster_airlift.core import AirflowInstance as AI, AirflowBasicAuthBackend",
+        body='    inst = AI(name="x", auth_backend=AirflowBasicAuthBackend(webserver_url="u", username="a", password="b"))',
+        tail="defs = Definitions(assets=[a])\n")),
+    *[(f"a body line libcst reads and symtable does not: {line}", ALIASED.format(
+        alias="", more="", body=f"    {line}", tail="defs = Definitions(assets=[a])\n"))
+      for line in ('backend: "AirflowBasicAuthBackend" = None', 'path: "os.PathLike" = None', "del os",
+                   "match 1:\n        case os:\n            pass", 'session = cast("boto3.Session", None)')],
+])
+def test_peering_sees_what_the_whole_text_shows_it(case: str, text: str, monkeypatch) -> None:
+    done = peer_module(text, PEER)
+    assert done == whole(monkeypatch, lambda: peer_module(text, PEER))
