@@ -17,7 +17,7 @@ TUTORIAL := examples/tutorial
 CONSTRAINTS := tests/constraints
 pin = $(if $(UNPINNED),,--constraint $(CONSTRAINTS)/$(1).txt)
 
-.PHONY: demo test fuzz bench constraints venv airflow3 airflow2 airflow3-airlift airflow-cncf3 dagster dagster-dbt system-deps vsix vscode-deps vscode-e2e clean
+.PHONY: demo test fuzz bench constraints venv airflow3 airflow2 airflow3-airlift airflow-cncf3 airflow2-cncf dagster dagster-dbt system-deps vsix vscode-deps vscode-e2e clean
 
 $(VENV)/.installed: pyproject.toml $(CONSTRAINTS)/dev.txt
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || { echo "Python >= 3.10 is needed"; exit 1; }
@@ -127,9 +127,22 @@ $(AIRFLOW_CNCF3_VENV)/.installed: $(CONSTRAINTS)/airflow-cncf3.txt | $(VENV)/.in
 
 airflow-cncf3: $(AIRFLOW_CNCF3_VENV)/.installed
 
+# Airflow 2.11 with today's cncf.kubernetes provider (10.x): a project class derived from its
+# KubernetesPodOperator, run as it by the team's choice (AIRFLOW_OPERATOR_PORTS), must build the same
+# pod in Airflow as the scaffold has dagster-k8s build (tests/integration/test_scaffold_port_bases.py).
+# A venv of its own: the airflow2 venv judges DAG files without the provider, as the corpus runs them.
+AIRFLOW2_CNCF_VENV := $(CACHE)/airflow2-cncf
+$(AIRFLOW2_CNCF_VENV)/.installed: $(CONSTRAINTS)/airflow2-cncf.txt | $(VENV)/.installed
+	$(UV) venv --quiet --allow-existing --python "$$($(PYTHON) -c 'import sys; print(sys.executable)')" $(AIRFLOW2_CNCF_VENV)
+	VIRTUAL_ENV=$(AIRFLOW2_CNCF_VENV) $(UV) pip install --quiet $(call pin,airflow2-cncf) "apache-airflow==2.11.2" \
+		"apache-airflow-providers-cncf-kubernetes>=10.0"
+	touch $@
+
+airflow2-cncf: $(AIRFLOW2_CNCF_VENV)/.installed
+
 # Writes down the versions each venv holds (after `make test UNPINNED=1` on fresh venvs, say).
 constraints:
-	for name in dev airflow2 airflow3 airflow3-airlift airflow-cncf3 dagster dagster-dbt; do \
+	for name in dev airflow2 airflow3 airflow3-airlift airflow-cncf3 airflow2-cncf dagster dagster-dbt; do \
 		venv=$$([ $$name = dev ] && echo $(VENV) || echo $(CACHE)/$$name); \
 		{ echo "# The versions make test installs in the $$name venv (uv pip freeze of a set that passed CI on $$(date -u +%F))."; \
 		  echo "# Refresh: make constraints UNPINNED=1 after rebuilding the venvs (see the Makefile)."; \
@@ -177,10 +190,11 @@ demo: venv
 
 # The fuzz tests (tests/fuzz/) run the same derandomized examples on every `make test`;
 # `make fuzz` hunts with fresh random inputs, ten times as many (AIRLIFT_FUZZ_SCALE to change).
-test: venv airflow3 airflow2 airflow3-airlift airflow-cncf3 dagster dagster-dbt system-deps vscode-deps
+test: venv airflow3 airflow2 airflow3-airlift airflow-cncf3 airflow2-cncf dagster dagster-dbt system-deps vscode-deps
 	AIRFLOW3_PYTHON=$(CURDIR)/$(AIRFLOW3_VENV)/bin/python AIRFLOW2_PYTHON=$(CURDIR)/$(AIRFLOW2_VENV)/bin/python \
 		AIRFLOW3_AIRLIFT_PYTHON=$(CURDIR)/$(AIRFLOW3_AIRLIFT_VENV)/bin/python \
 		AIRFLOW_CNCF3_PYTHON=$(CURDIR)/$(AIRFLOW_CNCF3_VENV)/bin/python \
+		AIRFLOW2_CNCF_PYTHON=$(CURDIR)/$(AIRFLOW2_CNCF_VENV)/bin/python \
 		DAGSTER_PYTHON=$(CURDIR)/$(DAGSTER_VENV)/bin/python DAGSTER_DBT_PYTHON=$(CURDIR)/$(DAGSTER_DBT_VENV)/bin/python \
 		AIRLIFT_FUZZ_PROFILE=$(or $(AIRLIFT_FUZZ_PROFILE),airlift-fuzz-ci) $(PY) -m pytest -q --durations=15
 

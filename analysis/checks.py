@@ -248,7 +248,7 @@ def _no_scaffolds(project: Project) -> Iterator[Finding]:
         for task in entry.dag.tasks:
             if no_scaffold(project, entry.dag_id, task, runnable):
                 yield Finding("no-scaffold", INFO,
-                              no_scaffold_note(task, PORTS),
+                              no_scaffold_note(task, PORTS, project.port_bases),
                               entry.file.path, task.range)
 
 

@@ -6,7 +6,7 @@ Pure functions shared by hover, code lenses and the CLI's human output.
 from __future__ import annotations
 
 import os
-from collections.abc import Container
+from collections.abc import Callable, Container
 from dataclasses import dataclass
 from enum import Enum
 
@@ -160,7 +160,7 @@ def no_scaffold(project: Project, dag_id: str, task: TaskFacts,
     """The task does work that no scaffold writes, and nothing executable is mapped to it yet:
     its Dagster implementation is to be ported by hand. ``runnable``: ``runnable_tasks(project)``,
     for a caller asking of every task."""
-    if task_family(task, project.ports) is not None or task_nothing_to_migrate(task) is not None:
+    if task_family(task, project.ports, project.port_bases) is not None or task_nothing_to_migrate(task) is not None:
         return False
     if runnable is not None:
         return (dag_id, task.task_id) not in runnable
@@ -207,6 +207,18 @@ def dag_status(project: Project, entry: DagEntry) -> DagStatus:
     )
 
 
+def _derived_lines(project: Project, task: TaskFacts, code: Callable[[str], str]) -> list[str]:
+    """Which Airflow class a task of a project class runs as: one its class only hands arguments
+    on to, or one the team chose (``AIRFLOW_OPERATOR_PORTS``), with what stays in Airflow."""
+    base = runs_as(task, project.port_bases)
+    if base == task.operator or task.operator in project.ports:
+        return []
+    if not task.derived_changes:
+        return [f"the project's {code(base)}: its class only hands arguments on to it"]
+    shown = "; ".join(task.derived_changes[:3]) + ("; ..." if len(task.derived_changes) > 3 else "")
+    return [f"run as {code(base)} ({code(PORTS)}): what its class changes stays in Airflow ({shown})"]
+
+
 def task_markdown(project: Project, entry: DagEntry, task: TaskFacts, *, markdown: bool = True) -> str:
     status = task_status(project, entry, task)
     code = (lambda s: f"`{s}`") if markdown else (lambda s: s)
@@ -222,8 +234,7 @@ def task_markdown(project: Project, entry: DagEntry, task: TaskFacts, *, markdow
                  + (f" — cannot go further: {why_not}" if why_not and status.stage is not Stage.PROXIED else ""))
     lines = [
         f"{bold('Task')} {code(task.task_id)} · {task.operator}" + (f" · {', '.join(flags)}" if flags else ""),
-        *([f"the project's {code(runs_as(task))}: its class only hands arguments on to it"]
-          if runs_as(task) != task.operator else []),
+        *_derived_lines(project, task, code),
         f"DAG {code(entry.dag_id)}{FROM_AIRFLOW if entry.dag.source == 'airflow' else ''}{stage}",
         "",
         "upstream: " + (", ".join(code(u) for u in task.upstream) or "none"),
@@ -238,7 +249,7 @@ def task_markdown(project: Project, entry: DagEntry, task: TaskFacts, *, markdow
                      f"none, so {'it gets' if len(starved) == 1 else 'they get'} None at run time "
                      f"(proxy {'it' if len(starved) == 1 else 'them'} too, or roll this task back)")
     if no_scaffold(project, entry.dag_id, task):
-        derived = derived_note(task)
+        derived = derived_note(task, project.port_bases)
         lines.append(f"no scaffold: port by hand ({code(task.operator)} has no generated Dagster implementation"
                      + (f": {derived}" if derived else "")
                      + f"; port the class once in {code(PORTS)} and every task of it scaffolds)")

@@ -173,6 +173,13 @@ class Project:
         over every Dagster module (the first module's declaration of a class wins)."""
         return self._mapping_index().ports
 
+    @property
+    def port_bases(self) -> dict[str, str]:
+        """Operator classes the team chose to run as the Airflow class they derive from
+        (``AIRFLOW_OPERATOR_PORTS`` given a string, ``analysis.dagster.ports.read_bases``), to that
+        class's name."""
+        return self._mapping_index().bases
+
     def runnable_in_dagster(self, dag_id: str, task_id: str) -> bool:
         """Some asset mapped to the task is an executable definition (not only AssetSpecs)."""
         return any(asset.executable for asset in self.asset_refs(dag_id, task_id))
@@ -199,6 +206,8 @@ class _MappingIndex:
     """As ``DagsterModule.assets_for`` gives them, module after module."""
     ports: dict[str, str]
     """``Project.ports``: read once per set of modules (``check`` asks for every task)."""
+    bases: dict[str, str]
+    """``Project.port_bases``, read with them."""
 
     @staticmethod
     def of(modules: tuple[DagsterModule, ...]) -> _MappingIndex:
@@ -213,11 +222,13 @@ class _MappingIndex:
             for task, found in module_keys.items():
                 keys.setdefault(task, []).extend(found)
         ports: dict[str, str] = {}
-        for module in modules:
-            for operator, function in module.ports:
-                ports.setdefault(operator, function)
+        bases: dict[str, str] = {}
+        for module in modules:  # the first module that names a class decides, a port or a base
+            taken = ports.keys() | bases.keys()
+            ports.update((operator, function) for operator, function in module.ports if operator not in taken)
+            bases.update((operator, base) for operator, base in module.bases if operator not in taken)
         return _MappingIndex(modules, {task: tuple(found) for task, found in refs.items()},
-                             {task: tuple(found) for task, found in keys.items()}, ports)
+                             {task: tuple(found) for task, found in keys.items()}, ports, bases)
 
 
 def state_dir_for(file: FileFacts) -> str:

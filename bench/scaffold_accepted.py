@@ -18,6 +18,12 @@ Reads the facts cache of each checkout and writes nothing. Exits 0 (a report).
 (``AIRFLOW_OPERATOR_PORTS``; ``analysis.dagster.ports``): the tasks of those classes join, as the
 "port" family, with what would still refuse them (a task made inside a project factory, Jinja,
 an XCom input). What the ports would do is the team's; this counts the tasks they would reach.
+
+``--as-base``: as if each entry's team had chosen to run every class of its own derived from an
+Airflow or provider operator with a scaffold as that operator (``AIRFLOW_OPERATOR_PORTS =
+{"GKEPodOperator": "GKEStartPodOperator"}``; ``analysis.edits.scaffold.derived``): those tasks join
+their base's family, with what still refuses them (a constructor that sets ``self.x``, Jinja under
+changed ``template_fields``, the base's own refusals).
 """
 
 from __future__ import annotations
@@ -71,9 +77,10 @@ PORT_FUNCTION = "_airlift_port"
 """The function every class is "ported" to under ``--ported`` (a name no DAG file binds)."""
 
 
-def measure_entry(entry: dict, ported: bool = False) -> dict[str, Counter]:
+def measure_entry(entry: dict, ported: bool = False, as_base: bool = False) -> dict[str, Counter]:
     """Per family: ``written`` and refusal reasons (masked), one count per task. ``ported``: every
-    operator class without a scaffold that does work counts as ported."""
+    operator class without a scaffold that does work counts as ported; ``as_base``: every class
+    derived from an operator with a scaffold counts as run as that operator."""
     project = project_of(entry)
     texts: dict[str, str | None] = {}
     modules = project_modules(project.code)  # where an imported @task is copied from, as the editor asks
@@ -81,10 +88,12 @@ def measure_entry(entry: dict, ported: bool = False) -> dict[str, Counter]:
     seen = set()
     ports = {t.operator: PORT_FUNCTION for e in project.entries for t in e.dag.tasks
              if ported and task_family(t) is None and task_nothing_to_migrate(t) is None}
+    bases = {t.operator: t.derived_from.rsplit(".", 1)[-1] for e in project.entries for t in e.dag.tasks
+             if as_base and t.derived_from and t.derived_changes and t.operator not in ports}
     for dag_entry in project.entries:
         path = dag_entry.file.path
         for task in dag_entry.dag.tasks:
-            family = task_family(task, ports)
+            family = task_family(task, ports, bases)
             key = (path, dag_entry.dag_id, task.task_id)
             if family is None or key in seen:
                 continue
@@ -99,12 +108,12 @@ def measure_entry(entry: dict, ported: bool = False) -> dict[str, Counter]:
                     texts[path] = None
             text = texts[path]
             reason = "(the DAG file cannot be read)" if text is None else can_scaffold(
-                text, task, modules, ports, dag_path=path, code=project.code, dag_id=dag_entry.dag_id)
+                text, task, modules, ports, dag_path=path, code=project.code, dag_id=dag_entry.dag_id, bases=bases)
             tally[family]["written" if reason is None else masked(reason)] += 1
     return tally
 
 
-def measure(names: set[str], top: int, ported: bool = False) -> dict:
+def measure(names: set[str], top: int, ported: bool = False, as_base: bool = False) -> dict:
     manifest = json.loads(corpus.MANIFEST.read_text())
     entries = [e for e in manifest if (not names or e["name"] in names) and (corpus.SRC / e["name"]).is_dir()]
     if not entries:
@@ -114,7 +123,7 @@ def measure(names: set[str], top: int, ported: bool = False) -> dict:
     per_entry = []
     for entry in entries:
         print(f"[scaffold_accepted] {entry['name']}", file=sys.stderr, flush=True)
-        tally = measure_entry(entry, ported)
+        tally = measure_entry(entry, ported, as_base)
         for family, counts in tally.items():
             families[family].update(counts)
         tasks = sum(sum(c.values()) for c in tally.values())
@@ -134,6 +143,7 @@ def measure(names: set[str], top: int, ported: bool = False) -> dict:
         "entries": per_entry,
         "top_refusals": [{"reason": r, "tasks": n} for r, n in reasons.most_common(top)],
         "ported": ported,
+        "as_base": as_base,
         "seconds": time.monotonic() - began,
     }
 
@@ -148,6 +158,7 @@ def print_report(result: dict) -> None:
         return
     from tables import format_table  # bench/tables.py, beside this script
     ported = " (every class without a scaffold ported once: --ported)" if result.get("ported") else ""
+    ported += " (every class derived from an operator with a scaffold run as it: --as-base)" if result.get("as_base") else ""
     print(f"Corpus tasks of an operator with a scaffold, written or refused ({result['tasks']:,} tasks){ported}\n")
     print(format_table(["family", "tasks", "written", "share"],
                        [[f, f"{v['tasks']:,}", f"{v['written']:,}", pct(v["written"], v["tasks"])]
@@ -170,8 +181,11 @@ def main() -> int:
     parser.add_argument("--top", type=int, default=20, help="refusal reasons to list (default 20)")
     parser.add_argument("--ported", action="store_true",
                         help="count every operator class without a scaffold as ported once (AIRFLOW_OPERATOR_PORTS)")
+    parser.add_argument("--as-base", action="store_true",
+                        help="count every class derived from an operator with a scaffold as run as it "
+                             "(AIRFLOW_OPERATOR_PORTS given the operator's name)")
     args = parser.parse_args()
-    result = measure(set(args.names), args.top, args.ported)
+    result = measure(set(args.names), args.top, args.ported, args.as_base)
     print(json.dumps(result, indent=1) if args.json else "", end="\n" if args.json else "")
     if not args.json:
         print_report(result)

@@ -76,9 +76,54 @@ def _class_changes(cls: ClassValue) -> list[str]:
                 found.append(f"`{cls.name}.__init__` {touched}")
         elif isinstance(value, Function) or name.startswith("__"):
             found.append(f"`{cls.name}` defines `{name}`")
+        elif name == "template_fields" and (removed := _removed_fields(cls)):
+            found.append(f"`{cls.name}` sets `template_fields` to its base's without "
+                         + ", ".join(f"`{r}`" for r in removed))
         else:
             found.append(f"`{cls.name}` sets `{name}`")
     return found
+
+
+def _removed_fields(cls: ClassValue) -> tuple[str, ...] | None:
+    """The fields a class's ``template_fields`` takes out of its base's, when that is all it does:
+    ``tuple(set(Base.template_fields) - {"on_finish_action"})`` (mozilla-telemetry's
+    ``GKEPodOperator``), ``[f for f in Base.template_fields if f != "x"]`` or ``... not in (...)``,
+    ``Base`` one of the class's bases as written. Airflow then renders fewer arguments than the
+    base does, which only matters for those (``analysis.edits.scaffold.derived``)."""
+    assigned = [s.value for s in cls.node.body if isinstance(s, ast.Assign) and len(s.targets) == 1
+                and isinstance(s.targets[0], ast.Name) and s.targets[0].id == "template_fields"]
+    if len(assigned) != 1:
+        return None
+    node = assigned[0]
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("tuple", "list", "set") \
+            and len(node.args) == 1 and not node.keywords:
+        node = node.args[0]
+    bases = {ast.unparse(b) for b in cls.node.bases}
+    def base_fields(expr: ast.expr) -> bool:
+        return isinstance(expr, ast.Attribute) and expr.attr == "template_fields" and ast.unparse(expr.value) in bases
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Sub) and isinstance(node.left, ast.Call) \
+            and isinstance(node.left.func, ast.Name) and node.left.func.id == "set" and len(node.left.args) == 1 \
+            and base_fields(node.left.args[0]) and isinstance(node.right, ast.Set):
+        return _names(node.right.elts)
+    if isinstance(node, (ast.ListComp, ast.GeneratorExp)) and len(node.generators) == 1:
+        loop = node.generators[0]
+        if not (isinstance(loop.target, ast.Name) and isinstance(node.elt, ast.Name) and node.elt.id == loop.target.id
+                and base_fields(loop.iter) and len(loop.ifs) == 1 and not loop.is_async):
+            return None
+        test = loop.ifs[0]
+        if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.left, ast.Name) \
+                and test.left.id == loop.target.id:
+            if isinstance(test.ops[0], ast.NotEq):
+                return _names(test.comparators)
+            if isinstance(test.ops[0], ast.NotIn) and isinstance(test.comparators[0], (ast.Tuple, ast.List, ast.Set)):
+                return _names(test.comparators[0].elts)
+    return None
+
+
+def _names(nodes: list[ast.expr]) -> tuple[str, ...] | None:
+    """String constants, in order; None when one is something else."""
+    found = tuple(n.value for n in nodes if isinstance(n, ast.Constant) and isinstance(n.value, str))
+    return found if found and len(found) == len(nodes) else None
 
 
 def _self_uses(function: ast.FunctionDef | ast.AsyncFunctionDef, bases: set[str]) -> str | None:

@@ -22,7 +22,7 @@ from analysis.dagster.asset_keys import AssetKeyReader, key_string
 from analysis.dagster.bodies import without_bodies
 from analysis.dagster.cst_values import arguments
 from analysis.dagster.dbt_assets import dbt_assets_description
-from analysis.dagster.ports import read_ports
+from analysis.dagster.ports import read_bases, read_ports
 from analysis.facts import Range
 from analysis.source import split_lines
 
@@ -83,6 +83,9 @@ class DagsterModule:
     ports: tuple[tuple[str, str], ...] = ()
     """``AIRFLOW_OPERATOR_PORTS``: operator classes to the function ported for them
     (``analysis.dagster.ports``)."""
+    bases: tuple[tuple[str, str], ...] = ()
+    """``AIRFLOW_OPERATOR_PORTS`` given a string: operator classes to the Airflow class the team
+    chose to run them as (``analysis.dagster.ports.read_bases``)."""
 
     def asset_refs(self, dag_id: str, task_id: str | None) -> tuple[AssetRef, ...]:
         """The assets mapped to a task (``task_id=None``: to the whole DAG), as written."""
@@ -141,7 +144,8 @@ def parse_dagster_module(path: str, text: str) -> DagsterModule:
         return DagsterModule(path, error="the module nests too deeply to read",
                              error_range=Range.point(0))
     return DagsterModule(path, tuple(reader.mappings), calls_build_defs=reader.calls_build_defs,
-                         unresolved=tuple(reader.unresolved), ports=read_ports(text))
+                         unresolved=tuple(reader.unresolved), ports=read_ports(text),
+                         bases=read_bases(text))
 
 
 _TOO_DEEP = ("too deep", Range.point(0))

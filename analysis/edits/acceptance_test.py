@@ -40,7 +40,8 @@ from analysis.dagster.ports import PORTS
 from analysis.edits.acceptance_module import RETURNING_KINDS, RUN_INSTANCE, WIDTH, quoted, render_module
 from analysis.edits.result import EditResult, check_output
 from analysis.edits.scaffold import ImportRoot, project_modules, scaffold_task
-from analysis.edits.scaffold.families import task_nothing_to_migrate
+from analysis.edits.scaffold.derived import chosen
+from analysis.edits.scaffold.families import runs_as, task_nothing_to_migrate
 from analysis.edits.scaffold.imported import virtual_task
 from analysis.edits.scaffold.asset_writers import DEFINITIONS
 from analysis.edits.scaffold.plan import plan_task
@@ -102,6 +103,11 @@ def acceptance_test(dag_text: str, dag_path: str, dag_id: str, task_id: str, mod
                                  f"({PORTS}): its Airflow side is the class itself, which only runs with "
                                  "Airflow; compare the port's output with `airflow tasks test`, or write its "
                                  "acceptance test by hand")
+    if chosen(task, dict(module.bases)):
+        return EditResult.refuse(f"task `{task_id}` runs `{task.operator}`, which the Dagster module runs as "
+                                 f"`{runs_as(task, dict(module.bases))}` ({PORTS}): its Airflow side is the class "
+                                 "itself, whose own code stays in Airflow; compare with `airflow tasks test`, or "
+                                 "write its acceptance test by hand")
     side = _CopiedCode(dag_text, dag_path, dag_id, test_file, import_roots, code)
     function = side.function(task, "run_airflow_task")
     if isinstance(function, str):

@@ -150,7 +150,8 @@ def _scaffold_offer(snapshot, target):
     dag_text = snapshot.texts.get(entry.file.path)
     if not specs_only or dag_text is None or can_scaffold(
             dag_text, task, project_modules(snapshot.project.code), snapshot.project.ports,
-            dag_path=entry.file.path, code=snapshot.project.code, dag_id=entry.dag_id) is not None:
+            dag_path=entry.file.path, code=snapshot.project.code, dag_id=entry.dag_id,
+            bases=snapshot.project.port_bases) is not None:
         return None
     return ("airlift.scaffoldTask", f"Generate Dagster implementation for `{task.task_id}`",
             {"dag_id": entry.dag_id, "task_id": task.task_id}, REFACTOR, [])

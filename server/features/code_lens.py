@@ -110,14 +110,14 @@ def _scaffold_tooltip(snapshot: Snapshot, path: str, dag_id: str, task) -> str:
     if text is None:
         return ""
     facts = snapshot.file_facts(path)  # its dependencies: the modules a copied @task comes from
-    ports = snapshot.project.ports
+    ports, bases = snapshot.project.ports, snapshot.project.port_bases
     key = (path, hash(text), hash(facts.dependencies) if facts is not None else 0, dag_id, task.task_id,
-           ports.get(task.operator))
+           ports.get(task.operator), bases.get(task.operator))
     if key not in _tooltips:
         if len(_tooltips) > 4096:
             _tooltips.clear()
         reason = can_scaffold(text, task, project_modules(snapshot.project.code), ports, dag_path=path,
-                              code=snapshot.project.code, dag_id=dag_id)
+                              code=snapshot.project.code, dag_id=dag_id, bases=bases)
         _tooltips[key] = ("Dagster implementation: can be generated (code action "
                           f"\"Generate Dagster implementation for {task.task_id}\")" if reason is None
                           else f"Dagster implementation cannot be generated: {reason}")

@@ -118,7 +118,7 @@ from typing import TYPE_CHECKING
 from analysis.dags.dagfile import extract_file
 from analysis.dagster.bodies import set_aside_except
 from analysis.dagster.module import AssetRef, parse_dagster_module
-from analysis.dagster.ports import read_ports
+from analysis.dagster.ports import read_bases, read_ports
 from analysis.edits.bodies_aside import edit_with_bodies_aside
 from analysis.edits.result import EditResult, parse
 from analysis.edits.scaffold.airflow_imports import airflow_problem
@@ -126,7 +126,7 @@ from analysis.edits.scaffold.asset import WHAT, ModuleEdit
 from analysis.edits.scaffold.asset_sensors import dag_asset_key
 from analysis.edits.scaffold.dag_source import DagSource, copied_lines
 from analysis.edits.scaffold.closures import defined_in_function
-from analysis.edits.scaffold.derived import derived_view
+from analysis.edits.scaffold.derived import chosen, chosen_problem, derived_view, left_behind
 from analysis.edits.scaffold.evaluated_task import evaluator, last_read
 from analysis.edits.scaffold.imported import (
     FACTORY_OPERATORS,
@@ -169,7 +169,8 @@ def _read_text(path: str) -> str | None:
 
 def can_scaffold(dag_text: str, task: TaskFacts, module_source: ModuleSource | None = None,
                  ports: Mapping[str, str] | None = None, *, dag_path: str | None = None,
-                 code: ProjectCode | None = None, dag_id: str | None = None) -> str | None:
+                 code: ProjectCode | None = None, dag_id: str | None = None,
+                 bases: Mapping[str, str] | None = None) -> str | None:
     """None when ``task`` can be scaffolded, else why not (one line). Reads the DAG file, and
     the project module that defines the task's function when the DAG file imports it and
     ``module_source`` finds it: the Dagster module may still refuse (the task not mapped yet).
@@ -177,13 +178,16 @@ def can_scaffold(dag_text: str, task: TaskFacts, module_source: ModuleSource | N
     ``dag_path`` (and ``code``, as the index reads the file), a task that a project factory makes
     is judged on the values the model evaluates for it (a ported class's, or one whose scaffold
     reads values: ``plan_evaluated``); ``dag_id``: the task's DAG, whose values those are (a DAG
-    a loop makes has its own)."""
+    a loop makes has its own). ``bases``: the classes the team chose to run as the Airflow class
+    they derive from (``Project.port_bases``)."""
     evaluate = evaluator(dag_path, dag_text, code, dag_id)
     label = f"task `{task.task_id}`"
     if ports and task.operator in ports:
         plan = plan_task(dag_text, task, ports=ports, evaluate=evaluate)
         return plan if isinstance(plan, str) else airflow_problem(plan, label, code)
-    task, evaluate, _ = derived_view(task, evaluate, ports or ())
+    if chosen(task, bases) and (problem := chosen_problem(task, evaluate)):
+        return problem
+    task, evaluate, _ = derived_view(task, evaluate, ports or (), bases)
     copied = _copied(dag_text, task, module_source, evaluate, code, dag_path)
     if isinstance(copied, str):
         return copied
@@ -326,9 +330,15 @@ def _scaffold_task(dag_text: str, dag_path: str, dag_id: str, task_id: str, modu
     task = dag.task(task_id)
     if task is None:
         return EditResult.refuse(f"DAG `{dag_id}` has no task `{task_id}`")
-    ports = dict(read_ports(module_text))
+    ports, bases = dict(read_ports(module_text)), dict(read_bases(module_text))
     evaluate = evaluator(dag_path, dag_text, code, dag_id)  # before a copied @task changes dag_path
-    task, evaluate, derived_class = derived_view(task, evaluate, ports)  # a project class as Airflow's
+    left: tuple[str, ...] = ()
+    if chosen(task, bases) and task.operator not in ports:  # the team's choice to run the class as its base
+        problem = chosen_problem(task, evaluate)
+        if problem:
+            return EditResult.refuse(problem)
+        left = left_behind(evaluate(task) if evaluate is not None else task)
+    task, evaluate, derived_class = derived_view(task, evaluate, ports, bases)  # a project class as Airflow's
     module = parse(module_text, WHAT)
     if isinstance(module, str):
         return EditResult.refuse(module)
@@ -360,7 +370,7 @@ def _scaffold_task(dag_text: str, dag_path: str, dag_id: str, task_id: str, modu
         if problem:
             return EditResult.refuse(problem)
         if derived_class is not None:
-            plan = replace(plan, derived=derived_class)
+            plan = replace(plan, derived=derived_class, left=left)
         # the functions the asset does not copy set aside: a large DAG file is read in a fraction of the time
         aside = set_aside_except(dag_text, copied_lines(plan, task))
         dag_code = aside.text if aside is not None else dag_text

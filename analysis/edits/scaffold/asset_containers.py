@@ -19,7 +19,7 @@ is one ``run`` with the task's image, command and environment:
 - Kubernetes: ``cmds`` as the container's command, ``arguments`` as its args (through
   ``base_pod_spec``, so that an image's entrypoint stays when there are no ``cmds``),
   ``env_vars`` as ``env``, ``namespace``, ``container_resources`` (or the provider's
-  ``resources`` before 4.0), ``image_pull_policy``, ``service_account_name``, ``node_selector``,
+  ``resources`` before 4.0), ``image_pull_policy``, ``termination_message_policy``, ``service_account_name``, ``node_selector``,
   ``affinity``, ``labels`` and ``annotations``. A pod read from a kube config file
   (``config_file``) runs through a client of its own for that file (``PIPES_K8S_CLIENT_<FOLDER>_<FILE>``,
   resource ``pipes_k8s_client_<folder>_<file>``), so that pods of different clusters never share

@@ -1,5 +1,6 @@
-"""A task of a project class that only hands arguments on to an Airflow or provider operator
-class (``analysis.dags.derived``; ``families.runs_as``), scaffolded as that class.
+"""A task of a project class derived from an Airflow or provider operator class, scaffolded as
+that class (``analysis.dags.derived``; ``families.runs_as``): one that only hands arguments on,
+or one the team chose to run as its base (``AIRFLOW_OPERATOR_PORTS`` given the base's name).
 
 ``class TeamPodOperator(KubernetesPodOperator)`` whose ``__init__`` gives the team's defaults to
 ``super().__init__`` runs Airflow's class with the arguments it hands on. The DAG file's call
@@ -8,34 +9,60 @@ the task is planned as a project factory's is: from the values the model evaluat
 constructor (``TaskFacts.base_arguments``), written out (``plan_evaluated``,
 ``imported.factory_task``). A class the team ported once (``AIRFLOW_OPERATOR_PORTS``) keeps its
 port.
+
+A class that changes how its base runs (mozilla-telemetry's ``GKEPodOperator`` defines
+``get_or_create_pod`` and ``process_pod_deletion``) is the project's own: no scaffold, unless the
+team chooses to run it as its base (``{"GKEPodOperator": "GKEStartPodOperator"}``). Then what the
+class changes stays in Airflow (``left_behind``: its methods, class attributes, and the hooks it
+hands on, such as a pod's ``callbacks``), named in the asset's docstring. Refused even then
+(``chosen_problem``), because the base would run with other values than Airflow's: a constructor
+that does more than hand arguments on (it sets ``self.x``, calls something), a class decorator,
+another base the model cannot read, ``default_args`` that cannot be read, a dunder method; and a
+class that changes how Airflow renders Jinja (``template_fields``, ``render_template_fields``...)
+for a task whose arguments hold Jinja.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Container
+import re
+from collections.abc import Callable, Container, Mapping
 from dataclasses import replace
 
 from analysis.edits.scaffold.families import runs_as
+from analysis.edits.scaffold.plan_common import jinja_in_value
 from analysis.facts import TaskFacts
 
 Evaluate = Callable[[TaskFacts], TaskFacts]
 
+HOOKS = frozenset({"callbacks", "progress_callback"})
+"""Arguments that hook Airflow-side code onto a run (the pod operator's callbacks on the pod's
+creation and completion): handed on by a class run as its base, they stay in Airflow."""
+_TEMPLATING = frozenset({"template_fields", "template_ext", "template_searchpath", "render_template_fields",
+                         "render_template", "prepare_template", "resolve_template_files", "get_template_env"})
+"""What a class changes of the arguments Airflow renders with Jinja, and how."""
+_HARMLESS_DUNDERS = frozenset({"__repr__", "__str__"})
 
-def as_base(task: TaskFacts, ports: Container[str] = ()) -> TaskFacts | None:
+
+def as_base(task: TaskFacts, ports: Container[str] = (), bases: Mapping[str, str] | None = None) -> TaskFacts | None:
     """``task`` as a task of the Airflow class it runs as, with the arguments that class's
-    constructor is given; None when it is no such task (or its class is ported)."""
-    base = runs_as(task)
+    constructor is given; None when it is no such task (or its class is ported). ``bases``: the
+    classes the team chose to run as their base (``Project.port_bases``); the hooks such a class
+    hands on that the task's own call does not give are left out (``HOOKS``)."""
+    base = runs_as(task, bases)
     if base == task.operator or task.operator in ports:
         return None
     given = task.base_arguments if task.base_arguments is not None else task.arguments
+    if given is not None and task.derived_changes:  # run as its base by choice
+        own = {name for name, _, _ in task.arguments or ()}
+        given = tuple(a for a in given if a[0] not in HOOKS or a[0] in own)
     return replace(task, operator=base, operator_class=task.derived_from, arguments=given)
 
 
-def derived_view(task: TaskFacts, evaluate: Evaluate | None,
-                 ports: Container[str] = ()) -> tuple[TaskFacts, Evaluate | None, str | None]:
+def derived_view(task: TaskFacts, evaluate: Evaluate | None, ports: Container[str] = (),
+                 bases: Mapping[str, str] | None = None) -> tuple[TaskFacts, Evaluate | None, str | None]:
     """The task and ``evaluate`` to plan it with (as its Airflow class, for a task ``as_base``
     reads so), and the project class's name when it is one."""
-    seen = as_base(task, ports)
+    seen = as_base(task, ports, bases)
     if seen is None:
         return task, evaluate, None
     if evaluate is None:
@@ -43,6 +70,63 @@ def derived_view(task: TaskFacts, evaluate: Evaluate | None,
 
     def evaluated(asked: TaskFacts) -> TaskFacts:
         found = evaluate(asked)
-        return as_base(found) or found
+        return as_base(found, ports, bases) or found
 
     return seen, evaluated, task.operator
+
+
+def chosen(task: TaskFacts, bases: Mapping[str, str] | None) -> bool:
+    """Whether ``task`` runs as its base because the team chose so (its class changes it)."""
+    return bool(task.derived_changes) and runs_as(task, bases) != task.operator
+
+
+def chosen_problem(task: TaskFacts, evaluate: Evaluate | None) -> str | None:
+    """Why a task of a class the team chose to run as its base cannot be (see the module), or None."""
+    cls, base = task.operator, (task.derived_from or "").rsplit(".", 1)[-1]
+    for change in task.derived_changes:
+        if _kept(change) is None:
+            return (f"`{cls}` runs as `{base}` ({_PORTS}), but {change}: `{base}` would not run with the values "
+                    f"Airflow gives it; port the class as a function instead")
+    templating = [c for c in task.derived_changes if _kept(c) in _TEMPLATING]
+    if not templating:
+        return None
+    found = evaluate(task) if evaluate is not None else task
+    removed = [_REMOVED.search(c) for c in templating]  # `template_fields` its base's but a few: only those differ
+    named = None if not all(removed) else {n for m in removed if m for n in re.findall(r"`(\w+)`", m.group(1))}
+    values = [v for name, known, v in (*(found.arguments or ()), *(found.base_arguments or ()))
+              if known and (named is None or name in named)]
+    jinja = jinja_in_value(values)
+    templating = templating[0]
+    if found.arguments is None or jinja is not None:
+        what = f"its arguments use Jinja ({jinja!r})" if jinja else "its arguments cannot be read"
+        return (f"`{cls}` runs as `{base}` ({_PORTS}), but {templating} and {what}: Airflow renders them as "
+                "the class chooses; port the class as a function instead")
+    return None
+
+
+def left_behind(task: TaskFacts) -> tuple[str, ...]:
+    """What stays in Airflow of a task's class run as its base by choice: its changes, and the hooks
+    it hands on (``HOOKS``) that the task's own call does not give."""
+    own = {name for name, _, _ in task.arguments or ()}
+    hooks = [f"`{task.operator}` hands `{name}` on" for name, _, _ in task.base_arguments or ()
+             if name in HOOKS and name not in own]
+    return (*task.derived_changes, *hooks)
+
+
+_PORTS = "AIRFLOW_OPERATOR_PORTS"
+
+
+_REMOVED = re.compile(r" sets `template_fields` to its base's without (.*)$")
+"""The change ``analysis.dags.derived`` names for ``template_fields`` that only takes fields out."""
+
+
+def _kept(change: str) -> str | None:
+    """The method or class attribute a change names when it can stay in Airflow (the class's own
+    code beside its base's), else None: a constructor's change, a decorator, another base..."""
+    for verb in (" defines `", " sets `"):
+        head, found, name = change.partition(verb)
+        if found and head.startswith("`") and head.endswith("`") and "." not in head and "`" in name:
+            name = name.split("`")[0]
+            dunder = name.startswith("__") and name.endswith("__")
+            return None if dunder and name not in _HARMLESS_DUNDERS else name
+    return None

@@ -9,7 +9,7 @@ class after import resolution (``BashOperator``) or the TaskFlow decorator (``@t
 from __future__ import annotations
 
 import functools
-from collections.abc import Container
+from collections.abc import Container, Mapping
 
 from analysis.dags.classes import GATE_CLASSES
 from analysis.facts import TaskFacts
@@ -122,14 +122,18 @@ def scaffold_family(operator: str, ports: Container[str] = ()) -> str | None:
     return PORT if operator in ports else SCAFFOLDED.get(operator)
 
 
-def runs_as(task: TaskFacts) -> str:
+def runs_as(task: TaskFacts, bases: Mapping[str, str] | None = None) -> str:
     """The operator the registry knows ``task`` by: Airflow's or a provider's class that its
     project class derives from when the project's classes only hand arguments on to it
     (``TaskFacts.derived_changes`` empty: ``class TeamPodOperator(KubernetesPodOperator)`` giving
-    defaults), else ``task.operator``."""
-    if task.derived_from and not task.derived_changes:
+    defaults), or when the team chose to run the class as that base (``bases``,
+    ``Project.port_bases``: ``AIRFLOW_OPERATOR_PORTS = {"GKEPodOperator": "GKEStartPodOperator"}``,
+    a base with a scaffold planned from values), else ``task.operator``."""
+    if task.derived_from:
         base = task.derived_from.rsplit(".", 1)[-1]
-        if base in NOTHING_TO_MIGRATE or base in planned_from_values():
+        if not task.derived_changes and (base in NOTHING_TO_MIGRATE or base in planned_from_values()):
+            return base
+        if task.derived_changes and bases and bases.get(task.operator) == base and base in planned_from_values():
             return base
     return task.operator
 
@@ -147,10 +151,10 @@ def planned_from_values() -> frozenset[str]:
     return frozenset({*BY_VALUES, *FACTORY_OPERATORS})
 
 
-def task_family(task: TaskFacts, ports: Container[str] = ()) -> str | None:
+def task_family(task: TaskFacts, ports: Container[str] = (), bases: Mapping[str, str] | None = None) -> str | None:
     """``scaffold_family`` of a task: a port of its own class first, then the family of the
-    operator it runs as (``runs_as``)."""
-    return PORT if task.operator in ports else SCAFFOLDED.get(runs_as(task))
+    operator it runs as (``runs_as``; ``bases``: the classes the team chose to run as their base)."""
+    return PORT if task.operator in ports else SCAFFOLDED.get(runs_as(task, bases))
 
 
 def task_nothing_to_migrate(task: TaskFacts) -> str | None:
@@ -158,12 +162,19 @@ def task_nothing_to_migrate(task: TaskFacts) -> str | None:
     return NOTHING_TO_MIGRATE.get(runs_as(task))
 
 
-def derived_note(task: TaskFacts) -> str | None:
+def derived_note(task: TaskFacts, bases: Mapping[str, str] | None = None) -> str | None:
     """For a task of a project class derived from an operator that has a scaffold or nothing to
     migrate, why it is no such task: what its classes change ("derived from
     `KubernetesPodOperator`, but `TeamPod` defines `execute`"), or that the operator's scaffold
-    reads a call of the DAG file only; else None."""
+    reads a call of the DAG file only; else None. ``bases``: the classes the team chose to run as
+    their base, a choice this task's class may not allow (another class than its base)."""
     base = (task.derived_from or "").rsplit(".", 1)[-1]
+    named = (bases or {}).get(task.operator)
+    if named is not None and named != base:
+        return (f"`AIRFLOW_OPERATOR_PORTS` runs it as `{named}`, but it derives from "
+                + (f"`{base}`" if base else "no operator class of Airflow's or a provider's"))
+    if named is not None and base not in planned_from_values():
+        return f"`AIRFLOW_OPERATOR_PORTS` runs it as `{base}`, whose scaffold copies a call written in the DAG file"
     if base not in SCAFFOLDED and base not in NOTHING_TO_MIGRATE:
         return None
     if task.derived_changes:
@@ -174,8 +185,8 @@ def derived_note(task: TaskFacts) -> str | None:
     return None
 
 
-def no_scaffold_note(task: TaskFacts, ports_name: str) -> str:
+def no_scaffold_note(task: TaskFacts, ports_name: str, bases: Mapping[str, str] | None = None) -> str:
     """The ``no-scaffold`` note of a task with no family: the operator, and ``derived_note``."""
-    derived = derived_note(task)
+    derived = derived_note(task, bases)
     return (f"no scaffold for `{task.operator}`" + (f" ({derived})" if derived else "")
             + f": port by hand (or port the class once: `{ports_name}`)")

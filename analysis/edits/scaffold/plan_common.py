@@ -115,6 +115,9 @@ class Plan:
     derived: str | None = None
     """The project class the task is made by when it only hands arguments on to the operator
     planned (``derived``): named in the docstring."""
+    left: tuple[str, ...] = ()
+    """What stays in Airflow of the ``derived`` class the team chose to run as its base
+    (``AIRFLOW_OPERATOR_PORTS`` given its name; ``derived.left_behind``): named in the docstring."""
     context_values: tuple[str, ...] = ()
     """The task context's values (``CONTEXT_VALUES``) the callable takes, by parameter or through the
     ``**kwargs`` it reads them from: given by name from the Airflow run (``reads_run``)."""

@@ -55,7 +55,8 @@ _K8S = {"image": "image", "cmds": "command", "arguments": "args", "env_vars": "e
         "get_logs": None, "log_events_on_failure": None, "startup_timeout_seconds": None,
         "is_delete_operator_pod": None, "on_finish_action": None, "reattach_on_restart": None,
         "in_cluster": None, "image_pull_secrets": "refused", "resources": "resources",
-        "affinity": "spec", "config_file": "client", "secrets": "container"}
+        "affinity": "spec", "config_file": "client", "secrets": "container",
+        "termination_message_policy": "container"}
 TEMPLATED = {"docker": frozenset({"image", "command", "environment"}),
              "k8s": frozenset({"image", "cmds", "arguments", "env_vars", "namespace", "container_resources",
                                "labels", "annotations", "node_selector"})}
@@ -231,6 +232,12 @@ def _k8s_run(values: dict[str, object], name: str) -> list[tuple[str, object]] |
         container["resources"] = resources
     if values.get("image_pull_policy"):
         container["image_pull_policy"] = values["image_pull_policy"]
+    policy = values.get("termination_message_policy")
+    if policy is not None and policy not in _TERMINATION_MESSAGE_POLICIES:
+        return (f"the `termination_message_policy` of {name} is {policy!r}, not one of Kubernetes' "
+                f"({', '.join(map(repr, _TERMINATION_MESSAGE_POLICIES))})")
+    if policy is not None:  # what the pod's status says when it fails, as the provider sets it on the container
+        container["termination_message_policy"] = policy
     affinity = values.get("affinity")
     unread = _unread(affinity, "Affinity") if affinity is not None else None
     if unread is not None:
@@ -271,6 +278,9 @@ def _secrets(given: object, name: str) -> tuple[dict, list] | str:
             container.setdefault("env_from", []).append({"secret_ref": {"name": secret.secret}})
     return container, volumes
 
+
+_TERMINATION_MESSAGE_POLICIES = ("File", "FallbackToLogsOnError")
+"""Kubernetes' values of a container's ``terminationMessagePolicy``."""
 
 _OLD_RESOURCES = {"request_memory": ("requests", "memory"), "request_cpu": ("requests", "cpu"),
                   "request_ephemeral_storage": ("requests", "ephemeral-storage"),
