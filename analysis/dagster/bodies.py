@@ -32,8 +32,10 @@ import libcst as cst
 
 _AIRLIFT_FUNCTIONS = ("assets_with_task_mappings", "assets_with_dag_mappings",
                       "assets_with_multiple_task_mappings", "build_defs_from_airflow_instance")
-_KEEP_WORDS = ("dagster_airlift", "global", "nonlocal", *_AIRLIFT_FUNCTIONS)
-"""Words that keep a body: a mapping made there (a star import brings the functions' own names)."""
+_KEEP_WORDS = ("dagster_airlift", "global", "nonlocal", "Definitions", *_AIRLIFT_FUNCTIONS)
+"""Words that keep a body: a mapping made there (a star import brings the functions' own names),
+and a ``Definitions(...)`` built there (a ``@definitions`` function's): every edit that writes
+into the module's one ``Definitions`` (map, decommission, peering) must see them all."""
 _MARK = "airlift-lsp: body set aside"
 _BUILTINS = frozenset(dir(builtins))
 _LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")

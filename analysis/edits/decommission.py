@@ -28,9 +28,10 @@ from analysis.edits.result import EditResult, check_output, parse
 WHAT = "the Dagster module"
 _NOT_NAME = re.compile(r"[^A-Za-z0-9_]")
 _IMPORTED = ("AssetKey", "define_asset_job", "RetryPolicy", "ScheduleDefinition", "DagsterAssetKey",
-             "dagster_define_asset_job", "DagsterRetryPolicy", "DagsterScheduleDefinition", "Definitions")
-"""The names the job's code may import, the aliases ``alias_for`` gives them, and ``Definitions``
-(the job goes into the one ``Definitions(...)``): a body naming one stays in view of the edit."""
+             "dagster_define_asset_job", "DagsterRetryPolicy", "DagsterScheduleDefinition")
+"""The names the job's code may import and the aliases ``alias_for`` gives them: a body naming
+one stays in view of the edit (as one naming ``Definitions`` does for every edit,
+``analysis.dagster.bodies``: the job goes into the one ``Definitions(...)``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,12 +43,11 @@ from analysis.edits.result import EditResult, check_output, parse
 WHAT = "the Dagster module"
 _CORE = "dagster_airlift.core"
 _MAPPINGS = ("assets_with_task_mappings", "assets_with_dag_mappings", "assets_with_multiple_task_mappings")
-_WORDS = ("Definitions", "AirflowInstance", "DagsterAirlift", "DagsterDefinitions", "airlift_", "airflow_instance",
-          "defs")
-"""A body naming what the peering reads (a ``Definitions(...)`` built in a ``@definitions``
-function), the aliases it may import its names as, or the names it gives new variables, stays in
-view of the edit. (Its imports are read at the top level, and a body reading a name the module
-does not bind stays anyway.)"""
+_WORDS = ("AirflowInstance", "DagsterAirlift", "DagsterDefinitions", "airlift_", "airflow_instance", "defs")
+"""A body naming what the peering reads, the aliases it may import its names as, or the names it
+gives new variables, stays in view of the edit (one building a ``Definitions(...)``, a
+``@definitions`` function's, stays for every edit: ``analysis.dagster.bodies``). (Its imports are
+read at the top level, and a body reading a name the module does not bind stays anyway.)"""
 
 
 def peer_module(text: str | None, peer: Peer) -> EditResult:

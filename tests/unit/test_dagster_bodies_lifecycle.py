@@ -184,3 +184,17 @@ def a():
 def test_peering_sees_what_the_whole_text_shows_it(case: str, text: str, monkeypatch) -> None:
     done = peer_module(text, PEER)
     assert done == whole(monkeypatch, lambda: peer_module(text, PEER))
+
+
+def test_a_body_building_definitions_stays_in_view_of_every_edit() -> None:
+    """Map, decommission and peering each write into the module's one ``Definitions(...)``: a
+    body building one (or its alias) is never set aside, whatever words the edit gives; the
+    others still are."""
+    long_body = "\n\n@asset\ndef b():\n    rows = [1, 2]\n    total = sum(rows)\n    doubled = total * 2\n    return doubled\n"
+    for alias in ("", " as Defs"):
+        text = TWO_DEFINITIONS.replace("from dagster import Definitions,", f"from dagster import Definitions{alias},")
+        if alias:
+            text = text.replace("legacy = Definitions(", "legacy = Defs(").replace("return Definitions(", "return Defs(")
+        kept = set_aside(text + long_body, for_edit=True)
+        assert kept is not None and "doubled = total * 2" not in kept.text
+        assert f"return {'Defs' if alias else 'Definitions'}(assets=checked)" in kept.text
