@@ -13,6 +13,7 @@ from enum import Enum
 from analysis.dagster.ports import PORTS
 from analysis.edits.scaffold.families import (
     GATE_LABELS,
+    chosen_base,
     derived_note,
     gate_of,
     runs_as,
@@ -252,7 +253,8 @@ def task_markdown(project: Project, entry: DagEntry, task: TaskFacts, *, markdow
         derived = derived_note(task, project.port_bases)
         lines.append(f"no scaffold: port by hand ({code(task.operator)} has no generated Dagster implementation"
                      + (f": {derived}" if derived else "")
-                     + f"; port the class once in {code(PORTS)} and every task of it scaffolds)")
+                     + f"; port the class once in {code(PORTS)} and every task of it scaffolds"
+                     + (f", or run it as {code(base)} there" if (base := chosen_base(task)) else "") + ")")
     elif task.operator in (ports := project.ports) and not project.runnable_in_dagster(entry.dag_id, task.task_id):
         lines.append(f"ported: {code(task.operator)} runs as {code(ports[task.operator])} ({code(PORTS)}): "
                      "Generate Dagster implementation writes its call")

@@ -11,7 +11,7 @@ from analysis.describe import Stage, blocked_in, dag_status, task_status
 from analysis.plans import Refused
 from server.app import AirliftServer
 from server.convert import Lines
-from server.features import acceptance, decommission
+from server.features import acceptance, decommission, port_bases
 from server.features.commands import PLANNERS, edit_for, plan_command
 from server.features.lookup import target_at, text_at
 
@@ -77,6 +77,13 @@ def register(server: AirliftServer) -> None:
                 actions.append(test if _client_resolves_edits(ls) else acceptance.resolved(ls, test))
             except JsonRpcInvalidRequest:
                 pass  # refused (the Airflow side cannot be copied, say): not offered
+        base = port_bases.offered(snapshot, target.entry, target.task) if target is not None else None
+        if base is not None:
+            choice = port_bases.action(target.entry, target.task, base, params.text_document.uri, version)
+            try:  # a client that cannot resolve edits gets it now (one task: the cursor's)
+                actions.append(choice if _client_resolves_edits(ls) else port_bases.resolved(ls, choice))
+            except JsonRpcInvalidRequest:
+                pass  # refused (the module declares the class otherwise, say): not offered
         if target is not None and decommission.offered(ls, target.entry, snapshot.project):
             # Resolved to a command, never to an edit: the command asks before it edits.
             action = decommission.action(target.entry, params.text_document.uri, version)
@@ -91,6 +98,8 @@ def register(server: AirliftServer) -> None:
             return decommission.resolved(action)
         if acceptance.is_ours(action.data):
             return acceptance.resolved(ls, action)
+        if port_bases.is_ours(action.data):
+            return port_bases.resolved(ls, action)
         problem = _invalid_data(action.data)
         if problem is not None:
             raise JsonRpcInvalidParams(f"Airlift: cannot resolve this code action: {problem}; "

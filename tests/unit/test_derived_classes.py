@@ -86,7 +86,7 @@ def test_what_a_class_changes_is_named_methods_first():
     assert all(runs_as(found[t]) == found[t].operator and task_family(found[t]) is None for t in "nrmo")
     assert no_scaffold_note(found["n"], "PORTS") == (
         "no scaffold for `Noisy` (derived from `BashOperator`, but `Noisy` defines `execute`; `Noisy.__init__` "
-        "sets `self.env`; `Noisy` sets `template_fields`): port by hand (or port the class once: `PORTS`)")
+        "sets `self.env`; `Noisy` sets `template_fields`): port by hand (or port the class once, or run it as `BashOperator`: `PORTS`)")
     # a BaseOperator of the project's: nothing of Airflow's to run, the note as before
     assert found["o"].derived_from == "airflow.models.BaseOperator"
     assert no_scaffold_note(found["o"], "PORTS") == "no scaffold for `Own`: port by hand (or port the class once: `PORTS`)"
@@ -177,7 +177,8 @@ def test_hover_and_check_say_which_class_a_task_runs(tmp_path: Path):
             "`KubernetesPodOperator`, but `Audited` defines `execute`;") in audited
     notes = [f.message for f in check_project(project) if f.code == "no-scaffold"]
     assert notes == ["no scaffold for `Audited` (derived from `KubernetesPodOperator`, but `Audited` defines "
-                     "`execute`): port by hand (or port the class once: `AIRFLOW_OPERATOR_PORTS`)"]
+                     "`execute`): port by hand (or port the class once, or run it as `KubernetesPodOperator`: "
+                     "`AIRFLOW_OPERATOR_PORTS`)"]
 
 
 def test_what_else_changes_how_a_class_runs():

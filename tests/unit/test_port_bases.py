@@ -106,7 +106,8 @@ def test_without_the_choice_the_class_is_its_own_and_with_it_runs_as_its_base():
     assert task_family(pod, (), wrong) is None
     assert no_scaffold_note(pod, "AIRFLOW_OPERATOR_PORTS", wrong) == (
         "no scaffold for `TeamPod` (`AIRFLOW_OPERATOR_PORTS` runs it as `BashOperator`, but it derives from "
-        "`KubernetesPodOperator`): port by hand (or port the class once: `AIRFLOW_OPERATOR_PORTS`)")
+        "`KubernetesPodOperator`): port by hand (or port the class once, or run it as `KubernetesPodOperator`: "
+        "`AIRFLOW_OPERATOR_PORTS`)")
 
 
 def test_the_pod_runs_as_its_base_with_what_the_class_hands_on(tmp_path: Path):

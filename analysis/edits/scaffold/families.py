@@ -188,5 +188,15 @@ def derived_note(task: TaskFacts, bases: Mapping[str, str] | None = None) -> str
 def no_scaffold_note(task: TaskFacts, ports_name: str, bases: Mapping[str, str] | None = None) -> str:
     """The ``no-scaffold`` note of a task with no family: the operator, and ``derived_note``."""
     derived = derived_note(task, bases)
+    base = chosen_base(task)
     return (f"no scaffold for `{task.operator}`" + (f" ({derived})" if derived else "")
-            + f": port by hand (or port the class once: `{ports_name}`)")
+            + ": port by hand (or port the class once" + (f", or run it as `{base}`" if base else "")
+            + f": `{ports_name}`)")
+
+
+def chosen_base(task: TaskFacts) -> str | None:
+    """The Airflow class the team may choose to run ``task``'s project class as
+    (``AIRFLOW_OPERATOR_PORTS`` given its name): the one it derives from, when the class changes
+    it and that class's scaffold is planned from values; else None."""
+    base = (task.derived_from or "").rsplit(".", 1)[-1]
+    return base if task.derived_changes and base in planned_from_values() else None
