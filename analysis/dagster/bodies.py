@@ -229,7 +229,13 @@ def _string_quotes(text: str) -> list[tuple[int, str]]:
 
 
 def _nested_quotes(fstring: str) -> list[str]:
-    """The quotes of the one-line strings in an f-string's expressions, as libcst counts them."""
+    """The quotes of the one-line strings in an f-string's expressions, as libcst counts them.
+    Most f-strings hold none (no quote between their own): those are not parsed."""
+    prefix = len(fstring) - len(fstring.lstrip("rRbBuUfF"))
+    edge = 3 if fstring[prefix:prefix + 3] in ('"""', "'''") else 1
+    inner = fstring[prefix + edge:len(fstring) - edge]
+    if "{" not in inner or ('"' not in inner and "'" not in inner):
+        return []
     try:
         expression = cst.parse_expression(fstring)
     except (cst.ParserSyntaxError, RecursionError, MemoryError):

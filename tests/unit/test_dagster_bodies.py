@@ -343,3 +343,30 @@ def test_new_code_takes_the_quote_of_the_bodies_set_aside_too(monkeypatch) -> No
 
     done = map_one()
     assert done == whole(monkeypatch, map_one) and "dag_id='d'" in done.text
+
+
+@pytest.mark.parametrize("fstring", [
+    'f"{x}"', "f'{x}'", "f\"{x['a']}\"", "f'{x[\"a\"]}'", 'f"""{x}"""', "rf'{a}'", 'F"abc"', "f\"it's {x}\"",
+    "f\"{'a' if b else 'c'}\"", 'f"{{x}}"', "f'''{d[\"k\"]} and {e}'''", 'f""', "f''", 'f"{x!r:>{w}}"',
+])
+def test_the_quotes_in_an_f_string_are_libcsts_without_parsing_most(fstring: str) -> None:
+    """``_nested_quotes`` skips f-strings with no quote between their own; the rest it parses."""
+    import libcst as cst
+
+    from analysis.dagster.bodies import _nested_quotes
+
+    expected = [n.quote for n in _simple_strings(cst.parse_expression(fstring)) if n.quote in ('"', "'")]
+    assert _nested_quotes(fstring) == expected
+
+
+def _simple_strings(node):
+    import libcst as cst
+
+    found = []
+
+    class Strings(cst.CSTVisitor):
+        def visit_SimpleString(self, string: cst.SimpleString) -> None:
+            found.append(string)
+
+    node.visit(Strings())
+    return found
