@@ -148,13 +148,16 @@ def _self_uses(function: ast.FunctionDef | ast.AsyncFunctionDef, bases: set[str]
     effect = _side_effect(function, allowed)
     if effect is not None:
         return effect
+    augmented = {id(n.target) for n in ast.walk(function) if isinstance(n, ast.AugAssign)}
+    stored: dict[str, None] = {}
     for node in ast.walk(function):
         if isinstance(node, ast.Name) and node.id == me and id(node) not in allowed:
             parent = _attribute_of(function, node)
-            if parent is not None and isinstance(parent.ctx, ast.Store):
-                return f"sets `{me}.{parent.attr}`"
+            if parent is not None and isinstance(parent.ctx, ast.Store) and id(parent) not in augmented:
+                stored[parent.attr] = None
+                continue
             return f"uses `{me}`" + (f" (`{me}.{parent.attr}`)" if parent is not None else "")
-    return None
+    return ("sets " + ", ".join(f"`{me}.{name}`" for name in stored)) if stored else None
 
 
 def _side_effect(function: ast.FunctionDef | ast.AsyncFunctionDef, allowed: set[int]) -> str | None:

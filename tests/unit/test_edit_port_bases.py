@@ -33,6 +33,22 @@ CHOICE = ("TeamPod", "KubernetesPodOperator")
     ("AIRFLOW_OPERATOR_PORTS = {}\n", 'AIRFLOW_OPERATOR_PORTS = {"TeamPod": "KubernetesPodOperator"}\n'),
     ('AIRFLOW_OPERATOR_PORTS: dict = {"A": a,}\n',
      'AIRFLOW_OPERATOR_PORTS: dict = {"A": a, "TeamPod": "KubernetesPodOperator",}\n'),
+    # each comment stays on its element's line (the review's H4)
+    ('AIRFLOW_OPERATOR_PORTS = {\n    "A": a,  # port of A\n    "B": b,  # port of B\n}\n',
+     'AIRFLOW_OPERATOR_PORTS = {\n    "A": a,  # port of A\n    "B": b,  # port of B\n'
+     '    "TeamPod": "KubernetesPodOperator",\n}\n'),
+    ('AIRFLOW_OPERATOR_PORTS = {\n    "A": a,  # port of A\n    "B": b  # port of B\n}\n',
+     'AIRFLOW_OPERATOR_PORTS = {\n    "A": a,  # port of A\n    "B": b,  # port of B\n'
+     '    "TeamPod": "KubernetesPodOperator"\n}\n'),
+    ('AIRFLOW_OPERATOR_PORTS = {\n    "A": a,  # port of A\n}\n',
+     'AIRFLOW_OPERATOR_PORTS = {\n    "A": a,  # port of A\n    "TeamPod": "KubernetesPodOperator",\n}\n'),
+    ('AIRFLOW_OPERATOR_PORTS = {"A": a,\n                          "B": b}\n',
+     'AIRFLOW_OPERATOR_PORTS = {"A": a,\n                          "B": b,\n'
+     '                          "TeamPod": "KubernetesPodOperator"}\n'),
+    ("AIRFLOW_OPERATOR_PORTS = {\n}\n", 'AIRFLOW_OPERATOR_PORTS = {"TeamPod": "KubernetesPodOperator"}\n'),
+    # a declaration sharing its line with another statement is the one edited (H5)
+    ('AIRFLOW_OPERATOR_PORTS = {"A": "BashOperator"}; X = 1\n',
+     'AIRFLOW_OPERATOR_PORTS = {"A": "BashOperator", "TeamPod": "KubernetesPodOperator"}; X = 1\n'),
     # the last declaration is the one read: the one that gains the entry
     ('AIRFLOW_OPERATOR_PORTS = {}\nAIRFLOW_OPERATOR_PORTS = {"A": a}\n',
      'AIRFLOW_OPERATOR_PORTS = {}\nAIRFLOW_OPERATOR_PORTS = {"A": a, "TeamPod": "KubernetesPodOperator"}\n'),
@@ -54,6 +70,8 @@ def test_the_entry_joins_the_dict_in_its_layout_once(before: str, after: str):
     ("AIRFLOW_OPERATOR_PORTS = dict(A=a)\n",
      '`AIRFLOW_OPERATOR_PORTS` is not a dict literal: add `"TeamPod": "KubernetesPodOperator"` to it by hand'),
     ("AIRFLOW_OPERATOR_PORTS = {\n", "the Dagster module has a syntax error on line 1 ('{' was never closed): fix it first"),
+    ("AIRFLOW_OPERATOR_PORTS = {\n    # none yet\n}\n",
+     '`AIRFLOW_OPERATOR_PORTS` holds only comments: add `"TeamPod": "KubernetesPodOperator"` to it by hand'),
 ])
 def test_what_the_module_declares_otherwise_is_refused(text: str, reason: str):
     result = choose_base(text, *CHOICE)

@@ -187,10 +187,13 @@ def test_callbacks_the_tasks_own_call_gives_are_not_left_behind(tmp_path: Path):
 
 
 @pytest.mark.parametrize(("body", "why"), [
-    ("    def __init__(self, metric='runs', **kwargs):\n        super().__init__(**kwargs)\n"
-     "        self.metric = metric\n", "`Metered.__init__` sets `self.metric`"),
     ("    def __init__(self, **kwargs):\n        super().__init__(**kwargs)\n        self.env = {'A': '1'}\n",
-     "`Metered.__init__` sets `self.env`"),
+     "`Metered.__init__` sets `self.env`, a parameter of `BashOperator`"),
+    ("    def __init__(self, cwd='/srv', **kwargs):\n        super().__init__(cwd=cwd, **kwargs)\n"
+     "        self.metric = 'runs'\n        self.cwd = '/tmp'\n",
+     "`Metered.__init__` sets `self.cwd`, an argument it hands on"),
+    ("    def __init__(self, **kwargs):\n        super().__init__(**kwargs)\n        self.metric = 'a'\n"
+     "        self.metric += 'b'\n", "`Metered.__init__` uses `self` (`self.metric`)"),
     ("    def __call__(self):\n        return 1\n", "`Metered` defines `__call__`"),
 ])
 def test_what_would_change_the_values_the_base_runs_with_is_refused(tmp_path: Path, body: str, why: str):
@@ -209,13 +212,18 @@ def test_what_would_change_the_values_the_base_runs_with_is_refused(tmp_path: Pa
 
 
 def test_a_metered_execute_runs_as_its_base(tmp_path: Path):
-    """The everyday wrapper: `execute` counts the run, then runs Airflow's."""
+    """The everyday wrapper: its own parameter kept on the instance, `execute` counts the run, then
+    runs Airflow's."""
     text = HEAD + textwrap.dedent("""
         import statsd
 
         class Metered(BashOperator):
+            def __init__(self, metric="runs", **kwargs):
+                super().__init__(**kwargs)
+                self.metric = metric
+
             def execute(self, context):
-                statsd.incr("runs")
+                statsd.incr(self.metric)
                 return super().execute(context)
 
         with DAG("d", schedule=None):
@@ -228,8 +236,29 @@ def test_a_metered_execute_runs_as_its_base(tmp_path: Path):
     result = scaffold_task(text, str(dag), "d", "m", module, module_path=str(tmp_path / "definitions.py"))
     assert result.changed, result.reason
     assert "bash_command = 'echo hi'" in result.text and "statsd" not in result.text
-    assert "What the class changes stays in Airflow and is not carried: `Metered` defines `execute`." in \
-        " ".join(result.text.split())
+    assert ("What the class changes stays in Airflow and is not carried: `Metered` defines `execute`; "
+            "`Metered.__init__` sets `self.metric`.") in " ".join(result.text.split())
+
+
+def test_an_attribute_of_a_base_whose_parameters_are_not_listed_is_refused(tmp_path: Path):
+    text = HEAD + textwrap.dedent("""
+        from airflow.sensors.external_task import ExternalTaskSensor
+
+        class Waits(ExternalTaskSensor):
+            def __init__(self, **kwargs):
+                super().__init__(**kwargs)
+                self.label = "x"
+
+        with DAG("d", schedule=None):
+            Waits(task_id="w", external_dag_id="up", external_task_id="t")
+        """)
+    dag = tmp_path / "dag.py"
+    dag.write_text(text)
+    [task] = [t for t in dag_tasks(text, str(dag)).values()]
+    assert can_scaffold(text, task, dag_path=str(dag), bases={"Waits": "ExternalTaskSensor"}) == (
+        "`Waits` runs as `ExternalTaskSensor` (AIRFLOW_OPERATOR_PORTS), but `Waits.__init__` sets `self.label` and "
+        "which of its attributes `ExternalTaskSensor` reads is not known here: `ExternalTaskSensor` would not run "
+        "with the values Airflow gives it; port the class as a function instead")
 
 
 def test_hover_check_and_the_acceptance_test_say_what_the_choice_does(tmp_path: Path):

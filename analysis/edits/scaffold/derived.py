@@ -29,6 +29,7 @@ from collections.abc import Callable, Container, Mapping
 from dataclasses import replace
 
 from analysis.edits.scaffold.families import runs_as
+from analysis.edits.scaffold.parameters import operator_parameters
 from analysis.edits.scaffold.plan_common import jinja_in_value
 from analysis.facts import TaskFacts
 
@@ -83,14 +84,24 @@ def chosen(task: TaskFacts, bases: Mapping[str, str] | None) -> bool:
 def chosen_problem(task: TaskFacts, evaluate: Evaluate | None) -> str | None:
     """Why a task of a class the team chose to run as its base cannot be (see the module), or None."""
     cls, base = task.operator, (task.derived_from or "").rsplit(".", 1)[-1]
+    own: dict[str, str] = {}  # attributes its constructor sets, to the change naming them
     for change in task.derived_changes:
-        if _kept(change) is None:
+        sets = _SETS.match(change)
+        if sets:
+            own.update(dict.fromkeys(re.findall(r"`\w+\.(\w+)`", sets.group(1)), change))
+        elif _kept(change) is None:
             return (f"`{cls}` runs as `{base}` ({_PORTS}), but {change}: `{base}` would not run with the values "
                     f"Airflow gives it; port the class as a function instead")
     templating = [c for c in task.derived_changes if _kept(c) in _TEMPLATING]
-    if not templating:
+    if not templating and not own:
         return None
     found = evaluate(task) if evaluate is not None else task
+    if own:
+        clash = _parameter_set(cls, base, own, found)
+        if clash:
+            return clash
+    if not templating:
+        return None
     removed = [_REMOVED.search(c) for c in templating]  # `template_fields` its base's but a few: only those differ
     named = None if not all(removed) else {n for m in removed if m for n in re.findall(r"`(\w+)`", m.group(1))}
     values = [v for name, known, v in (*(found.arguments or ()), *(found.base_arguments or ()))
@@ -116,6 +127,24 @@ def left_behind(task: TaskFacts) -> tuple[str, ...]:
 _PORTS = "AIRFLOW_OPERATOR_PORTS"
 
 
+def _parameter_set(cls: str, base: str, own: dict[str, str], found: TaskFacts) -> str | None:
+    """Why an attribute the class's constructor sets makes the base run otherwise (one it hands
+    on, or a parameter the base's scaffold reads), or None: the others are the class's own."""
+    handed = {name for name, _, _ in found.base_arguments or ()}
+    parameters = operator_parameters(base)
+    for name in own:
+        if name in handed or parameters is None or name in parameters:
+            what = ("an argument it hands on" if name in handed else f"a parameter of `{base}`" if parameters
+                    is not None else f"and which of its attributes `{base}` reads is not known here")
+            return (f"`{cls}` runs as `{base}` ({_PORTS}), but `{cls}.__init__` sets `self.{name}`"
+                    + (f", {what}" if parameters is not None or name in handed else f" {what}")
+                    + f": `{base}` would not run with the values Airflow gives it; port the class as a function instead")
+    return None
+
+
+_SETS = re.compile(r"^`[^`]+\.__init__` sets ((?:`\w+\.\w+`(?:, )?)+)$")
+"""The change ``analysis.dags.derived`` names for a constructor whose only use of the instance is
+setting attributes of it."""
 _REMOVED = re.compile(r" sets `template_fields` to its base's without (.*)$")
 """The change ``analysis.dags.derived`` names for ``template_fields`` that only takes fields out."""
 

@@ -43,7 +43,7 @@ IGNORED = dict.fromkeys(ATHENA_OPERATORS, _IGNORED)
 TEMPLATED = frozenset({"query", "database", "output_location", "workgroup", "catalog",
                        "aws_conn_id", "region_name", "verify"})
 """The operator's ``template_fields`` (9.x: its own and ``aws_template_fields``')."""
-_PARAMETERS = frozenset({"query", *_DEFAULTS, *_IGNORED})
+PARAMETERS = frozenset({"query", *_DEFAULTS, *_IGNORED})
 HELPER_OPTIONS = ("database", "catalog", "output_location", "workgroup", "query_execution_context",
                   "result_configuration", "client_request_token", "sleep_time", "max_polling_attempts")
 """The options the generated helper takes, in its order: each given only when not the default."""
@@ -62,7 +62,7 @@ class AthenaQuery:
 
 def athena_plan(dag: DagFile, task: TaskFacts, call: ast.Call) -> Plan | str:
     name = f"task `{task.task_id}`"
-    read = provider_values(dag, task, call, _PARAMETERS, _DEFAULTS, "AthenaOperator as the Amazon provider 9.x "
+    read = provider_values(dag, task, call, PARAMETERS, _DEFAULTS, "AthenaOperator as the Amazon provider 9.x "
                            "has it", templated=TEMPLATED, ignored=_IGNORED, checked=lambda o, v: _checked(name, o, v))
     if isinstance(read, str):
         return read

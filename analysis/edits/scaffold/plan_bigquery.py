@@ -49,7 +49,7 @@ IGNORED = {"GCSToBigQueryOperator": _IGNORED}
 TEMPLATED = frozenset({"bucket", "source_objects", "schema_object", "schema_object_bucket",
                        "destination_project_dataset_table", "impersonation_chain", "src_fmt_configs"})
 """The operator's ``template_fields``: Airflow Variables there are rendered (``variables``)."""
-_PARAMETERS = frozenset({"bucket", "source_objects", "destination_project_dataset_table", *_DEFAULTS, *_IGNORED})
+PARAMETERS = frozenset({"bucket", "source_objects", "destination_project_dataset_table", *_DEFAULTS, *_IGNORED})
 _FORMATS = {
     "CSV": ("allowJaggedRows", "allowQuotedNewlines", "autodetect", "fieldDelimiter", "skipLeadingRows",
             "ignoreUnknownValues", "nullMarker", "quote", "encoding"),
@@ -81,7 +81,7 @@ class BigQueryLoad:
 
 def bigquery_plan(dag: DagFile, task: TaskFacts, call: ast.Call) -> Plan | str:
     name = f"task `{task.task_id}`"
-    read = provider_values(dag, task, call, _PARAMETERS, _DEFAULTS, "GCSToBigQueryOperator as the Google "
+    read = provider_values(dag, task, call, PARAMETERS, _DEFAULTS, "GCSToBigQueryOperator as the Google "
                            "provider 10.x has it", templated=TEMPLATED, ignored=_IGNORED)
     if isinstance(read, str):
         return read

@@ -44,7 +44,7 @@ IGNORED = {"BigQueryInsertJobOperator": _IGNORED}
 TEMPLATED = frozenset({"configuration", "job_id", "impersonation_chain", "project_id"})
 """The operator's ``template_fields`` (10.x; 19.x adds ``gcp_conn_id``)."""
 _TEMPLATE_EXT = (".json", ".sql")
-_PARAMETERS = frozenset({"configuration", *_DEFAULTS, *_IGNORED})
+PARAMETERS = frozenset({"configuration", *_DEFAULTS, *_IGNORED})
 _OTHER_JOBS = ("load", "copy", "extract")
 
 
@@ -61,7 +61,7 @@ class BigQueryQuery:
 
 def bigquery_job_plan(dag: DagFile, task: TaskFacts, call: ast.Call) -> Plan | str:
     name = f"task `{task.task_id}`"
-    read = provider_values(dag, task, call, _PARAMETERS, _DEFAULTS, "BigQueryInsertJobOperator as the Google "
+    read = provider_values(dag, task, call, PARAMETERS, _DEFAULTS, "BigQueryInsertJobOperator as the Google "
                            "provider 10.x has it", templated=TEMPLATED, ignored=_IGNORED,
                            checked=lambda o, v: _template_file(name, o, v))
     if isinstance(read, str):

@@ -90,6 +90,12 @@ provider 4.4 with 2.x's ``volumes``; KubernetesPodOperator of cncf.kubernetes 3.
 _OPTIONS = {"DockerOperator": _DOCKER, "KubernetesPodOperator": _K8S, "GKEStartPodOperator": {**_K8S, **plan_gke.OPTIONS}}
 """Per container operator, its options to where they go."""
 IGNORED = {operator: frozenset(k for k, v in options.items() if v is None) for operator, options in _OPTIONS.items()}
+
+
+def container_parameters(operator: str) -> frozenset[str]:
+    """What the container ``operator`` takes besides every operator's (a GKE pod's cluster too)."""
+    client = CONTAINER_OPERATORS[operator]
+    return _PARAMETERS[client] | (plan_gke.PARAMETERS if operator == "GKEStartPodOperator" else frozenset())
 """Per container operator, the options that change nothing the Pipes run is given (logs, names,
 clean-up; ``in_cluster`` but beside a ``config_file``): their values need not be known."""
 

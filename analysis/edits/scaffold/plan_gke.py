@@ -104,6 +104,8 @@ _CLUSTER_IGNORED = frozenset({"api_version", "deferrable", "poll_interval", "use
 """``api_version`` is passed to nothing (10.x); deferring and its polling change only how Airflow
 waits; the endpoint options (19.x) only how it reaches a cluster, not how it creates or deletes one."""
 CLUSTER_IGNORED = dict.fromkeys(CLUSTER_OPERATORS, _CLUSTER_IGNORED)
+CLUSTER_PARAMETERS = frozenset().union(*_CLUSTER_OPTIONS.values()) | _CLUSTER_IGNORED
+"""What the cluster operators take that their scaffold reads or knows it need not."""
 CLUSTER_TEMPLATED = frozenset({"project_id", "gcp_conn_id", "location", "api_version", "body", "name",
                                "cluster_name", "impersonation_chain"})
 

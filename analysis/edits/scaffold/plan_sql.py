@@ -48,6 +48,12 @@ _OWN_PARAMETERS = {
 }
 """Parameters of the provider operators' own besides their connection's (which ``default_args``
 may give them, as any other)."""
+def sql_parameters(operator: str) -> frozenset[str]:
+    """What the SQL ``operator`` takes besides every operator's: the common SQL operator's, its
+    own, and the option naming its connection."""
+    return _SQL_PARAMETERS | _OWN_PARAMETERS.get(operator, frozenset()) | {SQL_OPERATORS[operator][0]}
+
+
 _CARRIED = {"sql", "parameters", "autocommit", "split_statements", "return_last", "database",
             "show_return_value_in_logs", "hook_params"}
 
