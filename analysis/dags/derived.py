@@ -75,13 +75,36 @@ def _class_changes(cls: ClassValue) -> list[str]:
             if touched:
                 found.append(f"`{cls.name}.__init__` {touched}")
         elif isinstance(value, Function) or name.startswith("__"):
-            found.append(f"`{cls.name}` defines `{name}`")
+            stores = _method_stores(value.node) if isinstance(value, Function) else None
+            found.append(f"`{cls.name}` defines `{name}`" + (f", {stores}" if stores else ""))
         elif name == "template_fields" and (removed := _removed_fields(cls)):
             found.append(f"`{cls.name}` sets `template_fields` to its base's without "
                          + ", ".join(f"`{r}`" for r in removed))
         else:
             found.append(f"`{cls.name}` sets `{name}`")
     return found
+
+
+def _method_stores(function: ast.AST) -> str | None:
+    """What a method sets on the instance when Airflow runs it (``self.image = ...`` in
+    ``pre_execute``: the base then runs with that value), or None."""
+    if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return None
+    params = function.args.posonlyargs + function.args.args
+    static = any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in function.decorator_list)
+    if not params or static:
+        return None
+    me, names = params[0].arg, {}
+    for node in ast.walk(function):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == me:
+            if node.attr == "__dict__":
+                return "which sets attributes by name"
+            if isinstance(node.ctx, (ast.Store, ast.Del)):
+                names[node.attr] = None
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("setattr", "delattr", "vars") \
+                and node.args and isinstance(node.args[0], ast.Name) and node.args[0].id == me:
+            return "which sets attributes by name"
+    return ("which sets " + ", ".join(f"`{me}.{n}`" for n in names)) if names else None
 
 
 def _removed_fields(cls: ClassValue) -> tuple[str, ...] | None:
@@ -165,13 +188,18 @@ def _side_effect(function: ast.FunctionDef | ast.AsyncFunctionDef, allowed: set[
     made for its effect (``os.makedirs(...)``; the base's constructor excepted), a store into
     something not local (``os.environ["A"] = ...``), ``global``/``nonlocal``. Airflow runs it
     whenever it reads the DAG file, the task's own run too; a scaffold would not."""
-    local = {a.arg for a in ast.walk(function.args) if isinstance(a, ast.arg)} | {
-        n.id for n in ast.walk(function) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    parameters = {a.arg for a in ast.walk(function.args) if isinstance(a, ast.arg)}
+    local = parameters | {n.id for n in ast.walk(function) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    # a local name bound to something not local (`env = os.environ`) stands for it
+    local -= {t.id for n in ast.walk(function) if isinstance(n, ast.Assign)
+              and isinstance(n.value, (ast.Name, ast.Attribute, ast.Subscript)) and _root(n.value) not in parameters
+              for t in n.targets if isinstance(t, ast.Name)}
     for node in ast.walk(function):
         if isinstance(node, (ast.Global, ast.Nonlocal)):
             return f"declares `{' '.join(node.names)}` {type(node).__name__.lower()}"
-        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) and not _base_init(node.value, allowed) \
-                and not _local_method(node.value, local):
+        discarded = isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) and t.id == "_" for t in node.targets)
+        if (isinstance(node, ast.Expr) or discarded) and isinstance(node.value, ast.Call) \
+                and not _base_init(node.value, allowed) and not _local_method(node.value, local):
             return f"calls `{_short_text(node.value.func)}(...)`"
         targets = node.targets if isinstance(node, ast.Assign) else \
             [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else []

@@ -351,3 +351,37 @@ def test_a_default_is_the_value_it_had_when_the_def_ran():
             Team(task_id='t', bash_command='pwd')
         """, True)
     assert dict((n, v) for n, _, v in found["t"].base_arguments)["cwd"] == "/a"
+
+
+def test_a_side_effect_through_an_alias_or_a_discarded_result_is_a_change():
+    """The review of stop 39 (H3): `env = os.environ; env["A"] = ...` changes the process's
+    environment as `os.environ["A"] = ...` does, and `_ = os.makedirs(...)` is a call made for its
+    effect; an alias of the constructor's own argument is still its own."""
+    found = tasks("""
+        import os
+
+        class Aliased(BashOperator):
+            def __init__(self, **kwargs):
+                env = os.environ
+                env["REGION"] = "eu"
+                super().__init__(**kwargs)
+
+        class Discarded(BashOperator):
+            def __init__(self, **kwargs):
+                _ = os.makedirs("/tmp/x", exist_ok=True)
+                super().__init__(**kwargs)
+
+        class Own(BashOperator):
+            def __init__(self, env=None, **kwargs):
+                merged = env or {}
+                merged["A"] = "1"
+                super().__init__(env=merged, **kwargs)
+
+        with DAG('d'):
+            Aliased(task_id='a', bash_command='x')
+            Discarded(task_id='b', bash_command='x')
+            Own(task_id='c', bash_command='x')
+        """)
+    assert found["a"].derived_changes == ("`Aliased.__init__` stores into `env['REGION']`",)
+    assert found["b"].derived_changes == ("`Discarded.__init__` calls `os.makedirs(...)`",)
+    assert found["c"].derived_changes == () and runs_as(found["c"]) == "BashOperator"

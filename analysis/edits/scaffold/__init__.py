@@ -126,7 +126,7 @@ from analysis.edits.scaffold.asset import WHAT, ModuleEdit
 from analysis.edits.scaffold.asset_sensors import dag_asset_key
 from analysis.edits.scaffold.dag_source import DagSource, copied_lines
 from analysis.edits.scaffold.closures import defined_in_function
-from analysis.edits.scaffold.derived import chosen, chosen_problem, derived_view, left_behind
+from analysis.edits.scaffold.derived import chosen, chosen_problem, derived_view, left_behind, unchosen_problem
 from analysis.edits.scaffold.evaluated_task import evaluator, last_read
 from analysis.edits.scaffold.imported import (
     FACTORY_OPERATORS,
@@ -186,6 +186,8 @@ def can_scaffold(dag_text: str, task: TaskFacts, module_source: ModuleSource | N
         plan = plan_task(dag_text, task, ports=ports, evaluate=evaluate)
         return plan if isinstance(plan, str) else airflow_problem(plan, label, code)
     if chosen(task, bases) and (problem := chosen_problem(task, evaluate)):
+        return problem
+    if (problem := unchosen_problem(task, bases)) is not None:
         return problem
     task, evaluate, _ = derived_view(task, evaluate, ports or (), bases)
     copied = _copied(dag_text, task, module_source, evaluate, code, dag_path)
@@ -333,6 +335,8 @@ def _scaffold_task(dag_text: str, dag_path: str, dag_id: str, task_id: str, modu
     ports, bases = dict(read_ports(module_text)), dict(read_bases(module_text))
     evaluate = evaluator(dag_path, dag_text, code, dag_id)  # before a copied @task changes dag_path
     left: tuple[str, ...] = ()
+    if task.operator not in ports and (problem := unchosen_problem(task, bases)) is not None:
+        return EditResult.refuse(problem)
     if chosen(task, bases) and task.operator not in ports:  # the team's choice to run the class as its base
         problem = chosen_problem(task, evaluate)
         if problem:

@@ -28,7 +28,7 @@ import re
 from collections.abc import Callable, Container, Mapping
 from dataclasses import replace
 
-from analysis.edits.scaffold.families import runs_as
+from analysis.edits.scaffold.families import derived_note, runs_as
 from analysis.edits.scaffold.parameters import operator_parameters
 from analysis.edits.scaffold.plan_common import jinja_in_value
 from analysis.facts import TaskFacts
@@ -38,9 +38,11 @@ Evaluate = Callable[[TaskFacts], TaskFacts]
 HOOKS = frozenset({"callbacks", "progress_callback"})
 """Arguments that hook Airflow-side code onto a run (the pod operator's callbacks on the pod's
 creation and completion): handed on by a class run as its base, they stay in Airflow."""
-_TEMPLATING = frozenset({"template_fields", "template_ext", "template_searchpath", "render_template_fields",
-                         "render_template", "prepare_template", "resolve_template_files", "get_template_env"})
-"""What a class changes of the arguments Airflow renders with Jinja, and how."""
+_RENDERING = frozenset({"template_ext", "template_searchpath", "render_template_fields", "render_template",
+                        "prepare_template", "resolve_template_files", "get_template_env"})
+"""What a class changes of how Airflow renders its arguments, or of the files it reads as templates:
+refused whatever the values (``template_fields``, which fields it renders, only for Jinja or a file
+name in them)."""
 _HARMLESS_DUNDERS = frozenset({"__repr__", "__str__"})
 
 
@@ -84,35 +86,84 @@ def chosen(task: TaskFacts, bases: Mapping[str, str] | None) -> bool:
 def chosen_problem(task: TaskFacts, evaluate: Evaluate | None) -> str | None:
     """Why a task of a class the team chose to run as its base cannot be (see the module), or None."""
     cls, base = task.operator, (task.derived_from or "").rsplit(".", 1)[-1]
-    own: dict[str, str] = {}  # attributes its constructor sets, to the change naming them
+    static = static_problem(task)
+    if static is not None:
+        return (f"`{cls}` runs as `{base}` ({_PORTS}), but {static}: `{base}` would not run with the values "
+                f"Airflow gives it; port the class as a function instead")
+    own: dict[str, str] = {}  # attributes the class's code sets on the instance, to the change naming them
     for change in task.derived_changes:
-        sets = _SETS.match(change)
+        sets = _SETS.match(change) or _METHOD_SETS.search(change)
         if sets:
             own.update(dict.fromkeys(re.findall(r"`\w+\.(\w+)`", sets.group(1)), change))
-        elif _kept(change) is None:
-            return (f"`{cls}` runs as `{base}` ({_PORTS}), but {change}: `{base}` would not run with the values "
-                    f"Airflow gives it; port the class as a function instead")
-    templating = [c for c in task.derived_changes if _kept(c) in _TEMPLATING]
-    if not templating and not own:
-        return None
-    found = evaluate(task) if evaluate is not None else task
-    if own:
-        clash = _parameter_set(cls, base, own, found)
-        if clash:
-            return clash
-    if not templating:
-        return None
+    templating = [c for c in task.derived_changes if _kept(c) == "template_fields"]
+    found = evaluate(task) if evaluate is not None and (own or templating) else task
+    clash = _parameter_set(cls, base, own, found) if own else None
+    if clash or not templating:
+        return clash
     removed = [_REMOVED.search(c) for c in templating]  # `template_fields` its base's but a few: only those differ
     named = None if not all(removed) else {n for m in removed if m for n in re.findall(r"`(\w+)`", m.group(1))}
     values = [v for name, known, v in (*(found.arguments or ()), *(found.base_arguments or ()))
               if known and (named is None or name in named)]
     jinja = jinja_in_value(values)
-    templating = templating[0]
-    if found.arguments is None or jinja is not None:
-        what = f"its arguments use Jinja ({jinja!r})" if jinja else "its arguments cannot be read"
-        return (f"`{cls}` runs as `{base}` ({_PORTS}), but {templating} and {what}: Airflow renders them as "
+    named_file = _file_name(values)
+    if found.arguments is None or jinja is not None or named_file is not None:
+        what = (f"its arguments use Jinja ({jinja!r})" if jinja else f"its arguments name a file ({named_file!r}), "
+                "which Airflow reads as a template in the fields it renders" if named_file else
+                "its arguments cannot be read")
+        return (f"`{cls}` runs as `{base}` ({_PORTS}), but {templating[0]} and {what}: Airflow renders them as "
                 "the class chooses; port the class as a function instead")
     return None
+
+
+def unchosen_problem(task: TaskFacts, bases: Mapping[str, str] | None) -> str | None:
+    """Why a class ``AIRFLOW_OPERATOR_PORTS`` names with a string is not run as it says (another
+    class than its base, or what the class changes keeps it from it), as a refusal; else None."""
+    if not bases or task.operator not in bases or chosen(task, bases):
+        return None
+    note = derived_note(task, bases)
+    return (f"task `{task.task_id}` uses `{task.operator}`, which has no scaffold ({note}): port it by hand"
+            if note else None)
+
+
+def static_problem(task: TaskFacts) -> str | None:
+    """What of the task's class keeps it from running as its base, read from what it changes
+    alone (not the values its tasks are given), or None: ``chosen_base`` offers only a class with
+    none, and a choice made all the same is named with it in the ``no-scaffold`` note."""
+    base = (task.derived_from or "").rsplit(".", 1)[-1]
+    parameters = operator_parameters(base)
+    for change in task.derived_changes:
+        if _SETS.match(change):
+            continue
+        kept = _kept(change)
+        why = None
+        if kept is None or kept in _RENDERING:
+            why = change
+        elif parameters is not None and kept in parameters:
+            why = f"{change}, a parameter of `{base}`"
+        elif parameters is None and " sets `" in change and kept != "template_fields":
+            why = f"{change}, and which of its attributes `{base}` reads is not known here"
+        elif " which sets attributes by name" in change:
+            why = change
+        if why is not None:
+            return why
+    return None
+
+
+def _file_name(values: list) -> str | None:
+    """A string among ``values`` (lists and dicts looked into) that ends as a file name does
+    (``run.sh``, ``query.sql``): the template files Airflow reads depend on the fields it renders."""
+    for value in values:
+        if isinstance(value, str) and _FILE.search(value):
+            return value
+        inner = [*value.keys(), *value.values()] if isinstance(value, dict) else value if isinstance(
+            value, (list, tuple)) else None
+        found = _file_name(list(inner)) if inner else None
+        if found is not None:
+            return found
+    return None
+
+
+_FILE = re.compile(r"\.[A-Za-z][A-Za-z0-9]{0,5}$")
 
 
 def left_behind(task: TaskFacts) -> tuple[str, ...]:
@@ -128,23 +179,25 @@ _PORTS = "AIRFLOW_OPERATOR_PORTS"
 
 
 def _parameter_set(cls: str, base: str, own: dict[str, str], found: TaskFacts) -> str | None:
-    """Why an attribute the class's constructor sets makes the base run otherwise (one it hands
-    on, or a parameter the base's scaffold reads), or None: the others are the class's own."""
+    """Why an attribute the class's code sets on the instance makes the base run otherwise (one
+    it hands on, or a parameter the base's scaffold reads), or None: the others are the class's own."""
     handed = {name for name, _, _ in found.base_arguments or ()}
     parameters = operator_parameters(base)
-    for name in own:
+    for name, change in own.items():
         if name in handed or parameters is None or name in parameters:
-            what = ("an argument it hands on" if name in handed else f"a parameter of `{base}`" if parameters
-                    is not None else f"and which of its attributes `{base}` reads is not known here")
-            return (f"`{cls}` runs as `{base}` ({_PORTS}), but `{cls}.__init__` sets `self.{name}`"
-                    + (f", {what}" if parameters is not None or name in handed else f" {what}")
-                    + f": `{base}` would not run with the values Airflow gives it; port the class as a function instead")
+            where = (f"`{cls}.__init__` sets" if _SETS.match(change) else change.split(", which sets")[0] + ", which sets")
+            what = (", an argument it hands on" if name in handed else f", a parameter of `{base}`" if parameters
+                    is not None else f" and which of its attributes `{base}` reads is not known here")
+            return (f"`{cls}` runs as `{base}` ({_PORTS}), but {where} `self.{name}`{what}: `{base}` would not run "
+                    "with the values Airflow gives it; port the class as a function instead")
     return None
 
 
 _SETS = re.compile(r"^`[^`]+\.__init__` sets ((?:`\w+\.\w+`(?:, )?)+)$")
 """The change ``analysis.dags.derived`` names for a constructor whose only use of the instance is
 setting attributes of it."""
+_METHOD_SETS = re.compile(r" defines `[^`]+`, which sets ((?:`\w+\.\w+`(?:, )?)+)$")
+"""The change it names for a method setting attributes of the instance."""
 _REMOVED = re.compile(r" sets `template_fields` to its base's without (.*)$")
 """The change ``analysis.dags.derived`` names for ``template_fields`` that only takes fields out."""
 

@@ -133,7 +133,8 @@ def runs_as(task: TaskFacts, bases: Mapping[str, str] | None = None) -> str:
         base = task.derived_from.rsplit(".", 1)[-1]
         if not task.derived_changes and (base in NOTHING_TO_MIGRATE or base in planned_from_values()):
             return base
-        if task.derived_changes and bases and bases.get(task.operator) == base and base in planned_from_values():
+        if task.derived_changes and bases and bases.get(task.operator) == base and base in planned_from_values() \
+                and _static_problem(task) is None:
             return base
     return task.operator
 
@@ -175,6 +176,8 @@ def derived_note(task: TaskFacts, bases: Mapping[str, str] | None = None) -> str
                 + (f"`{base}`" if base else "no operator class of Airflow's or a provider's"))
     if named is not None and base not in planned_from_values():
         return f"`AIRFLOW_OPERATOR_PORTS` runs it as `{base}`, whose scaffold copies a call written in the DAG file"
+    if named is not None and (problem := _static_problem(task)) is not None:
+        return f"`AIRFLOW_OPERATOR_PORTS` runs it as `{base}`, but {problem}"
     if base not in SCAFFOLDED and base not in NOTHING_TO_MIGRATE:
         return None
     if task.derived_changes:
@@ -199,4 +202,11 @@ def chosen_base(task: TaskFacts) -> str | None:
     (``AIRFLOW_OPERATOR_PORTS`` given its name): the one it derives from, when the class changes
     it and that class's scaffold is planned from values; else None."""
     base = (task.derived_from or "").rsplit(".", 1)[-1]
-    return base if task.derived_changes and base in planned_from_values() else None
+    return base if task.derived_changes and base in planned_from_values() and _static_problem(task) is None else None
+
+
+def _static_problem(task: TaskFacts) -> str | None:
+    """``derived.static_problem``: what of the class keeps it from running as its base."""
+    from analysis.edits.scaffold.derived import static_problem  # it reads this registry
+
+    return static_problem(task)
