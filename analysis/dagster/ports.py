@@ -44,8 +44,9 @@ def read_bases(text: str) -> tuple[tuple[str, str], ...]:
     """``(operator class, the Airflow class it is run as)`` of the module's
     ``AIRFLOW_OPERATOR_PORTS`` whose value is a string: the classes the team chose to run as the
     Airflow or provider class they derive from."""
-    return tuple((key, value.value) for key, value in _entries(text)
-                 if isinstance(value, ast.Constant) and isinstance(value.value, str) and value.value.isidentifier())
+    return tuple((key, value.value.rsplit(".", 1)[-1]) for key, value in _entries(text)  # a dotted path: its class
+                 if isinstance(value, ast.Constant) and isinstance(value.value, str)
+                 and all(part.isidentifier() for part in value.value.split(".")))
 
 
 @functools.lru_cache(maxsize=16)  # the module's ports and bases are read together: one parse

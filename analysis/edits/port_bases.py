@@ -52,7 +52,7 @@ def _chosen(module: cst.Module, text: str, operator: str, base: str) -> EditResu
     for element in assigned.value.elements:
         if isinstance(element, cst.DictElement) and _string(element.key) == operator:
             given = _string(element.value)
-            if given == base:
+            if given is not None and given.rsplit(".", 1)[-1] == base:  # a dotted path names its class
                 return EditResult.nothing_to_do(text, f"{PORTS} already runs `{operator}` as `{base}`")
             if given is not None:
                 return EditResult.refuse(f"{PORTS} already runs `{operator}` as `{given}`: change it there by hand")

@@ -180,7 +180,7 @@ def plan_scaffold(project: Project, read: Read, dag_id: str, task_id: str, *,
     dag_text, module_text, roots = scaffold_sources(project, changes, entry, module)
     result = scaffold_task(dag_text, entry.file.path, dag_id, task_id, module_text,
                            module_path=module.path, import_roots=roots, mapped_assets=dagster.asset_refs,
-                           code=project.code)
+                           code=project.code, bases=dagster.port_bases)
     if result.text is None:
         raise Refused(result.reason or f"cannot generate a Dagster implementation for `{task_id}`")
     changes.write(module.path, result.text)

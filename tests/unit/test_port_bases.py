@@ -86,9 +86,9 @@ def dag_tasks(text: str = DAG_TEXT, path: str = "/dags/dag.py") -> dict:
 def test_a_string_value_is_a_base_and_a_name_a_port():
     text = ('def copy(context, **kw):\n    pass\n\n'
             'AIRFLOW_OPERATOR_PORTS = {"Copy": copy, "TeamPod": "KubernetesPodOperator", "Odd": "not a class",\n'
-            '                          "Other": ports.other}\n')
+            '                          "Other": ports.other, "Gke": "airflow.providers.google.GKEStartPodOperator"}\n')
     assert read_ports(text) == (("Copy", "copy"), ("Other", "ports.other"))
-    assert read_bases(text) == (("TeamPod", "KubernetesPodOperator"),)
+    assert read_bases(text) == (("TeamPod", "KubernetesPodOperator"), ("Gke", "GKEStartPodOperator"))
     module = parse_dagster_module("/defs.py", text)
     assert (module.ports, module.bases) == (read_ports(text), read_bases(text))
 
@@ -125,7 +125,7 @@ def test_the_pod_runs_as_its_base_with_what_the_class_hands_on(tmp_path: Path):
         'base_pod_spec={"containers": [{"image_pull_policy": "Always",',
         '"termination_message_policy": "FallbackToLogsOnError",},],},'])
     about = " ".join(result.text.split())
-    assert ("`TeamPod` is the project's `KubernetesPodOperator`, run here as `KubernetesPodOperator` as "
+    assert ("`TeamPod` derives from `KubernetesPodOperator` and runs here as it, as "
             "AIRFLOW_OPERATOR_PORTS chooses: these are the arguments its class hands on to it. What the class "
             "changes stays in Airflow and is not carried: `TeamPod` defines `get_or_create_pod`; `TeamPod` "
             "defines `process_pod_deletion`; `TeamPod` sets `template_fields` to its base's without `on_finish_action`; "
@@ -314,3 +314,27 @@ def test_a_port_function_comes_before_a_base_of_another_module():
                                   '"Other": "BashOperator"}\n')
     index = _MappingIndex.of((first, second))
     assert (index.ports, index.bases) == ({"TeamPod": "team"}, {"Other": "BashOperator"})
+
+
+def test_a_choice_written_in_another_dagster_module_is_the_projects(tmp_path: Path):
+    """The lens, `check` and "Generate Dagster implementation" agree (the review's M4): the choice
+    is the project's, whichever of its Dagster modules writes it."""
+    from analysis.checks import check_project
+    from analysis.files import read_disk
+    from analysis.plans.mapping import plan_scaffold
+    from analysis.project import Layout, discover
+
+    (tmp_path / "dags").mkdir()
+    (tmp_path / "dags" / "dag.py").write_text(DAG_TEXT)
+    (tmp_path / "definitions.py").write_text(MAPPING)
+    (tmp_path / "team_ports.py").write_text(
+        "import dagster as dg\nfrom dagster_airlift.core import assets_with_task_mappings\n\n"
+        'AIRFLOW_OPERATOR_PORTS = {"TeamPod": "KubernetesPodOperator"}\n\n'
+        'other = assets_with_task_mappings(dag_id="other", task_mappings={"x": [dg.AssetSpec(key="x")]})\n')
+    project = discover(Layout(str(tmp_path), ("dags",)))  # every Dagster module of the workspace
+    assert project.primary_dagster_module.path.endswith("definitions.py")
+    assert project.port_bases == {"TeamPod": "KubernetesPodOperator"}
+    assert [f for f in check_project(project) if f.code == "no-scaffold"] == []
+    plan = plan_scaffold(project, lambda path: read_disk(path).text, "d", "pod")
+    [change] = plan.changes
+    assert change.path == str(tmp_path / "definitions.py") and "pipes_k8s_client.run(" in change.new_text

@@ -300,7 +300,7 @@ def scaffold_task(dag_text: str, dag_path: str, dag_id: str, task_id: str, modul
                   *, module_path: str | None = None,
                   import_roots: Sequence[ImportRoot] = (),
                   mapped_assets: Callable[[str, str], Sequence[AssetRef]] | None = None,
-                  code: ProjectCode | None = None) -> EditResult:
+                  code: ProjectCode | None = None, bases: Mapping[str, str] | None = None) -> EditResult:
     """Define the Dagster asset that runs task ``task_id`` of ``dag_id`` in the Dagster module.
 
     ``module_path`` (the Dagster module's path, like ``dag_path``) is needed only when the body
@@ -310,17 +310,19 @@ def scaffold_task(dag_text: str, dag_path: str, dag_id: str, task_id: str, modul
     ``mapped_assets(dag_id, task_id)``: the assets a task is mapped to in the project (the tasks
     an ExternalTaskSensor waits for: ``Project.asset_refs``); without it, this module's mappings.
     ``code``: the project's importable code, which the DAG file's imports are followed into (as
-    the index reads it) and where a ``@task`` the DAG file imports is copied from.
+    the index reads it) and where a ``@task`` the DAG file imports is copied from. ``bases``: the
+    classes the team chose to run as their base in any Dagster module of the project
+    (``Project.port_bases``); without it, this module's.
     """
     return edit_with_bodies_aside(module_text, lambda text: _scaffold_task(
         dag_text, dag_path, dag_id, task_id, text, module_path=module_path, import_roots=import_roots,
-        mapped_assets=mapped_assets, code=code), WHAT)
+        mapped_assets=mapped_assets, code=code, bases=bases), WHAT)
 
 
 def _scaffold_task(dag_text: str, dag_path: str, dag_id: str, task_id: str, module_text: str | None,
                    *, module_path: str | None, import_roots: Sequence[ImportRoot],
                    mapped_assets: Callable[[str, str], Sequence[AssetRef]] | None,
-                   code: ProjectCode | None) -> EditResult:
+                   code: ProjectCode | None, bases: Mapping[str, str] | None = None) -> EditResult:
     if module_text is None:
         return EditResult.refuse(f"{WHAT} does not exist yet: map task `{task_id}` first")
     facts = extract_file(dag_path, dag_text, code)
@@ -332,7 +334,8 @@ def _scaffold_task(dag_text: str, dag_path: str, dag_id: str, task_id: str, modu
     task = dag.task(task_id)
     if task is None:
         return EditResult.refuse(f"DAG `{dag_id}` has no task `{task_id}`")
-    ports, bases = dict(read_ports(module_text)), dict(read_bases(module_text))
+    ports = dict(read_ports(module_text))  # a port is called by name: this module's only
+    bases = dict(read_bases(module_text)) if bases is None else bases
     evaluate = evaluator(dag_path, dag_text, code, dag_id)  # before a copied @task changes dag_path
     left: tuple[str, ...] = ()
     if task.operator not in ports and (problem := unchosen_problem(task, bases)) is not None:

@@ -223,7 +223,7 @@ class ModuleEdit:
             given = f", given as keyword arguments what it reads from that function ({_names(reads)})" if reads else ""
             about += f" `{function}` is defined inside a function there: it is written at its top level{given}."
         if plan.derived is not None and plan.left:
-            about += (f" `{plan.derived}` is the project's `{plan.label}`, run here as `{plan.label}` as "
+            about += (f" `{plan.derived}` derives from `{plan.label}` and runs here as it, as "
                       f"AIRFLOW_OPERATOR_PORTS chooses: these are the arguments its class hands on to it. What the "
                       f"class changes stays in Airflow and is not carried: {'; '.join(plan.left)}.")
         elif plan.derived is not None:
