@@ -170,6 +170,38 @@ def edit_for(ls: AirliftServer, planned: Planned) -> types.WorkspaceEdit:
     )
 
 
+def resolve_task_action(ls: AirliftServer, action: types.CodeAction,
+                        plan: Callable[[Project, Read, str, str, Sources], Plan]) -> types.CodeAction:
+    """A code action that carries its edit and no command id ("Generate acceptance test", "Run
+    `TeamPod` as `KubernetesPodOperator`"): ``plan(project, read, dag_id, task_id, sources)`` made
+    now, from the buffers as they are, into its edit; an invalid request (one line) when its
+    arguments name no task, the document moved on since it was listed, or the plan refuses."""
+    from pygls.exceptions import JsonRpcInvalidRequest
+
+    data = action.data if isinstance(action.data, dict) else {}
+    arguments = data.get("arguments") if isinstance(data.get("arguments"), dict) else {}
+    dag_id, task_id = arguments.get("dag_id"), arguments.get("task_id")
+    if not isinstance(dag_id, str) or not isinstance(task_id, str):
+        raise JsonRpcInvalidRequest("Airlift: cannot resolve this code action: its arguments name no "
+                                    "task; ask for code actions again")
+    uri = data.get("uri")
+    path = ls.path_of(uri) if isinstance(uri, str) else None
+    current = ls.buffers[path].version if path and path in ls.buffers else None
+    if data.get("version") is not None and current != data.get("version"):
+        raise JsonRpcInvalidRequest("the document changed since this action was listed; "
+                                    "ask for code actions again")
+    snapshot = ls.index.snapshot if ls.index else None
+    if snapshot is None:
+        raise JsonRpcInvalidRequest("Airlift: the workspace is still being indexed; try again in a moment")
+    read = _Reader(ls)
+    try:
+        planned = plan(snapshot.project, read, dag_id, task_id, snapshot.texts)
+    except Refused as refusal:
+        raise JsonRpcInvalidRequest(f"Airlift: {refusal}") from None
+    action.edit = edit_for(ls, Planned(planned, read.versions))
+    return action
+
+
 def register(server: AirliftServer) -> None:
     for name in (*PLANNERS, *SETTINGS_PLANNERS):
         _register_edit_command(server, name)

@@ -12,13 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcInvalidRequest
 
 from analysis.dagster.module import is_component_path
-from analysis.plans import Refused
 from analysis.edits.scaffold.families import chosen_base
 from server.app import AirliftServer
-from server.features.commands import Planned, _Reader, edit_for
+from server.features.commands import resolve_task_action
 
 ACTION = "airlift.portBase"
 """Marks the action's ``data``; not a command (nothing registers it)."""
@@ -50,27 +48,7 @@ def is_ours(data: Any) -> bool:
 def resolved(ls: AirliftServer, action: types.CodeAction) -> types.CodeAction:
     """The action with its edit; an invalid request (one line) when the document moved on or the
     choice cannot be written."""
-    data = action.data
-    arguments = data.get("arguments") if isinstance(data.get("arguments"), dict) else {}
-    dag_id, task_id = arguments.get("dag_id"), arguments.get("task_id")
-    if not isinstance(dag_id, str) or not isinstance(task_id, str):
-        raise JsonRpcInvalidRequest("Airlift: cannot resolve this code action: its arguments name no "
-                                    "task; ask for code actions again")
-    uri = data.get("uri")
-    path = ls.path_of(uri) if isinstance(uri, str) else None
-    current = ls.buffers[path].version if path and path in ls.buffers else None
-    if data.get("version") is not None and current != data.get("version"):
-        raise JsonRpcInvalidRequest("the document changed since this action was listed; "
-                                    "ask for code actions again")
-    snapshot = ls.index.snapshot if ls.index else None
-    if snapshot is None:
-        raise JsonRpcInvalidRequest("Airlift: the workspace is still being indexed; try again in a moment")
     from analysis.plans.port_bases import plan_port_base
 
-    read = _Reader(ls)
-    try:
-        plan = plan_port_base(snapshot.project, read, dag_id, task_id, sources=snapshot.texts)
-    except Refused as refusal:
-        raise JsonRpcInvalidRequest(f"Airlift: {refusal}") from None
-    action.edit = edit_for(ls, Planned(plan, read.versions))
-    return action
+    return resolve_task_action(ls, action, lambda project, read, dag_id, task_id, sources: plan_port_base(
+        project, read, dag_id, task_id, sources=sources))

@@ -26,34 +26,9 @@ HEAD = textwrap.dedent("""\
     from airflow.providers.cncf.kubernetes.callbacks import KubernetesPodOperatorCallback
     from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
     """)
-TEAM_POD = textwrap.dedent("""
-    class EvictableCallbacks(KubernetesPodOperatorCallback):
-        @staticmethod
-        def on_pod_completion(*, pod, client, mode, **kwargs):
-            client.patch_namespaced_pod(pod.metadata.name, pod.metadata.namespace,
-                                        {"metadata": {"annotations": {"safe-to-evict": "true"}}})
-
-
-    class TeamPod(KubernetesPodOperator):
-        template_fields = tuple(set(KubernetesPodOperator.template_fields) - {"on_finish_action"})
-
-        def __init__(self, image_pull_policy="Always", namespace="team", reattach_on_restart=False,
-                     termination_message_policy="FallbackToLogsOnError", **kwargs):
-            if kwargs.get("do_xcom_push"):
-                reattach_on_restart = False
-            super().__init__(image_pull_policy=image_pull_policy, namespace=namespace,
-                             reattach_on_restart=reattach_on_restart, callbacks=EvictableCallbacks,
-                             termination_message_policy=termination_message_policy, **kwargs)
-
-        def get_or_create_pod(self, pod_request_obj, context):
-            pod = super().get_or_create_pod(pod_request_obj, context)
-            self.log.info("pod %s", pod.metadata.name)
-            return pod
-
-        def process_pod_deletion(self, pod, *, reraise=True):
-            if pod is not None:
-                super().process_pod_deletion(pod, reraise=reraise)
-    """)
+TEAM_POD = (Path(__file__).resolve().parents[1] / "fixtures" / "scaffold" / "port_bases" / "team_ops"
+            / "pods.py").read_text()
+"""The team's pod class, as tests/integration/test_scaffold_port_bases.py runs it."""
 CALLS = textwrap.dedent("""
     with DAG("d", schedule=None):
         TeamPod(task_id="pod", image="busybox", cmds=["echo", "hi"], env_vars={"STAGE": "test"})
@@ -120,7 +95,7 @@ def test_the_pod_runs_as_its_base_with_what_the_class_hands_on(tmp_path: Path):
     assert result.changed, result.reason
     run = result.text.split("yield from pipes_k8s_client.run(\n")[1].split(").get_results()")[0]
     assert "".join(line.strip() for line in run.splitlines()) == "".join([
-        "context=context,", 'image="busybox",', 'command=["echo", "hi"],', 'namespace="team",',
+        "context=context,", 'image="busybox",', 'command=["echo", "hi"],', 'namespace="data",',
         'env={"STAGE": "test"},',
         'base_pod_spec={"containers": [{"image_pull_policy": "Always",',
         '"termination_message_policy": "FallbackToLogsOnError",},],},'])
