@@ -95,7 +95,13 @@ def _method_stores(function: ast.AST) -> str | None:
     if not params or static:
         return None
     me, names = params[0].arg, {}
+    arguments = {a.arg for a in ast.walk(function.args) if isinstance(a, ast.arg)} - {me}
     for node in ast.walk(function):
+        changed = _root(node) if isinstance(node, (ast.Attribute, ast.Subscript)) and isinstance(
+            node.ctx, (ast.Store, ast.Del)) else _root(node.func.value) if isinstance(node, ast.Call) and isinstance(
+            node.func, ast.Attribute) and node.func.attr in _MUTATORS else None
+        if changed in arguments:  # `pod_request_obj.spec.x = ...` in `get_or_create_pod`: what the base runs
+            return f"which changes its argument `{changed}`"
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == me:
             if node.attr == "__dict__":
                 return "which sets attributes by name"
@@ -105,6 +111,11 @@ def _method_stores(function: ast.AST) -> str | None:
                 and node.args and isinstance(node.args[0], ast.Name) and node.args[0].id == me:
             return "which sets attributes by name"
     return ("which sets " + ", ".join(f"`{me}.{n}`" for n in names)) if names else None
+
+
+_MUTATORS = frozenset({"append", "extend", "insert", "update", "setdefault", "pop", "popitem", "remove", "clear",
+                       "add", "discard", "sort", "reverse"})
+"""Methods of Python's containers that change them in place."""
 
 
 def _removed_fields(cls: ClassValue) -> tuple[str, ...] | None:

@@ -177,6 +177,11 @@ def test_callbacks_the_tasks_own_call_gives_are_not_left_behind(tmp_path: Path):
      "`Metered` defines `cwd`, a parameter of `BashOperator`", True),
     ("    def execute(self, context):\n        setattr(self, 'cwd', '/x')\n        return super().execute(context)\n",
      "`Metered` defines `execute`, which sets attributes by name", True),
+    # a method whose answer is what runs, and one changing what it is given (the review's k_build)
+    ("    def get_env(self, context):\n        return {'A': '1'}\n",
+     "`Metered` defines `get_env`, which makes what `BashOperator` runs", True),
+    ("    def execute(self, context):\n        context['params'].update({'a': 1})\n        return super().execute(context)\n",
+     "`Metered` defines `execute`, which changes its argument `context`", True),
 ])
 def test_what_would_change_the_values_the_base_runs_with_is_refused(tmp_path: Path, body: str, why: str,
                                                                      static: bool):

@@ -44,6 +44,10 @@ _RENDERING = frozenset({"template_ext", "template_searchpath", "render_template_
 refused whatever the values (``template_fields``, which fields it renders, only for Jinja or a file
 name in them)."""
 _HARMLESS_DUNDERS = frozenset({"__repr__", "__str__"})
+_MAKES_THE_RUN = frozenset({"build_pod_request_obj", "get_env", "execute_callable", "determine_kwargs",
+                            "get_db_hook", "get_hook", "poke"})
+"""Methods of the bases whose answer is what runs (the pod, the command's environment, the callable's
+call, the SQL connection, a sensor's check): a class that defines one runs otherwise."""
 
 
 def as_base(task: TaskFacts, ports: Container[str] = (), bases: Mapping[str, str] | None = None) -> TaskFacts | None:
@@ -142,7 +146,9 @@ def static_problem(task: TaskFacts) -> str | None:
             why = f"{change}, a parameter of `{base}`"
         elif parameters is None and " sets `" in change and kept != "template_fields":
             why = f"{change}, and which of its attributes `{base}` reads is not known here"
-        elif " which sets attributes by name" in change:
+        elif kept in _MAKES_THE_RUN:
+            why = f"{change}, which makes what `{base}` runs"
+        elif " which sets attributes by name" in change or ", which changes its argument `" in change:
             why = change
         if why is not None:
             return why
