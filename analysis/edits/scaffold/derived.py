@@ -14,12 +14,15 @@ A class that changes how its base runs (mozilla-telemetry's ``GKEPodOperator`` d
 ``get_or_create_pod`` and ``process_pod_deletion``) is the project's own: no scaffold, unless the
 team chooses to run it as its base (``{"GKEPodOperator": "GKEStartPodOperator"}``). Then what the
 class changes stays in Airflow (``left_behind``: its methods, class attributes, and the hooks it
-hands on, such as a pod's ``callbacks``), named in the asset's docstring. Refused even then
-(``chosen_problem``), because the base would run with other values than Airflow's: a constructor
-that does more than hand arguments on (it sets ``self.x``, calls something), a class decorator,
-another base the model cannot read, ``default_args`` that cannot be read, a dunder method; and a
-class that changes how Airflow renders Jinja (``template_fields``, ``render_template_fields``...)
-for a task whose arguments hold Jinja.
+hands on, such as a pod's ``callbacks``, and the attributes of its own it sets), named in the
+asset's docstring. Refused even then, because the base would run with other values than Airflow's:
+from the class alone (``static_problem``: its tasks keep their ``no-scaffold`` note) a constructor
+that does more than set attributes and hand arguments on, a class decorator, another base the
+model cannot read, ``default_args`` that cannot be read, a dunder method, a property or class
+attribute named as a base parameter, a method whose answer is what runs or that changes what it
+is given, a change of how Airflow renders or which files it reads; and from its task's values
+(``chosen_problem``) an attribute set under the name of an argument handed on or of a base
+parameter, and Jinja or a file name under a ``template_fields`` of the class's own.
 """
 
 from __future__ import annotations
