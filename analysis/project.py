@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from analysis.dags.dagfile import DEFAULT_STATE_DIR, extract_file
+from analysis.dagster.mapping_index import MappingIndex
 from analysis.dags.modules import ProjectCode
 from analysis.deployed import DeployedDag, merge
 from analysis.facts import DagFacts, FileFacts, Range, TaskFacts
@@ -127,7 +128,7 @@ class Project:
     deployed: tuple[DeployedDag, ...] = ()
     """The peered Airflow's DAGs (empty when peering is off): ``link`` adds those the static
     model misses."""
-    _mapped: _MappingIndex | None = field(default=None, repr=False, compare=False)
+    _mapped: MappingIndex | None = field(default=None, repr=False, compare=False)
 
     def entry(self, dag_id: str) -> DagEntry | None:
         return next((e for e in self.entries if e.dag_id == dag_id), None)
@@ -161,10 +162,10 @@ class Project:
         """The assets mapped to a task, as the modules write them (keys, deps, executable)."""
         return self._mapping_index().refs.get((dag_id, task_id), ())
 
-    def _mapping_index(self) -> _MappingIndex:
+    def _mapping_index(self) -> MappingIndex:
         modules = tuple(self.dagster_modules.values())
         if self._mapped is None or self._mapped.modules != modules:
-            self._mapped = _MappingIndex.of(modules)
+            self._mapped = MappingIndex.of(modules)
         return self._mapped
 
     @property
@@ -191,44 +192,6 @@ class Project:
             return bool(entry.state.dag_proxied)
         state = entry.state.task(task.task_id)
         return bool(state and state.proxied)
-
-
-@dataclass(frozen=True, slots=True)
-class _MappingIndex:
-    """Every mapping's assets by (DAG, task), and the modules they were read from: rebuilt when
-    ``dagster_modules`` holds other modules (they are immutable values: equal ones, compared by
-    identity first, index the same), so that asking for one task's assets does not read every
-    mapping of the project."""
-
-    modules: tuple[DagsterModule, ...]
-    refs: dict[tuple[str, str | None], tuple[AssetRef, ...]]
-    keys: dict[tuple[str, str | None], tuple[str, ...]]
-    """As ``DagsterModule.assets_for`` gives them, module after module."""
-    ports: dict[str, str]
-    """``Project.ports``: read once per set of modules (``check`` asks for every task)."""
-    bases: dict[str, str]
-    """``Project.port_bases``, read with them."""
-
-    @staticmethod
-    def of(modules: tuple[DagsterModule, ...]) -> _MappingIndex:
-        refs: dict[tuple[str, str | None], list[AssetRef]] = {}
-        keys: dict[tuple[str, str | None], list[str]] = {}
-        for module in modules:
-            module_keys: dict[tuple[str, str | None], dict[str, None]] = {}
-            for mapping in module.mappings:
-                task = (mapping.dag_id, mapping.task_id)
-                refs.setdefault(task, []).extend(mapping.assets)
-                module_keys.setdefault(task, {}).update(dict.fromkeys(a.key for a in mapping.assets))
-            for task, found in module_keys.items():
-                keys.setdefault(task, []).extend(found)
-        ports: dict[str, str] = {}
-        bases: dict[str, str] = {}
-        for module in modules:  # the first module that names a class decides, a port or a base
-            taken = ports.keys() | bases.keys()
-            ports.update((operator, function) for operator, function in module.ports if operator not in taken)
-            bases.update((operator, base) for operator, base in module.bases if operator not in taken)
-        return _MappingIndex(modules, {task: tuple(found) for task, found in refs.items()},
-                             {task: tuple(found) for task, found in keys.items()}, ports, bases)
 
 
 def state_dir_for(file: FileFacts) -> str:

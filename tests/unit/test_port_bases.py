@@ -287,12 +287,12 @@ def test_hover_check_and_the_acceptance_test_say_what_the_choice_does(tmp_path: 
 
 
 def test_a_port_function_comes_before_a_base_of_another_module():
-    from analysis.project import _MappingIndex
+    from analysis.dagster.mapping_index import MappingIndex
 
     first = parse_dagster_module("/a.py", 'def team(c, **k):\n    pass\n\nAIRFLOW_OPERATOR_PORTS = {"TeamPod": team}\n')
     second = parse_dagster_module("/b.py", 'AIRFLOW_OPERATOR_PORTS = {"TeamPod": "KubernetesPodOperator", '
                                   '"Other": "BashOperator"}\n')
-    index = _MappingIndex.of((first, second))
+    index = MappingIndex.of((first, second))
     assert (index.ports, index.bases) == ({"TeamPod": "team"}, {"Other": "BashOperator"})
 
 
