@@ -27,6 +27,7 @@ parameter, and Jinja or a file name under a ``template_fields`` of the class's o
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Container, Mapping
 from dataclasses import replace
@@ -136,9 +137,14 @@ def static_problem(task: TaskFacts) -> str | None:
     """What of the task's class keeps it from running as its base, read from what it changes
     alone (not the values its tasks are given), or None: ``chosen_base`` offers only a class with
     none, and a choice made all the same is named with it in the ``no-scaffold`` note."""
-    base = (task.derived_from or "").rsplit(".", 1)[-1]
+    return _class_problem((task.derived_from or "").rsplit(".", 1)[-1], task.derived_changes)
+
+
+@functools.lru_cache(maxsize=1024)
+def _class_problem(base: str, changes: tuple[str, ...]) -> str | None:
+    """``static_problem`` of a class, once per class (``check`` asks for every task of it)."""
     parameters = operator_parameters(base)
-    for change in task.derived_changes:
+    for change in changes:
         if _SETS.match(change):
             continue
         kept = _kept(change)
