@@ -97,9 +97,7 @@ def _method_stores(function: ast.AST) -> str | None:
     me, names = params[0].arg, {}
     arguments = {a.arg for a in ast.walk(function.args) if isinstance(a, ast.arg)} - {me}
     for node in ast.walk(function):
-        changed = _root(node) if isinstance(node, (ast.Attribute, ast.Subscript)) and isinstance(
-            node.ctx, (ast.Store, ast.Del)) else _root(node.func.value) if isinstance(node, ast.Call) and isinstance(
-            node.func, ast.Attribute) and node.func.attr in _MUTATORS else None
+        changed = _changed_root(node)
         if changed in arguments:  # `pod_request_obj.spec.x = ...` in `get_or_create_pod`: what the base runs
             return f"which changes its argument `{changed}`"
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == me:
@@ -111,6 +109,16 @@ def _method_stores(function: ast.AST) -> str | None:
                 and node.args and isinstance(node.args[0], ast.Name) and node.args[0].id == me:
             return "which sets attributes by name"
     return ("which sets " + ", ".join(f"`{me}.{n}`" for n in names)) if names else None
+
+
+def _changed_root(node: ast.AST) -> str | None:
+    """The name whose object ``node`` changes in place: a store into an attribute or item of it
+    (``pod.spec.x = ...``), or a container method changing it (``pod.spec.containers.append``)."""
+    if isinstance(node, (ast.Attribute, ast.Subscript)) and isinstance(node.ctx, (ast.Store, ast.Del)):
+        return _root(node)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _MUTATORS:
+        return _root(node.func.value)
+    return None
 
 
 _MUTATORS = frozenset({"append", "extend", "insert", "update", "setdefault", "pop", "popitem", "remove", "clear",
@@ -133,8 +141,10 @@ def _removed_fields(cls: ClassValue) -> tuple[str, ...] | None:
             and len(node.args) == 1 and not node.keywords:
         node = node.args[0]
     bases = {ast.unparse(b) for b in cls.node.bases}
+
     def base_fields(expr: ast.expr) -> bool:
         return isinstance(expr, ast.Attribute) and expr.attr == "template_fields" and ast.unparse(expr.value) in bases
+
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Sub) and isinstance(node.left, ast.Call) \
             and isinstance(node.left.func, ast.Name) and node.left.func.id == "set" and len(node.left.args) == 1 \
             and base_fields(node.left.args[0]) and isinstance(node.right, ast.Set):
