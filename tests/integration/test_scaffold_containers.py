@@ -214,3 +214,43 @@ def test_a_cluster_already_there_counts_as_created_and_one_gone_as_deleted(tmp_p
     assert fake.created == []  # the existing cluster was not created again
     deleted = [run["metadata"][TASKS["delete_cluster"]]["deleted"] for run in output["runs"][1:]]
     assert deleted == [True, False]  # the second found it gone
+
+
+CONNECTED = "gke-admin@acme-data.iam.gserviceaccount.com"
+"""The account of Airflow connection `gke_admin` (another than where Dagster runs)."""
+
+
+def test_a_dag_on_another_google_connection_reaches_gke_as_that_connections_account(tmp_path):
+    """The same cluster, pod and deletion with `gcp_conn_id="gke_admin"`, as mozilla-telemetry's
+    pods name `google_cloud_airflow_gke`: the connection given as Airflow reads it from the
+    environment (a keyfile_dict, its newlines escaped as connections hold them), while Application
+    Default Credentials are another account's. Every call to the GKE API and to the cluster is made
+    as the connection's account, none as the other."""
+    fake = FakeGoogle({}, tmp_path, made=MADE).start()
+    try:
+        dag = tmp_path / "containers_dag.py"
+        dag.write_text((FIXTURES / "containers_dag.py").read_text().replace(
+            '        location="us-central1-c",\n', '        location="us-central1-c",\n        gcp_conn_id="gke_admin",\n'))
+        (tmp_path / "definitions.py").write_text(scaffold_every_task(
+            dag, "containers", (*CLUSTER_TASKS[:1], "reviews_gke", CLUSTER_TASKS[1]),
+            (FIXTURES / "containers_module.py").read_text()))
+        key = json.loads(fake.service_account_file(CONNECTED).read_text())
+        key["private_key"] = key["private_key"].replace("\n", "\\n")
+        keys = [TASKS[t] for t in ("create_cluster", "reviews_gke", "delete_cluster")]
+        output = materialize(tmp_path / "definitions.py", {"containers": list(TASKS)}, keys, cwd=tmp_path,
+                             record_pipes=True, env={
+                                 "GOOGLE_APPLICATION_CREDENTIALS": str(fake.service_account_file()),
+                                 "AIRFLOW_CONN_GKE_ADMIN": json.dumps({"conn_type": "google_cloud_platform",
+                                                                       "extra": {"keyfile_dict": json.dumps(key)}}),
+                                 "AIRLIFT_FAKE_GOOGLE_APIS": fake.url, **VARIABLES})
+    finally:
+        fake.stop()
+    assert [run["success"] for run in output["runs"]] == [True, True, True], output["runs"]
+    assert (tmp_path / "definitions.py").read_text().count('with _airflow_google_connection("gke_admin"):') == 3
+    calls = [urlsplit(call).path for call, _ in fake.used_by]
+    assert "POST /v1/projects/acme-data/locations/us-central1-c/clusters" in calls
+    assert f"GET /v1/{CLUSTER}" in calls and f"DELETE /v1/{CLUSTER}" in calls
+    assert {account for _, account in fake.used_by} == {CONNECTED}
+    loaded = output["pipes_calls"][0]["cluster"]["loaded"]  # the Kubernetes client's token, for the pod
+    assert [fake.holders.get(v.removeprefix("Bearer ")) for v in loaded["api_key"].values()] == [CONNECTED]
+    assert fake.clusters == {}

@@ -3,9 +3,11 @@ modelled on their documented flows, for the scaffolds of ``GKEStartPodOperator``
 (``_airflow_gke_kubeconfig``), ``GCSToBigQueryOperator`` and ``BigQueryInsertJobOperator``
 (google-cloud-bigquery's client).
 
-- ``service_account_file(folder)`` writes a service account key (a new RSA key, made by
+- ``service_account_file(account)`` writes a service account key (a new RSA key, made by
   ``openssl``) whose ``token_uri`` is this fake's: as ``GOOGLE_APPLICATION_CREDENTIALS``, it is
-  what google-auth's Application Default Credentials read.
+  what google-auth's Application Default Credentials read. Each account has a key of its own;
+  the token endpoint and the APIs take any account given a key, and ``used_by`` keeps which
+  account each API call was made as (``holders``: each token's account).
 - ``POST /token``: the OAuth 2.0 JWT bearer grant (``grant_type`` =
   ``urn:ietf:params:oauth:grant-type:jwt-bearer``, ``assertion`` = a JWT signed RS256 by the key,
   ``iss`` the account, ``aud`` Google's token endpoint whatever URI it is sent to, ``scope``); the signature is checked with the key's
@@ -72,18 +74,27 @@ class FakeGoogle:
     failing: dict[str, str] = field(default_factory=dict)
     """Destination tables (``dataset.table``) whose loads fail, to BigQuery's error message."""
     url: str = ""
+    public_keys: dict[str, Path] = field(default_factory=dict)
+    """Each account's public key."""
+    holders: dict[str, str] = field(default_factory=dict)
+    """Each token issued, to the account it was issued to."""
+    used_by: list[tuple[str, str]] = field(default_factory=list)
+    """Each API call authorized (method and path), with the account it was made as."""
 
-    def service_account_file(self) -> Path:
-        """A service account key whose tokens this fake issues (ADC's GOOGLE_APPLICATION_CREDENTIALS)."""
-        key = self.folder / "key.pem"
+    def service_account_file(self, account: str = ACCOUNT) -> Path:
+        """A key of service account ``account`` whose tokens this fake issues (ADC's
+        GOOGLE_APPLICATION_CREDENTIALS, or a connection's key)."""
+        stem = account.split("@")[0]
+        key = self.folder / f"{stem}.pem"
         subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048",
                         "-out", str(key)], check=True, capture_output=True)
-        subprocess.run(["openssl", "pkey", "-in", str(key), "-pubout", "-out", str(self.folder / "public.pem")],
+        self.public_keys[account] = self.folder / f"{stem}.public.pem"
+        subprocess.run(["openssl", "pkey", "-in", str(key), "-pubout", "-out", str(self.public_keys[account])],
                        check=True, capture_output=True)
-        path = self.folder / "service-account.json"
+        path = self.folder / f"{stem}.json"
         path.write_text(json.dumps({
             "type": "service_account", "project_id": "acme-data", "private_key_id": secrets.token_hex(20),
-            "private_key": key.read_text(), "client_email": ACCOUNT, "client_id": "1234567890",
+            "private_key": key.read_text(), "client_email": account, "client_id": "1234567890",
             "token_uri": f"{self.url}/token"}))
         return path
 
@@ -104,15 +115,16 @@ class FakeGoogle:
         self._server.server_close()
 
     def verified(self, assertion: str) -> dict | None:
-        """The claims of an RS256 JWT signed by the service account's key, else None."""
+        """The claims of an RS256 JWT signed by the key of the account it names (``iss``), else None."""
         try:
             header, claims, signature = assertion.split(".")
-            if json.loads(_unpadded(header)).get("alg") != "RS256":
+            public = self.public_keys.get(json.loads(_unpadded(claims)).get("iss"))
+            if json.loads(_unpadded(header)).get("alg") != "RS256" or public is None:
                 return None
             signed, sig = self.folder / f"signed-{secrets.token_hex(4)}", self.folder / f"sig-{secrets.token_hex(4)}"
             signed.write_bytes(f"{header}.{claims}".encode())
             sig.write_bytes(_unpadded(signature))
-            checked = subprocess.run(["openssl", "dgst", "-sha256", "-verify", str(self.folder / "public.pem"),
+            checked = subprocess.run(["openssl", "dgst", "-sha256", "-verify", str(public),
                                       "-signature", str(sig), str(signed)], capture_output=True)
             return json.loads(_unpadded(claims)) if checked.returncode == 0 else None
         except ValueError:
@@ -140,11 +152,12 @@ class _Handler(BaseHTTPRequestHandler):
         authorization = self.headers.get("Authorization", "")
         token = authorization[7:] if authorization.startswith("Bearer ") else ""
         if token in self.google.tokens:
+            self.google.used_by.append((f"{self.command} {self.path}", self.google.holders[token]))
             return True
         claims = self.google.verified(token) if token.count(".") == 2 else None
-        if claims is not None and claims.get("iss") == ACCOUNT and claims.get("aud", "").startswith("https://") \
-                and claims.get("exp", 0) > time.time():
+        if claims is not None and claims.get("aud", "").startswith("https://") and claims.get("exp", 0) > time.time():
             self.google.self_signed.append(claims["aud"])
+            self.google.used_by.append((f"{self.command} {self.path}", claims["iss"]))
             return True
         self._answer(401, {"error": {"code": 401, "status": "UNAUTHENTICATED"}})
         return False
@@ -197,11 +210,12 @@ class _Handler(BaseHTTPRequestHandler):
         claims = self.google.verified(form.get("assertion", [""])[0])
         self.google.requests.append({"method": "POST", "path": self.path, "claims": claims})
         now = time.time()
-        if claims is None or claims.get("iss") != ACCOUNT or claims.get("aud") != AUDIENCE \
+        if claims is None or claims.get("aud") != AUDIENCE \
                 or not claims.get("iat", now + 99) <= now + 5 < claims.get("exp", 0) + 5:
             return self._answer(400, {"error": "invalid_grant", "error_description": "Invalid JWT Signature."})
         token = f"ya29.fake-{secrets.token_urlsafe(12)}"
         self.google.tokens.add(token)
+        self.google.holders[token] = claims["iss"]
         self._answer(200, {"access_token": token, "expires_in": 3599, "token_type": "Bearer"})
 
     def _insert_job(self) -> None:

@@ -146,12 +146,15 @@ REFUSALS = {
             "task `t` has no `project_id`: the provider takes the project of connection `google_cloud_default`, "
             "which the scaffold cannot know: write it in the task",
         "project_id='p', cluster_name='c'": "the `location` of task `t` is not a string",
-        "project_id='p', location='l', cluster_name='c', gcp_conn_id='gcp_etl'":
-            "task `t` reaches its cluster with Airflow connection 'gcp_etl': the scaffold uses Application Default "
-            "Credentials, what `google_cloud_default` is on Cloud Composer",
+        "project_id='p', location='l', cluster_name='c', gcp_conn_id=None":
+            "the `gcp_conn_id` of task `t` is not a string: the scaffold names the connection it reaches the "
+            "cluster with",
         "project_id='p', location='l', cluster_name='c', impersonation_chain='etl@p.iam.gserviceaccount.com'":
-            "task `t` impersonates 'etl@p.iam.gserviceaccount.com': the scaffold reaches the cluster with "
-            "Application Default Credentials: scaffold it by hand",
+            "task `t` impersonates 'etl@p.iam.gserviceaccount.com': the scaffold reaches the cluster with the "
+            "connection's own account: scaffold it by hand",
+        "location='us-central1', cluster_name='c', gcp_conn_id='gcp_etl'":
+            "task `t` has no `project_id`: the provider takes the project of connection `gcp_etl`, "
+            "which the scaffold cannot know: write it in the task",
         "project_id='p', location='l', cluster_name='c', config_file='/kube/config'":
             "task `t` gives a `config_file`, which GKEStartPodOperator refuses: it reaches `cluster_name`'s",
         "project_id='p', location='l', cluster_name='c', in_cluster=True":
@@ -191,9 +194,12 @@ REFUSALS = {
             "task `t` has no `project_id`, which the Google provider 10.x asks of it: write it in the task",
         "project_id='p', location='l', name='c', cluster_name='c'":
             "task `t` gives both `name` and `cluster_name` (19.x's): scaffold it by hand",
-        "project_id='p', location='l', name='c', gcp_conn_id='gcp_etl'":
-            "task `t` reaches its cluster with Airflow connection 'gcp_etl': the scaffold uses Application Default "
-            "Credentials, what `google_cloud_default` is on Cloud Composer",
+        "project_id='p', location='l', name='c', gcp_conn_id='{{ var.value.gcp_conn }}'":
+            "the `gcp_conn_id` of task `t` reads Airflow Variables ('{{ var.value.gcp_conn }}'): the scaffold names "
+            "the connection it creates or deletes the cluster with: write its id in the task",
+        "project_id='p', location='l', name='c', impersonation_chain=['a@p.iam.gserviceaccount.com']":
+            "task `t` impersonates ['a@p.iam.gserviceaccount.com']: the scaffold creates or deletes the cluster "
+            "with the connection's own account: scaffold it by hand",
     }.items()},
 }
 
@@ -386,3 +392,36 @@ def test_a_cluster_is_created_and_deleted_with_its_dags_default_args():
     assert deleted.changed, deleted.reason
     assert '    deleted = _airflow_gke_delete_cluster("acme-data", "europe-west1", "etl")\n' in deleted.text
     assert deleted.text.count("def _airflow_gke_wait(") == 1
+
+
+def test_a_task_on_another_google_connection_reaches_google_with_its_credentials():
+    """`gcp_conn_id` other than google_cloud_default: the pod, and a cluster's creation and deletion,
+    run inside `_airflow_google_connection` (written once), which gives that connection's
+    credentials to what reads Application Default Credentials; the docstring names it."""
+    text = HEAD + (
+        "    GKECreateClusterOperator(task_id='t', project_id='p', location='l', gcp_conn_id='gke_admin', "
+        "body={'name': 'etl', 'initial_node_count': 1})\n"
+        "    GKEStartPodOperator(task_id='u', image='app', project_id='p', location='l', cluster_name='etl', "
+        "gcp_conn_id='gke_admin')\n"
+        "    GKEDeleteClusterOperator(task_id='v', project_id='p', location='l', name='etl', gcp_conn_id='gke_admin')\n")
+    module = MODULE.read_text().replace('"render_report"', '"t"').replace('"train_model"', '"u"')
+    module = module.replace('"entrypoint_only"', '"v"').replace('"containers"', '"d"')
+    for task in "tuv":
+        result = scaffold_task(text, "d.py", "d", task, module)
+        assert result.changed, result.reason
+        module = result.text
+    assert module.count("def _airflow_google_connection(conn_id: str):") == 1
+    assert ('    with _airflow_google_connection("gke_admin"):\n'
+            '        cluster = _airflow_gke_create_cluster("p", "l", {"name": "etl", "initial_node_count": 1})\n'
+            '    for key in context.selected_asset_keys:\n') in module
+    assert ('    with _airflow_google_connection("gke_admin"):\n'
+            '        with _airflow_gke_kubeconfig("p", "l", "etl") as kubeconfig:\n'
+            '            yield from PipesK8sClient(kubeconfig_file=kubeconfig).run(\n'
+            '                context=context,\n                image="app",\n            ).get_results()\n') in module
+    assert ('    with _airflow_google_connection("gke_admin"):\n'
+            '        deleted = _airflow_gke_delete_cluster("p", "l", "etl")\n') in module
+    docstrings = " ".join(" ".join(line.strip() for line in ast.get_docstring(n).splitlines())
+                          for n in ast.parse(module).body if isinstance(n, ast.FunctionDef) and n.name.startswith("d__"))
+    assert docstrings.count("the credentials of Airflow connection `gke_admin` (AIRFLOW_CONN_GKE_ADMIN where "
+                            "Dagster runs, read as Airflow reads it") == 3
+    assert scaffold_task(text, "d.py", "d", "u", module).changed is False  # the second time: nothing to do

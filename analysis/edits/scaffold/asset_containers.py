@@ -29,7 +29,9 @@ is one ``run`` with the task's image, command and environment:
 the GKE API with Application Default Credentials and writes a kube config for this run only,
 whose ``gcp`` auth provider makes the Kubernetes client sign each request with a fresh token of
 the same credentials; the asset runs the pod with a ``PipesK8sClient`` of that file (the
-generated code also needs ``google-auth``, which the Kubernetes client uses for it).
+generated code also needs ``google-auth``, which the Kubernetes client uses for it). A task on
+another connection than ``google_cloud_default`` runs all of it inside
+``_airflow_google_connection`` (``google_connection``): the same, with that connection's credentials.
 
 The asset yields what the container reports through Pipes (when it uses dagster-pipes), else
 each of its assets is materialized when the container exits with 0, as the Airflow task then
@@ -47,6 +49,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from analysis.edits.layout import Group
+from analysis.edits.scaffold import google_connection
 from analysis.edits.scaffold.asset_commands import fresh, top_level_names
 from analysis.edits.scaffold.asset_mapping import WHAT
 from analysis.edits.scaffold.asset_pipes import literal_code, literal_doc
@@ -157,7 +160,8 @@ def _client(plan: Plan) -> tuple[str, str, str, str]:
 
 def helpers(plan: Plan) -> list[str]:
     if plan.container.gke is not None:
-        return [GKE_HELPER]
+        return [GKE_HELPER] if plan.container.gke.connection == google_connection.DEFAULT else \
+            [google_connection.HELPER, GKE_HELPER]
     registry = [REGISTRY_HELPER] if any(k == "registry" for k, _ in plan.container.run) else []
     return [*registry, _client(plan)[3]]
 
@@ -174,8 +178,8 @@ def about(where: str, plan: Plan) -> str:
     if gke is not None:
         endpoint = {"public": "", "internal": ", reached at its internal IP", "dns": ", reached at its DNS endpoint"}[gke.endpoint]
         text += (f" The pod runs in GKE cluster `{gke.cluster_name}` of project `{gke.project_id}` at "
-                 f"`{gke.location}`{endpoint}, read when the asset runs with the Application Default Credentials where Dagster runs (what "
-                 "Cloud Composer's google_cloud_default is): give those the task's access to the cluster.")
+                 f"`{gke.location}`{endpoint}, read when the asset runs with {google_connection.about(gke.connection)}: "
+                 "give those the task's access to the cluster.")
     if plan.container.kubeconfig is not None:
         text += (f" The pod runs in the cluster of the kube config {plan.container.kubeconfig}, read "
                  "where Dagster runs as the task read it where Airflow ran: put that cluster's kube "
@@ -219,6 +223,11 @@ def tail(edit: ModuleEdit, plan: Plan, places=None) -> list[str]:
     cluster = [literal_code(edit, v) for v in (gke.project_id, gke.location, gke.cluster_name)]
     cluster += [] if gke.endpoint == "public" else [edit.literal(gke.endpoint)]
     client = f"{edit.imported_name(module, cls)}(kubeconfig_file={name})"
-    return [edit.render(Group(f"with {GKE_HELPER}(", tuple(cluster), f") as {name}:"), len(edit.unit)),
-            edit.unit + edit.render(Group(f"yield from {client}.run(", options, ").get_results()"),
-                                    2 * len(edit.unit))]
+    lines = [f"with {google_connection.HELPER}({edit.literal(gke.connection)}):"] \
+        if gke.connection != google_connection.DEFAULT else []
+    depth = len(lines) + 1
+    outer = edit.unit * (depth - 1)
+    kubeconfig = Group(f"with {GKE_HELPER}(", tuple(cluster), f") as {name}:")
+    return [*lines, outer + edit.render(kubeconfig, depth * len(edit.unit)),
+            outer + edit.unit + edit.render(Group(f"yield from {client}.run(", options, ").get_results()"),
+                                            (depth + 1) * len(edit.unit))]

@@ -1,7 +1,8 @@
 '''The asset of a ``GKECreateClusterOperator`` or ``GKEDeleteClusterOperator`` task (``plan_gke``):
 the same cluster created or deleted through google-cloud-container's ``ClusterManagerClient`` (a
 dependency of the generated code, as it is the Google provider's), with Application Default
-Credentials, what Cloud Composer's ``google_cloud_default`` is.
+Credentials, what Cloud Composer's ``google_cloud_default`` is, or those of the task's
+``gcp_conn_id`` (``google_connection``: the call made inside ``_airflow_google_connection``).
 
 As the provider's ``GKEHook`` does: the body is read as the API's ``Cluster`` (``Cluster.from_json``,
 so a field it does not know fails the asset as it fails the task), the operation is waited for
@@ -18,6 +19,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from analysis.edits.layout import Group
+from analysis.edits.scaffold import google_connection
 from analysis.edits.scaffold.asset_commands import fresh
 from analysis.edits.scaffold.asset_pipes import literal_code, literal_doc
 from analysis.edits.scaffold.plan import Plan
@@ -94,7 +96,8 @@ def problem(plan: Plan) -> str | None:
 
 
 def helpers(plan: Plan) -> list[str]:
-    return [WAIT, CREATE if plan.gke_cluster.action == "create" else DELETE]
+    connection = [] if plan.gke_cluster.connection == google_connection.DEFAULT else [google_connection.HELPER]
+    return [*connection, WAIT, CREATE if plan.gke_cluster.action == "create" else DELETE]
 
 
 def about(where: str, plan: Plan) -> str:
@@ -103,9 +106,8 @@ def about(where: str, plan: Plan) -> str:
     done = "created from the same body" if change.action == "create" else "deleted"
     label = " (without the `airflow-version` label Airflow's hook adds)" if change.action == "create" else ""
     return (f"Scaffolded by airlift-lsp from {where} ({plan.label}): GKE cluster `{cluster}` of project "
-            f"`{change.project_id}` at `{change.location}` {done}{label}, as the Google provider does, with the "
-            "Application Default Credentials where Dagster runs (what Cloud Composer's google_cloud_default "
-            "is); an operation that ends with an error fails the asset.")
+            f"`{change.project_id}` at `{change.location}` {done}{label}, as the Google provider does, with "
+            f"{google_connection.about(change.connection)}; an operation that ends with an error fails the asset.")
 
 
 def signature(edit: ModuleEdit, plan: Plan) -> str:
@@ -130,5 +132,9 @@ def tail(edit: ModuleEdit, plan: Plan, places=None) -> list[str]:
         call = Group(f"{result} = {DELETE}(", (*where, literal_code(edit, change.name)), ")")
         metadata = f'metadata={{"deleted": {result}}}'
     materialized = Group(f"yield {edit.dagster_name('MaterializeResult')}(", (f"asset_key={key}", metadata), ")")
-    return [edit.render(call, len(edit.unit)), f"for {key} in context.selected_asset_keys:",
+    lines = [f"with {google_connection.HELPER}({edit.literal(change.connection)}):"] \
+        if change.connection != google_connection.DEFAULT else []
+    outer = edit.unit * len(lines)  # the change made with the connection's credentials
+    return [*lines, outer + edit.render(call, len(edit.unit) + len(outer)),
+            f"for {key} in context.selected_asset_keys:",
             edit.unit + edit.render(materialized, inner)]

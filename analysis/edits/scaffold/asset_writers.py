@@ -16,6 +16,7 @@ from analysis.edits.scaffold import (
     asset_pipes,
     asset_sensors,
     asset_sql,
+    google_connection,
     run_values,
 )
 from analysis.edits.scaffold.exceptions import DEFINITIONS as EXCEPTION_DEFINITIONS
@@ -27,7 +28,8 @@ from analysis.edits.scaffold.variables import HELPER as RENDER_HELPER
 
 DEFINITIONS = {**{name: (text, ("os", "sys")) for name, text in HELPERS.items()},
                RENDER_HELPER: RENDER_DEFINITION, VARIABLE_CLASS: VARIABLE_DEFINITION, **EXCEPTION_DEFINITIONS,
-               run_values.HELPER: run_values.HELPER_DEFINITION, run_values.RENDER: run_values.RENDER_DEFINITION}
+               run_values.HELPER: run_values.HELPER_DEFINITION, run_values.RENDER: run_values.RENDER_DEFINITION,
+               google_connection.HELPER: google_connection.DEFINITION}
 """The module-level definitions no family writer owns: their text and the modules it uses."""
 
 WRITERS = {"Pipes": asset_pipes, "Container": asset_containers, "SQL": asset_sql, "BigQuery": asset_bigquery,

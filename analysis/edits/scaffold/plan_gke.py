@@ -7,9 +7,11 @@ request to it with the credentials of the Google connection (from 10.x; before, 
 clusters get-credentials`` wrote the same into a kube config). Public DAGs create the cluster in
 the same run (``GKECreateClusterOperator`` before the pods, ``GKEDeleteClusterOperator`` after),
 so the scaffold does the same when the asset runs (``asset_containers``): it reads the cluster
-with Application Default Credentials, what Cloud Composer's ``google_cloud_default`` connection is.
+with Application Default Credentials, what Cloud Composer's ``google_cloud_default`` connection is,
+or with those of the task's ``gcp_conn_id`` as Airflow reads that connection from the environment
+(``google_connection``).
 
-Refused with the reason: another connection (``gcp_conn_id``), impersonation
+Refused with the reason: a ``gcp_conn_id`` that is no string, impersonation
 (``impersonation_chain``), no ``project_id`` (the provider takes the connection's project), a
 ``config_file`` (the provider raises) and ``in_cluster`` (before 10.x the pod then ran in the
 cluster Airflow runs in, not in ``cluster_name``).
@@ -20,6 +22,8 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
+from analysis.edits.scaffold.google_connection import DEFAULT as DEFAULT_CONNECTION
+from analysis.edits.scaffold.google_connection import connection_problem
 from analysis.edits.scaffold.plan_common import Plan, operator_call_problem
 from analysis.edits.scaffold.plan_options import operator_options, read_values
 from analysis.edits.scaffold.statements import DagFile
@@ -37,7 +41,6 @@ TEMPLATED = frozenset({"project_id", "location", "cluster_name", "use_internal_i
 from 19.x all seven)."""
 PARAMETERS = frozenset(OPTIONS) | {"on_finish_action", "is_delete_operator_pod"}
 """GKEStartPodOperator's arguments beside KubernetesPodOperator's (the Google provider 6.8 to 19.1)."""
-DEFAULT_CONNECTION = "google_cloud_default"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,19 +55,8 @@ class GkeCluster:
     endpoint: str = "public"
     """"public" (``endpoint``), "internal" (``use_internal_ip``: the private endpoint) or "dns"
     (``use_dns_endpoint``)."""
-
-
-def _credentials_problem(values: dict[str, object], name: str) -> str | None:
-    """Why the task's cluster cannot be reached as the scaffold reaches it (Application Default
-    Credentials), or None."""
-    connection = values.get("gcp_conn_id", DEFAULT_CONNECTION)
-    if connection != DEFAULT_CONNECTION:
-        return (f"{name} reaches its cluster with Airflow connection {connection!r}: the scaffold uses "
-                f"Application Default Credentials, what `{DEFAULT_CONNECTION}` is on Cloud Composer")
-    if values.get("impersonation_chain"):
-        return (f"{name} impersonates {values['impersonation_chain']!r}: the scaffold reaches the cluster "
-                "with Application Default Credentials: scaffold it by hand")
-    return None
+    connection: str = DEFAULT_CONNECTION
+    """The Airflow connection whose credentials reach it (``google_connection``)."""
 
 
 def gke_cluster(values: dict[str, object], name: str) -> GkeCluster | str:
@@ -74,14 +66,14 @@ def gke_cluster(values: dict[str, object], name: str) -> GkeCluster | str:
     if values.get("in_cluster"):
         return (f"{name} sets `in_cluster`: with the Google provider before 10.0, the pod runs in the cluster "
                 "Airflow runs in (or the provider refuses it), not in `cluster_name`: scaffold it by hand")
-    credentials = _credentials_problem(values, name)
+    credentials = connection_problem(values, name, "reaches the cluster")
     if credentials:
         return credentials
     for option in ("project_id", "location", "cluster_name"):
         value = values.get(option)
         if option == "project_id" and value is None:
             return (f"{name} has no `project_id`: the provider takes the project of connection "
-                    f"`{DEFAULT_CONNECTION}`, which the scaffold cannot know: write it in the task")
+                    f"`{values.get('gcp_conn_id', DEFAULT_CONNECTION)}`, which the scaffold cannot know: write it in the task")
         if not (isinstance(value, str) and value):
             return f"the `{option}` of {name} is not a string"
     endpoints = [e for e in ("use_internal_ip", "use_dns_endpoint") if values.get(e) not in (None, False)]
@@ -91,7 +83,8 @@ def gke_cluster(values: dict[str, object], name: str) -> GkeCluster | str:
     if len(endpoints) > 1:
         return f"{name} sets both `use_internal_ip` and `use_dns_endpoint`: scaffold it by hand"
     endpoint = {"use_internal_ip": "internal", "use_dns_endpoint": "dns"}[endpoints[0]] if endpoints else "public"
-    return GkeCluster(values["project_id"], values["location"], values["cluster_name"], endpoint)
+    return GkeCluster(values["project_id"], values["location"], values["cluster_name"], endpoint,
+                      values.get("gcp_conn_id", DEFAULT_CONNECTION))
 
 
 CLUSTER_OPERATORS = {"GKECreateClusterOperator": "create", "GKEDeleteClusterOperator": "delete"}
@@ -120,6 +113,8 @@ class GkeClusterChange:
     location: str
     body: dict | None = None
     name: str | None = None
+    connection: str = DEFAULT_CONNECTION
+    """The Airflow connection whose credentials make the change (``google_connection``)."""
 
 
 def cluster_plan(dag: DagFile, task: TaskFacts, call: ast.Call) -> Plan | str:
@@ -152,7 +147,7 @@ def cluster_change(action: str, values: dict[str, object], name: str) -> GkeClus
     (as the provider's own checks refuse it, or what the scaffold does not carry)."""
     if values.get("project_id") is None:
         return f"{name} has no `project_id`, which the Google provider 10.x asks of it: write it in the task"
-    refused = _credentials_problem(values, name)
+    refused = connection_problem(values, name, "creates or deletes the cluster")
     if refused:
         return refused
     if not (isinstance(values.get("location"), str) and values["location"]):
@@ -163,14 +158,16 @@ def cluster_change(action: str, values: dict[str, object], name: str) -> GkeClus
         cluster = values.get("name", values.get("cluster_name"))
         if not (isinstance(cluster, str) and cluster):
             return f"the `name` of {name} is not a string"
-        return GkeClusterChange("delete", values["project_id"], values["location"], name=cluster)
+        return GkeClusterChange("delete", values["project_id"], values["location"], name=cluster,
+                                connection=values.get("gcp_conn_id", DEFAULT_CONNECTION))
     body = values.get("body")
     if not isinstance(body, dict):
         return f"the `body` of {name} is not a dict (a `Cluster` as the GKE API takes it)"
     problem = _body_problem(body)
     if problem:
         return f"the `body` of {name} {problem}: the Google provider 10.x refuses it"
-    return GkeClusterChange("create", values["project_id"], values["location"], body=body)
+    return GkeClusterChange("create", values["project_id"], values["location"], body=body,
+                            connection=values.get("gcp_conn_id", DEFAULT_CONNECTION))
 
 
 def _body_problem(body: dict) -> str | None:

@@ -1,0 +1,103 @@
+"""``_airflow_google_connection``, the helper the GKE scaffolds write for a task on another Google
+connection than ``google_cloud_default``: run here as the module runs it (it needs only the
+standard library), on the connection forms Airflow reads from the environment."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+import urllib.parse
+from pathlib import Path
+
+import pytest
+
+from analysis.edits.scaffold.google_connection import DEFINITION, HELPER
+
+KEY = {"type": "service_account", "project_id": "acme-etl", "client_email": "etl@acme-etl.iam.gserviceaccount.com",
+       "private_key": "-----BEGIN PRIVATE KEY-----\\nMIIE\\n-----END PRIVATE KEY-----\\n", "token_uri": "https://t"}
+"""A key as a connection's keyfile_dict often holds it: newlines escaped (Airflow unescapes them)."""
+
+
+@pytest.fixture
+def connection(monkeypatch):
+    namespace = {"contextlib": contextlib, "os": os, "json": json, "tempfile": tempfile, "urllib": urllib}
+    exec(DEFINITION[0], namespace)
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", "/adc/where-dagster-runs.json")
+    monkeypatch.delenv("GOOGLE_CLOUD_PROJECT", raising=False)
+    return namespace[HELPER]
+
+
+def _inside(connection, conn_id: str) -> dict:
+    """What the block sees: the two variables, and the key file's content while it exists."""
+    with connection(conn_id):
+        path = os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
+        written = path and Path(path).exists()
+        return {"credentials": path, "project": os.environ.get("GOOGLE_CLOUD_PROJECT"),
+                "key": json.loads(Path(path).read_text()) if written else None,
+                "mode": os.stat(path).st_mode & 0o777 if written else None}
+
+
+def test_a_keyfile_dict_is_the_blocks_credentials_with_its_newlines_and_the_project(connection, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_GKE_ADMIN", json.dumps(
+        {"conn_type": "google_cloud_platform", "extra": {"keyfile_dict": json.dumps(KEY), "project": "acme-gke"}}))
+    seen = _inside(connection, "gke_admin")
+    assert seen["key"] == {**KEY, "private_key": "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n"}
+    assert seen["project"] == "acme-gke"
+    assert seen["mode"] == 0o600  # the key readable by its owner only, and gone after
+    assert not Path(seen["credentials"]).exists()
+    assert os.environ["GOOGLE_APPLICATION_CREDENTIALS"] == "/adc/where-dagster-runs.json"
+    assert "GOOGLE_CLOUD_PROJECT" not in os.environ
+
+
+def test_the_forms_airflow_reads_from_the_environment(connection, monkeypatch, tmp_path):
+    """A URI with the extra's fields as its query, a URI with `__extra__`, the old prefixed names,
+    an extra given as a JSON string; a credential configuration given by path or as content."""
+    key = tmp_path / "etl.json"
+    key.write_text(json.dumps(KEY))
+    forms = {
+        f"google-cloud-platform://?key_path={urllib.parse.quote(str(key), safe='')}&project=p1": (str(key), "p1"),
+        "google-cloud-platform://?__extra__=" + urllib.parse.quote(json.dumps({"key_path": str(key)})): (str(key), None),
+        json.dumps({"conn_type": "google_cloud_platform", "extra": json.dumps(
+            {"extra__google_cloud_platform__key_path": str(key), "extra__google_cloud_platform__project": "p2"})}):
+            (str(key), "p2"),
+        json.dumps({"conn_type": "google_cloud_platform", "extra": {"credential_config_file": str(key)}}): (str(key), None),
+        json.dumps({"conn_type": "google_cloud_platform", "extra": {"project": "p3"}}):
+            ("/adc/where-dagster-runs.json", "p3"),  # no key: Application Default Credentials
+    }
+    for value, (credentials, project) in forms.items():
+        monkeypatch.setenv("AIRFLOW_CONN_ETL", value)
+        seen = _inside(connection, "etl")
+        assert (seen["credentials"], seen["project"]) == (credentials, project), value
+    monkeypatch.setenv("AIRFLOW_CONN_ETL", json.dumps({"extra": {"credential_config_file": {"type": "external_account"}}}))
+    assert _inside(connection, "etl")["key"] == {"type": "external_account"}  # content: written for the block
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ({"key_secret_name": "etl-key"}, "Google connection etl sets key_secret_name, which the scaffold does not read"),
+    ({"impersonation_chain": "a@p.iam.gserviceaccount.com"}, "sets impersonation_chain"),
+    ({"is_anonymous": True}, "sets is_anonymous"),
+    ({"key_path": "/k/etl.p12"}, "key_path /k/etl.p12 is not a .json key, which Airflow refuses too"),
+    ({"key_path": "/k/a.json", "keyfile_dict": "{}"}, "gives more than one of key_path, keyfile_dict"),
+])
+def test_what_the_helper_does_not_read_fails_the_asset_naming_it(connection, monkeypatch, extra, message):
+    monkeypatch.setenv("AIRFLOW_CONN_ETL", json.dumps({"conn_type": "google_cloud_platform", "extra": extra}))
+    with pytest.raises(RuntimeError, match=message.replace(".", r"\.")):
+        _inside(connection, "etl")
+    assert os.environ["GOOGLE_APPLICATION_CREDENTIALS"] == "/adc/where-dagster-runs.json"
+
+
+def test_a_connection_not_in_the_environment_is_named(connection, monkeypatch):
+    monkeypatch.delenv("AIRFLOW_CONN_ETL", raising=False)
+    with pytest.raises(RuntimeError, match="AIRFLOW_CONN_ETL is not set: give Google connection etl there"):
+        _inside(connection, "etl")
+
+
+def test_the_variables_are_restored_when_the_block_fails(connection, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_ETL", json.dumps({"extra": {"keyfile_dict": KEY, "project": "p"}}))
+    with pytest.raises(ValueError), connection("etl"):
+        assert os.environ["GOOGLE_CLOUD_PROJECT"] == "p"
+        raise ValueError("the pod failed")
+    assert os.environ["GOOGLE_APPLICATION_CREDENTIALS"] == "/adc/where-dagster-runs.json"
+    assert "GOOGLE_CLOUD_PROJECT" not in os.environ
