@@ -109,3 +109,31 @@ def test_a_query_bigquery_fails_fails_the_asset(tmp_path):
     assert not runs["reports/totals"]["success"] and runs["reports/totals"]["materialized"] == []
     assert "Unrecognized name: amount" in "\n".join(runs["reports/totals"]["errors"])
     assert runs["thelook/users_geom"]["success"]
+
+
+def test_a_job_on_another_connection_runs_as_its_account_in_its_project(tmp_path):
+    """`gcp_conn_id="bq_prod"`: the client is opened with that connection's key (a keyfile_dict,
+    as Airflow reads it from the environment) and its `project`, which takes the job when the task
+    names none, as the provider's hook takes it; Application Default Credentials are another
+    account's and are not used."""
+    account = "bq-prod@acme-data.iam.gserviceaccount.com"
+    google = FakeGoogle({}, tmp_path).start()
+    try:
+        dag = tmp_path / "bigquery_jobs_dag.py"
+        dag.write_text((FIXTURES / "bigquery_jobs_dag.py").read_text().replace(
+            "        result_timeout=600,\n", '        result_timeout=600,\n        gcp_conn_id="bq_prod",\n'))
+        (tmp_path / "definitions.py").write_text(scaffold_every_task(
+            dag, "bigquery_jobs", ["legacy_count"], (FIXTURES / "bigquery_jobs_module.py").read_text()))
+        key = json.loads(google.service_account_file(account).read_text())
+        connection = {"conn_type": "google_cloud_platform",
+                      "extra": {"keyfile_dict": json.dumps(key), "project": "acme-warehouse"}}
+        output = materialize(tmp_path / "definitions.py", {"bigquery_jobs": list(TASKS)}, [TASKS["legacy_count"]],
+                             cwd=tmp_path, record_pipes=True, env={
+                                 "GOOGLE_APPLICATION_CREDENTIALS": str(google.service_account_file()),
+                                 "AIRFLOW_CONN_BQ_PROD": json.dumps(connection),
+                                 "AIRLIFT_FAKE_GOOGLE_APIS": google.url, **VARIABLES})
+    finally:
+        google.stop()
+    assert [run["success"] for run in output["runs"]] == [True], output["runs"]
+    assert [j["jobReference"]["projectId"] for j in google.jobs] == ["acme-warehouse"]
+    assert {who for _, who in google.used_by} == {account}

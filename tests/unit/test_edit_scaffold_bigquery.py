@@ -88,6 +88,14 @@ def test_a_dag_default_args_give_options_the_operator_takes():
     assert '"writeDisposition": "WRITE_TRUNCATE",' in _load("", head)
 
 
+def test_another_connection_opens_the_client_with_its_credentials():
+    body = _load("gcp_conn_id='gcp_etl'")
+    assert '    with _airflow_google_connection("gcp_etl"), bigquery.get_client() as client:\n' in body
+    assert "the credentials of Airflow connection `gcp_etl` (AIRFLOW_CONN_GCP_ETL where" in " ".join(
+        line.strip() for line in body.splitlines())
+    assert 'with bigquery.get_client() as client:\n' in _load("gcp_conn_id='google_cloud_default'")
+
+
 def test_a_table_of_another_project_and_a_partition():
     """``project:dataset.table`` as the client takes it (``project.dataset.table``); a ``$``
     partition makes the provider ask for DAY partitioning."""
@@ -100,11 +108,11 @@ def test_a_table_of_another_project_and_a_partition():
 
 
 REFUSALS = {
-    "gcp_conn_id='gcp_etl'":
-        "task `t` loads with Airflow connection 'gcp_etl': the scaffold uses Application Default Credentials, "
-        "what `google_cloud_default` is on Cloud Composer",
+    "gcp_conn_id=None":
+        "the `gcp_conn_id` of task `t` is not the id of a connection: the scaffold names the connection it loads with",
     "impersonation_chain='etl@p.iam.gserviceaccount.com'":
-        "task `t` impersonates 'etl@p.iam.gserviceaccount.com': scaffold it by hand",
+        "task `t` impersonates 'etl@p.iam.gserviceaccount.com': the scaffold loads with the connection's own "
+        "account: scaffold it by hand",
     "schema_object='schemas/t.json'":
         "task `t` reads its schema from Cloud Storage when it runs (`schema_object`): write it as `schema_fields` "
         "and scaffold again, or scaffold it by hand",

@@ -62,6 +62,12 @@ def test_the_configuration_is_sent_as_written():
     assert "job_retry=None," in body
 
 
+def test_another_connection_opens_the_client_with_its_credentials():
+    body = _body(f"configuration={QUERY}, gcp_conn_id='bq_prod'")
+    assert '    with _airflow_google_connection("bq_prod"), bigquery.get_client() as client:\n' in body
+    assert "the credentials of Airflow connection `bq_prod`" in " ".join(line.strip() for line in body.splitlines())
+
+
 def test_the_dialect_given_is_sent_as_written():
     body = _body("configuration={'query': {'query': '#legacySQL\\nSELECT 1', 'useLegacySql': True}, 'dryRun': True}")
     assert "configuration = { 'query': {'query': '#legacySQL\\nSELECT 1', 'useLegacySql': True}, 'dryRun': True, }" \
@@ -84,10 +90,14 @@ def test_default_args_give_the_operators_options():
      "the `configuration` of task `t` holds 'queries/daily.sql', which ends in `sql`: Airflow reads and renders that file"),
     (f"configuration={QUERY}, force_rerun=False",
      "task `t` has `force_rerun=False`: Airflow runs its job once per logical date"),
-    (f"configuration={QUERY}, gcp_conn_id='bq_prod'",
-     "task `t` runs its job with Airflow connection 'bq_prod': the scaffold uses Application Default Credentials"),
+    (f"configuration={QUERY}, gcp_conn_id='{{{{ var.value.bq_conn }}}}'",
+     "the `gcp_conn_id` of task `t` holds Jinja ('{{ var.value.bq_conn }}'), which Airflow does not render there"),
+    (f"configuration={QUERY}, gcp_conn_id=''",
+     "the `gcp_conn_id` of task `t` is not the id of a connection: the scaffold names the connection it runs its "
+     "job with"),
     (f"configuration={QUERY}, impersonation_chain='sa@p.iam.gserviceaccount.com'",
-     "task `t` impersonates 'sa@p.iam.gserviceaccount.com': scaffold it by hand"),
+     "task `t` impersonates 'sa@p.iam.gserviceaccount.com': the scaffold runs its job with the connection's own "
+     "account: scaffold it by hand"),
     ("configuration={'query': {'query': 'SELECT * FROM t WHERE d = \"{{ next_ds }}\"'}}",
      "the `configuration` of task `t` uses Jinja ('SELECT * FROM t WHERE d = \"{{ next_ds }}\"'), which only Airflow renders"),
     (f"configuration={QUERY}, location='{{{{ var.value.region }}}}'",

@@ -147,7 +147,7 @@ REFUSALS = {
             "which the scaffold cannot know: write it in the task",
         "project_id='p', cluster_name='c'": "the `location` of task `t` is not a string",
         "project_id='p', location='l', cluster_name='c', gcp_conn_id=None":
-            "the `gcp_conn_id` of task `t` is not a string: the scaffold names the connection it reaches the "
+            "the `gcp_conn_id` of task `t` is not the id of a connection: the scaffold names the connection it reaches the "
             "cluster with",
         "project_id='p', location='l', cluster_name='c', impersonation_chain='etl@p.iam.gserviceaccount.com'":
             "task `t` impersonates 'etl@p.iam.gserviceaccount.com': the scaffold reaches the cluster with the "

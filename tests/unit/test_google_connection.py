@@ -58,7 +58,8 @@ def test_the_forms_airflow_reads_from_the_environment(connection, monkeypatch, t
     key.write_text(json.dumps(KEY))
     forms = {
         f"google-cloud-platform://?key_path={urllib.parse.quote(str(key), safe='')}&project=p1": (str(key), "p1"),
-        "google-cloud-platform://?__extra__=" + urllib.parse.quote(json.dumps({"key_path": str(key)})): (str(key), None),
+        "google-cloud-platform://?__extra__=" + urllib.parse.quote(json.dumps({"key_path": str(key)})):
+            (str(key), "acme-etl"),  # no project: the key's, as Airflow takes it
         json.dumps({"conn_type": "google_cloud_platform", "extra": json.dumps(
             {"extra__google_cloud_platform__key_path": str(key), "extra__google_cloud_platform__project": "p2"})}):
             (str(key), "p2"),
@@ -86,6 +87,13 @@ def test_what_the_helper_does_not_read_fails_the_asset_naming_it(connection, mon
     with pytest.raises(RuntimeError, match=message.replace(".", r"\.")):
         _inside(connection, "etl")
     assert os.environ["GOOGLE_APPLICATION_CREDENTIALS"] == "/adc/where-dagster-runs.json"
+
+
+def test_a_key_without_a_project_gives_its_own_over_the_environments(connection, monkeypatch):
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "where-dagster-runs")
+    monkeypatch.setenv("AIRFLOW_CONN_ETL", json.dumps({"extra": {"keyfile_dict": json.dumps(KEY)}}))
+    assert _inside(connection, "etl")["project"] == "acme-etl"
+    assert os.environ["GOOGLE_CLOUD_PROJECT"] == "where-dagster-runs"
 
 
 def test_a_connection_not_in_the_environment_is_named(connection, monkeypatch):

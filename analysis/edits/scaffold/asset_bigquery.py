@@ -6,8 +6,9 @@ The asset takes ``context`` and the resource ``bigquery`` (the key Dagster's doc
 on the asset with ``resource_defs`` as the module-level ``BIGQUERY`` = ``BigQueryResource()`` that
 every such asset shares: its client reads Application Default Credentials and their project,
 what Cloud Composer's ``google_cloud_default`` connection is (set ``project`` or ``location``
-there, or bind your own ``bigquery``). Its body starts the load with the client's
-``load_table_from_uri``: the task's ``gs://`` sources, its table, and the provider's
+there, or bind your own ``bigquery``); a task on another connection opens the client inside
+``_airflow_google_connection`` (``google_connection``), so that it reads that connection's. Its
+body starts the load with the client's ``load_table_from_uri``: the task's ``gs://`` sources, its table, and the provider's
 ``configuration.load`` as ``LoadJobConfig.from_api_repr`` reads it (sent as it is); then waits
 for the job, which raises when BigQuery fails it, as the Airflow task fails. Each asset is
 materialized with the job's id, table and ``output_rows`` as metadata.
@@ -19,9 +20,11 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from analysis.edits.layout import Group
+from analysis.edits.scaffold import google_connection
 from analysis.edits.scaffold.asset_commands import fresh
 from analysis.edits.scaffold.asset_pipes import literal_code, literal_doc
 from analysis.edits.scaffold.plan import Plan
+from analysis.edits.scaffold.plan_bigquery import BigQueryLoad
 from analysis.edits.scaffold.plan_bigquery_job import BigQueryQuery
 from analysis.edits.scaffold.variables import Rendered
 
@@ -68,7 +71,17 @@ def problem(plan: Plan) -> str | None:
 
 def helpers(plan: Plan) -> list[str]:
     table = getattr(plan.bigquery, "destination", None)
-    return [CONSTANT, *([TABLE_HELPER] if isinstance(table, Rendered) else [])]
+    connection = [] if plan.bigquery.connection == google_connection.DEFAULT else [google_connection.HELPER]
+    return [*connection, CONSTANT, *([TABLE_HELPER] if isinstance(table, Rendered) else [])]
+
+
+def _client(edit: ModuleEdit, job: BigQueryLoad | BigQueryQuery, client: str) -> str:
+    """The line that opens the resource's client, inside the block of the task's connection when it
+    is not google_cloud_default (its credentials then read by the client)."""
+    connection = job.connection
+    if connection == google_connection.DEFAULT:
+        return f"with {KEY}.get_client() as {client}:"
+    return f"with {google_connection.HELPER}({edit.literal(connection)}), {KEY}.get_client() as {client}:"
 
 
 def about(where: str, plan: Plan) -> str:
@@ -77,14 +90,19 @@ def about(where: str, plan: Plan) -> str:
         return _about_query(where, plan, load)
     text = (f"Scaffolded by airlift-lsp from {where} ({plan.label}): the same load job into "
             f"{load.destination} with the configuration the Google provider 10.x sends, run in BigQuery "
-            f"through the resource `{KEY}` (dagster-gcp's BigQueryResource: Application Default Credentials, "
-            "what Cloud Composer's google_cloud_default is; the table's project, when the task names none, "
-            "is the client's).")
+            f"through the resource `{KEY}` (dagster-gcp's BigQueryResource: {_credentials(load)}; the table's "
+            "project, when the task names none, is the client's).")
     if load.load["sourceFormat"] == "CSV" and "skipLeadingRows" not in load.load:
         text += (" The task gives no `skip_leading_rows`: the provider 10.x sends none (BigQuery's schema "
                  "detection may then take the first row for a header), 6.x sent 0; write `skipLeadingRows` "
                  "here if yours did.")
     return text
+
+
+def _credentials(job: BigQueryLoad | BigQueryQuery) -> str:
+    if job.connection == google_connection.DEFAULT:
+        return "Application Default Credentials, what Cloud Composer's google_cloud_default is"
+    return google_connection.about(job.connection)
 
 
 def signature(edit: ModuleEdit, plan: Plan) -> str:
@@ -103,9 +121,8 @@ def constant(edit: ModuleEdit, name: str, plan: Plan) -> str:
 def _about_query(where: str, plan: Plan, query: BigQueryQuery) -> str:
     text = (f"Scaffolded by airlift-lsp from {where} ({plan.label}): the same query job, with the configuration "
             "the Google provider 10.x sends (as written), run in BigQuery through the resource "
-            f"`{KEY}` (dagster-gcp's BigQueryResource: Application Default Credentials, what Cloud Composer's "
-            "google_cloud_default is; the job's project, when the task names none, is the client's). The provider "
-            "19.x also labels the job `airflow-dag` and `airflow-task`.")
+            f"`{KEY}` (dagster-gcp's BigQueryResource: {_credentials(query)}; the job's project, when the task "
+            "names none, is the client's). The provider 19.x also labels the job `airflow-dag` and `airflow-task`.")
     return text
 
 
@@ -123,7 +140,7 @@ def _query_tail(edit: ModuleEdit, plan: Plan, query: BigQueryQuery) -> list[str]
     result = Group(f"yield {edit.dagster_name('MaterializeResult')}(", (f"asset_key={key}", metadata), ")")
     written = literal_doc(edit, query.configuration, f"{configuration} = ")
     return [edit.render(written, len(edit.unit)) if isinstance(written, Group) else written,
-            f"with {KEY}.get_client() as {client}:",
+            _client(edit, query, client),
             edit.unit + edit.render(Group(f"{job} = {client}.query(", tuple(arguments), ")"), inner),
             f"{edit.unit}{job}.result({wait})  # raises when BigQuery fails the job, as the task fails",
             f"for {key} in context.selected_asset_keys:",
@@ -137,7 +154,7 @@ def tail(edit: ModuleEdit, plan: Plan, places=None) -> list[str]:
     inner = 2 * len(edit.unit)
     client, job, key = (fresh(n, plan.mentioned) for n in ("client", "job", "key"))
     from_api = f"{edit.imported_name('google.cloud.bigquery', 'LoadJobConfig')}.from_api_repr("
-    lines = [f"with {KEY}.get_client() as {client}:"]
+    lines = [_client(edit, load, client)]
     if isinstance(load.destination, Rendered):  # read as Airflow reads it once rendered
         table, configuration = fresh("table", plan.mentioned), fresh("load", plan.mentioned)
         lines.append(edit.unit + edit.render(Group(f"{table}, {configuration} = {TABLE_HELPER}(", (

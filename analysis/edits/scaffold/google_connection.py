@@ -8,9 +8,10 @@ inside ``_airflow_google_connection(conn_id)`` (written once into the module): t
 read as Airflow reads it from the environment (``AIRFLOW_CONN_<CONN_ID>``, JSON or a URI), and for
 that block ``GOOGLE_APPLICATION_CREDENTIALS`` names its key (``key_path``, or ``keyfile_dict``
 written to a file of the block's own, as the provider does) or ``credential_config_file``, and
-``GOOGLE_CLOUD_PROJECT`` its ``project``: what google-auth's ``default()`` reads, so every client
-of the block (and the Kubernetes client's ``gcp`` auth provider, when a token expires) signs with
-the connection's account, as dagster-gcp's ``gcp_credentials`` does. A connection with none of
+``GOOGLE_CLOUD_PROJECT`` its ``project`` (else the key's, as the provider takes it): what
+google-auth's ``default()`` reads, so every client of the block (and the Kubernetes client's
+``gcp`` auth provider, when a token expires) signs with the connection's account, as
+dagster-gcp's ``gcp_credentials`` does. A connection with none of
 them keeps the Application Default Credentials, as the provider's hook does. What the helper does
 not read (a key in Secret Manager, impersonation, anonymous access) fails the asset, naming it.
 '''
@@ -29,7 +30,7 @@ def _airflow_google_connection(conn_id: str):
     this block: the connection read as Airflow reads it from the environment
     (AIRFLOW_CONN_<CONN_ID>, JSON or a URI); GOOGLE_APPLICATION_CREDENTIALS names its service
     account key (key_path, or keyfile_dict written to a file for the block) or its
-    credential_config_file, and GOOGLE_CLOUD_PROJECT its project, as dagster-gcp's
+    credential_config_file, and GOOGLE_CLOUD_PROJECT its project (else the key's), as dagster-gcp's
     gcp_credentials does; none of them: Application Default Credentials as they are, as Airflow's
     hook takes them. Both variables are restored after. The clients ask for the cloud-platform
     scope (the connection's `scope` is not read)."""
@@ -68,7 +69,11 @@ def _airflow_google_connection(conn_id: str):
             credentials = os.path.join(folder, "credentials.json")
             with open(os.open(credentials, os.O_WRONLY | os.O_CREAT, 0o600), "w", encoding="utf-8") as file:
                 json.dump(content, file)
-        changes = {"GOOGLE_APPLICATION_CREDENTIALS": credentials, "GOOGLE_CLOUD_PROJECT": field("project")}
+        project = field("project")
+        if not project and (key_path or keyfile):  # Airflow's project then: the key's
+            with open(credentials, encoding="utf-8") as file:
+                project = json.load(file).get("project_id")
+        changes = {"GOOGLE_APPLICATION_CREDENTIALS": credentials, "GOOGLE_CLOUD_PROJECT": project}
         saved = {name: os.environ.get(name) for name in changes}
         try:
             os.environ.update({name: str(value) for name, value in changes.items() if value})
@@ -91,7 +96,8 @@ def connection_problem(values: dict[str, object], name: str, reaches: str) -> st
         return (f"the `gcp_conn_id` of {name} reads Airflow Variables ({str(connection)!r}): the scaffold names "
                 f"the connection it {reaches} with: write its id in the task")
     if not (isinstance(connection, str) and connection):
-        return f"the `gcp_conn_id` of {name} is not a string: the scaffold names the connection it {reaches} with"
+        return (f"the `gcp_conn_id` of {name} is not the id of a connection: the scaffold names the connection "
+                f"it {reaches} with")
     if values.get("impersonation_chain"):
         return (f"{name} impersonates {values['impersonation_chain']!r}: the scaffold {reaches} with the "
                 "connection's own account: scaffold it by hand")

@@ -16,7 +16,8 @@ the templated options are rendered when the asset runs (``variables``).
 Refused with the reason: values that cannot be read statically, other Jinja, an option the
 provider raises on (an unknown format, a source format option the format does not take), a
 schema read from Cloud Storage at run time (``schema_object``), an external table, ``max_id_key``
-(an XCom), another connection than ``google_cloud_default`` and impersonation.
+(an XCom), a ``gcp_conn_id`` that is no string, and impersonation. Another connection than
+``google_cloud_default`` runs the job with its credentials (``google_connection``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
+from analysis.edits.scaffold.google_connection import DEFAULT as DEFAULT_CONNECTION
+from analysis.edits.scaffold.google_connection import connection_problem
 from analysis.edits.scaffold.plan_common import Plan
 from analysis.edits.scaffold.plan_options import provider_values
 from analysis.edits.scaffold.statements import DagFile
@@ -38,7 +41,7 @@ _DEFAULTS = {"source_format": "CSV", "create_disposition": "CREATE_IF_NEEDED", "
              "skip_leading_rows": None, "autodetect": True, "schema_update_options": (), "src_fmt_configs": None,
              "time_partitioning": None, "cluster_fields": None, "encryption_configuration": None, "labels": None,
              "description": None, "location": None, "project_id": None, "schema_fields": None,
-             "gcp_conn_id": "google_cloud_default", "impersonation_chain": None, "schema_object": None,
+             "gcp_conn_id": DEFAULT_CONNECTION, "impersonation_chain": None, "schema_object": None,
              "schema_object_bucket": None, "external_table": False, "max_id_key": None}
 """The provider's options that change the job, with their defaults (10.x)."""
 _IGNORED = frozenset({"compression", "deferrable", "result_retry", "result_timeout", "cancel_on_kill", "job_id",
@@ -77,6 +80,8 @@ class BigQueryLoad:
     load: dict
     project: object = None
     location: object = None
+    connection: str = DEFAULT_CONNECTION
+    """The Airflow connection whose credentials run the job (``google_connection``)."""
 
 
 def bigquery_plan(dag: DagFile, task: TaskFacts, call: ast.Call) -> Plan | str:
@@ -140,15 +145,13 @@ def _load(values: dict, name: str) -> BigQueryLoad | str:
     load.update((k, v) for k, v in formats.items() if v is not None)  # None: BigQuery's default
     if values["allow_jagged_rows"]:
         load["allowJaggedRows"] = values["allow_jagged_rows"]
-    return BigQueryLoad(uris, destination, load, values["project_id"], values["location"])
+    return BigQueryLoad(uris, destination, load, values["project_id"], values["location"], values["gcp_conn_id"])
 
 
 def _refused(values: dict, name: str) -> str | None:
-    if values["gcp_conn_id"] != "google_cloud_default":
-        return (f"{name} loads with Airflow connection {values['gcp_conn_id']!r}: the scaffold uses "
-                "Application Default Credentials, what `google_cloud_default` is on Cloud Composer")
-    if values["impersonation_chain"]:
-        return f"{name} impersonates {values['impersonation_chain']!r}: scaffold it by hand"
+    credentials = connection_problem(values, name, "loads")
+    if credentials:
+        return credentials
     if values["schema_object"] and not values["schema_fields"]:
         return (f"{name} reads its schema from Cloud Storage when it runs (`schema_object`): "
                 "write it as `schema_fields` and scaffold again, or scaffold it by hand")

@@ -17,8 +17,9 @@ Refused with the reason: values that cannot be read statically, other Jinja, a c
 is no query job (a load, copy or extract) or gives no ``useLegacySql``, an empty
 ``project_id``, a string of it ending in the operator's
 ``template_ext`` (``.sql``, ``.json``: Airflow renders that file), ``force_rerun=False`` (Airflow
-runs the job once per logical date, which a Dagster run does not have), another connection than
-``google_cloud_default``, and impersonation.
+runs the job once per logical date, which a Dagster run does not have), a ``gcp_conn_id`` that is
+no string, and impersonation. Another connection than ``google_cloud_default`` runs the job with
+its credentials (``google_connection``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
+from analysis.edits.scaffold.google_connection import DEFAULT as DEFAULT_CONNECTION
+from analysis.edits.scaffold.google_connection import connection_problem
 from analysis.edits.scaffold.plan_common import Plan
 from analysis.edits.scaffold.plan_options import provider_values
 from analysis.edits.scaffold.statements import DagFile
@@ -33,7 +36,7 @@ from analysis.facts import TaskFacts
 
 JOB_OPERATORS = frozenset({"BigQueryInsertJobOperator"})
 
-_DEFAULTS = {"project_id": None, "location": None, "gcp_conn_id": "google_cloud_default",
+_DEFAULTS = {"project_id": None, "location": None, "gcp_conn_id": DEFAULT_CONNECTION,
              "impersonation_chain": None, "force_rerun": True, "result_timeout": None}
 """The provider's options that change the job, with their defaults (10.x)."""
 _IGNORED = frozenset({"job_id", "reattach_states", "cancel_on_kill", "result_retry", "deferrable", "poll_interval"})
@@ -57,6 +60,8 @@ class BigQueryQuery:
     project: object = None
     location: object = None
     timeout: object = None
+    connection: str = DEFAULT_CONNECTION
+    """The Airflow connection whose credentials run the job (``google_connection``)."""
 
 
 def bigquery_job_plan(dag: DagFile, task: TaskFacts, call: ast.Call) -> Plan | str:
@@ -75,11 +80,9 @@ def bigquery_job_plan(dag: DagFile, task: TaskFacts, call: ast.Call) -> Plan | s
 
 
 def _query(values: dict, name: str) -> BigQueryQuery | str:
-    if values["gcp_conn_id"] != "google_cloud_default":
-        return (f"{name} runs its job with Airflow connection {values['gcp_conn_id']!r}: the scaffold uses "
-                "Application Default Credentials, what `google_cloud_default` is on Cloud Composer")
-    if values["impersonation_chain"]:
-        return f"{name} impersonates {values['impersonation_chain']!r}: scaffold it by hand"
+    credentials = connection_problem(values, name, "runs its job")
+    if credentials:
+        return credentials
     if values["force_rerun"] is not True:
         return (f"{name} has `force_rerun={values['force_rerun']!r}`: Airflow runs its job once per logical date "
                 "(a second run reattaches or fails), which a Dagster run does not have: scaffold it by hand")
@@ -103,7 +106,7 @@ def _query(values: dict, name: str) -> BigQueryQuery | str:
     timeout = values["result_timeout"]
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))):
         return f"the `result_timeout` of {name} is not a number of seconds"
-    return BigQueryQuery(configuration, values["project_id"], values["location"], timeout)
+    return BigQueryQuery(configuration, values["project_id"], values["location"], timeout, values["gcp_conn_id"])
 
 
 def _template_file(name: str, option: str, value: object) -> str | None:
