@@ -60,7 +60,8 @@ def _airflow_google_connection(conn_id: str):
         raise RuntimeError(f"Google connection {conn_id}: key_path {key_path} is not a .json key, "
                            "which Airflow refuses too")
     with tempfile.TemporaryDirectory() as folder:
-        content = keyfile or (config if config and not (isinstance(config, str) and os.path.exists(config)) else None)
+        given = config if isinstance(config, dict) or str(config or "").lstrip().startswith("{") else None
+        content = keyfile or given  # a credential configuration given as its content, not its path
         credentials = key_path or config
         if content:
             content = json.loads(content) if isinstance(content, str) else dict(content)
