@@ -115,6 +115,8 @@ def test_dagster_renders_what_airflow_renders_for_each_run(outputs):
     assert "'2024/03/04 00:00'" in (midnight / "describe_2024-03-05.txt").read_text()
     # moved by `macros.timedelta` first: the day before the interval's start, two hours earlier
     assert "'2024030222'" in (midnight / "describe_2024-03-05.txt").read_text()
+    # Airflow's date macros on ds: three days before, forty after (across a month), reformatted
+    assert "'2024-03-02|2024-04-14', '03052024'" in (midnight / "describe_2024-03-05.txt").read_text()
     assert (midnight / "stamp.txt").read_text() == \
         "'2024-03-05' 'midnight' '20240305T000000' '20240305' 'daily' 'absent'\n"
     # the DAG's params, its default_args' and the task's own; the run's conf overrides them

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from analysis.edits.scaffold import scaffold_task
-from analysis.edits.scaffold.run_values import HELPER_DEFINITION, MOVED, RENDER_DEFINITION, RUN
+from analysis.edits.scaffold.run_values import DS_MACROS, HELPER_DEFINITION, MOVED, RENDER_DEFINITION, RUN
 from analysis.edits.scaffold.variables import DEFINITION, RenderedInRun, rendered_value, variables_in
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "scaffold" / "run_values"
@@ -31,7 +31,15 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "scaffold" / "run_
     ("{{ dag_run.logical_date.to_date_string() }}", None),  # a row's plain datetime has no such method
     ("{{ next_ds }}", None),
     ("{{ ds | upper }}", None),
-    ("{{ macros.ds_add(ds, 1) }}", None),
+    ("{{ macros.ds_add(ds, 1) }}", (RUN, DS_MACROS)),
+    ("--date={{macros.ds_add( ds , -3 )}}", (RUN, DS_MACROS)),
+    ('{{ macros.ds_format(ds, "%Y-%m-%d", "%m%d%Y") }}', (RUN, DS_MACROS)),
+    ("{{ macros.ds_add(ds_nodash, 1) }}", None),  # only ds: Airflow's parse of another fails
+    ("{{ macros.ds_add(ds, days) }}", None),
+    ("{{ macros.ds_add(ds, 01) }}", None),  # a number Jinja refuses
+    ('{{ macros.ds_format(ds, "%Y-%m-%d", "%d %B") }}', None),  # the process's locale
+    ("{{ macros.ds_format(ds, '%Y-%m-%d') }}", None),  # the task fails: no output format
+    ("{{ yesterday_ds }}", None),  # Airflow 2's only: Airflow 3 fails the task
     ("{{ ds if run_id.startswith('scheduled_') else params.day }}", None),
     ("{{ ti.xcom_pull('a') }}", None),
     ("{{ data_interval_start.strftime(fmt) }}", None),
@@ -126,6 +134,8 @@ def test_the_helpers_render_what_airflows_context_gives(helpers, metadata):
                   "{{(logical_date + macros.timedelta(minutes=-45)) | ts}}|"
                   "{{ (data_interval_end + macros.timedelta(weeks=1)).to_date_string() }}", run) == \
         "2024030422|2024-03-07T13:00:30.123456+00:00|2024-03-14"
+    assert render("{{ macros.ds_add(ds, -3) }}|{{macros.ds_add(ds,0)}}|{{ macros.ds_add(ds, 25) }}|"
+                  "{{ macros.ds_format(ds, '%Y-%m-%d', '%m%d%Y') }}", run) == "2024-03-04|2024-03-07|2024-04-01|03072024"
 
 
 def test_the_helpers_fail_where_airflow_fails_or_nothing_launched_the_run(helpers, monkeypatch):
@@ -138,6 +148,10 @@ def test_the_helpers_fail_where_airflow_fails_or_nothing_launched_the_run(helper
     with pytest.raises(failure, match="the Airflow run asset_triggered has no ds"):  # Airflow 3: no logical date
         helpers["_airflow_render_run"]("{{ ds }}", run)
     assert helpers["_airflow_render_run"]("{{ run_id }}", run) == "asset_triggered"
+    with pytest.raises(failure, match="the Airflow run asset_triggered has no ds"):
+        helpers["_airflow_render_run"]("{{ macros.ds_add(ds, 1) }}", run)
+    with pytest.raises(ValueError, match="only Airflow renders this Jinja"):
+        helpers["_airflow_render_run"]("{{ macros.ds_format(ds, '%Y-%m-%d', '%A') }}", run)
     with pytest.raises(ValueError, match="only Airflow renders this Jinja"):
         helpers["_airflow_render_run"]("{{ data_interval_start }}", run)
     monkeypatch.setenv("AIRFLOW_VAR_B", "bucket")
@@ -165,6 +179,24 @@ def test_a_pods_templated_values_are_rendered_in_the_run():
     assert '_airflow_render_run("{{ ds }}", _airflow_run_values)' in text
     assert '"RUN": _airflow_render_run("{{ run_id }}", _airflow_run_values)' in text
     assert text.count("def _airflow_run(") == 1 and text.count("def _airflow_render(") == 1
+
+
+def test_a_renderer_of_an_earlier_airlift_lsp_is_not_given_airflows_date_macros():
+    """A module whose `_airflow_render_run` predates `macros.ds_add`/`ds_format` would refuse
+    them when the asset runs: the scaffold says so instead, and what to do."""
+    module = (FIXTURES / "run_values_module.py").read_text()
+    written = scaffold_task(POD_DAG, "/p/dags/pod.py", "partitioned", "export", module)
+    assert written.changed, written.reason
+    earlier = written.text.replace('match["days"]', 'match["gone"]')
+    dag = POD_DAG + ('    KubernetesPodOperator(task_id="window", name="w", image="exporter:1.2", '
+                     'arguments=["--day", "{{ macros.ds_add(ds, -3) }}"])\n')
+    result = scaffold_task(dag, "/p/dags/pod.py", "partitioned", "window", earlier)
+    assert not result.changed
+    assert result.reason.startswith("the Dagster module's `_airflow_render_run` was written by an earlier airlift-lsp "
+                                    "and does not read `macros.ds_add` or `macros.ds_format`"), result.reason
+    result = scaffold_task(dag, "/p/dags/pod.py", "partitioned", "window", written.text)
+    assert result.changed, result.reason
+    assert '_airflow_render_run("{{ macros.ds_add(ds, -3) }}", _airflow_run_values)' in result.text
 
 
 def test_values_written_out_from_a_factory_are_refused(tmp_path):

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from analysis.edits.scaffold.plan_dag import AS_MADE, TEXT
 from analysis.edits.scaffold.params import CONTEXT_KEY as PARAMS_KEY
 from analysis.edits.scaffold.params import MARKER as PARAMS
-from analysis.edits.scaffold.run_values import MOVED, RUN
+from analysis.edits.scaffold.run_values import DS_MACROS, MOVED, RUN
 from analysis.edits.scaffold.statements import DagFile, Unit
 from analysis.facts import TaskFacts
 
@@ -153,7 +153,7 @@ class Plan:
     @property
     def variable_keys(self) -> tuple[str, ...]:
         """The Airflow Variables the templated arguments read."""
-        return tuple(k for k in self.variables if k not in (RUN, AS_MADE, TEXT, PARAMS, MOVED))
+        return tuple(k for k in self.variables if k not in (RUN, AS_MADE, TEXT, PARAMS, MOVED, DS_MACROS))
 
     @property
     def made_elsewhere(self) -> bool:

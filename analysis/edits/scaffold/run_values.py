@@ -20,10 +20,12 @@ filters ``| ds``, ``| ds_nodash``, ``| ts``, ``| ts_nodash``; pendulum's ``.to_d
 ``.to_datetime_string()`` on the context's moments (pendulum ``DateTime``s), not on
 ``dag_run``'s (a database row's plain ``datetime``, which has no such method: the task fails).
 The task's params, ``{{ params.name }}`` and ``{{ params["name"] }}``, printed as Jinja prints
-them (``str()``): the values the DAG file gives (``params``) updated with the run's conf. A moment
-put in bare (its ``str()``, which differs between those two types) and anything else (``next_ds``,
-``macros``, ``params.items`` (the dict's method), ``params.a.b``, ``ti``, conditions), and ``strftime`` codes whose text
-depends on the process (``%s`` on its time zone, names on its locale) stay refused.
+them (``str()``): the values the DAG file gives (``params``) updated with the run's conf. Airflow's
+``macros.ds_add(ds, <days>)`` and ``macros.ds_format(ds, "<in>", "<out>")``, as Airflow 2 and 3
+define them. A moment put in bare (its ``str()``, which differs between those two types) and
+anything else (``next_ds``, ``yesterday_ds``, other ``macros``, ``params.items`` (the dict's
+method), ``params.a.b``, ``ti``, conditions), and ``strftime`` codes whose text depends on the
+process (``%s`` on its time zone, names on its locale) stay refused.
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ RENDER = "_airflow_render_run"
 MOVED = "{{ a moment moved by macros.timedelta }}"
 """The key that stands, among a plan's Variables (``Plan.variables``), for a moment its Jinja moves
 by ``macros.timedelta(...)`` before formatting it."""
+DS_MACROS = "{{ ds moved or formatted by macros.ds_add or macros.ds_format }}"
+"""The key that stands, among a plan's Variables, for ``ds`` given to Airflow's ``macros.ds_add``
+or ``macros.ds_format`` (a renderer of an earlier airlift-lsp does not read them)."""
 VALUES = "_airflow_run_values"
 """The asset body's name for what ``_airflow_run`` read."""
 _INTEGER = r"-?(?:0|[1-9][0-9]*)"
@@ -55,7 +60,10 @@ RUN_PATTERN = (
     r"(?:\.strftime\(\s*(?P<quote>['\"])(?P<format>[^'\"\\{}]*)(?P=quote)\s*\)"
     r"|\.(?P<method>to_date_string|to_datetime_string)\(\s*\)"
     r"|\s*\|\s*(?P<filter>ds_nodash|ds|ts_nodash|ts)\b)?"
-    r"|params\.(?P<param>[A-Za-z_]\w*)|params\[\s*(?P<pquote>['\"])(?P<key>[^'\"\\{}]*)(?P=pquote)\s*\])\s*\}\}(?!\})")
+    r"|params\.(?P<param>[A-Za-z_]\w*)|params\[\s*(?P<pquote>['\"])(?P<key>[^'\"\\{}]*)(?P=pquote)\s*\]"
+    r"|macros\.ds_add\(\s*ds\s*,\s*(?P<days>" + _INTEGER + r")\s*\)"
+    r"|macros\.ds_format\(\s*ds\s*,\s*(?P<q1>['\"])(?P<informat>[^'\"\\{}]*)(?P=q1)\s*,"
+    r"\s*(?P<q2>['\"])(?P<outformat>[^'\"\\{}]*)(?P=q2)\s*\))\s*\}\}(?!\})")
 _RUN = re.compile(RUN_PATTERN)
 _DICT_ATTRIBUTES = frozenset(dir(dict))
 _DELTA_UNITS = ("weeks", "days", "hours", "minutes", "seconds", "milliseconds", "microseconds")
@@ -72,6 +80,8 @@ def _carried(match: re.Match) -> bool:
     ``carried`` makes the same choice when the asset runs."""
     if match["param"] is not None:  # Jinja reads `params.items` as the dict's method, not a param
         return match["param"] not in _DICT_ATTRIBUTES and not match["param"].startswith("_")
+    if match["outformat"] is not None:
+        return not any(re.search(_PROCESS_FORMATS, match[f]) for f in ("informat", "outformat"))
     moment = match["moment"]
     if moment is None:
         return True
@@ -95,6 +105,8 @@ def outdated(variables: tuple[str, ...], given_params: bool, definition: Callabl
         needs.append((RENDER, 'run["params"]', "the DAG's params"))
     if MOVED in variables:
         needs.append((RENDER, "_timedelta", "a moment moved by `macros.timedelta`"))
+    if DS_MACROS in variables:
+        needs.append((RENDER, 'match["days"]', "`macros.ds_add` or `macros.ds_format`"))
     for helper, text, what in needs:
         code = definition(helper)
         if code is not None and text not in code:
@@ -159,7 +171,8 @@ def _airflow_render_run(value, run):
     `{{ ts }}`, `{{ ts_nodash }}`, `{{ run_id }}` and the run's logical date and data interval
     formatted (`.strftime(...)`, `.to_date_string()`, `.to_datetime_string()`, `| ds`, `| ts`...),
     moved first by `macros.timedelta(...)` when written so (`(data_interval_start - macros.timedelta(days=1))`),
-    put in, the task's params (`{{ params.name }}`, `{{ params["name"] }}`), and Airflow Variables as `_airflow_render` puts them in. Line ends become newlines
+    put in, `ds` given to `macros.ds_add` and `macros.ds_format`, the task's params (`{{ params.name }}`,
+    `{{ params["name"] }}`), and Airflow Variables as `_airflow_render` puts them in. Line ends become newlines
     and one final newline is dropped, as in Jinja. Other Jinja is refused: only Airflow renders it."""
     if isinstance(value, tuple):  # a named tuple stays one, as Airflow renders it
         items = [_airflow_render_run(item, run) for item in value]
@@ -176,6 +189,8 @@ def _airflow_render_run(value, run):
     def carried(match):  # a moment put in bare, dag_run's plain datetime given pendulum's methods,
         if match["param"] is not None:  # a format of the process's, a dict's attribute: no
             return match["param"] not in dir(dict) and not match["param"].startswith("_")
+        if match["outformat"] is not None:
+            return not any(re.search(PROCESS_FORMATS, match[f]) for f in ("informat", "outformat"))
         if match["variable"] is not None or match["moment"] is None:
             return True
         if match["format"] is None and match["method"] is None and match["filter"] is None:
@@ -197,6 +212,16 @@ def _airflow_render_run(value, run):
             if param not in run.get("params", {}):
                 raise dagster.Failure(f"the Airflow run {run['run_id']} gives no param {param!r}, which {value!r} reads")
             return str(run["params"][param])
+        if match["days"] is not None or match["outformat"] is not None:  # Airflow's macros, given ds
+            from datetime import datetime as _datetime, timedelta as _timedelta
+
+            if run.get("ds") is None:
+                raise dagster.Failure(f"the Airflow run {run['run_id']} has no ds, which {value!r} reads")
+            if match["outformat"] is not None:
+                return _datetime.strptime(run["ds"], match["informat"]).strftime(match["outformat"])
+            days = int(match["days"])
+            moved = _datetime.strptime(run["ds"], "%Y-%m-%d") + _timedelta(days=days)
+            return moved.strftime("%Y-%m-%d") if days else run["ds"]
         key = (match["name"] or match["moment"]).removeprefix("dag_run.")
         found = run.get(key)
         if found is None:
@@ -222,6 +247,6 @@ def _airflow_render_run(value, run):
         raise ValueError(f"only Airflow renders this Jinja: {value!r}")
     return pattern.sub(put, text)
 '''.replace("RUN_PATTERN", f'r"{RUN_PATTERN}"', 1).replace(
-    "PROCESS_FORMATS", f'r"{_PROCESS_FORMATS}"', 1), ("dagster", "re"))
+    "PROCESS_FORMATS", f'r"{_PROCESS_FORMATS}"', 2), ("dagster", "re"))
 """The renderer's text (the pattern written in) and the modules it uses; it calls
 ``variables.HELPER`` for the Variables."""

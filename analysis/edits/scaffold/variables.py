@@ -36,7 +36,7 @@ from collections.abc import Callable
 from analysis.edits.scaffold.plan_common import has_jinja
 from analysis.edits.scaffold.plan_dag import AS_MADE, MADE_ELSEWHERE, TEXT
 from analysis.edits.scaffold.params import MARKER as PARAMS
-from analysis.edits.scaffold.run_values import MOVED, RUN, run_expressions
+from analysis.edits.scaffold.run_values import DS_MACROS, MOVED, RUN, run_expressions
 from analysis.edits.scaffold.statements import sole_import
 
 HELPER = "_airflow_render"
@@ -121,6 +121,8 @@ def variables_in(text: str) -> tuple[str, ...] | None:
         keys.append(PARAMS)
     if any(m["delta"] is not None for m in runs):  # the renderer must move it (``asset`` checks an earlier one)
         keys.append(MOVED)
+    if any(m["days"] is not None or m["outformat"] is not None for m in runs):  # the same
+        keys.append(DS_MACROS)
     for kind, key, path in _VARIABLE.findall(text):
         fields = path.split(".")[1:]
         if (kind == "value" and fields) or key in _ACCESSOR or key.startswith("__") \
@@ -181,7 +183,7 @@ def refused_rendering(what: str, how: str, keys: list[str] | tuple[str, ...] = (
 
 def _read(keys: list[str] | tuple[str, ...]) -> str:
     """What Jinja reading ``keys`` reads, in words."""
-    keys = [k for k in keys if k not in (AS_MADE, TEXT, PARAMS, MOVED)]
+    keys = [k for k in keys if k not in (AS_MADE, TEXT, PARAMS, MOVED, DS_MACROS)]
     if RUN not in keys:
         return "Airflow Variables"
     return "the Airflow run's values" if len(keys) == 1 else "Airflow Variables and the Airflow run's values"
