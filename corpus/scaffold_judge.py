@@ -12,7 +12,11 @@ to ``--per-module`` tasks (default 6) per module, so that assets scaffolded from
 files share a module as they do in a team's ``definitions.py``. Each scaffold reparses the module
 (libcst), so a whole entry takes long (ttd's 382 tasks: hours): by default an entry gives a sample
 of ``--max-tasks`` tasks (150), one task of each family in turn, within a family one DAG file in
-turn; ``--max-tasks 0`` takes them all. The modules are written under
+turn; ``--max-tasks 0`` takes them all. ``--as-base``: only the tasks of the entry's classes derived
+from an operator with a scaffold that changes it, each class chosen to run as that operator with
+the editor's code action ("Run `X` as `Y` in Dagster", ``plan_port_base``) once its first task is
+mapped, as bench/scaffold_accepted.py ``--as-base`` counts them (written under
+``<name>-as-base/``). The modules are written under
 .cache/corpus/scaffold/<name>/<k>/definitions.py (the checkout is never modified) and loaded by
 corpus/scaffold_load.py in the Dagster venv (``DAGSTER_PYTHON``, else .cache/dagster; ``make
 dagster``): imported, validated as ``dagster definitions validate`` does, and every scaffolded
@@ -60,6 +64,7 @@ from analysis.edits.scaffold import can_scaffold, project_modules  # noqa: E402
 from analysis.edits.scaffold.families import task_family  # noqa: E402
 from analysis.files import read_disk  # noqa: E402
 from analysis.plans import Refused, plan_map, plan_scaffold  # noqa: E402
+from analysis.plans.port_bases import plan_port_base  # noqa: E402
 
 OUT = ROOT / ".cache" / "corpus" / "scaffold"
 
@@ -71,10 +76,19 @@ def dagster_python() -> str:
     return os.path.abspath(python)
 
 
-def accepted_tasks(project, max_tasks: int | None) -> list[tuple[str, str, list[str]]]:
+def chosen_bases(project) -> dict[str, str]:
+    """``--as-base``: every class of the entry derived from an operator with a scaffold that
+    changes it, run as that operator (as bench/scaffold_accepted.py counts them)."""
+    return {t.operator: t.derived_from.rsplit(".", 1)[-1] for e in project.entries for t in e.dag.tasks
+            if t.derived_from and t.derived_changes}
+
+
+def accepted_tasks(project, max_tasks: int | None, bases: dict[str, str] | None = None
+                   ) -> list[tuple[str, str, list[str]]]:
     """(DAG file, dag_id, [task ids]) of the tasks the scaffold accepts, in DAG file order; with
     ``max_tasks``, a sample of that many, taken in turn from each family and, within a family,
-    from each DAG file, so that the sample holds every family and as many files as it can."""
+    from each DAG file, so that the sample holds every family and as many files as it can.
+    ``bases``: only the tasks of those classes, each run as its base."""
     modules = project_modules(project.code)
     ids = Counter(e.dag_id for e in project.entries)
     by_family: dict[str, dict[tuple[str, str], list[str]]] = defaultdict(lambda: defaultdict(list))
@@ -87,9 +101,9 @@ def accepted_tasks(project, max_tasks: int | None) -> list[tuple[str, str, list[
             continue
         order.append((entry.file.path, entry.dag_id))
         for task in entry.dag.tasks:
-            family = task_family(task) if task.certain else None
+            family = task_family(task, {}, bases) if task.certain and (not bases or task.operator in bases) else None
             if family is not None and can_scaffold(text, task, modules, {}, dag_path=entry.file.path,
-                                                   code=project.code, dag_id=entry.dag_id) is None:
+                                                   code=project.code, dag_id=entry.dag_id, bases=bases) is None:
                 by_family[family][(entry.file.path, entry.dag_id)].append(task.task_id)
     chosen: dict[tuple[str, str], list[str]] = defaultdict(list)
     queues = [deque((dag, list(tasks)) for dag, tasks in dags.items()) for _, dags in sorted(by_family.items())]
@@ -125,9 +139,11 @@ def waited_for(project, refusal: str) -> tuple[str, list[str]] | None:
     return None
 
 
-def write_modules(project, work: list[tuple[str, str, list[str]]], folder: Path, per_module: int):
-    """Map and scaffold ``work`` through the plans into modules of at most ``per_module`` tasks.
-    Returns the modules ({path, airflow, assets, tasks}) and the per-task verdicts so far."""
+def write_modules(project, work: list[tuple[str, str, list[str]]], folder: Path, per_module: int,
+                  as_base: bool = False):
+    """Map and scaffold ``work`` through the plans into modules of at most ``per_module`` tasks
+    (``as_base``: each task's class chosen to run as its base, with the editor's code action, after
+    it is mapped). Returns the modules ({path, airflow, assets, tasks}) and the per-task verdicts so far."""
     modules, verdicts = [], {}
     chunks: list[list[tuple[str, str, list[str]]]] = [[]]
     for item in work:
@@ -162,6 +178,9 @@ def write_modules(project, work: list[tuple[str, str, list[str]]], folder: Path,
             airflow[dag_id] = [t.task_id for t in entry.dag.tasks if t.certain]
             try:
                 apply(plan_map(current, read, dag_id, task_ids, sources=sources))
+                for task_id in task_ids if as_base else ():  # the code action "Run `X` as `Y` in Dagster"
+                    if current.entry(dag_id).dag.task(task_id).operator not in current.port_bases:
+                        apply(plan_port_base(current, read, dag_id, task_id, sources=sources))
             except Refused as refusal:
                 for task_id in task_ids:
                     verdicts[(dag_id, task_id)] = ("refused-after-accept", f"map: {refusal}")
@@ -225,14 +244,14 @@ def key_parts(key: str) -> list[str]:
     return [part.replace("\\/", "/") for part in re.split(r"(?<!\\)/", key)]
 
 
-def judge_entry(entry: dict, per_module: int, max_tasks: int | None) -> dict:
+def judge_entry(entry: dict, per_module: int, max_tasks: int | None, as_base: bool = False) -> dict:
     began = time.monotonic()
     project = project_of(entry)
-    folder = OUT / entry["name"]
+    folder = OUT / (entry["name"] + ("-as-base" if as_base else ""))
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    work = accepted_tasks(project, max_tasks)
-    modules, verdicts = write_modules(project, work, folder, per_module)
+    work = accepted_tasks(project, max_tasks, chosen_bases(project) if as_base else None)
+    modules, verdicts = write_modules(project, work, folder, per_module, as_base)
     job = {"entry": entry, "root": str((corpus.SRC / entry["name"]).resolve()),
            "code_roots": project.layout.code_roots(),
            "modules": [{k: m[k] for k in ("path", "airflow", "assets")} for m in modules]}
@@ -283,6 +302,9 @@ def main() -> int:
     parser.add_argument("--max-tasks", type=int, default=150,
                         help="a sample of at most this many tasks per entry, across families and files (default 150; 0: all)")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a task fails")
+    parser.add_argument("--as-base", action="store_true",
+                        help="only the tasks of the classes derived from an operator with a scaffold, each class "
+                             "chosen to run as that operator with the editor's code action (AIRFLOW_OPERATOR_PORTS)")
     args = parser.parse_args()
     dagster_python()
     manifest = json.loads(corpus.MANIFEST.read_text())
@@ -293,7 +315,7 @@ def main() -> int:
     reports, totals = [], Counter()
     for entry in entries:
         print(f"[scaffold_judge] {entry['name']}", file=sys.stderr, flush=True)
-        report = judge_entry(entry, args.per_module, args.max_tasks or None)
+        report = judge_entry(entry, args.per_module, args.max_tasks or None, args.as_base)
         reports.append(report)
         totals.update(report["verdicts"])
         print(f"{report['entry']}: {report['accepted']} accepted, {report['modules']} modules, "
@@ -307,7 +329,7 @@ def main() -> int:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
                             check=False).stdout.strip()
     for report in reports:  # one file per entry, so that a run of some entries keeps the others'
-        (OUT / f"report-{report['entry']}.json").write_text(json.dumps({**report, "commit": commit}, indent=1),
+        (OUT / f"report-{report['entry']}{'-as-base' if args.as_base else ''}.json").write_text(json.dumps({**report, "commit": commit}, indent=1),
                                                             encoding="utf-8")
     accepted = sum(r["accepted"] for r in reports)
     print(f"\noverall: {accepted:,} tasks accepted by the scaffold; {dict(totals)}")

@@ -113,8 +113,8 @@ def test_a_query_bigquery_fails_fails_the_asset(tmp_path):
 
 def test_a_job_on_another_connection_runs_as_its_account_in_its_project(tmp_path):
     """`gcp_conn_id="bq_prod"`: the client is opened with that connection's key (a keyfile_dict,
-    as Airflow reads it from the environment) and its `project`, which takes the job when the task
-    names none, as the provider's hook takes it; Application Default Credentials are another
+    as Airflow reads it from the environment), and its `project` and `location` take the job when
+    the task names none, as the provider's hook takes them; Application Default Credentials are another
     account's and are not used."""
     account = "bq-prod@acme-data.iam.gserviceaccount.com"
     google = FakeGoogle({}, tmp_path).start()
@@ -126,7 +126,7 @@ def test_a_job_on_another_connection_runs_as_its_account_in_its_project(tmp_path
             dag, "bigquery_jobs", ["legacy_count"], (FIXTURES / "bigquery_jobs_module.py").read_text()))
         key = json.loads(google.service_account_file(account).read_text())
         connection = {"conn_type": "google_cloud_platform",
-                      "extra": {"keyfile_dict": json.dumps(key), "project": "acme-warehouse"}}
+                      "extra": {"keyfile_dict": json.dumps(key), "project": "acme-warehouse", "location": "EU"}}
         output = materialize(tmp_path / "definitions.py", {"bigquery_jobs": list(TASKS)}, [TASKS["legacy_count"]],
                              cwd=tmp_path, record_pipes=True, env={
                                  "GOOGLE_APPLICATION_CREDENTIALS": str(google.service_account_file()),
@@ -135,5 +135,6 @@ def test_a_job_on_another_connection_runs_as_its_account_in_its_project(tmp_path
     finally:
         google.stop()
     assert [run["success"] for run in output["runs"]] == [True], output["runs"]
-    assert [j["jobReference"]["projectId"] for j in google.jobs] == ["acme-warehouse"]
+    assert [(j["jobReference"]["projectId"], j["jobReference"].get("location")) for j in google.jobs] == [
+        ("acme-warehouse", "EU")]  # the connection's location: the task names none
     assert {who for _, who in google.used_by} == {account}

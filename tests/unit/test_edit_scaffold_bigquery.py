@@ -89,8 +89,12 @@ def test_a_dag_default_args_give_options_the_operator_takes():
 
 
 def test_another_connection_opens_the_client_with_its_credentials():
-    body = _load("gcp_conn_id='gcp_etl'")
-    assert '    with _airflow_google_connection("gcp_etl"), bigquery.get_client() as client:\n' in body
+    body = _load("gcp_conn_id='gcp_etl'")  # the connection's location when the task names none
+    assert '    with _airflow_google_connection("gcp_etl") as location, bigquery.get_client() as client:\n' in body
+    assert "        location=location,\n" in body
+    named = _load("gcp_conn_id='gcp_etl', location='EU'")
+    assert '    with _airflow_google_connection("gcp_etl"), bigquery.get_client() as client:\n' in named
+    assert '        location="EU",\n' in named
     assert "the credentials of Airflow connection `gcp_etl` (AIRFLOW_CONN_GCP_ETL where" in " ".join(
         line.strip() for line in body.splitlines())
     assert 'with bigquery.get_client() as client:\n' in _load("gcp_conn_id='google_cloud_default'")

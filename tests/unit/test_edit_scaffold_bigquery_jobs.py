@@ -64,7 +64,8 @@ def test_the_configuration_is_sent_as_written():
 
 def test_another_connection_opens_the_client_with_its_credentials():
     body = _body(f"configuration={QUERY}, gcp_conn_id='bq_prod'")
-    assert '    with _airflow_google_connection("bq_prod"), bigquery.get_client() as client:\n' in body
+    assert '    with _airflow_google_connection("bq_prod") as location, bigquery.get_client() as client:\n' in body
+    assert "location=location," in body
     assert "the credentials of Airflow connection `bq_prod`" in " ".join(line.strip() for line in body.splitlines())
 
 

@@ -63,7 +63,8 @@ def test_the_forms_airflow_reads_from_the_environment(connection, monkeypatch, t
         json.dumps({"conn_type": "google_cloud_platform", "extra": json.dumps(
             {"extra__google_cloud_platform__key_path": str(key), "extra__google_cloud_platform__project": "p2"})}):
             (str(key), "p2"),
-        json.dumps({"conn_type": "google_cloud_platform", "extra": {"credential_config_file": str(key)}}): (str(key), None),
+        json.dumps({"conn_type": "google_cloud_platform", "extra": {"credential_config_file": str(key)}}):
+            (str(key), "acme-etl"),  # the file's project
         json.dumps({"conn_type": "google_cloud_platform", "extra": {"project": "p3"}}):
             ("/adc/where-dagster-runs.json", "p3"),  # no key: Application Default Credentials
     }
@@ -81,6 +82,10 @@ def test_the_forms_airflow_reads_from_the_environment(connection, monkeypatch, t
     ({"is_anonymous": True}, "sets is_anonymous"),
     ({"key_path": "/k/etl.p12"}, "key_path /k/etl.p12 is not a .json key, which Airflow refuses too"),
     ({"key_path": "/k/a.json", "keyfile_dict": "{}"}, "gives more than one of key_path, keyfile_dict"),
+    ({"key_path": "/k/a.json", "is_anonymous": "false"}, "sets is_anonymous"),  # a URI's string: set, for Airflow
+    ({"scope": "https://www.googleapis.com/auth/bigquery.readonly"}, "asks for the scopes"),
+    ({"keyfile_dict": {"type": "authorized_user", "refresh_token": "r"}},
+     "gives a key of type 'authorized_user', which Airflow reads as a service account key only"),
 ])
 def test_what_the_helper_does_not_read_fails_the_asset_naming_it(connection, monkeypatch, extra, message):
     monkeypatch.setenv("AIRFLOW_CONN_ETL", json.dumps({"conn_type": "google_cloud_platform", "extra": extra}))
@@ -94,6 +99,44 @@ def test_a_key_without_a_project_gives_its_own_over_the_environments(connection,
     monkeypatch.setenv("AIRFLOW_CONN_ETL", json.dumps({"extra": {"keyfile_dict": json.dumps(KEY)}}))
     assert _inside(connection, "etl")["project"] == "acme-etl"
     assert os.environ["GOOGLE_CLOUD_PROJECT"] == "where-dagster-runs"
+
+
+def test_each_field_is_read_as_the_providers_get_field_reads_it(connection, monkeypatch, tmp_path):
+    """The short name when it is there, even empty (then unset); the old prefixed name otherwise."""
+    key = tmp_path / "etl.json"
+    key.write_text(json.dumps(KEY))
+    monkeypatch.setenv("AIRFLOW_CONN_ETL", json.dumps({"extra": {
+        "key_path": "", "extra__google_cloud_platform__key_path": str(key), "project": "p",
+        "extra__google_cloud_platform__project": "old"}}))
+    assert (_inside(connection, "etl")["credentials"], _inside(connection, "etl")["project"]) == \
+        ("/adc/where-dagster-runs.json", "p")
+
+
+def test_the_processs_project_and_quota_project_are_not_the_keys(connection, monkeypatch, tmp_path):
+    """With a key, the project is the connection's or the key's, and none when neither names one
+    (the provider's client then fails, as Airflow's does), whatever the process's variables say."""
+    key = tmp_path / "etl.json"
+    key.write_text(json.dumps({**KEY, "project_id": None}))
+    for name, value in (("GOOGLE_CLOUD_PROJECT", "dagster-proj"), ("GCLOUD_PROJECT", "legacy"),
+                        ("GOOGLE_CLOUD_QUOTA_PROJECT", "billing")):
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AIRFLOW_CONN_ETL", json.dumps({"extra": {"key_path": str(key)}}))
+    with connection("etl"):
+        assert [os.environ.get(n) for n in ("GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT", "GOOGLE_CLOUD_QUOTA_PROJECT")] \
+            == [None, None, None]
+    assert os.environ["GCLOUD_PROJECT"] == "legacy" and os.environ["GOOGLE_CLOUD_QUOTA_PROJECT"] == "billing"
+    monkeypatch.setenv("AIRFLOW_CONN_ETL", json.dumps({"extra": {"project": "p"}}))  # no key: ADC, as it is
+    with connection("etl"):
+        assert (os.environ["GOOGLE_CLOUD_PROJECT"], os.environ["GCLOUD_PROJECT"]) == ("p", "legacy")
+
+
+def test_the_connections_bigquery_location_is_given_to_the_block(connection, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_BQ_EU", "google-cloud-platform://?location=EU")
+    with connection("bq_eu") as location:
+        assert location == "EU"
+    monkeypatch.setenv("AIRFLOW_CONN_BQ", "google-cloud-platform://")
+    with connection("bq") as location:
+        assert location is None
 
 
 def test_a_connection_not_in_the_environment_is_named(connection, monkeypatch):

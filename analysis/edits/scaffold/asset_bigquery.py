@@ -75,13 +75,20 @@ def helpers(plan: Plan) -> list[str]:
     return [*connection, CONSTANT, *([TABLE_HELPER] if isinstance(table, Rendered) else [])]
 
 
-def _client(edit: ModuleEdit, job: BigQueryLoad | BigQueryQuery, client: str) -> str:
+def _client(edit: ModuleEdit, plan: Plan, job: BigQueryLoad | BigQueryQuery, client: str) -> tuple[str, list[str]]:
     """The line that opens the resource's client, inside the block of the task's connection when it
-    is not google_cloud_default (its credentials then read by the client)."""
-    connection = job.connection
-    if connection == google_connection.DEFAULT:
-        return f"with {KEY}.get_client() as {client}:"
-    return f"with {google_connection.HELPER}({edit.literal(connection)}), {KEY}.get_client() as {client}:"
+    is not google_cloud_default (its credentials then read by the client), and the job's project
+    and location arguments: a task that names no location runs where its connection's `location`
+    says, as the provider's hook takes it (the block yields it)."""
+    given = [(k, literal_code(edit, v)) for k, v in (("project", job.project), ("location", job.location))
+             if v is not None]
+    if job.connection == google_connection.DEFAULT:
+        return f"with {KEY}.get_client() as {client}:", [f"{k}={v}" for k, v in given]
+    block = f"{google_connection.HELPER}({edit.literal(job.connection)})"
+    if job.location is None:
+        location = fresh("location", plan.mentioned)
+        block, given = f"{block} as {location}", [*given, ("location", location)]
+    return f"with {block}, {KEY}.get_client() as {client}:", [f"{k}={v}" for k, v in given]
 
 
 def about(where: str, plan: Plan) -> str:
@@ -130,17 +137,16 @@ def _query_tail(edit: ModuleEdit, plan: Plan, query: BigQueryQuery) -> list[str]
     inner = 2 * len(edit.unit)
     client, job, key, configuration = (fresh(n, plan.mentioned) for n in ("client", "job", "key", "configuration"))
     config_class = edit.imported_name("google.cloud.bigquery", "QueryJobConfig")
+    opened, where = _client(edit, plan, query, client)
     arguments = [f"{configuration}[{edit.literal('query')}][{edit.literal('query')}]",
-                 f"job_config={config_class}.from_api_repr({configuration})",
-                 *(f"{k}={literal_code(edit, v)}" for k, v in (("project", query.project), ("location", query.location))
-                   if v is not None),
+                 f"job_config={config_class}.from_api_repr({configuration})", *where,
                  "job_retry=None"]  # the provider inserts the job once; BigQuery's failure fails the task
     wait = f"timeout={literal_code(edit, query.timeout)}" if query.timeout is not None else ""
     metadata = Group("metadata={", (f'"bigquery_job_id": {job}.job_id',), "}")
     result = Group(f"yield {edit.dagster_name('MaterializeResult')}(", (f"asset_key={key}", metadata), ")")
     written = literal_doc(edit, query.configuration, f"{configuration} = ")
     return [edit.render(written, len(edit.unit)) if isinstance(written, Group) else written,
-            _client(edit, query, client),
+            opened,
             edit.unit + edit.render(Group(f"{job} = {client}.query(", tuple(arguments), ")"), inner),
             f"{edit.unit}{job}.result({wait})  # raises when BigQuery fails the job, as the task fails",
             f"for {key} in context.selected_asset_keys:",
@@ -154,7 +160,8 @@ def tail(edit: ModuleEdit, plan: Plan, places=None) -> list[str]:
     inner = 2 * len(edit.unit)
     client, job, key = (fresh(n, plan.mentioned) for n in ("client", "job", "key"))
     from_api = f"{edit.imported_name('google.cloud.bigquery', 'LoadJobConfig')}.from_api_repr("
-    lines = [_client(edit, load, client)]
+    opened, where = _client(edit, plan, load, client)
+    lines = [opened]
     if isinstance(load.destination, Rendered):  # read as Airflow reads it once rendered
         table, configuration = fresh("table", plan.mentioned), fresh("load", plan.mentioned)
         lines.append(edit.unit + edit.render(Group(f"{table}, {configuration} = {TABLE_HELPER}(", (
@@ -165,8 +172,7 @@ def tail(edit: ModuleEdit, plan: Plan, places=None) -> list[str]:
         config = literal_doc(edit, {"load": load.load}, f"job_config={from_api}")
         arguments = [literal_doc(edit, list(load.source_uris)), literal_code(edit, load.destination),
                      replace(config, close=config.close + ")")]
-    arguments += [f"{k}={literal_code(edit, v)}" for k, v in (("project", load.project), ("location", load.location))
-                  if v is not None]
+    arguments += where
     metadata = Group("metadata={", (f'"bigquery_job_id": {job}.job_id', f'"table": str({job}.destination)',
                                     f'"output_rows": {job}.output_rows'), "}")
     result = Group(f"yield {edit.dagster_name('MaterializeResult')}(", (f"asset_key={key}", metadata), ")")

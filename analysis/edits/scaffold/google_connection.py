@@ -5,15 +5,24 @@ Credentials (GKE pods and clusters, BigQuery loads and jobs).
 A task on ``google_cloud_default`` (Cloud Composer's: the environment's own account) runs with
 Application Default Credentials as they are where Dagster runs. A task on another connection runs
 inside ``_airflow_google_connection(conn_id)`` (written once into the module): the connection is
-read as Airflow reads it from the environment (``AIRFLOW_CONN_<CONN_ID>``, JSON or a URI), and for
-that block ``GOOGLE_APPLICATION_CREDENTIALS`` names its key (``key_path``, or ``keyfile_dict``
-written to a file of the block's own, as the provider does) or ``credential_config_file``, and
-``GOOGLE_CLOUD_PROJECT`` its ``project`` (else the key's, as the provider takes it): what
-google-auth's ``default()`` reads, so every client of the block (and the Kubernetes client's
-``gcp`` auth provider, when a token expires) signs with the connection's account, as
-dagster-gcp's ``gcp_credentials`` does. A connection with none of
-them keeps the Application Default Credentials, as the provider's hook does. What the helper does
-not read (a key in Secret Manager, impersonation, anonymous access) fails the asset, naming it.
+read as Airflow reads it from the environment (``AIRFLOW_CONN_<CONN_ID>``, JSON or a URI), each
+field as the provider's ``get_field`` reads it (the short name when present, even empty, else the
+old ``extra__google_cloud_platform__`` one). For that block ``GOOGLE_APPLICATION_CREDENTIALS``
+names its service account key (``key_path``, or ``keyfile_dict`` written to a file of the block's
+own, escaped newlines made newlines as the provider does; a key of another type fails, as the
+provider's ``from_service_account_*`` fail) or ``credential_config_file``, and
+``GOOGLE_CLOUD_PROJECT`` its ``project``, else the file's ``project_id``, else none (the
+process's ``GCLOUD_PROJECT`` and quota project left out too): what google-auth's ``default()``
+reads, so every client of the block (and the Kubernetes client's ``gcp`` auth provider, when a
+token expires during the pod) signs with the connection's account, in its project. A connection
+with none of them keeps the Application Default Credentials, with its ``project`` when it names
+one, as the provider's hook does. The block yields the connection's ``location``, which a
+BigQuery job takes when its task names none (the hook's). What the helper does not read fails the
+asset, naming it: a key in Secret Manager, impersonation, anonymous access, an identity
+provider, several keys, ``scope`` other than cloud-platform's (the clients ask for that one, which
+may allow more than the task had). A resource of the module's own that sets dagster-gcp's
+``gcp_credentials`` cannot be used inside the block (dagster-gcp refuses it when
+``GOOGLE_APPLICATION_CREDENTIALS`` is set): bind one without, or drop the block.
 '''
 
 from __future__ import annotations
@@ -26,14 +35,15 @@ MODULES = ("contextlib", "os", "json", "tempfile", "urllib.parse")
 DEFINITION = ('''\
 @contextlib.contextmanager
 def _airflow_google_connection(conn_id: str):
-    """Application Default Credentials as Airflow's Google connection `conn_id` gives them, for
-    this block: the connection read as Airflow reads it from the environment
-    (AIRFLOW_CONN_<CONN_ID>, JSON or a URI); GOOGLE_APPLICATION_CREDENTIALS names its service
-    account key (key_path, or keyfile_dict written to a file for the block) or its
-    credential_config_file, and GOOGLE_CLOUD_PROJECT its project (else the key's), as dagster-gcp's
-    gcp_credentials does; none of them: Application Default Credentials as they are, as Airflow's
-    hook takes them. Both variables are restored after. The clients ask for the cloud-platform
-    scope (the connection's `scope` is not read)."""
+    """Application Default Credentials as Airflow's Google provider takes those of connection
+    `conn_id`, for this block: the connection read as Airflow reads it from the environment
+    (AIRFLOW_CONN_<CONN_ID>, JSON or a URI), each field as the provider's get_field reads it;
+    GOOGLE_APPLICATION_CREDENTIALS names its service account key (key_path, or keyfile_dict
+    written to a file for the block) or its credential_config_file, GOOGLE_CLOUD_PROJECT its
+    project, else the file's (none: no project, as the provider has none), and the process's
+    quota project is left out; a connection with none of them keeps Application Default
+    Credentials as they are, its project given if it names one, as the provider does. Yields the
+    connection's BigQuery `location` (None when it names none). The variables are restored after."""
     variable = f"AIRFLOW_CONN_{conn_id.upper()}"
     value = os.environ.get(variable)
     if not value:
@@ -45,13 +55,19 @@ def _airflow_google_connection(conn_id: str):
         extra = query.get("__extra__", query)
     extra = json.loads(extra) if isinstance(extra, str) else extra
 
-    def field(name):
-        return extra.get(name) or extra.get(f"extra__google_cloud_platform__{name}")
+    def field(name):  # the short name when present (empty: None), else the old prefixed one
+        if name in extra:
+            return extra[name] or None
+        return extra.get(f"extra__google_cloud_platform__{name}") or None
 
     for name in ("key_secret_name", "impersonation_chain", "is_anonymous", "idp_issuer_url"):
-        if field(name) not in (None, "", False, "false", "False"):
+        if field(name):
             raise RuntimeError(f"Google connection {conn_id} sets {name}, which the scaffold does not "
                                "read: give it a key (key_path, keyfile_dict) or Application Default Credentials")
+    scopes = [scope.strip() for scope in str(field("scope") or "").split(",") if scope.strip()]
+    if scopes and scopes != ["https://www.googleapis.com/auth/cloud-platform"]:
+        raise RuntimeError(f"Google connection {conn_id} asks for the scopes {scopes}: the clients here ask for "
+                           "cloud-platform's, which may allow more than the task had")
     key_path, keyfile, config = field("key_path"), field("keyfile_dict"), field("credential_config_file")
     if len([given for given in (key_path, keyfile, config) if given]) > 1:
         raise RuntimeError(f"Google connection {conn_id} gives more than one of key_path, keyfile_dict and "
@@ -65,20 +81,29 @@ def _airflow_google_connection(conn_id: str):
         credentials = key_path or config
         if content:
             content = json.loads(content) if isinstance(content, str) else dict(content)
-            if keyfile:  # as Airflow reads it: escaped newlines made newlines
+            if keyfile and "private_key" in content:  # as Airflow reads it: escaped newlines made newlines
                 content["private_key"] = content["private_key"].replace("\\\\n", "\\n")
             credentials = os.path.join(folder, "credentials.json")
             with open(os.open(credentials, os.O_WRONLY | os.O_CREAT, 0o600), "w", encoding="utf-8") as file:
                 json.dump(content, file)
-        project = field("project")
-        if not project and (key_path or keyfile):  # Airflow's project then: the key's
+        changes = {"GOOGLE_CLOUD_PROJECT": field("project")}
+        if credentials:
             with open(credentials, encoding="utf-8") as file:
-                project = json.load(file).get("project_id")
-        changes = {"GOOGLE_APPLICATION_CREDENTIALS": credentials, "GOOGLE_CLOUD_PROJECT": project}
+                read = json.load(file)
+            if (key_path or keyfile) and read.get("type") != "service_account":
+                raise RuntimeError(f"Google connection {conn_id} gives a key of type {read.get('type')!r}, which "
+                                   "Airflow reads as a service account key only (and fails on)")
+            changes = {"GOOGLE_APPLICATION_CREDENTIALS": credentials,
+                       "GOOGLE_CLOUD_PROJECT": field("project") or read.get("project_id"),
+                       "GCLOUD_PROJECT": None, "GOOGLE_CLOUD_QUOTA_PROJECT": None}
         saved = {name: os.environ.get(name) for name in changes}
         try:
-            os.environ.update({name: str(value) for name, value in changes.items() if value})
-            yield
+            for name, new in changes.items():
+                if new:
+                    os.environ[name] = str(new)
+                elif credentials:  # not the process's: the provider reads the file's alone
+                    os.environ.pop(name, None)
+            yield field("location")
         finally:
             for name, old in saved.items():
                 if old is None:
