@@ -7,8 +7,9 @@ on the asset with ``resource_defs`` as the module-level ``BIGQUERY`` = ``BigQuer
 every such asset shares: its client reads Application Default Credentials and their project,
 what Cloud Composer's ``google_cloud_default`` connection is (set ``project`` or ``location``
 there, or bind your own ``bigquery``); a task on another connection opens the client inside
-``_airflow_google_connection`` (``google_connection``), so that it reads that connection's. Its
-body starts the load with the client's ``load_table_from_uri``: the task's ``gs://`` sources, its table, and the provider's
+``_airflow_google_connection`` (``google_connection``), so that it reads that connection's, and a
+job whose task names no location runs in the connection's. Its body starts the load with the
+client's ``load_table_from_uri``: the task's ``gs://`` sources, its table, and the provider's
 ``configuration.load`` as ``LoadJobConfig.from_api_repr`` reads it (sent as it is); then waits
 for the job, which raises when BigQuery fails it, as the Airflow task fails. Each asset is
 materialized with the job's id, table and ``output_rows`` as metadata.
