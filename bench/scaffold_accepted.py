@@ -77,6 +77,13 @@ PORT_FUNCTION = "_airlift_port"
 """The function every class is "ported" to under ``--ported`` (a name no DAG file binds)."""
 
 
+def chosen_bases(project, ports=()) -> dict[str, str]:
+    """``--as-base``: every class of the entry derived from an operator with a scaffold that
+    changes it (and not ported), run as that operator."""
+    return {t.operator: t.derived_from.rsplit(".", 1)[-1] for e in project.entries for t in e.dag.tasks
+            if t.derived_from and t.derived_changes and t.operator not in ports}
+
+
 def measure_entry(entry: dict, ported: bool = False, as_base: bool = False) -> dict[str, Counter]:
     """Per family: ``written`` and refusal reasons (masked), one count per task. ``ported``: every
     operator class without a scaffold that does work counts as ported; ``as_base``: every class
@@ -88,8 +95,7 @@ def measure_entry(entry: dict, ported: bool = False, as_base: bool = False) -> d
     seen = set()
     ports = {t.operator: PORT_FUNCTION for e in project.entries for t in e.dag.tasks
              if ported and task_family(t) is None and task_nothing_to_migrate(t) is None}
-    bases = {t.operator: t.derived_from.rsplit(".", 1)[-1] for e in project.entries for t in e.dag.tasks
-             if as_base and t.derived_from and t.derived_changes and t.operator not in ports}
+    bases = chosen_bases(project, ports) if as_base else {}
     for dag_entry in project.entries:
         path = dag_entry.file.path
         for task in dag_entry.dag.tasks:

@@ -57,7 +57,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "corpus"))
 import compare as corpus  # noqa: E402 - the manifest and the checkouts
-from scaffold_accepted import project_of  # noqa: E402 - the model as the bench reads it
+from scaffold_accepted import chosen_bases, project_of  # noqa: E402 - the model as the bench reads it
 
 from analysis.dagster.module import parse_dagster_module  # noqa: E402
 from analysis.edits.scaffold import can_scaffold, project_modules  # noqa: E402
@@ -74,13 +74,6 @@ def dagster_python() -> str:
     if not Path(python).exists():
         raise SystemExit(f"scaffold judge: no Dagster venv at {python}: run `make dagster` or set DAGSTER_PYTHON")
     return os.path.abspath(python)
-
-
-def chosen_bases(project) -> dict[str, str]:
-    """``--as-base``: every class of the entry derived from an operator with a scaffold that
-    changes it, run as that operator (as bench/scaffold_accepted.py counts them)."""
-    return {t.operator: t.derived_from.rsplit(".", 1)[-1] for e in project.entries for t in e.dag.tasks
-            if t.derived_from and t.derived_changes}
 
 
 def accepted_tasks(project, max_tasks: int | None, bases: dict[str, str] | None = None

@@ -72,8 +72,7 @@ def problem(plan: Plan) -> str | None:
 
 def helpers(plan: Plan) -> list[str]:
     table = getattr(plan.bigquery, "destination", None)
-    connection = [] if plan.bigquery.connection == google_connection.DEFAULT else [google_connection.HELPER]
-    return [*connection, CONSTANT, *([TABLE_HELPER] if isinstance(table, Rendered) else [])]
+    return [*google_connection.helpers(plan.bigquery.connection), CONSTANT, *([TABLE_HELPER] if isinstance(table, Rendered) else [])]
 
 
 def _client(edit: ModuleEdit, plan: Plan, job: BigQueryLoad | BigQueryQuery, client: str) -> tuple[str, list[str]]:
@@ -83,9 +82,9 @@ def _client(edit: ModuleEdit, plan: Plan, job: BigQueryLoad | BigQueryQuery, cli
     says, as the provider's hook takes it (the block yields it)."""
     given = [(k, literal_code(edit, v)) for k, v in (("project", job.project), ("location", job.location))
              if v is not None]
-    if job.connection == google_connection.DEFAULT:
+    block = google_connection.block(edit, job.connection)
+    if block is None:
         return f"with {KEY}.get_client() as {client}:", [f"{k}={v}" for k, v in given]
-    block = f"{google_connection.HELPER}({edit.literal(job.connection)})"
     if job.location is None:
         location = fresh("location", plan.mentioned)
         block, given = f"{block} as {location}", [*given, ("location", location)]

@@ -160,8 +160,7 @@ def _client(plan: Plan) -> tuple[str, str, str, str]:
 
 def helpers(plan: Plan) -> list[str]:
     if plan.container.gke is not None:
-        return [GKE_HELPER] if plan.container.gke.connection == google_connection.DEFAULT else \
-            [google_connection.HELPER, GKE_HELPER]
+        return [*google_connection.helpers(plan.container.gke.connection), GKE_HELPER]
     registry = [REGISTRY_HELPER] if any(k == "registry" for k, _ in plan.container.run) else []
     return [*registry, _client(plan)[3]]
 
@@ -223,8 +222,8 @@ def tail(edit: ModuleEdit, plan: Plan, places=None) -> list[str]:
     cluster = [literal_code(edit, v) for v in (gke.project_id, gke.location, gke.cluster_name)]
     cluster += [] if gke.endpoint == "public" else [edit.literal(gke.endpoint)]
     client = f"{edit.imported_name(module, cls)}(kubeconfig_file={name})"
-    lines = [f"with {google_connection.HELPER}({edit.literal(gke.connection)}):"] \
-        if gke.connection != google_connection.DEFAULT else []
+    opened = google_connection.block(edit, gke.connection)
+    lines = [f"with {opened}:"] if opened else []
     depth = len(lines) + 1
     outer = edit.unit * (depth - 1)
     kubeconfig = Group(f"with {GKE_HELPER}(", tuple(cluster), f") as {name}:")

@@ -96,8 +96,7 @@ def problem(plan: Plan) -> str | None:
 
 
 def helpers(plan: Plan) -> list[str]:
-    connection = [] if plan.gke_cluster.connection == google_connection.DEFAULT else [google_connection.HELPER]
-    return [*connection, WAIT, CREATE if plan.gke_cluster.action == "create" else DELETE]
+    return [*google_connection.helpers(plan.gke_cluster.connection), WAIT, CREATE if plan.gke_cluster.action == "create" else DELETE]
 
 
 def about(where: str, plan: Plan) -> str:
@@ -132,8 +131,8 @@ def tail(edit: ModuleEdit, plan: Plan, places=None) -> list[str]:
         call = Group(f"{result} = {DELETE}(", (*where, literal_code(edit, change.name)), ")")
         metadata = f'metadata={{"deleted": {result}}}'
     materialized = Group(f"yield {edit.dagster_name('MaterializeResult')}(", (f"asset_key={key}", metadata), ")")
-    lines = [f"with {google_connection.HELPER}({edit.literal(change.connection)}):"] \
-        if change.connection != google_connection.DEFAULT else []
+    opened = google_connection.block(edit, change.connection)
+    lines = [f"with {opened}:"] if opened else []
     outer = edit.unit * len(lines)  # the change made with the connection's credentials
     return [*lines, outer + edit.render(call, len(edit.unit) + len(outer)),
             f"for {key} in context.selected_asset_keys:",

@@ -130,6 +130,16 @@ def connection_problem(values: dict[str, object], name: str, reaches: str) -> st
     return None
 
 
+def helpers(connection: str) -> list[str]:
+    """The module-level definitions an asset on ``connection`` needs for it."""
+    return [] if connection == DEFAULT else [HELPER]
+
+
+def block(edit, connection: str) -> str | None:
+    """The context manager an asset on ``connection`` reaches Google inside, None for the default."""
+    return None if connection == DEFAULT else f"{HELPER}({edit.literal(connection)})"
+
+
 def about(connection: str) -> str:
     """How the asset's docstring names the credentials it runs with."""
     if connection == DEFAULT:
